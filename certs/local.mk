@@ -1,0 +1,1 @@
+# certs: filled in by its owner

@@ -1,0 +1,154 @@
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "encode.h"
+#include "keyring.h"
+
+int
+keyring_read_key(const char *path, uint8_t id, struct ticket_key *key,
+    char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		 text[TICKET_KEY_LEN * 2 + 2];
+	ssize_t		 n;
+	size_t		 len;
+	int		 fd, ret = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if (st.st_mode & (S_IWGRP | S_IRWXO)) {
+		snprintf(err, errlen, "%s: ticket key is accessible by others "
+		    "(mode %04o): chmod 600 or 640", path,
+		    (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	n = read(fd, text, sizeof text);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	len = (size_t)n;
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	if (len != TICKET_KEY_LEN * 2 ||
+	    hex_decode(text, len, key->secret, sizeof key->secret) !=
+	    TICKET_KEY_LEN) {
+		snprintf(err, errlen, "%s: a ticket key must be one line of %d "
+		    "hex characters", path, TICKET_KEY_LEN * 2);
+		goto out;
+	}
+	key->id = id;
+	ret = 0;
+ out:
+	OPENSSL_cleanse(text, sizeof text);
+	close(fd);
+	return ret;
+}
+
+/* Parses "<1..255>.key"; returns the id or -1. */
+static int
+keyring_file_id(const char *name)
+{
+	char	*end;
+	long	 id;
+
+	if (name[0] < '1' || name[0] > '9')
+		return -1;
+	id = strtol(name, &end, 10);
+	if (strcmp(end, ".key") != 0 || id < 1 || id > 255)
+		return -1;
+	return (int)id;
+}
+
+int
+keyring_load(const char *dir, struct keyring *ring, char *err, size_t errlen)
+{
+	struct keyring	 tmp;
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[4096];
+	int		 id, ret = -1;
+
+	memset(&tmp, 0, sizeof tmp);
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(err, errlen, "ticket key directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if ((id = keyring_file_id(de->d_name)) == -1)
+			continue;
+		if (tmp.nkeys == KEYRING_MAX) {
+			snprintf(err, errlen, "%s: more than %d ticket keys",
+			    dir, KEYRING_MAX);
+			goto out;
+		}
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (keyring_read_key(path, (uint8_t)id, &tmp.keys[tmp.nkeys],
+		    err, errlen) == -1)
+			goto out;
+		tmp.nkeys++;
+	}
+	if (tmp.nkeys == 0) {
+		snprintf(err, errlen, "%s: no ticket keys (files named 1.key "
+		    "to 255.key; paprika-certs makes them)", dir);
+		goto out;
+	}
+	keyring_clear(ring);
+	*ring = tmp;
+	ret = 0;
+ out:
+	closedir(d);
+	OPENSSL_cleanse(&tmp, sizeof tmp);
+	return ret;
+}
+
+const struct ticket_key *
+keyring_find(const struct keyring *ring, uint8_t id)
+{
+	size_t	i;
+
+	for (i = 0; i < ring->nkeys; i++) {
+		if (ring->keys[i].id == id)
+			return &ring->keys[i];
+	}
+	return NULL;
+}
+
+const struct ticket_key *
+keyring_newest(const struct keyring *ring)
+{
+	const struct ticket_key	*best = NULL;
+	size_t			 i;
+
+	for (i = 0; i < ring->nkeys; i++) {
+		if (best == NULL || ring->keys[i].id > best->id)
+			best = &ring->keys[i];
+	}
+	return best;
+}
+
+void
+keyring_clear(struct keyring *ring)
+{
+	OPENSSL_cleanse(ring, sizeof *ring);
+}

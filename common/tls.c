@@ -1,0 +1,96 @@
+#include <stdio.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "tls.h"
+
+#define TLS12_CIPHERS	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+			"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+			"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+const char *
+tls_error(void)
+{
+	static char	buf[256];
+	unsigned long	e;
+
+	if ((e = ERR_get_error()) == 0)
+		return "unknown TLS error";
+	ERR_error_string_n(e, buf, sizeof buf);
+	ERR_clear_error();
+	return buf;
+}
+
+static SSL_CTX *
+tls_ctx_new(const SSL_METHOD *method, char *err, size_t errlen)
+{
+	SSL_CTX	*ctx;
+
+	if ((ctx = SSL_CTX_new(method)) == NULL) {
+		snprintf(err, errlen, "SSL_CTX_new: %s", tls_error());
+		return NULL;
+	}
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    !SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS)) {
+		snprintf(err, errlen, "TLS policy: %s", tls_error());
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	/*
+	 * Peers may close without close_notify (SPICE frames are length
+	 * prefixed, so truncation is visible inside the tunnel anyway).
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* Idle tunnels give their TLS buffers back. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
+	    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	return ctx;
+}
+
+SSL_CTX *
+tls_server_ctx_new(const char *cert, const char *key, char *err,
+    size_t errlen)
+{
+	SSL_CTX	*ctx;
+
+	if ((ctx = tls_ctx_new(TLS_server_method(), err, errlen)) == NULL)
+		return NULL;
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		snprintf(err, errlen, "%s: %s", cert, tls_error());
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		snprintf(err, errlen, "%s: %s", key, tls_error());
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "%s does not match %s", key, cert);
+		goto fail;
+	}
+	/* Tunnels are long-lived: session resumption is not worth its memory. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	return ctx;
+ fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL_CTX *
+tls_client_ctx_new(const char *cafile, char *err, size_t errlen)
+{
+	SSL_CTX	*ctx;
+
+	if ((ctx = tls_ctx_new(TLS_client_method(), err, errlen)) == NULL)
+		return NULL;
+	if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1) {
+		snprintf(err, errlen, "%s: %s", cafile, tls_error());
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return ctx;
+}

@@ -1,0 +1,17 @@
+/* TLS contexts with Paprika's policy: TLS 1.2 or later, modern AEAD suites. */
+#ifndef PAPRIKA_TLS_H
+#define PAPRIKA_TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+/* A server context for cert and key; NULL with a message in err. */
+SSL_CTX	*tls_server_ctx_new(const char *cert, const char *key, char *err,
+	    size_t errlen);
+/* A client context verifying peers against cafile; NULL with a message. */
+SSL_CTX	*tls_client_ctx_new(const char *cafile, char *err, size_t errlen);
+/* The last OpenSSL error as text, and clears the queue. */
+const char *tls_error(void);
+
+#endif

@@ -1,0 +1,1 @@
+# demo: filled in by its owner

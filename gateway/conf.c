@@ -1,0 +1,334 @@
+/* The gateway's configuration: defaults, the INI file, and a dump. */
+#include <netinet/in.h>
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "gateway.h"
+#include "xmalloc.h"
+
+static void
+conf_defaults(struct gateway_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->listen_plain_len = netaddr_parse("0.0.0.0:3128", &c->listen_plain);
+	c->listen_tls_len = netaddr_parse("0.0.0.0:3129", &c->listen_tls);
+	c->control_socket = xstrdup(GATEWAY_DEFAULT_CONTROL);
+	c->state_dir = xstrdup(GATEWAY_DEFAULT_STATE);
+	c->ticket_keys = xstrdup(SYSCONFDIR "/paprika/ticket-keys");
+	c->nports = (size_t)netaddr_ports_parse("5900-65535", c->ports,
+	    NETADDR_MAX_PORTRANGES);
+	c->request.max_size = 8192;
+	c->request.max_headers = 32;
+	c->request_timeout = 10;
+	c->handshake_timeout = 10;
+	c->connect_timeout = 10;
+	/* SPICE channels (cursor, record) can be silent for hours. */
+	c->idle_timeout = 0;
+	c->drain_timeout = 30;
+	c->max_tunnels = 8192;
+	c->max_tunnels_per_session = 64;
+	c->max_tunnels_per_source = 256;
+	c->buffer_size = 64 * 1024;
+	c->splice = 1;
+}
+
+static int
+conf_listen(const char *value, struct sockaddr_storage *ss, socklen_t *len,
+    char *err, size_t errlen)
+{
+	if (strcmp(value, "none") == 0 || value[0] == '\0') {
+		*len = 0;
+		return 0;
+	}
+	if ((*len = netaddr_parse(value, ss)) == 0) {
+		snprintf(err, errlen, "\"%s\" is not an address:port "
+		    "(e.g. 0.0.0.0:3128, [::]:3128 or none)", value);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+conf_setstr(char **dst, const char *value)
+{
+	free(*dst);
+	*dst = value[0] == '\0' ? NULL : xstrdup(value);
+}
+
+static int
+conf_gateway(struct gateway_config *c, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	const char	*bad = NULL;
+	int		 n;
+
+	if (strcmp(name, "listen") == 0)
+		return conf_listen(value, &c->listen_plain,
+		    &c->listen_plain_len, err, errlen);
+	if (strcmp(name, "listen_tls") == 0)
+		return conf_listen(value, &c->listen_tls, &c->listen_tls_len,
+		    err, errlen);
+	if (strcmp(name, "metrics_listen") == 0)
+		return conf_listen(value, &c->listen_metrics,
+		    &c->listen_metrics_len, err, errlen);
+	if (strcmp(name, "upstream_networks") == 0) {
+		if ((n = netaddr_nets_parse(value, c->nets, NETADDR_MAX_NETS,
+		    &bad)) < 0) {
+			snprintf(err, errlen, "bad network \"%s\" (expected "
+			    "a comma-separated list such as 10.0.0.0/8, "
+			    "fd00::/8; host bits must be zero; at most %d)",
+			    bad != NULL ? bad : value, NETADDR_MAX_NETS);
+			return -1;
+		}
+		c->nnets = (size_t)n;
+		return 0;
+	}
+	if (strcmp(name, "upstream_ports") == 0) {
+		if ((n = netaddr_ports_parse(value, c->ports,
+		    NETADDR_MAX_PORTRANGES)) < 0) {
+			snprintf(err, errlen, "bad port list \"%s\" (expected "
+			    "e.g. 5900-65535 or 5901, 5902)", value);
+			return -1;
+		}
+		c->nports = (size_t)n;
+		return 0;
+	}
+	if (strcmp(name, "tls_cert") == 0)
+		conf_setstr(&c->tls_cert, value);
+	else if (strcmp(name, "tls_key") == 0)
+		conf_setstr(&c->tls_key, value);
+	else if (strcmp(name, "ticket_keys") == 0)
+		conf_setstr(&c->ticket_keys, value);
+	else if (strcmp(name, "control_socket") == 0)
+		conf_setstr(&c->control_socket, value);
+	else if (strcmp(name, "state_dir") == 0)
+		conf_setstr(&c->state_dir, value);
+	else if (strcmp(name, "user") == 0)
+		conf_setstr(&c->user, value);
+	else {
+		snprintf(err, errlen, "unknown setting \"%s\" in [gateway]",
+		    name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_limits(struct gateway_config *c, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	static const struct {
+		const char	*name;
+		size_t		 offset;
+		uint64_t	 min, max;
+	} counts[] = {
+		{ "max_headers", offsetof(struct gateway_config,
+		    request.max_headers), 1, 1000 },
+		{ "max_tunnels", offsetof(struct gateway_config, max_tunnels),
+		    1, 1000000 },
+		{ "max_tunnels_per_session", offsetof(struct gateway_config,
+		    max_tunnels_per_session), 1, 1000000 },
+		{ "max_tunnels_per_source", offsetof(struct gateway_config,
+		    max_tunnels_per_source), 1, 1000000 },
+	}, times[] = {
+		{ "request_timeout", offsetof(struct gateway_config,
+		    request_timeout), 1, 3600 },
+		{ "handshake_timeout", offsetof(struct gateway_config,
+		    handshake_timeout), 1, 3600 },
+		{ "connect_timeout", offsetof(struct gateway_config,
+		    connect_timeout), 1, 3600 },
+		{ "idle_timeout", offsetof(struct gateway_config,
+		    idle_timeout), 0, 30 * 86400 },
+		{ "drain_timeout", offsetof(struct gateway_config,
+		    drain_timeout), 0, 86400 },
+	};
+	uint64_t	v;
+	size_t		i;
+
+	for (i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+		if (strcmp(name, counts[i].name) != 0)
+			continue;
+		if (config_uint(value, counts[i].min, counts[i].max, &v, err,
+		    errlen) == -1)
+			return -1;
+		if (counts[i].offset == offsetof(struct gateway_config,
+		    request.max_headers))
+			c->request.max_headers = (size_t)v;
+		else
+			*(unsigned int *)((char *)c + counts[i].offset) =
+			    (unsigned int)v;
+		return 0;
+	}
+	for (i = 0; i < sizeof times / sizeof times[0]; i++) {
+		if (strcmp(name, times[i].name) != 0)
+			continue;
+		if (config_seconds(value, times[i].max, &v, err, errlen) == -1)
+			return -1;
+		if (v < times[i].min) {
+			snprintf(err, errlen, "%s must be at least %llu "
+			    "second(s)", name,
+			    (unsigned long long)times[i].min);
+			return -1;
+		}
+		*(unsigned int *)((char *)c + times[i].offset) =
+		    (unsigned int)v;
+		return 0;
+	}
+	if (strcmp(name, "max_request_size") == 0) {
+		if (config_size(value, 256, 65536, &v, err, errlen) == -1)
+			return -1;
+		c->request.max_size = (size_t)v;
+		return 0;
+	}
+	if (strcmp(name, "buffer_size") == 0) {
+		if (config_size(value, 4096, 16 * 1024 * 1024, &v, err,
+		    errlen) == -1)
+			return -1;
+		c->buffer_size = (size_t)v;
+		return 0;
+	}
+	if (strcmp(name, "splice") == 0)
+		return config_bool(value, &c->splice, err, errlen);
+	snprintf(err, errlen, "unknown setting \"%s\" in [limits]", name);
+	return -1;
+}
+
+static int
+conf_handler(void *arg, const char *section, const char *name,
+    const char *value, char *err, size_t errlen)
+{
+	struct gateway_config	*c = arg;
+
+	if (strcmp(section, "gateway") == 0)
+		return conf_gateway(c, name, value, err, errlen);
+	if (strcmp(section, "limits") == 0)
+		return conf_limits(c, name, value, err, errlen);
+	snprintf(err, errlen, "unknown section [%s] (expected [gateway] or "
+	    "[limits])", section);
+	return -1;
+}
+
+struct gateway_config *
+conf_load(const char *path, char *err, size_t errlen)
+{
+	struct gateway_config	*c;
+
+	c = xcalloc(1, sizeof *c);
+	conf_defaults(c);
+	c->path = xstrdup(path);
+	if (config_parse_file(path, conf_handler, c, err, errlen) == -1)
+		goto fail;
+	if (c->listen_plain_len == 0 && c->listen_tls_len == 0) {
+		snprintf(err, errlen, "%s: both listeners are off: set listen "
+		    "or listen_tls", path);
+		goto fail;
+	}
+	if (c->listen_tls_len != 0 && (c->tls_cert == NULL ||
+	    c->tls_key == NULL)) {
+		snprintf(err, errlen, "%s: listen_tls needs tls_cert and "
+		    "tls_key (or set listen_tls = none)", path);
+		goto fail;
+	}
+	if (c->nnets == 0) {
+		snprintf(err, errlen, "%s: upstream_networks is not set: list "
+		    "the hypervisor networks tickets may lead to", path);
+		goto fail;
+	}
+	if (c->buffer_size < c->request.max_size) {
+		snprintf(err, errlen, "%s: buffer_size must be at least "
+		    "max_request_size", path);
+		goto fail;
+	}
+	return c;
+ fail:
+	conf_free(c);
+	return NULL;
+}
+
+void
+conf_free(struct gateway_config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->ticket_keys);
+	free(c->control_socket);
+	free(c->state_dir);
+	free(c->user);
+	free(c);
+}
+
+static const char *
+conf_addr(const struct sockaddr_storage *ss, socklen_t len, char *buf,
+    size_t size)
+{
+	if (len == 0)
+		return "none";
+	return netaddr_str((const struct sockaddr *)ss, buf, size);
+}
+
+void
+conf_dump(const struct gateway_config *c, FILE *fp)
+{
+	char	buf[NETADDR_STRLEN], host[NETADDR_STRLEN];
+	size_t	i;
+
+	fprintf(fp, "[gateway]\n");
+	fprintf(fp, "listen = %s\n", conf_addr(&c->listen_plain,
+	    c->listen_plain_len, buf, sizeof buf));
+	fprintf(fp, "listen_tls = %s\n", conf_addr(&c->listen_tls,
+	    c->listen_tls_len, buf, sizeof buf));
+	fprintf(fp, "metrics_listen = %s\n", conf_addr(&c->listen_metrics,
+	    c->listen_metrics_len, buf, sizeof buf));
+	fprintf(fp, "tls_cert = %s\n", c->tls_cert ? c->tls_cert : "");
+	fprintf(fp, "tls_key = %s\n", c->tls_key ? c->tls_key : "");
+	fprintf(fp, "ticket_keys = %s\n", c->ticket_keys);
+	fprintf(fp, "control_socket = %s\n", c->control_socket ?
+	    c->control_socket : "");
+	fprintf(fp, "state_dir = %s\n", c->state_dir ? c->state_dir : "");
+	fprintf(fp, "user = %s\n", c->user ? c->user : "");
+	fprintf(fp, "upstream_networks = ");
+	for (i = 0; i < c->nnets; i++) {
+		struct sockaddr_storage	ss;
+
+		memset(&ss, 0, sizeof ss);
+		ss.ss_family = (sa_family_t)c->nets[i].af;
+		if (c->nets[i].af == AF_INET)
+			memcpy(&((struct sockaddr_in *)&ss)->sin_addr,
+			    c->nets[i].addr, 4);
+		else
+			memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr,
+			    c->nets[i].addr, 16);
+		fprintf(fp, "%s%s/%d", i ? ", " : "", netaddr_host(
+		    (struct sockaddr *)&ss, host, sizeof host),
+		    c->nets[i].prefix);
+	}
+	fprintf(fp, "\nupstream_ports = ");
+	for (i = 0; i < c->nports; i++) {
+		if (c->ports[i].lo == c->ports[i].hi)
+			fprintf(fp, "%s%u", i ? ", " : "", c->ports[i].lo);
+		else
+			fprintf(fp, "%s%u-%u", i ? ", " : "", c->ports[i].lo,
+			    c->ports[i].hi);
+	}
+	fprintf(fp, "\n\n[limits]\n");
+	fprintf(fp, "max_request_size = %zu\n", c->request.max_size);
+	fprintf(fp, "max_headers = %zu\n", c->request.max_headers);
+	fprintf(fp, "request_timeout = %us\n", c->request_timeout);
+	fprintf(fp, "handshake_timeout = %us\n", c->handshake_timeout);
+	fprintf(fp, "connect_timeout = %us\n", c->connect_timeout);
+	fprintf(fp, "idle_timeout = %us\n", c->idle_timeout);
+	fprintf(fp, "drain_timeout = %us\n", c->drain_timeout);
+	fprintf(fp, "max_tunnels = %u\n", c->max_tunnels);
+	fprintf(fp, "max_tunnels_per_session = %u\n",
+	    c->max_tunnels_per_session);
+	fprintf(fp, "max_tunnels_per_source = %u\n", c->max_tunnels_per_source);
+	fprintf(fp, "buffer_size = %zu\n", c->buffer_size);
+	fprintf(fp, "splice = %s\n", c->splice ? "yes" : "no");
+}

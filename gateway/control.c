@@ -1,0 +1,318 @@
+/*
+ * The control socket: root (or the daemon's own user) sends one JSON object
+ * on a line, the gateway answers with one JSON object and closes.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <jansson.h>
+
+#include "gateway.h"
+#include "log.h"
+
+#define CONTROL_REQUEST_MAX	4096
+/* How long a revoked session stays revoked unless the caller says. */
+#define CONTROL_REVOKE_DEFAULT	(24 * 3600)
+
+static json_t *
+control_error(const char *fmt, const char *arg)
+{
+	char	msg[1024];
+
+	snprintf(msg, sizeof msg, fmt, arg);
+	return json_pack("{s:s}", "error", msg);
+}
+
+static int
+control_session_id(json_t *req, uint64_t *id)
+{
+	const char	*s;
+	char		*end;
+
+	if ((s = json_string_value(json_object_get(req, "session"))) == NULL)
+		return -1;
+	errno = 0;
+	*id = strtoull(s, &end, 16);
+	if (errno != 0 || *s == '\0' || *end != '\0' || strlen(s) > 16)
+		return -1;
+	return 0;
+}
+
+static json_t *
+control_sessions(void)
+{
+	struct session	*s, *tmp;
+	struct tunnel	*t;
+	json_t		*list, *tunnels, *o;
+	char		 id[24], peer[NETADDR_STRLEN], up[NETADDR_STRLEN];
+
+	list = json_array();
+	HASH_ITER(hh, gw->sessions, s, tmp) {
+		tunnels = json_array();
+		TAILQ_FOREACH(t, &s->tunnels, sentry) {
+			netaddr_str((struct sockaddr *)&t->peer, peer,
+			    sizeof peer);
+			netaddr_str((struct sockaddr *)&t->target, up,
+			    sizeof up);
+			json_array_append_new(tunnels, json_pack(
+			    "{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:f}",
+			    "id", (json_int_t)t->id,
+			    "listener", t->tls ? "tls" : "plain",
+			    "state", tunnel_state_name(t->state),
+			    "peer", peer, "upstream", up,
+			    "bytes_up", (json_int_t)t->up.bytes,
+			    "bytes_down", (json_int_t)t->down.bytes,
+			    "age", timespec_since(&t->started)));
+		}
+		snprintf(id, sizeof id, "%016" PRIx64, s->id);
+		o = json_pack("{s:s,s:s,s:I,s:o}", "session", id, "user",
+		    s->user, "since", (json_int_t)s->since, "tunnels", tunnels);
+		json_array_append_new(list, o);
+	}
+	return json_pack("{s:o}", "sessions", list);
+}
+
+static json_t *
+control_revoke(json_t *req)
+{
+	struct ticket	 tk;
+	const char	*text;
+	json_int_t	 seconds = CONTROL_REVOKE_DEFAULT;
+	uint64_t	 id;
+	unsigned int	 n;
+	char		 buf[24];
+	int		 rc;
+
+	if (json_is_integer(json_object_get(req, "seconds")))
+		seconds = json_integer_value(json_object_get(req, "seconds"));
+	if (seconds <= 0 || seconds > 365 * 86400)
+		return control_error("seconds must be 1 to %s", "31536000");
+	if ((text = json_string_value(json_object_get(req, "ticket"))) != NULL) {
+		/* Verified, so nobody can fill the list with made-up ids. */
+		rc = ticket_decode(text, strlen(text), &gw->keys, time(NULL),
+		    &tk);
+		if (rc != TICKET_OK && rc != TICKET_EXPIRED)
+			return control_error("cannot revoke: %s",
+			    ticket_strerror(rc));
+		if (revoke_add_ticket(tk.ticket_id, tk.expiry) == -1)
+			return control_error("%s", "cannot save the revocation");
+		snprintf(buf, sizeof buf, "%016" PRIx64, tk.ticket_id);
+		log_info("control: revoked ticket %s of session %016" PRIx64
+		    " (user %s)", buf, tk.session_id, tk.user);
+		return json_pack("{s:s}", "revoked_ticket", buf);
+	}
+	if (control_session_id(req, &id) == -1)
+		return control_error("%s", "revoke needs \"session\" (hex id) "
+		    "or \"ticket\"");
+	if (revoke_add_session(id, time(NULL) + seconds) == -1)
+		return control_error("%s", "cannot save the revocation");
+	n = session_kill(id, "session revoked");
+	log_info("control: revoked session %016" PRIx64 ", closed %u "
+	    "tunnel(s)", id, n);
+	return json_pack("{s:i}", "closed", n);
+}
+
+static json_t *
+control_dispatch(json_t *req)
+{
+	const char	*cmd;
+	char		 err[512];
+	char		*text;
+	uint64_t	 id;
+	unsigned int	 n;
+	json_t		*o;
+
+	if ((cmd = json_string_value(json_object_get(req, "command"))) == NULL)
+		return control_error("%s", "missing \"command\"");
+	if (strcmp(cmd, "sessions") == 0)
+		return control_sessions();
+	if (strcmp(cmd, "kill") == 0) {
+		if (control_session_id(req, &id) == -1)
+			return control_error("%s", "kill needs \"session\" "
+			    "(hex id)");
+		n = session_kill(id, "killed by control");
+		log_info("control: killed session %016" PRIx64 ", closed %u "
+		    "tunnel(s)", id, n);
+		return json_pack("{s:i}", "closed", n);
+	}
+	if (strcmp(cmd, "revoke") == 0)
+		return control_revoke(req);
+	if (strcmp(cmd, "reload") == 0) {
+		if (gateway_reload(err, sizeof err) == -1)
+			return control_error("reload failed: %s", err);
+		return json_pack("{s:b}", "reloaded", 1);
+	}
+	if (strcmp(cmd, "metrics") == 0) {
+		if ((text = metrics_render()) == NULL)
+			return control_error("%s", "out of memory");
+		o = json_pack("{s:s}", "metrics", text);
+		free(text);
+		return o;
+	}
+	if (strcmp(cmd, "status") == 0)
+		return json_pack("{s:s,s:I,s:i,s:i,s:i,s:b}",
+		    "version", PACKAGE_VERSION,
+		    "uptime", (json_int_t)(time(NULL) - gw->started),
+		    "connections", gw->ntunnels,
+		    "sessions", HASH_COUNT(gw->sessions),
+		    "revocations", (int)revoke_count(),
+		    "draining", gw->draining);
+	return control_error("unknown command \"%s\" (sessions, kill, "
+	    "revoke, reload, metrics, status)", cmd);
+}
+
+static void
+control_done(struct bufferevent *bev, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_free(bev);
+}
+
+static void
+control_event(struct bufferevent *bev, short what, void *arg)
+{
+	bufferevent_free(bev);
+}
+
+static void
+control_read(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	json_error_t	 jerr;
+	json_t		*req, *reply;
+	char		*line, *out;
+	size_t		 len;
+
+	if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) == NULL) {
+		if (evbuffer_get_length(in) > CONTROL_REQUEST_MAX)
+			bufferevent_free(bev);
+		return;
+	}
+	bufferevent_disable(bev, EV_READ);
+	if (len > CONTROL_REQUEST_MAX)
+		reply = control_error("%s", "request too large");
+	else if ((req = json_loadb(line, len, 0, &jerr)) == NULL)
+		reply = control_error("malformed JSON: %s", jerr.text);
+	else if (!json_is_object(req)) {
+		json_decref(req);
+		reply = control_error("%s", "expected a JSON object");
+	} else {
+		reply = control_dispatch(req);
+		json_decref(req);
+	}
+	free(line);
+	if (reply == NULL ||
+	    (out = json_dumps(reply, JSON_COMPACT)) == NULL) {
+		json_decref(reply);
+		bufferevent_free(bev);
+		return;
+	}
+	json_decref(reply);
+	bufferevent_setcb(bev, NULL, control_done, control_event, NULL);
+	evbuffer_add_printf(bufferevent_get_output(bev), "%s\n", out);
+	free(out);
+}
+
+static void
+control_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct bufferevent	*bev;
+	struct ucred		 cred;
+	struct timeval		 tv = { 10, 0 };
+	socklen_t		 len = sizeof cred;
+	int			 fd;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		log_warnx("control: refused connection from uid %d",
+		    (int)cred.uid);
+		close(fd);
+		return;
+	}
+	if ((bev = bufferevent_socket_new(gw->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		return;
+	}
+	bufferevent_setcb(bev, control_read, NULL, control_event, NULL);
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_enable(bev, EV_READ);
+}
+
+int
+control_open(const char *path)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof sun.sun_path) >=
+	    sizeof sun.sun_path) {
+		log_warnx("control socket path too long: %s", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("control socket");
+		return -1;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("unlink %s", path);
+		close(fd);
+		return -1;
+	}
+	old = umask(S_IRWXG | S_IRWXO);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		log_warn("bind %s", path);
+		umask(old);
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	if (listen(fd, 16) == -1) {
+		log_warn("listen %s", path);
+		close(fd);
+		return -1;
+	}
+	gw->control_fd = fd;
+	return 0;
+}
+
+void
+control_start(void)
+{
+	if (gw->control_fd == -1)
+		return;
+	gw->control_ev = event_new(gw->base, gw->control_fd,
+	    EV_READ | EV_PERSIST, control_accept, NULL);
+	if (gw->control_ev == NULL || event_add(gw->control_ev, NULL) == -1)
+		fatalx("cannot watch the control socket");
+}
+
+void
+control_close(const char *path)
+{
+	if (gw->control_ev != NULL)
+		event_free(gw->control_ev);
+	gw->control_ev = NULL;
+	if (gw->control_fd != -1) {
+		close(gw->control_fd);
+		gw->control_fd = -1;
+		if (path != NULL)
+			unlink(path);
+	}
+}

@@ -1,0 +1,248 @@
+/* paprika-gatewayd: HTTP CONNECT gateway for SPICE channels. */
+#ifndef PAPRIKA_GATEWAY_H
+#define PAPRIKA_GATEWAY_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include <uthash.h>
+
+#include "keyring.h"
+#include "netaddr.h"
+#include "request.h"
+#include "ticket.h"
+
+#define GATEWAY_DEFAULT_CONF	SYSCONFDIR "/paprika/gatewayd.conf"
+#define GATEWAY_DEFAULT_CONTROL	RUNSTATEDIR "/paprika/gatewayd.sock"
+#define GATEWAY_DEFAULT_STATE	LOCALSTATEDIR "/lib/paprika"
+
+/* Refusal reasons: each is a metric label and a log word. */
+enum refusal {
+	REFUSE_MALFORMED,	/* 400 */
+	REFUSE_METHOD,		/* 405 */
+	REFUSE_TOO_LARGE,	/* 431 */
+	REFUSE_NO_TICKET,	/* 407 */
+	REFUSE_BAD_TICKET,	/* 403 */
+	REFUSE_EXPIRED,		/* 403 */
+	REFUSE_REVOKED,		/* 403 */
+	REFUSE_PORT,		/* 403 */
+	REFUSE_NETWORK,		/* 403 */
+	REFUSE_OVERLOADED,	/* 503 */
+	REFUSE_UPSTREAM_FAILED,	/* 502 */
+	REFUSE_UPSTREAM_TIMEOUT,	/* 504 */
+	REFUSE_TIMEOUT,		/* request or handshake too slow */
+	REFUSE_TLS,		/* TLS handshake failed */
+	REFUSE_MAX
+};
+
+struct gateway_config {
+	char				*path;
+	struct sockaddr_storage		 listen_plain;
+	socklen_t			 listen_plain_len;	/* 0: off */
+	struct sockaddr_storage		 listen_tls;
+	socklen_t			 listen_tls_len;	/* 0: off */
+	struct sockaddr_storage		 listen_metrics;
+	socklen_t			 listen_metrics_len;	/* 0: off */
+	char				*tls_cert;
+	char				*tls_key;
+	char				*ticket_keys;
+	char				*control_socket;
+	char				*state_dir;
+	char				*user;
+	struct netaddr_net		 nets[NETADDR_MAX_NETS];
+	size_t				 nnets;
+	struct netaddr_portrange	 ports[NETADDR_MAX_PORTRANGES];
+	size_t				 nports;
+
+	/* [limits] */
+	struct request_limits		 request;
+	unsigned int			 request_timeout;	/* seconds */
+	unsigned int			 handshake_timeout;
+	unsigned int			 connect_timeout;
+	unsigned int			 idle_timeout;		/* 0: none */
+	unsigned int			 drain_timeout;
+	unsigned int			 max_tunnels;
+	unsigned int			 max_tunnels_per_session;
+	unsigned int			 max_tunnels_per_source;
+	size_t				 buffer_size;
+	int				 splice;
+};
+
+enum tunnel_state {
+	TUNNEL_HANDSHAKE,	/* TLS listener: handshake with the client */
+	TUNNEL_REQUEST,		/* reading the CONNECT request */
+	TUNNEL_CONNECTING,	/* connecting to the upstream */
+	TUNNEL_RELAY,		/* carrying bytes both ways */
+	TUNNEL_REFUSING,	/* flushing an error answer, then closing */
+	TUNNEL_CLOSED		/* waiting to be freed from the loop */
+};
+
+/* Bytes travelling from one side of a tunnel to the other. */
+struct relay_dir {
+	uint8_t		*buf;		/* pending bytes buf[off..len) or NULL */
+	uint32_t	 off;
+	uint32_t	 len;
+	int		 pipe[2];	/* splice: -1 when none is held */
+	uint32_t	 inpipe;
+	uint64_t	 bytes;		/* carried so far */
+	unsigned int	 eof:1;		/* the source has ended */
+	unsigned int	 shut:1;	/* the destination's write side is shut */
+};
+
+/* One side of a tunnel: a socket, and what edge-triggered events said. */
+struct relay_end {
+	int		 fd;
+	struct event	*ev;
+	unsigned int	 readable:1;
+	unsigned int	 writable:1;
+};
+
+struct session;
+struct source;
+
+struct tunnel {
+	TAILQ_ENTRY(tunnel)	 entry;		/* all tunnels, or the reap list */
+	TAILQ_ENTRY(tunnel)	 sentry;	/* in its session */
+	uint64_t		 id;
+	enum tunnel_state	 state;
+	int			 tls;		/* arrived on the TLS listener */
+	SSL			*ssl;
+	struct relay_end	 client;
+	struct relay_end	 upstream;
+	struct relay_dir	 up;		/* client to upstream */
+	struct relay_dir	 down;		/* upstream to client */
+	struct event		*timer;
+	struct session		*session;
+	struct source		*source;
+	struct sockaddr_storage	 peer;
+	struct sockaddr_storage	 target;
+	struct timespec		 started;	/* accepted */
+	struct timespec		 phase_started;
+	time_t			 last_active;
+	char			 user[TICKET_USER_MAX + 1];
+	uint64_t		 session_id;
+	char			 refusal[160];	/* why it is being refused */
+};
+
+TAILQ_HEAD(tunnel_list, tunnel);
+
+struct session {
+	uint64_t		 id;
+	char			 user[TICKET_USER_MAX + 1];
+	struct tunnel_list	 tunnels;
+	unsigned int		 ntunnels;
+	time_t			 since;
+	UT_hash_handle		 hh;
+};
+
+struct source {
+	uint8_t			 key[17];	/* family byte and address */
+	unsigned int		 count;
+	UT_hash_handle		 hh;
+};
+
+struct listener {
+	int			 fd;
+	int			 tls;
+	struct event		*ev;
+	struct sockaddr_storage	 addr;
+};
+
+struct gateway {
+	struct event_base	*base;
+	struct gateway_config	*conf;
+	struct keyring		 keys;
+	SSL_CTX			*tls_ctx;
+	struct listener		 plain;
+	struct listener		 tls;
+	struct listener		 metrics_listener;
+	struct event		*accept_backoff;
+	struct tunnel_list	 tunnels;
+	struct tunnel_list	 reap;
+	struct event		*reap_ev;
+	unsigned int		 ntunnels;
+	uint64_t		 next_tunnel_id;
+	struct session		*sessions;
+	struct source		*sources;
+	int			 draining;
+	struct event		*drain_timer;
+	time_t			 started;
+	int			 control_fd;
+	struct event		*control_ev;
+};
+
+extern struct gateway	*gw;
+
+/* conf.c */
+struct gateway_config	*conf_load(const char *path, char *err, size_t errlen);
+void			 conf_free(struct gateway_config *);
+void			 conf_dump(const struct gateway_config *, FILE *);
+
+/* listener.c */
+int	 listener_open(struct listener *, const struct sockaddr_storage *,
+	    socklen_t, int tls);
+void	 listener_start(struct listener *);
+void	 listener_close(struct listener *);
+
+/* tunnel.c */
+void	 tunnel_accept(int fd, struct sockaddr_storage *peer, int tls);
+void	 tunnel_close(struct tunnel *, const char *reason);
+void	 tunnel_refuse(struct tunnel *, enum refusal, const char *reason);
+void	 tunnel_pump(struct tunnel *);
+void	 tunnel_reap(evutil_socket_t, short, void *);
+const char *tunnel_state_name(enum tunnel_state);
+
+/* relay.c */
+#define RELAY_ERROR	(-1)
+#define RELAY_AGAIN	(-2)
+/* Reads request bytes into the up buffer: >0, 0 at EOF, or RELAY_*. */
+ssize_t	 relay_read_request(struct tunnel *, size_t max, const char **);
+/* Moves bytes in both directions as far as the sockets allow. */
+int	 relay_pump(struct tunnel *, const char **reason);
+/* Queues bytes to the client (error answers, the 200 reply). */
+int	 relay_queue_down(struct tunnel *, const char *, size_t);
+void	 relay_dir_release(struct relay_dir *);
+void	 relay_shutdown(void);
+
+/* session.c */
+struct session	*session_get(uint64_t id, const char *user);
+void		 session_attach(struct session *, struct tunnel *);
+/* Frees a session that holds no tunnel. */
+void		 session_drop_empty(struct session *);
+void		 session_detach(struct tunnel *);
+struct session	*session_find(uint64_t id);
+unsigned int	 session_kill(uint64_t id, const char *reason);
+struct source	*source_get(const struct sockaddr_storage *);
+void		 source_put(struct source *);
+int		 revoke_load(const char *state_dir);
+int		 revoke_add_session(uint64_t id, time_t until);
+int		 revoke_add_ticket(uint64_t id, time_t until);
+int		 revoke_check(const struct ticket *);
+size_t		 revoke_count(void);
+
+/* control.c */
+int	 control_open(const char *path);
+void	 control_start(void);
+void	 control_close(const char *path);
+
+/* metrics.c */
+enum metrics_hist { HIST_HANDSHAKE, HIST_CONNECT, HIST_MAX };
+void	 metrics_refusal(enum refusal);
+void	 metrics_tunnel_opened(int tls);
+void	 metrics_tunnel_closed(const struct tunnel *);
+void	 metrics_bytes(int up, size_t);
+void	 metrics_observe(enum metrics_hist, double seconds);
+/* Returns the Prometheus text exposition; the caller frees it. */
+char	*metrics_render(void);
+const char *refusal_name(enum refusal);
+void	 metrics_http_accept(int fd);
+
+/* gatewayd.c */
+int	 gateway_reload(char *err, size_t errlen);
+double	 timespec_since(const struct timespec *);
+
+#endif

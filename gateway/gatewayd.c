@@ -1,0 +1,331 @@
+/* paprika-gatewayd: startup, signals, reload, drain, privileges. */
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "gateway.h"
+#include "log.h"
+#include "tls.h"
+
+struct gateway	*gw;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: paprika-gatewayd [-dnv] [-f file]\n"
+	    "  -f file  configuration (default %s)\n"
+	    "  -d       stay in the foreground and log to stderr\n"
+	    "  -n       check the configuration, print it and exit\n"
+	    "  -v       verbose logging\n", GATEWAY_DEFAULT_CONF);
+	exit(1);
+}
+
+/* Loads what a reload may change: keys and the TLS context. */
+static int
+gateway_load_secrets(struct gateway_config *c, struct keyring *keys,
+    SSL_CTX **ctx, char *err, size_t errlen)
+{
+	char	msg[512];
+
+	if (keyring_load(c->ticket_keys, keys, msg, sizeof msg) == -1) {
+		snprintf(err, errlen, "%s", msg);
+		return -1;
+	}
+	*ctx = NULL;
+	if (c->listen_tls_len != 0 && (*ctx = tls_server_ctx_new(c->tls_cert,
+	    c->tls_key, msg, sizeof msg)) == NULL) {
+		keyring_clear(keys);
+		snprintf(err, errlen, "%s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+same_addr(const struct sockaddr_storage *a, socklen_t alen,
+    const struct sockaddr_storage *b, socklen_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+int
+gateway_reload(char *err, size_t errlen)
+{
+	struct gateway_config	*c;
+	struct keyring		 keys;
+	SSL_CTX			*ctx;
+
+	memset(&keys, 0, sizeof keys);
+	if ((c = conf_load(gw->conf->path, err, errlen)) == NULL)
+		return -1;
+	if (gateway_load_secrets(c, &keys, &ctx, err, errlen) == -1) {
+		conf_free(c);
+		return -1;
+	}
+	if (!same_addr(&c->listen_plain, c->listen_plain_len,
+	    &gw->conf->listen_plain, gw->conf->listen_plain_len) ||
+	    !same_addr(&c->listen_tls, c->listen_tls_len,
+	    &gw->conf->listen_tls, gw->conf->listen_tls_len) ||
+	    !same_addr(&c->listen_metrics, c->listen_metrics_len,
+	    &gw->conf->listen_metrics, gw->conf->listen_metrics_len))
+		log_warnx("reload: listener addresses changed; they take "
+		    "effect at the next restart");
+	if (c->buffer_size != gw->conf->buffer_size)
+		log_warnx("reload: buffer_size changes at the next restart");
+	/* Listeners and the buffer pool keep what they were started with. */
+	c->listen_plain = gw->conf->listen_plain;
+	c->listen_plain_len = gw->conf->listen_plain_len;
+	c->listen_tls = gw->conf->listen_tls;
+	c->listen_tls_len = gw->conf->listen_tls_len;
+	c->listen_metrics = gw->conf->listen_metrics;
+	c->listen_metrics_len = gw->conf->listen_metrics_len;
+	c->buffer_size = gw->conf->buffer_size;
+	if (ctx == NULL && gw->tls.fd != -1) {
+		snprintf(err, errlen, "the TLS listener is running: keep "
+		    "listen_tls, tls_cert and tls_key");
+		keyring_clear(&keys);
+		conf_free(c);
+		return -1;
+	}
+	keyring_clear(&gw->keys);
+	gw->keys = keys;
+	keyring_clear(&keys);
+	/* Live connections keep a reference to the old context. */
+	SSL_CTX_free(gw->tls_ctx);
+	gw->tls_ctx = ctx;
+	conf_free(gw->conf);
+	gw->conf = c;
+	log_info("reloaded %s: %zu ticket key(s), %u tunnel(s) kept",
+	    c->path, gw->keys.nkeys, gw->ntunnels);
+	return 0;
+}
+
+static void
+gateway_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	char	err[1024];
+
+	if (gateway_reload(err, sizeof err) == -1)
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+}
+
+static void
+gateway_drain_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel	*t;
+
+	log_warnx("drain deadline reached: closing %u tunnel(s)",
+	    gw->ntunnels);
+	while ((t = TAILQ_FIRST(&gw->tunnels)) != NULL)
+		tunnel_close(t, "gateway shutting down");
+	event_base_loopexit(gw->base, NULL);
+}
+
+static void
+gateway_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+	struct tunnel	*t, *next;
+	struct timeval	 tv = { gw->conf->drain_timeout, 0 };
+
+	if (gw->draining) {
+		log_info("second signal: closing now");
+		gateway_drain_expired(-1, 0, NULL);
+		return;
+	}
+	gw->draining = 1;
+	listener_close(&gw->plain);
+	listener_close(&gw->tls);
+	/* Connections that are not tunnels yet are not worth waiting for. */
+	TAILQ_FOREACH_SAFE(t, &gw->tunnels, entry, next) {
+		if (t->state != TUNNEL_RELAY)
+			tunnel_close(t, "gateway shutting down");
+	}
+	log_info("draining %u tunnel(s), at most %us (signal again to stop "
+	    "now)", gw->ntunnels, gw->conf->drain_timeout);
+	if (gw->ntunnels == 0) {
+		event_base_loopexit(gw->base, NULL);
+		return;
+	}
+	gw->drain_timer = evtimer_new(gw->base, gateway_drain_expired, NULL);
+	if (gw->drain_timer == NULL || evtimer_add(gw->drain_timer, &tv) == -1)
+		event_base_loopexit(gw->base, NULL);
+}
+
+static void
+drop_privileges(const char *user, const char *state_dir)
+{
+	struct passwd	*pw;
+
+	if (user == NULL) {
+		if (geteuid() == 0)
+			log_warnx("running as root: set \"user\" in [gateway] "
+			    "to drop privileges");
+		return;
+	}
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("user \"%s\" does not exist (create it, or change "
+		    "\"user\" in [gateway])", user);
+	if (geteuid() != 0) {
+		if (getuid() != pw->pw_uid)
+			fatalx("cannot switch to user %s: not running as root",
+			    user);
+		return;
+	}
+	if (state_dir != NULL && chown(state_dir, pw->pw_uid, pw->pw_gid) == -1)
+		fatal("chown %s", state_dir);
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("cannot drop privileges to %s", user);
+	log_debug("running as %s", user);
+}
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit	rl;
+
+	/* Two descriptors per tunnel, and pipes while splicing. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct gateway_config	*c;
+	struct event		*ev_hup, *ev_term, *ev_int;
+	const char		*conffile = GATEWAY_DEFAULT_CONF;
+	char			 err[1024];
+	int			 ch, foreground = 0, check = 0, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+		switch (ch) {
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("paprika-gatewayd", foreground || check, verbose);
+
+	gw = calloc(1, sizeof *gw);
+	if (gw == NULL)
+		fatalx("out of memory");
+	TAILQ_INIT(&gw->tunnels);
+	TAILQ_INIT(&gw->reap);
+	gw->plain.fd = gw->tls.fd = gw->metrics_listener.fd = -1;
+	gw->control_fd = -1;
+	if ((c = conf_load(conffile, err, sizeof err)) == NULL) {
+		fprintf(stderr, "paprika-gatewayd: %s\n", err);
+		return 1;
+	}
+	gw->conf = c;
+	if (gateway_load_secrets(c, &gw->keys, &gw->tls_ctx, err,
+	    sizeof err) == -1) {
+		fprintf(stderr, "paprika-gatewayd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		if (verbose)
+			conf_dump(c, stdout);
+		printf("configuration OK\n");
+		return 0;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	if ((gw->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (c->state_dir != NULL && mkdir(c->state_dir, 0700) == -1 &&
+	    errno != EEXIST)
+		fatal("state directory %s", c->state_dir);
+	if (revoke_load(c->state_dir) == -1)
+		fatalx("cannot read revocations from %s", c->state_dir);
+	if (c->listen_plain_len != 0 && listener_open(&gw->plain,
+	    &c->listen_plain, c->listen_plain_len, 0) == -1)
+		return 1;
+	if (c->listen_tls_len != 0 && listener_open(&gw->tls, &c->listen_tls,
+	    c->listen_tls_len, 1) == -1)
+		return 1;
+	if (c->listen_metrics_len != 0 && listener_open(&gw->metrics_listener,
+	    &c->listen_metrics, c->listen_metrics_len, 0) == -1)
+		return 1;
+	if (c->control_socket != NULL && control_open(c->control_socket) == -1)
+		return 1;
+	drop_privileges(c->user, c->state_dir);
+	if (!foreground && daemon(0, 0) == -1)
+		fatal("daemon");
+
+	gw->started = time(NULL);
+	if ((gw->reap_ev = event_new(gw->base, -1, 0, tunnel_reap, NULL)) ==
+	    NULL)
+		fatalx("event_new failed");
+	ev_hup = evsignal_new(gw->base, SIGHUP, gateway_sighup, NULL);
+	ev_term = evsignal_new(gw->base, SIGTERM, gateway_sigterm, NULL);
+	ev_int = evsignal_new(gw->base, SIGINT, gateway_sigterm, NULL);
+	if (ev_hup == NULL || ev_term == NULL || ev_int == NULL ||
+	    evsignal_add(ev_hup, NULL) == -1 ||
+	    evsignal_add(ev_term, NULL) == -1 ||
+	    evsignal_add(ev_int, NULL) == -1)
+		fatalx("cannot watch signals");
+	listener_start(&gw->plain);
+	listener_start(&gw->tls);
+	listener_start(&gw->metrics_listener);
+	control_start();
+	log_info("started: plain %s, tls %s, %zu ticket key(s), "
+	    "%zu upstream network(s)",
+	    c->listen_plain_len ? netaddr_str((struct sockaddr *)
+	    &c->listen_plain, err, 64) : "off",
+	    c->listen_tls_len ? netaddr_str((struct sockaddr *)
+	    &c->listen_tls, err + 64, 64) : "off",
+	    gw->keys.nkeys, c->nnets);
+
+	event_base_dispatch(gw->base);
+
+	log_info("stopped");
+	control_close(gw->conf->control_socket);
+	listener_close(&gw->metrics_listener);
+	event_free(ev_hup);
+	event_free(ev_term);
+	event_free(ev_int);
+	tunnel_reap(-1, 0, NULL);
+	event_free(gw->reap_ev);
+	if (gw->drain_timer != NULL)
+		event_free(gw->drain_timer);
+	if (gw->accept_backoff != NULL)
+		event_free(gw->accept_backoff);
+	relay_shutdown();
+	keyring_clear(&gw->keys);
+	SSL_CTX_free(gw->tls_ctx);
+	event_base_free(gw->base);
+	conf_free(gw->conf);
+	free(gw);
+	return 0;
+}

@@ -1,0 +1,15 @@
+# gateway/: paprika-gatewayd.
+sbin_PROGRAMS += paprika-gatewayd
+paprika_gatewayd_SOURCES = \
+	gateway/conf.c \
+	gateway/control.c \
+	gateway/gateway.h \
+	gateway/gatewayd.c \
+	gateway/listener.c \
+	gateway/metrics.c \
+	gateway/relay.c \
+	gateway/request.c gateway/request.h \
+	gateway/session.c \
+	gateway/tunnel.c
+paprika_gatewayd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
+paprika_gatewayd_LDADD = $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS)

@@ -1,0 +1,581 @@
+/*
+ * A tunnel's life: TLS handshake (TLS listener), the CONNECT request, the
+ * ticket check, the upstream connect, the relay, and one teardown path that
+ * writes one log line.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "gateway.h"
+#include "log.h"
+
+static void	tunnel_event(evutil_socket_t, short, void *);
+static void	tunnel_timeout(evutil_socket_t, short, void *);
+static void	tunnel_advance(struct tunnel *);
+
+static const struct {
+	int		 status;
+	const char	*text;
+} refusal_status[REFUSE_MAX] = {
+	[REFUSE_MALFORMED] = { 400, "Bad Request" },
+	[REFUSE_METHOD] = { 405, "Method Not Allowed" },
+	[REFUSE_TOO_LARGE] = { 431, "Request Header Fields Too Large" },
+	[REFUSE_NO_TICKET] = { 407, "Proxy Authentication Required" },
+	[REFUSE_BAD_TICKET] = { 403, "Forbidden" },
+	[REFUSE_EXPIRED] = { 403, "Forbidden" },
+	[REFUSE_REVOKED] = { 403, "Forbidden" },
+	[REFUSE_PORT] = { 403, "Forbidden" },
+	[REFUSE_NETWORK] = { 403, "Forbidden" },
+	[REFUSE_OVERLOADED] = { 503, "Service Unavailable" },
+	[REFUSE_UPSTREAM_FAILED] = { 502, "Bad Gateway" },
+	[REFUSE_UPSTREAM_TIMEOUT] = { 504, "Gateway Timeout" },
+	[REFUSE_TIMEOUT] = { 408, "Request Timeout" },
+	[REFUSE_TLS] = { 0, NULL },
+};
+
+const char *
+tunnel_state_name(enum tunnel_state s)
+{
+	switch (s) {
+	case TUNNEL_HANDSHAKE:
+		return "handshake";
+	case TUNNEL_REQUEST:
+		return "request";
+	case TUNNEL_CONNECTING:
+		return "connecting";
+	case TUNNEL_RELAY:
+		return "relay";
+	case TUNNEL_REFUSING:
+		return "refusing";
+	case TUNNEL_CLOSED:
+		return "closed";
+	}
+	return "unknown";
+}
+
+double
+timespec_since(const struct timespec *ts)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - ts->tv_sec) +
+	    (double)(now.tv_nsec - ts->tv_nsec) / 1e9;
+}
+
+static void
+tunnel_set_timer(struct tunnel *t, unsigned int seconds)
+{
+	struct timeval	tv = { seconds, 0 };
+
+	if (seconds == 0)
+		evtimer_del(t->timer);
+	else
+		evtimer_add(t->timer, &tv);
+}
+
+static void
+tunnel_enter(struct tunnel *t, enum tunnel_state state, unsigned int timeout)
+{
+	t->state = state;
+	clock_gettime(CLOCK_MONOTONIC, &t->phase_started);
+	tunnel_set_timer(t, timeout);
+}
+
+static int
+tunnel_end_init(struct tunnel *t, struct relay_end *e, int fd)
+{
+	e->fd = fd;
+	e->readable = e->writable = 1;
+	e->ev = event_new(gw->base, fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET,
+	    tunnel_event, t);
+	if (e->ev == NULL || event_add(e->ev, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+socket_tune(int fd)
+{
+	int	on = 1;
+
+	/* SPICE inputs and cursor are latency-bound. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	/* Silent channels are normal; dead peers are found by keepalive. */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+}
+
+void
+tunnel_accept(int fd, struct sockaddr_storage *peer, int tls)
+{
+	struct tunnel	*t;
+	struct source	*src;
+
+	if ((t = calloc(1, sizeof *t)) == NULL) {
+		log_warnx("accept: out of memory");
+		close(fd);
+		return;
+	}
+	t->id = ++gw->next_tunnel_id;
+	t->tls = tls;
+	t->peer = *peer;
+	t->client.fd = t->upstream.fd = -1;
+	t->up.pipe[0] = t->up.pipe[1] = t->down.pipe[0] = t->down.pipe[1] = -1;
+	clock_gettime(CLOCK_MONOTONIC, &t->started);
+	TAILQ_INSERT_TAIL(&gw->tunnels, t, entry);
+	gw->ntunnels++;
+	socket_tune(fd);
+	src = source_get(peer);
+	t->source = src;
+	if ((t->timer = evtimer_new(gw->base, tunnel_timeout, t)) == NULL ||
+	    tunnel_end_init(t, &t->client, fd) == -1) {
+		if (t->client.fd == -1)
+			close(fd);
+		tunnel_close(t, "out of memory");
+		return;
+	}
+	if (src == NULL || src->count > gw->conf->max_tunnels_per_source) {
+		tunnel_enter(t, TUNNEL_REQUEST, gw->conf->request_timeout);
+		if (tls) {
+			metrics_refusal(REFUSE_OVERLOADED);
+			tunnel_close(t, "refused: too many connections from "
+			    "this address");
+			return;
+		}
+		tunnel_refuse(t, REFUSE_OVERLOADED,
+		    "too many connections from this address");
+		return;
+	}
+	if (tls) {
+		if ((t->ssl = SSL_new(gw->tls_ctx)) == NULL ||
+		    SSL_set_fd(t->ssl, fd) != 1) {
+			ERR_clear_error();
+			tunnel_close(t, "out of memory");
+			return;
+		}
+		tunnel_enter(t, TUNNEL_HANDSHAKE, gw->conf->handshake_timeout);
+	} else
+		tunnel_enter(t, TUNNEL_REQUEST, gw->conf->request_timeout);
+	tunnel_advance(t);
+}
+
+/* Answers the client with an HTTP error, then closes once it is sent. */
+void
+tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
+{
+	char	 answer[512];
+	int	 n, status = refusal_status[why].status;
+
+	metrics_refusal(why);
+	snprintf(t->refusal, sizeof t->refusal, "refused %d: %s", status,
+	    reason);
+	if (status == 0) {
+		tunnel_close(t, t->refusal);
+		return;
+	}
+	n = snprintf(answer, sizeof answer,
+	    "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain\r\n"
+	    "Content-Length: %zu\r\n"
+	    "%s"
+	    "Connection: close\r\n"
+	    "\r\n"
+	    "%s\n",
+	    status, refusal_status[why].text, strlen(reason) + 1,
+	    status == 407 ? "Proxy-Authenticate: Basic realm=\"paprika\"\r\n" :
+	    status == 503 ? "Retry-After: 5\r\n" : "",
+	    reason);
+	relay_dir_release(&t->up);
+	if (n < 0 || relay_queue_down(t, answer, (size_t)n) == -1) {
+		tunnel_close(t, t->refusal);
+		return;
+	}
+	t->up.eof = 1;
+	t->down.eof = 1;
+	/* Half a second's grace on top is plenty for a few hundred bytes. */
+	tunnel_enter(t, TUNNEL_REFUSING, 5);
+	tunnel_advance(t);
+}
+
+/* Picks the ticket out of the request: the CONNECT host, or Basic creds. */
+static const char *
+tunnel_ticket_text(const struct request *req)
+{
+	if (ticket_is_candidate(req->host, strlen(req->host)))
+		return req->host;
+	if (!req->has_credentials)
+		return NULL;
+	if (ticket_is_candidate(req->cred_password,
+	    strlen(req->cred_password)))
+		return req->cred_password;
+	if (ticket_is_candidate(req->cred_user, strlen(req->cred_user)))
+		return req->cred_user;
+	return req->cred_password;
+}
+
+static void
+tunnel_connect(struct tunnel *t, const struct sockaddr_storage *ss,
+    socklen_t len)
+{
+	int	fd;
+
+	t->target = *ss;
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		log_warn("upstream socket");
+		tunnel_refuse(t, REFUSE_OVERLOADED, "gateway out of resources");
+		return;
+	}
+	socket_tune(fd);
+	if (connect(fd, (const struct sockaddr *)ss, len) == -1 &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		tunnel_refuse(t, REFUSE_UPSTREAM_FAILED, strerror(errno));
+		return;
+	}
+	if (tunnel_end_init(t, &t->upstream, fd) == -1) {
+		close(fd);
+		tunnel_refuse(t, REFUSE_OVERLOADED, "gateway out of resources");
+		return;
+	}
+	/* Connected once the socket reports writable. */
+	t->upstream.writable = 0;
+	tunnel_enter(t, TUNNEL_CONNECTING, gw->conf->connect_timeout);
+}
+
+/* Checks the ticket and the gateway's rules; connects or refuses. */
+static void
+tunnel_authorize(struct tunnel *t, struct request *req)
+{
+	const struct gateway_config	*c = gw->conf;
+	const char			*text;
+	struct ticket			 tk;
+	struct sockaddr_storage		 ss;
+	struct session			*s;
+	socklen_t			 len;
+	int				 rc;
+
+	if ((text = tunnel_ticket_text(req)) == NULL) {
+		tunnel_refuse(t, REFUSE_NO_TICKET, "no ticket: connect with "
+		    "the connection file from the broker");
+		return;
+	}
+	rc = ticket_decode(text, strlen(text), &gw->keys, time(NULL), &tk);
+	if (rc != TICKET_OK) {
+		tunnel_refuse(t, rc == TICKET_EXPIRED ? REFUSE_EXPIRED :
+		    REFUSE_BAD_TICKET, ticket_strerror(rc));
+		return;
+	}
+	t->session_id = tk.session_id;
+	memcpy(t->user, tk.user, sizeof t->user);
+	len = ticket_upstream(&tk, req->port, &ss);
+	t->target = ss;
+	if (revoke_check(&tk)) {
+		tunnel_refuse(t, REFUSE_REVOKED, "ticket revoked");
+		return;
+	}
+	if (!ticket_allows_port(&tk, req->port)) {
+		tunnel_refuse(t, REFUSE_PORT, "port not allowed by the ticket");
+		return;
+	}
+	if (!netaddr_ports_contain(c->ports, c->nports, req->port)) {
+		tunnel_refuse(t, REFUSE_PORT, "port outside the gateway's "
+		    "upstream ports");
+		return;
+	}
+	for (rc = 0; (size_t)rc < c->nnets; rc++) {
+		if (netaddr_net_contains(&c->nets[rc],
+		    (struct sockaddr *)&ss))
+			break;
+	}
+	if ((size_t)rc == c->nnets) {
+		tunnel_refuse(t, REFUSE_NETWORK, "upstream outside the "
+		    "gateway's hypervisor networks");
+		return;
+	}
+	if ((s = session_get(tk.session_id, tk.user)) == NULL) {
+		tunnel_refuse(t, REFUSE_OVERLOADED, "gateway out of memory");
+		return;
+	}
+	if (s->ntunnels >= c->max_tunnels_per_session) {
+		session_drop_empty(s);
+		tunnel_refuse(t, REFUSE_OVERLOADED, "too many tunnels for this "
+		    "session");
+		return;
+	}
+	session_attach(s, t);
+	tunnel_connect(t, &ss, len);
+}
+
+/* Reads and parses the CONNECT request. */
+static void
+tunnel_read_request(struct tunnel *t)
+{
+	struct request	 req;
+	const char	*reason = NULL;
+	ssize_t		 n;
+	int		 rc;
+
+	for (;;) {
+		n = relay_read_request(t, gw->conf->request.max_size, &reason);
+		if (n == RELAY_AGAIN)
+			return;
+		if (n < 0) {
+			tunnel_close(t, reason);
+			return;
+		}
+		if (n == 0 && t->up.len < gw->conf->request.max_size) {
+			tunnel_close(t, "client closed before its request");
+			return;
+		}
+		rc = request_parse((const char *)t->up.buf, t->up.len,
+		    &gw->conf->request, &req, &reason);
+		if (rc == 0)
+			continue;
+		if (rc < 0) {
+			tunnel_refuse(t, rc == -405 ? REFUSE_METHOD :
+			    rc == -431 ? REFUSE_TOO_LARGE : REFUSE_MALFORMED,
+			    reason);
+			return;
+		}
+		/* Bytes after the request are the client's first tunnel bytes. */
+		t->up.off = (uint32_t)rc;
+		if (t->up.off == t->up.len)
+			relay_dir_release(&t->up);
+		tunnel_authorize(t, &req);
+		request_clear(&req);
+		return;
+	}
+}
+
+static void
+tunnel_handshake(struct tunnel *t)
+{
+	int	rc;
+
+	ERR_clear_error();
+	if ((rc = SSL_accept(t->ssl)) == 1) {
+		metrics_observe(HIST_HANDSHAKE, timespec_since(&t->started));
+		tunnel_enter(t, TUNNEL_REQUEST, gw->conf->request_timeout);
+		return;
+	}
+	switch (SSL_get_error(t->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		t->client.readable = 0;
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		t->client.writable = 0;
+		return;
+	}
+	ERR_clear_error();
+	metrics_refusal(REFUSE_TLS);
+	tunnel_close(t, "TLS handshake failed");
+}
+
+static void
+tunnel_connected(struct tunnel *t)
+{
+	static const char	 ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	int			 err = 0;
+	socklen_t		 len = sizeof err;
+
+	if (getsockopt(t->upstream.fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		session_detach(t);
+		tunnel_refuse(t, REFUSE_UPSTREAM_FAILED, strerror(err));
+		return;
+	}
+	metrics_observe(HIST_CONNECT, timespec_since(&t->phase_started));
+	if (relay_queue_down(t, ok, sizeof ok - 1) == -1) {
+		tunnel_close(t, "out of memory");
+		return;
+	}
+	metrics_tunnel_opened(t->tls);
+	t->last_active = time(NULL);
+	tunnel_enter(t, TUNNEL_RELAY, gw->conf->idle_timeout);
+}
+
+/* Does whatever the tunnel's state allows now. */
+static void
+tunnel_advance(struct tunnel *t)
+{
+	const char	*reason = NULL;
+	int		 rc;
+
+	for (;;) {
+		switch (t->state) {
+		case TUNNEL_HANDSHAKE:
+			tunnel_handshake(t);
+			if (t->state == TUNNEL_HANDSHAKE)
+				return;
+			continue;
+		case TUNNEL_REQUEST:
+			tunnel_read_request(t);
+			if (t->state == TUNNEL_REQUEST)
+				return;
+			continue;
+		case TUNNEL_CONNECTING:
+			if (!t->upstream.writable)
+				return;
+			tunnel_connected(t);
+			continue;
+		case TUNNEL_RELAY:
+		case TUNNEL_REFUSING:
+			rc = relay_pump(t, &reason);
+			if (rc < 0) {
+				tunnel_close(t, reason);
+				return;
+			}
+			if (rc == 2 || (t->state == TUNNEL_REFUSING &&
+			    t->down.shut)) {
+				tunnel_close(t, t->state == TUNNEL_REFUSING ?
+				    t->refusal : reason);
+				return;
+			}
+			if (rc == 1) {
+				/* Budget spent: come back after the others. */
+				event_active(t->client.ev, 0, 0);
+			}
+			if (t->state == TUNNEL_RELAY && gw->conf->idle_timeout)
+				t->last_active = time(NULL);
+			return;
+		case TUNNEL_CLOSED:
+			return;
+		}
+	}
+}
+
+static void
+tunnel_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel		*t = arg;
+	struct relay_end	*e;
+
+	e = fd == t->client.fd ? &t->client : &t->upstream;
+	if (what & EV_READ)
+		e->readable = 1;
+	if (what & EV_WRITE)
+		e->writable = 1;
+	tunnel_advance(t);
+}
+
+static void
+tunnel_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel	*t = arg;
+	time_t		 idle;
+
+	switch (t->state) {
+	case TUNNEL_HANDSHAKE:
+		metrics_refusal(REFUSE_TIMEOUT);
+		tunnel_close(t, "TLS handshake timeout");
+		break;
+	case TUNNEL_REQUEST:
+		tunnel_refuse(t, REFUSE_TIMEOUT, "request timeout");
+		break;
+	case TUNNEL_CONNECTING:
+		session_detach(t);
+		tunnel_refuse(t, REFUSE_UPSTREAM_TIMEOUT,
+		    "upstream connect timeout");
+		break;
+	case TUNNEL_RELAY:
+		idle = time(NULL) - t->last_active;
+		if (idle >= (time_t)gw->conf->idle_timeout)
+			tunnel_close(t, "idle timeout");
+		else
+			tunnel_set_timer(t, gw->conf->idle_timeout -
+			    (unsigned int)idle);
+		break;
+	case TUNNEL_REFUSING:
+		tunnel_close(t, t->refusal);
+		break;
+	case TUNNEL_CLOSED:
+		break;
+	}
+}
+
+static void
+tunnel_log(struct tunnel *t, const char *reason)
+{
+	char	peer[NETADDR_STRLEN], up[NETADDR_STRLEN], session[24];
+
+	netaddr_str((struct sockaddr *)&t->peer, peer, sizeof peer);
+	if (t->target.ss_family != 0)
+		netaddr_str((struct sockaddr *)&t->target, up, sizeof up);
+	else
+		strlcpy(up, "-", sizeof up);
+	if (t->user[0] != '\0')
+		snprintf(session, sizeof session, "%016llx",
+		    (unsigned long long)t->session_id);
+	else
+		strlcpy(session, "-", sizeof session);
+	log_info("tunnel %llu %s: listener=%s peer=%s session=%s user=%s "
+	    "upstream=%s up=%llu down=%llu duration=%.3fs",
+	    (unsigned long long)t->id, reason, t->tls ? "tls" : "plain", peer,
+	    session, t->user[0] != '\0' ? t->user : "-", up,
+	    (unsigned long long)t->up.bytes, (unsigned long long)t->down.bytes,
+	    timespec_since(&t->started));
+}
+
+/* Tears the tunnel down now and frees it from the loop later. */
+void
+tunnel_close(struct tunnel *t, const char *reason)
+{
+	if (t->state == TUNNEL_CLOSED)
+		return;
+	tunnel_log(t, reason);
+	metrics_tunnel_closed(t);
+	if (t->client.ev != NULL)
+		event_free(t->client.ev);
+	if (t->upstream.ev != NULL)
+		event_free(t->upstream.ev);
+	t->client.ev = t->upstream.ev = NULL;
+	if (t->timer != NULL)
+		evtimer_del(t->timer);
+	if (t->ssl != NULL) {
+		SSL_free(t->ssl);
+		t->ssl = NULL;
+	}
+	if (t->client.fd != -1)
+		close(t->client.fd);
+	if (t->upstream.fd != -1)
+		close(t->upstream.fd);
+	t->client.fd = t->upstream.fd = -1;
+	relay_dir_release(&t->up);
+	relay_dir_release(&t->down);
+	session_detach(t);
+	source_put(t->source);
+	t->source = NULL;
+	t->state = TUNNEL_CLOSED;
+	TAILQ_REMOVE(&gw->tunnels, t, entry);
+	gw->ntunnels--;
+	TAILQ_INSERT_TAIL(&gw->reap, t, entry);
+	event_active(gw->reap_ev, EV_TIMEOUT, 1);
+}
+
+void
+tunnel_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel	*t;
+
+	while ((t = TAILQ_FIRST(&gw->reap)) != NULL) {
+		TAILQ_REMOVE(&gw->reap, t, entry);
+		if (t->timer != NULL)
+			event_free(t->timer);
+		free(t);
+	}
+	if (gw->draining && gw->ntunnels == 0)
+		event_base_loopexit(gw->base, NULL);
+}

@@ -1,0 +1,1 @@
+# tests/bench: filled in by its owner
