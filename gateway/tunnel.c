@@ -407,6 +407,38 @@ tunnel_connected(struct tunnel *t)
 	tunnel_enter(t, TUNNEL_RELAY, gw->conf->idle_timeout);
 }
 
+/*
+ * After an error answer is sent, reads and drops what the client still
+ * sends until it closes: closing with unread bytes would send a reset that
+ * can destroy the answer before the client reads it. Returns RELAY_AGAIN
+ * while the client is still sending.
+ */
+static int
+tunnel_linger(struct tunnel *t)
+{
+	char		 sink[4096];
+	ssize_t		 n;
+	int		 i;
+
+	for (i = 0; i < 64; i++) {
+		n = t->ssl != NULL ? SSL_read(t->ssl, sink, sizeof sink) :
+		    read(t->client.fd, sink, sizeof sink);
+		if (n > 0)
+			continue;
+		if (t->ssl != NULL) {
+			n = SSL_get_error(t->ssl, (int)n);
+			ERR_clear_error();
+			if (n == SSL_ERROR_WANT_READ || n == SSL_ERROR_WANT_WRITE)
+				return RELAY_AGAIN;
+			return 0;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return RELAY_AGAIN;
+		return 0;
+	}
+	return RELAY_AGAIN;
+}
+
 /* Does whatever the tunnel's state allows now. */
 static void
 tunnel_advance(struct tunnel *t)
@@ -431,17 +463,15 @@ tunnel_advance(struct tunnel *t)
 				return;
 			tunnel_connected(t);
 			continue;
-		case TUNNEL_RELAY:
 		case TUNNEL_REFUSING:
+			if (relay_pump(t, &reason) < 0 ||
+			    (t->down.shut && tunnel_linger(t) != RELAY_AGAIN))
+				tunnel_close(t, t->refusal);
+			return;
+		case TUNNEL_RELAY:
 			rc = relay_pump(t, &reason);
-			if (rc < 0) {
+			if (rc < 0 || rc == 2) {
 				tunnel_close(t, reason);
-				return;
-			}
-			if (rc == 2 || (t->state == TUNNEL_REFUSING &&
-			    t->down.shut)) {
-				tunnel_close(t, t->state == TUNNEL_REFUSING ?
-				    t->refusal : reason);
 				return;
 			}
 			if (rc == 1) {
