@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gateway.h"
@@ -45,6 +46,23 @@ listener_open(struct listener *l, const struct sockaddr_storage *ss,
 	}
 	l->fd = fd;
 	return 0;
+}
+
+/* Overload refusals are logged as a count, at most every 10 s. */
+static void
+listener_log_overload(void)
+{
+	static time_t		last;
+	static unsigned long	count;
+	time_t			now = time(NULL);
+
+	count++;
+	if (now - last < 10)
+		return;
+	log_warnx("max_tunnels (%u) reached: refused %lu connection(s) since "
+	    "the last report", gw->conf->max_tunnels, count);
+	last = now;
+	count = 0;
 }
 
 static void
@@ -108,6 +126,7 @@ listener_accept(evutil_socket_t lfd, short what, void *arg)
 		if (gw->ntunnels >= gw->conf->max_tunnels) {
 			/* Best effort: the answer fits any socket buffer. */
 			metrics_refusal(REFUSE_OVERLOADED);
+			listener_log_overload();
 			if (!l->tls)
 				(void)!write(fd, overloaded, sizeof overloaded - 1);
 			close(fd);
