@@ -1,1 +1,6 @@
-# certs: filled in by its owner
+# certs: paprika-certs, the script that makes a deployment's PKI.
+bin_SCRIPTS += certs/paprika-certs
+EXTRA_DIST += certs/paprika-certs certs/README.md
+
+TESTS += tests/integration/test-certs.sh
+EXTRA_DIST += tests/integration/test-certs.sh

@@ -18,7 +18,7 @@ conf_defaults(struct gateway_config *c)
 	c->listen_tls_len = netaddr_parse("0.0.0.0:3129", &c->listen_tls);
 	c->control_socket = xstrdup(GATEWAY_DEFAULT_CONTROL);
 	c->state_dir = xstrdup(GATEWAY_DEFAULT_STATE);
-	c->ticket_keys = xstrdup(SYSCONFDIR "/paprika/ticket-keys");
+	c->ticket_keys = xstrdup(SYSCONFDIR "/paprika/pki/ticket-keys");
 	c->nports = (size_t)netaddr_ports_parse("5900-65535", c->ports,
 	    NETADDR_MAX_PORTRANGES);
 	c->request.max_size = 8192;
