@@ -21,11 +21,23 @@ static char *
 config_reader_gets(char *buf, int size, void *stream)
 {
 	struct config_reader	*r = stream;
-	char			*s;
+	size_t			 len;
+	int			 c;
 
-	if ((s = fgets(buf, size, r->fp)) != NULL)
-		r->line++;
-	return s;
+	if (r->failed || fgets(buf, size, r->fp) == NULL)
+		return NULL;
+	r->line++;
+	len = strlen(buf);
+	/* inih would read the rest of a long line as a line of its own. */
+	if (len == (size_t)size - 1 && buf[len - 1] != '\n' &&
+	    (c = getc(r->fp)) != EOF) {
+		ungetc(c, r->fp);
+		snprintf(r->err, r->errlen, "%d: line too long (at most %d "
+		    "characters)", r->line, size - 2);
+		r->failed = 1;
+		return NULL;
+	}
+	return buf;
 }
 
 static int

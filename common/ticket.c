@@ -224,7 +224,8 @@ ticket_decode(const char *text, size_t len, const struct keyring *ring,
 		return TICKET_MALFORMED;
 	memcpy(t.user, wire + p, ulen);
 	t.user[ulen] = '\0';
-	if (!ticket_valid_user(t.user))
+	/* A NUL inside would let two wire forms name one user. */
+	if (strlen(t.user) != ulen || !ticket_valid_user(t.user))
 		return TICKET_MALFORMED;
 	if (t.expiry <= now)
 		return TICKET_EXPIRED;

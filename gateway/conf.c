@@ -76,15 +76,16 @@ conf_gateway(struct gateway_config *c, const char *name, const char *value,
 		return conf_listen(value, &c->listen_metrics,
 		    &c->listen_metrics_len, err, errlen);
 	if (strcmp(name, "upstream_networks") == 0) {
-		if ((n = netaddr_nets_parse(value, c->nets, NETADDR_MAX_NETS,
-		    &bad)) < 0) {
+		/* Repeated lines add up: inih limits a line to 200 bytes. */
+		if ((n = netaddr_nets_parse(value, c->nets + c->nnets,
+		    NETADDR_MAX_NETS - c->nnets, &bad)) < 0) {
 			snprintf(err, errlen, "bad network \"%s\" (expected "
 			    "a comma-separated list such as 10.0.0.0/8, "
 			    "fd00::/8; host bits must be zero; at most %d)",
 			    bad != NULL ? bad : value, NETADDR_MAX_NETS);
 			return -1;
 		}
-		c->nnets = (size_t)n;
+		c->nnets += (size_t)n;
 		return 0;
 	}
 	if (strcmp(name, "upstream_ports") == 0) {
