@@ -70,6 +70,12 @@ tls_server_ctx_new(const char *cert, const char *key, char *err,
 		snprintf(err, errlen, "%s does not match %s", key, cert);
 		goto fail;
 	}
+	/*
+	 * Read ahead into a 64 KiB buffer: four records per read() instead of
+	 * two reads per record. Released buffers keep idle tunnels small.
+	 */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
 	/* Tunnels are long-lived: session resumption is not worth its memory. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);

@@ -317,6 +317,15 @@ relay_dir_pump(struct tunnel *t, struct relay_dir *d, struct relay_end *src,
 		if (n > 0) {
 			d->off = 0;
 			d->len = (uint32_t)n;
+			/* TLS hands out one record per call: fill the buffer. */
+			while (src == &t->client && t->ssl != NULL &&
+			    d->len < buf_size && (n = relay_read(t, src,
+			    d->buf + d->len, buf_size - d->len, reason)) > 0)
+				d->len += (uint32_t)n;
+			if (n == 0)
+				d->eof = 1;
+			else if (n == RELAY_ERROR)
+				return -1;
 			continue;
 		}
 		relay_dir_release(d);

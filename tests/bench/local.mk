@@ -1,1 +1,16 @@
-# tests/bench: filled in by its owner
+# tests/bench: `make bench` for the gateway, side by side with HAProxy,
+# stunnel, squid and raw loopback TCP (tests/bench/README.md).
+noinst_PROGRAMS += tests/bench/loadgen
+tests_bench_loadgen_SOURCES = tests/bench/loadgen.c
+tests_bench_loadgen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_bench_loadgen_LDADD = $(OPENSSL_LIBS) $(LIBBSD_LIBS)
+EXTRA_DIST += tests/bench/bench-gateway.sh tests/bench/README.md
+
+BENCH_TARGETS += bench-gateway
+.PHONY: bench-gateway
+# Sizes and counts come from the environment (BENCH_QUICK=1 for a short run).
+bench-gateway: tests/bench/loadgen$(EXEEXT) paprika-gatewayd$(EXEEXT) paprikactl$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	LOADGEN='$(abs_top_builddir)/tests/bench/loadgen$(EXEEXT)' \
+	OPENSSL='$(OPENSSL_BIN)' \
+	bash '$(abs_top_srcdir)/tests/bench/bench-gateway.sh'
