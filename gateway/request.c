@@ -89,11 +89,13 @@ request_parse_line(const char *p, size_t len, struct request *req,
 		return -400;
 	}
 	sp2++;
-	if (len - (size_t)(sp2 - p) != 8 || memcmp(sp2, "HTTP/1.", 7) != 0) {
+	if (len - (size_t)(sp2 - p) != 8 || memcmp(sp2, "HTTP/", 5) != 0 ||
+	    !isdigit((unsigned char)sp2[5]) || sp2[6] != '.' ||
+	    !isdigit((unsigned char)sp2[7])) {
 		*reason = "malformed HTTP version";
 		return -400;
 	}
-	if (sp2[7] != '0' && sp2[7] != '1') {
+	if (sp2[5] != '1' || (sp2[7] != '0' && sp2[7] != '1')) {
 		*reason = "HTTP version not supported";
 		return -505;
 	}
@@ -109,12 +111,19 @@ request_parse_basic(const char *v, size_t len, struct request *req)
 	int		 n;
 	size_t		 pad = 0;
 
+	size_t		 i;
+
 	if (len == 0 || len % 4 != 0 || len > (sizeof out - 3) / 3 * 4)
 		return -1;
 	if (v[len - 1] == '=')
 		pad++;
 	if (v[len - 2] == '=')
 		pad++;
+	/* EVP_DecodeBlock skips blanks and '-': be strict before it. */
+	for (i = 0; i < len - pad; i++) {
+		if (!isalnum((unsigned char)v[i]) && v[i] != '+' && v[i] != '/')
+			return -1;
+	}
 	if ((n = EVP_DecodeBlock(out, (const unsigned char *)v, (int)len)) < 0)
 		return -1;
 	n -= (int)pad;

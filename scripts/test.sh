@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 ./scripts/build.sh
 status=0
 make -j"$(nproc)" check || status=$?
+# A short libFuzzer run over the request parser and the ticket decoder.
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} make fuzz || status=$?
 for log in tests/*/*.log; do
 	[ -f "$log" ] || continue
 	case "$log" in */test-suite.log) continue ;; esac

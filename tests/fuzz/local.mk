@@ -1,1 +1,37 @@
-# tests/fuzz: filled in by its owner
+# tests/fuzz: libFuzzer harnesses over the parsers of untrusted bytes.
+# `make fuzz` runs each for FUZZ_SECONDS (default 30) over a copy of the
+# seeds in tests/fuzz/corpus/NAME. In a build configured without
+# --enable-fuzzing it builds and runs them in build/fuzz instead.
+EXTRA_DIST += tests/fuzz/run-fuzz.sh tests/fuzz/corpus
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-request tests/fuzz/fuzz-ticket
+
+tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz-request.c \
+	gateway/request.c gateway/request.h
+tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) \
+	-I$(top_srcdir)/gateway
+tests_fuzz_fuzz_request_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_request_LDADD = $(PAPRIKA_COMMON_LIBS)
+
+tests_fuzz_fuzz_ticket_SOURCES = tests/fuzz/fuzz-ticket.c
+tests_fuzz_fuzz_ticket_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_fuzz_ticket_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_ticket_LDADD = $(PAPRIKA_COMMON_LIBS)
+
+FUZZ_TARGETS += fuzz-run
+fuzz-run: tests/fuzz/fuzz-request$(EXEEXT) tests/fuzz/fuzz-ticket$(EXEEXT)
+	$(SHELL) '$(srcdir)/tests/fuzz/run-fuzz.sh' run \
+	    '$(abs_top_srcdir)/tests/fuzz/corpus' \
+	    '$(abs_top_builddir)/tests/fuzz' \
+	    '$(abs_top_builddir)/tests/fuzz/run'
+else
+FUZZ_TARGETS += fuzz-build
+fuzz-build:
+	@echo "fuzz: this build is not configured for fuzzing (that takes"
+	@echo "fuzz: ./configure CC=clang --enable-fuzzing); building the"
+	@echo "fuzz: harnesses in build/fuzz with those options instead."
+	MAKE='$(MAKE)' $(SHELL) '$(srcdir)/tests/fuzz/run-fuzz.sh' build \
+	    '$(abs_top_srcdir)' '$(abs_top_builddir)/build/fuzz'
+endif
+.PHONY: fuzz-run fuzz-build

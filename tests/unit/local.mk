@@ -1,1 +1,42 @@
-# tests/unit: filled in by its owner
+# tests/unit: cmocka unit tests, one program per module (DESIGN.md: no
+# network, no daemons). Each links the common library; test-request also
+# compiles the gateway's request parser, a pure function.
+if HAVE_CMOCKA
+UNIT_TESTS = \
+	tests/unit/test-config \
+	tests/unit/test-encode \
+	tests/unit/test-keyring \
+	tests/unit/test-netaddr \
+	tests/unit/test-request \
+	tests/unit/test-ticket
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)/gateway
+UNIT_LDADD = $(PAPRIKA_COMMON_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_config_SOURCES = tests/unit/test-config.c
+tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_config_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_encode_SOURCES = tests/unit/test-encode.c
+tests_unit_test_encode_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_encode_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_keyring_SOURCES = tests/unit/test-keyring.c
+tests_unit_test_keyring_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_keyring_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_netaddr_SOURCES = tests/unit/test-netaddr.c
+tests_unit_test_netaddr_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_netaddr_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_request_SOURCES = tests/unit/test-request.c \
+	gateway/request.c gateway/request.h
+tests_unit_test_request_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_request_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_ticket_SOURCES = tests/unit/test-ticket.c
+tests_unit_test_ticket_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ticket_LDADD = $(UNIT_LDADD)
+endif
