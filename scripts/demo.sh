@@ -5,4 +5,4 @@
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/build.sh
-top_builddir=$(pwd) exec ./demo/run-demo.sh "$@"
+top_srcdir=$(pwd) top_builddir=$(pwd) exec ./demo/run-demo.sh "$@"

@@ -7,7 +7,7 @@ PACKAGES="
   build-essential autoconf automake libtool pkg-config clang libclang-rt-14-dev
   libevent-dev libssl-dev libinih-dev libjansson-dev libcmocka-dev libvirt-dev
   libbsd-dev uthash-dev
-  openssl ca-certificates python3
+  openssl ca-certificates python3 python3-libvirt libvirt-daemon-system
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
   nasm mtools
   spice-client-gtk virt-viewer xvfb xauth

@@ -1,0 +1,120 @@
+"""Just enough image handling to compare screens: PPM (what spicy-screenshot
+writes), PNG (what QEMU's screendump gives through libvirt), and writing PNG
+for people to look at. Python's standard library only."""
+
+import struct
+import zlib
+
+
+class ImageError(Exception):
+    pass
+
+
+def read_ppm(data):
+    """(width, height, RGB bytes) of a binary PPM (P6)."""
+    fields, pos = [], 0
+    while len(fields) < 4:
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        if data[pos:pos + 1] == b"#":
+            pos = data.index(b"\n", pos) + 1
+            continue
+        end = pos
+        while end < len(data) and not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[pos:end])
+        pos = end
+    if fields[0] != b"P6" or int(fields[3]) != 255:
+        raise ImageError("not an 8-bit binary PPM")
+    width, height = int(fields[1]), int(fields[2])
+    pixels = data[pos + 1:pos + 1 + width * height * 3]
+    if len(pixels) != width * height * 3:
+        raise ImageError("truncated PPM")
+    return width, height, pixels
+
+
+def _paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    if pa <= pb and pa <= pc:
+        return a
+    return b if pb <= pc else c
+
+
+def read_png(data):
+    """(width, height, RGB bytes) of an 8-bit RGB or RGBA, non-interlaced PNG."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ImageError("not a PNG")
+    pos, idat, header = 8, [], None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    if header is None:
+        raise ImageError("PNG without IHDR")
+    width, height, depth, colour, _, _, interlace = header
+    if depth != 8 or colour not in (2, 6) or interlace != 0:
+        raise ImageError("only 8-bit RGB/RGBA non-interlaced PNG is supported")
+    bpp = 3 if colour == 2 else 4
+    raw = zlib.decompress(b"".join(idat))
+    stride = width * bpp
+    out = bytearray()
+    prev = bytearray(stride)
+    for y in range(height):
+        line = raw[y * (stride + 1):(y + 1) * (stride + 1)]
+        kind, cur = line[0], bytearray(line[1:])
+        for x in range(stride):
+            a = cur[x - bpp] if x >= bpp else 0
+            b = prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if kind == 1:
+                cur[x] = (cur[x] + a) & 0xff
+            elif kind == 2:
+                cur[x] = (cur[x] + b) & 0xff
+            elif kind == 3:
+                cur[x] = (cur[x] + ((a + b) >> 1)) & 0xff
+            elif kind == 4:
+                cur[x] = (cur[x] + _paeth(a, b, c)) & 0xff
+            elif kind != 0:
+                raise ImageError(f"bad PNG filter {kind}")
+        prev = cur
+        out += cur if bpp == 3 else bytes(v for i, v in enumerate(cur) if i % 4 != 3)
+    return width, height, bytes(out)
+
+
+def read_image(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return read_png(data)
+    return read_ppm(data)
+
+
+def write_png(path, width, height, rgb):
+    rows = b"".join(b"\x00" + rgb[y * width * 3:(y + 1) * width * 3]
+                    for y in range(height))
+
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body +
+                struct.pack(">I", zlib.crc32(kind + body)))
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" +
+                chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b""))
+
+
+def compare(a, b):
+    """Number of differing pixels between two (w, h, rgb) images; -1 if sizes differ."""
+    if a[0] != b[0] or a[1] != b[1]:
+        return -1
+    pa, pb = a[2], b[2]
+    if pa == pb:
+        return 0
+    return sum(1 for i in range(0, len(pa), 3) if pa[i:i + 3] != pb[i:i + 3])
