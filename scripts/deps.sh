@@ -10,7 +10,7 @@ PACKAGES="
   openssl ca-certificates python3 python3-libvirt libvirt-daemon-system
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
   nasm mtools
-  spice-client-gtk virt-viewer xvfb xauth
+  spice-client-gtk virt-viewer xvfb xauth x11-apps
   haproxy stunnel4 squid
 "
 
