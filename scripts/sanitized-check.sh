@@ -1,0 +1,37 @@
+#!/bin/sh
+# Runs the unit tests and the gateway's integration tests against a build
+# with AddressSanitizer and UndefinedBehaviorSanitizer, in build/asan.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+dir=build/asan
+echo "sanitized-check: copying the sources to $dir"
+rm -rf "$dir"
+mkdir -p "$dir"
+if [ -d .git ]; then
+	git ls-files -z | xargs -0 cp --parents -t "$dir"
+else
+	tar -cf - --exclude=./build . | tar -xf - -C "$dir"
+fi
+cd "$dir"
+echo "sanitized-check: configure --enable-asan, make"
+autoreconf -fi >/dev/null 2>&1
+./configure -q --enable-asan >/dev/null
+make -j"$(nproc)" >/dev/null
+tests=""
+for f in tests/unit/test-*.c; do tests="$tests ${f%.c}"; done
+for f in tests/integration/test-gateway-*.py; do tests="$tests $f"; done
+status=0
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+PAPRIKA_SANITIZED=1 make -j"$(nproc)" check TESTS="$tests" || status=$?
+if [ "$status" -ne 0 ]; then
+	for log in tests/*/*.log; do
+		grep -q '^:test-result: FAIL' "${log%.log}.trs" 2>/dev/null || continue
+		echo "==== $dir/$log ===="
+		tail -n 40 "$log"
+	done
+fi
+# Count these results with the others in the summary line.
+cd "$top"
+exit "$status"
