@@ -12,10 +12,10 @@ UNIT_TESTS = \
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
-UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)/gateway
+UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)/gateway -I$(top_srcdir)/tests/unit
 UNIT_LDADD = $(PAPRIKA_COMMON_LIBS) $(CMOCKA_LIBS)
 
-tests_unit_test_config_SOURCES = tests/unit/test-config.c
+tests_unit_test_config_SOURCES = tests/unit/test-config.c tests/unit/unit.h
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_config_LDADD = $(UNIT_LDADD)
 
@@ -31,12 +31,12 @@ tests_unit_test_netaddr_SOURCES = tests/unit/test-netaddr.c
 tests_unit_test_netaddr_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_netaddr_LDADD = $(UNIT_LDADD)
 
-tests_unit_test_request_SOURCES = tests/unit/test-request.c \
+tests_unit_test_request_SOURCES = tests/unit/test-request.c tests/unit/unit.h \
 	gateway/request.c gateway/request.h
 tests_unit_test_request_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_request_LDADD = $(UNIT_LDADD)
 
-tests_unit_test_ticket_SOURCES = tests/unit/test-ticket.c
+tests_unit_test_ticket_SOURCES = tests/unit/test-ticket.c tests/unit/unit.h
 tests_unit_test_ticket_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ticket_LDADD = $(UNIT_LDADD)
 endif

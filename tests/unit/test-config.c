@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "config.h"
 
 #define SEEN_MAX	16
@@ -69,19 +71,6 @@ write_file(const char *name, const char *text)
 	return path;
 }
 
-/* snprintf that fails the test rather than cut the text short. */
-static size_t
-fmt(char *buf, size_t size, const char *format, ...)
-{
-	va_list	ap;
-	int	n;
-
-	va_start(ap, format);
-	n = vsnprintf(buf, size, format, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < size);
-	return (size_t)n;
-}
 
 static int
 handler(void *arg, const char *section, const char *name, const char *value,

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <openssl/evp.h>
 
 #include "request.h"
@@ -16,19 +18,6 @@
 
 static const struct request_limits	deflimits = { 8192, 32 };
 
-/* snprintf that fails the test rather than cut the text short. */
-static size_t
-fmt(char *buf, size_t size, const char *format, ...)
-{
-	va_list	ap;
-	int	n;
-
-	va_start(ap, format);
-	n = vsnprintf(buf, size, format, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < size);
-	return (size_t)n;
-}
 
 /* "Proxy-Authorization: Basic" of GLib: base64 of "user:password". */
 static const char *

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -28,19 +30,6 @@
 
 static const char	user32[] = "abcdefghijklmnopqrstuvwxyz.0123@";
 
-/* snprintf that fails the test rather than cut the text short. */
-static size_t
-fmt(char *buf, size_t size, const char *format, ...)
-{
-	va_list	ap;
-	int	n;
-
-	va_start(ap, format);
-	n = vsnprintf(buf, size, format, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < size);
-	return (size_t)n;
-}
 
 /* A ring with key 1, key 2 or both, built in memory. */
 static void
