@@ -32,6 +32,8 @@ conf_defaults(struct gateway_config *c)
 	c->max_tunnels = 8192;
 	c->max_tunnels_per_session = 64;
 	c->max_tunnels_per_source = 256;
+	/* Before the ticket is checked a peer gets much less. */
+	c->max_pending_per_source = 32;
 	c->buffer_size = 64 * 1024;
 	c->splice = 1;
 }
@@ -135,6 +137,8 @@ conf_limits(struct gateway_config *c, const char *name, const char *value,
 		    max_tunnels_per_session), 1, 1000000 },
 		{ "max_tunnels_per_source", offsetof(struct gateway_config,
 		    max_tunnels_per_source), 1, 1000000 },
+		{ "max_pending_per_source", offsetof(struct gateway_config,
+		    max_pending_per_source), 1, 1000000 },
 	}, times[] = {
 		{ "request_timeout", offsetof(struct gateway_config,
 		    request_timeout), 1, 3600 },
@@ -330,6 +334,7 @@ conf_dump(const struct gateway_config *c, FILE *fp)
 	fprintf(fp, "max_tunnels_per_session = %u\n",
 	    c->max_tunnels_per_session);
 	fprintf(fp, "max_tunnels_per_source = %u\n", c->max_tunnels_per_source);
+	fprintf(fp, "max_pending_per_source = %u\n", c->max_pending_per_source);
 	fprintf(fp, "buffer_size = %zu\n", c->buffer_size);
 	fprintf(fp, "splice = %s\n", c->splice ? "yes" : "no");
 }

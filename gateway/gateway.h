@@ -68,6 +68,7 @@ struct gateway_config {
 	unsigned int			 max_tunnels;
 	unsigned int			 max_tunnels_per_session;
 	unsigned int			 max_tunnels_per_source;
+	unsigned int			 max_pending_per_source;	/* before the ticket */
 	size_t				 buffer_size;
 	int				 splice;
 };
@@ -126,6 +127,7 @@ struct tunnel {
 	char			 user[TICKET_USER_MAX + 1];
 	uint64_t		 session_id;
 	char			 refusal[160];	/* why it is being refused */
+	int			 pending;	/* counted in source->pending */
 };
 
 TAILQ_HEAD(tunnel_list, tunnel);
@@ -142,6 +144,7 @@ struct session {
 struct source {
 	uint8_t			 key[17];	/* family byte and address */
 	unsigned int		 count;
+	unsigned int		 pending;	/* not past the ticket check yet */
 	UT_hash_handle		 hh;
 };
 

@@ -144,7 +144,12 @@ tunnel_accept(int fd, struct sockaddr_storage *peer, int tls)
 		tunnel_close(t, "out of memory");
 		return;
 	}
-	if (src == NULL || src->count > gw->conf->max_tunnels_per_source) {
+	if (src != NULL) {
+		src->pending++;
+		t->pending = 1;
+	}
+	if (src == NULL || src->count > gw->conf->max_tunnels_per_source ||
+	    src->pending > gw->conf->max_pending_per_source) {
 		tunnel_enter(t, TUNNEL_REQUEST, gw->conf->request_timeout);
 		if (tls) {
 			metrics_refusal(REFUSE_OVERLOADED);
@@ -254,6 +259,15 @@ tunnel_connect(struct tunnel *t, const struct sockaddr_storage *ss,
 	tunnel_enter(t, TUNNEL_CONNECTING, gw->conf->connect_timeout);
 }
 
+/* The peer is past the ticket check: it no longer counts as pending. */
+static void
+tunnel_not_pending(struct tunnel *t)
+{
+	if (t->pending && t->source != NULL)
+		t->source->pending--;
+	t->pending = 0;
+}
+
 /* Checks the ticket and the gateway's rules; connects or refuses. */
 static void
 tunnel_authorize(struct tunnel *t, struct request *req)
@@ -315,6 +329,7 @@ tunnel_authorize(struct tunnel *t, struct request *req)
 		return;
 	}
 	session_attach(s, t);
+	tunnel_not_pending(t);
 	tunnel_connect(t, &ss, len);
 }
 
@@ -586,6 +601,7 @@ tunnel_close(struct tunnel *t, const char *reason)
 	relay_dir_release(&t->up);
 	relay_dir_release(&t->down);
 	session_detach(t);
+	tunnel_not_pending(t);
 	source_put(t->source);
 	t->source = NULL;
 	t->state = TUNNEL_CLOSED;

@@ -399,6 +399,50 @@ def open_ok(c, ticket, src, label, tls=False):
     return rep.conn
 
 
+def read_reply(s, timeout=10):
+    """The gateway's answer head, up to the blank line."""
+    s.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def pending_limit(c):
+    """max_pending_per_source = 3: connections from one address that have
+    not shown a valid ticket yet; past the check they no longer count."""
+    t, gw = c.t, c.gw
+    waiting = [raw_connect(gw, False, src="127.0.0.6") for _ in range(3)]
+    t.ok(gw.wait_connections(4), "pending: 3 connections wait without a request")
+    s = raw_connect(gw, False, src="127.0.0.6")
+    data, secs, closed = read_until_closed(s, SLACK)
+    s.close()
+    t.ok(data.startswith(b"HTTP/1.1 503 ") and
+         b"too many connections from this address" in data and closed,
+         "pending: a 4th connection without a ticket gets 503 at once",
+         data[:200])
+    tk = c.h.ticket(c.echo.port)
+    for s in waiting:
+        s.sendall(c.req(c.tgt(tk)))
+    answers = [read_reply(s) for s in waiting]
+    t.ok(all(a.startswith(b"HTTP/1.1 200 ") for a in answers),
+         "pending: the waiting connections show a ticket and get tunnels",
+         repr(answers))
+    s = raw_connect(gw, False, src="127.0.0.6")
+    s.sendall(c.req(c.tgt(c.h.ticket(c.echo.port))))  # sessions hold 3 at most
+    answer = read_reply(s)
+    t.ok(answer.startswith(b"HTTP/1.1 200 "),
+         "pending: tunnels no longer count as pending, a 4th gets through",
+         repr(answer))
+    for conn in waiting + [s]:
+        conn.close()
+    t.ok(gw.wait_connections(1), "pending: back to the good tunnel alone")
+    c.keepalive("pending limit")
+
+
 def limits(c):
     """max_tunnels_per_session = 3, max_tunnels_per_source = 4,
     max_tunnels = 10; the good tunnel counts for one."""
@@ -643,6 +687,7 @@ def main(h, t):
         "max_tunnels": 10,
         "max_tunnels_per_session": 3,
         "max_tunnels_per_source": 4,
+        "max_pending_per_source": 3,
         "drain_timeout": "1s",
     })
     gw.start()
@@ -674,6 +719,8 @@ def main(h, t):
         tickets(c, low)
     with t.section("upstream failures"):
         upstream_failures(c)
+    with t.section("pending limit"):
+        pending_limit(c)
     with t.section("limits"):
         limits(c)
     rv = None
