@@ -13,3 +13,8 @@ paprika_gatewayd_SOURCES = \
 	gateway/tunnel.c
 paprika_gatewayd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
 paprika_gatewayd_LDADD = $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS)
+
+# The example configuration and a systemd unit, installed as documentation.
+paprikadocdir = $(docdir)
+dist_paprikadoc_DATA = gateway/paprika-gatewayd.conf gateway/paprika-gatewayd.service \
+	docs/gateway.md docs/architecture.md
