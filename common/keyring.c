@@ -79,6 +79,40 @@ keyring_file_id(const char *name)
 	return (int)id;
 }
 
+/* Reads the optional "signing" file: one line, a key id present in dir. */
+static int
+keyring_read_signing(const char *dir, struct keyring *ring, char *err,
+    size_t errlen)
+{
+	char	 path[4096], line[16], *end;
+	FILE	*fp;
+	long	 id;
+
+	snprintf(path, sizeof path, "%s/signing", dir);
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fgets(line, sizeof line, fp) == NULL)
+		line[0] = '\0';
+	fclose(fp);
+	line[strcspn(line, "\n")] = '\0';
+	id = strtol(line, &end, 10);
+	if (line[0] == '\0' || *end != '\0' || id < 1 || id > 255) {
+		snprintf(err, errlen, "%s: expected one key id (1 to 255)", path);
+		return -1;
+	}
+	if (keyring_find(ring, (uint8_t)id) == NULL) {
+		snprintf(err, errlen, "%s names key %ld, which is not in %s",
+		    path, id, dir);
+		return -1;
+	}
+	ring->signing_id = (uint8_t)id;
+	return 0;
+}
+
 int
 keyring_load(const char *dir, struct keyring *ring, char *err, size_t errlen)
 {
@@ -113,6 +147,8 @@ keyring_load(const char *dir, struct keyring *ring, char *err, size_t errlen)
 		    "to 255.key; paprika-certs makes them)", dir);
 		goto out;
 	}
+	if (keyring_read_signing(dir, &tmp, err, errlen) == -1)
+		goto out;
 	keyring_clear(ring);
 	*ring = tmp;
 	ret = 0;
@@ -145,6 +181,14 @@ keyring_newest(const struct keyring *ring)
 			best = &ring->keys[i];
 	}
 	return best;
+}
+
+const struct ticket_key *
+keyring_signing(const struct keyring *ring)
+{
+	if (ring->signing_id != 0)
+		return keyring_find(ring, ring->signing_id);
+	return keyring_newest(ring);
 }
 
 void

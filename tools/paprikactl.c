@@ -162,7 +162,7 @@ cmd_ticket(int argc, char *argv[])
 		die("no randomness for a session id");
 	if (keyring_load(keys, &ring, err, sizeof err) == -1)
 		die("%s", err);
-	key = key_id == -1 ? keyring_newest(&ring) :
+	key = key_id == -1 ? keyring_signing(&ring) :
 	    keyring_find(&ring, (uint8_t)key_id);
 	if (key == NULL)
 		die("no key %d in %s", key_id, keys);

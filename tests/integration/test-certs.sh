@@ -254,11 +254,20 @@ K=$P/ticket-keys
 check "rotation 1 exits 0" [ $? -eq 0 ]
 check "rotation 1 keeps keys 1 and 2" [ "$(key_ids "$K")" = "1 2 " ]
 check "rotation says what it added" grep -q 'added .*2\.key' "$T/rot1"
+check "rotation 1 stages the new key: key 1 still signs" \
+    [ "$(cat "$K/signing")" = 1 ]
+check "rotation 1 says it is staged" grep -q 'staged' "$T/rot1"
 "$CERTS" --rotate-ticket-key "$P" >"$T/rot2" 2>&1
-check "rotation 2 keeps keys 2 and 3" [ "$(key_ids "$K")" = "2 3 " ]
-check "rotation says what it removed" grep -q 'removed .*1\.key' "$T/rot2"
-"$CERTS" --rotate-ticket-key "$P" >/dev/null 2>&1
+check "rotation 2 keeps keys 2 and 3, and key 1 that signs" \
+    [ "$(key_ids "$K")" = "1 2 3 " ]
+"$CERTS" --sign-with-ticket-key 3 "$P" >/dev/null 2>&1
+check "--sign-with-ticket-key 3 moves the signing key" [ "$(cat "$K/signing")" = 3 ]
+"$CERTS" --sign-with-ticket-key 9 "$P" >/dev/null 2>&1
+check "--sign-with-ticket-key refuses a key that does not exist" [ $? -eq 1 ]
+check "and leaves the signing key alone" [ "$(cat "$K/signing")" = 3 ]
+"$CERTS" --rotate-ticket-key "$P" >"$T/rot3" 2>&1
 check "rotation 3 keeps keys 3 and 4" [ "$(key_ids "$K")" = "3 4 " ]
+check "rotation says what it removed" grep -q 'removed .*1\.key' "$T/rot3"
 check "rotated key 4 has mode 600" [ "$(mode_of "$K/4.key")" = 600 ]
 check "rotated key 4 is 64 hex characters" grep -qxE '[0-9a-f]{64}' "$K/4.key"
 ! cmp -s "$K/3.key" "$K/4.key"

@@ -82,6 +82,45 @@ assert_secret(const struct ticket_key *key, uint8_t first, uint8_t last)
 	assert_int_equal(key->secret[TICKET_KEY_LEN - 1], last);
 }
 
+/* "signing" picks the key new tickets are signed with; every key verifies. */
+static void
+test_signing(void **state)
+{
+	const char	*dir = *state;
+	struct keyring	 ring;
+	char		 err[512];
+
+	put(dir, "1.key", HEX1 "\n", 0600);
+	put(dir, "2.key", HEX2 "\n", 0600);
+	memset(&ring, 0, sizeof ring);
+	assert_int_equal(keyring_load(dir, &ring, err, sizeof err), 0);
+	assert_int_equal(keyring_signing(&ring)->id, 2);
+
+	/* Staged rotation: key 2 is known everywhere, key 1 still signs. */
+	put(dir, "signing", "1\n", 0644);
+	if (keyring_load(dir, &ring, err, sizeof err) != 0)
+		fail_msg("keyring_load: %s", err);
+	assert_int_equal(keyring_signing(&ring)->id, 1);
+	assert_int_equal(keyring_newest(&ring)->id, 2);
+	assert_non_null(keyring_find(&ring, 2));
+
+	/* A pointer to a key that is not there is an error, not a fallback. */
+	put(dir, "signing", "3\n", 0644);
+	err[0] = '\0';
+	assert_int_equal(keyring_load(dir, &ring, err, sizeof err), -1);
+	if (strstr(err, "names key 3") == NULL)
+		fail_msg("unexpected message: %s", err);
+	/* ... and the ring loaded before is kept. */
+	assert_int_equal(keyring_signing(&ring)->id, 1);
+
+	put(dir, "signing", "one\n", 0644);
+	assert_int_equal(keyring_load(dir, &ring, err, sizeof err), -1);
+	assert_non_null(strstr(err, "expected one key id"));
+	put(dir, "signing", "0\n", 0644);
+	assert_int_equal(keyring_load(dir, &ring, err, sizeof err), -1);
+	keyring_clear(&ring);
+}
+
 static void
 test_load_two(void **state)
 {
@@ -332,6 +371,7 @@ main(void)
 {
 	const struct CMUnitTest	tests[] = {
 		cmocka_unit_test_setup_teardown(test_load_two, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ignores_other_names, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_highest_ids, setup,
