@@ -1,0 +1,93 @@
+/*
+ * The broker's HTTPS server: evhttp on TLS (bufferevent_openssl through
+ * evhttp_set_bevcb), a route table, JSON bodies with size limits, and JSON
+ * errors. One access-log line per request, never with a secret in it
+ * (no query strings, no Authorization, no Cookie).
+ */
+#ifndef PAPRIKA_HTTP_H
+#define PAPRIKA_HTTP_H
+
+#include <sys/socket.h>
+#include <stddef.h>
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+struct event_base;
+struct evhttp_request;
+struct http_server;
+
+#define HTTP_PARAMS_MAX		4
+#define HTTP_PARAM_MAX		128
+
+struct http_limits {
+	size_t		max_body;		/* default 64 KiB */
+	size_t		max_headers;		/* default 16 KiB */
+	unsigned	timeout;		/* seconds per request, default 30 */
+	unsigned	max_connections;	/* default 1024 */
+};
+
+/* One request as a handler sees it. */
+struct http_req {
+	struct evhttp_request	*ev;
+	int			 method;	/* EVHTTP_REQ_GET, ... */
+	const char		*path;		/* decoded path, no query */
+	char			 params[HTTP_PARAMS_MAX][HTTP_PARAM_MAX + 1];
+	size_t			 nparams;	/* values of {name} segments */
+	struct sockaddr_storage	 peer;
+	char			 peer_str[64];	/* address only */
+	json_t			*body;		/* parsed JSON object, or NULL */
+	const char		*bearer;	/* Authorization: Bearer VALUE */
+	const char		*cookie_token;	/* the session cookie's value */
+	void			*route_arg;
+};
+
+/* Handlers answer with http_reply_* exactly once (now or later, from the
+ * loop; a deferred answer keeps req alive until then). */
+typedef void (*http_handler)(struct http_req *req);
+
+struct http_route {
+	int		 methods;	/* EVHTTP_REQ_GET | ... */
+	const char	*pattern;	/* "/api/v1/desktops/{id}/connect" */
+	http_handler	 handler;
+	int		 json_body;	/* 1: the body must be a JSON object */
+};
+
+/*
+ * A server on base for the routes (the array ends with a NULL pattern);
+ * ctx NULL means plain HTTP (tests and a TLS-terminating front only).
+ * cookie_name names the session cookie read into cookie_token.
+ */
+struct http_server *http_server_new(struct event_base *base, SSL_CTX *ctx,
+		    const struct http_route *routes, void *route_arg,
+		    const struct http_limits *limits, const char *cookie_name);
+/* Listens on "addr:port" / "[v6]:port"; 0, or -1 with a message in err. */
+int		 http_server_listen(struct http_server *s, const char *addr,
+		    char *err, size_t errlen);
+void		 http_server_free(struct http_server *s);
+void		 http_limits_defaults(struct http_limits *l);
+
+/* Replies; each takes ownership of json (may be NULL for no body). */
+void	http_reply_json(struct http_req *req, int status, json_t *json);
+/* {"error": {"code": code, "message": message}} with status. */
+void	http_reply_error(struct http_req *req, int status, const char *code,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Any body with a content type (e.g. the .vv file); extra headers are
+ * "Name: value" strings, NULL-terminated, may be NULL. */
+void	http_reply_data(struct http_req *req, int status, const char *type,
+	    const void *data, size_t len, const char *const *headers);
+/* Adds a response header before the reply. */
+void	http_add_header(struct http_req *req, const char *name,
+	    const char *value);
+/* The value of query parameter name, or NULL (decoded, bounded). */
+const char *http_query(struct http_req *req, const char *name);
+
+/* Requests served, by status class, for metrics. */
+struct http_counters {
+	unsigned long long	requests;
+	unsigned long long	status_2xx, status_4xx, status_5xx;
+	unsigned long long	connections;
+};
+const struct http_counters *http_server_counters(const struct http_server *s);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * Brute-force protection. Each key ("user:NAME" or "addr:ADDRESS") has a
+ * failure count: after free_failures failures each further attempt must
+ * wait a delay doubling from delay_base up to delay_max; after
+ * lockout_failures the key is locked for lockout seconds. A success clears
+ * the user key. Counts age out after window seconds without a failure.
+ * State is in memory; the broker saves and restores it through
+ * throttle_foreach / throttle_restore so a restart forgets nothing.
+ */
+#ifndef PAPRIKA_THROTTLE_H
+#define PAPRIKA_THROTTLE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define THROTTLE_KEY_MAX	96
+
+struct throttle;
+
+struct throttle_config {
+	unsigned	free_failures;		/* default 3 */
+	unsigned	delay_base;		/* seconds, default 1 */
+	unsigned	delay_max;		/* seconds, default 30 */
+	unsigned	lockout_failures;	/* default 10; 0: never lock */
+	unsigned	lockout;		/* seconds, default 900 */
+	unsigned	window;			/* seconds, default 3600 */
+	size_t		max_keys;		/* default 100000; oldest evicted */
+};
+
+struct throttle_entry {
+	char		key[THROTTLE_KEY_MAX + 1];
+	unsigned	failures;
+	time_t		last_failure;
+	time_t		locked_until;	/* 0: not locked */
+};
+
+void		 throttle_config_defaults(struct throttle_config *c);
+struct throttle	*throttle_new(const struct throttle_config *c);
+void		 throttle_free(struct throttle *t);
+/*
+ * Seconds key must still wait before its next attempt (0: go ahead);
+ * *locked is set to 1 when the wait is a lockout.
+ */
+unsigned	 throttle_wait(struct throttle *t, const char *key, time_t now,
+		    int *locked);
+/* Records a failure; returns the entry as it is now (NULL on no memory). */
+const struct throttle_entry *throttle_fail(struct throttle *t, const char *key,
+		    time_t now);
+void		 throttle_clear(struct throttle *t, const char *key);
+/* Puts back a saved entry (dropped when it has aged out). */
+void		 throttle_restore(struct throttle *t,
+		    const struct throttle_entry *e, time_t now);
+void		 throttle_foreach(struct throttle *t,
+		    void (*cb)(const struct throttle_entry *, void *), void *arg);
+size_t		 throttle_count(const struct throttle *t);
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * libvirt hosts for the broker. Each host has one connection and one worker
+ * thread (a workq of 1) that makes every blocking libvirt call, so a slow or
+ * dead host never stalls the event loop. Completions and libvirt events are
+ * delivered on the loop's thread. libvirt's own event loop runs on libevent
+ * (virtevent.c).
+ */
+#ifndef PAPRIKA_VIRT_H
+#define PAPRIKA_VIRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct event_base;
+struct virt_host;
+
+#define VIRT_NAME_MAX		128	/* domain, volume and snapshot names */
+#define VIRT_ERROR_MAX		256
+#define VIRT_PASSWORD_MAX	60	/* spice-server's ticket limit */
+
+enum virt_state {
+	VIRT_STATE_UNKNOWN = 0,
+	VIRT_STATE_SHUTOFF,
+	VIRT_STATE_STARTING,	/* created, QEMU not yet running */
+	VIRT_STATE_RUNNING,
+	VIRT_STATE_PAUSED,
+	VIRT_STATE_SHUTDOWN,	/* shutting down */
+	VIRT_STATE_CRASHED,
+	VIRT_STATE_MISSING,	/* no such domain on the host */
+};
+
+/* What the SPICE server does to a connected client on a password change. */
+enum virt_connected {
+	VIRT_CONNECTED_KEEP,
+	VIRT_CONNECTED_DISCONNECT,
+};
+
+enum virt_graphics_phase {
+	VIRT_GRAPHICS_CONNECT,
+	VIRT_GRAPHICS_INITIALIZE,
+	VIRT_GRAPHICS_DISCONNECT,
+};
+
+/* One finished job; valid only during the done callback. */
+struct virt_result {
+	int		 ok;			/* 1 or 0 */
+	char		 error[VIRT_ERROR_MAX];	/* why not ok, for users */
+	enum virt_state	 state;			/* after the job */
+	/* virt_spice_info: */
+	uint16_t	 tls_port;		/* 0: not known yet */
+	uint16_t	 port;			/* plain port, 0: none */
+	char		 listen[64];		/* listen address, may be "" */
+	/* virt_screenshot: PNG (or PPM) bytes, owned by the job */
+	const uint8_t	*image;
+	size_t		 image_len;
+	const char	*image_mime;
+	/* virt_list: the domains, NUL-separated names, and their states */
+	size_t		 ndomains;
+	const char	*const *domain_names;
+	const enum virt_state *domain_states;
+};
+
+typedef void (*virt_done_cb)(const struct virt_result *res, void *arg);
+
+/* Host and domain events; each runs on the loop. Any may be NULL. */
+struct virt_events {
+	void	(*host_up)(struct virt_host *h, int up, void *arg);
+	void	(*domain_state)(struct virt_host *h, const char *dom,
+		    enum virt_state state, void *arg);
+	void	(*graphics)(struct virt_host *h, const char *dom,
+		    enum virt_graphics_phase phase, const char *client_addr,
+		    void *arg);
+};
+
+/* Registers libvirt's event loop on base; call once, before any host. */
+int		 virt_init(struct event_base *base);
+void		 virt_shutdown(void);
+
+/*
+ * A host named name at uri. The connection is opened by the worker and
+ * reopened after a failure with backoff (1 s doubling to 60 s); events are
+ * (re)registered on each connection. NULL on failure.
+ */
+struct virt_host *virt_host_new(const char *name, const char *uri,
+		    const struct virt_events *ev, void *arg);
+void		 virt_host_free(struct virt_host *h);
+const char	*virt_host_name(const struct virt_host *h);
+int		 virt_host_is_up(const struct virt_host *h);
+/* Why the host is down, for users and logs; "" while up. */
+const char	*virt_host_error(const struct virt_host *h);
+
+/*
+ * Jobs. Each is queued on the host's worker and calls done on the loop,
+ * also when the host is down (ok = 0, error says so). They return -1 only
+ * when the job could not be queued. Strings are copied.
+ */
+/* State of dom (VIRT_STATE_MISSING if there is none). */
+int	virt_state(struct virt_host *h, const char *dom, virt_done_cb done,
+	    void *arg);
+/* Names and states of every domain (defined or running). */
+int	virt_list(struct virt_host *h, virt_done_cb done, void *arg);
+/* Starts dom unless it runs (resumes it if paused); state after. */
+int	virt_start(struct virt_host *h, const char *dom, virt_done_cb done,
+	    void *arg);
+/* The live SPICE ports and listen address (tls_port 0 until known). */
+int	virt_spice_info(struct virt_host *h, const char *dom,
+	    virt_done_cb done, void *arg);
+/*
+ * Sets the SPICE password on the live <graphics> (read with
+ * VIR_DOMAIN_XML_SECURE, only passwd, passwdValidTo and connected edited),
+ * valid until valid_to (0: no expiry). The password is wiped after use.
+ */
+int	virt_set_password(struct virt_host *h, const char *dom,
+	    const char *password, time_t valid_to, enum virt_connected conn,
+	    virt_done_cb done, void *arg);
+/* ACPI shutdown, reboot, hard reset, destroy (power off). */
+int	virt_shutdown_domain(struct virt_host *h, const char *dom,
+	    virt_done_cb done, void *arg);
+int	virt_reboot(struct virt_host *h, const char *dom, virt_done_cb done,
+	    void *arg);
+int	virt_reset(struct virt_host *h, const char *dom, virt_done_cb done,
+	    void *arg);
+int	virt_destroy(struct virt_host *h, const char *dom, virt_done_cb done,
+	    void *arg);
+/* Reverts dom to the named snapshot (the domain ends stopped or running
+ * as the snapshot was taken). */
+int	virt_revert(struct virt_host *h, const char *dom, const char *snapshot,
+	    virt_done_cb done, void *arg);
+/*
+ * Locks the guest's screen through the QEMU guest agent (guest-exec of the
+ * guest OS's lock command); ok = 0 with a reason when there is no agent.
+ */
+int	virt_lock(struct virt_host *h, const char *dom, virt_done_cb done,
+	    void *arg);
+/*
+ * Creates and defines dom_new from the template domain: each writable disk
+ * becomes a new copy-on-write (qcow2) volume in the template disk's storage
+ * pool backed by the template's volume (libvirt storage API); name, UUID
+ * and MAC addresses are made new. The new domain is not started.
+ */
+int	virt_clone(struct virt_host *h, const char *template_dom,
+	    const char *dom_new, virt_done_cb done, void *arg);
+/* Destroys if running, then undefines dom and deletes the volumes that
+ * virt_clone made for it. */
+int	virt_remove_clone(struct virt_host *h, const char *dom,
+	    virt_done_cb done, void *arg);
+/* The guest's own screen (virDomainScreenshot). */
+int	virt_screenshot(struct virt_host *h, const char *dom,
+	    virt_done_cb done, void *arg);
+
+const char	*virt_state_name(enum virt_state s);
+
+#endif
