@@ -2,6 +2,14 @@
 # can link each one without the daemon's main().
 noinst_LIBRARIES += broker/libbroker.a
 broker_libbroker_a_SOURCES = \
+	broker/api.c \
+	broker/conf.c broker/broker.h \
+	broker/db.c \
+	broker/grant.c \
+	broker/gwctl.c \
+	broker/metrics.c \
+	broker/pool.c \
+	broker/session.c \
 	broker/workq.c broker/workq.h
 BROKER_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(SQLITE3_CFLAGS) $(LIBSODIUM_CFLAGS) \
@@ -10,3 +18,8 @@ broker_libbroker_a_CFLAGS = $(BROKER_CFLAGS)
 BROKER_LIBS = broker/libbroker.a $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) \
 	$(LIBEVENT_PTHREADS_LIBS) $(JANSSON_LIBS) $(LIBVIRT_LIBS) $(SQLITE3_LIBS) \
 	$(LIBSODIUM_LIBS) $(PAM_LIBS) -lpthread
+
+sbin_PROGRAMS += paprika-brokerd
+paprika_brokerd_SOURCES = broker/brokerd.c
+paprika_brokerd_CFLAGS = $(BROKER_CFLAGS)
+paprika_brokerd_LDADD = $(BROKER_LIBS)

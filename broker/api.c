@@ -1,0 +1,870 @@
+/*
+ * The HTTPS JSON API under /api/v1 (docs/broker-api.md documents every
+ * route): login and logout, the user's desktops, connect and console.vv,
+ * and the helpdesk's routes. Handlers check input fully before changing
+ * anything, so a bad request changes nothing.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/evp.h>
+
+#include "broker.h"
+#include "encode.h"
+#include "http.h"
+#include "log.h"
+#include "virt.h"
+#include "workq.h"
+#include "xmalloc.h"
+
+#define API_AUDIT_LIMIT_MAX	1000
+#define API_CSRF_HEADER		"X-Paprika-Request"
+
+/* The caller of a request, once its token checks out. */
+struct api_caller {
+	struct login	login;
+	char		token[BROKER_TOKEN_HEX + 1];	/* the hash */
+};
+
+static void
+api_token_hash(const char *token, char *out)
+{
+	uint8_t		md[32];
+	unsigned	mdlen = sizeof(md);
+
+	EVP_Digest(token, strlen(token), md, &mdlen, EVP_sha256(), NULL);
+	hex_encode(md, sizeof(md), out, BROKER_TOKEN_HEX + 1);
+}
+
+static const char *
+api_header(struct http_req *req, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(req->ev),
+	    name);
+}
+
+/*
+ * Finds the caller from the bearer token or the portal's cookie and checks
+ * its role; replies and returns -1 when it does not hold.
+ */
+static int
+api_auth(struct http_req *req, unsigned role, struct api_caller *c)
+{
+	const char	*token = req->bearer;
+	int		 rc;
+
+	if (token == NULL) {
+		token = req->cookie_token;
+		/* A cookie rides along on any request: state changes from
+		 * the portal must also carry a header no form can set. */
+		if (token != NULL && req->method != EVHTTP_REQ_GET &&
+		    api_header(req, API_CSRF_HEADER) == NULL) {
+			http_reply_error(req, 403, "csrf", "requests "
+			    "authenticated by cookie need the %s header",
+			    API_CSRF_HEADER);
+			return -1;
+		}
+	}
+	if (token == NULL || strlen(token) != BROKER_TOKEN_HEX) {
+		http_add_header(req, "WWW-Authenticate", "Bearer");
+		http_reply_error(req, 401, "unauthenticated", "log in first: "
+		    "POST /api/v1/login");
+		return -1;
+	}
+	api_token_hash(token, c->token);
+	rc = db_token_get(broker->db, c->token, time(NULL), &c->login);
+	if (rc == -1) {
+		http_reply_error(req, 500, "state", "the broker cannot read "
+		    "its state");
+		return -1;
+	}
+	if (rc == 1) {
+		http_add_header(req, "WWW-Authenticate", "Bearer");
+		http_reply_error(req, 401, "unauthenticated", "the login has "
+		    "expired or was ended: log in again");
+		return -1;
+	}
+	if ((c->login.roles & role) == 0) {
+		http_reply_error(req, 403, "forbidden", "this needs the %s "
+		    "role", role == ROLE_ADMIN ? "admin" : "helpdesk");
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *
+api_roles(unsigned roles)
+{
+	json_t	*a = json_array();
+
+	json_array_append_new(a, json_string("user"));
+	if (roles & ROLE_HELPDESK)
+		json_array_append_new(a, json_string("helpdesk"));
+	if (roles & ROLE_ADMIN)
+		json_array_append_new(a, json_string("admin"));
+	return a;
+}
+
+/* login ------------------------------------------------------------------ */
+
+struct api_login {
+	struct http_req		*req;
+	struct auth_config	 cfg;
+	char			 user[AUTH_NAME_MAX + 1];
+	char			 password[AUTH_PASSWORD_MAX + 1];
+	char			 source[64];
+	struct auth_user	 result;
+	int			 status;
+	char			 error[256];
+	double			 seconds;
+};
+
+static void
+api_login_work(void *arg)
+{
+	struct api_login	*a = arg;
+	struct timespec		 t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	a->status = auth_check(&a->cfg, a->user, a->password, &a->result,
+	    a->error, sizeof(a->error));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	explicit_bzero(a->password, sizeof(a->password));
+	a->seconds = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+static void
+api_throttle_fail(const char *key, time_t now)
+{
+	const struct throttle_entry	*e;
+
+	if ((e = throttle_fail(broker->throttle, key, now)) != NULL)
+		db_throttle_save(broker->db, e);
+}
+
+static void
+api_login_done(void *arg)
+{
+	struct api_login	*a = arg;
+	struct http_req		*req = a->req;
+	struct login		 l;
+	uint8_t			 raw[BROKER_TOKEN_BYTES];
+	char			 token[BROKER_TOKEN_HEX + 1];
+	char			 hash[BROKER_TOKEN_HEX + 1], key[THROTTLE_KEY_MAX];
+	char			 cookie[256];
+	time_t			 now = time(NULL);
+	size_t			 i;
+
+	broker->stats.auth_seconds += a->seconds;
+	if (a->status == AUTH_ERROR) {
+		log_warnx("login of %s from %s: %s", a->user, a->source,
+		    a->error);
+		broker_audit(a->user, a->source, "login", "", "error", "%s",
+		    a->error);
+		http_reply_error(req, 503, "auth_unavailable", "the "
+		    "authentication service failed; try again later");
+		goto out;
+	}
+	if (a->status != AUTH_OK) {
+		broker->stats.logins_failed++;
+		snprintf(key, sizeof(key), "user:%s", a->user);
+		api_throttle_fail(key, now);
+		snprintf(key, sizeof(key), "addr:%s", a->source);
+		api_throttle_fail(key, now);
+		broker_audit(a->user, a->source, "login", "", "failed",
+		    "wrong user name or password");
+		http_reply_error(req, 401, "login_failed", "wrong user name "
+		    "or password");
+		goto out;
+	}
+
+	snprintf(key, sizeof(key), "user:%s", a->user);
+	throttle_clear(broker->throttle, key);
+	db_throttle_del(broker->db, key);
+
+	memset(&l, 0, sizeof(l));
+	strlcpy(l.user, a->result.name, sizeof(l.user));
+	l.roles = conf_roles(broker->conf, &a->result);
+	for (i = 0; i < a->result.ngroups && i < AUTH_GROUPS_MAX; i++)
+		strlcpy(l.groups[i], a->result.groups[i], sizeof(l.groups[i]));
+	l.ngroups = i;
+	strlcpy(l.source, a->source, sizeof(l.source));
+	l.created = now;
+	l.expires = now + broker->conf->token_lifetime;
+
+	arc4random_buf(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), token, sizeof(token));
+	explicit_bzero(raw, sizeof(raw));
+	api_token_hash(token, hash);
+	if (db_token_put(broker->db, hash, &l) == -1) {
+		http_reply_error(req, 500, "state", "the broker cannot save "
+		    "the login");
+		goto wipe;
+	}
+	broker->stats.logins_ok++;
+	broker_audit(l.user, a->source, "login", "", "ok", "via %s, roles "
+	    "%s%s", a->result.source, (l.roles & ROLE_ADMIN) ? "admin" :
+	    (l.roles & ROLE_HELPDESK) ? "helpdesk" : "user", "");
+	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Max-Age=%u; Secure; "
+	    "HttpOnly; SameSite=Strict", broker->conf->cookie, token,
+	    broker->conf->token_lifetime);
+	http_add_header(req, "Set-Cookie", cookie);
+	explicit_bzero(cookie, sizeof(cookie));
+	http_reply_json(req, 200, json_pack("{s:s,s:s,s:o,s:I,s:s}", "token",
+	    token, "user", l.user, "roles", api_roles(l.roles), "expires",
+	    (json_int_t)l.expires, "token_type", "Bearer"));
+wipe:
+	explicit_bzero(token, sizeof(token));
+out:
+	http_req_release(req);
+	explicit_bzero(a, sizeof(*a));
+	free(a);
+}
+
+static void
+api_login(struct http_req *req)
+{
+	struct api_login	*a;
+	const char		*user, *password;
+	char			 ukey[THROTTLE_KEY_MAX], akey[THROTTLE_KEY_MAX];
+	unsigned		 wait_user, wait_addr, wait;
+	int			 locked_user = 0, locked_addr = 0;
+	char			 retry[16];
+	time_t			 now = time(NULL);
+
+	user = json_string_value(json_object_get(req->body, "username"));
+	password = json_string_value(json_object_get(req->body, "password"));
+	if (user == NULL || password == NULL) {
+		http_reply_error(req, 400, "bad_request", "give \"username\" "
+		    "and \"password\" as strings");
+		return;
+	}
+	if (!auth_valid_name(user)) {
+		http_reply_error(req, 400, "bad_request", "a user name is 1 to "
+		    "%d letters, digits and . _ @ -", AUTH_NAME_MAX);
+		return;
+	}
+	if (strlen(password) > AUTH_PASSWORD_MAX || password[0] == '\0') {
+		http_reply_error(req, 400, "bad_request", "a password is 1 to "
+		    "%d bytes", AUTH_PASSWORD_MAX);
+		return;
+	}
+	snprintf(ukey, sizeof(ukey), "user:%s", user);
+	snprintf(akey, sizeof(akey), "addr:%s", req->peer_str);
+	wait_user = throttle_wait(broker->throttle, ukey, now, &locked_user);
+	wait_addr = throttle_wait(broker->throttle, akey, now, &locked_addr);
+	wait = wait_user > wait_addr ? wait_user : wait_addr;
+	if (wait > 0) {
+		broker->stats.logins_throttled++;
+		broker_audit(user, req->peer_str, "login", "", "refused",
+		    "%s: %s for %us", locked_user ? "user locked out" :
+		    locked_addr ? "address locked out" : "too many failures",
+		    "wait", wait);
+		snprintf(retry, sizeof(retry), "%u", wait);
+		http_add_header(req, "Retry-After", retry);
+		http_reply_error(req, 429, locked_user || locked_addr ?
+		    "locked_out" : "too_many_attempts", "too many failed "
+		    "logins: try again in %u seconds", wait);
+		return;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->req = req;
+	a->cfg.pam_service = broker->conf->pam_service;
+	a->cfg.users_file = broker->conf->users_file;
+	strlcpy(a->user, user, sizeof(a->user));
+	strlcpy(a->password, password, sizeof(a->password));
+	strlcpy(a->source, req->peer_str, sizeof(a->source));
+	http_req_hold(req);
+	if (workq_push(broker->authq, api_login_work, api_login_done,
+	    a) == -1) {
+		explicit_bzero(a, sizeof(*a));
+		free(a);
+		http_reply_error(req, 503, "busy", "the broker is busy");
+		http_req_release(req);
+	}
+}
+
+static void
+api_clear_cookie(struct http_req *req)
+{
+	char	cookie[128];
+
+	snprintf(cookie, sizeof(cookie), "%s=; Path=/; Max-Age=0; Secure; "
+	    "HttpOnly; SameSite=Strict", broker->conf->cookie);
+	http_add_header(req, "Set-Cookie", cookie);
+}
+
+/* Ends the sessions a login made, then the login itself. */
+static void
+api_logout(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct session		*s, *tmp;
+	int			 n = 0;
+
+	if (api_auth(req, ROLE_USER, &c) == -1)
+		return;
+	HASH_ITER(hh, broker->sessions, s, tmp) {
+		if (strcmp(s->user, c.login.user) == 0 &&
+		    strcmp(s->token, c.token) == 0) {
+			session_end(s, c.login.user, "logout");
+			n++;
+		}
+	}
+	db_token_del(broker->db, c.token);
+	broker_audit(c.login.user, req->peer_str, "logout", "", "ok",
+	    "%d sessions ended", n);
+	api_clear_cookie(req);
+	http_reply_json(req, 200, json_pack("{s:b,s:i}", "logged_out", 1,
+	    "sessions_ended", n));
+}
+
+static void
+api_me(struct http_req *req)
+{
+	struct api_caller	c;
+	json_t			*groups;
+	size_t			 i;
+
+	if (api_auth(req, ROLE_USER, &c) == -1)
+		return;
+	groups = json_array();
+	for (i = 0; i < c.login.ngroups; i++)
+		json_array_append_new(groups, json_string(c.login.groups[i]));
+	http_reply_json(req, 200, json_pack("{s:s,s:o,s:o,s:I,s:I}", "user",
+	    c.login.user, "roles", api_roles(c.login.roles), "groups", groups,
+	    "logged_in", (json_int_t)c.login.created, "expires",
+	    (json_int_t)c.login.expires));
+}
+
+/* desktops --------------------------------------------------------------- */
+
+static int
+api_entitled(const struct api_caller *c, const struct conf_pool *p)
+{
+	return conf_entitled(p, c->login.user,
+	    (char (*)[AUTH_NAME_MAX + 1])c->login.groups, c->login.ngroups);
+}
+
+/* How many desktops of a pool a user could get now. */
+static unsigned
+api_pool_available(const struct conf_pool *p)
+{
+	struct guest	*g, *tmp;
+	unsigned	 n = 0, total = 0;
+
+	HASH_ITER(hh, broker->guests, g, tmp) {
+		if (g->pool != p)
+			continue;
+		total++;
+		if (g->state == GUEST_FREE || g->state == GUEST_SPARE)
+			n++;
+	}
+	if (p->kind == POOL_TEMPLATE && total < p->max)
+		n += p->max - total;
+	return n;
+}
+
+static json_t *
+api_desktop_json(const struct api_caller *c, struct conf_pool *p)
+{
+	struct session	*s = session_find_live(c->login.user, p);
+	const char	*state;
+	json_t		*o;
+	int		 up = virt_host_is_up(p->host->virt);
+
+	if (s != NULL)
+		state = session_state_name(s->state);
+	else if (!up)
+		state = "unavailable";
+	else if (p->kind != POOL_STATIC && api_pool_available(p) == 0)
+		state = "full";
+	else
+		state = "available";
+	o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "id", p->name, "title",
+	    p->title, "kind", conf_pool_kind_name(p->kind), "state", state,
+	    "host_up", up);
+	if (s != NULL)
+		json_object_set_new(o, "session", session_json(s));
+	if (!up)
+		json_object_set_new(o, "reason", json_string(
+		    virt_host_error(p->host->virt)));
+	return o;
+}
+
+static void
+api_desktops(struct http_req *req)
+{
+	struct api_caller	 c;
+	json_t			*list;
+	size_t			 i;
+
+	if (api_auth(req, ROLE_USER, &c) == -1)
+		return;
+	list = json_array();
+	for (i = 0; i < broker->conf->npools; i++)
+		if (api_entitled(&c, &broker->conf->pools[i]))
+			json_array_append_new(list, api_desktop_json(&c,
+			    &broker->conf->pools[i]));
+	http_reply_json(req, 200, json_pack("{s:o}", "desktops", list));
+}
+
+static struct conf_pool *
+api_pool(struct http_req *req, const struct api_caller *c)
+{
+	struct conf_pool	*p;
+
+	p = conf_pool_find(broker->conf, req->params[0]);
+	if (p == NULL || !api_entitled(c, p)) {
+		http_reply_error(req, 404, "no_desktop", "you have no desktop "
+		    "\"%s\"", req->params[0]);
+		return NULL;
+	}
+	return p;
+}
+
+struct api_connect {
+	struct http_req	*req;
+	int		 vv;
+};
+
+static void
+api_connect_granted(json_t *conn, const char *error, void *arg)
+{
+	struct api_connect	*a = arg;
+	char			*vv;
+	static const char *const vv_headers[] = {
+		"Content-Disposition: attachment; filename=\"console.vv\"",
+		NULL
+	};
+
+	if (conn == NULL)
+		http_reply_error(a->req, 502, "connect_failed", "%s", error);
+	else if (a->vv) {
+		vv = grant_vv(conn);
+		http_reply_data(a->req, 200, "application/x-virt-viewer", vv,
+		    strlen(vv), vv_headers);
+		explicit_bzero(vv, strlen(vv));
+		free(vv);
+		json_decref(conn);
+	} else
+		http_reply_json(a->req, 200, conn);
+	http_req_release(a->req);
+	free(a);
+}
+
+static void
+api_connect_common(struct http_req *req, int vv)
+{
+	struct api_caller	 c;
+	struct conf_pool	*p;
+	struct session		*s;
+	struct api_connect	*a;
+	char			 err[256];
+	int			 status = 500;
+
+	if (api_auth(req, ROLE_USER, &c) == -1 || (p = api_pool(req,
+	    &c)) == NULL)
+		return;
+	s = session_connect(&c.login, c.token, p, req->peer_str, &status,
+	    err, sizeof(err));
+	if (s == NULL) {
+		if (status == 503)
+			http_add_header(req, "Retry-After", "10");
+		http_reply_error(req, status, status == 404 ? "no_desktop" :
+		    "unavailable", "%s", err);
+		return;
+	}
+	switch (s->state) {
+	case SESSION_STARTING:
+		http_add_header(req, "Retry-After", "1");
+		http_reply_json(req, 202, json_pack("{s:s,s:i,s:s,s:o}",
+		    "state", "starting", "progress", (int)s->progress, "step",
+		    s->step, "session", session_json(s)));
+		return;
+	case SESSION_FAILED:
+		http_reply_error(req, 502, "start_failed", "the desktop could "
+		    "not be started: %s", s->error);
+		return;
+	default:
+		break;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->req = req;
+	a->vv = vv;
+	http_req_hold(req);
+	if (grant_new(s, (struct sockaddr *)&req->peer, api_connect_granted,
+	    a) == -1) {
+		free(a);
+		http_reply_error(req, 503, "busy", "the broker is busy");
+		http_req_release(req);
+	}
+}
+
+static void
+api_connect(struct http_req *req)
+{
+	api_connect_common(req, 0);
+}
+
+static void
+api_console_vv(struct http_req *req)
+{
+	api_connect_common(req, 1);
+}
+
+/* The user ends their own session on a desktop. */
+static void
+api_desktop_end(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct conf_pool	*p;
+	struct session		*s;
+
+	if (api_auth(req, ROLE_USER, &c) == -1 || (p = api_pool(req,
+	    &c)) == NULL)
+		return;
+	if ((s = session_find_live(c.login.user, p)) == NULL) {
+		http_reply_error(req, 404, "no_session", "you have no session "
+		    "on \"%s\"", p->name);
+		return;
+	}
+	session_end(s, c.login.user, "ended by the user");
+	http_reply_json(req, 200, json_pack("{s:b}", "ended", 1));
+}
+
+/* helpdesk --------------------------------------------------------------- */
+
+static struct session *
+api_session(struct http_req *req)
+{
+	struct session	*s = NULL;
+	uint64_t	 id;
+	char		*end;
+
+	id = strtoull(req->params[0], &end, 16);
+	if (strlen(req->params[0]) == 16 && *end == '\0')
+		s = session_find(id);
+	if (s == NULL || !session_is_live(s))
+		http_reply_error(req, 404, "no_session", "no live session "
+		    "\"%s\"", req->params[0]);
+	return s;
+}
+
+static void
+api_sessions(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct session		*s, *tmp;
+	json_t			*list;
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
+		return;
+	list = json_array();
+	HASH_ITER(hh, broker->sessions, s, tmp)
+		json_array_append_new(list, session_json(s));
+	http_reply_json(req, 200, json_pack("{s:o}", "sessions", list));
+}
+
+static void
+api_session_disconnect(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct session		*s;
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1 ||
+	    (s = api_session(req)) == NULL)
+		return;
+	session_disconnect(s, c.login.user);
+	http_reply_json(req, 200, json_pack("{s:b,s:o}", "disconnected", 1,
+	    "session", session_json(s)));
+}
+
+static void
+api_session_end(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct session		*s;
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1 ||
+	    (s = api_session(req)) == NULL)
+		return;
+	session_end(s, c.login.user, "ended by the helpdesk");
+	http_reply_json(req, 200, json_pack("{s:b}", "ended", 1));
+}
+
+/* Force logout: every login and session of a user. */
+static void
+api_user_logout(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct session		*s, *tmp;
+	const char		*user = req->params[0];
+	int			 n = 0, tokens;
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
+		return;
+	if (!auth_valid_name(user)) {
+		http_reply_error(req, 400, "bad_request", "\"%s\" is not a "
+		    "user name", user);
+		return;
+	}
+	HASH_ITER(hh, broker->sessions, s, tmp) {
+		if (strcmp(s->user, user) == 0) {
+			session_end(s, c.login.user, "forced logout");
+			n++;
+		}
+	}
+	tokens = db_token_del_user(broker->db, user);
+	broker_audit(c.login.user, req->peer_str, "force logout", user, "ok",
+	    "%d logins and %d sessions ended", tokens < 0 ? 0 : tokens, n);
+	http_reply_json(req, 200, json_pack("{s:i,s:i}", "logins_ended",
+	    tokens < 0 ? 0 : tokens, "sessions_ended", n));
+}
+
+static void
+api_guests(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct guest		*g, *tmp;
+	struct session		*s;
+	json_t			*list, *o;
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
+		return;
+	list = json_array();
+	HASH_ITER(hh, broker->guests, g, tmp) {
+		o = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:I}", "pool",
+		    g->pool->name, "name", g->name, "host",
+		    g->pool->host->name, "state",
+		    pool_guest_state_name(g->state), "user",
+		    g->user[0] != '\0' ? g->user : NULL, "error",
+		    g->error[0] != '\0' ? g->error : NULL, "updated",
+		    (json_int_t)g->updated);
+		if ((s = session_find(g->session)) != NULL)
+			json_object_set_new(o, "session", session_json(s));
+		json_array_append_new(list, o);
+	}
+	http_reply_json(req, 200, json_pack("{s:o}", "desktops", list));
+}
+
+struct api_power {
+	struct http_req	*req;
+	char		 actor[AUTH_NAME_MAX + 1];
+	char		 action[16];
+	char		 target[200];
+};
+
+static void
+api_power_done(const struct virt_result *res, void *arg)
+{
+	struct api_power	*a = arg;
+
+	broker_audit(a->actor, a->req->peer_str, a->action, a->target,
+	    res->ok ? "ok" : "failed", "%s", res->ok ? "" : res->error);
+	if (res->ok)
+		http_reply_json(a->req, 200, json_pack("{s:s,s:s}", "done",
+		    a->action, "state", virt_state_name(res->state)));
+	else
+		http_reply_error(a->req, 502, "libvirt", "%s", res->error);
+	http_req_release(a->req);
+	free(a);
+}
+
+/* The desktop a helpdesk route names: pool, then guest name. */
+static struct conf_pool *
+api_helpdesk_desktop(struct http_req *req)
+{
+	struct conf_pool	*p;
+	size_t			 i;
+
+	if ((p = conf_pool_find(broker->conf, req->params[0])) == NULL) {
+		http_reply_error(req, 404, "no_pool", "no pool \"%s\"",
+		    req->params[0]);
+		return NULL;
+	}
+	if (pool_guest_find(p, req->params[1]) != NULL)
+		return p;
+	for (i = 0; i < p->nassign; i++)
+		if (strcmp(p->assign[i].guest, req->params[1]) == 0)
+			return p;
+	http_reply_error(req, 404, "no_desktop", "pool \"%s\" has no desktop "
+	    "\"%s\"", p->name, req->params[1]);
+	return NULL;
+}
+
+static void
+api_power(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct conf_pool	*p;
+	struct api_power	*a;
+	const char		*action = req->params[2], *dom;
+	int			 rc;
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1 ||
+	    (p = api_helpdesk_desktop(req)) == NULL)
+		return;
+	if (strcmp(action, "reset") != 0 && strcmp(action, "reboot") != 0 &&
+	    strcmp(action, "shutdown") != 0 && strcmp(action, "start") != 0) {
+		http_reply_error(req, 404, "no_action", "actions are reset, "
+		    "reboot, shutdown and start");
+		return;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->req = req;
+	strlcpy(a->actor, c.login.user, sizeof(a->actor));
+	strlcpy(a->action, action, sizeof(a->action));
+	snprintf(a->target, sizeof(a->target), "%s/%s", p->name,
+	    req->params[1]);
+	dom = req->params[1];
+	http_req_hold(req);
+	if (strcmp(action, "reset") == 0)
+		rc = virt_reset(p->host->virt, dom, api_power_done, a);
+	else if (strcmp(action, "reboot") == 0)
+		rc = virt_reboot(p->host->virt, dom, api_power_done, a);
+	else if (strcmp(action, "shutdown") == 0)
+		rc = virt_shutdown_domain(p->host->virt, dom, api_power_done,
+		    a);
+	else
+		rc = virt_start(p->host->virt, dom, api_power_done, a);
+	if (rc == -1) {
+		free(a);
+		http_reply_error(req, 503, "busy", "the broker is busy");
+		http_req_release(req);
+	}
+}
+
+static void
+api_screenshot_done(const struct virt_result *res, void *arg)
+{
+	struct http_req	*req = arg;
+
+	if (!res->ok)
+		http_reply_error(req, 502, "libvirt", "%s", res->error);
+	else
+		http_reply_data(req, 200, res->image_mime != NULL ?
+		    res->image_mime : "image/png", res->image, res->image_len,
+		    NULL);
+	http_req_release(req);
+}
+
+static void
+api_screenshot(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct conf_pool	*p;
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1 ||
+	    (p = api_helpdesk_desktop(req)) == NULL)
+		return;
+	broker_audit(c.login.user, req->peer_str, "screenshot",
+	    req->params[1], "ok", "pool %s", p->name);
+	http_req_hold(req);
+	if (virt_screenshot(p->host->virt, req->params[1],
+	    api_screenshot_done, req) == -1) {
+		http_reply_error(req, 503, "busy", "the broker is busy");
+		http_req_release(req);
+	}
+}
+
+static void
+api_audit(struct http_req *req)
+{
+	struct api_caller	 c;
+	const char		*v, *actor;
+	long long		 limit = 100, before = 0;
+	char			*end;
+	json_t			*list;
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
+		return;
+	if ((v = http_query(req, "limit")) != NULL) {
+		limit = strtoll(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || limit < 1 ||
+		    limit > API_AUDIT_LIMIT_MAX) {
+			http_reply_error(req, 400, "bad_request", "limit is 1 "
+			    "to %d", API_AUDIT_LIMIT_MAX);
+			return;
+		}
+	}
+	if ((v = http_query(req, "before")) != NULL) {
+		before = strtoll(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || before < 1) {
+			http_reply_error(req, 400, "bad_request", "before is "
+			    "an audit record id");
+			return;
+		}
+	}
+	actor = http_query(req, "user");
+	if ((list = db_audit_list(broker->db, before, (int)limit,
+	    actor)) == NULL) {
+		http_reply_error(req, 500, "state", "the broker cannot read "
+		    "its audit log");
+		return;
+	}
+	http_reply_json(req, 200, json_pack("{s:o}", "audit", list));
+}
+
+static void
+api_health(struct http_req *req)
+{
+	json_t	*hosts = json_object();
+	size_t	 i;
+
+	for (i = 0; i < broker->conf->nhosts; i++)
+		json_object_set_new(hosts, broker->conf->hosts[i].name,
+		    json_boolean(virt_host_is_up(broker->conf->hosts[i].virt)));
+	http_reply_json(req, 200, json_pack("{s:s,s:o}", "status", "ok",
+	    "hosts", hosts));
+}
+
+static void
+api_metrics(struct http_req *req)
+{
+	size_t	i;
+
+	for (i = 0; i < broker->conf->nmetrics_nets; i++)
+		if (netaddr_net_contains(&broker->conf->metrics_nets[i],
+		    (struct sockaddr *)&req->peer))
+			break;
+	if (i == broker->conf->nmetrics_nets) {
+		http_reply_error(req, 403, "forbidden", "metrics are served "
+		    "only to metrics_networks");
+		return;
+	}
+	metrics_reply(req);
+}
+
+#define GET	EVHTTP_REQ_GET
+#define POST	EVHTTP_REQ_POST
+
+static const struct http_route api_route_table[] = {
+	{ POST, "/api/v1/login", api_login, 1 },
+	{ POST, "/api/v1/logout", api_logout, 0 },
+	{ GET, "/api/v1/me", api_me, 0 },
+	{ GET, "/api/v1/desktops", api_desktops, 0 },
+	{ POST, "/api/v1/desktops/{id}/connect", api_connect, 0 },
+	{ GET, "/api/v1/desktops/{id}/console.vv", api_console_vv, 0 },
+	{ POST, "/api/v1/desktops/{id}/end", api_desktop_end, 0 },
+	{ GET, "/api/v1/sessions", api_sessions, 0 },
+	{ POST, "/api/v1/sessions/{id}/disconnect", api_session_disconnect,
+	    0 },
+	{ POST, "/api/v1/sessions/{id}/end", api_session_end, 0 },
+	{ POST, "/api/v1/users/{name}/logout", api_user_logout, 0 },
+	{ GET, "/api/v1/pools", api_guests, 0 },
+	{ POST, "/api/v1/pools/{pool}/desktops/{name}/{action}", api_power,
+	    0 },
+	{ GET, "/api/v1/pools/{pool}/desktops/{name}/screenshot",
+	    api_screenshot, 0 },
+	{ GET, "/api/v1/audit", api_audit, 0 },
+	{ GET, "/api/v1/health", api_health, 0 },
+	{ GET, "/metrics", api_metrics, 0 },
+	{ 0, NULL, NULL, 0 },
+};
+
+const struct http_route *const api_routes = api_route_table;

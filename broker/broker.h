@@ -1,0 +1,355 @@
+/*
+ * paprika-brokerd: the private header of the daemon's own modules (the
+ * libvirt, auth, throttle, HTTP and work-queue modules have their own).
+ */
+#ifndef PAPRIKA_BROKER_H
+#define PAPRIKA_BROKER_H
+
+#include <sys/socket.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <uthash.h>
+
+#include "auth.h"
+#include "keyring.h"
+#include "netaddr.h"
+#include "throttle.h"
+
+#define BROKER_DEFAULT_CONFIG	SYSCONFDIR "/paprika/paprika-brokerd.conf"
+#define BROKER_NAME_MAX		64	/* pool, host and gateway names */
+#define BROKER_LISTEN_MAX	8
+#define BROKER_TOKEN_BYTES	32
+#define BROKER_TOKEN_HEX	(BROKER_TOKEN_BYTES * 2)
+#define BROKER_PASSWORD_BYTES	18	/* 24 characters of base64url */
+
+enum broker_role {
+	ROLE_USER = 1 << 0,
+	ROLE_HELPDESK = 1 << 1,
+	ROLE_ADMIN = 1 << 2,
+};
+
+enum pool_kind {
+	POOL_STATIC,
+	POOL_SHARED,
+	POOL_TEMPLATE,
+};
+
+enum disconnect_action {
+	DISCONNECT_NONE,
+	DISCONNECT_LOCK,
+	DISCONNECT_SHUTDOWN,
+	DISCONNECT_REVERT,
+};
+
+struct conf_host {
+	char			 name[BROKER_NAME_MAX + 1];
+	char			*uri;
+	/* Where the gateway reaches SPICE: empty means the listen address. */
+	char			*spice_address;
+	char			*spice_subject;		/* .vv host-subject */
+	char			*spice_cert;		/* or read from here */
+	struct virt_host	*virt;
+};
+
+struct conf_proxy_rule {
+	struct netaddr_net	 net;
+	char			*proxy;
+};
+
+struct conf_gateway {
+	char			 name[BROKER_NAME_MAX + 1];
+	char			*proxy;			/* default proxy= URL */
+	struct conf_proxy_rule	*rules;			/* per client network */
+	size_t			 nrules;
+	char			*control;		/* unix control socket */
+};
+
+struct conf_assign {
+	char	user[AUTH_NAME_MAX + 1];
+	char	guest[128];
+};
+
+struct conf_pool {
+	char			 name[BROKER_NAME_MAX + 1];
+	char			*title;
+	enum pool_kind		 kind;
+	char			 host_name[BROKER_NAME_MAX + 1];
+	struct conf_host	*host;
+	char			**guests;		/* shared */
+	size_t			 nguests;
+	struct conf_assign	*assign;		/* static */
+	size_t			 nassign;
+	char			*template;		/* template */
+	char			*name_prefix;
+	unsigned		 max;
+	unsigned		 spares;
+	char			*snapshot;		/* revert before reuse */
+	char			**groups;		/* entitled groups */
+	size_t			 ngroups;
+	char			**users;		/* entitled users */
+	size_t			 nusers;
+	enum disconnect_action	 disconnect_action;
+	unsigned		 disconnect_grace;	/* seconds */
+	unsigned		 idle_timeout;		/* 0: none */
+	unsigned		 max_session;		/* 0: none */
+};
+
+struct broker_config {
+	char			*listen[BROKER_LISTEN_MAX];
+	size_t			 nlisten;
+	char			*cert;
+	char			*key;
+	char			*state;			/* SQLite file */
+	char			*ticket_keys;
+	char			*spice_ca;		/* .vv ca= */
+	char			*pam_service;
+	char			*users_file;
+	char			*cookie;
+	unsigned		 token_lifetime;
+	unsigned		 ticket_lifetime;
+	unsigned		 password_lifetime;
+	unsigned		 start_timeout;
+	unsigned		 auth_threads;
+	struct netaddr_net	 metrics_nets[NETADDR_MAX_NETS];
+	size_t			 nmetrics_nets;
+	char			**helpdesk_groups;
+	size_t			 nhelpdesk_groups;
+	char			**admin_groups;
+	size_t			 nadmin_groups;
+	struct throttle_config	 throttle;
+	size_t			 max_body;
+
+	struct conf_host	*hosts;
+	size_t			 nhosts;
+	struct conf_gateway	*gateways;
+	size_t			 ngateways;
+	struct conf_pool	*pools;
+	size_t			 npools;
+};
+
+/* A desktop session: one user on one guest of one pool. */
+enum session_state {
+	SESSION_STARTING,	/* guest being prepared */
+	SESSION_READY,		/* guest runs, SPICE port known */
+	SESSION_CONNECTED,	/* a SPICE client is on it */
+	SESSION_DISCONNECTED,	/* the client left; grace running */
+	SESSION_FAILED,		/* preparing failed; error says why */
+	SESSION_ENDED,
+};
+
+struct session {
+	uint64_t		 id;
+	uint64_t		 gw_id;		/* id in gateway tickets */
+	char			 user[AUTH_NAME_MAX + 1];
+	char			 token[BROKER_TOKEN_HEX + 1];	/* hash */
+	struct conf_pool	*pool;
+	char			 guest[128];
+	enum session_state	 state;
+	unsigned		 progress;	/* 0..100 */
+	char			 step[64];	/* what is happening now */
+	char			 error[256];
+	char			 source[64];	/* client address at connect */
+	time_t			 created;
+	time_t			 updated;
+	time_t			 connected_at;
+	time_t			 disconnected_at;
+	int			 channels;	/* SPICE channels connected */
+	int			 action_done;	/* disconnect action ran */
+	uint16_t		 tls_port;
+	char			 spice_host[64];
+	int			 busy;		/* a libvirt job is running */
+	UT_hash_handle		 hh;
+};
+
+/* A guest the broker hands out (shared and template pools). */
+enum guest_state {
+	GUEST_FREE,
+	GUEST_ASSIGNED,
+	GUEST_CLEANING,		/* being reverted or removed */
+	GUEST_CREATING,		/* template clone in progress */
+	GUEST_SPARE,		/* template clone running, unassigned */
+	GUEST_BROKEN,		/* a job failed; error says why */
+};
+
+struct guest {
+	char			 key[BROKER_NAME_MAX + 130];	/* pool/name */
+	struct conf_pool	*pool;
+	char			 name[128];
+	enum guest_state	 state;
+	char			 user[AUTH_NAME_MAX + 1];
+	uint64_t		 session;
+	char			 error[256];
+	time_t			 updated;
+	int			 busy;		/* a libvirt job is running */
+	UT_hash_handle		 hh;
+};
+
+/* A login: the bearer token's hash and what it grants. */
+struct login {
+	char		 user[AUTH_NAME_MAX + 1];
+	unsigned	 roles;
+	char		 groups[AUTH_GROUPS_MAX][AUTH_NAME_MAX + 1];
+	size_t		 ngroups;
+	char		 source[64];
+	time_t		 created;
+	time_t		 expires;
+};
+
+struct db;
+struct http_req;
+struct http_route;
+
+/* db.c */
+struct db	*db_open(const char *path, char *err, size_t errlen);
+void		 db_close(struct db *db);
+int		 db_schema_version(struct db *db);
+int		 db_begin(struct db *db);
+int		 db_commit(struct db *db);
+void		 db_rollback(struct db *db);
+int		 db_token_put(struct db *db, const char *hash,
+		    const struct login *l);
+/* 0 and *l filled, 1 when absent or expired, -1 on error. */
+int		 db_token_get(struct db *db, const char *hash, time_t now,
+		    struct login *l);
+int		 db_token_del(struct db *db, const char *hash);
+/* Deletes every token of user; the count, or -1. */
+int		 db_token_del_user(struct db *db, const char *user);
+int		 db_token_purge(struct db *db, time_t now);
+int		 db_session_save(struct db *db, const struct session *s);
+/* Calls cb for each session not ended; pool is looked up by name. */
+int		 db_session_load(struct db *db, struct broker_config *c,
+		    void (*cb)(struct session *, void *), void *arg);
+int		 db_guest_save(struct db *db, const struct guest *g);
+int		 db_guest_del(struct db *db, const struct guest *g);
+int		 db_guest_load(struct db *db, struct broker_config *c,
+		    void (*cb)(struct guest *, void *), void *arg);
+int		 db_audit(struct db *db, const char *actor, const char *source,
+		    const char *action, const char *target, const char *result,
+		    const char *detail);
+/* Newest first, ids below before (0: from the newest), up to limit. */
+json_t		*db_audit_list(struct db *db, int64_t before, int limit,
+		    const char *actor);
+int		 db_throttle_save(struct db *db, const struct throttle_entry *e);
+int		 db_throttle_del(struct db *db, const char *key);
+int		 db_throttle_load(struct db *db,
+		    void (*cb)(const struct throttle_entry *, void *), void *arg);
+
+/* The daemon's state: owned by the loop's thread. */
+struct broker {
+	struct event_base	*base;
+	struct broker_config	*conf;
+	struct db		*db;
+	struct keyring		 keys;
+	struct throttle		*throttle;
+	struct workq		*authq;		/* PAM and password hashes */
+	struct workq		*gwq;		/* gateway control calls */
+	struct http_server	*http;
+	struct session		*sessions;	/* by id */
+	struct guest		*guests;	/* by "pool/name" */
+	char			*spice_ca_pem;
+	struct event		*sweep;
+	time_t			 started;
+	struct {
+		unsigned long long	logins_ok, logins_failed, logins_throttled;
+		unsigned long long	connects, grants, grant_failures;
+		unsigned long long	sessions_ended, actions;
+		double			auth_seconds;
+	} stats;
+};
+extern struct broker	*broker;
+
+/* session.c */
+struct session	*session_find(uint64_t id);
+struct session	*session_find_live(const char *user, const struct conf_pool *p);
+/*
+ * Starts or continues user's session on pool for a connect request;
+ * returns the session, or NULL with an HTTP status and a message.
+ */
+struct session	*session_connect(const struct login *l, const char *token,
+		    struct conf_pool *pool, const char *source, int *status,
+		    char *err, size_t errlen);
+/* Ends a session: kicks the client, revokes its tickets, returns the
+ * guest. reason goes to the audit log. */
+void		 session_end(struct session *s, const char *actor,
+		    const char *reason);
+/* Kicks the client and revokes its tickets, keeping the session. */
+void		 session_disconnect(struct session *s, const char *actor);
+void		 session_set_state(struct session *s, enum session_state st,
+		    unsigned progress, const char *step);
+int		 session_is_live(const struct session *s);
+const char	*session_state_name(enum session_state st);
+json_t		*session_json(const struct session *s);
+void		 session_graphics(const char *host, const char *dom,
+		    int phase, const char *peer);
+/* pool.c says a guest it was creating is ready (error NULL) or not. */
+void		 session_guest_ready(struct conf_pool *p, const char *name,
+		    const char *error);
+void		 session_domain_state(const char *host, const char *dom,
+		    int running);
+void		 session_host_up(const char *host);
+void		 session_sweep(void);
+int		 session_restore(void);
+
+/* pool.c */
+struct guest	*pool_guest_find(const struct conf_pool *p, const char *name);
+/* A guest for user in p (assigned to the session), or NULL with a status. */
+struct guest	*pool_pick(struct conf_pool *p, const char *user,
+		    uint64_t session, int *status, char *err, size_t errlen);
+/* Gives the guest back after a session: cleaned, then free. */
+void		 pool_release(struct conf_pool *p, const char *name);
+/* Keeps template pools' spares; called from the sweep. */
+void		 pool_maintain(void);
+const char	*pool_guest_state_name(enum guest_state st);
+void		 pool_guest_save(struct guest *g, enum guest_state st);
+int		 pool_restore(void);
+
+/* grant.c */
+/* Mints a connection for a ready session: a fresh SPICE password on the
+ * guest, then a gateway ticket; done(conn JSON or NULL, error) on the loop. */
+typedef void (*grant_cb)(json_t *conn, const char *error, void *arg);
+int		 grant_new(struct session *s, const struct sockaddr *client,
+		    grant_cb done, void *arg);
+/* The connection as a virt-viewer file. */
+char		*grant_vv(json_t *conn);
+
+/* gwctl.c */
+/* Tells every gateway with a control socket to drop session gw_id. */
+void		 gwctl_revoke(uint64_t gw_id);
+
+/* random helpers (brokerd.c) */
+uint64_t	 broker_random_id(void);
+void		 broker_audit(const char *actor, const char *source,
+		    const char *action, const char *target, const char *result,
+		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* api.c */
+extern const struct http_route	*const api_routes;
+
+/* metrics.c */
+void		 metrics_reply(struct http_req *req);
+
+/* conf.c */
+struct broker_config	*conf_load(const char *path, char *err, size_t errlen);
+void			 conf_free(struct broker_config *c);
+void			 conf_dump(const struct broker_config *c, FILE *fp);
+struct conf_pool	*conf_pool_find(struct broker_config *c,
+			    const char *name);
+struct conf_host	*conf_host_find(struct broker_config *c,
+			    const char *name);
+const char		*conf_pool_kind_name(enum pool_kind k);
+const char		*conf_action_name(enum disconnect_action a);
+/* Roles for a user's groups. */
+unsigned		 conf_roles(const struct broker_config *c,
+			    const struct auth_user *u);
+/* Whether a user with these groups may use pool. */
+int			 conf_entitled(const struct conf_pool *p,
+			    const char *user, char groups[][AUTH_NAME_MAX + 1],
+			    size_t ngroups);
+/* The proxy URL for a client address. */
+const char		*conf_proxy_for(const struct broker_config *c,
+			    const struct sockaddr *client);
+
+#endif

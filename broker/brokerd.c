@@ -1,0 +1,376 @@
+/*
+ * paprika-brokerd: logs users in, gives each a KVM desktop through libvirt
+ * and hands out connections through the gateways. One libevent loop runs
+ * everything: HTTP, libvirt's events, timers; blocking calls go to worker
+ * threads and come back to the loop (workq.c).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "broker.h"
+#include "http.h"
+#include "log.h"
+#include "tls.h"
+#include "virt.h"
+#include "workq.h"
+#include "xmalloc.h"
+
+#define BROKER_SWEEP_SECONDS	1
+#define BROKER_PURGE_SECONDS	60
+
+struct broker	*broker;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: paprika-brokerd [-dnv] [-f file]\n"
+	    "  -d       stay in the foreground and log to stderr\n"
+	    "  -f file  configuration (default %s)\n"
+	    "  -n       check the configuration and exit; with -v print the "
+	    "effective one\n"
+	    "  -v       more verbose logging (twice: debug)\n",
+	    BROKER_DEFAULT_CONFIG);
+	exit(2);
+}
+
+uint64_t
+broker_random_id(void)
+{
+	uint64_t	id;
+
+	do
+		arc4random_buf(&id, sizeof(id));
+	while (id == 0);
+	return id;
+}
+
+void
+broker_audit(const char *actor, const char *source, const char *action,
+    const char *target, const char *result, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 detail[512];
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (db_audit(broker->db, actor, source, action, target, result,
+	    detail) == -1)
+		log_warnx("audit: could not record \"%s\" by %s", action, actor);
+}
+
+/* Reads a whole small file (a PEM certificate); NULL with err. */
+static char *
+broker_read_file(const char *path, char *err, size_t errlen)
+{
+	FILE	*fp;
+	char	*buf;
+	size_t	 n;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = xmalloc(65536);
+	n = fread(buf, 1, 65535, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	if (n == 0 || n == 65535 || strstr(buf, "-----BEGIN") == NULL) {
+		snprintf(err, errlen, "%s: not a PEM certificate", path);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* The subject of cert as spice-gtk's host-subject wants it: "C=..,CN=..". */
+static char *
+broker_cert_subject(const char *path, char *err, size_t errlen)
+{
+	FILE		*fp;
+	X509		*x;
+	X509_NAME	*name;
+	X509_NAME_ENTRY	*e;
+	unsigned char	*val;
+	char		*out = xstrdup(""), *old;
+	int		 i;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(out);
+		return NULL;
+	}
+	x = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (x == NULL) {
+		snprintf(err, errlen, "%s: not a PEM certificate", path);
+		free(out);
+		return NULL;
+	}
+	name = X509_get_subject_name(x);
+	for (i = 0; i < X509_NAME_entry_count(name); i++) {
+		e = X509_NAME_get_entry(name, i);
+		if (ASN1_STRING_to_UTF8(&val, X509_NAME_ENTRY_get_data(e)) < 0)
+			continue;
+		old = out;
+		xasprintf(&out, "%s%s%s=%s", old, i > 0 ? "," : "",
+		    OBJ_nid2sn(OBJ_obj2nid(X509_NAME_ENTRY_get_object(e))),
+		    val);
+		free(old);
+		OPENSSL_free(val);
+	}
+	X509_free(x);
+	return out;
+}
+
+/* Everything a configuration needs beyond its syntax; 0 or -1 with err. */
+static int
+broker_check(struct broker_config *c, char *err, size_t errlen)
+{
+	struct conf_host	*h;
+	SSL_CTX			*ctx;
+	size_t			 i;
+
+	if (keyring_load(c->ticket_keys, &broker->keys, err, errlen) == -1)
+		return -1;
+	if (keyring_signing(&broker->keys) == NULL) {
+		snprintf(err, errlen, "%s: no ticket key to sign with",
+		    c->ticket_keys);
+		return -1;
+	}
+	if (c->spice_ca != NULL && (broker->spice_ca_pem =
+	    broker_read_file(c->spice_ca, err, errlen)) == NULL)
+		return -1;
+	if (c->users_file != NULL && access(c->users_file, F_OK) == 0 &&
+	    auth_users_check(c->users_file, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < c->nhosts; i++) {
+		h = &c->hosts[i];
+		if (h->spice_subject == NULL && h->spice_cert != NULL &&
+		    (h->spice_subject = broker_cert_subject(h->spice_cert, err,
+		    errlen)) == NULL)
+			return -1;
+	}
+	if ((ctx = tls_server_ctx_new(c->cert, c->key, err, errlen)) == NULL)
+		return -1;
+	SSL_CTX_free(ctx);
+	return 0;
+}
+
+static void
+broker_host_up(struct virt_host *vh, int up, void *arg)
+{
+	const char	*name = virt_host_name(vh);
+
+	if (up) {
+		log_info("host %s: connected", name);
+		session_host_up(name);
+	} else
+		log_warnx("host %s: down: %s", name, virt_host_error(vh));
+}
+
+static void
+broker_domain_state(struct virt_host *vh, const char *dom,
+    enum virt_state state, void *arg)
+{
+	session_domain_state(virt_host_name(vh), dom,
+	    state == VIRT_STATE_RUNNING || state == VIRT_STATE_PAUSED ||
+	    state == VIRT_STATE_STARTING || state == VIRT_STATE_SHUTDOWN);
+}
+
+static void
+broker_graphics(struct virt_host *vh, const char *dom,
+    enum virt_graphics_phase phase, const char *client, void *arg)
+{
+	session_graphics(virt_host_name(vh), dom, phase, client);
+}
+
+static const struct virt_events broker_virt_events = {
+	broker_host_up,
+	broker_domain_state,
+	broker_graphics,
+};
+
+static void
+broker_sweep(evutil_socket_t fd, short ev, void *arg)
+{
+	static time_t	last_purge;
+	time_t		now = time(NULL);
+
+	session_sweep();
+	pool_maintain();
+	if (now - last_purge >= BROKER_PURGE_SECONDS) {
+		last_purge = now;
+		db_token_purge(broker->db, now);
+	}
+}
+
+static void
+broker_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	struct keyring	ring;
+	char		err[256];
+
+	if (sig == SIGHUP) {
+		memset(&ring, 0, sizeof(ring));
+		if (keyring_load(broker->conf->ticket_keys, &ring, err,
+		    sizeof(err)) == -1 || keyring_signing(&ring) == NULL) {
+			log_warnx("SIGHUP: ticket keys not reloaded: %s", err);
+			keyring_clear(&ring);
+			return;
+		}
+		keyring_clear(&broker->keys);
+		broker->keys = ring;
+		log_info("SIGHUP: %zu ticket keys loaded, signing with key %u",
+		    ring.nkeys, keyring_signing(&ring)->id);
+		return;
+	}
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopexit(broker->base, NULL);
+}
+
+static void
+broker_throttle_restore(const struct throttle_entry *e, void *arg)
+{
+	throttle_restore(broker->throttle, e, time(NULL));
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char		*path = BROKER_DEFAULT_CONFIG;
+	struct broker_config	*c;
+	struct http_limits	 limits;
+	struct conf_host	*h;
+	struct event		*sigs[4];
+	struct timeval		 tv = { BROKER_SWEEP_SECONDS, 0 };
+	SSL_CTX			*ctx;
+	char			 err[512];
+	int			 ch, foreground = 0, check = 0, verbose = 0;
+	const int		 signals[] = { SIGTERM, SIGINT, SIGHUP };
+	size_t			 i;
+
+	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+		switch (ch) {
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("paprika-brokerd", foreground || check, verbose);
+
+	broker = xcalloc(1, sizeof(*broker));
+	if ((c = conf_load(path, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	broker->conf = c;
+	if (broker_check(c, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (check) {
+		if (verbose)
+			conf_dump(c, stdout);
+		fprintf(stderr, "configuration OK\n");
+		return 0;
+	}
+
+	/* Before any thread starts: fork keeps only the calling thread. */
+	if (!foreground && daemon(0, 0) == -1)
+		fatal("daemon");
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() == -1)
+		fatalx("libevent has no pthreads support");
+	if ((broker->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (virt_init(broker->base) == -1)
+		fatalx("cannot run libvirt's events on libevent");
+	if ((broker->db = db_open(c->state, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	broker->throttle = throttle_new(&c->throttle);
+	db_throttle_load(broker->db, broker_throttle_restore, NULL);
+	if ((broker->authq = workq_new(broker->base, "auth",
+	    (int)c->auth_threads)) == NULL ||
+	    (broker->gwq = workq_new(broker->base, "gateway", 1)) == NULL)
+		fatal("cannot start worker threads");
+	if (session_restore() == -1 || pool_restore() == -1)
+		fatalx("%s: cannot load the broker's state", c->state);
+
+	for (i = 0; i < c->nhosts; i++) {
+		h = &c->hosts[i];
+		if ((h->virt = virt_host_new(h->name, h->uri,
+		    &broker_virt_events, NULL)) == NULL)
+			fatalx("host %s: cannot set up its connection",
+			    h->name);
+	}
+
+	if ((ctx = tls_server_ctx_new(c->cert, c->key, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	http_limits_defaults(&limits);
+	limits.max_body = c->max_body;
+	if ((broker->http = http_server_new(broker->base, ctx, api_routes,
+	    NULL, &limits, c->cookie)) == NULL)
+		fatalx("cannot create the HTTP server");
+	for (i = 0; i < c->nlisten; i++) {
+		if (http_server_listen(broker->http, c->listen[i], err,
+		    sizeof(err)) == -1)
+			fatalx("%s", err);
+		log_info("listening on https://%s", c->listen[i]);
+	}
+
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		sigs[i] = evsignal_new(broker->base, signals[i], broker_signal,
+		    NULL);
+		evsignal_add(sigs[i], NULL);
+	}
+	broker->sweep = event_new(broker->base, -1, EV_PERSIST, broker_sweep,
+	    NULL);
+	event_add(broker->sweep, &tv);
+	broker->started = time(NULL);
+	log_info("started: %zu pools on %zu hosts, %u sessions restored",
+	    c->npools, c->nhosts, HASH_COUNT(broker->sessions));
+
+	event_base_dispatch(broker->base);
+
+	http_server_free(broker->http);
+	for (i = 0; i < c->nhosts; i++)
+		virt_host_free(c->hosts[i].virt);
+	workq_free(broker->authq);
+	workq_free(broker->gwq);
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		event_free(sigs[i]);
+	event_free(broker->sweep);
+	virt_shutdown();
+	db_close(broker->db);
+	throttle_free(broker->throttle);
+	keyring_clear(&broker->keys);
+	SSL_CTX_free(ctx);
+	event_base_free(broker->base);
+	log_info("stopped");
+	return 0;
+}

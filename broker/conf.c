@@ -1,0 +1,877 @@
+/* The broker's configuration: defaults, the INI file, checks and a dump. */
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "config.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define CONF_LIST_MAX	256
+
+static void
+conf_defaults(struct broker_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->cert = xstrdup(SYSCONFDIR "/paprika/pki/broker/broker-cert.pem");
+	c->key = xstrdup(SYSCONFDIR "/paprika/pki/broker/broker-key.pem");
+	c->state = xstrdup(LOCALSTATEDIR "/lib/paprika/broker.db");
+	c->ticket_keys = xstrdup(SYSCONFDIR "/paprika/pki/ticket-keys");
+	c->spice_ca = xstrdup(SYSCONFDIR "/paprika/pki/ca-cert.pem");
+	c->pam_service = xstrdup("paprika");
+	c->users_file = xstrdup(SYSCONFDIR "/paprika/users");
+	c->cookie = xstrdup("paprika_session");
+	c->token_lifetime = 8 * 3600;
+	c->ticket_lifetime = 600;
+	c->password_lifetime = 300;
+	c->start_timeout = 180;
+	c->auth_threads = 2;
+	c->max_body = 64 * 1024;
+	c->nmetrics_nets = (size_t)netaddr_nets_parse("127.0.0.0/8, ::1",
+	    c->metrics_nets, NETADDR_MAX_NETS, NULL);
+	throttle_config_defaults(&c->throttle);
+}
+
+static void
+conf_setstr(char **dst, const char *value)
+{
+	free(*dst);
+	*dst = value[0] == '\0' ? NULL : xstrdup(value);
+}
+
+static int
+conf_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Splits "a, b ,c" into a new list; -1 on an empty item or too many. */
+static int
+conf_list(const char *value, char ***list, size_t *n, char *err,
+    size_t errlen)
+{
+	char	*copy, *p, *item, *end;
+	int	 ret = -1;
+
+	copy = p = xstrdup(value);
+	while ((item = strsep(&p, ",")) != NULL) {
+		item += strspn(item, " \t");
+		end = item + strlen(item);
+		while (end > item && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*item == '\0') {
+			conf_err(err, errlen, "empty item in \"%s\"", value);
+			goto out;
+		}
+		if (*n >= CONF_LIST_MAX) {
+			conf_err(err, errlen, "more than %d items",
+			    CONF_LIST_MAX);
+			goto out;
+		}
+		*list = xreallocarray(*list, *n + 1, sizeof(**list));
+		(*list)[(*n)++] = xstrdup(item);
+	}
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
+static int
+conf_name_ok(const char *name)
+{
+	size_t	len = strlen(name);
+
+	return len > 0 && len <= BROKER_NAME_MAX &&
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") == len && name[0] != '-' && name[0] != '.';
+}
+
+static int
+conf_secs(const char *value, unsigned *out, char *err, size_t errlen)
+{
+	uint64_t	v;
+
+	if (config_seconds(value, 365ULL * 86400, &v, err, errlen) == -1)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+conf_unsigned(const char *value, uint64_t min, uint64_t max, unsigned *out,
+    char *err, size_t errlen)
+{
+	uint64_t	v;
+
+	if (config_uint(value, min, max, &v, err, errlen) == -1)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+conf_broker(struct broker_config *c, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	const char		*bad = NULL;
+	int			 n;
+
+	if (strcmp(name, "listen") == 0) {
+		if (netaddr_parse(value, &ss) == 0)
+			return conf_err(err, errlen, "\"%s\" is not an "
+			    "address:port (e.g. 0.0.0.0:8443 or [::]:8443)",
+			    value);
+		if (c->nlisten == BROKER_LISTEN_MAX)
+			return conf_err(err, errlen, "more than %d listen "
+			    "lines", BROKER_LISTEN_MAX);
+		c->listen[c->nlisten++] = xstrdup(value);
+		return 0;
+	}
+	if (strcmp(name, "tls_cert") == 0)
+		conf_setstr(&c->cert, value);
+	else if (strcmp(name, "tls_key") == 0)
+		conf_setstr(&c->key, value);
+	else if (strcmp(name, "state") == 0)
+		conf_setstr(&c->state, value);
+	else if (strcmp(name, "ticket_keys") == 0)
+		conf_setstr(&c->ticket_keys, value);
+	else if (strcmp(name, "spice_ca") == 0)
+		conf_setstr(&c->spice_ca, value);
+	else if (strcmp(name, "pam_service") == 0)
+		conf_setstr(&c->pam_service, value);
+	else if (strcmp(name, "users_file") == 0)
+		conf_setstr(&c->users_file, value);
+	else if (strcmp(name, "cookie") == 0) {
+		if (!conf_name_ok(value))
+			return conf_err(err, errlen, "cookie name \"%s\" has "
+			    "characters other than letters, digits, . _ -",
+			    value);
+		conf_setstr(&c->cookie, value);
+	} else if (strcmp(name, "token_lifetime") == 0)
+		return conf_secs(value, &c->token_lifetime, err, errlen);
+	else if (strcmp(name, "ticket_lifetime") == 0)
+		return conf_secs(value, &c->ticket_lifetime, err, errlen);
+	else if (strcmp(name, "password_lifetime") == 0)
+		return conf_secs(value, &c->password_lifetime, err, errlen);
+	else if (strcmp(name, "start_timeout") == 0)
+		return conf_secs(value, &c->start_timeout, err, errlen);
+	else if (strcmp(name, "auth_threads") == 0)
+		return conf_unsigned(value, 1, 32, &c->auth_threads, err,
+		    errlen);
+	else if (strcmp(name, "metrics_networks") == 0) {
+		if (strcmp(value, "none") == 0) {
+			c->nmetrics_nets = 0;
+			return 0;
+		}
+		n = netaddr_nets_parse(value, c->metrics_nets,
+		    NETADDR_MAX_NETS, &bad);
+		if (n == -1)
+			return conf_err(err, errlen, "\"%s\" is not a network",
+			    bad != NULL ? bad : value);
+		c->nmetrics_nets = (size_t)n;
+	} else
+		return conf_err(err, errlen, "unknown setting \"%s\" in "
+		    "[broker]", name);
+	return 0;
+}
+
+static int
+conf_roles_section(struct broker_config *c, const char *name,
+    const char *value, char *err, size_t errlen)
+{
+	if (strcmp(name, "helpdesk") == 0)
+		return conf_list(value, &c->helpdesk_groups,
+		    &c->nhelpdesk_groups, err, errlen);
+	if (strcmp(name, "admin") == 0)
+		return conf_list(value, &c->admin_groups, &c->nadmin_groups,
+		    err, errlen);
+	return conf_err(err, errlen, "unknown role \"%s\" (helpdesk or admin; "
+	    "every user has the user role)", name);
+}
+
+static int
+conf_limits(struct broker_config *c, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	struct throttle_config	*t = &c->throttle;
+	uint64_t		 v;
+
+	if (strcmp(name, "login_free_failures") == 0)
+		return conf_unsigned(value, 0, 1000, &t->free_failures, err,
+		    errlen);
+	if (strcmp(name, "login_delay") == 0)
+		return conf_secs(value, &t->delay_base, err, errlen);
+	if (strcmp(name, "login_delay_max") == 0)
+		return conf_secs(value, &t->delay_max, err, errlen);
+	if (strcmp(name, "login_lockout_failures") == 0)
+		return conf_unsigned(value, 0, 100000, &t->lockout_failures,
+		    err, errlen);
+	if (strcmp(name, "login_lockout") == 0)
+		return conf_secs(value, &t->lockout, err, errlen);
+	if (strcmp(name, "login_window") == 0)
+		return conf_secs(value, &t->window, err, errlen);
+	if (strcmp(name, "max_body") == 0) {
+		if (config_size(value, 1024, 16 * 1024 * 1024, &v, err,
+		    errlen) == -1)
+			return -1;
+		c->max_body = (size_t)v;
+		return 0;
+	}
+	return conf_err(err, errlen, "unknown setting \"%s\" in [limits]",
+	    name);
+}
+
+static struct conf_host *
+conf_host_get(struct broker_config *c, const char *name)
+{
+	struct conf_host	*h;
+
+	if ((h = conf_host_find(c, name)) != NULL)
+		return h;
+	c->hosts = xreallocarray(c->hosts, c->nhosts + 1, sizeof(*c->hosts));
+	h = &c->hosts[c->nhosts++];
+	memset(h, 0, sizeof(*h));
+	strlcpy(h->name, name, sizeof(h->name));
+	return h;
+}
+
+static int
+conf_host_setting(struct broker_config *c, const char *host,
+    const char *name, const char *value, char *err, size_t errlen)
+{
+	struct conf_host	*h = conf_host_get(c, host);
+	uint8_t			 buf[16];
+
+	if (strcmp(name, "uri") == 0)
+		conf_setstr(&h->uri, value);
+	else if (strcmp(name, "spice_address") == 0) {
+		if (inet_pton(AF_INET, value, buf) != 1 &&
+		    inet_pton(AF_INET6, value, buf) != 1)
+			return conf_err(err, errlen, "spice_address \"%s\" is "
+			    "not an IPv4 or IPv6 address", value);
+		conf_setstr(&h->spice_address, value);
+	} else if (strcmp(name, "spice_subject") == 0)
+		conf_setstr(&h->spice_subject, value);
+	else if (strcmp(name, "spice_cert") == 0)
+		conf_setstr(&h->spice_cert, value);
+	else
+		return conf_err(err, errlen, "unknown setting \"%s\" in "
+		    "[host %s]", name, host);
+	return 0;
+}
+
+static struct conf_gateway *
+conf_gateway_get(struct broker_config *c, const char *name)
+{
+	struct conf_gateway	*g;
+	size_t			 i;
+
+	for (i = 0; i < c->ngateways; i++)
+		if (strcmp(c->gateways[i].name, name) == 0)
+			return &c->gateways[i];
+	c->gateways = xreallocarray(c->gateways, c->ngateways + 1,
+	    sizeof(*c->gateways));
+	g = &c->gateways[c->ngateways++];
+	memset(g, 0, sizeof(*g));
+	strlcpy(g->name, name, sizeof(g->name));
+	return g;
+}
+
+static int
+conf_proxy_ok(const char *url)
+{
+	return strncmp(url, "http://", 7) == 0 ||
+	    strncmp(url, "https://", 8) == 0;
+}
+
+static int
+conf_gateway_setting(struct broker_config *c, const char *gw,
+    const char *name, const char *value, char *err, size_t errlen)
+{
+	struct conf_gateway	*g = conf_gateway_get(c, gw);
+	struct conf_proxy_rule	*r;
+	char			*copy, *url;
+	const char		*bad = NULL;
+	struct netaddr_net	 nets[NETADDR_MAX_NETS];
+	int			 n, i;
+
+	if (strcmp(name, "proxy") == 0) {
+		if (!conf_proxy_ok(value))
+			return conf_err(err, errlen, "proxy \"%s\" must start "
+			    "with http:// or https://", value);
+		conf_setstr(&g->proxy, value);
+	} else if (strcmp(name, "control") == 0)
+		conf_setstr(&g->control, value);
+	else if (strcmp(name, "proxy_for") == 0) {
+		/* "NETWORK[, NETWORK...] URL": the URL is the last word. */
+		copy = xstrdup(value);
+		if ((url = strrchr(copy, ' ')) == NULL) {
+			free(copy);
+			return conf_err(err, errlen, "proxy_for needs client "
+			    "networks, then a proxy URL");
+		}
+		*url++ = '\0';
+		if (!conf_proxy_ok(url)) {
+			conf_err(err, errlen, "proxy \"%s\" must start with "
+			    "http:// or https://", url);
+			free(copy);
+			return -1;
+		}
+		n = netaddr_nets_parse(copy, nets, NETADDR_MAX_NETS, &bad);
+		if (n <= 0) {
+			conf_err(err, errlen, "\"%s\" is not a network",
+			    bad != NULL ? bad : copy);
+			free(copy);
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			g->rules = xreallocarray(g->rules, g->nrules + 1,
+			    sizeof(*g->rules));
+			r = &g->rules[g->nrules++];
+			r->net = nets[i];
+			r->proxy = xstrdup(url);
+		}
+		free(copy);
+	} else
+		return conf_err(err, errlen, "unknown setting \"%s\" in "
+		    "[gateway %s]", name, gw);
+	return 0;
+}
+
+static struct conf_pool *
+conf_pool_get(struct broker_config *c, const char *name)
+{
+	struct conf_pool	*p;
+
+	if ((p = conf_pool_find(c, name)) != NULL)
+		return p;
+	c->pools = xreallocarray(c->pools, c->npools + 1, sizeof(*c->pools));
+	p = &c->pools[c->npools++];
+	memset(p, 0, sizeof(*p));
+	strlcpy(p->name, name, sizeof(p->name));
+	p->kind = POOL_SHARED;
+	p->disconnect_grace = 300;
+	p->max = 10;
+	return p;
+}
+
+static int
+conf_pool_setting(struct broker_config *c, const char *pool,
+    const char *name, const char *value, char *err, size_t errlen)
+{
+	struct conf_pool	*p = conf_pool_get(c, pool);
+	char			**items = NULL, *eq;
+	size_t			 nitems = 0, i;
+	int			 ret = -1;
+
+	if (strcmp(name, "kind") == 0) {
+		if (strcmp(value, "static") == 0)
+			p->kind = POOL_STATIC;
+		else if (strcmp(value, "shared") == 0)
+			p->kind = POOL_SHARED;
+		else if (strcmp(value, "template") == 0)
+			p->kind = POOL_TEMPLATE;
+		else
+			return conf_err(err, errlen, "kind \"%s\": use static, "
+			    "shared or template", value);
+		return 0;
+	}
+	if (strcmp(name, "title") == 0)
+		conf_setstr(&p->title, value);
+	else if (strcmp(name, "guests") == 0)
+		return conf_list(value, &p->guests, &p->nguests, err, errlen);
+	else if (strcmp(name, "assign") == 0) {
+		/* "user=guest, user=guest" */
+		if (conf_list(value, &items, &nitems, err, errlen) == -1)
+			goto out;
+		for (i = 0; i < nitems; i++) {
+			if ((eq = strchr(items[i], '=')) == NULL) {
+				conf_err(err, errlen, "assign \"%s\": use "
+				    "user=guest", items[i]);
+				goto out;
+			}
+			*eq++ = '\0';
+			if (!auth_valid_name(items[i]) || *eq == '\0' ||
+			    strlen(eq) >= sizeof(p->assign->guest)) {
+				conf_err(err, errlen, "assign \"%s=%s\": bad "
+				    "user or guest name", items[i], eq);
+				goto out;
+			}
+			p->assign = xreallocarray(p->assign, p->nassign + 1,
+			    sizeof(*p->assign));
+			strlcpy(p->assign[p->nassign].user, items[i],
+			    sizeof(p->assign->user));
+			strlcpy(p->assign[p->nassign].guest, eq,
+			    sizeof(p->assign->guest));
+			p->nassign++;
+		}
+		ret = 0;
+		goto out;
+	} else if (strcmp(name, "template") == 0)
+		conf_setstr(&p->template, value);
+	else if (strcmp(name, "name_prefix") == 0) {
+		if (!conf_name_ok(value))
+			return conf_err(err, errlen, "name_prefix \"%s\": "
+			    "letters, digits, . _ - only", value);
+		conf_setstr(&p->name_prefix, value);
+	} else if (strcmp(name, "max") == 0)
+		return conf_unsigned(value, 1, 10000, &p->max, err, errlen);
+	else if (strcmp(name, "spares") == 0)
+		return conf_unsigned(value, 0, 1000, &p->spares, err, errlen);
+	else if (strcmp(name, "snapshot") == 0)
+		conf_setstr(&p->snapshot, value);
+	else if (strcmp(name, "groups") == 0)
+		return conf_list(value, &p->groups, &p->ngroups, err, errlen);
+	else if (strcmp(name, "users") == 0)
+		return conf_list(value, &p->users, &p->nusers, err, errlen);
+	else if (strcmp(name, "disconnect_action") == 0) {
+		if (strcmp(value, "none") == 0)
+			p->disconnect_action = DISCONNECT_NONE;
+		else if (strcmp(value, "lock") == 0)
+			p->disconnect_action = DISCONNECT_LOCK;
+		else if (strcmp(value, "shutdown") == 0)
+			p->disconnect_action = DISCONNECT_SHUTDOWN;
+		else if (strcmp(value, "revert") == 0)
+			p->disconnect_action = DISCONNECT_REVERT;
+		else
+			return conf_err(err, errlen, "disconnect_action "
+			    "\"%s\": use none, lock, shutdown or revert", value);
+	} else if (strcmp(name, "disconnect_grace") == 0)
+		return conf_secs(value, &p->disconnect_grace, err, errlen);
+	else if (strcmp(name, "idle_timeout") == 0)
+		return conf_secs(value, &p->idle_timeout, err, errlen);
+	else if (strcmp(name, "max_session") == 0)
+		return conf_secs(value, &p->max_session, err, errlen);
+	else
+		return conf_err(err, errlen, "unknown setting \"%s\" in "
+		    "[pool %s]", name, pool);
+	return 0;
+out:
+	for (i = 0; i < nitems; i++)
+		free(items[i]);
+	free(items);
+	return ret;
+}
+
+
+static int
+conf_handler(void *arg, const char *section, const char *name,
+    const char *value, char *err, size_t errlen)
+{
+	struct broker_config	*c = arg;
+	const char		*sub;
+
+	if (strcmp(section, "broker") == 0)
+		return conf_broker(c, name, value, err, errlen);
+	if (strcmp(section, "roles") == 0)
+		return conf_roles_section(c, name, value, err, errlen);
+	if (strcmp(section, "limits") == 0)
+		return conf_limits(c, name, value, err, errlen);
+	if ((sub = strchr(section, ' ')) == NULL)
+		return conf_err(err, errlen, "unknown section [%s]: use "
+		    "[broker], [roles], [limits], [host NAME], [gateway NAME] "
+		    "or [pool NAME]", section);
+	sub += strspn(sub, " ");
+	if (!conf_name_ok(sub))
+		return conf_err(err, errlen, "section name \"%s\": 1 to %d "
+		    "letters, digits, . _ -", sub, BROKER_NAME_MAX);
+	if (strncmp(section, "host ", 5) == 0)
+		return conf_host_setting(c, sub, name, value, err, errlen);
+	if (strncmp(section, "gateway ", 8) == 0)
+		return conf_gateway_setting(c, sub, name, value, err, errlen);
+	if (strncmp(section, "pool ", 5) == 0) {
+		if (strcmp(name, "host") == 0) {
+			if (!conf_name_ok(value))
+				return conf_err(err, errlen, "host \"%s\": not "
+				    "a host name", value);
+			/* Resolved once every [host] is read. */
+			strlcpy(conf_pool_get(c, sub)->host_name, value,
+			    sizeof(c->pools->host_name));
+			return 0;
+		}
+		return conf_pool_setting(c, sub, name, value, err, errlen);
+	}
+	return conf_err(err, errlen, "unknown section [%s]", section);
+}
+
+/* Checks what only the whole file can tell; 0 or -1 with err. */
+static int
+conf_check(struct broker_config *c, const char *path,
+    char *err, size_t errlen)
+{
+	struct conf_pool	*p;
+	size_t			 i, j;
+
+	if (c->nlisten == 0)
+		c->listen[c->nlisten++] = xstrdup("127.0.0.1:8443");
+	if (c->state == NULL)
+		return conf_err(err, errlen, "%s: [broker] state is empty",
+		    path);
+	for (i = 0; i < c->nhosts; i++) {
+		if (c->hosts[i].uri == NULL)
+			return conf_err(err, errlen, "%s: [host %s] has no uri",
+			    path, c->hosts[i].name);
+	}
+	if (c->ngateways == 0)
+		return conf_err(err, errlen, "%s: no [gateway NAME] section: "
+		    "desktops are reached through a gateway", path);
+	for (i = 0; i < c->ngateways; i++)
+		if (c->gateways[i].proxy == NULL)
+			return conf_err(err, errlen, "%s: [gateway %s] has no "
+			    "proxy URL", path, c->gateways[i].name);
+	for (i = 0; i < c->npools; i++) {
+		p = &c->pools[i];
+		if ((p->host = conf_host_find(c, p->host_name)) == NULL)
+			return conf_err(err, errlen, "%s: [pool %s] needs host "
+			    "= the name of a [host NAME] section", path,
+			    p->name);
+		if (p->kind == POOL_SHARED && p->nguests == 0)
+			return conf_err(err, errlen, "%s: shared [pool %s] "
+			    "lists no guests", path, p->name);
+		if (p->kind == POOL_STATIC && p->nassign == 0)
+			return conf_err(err, errlen, "%s: static [pool %s] "
+			    "assigns no guests (assign = user=guest, ...)",
+			    path, p->name);
+		if (p->kind == POOL_TEMPLATE && p->template == NULL)
+			return conf_err(err, errlen, "%s: template [pool %s] "
+			    "names no template", path, p->name);
+		if (p->kind == POOL_TEMPLATE && p->spares > p->max)
+			return conf_err(err, errlen, "%s: [pool %s] spares "
+			    "(%u) exceeds max (%u)", path, p->name, p->spares,
+			    p->max);
+		if (p->disconnect_action == DISCONNECT_REVERT &&
+		    p->snapshot == NULL && p->kind != POOL_TEMPLATE)
+			return conf_err(err, errlen, "%s: [pool %s] "
+			    "disconnect_action = revert needs a snapshot",
+			    path, p->name);
+		if (p->name_prefix == NULL) {
+			p->name_prefix = xreallocarray(NULL, 1,
+			    strlen(p->name) + 2);
+			sprintf(p->name_prefix, "%s-", p->name);
+		}
+		if (p->title == NULL)
+			p->title = xstrdup(p->name);
+		if (p->ngroups == 0 && p->nusers == 0 &&
+		    p->kind != POOL_STATIC)
+			log_warnx("%s: [pool %s] has no groups or users: "
+			    "nobody may use it", path, p->name);
+		if (p->kind == POOL_SHARED && p->snapshot == NULL)
+			log_warnx("%s: shared [pool %s] has no snapshot: the "
+			    "next user may see what the previous one left",
+			    path, p->name);
+		for (j = 0; j < i; j++)
+			if (p->host == c->pools[j].host &&
+			    p->kind == POOL_TEMPLATE &&
+			    c->pools[j].kind == POOL_TEMPLATE &&
+			    strcmp(p->name_prefix, c->pools[j].name_prefix) == 0)
+				return conf_err(err, errlen, "%s: [pool %s] and "
+				    "[pool %s] share the name_prefix \"%s\"",
+				    path, p->name, c->pools[j].name,
+				    p->name_prefix);
+	}
+	return 0;
+}
+
+struct broker_config *
+conf_load(const char *path, char *err, size_t errlen)
+{
+	struct broker_config	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	conf_defaults(c);
+	if (config_parse_file(path, conf_handler, c, err, errlen) == -1 ||
+	    conf_check(c, path, err, errlen) == -1) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+conf_free_list(char **list, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+void
+conf_free(struct broker_config *c)
+{
+	size_t	i, j;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nlisten; i++)
+		free(c->listen[i]);
+	free(c->cert);
+	free(c->key);
+	free(c->state);
+	free(c->ticket_keys);
+	free(c->spice_ca);
+	free(c->pam_service);
+	free(c->users_file);
+	free(c->cookie);
+	conf_free_list(c->helpdesk_groups, c->nhelpdesk_groups);
+	conf_free_list(c->admin_groups, c->nadmin_groups);
+	for (i = 0; i < c->nhosts; i++) {
+		free(c->hosts[i].uri);
+		free(c->hosts[i].spice_address);
+		free(c->hosts[i].spice_subject);
+		free(c->hosts[i].spice_cert);
+	}
+	free(c->hosts);
+	for (i = 0; i < c->ngateways; i++) {
+		free(c->gateways[i].proxy);
+		free(c->gateways[i].control);
+		for (j = 0; j < c->gateways[i].nrules; j++)
+			free(c->gateways[i].rules[j].proxy);
+		free(c->gateways[i].rules);
+	}
+	free(c->gateways);
+	for (i = 0; i < c->npools; i++) {
+		free(c->pools[i].title);
+		conf_free_list(c->pools[i].guests, c->pools[i].nguests);
+		free(c->pools[i].assign);
+		free(c->pools[i].template);
+		free(c->pools[i].name_prefix);
+		free(c->pools[i].snapshot);
+		conf_free_list(c->pools[i].groups, c->pools[i].ngroups);
+		conf_free_list(c->pools[i].users, c->pools[i].nusers);
+	}
+	free(c->pools);
+	free(c);
+}
+
+struct conf_pool *
+conf_pool_find(struct broker_config *c, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < c->npools; i++)
+		if (strcmp(c->pools[i].name, name) == 0)
+			return &c->pools[i];
+	return NULL;
+}
+
+struct conf_host *
+conf_host_find(struct broker_config *c, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nhosts; i++)
+		if (strcmp(c->hosts[i].name, name) == 0)
+			return &c->hosts[i];
+	return NULL;
+}
+
+const char *
+conf_pool_kind_name(enum pool_kind k)
+{
+	switch (k) {
+	case POOL_STATIC:
+		return "static";
+	case POOL_SHARED:
+		return "shared";
+	case POOL_TEMPLATE:
+		return "template";
+	}
+	return "?";
+}
+
+const char *
+conf_action_name(enum disconnect_action a)
+{
+	switch (a) {
+	case DISCONNECT_NONE:
+		return "none";
+	case DISCONNECT_LOCK:
+		return "lock";
+	case DISCONNECT_SHUTDOWN:
+		return "shutdown";
+	case DISCONNECT_REVERT:
+		return "revert";
+	}
+	return "?";
+}
+
+static int
+conf_in_groups(char **list, size_t n, char groups[][AUTH_NAME_MAX + 1],
+    size_t ngroups)
+{
+	size_t	i, j;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(list[i], "*") == 0)
+			return 1;
+		for (j = 0; j < ngroups; j++)
+			if (strcmp(list[i], groups[j]) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+unsigned
+conf_roles(const struct broker_config *c, const struct auth_user *u)
+{
+	unsigned	roles = ROLE_USER;
+	char		(*groups)[AUTH_NAME_MAX + 1] =
+			    (char (*)[AUTH_NAME_MAX + 1])u->groups;
+
+	if (conf_in_groups(c->admin_groups, c->nadmin_groups, groups,
+	    u->ngroups))
+		roles |= ROLE_ADMIN | ROLE_HELPDESK;
+	if (conf_in_groups(c->helpdesk_groups, c->nhelpdesk_groups, groups,
+	    u->ngroups))
+		roles |= ROLE_HELPDESK;
+	return roles;
+}
+
+int
+conf_entitled(const struct conf_pool *p, const char *user,
+    char groups[][AUTH_NAME_MAX + 1], size_t ngroups)
+{
+	size_t	i;
+
+	if (p->kind == POOL_STATIC) {
+		for (i = 0; i < p->nassign; i++)
+			if (strcmp(p->assign[i].user, user) == 0)
+				return 1;
+		return 0;
+	}
+	for (i = 0; i < p->nusers; i++)
+		if (strcmp(p->users[i], user) == 0)
+			return 1;
+	return conf_in_groups(p->groups, p->ngroups, groups, ngroups);
+}
+
+const char *
+conf_proxy_for(const struct broker_config *c, const struct sockaddr *client)
+{
+	size_t	i, j;
+
+	for (i = 0; i < c->ngateways; i++)
+		for (j = 0; j < c->gateways[i].nrules; j++)
+			if (netaddr_net_contains(&c->gateways[i].rules[j].net,
+			    client))
+				return c->gateways[i].rules[j].proxy;
+	return c->gateways[0].proxy;
+}
+
+static void
+conf_dump_list(FILE *fp, const char *name, char **list, size_t n)
+{
+	size_t	i;
+
+	if (n == 0)
+		return;
+	fprintf(fp, "%s = ", name);
+	for (i = 0; i < n; i++)
+		fprintf(fp, "%s%s", i > 0 ? ", " : "", list[i]);
+	fputc('\n', fp);
+}
+
+#define S(x)	((x) != NULL ? (x) : "")
+
+void
+conf_dump(const struct broker_config *c, FILE *fp)
+{
+	const struct conf_pool	*p;
+	char			 buf[NETADDR_STRLEN];
+	size_t			 i, j;
+
+	fprintf(fp, "[broker]\n");
+	for (i = 0; i < c->nlisten; i++)
+		fprintf(fp, "listen = %s\n", c->listen[i]);
+	fprintf(fp, "tls_cert = %s\ntls_key = %s\nstate = %s\n"
+	    "ticket_keys = %s\nspice_ca = %s\npam_service = %s\n"
+	    "users_file = %s\ncookie = %s\ntoken_lifetime = %us\n"
+	    "ticket_lifetime = %us\npassword_lifetime = %us\n"
+	    "start_timeout = %us\nauth_threads = %u\n", S(c->cert), S(c->key),
+	    S(c->state), S(c->ticket_keys), S(c->spice_ca), S(c->pam_service),
+	    S(c->users_file), S(c->cookie), c->token_lifetime,
+	    c->ticket_lifetime, c->password_lifetime, c->start_timeout,
+	    c->auth_threads);
+	fprintf(fp, "metrics_networks = ");
+	for (i = 0; i < c->nmetrics_nets; i++) {
+		struct sockaddr_storage	ss;
+
+		memset(&ss, 0, sizeof(ss));
+		ss.ss_family = (sa_family_t)c->metrics_nets[i].af;
+		if (ss.ss_family == AF_INET)
+			memcpy(&((struct sockaddr_in *)&ss)->sin_addr,
+			    c->metrics_nets[i].addr, 4);
+		else
+			memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr,
+			    c->metrics_nets[i].addr, 16);
+		fprintf(fp, "%s%s/%d", i > 0 ? ", " : "",
+		    netaddr_host((struct sockaddr *)&ss, buf, sizeof(buf)),
+		    c->metrics_nets[i].prefix);
+	}
+	fprintf(fp, "%s\n\n[roles]\n", c->nmetrics_nets == 0 ? "none" : "");
+	conf_dump_list(fp, "helpdesk", c->helpdesk_groups,
+	    c->nhelpdesk_groups);
+	conf_dump_list(fp, "admin", c->admin_groups, c->nadmin_groups);
+	fprintf(fp, "\n[limits]\nlogin_free_failures = %u\nlogin_delay = %us\n"
+	    "login_delay_max = %us\nlogin_lockout_failures = %u\n"
+	    "login_lockout = %us\nlogin_window = %us\nmax_body = %zu\n",
+	    c->throttle.free_failures, c->throttle.delay_base,
+	    c->throttle.delay_max, c->throttle.lockout_failures,
+	    c->throttle.lockout, c->throttle.window, c->max_body);
+	for (i = 0; i < c->nhosts; i++)
+		fprintf(fp, "\n[host %s]\nuri = %s\nspice_address = %s\n"
+		    "spice_subject = %s\n", c->hosts[i].name,
+		    S(c->hosts[i].uri), S(c->hosts[i].spice_address),
+		    S(c->hosts[i].spice_subject));
+	for (i = 0; i < c->ngateways; i++) {
+		fprintf(fp, "\n[gateway %s]\nproxy = %s\ncontrol = %s\n",
+		    c->gateways[i].name, S(c->gateways[i].proxy),
+		    S(c->gateways[i].control));
+		for (j = 0; j < c->gateways[i].nrules; j++) {
+			struct netaddr_net	*n = &c->gateways[i].rules[j].net;
+			char			 a[INET6_ADDRSTRLEN];
+
+			inet_ntop(n->af, n->addr, a, sizeof(a));
+			fprintf(fp, "proxy_for = %s/%d %s\n", a, n->prefix,
+			    c->gateways[i].rules[j].proxy);
+		}
+	}
+	for (i = 0; i < c->npools; i++) {
+		p = &c->pools[i];
+		fprintf(fp, "\n[pool %s]\nkind = %s\nhost = %s\ntitle = %s\n",
+		    p->name, conf_pool_kind_name(p->kind), p->host->name,
+		    S(p->title));
+		conf_dump_list(fp, "guests", p->guests, p->nguests);
+		for (j = 0; j < p->nassign; j++)
+			fprintf(fp, "assign = %s=%s\n", p->assign[j].user,
+			    p->assign[j].guest);
+		if (p->kind == POOL_TEMPLATE)
+			fprintf(fp, "template = %s\nname_prefix = %s\n"
+			    "max = %u\nspares = %u\n", p->template,
+			    p->name_prefix, p->max, p->spares);
+		if (p->snapshot != NULL)
+			fprintf(fp, "snapshot = %s\n", p->snapshot);
+		conf_dump_list(fp, "groups", p->groups, p->ngroups);
+		conf_dump_list(fp, "users", p->users, p->nusers);
+		fprintf(fp, "disconnect_action = %s\ndisconnect_grace = %us\n"
+		    "idle_timeout = %us\nmax_session = %us\n",
+		    conf_action_name(p->disconnect_action),
+		    p->disconnect_grace, p->idle_timeout, p->max_session);
+	}
+}

@@ -1,0 +1,100 @@
+/* Prometheus text exposition of the broker's counters and gauges. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "broker.h"
+#include "http.h"
+#include "virt.h"
+#include "workq.h"
+
+static void
+metrics_add(struct evbuffer *b, const char *name, const char *type,
+    const char *help, const char *fmt, ...)
+{
+	va_list	ap;
+
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void
+metrics_reply(struct http_req *req)
+{
+	struct evbuffer			*b = evbuffer_new();
+	const struct http_counters	*hc = http_server_counters(broker->http);
+	struct session			*s, *tmp;
+	struct guest			*g, *gtmp;
+	unsigned			 by_state[SESSION_ENDED + 1] = { 0 };
+	unsigned			 guests[GUEST_BROKEN + 1] = { 0 };
+	size_t				 i, len;
+	int				 st;
+
+	HASH_ITER(hh, broker->sessions, s, tmp)
+		by_state[s->state]++;
+	HASH_ITER(hh, broker->guests, g, gtmp)
+		guests[g->state]++;
+
+	metrics_add(b, "paprika_broker_logins_total", "counter",
+	    "Login attempts by result.",
+	    "paprika_broker_logins_total{result=\"ok\"} %llu\n"
+	    "paprika_broker_logins_total{result=\"failed\"} %llu\n"
+	    "paprika_broker_logins_total{result=\"throttled\"} %llu\n",
+	    broker->stats.logins_ok, broker->stats.logins_failed,
+	    broker->stats.logins_throttled);
+	metrics_add(b, "paprika_broker_auth_seconds_total", "counter",
+	    "Time spent checking passwords (PAM and argon2id).", "%s %.6f\n",
+	    "paprika_broker_auth_seconds_total", broker->stats.auth_seconds);
+	metrics_add(b, "paprika_broker_sessions_started_total", "counter",
+	    "Desktop sessions started.", "%s %llu\n",
+	    "paprika_broker_sessions_started_total", broker->stats.connects);
+	metrics_add(b, "paprika_broker_sessions_ended_total", "counter",
+	    "Desktop sessions ended.", "%s %llu\n",
+	    "paprika_broker_sessions_ended_total",
+	    broker->stats.sessions_ended);
+	metrics_add(b, "paprika_broker_grants_total", "counter",
+	    "Connections handed out (SPICE password and ticket).",
+	    "paprika_broker_grants_total{result=\"ok\"} %llu\n"
+	    "paprika_broker_grants_total{result=\"failed\"} %llu\n",
+	    broker->stats.grants, broker->stats.grant_failures);
+	metrics_add(b, "paprika_broker_disconnect_actions_total", "counter",
+	    "Disconnect actions run after the grace delay.", "%s %llu\n",
+	    "paprika_broker_disconnect_actions_total", broker->stats.actions);
+	evbuffer_add_printf(b, "# HELP paprika_broker_sessions Live desktop "
+	    "sessions by state.\n# TYPE paprika_broker_sessions gauge\n");
+	for (st = SESSION_STARTING; st < SESSION_ENDED; st++)
+		evbuffer_add_printf(b, "paprika_broker_sessions{state=\"%s\"} "
+		    "%u\n", session_state_name(st), by_state[st]);
+	evbuffer_add_printf(b, "# HELP paprika_broker_desktops Desktops of "
+	    "shared and template pools by state.\n# TYPE "
+	    "paprika_broker_desktops gauge\n");
+	for (st = GUEST_FREE; st <= GUEST_BROKEN; st++)
+		evbuffer_add_printf(b, "paprika_broker_desktops{state=\"%s\"} "
+		    "%u\n", pool_guest_state_name(st), guests[st]);
+	evbuffer_add_printf(b, "# HELP paprika_broker_host_up Whether the "
+	    "broker reaches the host.\n# TYPE paprika_broker_host_up gauge\n");
+	for (i = 0; i < broker->conf->nhosts; i++)
+		evbuffer_add_printf(b, "paprika_broker_host_up{host=\"%s\"} "
+		    "%d\n", broker->conf->hosts[i].name,
+		    virt_host_is_up(broker->conf->hosts[i].virt));
+	metrics_add(b, "paprika_broker_http_requests_total", "counter",
+	    "HTTP requests by status class.",
+	    "paprika_broker_http_requests_total{class=\"2xx\"} %llu\n"
+	    "paprika_broker_http_requests_total{class=\"4xx\"} %llu\n"
+	    "paprika_broker_http_requests_total{class=\"5xx\"} %llu\n",
+	    hc->status_2xx, hc->status_4xx, hc->status_5xx);
+	metrics_add(b, "paprika_broker_auth_queue", "gauge",
+	    "Logins waiting for or in a password check.", "%s %zu\n",
+	    "paprika_broker_auth_queue", workq_pending(broker->authq));
+
+	len = evbuffer_get_length(b);
+	http_reply_data(req, 200, "text/plain; version=0.0.4",
+	    evbuffer_pullup(b, -1), len, NULL);
+	evbuffer_free(b);
+}

@@ -1,0 +1,445 @@
+/*
+ * Pools and their guests. Static pools give each user a named guest;
+ * shared pools lend any free guest of a list and revert it to the pool's
+ * snapshot before the next user; template pools clone guests from a
+ * template (copy-on-write disks), keep spares running, and delete a
+ * clone once its user is done, so nothing of one user reaches the next.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+#include "virt.h"
+#include "xmalloc.h"
+
+const char *
+pool_guest_state_name(enum guest_state st)
+{
+	switch (st) {
+	case GUEST_FREE:
+		return "free";
+	case GUEST_ASSIGNED:
+		return "assigned";
+	case GUEST_CLEANING:
+		return "cleaning";
+	case GUEST_CREATING:
+		return "creating";
+	case GUEST_SPARE:
+		return "spare";
+	case GUEST_BROKEN:
+		return "broken";
+	}
+	return "?";
+}
+
+static void
+pool_key(char *key, size_t len, const struct conf_pool *p, const char *name)
+{
+	snprintf(key, len, "%s/%s", p->name, name);
+}
+
+struct guest *
+pool_guest_find(const struct conf_pool *p, const char *name)
+{
+	struct guest	*g;
+	char		 key[sizeof(g->key)];
+
+	pool_key(key, sizeof(key), p, name);
+	HASH_FIND_STR(broker->guests, key, g);
+	return g;
+}
+
+static struct guest *
+pool_guest_add(struct conf_pool *p, const char *name, enum guest_state st)
+{
+	struct guest	*g;
+
+	g = xcalloc(1, sizeof(*g));
+	g->pool = p;
+	strlcpy(g->name, name, sizeof(g->name));
+	pool_key(g->key, sizeof(g->key), p, name);
+	g->state = st;
+	HASH_ADD_STR(broker->guests, key, g);
+	return g;
+}
+
+void
+pool_guest_save(struct guest *g, enum guest_state st)
+{
+	if (g->state != st)
+		log_debug("guest %s: %s -> %s", g->key,
+		    pool_guest_state_name(g->state), pool_guest_state_name(st));
+	g->state = st;
+	if (st == GUEST_FREE || st == GUEST_SPARE) {
+		g->user[0] = '\0';
+		g->session = 0;
+	}
+	if (st != GUEST_BROKEN)
+		g->error[0] = '\0';
+	g->updated = time(NULL);
+	if (db_guest_save(broker->db, g) == -1)
+		log_warnx("guest %s: could not save its state", g->key);
+}
+
+static void
+pool_guest_remove(struct guest *g)
+{
+	if (db_guest_del(broker->db, g) == -1)
+		log_warnx("guest %s: could not delete its state", g->key);
+	HASH_DEL(broker->guests, g);
+	free(g);
+}
+
+static void
+pool_broken(struct guest *g, const char *why)
+{
+	strlcpy(g->error, why, sizeof(g->error));
+	pool_guest_save(g, GUEST_BROKEN);
+	log_warnx("guest %s is out of service: %s", g->key, why);
+	broker_audit("broker", NULL, "desktop broken", g->pool->name, "failed",
+	    "desktop %s: %s", g->name, why);
+}
+
+/* A job's argument: the guest's key, as the guest may be gone. */
+static char *
+pool_ref(const struct guest *g)
+{
+	return xstrdup(g->key);
+}
+
+static struct guest *
+pool_deref(void *arg)
+{
+	struct guest	*g;
+
+	HASH_FIND_STR(broker->guests, (char *)arg, g);
+	free(arg);
+	return g;
+}
+
+static unsigned
+pool_count(const struct conf_pool *p, int spare_only)
+{
+	struct guest	*g, *tmp;
+	unsigned	 n = 0;
+
+	HASH_ITER(hh, broker->guests, g, tmp) {
+		if (g->pool != p)
+			continue;
+		if (!spare_only || g->state == GUEST_SPARE ||
+		    (g->state == GUEST_CREATING && g->session == 0))
+			n++;
+	}
+	return n;
+}
+
+static void	pool_spare_started(const struct virt_result *res, void *arg);
+
+static void
+pool_cloned(const struct virt_result *res, void *arg)
+{
+	struct guest	*g = pool_deref(arg);
+
+	if (g == NULL)
+		return;
+	g->busy = 0;
+	if (!res->ok) {
+		if (g->session != 0)
+			session_guest_ready(g->pool, g->name, res->error);
+		/* Nothing was made, or virt_clone cleaned up: forget it. */
+		log_warnx("guest %s: cloning %s failed: %s", g->key,
+		    g->pool->template, res->error);
+		broker_audit("broker", NULL, "desktop create", g->pool->name,
+		    "failed", "desktop %s: %s", g->name, res->error);
+		pool_guest_remove(g);
+		return;
+	}
+	broker_audit("broker", NULL, "desktop create", g->pool->name, "ok",
+	    "desktop %s from %s", g->name, g->pool->template);
+	if (g->session != 0) {
+		pool_guest_save(g, GUEST_ASSIGNED);
+		session_guest_ready(g->pool, g->name, NULL);
+		return;
+	}
+	/* A spare: started now so that a user gets it at once. */
+	g->busy = 1;
+	virt_start(g->pool->host->virt, g->name, pool_spare_started,
+	    pool_ref(g));
+}
+
+static void
+pool_spare_started(const struct virt_result *res, void *arg)
+{
+	struct guest	*g = pool_deref(arg);
+
+	if (g == NULL)
+		return;
+	g->busy = 0;
+	if (g->state != GUEST_CREATING)
+		return;		/* handed to a user meanwhile */
+	if (!res->ok) {
+		pool_broken(g, res->error);
+		return;
+	}
+	pool_guest_save(g, GUEST_SPARE);
+	log_info("guest %s: spare running", g->key);
+}
+
+/* The lowest free clone name of a template pool. */
+static void
+pool_clone_name(const struct conf_pool *p, char *name, size_t len)
+{
+	unsigned	i;
+
+	for (i = 1;; i++) {
+		snprintf(name, len, "%s%u", p->name_prefix, i);
+		if (pool_guest_find(p, name) == NULL)
+			return;
+	}
+}
+
+static struct guest *
+pool_clone(struct conf_pool *p, const char *user, uint64_t session)
+{
+	struct guest	*g;
+	char		 name[128];
+
+	pool_clone_name(p, name, sizeof(name));
+	g = pool_guest_add(p, name, GUEST_CREATING);
+	if (user != NULL) {
+		strlcpy(g->user, user, sizeof(g->user));
+		g->session = session;
+	}
+	pool_guest_save(g, GUEST_CREATING);
+	g->busy = 1;
+	log_info("guest %s: cloning %s", g->key, p->template);
+	if (virt_clone(p->host->virt, p->template, name, pool_cloned,
+	    pool_ref(g)) == -1) {
+		pool_guest_remove(g);
+		return NULL;
+	}
+	return g;
+}
+
+static void
+pool_assign(struct guest *g, const char *user, uint64_t session)
+{
+	pool_guest_save(g, GUEST_ASSIGNED);
+	strlcpy(g->user, user, sizeof(g->user));
+	g->session = session;
+	db_guest_save(broker->db, g);
+}
+
+struct guest *
+pool_pick(struct conf_pool *p, const char *user, uint64_t session,
+    int *status, char *err, size_t errlen)
+{
+	struct guest	*g, *tmp, *pick = NULL;
+	size_t		 i;
+	unsigned	 cleaning = 0;
+
+	switch (p->kind) {
+	case POOL_STATIC:
+		for (i = 0; i < p->nassign; i++)
+			if (strcmp(p->assign[i].user, user) == 0)
+				break;
+		if (i == p->nassign) {
+			*status = 404;
+			snprintf(err, errlen, "pool %s has no desktop assigned "
+			    "to you", p->name);
+			return NULL;
+		}
+		if ((g = pool_guest_find(p, p->assign[i].guest)) == NULL)
+			g = pool_guest_add(p, p->assign[i].guest,
+			    GUEST_ASSIGNED);
+		if (g->state == GUEST_BROKEN) {
+			*status = 503;
+			snprintf(err, errlen, "your desktop %s is out of "
+			    "service: %s", g->name, g->error);
+			return NULL;
+		}
+		pool_assign(g, user, session);
+		return g;
+	case POOL_SHARED:
+	case POOL_TEMPLATE:
+		/* A running spare first, then a free guest. */
+		HASH_ITER(hh, broker->guests, g, tmp) {
+			if (g->pool != p || g->busy)
+				continue;
+			if (g->state == GUEST_SPARE) {
+				pick = g;
+				break;
+			}
+			if (g->state == GUEST_FREE && pick == NULL)
+				pick = g;
+			if (g->state == GUEST_CLEANING)
+				cleaning++;
+		}
+		if (pick != NULL) {
+			pool_assign(pick, user, session);
+			return pick;
+		}
+		if (p->kind == POOL_TEMPLATE && pool_count(p, 0) < p->max) {
+			if ((g = pool_clone(p, user, session)) != NULL)
+				return g;
+		}
+		*status = 503;
+		if (cleaning > 0)
+			snprintf(err, errlen, "every desktop of pool %s is in "
+			    "use or being cleaned: try again in a minute",
+			    p->name);
+		else
+			snprintf(err, errlen, "every desktop of pool %s is in "
+			    "use", p->name);
+		return NULL;
+	}
+	*status = 500;
+	snprintf(err, errlen, "unknown pool kind");
+	return NULL;
+}
+
+static void
+pool_cleaned(const struct virt_result *res, void *arg)
+{
+	struct guest	*g = pool_deref(arg);
+
+	if (g == NULL)
+		return;
+	g->busy = 0;
+	if (!res->ok) {
+		/* Never lend a guest that may hold the last user's data. */
+		pool_broken(g, res->error);
+		return;
+	}
+	if (g->pool->kind == POOL_TEMPLATE) {
+		log_info("guest %s: removed after use", g->key);
+		pool_guest_remove(g);
+		return;
+	}
+	log_info("guest %s: reverted to %s, free", g->key, g->pool->snapshot);
+	pool_guest_save(g, GUEST_FREE);
+}
+
+void
+pool_release(struct conf_pool *p, const char *name)
+{
+	struct guest	*g;
+
+	if ((g = pool_guest_find(p, name)) == NULL)
+		return;
+	switch (p->kind) {
+	case POOL_STATIC:
+		return;
+	case POOL_SHARED:
+		if (p->snapshot == NULL) {
+			pool_guest_save(g, GUEST_FREE);
+			return;
+		}
+		pool_guest_save(g, GUEST_CLEANING);
+		g->busy = 1;
+		log_info("guest %s: reverting to %s", g->key, p->snapshot);
+		virt_revert(p->host->virt, g->name, p->snapshot, pool_cleaned,
+		    pool_ref(g));
+		return;
+	case POOL_TEMPLATE:
+		if (g->state == GUEST_CREATING && g->busy) {
+			/* The clone finishes as a spare. */
+			g->session = 0;
+			g->user[0] = '\0';
+			db_guest_save(broker->db, g);
+			return;
+		}
+		pool_guest_save(g, GUEST_CLEANING);
+		g->busy = 1;
+		virt_remove_clone(p->host->virt, g->name, pool_cleaned,
+		    pool_ref(g));
+		return;
+	}
+}
+
+/* Template pools: keep the spares running; retry interrupted cleaning. */
+void
+pool_maintain(void)
+{
+	struct conf_pool	*p;
+	struct guest		*g, *tmp;
+	size_t			 i;
+
+	HASH_ITER(hh, broker->guests, g, tmp) {
+		if (g->busy || !virt_host_is_up(g->pool->host->virt))
+			continue;
+		if (g->state == GUEST_CLEANING) {
+			g->busy = 1;
+			if (g->pool->kind == POOL_TEMPLATE)
+				virt_remove_clone(g->pool->host->virt, g->name,
+				    pool_cleaned, pool_ref(g));
+			else
+				virt_revert(g->pool->host->virt, g->name,
+				    g->pool->snapshot, pool_cleaned,
+				    pool_ref(g));
+		} else if (g->state == GUEST_CREATING && g->session == 0) {
+			/* Interrupted by a restart: start over. */
+			g->busy = 1;
+			virt_remove_clone(g->pool->host->virt, g->name,
+			    pool_cleaned, pool_ref(g));
+			pool_guest_save(g, GUEST_CLEANING);
+		}
+	}
+	for (i = 0; i < broker->conf->npools; i++) {
+		p = &broker->conf->pools[i];
+		if (p->kind != POOL_TEMPLATE || !virt_host_is_up(p->host->virt))
+			continue;
+		while (pool_count(p, 1) < p->spares &&
+		    pool_count(p, 0) < p->max) {
+			if (pool_clone(p, NULL, 0) == NULL)
+				break;
+		}
+	}
+}
+
+static void
+pool_restore_one(struct guest *g, void *arg)
+{
+	pool_key(g->key, sizeof(g->key), g->pool, g->name);
+	HASH_ADD_STR(broker->guests, key, g);
+}
+
+/* Loads the guests and adds the configured ones the state lacks. */
+int
+pool_restore(void)
+{
+	struct conf_pool	*p;
+	struct guest		*g;
+	size_t			 i, j;
+
+	struct guest		*tmp;
+
+	if (db_guest_load(broker->db, broker->conf, pool_restore_one,
+	    NULL) == -1)
+		return -1;
+	/* A guest lent to a session that no longer exists goes back. */
+	HASH_ITER(hh, broker->guests, g, tmp) {
+		if (g->pool->kind != POOL_STATIC &&
+		    (g->state == GUEST_ASSIGNED ||
+		    (g->state == GUEST_CREATING && g->session != 0)) &&
+		    session_find(g->session) == NULL) {
+			log_info("guest %s: its session is gone, returning it",
+			    g->key);
+			pool_release(g->pool, g->name);
+		}
+	}
+	for (i = 0; i < broker->conf->npools; i++) {
+		p = &broker->conf->pools[i];
+		if (p->kind != POOL_SHARED)
+			continue;
+		for (j = 0; j < p->nguests; j++) {
+			if (pool_guest_find(p, p->guests[j]) != NULL)
+				continue;
+			g = pool_guest_add(p, p->guests[j], GUEST_FREE);
+			pool_guest_save(g, GUEST_FREE);
+		}
+	}
+	return 0;
+}

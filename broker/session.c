@@ -1,0 +1,680 @@
+/*
+ * Desktop sessions: one user on one guest. A session is prepared (guest
+ * started, SPICE port read) in steps driven by libvirt job completions,
+ * follows the SPICE client through libvirt's graphics events, runs the
+ * pool's disconnect action after the grace delay, and ends on logout,
+ * helpdesk request, idle or maximum time. Every change is saved first.
+ */
+#include <arpa/inet.h>
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "broker.h"
+#include "encode.h"
+#include "log.h"
+#include "virt.h"
+#include "xmalloc.h"
+
+#define SESSION_SPICE_POLL_MS	250
+#define SESSION_FAILED_KEEP	600	/* seconds a failed session is shown */
+#define SESSION_CHANNELS_MAX	32
+
+/* Channels by client address:port, to pair SPICE connects and disconnects. */
+struct session_channels {
+	uint64_t	id;
+	char		peer[SESSION_CHANNELS_MAX][64];
+	int		n;
+	int		unknown;	/* restored: connected before restart */
+	UT_hash_handle	hh;
+};
+static struct session_channels	*channels;
+
+static void	session_prepare(struct session *s);
+
+const char *
+session_state_name(enum session_state st)
+{
+	switch (st) {
+	case SESSION_STARTING:
+		return "starting";
+	case SESSION_READY:
+		return "ready";
+	case SESSION_CONNECTED:
+		return "connected";
+	case SESSION_DISCONNECTED:
+		return "disconnected";
+	case SESSION_FAILED:
+		return "failed";
+	case SESSION_ENDED:
+		return "ended";
+	}
+	return "?";
+}
+
+int
+session_is_live(const struct session *s)
+{
+	return s->state != SESSION_ENDED;
+}
+
+static void
+session_save(struct session *s)
+{
+	s->updated = time(NULL);
+	if (db_session_save(broker->db, s) == -1)
+		log_warnx("session %016" PRIx64 ": could not save its state",
+		    s->id);
+}
+
+void
+session_set_state(struct session *s, enum session_state st,
+    unsigned progress, const char *step)
+{
+	if (s->state != st)
+		log_debug("session %016" PRIx64 " (%s on %s/%s): %s -> %s",
+		    s->id, s->user, s->pool->name, s->guest,
+		    session_state_name(s->state), session_state_name(st));
+	s->state = st;
+	s->progress = progress;
+	strlcpy(s->step, step, sizeof(s->step));
+	session_save(s);
+}
+
+struct session *
+session_find(uint64_t id)
+{
+	struct session	*s;
+
+	HASH_FIND(hh, broker->sessions, &id, sizeof(id), s);
+	return s;
+}
+
+struct session *
+session_find_live(const char *user, const struct conf_pool *p)
+{
+	struct session	*s, *tmp;
+
+	HASH_ITER(hh, broker->sessions, s, tmp) {
+		if (s->pool == p && strcmp(s->user, user) == 0 &&
+		    session_is_live(s))
+			return s;
+	}
+	return NULL;
+}
+
+static struct session *
+session_find_guest(const char *host, const char *dom)
+{
+	struct session	*s, *tmp;
+
+	HASH_ITER(hh, broker->sessions, s, tmp) {
+		if (strcmp(s->pool->host->name, host) == 0 &&
+		    strcmp(s->guest, dom) == 0 && session_is_live(s))
+			return s;
+	}
+	return NULL;
+}
+
+static struct session_channels *
+session_channels_get(uint64_t id, int create)
+{
+	struct session_channels	*c;
+
+	HASH_FIND(hh, channels, &id, sizeof(id), c);
+	if (c == NULL && create) {
+		c = xcalloc(1, sizeof(*c));
+		c->id = id;
+		HASH_ADD(hh, channels, id, sizeof(c->id), c);
+	}
+	return c;
+}
+
+static void
+session_channels_free(uint64_t id)
+{
+	struct session_channels	*c;
+
+	if ((c = session_channels_get(id, 0)) != NULL) {
+		HASH_DEL(channels, c);
+		free(c);
+	}
+}
+
+/* A libvirt job's argument: the session id, as the session may be gone. */
+static uint64_t *
+session_ref(const struct session *s)
+{
+	uint64_t	*id = xmalloc(sizeof(*id));
+
+	*id = s->id;
+	return id;
+}
+
+static struct session *
+session_deref(void *arg)
+{
+	uint64_t	id = *(uint64_t *)arg;
+
+	free(arg);
+	return session_find(id);
+}
+
+static void
+session_fail(struct session *s, const char *why)
+{
+	strlcpy(s->error, why, sizeof(s->error));
+	session_set_state(s, SESSION_FAILED, s->progress, "failed");
+	broker_audit(s->user, s->source, "connect", s->pool->name, "failed",
+	    "desktop %s: %s", s->guest, why);
+	log_warnx("session %016" PRIx64 " (%s on %s/%s) failed: %s", s->id,
+	    s->user, s->pool->name, s->guest, why);
+	broker->stats.grant_failures++;
+}
+
+static void
+session_spice_poll(evutil_socket_t fd, short ev, void *arg);
+
+static int
+session_address_ok(const char *a)
+{
+	uint8_t	buf[16];
+
+	if (strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0)
+		return 0;
+	return inet_pton(AF_INET, a, buf) == 1 ||
+	    inet_pton(AF_INET6, a, buf) == 1;
+}
+
+static void
+session_spice_done(const struct virt_result *res, void *arg)
+{
+	struct session		*s = session_deref(arg);
+	struct conf_host	*h;
+	struct timeval		 tv = { 0, SESSION_SPICE_POLL_MS * 1000 };
+
+	if (s == NULL || s->state != SESSION_STARTING)
+		return;
+	s->busy = 0;
+	h = s->pool->host;
+	if (!res->ok) {
+		session_fail(s, res->error);
+		return;
+	}
+	if (res->state != VIRT_STATE_RUNNING) {
+		session_fail(s, "the desktop stopped while it was starting");
+		return;
+	}
+	if (res->tls_port == 0) {
+		if (time(NULL) - s->created > broker->conf->start_timeout) {
+			session_fail(s, "the desktop's SPICE TLS port did not "
+			    "appear in time: does its <graphics> have a "
+			    "tls port and the host spice_tls = 1?");
+			return;
+		}
+		s->busy = 1;
+		event_base_once(broker->base, -1, EV_TIMEOUT,
+		    session_spice_poll, session_ref(s), &tv);
+		return;
+	}
+	if (h->spice_address != NULL)
+		strlcpy(s->spice_host, h->spice_address, sizeof(s->spice_host));
+	else if (session_address_ok(res->listen))
+		strlcpy(s->spice_host, res->listen, sizeof(s->spice_host));
+	else {
+		session_fail(s, "the desktop's SPICE server listens on all "
+		    "addresses: set spice_address in its [host] section");
+		return;
+	}
+	s->tls_port = res->tls_port;
+	session_set_state(s, SESSION_READY, 100, "ready");
+	log_info("session %016" PRIx64 " (%s on %s/%s) ready in %llds, "
+	    "SPICE %s port %u", s->id, s->user, s->pool->name, s->guest,
+	    (long long)(time(NULL) - s->created), s->spice_host, s->tls_port);
+}
+
+static void
+session_spice_poll(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session	*s = session_deref(arg);
+
+	if (s == NULL || s->state != SESSION_STARTING)
+		return;
+	if (virt_spice_info(s->pool->host->virt, s->guest, session_spice_done,
+	    session_ref(s)) == -1)
+		session_fail(s, "out of memory");
+}
+
+static void
+session_started(const struct virt_result *res, void *arg)
+{
+	struct session	*s = session_deref(arg);
+
+	if (s == NULL || s->state != SESSION_STARTING)
+		return;
+	s->busy = 0;
+	if (!res->ok) {
+		session_fail(s, res->error);
+		return;
+	}
+	session_set_state(s, SESSION_STARTING, 70, "waiting for SPICE");
+	s->busy = 1;
+	session_spice_poll(-1, 0, session_ref(s));
+}
+
+/* Starts the guest and reads its SPICE port, unless that is under way. */
+static void
+session_prepare(struct session *s)
+{
+	struct guest	*g;
+
+	if (s->busy || s->state != SESSION_STARTING)
+		return;
+	g = pool_guest_find(s->pool, s->guest);
+	if (g != NULL && g->state == GUEST_CREATING)
+		return;		/* pool.c calls session_guest_ready */
+	if (!virt_host_is_up(s->pool->host->virt)) {
+		session_set_state(s, SESSION_STARTING, s->progress,
+		    "waiting for the host");
+		return;
+	}
+	session_set_state(s, SESSION_STARTING, 40, "starting the desktop");
+	s->busy = 1;
+	if (virt_start(s->pool->host->virt, s->guest, session_started,
+	    session_ref(s)) == -1) {
+		s->busy = 0;
+		session_fail(s, "out of memory");
+	}
+}
+
+void
+session_guest_ready(struct conf_pool *p, const char *name, const char *error)
+{
+	struct session	*s, *tmp;
+
+	HASH_ITER(hh, broker->sessions, s, tmp) {
+		if (s->pool != p || strcmp(s->guest, name) != 0 ||
+		    s->state != SESSION_STARTING)
+			continue;
+		if (error != NULL)
+			session_fail(s, error);
+		else
+			session_prepare(s);
+	}
+}
+
+struct session *
+session_connect(const struct login *l, const char *token,
+    struct conf_pool *pool, const char *source, int *status, char *err,
+    size_t errlen)
+{
+	struct session	*s;
+	struct guest	*g;
+	uint64_t	 id;
+
+	if ((s = session_find_live(l->user, pool)) != NULL) {
+		if (s->state != SESSION_FAILED) {
+			/* The user may come from another client now. */
+			strlcpy(s->source, source, sizeof(s->source));
+			strlcpy(s->token, token, sizeof(s->token));
+			session_prepare(s);
+			return s;
+		}
+		session_end(s, l->user, "retrying after a failure");
+	}
+	if (!virt_host_is_up(pool->host->virt)) {
+		*status = 503;
+		snprintf(err, errlen, "the host of pool %s is unreachable: %s",
+		    pool->name, virt_host_error(pool->host->virt));
+		return NULL;
+	}
+	do
+		id = broker_random_id();
+	while (session_find(id) != NULL);
+	if ((g = pool_pick(pool, l->user, id, status, err, errlen)) == NULL)
+		return NULL;
+
+	s = xcalloc(1, sizeof(*s));
+	s->id = id;
+	s->gw_id = broker_random_id();
+	strlcpy(s->user, l->user, sizeof(s->user));
+	strlcpy(s->token, token, sizeof(s->token));
+	s->pool = pool;
+	strlcpy(s->guest, g->name, sizeof(s->guest));
+	strlcpy(s->source, source, sizeof(s->source));
+	s->created = time(NULL);
+	s->state = SESSION_STARTING;
+	HASH_ADD(hh, broker->sessions, id, sizeof(s->id), s);
+	session_set_state(s, SESSION_STARTING, g->state == GUEST_CREATING ?
+	    10 : 20, g->state == GUEST_CREATING ? "creating the desktop" :
+	    "desktop assigned");
+	broker->stats.connects++;
+	broker_audit(l->user, source, "session start", pool->name, "ok",
+	    "desktop %s, session %016" PRIx64, s->guest, s->id);
+	session_prepare(s);
+	return s;
+}
+
+static void
+session_kick_done(const struct virt_result *res, void *arg)
+{
+	char	*what = arg;
+
+	if (!res->ok && res->state == VIRT_STATE_RUNNING)
+		log_warnx("%s: could not change the SPICE password: %s", what,
+		    res->error);
+	free(what);
+}
+
+/* Drops the SPICE client with a password nobody knows, and the tunnels. */
+static void
+session_kick(struct session *s)
+{
+	uint8_t	 raw[BROKER_PASSWORD_BYTES];
+	char	 pw[BROKER_PASSWORD_BYTES * 2 + 1], *what;
+
+	gwctl_revoke(s->gw_id);
+	if (s->tls_port == 0)
+		return;
+	arc4random_buf(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), pw, sizeof(pw));
+	xasprintf(&what, "session %016" PRIx64 " (%s/%s)", s->id,
+	    s->pool->name, s->guest);
+	virt_set_password(s->pool->host->virt, s->guest, pw, time(NULL),
+	    VIRT_CONNECTED_DISCONNECT, session_kick_done, what);
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(pw, sizeof(pw));
+}
+
+void
+session_disconnect(struct session *s, const char *actor)
+{
+	session_kick(s);
+	/* Tickets already handed out stay revoked; new ones get a new id. */
+	s->gw_id = broker_random_id();
+	if (s->state == SESSION_CONNECTED) {
+		s->disconnected_at = time(NULL);
+		s->action_done = 0;
+		session_set_state(s, SESSION_DISCONNECTED, 100, "disconnected");
+	} else
+		session_save(s);
+	broker_audit(actor, NULL, "session disconnect", s->pool->name, "ok",
+	    "user %s, desktop %s, session %016" PRIx64, s->user, s->guest,
+	    s->id);
+}
+
+void
+session_end(struct session *s, const char *actor, const char *reason)
+{
+	if (s->state == SESSION_ENDED)
+		return;
+	if (s->state != SESSION_FAILED)
+		session_kick(s);
+	else
+		gwctl_revoke(s->gw_id);
+	session_set_state(s, SESSION_ENDED, s->progress, reason);
+	broker_audit(actor, NULL, "session end", s->pool->name, "ok",
+	    "user %s, desktop %s, session %016" PRIx64 ": %s", s->user,
+	    s->guest, s->id, reason);
+	log_info("session %016" PRIx64 " (%s on %s/%s) ended: %s", s->id,
+	    s->user, s->pool->name, s->guest, reason);
+	broker->stats.sessions_ended++;
+	pool_release(s->pool, s->guest);
+	session_channels_free(s->id);
+	HASH_DEL(broker->sessions, s);
+	free(s);
+}
+
+static void
+session_action_done(const struct virt_result *res, void *arg)
+{
+	char	*what = arg;
+
+	if (!res->ok)
+		log_warnx("%s: %s", what, res->error);
+	free(what);
+}
+
+/* The pool's disconnect action, once the grace delay has passed. */
+static void
+session_disconnect_action(struct session *s)
+{
+	struct conf_pool	*p = s->pool;
+	char			*what;
+
+	s->action_done = 1;
+	session_save(s);
+	broker->stats.actions++;
+	switch (p->disconnect_action) {
+	case DISCONNECT_NONE:
+		return;
+	case DISCONNECT_LOCK:
+		xasprintf(&what, "lock %s/%s after disconnect", p->name,
+		    s->guest);
+		broker_audit("broker", NULL, "disconnect action", p->name,
+		    "ok", "lock desktop %s of %s", s->guest, s->user);
+		virt_lock(p->host->virt, s->guest, session_action_done, what);
+		return;
+	case DISCONNECT_SHUTDOWN:
+		if (p->kind == POOL_STATIC) {
+			xasprintf(&what, "shut down %s/%s after disconnect",
+			    p->name, s->guest);
+			virt_shutdown_domain(p->host->virt, s->guest,
+			    session_action_done, what);
+		}
+		session_end(s, "broker", "disconnect action: shut down");
+		return;
+	case DISCONNECT_REVERT:
+		if (p->kind == POOL_STATIC) {
+			xasprintf(&what, "revert %s/%s after disconnect",
+			    p->name, s->guest);
+			virt_revert(p->host->virt, s->guest, p->snapshot,
+			    session_action_done, what);
+		}
+		session_end(s, "broker", "disconnect action: revert");
+		return;
+	}
+}
+
+/* SPICE channels come and go one by one; the session follows their count. */
+void
+session_graphics(const char *host, const char *dom, int phase,
+    const char *peer)
+{
+	struct session		*s;
+	struct session_channels	*c;
+	int			 i;
+
+	if ((s = session_find_guest(host, dom)) == NULL)
+		return;
+	c = session_channels_get(s->id, 1);
+	if (phase == VIRT_GRAPHICS_INITIALIZE) {
+		for (i = 0; i < c->n; i++)
+			if (strcmp(c->peer[i], peer) == 0)
+				break;
+		if (i == c->n && c->n < SESSION_CHANNELS_MAX)
+			strlcpy(c->peer[c->n++], peer, sizeof(c->peer[0]));
+		if (s->state == SESSION_READY ||
+		    s->state == SESSION_DISCONNECTED) {
+			s->connected_at = time(NULL);
+			s->action_done = 0;
+			session_set_state(s, SESSION_CONNECTED, 100,
+			    "connected");
+			broker_audit(s->user, peer, "desktop connected",
+			    s->pool->name, "ok", "desktop %s", s->guest);
+		}
+		return;
+	}
+	if (phase != VIRT_GRAPHICS_DISCONNECT)
+		return;
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->peer[i], peer) == 0)
+			break;
+	if (i < c->n) {
+		memmove(c->peer[i], c->peer[i + 1],
+		    (size_t)(c->n - i - 1) * sizeof(c->peer[0]));
+		c->n--;
+	} else if (!c->unknown)
+		return;		/* a channel that never got in */
+	if (c->n == 0 && s->state == SESSION_CONNECTED) {
+		c->unknown = 0;
+		s->disconnected_at = time(NULL);
+		s->action_done = 0;
+		session_set_state(s, SESSION_DISCONNECTED, 100,
+		    "disconnected");
+		broker_audit(s->user, peer, "desktop disconnected",
+		    s->pool->name, "ok", "desktop %s", s->guest);
+	}
+}
+
+void
+session_domain_state(const char *host, const char *dom, int running)
+{
+	struct session	*s;
+
+	if (running || (s = session_find_guest(host, dom)) == NULL)
+		return;
+	if (s->state == SESSION_READY || s->state == SESSION_CONNECTED ||
+	    s->state == SESSION_DISCONNECTED)
+		session_end(s, "broker", "the desktop was powered off");
+}
+
+struct reconcile {
+	char	host[BROKER_NAME_MAX + 1];
+};
+
+static void
+session_reconcile_done(const struct virt_result *res, void *arg)
+{
+	struct reconcile	*r = arg;
+	struct session		*s, *tmp;
+	size_t			 i;
+	int			 running;
+
+	if (!res->ok) {
+		log_warnx("host %s: cannot list its domains: %s", r->host,
+		    res->error);
+		free(r);
+		return;
+	}
+	HASH_ITER(hh, broker->sessions, s, tmp) {
+		if (strcmp(s->pool->host->name, r->host) != 0)
+			continue;
+		running = 0;
+		for (i = 0; i < res->ndomains; i++)
+			if (strcmp(res->domain_names[i], s->guest) == 0)
+				running = res->domain_states[i] ==
+				    VIRT_STATE_RUNNING ||
+				    res->domain_states[i] == VIRT_STATE_PAUSED;
+		if (s->state == SESSION_STARTING)
+			session_prepare(s);
+		else if (!running && s->state != SESSION_FAILED)
+			session_end(s, "broker", "the desktop is not running "
+			    "any more");
+	}
+	free(r);
+}
+
+/* A host is (back) up: sessions on it are checked against libvirt. */
+void
+session_host_up(const char *host)
+{
+	struct conf_host	*h = conf_host_find(broker->conf, host);
+	struct reconcile	*r;
+
+	if (h == NULL)
+		return;
+	r = xcalloc(1, sizeof(*r));
+	strlcpy(r->host, host, sizeof(r->host));
+	virt_list(h->virt, session_reconcile_done, r);
+}
+
+static time_t
+session_last_seen(const struct session *s)
+{
+	time_t	t = s->created;
+
+	if (s->connected_at > t)
+		t = s->connected_at;
+	if (s->disconnected_at > t)
+		t = s->disconnected_at;
+	return t;
+}
+
+void
+session_sweep(void)
+{
+	struct session		*s, *tmp;
+	struct conf_pool	*p;
+	time_t			 now = time(NULL);
+
+	HASH_ITER(hh, broker->sessions, s, tmp) {
+		p = s->pool;
+		if (s->state == SESSION_STARTING && !s->busy &&
+		    now - s->created > broker->conf->start_timeout &&
+		    virt_host_is_up(p->host->virt)) {
+			session_fail(s, "the desktop did not start in time");
+			continue;
+		}
+		if (s->state == SESSION_FAILED &&
+		    now - s->updated > SESSION_FAILED_KEEP) {
+			session_end(s, "broker", "failed");
+			continue;
+		}
+		if (p->max_session > 0 && s->state != SESSION_FAILED &&
+		    now - s->created >= p->max_session) {
+			session_end(s, "broker", "maximum session time");
+			continue;
+		}
+		if (p->idle_timeout > 0 && (s->state == SESSION_READY ||
+		    s->state == SESSION_DISCONNECTED) &&
+		    now - session_last_seen(s) >= p->idle_timeout) {
+			session_end(s, "broker", "idle: no client connected");
+			continue;
+		}
+		if (s->state == SESSION_DISCONNECTED && !s->action_done &&
+		    now - s->disconnected_at >= p->disconnect_grace)
+			session_disconnect_action(s);
+	}
+}
+
+static void
+session_restore_one(struct session *s, void *arg)
+{
+	struct session_channels	*c;
+
+	HASH_ADD(hh, broker->sessions, id, sizeof(s->id), s);
+	if (s->state == SESSION_CONNECTED) {
+		/* Its channels connected before the restart: the first
+		 * disconnect we hear of is taken as the client leaving. */
+		c = session_channels_get(s->id, 1);
+		c->unknown = 1;
+	}
+}
+
+int
+session_restore(void)
+{
+	return db_session_load(broker->db, broker->conf, session_restore_one,
+	    NULL);
+}
+
+json_t *
+session_json(const struct session *s)
+{
+	char	id[17];
+
+	snprintf(id, sizeof(id), "%016" PRIx64, s->id);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s?,s:s,s:I,s:I,"
+	    "s:I,s:I}", "id", id, "user", s->user, "pool", s->pool->name,
+	    "desktop", s->guest, "host", s->pool->host->name, "state",
+	    session_state_name(s->state), "progress", (int)s->progress, "step",
+	    s->step, "error", s->error[0] != '\0' ? s->error : NULL,
+	    "source", s->source, "created", (json_int_t)s->created,
+	    "updated", (json_int_t)s->updated,
+	    "connected_at", (json_int_t)s->connected_at,
+	    "disconnected_at", (json_int_t)s->disconnected_at);
+}
