@@ -3,20 +3,25 @@
 noinst_LIBRARIES += broker/libbroker.a
 broker_libbroker_a_SOURCES = \
 	broker/api.c \
+	broker/auth.c broker/auth.h \
 	broker/conf.c broker/broker.h \
 	broker/db.c \
 	broker/grant.c \
 	broker/gwctl.c \
+	broker/http.c broker/http.h \
 	broker/metrics.c \
 	broker/pool.c \
 	broker/session.c \
+	broker/throttle.c broker/throttle.h \
+	broker/virt.c broker/virt.h \
+	broker/virtevent.c \
 	broker/workq.c broker/workq.h
 BROKER_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) \
-	$(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(SQLITE3_CFLAGS) $(LIBSODIUM_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML2_CFLAGS) $(SQLITE3_CFLAGS) $(LIBSODIUM_CFLAGS) \
 	-I$(top_srcdir)/broker
 broker_libbroker_a_CFLAGS = $(BROKER_CFLAGS)
 BROKER_LIBS = broker/libbroker.a $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) \
-	$(LIBEVENT_PTHREADS_LIBS) $(JANSSON_LIBS) $(LIBVIRT_LIBS) $(SQLITE3_LIBS) \
+	$(LIBEVENT_PTHREADS_LIBS) $(JANSSON_LIBS) $(LIBVIRT_LIBS) $(LIBXML2_LIBS) $(SQLITE3_LIBS) \
 	$(LIBSODIUM_LIBS) $(PAM_LIBS) -lpthread
 
 sbin_PROGRAMS += paprika-brokerd

@@ -84,6 +84,7 @@ void		 virt_shutdown(void);
  */
 struct virt_host *virt_host_new(const char *name, const char *uri,
 		    const struct virt_events *ev, void *arg);
+/* Jobs not yet done are dropped: their done callbacks are not called. */
 void		 virt_host_free(struct virt_host *h);
 const char	*virt_host_name(const struct virt_host *h);
 int		 virt_host_is_up(const struct virt_host *h);
@@ -150,5 +151,9 @@ int	virt_screenshot(struct virt_host *h, const char *dom,
 	    virt_done_cb done, void *arg);
 
 const char	*virt_state_name(enum virt_state s);
+
+/* virtevent.c */
+/* Runs libvirt's event loop on base (a thread-enabled base); 0 or -1. */
+int		 virtevent_register(struct event_base *base);
 
 #endif
