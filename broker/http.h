@@ -42,9 +42,23 @@ struct http_req {
 	void			*route_arg;
 };
 
+#define HTTP_TOKEN_MAX		1024	/* bearer and cookie values */
+
 /* Handlers answer with http_reply_* exactly once (now or later, from the
  * loop; a deferred answer keeps req alive until then). */
 typedef void (*http_handler)(struct http_req *req);
+
+/*
+ * A handler that answers later takes a reference with http_req_hold and
+ * drops it with http_req_release after its reply. If the client or the
+ * server goes away meanwhile the reply is a no-op: only req itself stays
+ * valid while held. A handler that returns without replying or holding
+ * gets a 500 sent for it.
+ */
+void	http_req_hold(struct http_req *req);
+void	http_req_release(struct http_req *req);
+/* 1 when the reply can no longer reach the client. */
+int	http_req_gone(const struct http_req *req);
 
 struct http_route {
 	int		 methods;	/* EVHTTP_REQ_GET | ... */
@@ -86,7 +100,9 @@ const char *http_query(struct http_req *req, const char *name);
 struct http_counters {
 	unsigned long long	requests;
 	unsigned long long	status_2xx, status_4xx, status_5xx;
-	unsigned long long	connections;
+	unsigned long long	connections;	/* accepted */
+	unsigned long long	connections_refused;	/* over max_connections */
+	unsigned		connections_open;
 };
 const struct http_counters *http_server_counters(const struct http_server *s);
 
