@@ -26,3 +26,11 @@ tests_integration_test_virt_qemu_SOURCES = tests/integration/test-virt-qemu.c \
 tests_integration_test_virt_qemu_CFLAGS = $(VIRT_TEST_CFLAGS) \
 	-DDEMO_IMAGE='"$(abs_top_builddir)/demo/guest/paprika-demo.img"'
 tests_integration_test_virt_qemu_LDADD = $(BROKER_LIBS)
+
+# The broker's HTTPS server (broker/http.c) behind a small test program.
+check_PROGRAMS += tests/integration/http-testd
+tests_integration_http_testd_SOURCES = tests/integration/http-testd.c
+tests_integration_http_testd_CFLAGS = $(BROKER_CFLAGS)
+tests_integration_http_testd_LDADD = $(BROKER_LIBS)
+TESTS += tests/integration/test-broker-http.py
+EXTRA_DIST += tests/integration/test-broker-http.py

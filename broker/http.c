@@ -1,0 +1,1036 @@
+/*
+ * The broker's HTTPS server on evhttp. Each accepted connection gets its
+ * own bufferevent_openssl (evhttp_set_bevcb); one generic callback matches
+ * the route table, checks and parses JSON bodies, and hands a struct
+ * http_req to the handler. Replies add the security headers and write one
+ * access-log line.
+ *
+ * Lifetimes: a request (struct http_call, which wraps the public
+ * struct http_req) is reference counted. While a handler holds it, the
+ * evhttp_request may die under it (the server is freed, or evhttp drops
+ * the connection); the connection's close callback then clears call->r.ev
+ * and marks the call gone, so that the late reply does nothing.
+ * Connections are counted from the bevcb until their bufferevent is
+ * destroyed (an SSL ex_data free hook, or a filter's free_context for
+ * plain HTTP): evhttp 2.1 has no other hook that sees a connection that
+ * never sends a request.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <uthash.h>
+
+#include "http.h"
+#include "log.h"
+#include "netaddr.h"
+
+#define HTTP_SEGMENTS_MAX	16
+#define HTTP_LISTENERS_MAX	8
+#define HTTP_LOGPATH_MAX	256
+#define HTTP_MESSAGE_MAX	512
+#define HTTP_BACKLOG		128
+#define HTTP_HSTS		"max-age=31536000"
+#define HTTP_METHODS		(EVHTTP_REQ_GET | EVHTTP_REQ_POST | \
+	EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
+	EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH)
+#define HTTP_BODY_METHODS	(EVHTTP_REQ_POST | EVHTTP_REQ_PUT | \
+	EVHTTP_REQ_PATCH)
+
+struct http_conn {
+	struct http_server	*server;	/* NULL once detached */
+	struct bufferevent	*bev;		/* hash key */
+	int			 refused;	/* over max_connections */
+	struct event		*kick;		/* reads what TLS buffered */
+	UT_hash_handle		 hh;
+};
+
+struct http_call {
+	struct http_req		 r;		/* first: handlers get &c->r */
+	struct http_server	*server;	/* NULL once the server is gone */
+	struct evhttp_connection *evcon;
+	int			 refs;
+	int			 replied;
+	int			 gone;
+	struct timespec		 start;
+	char			*path;
+	char			 logpath[HTTP_LOGPATH_MAX];
+	struct evkeyvalq	 query;
+	char			 bearer[HTTP_TOKEN_MAX + 1];
+	char			 cookie[HTTP_TOKEN_MAX + 1];
+	TAILQ_ENTRY(http_call)	 entry;
+};
+
+struct http_path {
+	char	seg[HTTP_SEGMENTS_MAX][HTTP_PARAM_MAX + 1];
+	size_t	nseg;
+};
+
+struct http_server {
+	struct event_base		*base;
+	struct evhttp			*http;
+	SSL_CTX				*ctx;
+	const struct http_route		*routes;
+	void				*route_arg;
+	struct http_limits		 limits;
+	char				*cookie_name;
+	struct http_conn		*conns;
+	TAILQ_HEAD(, http_call)		 calls;
+	struct evconnlistener		*listeners[HTTP_LISTENERS_MAX];
+	size_t				 nlisteners;
+	struct event			*backoff;
+	struct http_counters		 counters;
+};
+
+static int	http_ex_index = -1;
+
+static void	http_call_free(struct http_call *);
+
+void
+http_limits_defaults(struct http_limits *l)
+{
+	l->max_body = 64 * 1024;
+	l->max_headers = 16 * 1024;
+	l->timeout = 30;
+	l->max_connections = 1024;
+}
+
+static const char *
+http_method_str(int method)
+{
+	switch (method) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	default:
+		return "OTHER";
+	}
+}
+
+/* Connection bookkeeping: called when the connection's bufferevent dies. */
+static void
+http_conn_free(void *arg)
+{
+	struct http_conn	*conn = arg;
+
+	if (conn == NULL)
+		return;
+	if (conn->server != NULL) {
+		HASH_DEL(conn->server->conns, conn);
+		conn->server->counters.connections_open--;
+	}
+	if (conn->kick != NULL)
+		event_free(conn->kick);
+	free(conn);
+}
+
+static void
+http_conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	http_conn_free(ptr);
+}
+
+/*
+ * A TLS 1.3 client's first request often arrives with its Finished message
+ * and ends up buffered inside the SSL object by the handshake. 2.1.12's
+ * socket-based bufferevent_openssl then waits for the socket to become
+ * readable again, which it never does: the request stalls until the
+ * timeout. After the handshake we run its read event once by hand.
+ */
+static void
+http_conn_kick(evutil_socket_t fd, short ev, void *arg)
+{
+	struct http_conn	*conn = arg;
+	SSL			*ssl;
+
+	(void)fd;
+	(void)ev;
+	ssl = bufferevent_openssl_get_ssl(conn->bev);
+	if (ssl != NULL && SSL_has_pending(ssl))
+		event_active(&conn->bev->ev_read, EV_READ, 1);
+}
+
+static void
+http_conn_info(const SSL *ssl, int where, int ret)
+{
+	struct http_conn	*conn;
+	struct timeval		 now = { 0, 0 };
+
+	(void)ret;
+	if ((where & SSL_CB_HANDSHAKE_DONE) == 0 ||
+	    (conn = SSL_get_ex_data(ssl, http_ex_index)) == NULL ||
+	    conn->kick == NULL)
+		return;
+	/* From the loop: libevent sets its read callback after we return. */
+	evtimer_add(conn->kick, &now);
+}
+
+/*
+ * evhttp's bevcb: a new bufferevent (no fd yet) for an accepted connection.
+ * NULL makes evhttp fall back to a plain bufferevent; the generic callback
+ * refuses connections it did not register here, so that fallback never
+ * serves a request.
+ */
+static struct bufferevent *
+http_bevcb(struct event_base *base, void *arg)
+{
+	struct http_server	*s = arg;
+	struct http_conn	*conn;
+	struct bufferevent	*bev, *under;
+	SSL			*ssl;
+
+	if ((conn = calloc(1, sizeof *conn)) == NULL)
+		return NULL;
+	if (s->ctx != NULL) {
+		if ((ssl = SSL_new(s->ctx)) == NULL) {
+			free(conn);
+			return NULL;
+		}
+		/* 2.1.12 corrupts the stream on partial SSL writes. */
+		SSL_clear_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
+		SSL_set_info_callback(ssl, http_conn_info);
+		if (!SSL_set_ex_data(ssl, http_ex_index, conn)) {
+			free(conn);
+			SSL_free(ssl);
+			return NULL;
+		}
+		/* From here SSL_free frees conn too. */
+		bev = bufferevent_openssl_socket_new(base, -1, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (bev == NULL) {
+			SSL_free(ssl);
+			return NULL;
+		}
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+		conn->kick = evtimer_new(base, http_conn_kick, conn);
+	} else {
+		if ((under = bufferevent_socket_new(base, -1,
+		    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+			free(conn);
+			return NULL;
+		}
+		/* A pass-through filter only for its free_context hook. */
+		bev = bufferevent_filter_new(under, NULL, NULL,
+		    BEV_OPT_CLOSE_ON_FREE, http_conn_free, conn);
+		if (bev == NULL) {
+			bufferevent_free(under);
+			free(conn);
+			return NULL;
+		}
+	}
+	conn->server = s;
+	conn->bev = bev;
+	HASH_ADD_PTR(s->conns, bev, conn);
+	s->counters.connections++;
+	if (++s->counters.connections_open > s->limits.max_connections) {
+		conn->refused = 1;
+		s->counters.connections_refused++;
+	}
+	return bev;
+}
+
+/*
+ * evhttp is freeing a connection. Requests still held by handlers lose
+ * their evhttp_request: evhttp either frees it right after this call or,
+ * if it detached it (EOF or timeout before the reply), left it to us.
+ */
+static void
+http_closecb(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_server	*s = arg;
+	struct http_call	*c;
+
+	TAILQ_FOREACH(c, &s->calls, entry) {
+		if (c->evcon != evcon || c->r.ev == NULL)
+			continue;
+		if (evhttp_request_get_connection(c->r.ev) == NULL)
+			evhttp_request_free(c->r.ev);
+		c->r.ev = NULL;
+		c->evcon = NULL;
+		c->gone = 1;
+	}
+}
+
+static void
+http_backoff_done(evutil_socket_t fd, short ev, void *arg)
+{
+	struct http_server	*s = arg;
+	size_t			 i;
+
+	(void)fd;
+	(void)ev;
+	for (i = 0; i < s->nlisteners; i++)
+		evconnlistener_enable(s->listeners[i]);
+}
+
+/* accept() failed (EMFILE and friends): pause accepting for a second. */
+static void
+http_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct http_server	*s = arg;
+	struct timeval		 tv = { 1, 0 };
+	size_t			 i;
+
+	(void)l;
+	log_warn("http: accept");
+	for (i = 0; i < s->nlisteners; i++)
+		evconnlistener_disable(s->listeners[i]);
+	evtimer_add(s->backoff, &tv);
+}
+
+static int
+http_hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = tolower((unsigned char)ch);
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Splits a raw path into percent-decoded segments. Returns 0, -1 for a
+ * malformed path (bad escape, NUL or '/' inside a segment, "." or ".."),
+ * -2 for one that cannot name a route (too long, too many segments).
+ */
+static int
+http_path_parse(const char *raw, struct http_path *p)
+{
+	const char	*s;
+	size_t		 n;
+	int		 hi, lo;
+	char		 ch, *seg;
+
+	p->nseg = 0;
+	if (raw == NULL || raw[0] != '/')
+		return -1;
+	s = raw + 1;
+	if (*s == '\0')
+		return 0;
+	for (;;) {
+		if (p->nseg == HTTP_SEGMENTS_MAX)
+			return -2;
+		seg = p->seg[p->nseg++];
+		n = 0;
+		for (; *s != '\0' && *s != '/'; s++) {
+			ch = *s;
+			if (ch == '%') {
+				if ((hi = http_hexval(s[1])) == -1 ||
+				    (lo = http_hexval(s[2])) == -1)
+					return -1;
+				ch = (char)(hi << 4 | lo);
+				if (ch == '\0' || ch == '/')
+					return -1;
+				s += 2;
+			}
+			if (n == HTTP_PARAM_MAX)
+				return -2;
+			seg[n++] = ch;
+		}
+		seg[n] = '\0';
+		if (strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0)
+			return -1;
+		if (*s == '\0')
+			return 0;
+		s++;
+	}
+}
+
+/* 1 when pattern matches p; the {name} values go into r->params. */
+static int
+http_route_match(const char *pattern, const struct http_path *p,
+    struct http_req *r)
+{
+	const char	*s, *e;
+	size_t		 i = 0, n;
+
+	r->nparams = 0;
+	if (pattern[0] != '/')
+		return 0;
+	s = pattern + 1;
+	if (*s == '\0')
+		return p->nseg == 0;
+	for (;;) {
+		e = strchr(s, '/');
+		n = e != NULL ? (size_t)(e - s) : strlen(s);
+		if (i == p->nseg)
+			return 0;
+		if (n >= 2 && s[0] == '{' && s[n - 1] == '}') {
+			if (p->seg[i][0] == '\0' || r->nparams == HTTP_PARAMS_MAX)
+				return 0;
+			memcpy(r->params[r->nparams++], p->seg[i],
+			    strlen(p->seg[i]) + 1);
+		} else if (strlen(p->seg[i]) != n ||
+		    memcmp(p->seg[i], s, n) != 0)
+			return 0;
+		i++;
+		if (e == NULL)
+			break;
+		s = e + 1;
+	}
+	return i == p->nseg;
+}
+
+/* Copies the Authorization: Bearer token into out if it is well formed. */
+static void
+http_extract_bearer(struct evkeyvalq *h, char *out, size_t outlen)
+{
+	const char	*v;
+	size_t		 n, i;
+
+	if ((v = evhttp_find_header(h, "Authorization")) == NULL ||
+	    strncasecmp(v, "Bearer ", 7) != 0)
+		return;
+	for (v += 7; *v == ' '; v++)
+		;
+	for (n = strlen(v); n > 0 && v[n - 1] == ' '; n--)
+		;
+	if (n == 0 || n >= outlen)
+		return;
+	for (i = 0; i < n; i++)		/* token68 */
+		if (!isalnum((unsigned char)v[i]) &&
+		    strchr("-._~+/=", v[i]) == NULL)
+			return;
+	memcpy(out, v, n);
+	out[n] = '\0';
+}
+
+/* Copies the value of cookie name (first one found) into out. */
+static void
+http_extract_cookie(struct evkeyvalq *h, const char *name, char *out,
+    size_t outlen)
+{
+	struct evkeyval	*kv;
+	const char	*s, *eq, *end;
+	size_t		 nlen = strlen(name), vlen, i;
+
+	TAILQ_FOREACH(kv, h, next) {
+		if (strcasecmp(kv->key, "Cookie") != 0)
+			continue;
+		for (s = kv->value; *s != '\0'; s = *end ? end + 1 : end) {
+			while (*s == ' ' || *s == '\t')
+				s++;
+			if ((end = strchr(s, ';')) == NULL)
+				end = s + strlen(s);
+			if ((eq = memchr(s, '=', end - s)) == NULL ||
+			    (size_t)(eq - s) != nlen || memcmp(s, name, nlen))
+				continue;
+			s = eq + 1;
+			vlen = end - s;
+			while (vlen > 0 && (s[vlen - 1] == ' ' ||
+			    s[vlen - 1] == '\t'))
+				vlen--;
+			if (vlen >= 2 && s[0] == '"' && s[vlen - 1] == '"') {
+				s++;
+				vlen -= 2;
+			}
+			if (vlen == 0 || vlen >= outlen)
+				return;
+			for (i = 0; i < vlen; i++)	/* cookie-octet */
+				if (s[i] <= ' ' || s[i] >= 0x7f ||
+				    strchr("\",;\\", s[i]) != NULL)
+					return;
+			memcpy(out, s, vlen);
+			out[vlen] = '\0';
+			return;
+		}
+	}
+}
+
+static struct http_call *
+http_call_new(struct http_server *s, struct evhttp_request *ev)
+{
+	struct http_call		*c;
+	struct evhttp_connection	*evcon;
+	const struct evhttp_uri		*uri;
+	const struct sockaddr		*sa;
+	const char			*raw, *q;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return NULL;
+	c->refs = 1;
+	c->server = s;
+	TAILQ_INIT(&c->query);
+	TAILQ_INSERT_TAIL(&s->calls, c, entry);
+	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	c->r.ev = ev;
+	c->r.method = evhttp_request_get_command(ev);
+	c->r.route_arg = s->route_arg;
+	c->evcon = evcon = evhttp_request_get_connection(ev);
+	c->r.path = "";
+	strlcpy(c->r.peer_str, "?", sizeof c->r.peer_str);
+	if ((sa = evhttp_connection_get_addr(evcon)) != NULL &&
+	    (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+		memcpy(&c->r.peer, sa, sa->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		netaddr_host(sa, c->r.peer_str, sizeof c->r.peer_str);
+	}
+	uri = evhttp_request_get_evhttp_uri(ev);
+	raw = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (raw == NULL)
+		raw = "";
+	log_printable(raw, strlen(raw), c->logpath, sizeof c->logpath);
+	if (uri != NULL && (q = evhttp_uri_get_query(uri)) != NULL &&
+	    evhttp_parse_query_str(q, &c->query) == -1)
+		evhttp_clear_headers(&c->query);
+	http_extract_bearer(evhttp_request_get_input_headers(ev), c->bearer,
+	    sizeof c->bearer);
+	if (c->bearer[0] != '\0')
+		c->r.bearer = c->bearer;
+	if (s->cookie_name != NULL) {
+		http_extract_cookie(evhttp_request_get_input_headers(ev),
+		    s->cookie_name, c->cookie, sizeof c->cookie);
+		if (c->cookie[0] != '\0')
+			c->r.cookie_token = c->cookie;
+	}
+	return c;
+}
+
+/* The access-log line and the counters, once per request. */
+static void
+http_call_log(struct http_call *c, int status, size_t bytes)
+{
+	struct http_server	*s = c->server;
+	struct timespec		 now;
+	long long		 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - c->start.tv_sec) * 1000LL +
+	    (now.tv_nsec - c->start.tv_nsec) / 1000000;
+	log_info("http: %s %s %s %d %zu bytes %lld ms%s", c->r.peer_str,
+	    http_method_str(c->r.method), c->logpath, status, bytes, ms,
+	    c->gone ? " (client gone)" : "");
+	if (s == NULL)
+		return;
+	s->counters.requests++;
+	if (status >= 200 && status < 300)
+		s->counters.status_2xx++;
+	else if (status >= 400 && status < 500)
+		s->counters.status_4xx++;
+	else if (status >= 500)
+		s->counters.status_5xx++;
+}
+
+static void
+http_set_header(struct evkeyvalq *h, const char *name, const char *value)
+{
+	if (evhttp_find_header(h, name) == NULL)
+		evhttp_add_header(h, name, value);
+}
+
+/* Sends status and body (may be NULL), once; a no-op for a gone client. */
+static void
+http_send(struct http_call *c, int status, struct evbuffer *body)
+{
+	struct evkeyvalq	*h;
+	size_t			 len;
+
+	len = body != NULL ? evbuffer_get_length(body) : 0;
+	if (c->r.method == EVHTTP_REQ_HEAD)
+		len = 0;
+	if (c->replied) {
+		log_warnx("http: %s %s: second reply ignored",
+		    http_method_str(c->r.method), c->logpath);
+		return;
+	}
+	c->replied = 1;
+	if (c->r.ev != NULL) {
+		h = evhttp_request_get_output_headers(c->r.ev);
+		http_set_header(h, "Cache-Control", "no-store");
+		http_set_header(h, "X-Content-Type-Options", "nosniff");
+		http_set_header(h, "Content-Security-Policy",
+		    "default-src 'self'");
+		http_set_header(h, "X-Frame-Options", "DENY");
+		if (c->server != NULL && c->server->ctx != NULL)
+			http_set_header(h, "Strict-Transport-Security",
+			    HTTP_HSTS);
+		evhttp_send_reply(c->r.ev, status, NULL, body);
+		/* evhttp owns it now and frees it when written. */
+		c->r.ev = NULL;
+	}
+	http_call_log(c, status, len);
+}
+
+static void
+http_call_free(struct http_call *c)
+{
+	if (!c->replied && c->r.ev != NULL) {
+		log_warnx("http: %s %s: released without a reply",
+		    http_method_str(c->r.method), c->logpath);
+		http_reply_error(&c->r, 500, "internal", "no reply");
+	} else if (!c->replied)
+		http_call_log(c, 0, 0);
+	if (c->server != NULL)
+		TAILQ_REMOVE(&c->server->calls, c, entry);
+	json_decref(c->r.body);
+	evhttp_clear_headers(&c->query);
+	explicit_bzero(c->bearer, sizeof c->bearer);
+	explicit_bzero(c->cookie, sizeof c->cookie);
+	free(c->path);
+	free(c);
+}
+
+void
+http_req_hold(struct http_req *req)
+{
+	((struct http_call *)req)->refs++;
+}
+
+void
+http_req_release(struct http_req *req)
+{
+	struct http_call	*c = (struct http_call *)req;
+
+	if (req == NULL || --c->refs > 0)
+		return;
+	http_call_free(c);
+}
+
+int
+http_req_gone(const struct http_req *req)
+{
+	const struct http_call	*c = (const struct http_call *)req;
+
+	return c->gone || c->r.ev == NULL;
+}
+
+void
+http_add_header(struct http_req *req, const char *name, const char *value)
+{
+	if (req->ev != NULL)
+		evhttp_add_header(evhttp_request_get_output_headers(req->ev),
+		    name, value);
+}
+
+const char *
+http_query(struct http_req *req, const char *name)
+{
+	struct http_call	*c = (struct http_call *)req;
+	const char		*v;
+
+	if ((v = evhttp_find_header(&c->query, name)) == NULL ||
+	    strlen(v) > HTTP_TOKEN_MAX)
+		return NULL;
+	return v;
+}
+
+void
+http_reply_data(struct http_req *req, int status, const char *type,
+    const void *data, size_t len, const char *const *headers)
+{
+	struct http_call	*c = (struct http_call *)req;
+	struct evbuffer		*buf = NULL;
+	const char		*colon, *v;
+	char			 name[64];
+	size_t			 i, n;
+
+	if (req->ev != NULL && !c->replied) {
+		for (i = 0; headers != NULL && headers[i] != NULL; i++) {
+			if ((colon = strchr(headers[i], ':')) == NULL ||
+			    (n = colon - headers[i]) == 0 || n >= sizeof name)
+				continue;
+			memcpy(name, headers[i], n);
+			name[n] = '\0';
+			for (v = colon + 1; *v == ' '; v++)
+				;
+			http_add_header(req, name, v);
+		}
+		if (type != NULL)
+			http_add_header(req, "Content-Type", type);
+		if (len > 0 && ((buf = evbuffer_new()) == NULL ||
+		    evbuffer_add(buf, data, len) == -1)) {
+			evbuffer_free(buf);
+			buf = NULL;
+			status = 500;
+		}
+	}
+	http_send(c, status, buf);
+	if (buf != NULL)
+		evbuffer_free(buf);
+}
+
+void
+http_reply_json(struct http_req *req, int status, json_t *json)
+{
+	char	*text = NULL;
+	size_t	 len;
+
+	if (json != NULL) {
+		if ((text = json_dumps(json, JSON_COMPACT)) == NULL) {
+			json_decref(json);
+			http_reply_data(req, 500, NULL, NULL, 0, NULL);
+			return;
+		}
+		len = strlen(text);
+		/* The terminating NUL becomes the trailing newline. */
+		text[len++] = '\n';
+		http_reply_data(req, status, "application/json", text, len,
+		    NULL);
+		free(text);
+	} else
+		http_reply_data(req, status, NULL, NULL, 0, NULL);
+	json_decref(json);
+}
+
+void
+http_reply_error(struct http_req *req, int status, const char *code,
+    const char *fmt, ...)
+{
+	char	 msg[HTTP_MESSAGE_MAX];
+	va_list	 ap;
+	size_t	 i;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* Messages may quote what the client sent: keep them valid UTF-8. */
+	for (i = 0; msg[i] != '\0'; i++)
+		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] > 0x7e)
+			msg[i] = '?';
+	http_reply_json(req, status, json_pack("{s:{s:s,s:s}}", "error",
+	    "code", code, "message", msg));
+}
+
+/* The Allow header's value for the methods in mask. */
+static void
+http_allow_str(int mask, char *buf, size_t len)
+{
+	static const int	 order[] = { EVHTTP_REQ_GET, EVHTTP_REQ_HEAD,
+	    EVHTTP_REQ_POST, EVHTTP_REQ_PUT, EVHTTP_REQ_PATCH,
+	    EVHTTP_REQ_DELETE, EVHTTP_REQ_OPTIONS };
+	size_t			 i;
+
+	buf[0] = '\0';
+	if (mask & EVHTTP_REQ_GET)
+		mask |= EVHTTP_REQ_HEAD;
+	mask |= EVHTTP_REQ_OPTIONS;
+	for (i = 0; i < sizeof order / sizeof order[0]; i++) {
+		if ((mask & order[i]) == 0)
+			continue;
+		if (buf[0] != '\0')
+			strlcat(buf, ", ", len);
+		strlcat(buf, http_method_str(order[i]), len);
+	}
+}
+
+/* 1 when the Content-Type is application/json, parameters allowed. */
+static int
+http_is_json(const char *type)
+{
+	size_t	n = strlen("application/json");
+
+	if (type == NULL || strncasecmp(type, "application/json", n) != 0)
+		return 0;
+	type += n;
+	while (*type == ' ')
+		type++;
+	return *type == '\0' || *type == ';';
+}
+
+/* Checks and parses a JSON body into req->body; replies and -1 if bad. */
+static int
+http_json_body(struct http_server *s, struct http_req *req)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req->ev);
+	const char	*type;
+	json_error_t	 err;
+	size_t		 len = evbuffer_get_length(in);
+	json_t		*json;
+
+	type = evhttp_find_header(evhttp_request_get_input_headers(req->ev),
+	    "Content-Type");
+	if (!http_is_json(type)) {
+		http_reply_error(req, 415, "unsupported_media_type",
+		    "the body must be application/json");
+		return -1;
+	}
+	if (len > s->limits.max_body) {
+		http_reply_error(req, 413, "body_too_large",
+		    "the body is over %zu bytes", s->limits.max_body);
+		return -1;
+	}
+	json = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+	    JSON_REJECT_DUPLICATES, &err);
+	if (json == NULL) {
+		http_reply_error(req, 400, "invalid_json",
+		    "invalid JSON: %s at line %d column %d", err.text,
+		    err.line, err.column);
+		return -1;
+	}
+	if (!json_is_object(json)) {
+		json_decref(json);
+		http_reply_error(req, 400, "invalid_json",
+		    "invalid JSON: the body must be an object");
+		return -1;
+	}
+	req->body = json;
+	return 0;
+}
+
+/* Joins the decoded segments into c->path; -1 on memory exhaustion. */
+static int
+http_call_path(struct http_call *c, const struct http_path *p)
+{
+	size_t	i, len = 2;
+
+	for (i = 0; i < p->nseg; i++)
+		len += strlen(p->seg[i]) + 1;
+	if ((c->path = malloc(len)) == NULL)
+		return -1;
+	strlcpy(c->path, "/", len);
+	for (i = 0; i < p->nseg; i++) {
+		if (i > 0)
+			strlcat(c->path, "/", len);
+		strlcat(c->path, p->seg[i], len);
+	}
+	c->r.path = c->path;
+	return 0;
+}
+
+/* Finds the route for the request and calls its handler, or answers. */
+static void
+http_route(struct http_server *s, struct http_call *c)
+{
+	struct http_req		*req = &c->r;
+	const struct http_route	*rt, *found = NULL;
+	struct http_path	 p;
+	int			 allow = 0, method = req->method, rc;
+	char			 allowstr[128];
+
+	if ((rc = http_path_parse(evhttp_uri_get_path(
+	    evhttp_request_get_evhttp_uri(req->ev)), &p)) == -1) {
+		http_reply_error(req, 400, "bad_path", "malformed path");
+		return;
+	}
+	if (rc == -2) {
+		http_reply_error(req, 404, "not_found", "no such resource");
+		return;
+	}
+	for (rt = s->routes; rt->pattern != NULL; rt++) {
+		if (!http_route_match(rt->pattern, &p, req))
+			continue;
+		allow |= rt->methods;
+		if (found == NULL && (rt->methods & method))
+			found = rt;
+	}
+	/* HEAD is GET without the body (evhttp drops it). */
+	if (found == NULL && method == EVHTTP_REQ_HEAD)
+		for (rt = s->routes; rt->pattern != NULL && found == NULL; rt++)
+			if ((rt->methods & EVHTTP_REQ_GET) &&
+			    http_route_match(rt->pattern, &p, req))
+				found = rt;
+	if (allow == 0) {
+		http_reply_error(req, 404, "not_found", "no such resource");
+		return;
+	}
+	http_allow_str(allow, allowstr, sizeof allowstr);
+	if (found == NULL && method == EVHTTP_REQ_OPTIONS) {
+		http_add_header(req, "Allow", allowstr);
+		http_reply_json(req, 204, NULL);
+		return;
+	}
+	if (found == NULL) {
+		http_add_header(req, "Allow", allowstr);
+		http_reply_error(req, 405, "method_not_allowed",
+		    "%s is not allowed here", http_method_str(method));
+		return;
+	}
+	/* Matching again puts this route's {name} values in req->params. */
+	http_route_match(found->pattern, &p, req);
+	if (http_call_path(c, &p) == -1) {
+		http_reply_error(req, 503, "overloaded", "out of memory");
+		return;
+	}
+	if (found->json_body && (method & HTTP_BODY_METHODS) &&
+	    http_json_body(s, req) == -1)
+		return;
+	found->handler(req);
+	if (!c->replied && c->refs == 1) {
+		log_warnx("http: %s %s: the handler did not reply",
+		    http_method_str(method), c->logpath);
+		http_reply_error(req, 500, "internal", "no reply");
+	}
+}
+
+static void
+http_gencb(struct evhttp_request *ev, void *arg)
+{
+	struct http_server		*s = arg;
+	struct evhttp_connection	*evcon;
+	struct bufferevent		*bev;
+	struct http_conn		*conn = NULL;
+	struct http_call		*c;
+
+	evcon = evhttp_request_get_connection(ev);
+	bev = evhttp_connection_get_bufferevent(evcon);
+	HASH_FIND_PTR(s->conns, &bev, conn);
+	if ((c = http_call_new(s, ev)) == NULL) {
+		evhttp_send_error(ev, 503, NULL);
+		return;
+	}
+	evhttp_connection_set_closecb(evcon, http_closecb, s);
+	if (conn == NULL || conn->refused) {
+		http_add_header(&c->r, "Connection", "close");
+		http_reply_error(&c->r, 503, "overloaded",
+		    "too many connections");
+	} else
+		http_route(s, c);
+	http_req_release(&c->r);
+}
+
+struct http_server *
+http_server_new(struct event_base *base, SSL_CTX *ctx,
+    const struct http_route *routes, void *route_arg,
+    const struct http_limits *limits, const char *cookie_name)
+{
+	struct http_server	*s = NULL, *ret = NULL;
+	size_t			 hard;
+
+	if (ctx != NULL && http_ex_index == -1 &&
+	    (http_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+	    http_conn_ex_free)) == -1)
+		goto out;
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		goto out;
+	TAILQ_INIT(&s->calls);
+	s->base = base;
+	s->ctx = ctx;
+	s->routes = routes;
+	s->route_arg = route_arg;
+	if (limits != NULL)
+		s->limits = *limits;
+	else
+		http_limits_defaults(&s->limits);
+	if (cookie_name != NULL && (s->cookie_name = strdup(cookie_name)) ==
+	    NULL)
+		goto out;
+	if ((s->http = evhttp_new(base)) == NULL ||
+	    (s->backoff = evtimer_new(base, http_backoff_done, s)) == NULL)
+		goto out;
+	/*
+	 * evhttp answers bodies over its own limit with an HTML page; twice
+	 * ours leaves room for our JSON 413 on anything just over the limit.
+	 */
+	hard = s->limits.max_body * 2;
+	evhttp_set_max_body_size(s->http, hard);
+	evhttp_set_max_headers_size(s->http, s->limits.max_headers);
+	evhttp_set_timeout(s->http, s->limits.timeout);
+	evhttp_set_allowed_methods(s->http, HTTP_METHODS);
+	evhttp_set_default_content_type(s->http, NULL);
+	evhttp_set_bevcb(s->http, http_bevcb, s);
+	evhttp_set_gencb(s->http, http_gencb, s);
+	ret = s;
+	s = NULL;
+out:
+	http_server_free(s);
+	return ret;
+}
+
+int
+http_server_listen(struct http_server *s, const char *addr, char *err,
+    size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	struct evconnlistener	*l = NULL;
+	socklen_t		 len;
+
+	if (s->nlisteners == HTTP_LISTENERS_MAX) {
+		snprintf(err, errlen, "%s: too many listeners", addr);
+		return -1;
+	}
+	if ((len = netaddr_parse(addr, &ss)) == 0) {
+		snprintf(err, errlen, "%s: expected address:port or "
+		    "[v6address]:port", addr);
+		return -1;
+	}
+	l = evconnlistener_new_bind(s->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    HTTP_BACKLOG, (struct sockaddr *)&ss, len);
+	if (l == NULL) {
+		snprintf(err, errlen, "listen on %s: %s", addr, strerror(errno));
+		return -1;
+	}
+	if (evhttp_bind_listener(s->http, l) == NULL) {
+		evconnlistener_free(l);
+		snprintf(err, errlen, "listen on %s: out of memory", addr);
+		return -1;
+	}
+	evconnlistener_set_error_cb(l, http_accept_error);
+	s->listeners[s->nlisteners++] = l;
+	return 0;
+}
+
+void
+http_server_free(struct http_server *s)
+{
+	struct http_call	*c;
+	struct http_conn	*conn, *tmp;
+
+	if (s == NULL)
+		return;
+	/* Held requests outlive the server: their replies become no-ops. */
+	while ((c = TAILQ_FIRST(&s->calls)) != NULL) {
+		TAILQ_REMOVE(&s->calls, c, entry);
+		if (c->r.ev != NULL &&
+		    evhttp_request_get_connection(c->r.ev) == NULL)
+			evhttp_request_free(c->r.ev);
+		c->r.ev = NULL;
+		c->evcon = NULL;
+		c->gone = 1;
+		c->server = NULL;
+	}
+	/* Bufferevents are destroyed later, from the loop. */
+	HASH_ITER(hh, s->conns, conn, tmp) {
+		HASH_DEL(s->conns, conn);
+		conn->server = NULL;
+	}
+	if (s->http != NULL)
+		evhttp_free(s->http);
+	if (s->backoff != NULL)
+		event_free(s->backoff);
+	free(s->cookie_name);
+	free(s);
+}
+
+const struct http_counters *
+http_server_counters(const struct http_server *s)
+{
+	return &s->counters;
+}

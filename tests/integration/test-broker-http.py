@@ -1,0 +1,392 @@
+"""Integration test of broker/http.c through tests/integration/http-testd.
+
+Makes a throw-away CA and server certificate with the openssl command, starts
+http-testd on free loopback ports and talks HTTPS to it with http.client and
+ssl (standard library only). Prints one line per check and
+"N passed, M failed"; exits 0, 1, or 77 when something it needs is missing.
+"""
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SKIP = 77
+passed = 0
+failed = 0
+
+
+def check(cond, what, detail=None):
+    global passed, failed
+    if cond:
+        passed += 1
+        print("ok - " + what)
+    else:
+        failed += 1
+        print("not ok - " + what)
+        if detail is not None:
+            for line in str(detail).splitlines()[:20]:
+                print("#   " + line)
+    sys.stdout.flush()
+    return bool(cond)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def run(cmd, cwd):
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def make_pki(d):
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+          "-nodes"]
+    run(["openssl", "req", "-x509"] + ec + ["-keyout", "ca.key", "-out",
+        "ca.pem", "-subj", "/CN=http test CA", "-days", "1", "-addext",
+        "basicConstraints=critical,CA:TRUE"], d)
+    run(["openssl", "req"] + ec + ["-keyout", "srv.key", "-out", "srv.csr",
+        "-subj", "/CN=localhost"], d)
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run(["openssl", "x509", "-req", "-in", "srv.csr", "-CA", "ca.pem",
+         "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem", "-days",
+         "1", "-extfile", "ext"], d)
+
+
+class Server:
+    def __init__(self, testd, d, name, args):
+        self.port = free_port()
+        self.log = os.path.join(d, name + ".log")
+        self.logf = open(self.log, "w")
+        self.proc = subprocess.Popen(
+            [testd, "-l", "127.0.0.1:%d" % self.port,
+             "-c", os.path.join(d, "srv.pem"),
+             "-k", os.path.join(d, "srv.key")] + args,
+            stdout=self.logf, stderr=self.logf)
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("http-testd did not start: " + self.text())
+
+    def text(self):
+        self.logf.flush()
+        with open(self.log) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.logf.close()
+        return self.proc.returncode
+
+
+def request(ctx, port, method, path, body=None, headers=None):
+    """One request on a fresh connection: (status, headers, body bytes)."""
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
+                                    timeout=10)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.headers, r.read()
+    finally:
+        c.close()
+
+
+def is_error(status, hdrs, body, want_status, want_code):
+    """The JSON error shape, checked strictly."""
+    if status != want_status:
+        return False
+    if hdrs.get("Content-Type") != "application/json":
+        return False
+    if not body.endswith(b"\n"):
+        return False
+    j = json.loads(body)
+    e = j.get("error")
+    return (list(j) == ["error"] and isinstance(e, dict) and
+            e.get("code") == want_code and
+            isinstance(e.get("message"), str) and e["message"] != "")
+
+
+def tests(ctx, srv, d, testd):
+    port = srv.port
+    J = {"Content-Type": "application/json"}
+
+    # -- routing and parameters
+    st, h, b = request(ctx, port, "GET", "/items/42")
+    check(st == 200 and json.loads(b)["id"] == "42", "{id} param echoed",
+          (st, b))
+    check(h.get("Content-Type") == "application/json" and
+          b.endswith(b"}\n"), "JSON reply with a trailing newline", (h, b))
+    st, h, b = request(ctx, port, "GET", "/items/a%20b%C3%A9/parts/x%2Cy")
+    check(st == 200 and json.loads(b)["params"] == ["a b\u00e9", "x,y"],
+          "two params, percent-decoded", (st, b))
+    for bad in ("/items/..", "/items/%2e%2E", "/items/%2Fetc", "/items/a%00",
+                "/items/%zz", "/items/./x"):
+        st, h, b = request(ctx, port, "GET", bad)
+        check(is_error(st, h, b, 400, "bad_path"),
+              "%s refused with a JSON 400" % bad, (st, b))
+    st, h, b = request(ctx, port, "GET", "/items/" + "x" * 200)
+    check(st in (400, 404) and b"error" in b, "an over-long param refused",
+          (st, b))
+    st, h, b = request(ctx, port, "GET", "/nowhere")
+    check(is_error(st, h, b, 404, "not_found"), "unknown path: JSON 404",
+          (st, b))
+    st, h, b = request(ctx, port, "GET", "/items/1/")
+    check(st == 404, "trailing slash is another path", (st, b))
+    st, h, b = request(ctx, port, "PUT", "/items/1")
+    check(is_error(st, h, b, 405, "method_not_allowed"),
+          "wrong method: JSON 405", (st, b))
+    check(h.get("Allow") == "GET, HEAD, DELETE, OPTIONS",
+          "405 has an Allow header", h.get("Allow"))
+    st, h, b = request(ctx, port, "OPTIONS", "/items/1")
+    check(st == 204 and h.get("Allow") == "GET, HEAD, DELETE, OPTIONS" and
+          b == b"", "OPTIONS: 204 with Allow", (st, h.get("Allow"), b))
+    st, h, b = request(ctx, port, "HEAD", "/items/7")
+    check(st == 200 and b == b"", "HEAD of a GET route: 200, no body",
+          (st, b))
+    st, h, b = request(ctx, port, "GET", "/query?q=hello%20there")
+    check(st == 200 and json.loads(b)["q"] == "hello there",
+          "query parameter decoded", (st, b))
+
+    # -- bodies
+    st, h, b = request(ctx, port, "POST", "/echo", b'{"a": [1, 2]}', J)
+    check(st == 200 and json.loads(b)["body"] == {"a": [1, 2]},
+          "JSON body echoed", (st, b))
+    st, h, b = request(ctx, port, "POST", "/echo", b'{"a": 1}',
+                       {"Content-Type": "application/json; charset=utf-8"})
+    check(st == 200, "Content-Type with a charset accepted", (st, b))
+    st, h, b = request(ctx, port, "POST", "/echo", b'{"a": 1}',
+                       {"Content-Type": "text/plain"})
+    check(is_error(st, h, b, 415, "unsupported_media_type"),
+          "wrong Content-Type: JSON 415", (st, b))
+    st, h, b = request(ctx, port, "POST", "/echo", b'{"a": 1,', J)
+    ok = is_error(st, h, b, 400, "invalid_json")
+    msg = json.loads(b)["error"]["message"] if ok else ""
+    check(ok and msg.startswith("invalid JSON: ") and "line 1" in msg and
+          "column" in msg, "bad JSON: 400 with jansson's message", (st, b))
+    st, h, b = request(ctx, port, "POST", "/echo", b'{"a":1,"a":2}', J)
+    check(is_error(st, h, b, 400, "invalid_json") and b"duplicate" in b,
+          "duplicate keys refused", (st, b))
+    st, h, b = request(ctx, port, "POST", "/echo", b'[1]', J)
+    check(is_error(st, h, b, 400, "invalid_json"), "non-object refused",
+          (st, b))
+    big = b'{"a":"' + b"x" * 1100 + b'"}'
+    st, h, b = request(ctx, port, "POST", "/echo", big, J)
+    check(is_error(st, h, b, 413, "body_too_large"),
+          "body over max_body: JSON 413", (st, b))
+    try:
+        st, h, b = request(ctx, port, "POST", "/echo", b"{" * 100000, J)
+    except (OSError, http.client.HTTPException) as e:
+        st = str(e)
+    check(st == 413 or isinstance(st, str),
+          "a far larger body is refused (413 or closed)", st)
+
+    # -- credentials
+    st, h, b = request(ctx, port, "POST", "/echo", b"{}", dict(
+        J, Authorization="Bearer tok.en-1_~+/=", Cookie="a=b; session=s3cr3t"))
+    j = json.loads(b) if st == 200 else {}
+    check(j.get("bearer") is True and j.get("cookie") is True,
+          "bearer and cookie extracted", (st, b))
+    st, h, b = request(ctx, port, "POST", "/echo", b"{}", dict(
+        J, Authorization="Basic dXNlcjpwYXNz", Cookie="sessionx=1; a=2"))
+    j = json.loads(b) if st == 200 else {}
+    check(j.get("bearer") is False and j.get("cookie") is False,
+          "no bearer from Basic, no cookie from a longer name", (st, b))
+    st, h, b = request(ctx, port, "POST", "/echo", b"{}", dict(
+        J, Authorization="Bearer " + "a" * 5000))
+    j = json.loads(b) if st == 200 else {}
+    check(j.get("bearer") is False, "an over-long bearer is ignored", (st, b))
+
+    # -- headers
+    st, h, b = request(ctx, port, "GET", "/nowhere")
+    want = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'self'",
+            "X-Frame-Options": "DENY"}
+    for k, v in want.items():
+        check(h.get(k) == v, "security header %s on a 404" % k, h.get(k))
+    check((h.get("Strict-Transport-Security") or "").startswith("max-age="),
+          "HSTS over TLS", h.get("Strict-Transport-Security"))
+    st, h, b = request(ctx, port, "GET", "/desktop.vv")
+    check(st == 200 and h.get("Content-Type") == "application/x-virt-viewer"
+          and b.startswith(b"[virt-viewer]\n") and
+          "desktop.vv" in (h.get("Content-Disposition") or ""),
+          ".vv body with its type and Content-Disposition", (st, h, b))
+    st, h, b = request(ctx, port, "GET", "/text")
+    check(st == 200 and h.get("Content-Type") == "text/plain" and
+          b == b"hello\n" and h.get("X-Paprika-Test") == "yes" and
+          h.get("Cache-Control") == "no-store",
+          "text/plain reply with an extra header", (st, h, b))
+
+    # -- TLS versions
+    old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    old.load_verify_locations(os.path.join(d, "ca.pem"))
+    old.set_ciphers("DEFAULT:@SECLEVEL=0")
+    try:
+        old.minimum_version = ssl.TLSVersion.TLSv1_1
+        old.maximum_version = ssl.TLSVersion.TLSv1_1
+        try:
+            request(old, port, "GET", "/items/1")
+            check(False, "TLS 1.1 refused")
+        except ssl.SSLError as e:
+            check("VERSION" in str(e).upper() or "ALERT" in str(e).upper(),
+                  "TLS 1.1 refused by the server", e)
+        except OSError as e:
+            check(True, "TLS 1.1 refused (%s)" % type(e).__name__)
+    except (ValueError, ssl.SSLError) as e:
+        print("# cannot offer TLS 1.1 here: %s" % e)
+    v12 = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    v12.load_verify_locations(os.path.join(d, "ca.pem"))
+    v12.maximum_version = ssl.TLSVersion.TLSv1_2
+    st, h, b = request(v12, port, "GET", "/items/1")
+    check(st == 200, "TLS 1.2 accepted", st)
+
+    # -- a client that leaves before a deferred reply
+    st, h, b = request(ctx, port, "GET", "/deferred")
+    check(st == 200 and json.loads(b) == {"deferred": True},
+          "deferred reply arrives", (st, b))
+    for _ in range(3):
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                            server_hostname="127.0.0.1")
+        s.sendall(b"GET /deferred HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.close()
+    time.sleep(0.6)
+    check(srv.proc.poll() is None, "server alive after clients left early")
+    st, h, b = request(ctx, port, "GET", "/items/after")
+    check(st == 200, "server answers after clients left early", st)
+
+    # -- 200 concurrent requests
+    results = [None] * 200
+
+    def worker(i):
+        try:
+            st, h, b = request(ctx, port, "GET", "/items/n%d" % i)
+            results[i] = st == 200 and json.loads(b)["id"] == "n%d" % i
+        except Exception as e:
+            results[i] = repr(e)
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(200)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    bad = [r for r in results if r is not True]
+    check(not bad, "200 concurrent requests all answered", bad[:5])
+
+    # -- access log
+    request(ctx, port, "GET", "/query?q=QUERYSECRET", headers={
+        "Authorization": "Bearer BEARERSECRET", "Cookie": "session=COOKIESEC"})
+    time.sleep(0.1)
+    log = srv.text()
+    lines = [l for l in log.splitlines() if "GET /query " in l]
+    check(lines and " 200 " in lines[-1] and " ms" in lines[-1] and
+          "127.0.0.1" in lines[-1], "access log line with peer and status",
+          lines[-1:])
+    for secret in ("QUERYSECRET", "BEARERSECRET", "COOKIESEC", "s3cr3t",
+                   "tok.en"):
+        check(secret not in log, "access log lacks %s" % secret)
+
+    # -- counters
+    st, h, b = request(ctx, port, "GET", "/stats")
+    j = json.loads(b)
+    check(j["requests"] > 200 and j["4xx"] > 5 and j["connections"] > 200,
+          "counters count", j)
+
+    # -- slow client timeout (server with -t 1)
+    slow = Server(testd, d, "slow", ["-t", "1"])
+    try:
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1",
+                            slow.port)), server_hostname="127.0.0.1")
+        s.sendall(b"GET /items/1 HTTP/1.1\r\nHost: x\r\n")
+        s.settimeout(8)
+        t0 = time.time()
+        try:
+            data = s.recv(4096)
+        except (ssl.SSLError, OSError):
+            data = b""
+        took = time.time() - t0
+        check(data == b"" and 0.5 < took < 6,
+              "slow client: connection closed after the timeout",
+              (data, took))
+        s.close()
+    finally:
+        slow.stop()
+
+    # -- connection cap (server with -n 2)
+    capped = Server(testd, d, "capped", ["-n", "2"])
+    try:
+        held = []
+        for _ in range(2):
+            c = http.client.HTTPSConnection("127.0.0.1", capped.port,
+                                            context=ctx, timeout=10)
+            c.connect()
+            held.append(c)
+        st, h, b = request(ctx, capped.port, "GET", "/items/1")
+        check(is_error(st, h, b, 503, "overloaded"),
+              "over max_connections: JSON 503", (st, b))
+        c = held[0]
+        c.request("GET", "/items/1")
+        check(c.getresponse().status == 200, "connections under the cap served")
+        for c in held:
+            c.close()
+        time.sleep(0.3)
+        st, h, b = request(ctx, capped.port, "GET", "/items/1")
+        check(st == 200, "served again once connections closed", st)
+    finally:
+        capped.stop()
+
+
+def main():
+    top = os.environ.get("top_builddir") or os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    testd = os.path.join(top, "tests", "integration", "http-testd")
+    if not os.access(testd, os.X_OK):
+        print("# %s is not built" % testd)
+        return SKIP
+    if shutil.which("openssl") is None:
+        print("# openssl command not found")
+        return SKIP
+    d = tempfile.mkdtemp(prefix="paprika-http.")
+    srv = None
+    try:
+        make_pki(d)
+        ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+        srv = Server(testd, d, "main", ["-b", "1024", "-t", "10"])
+        try:
+            tests(ctx, srv, d, testd)
+        except Exception:
+            import traceback
+            check(False, "the test ran to its end", traceback.format_exc())
+        log = srv.text()
+        rc = srv.stop()
+        check(rc == 0, "http-testd exits 0 on SIGTERM", (rc, log[-2000:]))
+    finally:
+        if srv is not None and srv.proc.poll() is None:
+            srv.stop()
+        shutil.rmtree(d, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
