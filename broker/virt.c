@@ -304,6 +304,7 @@ virt_graphics_cb(virConnectPtr conn, virDomainPtr d, int phase,
 {
 	struct virt_host		*h = opaque;
 	enum virt_graphics_phase	 p;
+	char				 peer[128] = "";
 
 	switch (phase) {
 	case VIR_DOMAIN_EVENT_GRAPHICS_CONNECT:
@@ -318,10 +319,13 @@ virt_graphics_cb(virConnectPtr conn, virDomainPtr d, int phase,
 	default:
 		return;
 	}
+	/* Each SPICE channel is its own connection: the port tells them
+	 * apart, so the caller can pair connects and disconnects. */
+	if (remote != NULL && remote->node != NULL)
+		snprintf(peer, sizeof(peer), "%s:%s", remote->node,
+		    remote->service != NULL ? remote->service : "");
 	if (h->ev.graphics != NULL)
-		h->ev.graphics(h, virDomainGetName(d), p,
-		    (remote != NULL && remote->node != NULL) ? remote->node : "",
-		    h->arg);
+		h->ev.graphics(h, virDomainGetName(d), p, peer, h->arg);
 }
 
 /* From whatever thread noticed; the loop learns through h->closed. */
