@@ -31,7 +31,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
-#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -60,7 +59,6 @@ struct http_conn {
 	struct http_server	*server;	/* NULL once detached */
 	struct bufferevent	*bev;		/* hash key */
 	int			 refused;	/* over max_connections */
-	struct event		*kick;		/* reads what TLS buffered */
 	UT_hash_handle		 hh;
 };
 
@@ -149,8 +147,6 @@ http_conn_free(void *arg)
 		HASH_DEL(conn->server->conns, conn);
 		conn->server->counters.connections_open--;
 	}
-	if (conn->kick != NULL)
-		event_free(conn->kick);
 	free(conn);
 }
 
@@ -164,41 +160,6 @@ http_conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 	(void)argl;
 	(void)argp;
 	http_conn_free(ptr);
-}
-
-/*
- * A TLS 1.3 client's first request often arrives with its Finished message
- * and ends up buffered inside the SSL object by the handshake. 2.1.12's
- * socket-based bufferevent_openssl then waits for the socket to become
- * readable again, which it never does: the request stalls until the
- * timeout. After the handshake we run its read event once by hand.
- */
-static void
-http_conn_kick(evutil_socket_t fd, short ev, void *arg)
-{
-	struct http_conn	*conn = arg;
-	SSL			*ssl;
-
-	(void)fd;
-	(void)ev;
-	ssl = bufferevent_openssl_get_ssl(conn->bev);
-	if (ssl != NULL && SSL_has_pending(ssl))
-		event_active(&conn->bev->ev_read, EV_READ, 1);
-}
-
-static void
-http_conn_info(const SSL *ssl, int where, int ret)
-{
-	struct http_conn	*conn;
-	struct timeval		 now = { 0, 0 };
-
-	(void)ret;
-	if ((where & SSL_CB_HANDSHAKE_DONE) == 0 ||
-	    (conn = SSL_get_ex_data(ssl, http_ex_index)) == NULL ||
-	    conn->kick == NULL)
-		return;
-	/* From the loop: libevent sets its read callback after we return. */
-	evtimer_add(conn->kick, &now);
 }
 
 /*
@@ -224,7 +185,19 @@ http_bevcb(struct event_base *base, void *arg)
 		}
 		/* 2.1.12 corrupts the stream on partial SSL writes. */
 		SSL_clear_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
-		SSL_set_info_callback(ssl, http_conn_info);
+		/*
+		 * With read-ahead OpenSSL takes more than one record off the
+		 * socket (a TLS 1.3 request right behind the handshake), and
+		 * 2.1.12 only reads again when the socket is readable: the
+		 * request would wait for the timeout. Without it, what
+		 * OpenSSL has not read stays readable on the socket.
+		 */
+		SSL_set_read_ahead(ssl, 0);
+		/* Freeing the read buffer between records loses the bytes
+		 * of a request that arrived with the last handshake record
+		 * under 2.1.12: about one connection in ten stalled. */
+		SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+		SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 		if (!SSL_set_ex_data(ssl, http_ex_index, conn)) {
 			free(conn);
 			SSL_free(ssl);
@@ -238,7 +211,6 @@ http_bevcb(struct event_base *base, void *arg)
 			return NULL;
 		}
 		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-		conn->kick = evtimer_new(base, http_conn_kick, conn);
 	} else {
 		if ((under = bufferevent_socket_new(base, -1,
 		    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
