@@ -233,7 +233,7 @@ main(void)
 	    strcmp(r.mime, "image/png") == 0, "screenshot: %s %zu %s",
 	    r.mime, r.image_len, r.error);
 	VT_RUN(r, 30, virt_lock(h, "tmpl", vt_done, &r));
-	VT_CHECK(r.ok == 0 && strstr(r.error, "guest agent") != NULL,
+	VT_CHECK(r.ok == 0 && strstr(r.error, "no QEMU guest agent") != NULL,
 	    "lock without an agent: '%s'", r.error);
 	VT_RUN(r, 30, virt_destroy(h, "tmpl", vt_done, &r));
 	VT_CHECK(r.ok == 1 && r.state == VIRT_STATE_SHUTOFF, "destroy: %s",
