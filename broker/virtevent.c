@@ -146,9 +146,14 @@ virtevent_handle_fired(evutil_socket_t fd, short what, void *arg)
 	opaque = w->opaque;
 	pthread_mutex_unlock(&virtevent_lock);
 
-	/* epoll reports errors and hangups as readable and writable. */
+	/*
+	 * An event replaced by updateHandle may fire once more with what
+	 * is no longer asked for. Errors and hangups need no mapping:
+	 * libevent reports them as readable and writable, and libvirt's
+	 * read or write then sees them.
+	 */
 	if (events == 0)
-		events = VIR_EVENT_HANDLE_HANGUP;
+		return;
 	/* opaque stays valid: its ff only runs after this callback. */
 	cb(id, fd, events, opaque);
 }

@@ -146,7 +146,7 @@ main(void)
 	    r.image_len > 8 && memcmp(r.image_head, PNG_MAGIC, 8) == 0,
 	    "screenshot: %s %zu %s", r.mime, r.image_len, r.error);
 	VT_RUN(r, 10, virt_lock(h, "vm-running", vt_done, &r));
-	VT_CHECK(r.ok == 0 && strstr(r.error, "guest agent") != NULL,
+	VT_CHECK(r.ok == 0 && strstr(r.error, "no QEMU guest agent") != NULL,
 	    "lock: '%s'", r.error);
 	VT_RUN(r, 10, virt_revert(h, "vm-running", "nosnap", vt_done, &r));
 	VT_CHECK(r.ok == 0 && strstr(r.error, "snapshot") != NULL,
