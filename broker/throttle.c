@@ -1,0 +1,245 @@
+/*
+ * Brute-force protection: a failure count per key in a hash table. The
+ * table's insertion order doubles as the age order: each failure moves its
+ * key to the end, so the first key is the one that failed longest ago and
+ * is the one evicted when the table is full.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uthash.h>
+
+#include "throttle.h"
+
+/* Delays double at most this many times before delay_max caps them. */
+#define THROTTLE_SHIFT_MAX	30
+
+struct throttle_node {
+	struct throttle_entry	 e;
+	UT_hash_handle		 hh;
+};
+
+struct throttle {
+	struct throttle_config	 c;
+	struct throttle_node	*nodes;
+};
+
+void
+throttle_config_defaults(struct throttle_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->free_failures = 3;
+	c->delay_base = 1;
+	c->delay_max = 30;
+	c->lockout_failures = 10;
+	c->lockout = 900;
+	c->window = 3600;
+	c->max_keys = 100000;
+}
+
+struct throttle *
+throttle_new(const struct throttle_config *c)
+{
+	struct throttle	*t;
+
+	if ((t = calloc(1, sizeof *t)) == NULL)
+		return NULL;
+	t->c = *c;
+	if (t->c.max_keys == 0)
+		t->c.max_keys = 1;
+	return t;
+}
+
+static void
+throttle_remove(struct throttle *t, struct throttle_node *n)
+{
+	HASH_DEL(t->nodes, n);
+	free(n);
+}
+
+void
+throttle_free(struct throttle *t)
+{
+	struct throttle_node	*n, *tmp;
+
+	if (t == NULL)
+		return;
+	HASH_ITER(hh, t->nodes, n, tmp)
+		throttle_remove(t, n);
+	free(t);
+}
+
+/* Keys longer than THROTTLE_KEY_MAX are cut: two of them then share one
+ * count, which errs on the strict side. */
+static void
+throttle_key(char *buf, const char *key)
+{
+	size_t	len = strlen(key);
+
+	if (len > THROTTLE_KEY_MAX)
+		len = THROTTLE_KEY_MAX;
+	memset(buf, 0, THROTTLE_KEY_MAX + 1);
+	memcpy(buf, key, len);
+}
+
+/*
+ * Whether an entry no longer counts at now: its lockout is over, or it is
+ * not locked and its last failure is a window old. A lockout that ends
+ * forgets the count too, so the next failure does not lock again at once.
+ */
+static int
+throttle_expired(const struct throttle *t, const struct throttle_entry *e,
+    time_t now)
+{
+	if (e->locked_until != 0)
+		return now >= e->locked_until;
+	return now - e->last_failure >= (time_t)t->c.window;
+}
+
+/* The live node for key, or NULL; drops an expired one on the way. */
+static struct throttle_node *
+throttle_find(struct throttle *t, const char *key, time_t now)
+{
+	struct throttle_node	*n;
+	char			 k[THROTTLE_KEY_MAX + 1];
+
+	throttle_key(k, key);
+	HASH_FIND_STR(t->nodes, k, n);
+	if (n != NULL && throttle_expired(t, &n->e, now)) {
+		throttle_remove(t, n);
+		n = NULL;
+	}
+	return n;
+}
+
+/* Seconds of delay after the given number of failures (0 while free). */
+static unsigned
+throttle_delay(const struct throttle *t, unsigned failures)
+{
+	unsigned	shift;
+	unsigned long	d;
+
+	if (failures <= t->c.free_failures)
+		return 0;
+	shift = failures - t->c.free_failures - 1;
+	if (shift > THROTTLE_SHIFT_MAX)
+		shift = THROTTLE_SHIFT_MAX;
+	d = (unsigned long)t->c.delay_base << shift;
+	if (d > t->c.delay_max)
+		d = t->c.delay_max;
+	return (unsigned)d;
+}
+
+unsigned
+throttle_wait(struct throttle *t, const char *key, time_t now, int *locked)
+{
+	struct throttle_node	*n;
+	time_t			 until;
+
+	*locked = 0;
+	if ((n = throttle_find(t, key, now)) == NULL)
+		return 0;
+	if (n->e.locked_until != 0) {
+		*locked = 1;
+		return (unsigned)(n->e.locked_until - now);
+	}
+	until = n->e.last_failure + throttle_delay(t, n->e.failures);
+	return until > now ? (unsigned)(until - now) : 0;
+}
+
+/* Makes room for one more key by dropping those that failed longest ago. */
+static void
+throttle_evict(struct throttle *t)
+{
+	while (t->nodes != NULL && HASH_COUNT(t->nodes) >= t->c.max_keys)
+		throttle_remove(t, t->nodes);
+}
+
+/* Adds a node for key at the end of the age order; NULL on no memory. */
+static struct throttle_node *
+throttle_add(struct throttle *t, const char *key)
+{
+	struct throttle_node	*n;
+
+	throttle_evict(t);
+	if ((n = calloc(1, sizeof *n)) == NULL)
+		return NULL;
+	throttle_key(n->e.key, key);
+	HASH_ADD_STR(t->nodes, e.key, n);
+	return n;
+}
+
+const struct throttle_entry *
+throttle_fail(struct throttle *t, const char *key, time_t now)
+{
+	struct throttle_node	*n;
+
+	if ((n = throttle_find(t, key, now)) != NULL) {
+		/* Move it to the end: it is now the newest. */
+		HASH_DEL(t->nodes, n);
+		HASH_ADD_STR(t->nodes, e.key, n);
+	} else if ((n = throttle_add(t, key)) == NULL)
+		return NULL;
+
+	if (n->e.failures < UINT_MAX)
+		n->e.failures++;
+	n->e.last_failure = now;
+	if (t->c.lockout_failures != 0 &&
+	    n->e.failures >= t->c.lockout_failures && n->e.locked_until == 0)
+		n->e.locked_until = now + t->c.lockout;
+	return &n->e;
+}
+
+void
+throttle_clear(struct throttle *t, const char *key)
+{
+	struct throttle_node	*n;
+	char			 k[THROTTLE_KEY_MAX + 1];
+
+	throttle_key(k, key);
+	HASH_FIND_STR(t->nodes, k, n);
+	if (n != NULL)
+		throttle_remove(t, n);
+}
+
+/*
+ * Restored entries go to the end of the age order, so restoring in
+ * throttle_foreach order (oldest first) keeps the order.
+ */
+void
+throttle_restore(struct throttle *t, const struct throttle_entry *e,
+    time_t now)
+{
+	struct throttle_node	*n;
+	char			 k[THROTTLE_KEY_MAX + 1];
+
+	if (e->failures == 0 || throttle_expired(t, e, now))
+		return;
+	throttle_key(k, e->key);
+	HASH_FIND_STR(t->nodes, k, n);
+	if (n != NULL)
+		throttle_remove(t, n);
+	if ((n = throttle_add(t, k)) == NULL)
+		return;
+	n->e.failures = e->failures;
+	n->e.last_failure = e->last_failure;
+	n->e.locked_until = e->locked_until;
+}
+
+/* Visits the entries oldest first; cb must not change the table. */
+void
+throttle_foreach(struct throttle *t,
+    void (*cb)(const struct throttle_entry *, void *), void *arg)
+{
+	struct throttle_node	*n;
+
+	for (n = t->nodes; n != NULL; n = n->hh.next)
+		cb(&n->e, arg);
+}
+
+size_t
+throttle_count(const struct throttle *t)
+{
+	return HASH_COUNT(t->nodes);
+}
