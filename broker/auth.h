@@ -47,5 +47,12 @@ int	auth_valid_name(const char *name);
 int	auth_hash_password(const char *password, char *out, size_t outlen);
 /* Reads the users file to check its syntax; 0, or -1 with "file:line". */
 int	auth_users_check(const char *path, char *err, size_t errlen);
+/*
+ * Splits one line of a users file in place into name, hash and group list
+ * (the list may be ""): for paprika-users, which rewrites the file. Returns
+ * 1 for an entry, 0 for a blank or comment line, -1 with a message in err.
+ */
+int	auth_users_parse_line(char *line, char **name, char **hash,
+	    char **groups, char *err, size_t errlen);
 
 #endif

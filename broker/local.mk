@@ -2,6 +2,7 @@
 # can link each one without the daemon's main().
 noinst_LIBRARIES += broker/libbroker.a
 broker_libbroker_a_SOURCES = \
+	broker/auth.c broker/auth.h \
 	broker/throttle.c broker/throttle.h \
 	broker/workq.c broker/workq.h
 BROKER_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) \

@@ -3,17 +3,28 @@
 # compiles the gateway's request parser, a pure function.
 if HAVE_CMOCKA
 UNIT_TESTS = \
+	tests/unit/test-auth \
 	tests/unit/test-config \
 	tests/unit/test-encode \
 	tests/unit/test-keyring \
 	tests/unit/test-netaddr \
 	tests/unit/test-request \
+	tests/unit/test-throttle \
 	tests/unit/test-ticket
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)/gateway -I$(top_srcdir)/tests/unit
 UNIT_LDADD = $(PAPRIKA_COMMON_LIBS) $(CMOCKA_LIBS)
+
+# The broker's modules: linked from broker/libbroker.a.
+tests_unit_test_auth_SOURCES = tests/unit/test-auth.c tests/unit/unit.h
+tests_unit_test_auth_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_auth_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_throttle_SOURCES = tests/unit/test-throttle.c
+tests_unit_test_throttle_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_throttle_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 
 tests_unit_test_config_SOURCES = tests/unit/test-config.c tests/unit/unit.h
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
