@@ -21,6 +21,7 @@
 #include <uthash.h>
 
 #include "auth.h"
+#include "secretfile.h"
 
 #define AUTH_LINE_MAX		1024	/* one line of the users file */
 #define AUTH_HASH_PREFIX	"$argon2id$"
@@ -209,36 +210,16 @@ auth_seen_add(struct auth_seen **seen, const char *name, char *msg,
 static FILE *
 auth_users_open(const char *path, char *err, size_t errlen)
 {
-	struct stat	 st;
-	FILE		*fp;
-	int		 fd;
+	FILE	*fp;
+	int	 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((fd = secretfile_open(path, 0, "users file", err, errlen)) == -1)
 		return NULL;
-	}
-	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto fail;
-	}
-	if (st.st_mode & (S_IWGRP | S_IRWXO)) {
-		snprintf(err, errlen, "%s: users file is accessible by others "
-		    "(mode %04o): chmod 600 or 640", path,
-		    (unsigned)(st.st_mode & 07777));
-		goto fail;
-	}
 	if ((fp = fdopen(fd, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
+		close(fd);
 	}
 	return fp;
- fail:
-	close(fd);
-	return NULL;
 }
 
 /*

@@ -12,35 +12,20 @@
 
 #include "encode.h"
 #include "keyring.h"
+#include "secretfile.h"
 
 int
 keyring_read_key(const char *path, uint8_t id, struct ticket_key *key,
     char *err, size_t errlen)
 {
-	struct stat	 st;
 	char		 text[TICKET_KEY_LEN * 2 + 2];
 	ssize_t		 n;
 	size_t		 len;
 	int		 fd, ret = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((fd = secretfile_open(path, O_NOFOLLOW, "ticket key", err,
+	    errlen)) == -1)
 		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_mode & (S_IWGRP | S_IRWXO)) {
-		snprintf(err, errlen, "%s: ticket key is accessible by others "
-		    "(mode %04o): chmod 600 or 640", path,
-		    (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
 	n = read(fd, text, sizeof text);
 	if (n < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
