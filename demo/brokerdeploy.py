@@ -1,0 +1,337 @@
+"""A small real Paprika deployment: broker, gateway and demo guests.
+
+Used by the demo (README command 1) and the broker's integration and
+end-to-end tests. Everything runs on loopback: the PKI from paprika-certs,
+demo guests defined under libvirt's embedded QEMU driver
+(qemu:///embed?root=DIR), paprika-gatewayd, and paprika-brokerd, which
+owns the embedded driver while it runs. A user logs in through the
+broker's HTTPS API like any client would.
+"""
+
+import http.client
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+
+import libvirt
+
+import guest as guestmod
+from deployment import Deployment, DeploymentError, free_port
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "paprika-demo"
+SNAPSHOT = "clean"
+
+GUEST_XML = """<domain type='{virt}'>
+  <name>{name}</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='{disk}'/>
+      <target dev='hda' bus='ide'/>
+    </disk>
+    <graphics type='spice' autoport='yes' defaultMode='secure' passwd='{password}'>
+      <listen type='address' address='127.0.0.1'/>
+    </graphics>
+    <video><model type='qxl'/></video>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+"""
+
+
+class ApiError(Exception):
+    def __init__(self, status, body):
+        self.status = status
+        self.body = body
+        err = body.get("error", {}) if isinstance(body, dict) else {}
+        super().__init__(f"HTTP {status}: {err.get('code')}: {err.get('message')}")
+
+
+class BrokerDeployment(Deployment):
+    """PKI, guests, gateway and broker in one work directory."""
+
+    def __init__(self, workdir, top_srcdir, top_builddir, log=print, guests=2):
+        super().__init__(workdir, top_srcdir, top_builddir, log=log)
+        self.root = os.path.join(self.work, "libvirt")
+        self.nguests = guests
+        self.guest_names = [f"desk-{i + 1}" for i in range(guests)]
+        self.broker = None
+        self.broker_port = None
+        self.broker_log = os.path.join(self.work, "brokerd.log")
+        self.broker_conf = os.path.join(self.work, "brokerd.conf")
+        self.users_file = os.path.join(self.work, "users")
+        self.virt = None
+
+    # --- guests ---------------------------------------------------------
+
+    def write_qemu_conf(self):
+        os.makedirs(os.path.join(self.root, "etc"), exist_ok=True)
+        with open(os.path.join(self.root, "etc", "qemu.conf"), "w") as f:
+            f.write(guestmod.QEMU_CONF.format(
+                spice_dir=os.path.abspath(os.path.join(self.pki, "spice")),
+                port_min=25900, port_max=26900))
+
+    def _libvirt(self, *args):
+        """Runs a libvirt step in a child process: the embedded driver stays
+        locked by whichever process opened it until that process exits, and
+        the broker must be able to open it next."""
+        env = dict(os.environ, LIBVIRT_LOG_OUTPUTS=
+                   f"3:file:{os.path.join(self.work, 'libvirt.log')}")
+        r = subprocess.run([sys.executable, os.path.abspath(__file__), *args],
+                           env=env, capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise DeploymentError(f"libvirt {args[0]}: {(r.stdout + r.stderr).strip()}")
+        return r.stdout
+
+    def define_guests(self):
+        """Defines the demo guests (not running) on qcow2 disks, each with
+        a snapshot the shared pool reverts to between users."""
+        image = os.path.join(self.build, "demo", "guest", "paprika-demo.img")
+        if not os.path.exists(image):
+            raise DeploymentError(f"{image} is missing: run make first")
+        self.write_qemu_conf()
+        self.virt = "kvm" if guestmod.kvm_usable() else "qemu"
+        if self.virt == "qemu":
+            self.log("KVM is not usable here: guests run under TCG (slower)")
+        for name in self.guest_names:
+            disk = os.path.join(self.work, f"{name}.qcow2")
+            subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O",
+                            "qcow2", image, disk], check=True)
+        self._libvirt("define", self.root, self.virt, *[
+            f"{n}={os.path.abspath(os.path.join(self.work, n + '.qcow2'))}"
+            for n in self.guest_names])
+        self.log(f"guests {', '.join(self.guest_names)} defined, each with "
+                 f"snapshot '{SNAPSHOT}'")
+
+    def destroy_guests(self):
+        """Stops every guest QEMU under the embedded root: they outlive the
+        broker by design (its restarts must not drop desktops)."""
+        try:
+            self._libvirt("destroy", self.root)
+        except (DeploymentError, subprocess.TimeoutExpired):
+            pass
+        # Whatever the driver lost track of: QEMU processes under this root.
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if b"qemu-system" in cmd and self.root.encode() in cmd:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+
+    # --- broker ---------------------------------------------------------
+
+    def add_user(self, name, password, groups):
+        r = subprocess.run([os.path.join(self.build, "paprika-users"), "-f",
+                            self.users_file, "add", name, "--groups", groups,
+                            "--stdin"], input=password + "\n", text=True,
+                           capture_output=True)
+        if r.returncode != 0:
+            raise DeploymentError(f"paprika-users add {name}: {r.stderr.strip()}")
+
+    def broker_config(self, pool_extra="", extra=""):
+        names = ", ".join(self.guest_names)
+        return f"""[broker]
+listen = 127.0.0.1:{self.broker_port}
+tls_cert = {self.pki}/broker/broker-cert.pem
+tls_key = {self.pki}/broker/broker-key.pem
+state = {self.work}/broker.db
+ticket_keys = {self.pki}/ticket-keys
+spice_ca = {self.pki}/spice/ca-cert.pem
+pam_service =
+users_file = {self.users_file}
+start_timeout = 120s
+{extra}
+[roles]
+helpdesk = helpdesk
+
+[host local]
+uri = qemu:///embed?root={self.root}
+spice_address = 127.0.0.1
+spice_cert = {self.pki}/spice/server-cert.pem
+
+[gateway local]
+proxy = http://127.0.0.1:{self.plain_port}
+control = {self.control}
+
+[pool office]
+title = Office desktop
+kind = shared
+host = local
+guests = {names}
+snapshot = {SNAPSHOT}
+groups = staff
+disconnect_action = none
+{pool_extra}
+"""
+
+    def start_broker(self, pool_extra="", extra="", wait=30):
+        if self.broker_port is None:
+            self.broker_port = free_port()
+        with open(self.broker_conf, "w") as f:
+            f.write(self.broker_config(pool_extra, extra))
+        logf = open(self.broker_log, "a")
+        self.broker = subprocess.Popen(
+            [os.path.join(self.build, "paprika-brokerd"), "-d", "-v", "-f",
+             self.broker_conf], stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            if self.broker.poll() is not None:
+                raise DeploymentError("paprika-brokerd exited:\n" + self.broker_tail())
+            try:
+                status, body, _ = self.api("GET", "/api/v1/health")
+                if status == 200 and all(body["hosts"].values()):
+                    self.log(f"broker listening on https://127.0.0.1:{self.broker_port}")
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise DeploymentError("the broker did not come up:\n" + self.broker_tail())
+
+    def stop_broker(self, sig=signal.SIGTERM):
+        if self.broker is not None and self.broker.poll() is None:
+            self.broker.send_signal(sig)
+            try:
+                self.broker.wait(10)
+            except subprocess.TimeoutExpired:
+                self.broker.kill()
+                self.broker.wait()
+        self.broker = None
+
+    def broker_tail(self, lines=30):
+        try:
+            with open(self.broker_log) as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self):
+        self.stop_broker()
+        self.stop_gateway()
+        self.destroy_guests()
+
+    # --- the API ----------------------------------------------------------
+
+    def tls_context(self):
+        ctx = ssl.create_default_context(cafile=os.path.join(self.pki, "ca",
+                                                              "ca-cert.pem"))
+        return ctx
+
+    def api(self, method, path, body=None, token=None, headers=None, raw=False):
+        """One request; returns (status, JSON body or bytes, headers)."""
+        conn = http.client.HTTPSConnection("127.0.0.1", self.broker_port,
+                                           context=self.tls_context(), timeout=60)
+        hdrs = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        if token:
+            hdrs["Authorization"] = f"Bearer {token}"
+        try:
+            conn.request(method, path, body=data, headers=hdrs)
+            r = conn.getresponse()
+            payload = r.read()
+            rh = {k.lower(): v for k, v in r.getheaders()}
+        finally:
+            conn.close()
+        if raw or not rh.get("content-type", "").startswith("application/json"):
+            return r.status, payload, rh
+        return r.status, json.loads(payload), rh
+
+    def login(self, user=DEMO_USER, password=DEMO_PASSWORD):
+        status, body, _ = self.api("POST", "/api/v1/login",
+                                   {"username": user, "password": password})
+        if status != 200:
+            raise ApiError(status, body)
+        return body["token"]
+
+    def connect(self, token, pool="office", timeout=120, vv=False, progress=None):
+        """Connects, polling while the desktop starts; returns the connection
+        JSON (or the .vv text with vv=True)."""
+        deadline = time.time() + timeout
+        while True:
+            if vv:
+                status, body, hdrs = self.api(
+                    "GET", f"/api/v1/desktops/{pool}/console.vv", token=token)
+            else:
+                status, body, hdrs = self.api(
+                    "POST", f"/api/v1/desktops/{pool}/connect", token=token)
+            if status == 200:
+                return body.decode() if vv else body
+            if status != 202:
+                raise ApiError(status, body)
+            if progress:
+                progress(body)
+            if time.time() > deadline:
+                raise DeploymentError(f"desktop not ready after {timeout}s: {body}")
+            time.sleep(0.2)
+
+    def guest_screenshot(self, token, guest, path):
+        """The guest's own screen, through the broker's helpdesk route."""
+        status, body, hdrs = self.api(
+            "GET", f"/api/v1/pools/office/desktops/{guest}/screenshot",
+            token=token, raw=True)
+        if status != 200:
+            raise DeploymentError(f"screenshot of {guest}: HTTP {status}: {body[:200]}")
+        with open(path, "wb") as f:
+            f.write(body)
+
+    def spicy_capture(self, conn, out, listener="plain", timeout=60):
+        """spicy-screenshot through the gateway with a broker connection:
+        the ticket as the proxy password, the SPICE password from the grant."""
+        self.guest = _PortOnly(conn["tls_port"])
+        return self.spicy_screenshot(out, conn["host"], listener=listener,
+                                     password=conn["password"], timeout=timeout)
+
+
+class _PortOnly:
+    """What Deployment.spicy_screenshot needs of a guest: its TLS port."""
+
+    def __init__(self, port):
+        self.port = port
+
+    def tls_port(self):
+        return self.port
+
+
+def _main(argv):
+    """Child-process steps: define ROOT VIRT NAME=DISK..., destroy ROOT."""
+    libvirt.registerErrorHandler(lambda ctx, err: None, None)
+    guestmod._start_event_loop()
+    conn = libvirt.open(f"qemu:///embed?root={argv[1]}")
+    if argv[0] == "define":
+        for item in argv[3:]:
+            name, disk = item.split("=", 1)
+            dom = conn.defineXML(GUEST_XML.format(
+                virt=argv[2], name=name, disk=disk,
+                password=guestmod.new_password()))
+            dom.snapshotCreateXML(
+                f"<domainsnapshot><name>{SNAPSHOT}</name></domainsnapshot>", 0)
+    elif argv[0] == "destroy":
+        for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            try:
+                dom.destroy()
+            except libvirt.libvirtError:
+                pass
+    conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
