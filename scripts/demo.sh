@@ -1,7 +1,7 @@
 #!/bin/sh
 # README command 1: installs what Paprika needs, builds it, and runs the demo:
-# a real QEMU guest with SPICE TLS behind paprika-gatewayd, shown in
-# remote-viewer when there is a display, captured through the gateway when not.
+# two demo guests in a shared pool, paprika-brokerd and paprika-gatewayd; the
+# desktop is shown in remote-viewer with the broker's .vv, or captured headless.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/build.sh
