@@ -49,3 +49,7 @@ EXTRA_DIST += \
 	tests/integration/auth-lib.sh \
 	tests/integration/test-pam.sh \
 	tests/integration/test-users.sh
+
+# The broker against real QEMU guests and a real gateway (demo/brokerdeploy.py).
+TESTS += tests/integration/test-broker.py
+EXTRA_DIST += tests/integration/test-broker.py

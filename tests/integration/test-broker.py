@@ -1,0 +1,266 @@
+"""paprika-brokerd against real QEMU guests (libvirt's embedded driver) and
+a real gateway: logins and brute-force protection, entitlements and roles,
+bad input, a full pool, a host that is down, disconnect actions with grace
+and cancel, helpdesk routes, and a broker restart that loses nothing."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+top_srcdir = os.environ.get("top_srcdir", os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))))
+top_builddir = os.environ.get("top_builddir", top_srcdir)
+sys.path.insert(0, os.path.join(top_srcdir, "demo"))
+
+try:
+    import brokerdeploy
+    from deployment import make_workdir
+except ImportError as e:  # python3-libvirt missing: scripts/deps.sh installs it
+    print(f"not ok - cannot import the demo modules: {e}")
+    sys.exit(1)
+
+results = []
+
+
+def check(ok, what, detail=""):
+    results.append(bool(ok))
+    print(f"{'ok' if ok else 'not ok'} - {what}" + (f": {detail}" if detail and not ok else ""),
+          flush=True)
+    return ok
+
+
+def error_code(body):
+    return body.get("error", {}).get("code") if isinstance(body, dict) else None
+
+
+def wait_for(fn, timeout=30, step=0.2):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+POOL_EXTRA = """disconnect_action = shutdown
+disconnect_grace = 8s
+"""
+
+# A second pool on a host that cannot be reached, and a login throttle that
+# a test can reach quickly.
+EXTRA = """[limits]
+login_free_failures = 2
+login_delay = 1s
+login_lockout_failures = 4
+login_lockout = 60s
+
+[host away]
+uri = qemu+tcp://127.0.0.1:1/system
+spice_address = 127.0.0.1
+
+[pool remote]
+kind = shared
+host = away
+guests = far-1
+groups = staff
+"""
+
+
+def session_of(d, helper, user):
+    _, body, _ = d.api("GET", "/api/v1/sessions", token=helper)
+    for s in body.get("sessions", []):
+        if s["user"] == user:
+            return s
+    return None
+
+
+def main():
+    work = make_workdir(tempfile.mkdtemp(prefix="paprika-broker."))
+    d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir,
+                                      log=lambda m: print(f"# {m}", flush=True))
+    try:
+        d.make_pki()
+        d.define_guests()
+        for user, groups in (("demo", "staff"), ("alice", "staff"),
+                             ("bob", "staff"), ("mallory", "guests"),
+                             ("helper", "helpdesk")):
+            d.add_user(user, f"{user}-password", groups)
+        d.start_gateway()
+        # The pool's extra settings go after its [pool office] lines; the
+        # throttle and the unreachable host go in their own sections.
+        d.broker_port = brokerdeploy.free_port()
+        conf = d.broker_config(POOL_EXTRA) + EXTRA
+        d.broker_config = lambda *a, **k: conf
+        d.start_broker()
+        run(d)
+    except Exception as e:  # a failed step is a failed test, with the log
+        check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
+        print("# broker log:\n# " + d.broker_tail(40).replace("\n", "\n# "))
+    finally:
+        d.stop()
+    failed = results.count(False)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed or not results else 0
+
+
+def run(d):
+    api = d.api
+
+    # --- bad input costs only the request --------------------------------
+    st, body, _ = api("POST", "/api/v1/login", {"username": "demo"})
+    check(st == 400 and error_code(body) == "bad_request",
+          "login without a password: 400 bad_request", (st, body))
+    st, body, _ = api("POST", "/api/v1/login", {"username": "../etc", "password": "x"})
+    check(st == 400, "login with a bad user name: 400", (st, body))
+    st, body, _ = api("POST", "/api/v1/login", {"username": "demo",
+                                                  "password": "x" * 300})
+    check(st == 400, "login with an over-long password: 400", (st, body))
+    st, body, _ = api("POST", "/api/v1/login", headers={"Content-Type": "application/json"},
+                      body=None)
+    check(st in (400, 415), "login without a body: 4xx", (st, body))
+    st, body, _ = api("GET", "/api/v1/desktops")
+    check(st == 401 and error_code(body) == "unauthenticated",
+          "desktops without a token: 401", (st, body))
+    st, body, _ = api("GET", "/api/v1/desktops", token="0" * 64)
+    check(st == 401, "desktops with an unknown token: 401", (st, body))
+
+    # --- logins, roles, entitlements -------------------------------------
+    demo = d.login("demo", "demo-password")
+    helper = d.login("helper", "helper-password")
+    mallory = d.login("mallory", "mallory-password")
+    st, body, _ = api("GET", "/api/v1/me", token=demo)
+    check(st == 200 and body["user"] == "demo" and "staff" in body["groups"]
+          and body["roles"] == ["user"], "me: user, groups and roles", body)
+    st, body, _ = api("GET", "/api/v1/desktops", token=demo)
+    ids = {x["id"]: x for x in body.get("desktops", [])}
+    check(set(ids) == {"office", "remote"}, "demo sees the staff pools", body)
+    check(ids.get("office", {}).get("state") == "available", "office is available", body)
+    check(ids.get("remote", {}).get("state") == "unavailable" and
+          ids["remote"].get("reason"), "the pool on a down host is unavailable, with a reason",
+          ids.get("remote"))
+    st, body, _ = api("POST", "/api/v1/desktops/remote/connect", token=demo)
+    check(st == 503 and "unreachable" in body["error"]["message"],
+          "connect on a down host: 503 with the reason", (st, body))
+    st, body, _ = api("GET", "/api/v1/desktops", token=mallory)
+    check(st == 200 and body["desktops"] == [], "a user outside the groups sees no desktop", body)
+    st, body, _ = api("POST", "/api/v1/desktops/office/connect", token=mallory)
+    check(st == 404 and error_code(body) == "no_desktop", "and cannot connect: 404", (st, body))
+    st, body, _ = api("GET", "/api/v1/sessions", token=demo)
+    check(st == 403 and error_code(body) == "forbidden", "helpdesk routes refuse users: 403",
+          (st, body))
+    st, body, _ = api("POST", "/api/v1/desktops/office/connect", token=None,
+                      headers={"Cookie": f"paprika_session={demo}"})
+    check(st == 403 and error_code(body) == "csrf",
+          "a cookie-authenticated POST without the request header: 403 csrf", (st, body))
+    st, body, _ = api("GET", "/api/v1/desktops", headers={"Cookie": f"paprika_session={demo}"})
+    check(st == 200 and len(body["desktops"]) == 2, "the portal cookie authenticates a GET", (st, body))
+
+    # --- connect: 202 with progress, then the connection ------------------
+    st, body, _ = api("POST", "/api/v1/desktops/office/connect", token=demo)
+    check(st == 202 and body["state"] == "starting" and 0 < body["progress"] < 100,
+          "connect to a stopped desktop: 202 with progress", (st, body))
+    conn = d.connect(demo)
+    check(conn["host"].startswith("pk.") and conn["tls_port"] > 0 and
+          len(conn["password"]) >= 16 and conn["proxy"].startswith("http://127.0.0.1:"),
+          "connection JSON: ticket host, TLS port, password, proxy", conn)
+    s = session_of(d, helper, "demo")
+    check(s is not None and s["state"] == "ready", "helpdesk sees demo's session ready", s)
+    ok, out = d.spicy_capture(conn, os.path.join(d.work, "demo.ppm"))
+    check(ok, "spicy-screenshot through the gateway with the broker's connection", out)
+
+    # --- a full pool -----------------------------------------------------
+    alice = d.login("alice", "alice-password")
+    bob = d.login("bob", "bob-password")
+    d.connect(alice)
+    st, body, hdrs = api("POST", "/api/v1/desktops/office/connect", token=bob)
+    check(st == 503 and "retry-after" in hdrs, "a third user of two desktops: 503 Retry-After",
+          (st, body))
+    st, body, _ = api("GET", "/api/v1/desktops", token=bob)
+    check([x["state"] for x in body["desktops"] if x["id"] == "office"] == ["full"],
+          "and sees the pool as full", body)
+
+    # --- disconnect action after grace, cancelled by a reconnect ----------
+    s = wait_for(lambda: (lambda x: x if x and x["state"] == "disconnected" else None)(
+        session_of(d, helper, "demo")), 15)
+    check(s is not None, "after spicy-screenshot left, demo's session is disconnected", s)
+    conn = d.connect(demo)
+    ok, out = d.spicy_capture(conn, os.path.join(d.work, "demo2.ppm"))
+    check(ok, "demo reconnects within the grace delay", out)
+    s = session_of(d, helper, "demo")
+    check(s is not None, "the reconnect kept the session (action cancelled)", s)
+    demo_desk = s["desktop"] if s else None
+    s = wait_for(lambda: session_of(d, helper, "demo") is None, 30)
+    check(s, "once disconnected past the grace, the action ends the session")
+    st, body, _ = api("GET", "/api/v1/audit?user=broker&limit=50", token=helper)
+    check(st == 200 and any(r["action"] == "session end" and "shut down" in r["detail"]
+                            for r in body["audit"]),
+          "the audit log has the disconnect action", body)
+
+    # --- brute force: backoff, then lockout; audited --------------------
+    statuses = []
+    for _ in range(4):
+        st, body, hdrs = api("POST", "/api/v1/login", {"username": "bob", "password": "wrong"})
+        statuses.append(st)
+        if st == 429:
+            break
+    check(statuses[:2] == [401, 401] and 429 in statuses,
+          "wrong passwords: 401, then 429 once past the free failures", statuses)
+    check("retry-after" in hdrs, "429 carries Retry-After", hdrs)
+    time.sleep(int(hdrs.get("retry-after", "1")) + 0.2)
+    st, body, _ = api("POST", "/api/v1/login", {"username": "bob", "password": "wrong"})
+    st, body, hdrs = api("POST", "/api/v1/login", {"username": "bob", "password": "bob-password"})
+    check(st == 429, "the right password is refused while the user is throttled", (st, body))
+    st, body, _ = api("GET", "/api/v1/audit?user=bob&limit=20", token=helper)
+    results_seen = {r["result"] for r in body.get("audit", []) if r["action"] == "login"}
+    check({"ok", "failed", "refused"} <= results_seen, "every login is audited, failed or not",
+          results_seen)
+    log = open(d.broker_log).read()
+    check("bob-password" not in log and "wrong" not in log.replace("wrong user name", "")
+          and demo not in log, "no password or token in the broker's log")
+
+    # --- helpdesk: disconnect, power, force logout ----------------------
+    s = session_of(d, helper, "alice")
+    st, body, _ = api("POST", f"/api/v1/sessions/{s['id']}/disconnect", token=helper)
+    check(st == 200 and body["disconnected"], "helpdesk disconnects alice's session", (st, body))
+    st, body, _ = api("POST", "/api/v1/sessions/zzzz/disconnect", token=helper)
+    check(st == 404, "an unknown session id: 404", (st, body))
+    st, body, _ = api("POST", f"/api/v1/pools/office/desktops/{s['desktop']}/explode",
+                      token=helper)
+    check(st == 404 and error_code(body) == "no_action", "an unknown power action: 404", (st, body))
+    st, body, _ = api("POST", f"/api/v1/pools/office/desktops/{s['desktop']}/reboot",
+                      token=helper)
+    check(st == 200 and body["done"] == "reboot", "helpdesk reboots alice's desktop", (st, body))
+
+    # --- restart: nothing lost -----------------------------------------
+    before = session_of(d, helper, "alice")
+    d.stop_broker()
+    d.start_broker()
+    after = session_of(d, helper, "alice")
+    check(after is not None and after["id"] == before["id"] and
+          after["desktop"] == before["desktop"],
+          "after a restart alice's session is back, same id and desktop", (before, after))
+    st, body, _ = api("GET", "/api/v1/desktops", token=alice)
+    check(st == 200, "logins survive a restart", (st, body))
+    conn = d.connect(alice)
+    ok, out = d.spicy_capture(conn, os.path.join(d.work, "alice.ppm"))
+    check(ok, "alice connects to the same running desktop after the restart", out)
+
+    st, body, _ = api("POST", "/api/v1/users/alice/logout", token=helper)
+    check(st == 200 and body["sessions_ended"] == 1 and body["logins_ended"] >= 1,
+          "force logout ends alice's logins and session", (st, body))
+    st, body, _ = api("GET", "/api/v1/desktops", token=alice)
+    check(st == 401, "alice's token no longer works", (st, body))
+    ok, out = d.spicy_capture(conn, os.path.join(d.work, "alice2.ppm"), timeout=20)
+    check(not ok, "nor does her last connection (ticket revoked, password changed)", out)
+    st, body, _ = api("GET", "/metrics")
+    text = body.decode() if isinstance(body, bytes) else str(body)
+    check(st == 200 and "paprika_broker_logins_total{result=\"ok\"}" in text,
+          "metrics in Prometheus text format", text[:200])
+    print(f"# demo used {demo_desk}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
