@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs the unit tests and the gateway's integration tests against a build
+# Runs the unit tests and the gateway's and broker's integration tests against a build
 # with AddressSanitizer and UndefinedBehaviorSanitizer, in build/asan.
 set -eu
 cd "$(dirname "$0")/.."
@@ -20,7 +20,9 @@ autoreconf -fi >/dev/null 2>&1
 make -j"$(nproc)" >/dev/null
 tests=""
 for f in tests/unit/test-*.c; do tests="$tests ${f%.c}"; done
-for f in tests/integration/test-gateway-*.py; do tests="$tests $f"; done
+for f in tests/integration/test-gateway-*.py tests/integration/test-broker*.py; do
+	tests="$tests $f"
+done
 status=0
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -1,4 +1,7 @@
 # tests/e2e: a real QEMU guest with SPICE TLS behind the gateway, and real
-# SPICE clients (spicy-screenshot, remote-viewer under Xvfb) through it.
+# SPICE clients (spicy-screenshot, remote-viewer under Xvfb) through it;
+# then the whole deployment: broker, gateway and shared-pool guests.
 TESTS += tests/e2e/test-spice-gateway.py
 EXTRA_DIST += tests/e2e/test-spice-gateway.py
+TESTS += tests/e2e/test-broker-e2e.py
+EXTRA_DIST += tests/e2e/test-broker-e2e.py
