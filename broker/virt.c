@@ -1404,6 +1404,36 @@ out:
 
 /* Removes every node expr finds. */
 static void
+virt_xml_remove(xmlXPathContextPtr ctx, const char *expr);
+
+static void
+virt_clone_spice_password(xmlXPathContextPtr ctx)
+{
+	xmlXPathObjectPtr	 g;
+	uint8_t			 raw[18];
+	char			 pw[sizeof(raw) * 2 + 1];
+	size_t			 i;
+	int			 k;
+
+	g = xmlXPathEvalExpression((const xmlChar *)
+	    "/domain/devices/graphics[@type='spice']", ctx);
+	if (g == NULL)
+		return;
+	for (k = 0; g->nodesetval != NULL && k < g->nodesetval->nodeNr; k++) {
+		arc4random_buf(raw, sizeof(raw));
+		for (i = 0; i < sizeof(raw); i++)
+			snprintf(pw + i * 2, 3, "%02x", raw[i]);
+		xmlSetProp(g->nodesetval->nodeTab[k], (const xmlChar *)"passwd",
+		    (const xmlChar *)pw);
+		xmlUnsetProp(g->nodesetval->nodeTab[k],
+		    (const xmlChar *)"passwdValidTo");
+	}
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(pw, sizeof(pw));
+	xmlXPathFreeObject(g);
+}
+
+static void
 virt_xml_remove(xmlXPathContextPtr ctx, const char *expr)
 {
 	xmlXPathObjectPtr	obj;
@@ -1478,6 +1508,12 @@ virt_clone_work(struct virt_job *job)
 	virt_xml_remove(ctx, "/domain/uuid");
 	virt_xml_remove(ctx, "/domain/devices/interface/mac");
 	virt_xml_remove(ctx, "/domain/metadata/" VIRT_CLONE_PREFIX ":clone");
+	/*
+	 * The inactive XML omits passwd; without one QEMU starts SPICE with
+	 * ticketing off and no password can be set later. A random one that
+	 * nobody knows keeps the clone closed until the broker sets its own.
+	 */
+	virt_clone_spice_password(ctx);
 
 	disks = xmlXPathEvalExpression((const xmlChar *)
 	    "/domain/devices/disk[@type='file' and @device='disk' and "

@@ -66,6 +66,14 @@ kind = shared
 host = away
 guests = far-1
 groups = staff
+
+[pool lab]
+kind = template
+host = local
+template = lab-template
+max = 2
+spares = 1
+groups = staff
 """
 
 
@@ -88,6 +96,12 @@ def main():
                              ("bob", "staff"), ("mallory", "guests"),
                              ("helper", "helpdesk")):
             d.add_user(user, f"{user}-password", groups)
+        # The template pool's template: defined, never started.
+        tpl = os.path.join(d.work, "lab-template.qcow2")
+        subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2",
+                        os.path.join(top_builddir, "demo", "guest", "paprika-demo.img"),
+                        tpl], check=True)
+        d._libvirt("define", d.root, d.virt, f"lab-template={tpl}")
         d.start_gateway()
         # The pool's extra settings go after its [pool office] lines; the
         # throttle and the unreachable host go in their own sections.
@@ -136,7 +150,7 @@ def run(d):
           and body["roles"] == ["user"], "me: user, groups and roles", body)
     st, body, _ = api("GET", "/api/v1/desktops", token=demo)
     ids = {x["id"]: x for x in body.get("desktops", [])}
-    check(set(ids) == {"office", "remote"}, "demo sees the staff pools", body)
+    check(set(ids) == {"office", "remote", "lab"}, "demo sees the staff pools", body)
     check(ids.get("office", {}).get("state") == "available", "office is available", body)
     check(ids.get("remote", {}).get("state") == "unavailable" and
           ids["remote"].get("reason"), "the pool on a down host is unavailable, with a reason",
@@ -156,7 +170,7 @@ def run(d):
     check(st == 403 and error_code(body) == "csrf",
           "a cookie-authenticated POST without the request header: 403 csrf", (st, body))
     st, body, _ = api("GET", "/api/v1/desktops", headers={"Cookie": f"paprika_session={demo}"})
-    check(st == 200 and len(body["desktops"]) == 2, "the portal cookie authenticates a GET", (st, body))
+    check(st == 200 and len(body["desktops"]) == 3, "the portal cookie authenticates a GET", (st, body))
 
     # --- connect: 202 with progress, then the connection ------------------
     st, body, _ = api("POST", "/api/v1/desktops/office/connect", token=demo)
@@ -255,6 +269,30 @@ def run(d):
     check(st == 401, "alice's token no longer works", (st, body))
     ok, out = d.spicy_capture(conn, os.path.join(d.work, "alice2.ppm"), timeout=20)
     check(not ok, "nor does her last connection (ticket revoked, password changed)", out)
+    # --- template pool: a spare is ready, used, then deleted -------------
+    def lab(state=None):
+        _, body, _ = api("GET", "/api/v1/pools", token=helper)
+        return [g for g in body["desktops"] if g["pool"] == "lab" and
+                (state is None or g["state"] == state)]
+    spare = wait_for(lambda: lab("spare"), 60)
+    check(spare, "the template pool keeps a spare clone running", lab())
+    t0 = time.time()
+    conn = d.connect(demo, pool="lab")
+    took = time.time() - t0
+    s = [x for x in api("GET", "/api/v1/sessions", token=helper)[1]["sessions"]
+         if x["pool"] == "lab"]
+    check(s and spare and s[0]["desktop"] == spare[0]["name"],
+          f"demo gets the spare at once ({took:.2f}s)", (s, spare))
+    ok, out = d.spicy_capture(conn, os.path.join(d.work, "lab.ppm"))
+    check(ok, "and reaches it through the gateway", out)
+    check(wait_for(lambda: lab("spare"), 60), "a new spare replaces it", lab())
+    used = s[0]["desktop"] if s else None
+    api("POST", "/api/v1/desktops/lab/end", token=demo)
+    check(wait_for(lambda: used not in [g["name"] for g in lab()], 30),
+          "after use the clone is deleted, not lent again", lab())
+    clones = [f for f in os.listdir(d.work) if f.startswith("lab-") and f != "lab-template.qcow2"]
+    check(len(clones) == len(lab()), "its copy-on-write disk is deleted too", (clones, lab()))
+
     st, body, _ = api("GET", "/metrics")
     text = body.decode() if isinstance(body, bytes) else str(body)
     check(st == 200 and "paprika_broker_logins_total{result=\"ok\"}" in text,
