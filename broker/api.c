@@ -206,9 +206,9 @@ api_login_done(void *arg)
 		goto wipe;
 	}
 	broker->stats.logins_ok++;
-	broker_audit(l.user, a->source, "login", "", "ok", "via %s, roles "
-	    "%s%s", a->result.source, (l.roles & ROLE_ADMIN) ? "admin" :
-	    (l.roles & ROLE_HELPDESK) ? "helpdesk" : "user", "");
+	broker_audit(l.user, a->source, "login", "", "ok", "via %s, role %s",
+	    a->result.source, (l.roles & ROLE_ADMIN) ? "admin" :
+	    (l.roles & ROLE_HELPDESK) ? "helpdesk" : "user");
 	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Max-Age=%u; Secure; "
 	    "HttpOnly; SameSite=Strict", broker->conf->cookie, token,
 	    broker->conf->token_lifetime);
@@ -261,9 +261,9 @@ api_login(struct http_req *req)
 	if (wait > 0) {
 		broker->stats.logins_throttled++;
 		broker_audit(user, req->peer_str, "login", "", "refused",
-		    "%s: %s for %us", locked_user ? "user locked out" :
+		    "%s: wait %us", locked_user ? "user locked out" :
 		    locked_addr ? "address locked out" : "too many failures",
-		    "wait", wait);
+		    wait);
 		snprintf(retry, sizeof(retry), "%u", wait);
 		http_add_header(req, "Retry-After", retry);
 		http_reply_error(req, 429, locked_user || locked_addr ?
@@ -343,13 +343,6 @@ api_me(struct http_req *req)
 
 /* desktops --------------------------------------------------------------- */
 
-static int
-api_entitled(const struct api_caller *c, const struct conf_pool *p)
-{
-	return conf_entitled(p, c->login.user,
-	    (char (*)[AUTH_NAME_MAX + 1])c->login.groups, c->login.ngroups);
-}
-
 /* How many desktops of a pool a user could get now. */
 static unsigned
 api_pool_available(const struct conf_pool *p)
@@ -407,7 +400,7 @@ api_desktops(struct http_req *req)
 		return;
 	list = json_array();
 	for (i = 0; i < broker->conf->npools; i++)
-		if (api_entitled(&c, &broker->conf->pools[i]))
+		if (conf_entitled(&broker->conf->pools[i], &c.login))
 			json_array_append_new(list, api_desktop_json(&c,
 			    &broker->conf->pools[i]));
 	http_reply_json(req, 200, json_pack("{s:o}", "desktops", list));
@@ -419,7 +412,7 @@ api_pool(struct http_req *req, const struct api_caller *c)
 	struct conf_pool	*p;
 
 	p = conf_pool_find(broker->conf, req->params[0]);
-	if (p == NULL || !api_entitled(c, p)) {
+	if (p == NULL || !conf_entitled(p, &c->login)) {
 		http_reply_error(req, 404, "no_desktop", "you have no desktop "
 		    "\"%s\"", req->params[0]);
 		return NULL;
@@ -697,20 +690,23 @@ api_helpdesk_desktop(struct http_req *req)
 	return NULL;
 }
 
+/* A power action, or "start", on a desktop of a pool. */
 static void
 api_power(struct http_req *req)
 {
 	struct api_caller	 c;
 	struct conf_pool	*p;
 	struct api_power	*a;
-	const char		*action = req->params[2], *dom;
-	int			 rc;
+	const char		*action = req->params[2];
+	enum virt_power		 op = VIRT_POWER_RESET;
+	int			 start, rc;
 
 	if (api_auth(req, ROLE_HELPDESK, &c) == -1 ||
 	    (p = api_helpdesk_desktop(req)) == NULL)
 		return;
-	if (strcmp(action, "reset") != 0 && strcmp(action, "reboot") != 0 &&
-	    strcmp(action, "shutdown") != 0 && strcmp(action, "start") != 0) {
+	start = strcmp(action, "start") == 0;
+	if (!start && (virt_power_parse(action, &op) == -1 ||
+	    op == VIRT_POWER_DESTROY)) {
 		http_reply_error(req, 404, "no_action", "actions are reset, "
 		    "reboot, shutdown and start");
 		return;
@@ -721,17 +717,13 @@ api_power(struct http_req *req)
 	strlcpy(a->action, action, sizeof(a->action));
 	snprintf(a->target, sizeof(a->target), "%s/%s", p->name,
 	    req->params[1]);
-	dom = req->params[1];
 	http_req_hold(req);
-	if (strcmp(action, "reset") == 0)
-		rc = virt_reset(p->host->virt, dom, api_power_done, a);
-	else if (strcmp(action, "reboot") == 0)
-		rc = virt_reboot(p->host->virt, dom, api_power_done, a);
-	else if (strcmp(action, "shutdown") == 0)
-		rc = virt_shutdown_domain(p->host->virt, dom, api_power_done,
+	if (start)
+		rc = virt_start(p->host->virt, req->params[1], api_power_done,
 		    a);
 	else
-		rc = virt_start(p->host->virt, dom, api_power_done, a);
+		rc = virt_power(p->host->virt, req->params[1], op,
+		    api_power_done, a);
 	if (rc == -1) {
 		free(a);
 		http_reply_error(req, 503, "busy", "the broker is busy");

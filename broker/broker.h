@@ -23,7 +23,8 @@
 #define BROKER_LISTEN_MAX	8
 #define BROKER_TOKEN_BYTES	32
 #define BROKER_TOKEN_HEX	(BROKER_TOKEN_BYTES * 2)
-#define BROKER_PASSWORD_BYTES	18	/* 24 characters of base64url */
+#define BROKER_PASSWORD_LEN	24	/* random SPICE passwords */
+#define SESSION_CHANNELS_MAX	32
 
 enum broker_role {
 	ROLE_USER = 1 << 0,
@@ -156,7 +157,12 @@ struct session {
 	time_t			 updated;
 	time_t			 connected_at;
 	time_t			 disconnected_at;
-	int			 channels;	/* SPICE channels connected */
+	/* SPICE channels connected, by client address:port: each channel
+	 * is its own connection with its own graphics events. */
+	char			 channels[SESSION_CHANNELS_MAX][64];
+	int			 nchannels;
+	int			 channels_unknown;	/* restored: connected
+							 * before a restart */
 	int			 action_done;	/* disconnect action ran */
 	uint16_t		 tls_port;
 	char			 spice_host[64];
@@ -319,8 +325,11 @@ char		*grant_vv(json_t *conn);
 /* Tells every gateway with a control socket to drop session gw_id. */
 void		 gwctl_revoke(uint64_t gw_id);
 
-/* random helpers (brokerd.c) */
+/* brokerd.c */
 uint64_t	 broker_random_id(void);
+/* A random SPICE password of up to BROKER_PASSWORD_LEN base64url
+ * characters, NUL-terminated in out. */
+void		 broker_random_password(char *out, size_t outlen);
 void		 broker_audit(const char *actor, const char *source,
 		    const char *action, const char *target, const char *result,
 		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -346,8 +355,7 @@ unsigned		 conf_roles(const struct broker_config *c,
 			    const struct auth_user *u);
 /* Whether a user with these groups may use pool. */
 int			 conf_entitled(const struct conf_pool *p,
-			    const char *user, char groups[][AUTH_NAME_MAX + 1],
-			    size_t ngroups);
+			    const struct login *l);
 /* The proxy URL for a client address. */
 const char		*conf_proxy_for(const struct broker_config *c,
 			    const struct sockaddr *client);

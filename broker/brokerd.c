@@ -59,6 +59,24 @@ broker_random_id(void)
 }
 
 void
+broker_random_password(char *out, size_t outlen)
+{
+	static const char	 alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint8_t			 raw[BROKER_PASSWORD_LEN];
+	size_t			 i, n = outlen - 1;
+
+	if (n > sizeof(raw))
+		n = sizeof(raw);
+	arc4random_buf(raw, n);
+	/* 64 characters: each byte's low six bits pick one without bias. */
+	for (i = 0; i < n; i++)
+		out[i] = alphabet[raw[i] & 63];
+	out[n] = '\0';
+	explicit_bzero(raw, sizeof(raw));
+}
+
+void
 broker_audit(const char *actor, const char *source, const char *action,
     const char *target, const char *result, const char *fmt, ...)
 {

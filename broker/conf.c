@@ -711,9 +711,10 @@ conf_action_name(enum disconnect_action a)
 	return "?";
 }
 
+/* Whether list names "*" or one of the groups (an auth_user's or a
+ * login's array, AUTH_NAME_MAX + 1 bytes each). */
 static int
-conf_in_groups(char **list, size_t n, char groups[][AUTH_NAME_MAX + 1],
-    size_t ngroups)
+conf_in_groups(char **list, size_t n, const char *groups, size_t ngroups)
 {
 	size_t	i, j;
 
@@ -721,7 +722,7 @@ conf_in_groups(char **list, size_t n, char groups[][AUTH_NAME_MAX + 1],
 		if (strcmp(list[i], "*") == 0)
 			return 1;
 		for (j = 0; j < ngroups; j++)
-			if (strcmp(list[i], groups[j]) == 0)
+			if (strcmp(list[i], groups + j * (AUTH_NAME_MAX + 1)) == 0)
 				return 1;
 	}
 	return 0;
@@ -731,34 +732,31 @@ unsigned
 conf_roles(const struct broker_config *c, const struct auth_user *u)
 {
 	unsigned	roles = ROLE_USER;
-	char		(*groups)[AUTH_NAME_MAX + 1] =
-			    (char (*)[AUTH_NAME_MAX + 1])u->groups;
 
-	if (conf_in_groups(c->admin_groups, c->nadmin_groups, groups,
+	if (conf_in_groups(c->admin_groups, c->nadmin_groups, u->groups[0],
 	    u->ngroups))
 		roles |= ROLE_ADMIN | ROLE_HELPDESK;
-	if (conf_in_groups(c->helpdesk_groups, c->nhelpdesk_groups, groups,
-	    u->ngroups))
+	if (conf_in_groups(c->helpdesk_groups, c->nhelpdesk_groups,
+	    u->groups[0], u->ngroups))
 		roles |= ROLE_HELPDESK;
 	return roles;
 }
 
 int
-conf_entitled(const struct conf_pool *p, const char *user,
-    char groups[][AUTH_NAME_MAX + 1], size_t ngroups)
+conf_entitled(const struct conf_pool *p, const struct login *l)
 {
 	size_t	i;
 
 	if (p->kind == POOL_STATIC) {
 		for (i = 0; i < p->nassign; i++)
-			if (strcmp(p->assign[i].user, user) == 0)
+			if (strcmp(p->assign[i].user, l->user) == 0)
 				return 1;
 		return 0;
 	}
 	for (i = 0; i < p->nusers; i++)
-		if (strcmp(p->users[i], user) == 0)
+		if (strcmp(p->users[i], l->user) == 0)
 			return 1;
-	return conf_in_groups(p->groups, p->ngroups, groups, ngroups);
+	return conf_in_groups(p->groups, p->ngroups, l->groups[0], l->ngroups);
 }
 
 const char *
@@ -787,13 +785,21 @@ conf_dump_list(FILE *fp, const char *name, char **list, size_t n)
 	fputc('\n', fp);
 }
 
+static void
+conf_dump_net(FILE *fp, const char *prefix, const struct netaddr_net *n)
+{
+	char	a[INET6_ADDRSTRLEN];
+
+	inet_ntop(n->af, n->addr, a, sizeof(a));
+	fprintf(fp, "%s%s/%d", prefix, a, n->prefix);
+}
+
 #define S(x)	((x) != NULL ? (x) : "")
 
 void
 conf_dump(const struct broker_config *c, FILE *fp)
 {
 	const struct conf_pool	*p;
-	char			 buf[NETADDR_STRLEN];
 	size_t			 i, j;
 
 	fprintf(fp, "[broker]\n");
@@ -809,21 +815,8 @@ conf_dump(const struct broker_config *c, FILE *fp)
 	    c->ticket_lifetime, c->password_lifetime, c->start_timeout,
 	    c->auth_threads);
 	fprintf(fp, "metrics_networks = ");
-	for (i = 0; i < c->nmetrics_nets; i++) {
-		struct sockaddr_storage	ss;
-
-		memset(&ss, 0, sizeof(ss));
-		ss.ss_family = (sa_family_t)c->metrics_nets[i].af;
-		if (ss.ss_family == AF_INET)
-			memcpy(&((struct sockaddr_in *)&ss)->sin_addr,
-			    c->metrics_nets[i].addr, 4);
-		else
-			memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr,
-			    c->metrics_nets[i].addr, 16);
-		fprintf(fp, "%s%s/%d", i > 0 ? ", " : "",
-		    netaddr_host((struct sockaddr *)&ss, buf, sizeof(buf)),
-		    c->metrics_nets[i].prefix);
-	}
+	for (i = 0; i < c->nmetrics_nets; i++)
+		conf_dump_net(fp, i > 0 ? ", " : "", &c->metrics_nets[i]);
 	fprintf(fp, "%s\n\n[roles]\n", c->nmetrics_nets == 0 ? "none" : "");
 	conf_dump_list(fp, "helpdesk", c->helpdesk_groups,
 	    c->nhelpdesk_groups);
@@ -844,12 +837,9 @@ conf_dump(const struct broker_config *c, FILE *fp)
 		    c->gateways[i].name, S(c->gateways[i].proxy),
 		    S(c->gateways[i].control));
 		for (j = 0; j < c->gateways[i].nrules; j++) {
-			struct netaddr_net	*n = &c->gateways[i].rules[j].net;
-			char			 a[INET6_ADDRSTRLEN];
-
-			inet_ntop(n->af, n->addr, a, sizeof(a));
-			fprintf(fp, "proxy_for = %s/%d %s\n", a, n->prefix,
-			    c->gateways[i].rules[j].proxy);
+			conf_dump_net(fp, "proxy_for = ",
+			    &c->gateways[i].rules[j].net);
+			fprintf(fp, " %s\n", c->gateways[i].rules[j].proxy);
 		}
 	}
 	for (i = 0; i < c->npools; i++) {

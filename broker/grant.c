@@ -24,7 +24,7 @@
 
 struct grant {
 	uint64_t	 session;
-	char		 password[BROKER_PASSWORD_BYTES * 2];
+	char		 password[BROKER_PASSWORD_LEN + 1];
 	time_t		 password_expiry;
 	char		*proxy;
 	grant_cb	 done;
@@ -37,24 +37,6 @@ grant_free(struct grant *g)
 	explicit_bzero(g->password, sizeof(g->password));
 	free(g->proxy);
 	free(g);
-}
-
-/* A random password of base64url characters. */
-static void
-grant_password(char *out, size_t outlen)
-{
-	static const char	 alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
-	uint8_t			 raw[BROKER_PASSWORD_BYTES];
-	size_t			 i, n = sizeof(raw);
-
-	if (n > outlen - 1)
-		n = outlen - 1;
-	arc4random_buf(raw, n);
-	for (i = 0; i < n; i++)
-		out[i] = alphabet[raw[i] & 63];
-	out[n] = '\0';
-	explicit_bzero(raw, sizeof(raw));
 }
 
 /* Mints the gateway ticket; 0, or -1 with why in err. */
@@ -153,7 +135,7 @@ grant_new(struct session *s, const struct sockaddr *client, grant_cb done,
 
 	g = xcalloc(1, sizeof(*g));
 	g->session = s->id;
-	grant_password(g->password, sizeof(g->password));
+	broker_random_password(g->password, sizeof(g->password));
 	g->password_expiry = time(NULL) + broker->conf->password_lifetime;
 	g->proxy = xstrdup(conf_proxy_for(broker->conf, client));
 	g->done = done;

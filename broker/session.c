@@ -14,24 +14,12 @@
 #include <event2/event.h>
 
 #include "broker.h"
-#include "encode.h"
 #include "log.h"
 #include "virt.h"
 #include "xmalloc.h"
 
 #define SESSION_SPICE_POLL_MS	250
 #define SESSION_FAILED_KEEP	600	/* seconds a failed session is shown */
-#define SESSION_CHANNELS_MAX	32
-
-/* Channels by client address:port, to pair SPICE connects and disconnects. */
-struct session_channels {
-	uint64_t	id;
-	char		peer[SESSION_CHANNELS_MAX][64];
-	int		n;
-	int		unknown;	/* restored: connected before restart */
-	UT_hash_handle	hh;
-};
-static struct session_channels	*channels;
 
 static void	session_prepare(struct session *s);
 
@@ -117,31 +105,6 @@ session_find_guest(const char *host, const char *dom)
 			return s;
 	}
 	return NULL;
-}
-
-static struct session_channels *
-session_channels_get(uint64_t id, int create)
-{
-	struct session_channels	*c;
-
-	HASH_FIND(hh, channels, &id, sizeof(id), c);
-	if (c == NULL && create) {
-		c = xcalloc(1, sizeof(*c));
-		c->id = id;
-		HASH_ADD(hh, channels, id, sizeof(c->id), c);
-	}
-	return c;
-}
-
-static void
-session_channels_free(uint64_t id)
-{
-	struct session_channels	*c;
-
-	if ((c = session_channels_get(id, 0)) != NULL) {
-		HASH_DEL(channels, c);
-		free(c);
-	}
 }
 
 /* A libvirt job's argument: the session id, as the session may be gone. */
@@ -373,19 +336,16 @@ session_kick_done(const struct virt_result *res, void *arg)
 static void
 session_kick(struct session *s)
 {
-	uint8_t	 raw[BROKER_PASSWORD_BYTES];
-	char	 pw[BROKER_PASSWORD_BYTES * 2 + 1], *what;
+	char	 pw[BROKER_PASSWORD_LEN + 1], *what;
 
 	gwctl_revoke(s->gw_id);
 	if (s->tls_port == 0)
 		return;
-	arc4random_buf(raw, sizeof(raw));
-	hex_encode(raw, sizeof(raw), pw, sizeof(pw));
+	broker_random_password(pw, sizeof(pw));
 	xasprintf(&what, "session %016" PRIx64 " (%s/%s)", s->id,
 	    s->pool->name, s->guest);
 	virt_set_password(s->pool->host->virt, s->guest, pw, time(NULL),
 	    VIRT_CONNECTED_DISCONNECT, session_kick_done, what);
-	explicit_bzero(raw, sizeof(raw));
 	explicit_bzero(pw, sizeof(pw));
 }
 
@@ -423,7 +383,6 @@ session_end(struct session *s, const char *actor, const char *reason)
 	    s->user, s->pool->name, s->guest, reason);
 	broker->stats.sessions_ended++;
 	pool_release(s->pool, s->guest);
-	session_channels_free(s->id);
 	HASH_DEL(broker->sessions, s);
 	free(s);
 }
@@ -462,7 +421,7 @@ session_disconnect_action(struct session *s)
 		if (p->kind == POOL_STATIC) {
 			xasprintf(&what, "shut down %s/%s after disconnect",
 			    p->name, s->guest);
-			virt_shutdown_domain(p->host->virt, s->guest,
+			virt_power(p->host->virt, s->guest, VIRT_POWER_SHUTDOWN,
 			    session_action_done, what);
 		}
 		session_end(s, "broker", "disconnect action: shut down");
@@ -484,19 +443,18 @@ void
 session_graphics(const char *host, const char *dom, int phase,
     const char *peer)
 {
-	struct session		*s;
-	struct session_channels	*c;
-	int			 i;
+	struct session	*s;
+	int		 i;
 
 	if ((s = session_find_guest(host, dom)) == NULL)
 		return;
-	c = session_channels_get(s->id, 1);
+	for (i = 0; i < s->nchannels; i++)
+		if (strcmp(s->channels[i], peer) == 0)
+			break;
 	if (phase == VIRT_GRAPHICS_INITIALIZE) {
-		for (i = 0; i < c->n; i++)
-			if (strcmp(c->peer[i], peer) == 0)
-				break;
-		if (i == c->n && c->n < SESSION_CHANNELS_MAX)
-			strlcpy(c->peer[c->n++], peer, sizeof(c->peer[0]));
+		if (i == s->nchannels && s->nchannels < SESSION_CHANNELS_MAX)
+			strlcpy(s->channels[s->nchannels++], peer,
+			    sizeof(s->channels[0]));
 		if (s->state == SESSION_READY ||
 		    s->state == SESSION_DISCONNECTED) {
 			s->connected_at = time(NULL);
@@ -510,17 +468,14 @@ session_graphics(const char *host, const char *dom, int phase,
 	}
 	if (phase != VIRT_GRAPHICS_DISCONNECT)
 		return;
-	for (i = 0; i < c->n; i++)
-		if (strcmp(c->peer[i], peer) == 0)
-			break;
-	if (i < c->n) {
-		memmove(c->peer[i], c->peer[i + 1],
-		    (size_t)(c->n - i - 1) * sizeof(c->peer[0]));
-		c->n--;
-	} else if (!c->unknown)
+	if (i < s->nchannels) {
+		memmove(s->channels[i], s->channels[i + 1],
+		    (size_t)(s->nchannels - i - 1) * sizeof(s->channels[0]));
+		s->nchannels--;
+	} else if (!s->channels_unknown)
 		return;		/* a channel that never got in */
-	if (c->n == 0 && s->state == SESSION_CONNECTED) {
-		c->unknown = 0;
+	if (s->nchannels == 0 && s->state == SESSION_CONNECTED) {
+		s->channels_unknown = 0;
 		s->disconnected_at = time(NULL);
 		s->action_done = 0;
 		session_set_state(s, SESSION_DISCONNECTED, 100,
@@ -644,15 +599,11 @@ session_sweep(void)
 static void
 session_restore_one(struct session *s, void *arg)
 {
-	struct session_channels	*c;
-
 	HASH_ADD(hh, broker->sessions, id, sizeof(s->id), s);
-	if (s->state == SESSION_CONNECTED) {
-		/* Its channels connected before the restart: the first
-		 * disconnect we hear of is taken as the client leaving. */
-		c = session_channels_get(s->id, 1);
-		c->unknown = 1;
-	}
+	/* Its channels connected before the restart: the first disconnect
+	 * heard of is taken as the client leaving. */
+	if (s->state == SESSION_CONNECTED)
+		s->channels_unknown = 1;
 }
 
 int

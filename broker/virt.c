@@ -59,6 +59,7 @@ struct virt_job {
 	char			 password[VIRT_PASSWORD_MAX + 1];
 	time_t			 valid_to;
 	enum virt_connected	 connected;
+	enum virt_power		 power;
 	struct virt_result	 res;
 	char			 listen[64];
 	char			 mime[64];
@@ -866,69 +867,64 @@ virt_start_work(struct virt_job *job)
 	virDomainFree(d);
 }
 
-/* The simple power actions: one call on the domain, state after. */
+static const char *const virt_power_names[] = {
+	[VIRT_POWER_SHUTDOWN] = "shutdown",
+	[VIRT_POWER_REBOOT] = "reboot",
+	[VIRT_POWER_RESET] = "reset",
+	[VIRT_POWER_DESTROY] = "destroy",
+};
+
+const char *
+virt_power_name(enum virt_power op)
+{
+	return (size_t)op < sizeof(virt_power_names) /
+	    sizeof(virt_power_names[0]) ? virt_power_names[op] : "?";
+}
+
+int
+virt_power_parse(const char *name, enum virt_power *op)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(virt_power_names) / sizeof(virt_power_names[0]);
+	    i++) {
+		if (strcmp(name, virt_power_names[i]) == 0) {
+			*op = (enum virt_power)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The power actions: one call on the domain, state after. */
 static void
-virt_power_work(struct virt_job *job, const char *what,
-    int (*fn)(virDomainPtr))
+virt_power_work(struct virt_job *job)
 {
 	virDomainPtr	d;
+	int		rc = -1;
 
 	if ((d = virt_lookup(job)) == NULL)
 		return;
-	if (fn(d) == -1)
-		virt_fail(job, what);
+	switch (job->power) {
+	case VIRT_POWER_SHUTDOWN:
+		rc = virDomainShutdown(d);
+		break;
+	case VIRT_POWER_REBOOT:
+		rc = virDomainReboot(d, 0);
+		break;
+	case VIRT_POWER_RESET:
+		rc = virDomainReset(d, 0);
+		break;
+	case VIRT_POWER_DESTROY:
+		rc = virDomainDestroy(d);
+		break;
+	}
+	if (rc == -1)
+		virt_fail(job, virt_power_name(job->power));
 	else
 		job->res.ok = 1;
 	job->res.state = virt_domain_state(d);
 	virDomainFree(d);
-}
-
-static int
-virt_call_shutdown(virDomainPtr d)
-{
-	return virDomainShutdown(d);
-}
-
-static int
-virt_call_reboot(virDomainPtr d)
-{
-	return virDomainReboot(d, 0);
-}
-
-static int
-virt_call_reset(virDomainPtr d)
-{
-	return virDomainReset(d, 0);
-}
-
-static int
-virt_call_destroy(virDomainPtr d)
-{
-	return virDomainDestroy(d);
-}
-
-static void
-virt_shutdown_work(struct virt_job *job)
-{
-	virt_power_work(job, "shutdown", virt_call_shutdown);
-}
-
-static void
-virt_reboot_work(struct virt_job *job)
-{
-	virt_power_work(job, "reboot", virt_call_reboot);
-}
-
-static void
-virt_reset_work(struct virt_job *job)
-{
-	virt_power_work(job, "reset", virt_call_reset);
-}
-
-static void
-virt_destroy_work(struct virt_job *job)
-{
-	virt_power_work(job, "destroy", virt_call_destroy);
 }
 
 static void
@@ -1404,8 +1400,23 @@ out:
 
 /* Removes every node expr finds. */
 static void
-virt_xml_remove(xmlXPathContextPtr ctx, const char *expr);
+virt_xml_remove(xmlXPathContextPtr ctx, const char *expr)
+{
+	xmlXPathObjectPtr	obj;
+	int			i;
 
+	obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+	if (obj != NULL && obj->nodesetval != NULL) {
+		for (i = 0; i < obj->nodesetval->nodeNr; i++) {
+			xmlUnlinkNode(obj->nodesetval->nodeTab[i]);
+			xmlFreeNode(obj->nodesetval->nodeTab[i]);
+			obj->nodesetval->nodeTab[i] = NULL;
+		}
+	}
+	xmlXPathFreeObject(obj);
+}
+
+/* Gives every SPICE <graphics> a random password nobody knows. */
 static void
 virt_clone_spice_password(xmlXPathContextPtr ctx)
 {
@@ -1431,23 +1442,6 @@ virt_clone_spice_password(xmlXPathContextPtr ctx)
 	explicit_bzero(raw, sizeof(raw));
 	explicit_bzero(pw, sizeof(pw));
 	xmlXPathFreeObject(g);
-}
-
-static void
-virt_xml_remove(xmlXPathContextPtr ctx, const char *expr)
-{
-	xmlXPathObjectPtr	obj;
-	int			i;
-
-	obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
-	if (obj != NULL && obj->nodesetval != NULL) {
-		for (i = 0; i < obj->nodesetval->nodeNr; i++) {
-			xmlUnlinkNode(obj->nodesetval->nodeTab[i]);
-			xmlFreeNode(obj->nodesetval->nodeTab[i]);
-			obj->nodesetval->nodeTab[i] = NULL;
-		}
-	}
-	xmlXPathFreeObject(obj);
 }
 
 /* The child element of node called name, or NULL. */
@@ -1735,29 +1729,15 @@ virt_set_password(struct virt_host *h, const char *dom, const char *password,
 }
 
 int
-virt_shutdown_domain(struct virt_host *h, const char *dom, virt_done_cb done,
-    void *arg)
+virt_power(struct virt_host *h, const char *dom, enum virt_power op,
+    virt_done_cb done, void *arg)
 {
-	return virt_job_queue(h, virt_shutdown_work, dom, done, arg);
-}
+	struct virt_job	*job;
 
-int
-virt_reboot(struct virt_host *h, const char *dom, virt_done_cb done, void *arg)
-{
-	return virt_job_queue(h, virt_reboot_work, dom, done, arg);
-}
-
-int
-virt_reset(struct virt_host *h, const char *dom, virt_done_cb done, void *arg)
-{
-	return virt_job_queue(h, virt_reset_work, dom, done, arg);
-}
-
-int
-virt_destroy(struct virt_host *h, const char *dom, virt_done_cb done,
-    void *arg)
-{
-	return virt_job_queue(h, virt_destroy_work, dom, done, arg);
+	if ((job = virt_job_new(h, virt_power_work, dom, done, arg)) == NULL)
+		return -1;
+	job->power = op;
+	return virt_job_push(job);
 }
 
 /* A job on dom with a second name (snapshot, new domain) to validate. */

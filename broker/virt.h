@@ -36,6 +36,14 @@ enum virt_connected {
 	VIRT_CONNECTED_DISCONNECT,
 };
 
+/* The power actions that are one libvirt call each. */
+enum virt_power {
+	VIRT_POWER_SHUTDOWN,	/* ACPI shutdown */
+	VIRT_POWER_REBOOT,
+	VIRT_POWER_RESET,	/* hard reset */
+	VIRT_POWER_DESTROY,	/* power off */
+};
+
 enum virt_graphics_phase {
 	VIRT_GRAPHICS_CONNECT,
 	VIRT_GRAPHICS_INITIALIZE,
@@ -115,15 +123,9 @@ int	virt_spice_info(struct virt_host *h, const char *dom,
 int	virt_set_password(struct virt_host *h, const char *dom,
 	    const char *password, time_t valid_to, enum virt_connected conn,
 	    virt_done_cb done, void *arg);
-/* ACPI shutdown, reboot, hard reset, destroy (power off). */
-int	virt_shutdown_domain(struct virt_host *h, const char *dom,
+/* One power action on dom; the state after it. */
+int	virt_power(struct virt_host *h, const char *dom, enum virt_power op,
 	    virt_done_cb done, void *arg);
-int	virt_reboot(struct virt_host *h, const char *dom, virt_done_cb done,
-	    void *arg);
-int	virt_reset(struct virt_host *h, const char *dom, virt_done_cb done,
-	    void *arg);
-int	virt_destroy(struct virt_host *h, const char *dom, virt_done_cb done,
-	    void *arg);
 /* Reverts dom to the named snapshot (the domain ends stopped or running
  * as the snapshot was taken). */
 int	virt_revert(struct virt_host *h, const char *dom, const char *snapshot,
@@ -151,6 +153,9 @@ int	virt_screenshot(struct virt_host *h, const char *dom,
 	    virt_done_cb done, void *arg);
 
 const char	*virt_state_name(enum virt_state s);
+/* "shutdown", "reboot", "reset", "destroy" and back; -1 if unknown. */
+const char	*virt_power_name(enum virt_power op);
+int		 virt_power_parse(const char *name, enum virt_power *op);
 
 /* virtevent.c */
 /* Runs libvirt's event loop on base (a thread-enabled base); 0 or -1. */

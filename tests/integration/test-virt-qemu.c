@@ -235,7 +235,7 @@ main(void)
 	VT_RUN(r, 30, virt_lock(h, "tmpl", vt_done, &r));
 	VT_CHECK(r.ok == 0 && strstr(r.error, "no QEMU guest agent") != NULL,
 	    "lock without an agent: '%s'", r.error);
-	VT_RUN(r, 30, virt_destroy(h, "tmpl", vt_done, &r));
+	VT_RUN(r, 30, virt_power(h, "tmpl", VIRT_POWER_DESTROY, vt_done, &r));
 	VT_CHECK(r.ok == 1 && r.state == VIRT_STATE_SHUTOFF, "destroy: %s",
 	    r.error);
 

@@ -97,23 +97,23 @@ main(void)
 	    virt_state_name(e.last_state));
 	VT_RUN(r, 10, virt_start(h, "vm-off", vt_done, &r));
 	VT_CHECK(r.ok == 1 && r.state == VIRT_STATE_RUNNING, "start again");
-	VT_RUN(r, 10, virt_reboot(h, "vm-off", vt_done, &r));
+	VT_RUN(r, 10, virt_power(h, "vm-off", VIRT_POWER_REBOOT, vt_done, &r));
 	VT_CHECK(r.ok == 1, "reboot: %s", r.error);
-	VT_RUN(r, 10, virt_reset(h, "vm-off", vt_done, &r));
+	VT_RUN(r, 10, virt_power(h, "vm-off", VIRT_POWER_RESET, vt_done, &r));
 	VT_CHECK(r.ok == 1 && r.state == VIRT_STATE_RUNNING, "reset: %s",
 	    r.error);
-	VT_RUN(r, 10, virt_shutdown_domain(h, "vm-off", vt_done, &r));
+	VT_RUN(r, 10, virt_power(h, "vm-off", VIRT_POWER_SHUTDOWN, vt_done, &r));
 	VT_CHECK(r.ok == 1 && r.state == VIRT_STATE_SHUTOFF, "shutdown: %s %s",
 	    r.error, virt_state_name(r.state));
 	VT_CHECK(vt_wait_state(&e, "vm-off", VIRT_STATE_SHUTOFF, 10) == 0,
 	    "no stopped event");
 	VT_RUN(r, 10, virt_start(h, "vm-off", vt_done, &r));
-	VT_RUN(r, 10, virt_destroy(h, "vm-off", vt_done, &r));
+	VT_RUN(r, 10, virt_power(h, "vm-off", VIRT_POWER_DESTROY, vt_done, &r));
 	VT_CHECK(r.ok == 1 && r.state == VIRT_STATE_SHUTOFF, "destroy: %s",
 	    r.error);
 	VT_CHECK(vt_wait_state(&e, "vm-off", VIRT_STATE_SHUTOFF, 10) == 0,
 	    "no stopped event after destroy");
-	VT_RUN(r, 10, virt_destroy(h, "vm-off", vt_done, &r));
+	VT_RUN(r, 10, virt_power(h, "vm-off", VIRT_POWER_DESTROY, vt_done, &r));
 	VT_CHECK(r.ok == 0 && strncmp(r.error, "vm-off: destroy: ", 17) == 0,
 	    "destroying a stopped domain: '%s'", r.error);
 	VT_CHECK(e.nstates >= 4 && e.off_loop == 0, "events: %d, %d off loop",
@@ -164,7 +164,7 @@ main(void)
 	    "empty");
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	VT_RUN(r, 10, virt_destroy(h, longname, vt_done, &r));
+	VT_RUN(r, 10, virt_power(h, longname, VIRT_POWER_DESTROY, vt_done, &r));
 	VT_CHECK(r.ok == 0 && strcmp(r.error, "invalid domain name") == 0,
 	    "long");
 	VT_RUN(r, 10, virt_clone(h, "tmpl", "bad/name", vt_done, &r));
