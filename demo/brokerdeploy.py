@@ -26,26 +26,6 @@ DEMO_USER = "demo"
 DEMO_PASSWORD = "paprika-demo"
 SNAPSHOT = "clean"
 
-GUEST_XML = """<domain type='{virt}'>
-  <name>{name}</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='{disk}'/>
-      <target dev='hda' bus='ide'/>
-    </disk>
-    <graphics type='spice' autoport='yes' defaultMode='secure' passwd='{password}'>
-      <listen type='address' address='127.0.0.1'/>
-    </graphics>
-    <video><model type='qxl'/></video>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-"""
-
 
 class ApiError(Exception):
     def __init__(self, status, body):
@@ -318,9 +298,11 @@ def _main(argv):
     if argv[0] == "define":
         for item in argv[3:]:
             name, disk = item.split("=", 1)
-            dom = conn.defineXML(GUEST_XML.format(
-                virt=argv[2], name=name, disk=disk,
-                password=guestmod.new_password()))
+            # The demo guest's XML, on qcow2 (snapshots) with a password
+            # nobody knows until the broker sets one.
+            dom = conn.defineXML(guestmod.DOMAIN_XML.format(
+                virt=argv[2], name=name, image=disk, disk_format="qcow2",
+                password=guestmod.new_password(), valid_to=""))
             dom.snapshotCreateXML(
                 f"<domainsnapshot><name>{SNAPSHOT}</name></domainsnapshot>", 0)
     elif argv[0] == "destroy":

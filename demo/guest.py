@@ -23,12 +23,12 @@ DOMAIN_XML = """<domain type='{virt}'>
   <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
   <devices>
     <disk type='file' device='disk'>
-      <driver name='qemu' type='raw'/>
+      <driver name='qemu' type='{disk_format}'/>
       <source file='{image}'/>
       <target dev='hda' bus='ide'/>
     </disk>
     <graphics type='spice' autoport='yes' defaultMode='secure'
-              passwd='{password}' passwdValidTo='{valid_to}'>
+              passwd='{password}'{valid_to}>
       <listen type='address' address='127.0.0.1'/>
     </graphics>
     <video><model type='qxl'/></video>
@@ -125,8 +125,8 @@ class Guest:
         last = None
         for virt in kinds:
             xml = DOMAIN_XML.format(virt=virt, name=self.name, image=self.image,
-                                    password=password,
-                                    valid_to=valid_to(valid_seconds))
+                                    disk_format="raw", password=password,
+                                    valid_to=f" passwdValidTo='{valid_to(valid_seconds)}'")
             try:
                 self.dom = self.conn.createXML(xml, 0)
                 self.virt = virt

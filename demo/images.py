@@ -118,3 +118,47 @@ def compare(a, b):
     if pa == pb:
         return 0
     return sum(1 for i in range(0, len(pa), 3) if pa[i:i + 3] != pb[i:i + 3])
+
+
+def read_xwd(path):
+    """(width, height, RGB) of a 24/32-bit ZPixmap xwd dump of the root window."""
+    with open(path, "rb") as f:
+        data = f.read()
+    h = struct.unpack(">25I", data[:100])
+    header_size, fmt, width, height = h[0], h[2], h[4], h[5]
+    byte_order, bpp, bpl, ncolors = h[7], h[11], h[12], h[19]
+    if fmt != 2 or bpp not in (24, 32):
+        raise ImageError(f"unsupported xwd: format {fmt}, {bpp} bpp")
+    step = bpp // 8
+    pixels = data[header_size + 12 * ncolors:]
+    rgb = bytearray(width * height * 3)
+    for y in range(height):
+        row = pixels[y * bpl:y * bpl + width * step]
+        out = rgb[y * width * 3:(y + 1) * width * 3]
+        if byte_order == 0:  # LSB first: B G R [X]
+            out[0::3], out[1::3], out[2::3] = row[2::step], row[1::step], row[0::step]
+        else:                # [X] R G B
+            base = step - 3
+            out[0::3], out[1::3], out[2::3] = row[base::step], row[base + 1::step], row[base + 2::step]
+        rgb[y * width * 3:(y + 1) * width * 3] = out
+    return width, height, bytes(rgb)
+
+
+def find(big, small):
+    """Where small appears pixel for pixel inside big, or None."""
+    bw, bh, bp = big
+    sw, sh, sp = small
+    # Anchor on a row with the banner in it, then check every row.
+    anchor = next((y for y in range(sh) if len(set(sp[y * sw * 3:(y + 1) * sw * 3:3])) > 1), 0)
+    needle = sp[anchor * sw * 3:(anchor + 1) * sw * 3]
+    for y in range(anchor, bh - (sh - anchor) + 1):
+        row = bp[y * bw * 3:(y + 1) * bw * 3]
+        x = row.find(needle)
+        while x != -1:
+            if x % 3 == 0:
+                x0, y0 = x // 3, y - anchor
+                if all(bp[((y0 + r) * bw + x0) * 3:((y0 + r) * bw + x0 + sw) * 3] ==
+                       sp[r * sw * 3:(r + 1) * sw * 3] for r in range(sh)):
+                    return x0, y0
+            x = row.find(needle, x + 1)
+    return None

@@ -5,3 +5,4 @@ TESTS += tests/e2e/test-spice-gateway.py
 EXTRA_DIST += tests/e2e/test-spice-gateway.py
 TESTS += tests/e2e/test-broker-e2e.py
 EXTRA_DIST += tests/e2e/test-broker-e2e.py
+EXTRA_DIST += tests/testlib.py

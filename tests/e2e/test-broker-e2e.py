@@ -14,44 +14,18 @@ import subprocess
 import sys
 import time
 
-top_srcdir = os.environ.get("top_srcdir", os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__)))))
-top_builddir = os.environ.get("top_builddir", top_srcdir)
-sys.path.insert(0, os.path.join(top_srcdir, "demo"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
 
-try:
-    import brokerdeploy
-    import deployment
-    import images
-    from brokerdeploy import ApiError, BrokerDeployment, DEMO_PASSWORD, DEMO_USER
-    # The X screen helpers of the gateway's end-to-end test.
-    import importlib.util
-    _spec = importlib.util.spec_from_file_location(
-        "spice_gateway_e2e", os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                          "test-spice-gateway.py"))
-    _gw = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_gw)
-    read_xwd, find_subimage = _gw.read_xwd, _gw.find_subimage
-except ImportError as e:  # python3-libvirt missing: scripts/deps.sh installs it
-    print(f"not ok - cannot import the demo modules: {e}")
-    sys.exit(1)
+import_demo()
+import deployment  # noqa: E402
+import images  # noqa: E402
+import brokerdeploy  # noqa: E402
+from brokerdeploy import ApiError, BrokerDeployment, DEMO_PASSWORD, DEMO_USER  # noqa: E402
 
 ALICE_PASSWORD = "alice-pass-1"
 HELPER_PASSWORD = "helpdesk-pass-1"
 POOL = "office"
-
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(bool(ok))
-    print(f"{'ok' if ok else 'not ok'} - {what}" + (f": {detail}" if detail and not ok else ""),
-          flush=True)
-    return ok
-
-
-def note(msg):
-    print("# " + msg, flush=True)
 
 
 def sessions_of(d, helper, user):
@@ -66,18 +40,6 @@ def pool_states(d, helper):
     if status != 200:
         raise ApiError(status, body)
     return {g["name"]: g for g in body["desktops"] if g["pool"] == POOL}
-
-
-def wait_for(fn, timeout, step=0.2):
-    """fn() until it returns something true, or None after timeout."""
-    deadline = time.time() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.time() > deadline:
-            return None
-        time.sleep(step)
 
 
 def console_vv(d, token, timeout=120):
@@ -225,8 +187,8 @@ def run(d, procs):
             os.unlink(xwd)
         subprocess.run(["xwd", "-root", "-silent", "-out", xwd], env=env, check=False)
         if os.path.exists(xwd):
-            screen = read_xwd(xwd)
-            found = find_subimage(screen, own)
+            screen = images.read_xwd(xwd)
+            found = images.find(screen, own)
     if screen is not None:
         png = os.path.join(d.work, "x-screen.png")
         images.write_png(png, *screen)
@@ -343,8 +305,7 @@ def main():
                     p.kill()
                     p.wait()
         d.stop()
-    failed = results.count(False)
-    print(f"{results.count(True)} passed, {failed} failed in {time.time() - started:.0f}s")
+    failed = finish(f" in {time.time() - started:.0f}s")
     if failed:
         print(f"# work directory kept: {work}")
     else:
@@ -352,7 +313,7 @@ def main():
         for name in os.listdir(work):
             if name != "x-screen.png":
                 subprocess.run(["rm", "-rf", os.path.join(work, name)])
-    return 1 if failed else 0
+    return failed
 
 
 if __name__ == "__main__":

@@ -4,80 +4,21 @@ What reaches the client must equal the guest's own screendump."""
 
 import os
 import signal
-import struct
 import subprocess
 import sys
 import time
 
-top_srcdir = os.environ.get("top_srcdir", os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__)))))
-top_builddir = os.environ.get("top_builddir", top_srcdir)
-sys.path.insert(0, os.path.join(top_srcdir, "demo"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from testlib import check, finish, import_demo, top_builddir, top_srcdir  # noqa: E402
 
-try:
-    import deployment
-    import images
-except ImportError as e:  # python3-libvirt missing: scripts/deps.sh installs it
-    print(f"not ok - cannot import the demo modules: {e}")
-    sys.exit(1)
-
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(bool(ok))
-    print(f"{'ok' if ok else 'not ok'} - {what}" + (f": {detail}" if detail and not ok else ""),
-          flush=True)
-    return ok
+import_demo()
+import deployment  # noqa: E402
+import images  # noqa: E402
 
 
 def log_lines(d, needle):
     with open(d.gateway_log) as f:
         return [line for line in f if needle in line]
-
-
-def read_xwd(path):
-    """(width, height, RGB) of a 24/32-bit ZPixmap xwd dump of the root window."""
-    with open(path, "rb") as f:
-        data = f.read()
-    h = struct.unpack(">25I", data[:100])
-    header_size, fmt, width, height = h[0], h[2], h[4], h[5]
-    byte_order, bpp, bpl, ncolors = h[7], h[11], h[12], h[19]
-    if fmt != 2 or bpp not in (24, 32):
-        raise images.ImageError(f"unsupported xwd: format {fmt}, {bpp} bpp")
-    step = bpp // 8
-    pixels = data[header_size + 12 * ncolors:]
-    rgb = bytearray(width * height * 3)
-    for y in range(height):
-        row = pixels[y * bpl:y * bpl + width * step]
-        out = rgb[y * width * 3:(y + 1) * width * 3]
-        if byte_order == 0:  # LSB first: B G R [X]
-            out[0::3], out[1::3], out[2::3] = row[2::step], row[1::step], row[0::step]
-        else:                # [X] R G B
-            base = step - 3
-            out[0::3], out[1::3], out[2::3] = row[base::step], row[base + 1::step], row[base + 2::step]
-        rgb[y * width * 3:(y + 1) * width * 3] = out
-    return width, height, bytes(rgb)
-
-
-def find_subimage(big, small):
-    """Where small appears pixel for pixel inside big, or None."""
-    bw, bh, bp = big
-    sw, sh, sp = small
-    # Anchor on a row with the banner in it, then check every row.
-    anchor = next((y for y in range(sh) if len(set(sp[y * sw * 3:(y + 1) * sw * 3:3])) > 1), 0)
-    needle = sp[anchor * sw * 3:(anchor + 1) * sw * 3]
-    for y in range(anchor, bh - (sh - anchor) + 1):
-        row = bp[y * bw * 3:(y + 1) * bw * 3]
-        x = row.find(needle)
-        while x != -1:
-            if x % 3 == 0:
-                x0, y0 = x // 3, y - anchor
-                if all(bp[((y0 + r) * bw + x0) * 3:((y0 + r) * bw + x0 + sw) * 3] ==
-                       sp[r * sw * 3:(r + 1) * sw * 3] for r in range(sh)):
-                    return x0, y0
-            x = row.find(needle, x + 1)
-    return None
 
 
 def remote_viewer_check(d, work):
@@ -116,12 +57,12 @@ def remote_viewer_check(d, work):
             session = sessions[0]
             subprocess.run(["xwd", "-root", "-silent", "-out", xwd], env=env, check=False)
             if os.path.exists(xwd):
-                found = find_subimage(read_xwd(xwd), own)
+                found = images.find(images.read_xwd(xwd), own)
         check(session is not None and len(session["tunnels"]) >= 3,
               "remote-viewer opened its SPICE channels through the gateway",
               f"session: {session}")
         if found is None and os.path.exists(xwd):
-            images.write_png(os.path.join(work, "x-root.png"), *read_xwd(xwd))
+            images.write_png(os.path.join(work, "x-root.png"), *images.read_xwd(xwd))
         check(found is not None,
               "remote-viewer shows the guest's screen pixel for pixel",
               f"the guest's screen is not in the X screenshot {work}/x-root.png")
@@ -203,13 +144,12 @@ def main():
         check(False, "the deployment came up", str(e))
     finally:
         d.stop()
-    failed = results.count(False)
-    print(f"{results.count(True)} passed, {failed} failed")
-    if failed:
+    status = finish()
+    if status:
         print(f"# work directory kept: {work}")
     else:
         subprocess.run(["rm", "-rf", work])
-    return 1 if failed else 0
+    return status
 
 
 if __name__ == "__main__":

@@ -1,0 +1,56 @@
+"""What the Python tests share: where the source and build trees are, the
+demo modules on sys.path, and TAP-like checks that end in one
+"N passed, M failed" line (scripts/test.sh counts those)."""
+
+import os
+import sys
+import time
+
+top_srcdir = os.environ.get("top_srcdir", os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+top_builddir = os.environ.get("top_builddir", top_srcdir)
+sys.path.insert(0, os.path.join(top_srcdir, "demo"))
+
+results = []
+
+
+def check(ok, what, detail=""):
+    """Records one check; prints 'ok - what' or 'not ok - what: detail'."""
+    results.append(bool(ok))
+    print(f"{'ok' if ok else 'not ok'} - {what}" + (f": {detail}" if detail and not ok else ""),
+          flush=True)
+    return ok
+
+
+def note(msg):
+    print("# " + str(msg).replace("\n", "\n# "), flush=True)
+
+
+def wait_for(fn, timeout, step=0.2):
+    """fn() until it returns something true (returned), or None after timeout."""
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > deadline:
+            return None
+        time.sleep(step)
+
+
+def finish(suffix=""):
+    """Prints the summary line; the exit status: 1 if a check failed or none ran."""
+    failed = results.count(False)
+    print(f"{len(results) - failed} passed, {failed} failed{suffix}")
+    return 1 if failed or not results else 0
+
+
+def import_demo():
+    """Imports the demo modules, or fails the test saying why."""
+    try:
+        import brokerdeploy  # noqa: F401
+        import deployment  # noqa: F401
+        import images  # noqa: F401
+    except ImportError as e:  # python3-libvirt missing: scripts/deps.sh installs it
+        print(f"not ok - cannot import the demo modules: {e}")
+        sys.exit(1)
