@@ -709,6 +709,46 @@ virt_xml_parse(const char *xml)
 	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 }
 
+/* A domain's XML, parsed, with an XPath context that knows the clone
+ * metadata's namespace. */
+struct virt_xml {
+	char			*text;
+	xmlDocPtr		 doc;
+	xmlXPathContextPtr	 ctx;
+};
+
+/* Reads and parses dom's XML; 0, or -1 with the job's error set. */
+static int
+virt_xml_read(struct virt_job *job, virDomainPtr d, unsigned int flags,
+    struct virt_xml *x)
+{
+	memset(x, 0, sizeof(*x));
+	if ((x->text = virDomainGetXMLDesc(d, flags)) == NULL) {
+		virt_fail(job, "reading the domain XML");
+		return -1;
+	}
+	if ((x->doc = virt_xml_parse(x->text)) == NULL ||
+	    (x->ctx = xmlXPathNewContext(x->doc)) == NULL ||
+	    xmlXPathRegisterNs(x->ctx, (const xmlChar *)VIRT_CLONE_PREFIX,
+	    (const xmlChar *)VIRT_CLONE_NS) == -1) {
+		virt_seterror(job, "%s: unreadable domain XML", job->dom);
+		return -1;
+	}
+	return 0;
+}
+
+/* Frees x, wiping the text first: a secure read holds the password. */
+static void
+virt_xml_free(struct virt_xml *x)
+{
+	xmlXPathFreeContext(x->ctx);
+	xmlFreeDoc(x->doc);
+	if (x->text != NULL) {
+		explicit_bzero(x->text, strlen(x->text));
+		free(x->text);
+	}
+}
+
 /* The first node that expr finds, or NULL. */
 static xmlNodePtr
 virt_xml_node(xmlXPathContextPtr ctx, const char *expr)
@@ -931,44 +971,33 @@ static void
 virt_spice_info_work(struct virt_job *job)
 {
 	virDomainPtr		 d;
-	char			*xml = NULL;
-	xmlDocPtr		 doc = NULL;
-	xmlXPathContextPtr	 ctx = NULL;
+	struct virt_xml		 x = { NULL, NULL, NULL };
 
 	if ((d = virt_lookup(job)) == NULL)
 		return;
 	job->res.state = virt_domain_state(d);
-	if ((xml = virDomainGetXMLDesc(d, 0)) == NULL) {
-		virt_fail(job, "reading the domain XML");
+	if (virt_xml_read(job, d, 0, &x) == -1)
 		goto out;
-	}
-	if ((doc = virt_xml_parse(xml)) == NULL ||
-	    (ctx = xmlXPathNewContext(doc)) == NULL) {
-		virt_seterror(job, "%s: unreadable domain XML", job->dom);
-		goto out;
-	}
-	if (virt_xml_node(ctx,
+	if (virt_xml_node(x.ctx,
 	    "/domain/devices/graphics[@type='spice']") == NULL) {
 		virt_seterror(job, "%s: the domain has no SPICE graphics",
 		    job->dom);
 		goto out;
 	}
-	job->res.tls_port = virt_xml_port(ctx,
+	job->res.tls_port = virt_xml_port(x.ctx,
 	    "string(/domain/devices/graphics[@type='spice']/@tlsPort)");
-	job->res.port = virt_xml_port(ctx,
+	job->res.port = virt_xml_port(x.ctx,
 	    "string(/domain/devices/graphics[@type='spice']/@port)");
-	virt_xml_string(ctx,
+	virt_xml_string(x.ctx,
 	    "string(/domain/devices/graphics[@type='spice']/listen[@type='address']/@address)",
 	    job->res.listen, sizeof(job->res.listen));
 	if (job->res.listen[0] == '\0')
-		virt_xml_string(ctx,
+		virt_xml_string(x.ctx,
 		    "string(/domain/devices/graphics[@type='spice']/@listen)",
 		    job->res.listen, sizeof(job->res.listen));
 	job->res.ok = 1;
 out:
-	xmlXPathFreeContext(ctx);
-	xmlFreeDoc(doc);
-	free(xml);
+	virt_xml_free(&x);
 	virDomainFree(d);
 }
 
@@ -976,9 +1005,7 @@ static void
 virt_set_password_work(struct virt_job *job)
 {
 	virDomainPtr		 d;
-	char			*xml = NULL;
-	xmlDocPtr		 doc = NULL;
-	xmlXPathContextPtr	 ctx = NULL;
+	struct virt_xml		 x = { NULL, NULL, NULL };
 	xmlNodePtr		 g = NULL;
 	xmlBufferPtr		 buf = NULL;
 	struct tm		 tm;
@@ -989,16 +1016,9 @@ virt_set_password_work(struct virt_job *job)
 	job->res.state = virt_domain_state(d);
 	/* SECURE: without it the XML has no passwd, and posting it back
 	 * would fall back to qemu.conf's password. */
-	if ((xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_SECURE)) == NULL) {
-		virt_fail(job, "reading the domain XML");
+	if (virt_xml_read(job, d, VIR_DOMAIN_XML_SECURE, &x) == -1)
 		goto out;
-	}
-	if ((doc = virt_xml_parse(xml)) == NULL ||
-	    (ctx = xmlXPathNewContext(doc)) == NULL) {
-		virt_seterror(job, "%s: unreadable domain XML", job->dom);
-		goto out;
-	}
-	if ((g = virt_xml_node(ctx,
+	if ((g = virt_xml_node(x.ctx,
 	    "/domain/devices/graphics[@type='spice']")) == NULL) {
 		virt_seterror(job, "%s: the domain has no SPICE graphics",
 		    job->dom);
@@ -1022,8 +1042,8 @@ virt_set_password_work(struct virt_job *job)
 	    (job->connected == VIRT_CONNECTED_DISCONNECT ? "disconnect" :
 	    "keep"));
 	/* Sized so that it never grows: a realloc would leave a copy. */
-	if ((buf = xmlBufferCreateSize(strlen(xml) + 512)) == NULL ||
-	    xmlNodeDump(buf, doc, g, 0, 0) == -1) {
+	if ((buf = xmlBufferCreateSize(strlen(x.text) + 512)) == NULL ||
+	    xmlNodeDump(buf, x.doc, g, 0, 0) == -1) {
 		virt_seterror(job, "%s: cannot write the graphics XML",
 		    job->dom);
 		goto out;
@@ -1040,14 +1060,9 @@ out:
 		    xmlBufferLength(buf));
 		xmlBufferFree(buf);
 	}
-	xmlXPathFreeContext(ctx);
 	if (g != NULL)
 		virt_xml_wipe_attr(g, "passwd");
-	xmlFreeDoc(doc);
-	if (xml != NULL) {
-		explicit_bzero(xml, strlen(xml));
-		free(xml);
-	}
+	virt_xml_free(&x);
 	virDomainFree(d);
 }
 
@@ -1461,10 +1476,9 @@ static void
 virt_clone_work(struct virt_job *job)
 {
 	virDomainPtr		 d = NULL, nd = NULL;
-	char			*xml = NULL, *file, *fmt, *dev;
+	char			*file, *fmt, *dev;
 	char			 error[VIRT_ERROR_MAX];
-	xmlDocPtr		 doc = NULL;
-	xmlXPathContextPtr	 ctx = NULL;
+	struct virt_xml		 x = { NULL, NULL, NULL };
 	xmlXPathObjectPtr	 disks = NULL;
 	xmlNodePtr		 root, n, src, drv, tgt, meta, mark, v;
 	xmlNsPtr		 ns;
@@ -1480,38 +1494,29 @@ virt_clone_work(struct virt_job *job)
 	virResetLastError();
 	if ((d = virt_lookup(job)) == NULL)
 		return;
-	if ((xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE)) == NULL) {
-		virt_fail(job, "reading the template's XML");
+	if (virt_xml_read(job, d, VIR_DOMAIN_XML_INACTIVE, &x) == -1)
 		goto out;
-	}
-	if ((doc = virt_xml_parse(xml)) == NULL ||
-	    (ctx = xmlXPathNewContext(doc)) == NULL ||
-	    xmlXPathRegisterNs(ctx, (const xmlChar *)VIRT_CLONE_PREFIX,
-	    (const xmlChar *)VIRT_CLONE_NS) == -1) {
-		virt_seterror(job, "%s: unreadable domain XML", job->dom);
-		goto out;
-	}
-	root = xmlDocGetRootElement(doc);
-	if ((n = virt_xml_node(ctx, "/domain/name")) == NULL) {
+	root = xmlDocGetRootElement(x.doc);
+	if ((n = virt_xml_node(x.ctx, "/domain/name")) == NULL) {
 		virt_seterror(job, "%s: the domain XML has no name", job->dom);
 		goto out;
 	}
 	xmlNodeSetContent(n, NULL);
 	xmlNodeAddContent(n, (const xmlChar *)job->name2);
 	/* libvirt makes a new UUID and new MAC addresses when these lack. */
-	virt_xml_remove(ctx, "/domain/uuid");
-	virt_xml_remove(ctx, "/domain/devices/interface/mac");
-	virt_xml_remove(ctx, "/domain/metadata/" VIRT_CLONE_PREFIX ":clone");
+	virt_xml_remove(x.ctx, "/domain/uuid");
+	virt_xml_remove(x.ctx, "/domain/devices/interface/mac");
+	virt_xml_remove(x.ctx, "/domain/metadata/" VIRT_CLONE_PREFIX ":clone");
 	/*
 	 * The inactive XML omits passwd; without one QEMU starts SPICE with
 	 * ticketing off and no password can be set later. A random one that
 	 * nobody knows keeps the clone closed until the broker sets its own.
 	 */
-	virt_clone_spice_password(ctx);
+	virt_clone_spice_password(x.ctx);
 
 	disks = xmlXPathEvalExpression((const xmlChar *)
 	    "/domain/devices/disk[@type='file' and @device='disk' and "
-	    "not(readonly) and not(shareable) and source/@file]", ctx);
+	    "not(readonly) and not(shareable) and source/@file]", x.ctx);
 	if (disks != NULL && disks->nodesetval != NULL &&
 	    disks->nodesetval->nodeNr > 0) {
 		if (disks->nodesetval->nodeNr > VIRT_CLONE_DISKS_MAX) {
@@ -1568,7 +1573,7 @@ virt_clone_work(struct virt_job *job)
 	}
 
 	/* Marks the clone and lists its volumes for virt_remove_clone. */
-	if ((meta = virt_xml_node(ctx, "/domain/metadata")) == NULL)
+	if ((meta = virt_xml_node(x.ctx, "/domain/metadata")) == NULL)
 		meta = xmlNewChild(root, NULL, (const xmlChar *)"metadata",
 		    NULL);
 	mark = xmlNewChild(meta, NULL, (const xmlChar *)"clone", NULL);
@@ -1584,7 +1589,7 @@ virt_clone_work(struct virt_job *job)
 		xmlSetProp(v, (const xmlChar *)"type",
 		    (const xmlChar *)(vols[i].is_file ? "file" : "volume"));
 	}
-	xmlDocDumpMemory(doc, &out, &len);
+	xmlDocDumpMemory(x.doc, &out, &len);
 	if (out == NULL) {
 		virt_seterror(job, "%s: out of memory", job->dom);
 		goto out;
@@ -1608,40 +1613,28 @@ out:
 	xmlFree(out);
 	free(vols);
 	xmlXPathFreeObject(disks);
-	xmlXPathFreeContext(ctx);
-	xmlFreeDoc(doc);
-	free(xml);
 	if (nd != NULL)
 		virDomainFree(nd);
 	if (d != NULL)
 		virDomainFree(d);
+	virt_xml_free(&x);
 }
 
 static void
 virt_remove_clone_work(struct virt_job *job)
 {
 	virDomainPtr		 d;
-	char			*xml = NULL, *path, *type;
-	xmlDocPtr		 doc = NULL;
-	xmlXPathContextPtr	 ctx = NULL;
+	char			*path, *type;
+	struct virt_xml		 x = { NULL, NULL, NULL };
 	xmlXPathObjectPtr	 vols = NULL;
 	int			 i, failed = 0;
 
 	if ((d = virt_lookup(job)) == NULL)
 		return;
-	if ((xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE)) == NULL) {
-		virt_fail(job, "reading the domain XML");
+	if (virt_xml_read(job, d, VIR_DOMAIN_XML_INACTIVE, &x) == -1)
 		goto out;
-	}
-	if ((doc = virt_xml_parse(xml)) == NULL ||
-	    (ctx = xmlXPathNewContext(doc)) == NULL ||
-	    xmlXPathRegisterNs(ctx, (const xmlChar *)VIRT_CLONE_PREFIX,
-	    (const xmlChar *)VIRT_CLONE_NS) == -1) {
-		virt_seterror(job, "%s: unreadable domain XML", job->dom);
-		goto out;
-	}
 	/* Never a template or a domain someone else made. */
-	if (virt_xml_node(ctx, "/domain/metadata/" VIRT_CLONE_PREFIX
+	if (virt_xml_node(x.ctx, "/domain/metadata/" VIRT_CLONE_PREFIX
 	    ":clone") == NULL) {
 		virt_seterror(job, "%s: not a clone made by the broker",
 		    job->dom);
@@ -1658,7 +1651,7 @@ virt_remove_clone_work(struct virt_job *job)
 	}
 	job->res.state = VIRT_STATE_MISSING;
 	vols = xmlXPathEvalExpression((const xmlChar *)"/domain/metadata/"
-	    VIRT_CLONE_PREFIX ":clone/" VIRT_CLONE_PREFIX ":volume", ctx);
+	    VIRT_CLONE_PREFIX ":clone/" VIRT_CLONE_PREFIX ":volume", x.ctx);
 	for (i = 0; vols != NULL && vols->nodesetval != NULL &&
 	    i < vols->nodesetval->nodeNr; i++) {
 		path = (char *)xmlGetProp(vols->nodesetval->nodeTab[i],
@@ -1675,10 +1668,8 @@ virt_remove_clone_work(struct virt_job *job)
 		job->res.ok = 1;
 out:
 	xmlXPathFreeObject(vols);
-	xmlXPathFreeContext(ctx);
-	xmlFreeDoc(doc);
-	free(xml);
 	virDomainFree(d);
+	virt_xml_free(&x);
 }
 
 /* The API: each queues one job. */
