@@ -212,10 +212,12 @@ disconnect_action = none
                                                               "ca-cert.pem"))
         return ctx
 
-    def api(self, method, path, body=None, token=None, headers=None, raw=False):
+    def api(self, method, path, body=None, token=None, headers=None, raw=False,
+            source=None):
         """One request; returns (status, JSON body or bytes, headers)."""
-        conn = http.client.HTTPSConnection("127.0.0.1", self.broker_port,
-                                           context=self.tls_context(), timeout=60)
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", self.broker_port, context=self.tls_context(), timeout=60,
+            source_address=(source, 0) if source else None)
         hdrs = dict(headers or {})
         data = None
         if body is not None:
@@ -241,17 +243,20 @@ disconnect_action = none
             raise ApiError(status, body)
         return body["token"]
 
-    def connect(self, token, pool="office", timeout=120, vv=False, progress=None):
+    def connect(self, token, pool="office", timeout=120, vv=False, progress=None,
+                source=None):
         """Connects, polling while the desktop starts; returns the connection
         JSON (or the .vv text with vv=True)."""
         deadline = time.time() + timeout
         while True:
             if vv:
                 status, body, hdrs = self.api(
-                    "GET", f"/api/v1/desktops/{pool}/console.vv", token=token)
+                    "GET", f"/api/v1/desktops/{pool}/console.vv", token=token,
+                    source=source)
             else:
                 status, body, hdrs = self.api(
-                    "POST", f"/api/v1/desktops/{pool}/connect", token=token)
+                    "POST", f"/api/v1/desktops/{pool}/connect", token=token,
+                    source=source)
             if status == 200:
                 return body.decode() if vv else body
             if status != 202:

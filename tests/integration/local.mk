@@ -53,3 +53,5 @@ EXTRA_DIST += \
 # The broker against real QEMU guests and a real gateway (demo/brokerdeploy.py).
 TESTS += tests/integration/test-broker.py
 EXTRA_DIST += tests/integration/test-broker.py
+TESTS += tests/integration/test-broker-pools.py
+EXTRA_DIST += tests/integration/test-broker-pools.py

@@ -1,0 +1,128 @@
+"""paprika-brokerd's pools beyond the shared one, against real QEMU guests:
+a static pool (each user their own named guest, kept after a session),
+idle and maximum session time, and the gateway address chosen by the
+client's network (proxy_for)."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
+
+import_demo()
+import brokerdeploy  # noqa: E402
+from deployment import make_workdir  # noqa: E402
+
+IDLE = 6
+MAX_SESSION = 8
+
+# The shared pool ends sessions after MAX_SESSION; a static pool gives demo
+# the guest "own-demo" and ends a session nobody connects to after IDLE;
+# clients from 127.0.0.2 are told another gateway address.
+POOL_EXTRA = f"max_session = {MAX_SESSION}s\n"
+EXTRA = f"""[pool mine]
+title = My desktop
+kind = static
+host = local
+assign = demo=own-demo
+idle_timeout = {IDLE}s
+
+[gateway local]
+proxy_for = 127.0.0.2/32 http://gw-inside.example:3128
+"""
+
+
+def sessions(d, helper, pool):
+    _, body, _ = d.api("GET", "/api/v1/sessions", token=helper)
+    return [s for s in body.get("sessions", []) if s["pool"] == pool]
+
+
+def audit_has(d, helper, text):
+    _, body, _ = d.api("GET", "/api/v1/audit?user=broker&limit=100", token=helper)
+    return any(text in r["detail"] for r in body.get("audit", []))
+
+
+def run(d):
+    demo = d.login("demo", "demo-password")
+    alice = d.login("alice", "alice-password")
+    helper = d.login("helper", "helper-password")
+
+    # --- static pool -----------------------------------------------------
+    st, body, _ = d.api("GET", "/api/v1/desktops", token=demo)
+    check(st == 200 and {x["id"] for x in body["desktops"]} == {"office", "mine"},
+          "demo sees the shared pool and the static one assigned to them", body)
+    st, body, _ = d.api("GET", "/api/v1/desktops", token=alice)
+    check(st == 200 and {x["id"] for x in body["desktops"]} == {"office"},
+          "alice, with no guest in the static pool, does not see it", body)
+    st, body, _ = d.api("POST", "/api/v1/desktops/mine/connect", token=alice)
+    check(st == 404, "nor can she connect to it", (st, body))
+    conn = d.connect(demo, pool="mine")
+    s = sessions(d, helper, "mine")
+    check(len(s) == 1 and s[0]["desktop"] == "own-demo",
+          "demo's session in the static pool is on their own guest", s)
+    ok, out = d.spicy_capture(conn, os.path.join(d.work, "own.ppm"))
+    check(ok, "and reaches it through the gateway", out)
+
+    # --- idle timeout: nobody connected for IDLE seconds ------------------
+    gone = wait_for(lambda: not sessions(d, helper, "mine"), IDLE + 15)
+    check(gone, "with no client for the idle timeout, the session ends")
+    check(audit_has(d, helper, "idle"), "the audit log says why: idle")
+    _, body, _ = d.api("GET", "/api/v1/pools", token=helper)
+    own = [g for g in body["desktops"] if g["name"] == "own-demo"]
+    check(own and own[0]["state"] == "assigned" and own[0]["user"] == "demo",
+          "a static guest stays its user's after the session", own)
+
+    # --- maximum session time on the shared pool --------------------------
+    d.connect(alice)
+    started = time.time()
+    ended = wait_for(lambda: not sessions(d, helper, "office"), MAX_SESSION + 15)
+    check(ended and time.time() - started >= MAX_SESSION - 2,
+          "a session ends at the pool's maximum session time", time.time() - started)
+    check(audit_has(d, helper, "maximum session time"),
+          "the audit log says why: maximum session time")
+
+    # --- the gateway address by client network -----------------------------
+    wait_for(lambda: d.api("GET", "/api/v1/desktops", token=demo)[1]["desktops"][0]
+             ["state"] == "available", 30)
+    inside = d.connect(demo, source="127.0.0.2")
+    check(inside and inside["proxy"] == "http://gw-inside.example:3128",
+          "a client from 127.0.0.2 is given the proxy_for gateway address",
+          inside and inside["proxy"])
+    outside = d.connect(demo)
+    check(outside["proxy"] == f"http://127.0.0.1:{d.plain_port}",
+          "a client from elsewhere gets the gateway's default address", outside["proxy"])
+
+
+def main():
+    work = make_workdir(tempfile.mkdtemp(prefix="paprika-pools."))
+    d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
+    try:
+        d.make_pki()
+        d.define_guests()
+        own = os.path.join(d.work, "own-demo.qcow2")
+        subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2",
+                        os.path.join(top_builddir, "demo", "guest", "paprika-demo.img"),
+                        own], check=True)
+        d._libvirt("define", d.root, d.virt, f"own-demo={own}")
+        for user, groups in (("demo", "staff"), ("alice", "staff"),
+                             ("helper", "helpdesk")):
+            d.add_user(user, f"{user}-password", groups)
+        d.start_gateway()
+        d.broker_port = brokerdeploy.free_port()
+        conf = d.broker_config(POOL_EXTRA) + EXTRA
+        d.broker_config = lambda *a, **k: conf
+        d.start_broker()
+        run(d)
+    except Exception as e:  # a failed step is a failed test, with the log
+        check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
+        note(d.broker_tail(40))
+    finally:
+        d.stop()
+    return finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
