@@ -43,7 +43,6 @@
 #include "log.h"
 #include "netaddr.h"
 
-#define HTTP_SEGMENTS_MAX	16
 #define HTTP_LISTENERS_MAX	8
 #define HTTP_LOGPATH_MAX	256
 #define HTTP_MESSAGE_MAX	512
@@ -76,11 +75,6 @@ struct http_call {
 	char			 bearer[HTTP_TOKEN_MAX + 1];
 	char			 cookie[HTTP_TOKEN_MAX + 1];
 	TAILQ_ENTRY(http_call)	 entry;
-};
-
-struct http_path {
-	char	seg[HTTP_SEGMENTS_MAX][HTTP_PARAM_MAX + 1];
-	size_t	nseg;
 };
 
 struct http_server {
@@ -286,163 +280,20 @@ http_accept_error(struct evconnlistener *l, void *arg)
 	evtimer_add(s->backoff, &tv);
 }
 
-static int
-http_hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = tolower((unsigned char)ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-/*
- * Splits a raw path into percent-decoded segments. Returns 0, -1 for a
- * malformed path (bad escape, NUL or '/' inside a segment, "." or ".."),
- * -2 for one that cannot name a route (too long, too many segments).
- */
-static int
-http_path_parse(const char *raw, struct http_path *p)
-{
-	const char	*s;
-	size_t		 n;
-	int		 hi, lo;
-	char		 ch, *seg;
-
-	p->nseg = 0;
-	if (raw == NULL || raw[0] != '/')
-		return -1;
-	s = raw + 1;
-	if (*s == '\0')
-		return 0;
-	for (;;) {
-		if (p->nseg == HTTP_SEGMENTS_MAX)
-			return -2;
-		seg = p->seg[p->nseg++];
-		n = 0;
-		for (; *s != '\0' && *s != '/'; s++) {
-			ch = *s;
-			if (ch == '%') {
-				if ((hi = http_hexval(s[1])) == -1 ||
-				    (lo = http_hexval(s[2])) == -1)
-					return -1;
-				ch = (char)(hi << 4 | lo);
-				if (ch == '\0' || ch == '/')
-					return -1;
-				s += 2;
-			}
-			if (n == HTTP_PARAM_MAX)
-				return -2;
-			seg[n++] = ch;
-		}
-		seg[n] = '\0';
-		if (strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0)
-			return -1;
-		if (*s == '\0')
-			return 0;
-		s++;
-	}
-}
-
-/* 1 when pattern matches p; the {name} values go into r->params. */
-static int
-http_route_match(const char *pattern, const struct http_path *p,
-    struct http_req *r)
-{
-	const char	*s, *e;
-	size_t		 i = 0, n;
-
-	r->nparams = 0;
-	if (pattern[0] != '/')
-		return 0;
-	s = pattern + 1;
-	if (*s == '\0')
-		return p->nseg == 0;
-	for (;;) {
-		e = strchr(s, '/');
-		n = e != NULL ? (size_t)(e - s) : strlen(s);
-		if (i == p->nseg)
-			return 0;
-		if (n >= 2 && s[0] == '{' && s[n - 1] == '}') {
-			if (p->seg[i][0] == '\0' || r->nparams == HTTP_PARAMS_MAX)
-				return 0;
-			memcpy(r->params[r->nparams++], p->seg[i],
-			    strlen(p->seg[i]) + 1);
-		} else if (strlen(p->seg[i]) != n ||
-		    memcmp(p->seg[i], s, n) != 0)
-			return 0;
-		i++;
-		if (e == NULL)
-			break;
-		s = e + 1;
-	}
-	return i == p->nseg;
-}
-
-/* Copies the Authorization: Bearer token into out if it is well formed. */
+/* The request's headers: one Authorization and any Cookie headers. */
 static void
-http_extract_bearer(struct evkeyvalq *h, char *out, size_t outlen)
-{
-	const char	*v;
-	size_t		 n, i;
-
-	if ((v = evhttp_find_header(h, "Authorization")) == NULL ||
-	    strncasecmp(v, "Bearer ", 7) != 0)
-		return;
-	for (v += 7; *v == ' '; v++)
-		;
-	for (n = strlen(v); n > 0 && v[n - 1] == ' '; n--)
-		;
-	if (n == 0 || n >= outlen)
-		return;
-	for (i = 0; i < n; i++)		/* token68 */
-		if (!isalnum((unsigned char)v[i]) &&
-		    strchr("-._~+/=", v[i]) == NULL)
-			return;
-	memcpy(out, v, n);
-	out[n] = '\0';
-}
-
-/* Copies the value of cookie name (first one found) into out. */
-static void
-http_extract_cookie(struct evkeyvalq *h, const char *name, char *out,
-    size_t outlen)
+http_extract_credentials(struct evkeyvalq *h, const char *cookie_name,
+    char *bearer, char *cookie, size_t len)
 {
 	struct evkeyval	*kv;
-	const char	*s, *eq, *end;
-	size_t		 nlen = strlen(name), vlen, i;
 
+	http_bearer_value(evhttp_find_header(h, "Authorization"), bearer, len);
+	if (cookie_name == NULL)
+		return;
 	TAILQ_FOREACH(kv, h, next) {
-		if (strcasecmp(kv->key, "Cookie") != 0)
-			continue;
-		for (s = kv->value; *s != '\0'; s = *end ? end + 1 : end) {
-			while (*s == ' ' || *s == '\t')
-				s++;
-			if ((end = strchr(s, ';')) == NULL)
-				end = s + strlen(s);
-			if ((eq = memchr(s, '=', end - s)) == NULL ||
-			    (size_t)(eq - s) != nlen || memcmp(s, name, nlen))
-				continue;
-			s = eq + 1;
-			vlen = end - s;
-			while (vlen > 0 && (s[vlen - 1] == ' ' ||
-			    s[vlen - 1] == '\t'))
-				vlen--;
-			if (vlen >= 2 && s[0] == '"' && s[vlen - 1] == '"') {
-				s++;
-				vlen -= 2;
-			}
-			if (vlen == 0 || vlen >= outlen)
-				return;
-			for (i = 0; i < vlen; i++)	/* cookie-octet */
-				if (s[i] <= ' ' || s[i] >= 0x7f ||
-				    strchr("\",;\\", s[i]) != NULL)
-					return;
-			memcpy(out, s, vlen);
-			out[vlen] = '\0';
+		if (strcasecmp(kv->key, "Cookie") == 0 &&
+		    http_cookie_value(kv->value, cookie_name, cookie, len) == 0)
 			return;
-		}
 	}
 }
 
@@ -482,16 +333,12 @@ http_call_new(struct http_server *s, struct evhttp_request *ev)
 	if (uri != NULL && (q = evhttp_uri_get_query(uri)) != NULL &&
 	    evhttp_parse_query_str(q, &c->query) == -1)
 		evhttp_clear_headers(&c->query);
-	http_extract_bearer(evhttp_request_get_input_headers(ev), c->bearer,
-	    sizeof c->bearer);
+	http_extract_credentials(evhttp_request_get_input_headers(ev),
+	    s->cookie_name, c->bearer, c->cookie, sizeof c->bearer);
 	if (c->bearer[0] != '\0')
 		c->r.bearer = c->bearer;
-	if (s->cookie_name != NULL) {
-		http_extract_cookie(evhttp_request_get_input_headers(ev),
-		    s->cookie_name, c->cookie, sizeof c->cookie);
-		if (c->cookie[0] != '\0')
-			c->r.cookie_token = c->cookie;
-	}
+	if (c->cookie[0] != '\0')
+		c->r.cookie_token = c->cookie;
 	return c;
 }
 
@@ -816,7 +663,7 @@ http_route(struct http_server *s, struct http_call *c)
 		return;
 	}
 	for (rt = s->routes; rt->pattern != NULL; rt++) {
-		if (!http_route_match(rt->pattern, &p, req))
+		if (!http_route_match(rt->pattern, &p, req->params, &req->nparams))
 			continue;
 		allow |= rt->methods;
 		if (found == NULL && (rt->methods & method))
@@ -826,7 +673,7 @@ http_route(struct http_server *s, struct http_call *c)
 	if (found == NULL && method == EVHTTP_REQ_HEAD)
 		for (rt = s->routes; rt->pattern != NULL && found == NULL; rt++)
 			if ((rt->methods & EVHTTP_REQ_GET) &&
-			    http_route_match(rt->pattern, &p, req))
+			    http_route_match(rt->pattern, &p, req->params, &req->nparams))
 				found = rt;
 	if (allow == 0) {
 		http_reply_error(req, 404, "not_found", "no such resource");
@@ -845,7 +692,7 @@ http_route(struct http_server *s, struct http_call *c)
 		return;
 	}
 	/* Matching again puts this route's {name} values in req->params. */
-	http_route_match(found->pattern, &p, req);
+	http_route_match(found->pattern, &p, req->params, &req->nparams);
 	if (http_call_path(c, &p) == -1) {
 		http_reply_error(req, 503, "overloaded", "out of memory");
 		return;

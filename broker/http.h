@@ -96,6 +96,27 @@ void	http_add_header(struct http_req *req, const char *name,
 /* The value of query parameter name, or NULL (decoded, bounded). */
 const char *http_query(struct http_req *req, const char *name);
 
+/* httpparse.c: the parsers, pure functions over untrusted bytes. */
+#define HTTP_SEGMENTS_MAX	16
+
+struct http_path {
+	char	seg[HTTP_SEGMENTS_MAX][HTTP_PARAM_MAX + 1];
+	size_t	nseg;
+};
+
+/* Splits a path into percent-decoded segments: 0, -1 malformed, -2 too
+ * long or deep to name a route. */
+int	http_path_parse(const char *raw, struct http_path *p);
+/* 1 when pattern ("/a/{name}/b") matches p, its {name} values in params. */
+int	http_route_match(const char *pattern, const struct http_path *p,
+	    char params[][HTTP_PARAM_MAX + 1], size_t *nparams);
+/* The token of an Authorization value "Bearer TOKEN": 0, or -1 if absent
+ * or malformed. */
+int	http_bearer_value(const char *value, char *out, size_t outlen);
+/* Cookie name's value in one Cookie header: 0, or -1. */
+int	http_cookie_value(const char *header, const char *name, char *out,
+	    size_t outlen);
+
 /* Requests served, by status class, for metrics. */
 struct http_counters {
 	unsigned long long	requests;

@@ -9,6 +9,7 @@ broker_libbroker_a_SOURCES = \
 	broker/grant.c \
 	broker/gwctl.c \
 	broker/http.c broker/http.h \
+	broker/httpparse.c \
 	broker/metrics.c \
 	broker/pool.c \
 	broker/session.c \
@@ -28,3 +29,4 @@ sbin_PROGRAMS += paprika-brokerd
 paprika_brokerd_SOURCES = broker/brokerd.c
 paprika_brokerd_CFLAGS = $(BROKER_CFLAGS)
 paprika_brokerd_LDADD = $(BROKER_LIBS)
+

@@ -1,11 +1,20 @@
-# tests/fuzz: libFuzzer harnesses over the parsers of untrusted bytes.
+# tests/fuzz: libFuzzer harnesses over the parsers of untrusted bytes:
+# the gateway's CONNECT requests, tickets, and the broker's HTTP paths,
+# bearer tokens and cookies.
 # `make fuzz` runs each for FUZZ_SECONDS (default 30) over a copy of the
 # seeds in tests/fuzz/corpus/NAME. In a build configured without
 # --enable-fuzzing it builds and runs them in build/fuzz instead.
 EXTRA_DIST += tests/fuzz/run-fuzz.sh tests/fuzz/corpus
 
 if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz-request tests/fuzz/fuzz-ticket
+noinst_PROGRAMS += tests/fuzz/fuzz-http tests/fuzz/fuzz-request \
+	tests/fuzz/fuzz-ticket
+
+tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c broker/httpparse.c
+tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(JANSSON_CFLAGS) -I$(top_srcdir)/broker
+tests_fuzz_fuzz_http_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_http_LDADD = $(PAPRIKA_COMMON_LIBS)
 
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz-request.c \
 	gateway/request.c gateway/request.h
@@ -20,7 +29,8 @@ tests_fuzz_fuzz_ticket_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_ticket_LDADD = $(PAPRIKA_COMMON_LIBS)
 
 FUZZ_TARGETS += fuzz-run
-fuzz-run: tests/fuzz/fuzz-request$(EXEEXT) tests/fuzz/fuzz-ticket$(EXEEXT)
+fuzz-run: tests/fuzz/fuzz-http$(EXEEXT) tests/fuzz/fuzz-request$(EXEEXT) \
+	    tests/fuzz/fuzz-ticket$(EXEEXT)
 	$(SHELL) '$(srcdir)/tests/fuzz/run-fuzz.sh' run \
 	    '$(abs_top_srcdir)/tests/fuzz/corpus' \
 	    '$(abs_top_builddir)/tests/fuzz' \

@@ -6,6 +6,7 @@ UNIT_TESTS = \
 	tests/unit/test-auth \
 	tests/unit/test-config \
 	tests/unit/test-encode \
+	tests/unit/test-httpparse \
 	tests/unit/test-keyring \
 	tests/unit/test-netaddr \
 	tests/unit/test-request \
@@ -21,6 +22,10 @@ UNIT_LDADD = $(PAPRIKA_COMMON_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_auth_SOURCES = tests/unit/test-auth.c tests/unit/unit.h
 tests_unit_test_auth_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_auth_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_httpparse_SOURCES = tests/unit/test-httpparse.c
+tests_unit_test_httpparse_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_httpparse_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 
 tests_unit_test_throttle_SOURCES = tests/unit/test-throttle.c
 tests_unit_test_throttle_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
