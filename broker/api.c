@@ -856,6 +856,8 @@ static const struct http_route api_route_table[] = {
 	{ GET, "/api/v1/audit", api_audit, 0 },
 	{ GET, "/api/v1/health", api_health, 0 },
 	{ GET, "/metrics", api_metrics, 0 },
+	{ GET, "/", portal_index, 0 },
+	{ GET, "/portal/{file}", portal_file, 0 },
 	{ 0, NULL, NULL, 0 },
 };
 

@@ -108,6 +108,7 @@ struct broker_config {
 	char			*spice_ca;		/* .vv ca= */
 	char			*pam_service;
 	char			*users_file;
+	char			*portal_dir;		/* NULL: no portal */
 	char			*cookie;
 	unsigned		 token_lifetime;
 	unsigned		 ticket_lifetime;
@@ -336,6 +337,11 @@ void		 broker_audit(const char *actor, const char *source,
 
 /* api.c */
 extern const struct http_route	*const api_routes;
+
+/* portal.c */
+int		 portal_load(const char *dir, char *err, size_t errlen);
+void		 portal_index(struct http_req *req);
+void		 portal_file(struct http_req *req);
 
 /* metrics.c */
 void		 metrics_reply(struct http_req *req);

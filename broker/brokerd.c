@@ -183,6 +183,9 @@ broker_check(struct broker_config *c, char *err, size_t errlen)
 		    errlen)) == NULL)
 			return -1;
 	}
+	if (c->portal_dir != NULL && portal_load(c->portal_dir, err,
+	    errlen) == -1)
+		return -1;
 	if ((ctx = tls_server_ctx_new(c->cert, c->key, err, errlen)) == NULL)
 		return -1;
 	SSL_CTX_free(ctx);

@@ -28,6 +28,7 @@ conf_defaults(struct broker_config *c)
 	c->pam_service = xstrdup("paprika");
 	c->users_file = xstrdup(SYSCONFDIR "/paprika/users");
 	c->cookie = xstrdup("paprika_session");
+	c->portal_dir = xstrdup(DATADIR "/paprika/portal");
 	c->token_lifetime = 8 * 3600;
 	c->ticket_lifetime = 600;
 	c->password_lifetime = 300;
@@ -155,6 +156,8 @@ conf_broker(struct broker_config *c, const char *name, const char *value,
 		conf_setstr(&c->pam_service, value);
 	else if (strcmp(name, "users_file") == 0)
 		conf_setstr(&c->users_file, value);
+	else if (strcmp(name, "portal_dir") == 0)
+		conf_setstr(&c->portal_dir, value);
 	else if (strcmp(name, "cookie") == 0) {
 		if (!conf_name_ok(value))
 			return conf_err(err, errlen, "cookie name \"%s\" has "
@@ -627,6 +630,7 @@ conf_free(struct broker_config *c)
 	free(c->spice_ca);
 	free(c->pam_service);
 	free(c->users_file);
+	free(c->portal_dir);
 	free(c->cookie);
 	conf_free_list(c->helpdesk_groups, c->nhelpdesk_groups);
 	conf_free_list(c->admin_groups, c->nadmin_groups);
@@ -807,11 +811,13 @@ conf_dump(const struct broker_config *c, FILE *fp)
 		fprintf(fp, "listen = %s\n", c->listen[i]);
 	fprintf(fp, "tls_cert = %s\ntls_key = %s\nstate = %s\n"
 	    "ticket_keys = %s\nspice_ca = %s\npam_service = %s\n"
-	    "users_file = %s\ncookie = %s\ntoken_lifetime = %us\n"
+	    "users_file = %s\nportal_dir = %s\ncookie = %s\n"
+	    "token_lifetime = %us\n"
 	    "ticket_lifetime = %us\npassword_lifetime = %us\n"
 	    "start_timeout = %us\nauth_threads = %u\n", S(c->cert), S(c->key),
 	    S(c->state), S(c->ticket_keys), S(c->spice_ca), S(c->pam_service),
-	    S(c->users_file), S(c->cookie), c->token_lifetime,
+	    S(c->users_file), S(c->portal_dir), S(c->cookie),
+	    c->token_lifetime,
 	    c->ticket_lifetime, c->password_lifetime, c->start_timeout,
 	    c->auth_threads);
 	fprintf(fp, "metrics_networks = ");

@@ -12,6 +12,7 @@ broker_libbroker_a_SOURCES = \
 	broker/httpparse.c \
 	broker/metrics.c \
 	broker/pool.c \
+	broker/portal.c \
 	broker/session.c \
 	broker/throttle.c broker/throttle.h \
 	broker/virt.c broker/virt.h \
@@ -30,3 +31,7 @@ paprika_brokerd_SOURCES = broker/brokerd.c
 paprika_brokerd_CFLAGS = $(BROKER_CFLAGS)
 paprika_brokerd_LDADD = $(BROKER_LIBS)
 
+# The portal's static files, served from memory (portal_dir).
+portaldir = $(pkgdatadir)/portal
+dist_portal_DATA = broker/portal/index.html broker/portal/portal.js \
+	broker/portal/portal.css

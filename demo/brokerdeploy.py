@@ -134,6 +134,7 @@ ticket_keys = {self.pki}/ticket-keys
 spice_ca = {self.pki}/spice/ca-cert.pem
 pam_service =
 users_file = {self.users_file}
+portal_dir = {self.src}/broker/portal
 start_timeout = 120s
 {extra}
 [roles]

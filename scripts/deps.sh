@@ -13,6 +13,7 @@ PACKAGES="
   nasm mtools
   spice-client-gtk virt-viewer xvfb xauth x11-apps
   haproxy stunnel4 squid
+  chromium libnss3-tools fonts-dejavu-core
 "
 
 missing=""

@@ -6,3 +6,7 @@ EXTRA_DIST += tests/e2e/test-spice-gateway.py
 TESTS += tests/e2e/test-broker-e2e.py
 EXTRA_DIST += tests/e2e/test-broker-e2e.py
 EXTRA_DIST += tests/testlib.py
+# The web portal in headless chromium (DevTools protocol, Python only)
+# against a real deployment.
+TESTS += tests/e2e/test-portal.py
+EXTRA_DIST += tests/e2e/test-portal.py

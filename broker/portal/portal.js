@@ -1,0 +1,334 @@
+/*
+ * The Paprika office portal: log in, see your desktops, connect (which
+ * downloads a console.vv for remote-viewer), end sessions; the helpdesk
+ * also sees every live session and the audit log. Plain DOM, the broker's
+ * JSON API (docs/broker-api.md) with its cookie, nothing external.
+ */
+"use strict";
+
+(function () {
+  var REFRESH_MS = 4000;
+  var me = null;           /* {user, roles} while logged in */
+  var timer = null;
+  var connecting = {};     /* pool id -> {progress, step} while Connect polls */
+  var cardErrors = {};     /* pool id -> message of the last failed action */
+  var shown = {};          /* what each list last rendered, to spare the DOM */
+
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, attrs, kids) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") e.textContent = attrs[k];
+      else if (k === "class") e.className = attrs[k];
+      else if (k === "onclick") e.addEventListener("click", attrs[k]);
+      else e.setAttribute(k, attrs[k]);
+    });
+    (kids || []).forEach(function (c) { if (c) e.appendChild(c); });
+    return e;
+  }
+
+  function show(node, on) { node.hidden = !on; }
+
+  function say(node, msg) {
+    node.textContent = msg || "";
+    show(node, !!msg);
+  }
+
+  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+
+  /* One API call: {status, body, headers}; non-GET calls carry the header
+   * the broker wants with cookie logins. Throws on a network failure. */
+  function api(method, path, body) {
+    var opts = { method: method, credentials: "same-origin", headers: {} };
+    if (method !== "GET") opts.headers["X-Paprika-Request"] = "1";
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    return fetch(path, opts).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (b) {
+        return { status: r.status, body: b, headers: r.headers };
+      });
+    });
+  }
+
+  function errorText(res) {
+    var e = res.body && res.body.error;
+    var msg = (e && e.message) || "The broker answered " + res.status + ".";
+    return msg.charAt(0).toUpperCase() + msg.slice(1);
+  }
+
+  /* An API failure while logged in; a 401 means the login is over. */
+  function failed(res) {
+    if (res.status === 401) {
+      loggedOut("Your login has ended. Please sign in again.");
+      return true;
+    }
+    return false;
+  }
+
+  function netError() { say($("app-error"), "Cannot reach the broker. Retrying…"); }
+
+  function fmtTime(t) {
+    if (!t) return "–";
+    var d = new Date(t * 1000), now = new Date();
+    return d.toDateString() === now.toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+  }
+
+  /* --- login ------------------------------------------------------------ */
+
+  function loggedOut(msg) {
+    me = null;
+    clearInterval(timer);
+    timer = null;
+    connecting = {};
+    cardErrors = {};
+    shown = {};
+    $("desktops").textContent = "";
+    $("sessions").tBodies[0].textContent = "";
+    $("audit").tBodies[0].textContent = "";
+    show($("app"), false);
+    show($("who"), false);
+    show($("loading"), false);
+    show($("login"), true);
+    say($("login-error"), msg);
+    $("password").value = "";
+    $("username").focus();
+  }
+
+  function loggedIn(who) {
+    me = { user: who.user, roles: who.roles || [] };
+    $("user-name").textContent = me.user;
+    show($("loading"), false);
+    show($("login"), false);
+    show($("who"), true);
+    show($("app"), true);
+    say($("notice"), "");
+    say($("app-error"), "");
+    show($("helpdesk"), isHelpdesk());
+    refresh();
+    timer = setInterval(refresh, REFRESH_MS);
+  }
+
+  function isHelpdesk() { return me && me.roles.indexOf("helpdesk") >= 0; }
+
+  function onLogin(ev) {
+    ev.preventDefault();
+    var user = $("username").value.trim(), pw = $("password").value;
+    if (!user || !pw) {
+      say($("login-error"), "Enter your user name and your password.");
+      return;
+    }
+    var button = $("login-button");
+    button.disabled = true;
+    say($("login-error"), "");
+    api("POST", "/api/v1/login", { username: user, password: pw }).then(function (res) {
+      if (res.status === 200) {
+        $("password").value = "";
+        loggedIn(res.body);
+        return;
+      }
+      var msg = errorText(res);
+      var wait = res.headers.get("Retry-After");
+      if (res.status === 429 && wait && msg.indexOf(wait) < 0)
+        msg += " Try again in " + wait + " seconds.";
+      say($("login-error"), msg);
+      $("password").select();
+    }, function () {
+      say($("login-error"), "Cannot reach the broker. Check your network and try again.");
+    }).then(function () { button.disabled = false; });
+  }
+
+  function onLogout() {
+    api("POST", "/api/v1/logout").catch(function () {}).then(function () {
+      loggedOut("");
+    });
+  }
+
+  /* --- desktops ---------------------------------------------------------- */
+
+  function refresh() {
+    if (!me) return;
+    api("GET", "/api/v1/desktops").then(function (res) {
+      if (!me || failed(res)) return;
+      if (res.status !== 200) { say($("app-error"), errorText(res)); return; }
+      say($("app-error"), "");
+      renderDesktops(res.body.desktops || []);
+    }, netError);
+    if (isHelpdesk()) { loadSessions(); loadAudit(); }
+  }
+
+  function renderDesktops(list) {
+    var key = JSON.stringify([list, connecting, cardErrors]);
+    if (shown.desktops === key) return;
+    shown.desktops = key;
+    show($("no-desktops"), list.length === 0);
+    show($("vv-hint"), list.length > 0);
+    var ul = $("desktops");
+    var focused = document.activeElement && document.activeElement.id;
+    ul.textContent = "";
+    list.forEach(function (d) { ul.appendChild(card(d)); });
+    if (focused && $(focused)) $(focused).focus();
+  }
+
+  function card(d) {
+    var s = d.session, c = connecting[d.id];
+    var state = c && !s ? "starting" : d.state;
+    var progress = c || (s && s.state === "starting" ? s : null);
+    var titleId = "title-" + d.id;
+    var li = el("li", { class: "card", "data-id": d.id, "data-state": state,
+                        "aria-labelledby": titleId }, [
+      el("div", { class: "card-head" }, [
+        el("h3", { id: titleId, text: d.title || d.id }),
+        el("span", { class: "badge state-" + state, text: state })
+      ])
+    ]);
+    if (d.reason) li.appendChild(el("p", { class: "muted small", text: d.reason }));
+    if (progress) {
+      var pid = "progress-" + d.id;
+      li.appendChild(el("progress", { id: pid, max: "100", value: String(progress.progress || 0),
+                                      "aria-label": "Starting " + (d.title || d.id) }));
+      li.appendChild(el("p", { class: "step", text: (progress.step || "starting") + "…" }));
+    }
+    if (s && s.error) li.appendChild(el("p", { class: "error", text: s.error }));
+    if (cardErrors[d.id]) li.appendChild(el("p", { class: "error", role: "alert", text: cardErrors[d.id] }));
+    var canConnect = !c && (s || d.state === "available");
+    var actions = el("div", { class: "actions" }, [
+      el("button", { type: "button", class: "connect", id: "connect-" + d.id,
+                     onclick: function () { connect(d); } })
+    ]);
+    actions.firstChild.textContent = c ? "Connecting…" : s ? "Connect again" : "Connect";
+    actions.firstChild.disabled = !canConnect;
+    if (s) actions.appendChild(el("button", { type: "button", class: "end secondary", id: "end-" + d.id,
+                                               text: "End session", onclick: function () { endDesktop(d); } }));
+    li.appendChild(actions);
+    return li;
+  }
+
+  /* Polls connect until the desktop is ready, then downloads console.vv. */
+  function connect(d) {
+    var path = "/api/v1/desktops/" + encodeURIComponent(d.id);
+    connecting[d.id] = { progress: 0, step: "requesting a desktop" };
+    delete cardErrors[d.id];
+    say($("notice"), "");
+    refresh();
+    function poll() {
+      return api("POST", path + "/connect").then(function (res) {
+        if (!me || !connecting[d.id]) return null;
+        if (res.status === 202) {
+          connecting[d.id] = { progress: res.body.progress, step: res.body.step };
+          refresh();
+          var wait = parseInt(res.headers.get("Retry-After"), 10) || 1;
+          return sleep(Math.min(wait, 5) * 1000).then(poll);
+        }
+        if (failed(res)) return null;
+        if (res.status !== 200) throw new Error(errorText(res));
+        return res.body;
+      });
+    }
+    poll().then(function (conn) {
+      if (!conn) return;
+      /* A same-origin link with a cookie: the browser saves the file. */
+      var a = el("a", { href: path + "/console.vv", download: "console.vv", hidden: "" });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      say($("notice"), (conn.title || d.title || d.id) + " is ready. Open the downloaded " +
+          "console.vv with remote-viewer (virt-viewer) to see your desktop.");
+    }, function (e) {
+      cardErrors[d.id] = e.message === "Failed to fetch" ? "Cannot reach the broker." : e.message;
+    }).then(function () {
+      delete connecting[d.id];
+      refresh();
+    });
+  }
+
+  function endDesktop(d) {
+    api("POST", "/api/v1/desktops/" + encodeURIComponent(d.id) + "/end").then(function (res) {
+      if (failed(res)) return;
+      if (res.status === 200) { delete cardErrors[d.id]; say($("notice"), "Your session on " + (d.title || d.id) + " ended."); }
+      else cardErrors[d.id] = errorText(res);
+      refresh();
+    }, netError);
+  }
+
+  /* --- helpdesk ------------------------------------------------------------ */
+
+  function loadSessions() {
+    api("GET", "/api/v1/sessions").then(function (res) {
+      if (!me || failed(res)) return;
+      if (res.status !== 200) { say($("app-error"), errorText(res)); return; }
+      var list = res.body.sessions || [];
+      var key = JSON.stringify(list);
+      if (shown.sessions === key) return;
+      shown.sessions = key;
+      var tb = $("sessions").tBodies[0];
+      tb.textContent = "";
+      show($("no-sessions"), list.length === 0);
+      list.forEach(function (s) {
+        var who = s.user + " on " + s.desktop;
+        tb.appendChild(el("tr", { "data-session": s.id, "data-user": s.user, "data-state": s.state }, [
+          el("td", { text: s.user }), el("td", { text: s.desktop }), el("td", { text: s.pool }),
+          el("td", {}, [el("span", { class: "badge state-" + s.state, text: s.state })]),
+          el("td", { class: "time", text: fmtTime(s.connected_at || s.created) }),
+          el("td", { text: s.source || "–" }),
+          el("td", { class: "actions" }, [
+            el("button", { type: "button", class: "disconnect secondary", text: "Disconnect",
+                           "aria-label": "Disconnect " + who,
+                           onclick: function () { sessionAction(s, "disconnect"); } }),
+            el("button", { type: "button", class: "end-session danger", text: "End",
+                           "aria-label": "End the session of " + who,
+                           onclick: function () {
+                             if (window.confirm("End the session of " + who + "? Unsaved work on it is lost."))
+                               sessionAction(s, "end");
+                           } })
+          ])
+        ]));
+      });
+    }, netError);
+  }
+
+  function sessionAction(s, action) {
+    api("POST", "/api/v1/sessions/" + encodeURIComponent(s.id) + "/" + action).then(function (res) {
+      if (failed(res)) return;
+      if (res.status === 200)
+        say($("notice"), "Session of " + s.user + " on " + s.desktop +
+            (action === "end" ? " ended." : " disconnected."));
+      else say($("app-error"), errorText(res));
+      refresh();
+    }, netError);
+  }
+
+  function loadAudit() {
+    api("GET", "/api/v1/audit?limit=15").then(function (res) {
+      if (!me || failed(res) || res.status !== 200) return;
+      var list = res.body.audit || [];
+      var key = JSON.stringify(list);
+      if (shown.audit === key) return;
+      shown.audit = key;
+      var tb = $("audit").tBodies[0];
+      tb.textContent = "";
+      list.forEach(function (a) {
+        tb.appendChild(el("tr", {}, [
+          el("td", { class: "time", text: fmtTime(a.time) }), el("td", { text: a.actor }),
+          el("td", { text: a.action }), el("td", { text: a.target || "–" }),
+          el("td", { class: "result-" + a.result, text: a.result }), el("td", { text: a.detail || "" })
+        ]));
+      });
+    });
+  }
+
+  /* --- start ------------------------------------------------------------------ */
+
+  document.addEventListener("DOMContentLoaded", function () {
+    $("login-form").addEventListener("submit", onLogin);
+    $("logout").addEventListener("click", onLogout);
+    api("GET", "/api/v1/me").then(function (res) {
+      if (res.status === 200) loggedIn(res.body);
+      else loggedOut("");
+    }, function () {
+      loggedOut("Cannot reach the broker. Reload the page to try again.");
+    });
+  });
+})();
