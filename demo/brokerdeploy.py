@@ -26,6 +26,18 @@ DEMO_USER = "demo"
 DEMO_PASSWORD = "paprika-demo"
 SNAPSHOT = "clean"
 
+# A template pool for the tests and the benchmark: define_guests("lab-template").
+LAB_POOL = """
+[pool lab]
+title = Lab desktop
+kind = template
+host = local
+template = lab-template
+max = 2
+spares = 1
+groups = staff
+"""
+
 
 class ApiError(Exception):
     def __init__(self, status, body):
@@ -71,9 +83,10 @@ class BrokerDeployment(Deployment):
             raise DeploymentError(f"libvirt {args[0]}: {(r.stdout + r.stderr).strip()}")
         return r.stdout
 
-    def define_guests(self):
+    def define_guests(self, *extra):
         """Defines the demo guests (not running) on qcow2 disks, each with
-        a snapshot the shared pool reverts to between users."""
+        a snapshot the shared pool reverts to between users; extra names
+        more guests outside the shared pool (a template, a static guest)."""
         image = os.path.join(self.build, "demo", "guest", "paprika-demo.img")
         if not os.path.exists(image):
             raise DeploymentError(f"{image} is missing: run make first")
@@ -81,15 +94,17 @@ class BrokerDeployment(Deployment):
         self.virt = "kvm" if guestmod.kvm_usable() else "qemu"
         if self.virt == "qemu":
             self.log("KVM is not usable here: guests run under TCG (slower)")
-        for name in self.guest_names:
-            disk = os.path.join(self.work, f"{name}.qcow2")
+        names = self.guest_names + list(extra)
+        for name in names:
             subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O",
-                            "qcow2", image, disk], check=True)
-        self._libvirt("define", self.root, self.virt, *[
-            f"{n}={os.path.abspath(os.path.join(self.work, n + '.qcow2'))}"
-            for n in self.guest_names])
-        self.log(f"guests {', '.join(self.guest_names)} defined, each with "
+                            "qcow2", image, self.disk(name)], check=True)
+        self._libvirt("define", self.root, self.virt,
+                      *[f"{n}={self.disk(n)}" for n in names])
+        self.log(f"guests {', '.join(names)} defined, each with "
                  f"snapshot '{SNAPSHOT}'")
+
+    def disk(self, name):
+        return os.path.abspath(os.path.join(self.work, f"{name}.qcow2"))
 
     def destroy_guests(self):
         """Stops every guest QEMU under the embedded root: they outlive the

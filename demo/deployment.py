@@ -197,27 +197,13 @@ state_dir = {self.work}/gateway-state
         spicy-screenshot has no CA or host-subject options: it verifies the
         SPICE certificate against the system store and the host name. So the
         ticket travels as the proxy password (Basic), the host is the
-        hypervisor's certificate name, and the deployment's CA is added to
-        the system bundle inside a private mount namespace."""
+        hypervisor's certificate name."""
         scheme, port = (("https", self.tls_port) if listener == "tls"
                         else ("http", self.plain_port))
-        env = dict(os.environ,
-                   SPICE_PROXY=f"{scheme}://paprika:{ticket}@127.0.0.1:{port}")
-        inner = ('mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && '
-                 'exec "$@"')
-        cmd = ["unshare", "-m", "sh", "-c", inner, self.ca_bundle_path(),
-               "spicy-screenshot", "-h", HV_NAME, "-s", str(self.guest.tls_port()),
-               "-w", password if password is not None else self.password,
-               "-o", out]
-        if os.path.exists(out):
-            os.unlink(out)
-        try:
-            r = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                               timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return False, "spicy-screenshot timed out"
-        ok = r.returncode == 0 and os.path.exists(out)
-        return ok, (r.stdout + r.stderr).strip()
+        return spicy_capture(self.ca_bundle_path(), HV_NAME, self.guest.tls_port(),
+                             password if password is not None else self.password,
+                             out, proxy=f"{scheme}://paprika:{ticket}@127.0.0.1:{port}",
+                             timeout=timeout)
 
     def compare_with_guest(self, captured, png_out=None):
         """Compares a capture with the guest's own screendump."""
@@ -234,6 +220,31 @@ state_dir = {self.work}/gateway-state
                                        "-s", self.control, "sessions", "--json"],
                                       text=True)
         return json.loads(out)["sessions"]
+
+
+def spicy_capture(ca_bundle, host, port, password, out, proxy=None, timeout=60):
+    """Stock spicy-screenshot over SPICE TLS to host:port, through proxy when
+    given, else straight to the guest (no proxy looked up either). Its first
+    frame goes to out. The deployment's CA joins the system bundle in a
+    private mount namespace, the only way to make spicy-screenshot trust it.
+    Returns (ok, what it printed)."""
+    env = {k: v for k, v in os.environ.items()
+           if k.lower() not in ("spice_proxy", "http_proxy", "https_proxy", "all_proxy")}
+    if proxy:
+        env["SPICE_PROXY"] = proxy
+    else:
+        env["GIO_USE_PROXY_RESOLVER"] = "dummy"
+    inner = 'mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && exec "$@"'
+    cmd = ["unshare", "-m", "sh", "-c", inner, ca_bundle, "spicy-screenshot",
+           "-h", host, "-s", str(port), "-w", password, "-o", out]
+    if os.path.exists(out):
+        os.unlink(out)
+    try:
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, "spicy-screenshot timed out"
+    return r.returncode == 0 and os.path.exists(out), (r.stdout + r.stderr).strip()
 
 
 def make_workdir(path=None):

@@ -1,10 +1,12 @@
 # tests/bench: `make bench` for the gateway, side by side with HAProxy,
-# stunnel, squid and raw loopback TCP (tests/bench/README.md).
+# stunnel, squid and raw loopback TCP, and for the broker, side by side with
+# libvirt alone (tests/bench/README.md).
 noinst_PROGRAMS += tests/bench/loadgen
 tests_bench_loadgen_SOURCES = tests/bench/loadgen.c
 tests_bench_loadgen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_bench_loadgen_LDADD = $(OPENSSL_LIBS) $(LIBBSD_LIBS)
-EXTRA_DIST += tests/bench/bench-gateway.sh tests/bench/README.md
+EXTRA_DIST += tests/bench/bench-gateway.sh tests/bench/bench-broker.py \
+	tests/bench/README.md
 
 BENCH_TARGETS += bench-gateway
 .PHONY: bench-gateway
@@ -14,3 +16,11 @@ bench-gateway: tests/bench/loadgen$(EXEEXT) paprika-gatewayd$(EXEEXT) paprikactl
 	LOADGEN='$(abs_top_builddir)/tests/bench/loadgen$(EXEEXT)' \
 	OPENSSL='$(OPENSSL_BIN)' \
 	bash '$(abs_top_srcdir)/tests/bench/bench-gateway.sh'
+
+BENCH_TARGETS += bench-broker
+.PHONY: bench-broker
+# Real guests under libvirt's embedded QEMU driver; counts from the
+# environment (BENCH_QUICK=1 for a short run).
+bench-broker: paprika-brokerd$(EXEEXT) paprika-gatewayd$(EXEEXT) paprika-users$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-broker.py'

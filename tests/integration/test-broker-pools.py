@@ -4,7 +4,6 @@ idle and maximum session time, and the gateway address chosen by the
 client's network (proxy_for)."""
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -101,12 +100,7 @@ def main():
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
     try:
         d.make_pki()
-        d.define_guests()
-        own = os.path.join(d.work, "own-demo.qcow2")
-        subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2",
-                        os.path.join(top_builddir, "demo", "guest", "paprika-demo.img"),
-                        own], check=True)
-        d._libvirt("define", d.root, d.virt, f"own-demo={own}")
+        d.define_guests("own-demo")
         for user, groups in (("demo", "staff"), ("alice", "staff"),
                              ("helper", "helpdesk")):
             d.add_user(user, f"{user}-password", groups)

@@ -4,7 +4,6 @@ bad input, a full pool, a host that is down, disconnect actions with grace
 and cancel, helpdesk routes, and a broker restart that loses nothing."""
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,13 +43,6 @@ host = away
 guests = far-1
 groups = staff
 
-[pool lab]
-kind = template
-host = local
-template = lab-template
-max = 2
-spares = 1
-groups = staff
 """
 
 
@@ -68,22 +60,16 @@ def main():
                                       log=lambda m: print(f"# {m}", flush=True))
     try:
         d.make_pki()
-        d.define_guests()
+        d.define_guests("lab-template")
         for user, groups in (("demo", "staff"), ("alice", "staff"),
                              ("bob", "staff"), ("mallory", "guests"),
                              ("helper", "helpdesk")):
             d.add_user(user, f"{user}-password", groups)
-        # The template pool's template: defined, never started.
-        tpl = os.path.join(d.work, "lab-template.qcow2")
-        subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2",
-                        os.path.join(top_builddir, "demo", "guest", "paprika-demo.img"),
-                        tpl], check=True)
-        d._libvirt("define", d.root, d.virt, f"lab-template={tpl}")
         d.start_gateway()
         # The pool's extra settings go after its [pool office] lines; the
         # throttle and the unreachable host go in their own sections.
         d.broker_port = brokerdeploy.free_port()
-        conf = d.broker_config(POOL_EXTRA) + EXTRA
+        conf = d.broker_config(POOL_EXTRA) + EXTRA + brokerdeploy.LAB_POOL
         d.broker_config = lambda *a, **k: conf
         d.start_broker()
         run(d)
