@@ -450,30 +450,59 @@ api_connect_granted(json_t *conn, const char *error, void *arg)
 	free(a);
 }
 
-static void
-api_connect_common(struct http_req *req, int vv)
-{
-	struct api_caller	 c;
-	struct conf_pool	*p;
-	struct session		*s;
-	struct api_connect	*a;
-	char			 err[256];
-	int			 status = 500;
+#define API_WAIT_MAX	60	/* seconds a connect may wait for its desktop */
 
-	if (api_auth(req, ROLE_USER, &c) == -1 || (p = api_pool(req,
-	    &c)) == NULL)
-		return;
-	s = session_connect(&c.login, c.token, p, req->peer_str, &status,
-	    err, sizeof(err));
-	if (s == NULL) {
-		if (status == 503)
-			http_add_header(req, "Retry-After", "10");
-		http_reply_error(req, status, status == 404 ? "no_desktop" :
-		    "unavailable", "%s", err);
-		return;
+struct api_wait {
+	struct http_req	*req;
+	int		 vv;
+	uint64_t	 session;
+};
+
+static void	api_connect_answer(struct http_req *req, int vv,
+		    struct session *s, unsigned wait);
+
+/* The desktop left its start (or the wait ran out): answer now. */
+static void
+api_connect_resume(void *arg)
+{
+	struct api_wait	*w = arg;
+	struct session	*s;
+
+	if (!http_req_gone(w->req)) {
+		if ((s = session_find(w->session)) == NULL ||
+		    !session_is_live(s))
+			http_reply_error(w->req, 502, "start_failed", "the "
+			    "session ended while the desktop was starting");
+		else
+			api_connect_answer(w->req, w->vv, s, 0);
 	}
+	http_req_release(w->req);
+	free(w);
+}
+
+/*
+ * Answers a connect for session s: 202 with the progress while it starts
+ * (after waiting up to wait seconds for it), 502 if it failed, else a
+ * fresh connection.
+ */
+static void
+api_connect_answer(struct http_req *req, int vv, struct session *s,
+    unsigned wait)
+{
+	struct api_connect	*a;
+	struct api_wait		*w;
+
 	switch (s->state) {
 	case SESSION_STARTING:
+		if (wait > 0) {
+			w = xcalloc(1, sizeof(*w));
+			w->req = req;
+			w->vv = vv;
+			w->session = s->id;
+			http_req_hold(req);
+			session_wait(s, wait, api_connect_resume, w);
+			return;
+		}
 		http_add_header(req, "Retry-After", "1");
 		http_reply_json(req, 202, json_pack("{s:s,s:i,s:s,s:o}",
 		    "state", "starting", "progress", (int)s->progress, "step",
@@ -496,6 +525,41 @@ api_connect_common(struct http_req *req, int vv)
 		http_reply_error(req, 503, "busy", "the broker is busy");
 		http_req_release(req);
 	}
+}
+
+static void
+api_connect_common(struct http_req *req, int vv)
+{
+	struct api_caller	 c;
+	struct conf_pool	*p;
+	struct session		*s;
+	const char		*v;
+	char			 err[256], *end;
+	long			 wait = 0;
+	int			 status = 500;
+
+	if (api_auth(req, ROLE_USER, &c) == -1 || (p = api_pool(req,
+	    &c)) == NULL)
+		return;
+	if ((v = http_query(req, "wait")) != NULL) {
+		wait = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || wait < 0 ||
+		    wait > API_WAIT_MAX) {
+			http_reply_error(req, 400, "bad_request", "wait is 0 "
+			    "to %d seconds", API_WAIT_MAX);
+			return;
+		}
+	}
+	s = session_connect(&c.login, c.token, p, req->peer_str, &status,
+	    err, sizeof(err));
+	if (s == NULL) {
+		if (status == 503)
+			http_add_header(req, "Retry-After", "10");
+		http_reply_error(req, status, status == 404 ? "no_desktop" :
+		    "unavailable", "%s", err);
+		return;
+	}
+	api_connect_answer(req, vv, s, (unsigned)wait);
 }
 
 static void

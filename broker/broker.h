@@ -284,6 +284,10 @@ void		 session_end(struct session *s, const char *actor,
 		    const char *reason);
 /* Kicks the client and revokes its tickets, keeping the session. */
 void		 session_disconnect(struct session *s, const char *actor);
+/* Calls cb(arg) once, on the loop, when s leaves SESSION_STARTING (or
+ * ends) or after seconds. */
+void		 session_wait(struct session *s, unsigned seconds,
+		    void (*cb)(void *), void *arg);
 void		 session_set_state(struct session *s, enum session_state st,
 		    unsigned progress, const char *step);
 int		 session_is_live(const struct session *s);

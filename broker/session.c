@@ -21,7 +21,18 @@
 #define SESSION_SPICE_POLL_MS	250
 #define SESSION_FAILED_KEEP	600	/* seconds a failed session is shown */
 
+/* Connect requests waiting for a session to leave SESSION_STARTING. */
+struct session_waiter {
+	uint64_t		 id;
+	void			(*cb)(void *);
+	void			*arg;
+	struct event		*timer;
+	struct session_waiter	*next;
+};
+static struct session_waiter	*waiters;
+
 static void	session_prepare(struct session *s);
+static void	session_wake(uint64_t id);
 
 const char *
 session_state_name(enum session_state st)
@@ -70,6 +81,58 @@ session_set_state(struct session *s, enum session_state st,
 	s->progress = progress;
 	strlcpy(s->step, step, sizeof(s->step));
 	session_save(s);
+	if (st != SESSION_STARTING)
+		session_wake(s->id);
+}
+
+/* Calls each waiter of session id (all when id is 0), once. */
+static void
+session_wake_matching(uint64_t id, struct session_waiter *only)
+{
+	struct session_waiter	**wp, *w;
+
+	for (wp = &waiters; (w = *wp) != NULL;) {
+		if ((only != NULL && w != only) ||
+		    (only == NULL && id != 0 && w->id != id)) {
+			wp = &w->next;
+			continue;
+		}
+		*wp = w->next;
+		event_free(w->timer);
+		w->cb(w->arg);
+		free(w);
+		/* The callback may have added or woken waiters. */
+		wp = &waiters;
+	}
+}
+
+static void
+session_wake(uint64_t id)
+{
+	session_wake_matching(id, NULL);
+}
+
+static void
+session_wait_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	session_wake_matching(0, arg);
+}
+
+void
+session_wait(struct session *s, unsigned seconds, void (*cb)(void *),
+    void *arg)
+{
+	struct session_waiter	*w;
+	struct timeval		 tv = { (time_t)seconds, 0 };
+
+	w = xcalloc(1, sizeof(*w));
+	w->id = s->id;
+	w->cb = cb;
+	w->arg = arg;
+	w->timer = evtimer_new(broker->base, session_wait_timeout, w);
+	evtimer_add(w->timer, &tv);
+	w->next = waiters;
+	waiters = w;
 }
 
 struct session *

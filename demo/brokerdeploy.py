@@ -261,17 +261,18 @@ disconnect_action = none
 
     def connect(self, token, pool="office", timeout=120, vv=False, progress=None,
                 source=None):
-        """Connects, polling while the desktop starts; returns the connection
-        JSON (or the .vv text with vv=True)."""
+        """Connects, asking again while the desktop starts (each request
+        waits up to 2 s for it, then reports progress); returns the
+        connection JSON (or the .vv text with vv=True)."""
         deadline = time.time() + timeout
         while True:
             if vv:
                 status, body, hdrs = self.api(
-                    "GET", f"/api/v1/desktops/{pool}/console.vv", token=token,
+                    "GET", f"/api/v1/desktops/{pool}/console.vv?wait=2", token=token,
                     source=source)
             else:
                 status, body, hdrs = self.api(
-                    "POST", f"/api/v1/desktops/{pool}/connect", token=token,
+                    "POST", f"/api/v1/desktops/{pool}/connect?wait=2", token=token,
                     source=source)
             if status == 200:
                 return body.decode() if vv else body
@@ -281,7 +282,6 @@ disconnect_action = none
                 progress(body)
             if time.time() > deadline:
                 raise DeploymentError(f"desktop not ready after {timeout}s: {body}")
-            time.sleep(0.2)
 
     def guest_screenshot(self, token, guest, path):
         """The guest's own screen, through the broker's helpdesk route."""

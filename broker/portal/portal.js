@@ -35,7 +35,6 @@
     show(node, !!msg);
   }
 
-  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
 
   /* One API call: {status, body, headers}; non-GET calls carry the header
    * the broker wants with cookie logins. Throws on a network failure. */
@@ -206,21 +205,26 @@
     return li;
   }
 
-  /* Polls connect until the desktop is ready, then downloads console.vv. */
+  /* Asks to connect until the desktop is ready, then downloads console.vv.
+     The first request answers at once (the broker's first step shows);
+     the next ones wait up to 2 s for the desktop (wait=2), so the answer
+     comes as soon as it is ready and the progress still moves. */
   function connect(d) {
     var path = "/api/v1/desktops/" + encodeURIComponent(d.id);
     connecting[d.id] = { progress: 0, step: "requesting a desktop" };
     delete cardErrors[d.id];
     say($("notice"), "");
     refresh();
+    var wait = 0;
     function poll() {
-      return api("POST", path + "/connect").then(function (res) {
+      var url = path + "/connect?wait=" + wait;
+      wait = 2;
+      return api("POST", url).then(function (res) {
         if (!me || !connecting[d.id]) return null;
         if (res.status === 202) {
           connecting[d.id] = { progress: res.body.progress, step: res.body.step };
           refresh();
-          var wait = parseInt(res.headers.get("Retry-After"), 10) || 1;
-          return sleep(Math.min(wait, 5) * 1000).then(poll);
+          return poll();
         }
         if (failed(res)) return null;
         if (res.status !== 200) throw new Error(errorText(res));

@@ -54,7 +54,7 @@ CONNECTS = env_int("BENCH_CONNECTS", 50, 10)
 STOPPED = env_int("BENCH_STOPPED", 3, 1)
 SPARE = env_int("BENCH_SPARE", 3, 1)
 RUNNING = env_int("BENCH_RUNNING", 5, 2)
-POLL = float(os.environ.get("BENCH_POLL", "0.1"))
+WAIT = env_int("BENCH_WAIT", 30, 30)
 KEEP = os.environ.get("BENCH_KEEP", "0") not in ("", "0")
 
 
@@ -179,16 +179,16 @@ class Bench:
         return s / n if n else float("nan"), int(n)
 
     def connect_until_200(self, token, pool):
-        """POST connect, polling every POLL seconds while it answers 202."""
+        """POST connect?wait=WAIT: the broker answers as soon as the desktop
+        is ready (asked again if it answers 202 after the wait)."""
         deadline = time.monotonic() + 180
         while True:
-            st, body, _ = self.d.api("POST", f"/api/v1/desktops/{pool}/connect",
-                                     token=token)
+            st, body, _ = self.d.api(
+                "POST", f"/api/v1/desktops/{pool}/connect?wait={WAIT}", token=token)
             if st == 200:
                 return body
             if st != 202 or time.monotonic() > deadline:
                 raise brokerdeploy.ApiError(st, body)
-            time.sleep(POLL)
 
     def capture(self, conn, name):
         ok, text = self.d.spicy_capture(conn, os.path.join(self.d.work, name))
@@ -394,7 +394,7 @@ def report(b, direct, virt):
     print("paprika: through paprika-brokerd and paprika-gatewayd (plain CONNECT "
           "listener); direct: libvirt and spicy-screenshot")
     print("straight to the guest's TLS port. First frame: from the POST connect "
-          f"(polled every {POLL:g} s while 202) until")
+          f"(?wait={WAIT}: answered when ready) until")
     print("spicy-screenshot has written the image; ratio = paprika / direct, "
           "lower is better except logins/s.")
 

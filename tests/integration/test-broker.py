@@ -137,7 +137,13 @@ def run(d):
     st, body, _ = api("POST", "/api/v1/desktops/office/connect", token=demo)
     check(st == 202 and body["state"] == "starting" and 0 < body["progress"] < 100,
           "connect to a stopped desktop: 202 with progress", (st, body))
-    conn = d.connect(demo)
+    st, body, _ = api("POST", "/api/v1/desktops/office/connect?wait=61", token=demo)
+    check(st == 400 and error_code(body) == "bad_request", "wait over 60: 400", (st, body))
+    t0 = time.time()
+    st, conn, _ = api("POST", "/api/v1/desktops/office/connect?wait=60", token=demo)
+    check(st == 200 and time.time() - t0 < 60,
+          "connect?wait answers 200 once the desktop is ready, in one request",
+          (st, conn, time.time() - t0))
     check(conn["host"].startswith("pk.") and conn["tls_port"] > 0 and
           len(conn["password"]) >= 16 and conn["proxy"].startswith("http://127.0.0.1:"),
           "connection JSON: ticket host, TLS port, password, proxy", conn)
