@@ -24,7 +24,7 @@ conf_defaults(struct broker_config *c)
 	c->key = xstrdup(SYSCONFDIR "/paprika/pki/broker/broker-key.pem");
 	c->state = xstrdup(LOCALSTATEDIR "/lib/paprika/broker.db");
 	c->ticket_keys = xstrdup(SYSCONFDIR "/paprika/pki/ticket-keys");
-	c->spice_ca = xstrdup(SYSCONFDIR "/paprika/pki/ca-cert.pem");
+	c->spice_ca = xstrdup(SYSCONFDIR "/paprika/pki/ca/ca-cert.pem");
 	c->pam_service = xstrdup("paprika");
 	c->users_file = xstrdup(SYSCONFDIR "/paprika/users");
 	c->cookie = xstrdup("paprika_session");

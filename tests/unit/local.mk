@@ -4,6 +4,7 @@
 if HAVE_CMOCKA
 UNIT_TESTS = \
 	tests/unit/test-auth \
+	tests/unit/test-broker-conf \
 	tests/unit/test-config \
 	tests/unit/test-encode \
 	tests/unit/test-httpparse \
@@ -22,6 +23,10 @@ UNIT_LDADD = $(PAPRIKA_COMMON_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_auth_SOURCES = tests/unit/test-auth.c tests/unit/unit.h
 tests_unit_test_auth_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_auth_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_broker_conf_SOURCES = tests/unit/test-broker-conf.c tests/unit/unit.h
+tests_unit_test_broker_conf_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_broker_conf_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 
 tests_unit_test_httpparse_SOURCES = tests/unit/test-httpparse.c
 tests_unit_test_httpparse_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)

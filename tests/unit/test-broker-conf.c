@@ -1,0 +1,201 @@
+/*
+ * Unit tests for broker/conf.c: the example configuration loads, bad files
+ * are refused with file:line, and roles, entitlements and the gateway
+ * address per client network follow the file.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "broker.h"
+#include "log.h"
+#include "unit.h"
+
+static const char base[] =
+    "[broker]\nstate = /tmp/x.db\n"
+    "[roles]\nhelpdesk = hd\nadmin = root-ops\n"
+    "[host hv1]\nuri = qemu:///system\nspice_address = 10.0.0.5\n"
+    "[gateway gw]\nproxy = http://gw.example:3128\n"
+    "proxy_for = 10.1.0.0/16, 10.2.0.0/16 http://10.1.0.1:3128\n"
+    "[pool office]\nkind = shared\nhost = hv1\nguests = d1, d2\n"
+    "snapshot = clean\ngroups = staff\nusers = carol\n"
+    "[pool mine]\nkind = static\nhost = hv1\nassign = alice=a-desk\n";
+
+/* Writes text to a temporary file and loads it; err gets the message. */
+static struct broker_config *
+load(const char *text, char *err, size_t errlen)
+{
+	char			 path[] = "/tmp/paprika-conf.XXXXXX";
+	struct broker_config	*c;
+	int			 fd;
+
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	c = conf_load(path, err, errlen);
+	unlink(path);
+	return c;
+}
+
+static void
+test_example_loads(void **state)
+{
+	struct broker_config	*c;
+	char			 err[512] = "", path[1024];
+	const char		*srcdir = getenv("top_srcdir");
+
+	fmt(path, sizeof(path), "%s/broker/paprika-brokerd.conf",
+	    srcdir != NULL ? srcdir : ".");
+	c = conf_load(path, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_true(c->npools >= 3);
+	assert_non_null(conf_pool_find(c, "lab"));
+	conf_free(c);
+}
+
+static void
+test_refused(void **state)
+{
+	static const struct {
+		const char	*text;
+		const char	*want;
+	} bad[] = {
+		{ "[broker]\nlisten = nowhere\n", ":2: " },
+		{ "[broker]\nfrobnicate = 1\n", "unknown setting" },
+		{ "[nonsense]\na = b\n", "unknown section" },
+		{ "[pool p]\nkind = fancy\n", "kind \"fancy\"" },
+		{ "[gateway g]\nproxy = ftp://x\n", "must start with http" },
+		{ "[host h]\nspice_address = hv.example\n", "not an IPv4" },
+		{ "[gateway g]\nproxy = http://g:3128\n[pool p]\nguests = a\n",
+		    "needs host" },
+		{ "[host h]\nuri = test:///default\n[pool p]\nhost = h\n"
+		    "guests = a\n", "no [gateway" },
+		{ "[host h]\nuri = test:///default\n[gateway g]\n"
+		    "proxy = http://g:1\n[pool p]\nhost = h\nkind = static\n",
+		    "assigns no guests" },
+		{ "[host h]\nuri = test:///default\n[gateway g]\n"
+		    "proxy = http://g:1\n[pool p]\nhost = h\nguests = a\n"
+		    "disconnect_action = revert\n", "needs a snapshot" },
+		{ "[host h]\nuri = test:///default\n[gateway g]\n"
+		    "proxy = http://g:1\n[pool p]\nhost = h\nkind = template\n"
+		    "template = t\nmax = 2\nspares = 3\n", "exceeds max" },
+	};
+	char	err[512];
+	size_t	i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_null(load(bad[i].text, err, sizeof(err)));
+		if (strstr(err, bad[i].want) == NULL)
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err,
+			    bad[i].want);
+	}
+}
+
+static struct auth_user
+user(const char *name, const char *g1, const char *g2)
+{
+	struct auth_user	u;
+
+	memset(&u, 0, sizeof(u));
+	strlcpy(u.name, name, sizeof(u.name));
+	if (g1 != NULL)
+		strlcpy(u.groups[u.ngroups++], g1, sizeof(u.groups[0]));
+	if (g2 != NULL)
+		strlcpy(u.groups[u.ngroups++], g2, sizeof(u.groups[0]));
+	return u;
+}
+
+static struct login
+login_of(const struct auth_user *u)
+{
+	struct login	l;
+	size_t		i;
+
+	memset(&l, 0, sizeof(l));
+	strlcpy(l.user, u->name, sizeof(l.user));
+	for (i = 0; i < u->ngroups; i++)
+		strlcpy(l.groups[i], u->groups[i], sizeof(l.groups[i]));
+	l.ngroups = u->ngroups;
+	return l;
+}
+
+static void
+test_roles_and_entitlements(void **state)
+{
+	struct broker_config	*c;
+	struct auth_user	 staff = user("bob", "users", "staff");
+	struct auth_user	 hd = user("hank", "hd", NULL);
+	struct auth_user	 ops = user("olga", "root-ops", NULL);
+	struct auth_user	 carol = user("carol", NULL, NULL);
+	struct auth_user	 alice = user("alice", NULL, NULL);
+	struct login		 l;
+	struct conf_pool	*office, *mine;
+	char			 err[512];
+
+	assert_non_null(c = load(base, err, sizeof(err)));
+	office = conf_pool_find(c, "office");
+	mine = conf_pool_find(c, "mine");
+	assert_int_equal(conf_roles(c, &staff), ROLE_USER);
+	assert_int_equal(conf_roles(c, &hd), ROLE_USER | ROLE_HELPDESK);
+	assert_int_equal(conf_roles(c, &ops),
+	    ROLE_USER | ROLE_HELPDESK | ROLE_ADMIN);
+
+	l = login_of(&staff);
+	assert_true(conf_entitled(office, &l));
+	assert_false(conf_entitled(mine, &l));
+	l = login_of(&hd);
+	assert_false(conf_entitled(office, &l));
+	l = login_of(&carol);		/* named in users */
+	assert_true(conf_entitled(office, &l));
+	l = login_of(&alice);		/* her static guest, not the group */
+	assert_true(conf_entitled(mine, &l));
+	assert_false(conf_entitled(office, &l));
+	assert_string_equal(mine->assign[0].guest, "a-desk");
+	conf_free(c);
+}
+
+static void
+test_proxy_for(void **state)
+{
+	struct broker_config	*c;
+	struct sockaddr_in	 sin;
+	char			 err[512];
+
+	assert_non_null(c = load(base, err, sizeof(err)));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, "10.2.3.4", &sin.sin_addr);
+	assert_string_equal(conf_proxy_for(c, (struct sockaddr *)&sin),
+	    "http://10.1.0.1:3128");
+	inet_pton(AF_INET, "192.0.2.7", &sin.sin_addr);
+	assert_string_equal(conf_proxy_for(c, (struct sockaddr *)&sin),
+	    "http://gw.example:3128");
+	conf_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example_loads),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_roles_and_entitlements),
+		cmocka_unit_test(test_proxy_for),
+	};
+
+	log_init("test-broker-conf", 1, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
