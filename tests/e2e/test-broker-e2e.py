@@ -208,6 +208,27 @@ def run(d, procs):
     check(connected, "the session is 'connected' while remote-viewer is on it",
           str(sessions_of(d, helper, DEMO_USER)))
 
+    # --- a broker restart drops no live tunnel ----------------------------
+    tunnels = {t["id"] for s in d.gateway_sessions() if s["session"] in gw_ids
+               for t in s["tunnels"]}
+    d.stop_broker()
+    d.start_broker()
+    still = {t["id"] for s in d.gateway_sessions() if s["session"] in gw_ids
+             for t in s["tunnels"]}
+    check(tunnels and tunnels <= still and viewer.poll() is None,
+          "a broker restart leaves remote-viewer's tunnels and the viewer running",
+          (tunnels, still, viewer.poll()))
+    after = sessions_of(d, helper, DEMO_USER)
+    check(after and after[0]["state"] == "connected" and
+          after[0]["id"] == connected[0]["id"],
+          "after the restart the broker still has the session, connected", after)
+    found = None
+    deadline = time.time() + 10
+    while found is None and time.time() < deadline:
+        subprocess.run(["xwd", "-root", "-silent", "-out", xwd], env=env, check=False)
+        found = images.find(images.read_xwd(xwd), images.read_image(own_path))
+    check(found is not None, "and remote-viewer still shows the desktop")
+
     # --- logout ---------------------------------------------------------
     before = pool_states(d, helper)
     pid_before = qemu_pid(d, desk)
