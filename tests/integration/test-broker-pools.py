@@ -1,7 +1,7 @@
 """paprika-brokerd's pools beyond the shared one, against real QEMU guests:
 a static pool (each user their own named guest, kept after a session),
-idle and maximum session time, and the gateway address chosen by the
-client's network (proxy_for)."""
+idle and maximum session time, the gateway address chosen by the client's
+network (proxy_for), and login throttling per client address."""
 
 import os
 import sys
@@ -31,6 +31,11 @@ idle_timeout = {IDLE}s
 
 [gateway local]
 proxy_for = 127.0.0.2/32 http://gw-inside.example:3128
+
+[limits]
+login_free_failures = 2
+login_delay = 30s
+login_delay_max = 30s
 """
 
 
@@ -44,7 +49,27 @@ def audit_has(d, helper, text):
     return any(text in r["detail"] for r in body.get("audit", []))
 
 
+def address_throttle(d):
+    """Wrong passwords for ever new user names from one address: that
+    address waits, other addresses do not."""
+    statuses = []
+    for i in range(4):
+        st, body, hdrs = d.api("POST", "/api/v1/login", {
+            "username": f"nobody{i}", "password": "guess"}, source="127.0.0.3")
+        statuses.append(st)
+    check(statuses[:2] == [401, 401] and statuses[-1] == 429 and
+          "retry-after" in hdrs,
+          "guessing many user names from one address: 401, 401, then 429", statuses)
+    st, body, _ = d.api("POST", "/api/v1/login", {
+        "username": "demo", "password": "demo-password"}, source="127.0.0.3")
+    check(st == 429, "that address waits even with a right password", (st, body))
+    st, body, _ = d.api("POST", "/api/v1/login", {
+        "username": "nobody9", "password": "guess"}, source="127.0.0.4")
+    check(st == 401, "another address is not held back", (st, body))
+
+
 def run(d):
+    address_throttle(d)
     demo = d.login("demo", "demo-password")
     alice = d.login("alice", "alice-password")
     helper = d.login("helper", "helper-password")
