@@ -55,3 +55,5 @@ TESTS += tests/integration/test-broker.py
 EXTRA_DIST += tests/integration/test-broker.py
 TESTS += tests/integration/test-broker-pools.py
 EXTRA_DIST += tests/integration/test-broker-pools.py
+TESTS += tests/integration/test-broker-hosts.py
+EXTRA_DIST += tests/integration/test-broker-hosts.py
