@@ -96,6 +96,8 @@ struct conf_pool {
 	unsigned		 disconnect_grace;	/* seconds */
 	unsigned		 idle_timeout;		/* 0: none */
 	unsigned		 max_session;		/* 0: none */
+	time_t			 spares_after;		/* no new spare before:
+							 * set after a failure */
 };
 
 struct broker_config {

@@ -14,6 +14,8 @@
 #include "virt.h"
 #include "xmalloc.h"
 
+#define POOL_SPARE_RETRY	60	/* seconds after a spare failed */
+
 const char *
 pool_guest_state_name(enum guest_state st)
 {
@@ -136,6 +138,7 @@ pool_count(const struct conf_pool *p, int spare_only)
 }
 
 static void	pool_spare_started(const struct virt_result *res, void *arg);
+static void	pool_cleaned(const struct virt_result *res, void *arg);
 
 static void
 pool_cloned(const struct virt_result *res, void *arg)
@@ -180,7 +183,15 @@ pool_spare_started(const struct virt_result *res, void *arg)
 	if (g->state != GUEST_CREATING)
 		return;		/* handed to a user meanwhile */
 	if (!res->ok) {
-		pool_broken(g, res->error);
+		/* Nobody waits for a spare: remove it, try again later. */
+		log_warnx("guest %s: the spare did not start, removing it and "
+		    "making no spare for %d s: %s", g->key, POOL_SPARE_RETRY,
+		    res->error);
+		g->pool->spares_after = time(NULL) + POOL_SPARE_RETRY;
+		pool_guest_save(g, GUEST_CLEANING);
+		g->busy = 1;
+		virt_remove_clone(g->pool->host->virt, g->name, pool_cleaned,
+		    pool_ref(g));
 		return;
 	}
 	pool_guest_save(g, GUEST_SPARE);
@@ -389,7 +400,9 @@ pool_maintain(void)
 	}
 	for (i = 0; i < broker->conf->npools; i++) {
 		p = &broker->conf->pools[i];
-		if (p->kind != POOL_TEMPLATE || !virt_host_is_up(p->host->virt))
+		if (p->kind != POOL_TEMPLATE ||
+		    !virt_host_is_up(p->host->virt) ||
+		    time(NULL) < p->spares_after)
 			continue;
 		while (pool_count(p, 1) < p->spares &&
 		    pool_count(p, 0) < p->max) {

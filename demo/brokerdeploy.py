@@ -69,7 +69,8 @@ class BrokerDeployment(Deployment):
         with open(os.path.join(self.root, "etc", "qemu.conf"), "w") as f:
             f.write(guestmod.QEMU_CONF.format(
                 spice_dir=os.path.abspath(os.path.join(self.pki, "spice")),
-                port_min=25900, port_max=26900))
+                port_min=guestmod.spice_port_range()[0],
+                port_max=guestmod.spice_port_range()[1]))
 
     def _libvirt(self, *args):
         """Runs a libvirt step in a child process: the embedded driver stays

@@ -73,6 +73,14 @@ def _start_event_loop():
     _event_loop_started = True
 
 
+def spice_port_range():
+    """The SPICE ports this process's guests may take. Each embedded driver
+    root allocates ports on its own, so deployments that run at the same
+    time (make -j check) each get their own hundred ports."""
+    base = 30000 + (os.getpid() % 300) * 100
+    return base, base + 99
+
+
 def kvm_usable():
     """Whether /dev/kvm can be opened for writing."""
     try:
@@ -92,12 +100,12 @@ class Guest:
     """One demo guest under the embedded QEMU driver in ROOT."""
 
     def __init__(self, root, spice_dir, image, name="paprika-demo",
-                 port_range=(25900, 26900), log=print):
+                 port_range=None, log=print):
         self.root = os.path.abspath(root)
         self.spice_dir = os.path.abspath(spice_dir)
         self.image = os.path.abspath(image)
         self.name = name
-        self.port_range = port_range
+        self.port_range = port_range or spice_port_range()
         self.log = log
         self.conn = None
         self.dom = None
