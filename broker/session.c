@@ -450,14 +450,42 @@ session_end(struct session *s, const char *actor, const char *reason)
 	free(s);
 }
 
+/* A disconnect action on the guest, for its result. */
+struct session_action {
+	char	action[16];		/* "lock", "shut down", "revert" */
+	char	pool[BROKER_NAME_MAX + 1];
+	char	guest[128];
+	char	user[AUTH_NAME_MAX + 1];
+};
+
+static struct session_action *
+session_action_new(const struct session *s, const char *action)
+{
+	struct session_action	*a = xcalloc(1, sizeof(*a));
+
+	strlcpy(a->action, action, sizeof(a->action));
+	strlcpy(a->pool, s->pool->name, sizeof(a->pool));
+	strlcpy(a->guest, s->guest, sizeof(a->guest));
+	strlcpy(a->user, s->user, sizeof(a->user));
+	return a;
+}
+
+/* Logs and audits what the action did, once libvirt has answered. */
 static void
 session_action_done(const struct virt_result *res, void *arg)
 {
-	char	*what = arg;
+	struct session_action	*a = arg;
 
-	if (!res->ok)
-		log_warnx("%s: %s", what, res->error);
-	free(what);
+	if (res->ok)
+		log_info("%s %s/%s after %s disconnected", a->action, a->pool,
+		    a->guest, a->user);
+	else
+		log_warnx("%s %s/%s after disconnect: %s", a->action, a->pool,
+		    a->guest, res->error);
+	broker_audit("broker", NULL, "disconnect action", a->pool,
+	    res->ok ? "ok" : "failed", "%s desktop %s of %s%s%s", a->action,
+	    a->guest, a->user, res->ok ? "" : ": ", res->ok ? "" : res->error);
+	free(a);
 }
 
 /* The pool's disconnect action, once the grace delay has passed. */
@@ -465,7 +493,6 @@ static void
 session_disconnect_action(struct session *s)
 {
 	struct conf_pool	*p = s->pool;
-	char			*what;
 
 	s->action_done = 1;
 	session_save(s);
@@ -474,28 +501,20 @@ session_disconnect_action(struct session *s)
 	case DISCONNECT_NONE:
 		return;
 	case DISCONNECT_LOCK:
-		xasprintf(&what, "lock %s/%s after disconnect", p->name,
-		    s->guest);
-		broker_audit("broker", NULL, "disconnect action", p->name,
-		    "ok", "lock desktop %s of %s", s->guest, s->user);
-		virt_lock(p->host->virt, s->guest, session_action_done, what);
+		virt_lock(p->host->virt, s->guest, session_action_done,
+		    session_action_new(s, "lock"));
 		return;
 	case DISCONNECT_SHUTDOWN:
-		if (p->kind == POOL_STATIC) {
-			xasprintf(&what, "shut down %s/%s after disconnect",
-			    p->name, s->guest);
+		if (p->kind == POOL_STATIC)
 			virt_power(p->host->virt, s->guest, VIRT_POWER_SHUTDOWN,
-			    session_action_done, what);
-		}
+			    session_action_done,
+			    session_action_new(s, "shut down"));
 		session_end(s, "broker", "disconnect action: shut down");
 		return;
 	case DISCONNECT_REVERT:
-		if (p->kind == POOL_STATIC) {
-			xasprintf(&what, "revert %s/%s after disconnect",
-			    p->name, s->guest);
+		if (p->kind == POOL_STATIC)
 			virt_revert(p->host->virt, s->guest, p->snapshot,
-			    session_action_done, what);
-		}
+			    session_action_done, session_action_new(s, "revert"));
 		session_end(s, "broker", "disconnect action: revert");
 		return;
 	}

@@ -26,6 +26,7 @@ done
 status=0
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+PAPRIKA_AGENT_GUEST_DIR="$top/build/agent-guest" \
 PAPRIKA_SANITIZED=1 make -j"$(nproc)" check TESTS="$tests" || status=$?
 if [ "$status" -ne 0 ]; then
 	for log in tests/*/*.log; do

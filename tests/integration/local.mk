@@ -57,3 +57,11 @@ TESTS += tests/integration/test-broker-pools.py
 EXTRA_DIST += tests/integration/test-broker-pools.py
 TESTS += tests/integration/test-broker-hosts.py
 EXTRA_DIST += tests/integration/test-broker-hosts.py
+# The "lock" disconnect action with a real QEMU guest agent: a tiny Linux
+# guest from Debian packages (demo/agent-guest/build.sh, downloaded once into
+# build/agent-guest; the test fails when they cannot be downloaded).
+TESTS += tests/integration/test-broker-lock.py
+EXTRA_DIST += tests/integration/test-broker-lock.py \
+	demo/agent-guest/build.sh \
+	demo/agent-guest/init.sh \
+	demo/agent-guest/loginctl.sh

@@ -1,0 +1,138 @@
+#!/bin/sh
+# Builds a tiny Linux guest that runs the QEMU guest agent, for the broker's
+# "lock" disconnect action (tests/integration/test-broker-lock.py):
+#
+#   demo/agent-guest/build.sh OUTDIR   ->  OUTDIR/vmlinuz, OUTDIR/initrd.gz
+#
+# From Debian 12 packages only, downloaded (apt-get download) into
+# OUTDIR/debs and unpacked with dpkg-deb -x, never installed: the kernel
+# (whatever linux-image-amd64 points to), busybox-static and
+# qemu-guest-agent; qemu-ga's shared libraries come from this machine (also
+# Debian 12), as ldd lists them. The initramfs holds busybox, qemu-ga, the
+# virtio-serial modules in load order, /init (init.sh) and a loginctl stub
+# (loginctl.sh) that writes its call to the serial console.
+#
+# Idempotent: the packages are downloaded once (cached in OUTDIR/debs);
+# the initramfs is rebuilt only when its inputs changed. Exits 3 when a
+# package cannot be downloaded (no network, no apt lists), 1 on other errors.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+debs=$out/debs
+mkdir -p "$debs"
+
+say() { echo "agent-guest: $*"; }
+die() { echo "agent-guest: $*" >&2; exit 1; }
+
+# --- the packages (downloaded once) -------------------------------------
+kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+	sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n 1)
+if [ -z "$kpkg" ]; then
+	# apt's lists may be missing: use the kernel downloaded before.
+	kpkg=$(ls "$debs" 2>/dev/null | sed -n 's/^\(linux-image-[0-9][^_]*-amd64\)_.*\.deb$/\1/p' |
+		sort -V | tail -n 1)
+fi
+[ -n "$kpkg" ] || die "cannot tell the kernel package (apt-cache depends linux-image-amd64)"
+for p in "$kpkg" busybox-static qemu-guest-agent; do
+	if ! ls "$debs/${p}_"*.deb >/dev/null 2>&1; then
+		say "downloading $p"
+		# apt's sandbox user cannot write everywhere: download in a
+		# directory of its own, then move the package into the cache.
+		tmp=$(mktemp -d)
+		chmod 777 "$tmp"
+		(cd "$tmp" && apt-get download -q "$p" >/dev/null) ||
+			{ rm -rf "$tmp"; echo "agent-guest: apt-get download $p failed" >&2; exit 3; }
+		mv "$tmp"/*.deb "$debs/"
+		rm -rf "$tmp"
+	fi
+done
+
+# --- unpacked (not installed) ---------------------------------------------
+stamp=$(cd "$debs" && ls "${kpkg}_"*.deb busybox-static_*.deb qemu-guest-agent_*.deb |
+	sort | tr '\n' ' ')
+stamp="$stamp $(cat "$here/build.sh" "$here/init.sh" "$here/loginctl.sh" | cksum)"
+if [ -f "$out/initrd.gz" ] && [ -f "$out/vmlinuz" ] &&
+   [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
+	say "up to date in $out"
+	exit 0
+fi
+rm -rf "$out/pkgs" "$out/root"
+mkdir -p "$out/pkgs"
+for f in "$debs/${kpkg}_"*.deb "$debs"/busybox-static_*.deb "$debs"/qemu-guest-agent_*.deb; do
+	dpkg-deb -x "$f" "$out/pkgs"
+done
+pkgs=$out/pkgs
+kver=$(ls "$pkgs/lib/modules" | head -n 1)
+if [ -z "$kver" ] || [ ! -f "$pkgs/boot/vmlinuz-$kver" ]; then
+	die "no kernel in $kpkg"
+fi
+
+# --- the initramfs tree ---------------------------------------------------
+root=$out/root
+mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/etc" \
+	"$root/proc" "$root/sys" "$root/dev" "$root/run" "$root/tmp" "$root/var" \
+	"$root/lib/modules" "$root/lib64" "$root/lib/x86_64-linux-gnu"
+ln -s ../run "$root/var/run"
+cp "$pkgs/bin/busybox" "$root/bin/busybox"
+for a in $("$root/bin/busybox" --list); do
+	[ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
+done
+cp "$pkgs/usr/sbin/qemu-ga" "$root/usr/sbin/qemu-ga"
+
+# qemu-ga's libraries, from this machine (the same Debian release).
+ldd "$pkgs/usr/sbin/qemu-ga" >"$out/ldd.txt" 2>&1 || die "ldd qemu-ga: $(cat "$out/ldd.txt")"
+if grep -q "not found" "$out/ldd.txt"; then
+	die "qemu-ga needs libraries this machine lacks: $(grep 'not found' "$out/ldd.txt" | tr -s ' \t\n' ' ')"
+fi
+for lib in $(sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' "$out/ldd.txt"); do
+	case $lib in
+	*/ld-linux-x86-64.so.2) cp -L "$lib" "$root/lib64/ld-linux-x86-64.so.2" ;;
+	*) cp -L "$lib" "$root/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
+	esac
+done
+
+# The virtio-serial modules (those not built in), dependencies first.
+modroot=$pkgs/lib/modules/$kver
+order=""
+add_module() {	# NAME: adds NAME's dependencies, then NAME, to $order
+	case " $order " in *" $1 "*) return ;; esac
+	if grep -q "/$1\.ko\$" "$modroot/modules.builtin" 2>/dev/null; then
+		return	# built into the kernel
+	fi
+	ko=$(find "$modroot/kernel" -name "$1.ko" | head -n 1)
+	[ -n "$ko" ] || die "module $1 is neither built in nor in $kpkg"
+	deps=$(tr '\0' '\n' <"$ko" | sed -n 's/^depends=//p' | head -n 1 | tr ',' ' ')
+	for dep in $deps; do
+		add_module "$dep"
+	done
+	# sh has no local variables: the recursion changed $ko.
+	ko=$(find "$modroot/kernel" -name "$1.ko" | head -n 1)
+	cp "$ko" "$root/lib/modules/$1.ko"
+	order="$order $1"
+}
+add_module virtio_pci
+add_module virtio_console
+echo "$order" | tr ' ' '\n' | sed '/^$/d' >"$root/etc/modules"
+
+cp "$here/init.sh" "$root/init"
+cp "$here/loginctl.sh" "$root/usr/bin/loginctl"
+chmod 755 "$root/init" "$root/usr/bin/loginctl"
+cat >"$root/etc/os-release" <<'EOF'
+ID=paprika-agent-guest
+NAME="Paprika agent guest"
+PRETTY_NAME="Paprika agent guest (busybox, qemu-ga)"
+EOF
+echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
+echo "root:x:0:" >"$root/etc/group"
+
+# cpio newc, written by the busybox just unpacked (no cpio needed here).
+(cd "$root" && find . | "$root/bin/busybox" cpio -o -H newc -R 0:0 2>/dev/null) |
+	gzip -9 >"$out/initrd.gz.new"
+mv "$out/initrd.gz.new" "$out/initrd.gz"
+cp "$pkgs/boot/vmlinuz-$kver" "$out/vmlinuz"
+echo "$stamp" >"$out/stamp"
+rm -rf "$pkgs"
+say "built $out/vmlinuz ($kver) and $out/initrd.gz (modules:$order)"
