@@ -10,3 +10,7 @@ EXTRA_DIST += tests/testlib.py
 # against a real deployment.
 TESTS += tests/e2e/test-portal.py
 EXTRA_DIST += tests/e2e/test-portal.py
+# paprika-client itself: headless first frame and the GUI under Xvfb,
+# typed into with xdotool, against a real deployment.
+TESTS += tests/e2e/test-client.py
+EXTRA_DIST += tests/e2e/test-client.py

@@ -1,0 +1,756 @@
+/*
+ * PaprikaBroker: the broker's HTTPS JSON API (docs/broker-api.md). One
+ * request per TLS connection (Connection: close) with GIO's TLS; the
+ * blocking calls serve --headless, the _async ones run them on GTask's
+ * thread pool for the window. Every failure becomes a PAPRIKA_ERROR in
+ * words a user can act on.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+struct _PaprikaBroker {
+	GObject		 parent;
+	gchar		*url;		/* without a trailing / */
+	GTlsDatabase	*db;		/* NULL: the system's */
+	GMutex		 lock;		/* token */
+	gchar		*token;
+};
+
+G_DEFINE_TYPE(PaprikaBroker, paprika_broker, G_TYPE_OBJECT)
+
+/* One reply: status, Retry-After (or -1), the JSON body (or NULL). */
+typedef struct {
+	guint		 status;
+	gint		 retry_after;
+	json_t		*json;
+} BrokerReply;
+
+static void
+broker_reply_clear(BrokerReply *r)
+{
+	if (r->json != NULL)
+		json_decref(r->json);
+	r->json = NULL;
+}
+
+static void
+paprika_broker_finalize(GObject *obj)
+{
+	PaprikaBroker *b = PAPRIKA_BROKER(obj);
+
+	g_free(b->url);
+	g_clear_object(&b->db);
+	if (b->token != NULL)
+		explicit_bzero(b->token, strlen(b->token));
+	g_free(b->token);
+	g_mutex_clear(&b->lock);
+	G_OBJECT_CLASS(paprika_broker_parent_class)->finalize(obj);
+}
+
+static void
+paprika_broker_class_init(PaprikaBrokerClass *klass)
+{
+	G_OBJECT_CLASS(klass)->finalize = paprika_broker_finalize;
+}
+
+static void
+paprika_broker_init(PaprikaBroker *b)
+{
+	g_mutex_init(&b->lock);
+}
+
+/* A broker at url (https only), trusting ca_file (NULL: the system's CAs). */
+PaprikaBroker *
+paprika_broker_new(const gchar *url, const gchar *ca_file, GError **error)
+{
+	PaprikaBroker *b;
+	GUri *uri;
+
+	if (url == NULL || *url == '\0') {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "No broker address: give one with --broker or in client.conf");
+		return NULL;
+	}
+	uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+	if (uri == NULL || g_strcmp0(g_uri_get_scheme(uri), "https") != 0 ||
+	    g_uri_get_host(uri) == NULL || *g_uri_get_host(uri) == '\0') {
+		if (uri != NULL)
+			g_uri_unref(uri);
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "The broker address must look like https://broker.example.com:8443");
+		return NULL;
+	}
+	g_uri_unref(uri);
+
+	b = g_object_new(PAPRIKA_TYPE_BROKER, NULL);
+	b->url = g_strdup(url);
+	while (g_str_has_suffix(b->url, "/"))
+		b->url[strlen(b->url) - 1] = '\0';
+	if (ca_file != NULL && *ca_file != '\0') {
+		b->db = g_tls_file_database_new(ca_file, error);
+		if (b->db == NULL) {
+			g_prefix_error(error, "Cannot read the CA file %s: ", ca_file);
+			g_object_unref(b);
+			return NULL;
+		}
+	}
+	return b;
+}
+
+const gchar *
+paprika_broker_get_url(PaprikaBroker *b)
+{
+	return b->url;
+}
+
+gboolean
+paprika_broker_logged_in(PaprikaBroker *b)
+{
+	gboolean ret;
+
+	g_mutex_lock(&b->lock);
+	ret = b->token != NULL;
+	g_mutex_unlock(&b->lock);
+	return ret;
+}
+
+static gchar *
+broker_get_token(PaprikaBroker *b)
+{
+	gchar *t;
+
+	g_mutex_lock(&b->lock);
+	t = g_strdup(b->token);
+	g_mutex_unlock(&b->lock);
+	return t;
+}
+
+static void
+broker_set_token(PaprikaBroker *b, const gchar *token)
+{
+	g_mutex_lock(&b->lock);
+	if (b->token != NULL)
+		explicit_bzero(b->token, strlen(b->token));
+	g_free(b->token);
+	b->token = g_strdup(token);
+	g_mutex_unlock(&b->lock);
+}
+
+static void
+broker_free_secret(gchar *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		g_free(s);
+	}
+}
+
+/* Hands our CA to the TLS connection before its handshake. */
+static void
+broker_socket_event(GSocketClient *client, GSocketClientEvent event,
+    GSocketConnectable *connectable, GIOStream *conn, gpointer data)
+{
+	PaprikaBroker *b = data;
+
+	if (event != G_SOCKET_CLIENT_TLS_HANDSHAKING)
+		return;
+	if (b->db != NULL)
+		g_tls_connection_set_database(G_TLS_CONNECTION(conn), b->db);
+	/* The reply ends with the TCP connection: a missing close_notify is fine. */
+	g_tls_connection_set_require_close_notify(G_TLS_CONNECTION(conn), FALSE);
+}
+
+/* The reason for a failed connection to the broker, in words. */
+static void
+broker_unreachable(PaprikaBroker *b, GError *cause, GError **error)
+{
+	if (g_error_matches(cause, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		g_propagate_error(error, cause);
+	else if (cause->domain == G_TLS_ERROR) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "The broker at %s is not trusted: %s (is the right CA given with --ca?)",
+		    b->url, cause->message);
+		g_error_free(cause);
+	} else if (g_error_matches(cause, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "The broker at %s does not answer", b->url);
+		g_error_free(cause);
+	} else {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "Cannot reach the broker at %s: %s", b->url, cause->message);
+		g_error_free(cause);
+	}
+}
+
+/* Splits a raw HTTP/1.1 reply into r; FALSE when it is not one. */
+static gboolean
+broker_parse_reply(const gchar *data, gsize len, BrokerReply *r)
+{
+	const gchar *end, *line, *next, *body;
+	gchar **parts, *first;
+	gsize body_len;
+	gint64 clen = -1;
+	gboolean json = FALSE, ok;
+	guint64 v;
+
+	end = g_strstr_len(data, len, "\r\n\r\n");
+	if (end == NULL)
+		return FALSE;
+	body = end + 4;
+	body_len = len - (body - data);
+
+	next = strstr(data, "\r\n");
+	first = g_strndup(data, next - data);
+	parts = g_strsplit(first, " ", 3);
+	g_free(first);
+	ok = g_strv_length(parts) >= 2 && g_str_has_prefix(parts[0], "HTTP/1.") &&
+	    g_ascii_string_to_unsigned(parts[1], 10, 100, 599, &v, NULL);
+	g_strfreev(parts);
+	if (!ok)
+		return FALSE;
+	r->status = (guint)v;
+	r->retry_after = -1;
+
+	for (line = next + 2; line < end; line = next + 2) {
+		gchar *h, *colon, *val;
+
+		next = strstr(line, "\r\n");
+		h = g_strndup(line, next - line);
+		colon = strchr(h, ':');
+		if (colon != NULL) {
+			*colon = '\0';
+			val = g_strstrip(colon + 1);
+			if (g_ascii_strcasecmp(h, "Content-Length") == 0 &&
+			    g_ascii_string_to_unsigned(val, 10, 0, CLIENT_MAX_REPLY, &v, NULL))
+				clen = (gint64)v;
+			else if (g_ascii_strcasecmp(h, "Retry-After") == 0 &&
+			    g_ascii_string_to_unsigned(val, 10, 0, 86400, &v, NULL))
+				r->retry_after = (gint)v;
+			else if (g_ascii_strcasecmp(h, "Content-Type") == 0 &&
+			    g_ascii_strncasecmp(val, "application/json", 16) == 0)
+				json = TRUE;
+		}
+		g_free(h);
+	}
+	if (clen >= 0) {
+		if ((gsize)clen > body_len)
+			return FALSE;
+		body_len = (gsize)clen;
+	}
+	r->json = json ? json_loadb(body, body_len, 0, NULL) : NULL;
+	return TRUE;
+}
+
+/*
+ * One request: method path with an optional JSON body, bearer token when
+ * logged in. TRUE with r filled when the broker answered at all.
+ */
+static gboolean
+broker_request(PaprikaBroker *b, const gchar *method, const gchar *path,
+    const gchar *body, BrokerReply *r, GCancellable *cancel, GError **error)
+{
+	GSocketClient *client = NULL;
+	GSocketConnection *conn = NULL;
+	GString *req = NULL;
+	GByteArray *buf = NULL;
+	GError *err = NULL;
+	GUri *uri;
+	gchar *token = NULL, chunk[16384];
+	gssize n;
+	gboolean ret = FALSE;
+
+	memset(r, 0, sizeof(*r));
+	client = g_socket_client_new();
+	g_socket_client_set_tls(client, TRUE);
+	g_socket_client_set_timeout(client, CLIENT_HTTP_TIMEOUT);
+	g_signal_connect(client, "event", G_CALLBACK(broker_socket_event), b);
+	conn = g_socket_client_connect_to_uri(client, b->url, 443, cancel, &err);
+	if (conn == NULL) {
+		broker_unreachable(b, err, error);
+		goto out;
+	}
+
+	uri = g_uri_parse(b->url, G_URI_FLAGS_NONE, NULL);
+	req = g_string_new(NULL);
+	g_string_append_printf(req, "%s %s HTTP/1.1\r\nHost: %s", method, path,
+	    g_uri_get_host(uri));
+	if (g_uri_get_port(uri) > 0)
+		g_string_append_printf(req, ":%d", g_uri_get_port(uri));
+	g_uri_unref(uri);
+	g_string_append(req, "\r\nConnection: close\r\nAccept: application/json\r\n"
+	    "User-Agent: paprika-client/" PACKAGE_VERSION "\r\n");
+	if ((token = broker_get_token(b)) != NULL)
+		g_string_append_printf(req, "Authorization: Bearer %s\r\n", token);
+	if (body != NULL)
+		g_string_append_printf(req, "Content-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+	else
+		g_string_append(req, "Content-Length: 0\r\n\r\n");
+	if (!g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
+	    req->str, req->len, NULL, cancel, &err)) {
+		broker_unreachable(b, err, error);
+		goto out;
+	}
+
+	buf = g_byte_array_new();
+	for (;;) {
+		n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)),
+		    chunk, sizeof(chunk), cancel, &err);
+		if (n < 0) {
+			broker_unreachable(b, err, error);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		g_byte_array_append(buf, (guint8 *)chunk, n);
+		if (buf->len > CLIENT_MAX_REPLY + 16384) {
+			g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+			    "The broker's reply is too large");
+			goto out;
+		}
+	}
+	g_byte_array_append(buf, (guint8 *)"", 1);
+	if (!broker_parse_reply((gchar *)buf->data, buf->len - 1, r)) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "The broker at %s did not answer in HTTP", b->url);
+		goto out;
+	}
+	ret = TRUE;
+out:
+	if (conn != NULL)
+		g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+	g_clear_object(&conn);
+	g_clear_object(&client);
+	if (req != NULL) {
+		explicit_bzero(req->str, req->len);
+		g_string_free(req, TRUE);
+	}
+	if (buf != NULL)
+		g_byte_array_unref(buf);
+	broker_free_secret(token);
+	return ret;
+}
+
+static const gchar *
+broker_json_str(json_t *obj, const gchar *key)
+{
+	json_t *v = obj != NULL ? json_object_get(obj, key) : NULL;
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* The error object's code and message of a failed reply ("" when absent). */
+static void
+broker_error_fields(BrokerReply *r, const gchar **code, const gchar **message)
+{
+	json_t *e = r->json != NULL ? json_object_get(r->json, "error") : NULL;
+
+	*code = broker_json_str(e, "code");
+	*message = broker_json_str(e, "message");
+	if (*code == NULL)
+		*code = "";
+	if (*message == NULL || **message == '\0')
+		*message = "no reason given";
+}
+
+/* Sets error from a reply that is not what the route should answer. */
+static void
+broker_reply_error(PaprikaBroker *b, BrokerReply *r, gboolean desktop,
+    GError **error)
+{
+	const gchar *code, *message;
+
+	broker_error_fields(r, &code, &message);
+	if (r->status == 401 && strcmp(code, "login_failed") == 0)
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
+		    "Wrong user name or password.");
+	else if (r->status == 401)
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
+		    "Your login has ended: log in again.");
+	else if (r->status == 429 && strcmp(code, "locked_out") == 0)
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
+		    "Locked out after too many failed logins: try again in %d seconds.",
+		    MAX(r->retry_after, 1));
+	else if (r->status == 429)
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
+		    "Too many failed logins: try again in %d seconds.",
+		    MAX(r->retry_after, 1));
+	else if (desktop && (r->status == 404 || r->status == 502 || r->status == 503))
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_DESKTOP,
+		    "The desktop is unavailable: %s.", message);
+	else if (r->status == 503)
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "The broker is busy or cannot check passwords now: %s. Try again later.",
+		    message);
+	else
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "The broker refused (HTTP %u): %s.", r->status, message);
+}
+
+/* Logs in; the token is kept for the next calls. */
+gboolean
+paprika_broker_login(PaprikaBroker *b, const gchar *user, const gchar *password,
+    GCancellable *cancel, GError **error)
+{
+	BrokerReply r;
+	json_t *req;
+	gchar *body;
+	const gchar *token;
+	gboolean ret = FALSE;
+
+	req = json_pack("{s:s, s:s}", "username", user, "password", password);
+	if (req == NULL) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
+		    "The user name or password is not valid text.");
+		return FALSE;
+	}
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);	/* jansson does not wipe: the copy below is ours */
+	if (!broker_request(b, "POST", "/api/v1/login", body, &r, cancel, error))
+		goto out;
+	if (r.status == 400) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
+		    "Wrong user name or password.");
+		goto out;
+	}
+	if (r.status != 200) {
+		broker_reply_error(b, &r, FALSE, error);
+		goto out;
+	}
+	token = broker_json_str(r.json, "token");
+	if (token == NULL || strlen(token) != 64) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "The broker's login reply has no token");
+		goto out;
+	}
+	broker_set_token(b, token);
+	ret = TRUE;
+out:
+	broker_reply_clear(&r);
+	if (body != NULL) {
+		explicit_bzero(body, strlen(body));
+		free(body);
+	}
+	return ret;
+}
+
+void
+paprika_desktop_free(PaprikaDesktop *d)
+{
+	if (d == NULL)
+		return;
+	g_free(d->id);
+	g_free(d->title);
+	g_free(d->state);
+	g_free(d->reason);
+	g_free(d);
+}
+
+/* The caller's desktops, an array of PaprikaDesktop. */
+GPtrArray *
+paprika_broker_desktops(PaprikaBroker *b, GCancellable *cancel, GError **error)
+{
+	BrokerReply r;
+	GPtrArray *list = NULL;
+	json_t *arr, *v;
+	size_t i;
+
+	if (!broker_request(b, "GET", "/api/v1/desktops", NULL, &r, cancel, error))
+		return NULL;
+	if (r.status != 200) {
+		broker_reply_error(b, &r, FALSE, error);
+		goto out;
+	}
+	arr = r.json != NULL ? json_object_get(r.json, "desktops") : NULL;
+	if (!json_is_array(arr)) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "The broker's list of desktops is not one");
+		goto out;
+	}
+	list = g_ptr_array_new_with_free_func((GDestroyNotify)paprika_desktop_free);
+	json_array_foreach(arr, i, v) {
+		PaprikaDesktop *d;
+
+		if (broker_json_str(v, "id") == NULL)
+			continue;
+		d = g_new0(PaprikaDesktop, 1);
+		d->id = g_strdup(broker_json_str(v, "id"));
+		d->title = g_strdup(broker_json_str(v, "title") != NULL ?
+		    broker_json_str(v, "title") : d->id);
+		d->state = g_strdup(broker_json_str(v, "state") != NULL ?
+		    broker_json_str(v, "state") : "");
+		d->reason = g_strdup(broker_json_str(v, "reason"));
+		g_ptr_array_add(list, d);
+	}
+	if (list->len == 0) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_DESKTOP,
+		    "You have no desktop: ask your administrator for one.");
+		g_clear_pointer(&list, g_ptr_array_unref);
+	}
+out:
+	broker_reply_clear(&r);
+	return list;
+}
+
+void
+paprika_connection_free(PaprikaConnection *c)
+{
+	if (c == NULL)
+		return;
+	g_free(c->session);
+	g_free(c->host);
+	broker_free_secret(c->password);
+	g_free(c->proxy);
+	g_free(c->ca);
+	g_free(c->host_subject);
+	g_free(c->title);
+	g_free(c);
+}
+
+/*
+ * One POST .../connect?wait=N: the connection when the desktop is ready;
+ * NULL without an error while it starts (progress filled in); NULL with
+ * an error when it cannot be had.
+ */
+PaprikaConnection *
+paprika_broker_connect(PaprikaBroker *b, const gchar *id, PaprikaProgress *progress,
+    GCancellable *cancel, GError **error)
+{
+	BrokerReply r;
+	PaprikaConnection *c = NULL;
+	json_t *port;
+	gchar *path, *esc;
+
+	esc = g_uri_escape_string(id, NULL, FALSE);
+	path = g_strdup_printf("/api/v1/desktops/%s/connect?wait=%d", esc,
+	    CLIENT_CONNECT_WAIT);
+	g_free(esc);
+	if (!broker_request(b, "POST", path, NULL, &r, cancel, error)) {
+		g_free(path);
+		return NULL;
+	}
+	g_free(path);
+	if (r.status == 202) {
+		json_t *p = r.json != NULL ? json_object_get(r.json, "progress") : NULL;
+
+		progress->progress = json_is_integer(p) ?
+		    CLAMP((gint)json_integer_value(p), 0, 100) : 0;
+		g_free(progress->step);
+		progress->step = g_strdup(broker_json_str(r.json, "step") != NULL ?
+		    broker_json_str(r.json, "step") : "starting");
+		goto out;
+	}
+	if (r.status != 200) {
+		broker_reply_error(b, &r, TRUE, error);
+		goto out;
+	}
+	port = r.json != NULL ? json_object_get(r.json, "tls_port") : NULL;
+	if (g_strcmp0(broker_json_str(r.json, "type"), "spice") != 0 ||
+	    broker_json_str(r.json, "host") == NULL ||
+	    broker_json_str(r.json, "password") == NULL ||
+	    broker_json_str(r.json, "proxy") == NULL || !json_is_integer(port) ||
+	    json_integer_value(port) <= 0 || json_integer_value(port) > 65535) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "The broker's connection lacks the SPICE host, port, password or gateway");
+		goto out;
+	}
+	c = g_new0(PaprikaConnection, 1);
+	c->session = g_strdup(broker_json_str(r.json, "session"));
+	c->host = g_strdup(broker_json_str(r.json, "host"));
+	c->tls_port = (gint)json_integer_value(port);
+	c->password = g_strdup(broker_json_str(r.json, "password"));
+	c->proxy = g_strdup(broker_json_str(r.json, "proxy"));
+	c->ca = g_strdup(broker_json_str(r.json, "ca"));
+	c->host_subject = g_strdup(broker_json_str(r.json, "host_subject"));
+	c->title = g_strdup(broker_json_str(r.json, "title") != NULL ?
+	    broker_json_str(r.json, "title") : id);
+out:
+	if (r.json != NULL) {
+		/* The SPICE password is in there: wipe jansson's copy. */
+		json_t *pw = json_object_get(r.json, "password");
+
+		if (json_is_string(pw))
+			explicit_bzero((char *)json_string_value(pw),
+			    json_string_length(pw));
+	}
+	broker_reply_clear(&r);
+	return c;
+}
+
+/* Ends the login and its sessions; the token is dropped whatever happens. */
+gboolean
+paprika_broker_logout(PaprikaBroker *b, GCancellable *cancel, GError **error)
+{
+	BrokerReply r;
+	gboolean ret = FALSE;
+
+	if (!paprika_broker_logged_in(b))
+		return TRUE;
+	if (broker_request(b, "POST", "/api/v1/logout", NULL, &r, cancel, error)) {
+		if (r.status == 200 || r.status == 401)
+			ret = TRUE;
+		else
+			broker_reply_error(b, &r, FALSE, error);
+		broker_reply_clear(&r);
+	}
+	broker_set_token(b, NULL);
+	return ret;
+}
+
+/* --- the same on a worker thread, for the window ----------------------- */
+
+typedef struct {
+	gchar		*user;
+	gchar		*password;
+	gchar		*id;
+	PaprikaProgress	 progress;
+} BrokerTaskData;
+
+static void
+broker_task_data_free(BrokerTaskData *d)
+{
+	g_free(d->user);
+	broker_free_secret(d->password);
+	g_free(d->id);
+	g_free(d->progress.step);
+	g_free(d);
+}
+
+static GTask *
+broker_task(PaprikaBroker *b, GCancellable *cancel, GAsyncReadyCallback cb,
+    gpointer user_data, gpointer tag)
+{
+	GTask *task = g_task_new(b, cancel, cb, user_data);
+
+	g_task_set_source_tag(task, tag);
+	g_task_set_task_data(task, g_new0(BrokerTaskData, 1),
+	    (GDestroyNotify)broker_task_data_free);
+	return task;
+}
+
+static void
+broker_login_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
+{
+	BrokerTaskData *d = data;
+	GError *error = NULL;
+
+	if (paprika_broker_login(src, d->user, d->password, cancel, &error))
+		g_task_return_boolean(task, TRUE);
+	else
+		g_task_return_error(task, error);
+}
+
+void
+paprika_broker_login_async(PaprikaBroker *b, const gchar *user, const gchar *password,
+    GCancellable *cancel, GAsyncReadyCallback cb, gpointer user_data)
+{
+	GTask *task = broker_task(b, cancel, cb, user_data, paprika_broker_login_async);
+	BrokerTaskData *d = g_task_get_task_data(task);
+
+	d->user = g_strdup(user);
+	d->password = g_strdup(password);
+	g_task_run_in_thread(task, broker_login_thread);
+	g_object_unref(task);
+}
+
+gboolean
+paprika_broker_login_finish(PaprikaBroker *b, GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_boolean(G_TASK(res), error);
+}
+
+static void
+broker_desktops_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
+{
+	GError *error = NULL;
+	GPtrArray *list;
+
+	if ((list = paprika_broker_desktops(src, cancel, &error)) != NULL)
+		g_task_return_pointer(task, list, (GDestroyNotify)g_ptr_array_unref);
+	else
+		g_task_return_error(task, error);
+}
+
+void
+paprika_broker_desktops_async(PaprikaBroker *b, GCancellable *cancel,
+    GAsyncReadyCallback cb, gpointer user_data)
+{
+	GTask *task = broker_task(b, cancel, cb, user_data, paprika_broker_desktops_async);
+
+	g_task_run_in_thread(task, broker_desktops_thread);
+	g_object_unref(task);
+}
+
+GPtrArray *
+paprika_broker_desktops_finish(PaprikaBroker *b, GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_pointer(G_TASK(res), error);
+}
+
+static void
+broker_connect_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
+{
+	BrokerTaskData *d = data;
+	GError *error = NULL;
+	PaprikaConnection *c;
+
+	c = paprika_broker_connect(src, d->id, &d->progress, cancel, &error);
+	if (error != NULL)
+		g_task_return_error(task, error);
+	else
+		g_task_return_pointer(task, c, (GDestroyNotify)paprika_connection_free);
+}
+
+void
+paprika_broker_connect_async(PaprikaBroker *b, const gchar *id, GCancellable *cancel,
+    GAsyncReadyCallback cb, gpointer user_data)
+{
+	GTask *task = broker_task(b, cancel, cb, user_data, paprika_broker_connect_async);
+	BrokerTaskData *d = g_task_get_task_data(task);
+
+	d->id = g_strdup(id);
+	g_task_run_in_thread(task, broker_connect_thread);
+	g_object_unref(task);
+}
+
+/* As paprika_broker_connect(): NULL and no error means "still starting". */
+PaprikaConnection *
+paprika_broker_connect_finish(PaprikaBroker *b, GAsyncResult *res,
+    PaprikaProgress *progress, GError **error)
+{
+	BrokerTaskData *d = g_task_get_task_data(G_TASK(res));
+
+	progress->progress = d->progress.progress;
+	g_free(progress->step);
+	progress->step = g_strdup(d->progress.step);
+	return g_task_propagate_pointer(G_TASK(res), error);
+}
+
+static void
+broker_logout_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
+{
+	GError *error = NULL;
+
+	if (paprika_broker_logout(src, cancel, &error))
+		g_task_return_boolean(task, TRUE);
+	else
+		g_task_return_error(task, error);
+}
+
+void
+paprika_broker_logout_async(PaprikaBroker *b, GCancellable *cancel,
+    GAsyncReadyCallback cb, gpointer user_data)
+{
+	GTask *task = broker_task(b, cancel, cb, user_data, paprika_broker_logout_async);
+
+	g_task_run_in_thread(task, broker_logout_thread);
+	g_object_unref(task);
+}
+
+gboolean
+paprika_broker_logout_finish(PaprikaBroker *b, GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_boolean(G_TASK(res), error);
+}

@@ -1,0 +1,130 @@
+/*
+ * paprika-client: the GTK thin client. Private header: the types the files
+ * share and their prototypes, grouped by file.
+ */
+#ifndef PAPRIKA_CLIENT_H
+#define PAPRIKA_CLIENT_H
+
+#include <gtk/gtk.h>
+#include <jansson.h>
+
+/*
+ * What went wrong, in the classes a user (and a script) can act on. The
+ * values are the exit statuses of --headless.
+ */
+typedef enum {
+	PAPRIKA_ERROR_FAILED = 1,	/* anything else */
+	PAPRIKA_ERROR_LOGIN = 2,	/* wrong credentials, throttled, logged out */
+	PAPRIKA_ERROR_BROKER = 3,	/* the broker cannot be reached or spoke nonsense */
+	PAPRIKA_ERROR_DESKTOP = 4,	/* no desktop, or it cannot be had now */
+	PAPRIKA_ERROR_SPICE = 5,	/* the gateway or the SPICE server failed us */
+	PAPRIKA_ERROR_TIMEOUT = 6,	/* it took too long */
+} PaprikaError;
+
+#define PAPRIKA_ERROR (paprika_error_quark())
+GQuark paprika_error_quark(void);
+
+/* Limits on what the broker may send us. */
+#define CLIENT_MAX_REPLY	(1024 * 1024)
+#define CLIENT_HTTP_TIMEOUT	20	/* seconds per socket operation */
+#define CLIENT_CONNECT_WAIT	2	/* connect?wait=N while the guest starts */
+
+/* What the user asked for: options over the config files. */
+typedef struct {
+	gchar	*broker_url;
+	gchar	*ca_file;
+	gchar	*user;
+	gchar	*desktop;	/* pool id to connect to, or NULL */
+	gboolean verbose;
+	gboolean no_audio;
+} ClientConfig;
+
+/* The connection the broker hands out (POST .../connect, 200). */
+typedef struct {
+	gchar	*session;
+	gchar	*host;		/* the gateway ticket */
+	gint	 tls_port;
+	gchar	*password;
+	gchar	*proxy;
+	gchar	*ca;		/* PEM, or NULL */
+	gchar	*host_subject;	/* or NULL */
+	gchar	*title;
+} PaprikaConnection;
+
+/* One desktop of GET /api/v1/desktops. */
+typedef struct {
+	gchar	*id;
+	gchar	*title;
+	gchar	*state;
+	gchar	*reason;	/* or NULL */
+} PaprikaDesktop;
+
+/* Progress of a starting desktop (POST .../connect, 202). */
+typedef struct {
+	gint	 progress;
+	gchar	*step;
+} PaprikaProgress;
+
+/* main.c */
+extern gboolean client_verbose;
+void		 client_log(const gchar *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+/* config.c */
+void		 config_load(ClientConfig *);
+void		 config_remember_user(const gchar *);
+void		 config_clear(ClientConfig *);
+
+/* broker.c */
+#define PAPRIKA_TYPE_BROKER (paprika_broker_get_type())
+G_DECLARE_FINAL_TYPE(PaprikaBroker, paprika_broker, PAPRIKA, BROKER, GObject)
+
+PaprikaBroker	*paprika_broker_new(const gchar *url, const gchar *ca_file, GError **);
+const gchar	*paprika_broker_get_url(PaprikaBroker *);
+gboolean	 paprika_broker_logged_in(PaprikaBroker *);
+gboolean	 paprika_broker_login(PaprikaBroker *, const gchar *user,
+		     const gchar *password, GCancellable *, GError **);
+GPtrArray	*paprika_broker_desktops(PaprikaBroker *, GCancellable *, GError **);
+PaprikaConnection *paprika_broker_connect(PaprikaBroker *, const gchar *id,
+		     PaprikaProgress *, GCancellable *, GError **);
+gboolean	 paprika_broker_logout(PaprikaBroker *, GCancellable *, GError **);
+void		 paprika_broker_login_async(PaprikaBroker *, const gchar *user,
+		     const gchar *password, GCancellable *, GAsyncReadyCallback,
+		     gpointer);
+gboolean	 paprika_broker_login_finish(PaprikaBroker *, GAsyncResult *,
+		     GError **);
+void		 paprika_broker_desktops_async(PaprikaBroker *, GCancellable *,
+		     GAsyncReadyCallback, gpointer);
+GPtrArray	*paprika_broker_desktops_finish(PaprikaBroker *, GAsyncResult *,
+		     GError **);
+void		 paprika_broker_connect_async(PaprikaBroker *, const gchar *id,
+		     GCancellable *, GAsyncReadyCallback, gpointer);
+PaprikaConnection *paprika_broker_connect_finish(PaprikaBroker *,
+		     GAsyncResult *, PaprikaProgress *, GError **);
+void		 paprika_broker_logout_async(PaprikaBroker *, GCancellable *,
+		     GAsyncReadyCallback, gpointer);
+gboolean	 paprika_broker_logout_finish(PaprikaBroker *, GAsyncResult *,
+		     GError **);
+void		 paprika_connection_free(PaprikaConnection *);
+void		 paprika_desktop_free(PaprikaDesktop *);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PaprikaConnection, paprika_connection_free)
+
+/* session.c */
+#define PAPRIKA_TYPE_SESSION (paprika_session_get_type())
+G_DECLARE_FINAL_TYPE(PaprikaSession, paprika_session, PAPRIKA, SESSION, GObject)
+
+PaprikaSession	*paprika_session_new(const PaprikaConnection *, gboolean audio);
+gpointer	 paprika_session_get_spice(PaprikaSession *);
+void		 paprika_session_connect(PaprikaSession *);
+void		 paprika_session_disconnect(PaprikaSession *);
+
+/* headless.c */
+int		 headless_run(ClientConfig *, const gchar *screenshot,
+		     const gchar *password_file, guint timeout, gboolean logout);
+
+/* window.c */
+#define PAPRIKA_TYPE_WINDOW (paprika_window_get_type())
+G_DECLARE_FINAL_TYPE(PaprikaWindow, paprika_window, PAPRIKA, WINDOW, GtkApplicationWindow)
+
+PaprikaWindow	*paprika_window_new(GtkApplication *, ClientConfig *);
+
+#endif

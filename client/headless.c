@@ -1,0 +1,350 @@
+/*
+ * --headless: log in, connect, save the display's first full frame as a
+ * PNG, exit. No GTK widget and no X display: the frame comes from the
+ * display channel's primary surface. The exit status is the PaprikaError
+ * class of what went wrong (0: the PNG is written).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <spice-client.h>
+
+#include "client.h"
+
+#define HEADLESS_SETTLE_MS	100	/* quiet time after the screen is covered */
+#define HEADLESS_SETTLE_MAX_MS	1000
+
+typedef struct {
+	GMainLoop	*loop;
+	const gchar	*path;
+	SpiceChannel	*display;
+	cairo_region_t	*covered;
+	gint		 width, height;
+	guint		 settle_id;
+	gint64		 covered_at;
+	gint64		 t_start, t_spice, t_opened;
+	GError		*error;
+	gboolean	 saved;
+} Headless;
+
+/* The password: first line of file, or of stdin when file is NULL or "-". */
+static gchar *
+headless_password(const gchar *file, GError **error)
+{
+	gchar buf[1024], *nl;
+	FILE *f = stdin;
+
+	if (file != NULL && strcmp(file, "-") != 0 && (f = fopen(file, "r")) == NULL) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_FAILED,
+		    "Cannot read the password file %s: %s", file, g_strerror(errno));
+		return NULL;
+	}
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	if (f != stdin)
+		fclose(f);
+	if ((nl = strpbrk(buf, "\r\n")) != NULL)
+		*nl = '\0';
+	if (buf[0] == '\0') {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
+		    "No password given (--password-file or stdin)");
+		return NULL;
+	}
+	nl = g_strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return nl;
+}
+
+/* Writes the primary surface as an RGB PNG. */
+static gboolean
+headless_save(Headless *h, GError **error)
+{
+	SpiceDisplayPrimary p;
+	GdkPixbuf *pb;
+	guint8 *out;
+	gint x, y, ostride;
+	gboolean ok;
+
+	if (!spice_display_channel_get_primary(h->display, 0, &p)) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_SPICE,
+		    "The display has no primary surface");
+		return FALSE;
+	}
+	pb = gdk_pixbuf_new(GDK_COLORSPACE_RGB, FALSE, 8, p.width, p.height);
+	out = gdk_pixbuf_get_pixels(pb);
+	ostride = gdk_pixbuf_get_rowstride(pb);
+	for (y = 0; y < p.height; y++) {
+		const guint8 *src = p.data + (gsize)y * p.stride;
+		guint8 *dst = out + (gsize)y * ostride;
+
+		for (x = 0; x < p.width; x++, dst += 3) {
+			if (p.format == SPICE_SURFACE_FMT_16_555 ||
+			    p.format == SPICE_SURFACE_FMT_16_565) {
+				guint16 v = ((const guint16 *)src)[x];
+				gboolean g6 = p.format == SPICE_SURFACE_FMT_16_565;
+
+				dst[0] = ((v >> (g6 ? 11 : 10)) & 0x1f) << 3;
+				dst[1] = g6 ? ((v >> 5) & 0x3f) << 2 : ((v >> 5) & 0x1f) << 3;
+				dst[2] = (v & 0x1f) << 3;
+			} else {
+				/* 32-bit xRGB/ARGB, little endian: B G R X */
+				dst[0] = src[x * 4 + 2];
+				dst[1] = src[x * 4 + 1];
+				dst[2] = src[x * 4 + 0];
+			}
+		}
+	}
+	ok = gdk_pixbuf_save(pb, h->path, "png", error, NULL);
+	g_object_unref(pb);
+	if (!ok)
+		g_prefix_error(error, "Cannot write %s: ", h->path);
+	return ok;
+}
+
+static void
+headless_finish(Headless *h, GError *error)
+{
+	if (h->error == NULL && !h->saved)
+		h->error = error;
+	else if (error != NULL)
+		g_error_free(error);
+	g_main_loop_quit(h->loop);
+}
+
+static gboolean
+headless_settled(gpointer data)
+{
+	Headless *h = data;
+	GError *error = NULL;
+	gint64 now = g_get_monotonic_time();
+
+	h->settle_id = 0;
+	if (headless_save(h, &error)) {
+		h->saved = TRUE;
+		client_log("first frame %dx%d saved to %s: %.0f ms after start, "
+		    "%.0f ms after the SPICE connect (broker %.0f ms)",
+		    h->width, h->height, h->path,
+		    (now - h->t_start) / 1000.0, (now - h->t_spice) / 1000.0,
+		    (h->t_spice - h->t_start) / 1000.0);
+	}
+	headless_finish(h, error);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+headless_primary_create(SpiceChannel *channel, gint format, gint width,
+    gint height, gint stride, gint shmid, gpointer imgdata, gpointer data)
+{
+	Headless *h = data;
+
+	h->width = width;
+	h->height = height;
+	g_clear_pointer(&h->covered, cairo_region_destroy);
+	h->covered = cairo_region_create();
+	h->covered_at = 0;
+	client_log("display: primary surface %dx%d", width, height);
+}
+
+/* Once the whole primary was drawn and the display marked, wait for quiet. */
+static void
+headless_invalidate(SpiceChannel *channel, gint x, gint y, gint w, gint height,
+    gpointer data)
+{
+	Headless *h = data;
+	cairo_rectangle_int_t r = { x, y, w, height }, all = { 0, 0, h->width, h->height };
+	SpiceDisplayPrimary p;
+	gint64 now = g_get_monotonic_time();
+
+	if (h->covered == NULL || h->saved)
+		return;
+	cairo_region_union_rectangle(h->covered, &r);
+	if (cairo_region_contains_rectangle(h->covered, &all) != CAIRO_REGION_OVERLAP_IN ||
+	    !spice_display_channel_get_primary(channel, 0, &p) || !p.marked)
+		return;
+	if (h->covered_at == 0)
+		h->covered_at = now;
+	if (h->settle_id != 0) {
+		if ((now - h->covered_at) / 1000 >= HEADLESS_SETTLE_MAX_MS)
+			return;	/* keeps changing: take it when the timer fires */
+		g_source_remove(h->settle_id);
+	}
+	h->settle_id = g_timeout_add(HEADLESS_SETTLE_MS, headless_settled, h);
+}
+
+static void
+headless_mark(SpiceChannel *channel, gint mark, gpointer data)
+{
+	Headless *h = data;
+
+	/* A mark after the drawing: count the drawn screen from here. */
+	if (mark && h->covered != NULL && h->width > 0)
+		headless_invalidate(channel, 0, 0, 0, 0, h);
+}
+
+static void
+headless_channel_new(SpiceSession *spice, SpiceChannel *channel, gpointer data)
+{
+	Headless *h = data;
+	gint id;
+
+	if (!SPICE_IS_DISPLAY_CHANNEL(channel))
+		return;
+	g_object_get(channel, "channel-id", &id, NULL);
+	if (id != 0 || h->display != NULL)
+		return;
+	h->display = g_object_ref(channel);
+	g_signal_connect(channel, "display-primary-create",
+	    G_CALLBACK(headless_primary_create), h);
+	g_signal_connect(channel, "display-invalidate",
+	    G_CALLBACK(headless_invalidate), h);
+	g_signal_connect(channel, "display-mark", G_CALLBACK(headless_mark), h);
+}
+
+static void
+headless_opened(PaprikaSession *s, gpointer data)
+{
+	Headless *h = data;
+
+	h->t_opened = g_get_monotonic_time();
+	client_log("SPICE session open after %.0f ms",
+	    (h->t_opened - h->t_spice) / 1000.0);
+}
+
+static void
+headless_failed(PaprikaSession *s, GError *error, gpointer data)
+{
+	headless_finish(data, g_error_copy(error));
+}
+
+static void
+headless_closed(PaprikaSession *s, gpointer data)
+{
+	headless_finish(data, g_error_new(PAPRIKA_ERROR, PAPRIKA_ERROR_SPICE,
+	    "The desktop closed the connection before its first frame"));
+}
+
+static gboolean
+headless_timeout(gpointer data)
+{
+	headless_finish(data, g_error_new(PAPRIKA_ERROR, PAPRIKA_ERROR_TIMEOUT,
+	    "No frame from the desktop in time"));
+	return G_SOURCE_REMOVE;
+}
+
+/* Chooses the desktop: the one asked for, else the first. */
+static const PaprikaDesktop *
+headless_pick(GPtrArray *list, const gchar *want, GError **error)
+{
+	guint i;
+
+	for (i = 0; i < list->len; i++) {
+		const PaprikaDesktop *d = g_ptr_array_index(list, i);
+
+		if (want == NULL || strcmp(d->id, want) == 0)
+			return d;
+	}
+	g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_DESKTOP,
+	    "You have no desktop \"%s\"", want);
+	return NULL;
+}
+
+int
+headless_run(ClientConfig *cfg, const gchar *screenshot, const gchar *password_file,
+    guint timeout, gboolean logout)
+{
+	Headless h = { 0 };
+	PaprikaBroker *broker = NULL;
+	PaprikaSession *session = NULL;
+	PaprikaConnection *conn = NULL;
+	PaprikaProgress progress = { 0 };
+	GPtrArray *list = NULL;
+	const PaprikaDesktop *d;
+	GError *error = NULL;
+	gchar *password = NULL;
+	gint64 deadline;
+	guint timer;
+	int status;
+
+	h.t_start = g_get_monotonic_time();
+	deadline = h.t_start + (gint64)timeout * G_USEC_PER_SEC;
+	h.path = screenshot;
+	if (cfg->user == NULL) {
+		g_set_error(&error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
+		    "No user name: give one with --user");
+		goto out;
+	}
+	if ((password = headless_password(password_file, &error)) == NULL)
+		goto out;
+	if ((broker = paprika_broker_new(cfg->broker_url, cfg->ca_file, &error)) == NULL)
+		goto out;
+	client_log("logging in to %s as %s", cfg->broker_url, cfg->user);
+	if (!paprika_broker_login(broker, cfg->user, password, NULL, &error))
+		goto out;
+	if ((list = paprika_broker_desktops(broker, NULL, &error)) == NULL)
+		goto out;
+	if ((d = headless_pick(list, cfg->desktop, &error)) == NULL)
+		goto out;
+	client_log("connecting to %s (%s)", d->id, d->title);
+	while ((conn = paprika_broker_connect(broker, d->id, &progress, NULL,
+	    &error)) == NULL) {
+		if (error != NULL)
+			goto out;
+		client_log("starting: %d%% %s", progress.progress, progress.step);
+		if (g_get_monotonic_time() > deadline) {
+			g_set_error(&error, PAPRIKA_ERROR, PAPRIKA_ERROR_TIMEOUT,
+			    "The desktop did not start in time (%d%% %s)",
+			    progress.progress, progress.step);
+			goto out;
+		}
+	}
+
+	h.t_spice = g_get_monotonic_time();
+	client_log("desktop ready after %.0f ms: SPICE through %s",
+	    (h.t_spice - h.t_start) / 1000.0, conn->proxy);
+	h.loop = g_main_loop_new(NULL, FALSE);
+	session = paprika_session_new(conn, FALSE);
+	g_signal_connect(paprika_session_get_spice(session), "channel-new",
+	    G_CALLBACK(headless_channel_new), &h);
+	g_signal_connect(session, "opened", G_CALLBACK(headless_opened), &h);
+	g_signal_connect(session, "failed", G_CALLBACK(headless_failed), &h);
+	g_signal_connect(session, "closed", G_CALLBACK(headless_closed), &h);
+	timer = g_timeout_add(MAX((deadline - g_get_monotonic_time()) / 1000, 1),
+	    headless_timeout, &h);
+	paprika_session_connect(session);
+	g_main_loop_run(h.loop);
+	g_source_remove(timer);
+	if (h.settle_id != 0)
+		g_source_remove(h.settle_id);
+	error = h.error;
+	h.error = NULL;
+	paprika_session_disconnect(session);
+out:
+	if (broker != NULL && paprika_broker_logged_in(broker) && logout) {
+		GError *lerr = NULL;
+
+		if (!paprika_broker_logout(broker, NULL, &lerr)) {
+			client_log("logout: %s", lerr->message);
+			g_error_free(lerr);
+		}
+	}
+	if (error != NULL) {
+		g_printerr("paprika-client: %s\n", error->message);
+		status = error->domain == PAPRIKA_ERROR ? error->code : PAPRIKA_ERROR_FAILED;
+		g_error_free(error);
+	} else
+		status = 0;
+	g_clear_object(&session);
+	g_clear_object(&h.display);
+	g_clear_pointer(&h.covered, cairo_region_destroy);
+	g_clear_pointer(&h.loop, g_main_loop_unref);
+	paprika_connection_free(conn);
+	g_clear_pointer(&list, g_ptr_array_unref);
+	g_clear_object(&broker);
+	g_free(progress.step);
+	if (password != NULL) {
+		explicit_bzero(password, strlen(password));
+		g_free(password);
+	}
+	return status;
+}

@@ -1,0 +1,17 @@
+# client/: paprika-client, the GTK thin client on spice-gtk. Optional:
+# configure builds it when spice-client-gtk-3.0 and gtk+-3.0 are there.
+# HTTPS to the broker is GIO's (GSocketClient + GTlsClientConnection),
+# JSON is jansson, as in the rest of the project.
+if BUILD_CLIENT
+bin_PROGRAMS += paprika-client
+paprika_client_SOURCES = \
+	client/client.h \
+	client/main.c \
+	client/config.c \
+	client/broker.c \
+	client/session.c \
+	client/headless.c \
+	client/window.c
+paprika_client_CFLAGS = $(AM_CFLAGS) $(CLIENT_CFLAGS) $(JANSSON_CFLAGS)
+paprika_client_LDADD = $(CLIENT_LIBS) $(JANSSON_LIBS)
+endif

@@ -1,0 +1,625 @@
+/*
+ * PaprikaWindow: the client's one window and the way through it. A stack
+ * of pages: login, desktop picker (when the user has several), progress
+ * while the guest starts, and the desktop itself (a SpiceDisplay). Log out
+ * (the header bar's button, Ctrl+Alt+Q) and the end of the SPICE session
+ * both come back to the login page.
+ */
+#include <string.h>
+
+#include <spice-client-gtk.h>
+
+#include "client.h"
+
+struct _PaprikaWindow {
+	GtkApplicationWindow parent;
+
+	ClientConfig	*cfg;		/* borrowed from main() */
+	PaprikaBroker	*broker;
+	GCancellable	*cancel;	/* the current way from login to desktop */
+	PaprikaSession	*session;
+	GPtrArray	*desktops;
+	gchar		*desktop_id;
+	gchar		*desktop_title;
+
+	GtkWidget	*stack;
+	GtkWidget	*header;
+	GtkWidget	*logout_button;
+	GtkWidget	*url_entry;
+	GtkWidget	*user_entry;
+	GtkWidget	*password_entry;
+	GtkWidget	*login_button;
+	GtkWidget	*login_spinner;
+	GtkWidget	*login_message;
+	GtkWidget	*desktop_list;
+	GtkWidget	*progress_title;
+	GtkWidget	*progress_bar;
+	GtkWidget	*progress_step;
+	GtkWidget	*display_box;
+	GtkWidget	*display;
+};
+
+G_DEFINE_TYPE(PaprikaWindow, paprika_window, GTK_TYPE_APPLICATION_WINDOW)
+
+static void	window_connect_desktop(PaprikaWindow *, const PaprikaDesktop *);
+
+/* Drops the SPICE session and its display, quietly. */
+static void
+window_drop_session(PaprikaWindow *win)
+{
+	if (win->display != NULL) {
+		gtk_widget_destroy(win->display);
+		win->display = NULL;
+	}
+	if (win->session != NULL) {
+		g_signal_handlers_disconnect_by_data(win->session, win);
+		g_signal_handlers_disconnect_by_data(
+		    paprika_session_get_spice(win->session), win);
+		paprika_session_disconnect(win->session);
+		g_clear_object(&win->session);
+	}
+}
+
+/* Cancels whatever is under way and starts a fresh cancellable. */
+static void
+window_cancel(PaprikaWindow *win)
+{
+	g_cancellable_cancel(win->cancel);
+	g_object_unref(win->cancel);
+	win->cancel = g_cancellable_new();
+}
+
+static void
+window_logout_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	GError *error = NULL;
+
+	if (!paprika_broker_logout_finish(PAPRIKA_BROKER(src), res, &error)) {
+		client_log("logout: %s", error->message);
+		g_error_free(error);
+	}
+}
+
+/* The login page, with message (NULL: none) in plain words. */
+static void
+window_show_login(PaprikaWindow *win, const gchar *message)
+{
+	window_drop_session(win);
+	gtk_widget_set_sensitive(win->login_button, TRUE);
+	gtk_widget_set_sensitive(win->url_entry, TRUE);
+	gtk_widget_set_sensitive(win->user_entry, TRUE);
+	gtk_widget_set_sensitive(win->password_entry, TRUE);
+	gtk_spinner_stop(GTK_SPINNER(win->login_spinner));
+	gtk_entry_set_text(GTK_ENTRY(win->password_entry), "");
+	gtk_label_set_text(GTK_LABEL(win->login_message), message != NULL ? message : "");
+	gtk_widget_set_visible(win->logout_button, FALSE);
+	gtk_header_bar_set_subtitle(GTK_HEADER_BAR(win->header), NULL);
+	gtk_window_set_title(GTK_WINDOW(win), "Paprika");
+	gtk_stack_set_visible_child_name(GTK_STACK(win->stack), "login");
+	if (*gtk_entry_get_text(GTK_ENTRY(win->user_entry)) != '\0')
+		gtk_widget_grab_focus(win->password_entry);
+	else
+		gtk_widget_grab_focus(win->user_entry);
+	if (message != NULL)
+		client_log("ui: login: %s", message);
+	else
+		client_log("ui: login");
+}
+
+/* Ends the login at the broker (in the background) and shows the login page. */
+static void
+window_logout(PaprikaWindow *win, const gchar *message)
+{
+	window_cancel(win);
+	window_drop_session(win);
+	if (win->broker != NULL && paprika_broker_logged_in(win->broker)) {
+		client_log("ui: logging out");
+		paprika_broker_logout_async(win->broker, NULL, window_logout_done, NULL);
+	}
+	window_show_login(win, message);
+}
+
+/* An error of a step: back to the login page, saying why. */
+static void
+window_failed(PaprikaWindow *win, GError *error)
+{
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		return;
+	window_logout(win, error->message);
+}
+
+static void
+window_session_opened(PaprikaSession *s, gpointer data)
+{
+	PaprikaWindow *win = data;
+
+	gtk_stack_set_visible_child_name(GTK_STACK(win->stack), "desktop");
+	if (win->display != NULL)
+		gtk_widget_grab_focus(win->display);
+	client_log("ui: desktop %s", win->desktop_id);
+}
+
+typedef struct {
+	PaprikaWindow	*win;
+	gchar		*message;
+} WindowEnd;
+
+/* Leaves the session from the main loop, not from inside its own signal. */
+static gboolean
+window_session_end(gpointer data)
+{
+	WindowEnd *e = data;
+
+	window_logout(e->win, e->message);
+	g_object_unref(e->win);
+	g_free(e->message);
+	g_free(e);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+window_session_later(PaprikaWindow *win, const gchar *message)
+{
+	WindowEnd *e = g_new0(WindowEnd, 1);
+
+	g_signal_handlers_disconnect_by_data(win->session, win);
+	e->win = g_object_ref(win);
+	e->message = g_strdup(message);
+	g_idle_add(window_session_end, e);
+}
+
+static void
+window_session_failed(PaprikaSession *s, GError *error, gpointer data)
+{
+	window_session_later(data, error->message);
+}
+
+static void
+window_session_closed(PaprikaSession *s, gpointer data)
+{
+	window_session_later(data, "The desktop session has ended.");
+}
+
+/* The first display channel is there: show it in a SpiceDisplay. */
+static void
+window_channel_new(SpiceSession *spice, SpiceChannel *channel, gpointer data)
+{
+	PaprikaWindow *win = data;
+	gint id;
+
+	if (!SPICE_IS_DISPLAY_CHANNEL(channel) || win->display != NULL)
+		return;
+	g_object_get(channel, "channel-id", &id, NULL);
+	if (id != 0)
+		return;
+	win->display = GTK_WIDGET(spice_display_new(spice, 0));
+	/* Pixel for pixel when the guest fits the window, scaled down when not. */
+	g_object_set(win->display, "scaling", TRUE, "only-downscale", TRUE,
+	    "resize-guest", FALSE, NULL);
+	gtk_widget_set_hexpand(win->display, TRUE);
+	gtk_widget_set_vexpand(win->display, TRUE);
+	gtk_container_add(GTK_CONTAINER(win->display_box), win->display);
+	gtk_widget_show(win->display);
+	gtk_widget_grab_focus(win->display);
+	client_log("ui: display %d", id);
+}
+
+/* The desktop is ready: open SPICE through the gateway and show it. */
+static void
+window_start_session(PaprikaWindow *win, PaprikaConnection *conn)
+{
+	SpiceSession *spice;
+
+	window_drop_session(win);
+	gtk_label_set_text(GTK_LABEL(win->progress_step), "connecting to the desktop");
+	gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(win->progress_bar), 1.0);
+	client_log("ui: connecting to %s through %s", win->desktop_id, conn->proxy);
+	win->session = paprika_session_new(conn, !win->cfg->no_audio);
+	spice = paprika_session_get_spice(win->session);
+	g_object_set(spice_gtk_session_get(spice), "auto-clipboard", TRUE, NULL);
+	/* The display comes with its channel: the mouse mode is known by then. */
+	g_signal_connect(spice, "channel-new", G_CALLBACK(window_channel_new), win);
+	g_signal_connect(win->session, "opened", G_CALLBACK(window_session_opened), win);
+	g_signal_connect(win->session, "failed", G_CALLBACK(window_session_failed), win);
+	g_signal_connect(win->session, "closed", G_CALLBACK(window_session_closed), win);
+	gtk_window_set_title(GTK_WINDOW(win), conn->title);
+	gtk_header_bar_set_subtitle(GTK_HEADER_BAR(win->header), conn->title);
+	paprika_session_connect(win->session);
+}
+
+static void
+window_connect_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	PaprikaWindow *win = data;
+	PaprikaProgress progress = { 0 };
+	PaprikaConnection *conn;
+	GError *error = NULL;
+	gchar *pct;
+
+	conn = paprika_broker_connect_finish(PAPRIKA_BROKER(src), res, &progress, &error);
+	if (error != NULL)
+		window_failed(win, error);
+	else if (conn != NULL)
+		window_start_session(win, conn);
+	else {
+		/* Still starting: show how far, and ask again (the broker holds it). */
+		gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(win->progress_bar),
+		    progress.progress / 100.0);
+		pct = g_strdup_printf("%d%%", progress.progress);
+		gtk_progress_bar_set_text(GTK_PROGRESS_BAR(win->progress_bar), pct);
+		g_free(pct);
+		gtk_label_set_text(GTK_LABEL(win->progress_step), progress.step);
+		client_log("ui: starting: %d%% %s", progress.progress, progress.step);
+		paprika_broker_connect_async(win->broker, win->desktop_id, win->cancel,
+		    window_connect_done, g_object_ref(win));
+	}
+	g_clear_error(&error);
+	paprika_connection_free(conn);
+	g_free(progress.step);
+	g_object_unref(win);
+}
+
+static void
+window_connect_desktop(PaprikaWindow *win, const PaprikaDesktop *d)
+{
+	gchar *title;
+
+	g_free(win->desktop_id);
+	win->desktop_id = g_strdup(d->id);
+	title = g_strdup_printf("Starting %s…", d->title);
+	gtk_label_set_text(GTK_LABEL(win->progress_title), title);
+	g_free(title);
+	gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(win->progress_bar), 0.0);
+	gtk_progress_bar_set_text(GTK_PROGRESS_BAR(win->progress_bar), "0%");
+	gtk_label_set_text(GTK_LABEL(win->progress_step), "asking the broker");
+	gtk_stack_set_visible_child_name(GTK_STACK(win->stack), "progress");
+	client_log("ui: progress: connecting to %s", d->id);
+	paprika_broker_connect_async(win->broker, d->id, win->cancel,
+	    window_connect_done, g_object_ref(win));
+}
+
+static void
+window_desktop_activated(GtkListBox *box, GtkListBoxRow *row, gpointer data)
+{
+	PaprikaWindow *win = data;
+	gint i = gtk_list_box_row_get_index(row);
+
+	if (win->desktops != NULL && i >= 0 && (guint)i < win->desktops->len)
+		window_connect_desktop(win, g_ptr_array_index(win->desktops, i));
+}
+
+/* The picker: one row per desktop, its state in words. */
+static void
+window_show_desktops(PaprikaWindow *win)
+{
+	GList *rows, *l;
+	GString *names = g_string_new(NULL);
+	guint i;
+
+	rows = gtk_container_get_children(GTK_CONTAINER(win->desktop_list));
+	for (l = rows; l != NULL; l = l->next)
+		gtk_widget_destroy(l->data);
+	g_list_free(rows);
+	for (i = 0; i < win->desktops->len; i++) {
+		const PaprikaDesktop *d = g_ptr_array_index(win->desktops, i);
+		GtkWidget *row, *title, *state;
+		gchar *markup;
+
+		row = gtk_box_new(GTK_ORIENTATION_VERTICAL, 2);
+		g_object_set(row, "margin", 10, NULL);
+		markup = g_markup_printf_escaped("<b>%s</b>", d->title);
+		title = gtk_label_new(NULL);
+		gtk_label_set_markup(GTK_LABEL(title), markup);
+		g_free(markup);
+		gtk_label_set_xalign(GTK_LABEL(title), 0);
+		state = gtk_label_new(d->reason != NULL ? d->reason : d->state);
+		gtk_label_set_xalign(GTK_LABEL(state), 0);
+		gtk_style_context_add_class(gtk_widget_get_style_context(state), "dim-label");
+		gtk_container_add(GTK_CONTAINER(row), title);
+		gtk_container_add(GTK_CONTAINER(row), state);
+		gtk_widget_show_all(row);
+		gtk_list_box_insert(GTK_LIST_BOX(win->desktop_list), row, -1);
+		g_string_append_printf(names, "%s%s", i ? ", " : "", d->id);
+	}
+	gtk_stack_set_visible_child_name(GTK_STACK(win->stack), "desktops");
+	gtk_widget_grab_focus(win->desktop_list);
+	client_log("ui: desktops: %s", names->str);
+	g_string_free(names, TRUE);
+}
+
+static void
+window_desktops_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	PaprikaWindow *win = data;
+	GError *error = NULL;
+	GPtrArray *list;
+	const PaprikaDesktop *d = NULL;
+	guint i;
+
+	list = paprika_broker_desktops_finish(PAPRIKA_BROKER(src), res, &error);
+	if (list == NULL) {
+		window_failed(win, error);
+		g_error_free(error);
+		g_object_unref(win);
+		return;
+	}
+	g_clear_pointer(&win->desktops, g_ptr_array_unref);
+	win->desktops = list;
+	gtk_widget_set_visible(win->logout_button, TRUE);
+	for (i = 0; win->cfg->desktop != NULL && i < list->len; i++)
+		if (strcmp(((PaprikaDesktop *)g_ptr_array_index(list, i))->id,
+		    win->cfg->desktop) == 0)
+			d = g_ptr_array_index(list, i);
+	if (d == NULL && list->len == 1)
+		d = g_ptr_array_index(list, 0);
+	if (d != NULL)
+		window_connect_desktop(win, d);
+	else
+		window_show_desktops(win);
+	g_object_unref(win);
+}
+
+static void
+window_login_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	PaprikaWindow *win = data;
+	GError *error = NULL;
+
+	if (!paprika_broker_login_finish(PAPRIKA_BROKER(src), res, &error)) {
+		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			window_show_login(win, error->message);
+		g_error_free(error);
+		g_object_unref(win);
+		return;
+	}
+	config_remember_user(gtk_entry_get_text(GTK_ENTRY(win->user_entry)));
+	client_log("ui: logged in as %s", gtk_entry_get_text(GTK_ENTRY(win->user_entry)));
+	paprika_broker_desktops_async(win->broker, win->cancel, window_desktops_done,
+	    g_object_ref(win));
+	g_object_unref(win);
+}
+
+static void
+window_login_clicked(GtkWidget *w, gpointer data)
+{
+	PaprikaWindow *win = data;
+	const gchar *url = gtk_entry_get_text(GTK_ENTRY(win->url_entry));
+	const gchar *user = gtk_entry_get_text(GTK_ENTRY(win->user_entry));
+	const gchar *password = gtk_entry_get_text(GTK_ENTRY(win->password_entry));
+	GError *error = NULL;
+
+	if (!gtk_widget_get_sensitive(win->login_button))
+		return;
+	if (*user == '\0' || *password == '\0') {
+		window_show_login(win, "Type your user name and password.");
+		return;
+	}
+	if (win->broker == NULL ||
+	    strcmp(paprika_broker_get_url(win->broker), url) != 0) {
+		g_clear_object(&win->broker);
+		win->broker = paprika_broker_new(url, win->cfg->ca_file, &error);
+		if (win->broker == NULL) {
+			window_show_login(win, error->message);
+			g_error_free(error);
+			return;
+		}
+	}
+	window_cancel(win);
+	gtk_widget_set_sensitive(win->login_button, FALSE);
+	gtk_widget_set_sensitive(win->url_entry, FALSE);
+	gtk_widget_set_sensitive(win->user_entry, FALSE);
+	gtk_widget_set_sensitive(win->password_entry, FALSE);
+	gtk_spinner_start(GTK_SPINNER(win->login_spinner));
+	gtk_label_set_text(GTK_LABEL(win->login_message), "");
+	client_log("ui: logging in to %s as %s", url, user);
+	paprika_broker_login_async(win->broker, user, password, win->cancel,
+	    window_login_done, g_object_ref(win));
+}
+
+static void
+window_logout_activated(GSimpleAction *action, GVariant *param, gpointer data)
+{
+	PaprikaWindow *win = data;
+
+	if (win->broker != NULL && paprika_broker_logged_in(win->broker))
+		window_logout(win, NULL);
+}
+
+static void
+window_cancel_clicked(GtkWidget *w, gpointer data)
+{
+	window_logout(data, NULL);
+}
+
+/* A label for a form field. */
+static GtkWidget *
+window_field_label(const gchar *text, GtkWidget *mnemonic_for)
+{
+	GtkWidget *l = gtk_label_new_with_mnemonic(text);
+
+	gtk_label_set_xalign(GTK_LABEL(l), 1);
+	gtk_label_set_mnemonic_widget(GTK_LABEL(l), mnemonic_for);
+	return l;
+}
+
+static GtkWidget *
+window_login_page(PaprikaWindow *win)
+{
+	GtkWidget *grid, *title, *sub, *buttons;
+
+	grid = gtk_grid_new();
+	gtk_grid_set_row_spacing(GTK_GRID(grid), 10);
+	gtk_grid_set_column_spacing(GTK_GRID(grid), 12);
+	gtk_widget_set_halign(grid, GTK_ALIGN_CENTER);
+	gtk_widget_set_valign(grid, GTK_ALIGN_CENTER);
+
+	title = gtk_label_new(NULL);
+	gtk_label_set_markup(GTK_LABEL(title),
+	    "<span size='xx-large' weight='bold'>Paprika</span>");
+	sub = gtk_label_new("Log in to your desktop");
+	gtk_style_context_add_class(gtk_widget_get_style_context(sub), "dim-label");
+	gtk_grid_attach(GTK_GRID(grid), title, 0, 0, 2, 1);
+	gtk_grid_attach(GTK_GRID(grid), sub, 0, 1, 2, 1);
+
+	win->url_entry = gtk_entry_new();
+	gtk_entry_set_width_chars(GTK_ENTRY(win->url_entry), 32);
+	gtk_entry_set_placeholder_text(GTK_ENTRY(win->url_entry),
+	    "https://broker.example.com:8443");
+	if (win->cfg->broker_url != NULL)
+		gtk_entry_set_text(GTK_ENTRY(win->url_entry), win->cfg->broker_url);
+	gtk_grid_attach(GTK_GRID(grid), window_field_label("_Broker", win->url_entry), 0, 2, 1, 1);
+	gtk_grid_attach(GTK_GRID(grid), win->url_entry, 1, 2, 1, 1);
+
+	win->user_entry = gtk_entry_new();
+	if (win->cfg->user != NULL)
+		gtk_entry_set_text(GTK_ENTRY(win->user_entry), win->cfg->user);
+	gtk_entry_set_activates_default(GTK_ENTRY(win->user_entry), TRUE);
+	gtk_grid_attach(GTK_GRID(grid), window_field_label("_User name", win->user_entry), 0, 3, 1, 1);
+	gtk_grid_attach(GTK_GRID(grid), win->user_entry, 1, 3, 1, 1);
+
+	win->password_entry = gtk_entry_new();
+	gtk_entry_set_visibility(GTK_ENTRY(win->password_entry), FALSE);
+	gtk_entry_set_input_purpose(GTK_ENTRY(win->password_entry), GTK_INPUT_PURPOSE_PASSWORD);
+	gtk_entry_set_activates_default(GTK_ENTRY(win->password_entry), TRUE);
+	gtk_grid_attach(GTK_GRID(grid), window_field_label("_Password", win->password_entry), 0, 4, 1, 1);
+	gtk_grid_attach(GTK_GRID(grid), win->password_entry, 1, 4, 1, 1);
+
+	buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
+	gtk_widget_set_halign(buttons, GTK_ALIGN_END);
+	win->login_spinner = gtk_spinner_new();
+	win->login_button = gtk_button_new_with_mnemonic("_Log in");
+	gtk_style_context_add_class(gtk_widget_get_style_context(win->login_button),
+	    "suggested-action");
+	gtk_widget_set_can_default(win->login_button, TRUE);
+	g_signal_connect(win->login_button, "clicked", G_CALLBACK(window_login_clicked), win);
+	gtk_container_add(GTK_CONTAINER(buttons), win->login_spinner);
+	gtk_container_add(GTK_CONTAINER(buttons), win->login_button);
+	gtk_grid_attach(GTK_GRID(grid), buttons, 1, 5, 1, 1);
+
+	win->login_message = gtk_label_new(NULL);
+	gtk_label_set_line_wrap(GTK_LABEL(win->login_message), TRUE);
+	gtk_label_set_max_width_chars(GTK_LABEL(win->login_message), 48);
+	gtk_style_context_add_class(gtk_widget_get_style_context(win->login_message), "error");
+	gtk_grid_attach(GTK_GRID(grid), win->login_message, 0, 6, 2, 1);
+	return grid;
+}
+
+static GtkWidget *
+window_desktops_page(PaprikaWindow *win)
+{
+	GtkWidget *box, *title, *frame;
+
+	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
+	gtk_widget_set_halign(box, GTK_ALIGN_CENTER);
+	gtk_widget_set_valign(box, GTK_ALIGN_CENTER);
+	gtk_widget_set_size_request(box, 400, -1);
+	title = gtk_label_new(NULL);
+	gtk_label_set_markup(GTK_LABEL(title), "<span size='x-large' weight='bold'>Choose a desktop</span>");
+	win->desktop_list = gtk_list_box_new();
+	gtk_list_box_set_activate_on_single_click(GTK_LIST_BOX(win->desktop_list), TRUE);
+	g_signal_connect(win->desktop_list, "row-activated",
+	    G_CALLBACK(window_desktop_activated), win);
+	frame = gtk_frame_new(NULL);
+	gtk_container_add(GTK_CONTAINER(frame), win->desktop_list);
+	gtk_container_add(GTK_CONTAINER(box), title);
+	gtk_container_add(GTK_CONTAINER(box), frame);
+	return box;
+}
+
+static GtkWidget *
+window_progress_page(PaprikaWindow *win)
+{
+	GtkWidget *box, *cancel;
+
+	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
+	gtk_widget_set_halign(box, GTK_ALIGN_CENTER);
+	gtk_widget_set_valign(box, GTK_ALIGN_CENTER);
+	gtk_widget_set_size_request(box, 400, -1);
+	win->progress_title = gtk_label_new(NULL);
+	gtk_style_context_add_class(gtk_widget_get_style_context(win->progress_title), "title");
+	win->progress_bar = gtk_progress_bar_new();
+	gtk_progress_bar_set_show_text(GTK_PROGRESS_BAR(win->progress_bar), TRUE);
+	win->progress_step = gtk_label_new(NULL);
+	gtk_style_context_add_class(gtk_widget_get_style_context(win->progress_step), "dim-label");
+	cancel = gtk_button_new_with_mnemonic("_Cancel");
+	gtk_widget_set_halign(cancel, GTK_ALIGN_END);
+	g_signal_connect(cancel, "clicked", G_CALLBACK(window_cancel_clicked), win);
+	gtk_container_add(GTK_CONTAINER(box), win->progress_title);
+	gtk_container_add(GTK_CONTAINER(box), win->progress_bar);
+	gtk_container_add(GTK_CONTAINER(box), win->progress_step);
+	gtk_container_add(GTK_CONTAINER(box), cancel);
+	return box;
+}
+
+static void
+paprika_window_dispose(GObject *obj)
+{
+	PaprikaWindow *win = PAPRIKA_WINDOW(obj);
+
+	if (win->cancel != NULL)
+		g_cancellable_cancel(win->cancel);
+	window_drop_session(win);
+	/* Closing the window ends the login: the desktop goes back to its pool. */
+	if (win->broker != NULL && paprika_broker_logged_in(win->broker))
+		paprika_broker_logout(win->broker, NULL, NULL);
+	g_clear_object(&win->broker);
+	g_clear_object(&win->cancel);
+	g_clear_pointer(&win->desktops, g_ptr_array_unref);
+	g_clear_pointer(&win->desktop_id, g_free);
+	G_OBJECT_CLASS(paprika_window_parent_class)->dispose(obj);
+}
+
+static void
+paprika_window_class_init(PaprikaWindowClass *klass)
+{
+	G_OBJECT_CLASS(klass)->dispose = paprika_window_dispose;
+}
+
+static void
+paprika_window_init(PaprikaWindow *win)
+{
+	win->cancel = g_cancellable_new();
+}
+
+PaprikaWindow *
+paprika_window_new(GtkApplication *app, ClientConfig *cfg)
+{
+	static const GActionEntry actions[] = {
+		{ "logout", window_logout_activated, NULL, NULL, NULL, { 0 } },
+	};
+	static const gchar *logout_accels[] = { "<Control><Alt>q", NULL };
+	PaprikaWindow *win;
+	GtkWidget *vbox;
+
+	win = g_object_new(PAPRIKA_TYPE_WINDOW, "application", app, NULL);
+	win->cfg = cfg;
+	gtk_window_set_title(GTK_WINDOW(win), "Paprika");
+	gtk_window_set_default_size(GTK_WINDOW(win), 1024, 768);
+	g_action_map_add_action_entries(G_ACTION_MAP(win), actions,
+	    G_N_ELEMENTS(actions), win);
+	gtk_application_set_accels_for_action(app, "win.logout", logout_accels);
+
+	vbox = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+	win->header = gtk_header_bar_new();
+	gtk_header_bar_set_title(GTK_HEADER_BAR(win->header), "Paprika");
+	win->logout_button = gtk_button_new_with_mnemonic("Log _out");
+	gtk_widget_set_tooltip_text(win->logout_button,
+	    "End the session and log out (Ctrl+Alt+Q)");
+	gtk_actionable_set_action_name(GTK_ACTIONABLE(win->logout_button), "win.logout");
+	gtk_header_bar_pack_end(GTK_HEADER_BAR(win->header), win->logout_button);
+	gtk_container_add(GTK_CONTAINER(vbox), win->header);
+
+	win->stack = gtk_stack_new();
+	gtk_widget_set_vexpand(win->stack, TRUE);
+	gtk_stack_add_named(GTK_STACK(win->stack), window_login_page(win), "login");
+	gtk_stack_add_named(GTK_STACK(win->stack), window_desktops_page(win), "desktops");
+	gtk_stack_add_named(GTK_STACK(win->stack), window_progress_page(win), "progress");
+	win->display_box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+	gtk_stack_add_named(GTK_STACK(win->stack), win->display_box, "desktop");
+	gtk_container_add(GTK_CONTAINER(vbox), win->stack);
+	gtk_container_add(GTK_CONTAINER(win), vbox);
+	gtk_widget_show_all(vbox);
+	gtk_widget_grab_default(win->login_button);
+	window_show_login(win, NULL);
+	return win;
+}

@@ -1,0 +1,276 @@
+"""paprika-client end to end: a real deployment (broker, gateway, QEMU
+guests under libvirt's embedded driver) and the client itself.
+
+Headless: the first frame it saves is the guest's own screen pixel for
+pixel; a wrong password and an unreachable broker exit with their own
+statuses and plain messages. GUI under Xvfb, typed into with xdotool: a
+wrong password shows its message, the right one shows the desktop pixel
+for pixel on the X screen, and Ctrl+Alt+Q logs out (the broker ends the
+session) back to the login page."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
+
+import_demo()
+import deployment  # noqa: E402
+import images  # noqa: E402
+from brokerdeploy import ApiError, BrokerDeployment, DEMO_PASSWORD, DEMO_USER  # noqa: E402
+
+HELPER_PASSWORD = "helpdesk-pass-1"
+CLIENT = os.path.join(top_builddir, "paprika-client")
+KEEP = ("login.png", "login-error.png", "desktop.png", "headless.png")
+
+
+def sessions_of(d, helper, user):
+    status, body, _ = d.api("GET", "/api/v1/sessions", token=helper)
+    if status != 200:
+        raise ApiError(status, body)
+    return [s for s in body["sessions"] if s["user"] == user]
+
+
+def booted(d, helper, guest, path):
+    """True once guest's own screen is its banner: mostly one non-black colour."""
+    d.guest_screenshot(helper, guest, path)
+    w, h, rgb = images.read_image(path)
+    corner = rgb[0:3]
+    return corner != b"\0\0\0" and rgb[3 * (w * h - 1):] == corner
+
+
+def free_display():
+    for n in range(140, 190):
+        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
+            return f":{n}"
+    raise deployment.DeploymentError("no free X display number")
+
+
+def headless(d, env, password, extra=(), broker=None, timeout=90):
+    """Runs paprika-client --headless; (exit status, stderr, seconds)."""
+    out = os.path.join(d.work, "headless.png")
+    args = [CLIENT, "--headless", "--screenshot", out, "--verbose",
+            "--broker", broker or f"https://127.0.0.1:{d.broker_port}",
+            "--ca", os.path.join(d.pki, "ca", "ca-cert.pem"), "--user", DEMO_USER, *extra]
+    t0 = time.time()
+    r = subprocess.run(args, input=password + "\n", text=True, capture_output=True,
+                       env=env, timeout=timeout)
+    return r.returncode, r.stderr, time.time() - t0
+
+
+def x_screen(env, path):
+    """The X screen as (w, h, rgb), also written to path as PNG."""
+    xwd = path + ".xwd"
+    subprocess.run(["xwd", "-root", "-silent", "-out", xwd], env=env, check=False)
+    screen = images.read_xwd(xwd)
+    os.unlink(xwd)
+    images.write_png(path, *screen)
+    return screen
+
+
+class Log:
+    """The GUI client's stderr, read as it grows."""
+
+    def __init__(self, path):
+        self.path = path
+        self.seen = 0
+
+    def lines(self):
+        with open(self.path) as f:
+            return f.read().splitlines()
+
+    def wait(self, pattern, timeout):
+        """The first new line matching pattern within timeout, or None."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            lines = self.lines()
+            for i in range(self.seen, len(lines)):
+                if re.search(pattern, lines[i]):
+                    self.seen = i + 1
+                    return lines[i]
+            time.sleep(0.1)
+        return None
+
+
+def xdo(env, *args):
+    subprocess.run(["xdotool", *args], env=env, check=False)
+
+
+def run(d, procs):
+    d.make_pki()
+    d.define_guests()
+    d.add_user(DEMO_USER, DEMO_PASSWORD, "staff")
+    d.add_user("helper", HELPER_PASSWORD, "helpdesk")
+    d.start_gateway()
+    d.start_broker()
+    helper = d.login("helper", HELPER_PASSWORD)
+    env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(d.work, "config"))
+    env.pop("DISPLAY", None)
+
+    # --- headless -------------------------------------------------------
+    rc, err, _ = headless(d, env, "not-the-password")
+    check(rc == 2 and "Wrong user name or password." in err,
+          "headless with a wrong password exits 2 saying 'Wrong user name or password.'",
+          f"exit {rc}: {err[-300:]}")
+    rc, err, _ = headless(d, env, DEMO_PASSWORD,
+                          broker=f"https://127.0.0.1:{deployment.free_port()}")
+    check(rc == 3 and "Cannot reach the broker" in err,
+          "headless with no broker listening exits 3 saying it cannot reach the broker",
+          f"exit {rc}: {err[-300:]}")
+
+    # The desktop is ready once its SPICE port is: let its guest boot to its
+    # banner first, so that the client's first frame is the banner.
+    token = d.login()
+    d.connect(token)
+    desk = sessions_of(d, helper, DEMO_USER)[0]["desktop"]
+    own = os.path.join(d.work, "own.png")
+    check(wait_for(lambda: booted(d, helper, desk, own), 60, 0.5),
+          f"{desk} boots to its banner")
+
+    rc, err, secs = headless(d, env, DEMO_PASSWORD, extra=["--no-logout"])
+    shot = os.path.join(d.work, "headless.png")
+    if not check(rc == 0 and os.path.exists(shot),
+                 "headless --screenshot without an X display exits 0 with a PNG",
+                 f"exit {rc}: {err[-500:]}"):
+        return
+    first = [line for line in err.splitlines() if "first frame" in line]
+    note(f"headless: {secs:.1f}s in all; {first[0].split(': ', 1)[1] if first else err}")
+    mine = sessions_of(d, helper, DEMO_USER)
+    if not check(len(mine) == 1, "the headless client has one session", str(mine)):
+        return
+    desk = mine[0]["desktop"]
+    d.guest_screenshot(helper, desk, own)
+    a, b = images.read_image(shot), images.read_image(own)
+    diff = images.compare(a, b)
+    check(diff == 0, f"the headless first frame equals {desk}'s own screenshot",
+          f"{diff} pixels differ (client {a[:2]}, guest {b[:2]})")
+    check(not [line for line in err.splitlines() if "WARNING" in line or "CRITICAL" in line],
+          "headless prints no GLib warnings", err[-500:])
+    # Free the desktop for the GUI (a forced logout from the helpdesk).
+    d.api("POST", f"/api/v1/users/{DEMO_USER}/logout", token=helper)
+
+    # --- GUI under Xvfb ---------------------------------------------------
+    display = free_display()
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(xvfb)
+    wait_for(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
+    genv = dict(env, DISPLAY=display)
+    log_path = os.path.join(d.work, "client-gui.log")
+    with open(log_path, "w") as logf:
+        gui = subprocess.Popen([CLIENT, "--verbose", "--no-audio",
+                                "--broker", f"https://127.0.0.1:{d.broker_port}",
+                                "--ca", os.path.join(d.pki, "ca", "ca-cert.pem")],
+                               env=genv, stdout=logf, stderr=subprocess.STDOUT)
+    procs.append(gui)
+    log = Log(log_path)
+    if not check(log.wait(r"ui: login$", 15), "the GUI shows the login page",
+                 "\n".join(log.lines()[-10:])):
+        return
+    time.sleep(0.5)
+    before = x_screen(genv, os.path.join(d.work, "login.png"))
+    note(f"login page: {os.path.join(d.work, 'login.png')}")
+
+    xdo(genv, "type", "--delay", "15", DEMO_USER)
+    xdo(genv, "key", "Tab")
+    xdo(genv, "type", "--delay", "15", "not-the-password")
+    xdo(genv, "key", "Return")
+    line = log.wait(r"ui: login: ", 15)
+    check(line and line.endswith("Wrong user name or password."),
+          "a wrong password in the GUI: 'Wrong user name or password.'", str(line))
+    time.sleep(0.5)
+    after = x_screen(genv, os.path.join(d.work, "login-error.png"))
+    changed = images.compare(before, after)
+    check(changed > 200, "the login page shows the message (the screen changed)",
+          f"{changed} pixels changed")
+
+    t0 = time.time()
+    xdo(genv, "type", "--delay", "15", DEMO_PASSWORD)
+    xdo(genv, "key", "Return")
+    check(log.wait(r"ui: logged in as demo", 15), "the right password logs in",
+          "\n".join(log.lines()[-10:]))
+    found, screen = None, None
+    while time.time() - t0 < 90 and found is None and gui.poll() is None:
+        time.sleep(0.5)
+        mine = sessions_of(d, helper, DEMO_USER)
+        if not mine or mine[0]["state"] not in ("ready", "connected"):
+            continue
+        d.guest_screenshot(helper, mine[0]["desktop"], own)
+        screen = x_screen(genv, os.path.join(d.work, "desktop.png"))
+        found = images.find(screen, images.read_image(own))
+    note(f"GUI: Enter to the guest's screen on the X screen: {time.time() - t0:.1f}s; "
+         f"{os.path.join(d.work, 'desktop.png')}")
+    check(found is not None, "the GUI shows the guest's own screen pixel for pixel",
+          f"not found (client {'running' if gui.poll() is None else 'exited'}): "
+          + "\n".join(log.lines()[-10:]))
+    check(any(line.endswith("ui: desktop office") for line in log.lines()),
+          "the client says it shows desktop 'office'")
+    with open(os.path.join(d.work, "config", "paprika", "client.conf")) as f:
+        check("user=demo" in f.read().replace(" ", ""),
+              "the user name is remembered in the user's client.conf")
+    gw = [s for s in d.gateway_sessions() if s["user"] == DEMO_USER and s["tunnels"]]
+    check(gw, "the GUI's SPICE channels go through the gateway", str(d.gateway_sessions()))
+
+    # --- log out: Ctrl+Alt+Q ------------------------------------------------
+    xdo(genv, "key", "ctrl+alt+q")
+    check(log.wait(r"ui: login$", 10), "Ctrl+Alt+Q returns to the login page",
+          "\n".join(log.lines()[-10:]))
+    gone = wait_for(lambda: not sessions_of(d, helper, DEMO_USER), 10)
+    check(gone, "the logout ended the session at the broker",
+          str(sessions_of(d, helper, DEMO_USER)))
+    time.sleep(0.5)
+    screen = x_screen(genv, os.path.join(d.work, "logged-out.png"))
+    check(images.find(screen, images.read_image(own)) is None,
+          "after the logout the desktop is no longer on the screen")
+
+    check(gui.poll() is None, "the GUI client still runs")
+    noise = [line for line in log.lines() if "WARNING" in line or "CRITICAL" in line]
+    check(not noise, "the GUI prints no GLib warnings or criticals", "\n".join(noise[:5]))
+
+
+def main():
+    if not os.access(CLIENT, os.X_OK):
+        print(f"not ok - {CLIENT} was not built (configure found no spice-client-gtk-3.0: "
+              "scripts/deps.sh installs it)")
+        return 1
+    for tool in ("Xvfb", "xwd", "xdotool", "unshare", "qemu-img"):
+        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
+            print(f"not ok - {tool} is not installed (scripts/deps.sh installs it)")
+            return 1
+    started = time.time()
+    work = deployment.make_workdir()
+    d = BrokerDeployment(work, top_srcdir, top_builddir, log=note)
+    procs = []
+    try:
+        run(d, procs)
+    except (deployment.DeploymentError, ApiError, OSError, ValueError, KeyError,
+            subprocess.TimeoutExpired) as e:
+        check(False, "the deployment works end to end", f"{type(e).__name__}: {e}")
+        note(d.broker_tail(20).replace("\n", "\n# "))
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        d.stop()
+    failed = finish(f" in {time.time() - started:.0f}s")
+    if failed:
+        print(f"# work directory kept: {work}")
+    else:
+        for name in os.listdir(work):
+            if name not in KEEP:
+                subprocess.run(["rm", "-rf", os.path.join(work, name)])
+        print(f"# screenshots kept in {work}")
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(main())
