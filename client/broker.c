@@ -1,19 +1,22 @@
 /*
- * PaprikaBroker: the broker's HTTPS JSON API (docs/broker-api.md). One
- * request per TLS connection (Connection: close) with GIO's TLS; the
- * blocking calls serve --headless, the _async ones run them on GTask's
- * thread pool for the window. Every failure becomes a PAPRIKA_ERROR in
+ * PaprikaBroker: the broker's HTTPS JSON API (docs/broker-api.md) over
+ * libsoup, one SoupSession per broker. The blocking calls serve --headless,
+ * the _async ones run them on GTask's thread pool for the window (libsoup
+ * >= 3.2 sends from any thread). Every failure becomes a PAPRIKA_ERROR in
  * words a user can act on.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <libsoup/soup.h>
 
 #include "client.h"
 
 struct _PaprikaBroker {
 	GObject		 parent;
 	gchar		*url;		/* without a trailing / */
-	GTlsDatabase	*db;		/* NULL: the system's */
+	GUri		*base;		/* url parsed: requests replace its path */
+	SoupSession	*soup;
 	GMutex		 lock;		/* token */
 	gchar		*token;
 };
@@ -41,7 +44,8 @@ paprika_broker_finalize(GObject *obj)
 	PaprikaBroker *b = PAPRIKA_BROKER(obj);
 
 	g_free(b->url);
-	g_clear_object(&b->db);
+	g_clear_pointer(&b->base, g_uri_unref);
+	g_clear_object(&b->soup);
 	if (b->token != NULL)
 		explicit_bzero(b->token, strlen(b->token));
 	g_free(b->token);
@@ -66,6 +70,7 @@ PaprikaBroker *
 paprika_broker_new(const gchar *url, const gchar *ca_file, GError **error)
 {
 	PaprikaBroker *b;
+	GTlsDatabase *db = NULL;
 	GUri *uri;
 
 	if (url == NULL || *url == '\0') {
@@ -73,7 +78,7 @@ paprika_broker_new(const gchar *url, const gchar *ca_file, GError **error)
 		    "No broker address: give one with --broker or in client.conf");
 		return NULL;
 	}
-	uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+	uri = g_uri_parse(url, SOUP_HTTP_URI_FLAGS, NULL);
 	if (uri == NULL || g_strcmp0(g_uri_get_scheme(uri), "https") != 0 ||
 	    g_uri_get_host(uri) == NULL || *g_uri_get_host(uri) == '\0') {
 		if (uri != NULL)
@@ -82,19 +87,25 @@ paprika_broker_new(const gchar *url, const gchar *ca_file, GError **error)
 		    "The broker address must look like https://broker.example.com:8443");
 		return NULL;
 	}
-	g_uri_unref(uri);
+	if (ca_file != NULL && *ca_file != '\0' &&
+	    (db = g_tls_file_database_new(ca_file, error)) == NULL) {
+		g_prefix_error(error, "Cannot read the CA file %s: ", ca_file);
+		g_uri_unref(uri);
+		return NULL;
+	}
 
 	b = g_object_new(PAPRIKA_TYPE_BROKER, NULL);
 	b->url = g_strdup(url);
 	while (g_str_has_suffix(b->url, "/"))
 		b->url[strlen(b->url) - 1] = '\0';
-	if (ca_file != NULL && *ca_file != '\0') {
-		b->db = g_tls_file_database_new(ca_file, error);
-		if (b->db == NULL) {
-			g_prefix_error(error, "Cannot read the CA file %s: ", ca_file);
-			g_object_unref(b);
-			return NULL;
-		}
+	b->base = uri;
+	/* Idle connections go before the broker's own 30 s idle timeout. */
+	b->soup = soup_session_new_with_options("timeout", CLIENT_HTTP_TIMEOUT,
+	    "idle-timeout", CLIENT_HTTP_TIMEOUT,
+	    "user-agent", "paprika-client/" PACKAGE_VERSION, NULL);
+	if (db != NULL) {
+		soup_session_set_tls_database(b->soup, db);
+		g_object_unref(db);
 	}
 	return b;
 }
@@ -147,189 +158,105 @@ broker_free_secret(gchar *s)
 	}
 }
 
-/* Hands our CA to the TLS connection before its handshake. */
-static void
-broker_socket_event(GSocketClient *client, GSocketClientEvent event,
-    GSocketConnectable *connectable, GIOStream *conn, gpointer data)
-{
-	PaprikaBroker *b = data;
-
-	if (event != G_SOCKET_CLIENT_TLS_HANDSHAKING)
-		return;
-	if (b->db != NULL)
-		g_tls_connection_set_database(G_TLS_CONNECTION(conn), b->db);
-	/* The reply ends with the TCP connection: a missing close_notify is fine. */
-	g_tls_connection_set_require_close_notify(G_TLS_CONNECTION(conn), FALSE);
-}
-
-/* The reason for a failed connection to the broker, in words. */
+/* The reason for a failed exchange with the broker, in words. */
 static void
 broker_unreachable(PaprikaBroker *b, GError *cause, GError **error)
 {
-	if (g_error_matches(cause, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+	if (g_error_matches(cause, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
 		g_propagate_error(error, cause);
-	else if (cause->domain == G_TLS_ERROR) {
+		return;
+	}
+	if (g_error_matches(cause, SOUP_SESSION_ERROR, SOUP_SESSION_ERROR_PARSING) ||
+	    g_error_matches(cause, SOUP_SESSION_ERROR, SOUP_SESSION_ERROR_ENCODING))
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "The broker at %s did not answer in HTTP", b->url);
+	else if (cause->domain == G_TLS_ERROR)
 		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
 		    "The broker at %s is not trusted: %s (is the right CA given with --ca?)",
 		    b->url, cause->message);
-		g_error_free(cause);
-	} else if (g_error_matches(cause, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+	else if (g_error_matches(cause, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
 		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
 		    "The broker at %s does not answer", b->url);
-		g_error_free(cause);
-	} else {
+	else
 		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
 		    "Cannot reach the broker at %s: %s", b->url, cause->message);
-		g_error_free(cause);
-	}
-}
-
-/* Splits a raw HTTP/1.1 reply into r; FALSE when it is not one. */
-static gboolean
-broker_parse_reply(const gchar *data, gsize len, BrokerReply *r)
-{
-	const gchar *end, *line, *next, *body;
-	gchar **parts, *first;
-	gsize body_len;
-	gint64 clen = -1;
-	gboolean json = FALSE, ok;
-	guint64 v;
-
-	end = g_strstr_len(data, len, "\r\n\r\n");
-	if (end == NULL)
-		return FALSE;
-	body = end + 4;
-	body_len = len - (body - data);
-
-	next = strstr(data, "\r\n");
-	first = g_strndup(data, next - data);
-	parts = g_strsplit(first, " ", 3);
-	g_free(first);
-	ok = g_strv_length(parts) >= 2 && g_str_has_prefix(parts[0], "HTTP/1.") &&
-	    g_ascii_string_to_unsigned(parts[1], 10, 100, 599, &v, NULL);
-	g_strfreev(parts);
-	if (!ok)
-		return FALSE;
-	r->status = (guint)v;
-	r->retry_after = -1;
-
-	for (line = next + 2; line < end; line = next + 2) {
-		gchar *h, *colon, *val;
-
-		next = strstr(line, "\r\n");
-		h = g_strndup(line, next - line);
-		colon = strchr(h, ':');
-		if (colon != NULL) {
-			*colon = '\0';
-			val = g_strstrip(colon + 1);
-			if (g_ascii_strcasecmp(h, "Content-Length") == 0 &&
-			    g_ascii_string_to_unsigned(val, 10, 0, CLIENT_MAX_REPLY, &v, NULL))
-				clen = (gint64)v;
-			else if (g_ascii_strcasecmp(h, "Retry-After") == 0 &&
-			    g_ascii_string_to_unsigned(val, 10, 0, 86400, &v, NULL))
-				r->retry_after = (gint)v;
-			else if (g_ascii_strcasecmp(h, "Content-Type") == 0 &&
-			    g_ascii_strncasecmp(val, "application/json", 16) == 0)
-				json = TRUE;
-		}
-		g_free(h);
-	}
-	if (clen >= 0) {
-		if ((gsize)clen > body_len)
-			return FALSE;
-		body_len = (gsize)clen;
-	}
-	r->json = json ? json_loadb(body, body_len, 0, NULL) : NULL;
-	return TRUE;
+	g_error_free(cause);
 }
 
 /*
- * One request: method path with an optional JSON body, bearer token when
- * logged in. TRUE with r filled when the broker answered at all.
+ * One request: method path with an optional JSON body (taken, wiped once
+ * sent), the bearer token when logged in. TRUE with r filled when the
+ * broker answered at all.
  */
 static gboolean
 broker_request(PaprikaBroker *b, const gchar *method, const gchar *path,
-    const gchar *body, BrokerReply *r, GCancellable *cancel, GError **error)
+    gchar *body, BrokerReply *r, GCancellable *cancel, GError **error)
 {
-	GSocketClient *client = NULL;
-	GSocketConnection *conn = NULL;
-	GString *req = NULL;
-	GByteArray *buf = NULL;
+	SoupMessage *msg;
+	SoupMessageHeaders *h;
+	GInputStream *in = NULL;
 	GError *err = NULL;
 	GUri *uri;
-	gchar *token = NULL, chunk[16384];
-	gssize n;
+	const gchar *v;
+	gchar *token, *buf = NULL;
+	gsize len = 0;
+	guint64 secs;
 	gboolean ret = FALSE;
 
 	memset(r, 0, sizeof(*r));
-	client = g_socket_client_new();
-	g_socket_client_set_tls(client, TRUE);
-	g_socket_client_set_timeout(client, CLIENT_HTTP_TIMEOUT);
-	g_signal_connect(client, "event", G_CALLBACK(broker_socket_event), b);
-	conn = g_socket_client_connect_to_uri(client, b->url, 443, cancel, &err);
-	if (conn == NULL) {
-		broker_unreachable(b, err, error);
-		goto out;
-	}
-
-	uri = g_uri_parse(b->url, G_URI_FLAGS_NONE, NULL);
-	req = g_string_new(NULL);
-	g_string_append_printf(req, "%s %s HTTP/1.1\r\nHost: %s", method, path,
-	    g_uri_get_host(uri));
-	if (g_uri_get_port(uri) > 0)
-		g_string_append_printf(req, ":%d", g_uri_get_port(uri));
+	r->retry_after = -1;
+	uri = g_uri_parse_relative(b->base, path, SOUP_HTTP_URI_FLAGS, NULL);
+	msg = soup_message_new_from_uri(method, uri);
 	g_uri_unref(uri);
-	g_string_append(req, "\r\nConnection: close\r\nAccept: application/json\r\n"
-	    "User-Agent: paprika-client/" PACKAGE_VERSION "\r\n");
-	if ((token = broker_get_token(b)) != NULL)
-		g_string_append_printf(req, "Authorization: Bearer %s\r\n", token);
-	if (body != NULL)
-		g_string_append_printf(req, "Content-Type: application/json\r\n"
-		    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
-	else
-		g_string_append(req, "Content-Length: 0\r\n\r\n");
-	if (!g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
-	    req->str, req->len, NULL, cancel, &err)) {
+	soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
+	h = soup_message_get_request_headers(msg);
+	soup_message_headers_append(h, "Accept", "application/json");
+	if ((token = broker_get_token(b)) != NULL) {
+		gchar *auth = g_strconcat("Bearer ", token, NULL);
+
+		soup_message_headers_append(h, "Authorization", auth);
+		broker_free_secret(auth);
+		broker_free_secret(token);
+	}
+	if (body != NULL) {
+		GBytes *bytes = g_bytes_new_with_free_func(body, strlen(body),
+		    (GDestroyNotify)broker_free_secret, body);
+
+		soup_message_set_request_body_from_bytes(msg, "application/json", bytes);
+		g_bytes_unref(bytes);
+	}
+
+	if ((in = soup_session_send(b->soup, msg, cancel, &err)) == NULL) {
 		broker_unreachable(b, err, error);
 		goto out;
 	}
-
-	buf = g_byte_array_new();
-	for (;;) {
-		n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)),
-		    chunk, sizeof(chunk), cancel, &err);
-		if (n < 0) {
-			broker_unreachable(b, err, error);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		g_byte_array_append(buf, (guint8 *)chunk, n);
-		if (buf->len > CLIENT_MAX_REPLY + 16384) {
-			g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
-			    "The broker's reply is too large");
-			goto out;
-		}
-	}
-	g_byte_array_append(buf, (guint8 *)"", 1);
-	if (!broker_parse_reply((gchar *)buf->data, buf->len - 1, r)) {
-		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
-		    "The broker at %s did not answer in HTTP", b->url);
+	/* One buffer, so that the secrets a reply holds can all be wiped. */
+	buf = g_malloc(CLIENT_MAX_REPLY + 1);
+	if (!g_input_stream_read_all(in, buf, CLIENT_MAX_REPLY + 1, &len, cancel, &err)) {
+		broker_unreachable(b, err, error);
 		goto out;
 	}
+	if (len > CLIENT_MAX_REPLY) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
+		    "The broker's reply is too large");
+		goto out;
+	}
+	r->status = soup_message_get_status(msg);
+	h = soup_message_get_response_headers(msg);
+	if ((v = soup_message_headers_get_one(h, "Retry-After")) != NULL &&
+	    g_ascii_string_to_unsigned(v, 10, 0, 86400, &secs, NULL))
+		r->retry_after = (gint)secs;
+	v = soup_message_headers_get_content_type(h, NULL);
+	if (v != NULL && g_ascii_strcasecmp(v, "application/json") == 0)
+		r->json = json_loadb(buf, len, 0, NULL);
 	ret = TRUE;
 out:
-	if (conn != NULL)
-		g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
-	g_clear_object(&conn);
-	g_clear_object(&client);
-	if (req != NULL) {
-		explicit_bzero(req->str, req->len);
-		g_string_free(req, TRUE);
+	g_clear_object(&in);
+	g_object_unref(msg);
+	if (buf != NULL) {
+		explicit_bzero(buf, len);
+		g_free(buf);
 	}
-	if (buf != NULL)
-		g_byte_array_unref(buf);
-	broker_free_secret(token);
 	return ret;
 }
 
@@ -407,7 +334,7 @@ paprika_broker_login(PaprikaBroker *b, const gchar *user, const gchar *password,
 		return FALSE;
 	}
 	body = json_dumps(req, JSON_COMPACT);
-	json_decref(req);	/* jansson does not wipe: the copy below is ours */
+	json_decref(req);	/* jansson does not wipe: body is ours, and wiped */
 	if (!broker_request(b, "POST", "/api/v1/login", body, &r, cancel, error))
 		goto out;
 	if (r.status == 400) {
@@ -429,10 +356,6 @@ paprika_broker_login(PaprikaBroker *b, const gchar *user, const gchar *password,
 	ret = TRUE;
 out:
 	broker_reply_clear(&r);
-	if (body != NULL) {
-		explicit_bzero(body, strlen(body));
-		free(body);
-	}
 	return ret;
 }
 

@@ -1,6 +1,6 @@
 # client/: paprika-client, the GTK thin client on spice-gtk. Optional:
 # configure builds it when spice-client-gtk-3.0 and gtk+-3.0 are there.
-# HTTPS to the broker is GIO's (GSocketClient + GTlsClientConnection),
+# HTTPS to the broker is libsoup-3.0 (spice-glib links it already),
 # JSON is jansson, as in the rest of the project.
 if BUILD_CLIENT
 bin_PROGRAMS += paprika-client
