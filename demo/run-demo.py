@@ -2,13 +2,16 @@
 
 Two demo guests in a shared pool under libvirt's embedded QEMU driver,
 paprika-brokerd and paprika-gatewayd, and a demo user. The demo logs in
-through the broker's API, connects, and shows the desktop in remote-viewer
-with the broker's .vv file, or, with no display, captures it through the
-gateway and prints "screenshot: PATH" last.
+through the broker's API and connects (the desktop starts). With a display it
+then opens paprika-client on the deployment (broker URL, CA and user filled
+in: type the demo password), or, when paprika-client was not built,
+remote-viewer with the broker's .vv file; with no display it captures the
+desktop through the gateway and prints "screenshot: PATH" last.
 """
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +20,38 @@ import time
 import brokerdeploy
 import deployment
 import images
+
+
+def client_command(top_build, broker_url, ca):
+    """paprika-client on the demo deployment, in a window (not kiosk), with
+    the broker, the CA and the user filled in; None if it was not built."""
+    client = os.path.join(top_build, "paprika-client")
+    if not os.access(client, os.X_OK):
+        return None
+    cmd = [client, "--broker", broker_url, "--ca", ca, "--user", brokerdeploy.DEMO_USER]
+    try:
+        usage = subprocess.run([client, "--help-all"], capture_output=True, text=True,
+                               timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        usage = ""
+    if "--no-kiosk" in usage:
+        cmd.append("--no-kiosk")
+    return cmd
+
+
+def run_viewer(cmd, env=None):
+    """Runs a viewer until its window is closed (or Ctrl-C); its exit status."""
+    p = subprocess.Popen(cmd, env=env)
+    try:
+        return p.wait()
+    except KeyboardInterrupt:
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        return 0
 
 
 def main():
@@ -48,8 +83,9 @@ def main():
         d.start_gateway()
         d.start_broker()
         portal = f"https://127.0.0.1:{d.broker_port}"
-        log(f"broker API and portal: {portal}/api/v1 "
-            f"(CA: {os.path.join(d.pki, 'ca', 'ca-cert.pem')})")
+        ca = os.path.join(d.pki, "ca", "ca-cert.pem")
+        log(f"portal: {portal}/ (the office login page; API under /api/v1; "
+            f"CA: {ca})")
         log(f"demo credentials: user {brokerdeploy.DEMO_USER}, "
             f"password {brokerdeploy.DEMO_PASSWORD}")
 
@@ -70,7 +106,10 @@ def main():
             f.write(vv_text)
         os.chmod(vv, 0o600)
 
+        client = client_command(top_build, portal, ca)
         if args.keep:
+            if client:
+                log("log in with paprika-client: " + " ".join(client))
             log("running; press Ctrl-C to stop everything")
             try:
                 signal.pause()
@@ -78,12 +117,26 @@ def main():
                 pass
             return 0
         if os.environ.get("DISPLAY") and not args.headless:
-            log("opening the desktop in remote-viewer with the broker's .vv; "
-                "close its window to stop")
-            subprocess.run(["remote-viewer", vv])
-            return 0
+            if client:
+                log(f"opening paprika-client on {portal} as user "
+                    f"{brokerdeploy.DEMO_USER}: the password is the demo password, "
+                    f"{brokerdeploy.DEMO_PASSWORD}; close its window to stop")
+                # Its own configuration directory: the demo's broker and user
+                # do not go into the user's ~/.config/paprika/client.conf.
+                env = dict(os.environ,
+                           XDG_CONFIG_HOME=os.path.abspath(os.path.join(work, "client-config")))
+                run_viewer(client, env)
+                return 0
+            if shutil.which("remote-viewer"):
+                log("paprika-client was not built: opening the desktop in "
+                    "remote-viewer with the broker's .vv; close its window to stop")
+                run_viewer(["remote-viewer", vv])
+                return 0
+            log("neither paprika-client nor remote-viewer is here (scripts/deps.sh)")
 
-        log("no display: capturing the desktop through the gateway "
+        why = "no display" if not os.environ.get("DISPLAY") else (
+            "--headless" if args.headless else "no viewer")
+        log(f"{why}: capturing the desktop through the gateway "
             "with spicy-screenshot")
         conn = d.connect(token)
         shot = os.path.join(work, "through-gateway.ppm")

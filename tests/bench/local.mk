@@ -1,12 +1,13 @@
 # tests/bench: `make bench` for the gateway, side by side with HAProxy,
-# stunnel, squid and raw loopback TCP, and for the broker, side by side with
-# libvirt alone (tests/bench/README.md).
+# stunnel, squid and raw loopback TCP, for the broker, side by side with
+# libvirt alone, and for paprika-client, side by side with remote-viewer
+# (tests/bench/README.md).
 noinst_PROGRAMS += tests/bench/loadgen
 tests_bench_loadgen_SOURCES = tests/bench/loadgen.c
 tests_bench_loadgen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_bench_loadgen_LDADD = $(OPENSSL_LIBS) $(LIBBSD_LIBS)
 EXTRA_DIST += tests/bench/bench-gateway.sh tests/bench/bench-broker.py \
-	tests/bench/README.md
+	tests/bench/bench-client.py tests/bench/README.md
 
 BENCH_TARGETS += bench-gateway
 .PHONY: bench-gateway
@@ -24,3 +25,18 @@ BENCH_TARGETS += bench-broker
 bench-broker: paprika-brokerd$(EXEEXT) paprika-gatewayd$(EXEEXT) paprika-users$(EXEEXT)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-broker.py'
+
+BENCH_TARGETS += bench-client
+.PHONY: bench-client
+# paprika-client and remote-viewer on one running guest under Xvfb; counts
+# from the environment (BENCH_QUICK=1 for a short run). Without the client
+# (configure found no spice-client-gtk-3.0) it says so and does nothing.
+if BUILD_CLIENT
+BENCH_CLIENT_DEPS = paprika-client$(EXEEXT)
+else
+BENCH_CLIENT_DEPS =
+endif
+bench-client: paprika-brokerd$(EXEEXT) paprika-gatewayd$(EXEEXT) paprika-users$(EXEEXT) \
+		$(BENCH_CLIENT_DEPS)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-client.py'

@@ -1,0 +1,633 @@
+"""Client benchmark: paprika-client next to stock remote-viewer, both on the
+same running guest of a real deployment (demo/brokerdeploy.py: broker,
+gateway, QEMU guests under libvirt's embedded driver) and under the same
+Xvfb. One run, on one machine, everything on loopback; it prints one table
+(tests/bench/README.md, "Client benchmark").
+
+  first frame    paprika-client's window, the user name filled in: the
+                 password typed with xdotool, timed from the Enter until the
+                 X screen holds the guest's own screen pixel for pixel (the
+                 client logs in, connects and opens SPICE through the
+                 gateway in that time); remote-viewer, timed from its launch
+                 with the broker's .vv until the same; paprika-client
+                 --headless, from its launch until it exits having saved the
+                 first frame (equal to the guest's own screen)
+  idle desktop   each viewer showing the desktop, nothing moving: RSS and
+                 PSS from /proc, CPU (utime + stime) over BENCH_IDLE seconds
+
+Usage: top_srcdir=. top_builddir=. python3 tests/bench/bench-client.py
+(after make; `make bench-client` does this).
+"""
+
+import ctypes
+import ctypes.util
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from testlib import top_builddir, top_srcdir, wait_for  # noqa: E402
+
+import brokerdeploy  # noqa: E402
+import deployment  # noqa: E402
+import images  # noqa: E402
+
+
+def env_int(name, full, quick):
+    q = os.environ.get("BENCH_QUICK", "0") not in ("", "0")
+    return int(os.environ.get(name, quick if q else full))
+
+
+QUICK = os.environ.get("BENCH_QUICK", "0") not in ("", "0")
+ROUNDS = env_int("BENCH_ROUNDS", 5, 2)
+IDLE = env_int("BENCH_IDLE", 30, 10)
+POLL_MS = env_int("BENCH_POLL_MS", 50, 50)
+SETTLE = env_int("BENCH_SETTLE", 2, 2)
+TIMEOUT = env_int("BENCH_TIMEOUT", 60, 60)
+KEEP = os.environ.get("BENCH_KEEP", "0") not in ("", "0")
+CLIENT = os.environ.get("BENCH_CLIENT") or os.path.join(top_builddir, "paprika-client")
+VIEWER = os.environ.get("BENCH_VIEWER", "remote-viewer")
+HELPER = ("helper", "helper-password")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+# --- the X screen ------------------------------------------------------------
+
+class _XImage(ctypes.Structure):
+    _fields_ = [("width", ctypes.c_int), ("height", ctypes.c_int),
+                ("xoffset", ctypes.c_int), ("format", ctypes.c_int),
+                ("data", ctypes.c_void_p), ("byte_order", ctypes.c_int),
+                ("bitmap_unit", ctypes.c_int), ("bitmap_bit_order", ctypes.c_int),
+                ("bitmap_pad", ctypes.c_int), ("depth", ctypes.c_int),
+                ("bytes_per_line", ctypes.c_int), ("bits_per_pixel", ctypes.c_int)]
+
+
+def to_rgb(width, height, data, bpl, step, lsb_first):
+    """RGB bytes of a 24/32-bit ZPixmap (as images.read_xwd does)."""
+    rgb = bytearray(width * height * 3)
+    for y in range(height):
+        row = data[y * bpl:y * bpl + width * step]
+        out = rgb[y * width * 3:(y + 1) * width * 3]
+        base = 0 if lsb_first else step - 3
+        r, g, b = (2, 1, 0) if lsb_first else (base, base + 1, base + 2)
+        out[0::3], out[1::3], out[2::3] = row[r::step], row[g::step], row[b::step]
+        rgb[y * width * 3:(y + 1) * width * 3] = out
+    return bytes(rgb)
+
+
+class Screen:
+    """Grabs the root window: XGetImage through libX11 (about 15 ms for
+    1024x768 here), or xwd(1) (a process per grab, about 100 ms) when
+    libX11 cannot be loaded."""
+
+    def __init__(self, display, width, height, work):
+        self.display, self.width, self.height = display, width, height
+        self.xwd = os.path.join(work, "screen.xwd")
+        self.dpy = None
+        self.native = None  # (key, the guest's screen in the grab's layout)
+        self.how = "xwd"
+        name = ctypes.util.find_library("X11")
+        if os.environ.get("BENCH_GRAB") == "xwd" or not name:
+            return
+        x = ctypes.CDLL(name)
+        x.XOpenDisplay.restype = ctypes.c_void_p
+        x.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x.XDefaultRootWindow.restype = ctypes.c_ulong
+        x.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+        x.XGetImage.restype = ctypes.POINTER(_XImage)
+        x.XGetImage.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int,
+                                ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
+                                ctypes.c_ulong, ctypes.c_int]
+        x.XFree.argtypes = [ctypes.c_void_p]
+        x.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        self.x = x
+        self.dpy = x.XOpenDisplay(display.encode())
+        if self.dpy:
+            self.root = x.XDefaultRootWindow(self.dpy)
+            self.how = "XGetImage"
+
+    def grab_raw(self):
+        """(width, height, data, bytes per line, bytes per pixel, LSB first)."""
+        p = self.x.XGetImage(self.dpy, self.root, 0, 0, self.width, self.height,
+                             0xffffffff, 2)  # AllPlanes, ZPixmap
+        if not p:
+            raise BenchError("XGetImage failed")
+        im = p.contents
+        try:
+            if im.bits_per_pixel not in (24, 32):
+                raise BenchError(f"XGetImage: {im.bits_per_pixel} bits per pixel")
+            return (im.width, im.height, ctypes.string_at(im.data, im.bytes_per_line * im.height),
+                    im.bytes_per_line, im.bits_per_pixel // 8, im.byte_order == 0)
+        finally:
+            self.x.XFree(im.data)
+            self.x.XFree(p)
+
+    def grab(self):
+        """(width, height, rgb) of the X screen."""
+        if self.dpy:
+            w, h, data, bpl, step, lsb = self.grab_raw()
+            return w, h, to_rgb(w, h, data, bpl, step, lsb)
+        subprocess.run(["xwd", "-root", "-silent", "-out", self.xwd],
+                       env=dict(os.environ, DISPLAY=self.display), check=False)
+        return images.read_xwd(self.xwd)
+
+    def contains(self, own):
+        """Whether the X screen holds own (w, h, rgb) pixel for pixel.
+        With XGetImage and 32-bit pixels whose padding byte is the same
+        everywhere, it searches the grab as it comes (a few ms) instead of
+        converting it to RGB first (about 10 ms more)."""
+        if not self.dpy:
+            return images.find(self.grab(), own) is not None
+        w, h, data, bpl, step, lsb = self.grab_raw()
+        pad = data[3:4] if lsb else data[0:1]
+        if step != 4 or bpl != w * 4 or data[(3 if lsb else 0)::4].count(pad) != w * h:
+            return images.find((w, h, to_rgb(w, h, data, bpl, step, lsb)), own) is not None
+        ow, oh, rgb = own
+        key = (id(own), pad, lsb)
+        if self.native is None or self.native[0] != key:
+            native = bytearray(ow * oh * 4)
+            if lsb:  # B G R pad
+                native[0::4], native[1::4], native[2::4] = rgb[2::3], rgb[1::3], rgb[0::3]
+                native[3::4] = pad * (ow * oh)
+            else:    # pad R G B
+                native[1::4], native[2::4], native[3::4] = rgb[0::3], rgb[1::3], rgb[2::3]
+                native[0::4] = pad * (ow * oh)
+            self.native = (key, bytes(native))
+        return _find4(data, w, h, self.native[1], ow, oh) is not None
+
+    def close(self):
+        # Before the X server goes: Xlib exits the process when it loses it.
+        if self.dpy:
+            self.x.XCloseDisplay(self.dpy)
+            self.dpy = None
+
+
+def _find4(big, bw, bh, small, sw, sh):
+    """images.find on 4-byte pixels: where small is inside big, or None."""
+    anchor = next((y for y in range(sh)
+                   if len(set(small[y * sw * 4:(y + 1) * sw * 4:4])) > 1), 0)
+    needle = small[anchor * sw * 4:(anchor + 1) * sw * 4]
+    for y in range(anchor, bh - (sh - anchor) + 1):
+        row = big[y * bw * 4:(y + 1) * bw * 4]
+        x = row.find(needle)
+        while x != -1:
+            if x % 4 == 0:
+                x0, y0 = x // 4, y - anchor
+                if all(big[((y0 + r) * bw + x0) * 4:((y0 + r) * bw + x0 + sw) * 4] ==
+                       small[r * sw * 4:(r + 1) * sw * 4] for r in range(sh)):
+                    return x0, y0
+            x = row.find(needle, x + 1)
+    return None
+
+
+class Poller:
+    """Grabs the screen every POLL_MS until want(found) holds; the time of
+    the grab that showed it (taken as the grab was asked for: late by up to
+    one poll interval)."""
+
+    def __init__(self, screen, own):
+        self.screen, self.own = screen, own
+        self.cycles = []  # seconds per grab and search
+
+    def wait(self, present, timeout, alive=lambda: True):
+        period = POLL_MS / 1000
+        deadline = time.monotonic() + timeout
+        tick = time.monotonic()
+        while time.monotonic() < deadline:
+            t = time.monotonic()
+            found = self.screen.contains(self.own)
+            self.cycles.append(time.monotonic() - t)
+            if found == present:
+                return t
+            if not alive():
+                return None
+            tick += period
+            time.sleep(max(0.0, tick - time.monotonic()))
+        return None
+
+
+# --- processes -----------------------------------------------------------------
+
+def children(pid):
+    """pid and its descendants."""
+    parent = {}
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    parent[int(p)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    tree, todo = [], [pid]
+    while todo:
+        q = todo.pop()
+        tree.append(q)
+        todo += [c for c, pp in parent.items() if pp == q]
+    return tree
+
+
+def cpu_seconds(pids):
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / CLK_TCK
+
+
+def memory_kb(pids):
+    """(RSS, anonymous RSS, PSS) in KiB summed over pids: VmRSS and RssAnon
+    from status, Pss from smaps_rollup (None if unreadable)."""
+    rss, anon, pss = 0, 0, 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as f:
+                status = f.read()
+            rss += int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1))
+            anon += int(re.search(r"^RssAnon:\s+(\d+)", status, re.M).group(1))
+        except (OSError, AttributeError):
+            pass
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                v = int(re.search(r"^Pss:\s+(\d+)", f.read(), re.M).group(1))
+            pss = None if pss is None else pss + v
+        except (OSError, AttributeError):
+            pss = None
+    return rss, anon, pss
+
+
+def stop(p):
+    if p is not None and p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+class ClientLog:
+    """paprika-client's --verbose stderr, read as it grows."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def lines(self):
+        try:
+            with open(self.path) as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+
+    def wait(self, pattern, timeout, step=0.01):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines():
+                if re.search(pattern, line):
+                    return time.monotonic()
+            time.sleep(step)
+        return None
+
+    def tail(self, n=10):
+        return "\n".join(self.lines()[-n:])
+
+
+# --- the run -------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, d, env, screen, own):
+        self.d, self.env, self.screen, self.own = d, env, screen, own
+        self.poller = Poller(screen, own)
+        self.url = f"https://127.0.0.1:{d.broker_port}"
+        self.ca = os.path.join(d.pki, "ca", "ca-cert.pem")
+        self.n = 0
+        self.live = []  # processes to stop, whatever happens
+
+    def spawn(self, args, name):
+        self.n += 1
+        path = os.path.join(self.d.work, f"{name}-{self.n}.log")
+        with open(path, "w") as f:
+            p = subprocess.Popen(args, env=self.env, stdout=f, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL)
+        self.live.append(p)
+        return p, path
+
+    def finish(self, p):
+        stop(p)
+        if p in self.live:
+            self.live.remove(p)
+        # The next round starts from a screen without the guest on it.
+        if self.poller.wait(False, 10) is None:
+            raise BenchError("the guest's screen stayed on the X screen after the viewer exited")
+
+    def xdo(self, *args):
+        subprocess.run(["xdotool", *args], env=self.env, check=False)
+
+    def gui(self, keep=False):
+        """paprika-client's window: (start-up to the login page, Enter to the
+        guest's screen), in seconds; with keep, the running process too."""
+        t_launch = time.monotonic()
+        p, path = self.spawn([CLIENT, "--verbose", "--broker", self.url, "--ca", self.ca,
+                              "--user", brokerdeploy.DEMO_USER], "client-gui")
+        clog = ClientLog(path)
+        t_page = clog.wait(r"ui: login$", TIMEOUT)
+        if t_page is None:
+            raise BenchError(f"paprika-client showed no login page:\n{clog.tail()}")
+        time.sleep(0.3)  # the page mapped and focused, as a person would see it
+        self.xdo("type", "--delay", "10", brokerdeploy.DEMO_PASSWORD)
+        t_enter = time.monotonic()
+        self.xdo("key", "Return")
+        t_frame = self.poller.wait(True, TIMEOUT, lambda: p.poll() is None)
+        if t_frame is None:
+            raise BenchError(f"paprika-client did not show the guest's screen "
+                             f"({'running' if p.poll() is None else 'exited'}):\n"
+                             f"{clog.tail()}")
+        if keep:
+            return t_page - t_launch, t_frame - t_enter, p
+        self.finish(p)
+        return t_page - t_launch, t_frame - t_enter
+
+    def headless(self):
+        """paprika-client --headless: (launch to exit, its own first-frame ms)."""
+        out = os.path.join(self.d.work, "headless.png")
+        if os.path.exists(out):
+            os.unlink(out)
+        pw = os.path.join(self.d.work, "password")
+        t0 = time.monotonic()
+        p, path = self.spawn([CLIENT, "--headless", "--screenshot", out, "--verbose",
+                              "--no-logout", "--password-file", pw, "--broker", self.url,
+                              "--ca", self.ca, "--user", brokerdeploy.DEMO_USER],
+                             "client-headless")
+        try:
+            rc = p.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            rc = None
+        t = time.monotonic() - t0
+        self.live.remove(p)
+        stop(p)
+        clog = ClientLog(path)
+        if rc != 0 or not os.path.exists(out):
+            raise BenchError(f"paprika-client --headless: exit {rc}:\n{clog.tail()}")
+        if images.compare(images.read_image(out), self.own) != 0:
+            raise BenchError("paprika-client --headless saved something else than "
+                             "the guest's own screen")
+        own_ms = None
+        for line in clog.lines():
+            m = re.search(r"first frame .*: (\d+) ms after start", line)
+            if m:
+                own_ms = int(m.group(1)) / 1000
+        return t, own_ms
+
+    def viewer(self, keep=False):
+        """remote-viewer with a fresh .vv: (launch to the guest's screen,
+        login + GET console.vv + launch to the guest's screen)."""
+        t0 = time.monotonic()
+        token = self.d.login()
+        vv_text = self.d.connect(token, vv=True)
+        vv = os.path.join(self.d.work, "console.vv")
+        with open(vv, "w") as f:
+            f.write(vv_text)
+        os.chmod(vv, 0o600)
+        t_launch = time.monotonic()
+        p, path = self.spawn([VIEWER, vv], "remote-viewer")
+        t_frame = self.poller.wait(True, TIMEOUT, lambda: p.poll() is None)
+        if t_frame is None:
+            raise BenchError(f"remote-viewer did not show the guest's screen "
+                             f"({'running' if p.poll() is None else 'exited'}):\n"
+                             + ClientLog(path).tail())
+        if keep:
+            return t_frame - t_launch, t_frame - t0, p
+        self.finish(p)
+        return t_frame - t_launch, t_frame - t0
+
+    def idle(self, p, xvfb):
+        """The viewer p showing the idle desktop: RSS and PSS (KiB) after
+        SETTLE seconds, then its CPU and the X server's over IDLE seconds."""
+        time.sleep(SETTLE)
+        pids = children(p.pid)
+        rss, anon, pss = memory_kb(pids)
+        c0, x0, t0 = cpu_seconds(pids), cpu_seconds([xvfb.pid]), time.monotonic()
+        time.sleep(IDLE)
+        pids = children(p.pid)
+        c1, x1, t1 = cpu_seconds(pids), cpu_seconds([xvfb.pid]), time.monotonic()
+        rss2, anon2, pss2 = memory_kb(pids)
+        if p.poll() is not None:
+            raise BenchError("the viewer exited during the idle window")
+        # The screen still shows the desktop (checked after the window).
+        if not self.screen.contains(self.own):
+            raise BenchError("the desktop left the X screen during the idle window")
+        return {"rss": rss2, "anon": anon2, "pss": pss2, "rss_before": rss,
+                "anon_before": anon, "pss_before": pss,
+                "cpu": (c1 - c0) / (t1 - t0), "xcpu": (x1 - x0) / (t1 - t0),
+                "procs": len(pids)}
+
+
+def booted(d, helper, guest, path):
+    """True once the guest's own screen is its banner (as tests/e2e/test-client.py)."""
+    d.guest_screenshot(helper, guest, path)
+    w, h, rgb = images.read_image(path)
+    corner = rgb[0:3]
+    return corner != b"\0\0\0" and rgb[3 * (w * h - 1):] == corner
+
+
+def free_display():
+    for n in range(190, 240):
+        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
+            return f":{n}"
+    raise BenchError("no free X display number")
+
+
+def fmt(v, unit):
+    if v is None:
+        return "-"
+    if unit == "s":
+        return f"{v:.2f}"
+    if unit == "MB":
+        return f"{v / 1024:.1f}"
+    if unit == "%":
+        return f"{v * 100:.2f}"
+    return f"{v:.1f}"
+
+
+def report(res, virt, poll):
+    med = statistics.median
+    rows = []
+
+    def row(label, c, unit, v=None, note=""):
+        ratio = f"{c / v:.2f}x" if c is not None and v else "-"
+        rows.append((label, fmt(c, unit), fmt(v, unit), ratio, note))
+
+    rv = res.get("viewer")
+    rv_launch = med([r[0] for r in rv]) if rv else None
+    rv_all = med([r[1] for r in rv]) if rv else None
+    gui = res["gui"]
+    enter = med([g[1] for g in gui])
+    page = med([g[0] for g in gui])
+    n = f"median of {len(gui)}" + (f"/{len(rv)}" if rv else "")
+    row("first frame s: Enter | launch", enter, "s", rv_launch,
+        note=f"{n}; client: login+connect+SPICE; viewer: launch with .vv")
+    row("  start-up to login page s", page, "s", note="client: launch until 'ui: login'")
+    row("  start-up + Enter to frame s", med([g[0] + g[1] for g in gui]), "s", rv_all,
+        note="viewer: login + GET console.vv + launch")
+    hl = res["headless"]
+    own = [h[1] for h in hl if h[1] is not None]
+    row("headless: launch to exit s", med([h[0] for h in hl]), "s", rv_launch,
+        note=f"median of {len(hl)}; PNG == guest's screen; its own first frame "
+             + (f"{med(own) * 1e3:.0f} ms" if own else "-"))
+    ci, vi = res["idle_client"], res.get("idle_viewer")
+    row("idle RSS MB", ci["rss"], "MB", vi and vi["rss"],
+        note=f"VmRSS after {SETTLE + IDLE} s on the desktop")
+    row("  of which anonymous MB", ci["anon"], "MB", vi and vi["anon"],
+        note="RssAnon: heap, stacks, buffers (not the libraries' pages)")
+    row("idle PSS MB", ci["pss"], "MB", vi and vi["pss"],
+        note="smaps_rollup: shared pages split; moves with what else maps them")
+    row("idle CPU % of a core", ci["cpu"], "%", vi and vi["cpu"],
+        note=f"utime+stime over {IDLE} s")
+    row("  Xvfb CPU % of a core", ci["xcpu"], "%", vi and vi["xcpu"],
+        note="the X server meanwhile")
+
+    print()
+    hdr = f"{'figure':<34} {'client':>8} {'r-viewer':>8} {'ratio':>7} | notes"
+    print(hdr)
+    print("-" * len(hdr) + "-" * 50)
+    for label, c, v, ratio, note in rows:
+        print(f"{label:<34} {c:>8} {v:>8} {ratio:>7} | {note}".rstrip())
+    print()
+    kind = "KVM" if virt == "kvm" else "TCG (no usable /dev/kvm)"
+    print(f"guest ran under {kind}; both viewers on the same running guest, "
+          "through paprika-gatewayd, under one Xvfb 1024x768x24.")
+    print(f"screen polled every {POLL_MS} ms with {poll[0]} (one grab and search: "
+          f"median {poll[1] * 1e3:.0f} ms, max {poll[2] * 1e3:.0f} ms): the first-frame "
+          "figures are late by up to one interval.")
+    if rv_launch:
+        print(f"first frame: paprika-client {enter:.2f} s from Enter, remote-viewer "
+              f"{rv_launch:.2f} s from launch with the .vv, ratio {enter / rv_launch:.2f}")
+    print("ratio = paprika-client / remote-viewer; lower is better on every row.")
+
+
+def main():
+    global CLIENT
+    if not os.access(CLIENT, os.X_OK):
+        log(f"skipped: {CLIENT} was not built (configure found no spice-client-gtk-3.0)")
+        return 0
+    work = tempfile.mkdtemp(prefix="paprika-bench-client.")
+    d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=log)
+    rc = 1
+    xvfb, screen, b = None, None, None
+    try:
+        for tool in ("Xvfb", "xdotool", "unshare", "qemu-img"):
+            if shutil.which(tool) is None:
+                raise BenchError(f"{tool} is missing (scripts/deps.sh)")
+        # A copy: a rebuild during the run does not swap the binary under it.
+        shutil.copy2(CLIENT, os.path.join(work, "paprika-client"))
+        CLIENT = os.path.join(work, "paprika-client")
+        have_viewer = shutil.which(VIEWER) is not None
+        if not have_viewer:
+            log(f"{VIEWER} is missing: its column stays empty")
+        log(f"work directory {work}" + (" (BENCH_QUICK)" if QUICK else ""))
+        d.make_pki()
+        d.define_guests()
+        d.add_user(brokerdeploy.DEMO_USER, brokerdeploy.DEMO_PASSWORD, "staff")
+        d.add_user(*HELPER, "helpdesk")
+        with open(os.path.join(work, "password"), "w") as f:
+            f.write(brokerdeploy.DEMO_PASSWORD + "\n")
+        d.start_gateway()
+        d.start_broker()
+        helper = d.login(*HELPER)
+
+        # One running guest in the demo user's session, booted to its banner:
+        # every round reconnects to it.
+        d.connect(d.login())
+        _, body, _ = d.api("GET", "/api/v1/sessions", token=helper)
+        desk = [s for s in body["sessions"] if s["user"] == brokerdeploy.DEMO_USER][0]["desktop"]
+        own_path = os.path.join(work, "own.png")
+        if not wait_for(lambda: booted(d, helper, desk, own_path), 90, 0.5):
+            raise BenchError(f"{desk} did not boot to its banner")
+        own = images.read_image(own_path)
+        log(f"{desk} runs ({'KVM' if d.virt == 'kvm' else 'TCG'}), "
+            f"its screen {own[0]}x{own[1]}")
+
+        display = free_display()
+        xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24",
+                                 "-nolisten", "tcp"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 10, 0.05):
+            raise BenchError("Xvfb did not start")
+        env = dict(os.environ, DISPLAY=display,
+                   XDG_CONFIG_HOME=os.path.join(work, "config"))
+        screen = Screen(display, 1024, 768, work)
+        b = Bench(d, env, screen, own)
+        log(f"Xvfb on {display}; screen grabs with {screen.how}, every {POLL_MS} ms")
+
+        # One round of each not counted (page cache, fonts, icon caches).
+        b.gui()
+        b.headless()
+        if have_viewer:
+            b.viewer()
+        res = {"gui": [], "headless": [], "viewer": [] if have_viewer else None}
+        for i in range(ROUNDS):
+            res["gui"].append(b.gui())
+            res["headless"].append(b.headless())
+            msg = (f"round {i + 1}: client Enter to frame {res['gui'][-1][1]:.3f}s "
+                   f"(start-up {res['gui'][-1][0]:.3f}s), headless {res['headless'][-1][0]:.3f}s")
+            if have_viewer:
+                res["viewer"].append(b.viewer())
+                msg += (f", remote-viewer {res['viewer'][-1][0]:.3f}s "
+                        f"({res['viewer'][-1][1]:.3f}s with login and .vv)")
+            log(msg)
+        cycles = sorted(b.poller.cycles)
+
+        log(f"idle desktop: paprika-client, {SETTLE} s then {IDLE} s")
+        _, _, p = b.gui(keep=True)
+        res["idle_client"] = b.idle(p, xvfb)
+        b.finish(p)
+        if have_viewer:
+            log(f"idle desktop: remote-viewer, {SETTLE} s then {IDLE} s")
+            _, _, p = b.viewer(keep=True)
+            res["idle_viewer"] = b.idle(p, xvfb)
+            b.finish(p)
+        for k in ("idle_client", "idle_viewer"):
+            if res.get(k):
+                r = res[k]
+                log(f"{k}: RSS {r['rss_before']} -> {r['rss']} KiB, PSS {r['pss_before']} -> "
+                    f"{r['pss']} KiB, anonymous {r['anon_before']} -> {r['anon']} KiB, CPU {r['cpu'] * 100:.2f}% ({r['procs']} process(es))")
+        report(res, d.virt, (screen.how, statistics.median(cycles), cycles[-1]))
+        rc = 0
+    except Exception as e:  # noqa: BLE001 (a failed run says why, with the logs)
+        log(f"FAILED: {type(e).__name__}: {e}")
+        tail = d.broker_tail(15)
+        if tail:
+            print("broker log:\n" + tail)
+    finally:
+        for p in reversed(b.live if b else []):
+            stop(p)
+        if screen is not None:
+            screen.close()
+        stop(xvfb)
+        d.stop()
+        if KEEP or rc:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
