@@ -29,6 +29,11 @@ GQuark paprika_error_quark(void);
 #define CLIENT_HTTP_TIMEOUT	20	/* seconds per socket operation */
 #define CLIENT_CONNECT_WAIT	2	/* connect?wait=N while the guest starts */
 
+/* Defaults of the [client] group. */
+#define CLIENT_KIOSK_HOTKEY	"<Control><Alt>End"	/* the kiosk's menu */
+#define CLIENT_RECONNECT_TIMEOUT 120	/* seconds of reconnecting before giving up */
+#define CLIENT_RECONNECT_MAX	86400
+
 /* What the user asked for: options over the config files. */
 typedef struct {
 	gchar	*broker_url;
@@ -37,6 +42,10 @@ typedef struct {
 	gchar	*desktop;	/* pool id to connect to, or NULL */
 	gboolean verbose;
 	gboolean no_audio;
+	gboolean kiosk;		/* full screen, no way out but the hotkey's menu */
+	gboolean lock_broker;	/* the broker's address cannot be edited */
+	gchar	*kiosk_hotkey;	/* a GTK accelerator: opens the kiosk's menu */
+	gint	 reconnect_timeout; /* seconds; 0: back to the login at once */
 } ClientConfig;
 
 /* The connection the broker hands out (POST .../connect, 200). */

@@ -8,6 +8,12 @@
  *
  *	[login]
  *	user = alice
+ *
+ *	[client]
+ *	kiosk = true			(as --kiosk)
+ *	lock_broker = true		(the broker's address cannot be edited)
+ *	kiosk_hotkey = <Control><Alt>End	(the kiosk's menu: log out, reconnect)
+ *	reconnect_timeout = 120		(seconds; 0: no automatic reconnect)
  */
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -20,6 +26,59 @@ static gchar *
 config_user_path(void)
 {
 	return g_build_filename(g_get_user_config_dir(), "paprika", CONFIG_NAME, NULL);
+}
+
+/* A boolean of [client] into *out; absent leaves it, invalid says so. */
+static void
+config_bool(GKeyFile *kf, const gchar *path, const gchar *key, gboolean *out)
+{
+	GError *error = NULL;
+	gboolean v;
+
+	v = g_key_file_get_boolean(kf, "client", key, &error);
+	if (error == NULL)
+		*out = v;
+	else {
+		if (!g_error_matches(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) &&
+		    !g_error_matches(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+			g_printerr("paprika-client: %s: [client] %s: %s\n", path, key,
+			    error->message);
+		g_error_free(error);
+	}
+}
+
+/* The [client] group: kiosk mode and reconnecting. */
+static void
+config_client(ClientConfig *cfg, GKeyFile *kf, const gchar *path)
+{
+	guint key;
+	GdkModifierType mods;
+	guint64 n;
+	gchar *v;
+
+	config_bool(kf, path, "kiosk", &cfg->kiosk);
+	config_bool(kf, path, "lock_broker", &cfg->lock_broker);
+	if ((v = g_key_file_get_string(kf, "client", "kiosk_hotkey", NULL)) != NULL) {
+		gtk_accelerator_parse(v, &key, &mods);
+		if (key == 0) {
+			g_printerr("paprika-client: %s: [client] kiosk_hotkey: \"%s\" is "
+			    "not a key (write it like %s)\n", path, v,
+			    CLIENT_KIOSK_HOTKEY);
+			g_free(v);
+		} else {
+			g_free(cfg->kiosk_hotkey);
+			cfg->kiosk_hotkey = v;
+		}
+	}
+	if ((v = g_key_file_get_string(kf, "client", "reconnect_timeout", NULL)) != NULL) {
+		if (g_ascii_string_to_unsigned(g_strstrip(v), 10, 0,
+		    CLIENT_RECONNECT_MAX, &n, NULL))
+			cfg->reconnect_timeout = (gint)n;
+		else
+			g_printerr("paprika-client: %s: [client] reconnect_timeout: "
+			    "0 to %d seconds\n", path, CLIENT_RECONNECT_MAX);
+		g_free(v);
+	}
 }
 
 /* Reads one file over what cfg holds; a missing file is not an error. */
@@ -50,6 +109,7 @@ config_read(ClientConfig *cfg, const gchar *path)
 		g_free(cfg->user);
 		cfg->user = v;
 	}
+	config_client(cfg, kf, path);
 	g_key_file_free(kf);
 }
 
@@ -58,6 +118,8 @@ config_load(ClientConfig *cfg)
 {
 	gchar *path;
 
+	cfg->kiosk_hotkey = g_strdup(CLIENT_KIOSK_HOTKEY);
+	cfg->reconnect_timeout = CLIENT_RECONNECT_TIMEOUT;
 	config_read(cfg, SYSCONFDIR "/paprika/" CONFIG_NAME);
 	path = config_user_path();
 	config_read(cfg, path);
@@ -98,4 +160,5 @@ config_clear(ClientConfig *cfg)
 	g_clear_pointer(&cfg->ca_file, g_free);
 	g_clear_pointer(&cfg->user, g_free);
 	g_clear_pointer(&cfg->desktop, g_free);
+	g_clear_pointer(&cfg->kiosk_hotkey, g_free);
 }

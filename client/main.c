@@ -1,7 +1,9 @@
 /*
  * paprika-client: log in to the Paprika broker, pick a desktop, and show it
  * with spice-gtk through the gateway; or, with --headless, save its first
- * frame as a PNG and exit with a status that says what went wrong.
+ * frame as a PNG and exit with a status that says what went wrong. With
+ * --kiosk (or kiosk = true in client.conf) the window fills the screen and
+ * cannot be closed: every way out comes back to its login page.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -47,6 +49,7 @@ main(int argc, char **argv)
 	gchar *broker = NULL, *ca = NULL, *user = NULL, *desktop = NULL;
 	gchar *screenshot = NULL, *password_file = NULL;
 	gboolean headless = FALSE, verbose = FALSE, no_audio = FALSE, no_logout = FALSE;
+	gboolean kiosk = FALSE;
 	gint timeout = 120;
 	GOptionEntry entries[] = {
 		{ "broker", 'b', 0, G_OPTION_ARG_STRING, &broker,
@@ -67,6 +70,8 @@ main(int argc, char **argv)
 		  "With --headless: give up after this many seconds (120)", "SECONDS" },
 		{ "no-logout", 0, 0, G_OPTION_ARG_NONE, &no_logout,
 		  "With --headless: keep the login and the session when done", NULL },
+		{ "kiosk", 0, 0, G_OPTION_ARG_NONE, &kiosk,
+		  "Full screen, no way out but the kiosk hotkey's menu", NULL },
 		{ "no-audio", 0, 0, G_OPTION_ARG_NONE, &no_audio,
 		  "Do not open the audio channels", NULL },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
@@ -108,6 +113,8 @@ main(int argc, char **argv)
 	cfg.desktop = desktop;
 	cfg.verbose = verbose;
 	cfg.no_audio = no_audio;
+	if (kiosk)
+		cfg.kiosk = TRUE;
 
 	if (headless) {
 		if (screenshot == NULL) {

@@ -2,14 +2,20 @@
  * PaprikaWindow: the client's one window and the way through it. A stack
  * of pages: login, desktop picker (when the user has several), progress
  * while the guest starts, and the desktop itself (a SpiceDisplay). Log out
- * (the header bar's button, Ctrl+Alt+Q) and the end of the SPICE session
- * both come back to the login page.
+ * (the header bar's button, Ctrl+Alt+Q) and the end of the desktop's
+ * session both come back to the login page. A connection lost after the
+ * desktop showed is asked for again at the broker with backoff, on a
+ * countdown page, until reconnect_timeout. In kiosk mode the window fills
+ * the screen, cannot be closed, and its hotkey opens a small menu.
  */
 #include <string.h>
 
 #include <spice-client-gtk.h>
 
 #include "client.h"
+
+#define WINDOW_RETRY_FIRST	2	/* seconds before the first reconnect */
+#define WINDOW_RETRY_MAX	30	/* the backoff stops doubling here */
 
 struct _PaprikaWindow {
 	GtkApplicationWindow parent;
@@ -21,6 +27,13 @@ struct _PaprikaWindow {
 	GPtrArray	*desktops;
 	gchar		*desktop_id;
 	gchar		*desktop_title;
+	gchar		*session_id;	/* the broker's, of the desktop shown */
+	gboolean	 opened;	/* the SPICE session showed the desktop */
+	gint64		 lost_at;	/* reconnecting since (monotonic), or 0 */
+	gint		 retry_delay;	/* seconds before the next try after this */
+	gint		 countdown;	/* seconds left before this try */
+	guint		 countdown_id;
+	guint		 attempts;
 
 	GtkWidget	*stack;
 	GtkWidget	*header;
@@ -37,6 +50,10 @@ struct _PaprikaWindow {
 	GtkWidget	*progress_step;
 	GtkWidget	*display_box;
 	GtkWidget	*display;
+	GtkWidget	*reconnect_label;
+	GtkWidget	*reconnect_reason;
+	GtkWidget	*kiosk_menu;
+	GtkWidget	*kiosk_logout;
 };
 
 G_DEFINE_TYPE(PaprikaWindow, paprika_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -47,6 +64,7 @@ static void	window_connect_desktop(PaprikaWindow *, const PaprikaDesktop *);
 static void
 window_drop_session(PaprikaWindow *win)
 {
+	win->opened = FALSE;
 	if (win->display != NULL) {
 		gtk_widget_destroy(win->display);
 		win->display = NULL;
@@ -69,6 +87,18 @@ window_cancel(PaprikaWindow *win)
 	win->cancel = g_cancellable_new();
 }
 
+/* Stops reconnecting: no countdown, no try pending. */
+static void
+window_stop_reconnect(PaprikaWindow *win)
+{
+	if (win->countdown_id != 0) {
+		g_source_remove(win->countdown_id);
+		win->countdown_id = 0;
+	}
+	win->lost_at = 0;
+	win->attempts = 0;
+}
+
 static void
 window_logout_done(GObject *src, GAsyncResult *res, gpointer data)
 {
@@ -80,10 +110,23 @@ window_logout_done(GObject *src, GAsyncResult *res, gpointer data)
 	}
 }
 
+/* The keyboard to the field of the login page the user types into next. */
+static void
+window_focus_login(PaprikaWindow *win)
+{
+	/* Enter logs in, even after a popover took the default away. */
+	gtk_widget_grab_default(win->login_button);
+	if (*gtk_entry_get_text(GTK_ENTRY(win->user_entry)) != '\0')
+		gtk_widget_grab_focus(win->password_entry);
+	else
+		gtk_widget_grab_focus(win->user_entry);
+}
+
 /* The login page, with message (NULL: none) in plain words. */
 static void
 window_show_login(PaprikaWindow *win, const gchar *message)
 {
+	window_stop_reconnect(win);
 	window_drop_session(win);
 	gtk_widget_set_sensitive(win->login_button, TRUE);
 	gtk_widget_set_sensitive(win->url_entry, TRUE);
@@ -96,10 +139,7 @@ window_show_login(PaprikaWindow *win, const gchar *message)
 	gtk_header_bar_set_subtitle(GTK_HEADER_BAR(win->header), NULL);
 	gtk_window_set_title(GTK_WINDOW(win), "Paprika");
 	gtk_stack_set_visible_child_name(GTK_STACK(win->stack), "login");
-	if (*gtk_entry_get_text(GTK_ENTRY(win->user_entry)) != '\0')
-		gtk_widget_grab_focus(win->password_entry);
-	else
-		gtk_widget_grab_focus(win->user_entry);
+	window_focus_login(win);
 	if (message != NULL)
 		client_log("ui: login: %s", message);
 	else
@@ -111,7 +151,12 @@ static void
 window_logout(PaprikaWindow *win, const gchar *message)
 {
 	window_cancel(win);
+	window_stop_reconnect(win);
 	window_drop_session(win);
+	g_clear_pointer(&win->session_id, g_free);
+	/* A kiosk is shared: the next user does not see who was there. */
+	if (win->cfg->kiosk)
+		gtk_entry_set_text(GTK_ENTRY(win->user_entry), "");
 	if (win->broker != NULL && paprika_broker_logged_in(win->broker)) {
 		client_log("ui: logging out");
 		paprika_broker_logout_async(win->broker, NULL, window_logout_done, NULL);
@@ -133,25 +178,130 @@ window_session_opened(PaprikaSession *s, gpointer data)
 {
 	PaprikaWindow *win = data;
 
+	win->opened = TRUE;
+	if (win->lost_at != 0)
+		client_log("ui: reconnected to %s (session %s) after %.1f s, try %u",
+		    win->desktop_id, win->session_id != NULL ? win->session_id : "?",
+		    (g_get_monotonic_time() - win->lost_at) / (gdouble)G_USEC_PER_SEC,
+		    win->attempts);
+	window_stop_reconnect(win);
 	gtk_stack_set_visible_child_name(GTK_STACK(win->stack), "desktop");
 	if (win->display != NULL)
 		gtk_widget_grab_focus(win->display);
 	client_log("ui: desktop %s", win->desktop_id);
 }
 
+/* The countdown page, saying why the connection is gone. */
+static void
+window_show_countdown(PaprikaWindow *win, const gchar *why)
+{
+	gchar *text;
+
+	if (win->countdown > 0)
+		text = g_strdup_printf("Connection lost. Reconnecting in %d s…",
+		    win->countdown);
+	else
+		text = g_strdup("Connection lost. Reconnecting…");
+	gtk_label_set_text(GTK_LABEL(win->reconnect_label), text);
+	g_free(text);
+	if (why != NULL)
+		gtk_label_set_text(GTK_LABEL(win->reconnect_reason), why);
+	gtk_stack_set_visible_child_name(GTK_STACK(win->stack), "reconnect");
+}
+
+static void	window_reconnect_now(PaprikaWindow *);
+
+static gboolean
+window_countdown_tick(gpointer data)
+{
+	PaprikaWindow *win = data;
+
+	if (--win->countdown > 0) {
+		window_show_countdown(win, NULL);
+		return G_SOURCE_CONTINUE;
+	}
+	win->countdown_id = 0;
+	window_reconnect_now(win);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * The next try after why: a countdown of the current backoff, or the login
+ * page once reconnect_timeout has passed since the connection was lost.
+ */
+static void
+window_retry(PaprikaWindow *win, const gchar *why)
+{
+	gint64 left;
+	gchar *msg;
+
+	window_drop_session(win);
+	left = win->cfg->reconnect_timeout -
+	    (g_get_monotonic_time() - win->lost_at) / G_USEC_PER_SEC;
+	if (left <= 0) {
+		client_log("ui: reconnecting gave up after %d s: %s",
+		    win->cfg->reconnect_timeout, why);
+		msg = g_strdup_printf("The connection to the desktop was lost and "
+		    "could not be restored: %s", why);
+		window_logout(win, msg);
+		g_free(msg);
+		return;
+	}
+	win->countdown = (gint)MIN(win->retry_delay, left);
+	win->retry_delay = MIN(win->retry_delay * 2, WINDOW_RETRY_MAX);
+	client_log("ui: reconnecting in %d s: %s", win->countdown, why);
+	window_show_countdown(win, why);
+	if (win->countdown_id != 0)
+		g_source_remove(win->countdown_id);
+	win->countdown_id = g_timeout_add(1000, window_countdown_tick, win);
+}
+
+/*
+ * The connection to a desktop that showed is gone (the network, the
+ * gateway): reconnect to the same session, or back to the login page when
+ * reconnecting is off.
+ */
+static void
+window_lost(PaprikaWindow *win, const gchar *why)
+{
+	if (win->lost_at == 0) {
+		if (win->cfg->reconnect_timeout == 0 || win->desktop_id == NULL ||
+		    win->broker == NULL || !paprika_broker_logged_in(win->broker)) {
+			window_logout(win, why);
+			return;
+		}
+		client_log("ui: connection lost: %s", why);
+		win->lost_at = g_get_monotonic_time();
+		win->retry_delay = WINDOW_RETRY_FIRST;
+		win->attempts = 0;
+	}
+	window_retry(win, why);
+}
+
 typedef struct {
 	PaprikaWindow	*win;
+	PaprikaSession	*session;
 	gchar		*message;
 } WindowEnd;
 
-/* Leaves the session from the main loop, not from inside its own signal. */
+/*
+ * Leaves the session from the main loop, not from inside its own signal;
+ * unless the window has moved on to another session (or none) since.
+ */
 static gboolean
 window_session_end(gpointer data)
 {
 	WindowEnd *e = data;
+	PaprikaWindow *win = e->win;
 
-	window_logout(e->win, e->message);
-	g_object_unref(e->win);
+	if (win->session == e->session) {
+		if (win->opened || win->lost_at != 0)
+			window_lost(win, e->message);
+		else
+			window_logout(win, e->message);
+	}
+	g_object_unref(e->session);
+	g_object_unref(win);
 	g_free(e->message);
 	g_free(e);
 	return G_SOURCE_REMOVE;
@@ -164,6 +314,7 @@ window_session_later(PaprikaWindow *win, const gchar *message)
 
 	g_signal_handlers_disconnect_by_data(win->session, win);
 	e->win = g_object_ref(win);
+	e->session = g_object_ref(win->session);
 	e->message = g_strdup(message);
 	g_idle_add(window_session_end, e);
 }
@@ -177,7 +328,7 @@ window_session_failed(PaprikaSession *s, GError *error, gpointer data)
 static void
 window_session_closed(PaprikaSession *s, gpointer data)
 {
-	window_session_later(data, "The desktop session has ended.");
+	window_session_later(data, "The connection to the desktop was closed.");
 }
 
 /* The first display channel is there: show it in a SpiceDisplay. */
@@ -196,6 +347,9 @@ window_channel_new(SpiceSession *spice, SpiceChannel *channel, gpointer data)
 	/* Pixel for pixel when the guest fits the window, scaled down when not. */
 	g_object_set(win->display, "scaling", TRUE, "only-downscale", TRUE,
 	    "resize-guest", FALSE, NULL);
+	/* Grabbed, the keyboard's combinations (Ctrl+Alt+Del) go to the guest. */
+	if (win->cfg->kiosk)
+		g_object_set(win->display, "grab-keyboard", TRUE, NULL);
 	gtk_widget_set_hexpand(win->display, TRUE);
 	gtk_widget_set_vexpand(win->display, TRUE);
 	gtk_container_add(GTK_CONTAINER(win->display_box), win->display);
@@ -213,7 +367,13 @@ window_start_session(PaprikaWindow *win, PaprikaConnection *conn)
 	window_drop_session(win);
 	gtk_label_set_text(GTK_LABEL(win->progress_step), "connecting to the desktop");
 	gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(win->progress_bar), 1.0);
-	client_log("ui: connecting to %s through %s", win->desktop_id, conn->proxy);
+	if (win->lost_at == 0) {
+		g_free(win->session_id);
+		win->session_id = g_strdup(conn->session);
+	}
+	client_log("ui: connecting to %s (session %s) through %s", win->desktop_id,
+	    conn->session != NULL ? conn->session : "?", conn->proxy);
+	win->opened = FALSE;
 	win->session = paprika_session_new(conn, !win->cfg->no_audio);
 	spice = paprika_session_get_spice(win->session);
 	g_object_set(spice_gtk_session_get(spice), "auto-clipboard", TRUE, NULL);
@@ -257,6 +417,59 @@ window_connect_done(GObject *src, GAsyncResult *res, gpointer data)
 	paprika_connection_free(conn);
 	g_free(progress.step);
 	g_object_unref(win);
+}
+
+/*
+ * The broker's answer to a reconnect: the same session again, or its end
+ * (a login gone, another session), or a failure to try again later.
+ */
+static void
+window_reconnect_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	PaprikaWindow *win = data;
+	PaprikaProgress progress = { 0 };
+	PaprikaConnection *conn;
+	GError *error = NULL;
+
+	conn = paprika_broker_connect_finish(PAPRIKA_BROKER(src), res, &progress, &error);
+	if (error != NULL) {
+		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			;
+		else if (g_error_matches(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN)) {
+			client_log("ui: reconnecting: the login is gone");
+			window_logout(win, error->message);
+		} else
+			window_retry(win, error->message);
+	} else if (conn == NULL ||
+	    (win->session_id != NULL && g_strcmp0(conn->session, win->session_id) != 0)) {
+		/* A desktop starting, or another session: ours has ended. */
+		client_log("ui: reconnecting: session %s has ended", win->session_id);
+		window_logout(win, "The desktop session has ended.");
+	} else {
+		window_show_countdown(win, NULL);
+		window_start_session(win, conn);
+	}
+	g_clear_error(&error);
+	paprika_connection_free(conn);
+	g_free(progress.step);
+	g_object_unref(win);
+}
+
+/* Asks the broker for a fresh connection to the same desktop. */
+static void
+window_reconnect_now(PaprikaWindow *win)
+{
+	if (win->lost_at == 0) {
+		win->lost_at = g_get_monotonic_time();
+		win->retry_delay = WINDOW_RETRY_FIRST;
+		win->attempts = 0;
+	}
+	win->countdown = 0;
+	win->attempts++;
+	window_show_countdown(win, NULL);
+	client_log("ui: reconnecting to %s, try %u", win->desktop_id, win->attempts);
+	paprika_broker_connect_async(win->broker, win->desktop_id, win->cancel,
+	    window_reconnect_done, g_object_ref(win));
 }
 
 static void
@@ -372,7 +585,8 @@ window_login_done(GObject *src, GAsyncResult *res, gpointer data)
 		g_object_unref(win);
 		return;
 	}
-	config_remember_user(gtk_entry_get_text(GTK_ENTRY(win->user_entry)));
+	if (!win->cfg->kiosk)
+		config_remember_user(gtk_entry_get_text(GTK_ENTRY(win->user_entry)));
 	client_log("ui: logged in as %s", gtk_entry_get_text(GTK_ENTRY(win->user_entry)));
 	paprika_broker_desktops_async(win->broker, win->cancel, window_desktops_done,
 	    g_object_ref(win));
@@ -423,6 +637,94 @@ window_logout_activated(GSimpleAction *action, GVariant *param, gpointer data)
 
 	if (win->broker != NULL && paprika_broker_logged_in(win->broker))
 		window_logout(win, NULL);
+}
+
+/* Drops the connection to the desktop shown (or being reconnected) and
+ * asks the broker for it again now. */
+static void
+window_reconnect_activated(GSimpleAction *action, GVariant *param, gpointer data)
+{
+	PaprikaWindow *win = data;
+
+	if (win->desktop_id == NULL || win->broker == NULL ||
+	    !paprika_broker_logged_in(win->broker) ||
+	    (win->session == NULL && win->lost_at == 0))
+		return;
+	client_log("ui: reconnect asked for");
+	window_cancel(win);
+	window_stop_reconnect(win);
+	window_drop_session(win);
+	gtk_label_set_text(GTK_LABEL(win->reconnect_reason), "Reconnect asked for.");
+	window_reconnect_now(win);
+}
+
+static void
+window_send_cad_activated(GSimpleAction *action, GVariant *param, gpointer data)
+{
+	PaprikaWindow *win = data;
+	guint keys[] = { GDK_KEY_Control_L, GDK_KEY_Alt_L, GDK_KEY_Delete };
+
+	if (win->display == NULL)
+		return;
+	spice_display_send_keys(SPICE_DISPLAY(win->display), keys, G_N_ELEMENTS(keys),
+	    SPICE_DISPLAY_KEY_EVENT_CLICK);
+	client_log("ui: sent Ctrl+Alt+Del");
+}
+
+/* The kiosk hotkey: a small menu at the top of the screen. */
+static void
+window_kiosk_menu_activated(GSimpleAction *action, GVariant *param, gpointer data)
+{
+	PaprikaWindow *win = data;
+	GdkRectangle at = { 0, 0, 1, 1 };
+
+	if (win->kiosk_menu == NULL)
+		return;
+	at.x = gtk_widget_get_allocated_width(win->stack) / 2;
+	gtk_popover_set_pointing_to(GTK_POPOVER(win->kiosk_menu), &at);
+	gtk_popover_popup(GTK_POPOVER(win->kiosk_menu));
+	gtk_widget_grab_focus(win->kiosk_logout);
+	client_log("ui: kiosk menu");
+}
+
+static void
+window_kiosk_menu_clicked(GtkWidget *w, gpointer data)
+{
+	PaprikaWindow *win = data;
+
+	/* Hidden at once, not faded out: what the user types next goes to the page. */
+	gtk_widget_hide(win->kiosk_menu);
+}
+
+/* Once the menu is gone: the keyboard back where the page wants it. */
+static gboolean
+window_kiosk_menu_refocus(gpointer data)
+{
+	PaprikaWindow *win = data;
+	const gchar *page = gtk_stack_get_visible_child_name(GTK_STACK(win->stack));
+
+	if (g_strcmp0(page, "login") == 0)
+		window_focus_login(win);
+	else if (g_strcmp0(page, "desktop") == 0 && win->display != NULL)
+		gtk_widget_grab_focus(win->display);
+	g_object_unref(win);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+window_kiosk_menu_closed(GtkPopover *pop, gpointer data)
+{
+	/* After the popover gives the focus back, before the next key. */
+	g_idle_add_full(G_PRIORITY_HIGH, window_kiosk_menu_refocus, g_object_ref(data),
+	    NULL);
+}
+
+/* In kiosk mode the window cannot be closed. */
+static gboolean
+window_kiosk_delete(GtkWidget *w, GdkEvent *event, gpointer data)
+{
+	client_log("ui: kiosk: closing the window refused");
+	return GDK_EVENT_STOP;
 }
 
 static void
@@ -551,6 +853,93 @@ window_progress_page(PaprikaWindow *win)
 	return box;
 }
 
+static GtkWidget *
+window_reconnect_page(PaprikaWindow *win)
+{
+	GtkWidget *box, *cancel;
+
+	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
+	gtk_widget_set_halign(box, GTK_ALIGN_CENTER);
+	gtk_widget_set_valign(box, GTK_ALIGN_CENTER);
+	gtk_widget_set_size_request(box, 400, -1);
+	win->reconnect_label = gtk_label_new(NULL);
+	gtk_style_context_add_class(gtk_widget_get_style_context(win->reconnect_label),
+	    "title");
+	win->reconnect_reason = gtk_label_new(NULL);
+	gtk_label_set_line_wrap(GTK_LABEL(win->reconnect_reason), TRUE);
+	gtk_label_set_max_width_chars(GTK_LABEL(win->reconnect_reason), 48);
+	gtk_style_context_add_class(gtk_widget_get_style_context(win->reconnect_reason),
+	    "dim-label");
+	cancel = gtk_button_new_with_mnemonic("_Cancel");
+	gtk_widget_set_tooltip_text(cancel, "Stop reconnecting and log out");
+	gtk_widget_set_halign(cancel, GTK_ALIGN_END);
+	g_signal_connect(cancel, "clicked", G_CALLBACK(window_cancel_clicked), win);
+	gtk_container_add(GTK_CONTAINER(box), win->reconnect_label);
+	gtk_container_add(GTK_CONTAINER(box), win->reconnect_reason);
+	gtk_container_add(GTK_CONTAINER(box), cancel);
+	return box;
+}
+
+/* The kiosk's menu: a popover over the stack, one button per action. */
+static GtkWidget *
+window_kiosk_menu(PaprikaWindow *win)
+{
+	static const struct {
+		const gchar *label, *action;
+	} items[] = {
+		{ "_Log out", "win.logout" },
+		{ "_Reconnect", "win.reconnect" },
+		{ "Send Ctrl+Alt+_Del", "win.send-cad" },
+	};
+	GtkWidget *pop, *box, *b;
+	guint i;
+
+	pop = gtk_popover_new(win->stack);
+	gtk_popover_set_position(GTK_POPOVER(pop), GTK_POS_BOTTOM);
+	g_signal_connect(pop, "closed", G_CALLBACK(window_kiosk_menu_closed), win);
+	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
+	g_object_set(box, "margin", 8, NULL);
+	for (i = 0; i < G_N_ELEMENTS(items); i++) {
+		b = gtk_button_new_with_mnemonic(items[i].label);
+		gtk_actionable_set_action_name(GTK_ACTIONABLE(b), items[i].action);
+		gtk_button_set_relief(GTK_BUTTON(b), GTK_RELIEF_NONE);
+		g_signal_connect(b, "clicked", G_CALLBACK(window_kiosk_menu_clicked), win);
+		gtk_container_add(GTK_CONTAINER(box), b);
+		if (i == 0)
+			win->kiosk_logout = b;
+	}
+	gtk_widget_show_all(box);
+	gtk_container_add(GTK_CONTAINER(pop), box);
+	return pop;
+}
+
+/* Kiosk mode: the whole screen, no decorations, no closing. */
+static void
+window_kiosk(PaprikaWindow *win, GtkApplication *app)
+{
+	const gchar *hotkey[] = { win->cfg->kiosk_hotkey, NULL };
+	GdkDisplay *display = gtk_widget_get_display(GTK_WIDGET(win));
+	GdkMonitor *mon;
+	GdkRectangle geo;
+
+	gtk_window_set_decorated(GTK_WINDOW(win), FALSE);
+	gtk_widget_set_visible(win->header, FALSE);
+	/* Sized and placed by hand too: a kiosk session may run no window manager. */
+	mon = gdk_display_get_primary_monitor(display);
+	if (mon == NULL)
+		mon = gdk_display_get_monitor(display, 0);
+	if (mon != NULL) {
+		gdk_monitor_get_geometry(mon, &geo);
+		gtk_window_set_default_size(GTK_WINDOW(win), geo.width, geo.height);
+		gtk_window_move(GTK_WINDOW(win), geo.x, geo.y);
+	}
+	gtk_window_fullscreen(GTK_WINDOW(win));
+	g_signal_connect(win, "delete-event", G_CALLBACK(window_kiosk_delete), win);
+	gtk_application_set_accels_for_action(app, "win.kiosk-menu", hotkey);
+	win->kiosk_menu = window_kiosk_menu(win);
+	client_log("ui: kiosk mode, menu on %s", win->cfg->kiosk_hotkey);
+}
+
 static void
 paprika_window_dispose(GObject *obj)
 {
@@ -558,6 +947,7 @@ paprika_window_dispose(GObject *obj)
 
 	if (win->cancel != NULL)
 		g_cancellable_cancel(win->cancel);
+	window_stop_reconnect(win);
 	window_drop_session(win);
 	/* Closing the window ends the login: the desktop goes back to its pool. */
 	if (win->broker != NULL && paprika_broker_logged_in(win->broker))
@@ -566,6 +956,7 @@ paprika_window_dispose(GObject *obj)
 	g_clear_object(&win->cancel);
 	g_clear_pointer(&win->desktops, g_ptr_array_unref);
 	g_clear_pointer(&win->desktop_id, g_free);
+	g_clear_pointer(&win->session_id, g_free);
 	G_OBJECT_CLASS(paprika_window_parent_class)->dispose(obj);
 }
 
@@ -586,6 +977,9 @@ paprika_window_new(GtkApplication *app, ClientConfig *cfg)
 {
 	static const GActionEntry actions[] = {
 		{ "logout", window_logout_activated, NULL, NULL, NULL, { 0 } },
+		{ "reconnect", window_reconnect_activated, NULL, NULL, NULL, { 0 } },
+		{ "send-cad", window_send_cad_activated, NULL, NULL, NULL, { 0 } },
+		{ "kiosk-menu", window_kiosk_menu_activated, NULL, NULL, NULL, { 0 } },
 	};
 	static const gchar *logout_accels[] = { "<Control><Alt>q", NULL };
 	PaprikaWindow *win;
@@ -616,9 +1010,17 @@ paprika_window_new(GtkApplication *app, ClientConfig *cfg)
 	gtk_stack_add_named(GTK_STACK(win->stack), window_progress_page(win), "progress");
 	win->display_box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
 	gtk_stack_add_named(GTK_STACK(win->stack), win->display_box, "desktop");
+	gtk_stack_add_named(GTK_STACK(win->stack), window_reconnect_page(win), "reconnect");
 	gtk_container_add(GTK_CONTAINER(vbox), win->stack);
 	gtk_container_add(GTK_CONTAINER(win), vbox);
 	gtk_widget_show_all(vbox);
+	if (cfg->lock_broker) {
+		gtk_editable_set_editable(GTK_EDITABLE(win->url_entry), FALSE);
+		gtk_widget_set_can_focus(win->url_entry, FALSE);
+		gtk_widget_set_tooltip_text(win->url_entry, "Set by the administrator");
+	}
+	if (cfg->kiosk)
+		window_kiosk(win, app);
 	gtk_widget_grab_default(win->login_button);
 	window_show_login(win, NULL);
 	return win;

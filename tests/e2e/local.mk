@@ -14,3 +14,7 @@ EXTRA_DIST += tests/e2e/test-portal.py
 # typed into with xdotool, against a real deployment.
 TESTS += tests/e2e/test-client.py
 EXTRA_DIST += tests/e2e/test-client.py
+# paprika-client's kiosk mode (full screen, no closing, the hotkey's menu)
+# and its reconnect when the gateway goes away, under Xvfb.
+TESTS += tests/e2e/test-client-kiosk.py
+EXTRA_DIST += tests/e2e/test-client-kiosk.py
