@@ -46,6 +46,9 @@ typedef struct {
 	gboolean lock_broker;	/* the broker's address cannot be edited */
 	gchar	*kiosk_hotkey;	/* a GTK accelerator: opens the kiosk's menu */
 	gint	 reconnect_timeout; /* seconds; 0: back to the login at once */
+	gboolean clipboard;	/* share the clipboard with the guest */
+	gboolean usbredir;	/* USB redirection, with a device picker */
+	gchar	*usb_auto_share; /* usbredir filter of devices shared at once, or NULL */
 } ClientConfig;
 
 /* The connection the broker hands out (POST .../connect, 200). */

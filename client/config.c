@@ -14,6 +14,11 @@
  *	lock_broker = true		(the broker's address cannot be edited)
  *	kiosk_hotkey = <Control><Alt>End	(the kiosk's menu: log out, reconnect)
  *	reconnect_timeout = 120		(seconds; 0: no automatic reconnect)
+ *	clipboard = true		(share the clipboard with the desktop)
+ *	usbredir = true			(USB devices can be passed to the desktop)
+ *	usb_auto_share = 0x03,-1,-1,-1,0|-1,-1,-1,-1,1
+ *					(a usbredir filter: the devices passed at
+ *					 once, and when plugged in; none if unset)
  */
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -47,7 +52,7 @@ config_bool(GKeyFile *kf, const gchar *path, const gchar *key, gboolean *out)
 	}
 }
 
-/* The [client] group: kiosk mode and reconnecting. */
+/* The [client] group: kiosk mode, reconnecting, clipboard and USB. */
 static void
 config_client(ClientConfig *cfg, GKeyFile *kf, const gchar *path)
 {
@@ -58,6 +63,16 @@ config_client(ClientConfig *cfg, GKeyFile *kf, const gchar *path)
 
 	config_bool(kf, path, "kiosk", &cfg->kiosk);
 	config_bool(kf, path, "lock_broker", &cfg->lock_broker);
+	config_bool(kf, path, "clipboard", &cfg->clipboard);
+	config_bool(kf, path, "usbredir", &cfg->usbredir);
+	if ((v = g_key_file_get_string(kf, "client", "usb_auto_share", NULL)) != NULL) {
+		g_free(cfg->usb_auto_share);
+		cfg->usb_auto_share = NULL;
+		if (*g_strstrip(v) != '\0')
+			cfg->usb_auto_share = v;
+		else
+			g_free(v);
+	}
 	if ((v = g_key_file_get_string(kf, "client", "kiosk_hotkey", NULL)) != NULL) {
 		gtk_accelerator_parse(v, &key, &mods);
 		if (key == 0) {
@@ -120,6 +135,8 @@ config_load(ClientConfig *cfg)
 
 	cfg->kiosk_hotkey = g_strdup(CLIENT_KIOSK_HOTKEY);
 	cfg->reconnect_timeout = CLIENT_RECONNECT_TIMEOUT;
+	cfg->clipboard = TRUE;
+	cfg->usbredir = TRUE;
 	config_read(cfg, SYSCONFDIR "/paprika/" CONFIG_NAME);
 	path = config_user_path();
 	config_read(cfg, path);
@@ -161,4 +178,5 @@ config_clear(ClientConfig *cfg)
 	g_clear_pointer(&cfg->user, g_free);
 	g_clear_pointer(&cfg->desktop, g_free);
 	g_clear_pointer(&cfg->kiosk_hotkey, g_free);
+	g_clear_pointer(&cfg->usb_auto_share, g_free);
 }

@@ -6,7 +6,10 @@
  * session both come back to the login page. A connection lost after the
  * desktop showed is asked for again at the broker with backoff, on a
  * countdown page, until reconnect_timeout. In kiosk mode the window fills
- * the screen, cannot be closed, and its hotkey opens a small menu.
+ * the screen, cannot be closed, and its hotkey opens a small menu. The
+ * clipboard is shared with the desktop, and USB devices can be passed to it
+ * from a picker (the header bar's button, the kiosk's menu), unless the
+ * [client] group turns either off.
  */
 #include <string.h>
 
@@ -38,6 +41,8 @@ struct _PaprikaWindow {
 	GtkWidget	*stack;
 	GtkWidget	*header;
 	GtkWidget	*logout_button;
+	GtkWidget	*usb_button;
+	GtkWidget	*usb_dialog;	/* the USB device picker, while open */
 	GtkWidget	*url_entry;
 	GtkWidget	*user_entry;
 	GtkWidget	*password_entry;
@@ -60,11 +65,24 @@ G_DEFINE_TYPE(PaprikaWindow, paprika_window, GTK_TYPE_APPLICATION_WINDOW)
 
 static void	window_connect_desktop(PaprikaWindow *, const PaprikaDesktop *);
 
+/* The USB picker makes sense with a SPICE session that redirects USB. */
+static void
+window_usb_update(PaprikaWindow *win)
+{
+	GAction *usb = g_action_map_lookup_action(G_ACTION_MAP(win), "usb");
+
+	if (usb != NULL)
+		g_simple_action_set_enabled(G_SIMPLE_ACTION(usb),
+		    win->cfg->usbredir && win->session != NULL);
+}
+
 /* Drops the SPICE session and its display, quietly. */
 static void
 window_drop_session(PaprikaWindow *win)
 {
 	win->opened = FALSE;
+	if (win->usb_dialog != NULL)
+		gtk_widget_destroy(win->usb_dialog);
 	if (win->display != NULL) {
 		gtk_widget_destroy(win->display);
 		win->display = NULL;
@@ -76,6 +94,7 @@ window_drop_session(PaprikaWindow *win)
 		paprika_session_disconnect(win->session);
 		g_clear_object(&win->session);
 	}
+	window_usb_update(win);
 }
 
 /* Cancels whatever is under way and starts a fresh cancellable. */
@@ -136,6 +155,7 @@ window_show_login(PaprikaWindow *win, const gchar *message)
 	gtk_entry_set_text(GTK_ENTRY(win->password_entry), "");
 	gtk_label_set_text(GTK_LABEL(win->login_message), message != NULL ? message : "");
 	gtk_widget_set_visible(win->logout_button, FALSE);
+	gtk_widget_set_visible(win->usb_button, FALSE);
 	gtk_header_bar_set_subtitle(GTK_HEADER_BAR(win->header), NULL);
 	gtk_window_set_title(GTK_WINDOW(win), "Paprika");
 	gtk_stack_set_visible_child_name(GTK_STACK(win->stack), "login");
@@ -358,6 +378,35 @@ window_channel_new(SpiceSession *spice, SpiceChannel *channel, gpointer data)
 	client_log("ui: display %d", id);
 }
 
+/*
+ * USB redirection for spice: the channels, and the devices usb_auto_share
+ * matches passed at once (and when plugged in).
+ */
+static void
+window_usb_setup(PaprikaWindow *win, SpiceSession *spice)
+{
+	SpiceUsbDeviceManager *usb;
+	GError *error = NULL;
+
+	g_object_set(spice, "enable-usbredir", TRUE, NULL);
+	if (win->cfg->usb_auto_share == NULL)
+		return;
+	usb = spice_usb_device_manager_get(spice, &error);
+	if (usb == NULL) {
+		client_log("usb: %s", error->message);
+		g_error_free(error);
+		return;
+	}
+	/*
+	 * The manager's own auto-connect, not SpiceGtkSession's auto-usbredir:
+	 * that one also asks the desktop's session manager over D-Bus to stop
+	 * automounting, and warns where there is none (a kiosk).
+	 */
+	g_object_set(usb, "auto-connect-filter", win->cfg->usb_auto_share,
+	    "auto-connect", TRUE, NULL);
+	client_log("usb: sharing at once: %s", win->cfg->usb_auto_share);
+}
+
 /* The desktop is ready: open SPICE through the gateway and show it. */
 static void
 window_start_session(PaprikaWindow *win, PaprikaConnection *conn)
@@ -376,7 +425,11 @@ window_start_session(PaprikaWindow *win, PaprikaConnection *conn)
 	win->opened = FALSE;
 	win->session = paprika_session_new(conn, !win->cfg->no_audio);
 	spice = paprika_session_get_spice(win->session);
-	g_object_set(spice_gtk_session_get(spice), "auto-clipboard", TRUE, NULL);
+	g_object_set(spice_gtk_session_get(spice), "auto-clipboard",
+	    win->cfg->clipboard, NULL);
+	if (win->cfg->usbredir)
+		window_usb_setup(win, spice);
+	window_usb_update(win);
 	/* The display comes with its channel: the mouse mode is known by then. */
 	g_signal_connect(spice, "channel-new", G_CALLBACK(window_channel_new), win);
 	g_signal_connect(win->session, "opened", G_CALLBACK(window_session_opened), win);
@@ -559,6 +612,7 @@ window_desktops_done(GObject *src, GAsyncResult *res, gpointer data)
 	g_clear_pointer(&win->desktops, g_ptr_array_unref);
 	win->desktops = list;
 	gtk_widget_set_visible(win->logout_button, TRUE);
+	gtk_widget_set_visible(win->usb_button, win->cfg->usbredir);
 	for (i = 0; win->cfg->desktop != NULL && i < list->len; i++)
 		if (strcmp(((PaprikaDesktop *)g_ptr_array_index(list, i))->id,
 		    win->cfg->desktop) == 0)
@@ -585,6 +639,11 @@ window_login_done(GObject *src, GAsyncResult *res, gpointer data)
 		g_object_unref(win);
 		return;
 	}
+	/*
+	 * Stopped as soon as the login is done: a spinning spinner keeps the
+	 * frame clock ticking (60 wakeups a second) even on a hidden page.
+	 */
+	gtk_spinner_stop(GTK_SPINNER(win->login_spinner));
 	if (!win->cfg->kiosk)
 		config_remember_user(gtk_entry_get_text(GTK_ENTRY(win->user_entry)));
 	client_log("ui: logged in as %s", gtk_entry_get_text(GTK_ENTRY(win->user_entry)));
@@ -669,6 +728,49 @@ window_send_cad_activated(GSimpleAction *action, GVariant *param, gpointer data)
 	spice_display_send_keys(SPICE_DISPLAY(win->display), keys, G_N_ELEMENTS(keys),
 	    SPICE_DISPLAY_KEY_EVENT_CLICK);
 	client_log("ui: sent Ctrl+Alt+Del");
+}
+
+static void
+window_usb_response(GtkDialog *dialog, gint response, gpointer data)
+{
+	gtk_widget_destroy(GTK_WIDGET(dialog));
+}
+
+static void
+window_usb_destroyed(GtkWidget *dialog, gpointer data)
+{
+	PaprikaWindow *win = data;
+
+	if (win->usb_dialog == dialog)
+		win->usb_dialog = NULL;
+}
+
+/* The USB device picker: a check box per device, ticked ones go to the guest. */
+static void
+window_usb_activated(GSimpleAction *action, GVariant *param, gpointer data)
+{
+	PaprikaWindow *win = data;
+	GtkWidget *picker, *area;
+
+	if (win->session == NULL || !win->cfg->usbredir)
+		return;
+	if (win->usb_dialog != NULL) {
+		gtk_window_present(GTK_WINDOW(win->usb_dialog));
+		return;
+	}
+	win->usb_dialog = gtk_dialog_new_with_buttons("USB devices", GTK_WINDOW(win),
+	    GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, "_Close",
+	    GTK_RESPONSE_CLOSE, NULL);
+	gtk_dialog_set_default_response(GTK_DIALOG(win->usb_dialog), GTK_RESPONSE_CLOSE);
+	picker = spice_usb_device_widget_new(
+	    paprika_session_get_spice(win->session), NULL);
+	g_object_set(picker, "margin", 12, NULL);
+	area = gtk_dialog_get_content_area(GTK_DIALOG(win->usb_dialog));
+	gtk_container_add(GTK_CONTAINER(area), picker);
+	g_signal_connect(win->usb_dialog, "response", G_CALLBACK(window_usb_response), win);
+	g_signal_connect(win->usb_dialog, "destroy", G_CALLBACK(window_usb_destroyed), win);
+	gtk_widget_show_all(win->usb_dialog);
+	client_log("ui: usb devices");
 }
 
 /* The kiosk hotkey: a small menu at the top of the screen. */
@@ -890,6 +992,7 @@ window_kiosk_menu(PaprikaWindow *win)
 		{ "_Log out", "win.logout" },
 		{ "_Reconnect", "win.reconnect" },
 		{ "Send Ctrl+Alt+_Del", "win.send-cad" },
+		{ "_USB devices…", "win.usb" },
 	};
 	GtkWidget *pop, *box, *b;
 	guint i;
@@ -905,6 +1008,9 @@ window_kiosk_menu(PaprikaWindow *win)
 		gtk_button_set_relief(GTK_BUTTON(b), GTK_RELIEF_NONE);
 		g_signal_connect(b, "clicked", G_CALLBACK(window_kiosk_menu_clicked), win);
 		gtk_container_add(GTK_CONTAINER(box), b);
+		/* Without USB redirection, no such item. */
+		if (g_strcmp0(items[i].action, "win.usb") == 0 && !win->cfg->usbredir)
+			gtk_widget_set_no_show_all(b, TRUE);
 		if (i == 0)
 			win->kiosk_logout = b;
 	}
@@ -980,6 +1086,7 @@ paprika_window_new(GtkApplication *app, ClientConfig *cfg)
 		{ "reconnect", window_reconnect_activated, NULL, NULL, NULL, { 0 } },
 		{ "send-cad", window_send_cad_activated, NULL, NULL, NULL, { 0 } },
 		{ "kiosk-menu", window_kiosk_menu_activated, NULL, NULL, NULL, { 0 } },
+		{ "usb", window_usb_activated, NULL, NULL, NULL, { 0 } },
 	};
 	static const gchar *logout_accels[] = { "<Control><Alt>q", NULL };
 	PaprikaWindow *win;
@@ -1001,6 +1108,11 @@ paprika_window_new(GtkApplication *app, ClientConfig *cfg)
 	    "End the session and log out (Ctrl+Alt+Q)");
 	gtk_actionable_set_action_name(GTK_ACTIONABLE(win->logout_button), "win.logout");
 	gtk_header_bar_pack_end(GTK_HEADER_BAR(win->header), win->logout_button);
+	win->usb_button = gtk_button_new_with_mnemonic("_USB");
+	gtk_widget_set_tooltip_text(win->usb_button,
+	    "Pass USB devices to the desktop");
+	gtk_actionable_set_action_name(GTK_ACTIONABLE(win->usb_button), "win.usb");
+	gtk_header_bar_pack_end(GTK_HEADER_BAR(win->header), win->usb_button);
 	gtk_container_add(GTK_CONTAINER(vbox), win->header);
 
 	win->stack = gtk_stack_new();

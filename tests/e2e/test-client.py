@@ -160,6 +160,11 @@ def run(d, procs):
     procs.append(xvfb)
     wait_for(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
     genv = dict(env, DISPLAY=display)
+    # USB redirection on (the default), sharing at once what this filter
+    # allows: nothing (the test has no USB devices to give away).
+    os.makedirs(os.path.join(d.work, "config", "paprika"), exist_ok=True)
+    with open(os.path.join(d.work, "config", "paprika", "client.conf"), "w") as f:
+        f.write("[client]\nusb_auto_share = -1,-1,-1,-1,0\n")
     log_path = os.path.join(d.work, "client-gui.log")
     with open(log_path, "w") as logf:
         gui = subprocess.Popen([CLIENT, "--verbose", "--no-audio",
@@ -209,6 +214,9 @@ def run(d, procs):
           + "\n".join(log.lines()[-10:]))
     check(any(line.endswith("ui: desktop office") for line in log.lines()),
           "the client says it shows desktop 'office'")
+    check(any(line.endswith("usb: sharing at once: -1,-1,-1,-1,0") for line in log.lines()),
+          "usb_auto_share from client.conf goes to the USB redirection",
+          "\n".join(line for line in log.lines() if "usb" in line))
     with open(os.path.join(d.work, "config", "paprika", "client.conf")) as f:
         check("user=demo" in f.read().replace(" ", ""),
               "the user name is remembered in the user's client.conf")
