@@ -378,9 +378,9 @@ api_desktop_json(const struct api_caller *c, struct conf_pool *p)
 		state = "full";
 	else
 		state = "available";
-	o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "id", p->name, "title",
+	o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "id", p->name, "title",
 	    p->title, "kind", conf_pool_kind_name(p->kind), "state", state,
-	    "host_up", up);
+	    "host_up", up, "can_reset", p->user_reset);
 	if (s != NULL)
 		json_object_set_new(o, "session", session_json(s));
 	if (!up)
@@ -795,6 +795,43 @@ api_power(struct http_req *req)
 	}
 }
 
+/* The user resets their own desktop, where the pool allows it. */
+static void
+api_desktop_reset(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct conf_pool	*p;
+	struct session		*s;
+	struct api_power	*a;
+
+	if (api_auth(req, ROLE_USER, &c) == -1 || (p = api_pool(req,
+	    &c)) == NULL)
+		return;
+	if (!p->user_reset) {
+		http_reply_error(req, 403, "reset_not_allowed", "desktops of "
+		    "\"%s\" can only be reset by the helpdesk", p->name);
+		return;
+	}
+	if ((s = session_find_live(c.login.user, p)) == NULL ||
+	    s->state == SESSION_STARTING || s->state == SESSION_FAILED) {
+		http_reply_error(req, 409, "not_running", "you have no running "
+		    "desktop on \"%s\" to reset", p->name);
+		return;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->req = req;
+	strlcpy(a->actor, c.login.user, sizeof(a->actor));
+	strlcpy(a->action, "reset", sizeof(a->action));
+	snprintf(a->target, sizeof(a->target), "%s/%s", p->name, s->guest);
+	http_req_hold(req);
+	if (virt_power(p->host->virt, s->guest, VIRT_POWER_RESET,
+	    api_power_done, a) == -1) {
+		free(a);
+		http_reply_error(req, 503, "busy", "the broker is busy");
+		http_req_release(req);
+	}
+}
+
 static void
 api_screenshot_done(const struct virt_result *res, void *arg)
 {
@@ -907,6 +944,7 @@ static const struct http_route api_route_table[] = {
 	{ POST, "/api/v1/desktops/{id}/connect", api_connect, 0 },
 	{ GET, "/api/v1/desktops/{id}/console.vv", api_console_vv, 0 },
 	{ POST, "/api/v1/desktops/{id}/end", api_desktop_end, 0 },
+	{ POST, "/api/v1/desktops/{id}/reset", api_desktop_reset, 0 },
 	{ GET, "/api/v1/sessions", api_sessions, 0 },
 	{ POST, "/api/v1/sessions/{id}/disconnect", api_session_disconnect,
 	    0 },

@@ -96,6 +96,7 @@ struct conf_pool {
 	unsigned		 disconnect_grace;	/* seconds */
 	unsigned		 idle_timeout;		/* 0: none */
 	unsigned		 max_session;		/* 0: none */
+	int			 user_reset;		/* users may reset */
 	time_t			 spares_after;		/* no new spare before:
 							 * set after a failure */
 };

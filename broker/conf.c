@@ -459,6 +459,8 @@ conf_pool_setting(struct broker_config *c, const char *pool,
 		return conf_secs(value, &p->idle_timeout, err, errlen);
 	else if (strcmp(name, "max_session") == 0)
 		return conf_secs(value, &p->max_session, err, errlen);
+	else if (strcmp(name, "user_reset") == 0)
+		return config_bool(value, &p->user_reset, err, errlen);
 	else
 		return conf_err(err, errlen, "unknown setting \"%s\" in "
 		    "[pool %s]", name, pool);
@@ -866,8 +868,9 @@ conf_dump(const struct broker_config *c, FILE *fp)
 		conf_dump_list(fp, "groups", p->groups, p->ngroups);
 		conf_dump_list(fp, "users", p->users, p->nusers);
 		fprintf(fp, "disconnect_action = %s\ndisconnect_grace = %us\n"
-		    "idle_timeout = %us\nmax_session = %us\n",
+		    "idle_timeout = %us\nmax_session = %us\nuser_reset = %s\n",
 		    conf_action_name(p->disconnect_action),
-		    p->disconnect_grace, p->idle_timeout, p->max_session);
+		    p->disconnect_grace, p->idle_timeout, p->max_session,
+		    p->user_reset ? "yes" : "no");
 	}
 }

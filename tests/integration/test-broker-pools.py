@@ -28,6 +28,7 @@ kind = static
 host = local
 assign = demo=own-demo
 idle_timeout = {IDLE}s
+user_reset = yes
 
 [gateway local]
 proxy_for = 127.0.0.2/32 http://gw-inside.example:3128
@@ -89,6 +90,22 @@ def run(d):
           "demo's session in the static pool is on their own guest", s)
     ok, out = d.spicy_capture(conn, os.path.join(d.work, "own.ppm"))
     check(ok, "and reaches it through the gateway", out)
+
+    # --- self-service reset: where the pool allows it ---------------------
+    _, body, _ = d.api("GET", "/api/v1/desktops", token=demo)
+    resettable = {x["id"]: x["can_reset"] for x in body["desktops"]}
+    check(resettable == {"office": False, "mine": True},
+          "the desktop list says where the user may reset", resettable)
+    st, body, _ = d.api("POST", "/api/v1/desktops/office/reset", token=demo)
+    check(st == 403 and body["error"]["code"] == "reset_not_allowed",
+          "resetting a shared desktop is the helpdesk's: 403", (st, body))
+    st, body, _ = d.api("POST", "/api/v1/desktops/mine/reset", token=demo)
+    check(st == 200 and body.get("done") == "reset" and body.get("state") == "running",
+          "demo resets their own desktop, which keeps running", (st, body))
+    _, body, _ = d.api("GET", "/api/v1/audit?user=demo&limit=20", token=helper)
+    check(any(r["action"] == "reset" and r["target"] == "mine/own-demo" and
+              r["result"] == "ok" for r in body["audit"]),
+          "the reset is audited", body)
 
     # --- idle timeout: nobody connected for IDLE seconds ------------------
     gone = wait_for(lambda: not sessions(d, helper, "mine"), IDLE + 15)
