@@ -277,7 +277,11 @@ pool_pick(struct conf_pool *p, const char *user, uint64_t session,
 	case POOL_TEMPLATE:
 		/* A running spare first, then a free guest. */
 		HASH_ITER(hh, broker->guests, g, tmp) {
-			if (g->pool != p || g->busy)
+			if (g->pool != p)
+				continue;
+			if (g->state == GUEST_CLEANING)
+				cleaning++;
+			if (g->busy)
 				continue;
 			if (g->state == GUEST_SPARE) {
 				pick = g;
@@ -285,8 +289,6 @@ pool_pick(struct conf_pool *p, const char *user, uint64_t session,
 			}
 			if (g->state == GUEST_FREE && pick == NULL)
 				pick = g;
-			if (g->state == GUEST_CLEANING)
-				cleaning++;
 		}
 		if (pick != NULL) {
 			pool_assign(pick, user, session);

@@ -18,3 +18,8 @@ EXTRA_DIST += tests/e2e/test-client.py
 # and its reconnect when the gateway goes away, under Xvfb.
 TESTS += tests/e2e/test-client-kiosk.py
 EXTRA_DIST += tests/e2e/test-client-kiosk.py
+# paprika-client --headless when things go wrong: an untrusted broker, a
+# full pool, the gateway down, throttled logins; each its exit status and
+# one plain line on stderr.
+TESTS += tests/e2e/test-client-errors.py
+EXTRA_DIST += tests/e2e/test-client-errors.py
