@@ -405,6 +405,7 @@ paprika_broker_desktops(PaprikaBroker *b, GCancellable *cancel, GError **error)
 		d->state = g_strdup(broker_json_str(v, "state") != NULL ?
 		    broker_json_str(v, "state") : "");
 		d->reason = g_strdup(broker_json_str(v, "reason"));
+		d->can_reset = json_is_true(json_object_get(v, "can_reset"));
 		g_ptr_array_add(list, d);
 	}
 	if (list->len == 0) {
@@ -500,6 +501,46 @@ out:
 	}
 	broker_reply_clear(&r);
 	return c;
+}
+
+/*
+ * Hard-resets the guest of the caller's running desktop on pool id, where
+ * the pool allows it (POST .../reset). The session and its SPICE
+ * connection stay: the guest just reboots.
+ */
+gboolean
+paprika_broker_reset(PaprikaBroker *b, const gchar *id, GCancellable *cancel,
+    GError **error)
+{
+	BrokerReply r;
+	const gchar *code, *message;
+	gchar *path, *esc;
+	gboolean ret = FALSE;
+
+	esc = g_uri_escape_string(id, NULL, FALSE);
+	path = g_strdup_printf("/api/v1/desktops/%s/reset", esc);
+	g_free(esc);
+	if (!broker_request(b, "POST", path, NULL, &r, cancel, error)) {
+		g_free(path);
+		return FALSE;
+	}
+	g_free(path);
+	broker_error_fields(&r, &code, &message);
+	if (r.status == 200)
+		ret = TRUE;
+	else if (r.status == 403 && strcmp(code, "reset_not_allowed") == 0)
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_DESKTOP,
+		    "Only the helpdesk can reset this desktop.");
+	else if (r.status == 409)
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_DESKTOP,
+		    "The desktop is not running, so it cannot be reset.");
+	else if (r.status == 502)
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_DESKTOP,
+		    "The desktop could not be reset: %s.", message);
+	else
+		broker_reply_error(b, &r, TRUE, error);
+	broker_reply_clear(&r);
+	return ret;
 }
 
 /* Ends the login and its sessions; the token is dropped whatever happens. */
@@ -649,6 +690,36 @@ paprika_broker_connect_finish(PaprikaBroker *b, GAsyncResult *res,
 	g_free(progress->step);
 	progress->step = g_strdup(d->progress.step);
 	return g_task_propagate_pointer(G_TASK(res), error);
+}
+
+static void
+broker_reset_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
+{
+	BrokerTaskData *d = data;
+	GError *error = NULL;
+
+	if (paprika_broker_reset(src, d->id, cancel, &error))
+		g_task_return_boolean(task, TRUE);
+	else
+		g_task_return_error(task, error);
+}
+
+void
+paprika_broker_reset_async(PaprikaBroker *b, const gchar *id, GCancellable *cancel,
+    GAsyncReadyCallback cb, gpointer user_data)
+{
+	GTask *task = broker_task(b, cancel, cb, user_data, paprika_broker_reset_async);
+	BrokerTaskData *d = g_task_get_task_data(task);
+
+	d->id = g_strdup(id);
+	g_task_run_in_thread(task, broker_reset_thread);
+	g_object_unref(task);
+}
+
+gboolean
+paprika_broker_reset_finish(PaprikaBroker *b, GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_boolean(G_TASK(res), error);
 }
 
 static void

@@ -69,6 +69,7 @@ typedef struct {
 	gchar	*title;
 	gchar	*state;
 	gchar	*reason;	/* or NULL */
+	gboolean can_reset;	/* the user may reset it (the pool's user_reset) */
 } PaprikaDesktop;
 
 /* Progress of a starting desktop (POST .../connect, 202). */
@@ -98,6 +99,8 @@ gboolean	 paprika_broker_login(PaprikaBroker *, const gchar *user,
 GPtrArray	*paprika_broker_desktops(PaprikaBroker *, GCancellable *, GError **);
 PaprikaConnection *paprika_broker_connect(PaprikaBroker *, const gchar *id,
 		     PaprikaProgress *, GCancellable *, GError **);
+gboolean	 paprika_broker_reset(PaprikaBroker *, const gchar *id,
+		     GCancellable *, GError **);
 gboolean	 paprika_broker_logout(PaprikaBroker *, GCancellable *, GError **);
 void		 paprika_broker_login_async(PaprikaBroker *, const gchar *user,
 		     const gchar *password, GCancellable *, GAsyncReadyCallback,
@@ -112,6 +115,10 @@ void		 paprika_broker_connect_async(PaprikaBroker *, const gchar *id,
 		     GCancellable *, GAsyncReadyCallback, gpointer);
 PaprikaConnection *paprika_broker_connect_finish(PaprikaBroker *,
 		     GAsyncResult *, PaprikaProgress *, GError **);
+void		 paprika_broker_reset_async(PaprikaBroker *, const gchar *id,
+		     GCancellable *, GAsyncReadyCallback, gpointer);
+gboolean	 paprika_broker_reset_finish(PaprikaBroker *, GAsyncResult *,
+		     GError **);
 void		 paprika_broker_logout_async(PaprikaBroker *, GCancellable *,
 		     GAsyncReadyCallback, gpointer);
 gboolean	 paprika_broker_logout_finish(PaprikaBroker *, GAsyncResult *,

@@ -9,7 +9,10 @@
  * the screen, cannot be closed, and its hotkey opens a small menu. The
  * clipboard is shared with the desktop, and USB devices can be passed to it
  * from a picker (the header bar's button, the kiosk's menu), unless the
- * [client] group turns either off.
+ * [client] group turns either off. Where the desktop's pool lets its users
+ * reset it (can_reset), Reset (the header bar's button, the kiosk's menu,
+ * Ctrl+Alt+R) asks for confirmation and has the broker hard-reset the
+ * guest; the SPICE connection stays and shows the reboot.
  */
 #include <string.h>
 
@@ -31,6 +34,8 @@ struct _PaprikaWindow {
 	gchar		*desktop_id;
 	gchar		*desktop_title;
 	gchar		*session_id;	/* the broker's, of the desktop shown */
+	gboolean	 can_reset;	/* the user may reset desktop_id */
+	gboolean	 resetting;	/* a reset is under way at the broker */
 	gboolean	 opened;	/* the SPICE session showed the desktop */
 	gint64		 lost_at;	/* reconnecting since (monotonic), or 0 */
 	gint		 retry_delay;	/* seconds before the next try after this */
@@ -43,6 +48,8 @@ struct _PaprikaWindow {
 	GtkWidget	*logout_button;
 	GtkWidget	*usb_button;
 	GtkWidget	*usb_dialog;	/* the USB device picker, while open */
+	GtkWidget	*reset_button;
+	GtkWidget	*reset_dialog;	/* the confirmation, while open */
 	GtkWidget	*url_entry;
 	GtkWidget	*user_entry;
 	GtkWidget	*password_entry;
@@ -59,21 +66,34 @@ struct _PaprikaWindow {
 	GtkWidget	*reconnect_reason;
 	GtkWidget	*kiosk_menu;
 	GtkWidget	*kiosk_logout;
+	GtkWidget	*kiosk_reset;
 };
 
 G_DEFINE_TYPE(PaprikaWindow, paprika_window, GTK_TYPE_APPLICATION_WINDOW)
 
 static void	window_connect_desktop(PaprikaWindow *, const PaprikaDesktop *);
 
-/* The USB picker makes sense with a SPICE session that redirects USB. */
+/*
+ * The USB picker makes sense with a SPICE session that redirects USB; Reset
+ * with a SPICE session to a desktop the user may reset, once at a time.
+ */
 static void
-window_usb_update(PaprikaWindow *win)
+window_actions_update(PaprikaWindow *win)
 {
 	GAction *usb = g_action_map_lookup_action(G_ACTION_MAP(win), "usb");
+	GAction *reset = g_action_map_lookup_action(G_ACTION_MAP(win), "reset");
+	gboolean offer = win->can_reset && win->session != NULL;
 
 	if (usb != NULL)
 		g_simple_action_set_enabled(G_SIMPLE_ACTION(usb),
 		    win->cfg->usbredir && win->session != NULL);
+	if (reset != NULL)
+		g_simple_action_set_enabled(G_SIMPLE_ACTION(reset),
+		    offer && !win->resetting);
+	if (win->reset_button != NULL)
+		gtk_widget_set_visible(win->reset_button, offer);
+	if (win->kiosk_reset != NULL)
+		gtk_widget_set_visible(win->kiosk_reset, offer);
 }
 
 /* Drops the SPICE session and its display, quietly. */
@@ -83,7 +103,17 @@ window_drop_session(PaprikaWindow *win)
 	win->opened = FALSE;
 	if (win->usb_dialog != NULL)
 		gtk_widget_destroy(win->usb_dialog);
+	if (win->reset_dialog != NULL)
+		gtk_widget_destroy(win->reset_dialog);
 	if (win->display != NULL) {
+		/*
+		 * Its focus out first, while it still has its session: unless
+		 * it holds the keyboard grab (which a dialog over it, as the
+		 * reset's, takes away) the display handles a focus out during
+		 * its destroy, after dropping the session, with criticals.
+		 */
+		if (gtk_window_get_focus(GTK_WINDOW(win)) == win->display)
+			gtk_window_set_focus(GTK_WINDOW(win), NULL);
 		gtk_widget_destroy(win->display);
 		win->display = NULL;
 	}
@@ -94,7 +124,7 @@ window_drop_session(PaprikaWindow *win)
 		paprika_session_disconnect(win->session);
 		g_clear_object(&win->session);
 	}
-	window_usb_update(win);
+	window_actions_update(win);
 }
 
 /* Cancels whatever is under way and starts a fresh cancellable. */
@@ -146,6 +176,8 @@ static void
 window_show_login(PaprikaWindow *win, const gchar *message)
 {
 	window_stop_reconnect(win);
+	win->can_reset = FALSE;
+	win->resetting = FALSE;
 	window_drop_session(win);
 	gtk_widget_set_sensitive(win->login_button, TRUE);
 	gtk_widget_set_sensitive(win->url_entry, TRUE);
@@ -209,6 +241,8 @@ window_session_opened(PaprikaSession *s, gpointer data)
 	if (win->display != NULL)
 		gtk_widget_grab_focus(win->display);
 	client_log("ui: desktop %s", win->desktop_id);
+	if (win->can_reset)
+		client_log("ui: reset offered (Ctrl+Alt+R)");
 }
 
 /* The countdown page, saying why the connection is gone. */
@@ -429,7 +463,7 @@ window_start_session(PaprikaWindow *win, PaprikaConnection *conn)
 	    win->cfg->clipboard, NULL);
 	if (win->cfg->usbredir)
 		window_usb_setup(win, spice);
-	window_usb_update(win);
+	window_actions_update(win);
 	/* The display comes with its channel: the mouse mode is known by then. */
 	g_signal_connect(spice, "channel-new", G_CALLBACK(window_channel_new), win);
 	g_signal_connect(win->session, "opened", G_CALLBACK(window_session_opened), win);
@@ -532,6 +566,7 @@ window_connect_desktop(PaprikaWindow *win, const PaprikaDesktop *d)
 
 	g_free(win->desktop_id);
 	win->desktop_id = g_strdup(d->id);
+	win->can_reset = d->can_reset;
 	title = g_strdup_printf("Starting %s…", d->title);
 	gtk_label_set_text(GTK_LABEL(win->progress_title), title);
 	g_free(title);
@@ -728,6 +763,110 @@ window_send_cad_activated(GSimpleAction *action, GVariant *param, gpointer data)
 	spice_display_send_keys(SPICE_DISPLAY(win->display), keys, G_N_ELEMENTS(keys),
 	    SPICE_DISPLAY_KEY_EVENT_CLICK);
 	client_log("ui: sent Ctrl+Alt+Del");
+}
+
+/* An error of a reset, in a dialog over the desktop, which goes on. */
+static void
+window_reset_error(PaprikaWindow *win, const gchar *message)
+{
+	GtkWidget *dialog;
+
+	dialog = gtk_message_dialog_new(GTK_WINDOW(win),
+	    GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_ERROR,
+	    GTK_BUTTONS_CLOSE, "The desktop was not reset.");
+	gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(dialog), "%s",
+	    message);
+	g_signal_connect(dialog, "response", G_CALLBACK(gtk_widget_destroy), NULL);
+	gtk_window_present(GTK_WINDOW(dialog));
+}
+
+static void
+window_reset_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	PaprikaWindow *win = data;
+	GError *error = NULL;
+
+	if (win->resetting) {
+		win->resetting = FALSE;
+		window_actions_update(win);
+	}
+	if (paprika_broker_reset_finish(PAPRIKA_BROKER(src), res, &error))
+		client_log("ui: desktop %s reset", win->desktop_id);
+	else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		;
+	else if (g_error_matches(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN)) {
+		client_log("ui: reset failed: %s", error->message);
+		window_logout(win, error->message);
+	} else {
+		client_log("ui: reset failed: %s", error->message);
+		window_reset_error(win, error->message);
+	}
+	g_clear_error(&error);
+	g_object_unref(win);
+}
+
+static void
+window_reset_response(GtkDialog *dialog, gint response, gpointer data)
+{
+	PaprikaWindow *win = data;
+
+	gtk_widget_destroy(GTK_WIDGET(dialog));
+	if (response != GTK_RESPONSE_ACCEPT) {
+		client_log("ui: reset cancelled");
+		return;
+	}
+	if (!win->can_reset || win->session == NULL || win->resetting ||
+	    win->desktop_id == NULL)
+		return;
+	client_log("ui: resetting %s", win->desktop_id);
+	win->resetting = TRUE;
+	window_actions_update(win);
+	paprika_broker_reset_async(win->broker, win->desktop_id, win->cancel,
+	    window_reset_done, g_object_ref(win));
+}
+
+static void
+window_reset_destroyed(GtkWidget *dialog, gpointer data)
+{
+	PaprikaWindow *win = data;
+
+	if (win->reset_dialog == dialog)
+		win->reset_dialog = NULL;
+}
+
+/* Reset: asks first, as unsaved work on the desktop is lost. */
+static void
+window_reset_activated(GSimpleAction *action, GVariant *param, gpointer data)
+{
+	PaprikaWindow *win = data;
+	GtkWidget *reset;
+
+	if (!win->can_reset || win->session == NULL || win->resetting)
+		return;
+	if (win->reset_dialog != NULL) {
+		gtk_window_present(GTK_WINDOW(win->reset_dialog));
+		return;
+	}
+	win->reset_dialog = gtk_message_dialog_new(GTK_WINDOW(win),
+	    GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_WARNING,
+	    GTK_BUTTONS_NONE, "Reset the desktop?");
+	gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(win->reset_dialog),
+	    "Unsaved work is lost.");
+	gtk_dialog_add_button(GTK_DIALOG(win->reset_dialog), "_Cancel",
+	    GTK_RESPONSE_CANCEL);
+	reset = gtk_dialog_add_button(GTK_DIALOG(win->reset_dialog), "_Reset",
+	    GTK_RESPONSE_ACCEPT);
+	gtk_style_context_add_class(gtk_widget_get_style_context(reset),
+	    "destructive-action");
+	/* Enter confirms: the shortcut and the button were a deliberate choice. */
+	gtk_dialog_set_default_response(GTK_DIALOG(win->reset_dialog),
+	    GTK_RESPONSE_ACCEPT);
+	g_signal_connect(win->reset_dialog, "response",
+	    G_CALLBACK(window_reset_response), win);
+	g_signal_connect(win->reset_dialog, "destroy",
+	    G_CALLBACK(window_reset_destroyed), win);
+	gtk_window_present(GTK_WINDOW(win->reset_dialog));
+	client_log("ui: reset the desktop?");
 }
 
 static void
@@ -993,6 +1132,7 @@ window_kiosk_menu(PaprikaWindow *win)
 		{ "_Reconnect", "win.reconnect" },
 		{ "Send Ctrl+Alt+_Del", "win.send-cad" },
 		{ "_USB devices…", "win.usb" },
+		{ "Re_set desktop…", "win.reset" },
 	};
 	GtkWidget *pop, *box, *b;
 	guint i;
@@ -1011,6 +1151,11 @@ window_kiosk_menu(PaprikaWindow *win)
 		/* Without USB redirection, no such item. */
 		if (g_strcmp0(items[i].action, "win.usb") == 0 && !win->cfg->usbredir)
 			gtk_widget_set_no_show_all(b, TRUE);
+		/* Shown only for a desktop the user may reset (window_actions_update). */
+		if (g_strcmp0(items[i].action, "win.reset") == 0) {
+			gtk_widget_set_no_show_all(b, TRUE);
+			win->kiosk_reset = b;
+		}
 		if (i == 0)
 			win->kiosk_logout = b;
 	}
@@ -1087,8 +1232,10 @@ paprika_window_new(GtkApplication *app, ClientConfig *cfg)
 		{ "send-cad", window_send_cad_activated, NULL, NULL, NULL, { 0 } },
 		{ "kiosk-menu", window_kiosk_menu_activated, NULL, NULL, NULL, { 0 } },
 		{ "usb", window_usb_activated, NULL, NULL, NULL, { 0 } },
+		{ "reset", window_reset_activated, NULL, NULL, NULL, { 0 } },
 	};
 	static const gchar *logout_accels[] = { "<Control><Alt>q", NULL };
+	static const gchar *reset_accels[] = { "<Control><Alt>r", NULL };
 	PaprikaWindow *win;
 	GtkWidget *vbox;
 
@@ -1099,6 +1246,7 @@ paprika_window_new(GtkApplication *app, ClientConfig *cfg)
 	g_action_map_add_action_entries(G_ACTION_MAP(win), actions,
 	    G_N_ELEMENTS(actions), win);
 	gtk_application_set_accels_for_action(app, "win.logout", logout_accels);
+	gtk_application_set_accels_for_action(app, "win.reset", reset_accels);
 
 	vbox = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
 	win->header = gtk_header_bar_new();
@@ -1113,6 +1261,15 @@ paprika_window_new(GtkApplication *app, ClientConfig *cfg)
 	    "Pass USB devices to the desktop");
 	gtk_actionable_set_action_name(GTK_ACTIONABLE(win->usb_button), "win.usb");
 	gtk_header_bar_pack_end(GTK_HEADER_BAR(win->header), win->usb_button);
+	/* No mnemonic: Alt+letter belongs to the desktop. */
+	win->reset_button = gtk_button_new_with_label("Reset");
+	gtk_widget_set_tooltip_text(win->reset_button,
+	    "Reset the desktop, like a PC's reset button (Ctrl+Alt+R)");
+	gtk_style_context_add_class(gtk_widget_get_style_context(win->reset_button),
+	    "destructive-action");
+	gtk_actionable_set_action_name(GTK_ACTIONABLE(win->reset_button), "win.reset");
+	gtk_widget_set_no_show_all(win->reset_button, TRUE);
+	gtk_header_bar_pack_start(GTK_HEADER_BAR(win->header), win->reset_button);
 	gtk_container_add(GTK_CONTAINER(vbox), win->header);
 
 	win->stack = gtk_stack_new();

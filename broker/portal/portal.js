@@ -12,6 +12,8 @@
   var timer = null;
   var connecting = {};     /* pool id -> {progress, step} while Connect polls */
   var cardErrors = {};     /* pool id -> message of the last failed action */
+  var cardNotes = {};      /* pool id -> message of the last action that worked */
+  var resetting = {};      /* pool id -> true while a reset is under way */
   var shown = {};          /* what each list last rendered, to spare the DOM */
 
   function $(id) { return document.getElementById(id); }
@@ -83,6 +85,8 @@
     timer = null;
     connecting = {};
     cardErrors = {};
+    cardNotes = {};
+    resetting = {};
     shown = {};
     $("desktops").textContent = "";
     $("sessions").tBodies[0].textContent = "";
@@ -159,7 +163,7 @@
   }
 
   function renderDesktops(list) {
-    var key = JSON.stringify([list, connecting, cardErrors]);
+    var key = JSON.stringify([list, connecting, cardErrors, cardNotes, resetting]);
     if (shown.desktops === key) return;
     shown.desktops = key;
     show($("no-desktops"), list.length === 0);
@@ -192,6 +196,7 @@
     }
     if (s && s.error) li.appendChild(el("p", { class: "error", text: s.error }));
     if (cardErrors[d.id]) li.appendChild(el("p", { class: "error", role: "alert", text: cardErrors[d.id] }));
+    if (cardNotes[d.id]) li.appendChild(el("p", { class: "card-note", role: "status", text: cardNotes[d.id] }));
     var canConnect = !c && (s || d.state === "available");
     var actions = el("div", { class: "actions" }, [
       el("button", { type: "button", class: "connect", id: "connect-" + d.id,
@@ -201,6 +206,18 @@
     actions.firstChild.disabled = !canConnect;
     if (s) actions.appendChild(el("button", { type: "button", class: "end secondary", id: "end-" + d.id,
                                                text: "End session", onclick: function () { endDesktop(d); } }));
+    if (s && d.can_reset) {
+      var reset = el("button", { type: "button", class: "reset danger", id: "reset-" + d.id,
+                                 text: resetting[d.id] ? "Resetting…" : "Reset",
+                                 "aria-label": "Reset " + (d.title || d.id),
+                                 onclick: function () {
+                                   if (window.confirm("Reset " + (d.title || d.id) +
+                                                      "? Unsaved work on it is lost."))
+                                     resetDesktop(d);
+                                 } });
+      reset.disabled = !!resetting[d.id];
+      actions.appendChild(reset);
+    }
     li.appendChild(actions);
     return li;
   }
@@ -213,6 +230,7 @@
     var path = "/api/v1/desktops/" + encodeURIComponent(d.id);
     connecting[d.id] = { progress: 0, step: "requesting a desktop" };
     delete cardErrors[d.id];
+    delete cardNotes[d.id];
     say($("notice"), "");
     refresh();
     var wait = 0;
@@ -248,10 +266,35 @@
     });
   }
 
+  /* A hard reset of the user's running desktop; the session stays. */
+  function resetDesktop(d) {
+    resetting[d.id] = true;
+    delete cardErrors[d.id];
+    delete cardNotes[d.id];
+    refresh();
+    api("POST", "/api/v1/desktops/" + encodeURIComponent(d.id) + "/reset").then(function (res) {
+      if (failed(res)) return;
+      var code = res.body && res.body.error && res.body.error.code;
+      if (res.status === 200)
+        cardNotes[d.id] = "The desktop was reset and is restarting. Unsaved work on it was lost.";
+      else if (code === "reset_not_allowed")
+        cardErrors[d.id] = "Only the helpdesk can reset this desktop.";
+      else if (code === "not_running")
+        cardErrors[d.id] = "The desktop is not running, so it cannot be reset.";
+      else
+        cardErrors[d.id] = "The desktop was not reset: " + errorText(res);
+    }, function () {
+      cardErrors[d.id] = "Cannot reach the broker: the desktop was not reset.";
+    }).then(function () {
+      delete resetting[d.id];
+      refresh();
+    });
+  }
+
   function endDesktop(d) {
     api("POST", "/api/v1/desktops/" + encodeURIComponent(d.id) + "/end").then(function (res) {
       if (failed(res)) return;
-      if (res.status === 200) { delete cardErrors[d.id]; say($("notice"), "Your session on " + (d.title || d.id) + " ended."); }
+      if (res.status === 200) { delete cardErrors[d.id]; delete cardNotes[d.id]; say($("notice"), "Your session on " + (d.title || d.id) + " ended."); }
       else cardErrors[d.id] = errorText(res);
       refresh();
     }, netError);

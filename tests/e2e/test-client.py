@@ -5,8 +5,10 @@ Headless: the first frame it saves is the guest's own screen pixel for
 pixel; a wrong password and an unreachable broker exit with their own
 statuses and plain messages. GUI under Xvfb, typed into with xdotool: a
 wrong password shows its message, the right one shows the desktop pixel
-for pixel on the X screen, and Ctrl+Alt+Q logs out (the broker ends the
-session) back to the login page."""
+for pixel on the X screen, Ctrl+Alt+R resets it (the pool has
+user_reset = yes) after a confirmation that Escape cancels and Enter
+accepts, the guest rebooting in the same view, and Ctrl+Alt+Q logs out
+(the broker ends the session) back to the login page."""
 
 import os
 import re
@@ -25,7 +27,7 @@ from brokerdeploy import ApiError, BrokerDeployment, DEMO_PASSWORD, DEMO_USER  #
 
 HELPER_PASSWORD = "helpdesk-pass-1"
 CLIENT = os.path.join(top_builddir, "paprika-client")
-KEEP = ("login.png", "login-error.png", "desktop.png", "headless.png")
+KEEP = ("login.png", "login-error.png", "desktop.png", "headless.png", "reset-confirm.png")
 
 
 def sessions_of(d, helper, user):
@@ -106,7 +108,7 @@ def run(d, procs):
     d.add_user(DEMO_USER, DEMO_PASSWORD, "staff")
     d.add_user("helper", HELPER_PASSWORD, "helpdesk")
     d.start_gateway()
-    d.start_broker()
+    d.start_broker(pool_extra="user_reset = yes\n")
     helper = d.login("helper", HELPER_PASSWORD)
     env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(d.work, "config"))
     env.pop("DISPLAY", None)
@@ -222,6 +224,55 @@ def run(d, procs):
               "the user name is remembered in the user's client.conf")
     gw = [s for s in d.gateway_sessions() if s["user"] == DEMO_USER and s["tunnels"]]
     check(gw, "the GUI's SPICE channels go through the gateway", str(d.gateway_sessions()))
+
+    # --- reset: Ctrl+Alt+R, confirmed; the desktop reboots in view ------------
+    def resets():
+        status, body, _ = d.api("GET", "/api/v1/audit?user=demo&limit=50", token=helper)
+        if status != 200:
+            raise ApiError(status, body)
+        return [a for a in body["audit"] if a["action"] == "reset"]
+
+    check(any(line.endswith("ui: reset offered (Ctrl+Alt+R)") for line in log.lines()),
+          "the client offers Reset for a pool with user_reset = yes",
+          "\n".join(log.lines()[-10:]))
+    before = sessions_of(d, helper, DEMO_USER)
+    xdo(genv, "key", "ctrl+alt+r")
+    check(log.wait(r"ui: reset the desktop\?$", 10), "Ctrl+Alt+R asks for confirmation first",
+          "\n".join(log.lines()[-10:]))
+    time.sleep(0.5)
+    x_screen(genv, os.path.join(d.work, "reset-confirm.png"))
+    xdo(genv, "key", "Escape")
+    check(log.wait(r"ui: reset cancelled$", 10) and not resets(),
+          "Escape cancels the confirmation and nothing is reset",
+          ("\n".join(log.lines()[-5:]), resets()))
+    xdo(genv, "key", "ctrl+alt+r")
+    check(log.wait(r"ui: reset the desktop\?$", 10), "Ctrl+Alt+R asks again",
+          "\n".join(log.lines()[-10:]))
+    time.sleep(0.5)
+    xdo(genv, "key", "Return")
+    line = log.wait(r"ui: (desktop office reset|reset failed: .*)$", 30)
+    check(line and line.endswith("ui: desktop office reset"),
+          "Enter confirms, and the broker resets the desktop", str(line))
+    done = resets()
+    check(len(done) == 1 and done[0]["actor"] == DEMO_USER and done[0]["result"] == "ok" and
+          done[0]["target"].startswith("office/"),
+          "the broker's audit log has one reset of an office desktop by demo, ok", done)
+    after = sessions_of(d, helper, DEMO_USER)
+    check(before and after and after[0]["id"] == before[0]["id"],
+          "the session outlives the reset", (before, after))
+    # The SPICE connection stays: the guest boots to its banner again, in view.
+    desk = after[0]["desktop"] if after else desk
+    found = None
+    deadline = time.time() + 60
+    while time.time() < deadline and found is None:
+        time.sleep(0.5)
+        if not booted(d, helper, desk, own):
+            continue
+        screen = x_screen(genv, os.path.join(d.work, "after-reset.png"))
+        found = images.find(screen, images.read_image(own))
+    check(found is not None and not log.wait(r"ui: (login|reconnecting|connection lost)", 0.1),
+          "after the reset the GUI still shows the guest's own screen, not reconnecting",
+          "\n".join(log.lines()[-10:]))
 
     # --- log out: Ctrl+Alt+Q ------------------------------------------------
     xdo(genv, "key", "ctrl+alt+q")

@@ -5,7 +5,8 @@ through an NSS database: certificate errors are not ignored.
 
 A wrong password and the login throttle show their messages; demo logs in,
 connects (progress, then a console.vv download), ends the session and logs
-out; helper sees demo's live session (connected by remote-viewer under Xvfb),
+out, and resets the desktop from its card (the office pool allows users
+to: user_reset = yes); helper sees demo's live session (connected by remote-viewer under Xvfb),
 disconnects it and ends it, and sees the audit log."""
 
 import base64
@@ -302,7 +303,7 @@ def main():
         d.add_user("helper", HELPER_PW, "helpdesk")
         d.start_gateway()
         d.broker_port = brokerdeploy.free_port()
-        conf = d.broker_config() + LIMITS
+        conf = d.broker_config("user_reset = yes\n") + LIMITS
         d.broker_config = lambda *a, **k: conf
         d.start_broker()
         home = nss_home(d)
@@ -362,6 +363,8 @@ def run(d, b, procs):
     ok, title = b.try_("wait", sel=f"{CARD} h3", re="^Office desktop$")
     check(ok, "the card shows the pool's title", title)
     check(b("text", sel="#helpdesk") is None, "a staff user sees no helpdesk tables")
+    check(b("text", sel=f"{CARD} button.reset") is None,
+          "without a session the card has no Reset button", b("text", sel=CARD))
 
     # --- connect: progress, then console.vv --------------------------------
     b("expectDownload", timeout=180000)
@@ -385,6 +388,38 @@ def run(d, b, procs):
     shot = os.path.join(d.work, "portal-user.png")
     b("screenshot", file=shot)
     print(f"# screenshot of demo's page: {shot}", flush=True)
+
+    # --- reset the desktop from its card (user_reset = yes) ------------------
+    helper = d.login("helper", HELPER_PW)
+
+    def resets():
+        st, body, _ = d.api("GET", "/api/v1/audit?user=demo&limit=50", token=helper)
+        if st != 200:
+            raise brokerdeploy.ApiError(st, body)
+        return [a for a in body["audit"] if a["action"] == "reset"]
+
+    ok, err = b.try_("wait", sel=f"{CARD} button.reset", re="^Reset$")
+    check(ok, "with a session on a pool with user_reset = yes the card has a Reset button", err)
+    session_before = session_of(d, helper, "demo")
+    b("dialogs", accept=False)
+    b.try_("click", sel=f"{CARD} button.reset")
+    time.sleep(2)
+    asked = b("dialogs", accept=True)
+    check(asked and "Unsaved work" in asked[0] and not resets(),
+          "Reset asks for confirmation, and a No resets nothing", (asked, resets()))
+    ok, err = b.try_("click", sel=f"{CARD} button.reset")
+    check(ok, "Reset can be clicked again", err)
+    ok, note_ = b.try_("wait", sel=f"{CARD} .card-note", re="reset", timeout=30000)
+    check(ok and b("text", sel=f"{CARD} .error") is None,
+          "a confirmed Reset says on the card that the desktop was reset",
+          (note_, b("text", sel=f"{CARD} .error")))
+    done = resets()
+    check(len(done) == 1 and done[0]["actor"] == "demo" and done[0]["result"] == "ok" and
+          done[0]["target"].startswith("office/"),
+          "the broker's audit log has one reset of an office desktop by demo, ok", done)
+    after = session_of(d, helper, "demo")
+    check(session_before and after and after["id"] == session_before["id"],
+          "the session outlives the reset", (session_before, after))
 
     # --- end the session, log out -----------------------------------------
     b("click", sel=f"{CARD} button.end")
@@ -413,7 +448,6 @@ def run(d, b, procs):
     wait_for(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
     procs.append(subprocess.Popen(["remote-viewer", vv_path], env=dict(os.environ, DISPLAY=display),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    helper = d.login("helper", HELPER_PW)
     s = wait_for(lambda: (lambda x: x if x and x["state"] == "connected" else None)(
         session_of(d, helper, "demo")), 60, 0.5)
     if not check(s, "remote-viewer connects demo's session", session_of(d, helper, "demo")):
