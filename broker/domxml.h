@@ -1,0 +1,62 @@
+/*
+ * The edits the broker makes to a guest's persistent definition before it
+ * starts it: the GPU it was given (PCI hostdevs or a mediated device), the
+ * display a GPU desktop needs (QXL kept for boot and console, the SPICE
+ * streaming channel), firmware and hypervisor features, and the pool's
+ * clipboard policy. Pure libxml2 on strings, so it is unit-tested without
+ * libvirt; virt.c reads and defines the XML.
+ */
+#ifndef PAPRIKA_DOMXML_H
+#define PAPRIKA_DOMXML_H
+
+#include <stddef.h>
+
+#include "gpu.h"
+
+/* Every element the broker adds carries an alias with this prefix, so that
+ * the next preparation finds and replaces them. */
+#define DOMXML_ALIAS_PREFIX	"ua-paprika-"
+#define DOMXML_VENDOR_ID_MAX	12	/* hyperv vendor_id */
+#define DOMXML_PCI_MAX		8
+
+enum domxml_tristate {
+	DOMXML_KEEP = 0,	/* leave as the definition has it */
+	DOMXML_OFF,
+	DOMXML_ON,
+};
+
+struct domxml_opts {
+	/* PCI functions to pass through, managed='no' (the broker detached
+	 * them); the previous broker-made hostdevs are removed first. */
+	struct gpu_addr		 pci[DOMXML_PCI_MAX];
+	size_t			 npci;
+	/* A mediated device by UUID ("" for none). */
+	char			 mdev_uuid[GPU_UUID_LEN];
+	int			 mdev_display;		/* display='on' */
+	/* GPU desktops: a QXL video device (added unless one is there) and
+	 * the spiceport channel org.spice-space.stream.0. */
+	int			 gpu_display;
+	int			 ovmf;			/* <os firmware='efi'> */
+	int			 kvm_hidden;		/* <kvm><hidden on> */
+	char			 vendor_id[DOMXML_VENDOR_ID_MAX + 1];	/* "" */
+	enum domxml_tristate	 clipboard;	/* SPICE copy and paste */
+	enum domxml_tristate	 filetransfer;	/* SPICE file transfer */
+};
+
+/*
+ * The domain XML with the edits made; a string to free, or NULL with err
+ * set. Input from libvirt is trusted to be a <domain>, but anything else
+ * gets an error, never a crash.
+ */
+char	*domxml_prepare(const char *xml, const struct domxml_opts *o,
+	    char *err, size_t errlen);
+
+/*
+ * The PCI addresses and the mediated device the broker put in a domain's
+ * XML (elements whose alias has DOMXML_ALIAS_PREFIX); how many PCI
+ * addresses were written to out, or -1 when the XML cannot be read.
+ */
+int	 domxml_gpu_devices(const char *xml, struct gpu_addr *out, size_t max,
+	    char *mdev_uuid, size_t mdevlen);
+
+#endif
