@@ -13,7 +13,8 @@
 
 #define GPU_ADDR_LEN		13	/* "0000:41:00.0" and NUL */
 #define GPU_GROUP_MAX		32	/* devices in one IOMMU group */
-#define GPU_MDEV_TYPES_MAX	16
+#define GPU_MDEV_TYPES_MAX	32	/* per parent (a T4 offers 17, an A40
+				 * about 30); the rest are left out */
 #define GPU_UUID_LEN		37
 
 struct gpu_addr {
