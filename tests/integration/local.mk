@@ -27,6 +27,16 @@ tests_integration_test_virt_qemu_CFLAGS = $(VIRT_TEST_CFLAGS) \
 	-DDEMO_IMAGE='"$(abs_top_builddir)/demo/guest/paprika-demo.img"'
 tests_integration_test_virt_qemu_LDADD = $(BROKER_LIBS)
 
+# gpu.c on the node devices and domains of a GPU host in the test driver.
+check_PROGRAMS += tests/integration/test-gpu
+TESTS += tests/integration/test-gpu
+EXTRA_DIST += tests/fixtures/gpu-host.xml
+tests_integration_test_gpu_SOURCES = tests/integration/test-gpu.c \
+	tests/integration/virttest.c tests/integration/virttest.h
+tests_integration_test_gpu_CFLAGS = $(VIRT_TEST_CFLAGS) \
+	-DGPU_FIXTURE='"$(abs_top_srcdir)/tests/fixtures/gpu-host.xml"'
+tests_integration_test_gpu_LDADD = $(BROKER_LIBS)
+
 # The broker's HTTPS server (broker/http.c) behind a small test program.
 check_PROGRAMS += tests/integration/http-testd
 tests_integration_http_testd_SOURCES = tests/integration/http-testd.c
