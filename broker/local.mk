@@ -6,6 +6,7 @@ broker_libbroker_a_SOURCES = \
 	broker/auth.c broker/auth.h \
 	broker/conf.c broker/broker.h \
 	broker/db.c \
+	broker/domxml.c broker/domxml.h \
 	broker/grant.c \
 	broker/gwctl.c \
 	broker/http.c broker/http.h \

@@ -6,6 +6,7 @@ UNIT_TESTS = \
 	tests/unit/test-auth \
 	tests/unit/test-broker-conf \
 	tests/unit/test-config \
+	tests/unit/test-domxml \
 	tests/unit/test-encode \
 	tests/unit/test-httpparse \
 	tests/unit/test-keyring \
@@ -27,6 +28,10 @@ tests_unit_test_auth_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_broker_conf_SOURCES = tests/unit/test-broker-conf.c tests/unit/unit.h
 tests_unit_test_broker_conf_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_broker_conf_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_domxml_SOURCES = tests/unit/test-domxml.c tests/unit/unit.h
+tests_unit_test_domxml_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_domxml_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 
 tests_unit_test_httpparse_SOURCES = tests/unit/test-httpparse.c
 tests_unit_test_httpparse_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
