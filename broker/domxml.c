@@ -511,7 +511,11 @@ domxml_gpu_display(struct domxml_edit *e)
 	domxml_alias(e, n, "stream");
 }
 
-/* UEFI by libvirt's firmware autoselection, unless a loader is named. */
+/*
+ * UEFI by libvirt's firmware autoselection, unless a loader is named. OVMF
+ * finds its devices through ACPI: libvirt 9.0 refuses firmware='efi'
+ * without <acpi/> ("UEFI requires ACPI on this architecture").
+ */
 static void
 domxml_ovmf(struct domxml_edit *e)
 {
@@ -519,6 +523,7 @@ domxml_ovmf(struct domxml_edit *e)
 
 	if (domxml_child(os, "loader") == NULL)
 		domxml_set(e, os, "firmware", "efi");
+	domxml_need(e, domxml_need(e, e->root, "features"), "acpi");
 }
 
 /* Hides the hypervisor from old guest GPU drivers (NVIDIA "Code 43"). */

@@ -235,6 +235,8 @@ test_ovmf(void **state)
 	/* The other children of <os> stay. */
 	assert_int_equal(count(&o, "/domain/os/type[@machine='pc']"), 1);
 	assert_int_equal(count(&o, "/domain/os/boot[@dev='hd']"), 1);
+	/* libvirt 9.0: "UEFI requires ACPI on this architecture". */
+	assert_int_equal(count(&o, "/domain/features/acpi"), 1);
 	out_free(&o);
 
 	/* A loader named by the admin is not autoselected over. */
@@ -278,6 +280,7 @@ test_features_merge(void **state)
 
 	memset(&opts, 0, sizeof(opts));
 	opts.kvm_hidden = 1;
+	opts.ovmf = 1;
 	strlcpy(opts.vendor_id, "paprika0", sizeof(opts.vendor_id));
 	prepare_ok(DOMAIN_HEAD "<features><acpi/><apic/>"
 	    "<kvm><hint-dedicated state='on'/><hidden state='off'/></kvm>"
@@ -352,6 +355,7 @@ assert_all_once(struct out *o)
 	assert_int_equal(count(o, "//video"), 1);
 	assert_int_equal(count(o, "//channel"), 1);
 	assert_int_equal(count(o, "//features"), 1);
+	assert_int_equal(count(o, "//features/acpi"), 1);
 	assert_int_equal(count(o, "//kvm/hidden"), 1);
 	assert_int_equal(count(o, "//hyperv/vendor_id"), 1);
 	assert_int_equal(count(o, "//graphics/clipboard"), 1);
