@@ -7,6 +7,7 @@ broker_libbroker_a_SOURCES = \
 	broker/conf.c broker/broker.h \
 	broker/db.c \
 	broker/gpu.c broker/gpu.h \
+	broker/domxml.c broker/domxml.h \
 	broker/grant.c \
 	broker/gwctl.c \
 	broker/http.c broker/http.h \

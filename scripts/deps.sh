@@ -10,6 +10,7 @@ PACKAGES="
   libpam-wrapper libnss-wrapper sqlite3
   openssl ca-certificates python3 python3-libvirt libvirt-daemon-system
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
+  ovmf
   nasm mtools
   spice-client-gtk virt-viewer xvfb xauth x11-apps
   libspice-client-gtk-3.0-dev libgtk-3-dev libsoup-3.0-dev xdotool

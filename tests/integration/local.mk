@@ -37,6 +37,16 @@ tests_integration_test_gpu_CFLAGS = $(VIRT_TEST_CFLAGS) \
 	-DGPU_FIXTURE='"$(abs_top_srcdir)/tests/fixtures/gpu-host.xml"'
 tests_integration_test_gpu_LDADD = $(BROKER_LIBS)
 
+# domxml.c's output defined (and, without hostdevs, started) under the
+# embedded driver: libvirt 9.0 must keep each element the broker adds.
+check_PROGRAMS += tests/integration/test-domxml-qemu
+TESTS += tests/integration/test-domxml-qemu
+tests_integration_test_domxml_qemu_SOURCES = \
+	tests/integration/test-domxml-qemu.c \
+	tests/integration/virttest.c tests/integration/virttest.h
+tests_integration_test_domxml_qemu_CFLAGS = $(VIRT_TEST_CFLAGS)
+tests_integration_test_domxml_qemu_LDADD = $(BROKER_LIBS)
+
 # The broker's HTTPS server (broker/http.c) behind a small test program.
 check_PROGRAMS += tests/integration/http-testd
 tests_integration_http_testd_SOURCES = tests/integration/http-testd.c

@@ -6,6 +6,7 @@ UNIT_TESTS = \
 	tests/unit/test-auth \
 	tests/unit/test-broker-conf \
 	tests/unit/test-config \
+	tests/unit/test-domxml \
 	tests/unit/test-encode \
 	tests/unit/test-gpu \
 	tests/unit/test-httpparse \
@@ -32,6 +33,9 @@ tests_unit_test_broker_conf_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_gpu_SOURCES = tests/unit/test-gpu.c tests/unit/unit.h
 tests_unit_test_gpu_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_gpu_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_domxml_SOURCES = tests/unit/test-domxml.c tests/unit/unit.h
+tests_unit_test_domxml_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_domxml_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 
 tests_unit_test_httpparse_SOURCES = tests/unit/test-httpparse.c
 tests_unit_test_httpparse_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
