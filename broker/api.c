@@ -14,6 +14,7 @@
 
 #include "broker.h"
 #include "encode.h"
+#include "gpujson.h"
 #include "http.h"
 #include "log.h"
 #include "virt.h"
@@ -936,6 +937,138 @@ api_metrics(struct http_req *req)
 #define GET	EVHTTP_REQ_GET
 #define POST	EVHTTP_REQ_POST
 
+/* GPUs ------------------------------------------------------------------- */
+
+struct api_gpus {
+	struct http_req	*req;
+	json_t		*hosts;		/* one object per [host], in order */
+	int		 pending;
+};
+
+struct api_gpus_host {
+	struct api_gpus	*g;
+	size_t		 index;
+};
+
+static const char *
+api_gpu_allocated_to(void *arg, const char *device)
+{
+	const struct gpu_alloc	*a = gpualloc_of(arg, device);
+
+	return a != NULL ? a->guest : NULL;
+}
+
+static int
+api_gpu_quarantined(void *arg, const char *device, char *reason, size_t len)
+{
+	return db_gpu_quarantine_get(broker->db, arg, device, reason,
+	    len) == 0;
+}
+
+static void
+api_gpus_reply(struct api_gpus *g)
+{
+	http_reply_json(g->req, 200, json_pack("{s:o}", "hosts", g->hosts));
+	http_req_release(g->req);
+	free(g);
+}
+
+static void
+api_gpus_scanned(const struct virt_result *res, void *arg)
+{
+	struct api_gpus_host	*gh = arg;
+	struct api_gpus		*g = gh->g;
+	json_t			*o = json_array_get(g->hosts, gh->index);
+	struct gpujson_state	 st = { api_gpu_allocated_to,
+				    api_gpu_quarantined, NULL };
+
+	st.arg = (void *)json_string_value(json_object_get(o, "name"));
+	if (!res->ok)
+		json_object_set_new(o, "error", json_string(res->error));
+	else {
+		json_object_set_new(o, "iommu", json_boolean(res->gpus->iommu));
+		json_object_set_new(o, "memory_kib",
+		    json_integer((json_int_t)res->host_memory));
+		json_object_set_new(o, "committed_kib",
+		    json_integer((json_int_t)res->committed_memory));
+		json_object_set_new(o, "gpus", gpujson_inventory(res->gpus,
+		    &st));
+	}
+	free(gh);
+	if (--g->pending == 0)
+		api_gpus_reply(g);
+}
+
+/* Every host's GPUs with a verdict each, the broker's allocations and
+ * quarantines included (helpdesk). */
+static void
+api_gpus(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct api_gpus		*g;
+	struct api_gpus_host	*gh;
+	struct conf_host	*h;
+	size_t			 i;
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
+		return;
+	g = xcalloc(1, sizeof(*g));
+	g->req = req;
+	g->hosts = json_array();
+	g->pending = 1;
+	http_req_hold(req);
+	for (i = 0; i < broker->conf->nhosts; i++) {
+		h = &broker->conf->hosts[i];
+		json_array_append_new(g->hosts, json_pack("{s:s,s:b}", "name",
+		    h->name, "up", virt_host_is_up(h->virt)));
+		if (!virt_host_is_up(h->virt)) {
+			json_object_set_new(json_array_get(g->hosts, i),
+			    "error", json_string(virt_host_error(h->virt)));
+			continue;
+		}
+		gh = xcalloc(1, sizeof(*gh));
+		gh->g = g;
+		gh->index = i;
+		g->pending++;
+		if (virt_gpu_scan(h->virt, NULL, api_gpus_scanned, gh) == -1) {
+			g->pending--;
+			free(gh);
+		}
+	}
+	if (--g->pending == 0)
+		api_gpus_reply(g);
+}
+
+/* An admin puts a quarantined GPU back in service. */
+static void
+api_gpu_clear(struct http_req *req)
+{
+	struct api_caller	 c;
+	const char		*host = req->params[0], *device = req->params[1];
+	int			 rc;
+
+	if (api_auth(req, ROLE_ADMIN, &c) == -1)
+		return;
+	if (conf_host_find(broker->conf, host) == NULL) {
+		http_reply_error(req, 404, "no_host", "no host \"%s\"", host);
+		return;
+	}
+	if ((rc = gpualloc_clear(host, device)) == -1) {
+		http_reply_error(req, 500, "state", "the broker cannot write "
+		    "its state");
+		return;
+	}
+	if (rc == 1) {
+		http_reply_error(req, 404, "not_quarantined", "GPU %s on %s "
+		    "is not quarantined", device, host);
+		return;
+	}
+	broker_audit(c.login.user, req->peer_str, "gpu clear", host, "ok",
+	    "GPU %s back in service", device);
+	http_reply_json(req, 200, json_pack("{s:s,s:s,s:s}", "host", host,
+	    "device", device, "verdict", "cleared"));
+}
+
 static const struct http_route api_route_table[] = {
 	{ POST, "/api/v1/login", api_login, 1 },
 	{ POST, "/api/v1/logout", api_logout, 0 },
@@ -956,6 +1089,8 @@ static const struct http_route api_route_table[] = {
 	{ GET, "/api/v1/pools/{pool}/desktops/{name}/screenshot",
 	    api_screenshot, 0 },
 	{ GET, "/api/v1/audit", api_audit, 0 },
+	{ GET, "/api/v1/gpus", api_gpus, 0 },
+	{ POST, "/api/v1/gpus/{host}/{device}/clear", api_gpu_clear, 0 },
 	{ GET, "/api/v1/health", api_health, 0 },
 	{ GET, "/metrics", api_metrics, 0 },
 	{ GET, "/", portal_index, 0 },

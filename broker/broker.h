@@ -14,6 +14,7 @@
 #include <uthash.h>
 
 #include "auth.h"
+#include "gpu.h"
 #include "keyring.h"
 #include "netaddr.h"
 #include "throttle.h"
@@ -73,6 +74,39 @@ struct conf_assign {
 	char	guest[128];
 };
 
+enum gpu_mode {
+	GPU_MODE_NONE,
+	GPU_MODE_PASSTHROUGH,	/* whole PCI devices through VFIO */
+	GPU_MODE_MDEV,		/* a mediated device (vGPU) */
+};
+
+#define CONF_GPU_MATCH_MAX	8
+#define CONF_GPU_DEVICES_MAX	32
+#define CONF_GPU_COUNT_MAX	4	/* passthrough GPUs per guest */
+
+/* vendor:product; product -1 matches any of the vendor's devices. */
+struct conf_gpu_match {
+	uint16_t	vendor;
+	int		product;
+};
+
+/* What a pool's guests get of a host's GPUs. */
+struct conf_gpu {
+	enum gpu_mode		 mode;
+	unsigned		 count;		/* passthrough GPUs per guest */
+	struct conf_gpu_match	 match[CONF_GPU_MATCH_MAX];
+	size_t			 nmatch;	/* 0: any display device */
+	struct gpu_addr		 devices[CONF_GPU_DEVICES_MAX];
+	size_t			 ndevices;	/* 0: any that matches */
+	char			 mdev_type[64];
+	int			 detach;	/* broker binds to vfio-pci */
+	int			 display;	/* QXL + streaming channel */
+	int			 mdev_display;	/* display='on' */
+	int			 ovmf;
+	int			 kvm_hidden;
+	char			 vendor_id[13];	/* hyperv vendor_id, "" */
+};
+
 struct conf_pool {
 	char			 name[BROKER_NAME_MAX + 1];
 	char			*title;
@@ -97,6 +131,7 @@ struct conf_pool {
 	unsigned		 idle_timeout;		/* 0: none */
 	unsigned		 max_session;		/* 0: none */
 	int			 user_reset;		/* users may reset */
+	struct conf_gpu		 gpu;
 	time_t			 spares_after;		/* no new spare before:
 							 * set after a failure */
 };
@@ -197,6 +232,26 @@ struct guest {
 	UT_hash_handle		 hh;
 };
 
+/*
+ * A GPU given to a guest, from the broker's choice until the guest stops:
+ * a PCI device (its group's other functions go with it) or a mediated
+ * device made on a parent GPU.
+ */
+struct gpu_alloc {
+	char			 key[BROKER_NAME_MAX + GPU_UUID_LEN + 2];
+	char			 host[BROKER_NAME_MAX + 1];
+	char			 device[GPU_UUID_LEN];	/* PCI address, or
+							 * the mdev UUID */
+	char			 parent[GPU_ADDR_LEN];	/* mdev only */
+	char			 mdev_type[64];
+	char			 pool[BROKER_NAME_MAX + 1];
+	char			 guest[128];
+	uint64_t		 session;
+	time_t			 since;
+	int			 starting;	/* not yet seen running */
+	UT_hash_handle		 hh;
+};
+
 /* A login: the bearer token's hash and what it grants. */
 struct login {
 	char		 user[AUTH_NAME_MAX + 1];
@@ -242,6 +297,18 @@ int		 db_audit(struct db *db, const char *actor, const char *source,
 /* Newest first, ids below before (0: from the newest), up to limit. */
 json_t		*db_audit_list(struct db *db, int64_t before, int limit,
 		    const char *actor);
+int		 db_gpu_alloc_save(struct db *db, const struct gpu_alloc *a);
+int		 db_gpu_alloc_del(struct db *db, const struct gpu_alloc *a);
+int		 db_gpu_alloc_load(struct db *db,
+		    void (*cb)(struct gpu_alloc *, void *), void *arg);
+int		 db_gpu_quarantine_put(struct db *db, const char *host,
+		    const char *device, const char *reason);
+/* 0 and reason filled when quarantined, 1 when not, -1 on error. */
+int		 db_gpu_quarantine_get(struct db *db, const char *host,
+		    const char *device, char *reason, size_t len);
+/* Rows deleted (0: it was not quarantined), or -1. */
+int		 db_gpu_quarantine_del(struct db *db, const char *host,
+		    const char *device);
 int		 db_throttle_save(struct db *db, const struct throttle_entry *e);
 int		 db_throttle_del(struct db *db, const char *key);
 int		 db_throttle_load(struct db *db,
@@ -259,6 +326,7 @@ struct broker {
 	struct http_server	*http;
 	struct session		*sessions;	/* by id */
 	struct guest		*guests;	/* by "pool/name" */
+	struct gpu_alloc	*gpu_allocs;	/* by "host/device" */
 	char			*spice_ca_pem;
 	struct event		*sweep;
 	time_t			 started;
@@ -319,6 +387,24 @@ void		 pool_maintain(void);
 const char	*pool_guest_state_name(enum guest_state st);
 void		 pool_guest_save(struct guest *g, enum guest_state st);
 int		 pool_restore(void);
+
+/* gpualloc.c */
+struct virt_result;
+/*
+ * Starts guest of GPU pool p with free GPUs of its host (instead of
+ * virt_start); done as virt_start's, with a sentence when no GPU fits.
+ */
+int		 gpualloc_start(struct conf_pool *p, const char *guest,
+		    uint64_t session,
+		    void (*done)(const struct virt_result *, void *),
+		    void *arg);
+void		 gpualloc_domain_state(const char *host, const char *dom,
+		    int running);
+void		 gpualloc_host_up(const char *host);
+int		 gpualloc_restore(void);
+json_t		*gpualloc_guest_json(const char *host, const char *guest);
+const struct gpu_alloc *gpualloc_of(const char *host, const char *device);
+int		 gpualloc_clear(const char *host, const char *device);
 
 /* grant.c */
 /* Mints a connection for a ready session: a fresh SPICE password on the

@@ -200,6 +200,7 @@ broker_host_up(struct virt_host *vh, int up, void *arg)
 	if (up) {
 		log_info("host %s: connected", name);
 		session_host_up(name);
+		gpualloc_host_up(name);
 	} else
 		log_warnx("host %s: down: %s", name, virt_host_error(vh));
 }
@@ -208,9 +209,12 @@ static void
 broker_domain_state(struct virt_host *vh, const char *dom,
     enum virt_state state, void *arg)
 {
-	session_domain_state(virt_host_name(vh), dom,
-	    state == VIRT_STATE_RUNNING || state == VIRT_STATE_PAUSED ||
-	    state == VIRT_STATE_STARTING || state == VIRT_STATE_SHUTDOWN);
+	int	running = state == VIRT_STATE_RUNNING ||
+	    state == VIRT_STATE_PAUSED || state == VIRT_STATE_STARTING ||
+	    state == VIRT_STATE_SHUTDOWN;
+
+	session_domain_state(virt_host_name(vh), dom, running);
+	gpualloc_domain_state(virt_host_name(vh), dom, running);
 }
 
 static void
@@ -338,7 +342,8 @@ main(int argc, char *argv[])
 	    (int)c->auth_threads)) == NULL ||
 	    (broker->gwq = workq_new(broker->base, "gateway", 1)) == NULL)
 		fatal("cannot start worker threads");
-	if (session_restore() == -1 || pool_restore() == -1)
+	if (session_restore() == -1 || pool_restore() == -1 ||
+	    gpualloc_restore() == -1)
 		fatalx("%s: cannot load the broker's state", c->state);
 
 	for (i = 0; i < c->nhosts; i++) {

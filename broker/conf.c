@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -369,7 +370,132 @@ conf_pool_get(struct broker_config *c, const char *name)
 	p->kind = POOL_SHARED;
 	p->disconnect_grace = 300;
 	p->max = 10;
+	p->gpu.count = 1;
+	p->gpu.display = 1;
+	p->gpu.mdev_display = 1;
+	p->gpu.ovmf = 1;
 	return p;
+}
+
+/* "10de:2231" or "10de": one vendor[:product] filter of gpu_match. */
+static int
+conf_gpu_match_parse(const char *s, struct conf_gpu_match *m)
+{
+	unsigned	vendor, product;
+	int		n, len = 0;
+
+	n = sscanf(s, "%4x%n:%4x%n", &vendor, &len, &product, &len);
+	if (n < 1 || s[len] != '\0' || len == 0)
+		return -1;
+	m->vendor = vendor;
+	m->product = n == 2 ? (int)product : -1;
+	return 0;
+}
+
+static int
+conf_gpu_setting(struct conf_pool *p, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	struct conf_gpu	*g = &p->gpu;
+	char		**items = NULL;
+	size_t		 nitems = 0, i;
+	int		 ret = -1, efi;
+
+	if (strcmp(name, "gpu") == 0) {
+		if (strcmp(value, "none") == 0)
+			g->mode = GPU_MODE_NONE;
+		else if (strcmp(value, "passthrough") == 0)
+			g->mode = GPU_MODE_PASSTHROUGH;
+		else if (strcmp(value, "mdev") == 0)
+			g->mode = GPU_MODE_MDEV;
+		else
+			return conf_err(err, errlen, "gpu \"%s\": use none, "
+			    "passthrough or mdev", value);
+		return 0;
+	}
+	if (strcmp(name, "gpu_count") == 0)
+		return conf_unsigned(value, 1, CONF_GPU_COUNT_MAX, &g->count,
+		    err, errlen);
+	if (strcmp(name, "mdev_type") == 0) {
+		if (!conf_name_ok(value) || strlen(value) >= sizeof(g->mdev_type))
+			return conf_err(err, errlen, "mdev_type \"%s\" is not "
+			    "a mediated device type id such as nvidia-222",
+			    value);
+		strlcpy(g->mdev_type, value, sizeof(g->mdev_type));
+		return 0;
+	}
+	if (strcmp(name, "gpu_detach") == 0)
+		return config_bool(value, &g->detach, err, errlen);
+	if (strcmp(name, "gpu_display") == 0)
+		return config_bool(value, &g->display, err, errlen);
+	if (strcmp(name, "mdev_display") == 0)
+		return config_bool(value, &g->mdev_display, err, errlen);
+	if (strcmp(name, "kvm_hidden") == 0)
+		return config_bool(value, &g->kvm_hidden, err, errlen);
+	if (strcmp(name, "firmware") == 0) {
+		if ((efi = strcmp(value, "efi") == 0) ||
+		    strcmp(value, "bios") == 0) {
+			g->ovmf = efi;
+			return 0;
+		}
+		return conf_err(err, errlen, "firmware \"%s\": use efi or "
+		    "bios", value);
+	}
+	if (strcmp(name, "hyperv_vendor_id") == 0) {
+		for (i = 0; value[i] != '\0'; i++)
+			if (!isalnum((unsigned char)value[i]))
+				break;
+		if (value[i] != '\0' || i == 0 || i >= sizeof(g->vendor_id))
+			return conf_err(err, errlen, "hyperv_vendor_id \"%s\": "
+			    "1 to 12 letters and digits", value);
+		strlcpy(g->vendor_id, value, sizeof(g->vendor_id));
+		return 0;
+	}
+	if (conf_list(value, &items, &nitems, err, errlen) == -1)
+		return -1;
+	if (strcmp(name, "gpu_match") == 0) {
+		for (i = 0; i < nitems; i++) {
+			if (g->nmatch == CONF_GPU_MATCH_MAX) {
+				conf_err(err, errlen, "gpu_match: at most %d "
+				    "entries", CONF_GPU_MATCH_MAX);
+				goto out;
+			}
+			if (conf_gpu_match_parse(items[i],
+			    &g->match[g->nmatch]) == -1) {
+				conf_err(err, errlen, "gpu_match \"%s\": use "
+				    "vendor:product in hex, such as 10de:2231, "
+				    "or a vendor alone", items[i]);
+				goto out;
+			}
+			g->nmatch++;
+		}
+	} else if (strcmp(name, "gpu_devices") == 0) {
+		for (i = 0; i < nitems; i++) {
+			if (g->ndevices == CONF_GPU_DEVICES_MAX) {
+				conf_err(err, errlen, "gpu_devices: at most "
+				    "%d devices", CONF_GPU_DEVICES_MAX);
+				goto out;
+			}
+			if (gpu_addr_parse(items[i],
+			    &g->devices[g->ndevices]) == -1) {
+				conf_err(err, errlen, "gpu_devices \"%s\" is "
+				    "not a PCI address such as 0000:41:00.0",
+				    items[i]);
+				goto out;
+			}
+			g->ndevices++;
+		}
+	} else {
+		conf_err(err, errlen, "unknown setting \"%s\" in [pool %s]",
+		    name, p->name);
+		goto out;
+	}
+	ret = 0;
+out:
+	for (i = 0; i < nitems; i++)
+		free(items[i]);
+	free(items);
+	return ret;
 }
 
 static int
@@ -462,8 +588,7 @@ conf_pool_setting(struct broker_config *c, const char *pool,
 	else if (strcmp(name, "user_reset") == 0)
 		return config_bool(value, &p->user_reset, err, errlen);
 	else
-		return conf_err(err, errlen, "unknown setting \"%s\" in "
-		    "[pool %s]", name, pool);
+		return conf_gpu_setting(p, name, value, err, errlen);
 	return 0;
 out:
 	for (i = 0; i < nitems; i++)
@@ -563,6 +688,15 @@ conf_check(struct broker_config *c, const char *path,
 			return conf_err(err, errlen, "%s: [pool %s] "
 			    "disconnect_action = revert needs a snapshot",
 			    path, p->name);
+		if (p->gpu.mode == GPU_MODE_MDEV && p->gpu.mdev_type[0] == '\0')
+			return conf_err(err, errlen, "%s: [pool %s] gpu = mdev "
+			    "needs mdev_type (see paprikactl gpus for the "
+			    "host's types)", path, p->name);
+		if (p->gpu.mode == GPU_MODE_PASSTHROUGH &&
+		    p->gpu.ndevices > 0 && p->gpu.ndevices < p->gpu.count)
+			return conf_err(err, errlen, "%s: [pool %s] lists %zu "
+			    "gpu_devices for gpu_count = %u", path, p->name,
+			    p->gpu.ndevices, p->gpu.count);
 		if (p->name_prefix == NULL) {
 			p->name_prefix = xreallocarray(NULL, 1,
 			    strlen(p->name) + 2);
@@ -802,6 +936,38 @@ conf_dump_net(FILE *fp, const char *prefix, const struct netaddr_net *n)
 
 #define S(x)	((x) != NULL ? (x) : "")
 
+static void
+conf_dump_gpu(FILE *fp, const struct conf_gpu *g)
+{
+	char	addr[GPU_ADDR_LEN];
+	size_t	i;
+
+	if (g->mode == GPU_MODE_NONE)
+		return;
+	fprintf(fp, "gpu = %s\n", g->mode == GPU_MODE_MDEV ? "mdev" :
+	    "passthrough");
+	if (g->mode == GPU_MODE_MDEV)
+		fprintf(fp, "mdev_type = %s\nmdev_display = %s\n",
+		    g->mdev_type, g->mdev_display ? "yes" : "no");
+	else
+		fprintf(fp, "gpu_count = %u\ngpu_detach = %s\n", g->count,
+		    g->detach ? "yes" : "no");
+	for (i = 0; i < g->nmatch; i++) {
+		fprintf(fp, "gpu_match = %04x", g->match[i].vendor);
+		if (g->match[i].product != -1)
+			fprintf(fp, ":%04x", g->match[i].product);
+		fputc('\n', fp);
+	}
+	for (i = 0; i < g->ndevices; i++) {
+		gpu_addr_format(&g->devices[i], addr, sizeof(addr));
+		fprintf(fp, "gpu_devices = %s\n", addr);
+	}
+	fprintf(fp, "gpu_display = %s\nfirmware = %s\nkvm_hidden = %s\n"
+	    "hyperv_vendor_id = %s\n", g->display ? "yes" : "no",
+	    g->ovmf ? "efi" : "bios", g->kvm_hidden ? "yes" : "no",
+	    g->vendor_id);
+}
+
 void
 conf_dump(const struct broker_config *c, FILE *fp)
 {
@@ -872,5 +1038,6 @@ conf_dump(const struct broker_config *c, FILE *fp)
 		    conf_action_name(p->disconnect_action),
 		    p->disconnect_grace, p->idle_timeout, p->max_session,
 		    p->user_reset ? "yes" : "no");
+		conf_dump_gpu(fp, &p->gpu);
 	}
 }

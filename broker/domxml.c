@@ -410,9 +410,14 @@ domxml_check_taken(struct domxml_edit *e, const struct domxml_opts *o)
 	return 0;
 }
 
-/* <hostdev type='pci' managed='no'> for a: the broker detached it. */
+/*
+ * <hostdev type='pci'> for a: managed='no' when the broker bound it to
+ * vfio-pci (or found it there), 'yes' to let libvirt bind a function that
+ * has no driver.
+ */
 static void
-domxml_add_pci(struct domxml_edit *e, const struct gpu_addr *a, size_t i)
+domxml_add_pci(struct domxml_edit *e, const struct gpu_addr *a, int managed,
+    size_t i)
 {
 	xmlNodePtr	hd, addr;
 	char		v[32];
@@ -420,7 +425,7 @@ domxml_add_pci(struct domxml_edit *e, const struct gpu_addr *a, size_t i)
 	hd = domxml_add(e, domxml_devices(e), "hostdev");
 	domxml_set(e, hd, "mode", "subsystem");
 	domxml_set(e, hd, "type", "pci");
-	domxml_set(e, hd, "managed", "no");
+	domxml_set(e, hd, "managed", managed ? "yes" : "no");
 	domxml_set(e, domxml_add(e, hd, "driver"), "name", "vfio");
 	addr = domxml_add(e, domxml_add(e, hd, "source"), "address");
 	snprintf(v, sizeof(v), "0x%04x", a->domain);
@@ -598,7 +603,7 @@ domxml_edit(struct domxml_edit *e, const struct domxml_opts *o)
 	if (domxml_check_taken(e, o) == -1)
 		return -1;
 	for (i = 0; i < o->npci; i++)
-		domxml_add_pci(e, &o->pci[i], i);
+		domxml_add_pci(e, &o->pci[i], o->pci_managed[i], i);
 	if (o->mdev_uuid[0] != '\0' && domxml_add_mdev(e, o) == -1)
 		return -1;
 	if (o->gpu_display)

@@ -27,8 +27,10 @@ enum domxml_tristate {
 
 struct domxml_opts {
 	/* PCI functions to pass through, managed='no' (the broker detached
-	 * them); the previous broker-made hostdevs are removed first. */
+	 * them) unless pci_managed says libvirt binds it; the previous
+	 * broker-made hostdevs are removed first. */
 	struct gpu_addr		 pci[DOMXML_PCI_MAX];
+	int			 pci_managed[DOMXML_PCI_MAX];
 	size_t			 npci;
 	/* A mediated device by UUID ("" for none). */
 	char			 mdev_uuid[GPU_UUID_LEN];

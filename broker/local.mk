@@ -9,6 +9,8 @@ broker_libbroker_a_SOURCES = \
 	broker/gpu.c broker/gpu.h \
 	broker/domxml.c broker/domxml.h \
 	broker/grant.c \
+	broker/gpualloc.c \
+	broker/gpujson.c broker/gpujson.h \
 	broker/gwctl.c \
 	broker/http.c broker/http.h \
 	broker/httpparse.c \
@@ -19,6 +21,7 @@ broker_libbroker_a_SOURCES = \
 	broker/throttle.c broker/throttle.h \
 	broker/virt.c broker/virt.h \
 	broker/virtevent.c \
+	broker/virtgpu.c broker/virtgpu.h broker/virtpriv.h \
 	broker/workq.c broker/workq.h
 BROKER_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML2_CFLAGS) $(SQLITE3_CFLAGS) $(LIBSODIUM_CFLAGS) \

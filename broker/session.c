@@ -307,8 +307,18 @@ session_prepare(struct session *s)
 		    "waiting for the host");
 		return;
 	}
-	session_set_state(s, SESSION_STARTING, 40, "starting the desktop");
 	s->busy = 1;
+	if (s->pool->gpu.mode != GPU_MODE_NONE) {
+		session_set_state(s, SESSION_STARTING, 40, "starting the "
+		    "desktop with its GPU");
+		if (gpualloc_start(s->pool, s->guest, s->id, session_started,
+		    session_ref(s)) == -1) {
+			s->busy = 0;
+			session_fail(s, "out of memory");
+		}
+		return;
+	}
+	session_set_state(s, SESSION_STARTING, 40, "starting the desktop");
 	if (virt_start(s->pool->host->virt, s->guest, session_started,
 	    session_ref(s)) == -1) {
 		s->busy = 0;
@@ -702,12 +712,13 @@ session_json(const struct session *s)
 
 	snprintf(id, sizeof(id), "%016" PRIx64, s->id);
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s?,s:s,s:I,s:I,"
-	    "s:I,s:I}", "id", id, "user", s->user, "pool", s->pool->name,
+	    "s:I,s:I,s:o?}", "id", id, "user", s->user, "pool", s->pool->name,
 	    "desktop", s->guest, "host", s->pool->host->name, "state",
 	    session_state_name(s->state), "progress", (int)s->progress, "step",
 	    s->step, "error", s->error[0] != '\0' ? s->error : NULL,
 	    "source", s->source, "created", (json_int_t)s->created,
 	    "updated", (json_int_t)s->updated,
 	    "connected_at", (json_int_t)s->connected_at,
-	    "disconnected_at", (json_int_t)s->disconnected_at);
+	    "disconnected_at", (json_int_t)s->disconnected_at,
+	    "gpus", gpualloc_guest_json(s->pool->host->name, s->guest));
 }

@@ -29,6 +29,7 @@
 
 #include "log.h"
 #include "virt.h"
+#include "virtpriv.h"
 #include "workq.h"
 
 #define VIRT_BACKOFF_MIN	1		/* seconds */
@@ -37,67 +38,12 @@
 #define VIRT_KEEPALIVE_COUNT	3
 #define VIRT_AGENT_TIMEOUT	5		/* seconds */
 #define VIRT_SCREENSHOT_MAX	(64 * 1024 * 1024)
-#define VIRT_URI_MAX		1024
 #define VIRT_XML_MAX		(4 * 1024 * 1024)
 /* Marks the domains (and lists the volumes) that virt_clone made. */
 #define VIRT_CLONE_NS		"https://paprika.invalid/xmlns/clone/1"
 #define VIRT_CLONE_PREFIX	"paprika"
 
 extern char **environ;
-
-struct virt_job;
-typedef void (*virt_job_fn)(struct virt_job *);
-
-struct virt_job {
-	struct virt_host	*h;
-	virt_job_fn		 work;
-	virt_done_cb		 done;
-	void			*arg;
-	int			 invalid;	/* refused before the worker */
-	char			 dom[VIRT_NAME_MAX];
-	char			 name2[VIRT_NAME_MAX];	/* snapshot, new domain */
-	char			 password[VIRT_PASSWORD_MAX + 1];
-	time_t			 valid_to;
-	enum virt_connected	 connected;
-	enum virt_power		 power;
-	struct virt_result	 res;
-	char			 listen[64];
-	char			 mime[64];
-	uint8_t			*image;
-	char			**names;
-	enum virt_state		*states;
-	size_t			 n;
-	struct virt_job		*next;		/* the host's jobs, on the loop */
-};
-
-struct virt_host {
-	char			 name[VIRT_NAME_MAX];
-	char			 uri[VIRT_URI_MAX];
-	struct virt_events	 ev;
-	void			*arg;
-	struct event_base	*base;
-	struct workq		*wq;
-	struct event		*retry;		/* reconnect after backoff */
-	struct event		*closed;	/* the connection closed */
-	struct virt_job		*jobs;		/* queued, done not yet called */
-
-	/* The loop's view. */
-	int			 up;		/* -1 not known yet */
-	char			 error[VIRT_ERROR_MAX];
-	int			 backoff;
-	int			 connecting;
-	int			 remote;	/* through libvirt's RPC */
-
-	/* The worker's. */
-	virConnectPtr		 conn;
-	int			 lifecycle_id;
-	int			 graphics_id;
-	char			 conn_error[VIRT_ERROR_MAX];
-
-	/* Set from any thread by the close callback. */
-	pthread_mutex_t		 lock;
-	int			 close_reason;
-};
 
 static struct event_base	*virt_base;
 
@@ -168,11 +114,7 @@ virt_name_valid(const char *name)
 	return 1;
 }
 
-static void
-virt_seterror(struct virt_job *job, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 virt_seterror(struct virt_job *job, const char *fmt, ...)
 {
 	va_list	ap;
@@ -184,7 +126,7 @@ virt_seterror(struct virt_job *job, const char *fmt, ...)
 }
 
 /* The last libvirt error of this thread, made printable, never NULL. */
-static const char *
+const char *
 virt_last_error(char *buf, size_t len)
 {
 	virErrorPtr	 err = virGetLastError();
@@ -199,7 +141,7 @@ virt_last_error(char *buf, size_t len)
  * Records why a libvirt call about dom failed; when the connection itself
  * is gone, says that the host is unreachable.
  */
-static void
+void
 virt_fail(struct virt_job *job, const char *what)
 {
 	char	msg[VIRT_ERROR_MAX];
@@ -241,7 +183,7 @@ virt_map_state(int state, int reason)
 	}
 }
 
-static enum virt_state
+enum virt_state
 virt_domain_state(virDomainPtr d)
 {
 	int	state, reason;
@@ -486,6 +428,10 @@ virt_job_free(struct virt_job *job)
 	free(job->names);
 	free(job->states);
 	free(job->image);
+	if (job->gpus != NULL) {
+		gpu_inventory_free(job->gpus);
+		free(job->gpus);
+	}
 	free(job);
 }
 
@@ -539,12 +485,13 @@ virt_job_done(void *arg)
 		job->res.ndomains = job->n;
 		job->res.image = job->image;
 		job->res.image_mime = job->image != NULL ? job->mime : NULL;
+		job->res.gpus = job->gpus;
 		job->done(&job->res, job->arg);
 	}
 	virt_job_free(job);
 }
 
-static struct virt_job *
+struct virt_job *
 virt_job_new(struct virt_host *h, virt_job_fn work, const char *dom,
     virt_done_cb done, void *arg)
 {
@@ -568,7 +515,7 @@ virt_job_new(struct virt_host *h, virt_job_fn work, const char *dom,
 }
 
 /* Queues job; on failure frees it and returns -1. */
-static int
+int
 virt_job_push(struct virt_job *job)
 {
 	struct virt_host	*h = job->h;
@@ -698,7 +645,7 @@ virt_host_error(const struct virt_host *h)
 
 /* XML helpers. */
 
-static xmlDocPtr
+xmlDocPtr
 virt_xml_parse(const char *xml)
 {
 	size_t	len = strlen(xml);
@@ -709,16 +656,8 @@ virt_xml_parse(const char *xml)
 	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 }
 
-/* A domain's XML, parsed, with an XPath context that knows the clone
- * metadata's namespace. */
-struct virt_xml {
-	char			*text;
-	xmlDocPtr		 doc;
-	xmlXPathContextPtr	 ctx;
-};
-
 /* Reads and parses dom's XML; 0, or -1 with the job's error set. */
-static int
+int
 virt_xml_read(struct virt_job *job, virDomainPtr d, unsigned int flags,
     struct virt_xml *x)
 {
@@ -738,7 +677,7 @@ virt_xml_read(struct virt_job *job, virDomainPtr d, unsigned int flags,
 }
 
 /* Frees x, wiping the text first: a secure read holds the password. */
-static void
+void
 virt_xml_free(struct virt_xml *x)
 {
 	xmlXPathFreeContext(x->ctx);
@@ -810,7 +749,7 @@ virt_xml_wipe_attr(xmlNodePtr node, const char *name)
 	}
 }
 
-static virDomainPtr
+virDomainPtr
 virt_lookup(struct virt_job *job)
 {
 	virDomainPtr	d;

@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "domxml.h"
+#include "gpu.h"
+
 struct event_base;
 struct virt_host;
 
@@ -67,6 +70,23 @@ struct virt_result {
 	size_t		 ndomains;
 	const char	*const *domain_names;
 	const enum virt_state *domain_states;
+	/* virt_gpu_scan: the host's PCI devices and what running domains
+	 * hold, owned by the job; memory in KiB */
+	const struct gpu_inventory *gpus;
+	unsigned long long	 host_memory;	/* installed */
+	unsigned long long	 committed_memory;	/* running domains' */
+	unsigned long long	 dom_memory;	/* the domain's maximum */
+	/* virt_gpu_start: the device a failure is blamed on, or "" */
+	char			 blamed[GPU_UUID_LEN];
+};
+
+/* How virt_gpu_start gives a domain its GPU. */
+struct virt_gpu_plan {
+	struct domxml_opts	 xml;		/* the definition's edits */
+	int			 detach;	/* bind xml.pci to vfio-pci */
+	/* gpu = mdev: made on this parent before the start */
+	char			 mdev_parent[GPU_ADDR_LEN];
+	char			 mdev_type[64];
 };
 
 typedef void (*virt_done_cb)(const struct virt_result *res, void *arg);
@@ -150,6 +170,28 @@ int	virt_remove_clone(struct virt_host *h, const char *dom,
 	    virt_done_cb done, void *arg);
 /* The guest's own screen (virDomainScreenshot). */
 int	virt_screenshot(struct virt_host *h, const char *dom,
+	    virt_done_cb done, void *arg);
+
+/* virtgpu.c */
+/*
+ * The host's PCI devices (node devices), the devices that running domains
+ * hold, the host's memory and what running domains take of it; with dom
+ * (may be NULL) also its state and maximum memory.
+ */
+int	virt_gpu_scan(struct virt_host *h, const char *dom, virt_done_cb done,
+	    void *arg);
+/*
+ * Starts dom with a GPU: checks each device again (present, bound to
+ * vfio-pci or detached to it when plan->detach, its IOMMU group viable,
+ * not held by another running domain), that the host's memory not taken
+ * by running domains holds dom's (VFIO pins all of it), makes the mediated
+ * device, edits the persistent definition (domxml_prepare) and starts.
+ * A failure that names a device sets res->blamed. Running already: ok.
+ */
+int	virt_gpu_start(struct virt_host *h, const char *dom,
+	    const struct virt_gpu_plan *plan, virt_done_cb done, void *arg);
+/* Removes the mediated device uuid (a guest that held it stopped). */
+int	virt_mdev_remove(struct virt_host *h, const char *uuid,
 	    virt_done_cb done, void *arg);
 
 const char	*virt_state_name(enum virt_state s);

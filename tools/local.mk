@@ -1,8 +1,9 @@
 # tools/: paprikactl, the admin and helpdesk command line.
 bin_PROGRAMS += paprikactl
-paprikactl_SOURCES = tools/paprikactl.c
-paprikactl_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
-paprikactl_LDADD = $(PAPRIKA_COMMON_LIBS) $(JANSSON_LIBS)
+paprikactl_SOURCES = tools/paprikactl.c tools/paprikactl.h tools/gpus.c
+# gpus shares the broker's configuration reader and GPU inventory.
+paprikactl_CFLAGS = $(BROKER_CFLAGS)
+paprikactl_LDADD = $(BROKER_LIBS)
 
 # paprika-users: the broker's local users file, like htpasswd. It shares
 # the file's parser and the password hashing with the broker.

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "keyring.h"
+#include "paprikactl.h"
 #include "ticket.h"
 
 #define DEFAULT_SOCKET	RUNSTATEDIR "/paprika/gatewayd.sock"
@@ -43,7 +44,13 @@ usage(void)
 	    "from now on\n"
 	    "  reload               reload configuration and ticket keys\n"
 	    "  metrics              print metrics (Prometheus text)\n"
-	    "  status [--json]      version, uptime, counts\n", DEFAULT_SOCKET);
+	    "  status [--json]      version, uptime, counts\n"
+	    "\n"
+	    "Hosts (libvirt, read-only, and the broker's state):\n"
+	    "  gpus [--config FILE | --connect URI] [--json]\n"
+	    "                       each host's GPUs, and whether each can be "
+	    "given\n"
+	    "                       to a desktop or why not\n", DEFAULT_SOCKET);
 	exit(2);
 }
 
@@ -302,6 +309,8 @@ main(int argc, char *argv[])
 	json = argc > 1 && strcmp(argv[argc - 1], "--json") == 0;
 	if (strcmp(cmd, "ticket") == 0)
 		return cmd_ticket(argc, argv);
+	if (strcmp(cmd, "gpus") == 0)
+		return cmd_gpus(argc, argv);
 	if (strcmp(cmd, "sessions") == 0)
 		return cmd_sessions(json);
 	if (strcmp(cmd, "kill") == 0) {

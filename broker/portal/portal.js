@@ -320,6 +320,7 @@
           el("td", {}, [el("span", { class: "badge state-" + s.state, text: s.state })]),
           el("td", { class: "time", text: fmtTime(s.connected_at || s.created) }),
           el("td", { text: s.source || "–" }),
+          el("td", { class: "gpus", text: (s.gpus || []).join(", ") || "–" }),
           el("td", { class: "actions" }, [
             el("button", { type: "button", class: "disconnect secondary", text: "Disconnect",
                            "aria-label": "Disconnect " + who,

@@ -77,6 +77,9 @@ TESTS += tests/integration/test-broker-pools.py
 EXTRA_DIST += tests/integration/test-broker-pools.py
 TESTS += tests/integration/test-broker-hosts.py
 EXTRA_DIST += tests/integration/test-broker-hosts.py
+# GPU desktops on a GPU host of libvirt's test driver (gpu-host.xml).
+TESTS += tests/integration/test-broker-gpu.py
+EXTRA_DIST += tests/integration/test-broker-gpu.py
 # The "lock" disconnect action with a real QEMU guest agent: a tiny Linux
 # guest from Debian packages (demo/agent-guest/build.sh, downloaded once into
 # build/agent-guest; the test fails when they cannot be downloaded).

@@ -6,7 +6,6 @@ network namespaces so that it touches nothing of the machine's own."""
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,50 +17,7 @@ from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, 
 import_demo()
 import brokerdeploy  # noqa: E402
 from deployment import make_workdir  # noqa: E402
-
-LIBVIRTD_CONF = """unix_sock_dir = "{dir}"
-unix_sock_rw_perms = "0700"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-"""
-
-# libvirtd's state goes to tmpfs inside the namespaces; its sockets to dir.
-NAMESPACED = ('for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt; do '
-              'mkdir -p "$d" && mount -t tmpfs tmpfs "$d" || exit 1; done; '
-              'exec libvirtd -f "$0/libvirtd.conf" -p "$0/libvirtd.pid"')
-
-
-class Libvirtd:
-    def __init__(self, dir):
-        self.dir = dir
-        self.proc = None
-        with open(os.path.join(dir, "libvirtd.conf"), "w") as f:
-            f.write(LIBVIRTD_CONF.format(dir=dir))
-        self.uri = f"test+unix:///default?socket={dir}/libvirt-sock"
-
-    def start(self):
-        sock = os.path.join(self.dir, "libvirt-sock")
-        if os.path.exists(sock):
-            os.unlink(sock)
-        log = open(os.path.join(self.dir, "libvirtd.log"), "a")
-        self.proc = subprocess.Popen(["unshare", "-m", "-n", "sh", "-c", NAMESPACED,
-                                      self.dir], stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        if not wait_for(lambda: os.path.exists(sock) or self.proc.poll() is not None, 20):
-            raise RuntimeError("libvirtd did not create its socket")
-        if self.proc.poll() is not None:
-            raise RuntimeError("libvirtd exited: see " + os.path.join(self.dir, "libvirtd.log"))
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
+from libvirtd import Libvirtd  # noqa: E402
 
 def host_up(d, name):
     st, body, _ = d.api("GET", "/api/v1/health")

@@ -1,0 +1,600 @@
+/*
+ * GPU allocation. The broker, not libvirt, decides which guest gets which
+ * GPU: on the loop's thread, so two starts never pick the same device, and
+ * in the state database, so a restart forgets nothing. A start scans the
+ * host, picks free devices the pool may use, records them, then asks the
+ * host's worker to check them again and start the guest with them. They go
+ * back when the guest stops. A device that a start failure names is
+ * quarantined until an admin clears it.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "broker.h"
+#include "log.h"
+#include "virt.h"
+#include "xmalloc.h"
+
+/* One start under way: what it is for and whom to tell. */
+struct gpu_start {
+	char		 pool[BROKER_NAME_MAX + 1];
+	char		 host[BROKER_NAME_MAX + 1];
+	char		 guest[128];
+	uint64_t	 session;
+	virt_done_cb	 done;
+	void		*arg;
+};
+
+static void
+gpualloc_key(char *key, size_t len, const char *host, const char *device)
+{
+	snprintf(key, len, "%s/%s", host, device);
+}
+
+static struct gpu_alloc *
+gpualloc_find(const char *host, const char *device)
+{
+	struct gpu_alloc	*a;
+	char			 key[sizeof(a->key)];
+
+	gpualloc_key(key, sizeof(key), host, device);
+	HASH_FIND_STR(broker->gpu_allocs, key, a);
+	return a;
+}
+
+static void
+gpualloc_add(struct gpu_alloc *a)
+{
+	gpualloc_key(a->key, sizeof(a->key), a->host, a->device);
+	HASH_ADD_STR(broker->gpu_allocs, key, a);
+}
+
+static struct gpu_alloc *
+gpualloc_new(const struct gpu_start *st, const char *device)
+{
+	struct gpu_alloc	*a;
+
+	a = xcalloc(1, sizeof(*a));
+	strlcpy(a->host, st->host, sizeof(a->host));
+	strlcpy(a->device, device, sizeof(a->device));
+	strlcpy(a->pool, st->pool, sizeof(a->pool));
+	strlcpy(a->guest, st->guest, sizeof(a->guest));
+	a->session = st->session;
+	a->since = time(NULL);
+	a->starting = 1;
+	gpualloc_add(a);
+	if (db_gpu_alloc_save(broker->db, a) == -1)
+		log_warnx("GPU %s on %s: could not save its allocation",
+		    device, st->host);
+	return a;
+}
+
+static void
+gpualloc_mdev_removed(const struct virt_result *res, void *arg)
+{
+	char	*what = arg;
+
+	if (!res->ok)
+		log_warnx("%s: %s", what, res->error);
+	free(what);
+}
+
+static void
+gpualloc_free(struct gpu_alloc *a, const char *why)
+{
+	struct conf_host	*h;
+
+	log_info("GPU %s on %s: released from %s (%s)", a->device, a->host,
+	    a->guest, why);
+	if (a->parent[0] != '\0' &&
+	    (h = conf_host_find(broker->conf, a->host)) != NULL)
+		virt_mdev_remove(h->virt, a->device, gpualloc_mdev_removed,
+		    xstrdup(a->device));
+	if (db_gpu_alloc_del(broker->db, a) == -1)
+		log_warnx("GPU %s on %s: could not delete its allocation",
+		    a->device, a->host);
+	HASH_DEL(broker->gpu_allocs, a);
+	free(a);
+}
+
+/* Gives back what guest holds on host; starting ones too if all. */
+static void
+gpualloc_release(const char *host, const char *guest, int all,
+    const char *why)
+{
+	struct gpu_alloc	*a, *tmp;
+
+	HASH_ITER(hh, broker->gpu_allocs, a, tmp) {
+		if (strcmp(a->host, host) == 0 && strcmp(a->guest, guest) == 0 &&
+		    (all || !a->starting))
+			gpualloc_free(a, why);
+	}
+}
+
+static int
+gpualloc_matches(const struct conf_gpu *g, const struct gpu_pci_dev *d)
+{
+	size_t	i;
+
+	if (g->ndevices > 0) {
+		for (i = 0; i < g->ndevices; i++)
+			if (gpu_addr_equal(&g->devices[i], &d->addr))
+				break;
+		if (i == g->ndevices)
+			return 0;
+	}
+	if (g->nmatch == 0)
+		return 1;
+	for (i = 0; i < g->nmatch; i++)
+		if (g->match[i].vendor == d->vendor_id &&
+		    (g->match[i].product == -1 ||
+		    g->match[i].product == d->product_id))
+			return 1;
+	return 0;
+}
+
+/*
+ * Why d cannot go to st's guest now, or "" when it can: given to another
+ * guest, quarantined, or unfit (gpu_check's sentence).
+ */
+static void
+gpualloc_why_not(const struct gpu_start *st, const struct conf_gpu *g,
+    const struct gpu_inventory *inv, const struct gpu_pci_dev *d,
+    char *why, size_t len)
+{
+	struct gpu_alloc	*a;
+	char			 addr[GPU_ADDR_LEN], reason[200];
+
+	why[0] = '\0';
+	gpu_addr_format(&d->addr, addr, sizeof(addr));
+	if ((a = gpualloc_find(st->host, addr)) != NULL &&
+	    strcmp(a->guest, st->guest) != 0) {
+		snprintf(why, len, "given to desktop %s", a->guest);
+		return;
+	}
+	if (db_gpu_quarantine_get(broker->db, st->host, addr, reason,
+	    sizeof(reason)) == 0) {
+		snprintf(why, len, "quarantined: %s", reason);
+		return;
+	}
+	if (gpu_check(inv, d, st->guest, g->detach, reason, sizeof(reason)) !=
+	    GPU_ASSIGNABLE)
+		strlcpy(why, reason, len);
+}
+
+/* The sentence for a pool that found too few GPUs. */
+static void
+gpualloc_refusal(const struct gpu_start *st, size_t nseen,
+    const char *one_addr, const char *one_why, char *err, size_t len)
+{
+	const struct conf_pool	*p = conf_pool_find(broker->conf, st->pool);
+	char			 addr[GPU_ADDR_LEN];
+
+	if (nseen == 1 && p->gpu.count == 1 &&
+	    (strncmp(one_why, "given", 5) == 0 ||
+	    strncmp(one_why, "quarantined", 11) == 0))
+		snprintf(err, len, "GPU %s is %s", one_addr, one_why);
+	else if (nseen == 1 && p->gpu.count == 1)
+		snprintf(err, len, "GPU %s cannot be used: %s", one_addr,
+		    one_why);
+	else if (nseen == 0 && p->gpu.ndevices == 1) {
+		gpu_addr_format(&p->gpu.devices[0], addr, sizeof(addr));
+		snprintf(err, len, "GPU %s is not on host %s", addr, st->host);
+	} else if (nseen == 0)
+		snprintf(err, len, "host %s has no GPU that pool %s may use",
+		    st->host, st->pool);
+	else
+		snprintf(err, len, "no free GPU in pool %s", st->pool);
+}
+
+/*
+ * Picks and records the pool's PCI GPUs for st's guest and fills the
+ * plan's functions; 0, or -1 with err set.
+ */
+static int
+gpualloc_pick_pci(const struct gpu_start *st, const struct conf_pool *p,
+    const struct gpu_inventory *inv, struct virt_gpu_plan *plan, char *err,
+    size_t len)
+{
+	const struct gpu_pci_dev	*d, *picked[CONF_GPU_COUNT_MAX];
+	struct gpu_addr			 funcs[GPU_GROUP_MAX];
+	char				 addr[GPU_ADDR_LEN], why[256];
+	char				 one_addr[GPU_ADDR_LEN] = "";
+	char				 one_why[256] = "";
+	size_t				 i, j, n, npicked = 0, nseen = 0;
+
+	for (i = 0; i < inv->ndevs && npicked < p->gpu.count; i++) {
+		d = &inv->devs[i];
+		if (!gpu_is_display(d) || !gpualloc_matches(&p->gpu, d))
+			continue;
+		nseen++;
+		gpualloc_why_not(st, &p->gpu, inv, d, why, sizeof(why));
+		if (why[0] == '\0') {
+			picked[npicked++] = d;
+			continue;
+		}
+		gpu_addr_format(&d->addr, one_addr, sizeof(one_addr));
+		strlcpy(one_why, why, sizeof(one_why));
+		log_info("pool %s: GPU %s on %s is not for %s: %s", st->pool,
+		    one_addr, st->host, st->guest, why);
+	}
+	if (npicked < p->gpu.count) {
+		gpualloc_refusal(st, nseen, one_addr, one_why, err, len);
+		return -1;
+	}
+	for (i = 0; i < npicked; i++) {
+		n = gpu_functions(inv, picked[i], funcs, GPU_GROUP_MAX);
+		if (plan->xml.npci + n > DOMXML_PCI_MAX) {
+			snprintf(err, len, "pool %s asks for more PCI functions "
+			    "than a desktop may have (%d)", st->pool,
+			    DOMXML_PCI_MAX);
+			return -1;
+		}
+		for (j = 0; j < n; j++)
+			plan->xml.pci[plan->xml.npci++] = funcs[j];
+	}
+	for (i = 0; i < npicked; i++) {
+		gpu_addr_format(&picked[i]->addr, addr, sizeof(addr));
+		if (gpualloc_find(st->host, addr) == NULL)
+			gpualloc_new(st, addr);
+		else
+			gpualloc_find(st->host, addr)->starting = 1;
+	}
+	return 0;
+}
+
+/* Mediated devices of type not yet made for recorded allocations. */
+static unsigned
+gpualloc_mdev_pending(const char *host, const char *parent, const char *type)
+{
+	struct gpu_alloc	*a, *tmp;
+	unsigned		 n = 0;
+
+	HASH_ITER(hh, broker->gpu_allocs, a, tmp)
+		if (a->starting && strcmp(a->host, host) == 0 &&
+		    strcmp(a->parent, parent) == 0 &&
+		    strcmp(a->mdev_type, type) == 0)
+			n++;
+	return n;
+}
+
+static void
+gpualloc_uuid(char *out, size_t len)
+{
+	uint8_t	b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* Picks the parent with the most free instances of the pool's type. */
+static int
+gpualloc_pick_mdev(const struct gpu_start *st, const struct conf_pool *p,
+    const struct gpu_inventory *inv, struct virt_gpu_plan *plan, char *err,
+    size_t len)
+{
+	const struct gpu_pci_dev	*d, *best = NULL;
+	struct gpu_alloc		*a;
+	char				 addr[GPU_ADDR_LEN], reason[200];
+	char				 one[256] = "";
+	unsigned			 avail, best_avail = 0, pending;
+	size_t				 i, j, nseen = 0;
+
+	for (i = 0; i < inv->ndevs; i++) {
+		d = &inv->devs[i];
+		if (!gpualloc_matches(&p->gpu, d))
+			continue;
+		for (j = 0; j < d->nmdev_types; j++)
+			if (strcmp(d->mdev_types[j].id, p->gpu.mdev_type) == 0)
+				break;
+		if (j == d->nmdev_types)
+			continue;
+		nseen++;
+		gpu_addr_format(&d->addr, addr, sizeof(addr));
+		if (db_gpu_quarantine_get(broker->db, st->host, addr, reason,
+		    sizeof(reason)) == 0) {
+			snprintf(one, sizeof(one), "GPU %s is quarantined: %s",
+			    addr, reason);
+			continue;
+		}
+		pending = gpualloc_mdev_pending(st->host, addr,
+		    p->gpu.mdev_type);
+		avail = d->mdev_types[j].available > pending ?
+		    d->mdev_types[j].available - pending : 0;
+		if (avail > best_avail) {
+			best = d;
+			best_avail = avail;
+		}
+	}
+	if (best == NULL) {
+		if (nseen == 0)
+			snprintf(err, len, "host %s has no GPU that offers "
+			    "mediated devices of type %s", st->host,
+			    p->gpu.mdev_type);
+		else if (nseen == 1 && one[0] != '\0')
+			strlcpy(err, one, len);
+		else
+			snprintf(err, len, "no free GPU in pool %s: every %s "
+			    "mediated device is taken", st->pool,
+			    p->gpu.mdev_type);
+		return -1;
+	}
+	gpu_addr_format(&best->addr, plan->mdev_parent,
+	    sizeof(plan->mdev_parent));
+	strlcpy(plan->mdev_type, p->gpu.mdev_type, sizeof(plan->mdev_type));
+	gpualloc_uuid(plan->xml.mdev_uuid, sizeof(plan->xml.mdev_uuid));
+	plan->xml.mdev_display = p->gpu.mdev_display;
+	a = gpualloc_new(st, plan->xml.mdev_uuid);
+	strlcpy(a->parent, plan->mdev_parent, sizeof(a->parent));
+	strlcpy(a->mdev_type, plan->mdev_type, sizeof(a->mdev_type));
+	db_gpu_alloc_save(broker->db, a);
+	return 0;
+}
+
+/* A running guest keeps what it holds: recorded if the state lacks it
+ * (the broker lost it, or an admin started the guest). */
+static void
+gpualloc_adopt(const struct gpu_start *st, const struct gpu_inventory *inv)
+{
+	const struct gpu_pci_dev	*d;
+	struct gpu_alloc		*a;
+	char				 dev[GPU_UUID_LEN];
+	size_t				 i;
+
+	for (i = 0; i < inv->nuses; i++) {
+		if (strcmp(inv->uses[i].domain, st->guest) != 0)
+			continue;
+		if (inv->uses[i].mdev[0] != '\0')
+			strlcpy(dev, inv->uses[i].mdev, sizeof(dev));
+		else if ((d = gpu_find(inv, &inv->uses[i].addr)) != NULL &&
+		    gpu_is_display(d))
+			gpu_addr_format(&d->addr, dev, sizeof(dev));
+		else
+			continue;
+		if ((a = gpualloc_find(st->host, dev)) == NULL)
+			a = gpualloc_new(st, dev);
+		a->starting = 0;
+	}
+}
+
+static void
+gpualloc_fail(struct gpu_start *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Tells the starter that it failed, with a sentence; frees st. */
+static void
+gpualloc_fail(struct gpu_start *st, const char *fmt, ...)
+{
+	struct virt_result	res;
+	va_list			ap;
+
+	memset(&res, 0, sizeof(res));
+	res.state = VIRT_STATE_UNKNOWN;
+	va_start(ap, fmt);
+	vsnprintf(res.error, sizeof(res.error), fmt, ap);
+	va_end(ap);
+	st->done(&res, st->arg);
+	free(st);
+}
+
+static void
+gpualloc_quarantine(const char *host, const char *device, const char *why,
+    const char *guest)
+{
+	if (db_gpu_quarantine_put(broker->db, host, device, why) == -1)
+		log_warnx("GPU %s on %s: could not save its quarantine",
+		    device, host);
+	log_warnx("GPU %s on %s is quarantined: %s", device, host, why);
+	broker_audit("broker", NULL, "gpu quarantine", host, "ok",
+	    "GPU %s (starting %s): %s", device, guest, why);
+}
+
+static void
+gpualloc_started(const struct virt_result *res, void *arg)
+{
+	struct gpu_start	*st = arg;
+	struct gpu_alloc	*a, *tmp;
+
+	if (res->ok) {
+		HASH_ITER(hh, broker->gpu_allocs, a, tmp)
+			if (strcmp(a->host, st->host) == 0 &&
+			    strcmp(a->guest, st->guest) == 0)
+				a->starting = 0;
+		st->done(res, st->arg);
+		free(st);
+		return;
+	}
+	gpualloc_release(st->host, st->guest, 1, "the start failed");
+	if (res->blamed[0] == '\0') {
+		st->done(res, st->arg);
+		free(st);
+		return;
+	}
+	gpualloc_quarantine(st->host, res->blamed, res->error, st->guest);
+	gpualloc_fail(st, "GPU %s failed and is quarantined until an admin "
+	    "clears it: %s", res->blamed, res->error);
+}
+
+static void
+gpualloc_scanned(const struct virt_result *res, void *arg)
+{
+	struct gpu_start	*st = arg;
+	struct conf_pool	*p = conf_pool_find(broker->conf, st->pool);
+	struct conf_host	*h = conf_host_find(broker->conf, st->host);
+	struct virt_gpu_plan	 plan;
+	char			 err[VIRT_ERROR_MAX];
+	int			 rc;
+
+	if (!res->ok || p == NULL || h == NULL) {
+		st->done(res, st->arg);
+		free(st);
+		return;
+	}
+	if (res->state == VIRT_STATE_RUNNING ||
+	    res->state == VIRT_STATE_PAUSED ||
+	    res->state == VIRT_STATE_STARTING) {
+		gpualloc_adopt(st, res->gpus);
+		st->done(res, st->arg);
+		free(st);
+		return;
+	}
+	/* Stopped: whatever it held before is chosen again below. */
+	gpualloc_release(st->host, st->guest, 0, "starting anew");
+	memset(&plan, 0, sizeof(plan));
+	if (p->gpu.mode == GPU_MODE_MDEV)
+		rc = gpualloc_pick_mdev(st, p, res->gpus, &plan, err,
+		    sizeof(err));
+	else
+		rc = gpualloc_pick_pci(st, p, res->gpus, &plan, err,
+		    sizeof(err));
+	if (rc == -1) {
+		gpualloc_fail(st, "%s", err);
+		return;
+	}
+	plan.detach = p->gpu.detach;
+	plan.xml.gpu_display = p->gpu.display;
+	plan.xml.ovmf = p->gpu.ovmf;
+	plan.xml.kvm_hidden = p->gpu.kvm_hidden;
+	strlcpy(plan.xml.vendor_id, p->gpu.vendor_id,
+	    sizeof(plan.xml.vendor_id));
+	if (virt_gpu_start(h->virt, st->guest, &plan, gpualloc_started,
+	    st) == -1) {
+		gpualloc_release(st->host, st->guest, 1, "out of memory");
+		gpualloc_fail(st, "out of memory");
+	}
+}
+
+int
+gpualloc_start(struct conf_pool *p, const char *guest, uint64_t session,
+    virt_done_cb done, void *arg)
+{
+	struct gpu_start	*st;
+
+	st = xcalloc(1, sizeof(*st));
+	strlcpy(st->pool, p->name, sizeof(st->pool));
+	strlcpy(st->host, p->host->name, sizeof(st->host));
+	strlcpy(st->guest, guest, sizeof(st->guest));
+	st->session = session;
+	st->done = done;
+	st->arg = arg;
+	if (virt_gpu_scan(p->host->virt, guest, gpualloc_scanned, st) == -1) {
+		free(st);
+		return -1;
+	}
+	return 0;
+}
+
+void
+gpualloc_domain_state(const char *host, const char *dom, int running)
+{
+	if (!running)
+		gpualloc_release(host, dom, 0, "the desktop stopped");
+}
+
+static void
+gpualloc_reconcile(const struct virt_result *res, void *arg)
+{
+	char			*host = arg;
+	struct gpu_alloc	*a, *tmp;
+	size_t			 i;
+	int			 running;
+
+	if (!res->ok) {
+		free(host);
+		return;
+	}
+	HASH_ITER(hh, broker->gpu_allocs, a, tmp) {
+		if (strcmp(a->host, host) != 0 || a->starting)
+			continue;
+		running = 0;
+		for (i = 0; i < res->ndomains; i++)
+			if (strcmp(res->domain_names[i], a->guest) == 0)
+				running = res->domain_states[i] !=
+				    VIRT_STATE_SHUTOFF &&
+				    res->domain_states[i] != VIRT_STATE_CRASHED;
+		if (!running)
+			gpualloc_free(a, "the desktop is not running");
+	}
+	free(host);
+}
+
+/* A host is (back) up: what stopped meanwhile gives its GPUs back. */
+void
+gpualloc_host_up(const char *host)
+{
+	struct conf_host	*h = conf_host_find(broker->conf, host);
+
+	if (h != NULL)
+		virt_list(h->virt, gpualloc_reconcile, xstrdup(host));
+}
+
+static void
+gpualloc_restore_one(struct gpu_alloc *a, void *arg)
+{
+	if (conf_host_find(broker->conf, a->host) == NULL) {
+		log_warnx("GPU %s: its host %s is no longer configured, "
+		    "forgetting its allocation to %s", a->device, a->host,
+		    a->guest);
+		db_gpu_alloc_del(broker->db, a);
+		free(a);
+		return;
+	}
+	gpualloc_add(a);
+}
+
+int
+gpualloc_restore(void)
+{
+	return db_gpu_alloc_load(broker->db, gpualloc_restore_one, NULL);
+}
+
+/* What the guest holds, for the helpdesk: ["0000:41:00.0"] or
+ * ["nvidia-222 on 0000:44:00.0"]; NULL when nothing. */
+json_t *
+gpualloc_guest_json(const char *host, const char *guest)
+{
+	struct gpu_alloc	*a, *tmp;
+	json_t			*list = NULL;
+	char			 buf[160];
+
+	HASH_ITER(hh, broker->gpu_allocs, a, tmp) {
+		if (strcmp(a->host, host) != 0 || strcmp(a->guest, guest) != 0)
+			continue;
+		if (list == NULL)
+			list = json_array();
+		if (a->parent[0] != '\0')
+			snprintf(buf, sizeof(buf), "%s on %s", a->mdev_type,
+			    a->parent);
+		else
+			strlcpy(buf, a->device, sizeof(buf));
+		json_array_append_new(list, json_string(buf));
+	}
+	return list;
+}
+
+/* The allocation of a device, for the inventory views; NULL if free. */
+const struct gpu_alloc *
+gpualloc_of(const char *host, const char *device)
+{
+	return gpualloc_find(host, device);
+}
+
+/* Clears a quarantine: 0, 1 when it was not quarantined, -1 on error. */
+int
+gpualloc_clear(const char *host, const char *device)
+{
+	int	n;
+
+	if ((n = db_gpu_quarantine_del(broker->db, host, device)) == -1)
+		return -1;
+	return n == 0 ? 1 : 0;
+}

@@ -1,0 +1,103 @@
+/*
+ * What virt.c shares with the job files that extend it (virtgpu.c): the
+ * job and host structures and the helpers every job uses. Only for them;
+ * the rest of the broker uses virt.h.
+ */
+#ifndef PAPRIKA_VIRTPRIV_H
+#define PAPRIKA_VIRTPRIV_H
+
+#include <pthread.h>
+
+#include <libvirt/libvirt.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+
+#include "virt.h"
+
+#define VIRT_URI_MAX		1024
+
+struct virt_job;
+typedef void (*virt_job_fn)(struct virt_job *);
+
+struct virt_job {
+	struct virt_host	*h;
+	virt_job_fn		 work;
+	virt_done_cb		 done;
+	void			*arg;
+	int			 invalid;	/* refused before the worker */
+	char			 dom[VIRT_NAME_MAX];
+	char			 name2[VIRT_NAME_MAX];	/* snapshot, new domain */
+	char			 password[VIRT_PASSWORD_MAX + 1];
+	time_t			 valid_to;
+	enum virt_connected	 connected;
+	enum virt_power		 power;
+	struct virt_result	 res;
+	char			 listen[64];
+	char			 mime[64];
+	uint8_t			*image;
+	char			**names;
+	enum virt_state		*states;
+	size_t			 n;
+	struct virt_gpu_plan	 plan;		/* virt_gpu_start */
+	struct gpu_inventory	*gpus;		/* virt_gpu_scan */
+	struct virt_job		*next;		/* the host's jobs, on the loop */
+};
+
+struct virt_host {
+	char			 name[VIRT_NAME_MAX];
+	char			 uri[VIRT_URI_MAX];
+	struct virt_events	 ev;
+	void			*arg;
+	struct event_base	*base;
+	struct workq		*wq;
+	struct event		*retry;		/* reconnect after backoff */
+	struct event		*closed;	/* the connection closed */
+	struct virt_job		*jobs;		/* queued, done not yet called */
+
+	/* The loop's view. */
+	int			 up;		/* -1 not known yet */
+	char			 error[VIRT_ERROR_MAX];
+	int			 backoff;
+	int			 connecting;
+	int			 remote;	/* through libvirt's RPC */
+
+	/* The worker's. */
+	virConnectPtr		 conn;
+	int			 lifecycle_id;
+	int			 graphics_id;
+	char			 conn_error[VIRT_ERROR_MAX];
+
+	/* Set from any thread by the close callback. */
+	pthread_mutex_t		 lock;
+	int			 close_reason;
+};
+
+/* A domain's XML, parsed, with an XPath context that knows the clone
+ * metadata's namespace. */
+struct virt_xml {
+	char			*text;
+	xmlDocPtr		 doc;
+	xmlXPathContextPtr	 ctx;
+};
+
+void		 virt_seterror(struct virt_job *job, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* The last libvirt error of this thread, made printable, never NULL. */
+const char	*virt_last_error(char *buf, size_t len);
+/* Records why a libvirt call failed (or that the host is unreachable). */
+void		 virt_fail(struct virt_job *job, const char *what);
+enum virt_state	 virt_domain_state(virDomainPtr d);
+/* A job for dom (NULL: none); NULL when out of memory. */
+struct virt_job	*virt_job_new(struct virt_host *h, virt_job_fn work,
+		    const char *dom, virt_done_cb done, void *arg);
+/* Queues job; on failure frees it and returns -1. */
+int		 virt_job_push(struct virt_job *job);
+/* job->dom's domain, or NULL with the error (and MISSING state) set. */
+virDomainPtr	 virt_lookup(struct virt_job *job);
+xmlDocPtr	 virt_xml_parse(const char *xml);
+/* Reads and parses dom's XML; 0, or -1 with the job's error set. */
+int		 virt_xml_read(struct virt_job *job, virDomainPtr d,
+		    unsigned int flags, struct virt_xml *x);
+void		 virt_xml_free(struct virt_xml *x);
+
+#endif

@@ -1,0 +1,62 @@
+"""A private libvirtd for the tests: run in its own mount and network
+namespaces (its state on tmpfs, nothing of the machine's own libvirt
+touched), serving its drivers over a unix socket in a directory of the
+test's. Keep that directory's path short: it holds the socket."""
+
+import os
+import signal
+import subprocess
+
+from testlib import wait_for
+
+LIBVIRTD_CONF = """unix_sock_dir = "{dir}"
+unix_sock_rw_perms = "0700"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+"""
+
+# libvirtd's state goes to tmpfs inside the namespaces; its sockets to dir.
+NAMESPACED = ('for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt; do '
+              'mkdir -p "$d" && mount -t tmpfs tmpfs "$d" || exit 1; done; '
+              'exec libvirtd -f "$0/libvirtd.conf" -p "$0/libvirtd.pid"')
+
+
+class Libvirtd:
+    """libvirtd in DIR; uri is its test driver through its socket."""
+
+    def __init__(self, dir):
+        self.dir = dir
+        self.proc = None
+        with open(os.path.join(dir, "libvirtd.conf"), "w") as f:
+            f.write(LIBVIRTD_CONF.format(dir=dir))
+        self.uri = f"test+unix:///default?socket={dir}/libvirt-sock"
+
+    def start(self):
+        sock = os.path.join(self.dir, "libvirt-sock")
+        if os.path.exists(sock):
+            os.unlink(sock)
+        log = open(os.path.join(self.dir, "libvirtd.log"), "a")
+        self.proc = subprocess.Popen(["unshare", "-m", "-n", "sh", "-c", NAMESPACED,
+                                      self.dir], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        if not wait_for(lambda: os.path.exists(sock) or self.proc.poll() is not None, 20):
+            raise RuntimeError("libvirtd did not create its socket")
+        if self.proc.poll() is not None:
+            raise RuntimeError("libvirtd exited: see " + os.path.join(self.dir, "libvirtd.log"))
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def driver_uri(self, driver_path):
+        """The URI of another of its drivers: "test:///abs/node.xml" or
+        "qemu:///system" become their +unix forms through this socket."""
+        scheme, rest = driver_path.split("://", 1)
+        return f"{scheme}+unix://{rest}?socket={self.dir}/libvirt-sock"
+
