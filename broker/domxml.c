@@ -134,13 +134,18 @@ domxml_alias(struct domxml_edit *e, xmlNodePtr n, const char *name)
 	domxml_set(e, domxml_add(e, n, "alias"), "name", alias);
 }
 
-/* Unlinks and frees n with the indentation before it. */
+/*
+ * Unlinks and frees n, and the indentation before it when more follows:
+ * libvirt indents each device, the broker adds its own unindented after
+ * the last one, and either way removing them leaves the rest as it was.
+ */
 static void
 domxml_drop(xmlNodePtr n)
 {
 	xmlNodePtr	prev = n->prev;
 
-	if (prev != NULL && xmlIsBlankNode(prev)) {
+	if (prev != NULL && xmlIsBlankNode(prev) && n->next != NULL &&
+	    xmlIsBlankNode(n->next)) {
 		xmlUnlinkNode(prev);
 		xmlFreeNode(prev);
 	}
@@ -582,9 +587,11 @@ domxml_dump(struct domxml_edit *e)
 	char	*out;
 	int	 len = 0;
 
-	xmlDocDumpMemory(e->doc, &buf, &len);
-	if (buf == NULL || len < 0 || (out = malloc((size_t)len + 1)) ==
-	    NULL) {
+	/* UTF-8 whatever the input declared: libvirt wants it, and a
+	 * UTF-16 declaration would put NUL bytes in the string. */
+	xmlDocDumpMemoryEnc(e->doc, &buf, &len, "UTF-8");
+	if (buf == NULL || len < 0 || memchr(buf, '\0', (size_t)len) != NULL ||
+	    (out = malloc((size_t)len + 1)) == NULL) {
 		xmlFree(buf);
 		return NULL;
 	}

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 ./scripts/build.sh
 status=0
 make -j"$(nproc)" check || status=$?
-# A short libFuzzer run over the request parser and the ticket decoder.
+# A short libFuzzer run of each harness with seeds in tests/fuzz/corpus:
+# the request parser, the ticket decoder, the broker's HTTP parser and
+# its domain XML edits (domxml).
 FUZZ_SECONDS=${FUZZ_SECONDS:-10} make fuzz || status=$?
 ./scripts/sanitized-check.sh || status=$?
 

@@ -1,6 +1,6 @@
 # tests/fuzz: libFuzzer harnesses over the parsers of untrusted bytes:
-# the gateway's CONNECT requests, tickets, and the broker's HTTP paths,
-# bearer tokens and cookies.
+# the gateway's CONNECT requests, tickets, the broker's HTTP paths,
+# bearer tokens and cookies, and its edits of domain XML.
 # `make fuzz` runs each for FUZZ_SECONDS (default 30) over a copy of the
 # seeds in tests/fuzz/corpus/NAME. In a build configured without
 # --enable-fuzzing it builds and runs them in build/fuzz instead.
@@ -8,7 +8,7 @@ EXTRA_DIST += tests/fuzz/run-fuzz.sh tests/fuzz/corpus
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz-http tests/fuzz/fuzz-request \
-	tests/fuzz/fuzz-ticket
+	tests/fuzz/fuzz-ticket tests/fuzz/fuzz-domxml
 
 tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c broker/httpparse.c
 tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) \
@@ -28,9 +28,16 @@ tests_fuzz_fuzz_ticket_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_fuzz_fuzz_ticket_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_ticket_LDADD = $(PAPRIKA_COMMON_LIBS)
 
+tests_fuzz_fuzz_domxml_SOURCES = tests/fuzz/fuzz-domxml.c broker/domxml.c \
+	broker/domxml.h broker/gpu.h
+tests_fuzz_fuzz_domxml_CFLAGS = $(AM_CFLAGS) $(LIBXML2_CFLAGS) \
+	-I$(top_srcdir)/broker
+tests_fuzz_fuzz_domxml_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_domxml_LDADD = $(PAPRIKA_COMMON_LIBS) $(LIBXML2_LIBS)
+
 FUZZ_TARGETS += fuzz-run
 fuzz-run: tests/fuzz/fuzz-http$(EXEEXT) tests/fuzz/fuzz-request$(EXEEXT) \
-	    tests/fuzz/fuzz-ticket$(EXEEXT)
+	    tests/fuzz/fuzz-ticket$(EXEEXT) tests/fuzz/fuzz-domxml$(EXEEXT)
 	$(SHELL) '$(srcdir)/tests/fuzz/run-fuzz.sh' run \
 	    '$(abs_top_srcdir)/tests/fuzz/corpus' \
 	    '$(abs_top_builddir)/tests/fuzz' \
