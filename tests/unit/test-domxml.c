@@ -156,6 +156,15 @@ test_pci(void **state)
 	assert_int_equal(count(&o, "/domain/os[@firmware]"), 0);
 	assert_int_equal(count(&o, "//graphics/*[name() != 'listen']"), 0);
 	out_free(&o);
+
+	/* A function without a driver is left to libvirt to bind. */
+	opts.pci_managed[1] = 1;
+	prepare_ok(plain, &opts, &o);
+	assert_int_equal(count(&o, HOSTDEV "[@managed='no']/alias[@name="
+	    "'ua-paprika-gpu0']"), 1);
+	assert_int_equal(count(&o, HOSTDEV "[@managed='yes']/alias[@name="
+	    "'ua-paprika-gpu1']"), 1);
+	out_free(&o);
 }
 
 static void
