@@ -97,6 +97,8 @@ struct conf_pool {
 	unsigned		 idle_timeout;		/* 0: none */
 	unsigned		 max_session;		/* 0: none */
 	int			 user_reset;		/* users may reset */
+	int			 clipboard;		/* clients share it */
+	int			 usbredir;		/* clients pass USB */
 	time_t			 spares_after;		/* no new spare before:
 							 * set after a failure */
 };

@@ -369,6 +369,8 @@ conf_pool_get(struct broker_config *c, const char *name)
 	p->kind = POOL_SHARED;
 	p->disconnect_grace = 300;
 	p->max = 10;
+	p->clipboard = 1;
+	p->usbredir = 1;
 	return p;
 }
 
@@ -461,6 +463,10 @@ conf_pool_setting(struct broker_config *c, const char *pool,
 		return conf_secs(value, &p->max_session, err, errlen);
 	else if (strcmp(name, "user_reset") == 0)
 		return config_bool(value, &p->user_reset, err, errlen);
+	else if (strcmp(name, "clipboard") == 0)
+		return config_bool(value, &p->clipboard, err, errlen);
+	else if (strcmp(name, "usbredir") == 0)
+		return config_bool(value, &p->usbredir, err, errlen);
 	else
 		return conf_err(err, errlen, "unknown setting \"%s\" in "
 		    "[pool %s]", name, pool);
@@ -868,9 +874,11 @@ conf_dump(const struct broker_config *c, FILE *fp)
 		conf_dump_list(fp, "groups", p->groups, p->ngroups);
 		conf_dump_list(fp, "users", p->users, p->nusers);
 		fprintf(fp, "disconnect_action = %s\ndisconnect_grace = %us\n"
-		    "idle_timeout = %us\nmax_session = %us\nuser_reset = %s\n",
+		    "idle_timeout = %us\nmax_session = %us\nuser_reset = %s\n"
+		    "clipboard = %s\nusbredir = %s\n",
 		    conf_action_name(p->disconnect_action),
 		    p->disconnect_grace, p->idle_timeout, p->max_session,
-		    p->user_reset ? "yes" : "no");
+		    p->user_reset ? "yes" : "no", p->clipboard ? "yes" : "no",
+		    p->usbredir ? "yes" : "no");
 	}
 }
