@@ -499,42 +499,50 @@ window_monitor_delete(GtkWidget *w, GdkEvent *event, gpointer data)
 }
 
 /*
- * A window for monitor number index (from 0) of the desktop; in kiosk mode
- * full screen on monitor index of the display, where the display has one.
+ * Names and places the window of the desktop's monitor number index (from
+ * 0); in kiosk mode full screen on monitor index of the display, where the
+ * display has one.
  */
-static GtkWidget *
-window_monitor_open(PaprikaWindow *win, const PaprikaMonitor *mon, guint index)
+static void
+window_monitor_place(PaprikaWindow *win, GtkWidget *w, guint index)
 {
 	GdkDisplay *gdisplay = gtk_widget_get_display(GTK_WIDGET(win));
-	GtkWidget *w, *display;
 	GdkMonitor *gmon;
 	GdkRectangle geo;
 	gchar *title;
 
-	w = gtk_window_new(GTK_WINDOW_TOPLEVEL);
 	title = g_strdup_printf("%s: monitor %u", gtk_window_get_title(GTK_WINDOW(win)),
 	    index + 1);
 	gtk_window_set_title(GTK_WINDOW(w), title);
 	g_free(title);
+	if (!win->cfg->kiosk || (gint)index >= gdk_display_get_n_monitors(gdisplay))
+		return;
+	gmon = gdk_display_get_monitor(gdisplay, (gint)index);
+	gdk_monitor_get_geometry(gmon, &geo);
+	gtk_window_resize(GTK_WINDOW(w), geo.width, geo.height);
+	gtk_window_move(GTK_WINDOW(w), geo.x, geo.y);
+	gtk_window_fullscreen_on_monitor(GTK_WINDOW(w),
+	    gtk_widget_get_screen(GTK_WIDGET(win)), (gint)index);
+}
+
+/* A window of its own for a monitor of the desktop. */
+static GtkWidget *
+window_monitor_open(PaprikaWindow *win, const PaprikaMonitor *mon)
+{
+	GtkWidget *w, *display;
+
+	w = gtk_window_new(GTK_WINDOW_TOPLEVEL);
 	gtk_window_set_default_size(GTK_WINDOW(w), mon->width, mon->height);
 	display = window_display_new(win, paprika_session_get_spice(win->session),
 	    mon->channel, mon->id);
 	gtk_container_add(GTK_CONTAINER(w), display);
+	/* The display is its window's focus, as a keyboard grab needs. */
+	gtk_window_set_focus(GTK_WINDOW(w), display);
 	g_signal_connect(w, "delete-event", G_CALLBACK(window_monitor_delete), win);
-	if (win->cfg->kiosk) {
+	if (win->cfg->kiosk)
 		gtk_window_set_decorated(GTK_WINDOW(w), FALSE);
-		if ((gint)index < gdk_display_get_n_monitors(gdisplay)) {
-			gmon = gdk_display_get_monitor(gdisplay, (gint)index);
-			gdk_monitor_get_geometry(gmon, &geo);
-			gtk_window_set_default_size(GTK_WINDOW(w), geo.width, geo.height);
-			gtk_window_move(GTK_WINDOW(w), geo.x, geo.y);
-			gtk_window_fullscreen_on_monitor(GTK_WINDOW(w),
-			    gtk_widget_get_screen(GTK_WIDGET(win)), (gint)index);
-		}
-	}
-	gtk_widget_show_all(w);
-	client_log("ui: monitor %u (display %d, monitor %d, %dx%d) in its own window",
-	    index, mon->channel, mon->id, mon->width, mon->height);
+	client_log("ui: display %d, monitor %d (%dx%d) in its own window",
+	    mon->channel, mon->id, mon->width, mon->height);
 	return w;
 }
 
@@ -556,9 +564,13 @@ window_monitors_changed(PaprikaMonitors *m, gpointer data)
 		if (mon->channel == 0 && mon->id == 0)
 			continue;	/* the main window's */
 		g_hash_table_add(keep, k);
-		if (!g_hash_table_contains(win->monitor_windows, k))
-			g_hash_table_insert(win->monitor_windows, k,
-			    window_monitor_open(win, mon, i));
+		if ((w = g_hash_table_lookup(win->monitor_windows, k)) == NULL) {
+			w = window_monitor_open(win, mon);
+			g_hash_table_insert(win->monitor_windows, k, w);
+		}
+		/* Its number may change as monitors come and go. */
+		window_monitor_place(win, w, i);
+		gtk_widget_show_all(w);
 	}
 	g_hash_table_iter_init(&it, win->monitor_windows);
 	while (g_hash_table_iter_next(&it, &key, &w))
