@@ -132,6 +132,8 @@ struct conf_pool {
 	unsigned		 max_session;		/* 0: none */
 	int			 user_reset;		/* users may reset */
 	struct conf_gpu		 gpu;
+	int			 clipboard;		/* clients share it */
+	int			 usbredir;		/* clients pass USB */
 	time_t			 spares_after;		/* no new spare before:
 							 * set after a failure */
 };

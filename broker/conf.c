@@ -374,6 +374,8 @@ conf_pool_get(struct broker_config *c, const char *name)
 	p->gpu.display = 1;
 	p->gpu.mdev_display = 1;
 	p->gpu.ovmf = 1;
+	p->clipboard = 1;
+	p->usbredir = 1;
 	return p;
 }
 
@@ -587,6 +589,10 @@ conf_pool_setting(struct broker_config *c, const char *pool,
 		return conf_secs(value, &p->max_session, err, errlen);
 	else if (strcmp(name, "user_reset") == 0)
 		return config_bool(value, &p->user_reset, err, errlen);
+	else if (strcmp(name, "clipboard") == 0)
+		return config_bool(value, &p->clipboard, err, errlen);
+	else if (strcmp(name, "usbredir") == 0)
+		return config_bool(value, &p->usbredir, err, errlen);
 	else
 		return conf_gpu_setting(p, name, value, err, errlen);
 	return 0;
@@ -1034,10 +1040,12 @@ conf_dump(const struct broker_config *c, FILE *fp)
 		conf_dump_list(fp, "groups", p->groups, p->ngroups);
 		conf_dump_list(fp, "users", p->users, p->nusers);
 		fprintf(fp, "disconnect_action = %s\ndisconnect_grace = %us\n"
-		    "idle_timeout = %us\nmax_session = %us\nuser_reset = %s\n",
+		    "idle_timeout = %us\nmax_session = %us\nuser_reset = %s\n"
+		    "clipboard = %s\nusbredir = %s\n",
 		    conf_action_name(p->disconnect_action),
 		    p->disconnect_grace, p->idle_timeout, p->max_session,
-		    p->user_reset ? "yes" : "no");
+		    p->user_reset ? "yes" : "no", p->clipboard ? "yes" : "no",
+		    p->usbredir ? "yes" : "no");
 		conf_dump_gpu(fp, &p->gpu);
 	}
 }

@@ -111,13 +111,14 @@ grant_password_set(const struct virt_result *res, void *arg)
 	h = s->pool->host;
 	snprintf(id, sizeof(id), "%016" PRIx64, s->id);
 	conn = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s?,s:s?,s:s,s:s,s:I,"
-	    "s:I}", "type", "spice", "session", id, "host", ticket,
+	    "s:I,s:b,s:b}", "type", "spice", "session", id, "host", ticket,
 	    "tls_port", (int)s->tls_port, "password", g->password,
 	    "proxy", g->proxy, "ca", broker->spice_ca_pem,
 	    "host_subject", h->spice_subject, "title", s->pool->title,
 	    "secure_channels", GRANT_SECURE_CHANNELS,
 	    "password_expires", (json_int_t)g->password_expiry,
-	    "ticket_expires", (json_int_t)ticket_expiry);
+	    "ticket_expires", (json_int_t)ticket_expiry,
+	    "clipboard", s->pool->clipboard, "usbredir", s->pool->usbredir);
 	explicit_bzero(ticket, sizeof(ticket));
 	broker->stats.grants++;
 	broker_audit(s->user, s->source, "connect", s->pool->name, "ok",
@@ -194,6 +195,9 @@ grant_vv(json_t *conn)
 	VV_STR("title", "title");
 	VV_STR("secure-channels", "secure_channels");
 #undef VV_STR
+	/* remote-viewer sets it on its SpiceSession: no USB channel, no menu. */
+	if (json_is_false(json_object_get(conn, "usbredir")))
+		grant_vv_line(&buf, "enable-usbredir", "0");
 	grant_vv_line(&buf, "delete-this-file", "1");
 	grant_vv_line(&buf, "toggle-fullscreen", "shift+f11");
 	grant_vv_line(&buf, "release-cursor", "shift+f12");

@@ -490,6 +490,9 @@ paprika_broker_connect(PaprikaBroker *b, const gchar *id, PaprikaProgress *progr
 	c->host_subject = g_strdup(broker_json_str(r.json, "host_subject"));
 	c->title = g_strdup(broker_json_str(r.json, "title") != NULL ?
 	    broker_json_str(r.json, "title") : id);
+	/* The pool's policy; a broker that does not say allows both. */
+	c->clipboard = !json_is_false(json_object_get(r.json, "clipboard"));
+	c->usbredir = !json_is_false(json_object_get(r.json, "usbredir"));
 out:
 	if (r.json != NULL) {
 		/* The SPICE password is in there: wipe jansson's copy. */

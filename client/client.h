@@ -61,6 +61,8 @@ typedef struct {
 	gchar	*ca;		/* PEM, or NULL */
 	gchar	*host_subject;	/* or NULL */
 	gchar	*title;
+	gboolean clipboard;	/* the pool lets clients share the clipboard */
+	gboolean usbredir;	/* the pool lets clients pass USB devices */
 } PaprikaConnection;
 
 /* One desktop of GET /api/v1/desktops. */
@@ -136,9 +138,28 @@ gpointer	 paprika_session_get_spice(PaprikaSession *);
 void		 paprika_session_connect(PaprikaSession *);
 void		 paprika_session_disconnect(PaprikaSession *);
 
+/* monitors.c */
+#define PAPRIKA_TYPE_MONITORS (paprika_monitors_get_type())
+G_DECLARE_FINAL_TYPE(PaprikaMonitors, paprika_monitors, PAPRIKA, MONITORS, GObject)
+
+/* One monitor of the desktop: a display channel's monitor, in its surface. */
+typedef struct {
+	gint	 channel;	/* the display channel's id */
+	gint	 id;		/* the monitor's id in that channel */
+	gint	 x, y, width, height;
+} PaprikaMonitor;
+
+#define CLIENT_MAX_MONITORS	16	/* --monitor takes 0 to this - 1 */
+
+PaprikaMonitors	*paprika_monitors_new(gpointer spice);
+guint		 paprika_monitors_count(PaprikaMonitors *);
+const PaprikaMonitor *paprika_monitors_get(PaprikaMonitors *, guint index);
+gpointer	 paprika_monitors_channel(PaprikaMonitors *, const PaprikaMonitor *);
+
 /* headless.c */
 int		 headless_run(ClientConfig *, const gchar *screenshot,
-		     const gchar *password_file, guint timeout, gboolean logout);
+		     const gchar *password_file, guint timeout, gboolean logout,
+		     guint monitor);
 
 /* window.c */
 #define PAPRIKA_TYPE_WINDOW (paprika_window_get_type())

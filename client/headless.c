@@ -14,14 +14,17 @@
 
 #define HEADLESS_SETTLE_MS	100	/* quiet time after the screen is covered */
 #define HEADLESS_SETTLE_MAX_MS	1000
+#define HEADLESS_MONITOR_WAIT_MS 5000	/* after the first surface: no such monitor */
+#define HEADLESS_COVERED	"paprika-covered"	/* a display channel's drawn region */
 
 typedef struct {
 	GMainLoop	*loop;
 	const gchar	*path;
-	SpiceChannel	*display;
-	cairo_region_t	*covered;
-	gint		 width, height;
+	guint		 monitor;	/* the index asked for */
+	PaprikaMonitors	*monitors;
+	PaprikaMonitor	 shot;		/* the monitor being waited for */
 	guint		 settle_id;
+	guint		 missing_id;
 	gint64		 covered_at;
 	gint64		 t_start, t_spice, t_opened;
 	GError		*error;
@@ -56,29 +59,32 @@ headless_password(const gchar *file, GError **error)
 	return nl;
 }
 
-/* Writes the primary surface as an RGB PNG. */
+/* Writes the monitor's part of its channel's primary surface as an RGB PNG. */
 static gboolean
 headless_save(Headless *h, GError **error)
 {
+	const PaprikaMonitor *mon = &h->shot;
+	SpiceChannel *channel = paprika_monitors_channel(h->monitors, mon);
 	SpiceDisplayPrimary p;
 	GdkPixbuf *pb;
 	guint8 *out;
 	gint x, y, ostride;
 	gboolean ok;
 
-	if (!spice_display_channel_get_primary(h->display, 0, &p)) {
+	if (channel == NULL || !spice_display_channel_get_primary(channel, 0, &p) ||
+	    mon->x + mon->width > p.width || mon->y + mon->height > p.height) {
 		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_SPICE,
-		    "The display has no primary surface");
+		    "The display has no primary surface for monitor %u", h->monitor);
 		return FALSE;
 	}
-	pb = gdk_pixbuf_new(GDK_COLORSPACE_RGB, FALSE, 8, p.width, p.height);
+	pb = gdk_pixbuf_new(GDK_COLORSPACE_RGB, FALSE, 8, mon->width, mon->height);
 	out = gdk_pixbuf_get_pixels(pb);
 	ostride = gdk_pixbuf_get_rowstride(pb);
-	for (y = 0; y < p.height; y++) {
-		const guint8 *src = p.data + (gsize)y * p.stride;
+	for (y = 0; y < mon->height; y++) {
+		const guint8 *src = p.data + (gsize)(y + mon->y) * p.stride;
 		guint8 *dst = out + (gsize)y * ostride;
 
-		for (x = 0; x < p.width; x++, dst += 3) {
+		for (x = mon->x; x < mon->x + mon->width; x++, dst += 3) {
 			if (p.format == SPICE_SURFACE_FMT_16_555 ||
 			    p.format == SPICE_SURFACE_FMT_16_565) {
 				guint16 v = ((const guint16 *)src)[x];
@@ -122,9 +128,9 @@ headless_settled(gpointer data)
 	h->settle_id = 0;
 	if (headless_save(h, &error)) {
 		h->saved = TRUE;
-		client_log("first frame %dx%d saved to %s: %.0f ms after start, "
-		    "%.0f ms after the SPICE connect (broker %.0f ms)",
-		    h->width, h->height, h->path,
+		client_log("first frame %dx%d of monitor %u saved to %s: %.0f ms "
+		    "after start, %.0f ms after the SPICE connect (broker %.0f ms)",
+		    h->shot.width, h->shot.height, h->monitor, h->path,
 		    (now - h->t_start) / 1000.0, (now - h->t_spice) / 1000.0,
 		    (h->t_spice - h->t_start) / 1000.0);
 	}
@@ -132,34 +138,33 @@ headless_settled(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/*
+ * Once the monitor asked for was drawn whole and its display marked, wait
+ * for quiet, then save it.
+ */
 static void
-headless_primary_create(SpiceChannel *channel, gint format, gint width,
-    gint height, gint stride, gint shmid, gpointer imgdata, gpointer data)
+headless_check(Headless *h)
 {
-	Headless *h = data;
-
-	h->width = width;
-	h->height = height;
-	g_clear_pointer(&h->covered, cairo_region_destroy);
-	h->covered = cairo_region_create();
-	h->covered_at = 0;
-	client_log("display: primary surface %dx%d", width, height);
-}
-
-/* Once the whole primary was drawn and the display marked, wait for quiet. */
-static void
-headless_invalidate(SpiceChannel *channel, gint x, gint y, gint w, gint height,
-    gpointer data)
-{
-	Headless *h = data;
-	cairo_rectangle_int_t r = { x, y, w, height }, all = { 0, 0, h->width, h->height };
+	const PaprikaMonitor *mon = paprika_monitors_get(h->monitors, h->monitor);
+	cairo_rectangle_int_t all;
+	cairo_region_t *covered;
+	SpiceChannel *channel;
 	SpiceDisplayPrimary p;
 	gint64 now = g_get_monotonic_time();
 
-	if (h->covered == NULL || h->saved)
+	if (mon == NULL || h->saved)
 		return;
-	cairo_region_union_rectangle(h->covered, &r);
-	if (cairo_region_contains_rectangle(h->covered, &all) != CAIRO_REGION_OVERLAP_IN ||
+	if (memcmp(mon, &h->shot, sizeof(*mon)) != 0) {
+		/* Another monitor, or it moved: wait for it afresh. */
+		h->shot = *mon;
+		h->covered_at = 0;
+	}
+	channel = paprika_monitors_channel(h->monitors, mon);
+	covered = channel != NULL ? g_object_get_data(G_OBJECT(channel),
+	    HEADLESS_COVERED) : NULL;
+	all = (cairo_rectangle_int_t){ mon->x, mon->y, mon->width, mon->height };
+	if (covered == NULL ||
+	    cairo_region_contains_rectangle(covered, &all) != CAIRO_REGION_OVERLAP_IN ||
 	    !spice_display_channel_get_primary(channel, 0, &p) || !p.marked)
 		return;
 	if (h->covered_at == 0)
@@ -172,28 +177,75 @@ headless_invalidate(SpiceChannel *channel, gint x, gint y, gint w, gint height,
 	h->settle_id = g_timeout_add(HEADLESS_SETTLE_MS, headless_settled, h);
 }
 
+/* Some time after the first surface, the monitor asked for is not there. */
+static gboolean
+headless_missing(gpointer data)
+{
+	Headless *h = data;
+	guint n = paprika_monitors_count(h->monitors);
+
+	h->missing_id = 0;
+	if (paprika_monitors_get(h->monitors, h->monitor) != NULL)
+		return G_SOURCE_REMOVE;
+	headless_finish(h, g_error_new(PAPRIKA_ERROR, PAPRIKA_ERROR_DESKTOP,
+	    "The desktop has %u monitor%s: there is no monitor %u "
+	    "(monitors count from 0)", n, n == 1 ? "" : "s", h->monitor));
+	return G_SOURCE_REMOVE;
+}
+
+static void
+headless_primary_create(SpiceChannel *channel, gint format, gint width,
+    gint height, gint stride, gint shmid, gpointer imgdata, gpointer data)
+{
+	Headless *h = data;
+	gint id;
+
+	g_object_get(channel, "channel-id", &id, NULL);
+	g_object_set_data_full(G_OBJECT(channel), HEADLESS_COVERED,
+	    cairo_region_create(), (GDestroyNotify)cairo_region_destroy);
+	h->covered_at = 0;
+	if (h->missing_id == 0 && !h->saved)
+		h->missing_id = g_timeout_add(HEADLESS_MONITOR_WAIT_MS,
+		    headless_missing, h);
+	client_log("display %d: primary surface %dx%d", id, width, height);
+}
+
+static void
+headless_invalidate(SpiceChannel *channel, gint x, gint y, gint w, gint height,
+    gpointer data)
+{
+	cairo_region_t *covered = g_object_get_data(G_OBJECT(channel), HEADLESS_COVERED);
+	cairo_rectangle_int_t r = { x, y, w, height };
+
+	if (covered == NULL)
+		return;
+	cairo_region_union_rectangle(covered, &r);
+	headless_check(data);
+}
+
 static void
 headless_mark(SpiceChannel *channel, gint mark, gpointer data)
 {
-	Headless *h = data;
-
 	/* A mark after the drawing: count the drawn screen from here. */
-	if (mark && h->covered != NULL && h->width > 0)
-		headless_invalidate(channel, 0, 0, 0, 0, h);
+	if (mark)
+		headless_check(data);
+}
+
+static void
+headless_monitors_changed(PaprikaMonitors *m, gpointer data)
+{
+	client_log("display: %u monitor%s", paprika_monitors_count(m),
+	    paprika_monitors_count(m) == 1 ? "" : "s");
+	headless_check(data);
 }
 
 static void
 headless_channel_new(SpiceSession *spice, SpiceChannel *channel, gpointer data)
 {
 	Headless *h = data;
-	gint id;
 
 	if (!SPICE_IS_DISPLAY_CHANNEL(channel))
 		return;
-	g_object_get(channel, "channel-id", &id, NULL);
-	if (id != 0 || h->display != NULL)
-		return;
-	h->display = g_object_ref(channel);
 	g_signal_connect(channel, "display-primary-create",
 	    G_CALLBACK(headless_primary_create), h);
 	g_signal_connect(channel, "display-invalidate",
@@ -251,7 +303,7 @@ headless_pick(GPtrArray *list, const gchar *want, GError **error)
 
 int
 headless_run(ClientConfig *cfg, const gchar *screenshot, const gchar *password_file,
-    guint timeout, gboolean logout)
+    guint timeout, gboolean logout, guint monitor)
 {
 	Headless h = { 0 };
 	PaprikaBroker *broker = NULL;
@@ -269,6 +321,8 @@ headless_run(ClientConfig *cfg, const gchar *screenshot, const gchar *password_f
 	h.t_start = g_get_monotonic_time();
 	deadline = h.t_start + (gint64)timeout * G_USEC_PER_SEC;
 	h.path = screenshot;
+	h.monitor = monitor;
+	h.shot.channel = -1;
 	if (cfg->user == NULL) {
 		g_set_error(&error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
 		    "No user name: give one with --user");
@@ -306,6 +360,8 @@ headless_run(ClientConfig *cfg, const gchar *screenshot, const gchar *password_f
 	session = paprika_session_new(conn, FALSE);
 	g_signal_connect(paprika_session_get_spice(session), "channel-new",
 	    G_CALLBACK(headless_channel_new), &h);
+	h.monitors = paprika_monitors_new(paprika_session_get_spice(session));
+	g_signal_connect(h.monitors, "changed", G_CALLBACK(headless_monitors_changed), &h);
 	g_signal_connect(session, "opened", G_CALLBACK(headless_opened), &h);
 	g_signal_connect(session, "failed", G_CALLBACK(headless_failed), &h);
 	g_signal_connect(session, "closed", G_CALLBACK(headless_closed), &h);
@@ -316,6 +372,8 @@ headless_run(ClientConfig *cfg, const gchar *screenshot, const gchar *password_f
 	g_source_remove(timer);
 	if (h.settle_id != 0)
 		g_source_remove(h.settle_id);
+	if (h.missing_id != 0)
+		g_source_remove(h.missing_id);
 	error = h.error;
 	h.error = NULL;
 	paprika_session_disconnect(session);
@@ -335,8 +393,7 @@ out:
 	} else
 		status = 0;
 	g_clear_object(&session);
-	g_clear_object(&h.display);
-	g_clear_pointer(&h.covered, cairo_region_destroy);
+	g_clear_object(&h.monitors);
 	g_clear_pointer(&h.loop, g_main_loop_unref);
 	paprika_connection_free(conn);
 	g_clear_pointer(&list, g_ptr_array_unref);

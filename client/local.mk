@@ -10,6 +10,7 @@ paprika_client_SOURCES = \
 	client/config.c \
 	client/broker.c \
 	client/session.c \
+	client/monitors.c \
 	client/headless.c \
 	client/window.c
 paprika_client_CFLAGS = $(AM_CFLAGS) $(CLIENT_CFLAGS) $(JANSSON_CFLAGS)

@@ -50,7 +50,7 @@ main(int argc, char **argv)
 	gchar *screenshot = NULL, *password_file = NULL;
 	gboolean headless = FALSE, verbose = FALSE, no_audio = FALSE, no_logout = FALSE;
 	gboolean kiosk = FALSE;
-	gint timeout = 120;
+	gint timeout = 120, monitor = 0;
 	GOptionEntry entries[] = {
 		{ "broker", 'b', 0, G_OPTION_ARG_STRING, &broker,
 		  "The broker's URL (https://host:port)", "URL" },
@@ -66,6 +66,8 @@ main(int argc, char **argv)
 		  "With --headless: the PNG to write", "FILE" },
 		{ "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file,
 		  "With --headless: read the password from FILE (- or none: stdin)", "FILE" },
+		{ "monitor", 'm', 0, G_OPTION_ARG_INT, &monitor,
+		  "With --headless: the monitor to save, from 0 (0)", "N" },
 		{ "timeout", 't', 0, G_OPTION_ARG_INT, &timeout,
 		  "With --headless: give up after this many seconds (120)", "SECONDS" },
 		{ "no-logout", 0, 0, G_OPTION_ARG_NONE, &no_logout,
@@ -96,6 +98,12 @@ main(int argc, char **argv)
 		return PAPRIKA_ERROR_FAILED;
 	}
 
+	if (monitor < 0 || monitor >= CLIENT_MAX_MONITORS) {
+		g_printerr("paprika-client: --monitor must be 0 to %d\n",
+		    CLIENT_MAX_MONITORS - 1);
+		return PAPRIKA_ERROR_FAILED;
+	}
+
 	client_verbose = verbose;
 	config_load(&cfg);
 	if (broker != NULL) {
@@ -122,7 +130,7 @@ main(int argc, char **argv)
 			return PAPRIKA_ERROR_FAILED;
 		}
 		status = headless_run(&cfg, screenshot, password_file, timeout,
-		    !no_logout);
+		    !no_logout, (guint)monitor);
 		config_clear(&cfg);
 		return status;
 	}

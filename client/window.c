@@ -8,8 +8,11 @@
  * countdown page, until reconnect_timeout. In kiosk mode the window fills
  * the screen, cannot be closed, and its hotkey opens a small menu. The
  * clipboard is shared with the desktop, and USB devices can be passed to it
- * from a picker (the header bar's button, the kiosk's menu), unless the
- * [client] group turns either off. Where the desktop's pool lets its users
+ * from a picker (the header bar's button, the kiosk's menu), when both the
+ * [client] group and the desktop's pool allow it. A desktop with several
+ * monitors gets a window for each further monitor (in kiosk mode full
+ * screen, each on its own monitor of the display where there are enough);
+ * a monitor the guest turns off closes its window. Where the desktop's pool lets its users
  * reset it (can_reset), Reset (the header bar's button, the kiosk's menu,
  * Ctrl+Alt+R) asks for confirmation and has the broker hard-reset the
  * guest; the SPICE connection stays and shows the reboot.
@@ -35,6 +38,9 @@ struct _PaprikaWindow {
 	gchar		*desktop_title;
 	gchar		*session_id;	/* the broker's, of the desktop shown */
 	gboolean	 can_reset;	/* the user may reset desktop_id */
+	gboolean	 usbredir;	/* USB redirection: [client] and the pool allow it */
+	PaprikaMonitors	*monitors;	/* of the session */
+	GHashTable	*monitor_windows; /* channel << 8 | id -> GtkWindow */
 	gboolean	 resetting;	/* a reset is under way at the broker */
 	gboolean	 opened;	/* the SPICE session showed the desktop */
 	gint64		 lost_at;	/* reconnecting since (monotonic), or 0 */
@@ -67,6 +73,7 @@ struct _PaprikaWindow {
 	GtkWidget	*kiosk_menu;
 	GtkWidget	*kiosk_logout;
 	GtkWidget	*kiosk_reset;
+	GtkWidget	*kiosk_usb;
 };
 
 G_DEFINE_TYPE(PaprikaWindow, paprika_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -83,10 +90,14 @@ window_actions_update(PaprikaWindow *win)
 	GAction *usb = g_action_map_lookup_action(G_ACTION_MAP(win), "usb");
 	GAction *reset = g_action_map_lookup_action(G_ACTION_MAP(win), "reset");
 	gboolean offer = win->can_reset && win->session != NULL;
+	gboolean usb_on = win->usbredir && win->session != NULL;
 
 	if (usb != NULL)
-		g_simple_action_set_enabled(G_SIMPLE_ACTION(usb),
-		    win->cfg->usbredir && win->session != NULL);
+		g_simple_action_set_enabled(G_SIMPLE_ACTION(usb), usb_on);
+	if (win->usb_button != NULL)
+		gtk_widget_set_visible(win->usb_button, usb_on);
+	if (win->kiosk_usb != NULL)
+		gtk_widget_set_visible(win->kiosk_usb, usb_on);
 	if (reset != NULL)
 		g_simple_action_set_enabled(G_SIMPLE_ACTION(reset),
 		    offer && !win->resetting);
@@ -117,6 +128,13 @@ window_drop_session(PaprikaWindow *win)
 		gtk_widget_destroy(win->display);
 		win->display = NULL;
 	}
+	if (win->monitor_windows != NULL)
+		g_hash_table_remove_all(win->monitor_windows);
+	if (win->monitors != NULL) {
+		g_signal_handlers_disconnect_by_data(win->monitors, win);
+		g_clear_object(&win->monitors);
+	}
+	win->usbredir = FALSE;
 	if (win->session != NULL) {
 		g_signal_handlers_disconnect_by_data(win->session, win);
 		g_signal_handlers_disconnect_by_data(
@@ -187,7 +205,6 @@ window_show_login(PaprikaWindow *win, const gchar *message)
 	gtk_entry_set_text(GTK_ENTRY(win->password_entry), "");
 	gtk_label_set_text(GTK_LABEL(win->login_message), message != NULL ? message : "");
 	gtk_widget_set_visible(win->logout_button, FALSE);
-	gtk_widget_set_visible(win->usb_button, FALSE);
 	gtk_header_bar_set_subtitle(GTK_HEADER_BAR(win->header), NULL);
 	gtk_window_set_title(GTK_WINDOW(win), "Paprika");
 	gtk_stack_set_visible_child_name(GTK_STACK(win->stack), "login");
@@ -385,7 +402,25 @@ window_session_closed(PaprikaSession *s, gpointer data)
 	window_session_later(data, "The connection to the desktop was closed.");
 }
 
-/* The first display channel is there: show it in a SpiceDisplay. */
+/* A SpiceDisplay of one monitor of the desktop, set up as the client shows it. */
+static GtkWidget *
+window_display_new(PaprikaWindow *win, SpiceSession *spice, gint channel, gint monitor)
+{
+	GtkWidget *display;
+
+	display = GTK_WIDGET(spice_display_new_with_monitor(spice, channel, monitor));
+	/* Pixel for pixel when the guest fits the window, scaled down when not. */
+	g_object_set(display, "scaling", TRUE, "only-downscale", TRUE,
+	    "resize-guest", FALSE, NULL);
+	/* Grabbed, the keyboard's combinations (Ctrl+Alt+Del) go to the guest. */
+	if (win->cfg->kiosk)
+		g_object_set(display, "grab-keyboard", TRUE, NULL);
+	gtk_widget_set_hexpand(display, TRUE);
+	gtk_widget_set_vexpand(display, TRUE);
+	return display;
+}
+
+/* The first display channel is there: show its first monitor in the window. */
 static void
 window_channel_new(SpiceSession *spice, SpiceChannel *channel, gpointer data)
 {
@@ -397,15 +432,7 @@ window_channel_new(SpiceSession *spice, SpiceChannel *channel, gpointer data)
 	g_object_get(channel, "channel-id", &id, NULL);
 	if (id != 0)
 		return;
-	win->display = GTK_WIDGET(spice_display_new(spice, 0));
-	/* Pixel for pixel when the guest fits the window, scaled down when not. */
-	g_object_set(win->display, "scaling", TRUE, "only-downscale", TRUE,
-	    "resize-guest", FALSE, NULL);
-	/* Grabbed, the keyboard's combinations (Ctrl+Alt+Del) go to the guest. */
-	if (win->cfg->kiosk)
-		g_object_set(win->display, "grab-keyboard", TRUE, NULL);
-	gtk_widget_set_hexpand(win->display, TRUE);
-	gtk_widget_set_vexpand(win->display, TRUE);
+	win->display = window_display_new(win, spice, 0, 0);
 	gtk_container_add(GTK_CONTAINER(win->display_box), win->display);
 	gtk_widget_show(win->display);
 	gtk_widget_grab_focus(win->display);
@@ -441,6 +468,120 @@ window_usb_setup(PaprikaWindow *win, SpiceSession *spice)
 	client_log("usb: sharing at once: %s", win->cfg->usb_auto_share);
 }
 
+/*
+ * What the session shares, as spice-gtk and the widgets now have it: the
+ * client's [client] settings and the pool's policy together.
+ */
+static void
+window_log_policy(PaprikaWindow *win, const PaprikaConnection *conn)
+{
+	SpiceSession *spice = paprika_session_get_spice(win->session);
+	gboolean clipboard, usb;
+
+	g_object_get(spice_gtk_session_get(spice), "auto-clipboard", &clipboard, NULL);
+	g_object_get(spice, "enable-usbredir", &usb, NULL);
+	client_log("ui: clipboard %s, USB redirection %s, USB control %s "
+	    "(client.conf: clipboard %s, usbredir %s; pool: clipboard %s, usbredir %s)",
+	    clipboard ? "shared" : "not shared", usb ? "on" : "off",
+	    gtk_widget_get_visible(win->cfg->kiosk ? win->kiosk_usb : win->usb_button) ?
+	    "shown" : "hidden",
+	    win->cfg->clipboard ? "yes" : "no", win->cfg->usbredir ? "yes" : "no",
+	    conn->clipboard ? "yes" : "no", conn->usbredir ? "yes" : "no");
+}
+
+/* A window of its own is never closed by the user, only by the guest. */
+static gboolean
+window_monitor_delete(GtkWidget *w, GdkEvent *event, gpointer data)
+{
+	client_log("ui: %s: closing refused (the desktop turns its monitors off)",
+	    gtk_window_get_title(GTK_WINDOW(w)));
+	return GDK_EVENT_STOP;
+}
+
+/*
+ * Names and places the window of the desktop's monitor number index (from
+ * 0); in kiosk mode full screen on monitor index of the display, where the
+ * display has one.
+ */
+static void
+window_monitor_place(PaprikaWindow *win, GtkWidget *w, guint index)
+{
+	GdkDisplay *gdisplay = gtk_widget_get_display(GTK_WIDGET(win));
+	GdkMonitor *gmon;
+	GdkRectangle geo;
+	gchar *title;
+
+	title = g_strdup_printf("%s: monitor %u", gtk_window_get_title(GTK_WINDOW(win)),
+	    index + 1);
+	gtk_window_set_title(GTK_WINDOW(w), title);
+	g_free(title);
+	if (!win->cfg->kiosk || (gint)index >= gdk_display_get_n_monitors(gdisplay))
+		return;
+	gmon = gdk_display_get_monitor(gdisplay, (gint)index);
+	gdk_monitor_get_geometry(gmon, &geo);
+	gtk_window_resize(GTK_WINDOW(w), geo.width, geo.height);
+	gtk_window_move(GTK_WINDOW(w), geo.x, geo.y);
+	gtk_window_fullscreen_on_monitor(GTK_WINDOW(w),
+	    gtk_widget_get_screen(GTK_WIDGET(win)), (gint)index);
+}
+
+/* A window of its own for a monitor of the desktop. */
+static GtkWidget *
+window_monitor_open(PaprikaWindow *win, const PaprikaMonitor *mon)
+{
+	GtkWidget *w, *display;
+
+	w = gtk_window_new(GTK_WINDOW_TOPLEVEL);
+	gtk_window_set_default_size(GTK_WINDOW(w), mon->width, mon->height);
+	display = window_display_new(win, paprika_session_get_spice(win->session),
+	    mon->channel, mon->id);
+	gtk_container_add(GTK_CONTAINER(w), display);
+	/* The display is its window's focus, as a keyboard grab needs. */
+	gtk_window_set_focus(GTK_WINDOW(w), display);
+	g_signal_connect(w, "delete-event", G_CALLBACK(window_monitor_delete), win);
+	if (win->cfg->kiosk)
+		gtk_window_set_decorated(GTK_WINDOW(w), FALSE);
+	client_log("ui: display %d, monitor %d (%dx%d) in its own window",
+	    mon->channel, mon->id, mon->width, mon->height);
+	return w;
+}
+
+/* One window per monitor: the main window has the first, others their own. */
+static void
+window_monitors_changed(PaprikaMonitors *m, gpointer data)
+{
+	PaprikaWindow *win = data;
+	GHashTable *keep = g_hash_table_new(NULL, NULL);
+	GHashTableIter it;
+	gpointer key, w;
+	guint i, n = paprika_monitors_count(m);
+
+	client_log("ui: desktop has %u monitor%s", n, n == 1 ? "" : "s");
+	for (i = 0; i < n; i++) {
+		const PaprikaMonitor *mon = paprika_monitors_get(m, i);
+		gpointer k = GINT_TO_POINTER(mon->channel << 8 | mon->id);
+
+		if (mon->channel == 0 && mon->id == 0)
+			continue;	/* the main window's */
+		g_hash_table_add(keep, k);
+		if ((w = g_hash_table_lookup(win->monitor_windows, k)) == NULL) {
+			w = window_monitor_open(win, mon);
+			g_hash_table_insert(win->monitor_windows, k, w);
+		}
+		/* Its number may change as monitors come and go. */
+		window_monitor_place(win, w, i);
+		gtk_widget_show_all(w);
+	}
+	g_hash_table_iter_init(&it, win->monitor_windows);
+	while (g_hash_table_iter_next(&it, &key, &w))
+		if (!g_hash_table_contains(keep, key)) {
+			client_log("ui: display %d, monitor %d turned off: its window closed",
+			    GPOINTER_TO_INT(key) >> 8, GPOINTER_TO_INT(key) & 0xff);
+			g_hash_table_iter_remove(&it);
+		}
+	g_hash_table_unref(keep);
+}
+
 /* The desktop is ready: open SPICE through the gateway and show it. */
 static void
 window_start_session(PaprikaWindow *win, PaprikaConnection *conn)
@@ -460,10 +601,15 @@ window_start_session(PaprikaWindow *win, PaprikaConnection *conn)
 	win->session = paprika_session_new(conn, !win->cfg->no_audio);
 	spice = paprika_session_get_spice(win->session);
 	g_object_set(spice_gtk_session_get(spice), "auto-clipboard",
-	    win->cfg->clipboard, NULL);
-	if (win->cfg->usbredir)
+	    win->cfg->clipboard && conn->clipboard, NULL);
+	win->usbredir = win->cfg->usbredir && conn->usbredir;
+	if (win->usbredir)
 		window_usb_setup(win, spice);
 	window_actions_update(win);
+	window_log_policy(win, conn);
+	win->monitors = paprika_monitors_new(spice);
+	g_signal_connect(win->monitors, "changed",
+	    G_CALLBACK(window_monitors_changed), win);
 	/* The display comes with its channel: the mouse mode is known by then. */
 	g_signal_connect(spice, "channel-new", G_CALLBACK(window_channel_new), win);
 	g_signal_connect(win->session, "opened", G_CALLBACK(window_session_opened), win);
@@ -647,7 +793,6 @@ window_desktops_done(GObject *src, GAsyncResult *res, gpointer data)
 	g_clear_pointer(&win->desktops, g_ptr_array_unref);
 	win->desktops = list;
 	gtk_widget_set_visible(win->logout_button, TRUE);
-	gtk_widget_set_visible(win->usb_button, win->cfg->usbredir);
 	for (i = 0; win->cfg->desktop != NULL && i < list->len; i++)
 		if (strcmp(((PaprikaDesktop *)g_ptr_array_index(list, i))->id,
 		    win->cfg->desktop) == 0)
@@ -839,7 +984,7 @@ static void
 window_reset_activated(GSimpleAction *action, GVariant *param, gpointer data)
 {
 	PaprikaWindow *win = data;
-	GtkWidget *reset;
+	GtkWidget *reset, *cancel;
 
 	if (!win->can_reset || win->session == NULL || win->resetting)
 		return;
@@ -852,15 +997,16 @@ window_reset_activated(GSimpleAction *action, GVariant *param, gpointer data)
 	    GTK_BUTTONS_NONE, "Reset the desktop?");
 	gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(win->reset_dialog),
 	    "Unsaved work is lost.");
-	gtk_dialog_add_button(GTK_DIALOG(win->reset_dialog), "_Cancel",
+	cancel = gtk_dialog_add_button(GTK_DIALOG(win->reset_dialog), "_Cancel",
 	    GTK_RESPONSE_CANCEL);
 	reset = gtk_dialog_add_button(GTK_DIALOG(win->reset_dialog), "_Reset",
 	    GTK_RESPONSE_ACCEPT);
 	gtk_style_context_add_class(gtk_widget_get_style_context(reset),
 	    "destructive-action");
-	/* Enter confirms: the shortcut and the button were a deliberate choice. */
+	/* Enter cancels: a reset loses work, so it takes the Reset button itself. */
 	gtk_dialog_set_default_response(GTK_DIALOG(win->reset_dialog),
-	    GTK_RESPONSE_ACCEPT);
+	    GTK_RESPONSE_CANCEL);
+	gtk_widget_grab_focus(cancel);
 	g_signal_connect(win->reset_dialog, "response",
 	    G_CALLBACK(window_reset_response), win);
 	g_signal_connect(win->reset_dialog, "destroy",
@@ -891,7 +1037,7 @@ window_usb_activated(GSimpleAction *action, GVariant *param, gpointer data)
 	PaprikaWindow *win = data;
 	GtkWidget *picker, *area;
 
-	if (win->session == NULL || !win->cfg->usbredir)
+	if (win->session == NULL || !win->usbredir)
 		return;
 	if (win->usb_dialog != NULL) {
 		gtk_window_present(GTK_WINDOW(win->usb_dialog));
@@ -912,6 +1058,30 @@ window_usb_activated(GSimpleAction *action, GVariant *param, gpointer data)
 	client_log("ui: usb devices");
 }
 
+/* The kiosk menu's items as shown: "ui: kiosk menu: Log out | Reconnect | …". */
+static void
+window_log_kiosk_menu(PaprikaWindow *win)
+{
+	GtkWidget *box = gtk_widget_get_parent(win->kiosk_logout);
+	GList *items = gtk_container_get_children(GTK_CONTAINER(box)), *l;
+	GString *shown = g_string_new(NULL);
+	gchar **parts, *label;
+
+	for (l = items; l != NULL; l = l->next) {
+		if (!gtk_widget_get_visible(l->data))
+			continue;
+		/* Without the mnemonics' underscores. */
+		parts = g_strsplit(gtk_button_get_label(GTK_BUTTON(l->data)), "_", -1);
+		label = g_strjoinv("", parts);
+		g_string_append_printf(shown, "%s%s", shown->len ? " | " : "", label);
+		g_free(label);
+		g_strfreev(parts);
+	}
+	g_list_free(items);
+	client_log("ui: kiosk menu: %s", shown->str);
+	g_string_free(shown, TRUE);
+}
+
 /* The kiosk hotkey: a small menu at the top of the screen. */
 static void
 window_kiosk_menu_activated(GSimpleAction *action, GVariant *param, gpointer data)
@@ -925,7 +1095,7 @@ window_kiosk_menu_activated(GSimpleAction *action, GVariant *param, gpointer dat
 	gtk_popover_set_pointing_to(GTK_POPOVER(win->kiosk_menu), &at);
 	gtk_popover_popup(GTK_POPOVER(win->kiosk_menu));
 	gtk_widget_grab_focus(win->kiosk_logout);
-	client_log("ui: kiosk menu");
+	window_log_kiosk_menu(win);
 }
 
 static void
@@ -1148,9 +1318,11 @@ window_kiosk_menu(PaprikaWindow *win)
 		gtk_button_set_relief(GTK_BUTTON(b), GTK_RELIEF_NONE);
 		g_signal_connect(b, "clicked", G_CALLBACK(window_kiosk_menu_clicked), win);
 		gtk_container_add(GTK_CONTAINER(box), b);
-		/* Without USB redirection, no such item. */
-		if (g_strcmp0(items[i].action, "win.usb") == 0 && !win->cfg->usbredir)
+		/* Shown only where the session redirects USB (window_actions_update). */
+		if (g_strcmp0(items[i].action, "win.usb") == 0) {
 			gtk_widget_set_no_show_all(b, TRUE);
+			win->kiosk_usb = b;
+		}
 		/* Shown only for a desktop the user may reset (window_actions_update). */
 		if (g_strcmp0(items[i].action, "win.reset") == 0) {
 			gtk_widget_set_no_show_all(b, TRUE);
@@ -1208,6 +1380,7 @@ paprika_window_dispose(GObject *obj)
 	g_clear_pointer(&win->desktops, g_ptr_array_unref);
 	g_clear_pointer(&win->desktop_id, g_free);
 	g_clear_pointer(&win->session_id, g_free);
+	g_clear_pointer(&win->monitor_windows, g_hash_table_unref);
 	G_OBJECT_CLASS(paprika_window_parent_class)->dispose(obj);
 }
 
@@ -1221,6 +1394,8 @@ static void
 paprika_window_init(PaprikaWindow *win)
 {
 	win->cancel = g_cancellable_new();
+	win->monitor_windows = g_hash_table_new_full(NULL, NULL, NULL,
+	    (GDestroyNotify)gtk_widget_destroy);
 }
 
 PaprikaWindow *
@@ -1260,6 +1435,8 @@ paprika_window_new(GtkApplication *app, ClientConfig *cfg)
 	gtk_widget_set_tooltip_text(win->usb_button,
 	    "Pass USB devices to the desktop");
 	gtk_actionable_set_action_name(GTK_ACTIONABLE(win->usb_button), "win.usb");
+	/* Shown only where the session redirects USB (window_actions_update). */
+	gtk_widget_set_no_show_all(win->usb_button, TRUE);
 	gtk_header_bar_pack_end(GTK_HEADER_BAR(win->header), win->usb_button);
 	/* No mnemonic: Alt+letter belongs to the desktop. */
 	win->reset_button = gtk_button_new_with_label("Reset");

@@ -10,7 +10,13 @@ shown, the gateway is stopped and started again on the same ports; the
 client shows its countdown, retries with backoff and comes back to the same
 broker session, the guest's own screen again on the X screen. The kiosk
 hotkey's menu logs out, and a login ended at the broker (helpdesk) sends
-the client to its login page without retrying; the program runs on."""
+the client to its login page without retrying; the program runs on.
+
+The pool has clipboard = no and usbredir = no and no user_reset: its .vv
+file has enable-usbredir=0; the client shares no clipboard (spice-gtk's
+auto-clipboard, read back), opens no USB redirection and shows no USB
+control; the kiosk menu has neither USB nor Reset, and Ctrl+Alt+R neither
+asks nor resets."""
 
 import ctypes
 import os
@@ -31,7 +37,7 @@ from brokerdeploy import ApiError, BrokerDeployment, DEMO_PASSWORD, DEMO_USER  #
 HELPER_PASSWORD = "helpdesk-pass-1"
 CLIENT = os.path.join(top_builddir, "paprika-client")
 KEEP = ("kiosk-login.png", "kiosk-desktop.png", "kiosk-countdown.png",
-        "kiosk-reconnected.png")
+        "kiosk-reconnected.png", "kiosk-menu.png", "kiosk-ctrl-alt-r.png")
 # Not the client's default window size (1024x768): a window that is not
 # made full screen cannot cover it by chance.
 SCREEN_W, SCREEN_H = 1280, 800
@@ -190,8 +196,17 @@ def run(d, procs):
     d.add_user(DEMO_USER, DEMO_PASSWORD, "staff")
     d.add_user("helper", HELPER_PASSWORD, "helpdesk")
     d.start_gateway()
-    d.start_broker()
+    d.start_broker(pool_extra="clipboard = no\nusbredir = no\n")
     helper = d.login("helper", HELPER_PASSWORD)
+
+    # --- the pool's policy in the .vv file, for remote-viewer -----------------
+    token = d.login()
+    vv = d.connect(token, vv=True)
+    d.api("POST", "/api/v1/logout", token=token)
+    check("\nenable-usbredir=0\n" in vv,
+          "the .vv file of a pool with usbredir = no has enable-usbredir=0", vv[-200:])
+    check(wait_for(lambda: not sessions_of(d, helper, DEMO_USER), 10),
+          "that session ends with its logout", str(sessions_of(d, helper, DEMO_USER)))
     broker_url = f"https://127.0.0.1:{d.broker_port}"
     ca = os.path.join(d.pki, "ca", "ca-cert.pem")
 
@@ -273,6 +288,32 @@ def run(d, procs):
         return
     note(f"kiosk: login to the guest's screen: {time.time() - t0:.1f}s")
     session = shown["id"]
+    line = next((x for x in log.lines() if "ui: clipboard " in x), "")
+    check("ui: clipboard not shared, USB redirection off, USB control hidden " in line,
+          "with the pool's clipboard = no and usbredir = no the client shares no "
+          "clipboard, redirects no USB and shows no USB control", line or log.tail())
+
+    # --- no user_reset: Ctrl+Alt+R does nothing visible ------------------------
+    check(not any("ui: reset offered" in x for x in log.lines()),
+          "the client offers no Reset for a pool without user_reset")
+    xdo(genv, "key", "ctrl+alt+r")
+    check(not log.wait(r"ui: reset the desktop\?$", 3),
+          "Ctrl+Alt+R asks nothing", log.tail())
+    screen = x_screen(genv, os.path.join(d.work, "kiosk-ctrl-alt-r.png"))
+    d.guest_screenshot(helper, shown["desktop"], own)
+    check(images.find(screen, images.read_image(own)) is not None,
+          "and the screen still shows the guest's own screen, nothing over it")
+    status, body, _ = d.api("GET", "/api/v1/audit?user=demo&limit=50", token=helper)
+    check(status == 200 and not [a for a in body["audit"] if a["action"] == "reset"],
+          "and nothing is reset", body)
+    xdo(genv, "key", "ctrl+alt+End")
+    line = log.wait(r"ui: kiosk menu: ", 10)
+    check(line and line.endswith("ui: kiosk menu: Log out | Reconnect | Send Ctrl+Alt+Del"),
+          "the kiosk menu offers neither USB devices nor Reset", str(line))
+    time.sleep(0.5)
+    x_screen(genv, os.path.join(d.work, "kiosk-menu.png"))
+    xdo(genv, "key", "Escape")
+    time.sleep(0.5)
     line = next((x for x in log.lines() if "ui: connecting to office (session" in x), "")
     check(f"(session {session})" in line, "the client connected to the broker's session",
           f"broker {session}, client: {line}")
@@ -312,7 +353,7 @@ def run(d, procs):
 
     # --- the kiosk hotkey's menu: Log out --------------------------------------
     xdo(genv, "key", "ctrl+alt+End")
-    check(log.wait(r"ui: kiosk menu$", 10), "Ctrl+Alt+End opens the kiosk menu", log.tail())
+    check(log.wait(r"ui: kiosk menu: ", 10), "Ctrl+Alt+End opens the kiosk menu", log.tail())
     time.sleep(0.5)
     xdo(genv, "key", "Return")
     check(log.wait(r"ui: login$", 10), "its Log out returns to the login page", log.tail())

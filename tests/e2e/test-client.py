@@ -3,12 +3,15 @@ guests under libvirt's embedded driver) and the client itself.
 
 Headless: the first frame it saves is the guest's own screen pixel for
 pixel; a wrong password and an unreachable broker exit with their own
-statuses and plain messages. GUI under Xvfb, typed into with xdotool: a
+statuses and plain messages; --monitor 1 on this one-monitor desktop is
+refused saying how many it has. GUI under Xvfb, typed into with xdotool: a
 wrong password shows its message, the right one shows the desktop pixel
-for pixel on the X screen, Ctrl+Alt+R resets it (the pool has
-user_reset = yes) after a confirmation that Escape cancels and Enter
-accepts, the guest rebooting in the same view, and Ctrl+Alt+Q logs out
-(the broker ends the session) back to the login page."""
+for pixel on the X screen in one window, with the clipboard shared and a
+USB control (the pool's defaults), Ctrl+Alt+R resets it (the pool has
+user_reset = yes) after a confirmation that Escape and Enter cancel and
+its Reset button (Alt+R) accepts, the guest rebooting in the same view,
+and Ctrl+Alt+Q logs out (the broker ends the session) back to the login
+page."""
 
 import os
 import re
@@ -152,6 +155,13 @@ def run(d, procs):
           f"{diff} pixels differ (client {a[:2]}, guest {b[:2]})")
     check(not [line for line in err.splitlines() if "WARNING" in line or "CRITICAL" in line],
           "headless prints no GLib warnings", err[-500:])
+    rc, err, _ = headless(d, env, DEMO_PASSWORD, extra=["--no-logout", "--monitor", "1"])
+    check(rc == 4 and "The desktop has 1 monitor: there is no monitor 1" in err,
+          "headless --monitor 1 on a one-monitor desktop exits 4 saying it has 1 monitor",
+          f"exit {rc}: {err[-500:]}")
+    rc, err, _ = headless(d, env, DEMO_PASSWORD, extra=["--monitor", "16"])
+    check(rc == 1 and "--monitor must be 0 to 15" in err,
+          "headless --monitor 16 is refused at once", f"exit {rc}: {err[-300:]}")
     # Free the desktop for the GUI (a forced logout from the helpdesk).
     d.api("POST", f"/api/v1/users/{DEMO_USER}/logout", token=helper)
 
@@ -216,6 +226,14 @@ def run(d, procs):
           + "\n".join(log.lines()[-10:]))
     check(any(line.endswith("ui: desktop office") for line in log.lines()),
           "the client says it shows desktop 'office'")
+    line = next((x for x in log.lines() if "ui: clipboard " in x), "")
+    check("ui: clipboard shared, USB redirection on, USB control shown " in line,
+          "where client.conf and the pool allow both, the clipboard is shared and USB "
+          "offered", line)
+    check(any(x.endswith("ui: desktop has 1 monitor") for x in log.lines()) and
+          not any("in its own window" in x for x in log.lines()),
+          "a one-monitor desktop opens no window beyond the main one",
+          "\n".join(x for x in log.lines() if "monitor" in x))
     check(any(line.endswith("usb: sharing at once: -1,-1,-1,-1,0") for line in log.lines()),
           "usb_auto_share from client.conf goes to the USB redirection",
           "\n".join(line for line in log.lines() if "usb" in line))
@@ -235,24 +253,28 @@ def run(d, procs):
     check(any(line.endswith("ui: reset offered (Ctrl+Alt+R)") for line in log.lines()),
           "the client offers Reset for a pool with user_reset = yes",
           "\n".join(log.lines()[-10:]))
+
+    def ask_reset(what):
+        xdo(genv, "key", "ctrl+alt+r")
+        check(log.wait(r"ui: reset the desktop\?$", 10), what, "\n".join(log.lines()[-10:]))
+        time.sleep(0.5)
+
+    def cancel_reset(key, what):
+        xdo(genv, "key", key)
+        check(log.wait(r"ui: reset cancelled$", 10) and not resets(), what,
+              ("\n".join(log.lines()[-5:]), resets()))
+
     before = sessions_of(d, helper, DEMO_USER)
-    xdo(genv, "key", "ctrl+alt+r")
-    check(log.wait(r"ui: reset the desktop\?$", 10), "Ctrl+Alt+R asks for confirmation first",
-          "\n".join(log.lines()[-10:]))
-    time.sleep(0.5)
+    ask_reset("Ctrl+Alt+R asks for confirmation first")
     x_screen(genv, os.path.join(d.work, "reset-confirm.png"))
-    xdo(genv, "key", "Escape")
-    check(log.wait(r"ui: reset cancelled$", 10) and not resets(),
-          "Escape cancels the confirmation and nothing is reset",
-          ("\n".join(log.lines()[-5:]), resets()))
-    xdo(genv, "key", "ctrl+alt+r")
-    check(log.wait(r"ui: reset the desktop\?$", 10), "Ctrl+Alt+R asks again",
-          "\n".join(log.lines()[-10:]))
-    time.sleep(0.5)
-    xdo(genv, "key", "Return")
+    cancel_reset("Escape", "Escape cancels the confirmation and nothing is reset")
+    ask_reset("Ctrl+Alt+R asks again")
+    cancel_reset("Return", "Enter cancels too (Cancel is the default) and nothing is reset")
+    ask_reset("Ctrl+Alt+R asks a third time")
+    xdo(genv, "key", "alt+r")
     line = log.wait(r"ui: (desktop office reset|reset failed: .*)$", 30)
     check(line and line.endswith("ui: desktop office reset"),
-          "Enter confirms, and the broker resets the desktop", str(line))
+          "its Reset button (Alt+R) confirms, and the broker resets the desktop", str(line))
     done = resets()
     check(len(done) == 1 and done[0]["actor"] == DEMO_USER and done[0]["result"] == "ok" and
           done[0]["target"].startswith("office/"),

@@ -19,7 +19,8 @@ IDLE = 6
 MAX_SESSION = 8
 
 # The shared pool ends sessions after MAX_SESSION; a static pool gives demo
-# the guest "own-demo" and ends a session nobody connects to after IDLE;
+# the guest "own-demo", ends a session nobody connects to after IDLE and
+# has its clients share neither the clipboard nor USB devices;
 # clients from 127.0.0.2 are told another gateway address.
 POOL_EXTRA = f"max_session = {MAX_SESSION}s\n"
 EXTRA = f"""[pool mine]
@@ -29,6 +30,8 @@ host = local
 assign = demo=own-demo
 idle_timeout = {IDLE}s
 user_reset = yes
+clipboard = no
+usbredir = no
 
 [gateway local]
 proxy_for = 127.0.0.2/32 http://gw-inside.example:3128
@@ -90,6 +93,17 @@ def run(d):
           "demo's session in the static pool is on their own guest", s)
     ok, out = d.spicy_capture(conn, os.path.join(d.work, "own.ppm"))
     check(ok, "and reaches it through the gateway", out)
+
+    # --- the pool's clipboard and USB policy, for its clients --------------
+    _, body, _ = d.api("GET", "/api/v1/desktops", token=demo)
+    policy = {x["id"]: (x["clipboard"], x["usbredir"]) for x in body["desktops"]}
+    check(policy == {"office": (True, True), "mine": (False, False)},
+          "the desktop list has each pool's clipboard and usbredir (yes by default)", policy)
+    check(conn.get("clipboard") is False and conn.get("usbredir") is False,
+          "the connection to the static desktop says: no clipboard, no USB",
+          {k: conn.get(k) for k in ("clipboard", "usbredir")})
+    vv = d.connect(demo, pool="mine", vv=True)
+    check("\nenable-usbredir=0\n" in vv, "its .vv file has enable-usbredir=0", vv[-300:])
 
     # --- self-service reset: where the pool allows it ---------------------
     _, body, _ = d.api("GET", "/api/v1/desktops", token=demo)

@@ -186,6 +186,28 @@ test_proxy_for(void **state)
 	conf_free(c);
 }
 
+/* clipboard and usbredir: yes unless the pool says no, and only yes or no. */
+static void
+test_client_policy(void **state)
+{
+	struct broker_config	*c;
+	struct conf_pool	*office, *mine;
+	char			 err[512], text[1024];
+
+	fmt(text, sizeof(text), "%sclipboard = no\nusbredir = no\n", base);
+	assert_non_null(c = load(text, err, sizeof(err)));
+	office = conf_pool_find(c, "office");
+	mine = conf_pool_find(c, "mine");
+	assert_true(office->clipboard && office->usbredir);
+	assert_false(mine->clipboard || mine->usbredir);
+	conf_free(c);
+	fmt(text, sizeof(text), "%susbredir = sometimes\n", base);
+	err[0] = '\0';
+	assert_null(load(text, err, sizeof(err)));
+	if (strstr(err, "usbredir") == NULL && strstr(err, "sometimes") == NULL)
+		fail_msg("\"%s\" names neither the key nor the value", err);
+}
+
 int
 main(void)
 {
@@ -194,6 +216,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_roles_and_entitlements),
 		cmocka_unit_test(test_proxy_for),
+		cmocka_unit_test(test_client_policy),
 	};
 
 	log_init("test-broker-conf", 1, 0);
