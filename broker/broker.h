@@ -375,6 +375,11 @@ void		 session_domain_state(const char *host, const char *dom,
 		    int running);
 void		 session_host_up(const char *host);
 void		 session_sweep(void);
+struct domxml_opts;
+/* The pool's clipboard policy as domain edits (clipboard = no also turns
+ * off SPICE file transfer). */
+void		 session_spice_policy(const struct conf_pool *p,
+		    struct domxml_opts *o);
 int		 session_restore(void);
 
 /* pool.c */

@@ -198,7 +198,7 @@ gpualloc_refusal(const struct gpu_start *st, size_t nseen,
  */
 static int
 gpualloc_pick_pci(const struct gpu_start *st, const struct conf_pool *p,
-    const struct gpu_inventory *inv, struct virt_gpu_plan *plan, char *err,
+    const struct gpu_inventory *inv, struct virt_start_plan *plan, char *err,
     size_t len)
 {
 	const struct gpu_pci_dev	*d, *picked[CONF_GPU_COUNT_MAX];
@@ -279,7 +279,7 @@ gpualloc_uuid(char *out, size_t len)
 /* Picks the parent with the most free instances of the pool's type. */
 static int
 gpualloc_pick_mdev(const struct gpu_start *st, const struct conf_pool *p,
-    const struct gpu_inventory *inv, struct virt_gpu_plan *plan, char *err,
+    const struct gpu_inventory *inv, struct virt_start_plan *plan, char *err,
     size_t len)
 {
 	const struct gpu_pci_dev	*d, *best = NULL;
@@ -430,7 +430,7 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 	struct gpu_start	*st = arg;
 	struct conf_pool	*p = conf_pool_find(broker->conf, st->pool);
 	struct conf_host	*h = conf_host_find(broker->conf, st->host);
-	struct virt_gpu_plan	 plan;
+	struct virt_start_plan	 plan;
 	char			 err[VIRT_ERROR_MAX];
 	int			 rc;
 
@@ -464,9 +464,10 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 	plan.xml.gpu_display = p->gpu.display;
 	plan.xml.ovmf = p->gpu.ovmf;
 	plan.xml.kvm_hidden = p->gpu.kvm_hidden;
+	session_spice_policy(p, &plan.xml);
 	strlcpy(plan.xml.vendor_id, p->gpu.vendor_id,
 	    sizeof(plan.xml.vendor_id));
-	if (virt_gpu_start(h->virt, st->guest, &plan, gpualloc_started,
+	if (virt_start_prepared(h->virt, st->guest, &plan, gpualloc_started,
 	    st) == -1) {
 		gpualloc_release(st->host, st->guest, 1, "out of memory");
 		gpualloc_fail(st, "out of memory");

@@ -291,11 +291,21 @@ session_started(const struct virt_result *res, void *arg)
 	session_spice_poll(-1, 0, session_ref(s));
 }
 
+/* What a pool lets SPICE carry besides the screen, for domxml. */
+void
+session_spice_policy(const struct conf_pool *p, struct domxml_opts *o)
+{
+	o->clipboard = p->clipboard ? DOMXML_KEEP : DOMXML_OFF;
+	o->filetransfer = p->clipboard ? DOMXML_KEEP : DOMXML_OFF;
+}
+
 /* Starts the guest and reads its SPICE port, unless that is under way. */
 static void
 session_prepare(struct session *s)
 {
-	struct guest	*g;
+	struct virt_start_plan	 plan;
+	struct guest		*g;
+	int			 rc;
 
 	if (s->busy || s->state != SESSION_STARTING)
 		return;
@@ -319,8 +329,16 @@ session_prepare(struct session *s)
 		return;
 	}
 	session_set_state(s, SESSION_STARTING, 40, "starting the desktop");
-	if (virt_start(s->pool->host->virt, s->guest, session_started,
-	    session_ref(s)) == -1) {
+	if (!s->pool->clipboard) {
+		/* The guest's SPICE server enforces it, not only clients. */
+		memset(&plan, 0, sizeof(plan));
+		session_spice_policy(s->pool, &plan.xml);
+		rc = virt_start_prepared(s->pool->host->virt, s->guest, &plan,
+		    session_started, session_ref(s));
+	} else
+		rc = virt_start(s->pool->host->virt, s->guest, session_started,
+		    session_ref(s));
+	if (rc == -1) {
 		s->busy = 0;
 		session_fail(s, "out of memory");
 	}

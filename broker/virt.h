@@ -76,12 +76,13 @@ struct virt_result {
 	unsigned long long	 host_memory;	/* installed */
 	unsigned long long	 committed_memory;	/* running domains' */
 	unsigned long long	 dom_memory;	/* the domain's maximum */
-	/* virt_gpu_start: the device a failure is blamed on, or "" */
+	/* virt_start_prepared: the device a failure is blamed on, or "" */
 	char			 blamed[GPU_UUID_LEN];
 };
 
-/* How virt_gpu_start gives a domain its GPU. */
-struct virt_gpu_plan {
+/* What virt_start_prepared writes into a definition before the start:
+ * the GPU, the display it needs, the pool's SPICE policy. */
+struct virt_start_plan {
 	struct domxml_opts	 xml;		/* the definition's edits */
 	int			 detach;	/* bind xml.pci to vfio-pci */
 	/* gpu = mdev: made on this parent before the start */
@@ -181,15 +182,16 @@ int	virt_screenshot(struct virt_host *h, const char *dom,
 int	virt_gpu_scan(struct virt_host *h, const char *dom, virt_done_cb done,
 	    void *arg);
 /*
- * Starts dom with a GPU: checks each device again (present, bound to
- * vfio-pci or detached to it when plan->detach, its IOMMU group viable,
- * not held by another running domain), that the host's memory not taken
- * by running domains holds dom's (VFIO pins all of it), makes the mediated
- * device, edits the persistent definition (domxml_prepare) and starts.
- * A failure that names a device sets res->blamed. Running already: ok.
+ * Starts dom after editing its persistent definition (domxml_prepare).
+ * With a GPU in the plan it first checks each device again (present,
+ * bound to vfio-pci or detached to it when plan->detach, its IOMMU group
+ * viable, not held by another running domain), that the host's memory not
+ * taken by running domains holds dom's (VFIO pins all of it), and makes
+ * the mediated device. A failure that names a device sets res->blamed.
+ * Running already: ok, and the definition is left for the next start.
  */
-int	virt_gpu_start(struct virt_host *h, const char *dom,
-	    const struct virt_gpu_plan *plan, virt_done_cb done, void *arg);
+int	virt_start_prepared(struct virt_host *h, const char *dom,
+	    const struct virt_start_plan *plan, virt_done_cb done, void *arg);
 /* Removes the mediated device uuid (a guest that held it stopped). */
 int	virt_mdev_remove(struct virt_host *h, const char *uuid,
 	    virt_done_cb done, void *arg);

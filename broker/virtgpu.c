@@ -255,7 +255,7 @@ virt_gpu_memory_fits(struct virt_job *job)
 static int
 virt_mdev_create(struct virt_job *job)
 {
-	const struct virt_gpu_plan	*p = &job->plan;
+	const struct virt_start_plan	*p = &job->plan;
 	struct gpu_addr			 parent;
 	virNodeDevicePtr		 dev;
 	char				 xml[512], name[64], msg[VIRT_ERROR_MAX];
@@ -347,7 +347,7 @@ virt_gpu_blame(struct virt_job *job)
 }
 
 static void
-virt_gpu_start_work(struct virt_job *job)
+virt_start_prepared_work(struct virt_job *job)
 {
 	struct gpu_inventory	 inv;
 	virDomainPtr		 d, nd = NULL;
@@ -363,11 +363,14 @@ virt_gpu_start_work(struct virt_job *job)
 		job->res.ok = 1;	/* it has its devices already */
 		goto out;
 	}
-	if (virt_gpu_inventory(job, &inv) == -1)
-		goto out;
-	virt_gpu_memory(job, d);
-	if (virt_gpu_check(job, &inv) == -1 || virt_gpu_memory_fits(job) == -1)
-		goto out;
+	if (job->plan.xml.npci > 0 || job->plan.xml.mdev_uuid[0] != '\0') {
+		if (virt_gpu_inventory(job, &inv) == -1)
+			goto out;
+		virt_gpu_memory(job, d);
+		if (virt_gpu_check(job, &inv) == -1 ||
+		    virt_gpu_memory_fits(job) == -1)
+			goto out;
+	}
 	if (job->plan.xml.mdev_uuid[0] != '\0') {
 		if (virt_mdev_create(job) == -1)
 			goto out;
@@ -411,12 +414,12 @@ virt_gpu_scan(struct virt_host *h, const char *dom, virt_done_cb done,
 }
 
 int
-virt_gpu_start(struct virt_host *h, const char *dom,
-    const struct virt_gpu_plan *plan, virt_done_cb done, void *arg)
+virt_start_prepared(struct virt_host *h, const char *dom,
+    const struct virt_start_plan *plan, virt_done_cb done, void *arg)
 {
 	struct virt_job	*job;
 
-	if ((job = virt_job_new(h, virt_gpu_start_work, dom, done, arg)) ==
+	if ((job = virt_job_new(h, virt_start_prepared_work, dom, done, arg)) ==
 	    NULL)
 		return -1;
 	job->plan = *plan;

@@ -38,7 +38,7 @@ struct virt_job {
 	char			**names;
 	enum virt_state		*states;
 	size_t			 n;
-	struct virt_gpu_plan	 plan;		/* virt_gpu_start */
+	struct virt_start_plan	 plan;		/* virt_start_prepared */
 	struct gpu_inventory	*gpus;		/* virt_gpu_scan */
 	struct virt_job		*next;		/* the host's jobs, on the loop */
 };

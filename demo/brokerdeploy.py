@@ -104,6 +104,11 @@ class BrokerDeployment(Deployment):
         self.log(f"guests {', '.join(names)} defined, each with "
                  f"snapshot '{SNAPSHOT}'")
 
+    def definition(self, name):
+        """A guest's persistent XML (the broker must be stopped: the
+        embedded driver is one process's at a time)."""
+        return self._libvirt("xml", self.root, name)
+
     def disk(self, name):
         return os.path.abspath(os.path.join(self.work, f"{name}.qcow2"))
 
@@ -313,7 +318,8 @@ class _PortOnly:
 
 
 def _main(argv):
-    """Child-process steps: define ROOT VIRT NAME=DISK..., destroy ROOT."""
+    """Child-process steps: define ROOT VIRT NAME=DISK..., destroy ROOT,
+    xml ROOT NAME (the persistent definition, on stdout)."""
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
     guestmod._start_event_loop()
     conn = libvirt.open(f"qemu:///embed?root={argv[1]}")
@@ -327,6 +333,8 @@ def _main(argv):
                 password=guestmod.new_password(), valid_to=""))
             dom.snapshotCreateXML(
                 f"<domainsnapshot><name>{SNAPSHOT}</name></domainsnapshot>", 0)
+    elif argv[0] == "xml":
+        print(conn.lookupByName(argv[2]).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
     elif argv[0] == "destroy":
         for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
             try:

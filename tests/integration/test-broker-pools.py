@@ -151,6 +151,15 @@ def run(d):
     check(outside["proxy"] == f"http://127.0.0.1:{d.plain_port}",
           "a client from elsewhere gets the gateway's default address", outside["proxy"])
 
+    # --- the clipboard policy, in the guest's own SPICE server ------------
+    d.stop_broker()
+    mine, office = d.definition("own-demo"), d.definition(d.guest_names[0])
+    check("<clipboard copypaste='no'/>" in mine and "<filetransfer enable='no'/>" in mine,
+          "the guest of a pool with clipboard = no has copy and paste and file "
+          "transfer off in its definition", mine)
+    check("<clipboard" not in office and "<filetransfer" not in office,
+          "a pool that allows the clipboard leaves the definition alone", office)
+
 
 def main():
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-pools."))
