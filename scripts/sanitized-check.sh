@@ -20,6 +20,9 @@ autoreconf -fi >/dev/null 2>&1
 make -j"$(nproc)" >/dev/null
 tests=""
 for f in tests/unit/test-*.c; do tests="$tests ${f%.c}"; done
+# The C integration tests of the GPU inventory and libvirt glue, then the
+# daemons under test.
+tests="$tests tests/integration/test-gpu tests/integration/test-virt"
 for f in tests/integration/test-gateway-*.py tests/integration/test-broker*.py; do
 	tests="$tests $f"
 done

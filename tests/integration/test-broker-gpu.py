@@ -7,10 +7,17 @@ quarantine with its sentence and the admin's clear, and mediated devices.
 
 libvirt's test driver drops a node device's <driver> (it reads drivers from
 sysfs only), so the host-driver verdicts are proven in test-gpu, and here
-every device reads as driverless, as libvirt reports it."""
+every device reads as driverless, as libvirt reports it.
+
+A second host is a real libvirtd with the QEMU driver and the node-device
+driver reading this machine's sysfs (in private namespaces, tests/libvirtd.py):
+a pool there asks for a GPU the machine does not have, and the start fails
+with the broker's own sentence, leaving no allocation."""
 
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -22,7 +29,9 @@ from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, 
 
 import_demo()
 import brokerdeploy  # noqa: E402
+import libvirt  # noqa: E402
 from deployment import make_workdir  # noqa: E402
+from libvirtd import Libvirtd  # noqa: E402
 
 FIXTURE = os.path.join(top_srcdir, "tests", "fixtures", "gpu-host.xml")
 
@@ -79,6 +88,27 @@ gpu = mdev
 mdev_type = nvidia-999
 groups = staff
 """
+
+
+REAL_POOL = """
+[pool absent]
+kind = static
+host = real
+assign = carol=absent-gpu
+gpu = passthrough
+gpu_devices = 0000:41:00.0
+groups = staff
+"""
+
+# A guest of the real QEMU driver; it never starts, as its GPU is missing.
+REAL_GUEST = """<domain type='qemu'>
+  <name>absent-gpu</name>
+  <memory unit='MiB'>128</memory>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <graphics type='spice' autoport='yes' listen='127.0.0.1'/>
+  </devices>
+</domain>"""
 
 
 def broker_conf(d):
@@ -289,10 +319,52 @@ def check_quarantine(d, helpdesk, admin, carol, dave):
           "nvidia-999", "a type no GPU offers is named in the refusal", s)
 
 
+def check_real_host(d, lv, helpdesk, carol):
+    """The real QEMU driver: a GPU the host does not have."""
+    up = wait_for(lambda: d.api("GET", "/api/v1/health")[1]["hosts"].get("real"), 60)
+    check(up, "the broker reaches the real libvirtd")
+    st, body, _ = d.api("GET", "/api/v1/gpus", token=helpdesk)
+    real = next((h for h in body.get("hosts", []) if h["name"] == "real"), {})
+    check(real.get("up") and real.get("gpus") == [] and "error" not in real,
+          "the real host's inventory is read from its sysfs: no display device here", real)
+    st, body, _ = connect(d, carol, "absent")
+    s = settled(d, helpdesk, "carol", "absent")
+    check(s and s["state"] == "failed" and
+          s["error"] == "GPU 0000:41:00.0 is not on host real",
+          "starting a guest whose GPU is absent fails with the broker's own sentence",
+          (st, body, s))
+    db = sqlite3.connect(f"file:{d.work}/broker.db?mode=ro", uri=True)
+    rows = db.execute("SELECT host, device, guest FROM gpu_allocs WHERE host = 'real'").fetchall()
+    db.close()
+    check(rows == [], "and leaves no allocation behind", rows)
+    conn = libvirt.open(lv.driver_uri("qemu:///system"))
+    try:
+        state = conn.lookupByName("absent-gpu").state()[0]
+    finally:
+        conn.close()
+    check(state == libvirt.VIR_DOMAIN_SHUTOFF, "the guest was never started", state)
+
+
+def start_real_libvirtd(lvdir):
+    lv = Libvirtd(lvdir)
+    lv.start()
+    conn = libvirt.open(lv.driver_uri("qemu:///system"))
+    try:
+        conn.defineXML(REAL_GUEST)
+    finally:
+        conn.close()
+    return lv
+
+
 def main():
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-gpu."))
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
+    lvdir = tempfile.mkdtemp(prefix="lv.", dir="/tmp")  # short: it holds a socket
+    lv = None
     try:
+        if shutil.which("libvirtd") is None:
+            raise RuntimeError("libvirtd is missing: scripts/deps.sh installs it")
+        lv = start_real_libvirtd(lvdir)
         d.make_pki()
         for user, groups in (("alice", "staff"), ("bob", "staff"), ("carol", "staff"),
                              ("dave", "staff"), ("helen", "helpdesk"),
@@ -300,7 +372,11 @@ def main():
             d.add_user(user, f"{user}-password", groups)
         d.start_gateway()
         d.broker_port = brokerdeploy.free_port()
-        conf = broker_conf(d)
+        conf = broker_conf(d) + f"""
+[host real]
+uri = {lv.driver_uri("qemu:///system")}
+spice_address = 127.0.0.1
+""" + REAL_POOL
         d.broker_config = lambda *a, **k: conf
         d.start_broker()
         helpdesk = d.login("helen", "helen-password")
@@ -314,11 +390,15 @@ def main():
             admin = d.login("root-admin", "root-admin-password")
         check_refusals(d, helpdesk, tokens["carol"])
         check_quarantine(d, helpdesk, admin, tokens["carol"], tokens["dave"])
+        check_real_host(d, lv, helpdesk, tokens["carol"])
     except Exception as e:  # a failed step is a failed test, with the log
         check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
         note(d.broker_tail(40))
     finally:
         d.stop()
+        if lv is not None:
+            lv.stop()
+        shutil.rmtree(lvdir, ignore_errors=True)
     return finish()
 
 
