@@ -369,7 +369,7 @@ api_desktop_json(const struct api_caller *c, struct conf_pool *p)
 	struct session	*s = session_find_live(c->login.user, p);
 	const char	*state;
 	json_t		*o;
-	int		 up = virt_host_is_up(p->host->virt);
+	int		 up = pool_host_up(p) != NULL;
 
 	if (s != NULL)
 		state = session_state_name(s->state);
@@ -386,8 +386,9 @@ api_desktop_json(const struct api_caller *c, struct conf_pool *p)
 	if (s != NULL)
 		json_object_set_new(o, "session", session_json(s));
 	if (!up)
-		json_object_set_new(o, "reason", json_string(
-		    virt_host_error(p->host->virt)));
+		json_object_set_new(o, "reason", json_string(p->nhosts == 1 ?
+		    virt_host_error(p->host->virt) : "every host of the pool "
+		    "is unreachable"));
 	return o;
 }
 
@@ -699,7 +700,7 @@ api_guests(struct http_req *req)
 	HASH_ITER(hh, broker->guests, g, tmp) {
 		o = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:I}", "pool",
 		    g->pool->name, "name", g->name, "host",
-		    g->pool->host->name, "state",
+		    g->host->name, "state",
 		    pool_guest_state_name(g->state), "user",
 		    g->user[0] != '\0' ? g->user : NULL, "error",
 		    g->error[0] != '\0' ? g->error : NULL, "updated",
@@ -785,11 +786,11 @@ api_power(struct http_req *req)
 	    req->params[1]);
 	http_req_hold(req);
 	if (start)
-		rc = virt_start(p->host->virt, req->params[1], api_power_done,
-		    a);
+		rc = virt_start(pool_desktop_host(p, req->params[1])->virt,
+		    req->params[1], api_power_done, a);
 	else
-		rc = virt_power(p->host->virt, req->params[1], op,
-		    api_power_done, a);
+		rc = virt_power(pool_desktop_host(p, req->params[1])->virt,
+		    req->params[1], op, api_power_done, a);
 	if (rc == -1) {
 		free(a);
 		http_reply_error(req, 503, "busy", "the broker is busy");
@@ -826,7 +827,7 @@ api_desktop_reset(struct http_req *req)
 	strlcpy(a->action, "reset", sizeof(a->action));
 	snprintf(a->target, sizeof(a->target), "%s/%s", p->name, s->guest);
 	http_req_hold(req);
-	if (virt_power(p->host->virt, s->guest, VIRT_POWER_RESET,
+	if (virt_power(s->host->virt, s->guest, VIRT_POWER_RESET,
 	    api_power_done, a) == -1) {
 		free(a);
 		http_reply_error(req, 503, "busy", "the broker is busy");
@@ -860,7 +861,8 @@ api_screenshot(struct http_req *req)
 	broker_audit(c.login.user, req->peer_str, "screenshot",
 	    req->params[1], "ok", "pool %s", p->name);
 	http_req_hold(req);
-	if (virt_screenshot(p->host->virt, req->params[1],
+	if (virt_screenshot(pool_desktop_host(p, req->params[1])->virt,
+	    req->params[1],
 	    api_screenshot_done, req) == -1) {
 		http_reply_error(req, 503, "busy", "the broker is busy");
 		http_req_release(req);

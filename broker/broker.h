@@ -112,7 +112,10 @@ struct conf_pool {
 	char			*title;
 	enum pool_kind		 kind;
 	char			 host_name[BROKER_NAME_MAX + 1];
-	struct conf_host	*host;
+	struct conf_host	*host;			/* the first of hosts */
+	char			**host_names;		/* template: hosts = */
+	struct conf_host	**hosts;
+	size_t			 nhosts;
 	char			**guests;		/* shared */
 	size_t			 nguests;
 	struct conf_assign	*assign;		/* static */
@@ -188,6 +191,7 @@ struct session {
 	char			 user[AUTH_NAME_MAX + 1];
 	char			 token[BROKER_TOKEN_HEX + 1];	/* hash */
 	struct conf_pool	*pool;
+	struct conf_host	*host;		/* the guest's */
 	char			 guest[128];
 	enum session_state	 state;
 	unsigned		 progress;	/* 0..100 */
@@ -224,6 +228,7 @@ enum guest_state {
 struct guest {
 	char			 key[BROKER_NAME_MAX + 130];	/* pool/name */
 	struct conf_pool	*pool;
+	struct conf_host	*host;		/* where the domain is */
 	char			 name[128];
 	enum guest_state	 state;
 	char			 user[AUTH_NAME_MAX + 1];
@@ -384,6 +389,11 @@ int		 session_restore(void);
 
 /* pool.c */
 struct guest	*pool_guest_find(const struct conf_pool *p, const char *name);
+/* A reachable host of p (the first), or NULL. */
+struct conf_host *pool_host_up(const struct conf_pool *p);
+/* The host of p's desktop name (the pool's first for one not made yet). */
+struct conf_host *pool_desktop_host(const struct conf_pool *p,
+		    const char *name);
 /* A guest for user in p (assigned to the session), or NULL with a status. */
 struct guest	*pool_pick(struct conf_pool *p, const char *user,
 		    uint64_t session, int *status, char *err, size_t errlen);
@@ -401,10 +411,14 @@ struct virt_result;
  * Starts guest of GPU pool p with free GPUs of its host (instead of
  * virt_start); done as virt_start's, with a sentence when no GPU fits.
  */
-int		 gpualloc_start(struct conf_pool *p, const char *guest,
-		    uint64_t session,
+int		 gpualloc_start(struct conf_pool *p, struct conf_host *h,
+		    const char *guest, uint64_t session,
 		    void (*done)(const struct virt_result *, void *),
 		    void *arg);
+/* How many more guests of GPU pool p host h could take now, by its last
+ * inventory; -1 when there is none yet. */
+long		 gpualloc_room(const struct conf_pool *p,
+		    const struct conf_host *h);
 void		 gpualloc_domain_state(const char *host, const char *dom,
 		    int running);
 void		 gpualloc_host_up(const char *host);

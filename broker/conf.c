@@ -639,9 +639,52 @@ conf_handler(void *arg, const char *section, const char *name,
 			    sizeof(c->pools->host_name));
 			return 0;
 		}
+		if (strcmp(name, "hosts") == 0)
+			return conf_list(value, &conf_pool_get(c, sub)->host_names,
+			    &conf_pool_get(c, sub)->nhosts, err, errlen);
 		return conf_pool_setting(c, sub, name, value, err, errlen);
 	}
 	return conf_err(err, errlen, "unknown section [%s]", section);
+}
+
+/*
+ * A pool's hosts: host = NAME, or for template pools hosts = A, B (clones
+ * go where there is room); 0 or -1 with err.
+ */
+static int
+conf_pool_hosts(struct broker_config *c, struct conf_pool *p,
+    const char *path, char *err, size_t errlen)
+{
+	size_t	i;
+
+	if (p->nhosts > 0 && p->host_name[0] != '\0')
+		return conf_err(err, errlen, "%s: [pool %s] has both host and "
+		    "hosts: use one", path, p->name);
+	if (p->nhosts > 0 && p->kind != POOL_TEMPLATE)
+		return conf_err(err, errlen, "%s: [pool %s]: only template "
+		    "pools spread over several hosts; name the guests' host "
+		    "with host =", path, p->name);
+	if (p->nhosts == 0) {
+		if ((p->host = conf_host_find(c, p->host_name)) == NULL)
+			return conf_err(err, errlen, "%s: [pool %s] needs host "
+			    "= the name of a [host NAME] section", path,
+			    p->name);
+		p->host_names = xcalloc(1, sizeof(*p->host_names));
+		p->host_names[0] = xstrdup(p->host_name);
+		p->hosts = xcalloc(1, sizeof(*p->hosts));
+		p->hosts[0] = p->host;
+		p->nhosts = 1;
+		return 0;
+	}
+	p->hosts = xcalloc(p->nhosts, sizeof(*p->hosts));
+	for (i = 0; i < p->nhosts; i++) {
+		if ((p->hosts[i] = conf_host_find(c, p->host_names[i])) == NULL)
+			return conf_err(err, errlen, "%s: [pool %s]: hosts "
+			    "names \"%s\", which is no [host NAME] section",
+			    path, p->name, p->host_names[i]);
+	}
+	p->host = p->hosts[0];
+	return 0;
 }
 
 /* Checks what only the whole file can tell; 0 or -1 with err. */
@@ -671,10 +714,8 @@ conf_check(struct broker_config *c, const char *path,
 			    "proxy URL", path, c->gateways[i].name);
 	for (i = 0; i < c->npools; i++) {
 		p = &c->pools[i];
-		if ((p->host = conf_host_find(c, p->host_name)) == NULL)
-			return conf_err(err, errlen, "%s: [pool %s] needs host "
-			    "= the name of a [host NAME] section", path,
-			    p->name);
+		if (conf_pool_hosts(c, p, path, err, errlen) == -1)
+			return -1;
 		if (p->kind == POOL_SHARED && p->nguests == 0)
 			return conf_err(err, errlen, "%s: shared [pool %s] "
 			    "lists no guests", path, p->name);
@@ -800,6 +841,8 @@ conf_free(struct broker_config *c)
 		free(c->pools[i].snapshot);
 		conf_free_list(c->pools[i].groups, c->pools[i].ngroups);
 		conf_free_list(c->pools[i].users, c->pools[i].nusers);
+		conf_free_list(c->pools[i].host_names, c->pools[i].nhosts);
+		free(c->pools[i].hosts);
 	}
 	free(c->pools);
 	free(c);
@@ -1024,9 +1067,13 @@ conf_dump(const struct broker_config *c, FILE *fp)
 	}
 	for (i = 0; i < c->npools; i++) {
 		p = &c->pools[i];
-		fprintf(fp, "\n[pool %s]\nkind = %s\nhost = %s\ntitle = %s\n",
-		    p->name, conf_pool_kind_name(p->kind), p->host->name,
-		    S(p->title));
+		fprintf(fp, "\n[pool %s]\nkind = %s\n", p->name,
+		    conf_pool_kind_name(p->kind));
+		if (p->nhosts > 1)
+			conf_dump_list(fp, "hosts", p->host_names, p->nhosts);
+		else
+			fprintf(fp, "host = %s\n", p->host->name);
+		fprintf(fp, "title = %s\n", S(p->title));
 		conf_dump_list(fp, "guests", p->guests, p->nguests);
 		for (j = 0; j < p->nassign; j++)
 			fprintf(fp, "assign = %s=%s\n", p->assign[j].user,

@@ -100,6 +100,10 @@ static const char *const db_migrations[] = {
 	"  reason TEXT NOT NULL,"
 	"  since INTEGER NOT NULL,"
 	"  PRIMARY KEY (host, device));",
+	/* 3: a guest's host, for pools over several hosts ('' = the pool's
+	 * first). */
+	"ALTER TABLE guests ADD COLUMN host TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sessions ADD COLUMN host TEXT NOT NULL DEFAULT '';",
 };
 #define DB_VERSION	((int)(sizeof(db_migrations) / sizeof(db_migrations[0])))
 
@@ -380,20 +384,34 @@ db_token_purge(struct db *db, time_t now)
 	    "expires <= ?", "i", (int64_t)now));
 }
 
+/* One of the pool's hosts by name; the first for '' or a host the pool
+ * no longer lists. */
+static struct conf_host *
+db_pool_host(struct conf_pool *p, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < p->nhosts; i++)
+		if (strcmp(p->hosts[i]->name, name) == 0)
+			return p->hosts[i];
+	return p->host;
+}
+
 int
 db_session_save(struct db *db, const struct session *s)
 {
 	return db_run(db, db_prepare(db, "INSERT OR REPLACE INTO sessions "
 	    "(id, gw_id, user, token, pool, guest, state, progress, step, "
 	    "error, source, created, updated, connected_at, disconnected_at, "
-	    "action_done, tls_port, spice_host) VALUES (?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "iissssiisssiiiiiis",
+	    "action_done, tls_port, spice_host, host) VALUES (?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "iissssiisssiiiiiiss",
 	    (int64_t)s->id, (int64_t)s->gw_id, s->user, s->token,
 	    s->pool->name, s->guest, (int64_t)s->state, (int64_t)s->progress,
 	    s->step, s->error, s->source, (int64_t)s->created,
 	    (int64_t)s->updated, (int64_t)s->connected_at,
 	    (int64_t)s->disconnected_at, (int64_t)s->action_done,
-	    (int64_t)s->tls_port, s->spice_host)) == -1 ? -1 : 0;
+	    (int64_t)s->tls_port, s->spice_host, s->host->name)) == -1 ?
+	    -1 : 0;
 }
 
 int
@@ -407,8 +425,8 @@ db_session_load(struct db *db, struct broker_config *c,
 
 	st = db_prepare(db, "SELECT id, gw_id, user, token, pool, guest, "
 	    "state, progress, step, error, source, created, updated, "
-	    "connected_at, disconnected_at, action_done, tls_port, spice_host "
-	    "FROM sessions WHERE state != ? ORDER BY created", "i",
+	    "connected_at, disconnected_at, action_done, tls_port, spice_host, "
+	    "host FROM sessions WHERE state != ? ORDER BY created", "i",
 	    (int64_t)SESSION_ENDED);
 	if (st == NULL)
 		return -1;
@@ -439,6 +457,7 @@ db_session_load(struct db *db, struct broker_config *c,
 		s->action_done = sqlite3_column_int(st, 15);
 		s->tls_port = (uint16_t)sqlite3_column_int(st, 16);
 		strlcpy(s->spice_host, db_text(st, 17), sizeof(s->spice_host));
+		s->host = db_pool_host(pool, db_text(st, 18));
 		cb(s, arg);
 	}
 	sqlite3_finalize(st);
@@ -453,10 +472,10 @@ int
 db_guest_save(struct db *db, const struct guest *g)
 {
 	return db_run(db, db_prepare(db, "INSERT OR REPLACE INTO guests "
-	    "(pool, name, state, user, session, error, updated) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?)", "ssisisi", g->pool->name, g->name,
+	    "(pool, name, state, user, session, error, updated, host) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?)", "ssisisis", g->pool->name, g->name,
 	    (int64_t)g->state, g->user, (int64_t)g->session, g->error,
-	    (int64_t)g->updated)) == -1 ? -1 : 0;
+	    (int64_t)g->updated, g->host->name)) == -1 ? -1 : 0;
 }
 
 int
@@ -476,7 +495,7 @@ db_guest_load(struct db *db, struct broker_config *c,
 	int		 rc;
 
 	st = db_prepare(db, "SELECT pool, name, state, user, session, error, "
-	    "updated FROM guests ORDER BY pool, name", "");
+	    "updated, host FROM guests ORDER BY pool, name", "");
 	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -490,6 +509,7 @@ db_guest_load(struct db *db, struct broker_config *c,
 		g->session = (uint64_t)sqlite3_column_int64(st, 4);
 		strlcpy(g->error, db_text(st, 5), sizeof(g->error));
 		g->updated = (time_t)sqlite3_column_int64(st, 6);
+		g->host = db_pool_host(pool, db_text(st, 7));
 		cb(g, arg);
 	}
 	sqlite3_finalize(st);

@@ -30,6 +30,14 @@ struct gpu_start {
 	void		*arg;
 };
 
+/* The last inventory of each host, for placing new clones. */
+struct gpu_cache {
+	char			 host[BROKER_NAME_MAX + 1];
+	struct gpu_inventory	 inv;
+	UT_hash_handle		 hh;
+};
+static struct gpu_cache	*gpualloc_cache;
+
 static void
 gpualloc_key(char *key, size_t len, const char *host, const char *device)
 {
@@ -425,6 +433,68 @@ gpualloc_started(const struct virt_result *res, void *arg)
 }
 
 static void
+gpualloc_remember(const char *host, const struct gpu_inventory *inv)
+{
+	struct gpu_cache	*c;
+
+	HASH_FIND_STR(gpualloc_cache, host, c);
+	if (c == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		strlcpy(c->host, host, sizeof(c->host));
+		HASH_ADD_STR(gpualloc_cache, host, c);
+	} else
+		gpu_inventory_free(&c->inv);
+	c->inv.iommu = inv->iommu;
+	c->inv.ndevs = inv->ndevs;
+	c->inv.nuses = inv->nuses;
+	c->inv.devs = xreallocarray(NULL, inv->ndevs + 1, sizeof(*inv->devs));
+	memcpy(c->inv.devs, inv->devs, inv->ndevs * sizeof(*inv->devs));
+	c->inv.uses = xreallocarray(NULL, inv->nuses + 1, sizeof(*inv->uses));
+	memcpy(c->inv.uses, inv->uses, inv->nuses * sizeof(*inv->uses));
+}
+
+long
+gpualloc_room(const struct conf_pool *p, const struct conf_host *h)
+{
+	struct gpu_cache		*c;
+	struct gpu_start		 st;
+	const struct gpu_pci_dev	*d;
+	char				 why[256], addr[GPU_ADDR_LEN];
+	long				 n = 0;
+	unsigned			 pending;
+	size_t				 i, j;
+
+	HASH_FIND_STR(gpualloc_cache, h->name, c);
+	if (c == NULL)
+		return -1;
+	memset(&st, 0, sizeof(st));
+	strlcpy(st.host, h->name, sizeof(st.host));
+	for (i = 0; i < c->inv.ndevs; i++) {
+		d = &c->inv.devs[i];
+		if (!gpualloc_matches(&p->gpu, d))
+			continue;
+		if (p->gpu.mode == GPU_MODE_PASSTHROUGH) {
+			if (!gpu_is_display(d))
+				continue;
+			gpualloc_why_not(&st, &p->gpu, &c->inv, d, why,
+			    sizeof(why));
+			n += why[0] == '\0';
+			continue;
+		}
+		gpu_addr_format(&d->addr, addr, sizeof(addr));
+		for (j = 0; j < d->nmdev_types; j++) {
+			if (strcmp(d->mdev_types[j].id, p->gpu.mdev_type) != 0)
+				continue;
+			pending = gpualloc_mdev_pending(h->name, addr,
+			    p->gpu.mdev_type);
+			if (d->mdev_types[j].available > pending)
+				n += d->mdev_types[j].available - pending;
+		}
+	}
+	return p->gpu.mode == GPU_MODE_PASSTHROUGH ? n / p->gpu.count : n;
+}
+
+static void
 gpualloc_scanned(const struct virt_result *res, void *arg)
 {
 	struct gpu_start	*st = arg;
@@ -439,6 +509,7 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 		free(st);
 		return;
 	}
+	gpualloc_remember(st->host, res->gpus);
 	if (res->state == VIRT_STATE_RUNNING ||
 	    res->state == VIRT_STATE_PAUSED ||
 	    res->state == VIRT_STATE_STARTING) {
@@ -475,19 +546,19 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 }
 
 int
-gpualloc_start(struct conf_pool *p, const char *guest, uint64_t session,
-    virt_done_cb done, void *arg)
+gpualloc_start(struct conf_pool *p, struct conf_host *h, const char *guest,
+    uint64_t session, virt_done_cb done, void *arg)
 {
 	struct gpu_start	*st;
 
 	st = xcalloc(1, sizeof(*st));
 	strlcpy(st->pool, p->name, sizeof(st->pool));
-	strlcpy(st->host, p->host->name, sizeof(st->host));
+	strlcpy(st->host, h->name, sizeof(st->host));
 	strlcpy(st->guest, guest, sizeof(st->guest));
 	st->session = session;
 	st->done = done;
 	st->arg = arg;
-	if (virt_gpu_scan(p->host->virt, guest, gpualloc_scanned, st) == -1) {
+	if (virt_gpu_scan(h->virt, guest, gpualloc_scanned, st) == -1) {
 		free(st);
 		return -1;
 	}
@@ -528,14 +599,38 @@ gpualloc_reconcile(const struct virt_result *res, void *arg)
 	free(host);
 }
 
-/* A host is (back) up: what stopped meanwhile gives its GPUs back. */
+static void
+gpualloc_inventoried(const struct virt_result *res, void *arg)
+{
+	char	*host = arg;
+
+	if (res->ok)
+		gpualloc_remember(host, res->gpus);
+	else
+		log_warnx("host %s: no GPU inventory: %s", host, res->error);
+	free(host);
+}
+
+/*
+ * A host is (back) up: what stopped meanwhile gives its GPUs back, and its
+ * inventory is read for placing clones of GPU pools.
+ */
 void
 gpualloc_host_up(const char *host)
 {
 	struct conf_host	*h = conf_host_find(broker->conf, host);
+	size_t			 i;
 
-	if (h != NULL)
-		virt_list(h->virt, gpualloc_reconcile, xstrdup(host));
+	if (h == NULL)
+		return;
+	virt_list(h->virt, gpualloc_reconcile, xstrdup(host));
+	for (i = 0; i < broker->conf->npools; i++) {
+		if (broker->conf->pools[i].gpu.mode != GPU_MODE_NONE) {
+			virt_gpu_scan(h->virt, NULL, gpualloc_inventoried,
+			    xstrdup(host));
+			return;
+		}
+	}
 }
 
 static void

@@ -108,7 +108,7 @@ grant_password_set(const struct virt_result *res, void *arg)
 		g->done(NULL, err, g->arg);
 		goto out;
 	}
-	h = s->pool->host;
+	h = s->host;
 	snprintf(id, sizeof(id), "%016" PRIx64, s->id);
 	conn = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s?,s:s?,s:s,s:s,s:I,"
 	    "s:I,s:b,s:b}", "type", "spice", "session", id, "host", ticket,
@@ -141,7 +141,7 @@ grant_new(struct session *s, const struct sockaddr *client, grant_cb done,
 	g->proxy = xstrdup(conf_proxy_for(broker->conf, client));
 	g->done = done;
 	g->arg = arg;
-	if (virt_set_password(s->pool->host->virt, s->guest, g->password,
+	if (virt_set_password(s->host->virt, s->guest, g->password,
 	    g->password_expiry, VIRT_CONNECTED_KEEP, grant_password_set,
 	    g) == -1) {
 		grant_free(g);

@@ -6,6 +6,7 @@
  * clone once its user is done, so nothing of one user reaches the next.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,7 @@ pool_guest_add(struct conf_pool *p, const char *name, enum guest_state st)
 
 	g = xcalloc(1, sizeof(*g));
 	g->pool = p;
+	g->host = p->host;
 	strlcpy(g->name, name, sizeof(g->name));
 	pool_key(g->key, sizeof(g->key), p, name);
 	g->state = st;
@@ -168,8 +170,12 @@ pool_cloned(const struct virt_result *res, void *arg)
 	}
 	/* A spare: started now so that a user gets it at once. */
 	g->busy = 1;
-	virt_start(g->pool->host->virt, g->name, pool_spare_started,
-	    pool_ref(g));
+	if (g->pool->gpu.mode != GPU_MODE_NONE)
+		gpualloc_start(g->pool, g->host, g->name, 0,
+		    pool_spare_started, pool_ref(g));
+	else
+		virt_start(g->host->virt, g->name, pool_spare_started,
+		    pool_ref(g));
 }
 
 static void
@@ -190,7 +196,7 @@ pool_spare_started(const struct virt_result *res, void *arg)
 		g->pool->spares_after = time(NULL) + POOL_SPARE_RETRY;
 		pool_guest_save(g, GUEST_CLEANING);
 		g->busy = 1;
-		virt_remove_clone(g->pool->host->virt, g->name, pool_cleaned,
+		virt_remove_clone(g->host->virt, g->name, pool_cleaned,
 		    pool_ref(g));
 		return;
 	}
@@ -211,22 +217,94 @@ pool_clone_name(const struct conf_pool *p, char *name, size_t len)
 	}
 }
 
+struct conf_host *
+pool_desktop_host(const struct conf_pool *p, const char *name)
+{
+	struct guest	*g = pool_guest_find(p, name);
+
+	return g != NULL ? g->host : p->host;
+}
+
+struct conf_host *
+pool_host_up(const struct conf_pool *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->nhosts; i++)
+		if (virt_host_is_up(p->hosts[i]->virt))
+			return p->hosts[i];
+	return NULL;
+}
+
+/* The pool's clones on h; only those still being made if creating. */
+static unsigned
+pool_count_on(const struct conf_pool *p, const struct conf_host *h,
+    int creating)
+{
+	struct guest	*g, *tmp;
+	unsigned	 n = 0;
+
+	HASH_ITER(hh, broker->guests, g, tmp)
+		if (g->pool == p && g->host == h &&
+		    (!creating || g->state == GUEST_CREATING))
+			n++;
+	return n;
+}
+
+/*
+ * Where a new clone goes: for GPU pools the reachable host with the most
+ * free GPUs the pool may use, else the one with the fewest of its clones;
+ * NULL when no host can take it.
+ */
+static struct conf_host *
+pool_place(const struct conf_pool *p)
+{
+	struct conf_host	*h, *best = NULL;
+	long			 room, best_room = 0;
+	size_t			 i;
+
+	for (i = 0; i < p->nhosts; i++) {
+		h = p->hosts[i];
+		if (!virt_host_is_up(h->virt))
+			continue;
+		if (p->gpu.mode != GPU_MODE_NONE) {
+			/* Unknown until the host's first inventory: the
+			 * start will tell. A clone being made has no GPU
+			 * yet, so it counts against the room. */
+			if ((room = gpualloc_room(p, h)) >= 0 &&
+			    (room -= pool_count_on(p, h, 1)) <= 0)
+				continue;
+		} else
+			room = LONG_MAX - pool_count_on(p, h, 0);
+		if (best == NULL || room > best_room) {
+			best = h;
+			best_room = room;
+		}
+	}
+	return best;
+}
+
 static struct guest *
 pool_clone(struct conf_pool *p, const char *user, uint64_t session)
 {
-	struct guest	*g;
-	char		 name[128];
+	struct guest		*g;
+	struct conf_host	*h;
+	char			 name[128];
 
+	if ((h = pool_place(p)) == NULL)
+		return NULL;
 	pool_clone_name(p, name, sizeof(name));
 	g = pool_guest_add(p, name, GUEST_CREATING);
+	g->host = h;
 	if (user != NULL) {
 		strlcpy(g->user, user, sizeof(g->user));
 		g->session = session;
 	}
 	pool_guest_save(g, GUEST_CREATING);
 	g->busy = 1;
-	log_info("guest %s: cloning %s", g->key, p->template);
-	if (virt_clone(p->host->virt, p->template, name, pool_cloned,
+	log_info("guest %s: cloning %s on host %s", g->key, p->template,
+	    h->name);
+	if (virt_clone(h->virt, p->template, name, pool_cloned,
 	    pool_ref(g)) == -1) {
 		pool_guest_remove(g);
 		return NULL;
@@ -297,6 +375,12 @@ pool_pick(struct conf_pool *p, const char *user, uint64_t session,
 		if (p->kind == POOL_TEMPLATE && pool_count(p, 0) < p->max) {
 			if ((g = pool_clone(p, user, session)) != NULL)
 				return g;
+			if (p->gpu.mode != GPU_MODE_NONE) {
+				*status = 503;
+				snprintf(err, errlen, "no free GPU in pool %s "
+				    "on any of its hosts", p->name);
+				return NULL;
+			}
 		}
 		*status = 503;
 		if (cleaning > 0)
@@ -353,7 +437,7 @@ pool_release(struct conf_pool *p, const char *name)
 		pool_guest_save(g, GUEST_CLEANING);
 		g->busy = 1;
 		log_info("guest %s: reverting to %s", g->key, p->snapshot);
-		virt_revert(p->host->virt, g->name, p->snapshot, pool_cleaned,
+		virt_revert(g->host->virt, g->name, p->snapshot, pool_cleaned,
 		    pool_ref(g));
 		return;
 	case POOL_TEMPLATE:
@@ -366,7 +450,7 @@ pool_release(struct conf_pool *p, const char *name)
 		}
 		pool_guest_save(g, GUEST_CLEANING);
 		g->busy = 1;
-		virt_remove_clone(p->host->virt, g->name, pool_cleaned,
+		virt_remove_clone(g->host->virt, g->name, pool_cleaned,
 		    pool_ref(g));
 		return;
 	}
@@ -381,29 +465,28 @@ pool_maintain(void)
 	size_t			 i;
 
 	HASH_ITER(hh, broker->guests, g, tmp) {
-		if (g->busy || !virt_host_is_up(g->pool->host->virt))
+		if (g->busy || !virt_host_is_up(g->host->virt))
 			continue;
 		if (g->state == GUEST_CLEANING) {
 			g->busy = 1;
 			if (g->pool->kind == POOL_TEMPLATE)
-				virt_remove_clone(g->pool->host->virt, g->name,
+				virt_remove_clone(g->host->virt, g->name,
 				    pool_cleaned, pool_ref(g));
 			else
-				virt_revert(g->pool->host->virt, g->name,
+				virt_revert(g->host->virt, g->name,
 				    g->pool->snapshot, pool_cleaned,
 				    pool_ref(g));
 		} else if (g->state == GUEST_CREATING && g->session == 0) {
 			/* Interrupted by a restart: start over. */
 			g->busy = 1;
-			virt_remove_clone(g->pool->host->virt, g->name,
+			virt_remove_clone(g->host->virt, g->name,
 			    pool_cleaned, pool_ref(g));
 			pool_guest_save(g, GUEST_CLEANING);
 		}
 	}
 	for (i = 0; i < broker->conf->npools; i++) {
 		p = &broker->conf->pools[i];
-		if (p->kind != POOL_TEMPLATE ||
-		    !virt_host_is_up(p->host->virt) ||
+		if (p->kind != POOL_TEMPLATE || pool_host_up(p) == NULL ||
 		    time(NULL) < p->spares_after)
 			continue;
 		while (pool_count(p, 1) < p->spares &&

@@ -163,7 +163,7 @@ session_find_guest(const char *host, const char *dom)
 	struct session	*s, *tmp;
 
 	HASH_ITER(hh, broker->sessions, s, tmp) {
-		if (strcmp(s->pool->host->name, host) == 0 &&
+		if (strcmp(s->host->name, host) == 0 &&
 		    strcmp(s->guest, dom) == 0 && session_is_live(s))
 			return s;
 	}
@@ -225,7 +225,7 @@ session_spice_done(const struct virt_result *res, void *arg)
 	if (s == NULL || s->state != SESSION_STARTING)
 		return;
 	s->busy = 0;
-	h = s->pool->host;
+	h = s->host;
 	if (!res->ok) {
 		session_fail(s, res->error);
 		return;
@@ -269,7 +269,7 @@ session_spice_poll(evutil_socket_t fd, short ev, void *arg)
 
 	if (s == NULL || s->state != SESSION_STARTING)
 		return;
-	if (virt_spice_info(s->pool->host->virt, s->guest, session_spice_done,
+	if (virt_spice_info(s->host->virt, s->guest, session_spice_done,
 	    session_ref(s)) == -1)
 		session_fail(s, "out of memory");
 }
@@ -312,7 +312,7 @@ session_prepare(struct session *s)
 	g = pool_guest_find(s->pool, s->guest);
 	if (g != NULL && g->state == GUEST_CREATING)
 		return;		/* pool.c calls session_guest_ready */
-	if (!virt_host_is_up(s->pool->host->virt)) {
+	if (!virt_host_is_up(s->host->virt)) {
 		session_set_state(s, SESSION_STARTING, s->progress,
 		    "waiting for the host");
 		return;
@@ -321,8 +321,8 @@ session_prepare(struct session *s)
 	if (s->pool->gpu.mode != GPU_MODE_NONE) {
 		session_set_state(s, SESSION_STARTING, 40, "starting the "
 		    "desktop with its GPU");
-		if (gpualloc_start(s->pool, s->guest, s->id, session_started,
-		    session_ref(s)) == -1) {
+		if (gpualloc_start(s->pool, s->host, s->guest, s->id,
+		    session_started, session_ref(s)) == -1) {
 			s->busy = 0;
 			session_fail(s, "out of memory");
 		}
@@ -333,10 +333,10 @@ session_prepare(struct session *s)
 		/* The guest's SPICE server enforces it, not only clients. */
 		memset(&plan, 0, sizeof(plan));
 		session_spice_policy(s->pool, &plan.xml);
-		rc = virt_start_prepared(s->pool->host->virt, s->guest, &plan,
+		rc = virt_start_prepared(s->host->virt, s->guest, &plan,
 		    session_started, session_ref(s));
 	} else
-		rc = virt_start(s->pool->host->virt, s->guest, session_started,
+		rc = virt_start(s->host->virt, s->guest, session_started,
 		    session_ref(s));
 	if (rc == -1) {
 		s->busy = 0;
@@ -379,10 +379,15 @@ session_connect(const struct login *l, const char *token,
 		}
 		session_end(s, l->user, "retrying after a failure");
 	}
-	if (!virt_host_is_up(pool->host->virt)) {
+	if (pool_host_up(pool) == NULL) {
 		*status = 503;
-		snprintf(err, errlen, "the host of pool %s is unreachable: %s",
-		    pool->name, virt_host_error(pool->host->virt));
+		if (pool->nhosts == 1)
+			snprintf(err, errlen, "the host of pool %s is "
+			    "unreachable: %s", pool->name,
+			    virt_host_error(pool->host->virt));
+		else
+			snprintf(err, errlen, "every host of pool %s is "
+			    "unreachable", pool->name);
 		return NULL;
 	}
 	do
@@ -397,6 +402,7 @@ session_connect(const struct login *l, const char *token,
 	strlcpy(s->user, l->user, sizeof(s->user));
 	strlcpy(s->token, token, sizeof(s->token));
 	s->pool = pool;
+	s->host = g->host;
 	strlcpy(s->guest, g->name, sizeof(s->guest));
 	strlcpy(s->source, source, sizeof(s->source));
 	s->created = time(NULL);
@@ -435,7 +441,7 @@ session_kick(struct session *s)
 	broker_random_password(pw, sizeof(pw));
 	xasprintf(&what, "session %016" PRIx64 " (%s/%s)", s->id,
 	    s->pool->name, s->guest);
-	virt_set_password(s->pool->host->virt, s->guest, pw, time(NULL),
+	virt_set_password(s->host->virt, s->guest, pw, time(NULL),
 	    VIRT_CONNECTED_DISCONNECT, session_kick_done, what);
 	explicit_bzero(pw, sizeof(pw));
 }
@@ -529,19 +535,19 @@ session_disconnect_action(struct session *s)
 	case DISCONNECT_NONE:
 		return;
 	case DISCONNECT_LOCK:
-		virt_lock(p->host->virt, s->guest, session_action_done,
+		virt_lock(s->host->virt, s->guest, session_action_done,
 		    session_action_new(s, "lock"));
 		return;
 	case DISCONNECT_SHUTDOWN:
 		if (p->kind == POOL_STATIC)
-			virt_power(p->host->virt, s->guest, VIRT_POWER_SHUTDOWN,
+			virt_power(s->host->virt, s->guest, VIRT_POWER_SHUTDOWN,
 			    session_action_done,
 			    session_action_new(s, "shut down"));
 		session_end(s, "broker", "disconnect action: shut down");
 		return;
 	case DISCONNECT_REVERT:
 		if (p->kind == POOL_STATIC)
-			virt_revert(p->host->virt, s->guest, p->snapshot,
+			virt_revert(s->host->virt, s->guest, p->snapshot,
 			    session_action_done, session_action_new(s, "revert"));
 		session_end(s, "broker", "disconnect action: revert");
 		return;
@@ -626,7 +632,7 @@ session_reconcile_done(const struct virt_result *res, void *arg)
 		return;
 	}
 	HASH_ITER(hh, broker->sessions, s, tmp) {
-		if (strcmp(s->pool->host->name, r->host) != 0)
+		if (strcmp(s->host->name, r->host) != 0)
 			continue;
 		running = 0;
 		for (i = 0; i < res->ndomains; i++)
@@ -680,7 +686,7 @@ session_sweep(void)
 		p = s->pool;
 		if (s->state == SESSION_STARTING && !s->busy &&
 		    now - s->created > broker->conf->start_timeout &&
-		    virt_host_is_up(p->host->virt)) {
+		    virt_host_is_up(s->host->virt)) {
 			session_fail(s, "the desktop did not start in time");
 			continue;
 		}
@@ -731,12 +737,12 @@ session_json(const struct session *s)
 	snprintf(id, sizeof(id), "%016" PRIx64, s->id);
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s?,s:s,s:I,s:I,"
 	    "s:I,s:I,s:o?}", "id", id, "user", s->user, "pool", s->pool->name,
-	    "desktop", s->guest, "host", s->pool->host->name, "state",
+	    "desktop", s->guest, "host", s->host->name, "state",
 	    session_state_name(s->state), "progress", (int)s->progress, "step",
 	    s->step, "error", s->error[0] != '\0' ? s->error : NULL,
 	    "source", s->source, "created", (json_int_t)s->created,
 	    "updated", (json_int_t)s->updated,
 	    "connected_at", (json_int_t)s->connected_at,
 	    "disconnected_at", (json_int_t)s->disconnected_at,
-	    "gpus", gpualloc_guest_json(s->pool->host->name, s->guest));
+	    "gpus", gpualloc_guest_json(s->host->name, s->guest));
 }

@@ -15,9 +15,13 @@ auth_unix_rw = "none"
 auth_unix_ro = "none"
 """
 
-# libvirtd's state goes to tmpfs inside the namespaces; its sockets to dir.
+# libvirtd's state and the definitions it writes (/etc/libvirt/qemu, secrets)
+# go to tmpfs inside the namespaces, so the machine's own stay untouched; its
+# sockets go to dir.
 NAMESPACED = ('for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt; do '
               'mkdir -p "$d" && mount -t tmpfs tmpfs "$d" || exit 1; done; '
+              'for d in /etc/libvirt/qemu /etc/libvirt/secrets; do '
+              '[ ! -d "$d" ] || mount -t tmpfs tmpfs "$d" || exit 1; done; '
               'exec libvirtd -f "$0/libvirtd.conf" -p "$0/libvirtd.pid"')
 
 

@@ -30,7 +30,7 @@ tests_integration_test_virt_qemu_LDADD = $(BROKER_LIBS)
 # gpu.c on the node devices and domains of a GPU host in the test driver.
 check_PROGRAMS += tests/integration/test-gpu
 TESTS += tests/integration/test-gpu
-EXTRA_DIST += tests/fixtures/gpu-host.xml
+EXTRA_DIST += tests/fixtures/gpu-host.xml tests/fixtures/gpu-host2.xml
 tests_integration_test_gpu_SOURCES = tests/integration/test-gpu.c \
 	tests/integration/virttest.c tests/integration/virttest.h
 tests_integration_test_gpu_CFLAGS = $(VIRT_TEST_CFLAGS) \

@@ -34,6 +34,7 @@ from deployment import make_workdir  # noqa: E402
 from libvirtd import Libvirtd  # noqa: E402
 
 FIXTURE = os.path.join(top_srcdir, "tests", "fixtures", "gpu-host.xml")
+FIXTURE2 = os.path.join(top_srcdir, "tests", "fixtures", "gpu-host2.xml")
 
 POOLS = """
 [pool design-3d]
@@ -80,6 +81,16 @@ gpu = mdev
 mdev_type = nvidia-231
 groups = staff
 
+[pool render]
+kind = template
+hosts = local, second
+template = gpu-tmpl
+max = 6
+spares = 0
+gpu = passthrough
+gpu_match = 10de:2204
+groups = staff
+
 [pool gvt]
 kind = static
 host = local
@@ -116,6 +127,10 @@ def broker_conf(d):
     conf = conf.replace("[roles]\nhelpdesk = helpdesk", "[roles]\nhelpdesk = helpdesk\nadmin = admin")
     return conf + f"""[host local]
 uri = test://{FIXTURE}
+spice_address = 127.0.0.1
+
+[host second]
+uri = test://{FIXTURE2}
 spice_address = 127.0.0.1
 
 [gateway local]
@@ -319,6 +334,31 @@ def check_quarantine(d, helpdesk, admin, carol, dave):
           "nvidia-999", "a type no GPU offers is named in the refusal", s)
 
 
+def check_placement(d, helpdesk, tokens):
+    """A template pool over two hosts: each clone goes where a GeForce RTX
+    3090 is free (one on local, two on second), the most free first."""
+    placed = []
+    for user in ("alice", "bob", "dave"):
+        st, body, _ = connect(d, tokens[user], "render")
+        s = settled(d, helpdesk, user, "render")
+        placed.append((s or {}).get("host"))
+        check(s and s["state"] == "ready" and len(s.get("gpus") or []) == 1,
+              f"{user}'s clone of the template starts with a GPU", (st, body, s))
+        if user == "alice":
+            check(s and s["host"] == "second" and s["gpus"] == ["0000:21:00.0"],
+                  "the first clone goes to the host with the most free GPUs", s)
+    check(sorted(placed) == ["local", "second", "second"],
+          "three clones fill the three free GPUs across both hosts", placed)
+    st, body, _ = connect(d, tokens["erin"], "render")
+    check(st == 503 and body["error"]["message"] ==
+          "no free GPU in pool render on any of its hosts",
+          "a fourth user is told that no host has a free GPU", (st, body))
+    _, pools, _ = d.api("GET", "/api/v1/pools", token=helpdesk)
+    hosts = sorted(g["host"] for g in pools.get("guests", pools.get("desktops", []))
+                   if g["pool"] == "render")
+    check(hosts == ["local", "second", "second"], "the helpdesk sees each clone's host", pools)
+
+
 def check_real_host(d, lv, helpdesk, carol):
     """The real QEMU driver: a GPU the host does not have."""
     up = wait_for(lambda: d.api("GET", "/api/v1/health")[1]["hosts"].get("real"), 60)
@@ -367,7 +407,7 @@ def main():
         lv = start_real_libvirtd(lvdir)
         d.make_pki()
         for user, groups in (("alice", "staff"), ("bob", "staff"), ("carol", "staff"),
-                             ("dave", "staff"), ("helen", "helpdesk"),
+                             ("dave", "staff"), ("erin", "staff"), ("helen", "helpdesk"),
                              ("root-admin", "helpdesk,admin")):
             d.add_user(user, f"{user}-password", groups)
         d.start_gateway()
@@ -381,7 +421,8 @@ spice_address = 127.0.0.1
         d.start_broker()
         helpdesk = d.login("helen", "helen-password")
         admin = d.login("root-admin", "root-admin-password")
-        tokens = {u: d.login(u, f"{u}-password") for u in ("alice", "bob", "carol", "dave")}
+        tokens = {u: d.login(u, f"{u}-password")
+                  for u in ("alice", "bob", "carol", "dave", "erin")}
         check_inventory(d, helpdesk, tokens["alice"])
         winner, loser = check_race(d, helpdesk, tokens["alice"], tokens["bob"])
         if winner:
@@ -390,6 +431,7 @@ spice_address = 127.0.0.1
             admin = d.login("root-admin", "root-admin-password")
         check_refusals(d, helpdesk, tokens["carol"])
         check_quarantine(d, helpdesk, admin, tokens["carol"], tokens["dave"])
+        check_placement(d, helpdesk, tokens)
         check_real_host(d, lv, helpdesk, tokens["carol"])
     except Exception as e:  # a failed step is a failed test, with the log
         check(False, "the test ran to its end", f"{type(e).__name__}: {e}")

@@ -208,6 +208,96 @@ test_client_policy(void **state)
 		fail_msg("\"%s\" names neither the key nor the value", err);
 }
 
+/* GPU pool keys: parsed into conf_gpu, and bad values refused in words. */
+static void
+test_gpu_pools(void **state)
+{
+	static const struct {
+		const char	*keys;
+		const char	*want;
+	} bad[] = {
+		{ "gpu = yes\n", "use none, passthrough or mdev" },
+		{ "gpu = mdev\n", "needs mdev_type" },
+		{ "gpu_match = nvidia\n", "vendor:product in hex" },
+		{ "gpu_match = 10de:2231:1\n", "vendor:product in hex" },
+		{ "gpu_devices = 41:00.0\n", "not a PCI address" },
+		{ "gpu_count = 5\n", "out of range (1 to 4)" },
+		{ "gpu = passthrough\ngpu_count = 2\ngpu_devices = "
+		    "0000:41:00.0\n", "1 gpu_devices for gpu_count = 2" },
+		{ "hyperv_vendor_id = too-long-vendor\n", "1 to 12 letters" },
+		{ "firmware = coreboot\n", "use efi or bios" },
+		{ "hosts = hv1\n", "has both host and hosts" },
+	};
+	struct broker_config	*c;
+	struct conf_gpu		*g;
+	char			 err[512], text[2048], addr[GPU_ADDR_LEN];
+	size_t			 i;
+
+	fmt(text, sizeof(text), "%sgpu = passthrough\ngpu_count = 2\n"
+	    "gpu_match = 10de:2231, 1002\ngpu_devices = 0000:41:00.0, "
+	    "0000:42:00.0\ngpu_detach = yes\nkvm_hidden = yes\n"
+	    "hyperv_vendor_id = paprika\nfirmware = bios\n", base);
+	if ((c = load(text, err, sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	g = &conf_pool_find(c, "mine")->gpu;
+	assert_int_equal(g->mode, GPU_MODE_PASSTHROUGH);
+	assert_int_equal(g->count, 2);
+	assert_int_equal(g->nmatch, 2);
+	assert_int_equal(g->match[0].vendor, 0x10de);
+	assert_int_equal(g->match[0].product, 0x2231);
+	assert_int_equal(g->match[1].vendor, 0x1002);
+	assert_int_equal(g->match[1].product, -1);
+	assert_int_equal(g->ndevices, 2);
+	gpu_addr_format(&g->devices[1], addr, sizeof(addr));
+	assert_string_equal(addr, "0000:42:00.0");
+	assert_true(g->detach && g->kvm_hidden && !g->ovmf && g->display);
+	assert_string_equal(g->vendor_id, "paprika");
+	assert_int_equal(conf_pool_find(c, "office")->gpu.mode, GPU_MODE_NONE);
+	conf_free(c);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fmt(text, sizeof(text), "%s%s", base, bad[i].keys);
+		err[0] = '\0';
+		assert_null(load(text, err, sizeof(err)));
+		if (strstr(err, bad[i].want) == NULL)
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err,
+			    bad[i].want);
+	}
+}
+
+/* hosts = A, B: template pools only, each a [host] section. */
+static void
+test_pool_hosts(void **state)
+{
+	struct broker_config	*c;
+	struct conf_pool	*p;
+	char			 err[512], text[2048];
+
+	fmt(text, sizeof(text), "%s[host hv2]\nuri = test:///default\n"
+	    "[pool lab]\nkind = template\ntemplate = t\nhosts = hv2, hv1\n",
+	    base);
+	if ((c = load(text, err, sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	p = conf_pool_find(c, "lab");
+	assert_int_equal(p->nhosts, 2);
+	assert_string_equal(p->hosts[0]->name, "hv2");
+	assert_string_equal(p->hosts[1]->name, "hv1");
+	assert_ptr_equal(p->host, p->hosts[0]);
+	assert_int_equal(conf_pool_find(c, "office")->nhosts, 1);
+	conf_free(c);
+
+	fmt(text, sizeof(text), "%s[pool lab]\nkind = template\n"
+	    "template = t\nhosts = hv1, hv9\n", base);
+	err[0] = '\0';
+	assert_null(load(text, err, sizeof(err)));
+	assert_non_null(strstr(err, "\"hv9\", which is no [host NAME]"));
+	fmt(text, sizeof(text), "%s[pool lab]\nguests = a\nhosts = hv1\n",
+	    base);
+	err[0] = '\0';
+	assert_null(load(text, err, sizeof(err)));
+	assert_non_null(strstr(err, "only template pools"));
+}
+
 int
 main(void)
 {
@@ -217,6 +307,8 @@ main(void)
 		cmocka_unit_test(test_roles_and_entitlements),
 		cmocka_unit_test(test_proxy_for),
 		cmocka_unit_test(test_client_policy),
+		cmocka_unit_test(test_gpu_pools),
+		cmocka_unit_test(test_pool_hosts),
 	};
 
 	log_init("test-broker-conf", 1, 0);
