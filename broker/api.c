@@ -785,7 +785,11 @@ api_power(struct http_req *req)
 	snprintf(a->target, sizeof(a->target), "%s/%s", p->name,
 	    req->params[1]);
 	http_req_hold(req);
-	if (start)
+	if (start && p->gpu.mode != GPU_MODE_NONE)
+		/* A GPU desktop starts only with a GPU the broker gave it. */
+		rc = gpualloc_start(p, pool_desktop_host(p, req->params[1]),
+		    req->params[1], 0, api_power_done, a);
+	else if (start)
 		rc = virt_start(pool_desktop_host(p, req->params[1])->virt,
 		    req->params[1], api_power_done, a);
 	else

@@ -111,17 +111,43 @@ gpualloc_free(struct gpu_alloc *a, const char *why)
 }
 
 /* Gives back what guest holds on host; starting ones too if all. */
-static void
+static int
 gpualloc_release(const char *host, const char *guest, int all,
     const char *why)
 {
 	struct gpu_alloc	*a, *tmp;
+	int			 n = 0;
 
 	HASH_ITER(hh, broker->gpu_allocs, a, tmp) {
 		if (strcmp(a->host, host) == 0 && strcmp(a->guest, guest) == 0 &&
-		    (all || !a->starting))
+		    (all || !a->starting)) {
 			gpualloc_free(a, why);
+			n++;
+		}
 	}
+	return n;
+}
+
+static void
+gpualloc_stripped(const struct virt_result *res, void *arg)
+{
+	char	*guest = arg;
+
+	if (!res->ok && res->state != VIRT_STATE_MISSING)
+		log_warnx("desktop %s keeps its GPU in its definition: %s",
+		    guest, res->error);
+	free(guest);
+}
+
+/* The guest's definition loses the GPU it no longer holds. */
+static void
+gpualloc_strip(const char *host, const char *guest)
+{
+	struct conf_host	*h = conf_host_find(broker->conf, host);
+
+	if (h != NULL)
+		virt_gpu_strip(h->virt, guest, gpualloc_stripped,
+		    xstrdup(guest));
 }
 
 static int
@@ -422,6 +448,7 @@ gpualloc_started(const struct virt_result *res, void *arg)
 		return;
 	}
 	gpualloc_release(st->host, st->guest, 1, "the start failed");
+	gpualloc_strip(st->host, st->guest);
 	if (res->blamed[0] == '\0') {
 		st->done(res, st->arg);
 		free(st);
@@ -568,8 +595,9 @@ gpualloc_start(struct conf_pool *p, struct conf_host *h, const char *guest,
 void
 gpualloc_domain_state(const char *host, const char *dom, int running)
 {
-	if (!running)
-		gpualloc_release(host, dom, 0, "the desktop stopped");
+	if (!running && gpualloc_release(host, dom, 0, "the desktop stopped") >
+	    0)
+		gpualloc_strip(host, dom);
 }
 
 static void
@@ -593,8 +621,10 @@ gpualloc_reconcile(const struct virt_result *res, void *arg)
 				running = res->domain_states[i] !=
 				    VIRT_STATE_SHUTOFF &&
 				    res->domain_states[i] != VIRT_STATE_CRASHED;
-		if (!running)
+		if (!running) {
+			gpualloc_strip(host, a->guest);
 			gpualloc_free(a, "the desktop is not running");
+		}
 	}
 	free(host);
 }

@@ -192,6 +192,10 @@ int	virt_gpu_scan(struct virt_host *h, const char *dom, virt_done_cb done,
  */
 int	virt_start_prepared(struct virt_host *h, const char *dom,
 	    const struct virt_start_plan *plan, virt_done_cb done, void *arg);
+/* Takes what virt_start_prepared added out of a stopped dom's definition
+ * (its GPU given back); a running dom is left alone. */
+int	virt_gpu_strip(struct virt_host *h, const char *dom, virt_done_cb done,
+	    void *arg);
 /* Removes the mediated device uuid (a guest that held it stopped). */
 int	virt_mdev_remove(struct virt_host *h, const char *uuid,
 	    virt_done_cb done, void *arg);

@@ -394,6 +394,48 @@ out:
 	virDomainFree(d);
 }
 
+/* A stopped guest's definition without the GPU it was given, so that it
+ * cannot take the device when started outside the broker. */
+static void
+virt_gpu_strip_work(struct virt_job *job)
+{
+	struct domxml_opts	 none;
+	struct gpu_addr		 pci[DOMXML_PCI_MAX];
+	virDomainPtr		 d, nd;
+	char			*text = NULL, *xml = NULL, err[VIRT_ERROR_MAX];
+	char			 mdev[GPU_UUID_LEN] = "";
+
+	if ((d = virt_lookup(job)) == NULL)
+		return;
+	job->res.state = virt_domain_state(d);
+	job->res.ok = 1;
+	if (job->res.state != VIRT_STATE_SHUTOFF &&
+	    job->res.state != VIRT_STATE_CRASHED)
+		goto out;	/* started again meanwhile: it has its GPU */
+	text = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE |
+	    VIR_DOMAIN_XML_SECURE);
+	if (text == NULL) {
+		virt_fail(job, "reading the definition");
+		goto out;
+	}
+	if (domxml_gpu_devices(text, pci, DOMXML_PCI_MAX, mdev,
+	    sizeof(mdev)) == 0 && mdev[0] == '\0')
+		goto out;
+	memset(&none, 0, sizeof(none));
+	if ((xml = domxml_prepare(text, &none, err, sizeof(err))) == NULL) {
+		virt_seterror(job, "%s: %s", job->dom, err);
+		goto out;
+	}
+	if ((nd = virDomainDefineXML(job->h->conn, xml)) == NULL)
+		virt_fail(job, "removing its GPU from the definition");
+	else
+		virDomainFree(nd);
+out:
+	free(text);
+	free(xml);
+	virDomainFree(d);
+}
+
 static void
 virt_mdev_remove_work(struct virt_job *job)
 {
@@ -423,6 +465,18 @@ virt_start_prepared(struct virt_host *h, const char *dom,
 	    NULL)
 		return -1;
 	job->plan = *plan;
+	return virt_job_push(job);
+}
+
+int
+virt_gpu_strip(struct virt_host *h, const char *dom, virt_done_cb done,
+    void *arg)
+{
+	struct virt_job	*job;
+
+	if ((job = virt_job_new(h, virt_gpu_strip_work, dom, done, arg)) ==
+	    NULL)
+		return -1;
 	return virt_job_push(job);
 }
 

@@ -282,6 +282,10 @@ def check_refusals(d, helpdesk, carol):
                                                                   "used:")
           and "other-vm" in s["error"], "a pool whose card another domain holds says so",
           (st, body, s))
+    st, body, _ = d.api("POST", "/api/v1/pools/held/desktops/gpu-desk4/start", token=helpdesk)
+    check(st == 502 and "0000:47:00.0" in body["error"]["message"]
+          and "other-vm" in body["error"]["message"],
+          "a helpdesk start of a GPU desktop goes through the same checks", (st, body))
     st, body, _ = connect(d, carol, "big")
     s = settled(d, helpdesk, "carol", "big")
     check(s and s["state"] == "failed" and "pinned for its GPU" in s["error"]

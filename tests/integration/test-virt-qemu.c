@@ -20,6 +20,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "domxml.h"
 #include "virttest.h"
 
 #define PNG_MAGIC	"\x89PNG\r\n\x1a\n"
@@ -129,6 +130,82 @@ has_password(const char *dom, const char *pw, const char *connected)
 	}
 	virDomainFree(d);
 	return ok;
+}
+
+/* dom's persistent definition contains (or lacks) what. */
+static int
+defined_with(const char *dom, const char *what)
+{
+	virDomainPtr	 d;
+	char		*xml;
+	int		 found = 0;
+
+	if ((d = virDomainLookupByName(conn, dom)) == NULL)
+		return -1;
+	if ((xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE)) != NULL) {
+		found = strstr(xml, what) != NULL;
+		free(xml);
+	}
+	virDomainFree(d);
+	return found;
+}
+
+/*
+ * virt_start_prepared and virt_gpu_strip on the real QEMU driver: the
+ * pool's edits reach the definition and QEMU starts with them; a GPU the
+ * host cannot list fails in words; a stopped guest's definition loses the
+ * GPU it was given.
+ */
+static void
+check_prepared_start(struct virt_host *h)
+{
+	struct virt_start_plan	 plan;
+	struct vt_result	 r;
+	struct domxml_opts	 gpu;
+	virDomainPtr		 d, nd;
+	char			*xml, *text, err[256];
+
+	memset(&plan, 0, sizeof(plan));
+	plan.xml.clipboard = DOMXML_OFF;
+	plan.xml.gpu_display = 1;
+	VT_RUN(r, 60, virt_start_prepared(h, "tmpl", &plan, vt_done, &r));
+	VT_CHECK(r.ok == 1 && r.state == VIRT_STATE_RUNNING,
+	    "prepared start: %s", r.error);
+	VT_CHECK(defined_with("tmpl", "<clipboard copypaste='no'/>") == 1 &&
+	    defined_with("tmpl", "org.spice-space.stream.0") == 1,
+	    "the definition lacks the pool's edits");
+	VT_RUN(r, 30, virt_power(h, "tmpl", VIRT_POWER_DESTROY, vt_done, &r));
+
+	/* The embedded driver has no node devices: the GPU cannot be
+	 * checked, and the guest is not started without the check. */
+	plan.xml.npci = 1;
+	gpu_addr_parse("0000:41:00.0", &plan.xml.pci[0]);
+	VT_RUN(r, 30, virt_start_prepared(h, "tmpl", &plan, vt_done, &r));
+	VT_CHECK(r.ok == 0 && strstr(r.error, "listing PCI devices") != NULL &&
+	    r.state == VIRT_STATE_SHUTOFF, "GPU start without node devices: "
+	    "'%s' %s", r.error, virt_state_name(r.state));
+
+	/* A definition that still names a GPU, as after a stop. */
+	memset(&gpu, 0, sizeof(gpu));
+	gpu.npci = 1;
+	gpu.pci[0] = plan.xml.pci[0];
+	d = virDomainLookupByName(conn, "tmpl");
+	text = d != NULL ? virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE) :
+	    NULL;
+	xml = text != NULL ? domxml_prepare(text, &gpu, err, sizeof(err)) :
+	    NULL;
+	nd = xml != NULL ? virDomainDefineXML(conn, xml) : NULL;
+	VT_CHECK(nd != NULL && defined_with("tmpl", "ua-paprika-gpu0") == 1,
+	    "defining a GPU: %s", virGetLastErrorMessage());
+	VT_RUN(r, 30, virt_gpu_strip(h, "tmpl", vt_done, &r));
+	VT_CHECK(r.ok == 1 && defined_with("tmpl", "<hostdev") == 0 &&
+	    defined_with("tmpl", "ua-paprika-") == 0, "strip: %s", r.error);
+	if (nd != NULL)
+		virDomainFree(nd);
+	if (d != NULL)
+		virDomainFree(d);
+	free(text);
+	free(xml);
 }
 
 static void
@@ -270,6 +347,7 @@ main(void)
 	VT_RUN(r, 30, virt_revert(h, "snapvm", "s2", vt_done, &r));
 	VT_CHECK(r.ok == 0 && strstr(r.error, "snapshot") != NULL,
 	    "revert to none: '%s'", r.error);
+	check_prepared_start(h);
 	VT_CHECK(e.off_loop == 0, "callbacks off the loop");
 
 out:
