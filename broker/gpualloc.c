@@ -475,9 +475,13 @@ gpualloc_remember(const char *host, const struct gpu_inventory *inv)
 	c->inv.ndevs = inv->ndevs;
 	c->inv.nuses = inv->nuses;
 	c->inv.devs = xreallocarray(NULL, inv->ndevs + 1, sizeof(*inv->devs));
-	memcpy(c->inv.devs, inv->devs, inv->ndevs * sizeof(*inv->devs));
+	if (inv->ndevs > 0)
+		memcpy(c->inv.devs, inv->devs, inv->ndevs *
+		    sizeof(*inv->devs));
 	c->inv.uses = xreallocarray(NULL, inv->nuses + 1, sizeof(*inv->uses));
-	memcpy(c->inv.uses, inv->uses, inv->nuses * sizeof(*inv->uses));
+	if (inv->nuses > 0)
+		memcpy(c->inv.uses, inv->uses, inv->nuses *
+		    sizeof(*inv->uses));
 }
 
 long
