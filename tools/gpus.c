@@ -236,9 +236,10 @@ cmd_gpus(int argc, char *argv[])
 		sqlite3_close(state);
 		conf_free(c);
 	}
-	if (json)
-		printf("%s\n", json_dumps(hosts, JSON_INDENT(2)));
-	else
+	if (json) {
+		json_dumpf(hosts, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else
 		gpus_print(hosts);
 	json_decref(hosts);
 	return 0;
