@@ -284,10 +284,12 @@ disconnect_action = none
             if time.time() > deadline:
                 raise DeploymentError(f"desktop not ready after {timeout}s: {body}")
 
-    def guest_screenshot(self, token, guest, path):
-        """The guest's own screen, through the broker's helpdesk route."""
+    def guest_screenshot(self, token, guest, path, pool="office", screen=None):
+        """The guest's own screen (its screen number screen, from 0, where
+        given), through the broker's helpdesk route."""
+        query = "" if screen is None else f"?screen={screen}"
         status, body, hdrs = self.api(
-            "GET", f"/api/v1/pools/office/desktops/{guest}/screenshot",
+            "GET", f"/api/v1/pools/{pool}/desktops/{guest}/screenshot{query}",
             token=token, raw=True)
         if status != 200:
             raise DeploymentError(f"screenshot of {guest}: HTTP {status}: {body[:200]}")
