@@ -39,6 +39,35 @@ groups = staff
 """
 
 
+# A guest booted from a kernel and an initramfs (demo/agent-guest/build.sh),
+# its serial console to a file, SPICE as the demo guests have it; devices
+# (XML) add to those.
+KERNEL_GUEST_XML = """<domain type='{virt}'>
+  <name>{name}</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>{kernel}</kernel>
+    <initrd>{initrd}</initrd>
+    <cmdline>console=ttyS0 quiet{cmdline}</cmdline>
+  </os>
+  <features><acpi/></features>
+  <devices>
+    <serial type='file'>
+      <source path='{serial_log}'/>
+      <target port='0'/>
+    </serial>
+    <graphics type='spice' autoport='yes' defaultMode='secure'
+              passwd='{password}'>
+      <listen type='address' address='127.0.0.1'/>
+    </graphics>
+{devices}    <memballoon model='none'/>
+  </devices>
+</domain>
+"""
+
+
 class ApiError(Exception):
     def __init__(self, status, body):
         self.status = status
@@ -103,6 +132,20 @@ class BrokerDeployment(Deployment):
                       *[f"{n}={self.disk(n)}" for n in names])
         self.log(f"guests {', '.join(names)} defined, each with "
                  f"snapshot '{SNAPSHOT}'")
+
+    def define_kernel_guest(self, name, kernel, initrd, devices, cmdline=""):
+        """Defines guest name (after define_guests) booting kernel and
+        initrd with devices (KERNEL_GUEST_XML); the file its serial console
+        goes to."""
+        serial_log = os.path.join(self.work, f"{name}-serial.log")
+        path = os.path.join(self.work, f"{name}.xml")
+        with open(path, "w") as f:
+            f.write(KERNEL_GUEST_XML.format(
+                virt=self.virt, name=name, kernel=kernel, initrd=initrd,
+                cmdline=cmdline, serial_log=serial_log, devices=devices,
+                password=guestmod.new_password()))
+        self._libvirt("define-xml", self.root, path)
+        return serial_log
 
     def disk(self, name):
         return os.path.abspath(os.path.join(self.work, f"{name}.qcow2"))
@@ -315,7 +358,8 @@ class _PortOnly:
 
 
 def _main(argv):
-    """Child-process steps: define ROOT VIRT NAME=DISK..., destroy ROOT."""
+    """Child-process steps: define ROOT VIRT NAME=DISK..., define-xml ROOT
+    FILE, destroy ROOT."""
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
     guestmod._start_event_loop()
     conn = libvirt.open(f"qemu:///embed?root={argv[1]}")
@@ -329,6 +373,9 @@ def _main(argv):
                 password=guestmod.new_password(), valid_to=""))
             dom.snapshotCreateXML(
                 f"<domainsnapshot><name>{SNAPSHOT}</name></domainsnapshot>", 0)
+    elif argv[0] == "define-xml":
+        with open(argv[2]) as f:
+            conn.defineXML(f.read())
     elif argv[0] == "destroy":
         for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
             try:
