@@ -22,6 +22,7 @@
 #include "xmalloc.h"
 
 #define API_AUDIT_LIMIT_MAX	1000
+#define API_SCREEN_MAX		15	/* a desktop's screens: as the client's monitors */
 #define API_CSRF_HEADER		"X-Paprika-Request"
 
 /* The caller of a request, once its token checks out. */
@@ -858,16 +859,25 @@ api_screenshot(struct http_req *req)
 {
 	struct api_caller	 c;
 	struct conf_pool	*p;
+	const char		*v, *errstr = NULL;
+	long long		 screen = 0;
 
 	if (api_auth(req, ROLE_HELPDESK, &c) == -1 ||
 	    (p = api_helpdesk_desktop(req)) == NULL)
 		return;
+	if ((v = http_query(req, "screen")) != NULL)
+		screen = strtonum(v, 0, API_SCREEN_MAX, &errstr);
+	if (errstr != NULL) {
+		http_reply_error(req, 400, "bad_request", "screen is 0 to %d",
+		    API_SCREEN_MAX);
+		return;
+	}
 	broker_audit(c.login.user, req->peer_str, "screenshot",
-	    req->params[1], "ok", "pool %s", p->name);
+	    req->params[1], "ok", "pool %s, screen %lld", p->name, screen);
 	http_req_hold(req);
 	if (virt_screenshot(pool_desktop_host(p, req->params[1])->virt,
-	    req->params[1],
-	    api_screenshot_done, req) == -1) {
+	    req->params[1], (unsigned int)screen, api_screenshot_done,
+	    req) == -1) {
 		http_reply_error(req, 503, "busy", "the broker is busy");
 		http_req_release(req);
 	}

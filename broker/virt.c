@@ -1119,7 +1119,7 @@ virt_screenshot_work(struct virt_job *job)
 		virt_fail(job, "screenshot");
 		goto out;
 	}
-	if ((mime = virDomainScreenshot(d, st, 0, 0)) == NULL) {
+	if ((mime = virDomainScreenshot(d, st, job->screen, 0)) == NULL) {
 		virt_fail(job, "screenshot");
 		goto out;
 	}
@@ -1717,8 +1717,13 @@ virt_remove_clone(struct virt_host *h, const char *dom, virt_done_cb done,
 }
 
 int
-virt_screenshot(struct virt_host *h, const char *dom, virt_done_cb done,
-    void *arg)
+virt_screenshot(struct virt_host *h, const char *dom, unsigned int screen,
+    virt_done_cb done, void *arg)
 {
-	return virt_job_queue(h, virt_screenshot_work, dom, done, arg);
+	struct virt_job	*job;
+
+	if ((job = virt_job_new(h, virt_screenshot_work, dom, done, arg)) == NULL)
+		return -1;
+	job->screen = screen;
+	return virt_job_push(job);
 }

@@ -169,9 +169,10 @@ int	virt_clone(struct virt_host *h, const char *template_dom,
  * virt_clone made for it. */
 int	virt_remove_clone(struct virt_host *h, const char *dom,
 	    virt_done_cb done, void *arg);
-/* The guest's own screen (virDomainScreenshot). */
+/* The guest's own screen number screen, from 0 (virDomainScreenshot:
+ * QEMU's video devices in the order of the domain's XML). */
 int	virt_screenshot(struct virt_host *h, const char *dom,
-	    virt_done_cb done, void *arg);
+	    unsigned int screen, virt_done_cb done, void *arg);
 
 /* virtgpu.c */
 /*

@@ -31,6 +31,7 @@ struct virt_job {
 	time_t			 valid_to;
 	enum virt_connected	 connected;
 	enum virt_power		 power;
+	unsigned int		 screen;	/* virt_screenshot */
 	struct virt_result	 res;
 	char			 listen[64];
 	char			 mime[64];

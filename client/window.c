@@ -402,19 +402,58 @@ window_session_closed(PaprikaSession *s, gpointer data)
 	window_session_later(data, "The connection to the desktop was closed.");
 }
 
+/*
+ * A display on the screen grabs the keyboard while it has the pointer, so
+ * that the keyboard's combinations (Ctrl+Alt+Del) go to the guest. Only
+ * from then: spice-gtk tries the grab as the property is set, asserts that
+ * the display is its window's focus and warns when its window cannot be
+ * seen yet, once another display of the session has the keyboard and the
+ * pointer, as when a second monitor's window opens.
+ */
+static void
+window_display_grab(GtkWidget *display)
+{
+	gtk_widget_grab_focus(display);
+	g_object_set(display, "grab-keyboard", TRUE, NULL);
+}
+
+static gboolean
+window_display_toplevel_mapped(GtkWidget *top, GdkEvent *event, gpointer display)
+{
+	g_signal_handlers_disconnect_by_func(top, window_display_toplevel_mapped,
+	    display);
+	window_display_grab(display);
+	return GDK_EVENT_PROPAGATE;
+}
+
+/* Mapped: grabs at once in a window on the screen, else once it is. */
+static void
+window_display_mapped(GtkWidget *display, gpointer data)
+{
+	GtkWidget *top = gtk_widget_get_toplevel(display);
+
+	g_signal_handlers_disconnect_by_func(display, window_display_mapped, data);
+	if (gdk_window_is_viewable(gtk_widget_get_window(display)))
+		window_display_grab(display);
+	else
+		g_signal_connect_object(top, "map-event",
+		    G_CALLBACK(window_display_toplevel_mapped), display, 0);
+}
+
 /* A SpiceDisplay of one monitor of the desktop, set up as the client shows it. */
 static GtkWidget *
-window_display_new(PaprikaWindow *win, SpiceSession *spice, gint channel, gint monitor)
+window_display_new(SpiceSession *spice, gint channel, gint monitor)
 {
 	GtkWidget *display;
 
-	display = GTK_WIDGET(spice_display_new_with_monitor(spice, channel, monitor));
+	/* Not grabbing before it is on the screen (spice-gtk's default). */
+	display = g_object_new(SPICE_TYPE_DISPLAY, "session", spice,
+	    "channel-id", channel, "monitor-id", monitor, "grab-keyboard", FALSE,
+	    NULL);
+	g_signal_connect(display, "map", G_CALLBACK(window_display_mapped), NULL);
 	/* Pixel for pixel when the guest fits the window, scaled down when not. */
 	g_object_set(display, "scaling", TRUE, "only-downscale", TRUE,
 	    "resize-guest", FALSE, NULL);
-	/* Grabbed, the keyboard's combinations (Ctrl+Alt+Del) go to the guest. */
-	if (win->cfg->kiosk)
-		g_object_set(display, "grab-keyboard", TRUE, NULL);
 	gtk_widget_set_hexpand(display, TRUE);
 	gtk_widget_set_vexpand(display, TRUE);
 	return display;
@@ -432,7 +471,7 @@ window_channel_new(SpiceSession *spice, SpiceChannel *channel, gpointer data)
 	g_object_get(channel, "channel-id", &id, NULL);
 	if (id != 0)
 		return;
-	win->display = window_display_new(win, spice, 0, 0);
+	win->display = window_display_new(spice, 0, 0);
 	gtk_container_add(GTK_CONTAINER(win->display_box), win->display);
 	gtk_widget_show(win->display);
 	gtk_widget_grab_focus(win->display);
@@ -533,7 +572,7 @@ window_monitor_open(PaprikaWindow *win, const PaprikaMonitor *mon)
 
 	w = gtk_window_new(GTK_WINDOW_TOPLEVEL);
 	gtk_window_set_default_size(GTK_WINDOW(w), mon->width, mon->height);
-	display = window_display_new(win, paprika_session_get_spice(win->session),
+	display = window_display_new(paprika_session_get_spice(win->session),
 	    mon->channel, mon->id);
 	gtk_container_add(GTK_CONTAINER(w), display);
 	/* The display is its window's focus, as a keyboard grab needs. */

@@ -39,6 +39,35 @@ groups = staff
 """
 
 
+# A guest booted from a kernel and an initramfs (demo/agent-guest/build.sh),
+# its serial console to a file, SPICE as the demo guests have it; devices
+# (XML) add to those.
+KERNEL_GUEST_XML = """<domain type='{virt}'>
+  <name>{name}</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>{kernel}</kernel>
+    <initrd>{initrd}</initrd>
+    <cmdline>console=ttyS0 quiet{cmdline}</cmdline>
+  </os>
+  <features><acpi/></features>
+  <devices>
+    <serial type='file'>
+      <source path='{serial_log}'/>
+      <target port='0'/>
+    </serial>
+    <graphics type='spice' autoport='yes' defaultMode='secure'
+              passwd='{password}'>
+      <listen type='address' address='127.0.0.1'/>
+    </graphics>
+{devices}    <memballoon model='none'/>
+  </devices>
+</domain>
+"""
+
+
 class ApiError(Exception):
     def __init__(self, status, body):
         self.status = status
@@ -108,6 +137,20 @@ class BrokerDeployment(Deployment):
         """A guest's persistent XML (the broker must be stopped: the
         embedded driver is one process's at a time)."""
         return self._libvirt("xml", self.root, name)
+
+    def define_kernel_guest(self, name, kernel, initrd, devices, cmdline=""):
+        """Defines guest name (after define_guests) booting kernel and
+        initrd with devices (KERNEL_GUEST_XML); the file its serial console
+        goes to."""
+        serial_log = os.path.join(self.work, f"{name}-serial.log")
+        path = os.path.join(self.work, f"{name}.xml")
+        with open(path, "w") as f:
+            f.write(KERNEL_GUEST_XML.format(
+                virt=self.virt, name=name, kernel=kernel, initrd=initrd,
+                cmdline=cmdline, serial_log=serial_log, devices=devices,
+                password=guestmod.new_password()))
+        self._libvirt("define-xml", self.root, path)
+        return serial_log
 
     def disk(self, name):
         return os.path.abspath(os.path.join(self.work, f"{name}.qcow2"))
@@ -289,10 +332,12 @@ disconnect_action = none
             if time.time() > deadline:
                 raise DeploymentError(f"desktop not ready after {timeout}s: {body}")
 
-    def guest_screenshot(self, token, guest, path):
-        """The guest's own screen, through the broker's helpdesk route."""
+    def guest_screenshot(self, token, guest, path, pool="office", screen=None):
+        """The guest's own screen (its screen number screen, from 0, where
+        given), through the broker's helpdesk route."""
+        query = "" if screen is None else f"?screen={screen}"
         status, body, hdrs = self.api(
-            "GET", f"/api/v1/pools/office/desktops/{guest}/screenshot",
+            "GET", f"/api/v1/pools/{pool}/desktops/{guest}/screenshot{query}",
             token=token, raw=True)
         if status != 200:
             raise DeploymentError(f"screenshot of {guest}: HTTP {status}: {body[:200]}")
@@ -318,8 +363,9 @@ class _PortOnly:
 
 
 def _main(argv):
-    """Child-process steps: define ROOT VIRT NAME=DISK..., destroy ROOT,
-    xml ROOT NAME (the persistent definition, on stdout)."""
+    """Child-process steps: define ROOT VIRT NAME=DISK..., define-xml ROOT
+    FILE, xml ROOT NAME (the persistent definition, on stdout), destroy
+    ROOT."""
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
     guestmod._start_event_loop()
     conn = libvirt.open(f"qemu:///embed?root={argv[1]}")
@@ -335,6 +381,9 @@ def _main(argv):
                 f"<domainsnapshot><name>{SNAPSHOT}</name></domainsnapshot>", 0)
     elif argv[0] == "xml":
         print(conn.lookupByName(argv[2]).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    elif argv[0] == "define-xml":
+        with open(argv[2]) as f:
+            conn.defineXML(f.read())
     elif argv[0] == "destroy":
         for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
             try:

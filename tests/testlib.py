@@ -3,6 +3,7 @@ demo modules on sys.path, and TAP-like checks that end in one
 "N passed, M failed" line (scripts/test.sh counts those)."""
 
 import os
+import subprocess
 import sys
 import time
 
@@ -43,6 +44,34 @@ def finish(suffix=""):
     failed = results.count(False)
     print(f"{len(results) - failed} passed, {failed} failed{suffix}")
     return 1 if failed or not results else 0
+
+
+def read_text(path):
+    """The text of path, or "" when there is none."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def build_agent_guest(*options):
+    """demo/agent-guest/build.sh [options] into build/agent-guest (or
+    $PAPRIKA_AGENT_GUEST_DIR), which downloads the Debian packages once;
+    that directory. Raises DeploymentError, saying so where the packages
+    cannot be downloaded."""
+    from deployment import DeploymentError
+    out = os.environ.get("PAPRIKA_AGENT_GUEST_DIR",
+                         os.path.join(top_builddir, "build", "agent-guest"))
+    r = subprocess.run(["sh", os.path.join(top_srcdir, "demo", "agent-guest", "build.sh"),
+                        *options, out], capture_output=True, text=True, timeout=600)
+    note((r.stdout + r.stderr).strip())
+    if r.returncode == 3:
+        raise DeploymentError("the Debian packages for the guest cannot be downloaded "
+                              "(apt-get download)")
+    if r.returncode != 0:
+        raise DeploymentError(f"demo/agent-guest/build.sh failed ({r.returncode})")
+    return out
 
 
 def import_demo():

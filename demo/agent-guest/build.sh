@@ -1,8 +1,12 @@
 #!/bin/sh
 # Builds a tiny Linux guest that runs the QEMU guest agent, for the broker's
-# "lock" disconnect action (tests/integration/test-broker-lock.py):
+# "lock" disconnect action (tests/integration/test-broker-lock.py), or with
+# --monitors one that draws a different pattern on each of two qxl monitors
+# (tests/e2e/test-client-monitors.py):
 #
 #   demo/agent-guest/build.sh OUTDIR   ->  OUTDIR/vmlinuz, OUTDIR/initrd.gz
+#   demo/agent-guest/build.sh --monitors OUTDIR
+#                                      ->  OUTDIR/vmlinuz, OUTDIR/initrd-monitors.gz
 #
 # From Debian 12 packages only, downloaded (apt-get download) into
 # OUTDIR/debs and unpacked with dpkg-deb -x, never installed: the kernel
@@ -10,7 +14,9 @@
 # qemu-guest-agent; qemu-ga's shared libraries come from this machine (also
 # Debian 12), as ldd lists them. The initramfs holds busybox, qemu-ga, the
 # virtio-serial modules in load order, /init (init.sh) and a loginctl stub
-# (loginctl.sh) that writes its call to the serial console.
+# (loginctl.sh) that writes its call to the serial console. The monitors'
+# initramfs holds busybox, the qxl driver's modules in load order and /init
+# (init-monitors.sh); the same kernel boots both.
 #
 # Idempotent: the packages are downloaded once (cached in OUTDIR/debs);
 # the initramfs is rebuilt only when its inputs changed. Exits 3 when a
@@ -18,7 +24,19 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-[ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+# What differs between the two guests: packages, modules, files.
+name=initrd
+pkglist="busybox-static qemu-guest-agent"
+modules="virtio_pci virtio_console"
+inputs="init.sh loginctl.sh"
+if [ "${1:-}" = --monitors ]; then
+	shift
+	name=initrd-monitors
+	pkglist=busybox-static
+	modules=qxl
+	inputs=init-monitors.sh
+fi
+[ $# -eq 1 ] || { echo "usage: $0 [--monitors] OUTDIR" >&2; exit 2; }
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
 debs=$out/debs
@@ -36,7 +54,7 @@ if [ -z "$kpkg" ]; then
 		sort -V | tail -n 1)
 fi
 [ -n "$kpkg" ] || die "cannot tell the kernel package (apt-cache depends linux-image-amd64)"
-for p in "$kpkg" busybox-static qemu-guest-agent; do
+for p in "$kpkg" $pkglist; do
 	if ! ls "$debs/${p}_"*.deb >/dev/null 2>&1; then
 		say "downloading $p"
 		# apt's sandbox user cannot write everywhere: download in a
@@ -51,27 +69,27 @@ for p in "$kpkg" busybox-static qemu-guest-agent; do
 done
 
 # --- unpacked (not installed) ---------------------------------------------
-stamp=$(cd "$debs" && ls "${kpkg}_"*.deb busybox-static_*.deb qemu-guest-agent_*.deb |
-	sort | tr '\n' ' ')
-stamp="$stamp $(cat "$here/build.sh" "$here/init.sh" "$here/loginctl.sh" | cksum)"
-if [ -f "$out/initrd.gz" ] && [ -f "$out/vmlinuz" ] &&
-   [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
-	say "up to date in $out"
+debfiles=$(for p in "$kpkg" $pkglist; do ls "$debs/${p}_"*.deb; done)
+stamp="$(echo "$debfiles" | sed 's,.*/,,' | sort | tr '\n' ' ')"
+stamp="$stamp $(cd "$here" && cat build.sh $inputs | cksum)"
+if [ -f "$out/$name.gz" ] && [ -f "$out/vmlinuz" ] &&
+   [ "$(cat "$out/$name.stamp" 2>/dev/null)" = "$stamp" ]; then
+	say "up to date in $out ($name.gz)"
 	exit 0
 fi
-rm -rf "$out/pkgs" "$out/root"
-mkdir -p "$out/pkgs"
-for f in "$debs/${kpkg}_"*.deb "$debs"/busybox-static_*.deb "$debs"/qemu-guest-agent_*.deb; do
-	dpkg-deb -x "$f" "$out/pkgs"
+pkgs=$out/pkgs-$name
+rm -rf "$pkgs" "$out/root-$name"
+mkdir -p "$pkgs"
+for f in $debfiles; do
+	dpkg-deb -x "$f" "$pkgs"
 done
-pkgs=$out/pkgs
 kver=$(ls "$pkgs/lib/modules" | head -n 1)
 if [ -z "$kver" ] || [ ! -f "$pkgs/boot/vmlinuz-$kver" ]; then
 	die "no kernel in $kpkg"
 fi
 
 # --- the initramfs tree ---------------------------------------------------
-root=$out/root
+root=$out/root-$name
 mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/etc" \
 	"$root/proc" "$root/sys" "$root/dev" "$root/run" "$root/tmp" "$root/var" \
 	"$root/lib/modules" "$root/lib64" "$root/lib/x86_64-linux-gnu"
@@ -80,21 +98,8 @@ cp "$pkgs/bin/busybox" "$root/bin/busybox"
 for a in $("$root/bin/busybox" --list); do
 	[ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
 done
-cp "$pkgs/usr/sbin/qemu-ga" "$root/usr/sbin/qemu-ga"
 
-# qemu-ga's libraries, from this machine (the same Debian release).
-ldd "$pkgs/usr/sbin/qemu-ga" >"$out/ldd.txt" 2>&1 || die "ldd qemu-ga: $(cat "$out/ldd.txt")"
-if grep -q "not found" "$out/ldd.txt"; then
-	die "qemu-ga needs libraries this machine lacks: $(grep 'not found' "$out/ldd.txt" | tr -s ' \t\n' ' ')"
-fi
-for lib in $(sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' "$out/ldd.txt"); do
-	case $lib in
-	*/ld-linux-x86-64.so.2) cp -L "$lib" "$root/lib64/ld-linux-x86-64.so.2" ;;
-	*) cp -L "$lib" "$root/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
-	esac
-done
-
-# The virtio-serial modules (those not built in), dependencies first.
+# The modules (those not built in), dependencies first.
 modroot=$pkgs/lib/modules/$kver
 order=""
 add_module() {	# NAME: adds NAME's dependencies, then NAME, to $order
@@ -113,26 +118,46 @@ add_module() {	# NAME: adds NAME's dependencies, then NAME, to $order
 	cp "$ko" "$root/lib/modules/$1.ko"
 	order="$order $1"
 }
-add_module virtio_pci
-add_module virtio_console
+for m in $modules; do
+	add_module "$m"
+done
 echo "$order" | tr ' ' '\n' | sed '/^$/d' >"$root/etc/modules"
+echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
+echo "root:x:0:" >"$root/etc/group"
 
-cp "$here/init.sh" "$root/init"
-cp "$here/loginctl.sh" "$root/usr/bin/loginctl"
-chmod 755 "$root/init" "$root/usr/bin/loginctl"
-cat >"$root/etc/os-release" <<'EOF'
+if [ $name = initrd-monitors ]; then
+	cp "$here/init-monitors.sh" "$root/init"
+	chmod 755 "$root/init"
+else
+	# qemu-ga and its libraries, from this machine (the same Debian release).
+	cp "$pkgs/usr/sbin/qemu-ga" "$root/usr/sbin/qemu-ga"
+	ldd "$pkgs/usr/sbin/qemu-ga" >"$out/ldd.txt" 2>&1 || die "ldd qemu-ga: $(cat "$out/ldd.txt")"
+	if grep -q "not found" "$out/ldd.txt"; then
+		die "qemu-ga needs libraries this machine lacks: $(grep 'not found' "$out/ldd.txt" | tr -s ' \t\n' ' ')"
+	fi
+	for lib in $(sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' "$out/ldd.txt"); do
+		case $lib in
+		*/ld-linux-x86-64.so.2) cp -L "$lib" "$root/lib64/ld-linux-x86-64.so.2" ;;
+		*) cp -L "$lib" "$root/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
+		esac
+	done
+	cp "$here/init.sh" "$root/init"
+	cp "$here/loginctl.sh" "$root/usr/bin/loginctl"
+	chmod 755 "$root/init" "$root/usr/bin/loginctl"
+	cat >"$root/etc/os-release" <<'EOF'
 ID=paprika-agent-guest
 NAME="Paprika agent guest"
 PRETTY_NAME="Paprika agent guest (busybox, qemu-ga)"
 EOF
-echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
-echo "root:x:0:" >"$root/etc/group"
+fi
 
 # cpio newc, written by the busybox just unpacked (no cpio needed here).
 (cd "$root" && find . | "$root/bin/busybox" cpio -o -H newc -R 0:0 2>/dev/null) |
-	gzip -9 >"$out/initrd.gz.new"
-mv "$out/initrd.gz.new" "$out/initrd.gz"
-cp "$pkgs/boot/vmlinuz-$kver" "$out/vmlinuz"
-echo "$stamp" >"$out/stamp"
+	gzip -9 >"$out/$name.gz.new"
+mv "$out/$name.gz.new" "$out/$name.gz"
+# Renamed into place: the other guest's QEMU may be reading it.
+cp "$pkgs/boot/vmlinuz-$kver" "$out/vmlinuz.$name.new"
+mv "$out/vmlinuz.$name.new" "$out/vmlinuz"
+echo "$stamp" >"$out/$name.stamp"
 rm -rf "$pkgs"
-say "built $out/vmlinuz ($kver) and $out/initrd.gz (modules:$order)"
+say "built $out/vmlinuz ($kver) and $out/$name.gz (modules:$order)"

@@ -5,7 +5,7 @@ TESTS += tests/e2e/test-spice-gateway.py
 EXTRA_DIST += tests/e2e/test-spice-gateway.py
 TESTS += tests/e2e/test-broker-e2e.py
 EXTRA_DIST += tests/e2e/test-broker-e2e.py
-EXTRA_DIST += tests/testlib.py tests/libvirtd.py
+EXTRA_DIST += tests/testlib.py tests/libvirtd.py tests/e2e/e2elib.py
 # The web portal in headless chromium (DevTools protocol, Python only)
 # against a real deployment.
 TESTS += tests/e2e/test-portal.py
@@ -23,3 +23,9 @@ EXTRA_DIST += tests/e2e/test-client-kiosk.py
 # one plain line on stderr.
 TESTS += tests/e2e/test-client-errors.py
 EXTRA_DIST += tests/e2e/test-client-errors.py
+# A desktop with two monitors: a tiny Linux guest with two qxl devices from
+# Debian packages (demo/agent-guest/build.sh --monitors, downloaded once into
+# build/agent-guest; the test fails when they cannot be downloaded); the
+# headless client per monitor and a window per monitor, kiosk mode too.
+TESTS += tests/e2e/test-client-monitors.py
+EXTRA_DIST += tests/e2e/test-client-monitors.py

@@ -9,30 +9,22 @@ user gets a desktop."""
 
 import configparser
 import os
-import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
+from testlib import check, import_demo, note, wait_for  # noqa: E402
 
 import_demo()
-import deployment  # noqa: E402
 import images  # noqa: E402
 import brokerdeploy  # noqa: E402
-from brokerdeploy import ApiError, BrokerDeployment, DEMO_PASSWORD, DEMO_USER  # noqa: E402
+from brokerdeploy import ApiError, DEMO_PASSWORD, DEMO_USER  # noqa: E402
+from e2elib import free_display, run_deployment, sessions_of  # noqa: E402
 
 ALICE_PASSWORD = "alice-pass-1"
 HELPER_PASSWORD = "helpdesk-pass-1"
 POOL = "office"
-
-
-def sessions_of(d, helper, user):
-    status, body, _ = d.api("GET", "/api/v1/sessions", token=helper)
-    if status != 200:
-        raise ApiError(status, body)
-    return [s for s in body["sessions"] if s["user"] == user]
 
 
 def pool_states(d, helper):
@@ -75,13 +67,6 @@ def qemu_pid(d, guest):
         if d.root.encode() in b" ".join(cmd) and f"guest={guest}".encode() in b" ".join(cmd):
             return int(pid)
     return None
-
-
-def free_display():
-    for n in range(90, 140):
-        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
-            return f":{n}"
-    raise deployment.DeploymentError("no free X display number")
 
 
 def capture_equals_guest(d, conn, helper, guest, name):
@@ -159,7 +144,7 @@ def run(d, procs):
                "password": vv.get("password")}
 
     # --- stock remote-viewer under Xvfb ---------------------------------
-    display = free_display()
+    display = free_display(90, 140)
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(xvfb)
@@ -307,34 +292,7 @@ def main():
         if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
             print(f"not ok - {tool} is not installed (scripts/deps.sh installs it)")
             return 1
-    started = time.time()
-    work = deployment.make_workdir()
-    d = BrokerDeployment(work, top_srcdir, top_builddir, log=note)
-    procs = []
-    try:
-        run(d, procs)
-    except (deployment.DeploymentError, ApiError, OSError, ValueError, KeyError) as e:
-        check(False, "the deployment works end to end", f"{type(e).__name__}: {e}")
-        note(d.broker_tail(20).replace("\n", "\n# "))
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        d.stop()
-    failed = finish(f" in {time.time() - started:.0f}s")
-    if failed:
-        print(f"# work directory kept: {work}")
-    else:
-        # Keep only the picture of the X screen.
-        for name in os.listdir(work):
-            if name != "x-screen.png":
-                subprocess.run(["rm", "-rf", os.path.join(work, name)])
-    return failed
+    return run_deployment(run, ("x-screen.png",))
 
 
 if __name__ == "__main__":

@@ -21,21 +21,20 @@ asks nor resets."""
 import ctypes
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
+from testlib import check, import_demo, note, wait_for  # noqa: E402
 
 import_demo()
-import deployment  # noqa: E402
 import images  # noqa: E402
-from brokerdeploy import ApiError, BrokerDeployment, DEMO_PASSWORD, DEMO_USER  # noqa: E402
+from brokerdeploy import DEMO_PASSWORD, DEMO_USER  # noqa: E402
+from e2elib import (client_windows, free_display, need_tools, run_deployment,  # noqa: E402
+                    sessions_of, start_client, x_screen, xdo)
 
 HELPER_PASSWORD = "helpdesk-pass-1"
-CLIENT = os.path.join(top_builddir, "paprika-client")
 KEEP = ("kiosk-login.png", "kiosk-desktop.png", "kiosk-countdown.png",
         "kiosk-reconnected.png", "kiosk-menu.png", "kiosk-ctrl-alt-r.png")
 # Not the client's default window size (1024x768): a window that is not
@@ -45,75 +44,10 @@ RECONNECT_TIMEOUT = 60
 GATEWAY_DOWN = 5  # seconds: long enough for a failed try and a longer wait
 
 
-def sessions_of(d, helper, user):
-    status, body, _ = d.api("GET", "/api/v1/sessions", token=helper)
-    if status != 200:
-        raise ApiError(status, body)
-    return [s for s in body["sessions"] if s["user"] == user]
-
-
-def free_display():
-    for n in range(190, 240):
-        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
-            return f":{n}"
-    raise deployment.DeploymentError("no free X display number")
-
-
-def x_screen(env, path):
-    """The X screen as (w, h, rgb), also written to path as PNG."""
-    xwd = path + ".xwd"
-    subprocess.run(["xwd", "-root", "-silent", "-out", xwd], env=env, check=False)
-    screen = images.read_xwd(xwd)
-    os.unlink(xwd)
-    images.write_png(path, *screen)
-    return screen
-
-
-class Log:
-    """A GUI client's stderr, read as it grows."""
-
-    def __init__(self, path):
-        self.path = path
-        self.seen = 0
-
-    def lines(self):
-        with open(self.path) as f:
-            return f.read().splitlines()
-
-    def tail(self, n=12):
-        return "\n".join(self.lines()[-n:])
-
-    def wait(self, pattern, timeout):
-        """The first new line matching pattern within timeout, or None."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            lines = self.lines()
-            for i in range(self.seen, len(lines)):
-                if re.search(pattern, lines[i]):
-                    self.seen = i + 1
-                    return lines[i]
-            time.sleep(0.1)
-        return None
-
-
-def xdo(env, *args):
-    subprocess.run(["xdotool", *args], env=env, check=False)
-
-
 def client_window(env):
-    """The client's top-level window on the root: (id, w, h, x, y), or None.
-    Its title changes with the desktop; its class does not."""
-    out = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True,
-                         text=True).stdout
-    best = None
-    for line in out.splitlines():
-        m = re.match(r'\s+(0x[0-9a-f]+) ".*": \("paprika-client" "Paprika-client"\)\s+'
-                     r'(\d+)x(\d+)\+(-?\d+)\+(-?\d+)', line)
-        if m:
-            win = (m.group(1), *(int(v) for v in m.groups()[1:]))
-            if best is None or win[1] * win[2] > best[1] * best[2]:
-                best = win
-    return best
+    """The client's largest top-level window: (id, w, h, x, y), or None."""
+    wins = client_windows(env)
+    return wins[0][:5] if wins else None
 
 
 def xprop(env, win, name):
@@ -160,14 +94,6 @@ def close_request(env, win):
     return sent != 0
 
 
-def start_client(env, log_path, procs, *args):
-    with open(log_path, "w") as logf:
-        p = subprocess.Popen([CLIENT, "--verbose", "--no-audio", *args], env=env,
-                             stdout=logf, stderr=subprocess.STDOUT)
-    procs.append(p)
-    return p, Log(log_path)
-
-
 def guest_on_screen(d, helper, genv, own, shot, timeout, proc):
     """Waits until the X screen holds the guest's own screen pixel for pixel."""
     deadline = time.time() + timeout
@@ -210,7 +136,7 @@ def run(d, procs):
     broker_url = f"https://127.0.0.1:{d.broker_port}"
     ca = os.path.join(d.pki, "ca", "ca-cert.pem")
 
-    display = free_display()
+    display = free_display(190, 240)
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{SCREEN_W}x{SCREEN_H}x24",
                              "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -385,43 +311,11 @@ def run(d, procs):
 
 
 def main():
-    if not os.access(CLIENT, os.X_OK):
-        print(f"not ok - {CLIENT} was not built (configure found no spice-client-gtk-3.0: "
-              "scripts/deps.sh installs it)")
+    missing = need_tools("Xvfb", "xwd", "xdotool", "xwininfo", "xprop", "unshare", "qemu-img")
+    if missing:
+        print(missing)
         return 1
-    for tool in ("Xvfb", "xwd", "xdotool", "xwininfo", "xprop", "unshare", "qemu-img"):
-        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
-            print(f"not ok - {tool} is not installed (scripts/deps.sh installs it)")
-            return 1
-    started = time.time()
-    work = deployment.make_workdir()
-    d = BrokerDeployment(work, top_srcdir, top_builddir, log=note)
-    procs = []
-    try:
-        run(d, procs)
-    except (deployment.DeploymentError, ApiError, OSError, ValueError, KeyError,
-            subprocess.TimeoutExpired) as e:
-        check(False, "the deployment works end to end", f"{type(e).__name__}: {e}")
-        note(d.broker_tail(20).replace("\n", "\n# "))
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        d.stop()
-    failed = finish(f" in {time.time() - started:.0f}s")
-    if failed:
-        print(f"# work directory kept: {work}")
-    else:
-        for name in os.listdir(work):
-            if name not in KEEP:
-                subprocess.run(["rm", "-rf", os.path.join(work, name)])
-        print(f"# screenshots kept in {work}")
-    return failed
+    return run_deployment(run, KEEP)
 
 
 if __name__ == "__main__":

@@ -14,30 +14,22 @@ and Ctrl+Alt+Q logs out (the broker ends the session) back to the login
 page."""
 
 import os
-import re
-import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
+from testlib import check, import_demo, note, wait_for  # noqa: E402
 
 import_demo()
 import deployment  # noqa: E402
 import images  # noqa: E402
-from brokerdeploy import ApiError, BrokerDeployment, DEMO_PASSWORD, DEMO_USER  # noqa: E402
+from brokerdeploy import ApiError, DEMO_PASSWORD, DEMO_USER  # noqa: E402
+from e2elib import (CLIENT, Log, free_display, need_tools, run_deployment,  # noqa: E402
+                    sessions_of, x_screen, xdo)
 
 HELPER_PASSWORD = "helpdesk-pass-1"
-CLIENT = os.path.join(top_builddir, "paprika-client")
 KEEP = ("login.png", "login-error.png", "desktop.png", "headless.png", "reset-confirm.png")
-
-
-def sessions_of(d, helper, user):
-    status, body, _ = d.api("GET", "/api/v1/sessions", token=helper)
-    if status != 200:
-        raise ApiError(status, body)
-    return [s for s in body["sessions"] if s["user"] == user]
 
 
 def booted(d, helper, guest, path):
@@ -46,13 +38,6 @@ def booted(d, helper, guest, path):
     w, h, rgb = images.read_image(path)
     corner = rgb[0:3]
     return corner != b"\0\0\0" and rgb[3 * (w * h - 1):] == corner
-
-
-def free_display():
-    for n in range(140, 190):
-        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
-            return f":{n}"
-    raise deployment.DeploymentError("no free X display number")
 
 
 def headless(d, env, password, extra=(), broker=None, timeout=90):
@@ -65,44 +50,6 @@ def headless(d, env, password, extra=(), broker=None, timeout=90):
     r = subprocess.run(args, input=password + "\n", text=True, capture_output=True,
                        env=env, timeout=timeout)
     return r.returncode, r.stderr, time.time() - t0
-
-
-def x_screen(env, path):
-    """The X screen as (w, h, rgb), also written to path as PNG."""
-    xwd = path + ".xwd"
-    subprocess.run(["xwd", "-root", "-silent", "-out", xwd], env=env, check=False)
-    screen = images.read_xwd(xwd)
-    os.unlink(xwd)
-    images.write_png(path, *screen)
-    return screen
-
-
-class Log:
-    """The GUI client's stderr, read as it grows."""
-
-    def __init__(self, path):
-        self.path = path
-        self.seen = 0
-
-    def lines(self):
-        with open(self.path) as f:
-            return f.read().splitlines()
-
-    def wait(self, pattern, timeout):
-        """The first new line matching pattern within timeout, or None."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            lines = self.lines()
-            for i in range(self.seen, len(lines)):
-                if re.search(pattern, lines[i]):
-                    self.seen = i + 1
-                    return lines[i]
-            time.sleep(0.1)
-        return None
-
-
-def xdo(env, *args):
-    subprocess.run(["xdotool", *args], env=env, check=False)
 
 
 def run(d, procs):
@@ -166,7 +113,7 @@ def run(d, procs):
     d.api("POST", f"/api/v1/users/{DEMO_USER}/logout", token=helper)
 
     # --- GUI under Xvfb ---------------------------------------------------
-    display = free_display()
+    display = free_display(140, 190)
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(xvfb)
@@ -314,43 +261,11 @@ def run(d, procs):
 
 
 def main():
-    if not os.access(CLIENT, os.X_OK):
-        print(f"not ok - {CLIENT} was not built (configure found no spice-client-gtk-3.0: "
-              "scripts/deps.sh installs it)")
+    missing = need_tools("Xvfb", "xwd", "xdotool", "unshare", "qemu-img")
+    if missing:
+        print(missing)
         return 1
-    for tool in ("Xvfb", "xwd", "xdotool", "unshare", "qemu-img"):
-        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
-            print(f"not ok - {tool} is not installed (scripts/deps.sh installs it)")
-            return 1
-    started = time.time()
-    work = deployment.make_workdir()
-    d = BrokerDeployment(work, top_srcdir, top_builddir, log=note)
-    procs = []
-    try:
-        run(d, procs)
-    except (deployment.DeploymentError, ApiError, OSError, ValueError, KeyError,
-            subprocess.TimeoutExpired) as e:
-        check(False, "the deployment works end to end", f"{type(e).__name__}: {e}")
-        note(d.broker_tail(20).replace("\n", "\n# "))
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        d.stop()
-    failed = finish(f" in {time.time() - started:.0f}s")
-    if failed:
-        print(f"# work directory kept: {work}")
-    else:
-        for name in os.listdir(work):
-            if name not in KEEP:
-                subprocess.run(["rm", "-rf", os.path.join(work, name)])
-        print(f"# screenshots kept in {work}")
-    return failed
+    return run_deployment(run, KEEP)
 
 
 if __name__ == "__main__":

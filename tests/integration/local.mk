@@ -87,4 +87,5 @@ TESTS += tests/integration/test-broker-lock.py
 EXTRA_DIST += tests/integration/test-broker-lock.py \
 	demo/agent-guest/build.sh \
 	demo/agent-guest/init.sh \
+	demo/agent-guest/init-monitors.sh \
 	demo/agent-guest/loginctl.sh

@@ -20,11 +20,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
+from testlib import (build_agent_guest, check, finish, import_demo, note,  # noqa: E402
+                     read_text as read, top_builddir, top_srcdir, wait_for)
 
 import_demo()
 import brokerdeploy  # noqa: E402
-import guest as guestmod  # noqa: E402
 from deployment import DeploymentError, make_workdir  # noqa: E402
 
 GRACE = 3
@@ -49,90 +49,13 @@ disconnect_action = lock
 disconnect_grace = {GRACE}s
 """
 
-# Direct kernel boot, the agent's virtio-serial channel, SPICE as the demo
-# guests have it, the serial console to a file.
-AGENT_XML = """<domain type='{virt}'>
-  <name>{name}</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>{kernel}</kernel>
-    <initrd>{initrd}</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline>
-  </os>
-  <features><acpi/></features>
-  <devices>
-    <channel type='unix'>
+# The agent's virtio-serial channel, a display as the demo guests have.
+DEVICES = """    <channel type='unix'>
       <source mode='bind' path='{agent_socket}'/>
       <target type='virtio' name='org.qemu.guest_agent.0'/>
     </channel>
-    <serial type='file'>
-      <source path='{serial_log}'/>
-      <target port='0'/>
-    </serial>
-    <graphics type='spice' autoport='yes' defaultMode='secure'
-              passwd='{password}'>
-      <listen type='address' address='127.0.0.1'/>
-    </graphics>
     <video><model type='qxl'/></video>
-    <memballoon model='none'/>
-  </devices>
-</domain>
 """
-
-
-def agent_guest_dir():
-    return os.environ.get("PAPRIKA_AGENT_GUEST_DIR",
-                          os.path.join(top_builddir, "build", "agent-guest"))
-
-
-def build_agent_guest():
-    """demo/agent-guest/build.sh (downloads once); (vmlinuz, initrd)."""
-    out = agent_guest_dir()
-    r = subprocess.run(["sh", os.path.join(top_srcdir, "demo", "agent-guest", "build.sh"),
-                        out], capture_output=True, text=True, timeout=600)
-    note((r.stdout + r.stderr).strip())
-    if r.returncode == 3:
-        raise DeploymentError("the Debian packages for the agent guest cannot "
-                              "be downloaded (apt-get download)")
-    if r.returncode != 0:
-        raise DeploymentError(f"demo/agent-guest/build.sh failed ({r.returncode})")
-    return os.path.join(out, "vmlinuz"), os.path.join(out, "initrd.gz")
-
-
-def define_agent_guest(d, kernel, initrd, serial_log):
-    """Defines the agent guest under the deployment's embedded root, in a
-    child process like BrokerDeployment's own steps (the embedded driver
-    stays locked by the process that opened it)."""
-    env = dict(os.environ, LIBVIRT_LOG_OUTPUTS=
-               f"3:file:{os.path.join(d.work, 'libvirt.log')}")
-    r = subprocess.run([sys.executable, os.path.abspath(__file__), "define-agent",
-                        d.root, d.virt, kernel, initrd, serial_log,
-                        os.path.join(d.work, "agent.sock")],
-                       env=env, capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        raise DeploymentError(f"defining {AGENT}: {(r.stdout + r.stderr).strip()}")
-
-
-def _define_agent(root, virt, kernel, initrd, serial_log, agent_socket):
-    import libvirt
-    guestmod._start_event_loop()
-    conn = libvirt.open(f"qemu:///embed?root={root}")
-    conn.defineXML(AGENT_XML.format(
-        virt=virt, name=AGENT, kernel=kernel, initrd=initrd,
-        serial_log=serial_log, agent_socket=agent_socket,
-        password=guestmod.new_password()))
-    conn.close()
-    return 0
-
-
-def read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def audit_times(d, helper, text, action=None):
@@ -218,16 +141,17 @@ def main():
     started = time.time()
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-lock."))
     try:
-        images = build_agent_guest()
+        guest_dir = build_agent_guest()
     except (DeploymentError, subprocess.TimeoutExpired) as e:
         check(False, "the agent guest builds", e)
         return finish()
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
-    serial_log = os.path.join(d.work, f"{AGENT}-serial.log")
     try:
         d.make_pki()
         d.define_guests(PLAIN)
-        define_agent_guest(d, *images, serial_log)
+        serial_log = d.define_kernel_guest(
+            AGENT, os.path.join(guest_dir, "vmlinuz"), os.path.join(guest_dir, "initrd.gz"),
+            DEVICES.format(agent_socket=os.path.join(d.work, "agent.sock")))
         for user, groups in (("demo", "staff"), ("helper", "helpdesk")):
             d.add_user(user, f"{user}-password", groups)
         d.start_gateway()
@@ -246,6 +170,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["define-agent"]:
-        sys.exit(_define_agent(*sys.argv[2:]))
     sys.exit(main())

@@ -304,7 +304,7 @@ main(void)
 	VT_CHECK(r.ok == 1, "set_password disconnect: %s", r.error);
 	VT_CHECK(has_password("tmpl", "Third&amp;&lt;pw&apos;", "disconnect"),
 	    "second password not set");
-	VT_RUN(r, 30, virt_screenshot(h, "tmpl", vt_done, &r));
+	VT_RUN(r, 30, virt_screenshot(h, "tmpl", 0, vt_done, &r));
 	VT_CHECK(r.ok == 1 && r.image_len > 8 &&
 	    memcmp(r.image_head, PNG_MAGIC, 8) == 0 &&
 	    strcmp(r.mime, "image/png") == 0, "screenshot: %s %zu %s",

@@ -141,7 +141,7 @@ main(void)
 	VT_CHECK(r.ok == 0 && strstr(r.error, "over 60") != NULL,
 	    "long password: '%s'", r.error);
 
-	VT_RUN(r, 10, virt_screenshot(h, "vm-running", vt_done, &r));
+	VT_RUN(r, 10, virt_screenshot(h, "vm-running", 0, vt_done, &r));
 	VT_CHECK(r.ok == 1 && strcmp(r.mime, "image/png") == 0 &&
 	    r.image_len > 8 && memcmp(r.image_head, PNG_MAGIC, 8) == 0,
 	    "screenshot: %s %zu %s", r.mime, r.image_len, r.error);

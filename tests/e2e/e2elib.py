@@ -1,0 +1,147 @@
+"""What the end-to-end tests share: a deployment run to its end, the
+broker's sessions, paprika-client and its log, an X display (Xvfb) and what
+is on it."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+from testlib import check, finish, note, top_builddir, top_srcdir
+
+import deployment  # noqa: E402 (testlib.import_demo() first)
+import images  # noqa: E402
+from brokerdeploy import ApiError, BrokerDeployment  # noqa: E402
+
+CLIENT = os.path.join(top_builddir, "paprika-client")
+
+
+def sessions_of(d, helper, user):
+    status, body, _ = d.api("GET", "/api/v1/sessions", token=helper)
+    if status != 200:
+        raise ApiError(status, body)
+    return [s for s in body["sessions"] if s["user"] == user]
+
+
+def free_display(first, last):
+    """An X display number in first..last that no server holds."""
+    for n in range(first, last):
+        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
+            return f":{n}"
+    raise deployment.DeploymentError("no free X display number")
+
+
+def x_screen(env, path):
+    """The X screen as (w, h, rgb), also written to path as PNG."""
+    xwd = path + ".xwd"
+    subprocess.run(["xwd", "-root", "-silent", "-out", xwd], env=env, check=False)
+    screen = images.read_xwd(xwd)
+    os.unlink(xwd)
+    images.write_png(path, *screen)
+    return screen
+
+
+class Log:
+    """A GUI client's stderr, read as it grows."""
+
+    def __init__(self, path):
+        self.path = path
+        self.seen = 0
+
+    def lines(self):
+        with open(self.path) as f:
+            return f.read().splitlines()
+
+    def tail(self, n=12):
+        return "\n".join(self.lines()[-n:])
+
+    def wait(self, pattern, timeout):
+        """The first new line matching pattern within timeout, or None."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            lines = self.lines()
+            for i in range(self.seen, len(lines)):
+                if re.search(pattern, lines[i]):
+                    self.seen = i + 1
+                    return lines[i]
+            time.sleep(0.1)
+        return None
+
+    def noise(self):
+        """Its GLib warnings and criticals."""
+        return [x for x in self.lines() if "WARNING" in x or "CRITICAL" in x]
+
+
+def xdo(env, *args):
+    subprocess.run(["xdotool", *args], env=env, check=False)
+
+
+def client_windows(env):
+    """The client's top-level windows on the root, largest first: a list of
+    (id, w, h, x, y, title)."""
+    out = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True,
+                         text=True).stdout
+    wins = []
+    for line in out.splitlines():
+        m = re.match(r'\s+(0x[0-9a-f]+) "(.*)": \("paprika-client" "Paprika-client"\)\s+'
+                     r'(\d+)x(\d+)\+(-?\d+)\+(-?\d+)', line)
+        if m:
+            wins.append((m.group(1), *(int(v) for v in m.groups()[2:]), m.group(2)))
+    return sorted(wins, key=lambda w: -w[1] * w[2])
+
+
+def start_client(env, log_path, procs, *args):
+    """The GUI client, verbose, its output to log_path: (process, Log)."""
+    with open(log_path, "w") as logf:
+        p = subprocess.Popen([CLIENT, "--verbose", "--no-audio", *args], env=env,
+                             stdout=logf, stderr=subprocess.STDOUT)
+    procs.append(p)
+    return p, Log(log_path)
+
+
+def need_tools(*tools):
+    """A "not ok" line for the client or the first tool missing, or None."""
+    if not os.access(CLIENT, os.X_OK):
+        return (f"not ok - {CLIENT} was not built (configure found no "
+                "spice-client-gtk-3.0: scripts/deps.sh installs it)")
+    for tool in tools:
+        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
+            return f"not ok - {tool} is not installed (scripts/deps.sh installs it)"
+    return None
+
+
+def run_deployment(run, keep, guests=2):
+    """run(d, procs) on a new BrokerDeployment: an error on the way is a
+    failed check. Then ends the processes run left in procs and the
+    deployment; where every check passed, keeps of the work directory only
+    the files named in keep. Returns finish()'s exit status."""
+    started = time.time()
+    work = deployment.make_workdir()
+    d = BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=guests)
+    procs = []
+    try:
+        run(d, procs)
+    except (deployment.DeploymentError, ApiError, OSError, ValueError, KeyError,
+            StopIteration, subprocess.TimeoutExpired) as e:
+        check(False, "the deployment works end to end", f"{type(e).__name__}: {e}")
+        note(d.broker_tail(20))
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        d.stop()
+    failed = finish(f" in {time.time() - started:.0f}s")
+    if failed:
+        print(f"# work directory kept: {work}")
+    else:
+        for name in os.listdir(work):
+            if name not in keep:
+                subprocess.run(["rm", "-rf", os.path.join(work, name)])
+        print(f"# screenshots kept in {work}")
+    return failed
