@@ -130,8 +130,9 @@ def slowloris(c, tls):
     t, gw = c.t, c.gw
     label = "slowloris (%s)" % ("tls" if tls else "plain")
     since = gw.log_size()
-    conn = gw.connect(tls=tls)
+    # The ticket first: the timeout runs from the connection.
     text = c.tgt(c.h.ticket(c.echo.port))
+    conn = gw.connect(tls=tls)
     dribble = ("CONNECT %s HTTP/1.1\r\nHost: x\r\n\r\n" % text).encode()
     t0 = time.monotonic()
     answer = b""
