@@ -17,6 +17,7 @@ struct _PaprikaBroker {
 	gchar		*url;		/* without a trailing / */
 	GUri		*base;		/* url parsed: requests replace its path */
 	SoupSession	*soup;
+	GTlsDatabase	*ca;		/* --ca, or NULL: the system's CAs */
 	GMutex		 lock;		/* token */
 	gchar		*token;
 };
@@ -46,6 +47,7 @@ paprika_broker_finalize(GObject *obj)
 	g_free(b->url);
 	g_clear_pointer(&b->base, g_uri_unref);
 	g_clear_object(&b->soup);
+	g_clear_object(&b->ca);
 	if (b->token != NULL)
 		explicit_bzero(b->token, strlen(b->token));
 	g_free(b->token);
@@ -103,10 +105,9 @@ paprika_broker_new(const gchar *url, const gchar *ca_file, GError **error)
 	b->soup = soup_session_new_with_options("timeout", CLIENT_HTTP_TIMEOUT,
 	    "idle-timeout", CLIENT_HTTP_TIMEOUT,
 	    "user-agent", "paprika-client/" PACKAGE_VERSION, NULL);
-	if (db != NULL) {
+	if (db != NULL)
 		soup_session_set_tls_database(b->soup, db);
-		g_object_unref(db);
-	}
+	b->ca = db;
 	return b;
 }
 
@@ -114,6 +115,14 @@ const gchar *
 paprika_broker_get_url(PaprikaBroker *b)
 {
 	return b->url;
+}
+
+/* The CAs the broker is verified with (the deployment's, from --ca), or
+ * NULL for the system's: the client trusts the gateway likewise. */
+GTlsDatabase *
+paprika_broker_get_ca(PaprikaBroker *b)
+{
+	return b->ca;
 }
 
 gboolean

@@ -95,6 +95,7 @@ G_DECLARE_FINAL_TYPE(PaprikaBroker, paprika_broker, PAPRIKA, BROKER, GObject)
 
 PaprikaBroker	*paprika_broker_new(const gchar *url, const gchar *ca_file, GError **);
 const gchar	*paprika_broker_get_url(PaprikaBroker *);
+GTlsDatabase	*paprika_broker_get_ca(PaprikaBroker *);
 gboolean	 paprika_broker_logged_in(PaprikaBroker *);
 gboolean	 paprika_broker_login(PaprikaBroker *, const gchar *user,
 		     const gchar *password, GCancellable *, GError **);
@@ -133,10 +134,26 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PaprikaConnection, paprika_connection_free)
 #define PAPRIKA_TYPE_SESSION (paprika_session_get_type())
 G_DECLARE_FINAL_TYPE(PaprikaSession, paprika_session, PAPRIKA, SESSION, GObject)
 
-PaprikaSession	*paprika_session_new(const PaprikaConnection *, gboolean audio);
+PaprikaSession	*paprika_session_new(const PaprikaConnection *,
+		     GTlsDatabase *gateway_ca, gboolean audio);
 gpointer	 paprika_session_get_spice(PaprikaSession *);
 void		 paprika_session_connect(PaprikaSession *);
 void		 paprika_session_disconnect(PaprikaSession *);
+gboolean	 paprika_session_closing(PaprikaSession *);
+
+/* tunnel.c */
+#define PAPRIKA_TYPE_TUNNEL (paprika_tunnel_get_type())
+G_DECLARE_FINAL_TYPE(PaprikaTunnel, paprika_tunnel, PAPRIKA, TUNNEL, GObject)
+
+gboolean	 paprika_tunnel_wanted(const gchar *proxy);
+PaprikaTunnel	*paprika_tunnel_new(const PaprikaConnection *,
+		     GTlsDatabase *gateway_ca, GError **);
+void		 paprika_tunnel_open_async(PaprikaTunnel *, const gchar *channel,
+		     GAsyncReadyCallback, gpointer);
+gint		 paprika_tunnel_open_finish(PaprikaTunnel *, GAsyncResult *,
+		     GError **);
+void		 paprika_tunnel_close(PaprikaTunnel *);
+gboolean	 paprika_tunnel_relaying(PaprikaTunnel *);
 
 /* monitors.c */
 #define PAPRIKA_TYPE_MONITORS (paprika_monitors_get_type())

@@ -15,6 +15,7 @@
 #define HEADLESS_SETTLE_MS	100	/* quiet time after the screen is covered */
 #define HEADLESS_SETTLE_MAX_MS	1000
 #define HEADLESS_MONITOR_WAIT_MS 5000	/* after the first surface: no such monitor */
+#define HEADLESS_CLOSE_MS	1000	/* for the tunnels to close cleanly */
 #define HEADLESS_COVERED	"paprika-covered"	/* a display channel's drawn region */
 
 typedef struct {
@@ -284,6 +285,24 @@ headless_timeout(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean
+headless_tick(gpointer data)
+{
+	return G_SOURCE_CONTINUE;
+}
+
+/* Lets the session's tunnels close cleanly (TLS close_notify), briefly. */
+static void
+headless_drain(PaprikaSession *session)
+{
+	gint64 deadline = g_get_monotonic_time() + HEADLESS_CLOSE_MS * 1000;
+	guint tick = g_timeout_add(50, headless_tick, NULL);
+
+	while (paprika_session_closing(session) && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, TRUE);
+	g_source_remove(tick);
+}
+
 /* Chooses the desktop: the one asked for, else the first. */
 static const PaprikaDesktop *
 headless_pick(GPtrArray *list, const gchar *want, GError **error)
@@ -357,7 +376,7 @@ headless_run(ClientConfig *cfg, const gchar *screenshot, const gchar *password_f
 	client_log("desktop ready after %.0f ms: SPICE through %s",
 	    (h.t_spice - h.t_start) / 1000.0, conn->proxy);
 	h.loop = g_main_loop_new(NULL, FALSE);
-	session = paprika_session_new(conn, FALSE);
+	session = paprika_session_new(conn, paprika_broker_get_ca(broker), FALSE);
 	g_signal_connect(paprika_session_get_spice(session), "channel-new",
 	    G_CALLBACK(headless_channel_new), &h);
 	h.monitors = paprika_monitors_new(paprika_session_get_spice(session));
@@ -377,6 +396,7 @@ headless_run(ClientConfig *cfg, const gchar *screenshot, const gchar *password_f
 	error = h.error;
 	h.error = NULL;
 	paprika_session_disconnect(session);
+	headless_drain(session);
 out:
 	if (broker != NULL && paprika_broker_logged_in(broker) && logout) {
 		GError *lerr = NULL;

@@ -10,9 +10,12 @@ paprika_client_SOURCES = \
 	client/config.c \
 	client/broker.c \
 	client/session.c \
+	client/tunnel.c \
 	client/monitors.c \
 	client/headless.c \
 	client/window.c
 paprika_client_CFLAGS = $(AM_CFLAGS) $(CLIENT_CFLAGS) $(JANSSON_CFLAGS)
 paprika_client_LDADD = $(CLIENT_LIBS) $(JANSSON_LIBS)
 endif
+# Installed with the gateway's documentation (gateway/local.mk).
+dist_paprikadoc_DATA += docs/client.md

@@ -637,7 +637,8 @@ window_start_session(PaprikaWindow *win, PaprikaConnection *conn)
 	client_log("ui: connecting to %s (session %s) through %s", win->desktop_id,
 	    conn->session != NULL ? conn->session : "?", conn->proxy);
 	win->opened = FALSE;
-	win->session = paprika_session_new(conn, !win->cfg->no_audio);
+	win->session = paprika_session_new(conn, paprika_broker_get_ca(win->broker),
+	    !win->cfg->no_audio);
 	spice = paprika_session_get_spice(win->session);
 	g_object_set(spice_gtk_session_get(spice), "auto-clipboard",
 	    win->cfg->clipboard && conn->clipboard, NULL);
