@@ -90,6 +90,9 @@ class BrokerDeployment(Deployment):
         self.broker_conf = os.path.join(self.work, "brokerd.conf")
         self.users_file = os.path.join(self.work, "users")
         self.virt = None
+        # The gateway the broker hands out: "plain" (http://, the default)
+        # or "tls" (https://, the gateway's TLS listener).
+        self.listener = "plain"
 
     # --- guests ---------------------------------------------------------
 
@@ -210,7 +213,7 @@ spice_address = 127.0.0.1
 spice_cert = {self.pki}/spice/server-cert.pem
 
 [gateway local]
-proxy = http://127.0.0.1:{self.plain_port}
+proxy = {self.proxy_url()}
 control = {self.control}
 
 [pool office]
@@ -223,6 +226,11 @@ groups = staff
 disconnect_action = none
 {pool_extra}
 """
+
+    def proxy_url(self):
+        if self.listener == "tls":
+            return f"https://127.0.0.1:{self.tls_port}"
+        return f"http://127.0.0.1:{self.plain_port}"
 
     def start_broker(self, pool_extra="", extra="", wait=30):
         if self.broker_port is None:

@@ -73,6 +73,27 @@ class Log:
         return [x for x in self.lines() if "WARNING" in x or "CRITICAL" in x]
 
 
+def booted(d, helper, guest, path):
+    """True once guest's own screen is its banner: mostly one non-black colour."""
+    d.guest_screenshot(helper, guest, path)
+    w, h, rgb = images.read_image(path)
+    corner = rgb[0:3]
+    return corner != b"\0\0\0" and rgb[3 * (w * h - 1):] == corner
+
+
+def start_xvfb(env, procs, first, last):
+    """An Xvfb of 1024x768 on a free display in first..last, ended with
+    procs: env with its DISPLAY."""
+    display = free_display(first, last)
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(xvfb)
+    deadline = time.time() + 5
+    while not os.path.exists(f"/tmp/.X11-unix/X{display[1:]}") and time.time() < deadline:
+        time.sleep(0.05)
+    return dict(env, DISPLAY=display)
+
+
 def xdo(env, *args):
     subprocess.run(["xdotool", *args], env=env, check=False)
 

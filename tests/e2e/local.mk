@@ -29,3 +29,8 @@ EXTRA_DIST += tests/e2e/test-client-errors.py
 # headless client per monitor and a window per monitor, kiosk mode too.
 TESTS += tests/e2e/test-client-monitors.py
 EXTRA_DIST += tests/e2e/test-client-monitors.py
+# paprika-client through the gateway's TLS listener with the deployment's CA
+# outside the system store: its own TLS tunnels (client-sockets), headless
+# and the GUI, an untrusted gateway certificate, reconnect.
+TESTS += tests/e2e/test-client-tls-gateway.py
+EXTRA_DIST += tests/e2e/test-client-tls-gateway.py

@@ -25,19 +25,11 @@ import_demo()
 import deployment  # noqa: E402
 import images  # noqa: E402
 from brokerdeploy import ApiError, DEMO_PASSWORD, DEMO_USER  # noqa: E402
-from e2elib import (CLIENT, Log, free_display, need_tools, run_deployment,  # noqa: E402
-                    sessions_of, x_screen, xdo)
+from e2elib import (CLIENT, Log, booted, need_tools, run_deployment,  # noqa: E402
+                    sessions_of, start_xvfb, x_screen, xdo)
 
 HELPER_PASSWORD = "helpdesk-pass-1"
 KEEP = ("login.png", "login-error.png", "desktop.png", "headless.png", "reset-confirm.png")
-
-
-def booted(d, helper, guest, path):
-    """True once guest's own screen is its banner: mostly one non-black colour."""
-    d.guest_screenshot(helper, guest, path)
-    w, h, rgb = images.read_image(path)
-    corner = rgb[0:3]
-    return corner != b"\0\0\0" and rgb[3 * (w * h - 1):] == corner
 
 
 def headless(d, env, password, extra=(), broker=None, timeout=90):
@@ -113,12 +105,7 @@ def run(d, procs):
     d.api("POST", f"/api/v1/users/{DEMO_USER}/logout", token=helper)
 
     # --- GUI under Xvfb ---------------------------------------------------
-    display = free_display(140, 190)
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    procs.append(xvfb)
-    wait_for(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
-    genv = dict(env, DISPLAY=display)
+    genv = start_xvfb(env, procs, 140, 190)
     # USB redirection on (the default), sharing at once what this filter
     # allows: nothing (the test has no USB devices to give away).
     os.makedirs(os.path.join(d.work, "config", "paprika"), exist_ok=True)

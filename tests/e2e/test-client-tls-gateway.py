@@ -1,0 +1,272 @@
+"""paprika-client through the gateway's TLS listener, end to end: a real
+deployment whose broker hands out proxy = https://127.0.0.1:PORT, with the
+deployment's CA given to the client with --ca and absent from the system
+trust store (GLib's own https proxy would refuse it).
+
+Headless: the first frame is the guest's own screen pixel for pixel, every
+channel went through a TLS tunnel (the client's log, the gateway's log and
+its metrics), no GLib warnings. A gateway certificate that the client's CA
+did not sign (self-signed, made with openssl): exit 5 with one plain line
+saying the gateway is not trusted; a host subject from the broker that the
+desktop's certificate does not have: exit 5, saying so. The GUI under Xvfb shows the guest's
+screen through it, and reconnects through it when the gateway restarts.
+Last, the same desktop through the plain listener (spice-gtk's own proxy
+path, as before) for the time to the first frame of both."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from testlib import check, import_demo, note, wait_for  # noqa: E402
+
+import_demo()
+import images  # noqa: E402
+from brokerdeploy import DEMO_PASSWORD, DEMO_USER  # noqa: E402
+from e2elib import (CLIENT, booted, need_tools, run_deployment,  # noqa: E402
+                    sessions_of, start_client, start_xvfb, x_screen, xdo)
+
+HELPER_PASSWORD = "helpdesk-pass-1"
+KEEP = ("headless-tls.png", "desktop-tls.png", "reconnected-tls.png")
+NOISE = re.compile(r"WARNING|CRITICAL|\*\*|^\(paprika-client:\d+\)")
+FIRST = re.compile(r"first frame .* (\d+) ms after the SPICE connect")
+
+
+def headless(d, env, shot, verbose=True):
+    """paprika-client --headless --no-logout: (exit status, stderr lines)."""
+    if os.path.exists(shot):
+        os.unlink(shot)
+    args = [CLIENT, "--headless", "--screenshot", shot, "--no-logout", "--timeout", "60",
+            "--broker", f"https://127.0.0.1:{d.broker_port}",
+            "--ca", os.path.join(d.pki, "ca", "ca-cert.pem"), "--user", DEMO_USER]
+    if verbose:
+        args.append("--verbose")
+    r = subprocess.run(args, input=DEMO_PASSWORD + "\n", text=True, capture_output=True,
+                       env=env, timeout=120)
+    return r.returncode, [line for line in r.stderr.splitlines() if line.strip()]
+
+
+def tls_tunnels(d):
+    """paprika_gateway_tunnels_opened_total{listener="tls"} now."""
+    out = subprocess.run([os.path.join(d.build, "paprikactl"), "-s", d.control, "metrics"],
+                         capture_output=True, text=True).stdout
+    m = re.search(r'^paprika_gateway_tunnels_opened_total\{listener="tls"\} (\d+)', out, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def first_frame_ms(lines):
+    m = next((FIRST.search(x) for x in lines if FIRST.search(x)), None)
+    return int(m.group(1)) if m else None
+
+
+def untrusted_gateway(d, env):
+    """The gateway with a self-signed certificate (its IP right, its CA
+    unknown to the client): the client's own message and exit 5."""
+    gw = os.path.join(d.pki, "gateway")
+    for name in ("gateway-cert.pem", "gateway-key.pem"):
+        shutil.copyfile(os.path.join(gw, name), os.path.join(d.work, name + ".orig"))
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                        "-keyout", os.path.join(d.work, "rogue-key.pem"),
+                        "-out", os.path.join(d.work, "rogue-cert.pem"),
+                        "-subj", "/O=Elsewhere/CN=127.0.0.1", "-days", "1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       capture_output=True, text=True)
+    if not check(r.returncode == 0, "openssl makes a self-signed gateway certificate",
+                 r.stderr[-300:]):
+        return
+    # In place: the files keep the modes and owner the gateway insists on.
+    for src, dst in (("rogue-cert.pem", "gateway-cert.pem"), ("rogue-key.pem", "gateway-key.pem")):
+        with open(os.path.join(d.work, src)) as f, open(os.path.join(gw, dst), "w") as out:
+            out.write(f.read())
+    ctl = [os.path.join(d.build, "paprikactl"), "-s", d.control, "reload"]
+    subprocess.run(ctl, check=True, capture_output=True)
+    before = tls_tunnels(d)
+    rc, lines = headless(d, env, os.path.join(d.work, "rogue.png"), verbose=False)
+    want = (f"paprika-client: The gateway at 127.0.0.1:{d.tls_port} is not trusted: its "
+            "certificate is not signed by a CA this client trusts (is the right CA given "
+            "with --ca?)")
+    check(rc == 5 and lines == [want] and not os.path.exists(os.path.join(d.work, "rogue.png")),
+          "a gateway certificate not signed by the client's CA: exit 5, one plain line "
+          "saying so, no PNG", f"exit {rc}: {lines}")
+    check(tls_tunnels(d) == before, "no tunnel was opened through the untrusted gateway")
+    for name in ("gateway-cert.pem", "gateway-key.pem"):
+        with open(os.path.join(d.work, name + ".orig")) as f, \
+                open(os.path.join(gw, name), "w") as out:
+            out.write(f.read())
+    subprocess.run(ctl, check=True, capture_output=True)
+
+
+def wrong_subject(d, env):
+    """The broker names another host subject (that of the self-signed
+    certificate): the desktop's own certificate does not match, exit 5."""
+    conf = d.broker_config().replace(f"spice_cert = {d.pki}/spice/server-cert.pem",
+                                     f"spice_cert = {d.work}/rogue-cert.pem")
+    d.stop_broker()
+    d.broker_config = lambda *a, **k: conf
+    try:
+        d.start_broker()
+        rc, lines = headless(d, env, os.path.join(d.work, "rogue.png"), verbose=False)
+    finally:
+        del d.broker_config
+        d.stop_broker()
+        d.start_broker()
+    want = (f'paprika-client: The desktop\'s TLS connection failed: its certificate is for '
+            f'"{d.host_subject}", not "O=Elsewhere,CN=127.0.0.1"')
+    check(rc == 5 and lines == [want],
+          "a host subject other than the desktop certificate's: exit 5, one plain line "
+          "saying whose certificate it is", f"exit {rc}: {lines}")
+
+
+def gui(d, env, helper, procs, own):
+    """The GUI under Xvfb through the TLS gateway; then the gateway restarts."""
+    genv = start_xvfb(env, procs, 190, 240)
+    client, log = start_client(genv, os.path.join(d.work, "client-gui.log"), procs,
+                               "--broker", f"https://127.0.0.1:{d.broker_port}",
+                               "--ca", os.path.join(d.pki, "ca", "ca-cert.pem"),
+                               "--user", DEMO_USER)
+    if not check(log.wait(r"ui: login$", 15), "the GUI shows the login page", log.tail()):
+        return
+    time.sleep(0.5)
+    xdo(genv, "type", "--delay", "15", DEMO_PASSWORD)
+    xdo(genv, "key", "Return")
+
+    def shown(name):
+        found = None
+        deadline = time.time() + 60
+        while time.time() < deadline and found is None and client.poll() is None:
+            time.sleep(0.5)
+            mine = sessions_of(d, helper, DEMO_USER)
+            if not mine or mine[0]["state"] not in ("ready", "connected"):
+                continue
+            d.guest_screenshot(helper, mine[0]["desktop"], own)
+            screen = x_screen(genv, os.path.join(d.work, name))
+            found = images.find(screen, images.read_image(own))
+        return found
+
+    t0 = time.time()
+    found = shown("desktop-tls.png")
+    note(f"GUI: Enter to the guest's screen through the TLS gateway: {time.time() - t0:.1f}s")
+    check(found is not None, "the GUI shows the guest's own screen through the TLS gateway",
+          log.tail())
+    check(any(re.search(r"tunnel: main channel: TLS 1\.[23] to the gateway", x)
+              for x in log.lines()), "the GUI's channels go through its own TLS tunnels",
+          log.tail())
+
+    # The gateway restarts: the client reconnects through it.
+    d.stop_gateway()
+    check(log.wait(r"ui: connection lost: ", 20), "with the gateway gone the GUI notices",
+          log.tail())
+    time.sleep(1)
+    d.start_gateway()
+    line = log.wait(r"ui: reconnected to office \(session ", 60)
+    check(line, "with the gateway back the GUI reconnects to the same session through it",
+          log.tail())
+    found = shown("reconnected-tls.png")
+    check(found is not None, "after reconnecting it shows the guest's own screen again",
+          log.tail())
+    check(client.poll() is None, "the GUI client still runs")
+    check(not log.noise(), "the GUI prints no GLib warnings or criticals",
+          "\n".join(log.noise()[:5]))
+    # It goes without logging out: the session stays for the last part.
+    client.terminate()
+    client.wait(10)
+
+
+def run(d, procs):
+    d.listener = "tls"
+    d.make_pki()
+    d.define_guests()
+    d.add_user(DEMO_USER, DEMO_PASSWORD, "staff")
+    d.add_user("helper", HELPER_PASSWORD, "helpdesk")
+    d.start_gateway()
+    d.start_broker()
+    helper = d.login("helper", HELPER_PASSWORD)
+    env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(d.work, "config"))
+    for k in ("DISPLAY", "G_MESSAGES_DEBUG", "SPICE_DEBUG"):
+        env.pop(k, None)
+
+    with open(os.path.join(d.pki, "ca", "ca-cert.pem")) as f:
+        body = "".join(x for x in f.read().splitlines() if not x.startswith("-----"))
+    with open("/etc/ssl/certs/ca-certificates.crt") as f:
+        store = f.read().replace("\n", "")
+    check(body not in store, "the deployment's CA is not in the system trust store")
+
+    token = d.login()
+    conn = d.connect(token)
+    check(conn["proxy"] == f"https://127.0.0.1:{d.tls_port}",
+          "the broker hands out the gateway's TLS listener", conn["proxy"])
+    desk = sessions_of(d, helper, DEMO_USER)[0]["desktop"]
+    own = os.path.join(d.work, "own.png")
+    check(wait_for(lambda: booted(d, helper, desk, own), 90, 0.5),
+          f"{desk} boots to its banner")
+
+    # --- headless through the TLS gateway ------------------------------------
+    before = tls_tunnels(d)
+    shot = os.path.join(d.work, "headless-tls.png")
+    rc, lines = headless(d, env, shot)
+    if not check(rc == 0 and os.path.exists(shot),
+                 "headless through the TLS gateway exits 0 with a PNG",
+                 f"exit {rc}: {lines[-8:]}"):
+        return
+    tls_ms = first_frame_ms(lines)
+    d.guest_screenshot(helper, desk, own)
+    a, b = images.read_image(shot), images.read_image(own)
+    diff = images.compare(a, b)
+    check(diff == 0, f"its first frame equals {desk}'s own screenshot",
+          f"{diff} pixels differ (client {a[:2]}, guest {b[:2]})")
+    tunnels = [x for x in lines if re.search(r"tunnel: \w+ channel: TLS 1\.[23] to the "
+                                             r"gateway 127\.0\.0\.1:\d+, CONNECT 200, "
+                                             r"TLS 1\.[23] to the desktop", x)]
+    check(any("tunnel: main channel" in x for x in tunnels) and
+          any("tunnel: display channel" in x for x in tunnels),
+          "the client opened its own TLS tunnels for the main and display channels",
+          "\n".join(lines[-10:]))
+    opened = tls_tunnels(d) - before
+    check(opened == len(tunnels) and opened >= 2,
+          "the gateway's metrics count as many TLS tunnels as the client opened",
+          f"{opened} in the metrics, {len(tunnels)} in the client's log")
+    closed = wait_for(lambda: len(re.findall(
+        r"tunnel \d+ closed: listener=tls .*user=demo", open(d.gateway_log).read())) >= opened, 10)
+    check(closed, "the gateway logs each TLS tunnel of user demo when it closes",
+          open(d.gateway_log).read()[-600:])
+    noise = [x for x in lines if NOISE.search(x)]
+    check(not noise, "headless prints no GLib warnings", "\n".join(noise[:5]))
+
+    untrusted_gateway(d, env)
+    wrong_subject(d, env)
+    # The control: with its own certificate back, the gateway serves again.
+    rc, lines = headless(d, env, shot)
+    check(rc == 0, "with its certificate back, the TLS gateway serves the client again",
+          f"exit {rc}: {lines[-5:]}")
+
+    # --- GUI: to the same session (a logout would send the guest to be
+    # cleaned) -------------------------------------------------------------
+    gui(d, env, helper, procs, own)
+
+    # --- the plain listener: spice-gtk's own proxy, for the timing ---------
+    d.stop_broker()
+    d.listener = "plain"
+    d.start_broker()
+    rc, lines = headless(d, env, os.path.join(d.work, "headless-plain.png"))
+    check(rc == 0 and not any("tunnel:" in x for x in lines),
+          "through the plain listener spice-gtk connects as before (no tunnel of ours)",
+          f"exit {rc}: {lines[-5:]}")
+    plain_ms = first_frame_ms(lines)
+    note(f"first frame after the SPICE connect: {tls_ms} ms through the TLS gateway "
+         f"(the client's tunnels), {plain_ms} ms through the plain one (spice-gtk)")
+
+
+def main():
+    missing = need_tools("Xvfb", "xwd", "xdotool", "qemu-img", "openssl")
+    if missing:
+        print(missing)
+        return 1
+    return run_deployment(run, KEEP, guests=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
