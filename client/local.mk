@@ -11,6 +11,7 @@ paprika_client_SOURCES = \
 	client/broker.c \
 	client/session.c \
 	client/tunnel.c \
+	client/dn.c client/dn.h \
 	client/monitors.c \
 	client/headless.c \
 	client/window.c

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "dn.h"
 
 #define TUNNEL_MAX_ANSWER	4096	/* the gateway's answer to CONNECT, headers */
 #define TUNNEL_MAX_REASON	256	/* the part of a refusal's body we show */
@@ -27,7 +28,7 @@ struct _PaprikaTunnel {
 	GTlsDatabase	*gateway_ca;	/* or NULL: the system's CAs */
 	gchar		*request;	/* CONNECT ... \r\n\r\n (may hold a ticket) */
 	GPtrArray	*spice_ca;	/* GTlsCertificate, or NULL: the system's CAs */
-	GPtrArray	*subject;	/* TunnelAva of host_subject */
+	GPtrArray	*subject;	/* host_subject, paprika_dn_parse */
 	gchar		*subject_text;
 	GCancellable	*cancel;	/* every open under way */
 	guint		 relays;	/* relaying now */
@@ -36,11 +37,6 @@ struct _PaprikaTunnel {
 G_DEFINE_TYPE(PaprikaTunnel, paprika_tunnel, G_TYPE_OBJECT)
 
 /* One attribute of a distinguished name, key upper-cased, value canonical. */
-typedef struct {
-	gchar	*key;
-	gchar	*value;
-} TunnelAva;
-
 /* One channel's relay, while it runs. */
 typedef struct {
 	PaprikaTunnel	*tunnel;
@@ -54,14 +50,6 @@ typedef struct {
 	GTlsProtocolVersion outer, inner;
 	GIOStream	*stream;	/* the inner TLS: plain SPICE on our side */
 } TunnelOpen;
-
-static void
-tunnel_ava_free(TunnelAva *a)
-{
-	g_free(a->key);
-	g_free(a->value);
-	g_free(a);
-}
 
 static void
 tunnel_open_free(TunnelOpen *o)
@@ -107,125 +95,6 @@ gboolean
 paprika_tunnel_wanted(const gchar *proxy)
 {
 	return proxy != NULL && g_ascii_strncasecmp(proxy, "https://", 8) == 0;
-}
-
-/* --- distinguished names ------------------------------------------------ */
-
-/* A DN value as OpenSSL's X509_NAME_cmp compares it: trimmed, runs of
- * white space as one space, ASCII case folded. */
-static gchar *
-tunnel_dn_canon(const GString *v)
-{
-	GString *out = g_string_sized_new(v->len);
-	gboolean space = FALSE;
-	gsize i;
-
-	for (i = 0; i < v->len; i++) {
-		if (g_ascii_isspace(v->str[i])) {
-			space = out->len > 0;
-			continue;
-		}
-		if (space)
-			g_string_append_c(out, ' ');
-		space = FALSE;
-		g_string_append_c(out, g_ascii_tolower(v->str[i]));
-	}
-	return g_string_free(out, FALSE);
-}
-
-/* A DN key under one name whichever library wrote it. */
-static gchar *
-tunnel_dn_key(const GString *k)
-{
-	static const gchar *const alias[][2] = {
-		{ "EMAILADDRESS", "EMAIL" }, { "E", "EMAIL" },
-		{ "GIVENNAME", "GN" }, { "SURNAME", "SN" },
-	};
-	gchar *key = g_ascii_strup(g_strstrip(k->str), -1);
-	gsize i;
-
-	for (i = 0; i < G_N_ELEMENTS(alias); i++)
-		if (strcmp(key, alias[i][0]) == 0) {
-			g_free(key);
-			return g_strdup(alias[i][1]);
-		}
-	return key;
-}
-
-/*
- * A DN as a list of TunnelAva, in the order written. Entries are K=V split
- * at unescaped commas, white space before keys skipped, "\c" is c. With
- * rfc4514 (GnuTLS's subject string), "\HH" is a byte, and a multi-valued
- * RDN ("+") or a value in hex ("#...") gives NULL: spice-gtk's subject
- * check never matches those either. NULL when malformed.
- */
-static GPtrArray *
-tunnel_dn_parse(const gchar *s, gboolean rfc4514)
-{
-	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)tunnel_ava_free);
-	GString *key = g_string_new(NULL), *value = g_string_new(NULL);
-	gboolean in_value = FALSE;
-	TunnelAva *a;
-
-	for (;; s++) {
-		GString *cur = in_value ? value : key;
-
-		if (*s == '\0' || *s == ',') {
-			if (!in_value || key->len == 0)
-				goto fail;
-			a = g_new0(TunnelAva, 1);
-			a->key = tunnel_dn_key(key);
-			a->value = tunnel_dn_canon(value);
-			g_ptr_array_add(list, a);
-			if (*a->key == '\0')
-				goto fail;
-			if (*s == '\0')
-				break;
-			g_string_truncate(key, 0);
-			g_string_truncate(value, 0);
-			in_value = FALSE;
-		} else if (*s == '\\') {
-			if (s[1] == '\0')
-				goto fail;
-			if (rfc4514 && g_ascii_isxdigit(s[1]) && g_ascii_isxdigit(s[2])) {
-				g_string_append_c(cur, (gchar)(g_ascii_xdigit_value(s[1]) * 16 +
-				    g_ascii_xdigit_value(s[2])));
-				s += 2;
-			} else
-				g_string_append_c(cur, *++s);
-		} else if (*s == '=' && !in_value)
-			in_value = TRUE;
-		else if (rfc4514 && in_value && (*s == '+' ||
-		    (*s == '#' && value->len == 0)))
-			goto fail;
-		else if (*s != ' ' || cur->len > 0 || in_value)
-			g_string_append_c(cur, *s);
-	}
-	g_string_free(key, TRUE);
-	g_string_free(value, TRUE);
-	return list;
-fail:
-	g_string_free(key, TRUE);
-	g_string_free(value, TRUE);
-	g_ptr_array_unref(list);
-	return NULL;
-}
-
-/* TRUE when the DNs have the same entries in the same order. */
-static gboolean
-tunnel_dn_equal(GPtrArray *a, GPtrArray *b)
-{
-	guint i;
-
-	if (a == NULL || b == NULL || a->len != b->len)
-		return FALSE;
-	for (i = 0; i < a->len; i++) {
-		const TunnelAva *x = g_ptr_array_index(a, i), *y = g_ptr_array_index(b, i);
-
-		if (strcmp(x->key, y->key) != 0 || strcmp(x->value, y->value) != 0)
-			return FALSE;
-	}
-	return TRUE;
 }
 
 /* --- certificates ------------------------------------------------------- */
@@ -302,8 +171,8 @@ tunnel_spice_cert_problem(PaprikaTunnel *t, GTlsCertificate *peer)
 	if (flags != 0)
 		return g_strdup(tunnel_cert_problem(flags));
 	name = g_tls_certificate_get_subject_name(peer);
-	subject = name != NULL ? tunnel_dn_parse(name, TRUE) : NULL;
-	if (!tunnel_dn_equal(subject, t->subject))
+	subject = name != NULL ? paprika_dn_parse(name, TRUE) : NULL;
+	if (!paprika_dn_equal(subject, t->subject))
 		why = g_strdup_printf("its certificate is for \"%s\", not \"%s\"",
 		    name != NULL ? name : "?", t->subject_text);
 	g_clear_pointer(&subject, g_ptr_array_unref);
@@ -635,7 +504,7 @@ paprika_tunnel_new(const PaprikaConnection *conn, GTlsDatabase *gateway_ca,
 		return NULL;
 	}
 	t = g_object_new(PAPRIKA_TYPE_TUNNEL, NULL);
-	if ((t->subject = tunnel_dn_parse(conn->host_subject, FALSE)) == NULL) {
+	if ((t->subject = paprika_dn_parse(conn->host_subject, FALSE)) == NULL) {
 		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_BROKER,
 		    "The broker's certificate subject for the desktop is not one: %s",
 		    conn->host_subject);

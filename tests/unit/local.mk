@@ -69,4 +69,15 @@ tests_unit_test_request_LDADD = $(UNIT_LDADD)
 tests_unit_test_ticket_SOURCES = tests/unit/test-ticket.c tests/unit/unit.h
 tests_unit_test_ticket_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ticket_LDADD = $(UNIT_LDADD)
+
+# The client's distinguished-name check (pure GLib), when the client is built.
+if BUILD_CLIENT
+check_PROGRAMS += tests/unit/test-client-dn
+TESTS += tests/unit/test-client-dn
+tests_unit_test_client_dn_SOURCES = tests/unit/test-client-dn.c \
+	tests/unit/unit.h client/dn.c client/dn.h
+tests_unit_test_client_dn_CFLAGS = $(UNIT_CFLAGS) $(CLIENT_CFLAGS) \
+	-I$(top_srcdir)/client
+tests_unit_test_client_dn_LDADD = $(CLIENT_LIBS) $(CMOCKA_LIBS)
+endif
 endif
