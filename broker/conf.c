@@ -59,6 +59,44 @@ conf_err(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/* Choices of the settings that take one word, indexed by their enums. */
+static const char *const conf_kind_names[] = {
+	"static", "shared", "template", NULL
+};
+static const char *const conf_action_names[] = {
+	"none", "lock", "shutdown", "revert", NULL
+};
+static const char *const conf_gpu_mode_names[] = {
+	"none", "passthrough", "mdev", NULL
+};
+static const char *const conf_firmware_names[] = { "bios", "efi", NULL };
+
+/*
+ * *out = the index of value in names (NULL-terminated); -1 with err
+ * listing the choices ("kind \"x\": use static, shared or template").
+ */
+static int
+conf_keyword(const char *key, const char *value, const char *const names[],
+    int *out, char *err, size_t errlen)
+{
+	size_t	i, n, len;
+	int	w;
+
+	for (n = 0; names[n] != NULL; n++) {
+		if (strcmp(value, names[n]) == 0) {
+			*out = (int)n;
+			return 0;
+		}
+	}
+	w = snprintf(err, errlen, "%s \"%s\": use", key, value);
+	for (i = 0; i < n && w >= 0 && (size_t)w < errlen; i++) {
+		len = (size_t)w;
+		w += snprintf(err + len, errlen - len, "%s %s",
+		    i == 0 ? "" : i == n - 1 ? " or" : ",", names[i]);
+	}
+	return -1;
+}
+
 /* Splits "a, b ,c" into a new list; -1 on an empty item or too many. */
 static int
 conf_list(const char *value, char ***list, size_t *n, char *err,
@@ -401,18 +439,13 @@ conf_gpu_setting(struct conf_pool *p, const char *name, const char *value,
 	struct conf_gpu	*g = &p->gpu;
 	char		**items = NULL;
 	size_t		 nitems = 0, i;
-	int		 ret = -1, efi;
+	int		 ret = -1, k;
 
 	if (strcmp(name, "gpu") == 0) {
-		if (strcmp(value, "none") == 0)
-			g->mode = GPU_MODE_NONE;
-		else if (strcmp(value, "passthrough") == 0)
-			g->mode = GPU_MODE_PASSTHROUGH;
-		else if (strcmp(value, "mdev") == 0)
-			g->mode = GPU_MODE_MDEV;
-		else
-			return conf_err(err, errlen, "gpu \"%s\": use none, "
-			    "passthrough or mdev", value);
+		if (conf_keyword(name, value, conf_gpu_mode_names, &k, err,
+		    errlen) == -1)
+			return -1;
+		g->mode = (enum gpu_mode)k;
 		return 0;
 	}
 	if (strcmp(name, "gpu_count") == 0)
@@ -434,15 +467,9 @@ conf_gpu_setting(struct conf_pool *p, const char *name, const char *value,
 		return config_bool(value, &g->mdev_display, err, errlen);
 	if (strcmp(name, "kvm_hidden") == 0)
 		return config_bool(value, &g->kvm_hidden, err, errlen);
-	if (strcmp(name, "firmware") == 0) {
-		if ((efi = strcmp(value, "efi") == 0) ||
-		    strcmp(value, "bios") == 0) {
-			g->ovmf = efi;
-			return 0;
-		}
-		return conf_err(err, errlen, "firmware \"%s\": use efi or "
-		    "bios", value);
-	}
+	if (strcmp(name, "firmware") == 0)
+		return conf_keyword(name, value, conf_firmware_names, &g->ovmf,
+		    err, errlen);
 	if (strcmp(name, "hyperv_vendor_id") == 0) {
 		for (i = 0; value[i] != '\0'; i++)
 			if (!isalnum((unsigned char)value[i]))
@@ -507,18 +534,13 @@ conf_pool_setting(struct broker_config *c, const char *pool,
 	struct conf_pool	*p = conf_pool_get(c, pool);
 	char			**items = NULL, *eq;
 	size_t			 nitems = 0, i;
-	int			 ret = -1;
+	int			 ret = -1, k;
 
 	if (strcmp(name, "kind") == 0) {
-		if (strcmp(value, "static") == 0)
-			p->kind = POOL_STATIC;
-		else if (strcmp(value, "shared") == 0)
-			p->kind = POOL_SHARED;
-		else if (strcmp(value, "template") == 0)
-			p->kind = POOL_TEMPLATE;
-		else
-			return conf_err(err, errlen, "kind \"%s\": use static, "
-			    "shared or template", value);
+		if (conf_keyword(name, value, conf_kind_names, &k, err,
+		    errlen) == -1)
+			return -1;
+		p->kind = (enum pool_kind)k;
 		return 0;
 	}
 	if (strcmp(name, "title") == 0)
@@ -570,17 +592,10 @@ conf_pool_setting(struct broker_config *c, const char *pool,
 	else if (strcmp(name, "users") == 0)
 		return conf_list(value, &p->users, &p->nusers, err, errlen);
 	else if (strcmp(name, "disconnect_action") == 0) {
-		if (strcmp(value, "none") == 0)
-			p->disconnect_action = DISCONNECT_NONE;
-		else if (strcmp(value, "lock") == 0)
-			p->disconnect_action = DISCONNECT_LOCK;
-		else if (strcmp(value, "shutdown") == 0)
-			p->disconnect_action = DISCONNECT_SHUTDOWN;
-		else if (strcmp(value, "revert") == 0)
-			p->disconnect_action = DISCONNECT_REVERT;
-		else
-			return conf_err(err, errlen, "disconnect_action "
-			    "\"%s\": use none, lock, shutdown or revert", value);
+		if (conf_keyword(name, value, conf_action_names, &k, err,
+		    errlen) == -1)
+			return -1;
+		p->disconnect_action = (enum disconnect_action)k;
 	} else if (strcmp(name, "disconnect_grace") == 0)
 		return conf_secs(value, &p->disconnect_grace, err, errlen);
 	else if (strcmp(name, "idle_timeout") == 0)
@@ -873,31 +888,13 @@ conf_host_find(struct broker_config *c, const char *name)
 const char *
 conf_pool_kind_name(enum pool_kind k)
 {
-	switch (k) {
-	case POOL_STATIC:
-		return "static";
-	case POOL_SHARED:
-		return "shared";
-	case POOL_TEMPLATE:
-		return "template";
-	}
-	return "?";
+	return conf_kind_names[k];
 }
 
 const char *
 conf_action_name(enum disconnect_action a)
 {
-	switch (a) {
-	case DISCONNECT_NONE:
-		return "none";
-	case DISCONNECT_LOCK:
-		return "lock";
-	case DISCONNECT_SHUTDOWN:
-		return "shutdown";
-	case DISCONNECT_REVERT:
-		return "revert";
-	}
-	return "?";
+	return conf_action_names[a];
 }
 
 /* Whether list names "*" or one of the groups (an auth_user's or a
@@ -993,8 +990,7 @@ conf_dump_gpu(FILE *fp, const struct conf_gpu *g)
 
 	if (g->mode == GPU_MODE_NONE)
 		return;
-	fprintf(fp, "gpu = %s\n", g->mode == GPU_MODE_MDEV ? "mdev" :
-	    "passthrough");
+	fprintf(fp, "gpu = %s\n", conf_gpu_mode_names[g->mode]);
 	if (g->mode == GPU_MODE_MDEV)
 		fprintf(fp, "mdev_type = %s\nmdev_display = %s\n",
 		    g->mdev_type, g->mdev_display ? "yes" : "no");
@@ -1013,7 +1009,7 @@ conf_dump_gpu(FILE *fp, const struct conf_gpu *g)
 	}
 	fprintf(fp, "gpu_display = %s\nfirmware = %s\nkvm_hidden = %s\n"
 	    "hyperv_vendor_id = %s\n", g->display ? "yes" : "no",
-	    g->ovmf ? "efi" : "bios", g->kvm_hidden ? "yes" : "no",
+	    conf_firmware_names[g->ovmf], g->kvm_hidden ? "yes" : "no",
 	    g->vendor_id);
 }
 

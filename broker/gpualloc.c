@@ -62,14 +62,21 @@ gpualloc_add(struct gpu_alloc *a)
 	HASH_ADD_STR(broker->gpu_allocs, key, a);
 }
 
+/* Records device for st's guest; parent and type for a mediated device
+ * (NULL for a PCI one). */
 static struct gpu_alloc *
-gpualloc_new(const struct gpu_start *st, const char *device)
+gpualloc_new(const struct gpu_start *st, const char *device,
+    const char *parent, const char *type)
 {
 	struct gpu_alloc	*a;
 
 	a = xcalloc(1, sizeof(*a));
 	strlcpy(a->host, st->host, sizeof(a->host));
 	strlcpy(a->device, device, sizeof(a->device));
+	if (parent != NULL) {
+		strlcpy(a->parent, parent, sizeof(a->parent));
+		strlcpy(a->mdev_type, type, sizeof(a->mdev_type));
+	}
 	strlcpy(a->pool, st->pool, sizeof(a->pool));
 	strlcpy(a->guest, st->guest, sizeof(a->guest));
 	a->session = st->session;
@@ -237,6 +244,7 @@ gpualloc_pick_pci(const struct gpu_start *st, const struct conf_pool *p,
 {
 	const struct gpu_pci_dev	*d, *picked[CONF_GPU_COUNT_MAX];
 	struct gpu_addr			 funcs[GPU_GROUP_MAX];
+	struct gpu_alloc		*a;
 	char				 addr[GPU_ADDR_LEN], why[256];
 	char				 one_addr[GPU_ADDR_LEN] = "";
 	char				 one_why[256] = "";
@@ -274,10 +282,9 @@ gpualloc_pick_pci(const struct gpu_start *st, const struct conf_pool *p,
 	}
 	for (i = 0; i < npicked; i++) {
 		gpu_addr_format(&picked[i]->addr, addr, sizeof(addr));
-		if (gpualloc_find(st->host, addr) == NULL)
-			gpualloc_new(st, addr);
-		else
-			gpualloc_find(st->host, addr)->starting = 1;
+		if ((a = gpualloc_find(st->host, addr)) == NULL)
+			a = gpualloc_new(st, addr, NULL, NULL);
+		a->starting = 1;
 	}
 	return 0;
 }
@@ -317,7 +324,6 @@ gpualloc_pick_mdev(const struct gpu_start *st, const struct conf_pool *p,
     size_t len)
 {
 	const struct gpu_pci_dev	*d, *best = NULL;
-	struct gpu_alloc		*a;
 	char				 addr[GPU_ADDR_LEN], reason[200];
 	char				 one[256] = "";
 	unsigned			 avail, best_avail = 0, pending;
@@ -367,10 +373,8 @@ gpualloc_pick_mdev(const struct gpu_start *st, const struct conf_pool *p,
 	strlcpy(plan->mdev_type, p->gpu.mdev_type, sizeof(plan->mdev_type));
 	gpualloc_uuid(plan->xml.mdev_uuid, sizeof(plan->xml.mdev_uuid));
 	plan->xml.mdev_display = p->gpu.mdev_display;
-	a = gpualloc_new(st, plan->xml.mdev_uuid);
-	strlcpy(a->parent, plan->mdev_parent, sizeof(a->parent));
-	strlcpy(a->mdev_type, plan->mdev_type, sizeof(a->mdev_type));
-	db_gpu_alloc_save(broker->db, a);
+	gpualloc_new(st, plan->xml.mdev_uuid, plan->mdev_parent,
+	    plan->mdev_type);
 	return 0;
 }
 
@@ -395,7 +399,7 @@ gpualloc_adopt(const struct gpu_start *st, const struct gpu_inventory *inv)
 		else
 			continue;
 		if ((a = gpualloc_find(st->host, dev)) == NULL)
-			a = gpualloc_new(st, dev);
+			a = gpualloc_new(st, dev, NULL, NULL);
 		a->starting = 0;
 	}
 }

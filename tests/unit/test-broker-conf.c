@@ -75,7 +75,10 @@ test_refused(void **state)
 		{ "[broker]\nlisten = nowhere\n", ":2: " },
 		{ "[broker]\nfrobnicate = 1\n", "unknown setting" },
 		{ "[nonsense]\na = b\n", "unknown section" },
-		{ "[pool p]\nkind = fancy\n", "kind \"fancy\"" },
+		{ "[pool p]\nkind = fancy\n", "kind \"fancy\": use static, shared or "
+		    "template" },
+		{ "[pool p]\ndisconnect_action = sleep\n", "disconnect_action "
+		    "\"sleep\": use none, lock, shutdown or revert" },
 		{ "[gateway g]\nproxy = ftp://x\n", "must start with http" },
 		{ "[host h]\nspice_address = hv.example\n", "not an IPv4" },
 		{ "[gateway g]\nproxy = http://g:3128\n[pool p]\nguests = a\n",
@@ -225,7 +228,7 @@ test_gpu_pools(void **state)
 		{ "gpu = passthrough\ngpu_count = 2\ngpu_devices = "
 		    "0000:41:00.0\n", "1 gpu_devices for gpu_count = 2" },
 		{ "hyperv_vendor_id = too-long-vendor\n", "1 to 12 letters" },
-		{ "firmware = coreboot\n", "use efi or bios" },
+		{ "firmware = coreboot\n", "firmware \"coreboot\": use bios or efi" },
 		{ "hosts = hv1\n", "has both host and hosts" },
 	};
 	struct broker_config	*c;
