@@ -18,6 +18,7 @@
 #include "keyring.h"
 #include "netaddr.h"
 #include "throttle.h"
+#include "virt.h"
 
 #define BROKER_DEFAULT_CONFIG	SYSCONFDIR "/paprika/paprika-brokerd.conf"
 #define BROKER_NAME_MAX		64	/* pool, host and gateway names */
@@ -137,6 +138,9 @@ struct conf_pool {
 	struct conf_gpu		 gpu;
 	int			 clipboard;		/* clients share it */
 	int			 usbredir;		/* clients pass USB */
+	enum virt_ready		 ready_when;
+	unsigned		 ready_timeout;		/* seconds */
+	unsigned		 ready_settle;		/* display: still for */
 	time_t			 spares_after;		/* no new spare before:
 							 * set after a failure */
 };
@@ -178,7 +182,7 @@ struct broker_config {
 /* A desktop session: one user on one guest of one pool. */
 enum session_state {
 	SESSION_STARTING,	/* guest being prepared */
-	SESSION_READY,		/* guest runs, SPICE port known */
+	SESSION_READY,		/* guest ready (ready.c), SPICE port known */
 	SESSION_CONNECTED,	/* a SPICE client is on it */
 	SESSION_DISCONNECTED,	/* the client left; grace running */
 	SESSION_FAILED,		/* preparing failed; error says why */
@@ -436,6 +440,32 @@ int		 grant_new(struct session *s, const struct sockaddr *client,
 /* The connection as a virt-viewer file. */
 char		*grant_vv(json_t *conn);
 
+/* ready.c */
+/* How a watched guest's boot goes, for the watcher's callback. */
+struct ready_status {
+	int		 done;		/* 1 ready, -1 never will be, 0 booting */
+	unsigned	 percent;	/* of the pool's recent boot time */
+	double		 elapsed;	/* seconds since the watch began */
+	const char	*how;		/* done == 1: "its guest agent answered" */
+	const char	*error;		/* done == -1: for the user */
+};
+/* Returns -1 when nobody waits any more: the watch stops. */
+typedef int	(*ready_cb)(const struct ready_status *st, void *arg);
+/*
+ * Watches dom on h, started for pool p, until it is ready by the pool's
+ * ready_when, or until ready_timeout. Calls cb on the loop after each look,
+ * the last time with done != 0, then frees arg (a plain allocation). A
+ * guest seen ready since it last started is ready at once. 0, or -1 (arg
+ * freed).
+ */
+int		 ready_watch(const struct conf_pool *p,
+		    const struct conf_host *h, const char *dom, ready_cb cb,
+		    void *arg);
+/* dom on host stopped: it must prove itself ready again. */
+void		 ready_forget(const char *host, const char *dom);
+/* Seconds pool's guests took to get ready lately (a guess before any). */
+double		 ready_boot_estimate(const char *pool);
+
 /* gwctl.c */
 /* Tells every gateway with a control socket to drop session gw_id. */
 void		 gwctl_revoke(uint64_t gw_id);
@@ -470,6 +500,7 @@ struct conf_host	*conf_host_find(struct broker_config *c,
 			    const char *name);
 const char		*conf_pool_kind_name(enum pool_kind k);
 const char		*conf_action_name(enum disconnect_action a);
+const char		*conf_ready_name(enum virt_ready r);
 /* Roles for a user's groups. */
 unsigned		 conf_roles(const struct broker_config *c,
 			    const struct auth_user *u);

@@ -213,6 +213,8 @@ broker_domain_state(struct virt_host *vh, const char *dom,
 	    state == VIRT_STATE_PAUSED || state == VIRT_STATE_STARTING ||
 	    state == VIRT_STATE_SHUTDOWN;
 
+	if (!running)
+		ready_forget(virt_host_name(vh), dom);
 	session_domain_state(virt_host_name(vh), dom, running);
 	gpualloc_domain_state(virt_host_name(vh), dom, running);
 }

@@ -70,6 +70,9 @@ static const char *const conf_gpu_mode_names[] = {
 	"none", "passthrough", "mdev", NULL
 };
 static const char *const conf_firmware_names[] = { "bios", "efi", NULL };
+static const char *const conf_ready_names[] = {
+	"auto", "agent", "display", "port", NULL
+};
 
 /*
  * *out = the index of value in names (NULL-terminated); -1 with err
@@ -414,6 +417,9 @@ conf_pool_get(struct broker_config *c, const char *name)
 	p->gpu.ovmf = 1;
 	p->clipboard = 1;
 	p->usbredir = 1;
+	p->ready_when = VIRT_READY_AUTO;
+	p->ready_timeout = 300;
+	p->ready_settle = 1;
 	return p;
 }
 
@@ -608,6 +614,19 @@ conf_pool_setting(struct broker_config *c, const char *pool,
 		return config_bool(value, &p->clipboard, err, errlen);
 	else if (strcmp(name, "usbredir") == 0)
 		return config_bool(value, &p->usbredir, err, errlen);
+	else if (strcmp(name, "ready_when") == 0) {
+		if (conf_keyword(name, value, conf_ready_names, &k, err,
+		    errlen) == -1)
+			return -1;
+		p->ready_when = (enum virt_ready)k;
+	} else if (strcmp(name, "ready_timeout") == 0) {
+		if (conf_secs(value, &p->ready_timeout, err, errlen) == -1)
+			return -1;
+		if (p->ready_timeout == 0)
+			return conf_err(err, errlen, "ready_timeout must be "
+			    "at least 1 s");
+	} else if (strcmp(name, "ready_settle") == 0)
+		return conf_secs(value, &p->ready_settle, err, errlen);
 	else
 		return conf_gpu_setting(p, name, value, err, errlen);
 	return 0;
@@ -892,6 +911,12 @@ conf_pool_kind_name(enum pool_kind k)
 }
 
 const char *
+conf_ready_name(enum virt_ready r)
+{
+	return conf_ready_names[r];
+}
+
+const char *
 conf_action_name(enum disconnect_action a)
 {
 	return conf_action_names[a];
@@ -1084,11 +1109,13 @@ conf_dump(const struct broker_config *c, FILE *fp)
 		conf_dump_list(fp, "users", p->users, p->nusers);
 		fprintf(fp, "disconnect_action = %s\ndisconnect_grace = %us\n"
 		    "idle_timeout = %us\nmax_session = %us\nuser_reset = %s\n"
-		    "clipboard = %s\nusbredir = %s\n",
+		    "clipboard = %s\nusbredir = %s\nready_when = %s\n"
+		    "ready_timeout = %us\nready_settle = %us\n",
 		    conf_action_name(p->disconnect_action),
 		    p->disconnect_grace, p->idle_timeout, p->max_session,
 		    p->user_reset ? "yes" : "no", p->clipboard ? "yes" : "no",
-		    p->usbredir ? "yes" : "no");
+		    p->usbredir ? "yes" : "no", conf_ready_name(p->ready_when),
+		    p->ready_timeout, p->ready_settle);
 		conf_dump_gpu(fp, &p->gpu);
 	}
 }

@@ -178,6 +178,39 @@ pool_cloned(const struct virt_result *res, void *arg)
 		    pool_ref(g));
 }
 
+/* Nobody waits for a spare that failed: remove it, try again later. */
+static void
+pool_spare_failed(struct guest *g, const char *why)
+{
+	log_warnx("guest %s: the spare did not get ready, removing it and "
+	    "making no spare for %d s: %s", g->key, POOL_SPARE_RETRY, why);
+	g->pool->spares_after = time(NULL) + POOL_SPARE_RETRY;
+	pool_guest_save(g, GUEST_CLEANING);
+	g->busy = 1;
+	virt_remove_clone(g->host->virt, g->name, pool_cleaned, pool_ref(g));
+}
+
+static int
+pool_spare_booted(const struct ready_status *st, void *arg)
+{
+	struct guest	*g;
+
+	HASH_FIND_STR(broker->guests, (char *)arg, g);
+	if (g == NULL || g->state != GUEST_CREATING)
+		return -1;
+	if (st->done == 0)
+		return 0;
+	g->busy = 0;
+	if (st->done == -1)
+		pool_spare_failed(g, st->error);
+	else {
+		pool_guest_save(g, GUEST_SPARE);
+		log_info("guest %s: spare ready in %.1f s (%s)", g->key,
+		    st->elapsed, st->how);
+	}
+	return 0;
+}
+
 static void
 pool_spare_started(const struct virt_result *res, void *arg)
 {
@@ -189,19 +222,16 @@ pool_spare_started(const struct virt_result *res, void *arg)
 	if (g->state != GUEST_CREATING)
 		return;		/* handed to a user meanwhile */
 	if (!res->ok) {
-		/* Nobody waits for a spare: remove it, try again later. */
-		log_warnx("guest %s: the spare did not start, removing it and "
-		    "making no spare for %d s: %s", g->key, POOL_SPARE_RETRY,
-		    res->error);
-		g->pool->spares_after = time(NULL) + POOL_SPARE_RETRY;
-		pool_guest_save(g, GUEST_CLEANING);
-		g->busy = 1;
-		virt_remove_clone(g->host->virt, g->name, pool_cleaned,
-		    pool_ref(g));
+		pool_spare_failed(g, res->error);
 		return;
 	}
-	pool_guest_save(g, GUEST_SPARE);
-	log_info("guest %s: spare running", g->key);
+	/* It counts as a spare once a user would see a desktop on it. */
+	g->busy = 1;
+	if (ready_watch(g->pool, g->host, g->name, pool_spare_booted,
+	    pool_ref(g)) == -1) {
+		g->busy = 0;
+		pool_spare_failed(g, "out of memory");
+	}
 }
 
 /* The lowest free clone name of a template pool. */

@@ -20,6 +20,7 @@
 
 #define SESSION_SPICE_POLL_MS	250
 #define SESSION_FAILED_KEEP	600	/* seconds a failed session is shown */
+#define SESSION_BOOT_PROGRESS	75	/* percent when the guest boots */
 
 /* Connect requests waiting for a session to leave SESSION_STARTING. */
 struct session_waiter {
@@ -204,6 +205,36 @@ session_fail(struct session *s, const char *why)
 static void
 session_spice_poll(evutil_socket_t fd, short ev, void *arg);
 
+/* The guest's boot, watched by ready.c until the desktop can be used. */
+static int
+session_booted(const struct ready_status *st, void *arg)
+{
+	struct session	*s = session_find(*(uint64_t *)arg);
+	unsigned	 progress;
+
+	if (s == NULL || s->state != SESSION_STARTING)
+		return -1;
+	if (st->done == 0) {
+		progress = SESSION_BOOT_PROGRESS + st->percent *
+		    (99 - SESSION_BOOT_PROGRESS) / 100;
+		if (progress != s->progress)
+			session_set_state(s, SESSION_STARTING, progress,
+			    "booting");
+		return 0;
+	}
+	s->busy = 0;
+	if (st->done == -1) {
+		session_fail(s, st->error);
+		return 0;
+	}
+	session_set_state(s, SESSION_READY, 100, "ready");
+	log_info("session %016" PRIx64 " (%s on %s/%s) ready in %llds (%s), "
+	    "SPICE %s port %u", s->id, s->user, s->pool->name, s->guest,
+	    (long long)(time(NULL) - s->created), st->how, s->spice_host,
+	    s->tls_port);
+	return 0;
+}
+
 static int
 session_address_ok(const char *a)
 {
@@ -256,10 +287,14 @@ session_spice_done(const struct virt_result *res, void *arg)
 		return;
 	}
 	s->tls_port = res->tls_port;
-	session_set_state(s, SESSION_READY, 100, "ready");
-	log_info("session %016" PRIx64 " (%s on %s/%s) ready in %llds, "
-	    "SPICE %s port %u", s->id, s->user, s->pool->name, s->guest,
-	    (long long)(time(NULL) - s->created), s->spice_host, s->tls_port);
+	session_set_state(s, SESSION_STARTING, SESSION_BOOT_PROGRESS,
+	    "booting");
+	s->busy = 1;
+	if (ready_watch(s->pool, s->host, s->guest, session_booted,
+	    session_ref(s)) == -1) {
+		s->busy = 0;
+		session_fail(s, "out of memory");
+	}
 }
 
 static void

@@ -688,8 +688,7 @@ virt_xml_free(struct virt_xml *x)
 	}
 }
 
-/* The first node that expr finds, or NULL. */
-static xmlNodePtr
+xmlNodePtr
 virt_xml_node(xmlXPathContextPtr ctx, const char *expr)
 {
 	xmlXPathObjectPtr	 obj;
@@ -703,8 +702,7 @@ virt_xml_node(xmlXPathContextPtr ctx, const char *expr)
 	return node;
 }
 
-/* string(expr) copied into buf; "" when absent. */
-static void
+void
 virt_xml_string(xmlXPathContextPtr ctx, const char *expr, char *buf,
     size_t len)
 {
@@ -1102,24 +1100,21 @@ out:
 	virDomainFree(d);
 }
 
-static void
-virt_screenshot_work(struct virt_job *job)
+int
+virt_screenshot_read(struct virt_job *job, virDomainPtr d, unsigned int screen,
+    uint8_t **image, size_t *image_len, char *mime, size_t mimelen)
 {
-	virDomainPtr	 d;
 	virStreamPtr	 st = NULL;
-	char		*mime = NULL;
+	char		*type = NULL;
 	uint8_t		*buf = NULL, *nbuf;
 	size_t		 len = 0, cap = 0;
-	int		 n;
+	int		 n, ret = -1;
 
-	if ((d = virt_lookup(job)) == NULL)
-		return;
-	job->res.state = virt_domain_state(d);
 	if ((st = virStreamNew(job->h->conn, 0)) == NULL) {
 		virt_fail(job, "screenshot");
 		goto out;
 	}
-	if ((mime = virDomainScreenshot(d, st, job->screen, 0)) == NULL) {
+	if ((type = virDomainScreenshot(d, st, screen, 0)) == NULL) {
 		virt_fail(job, "screenshot");
 		goto out;
 	}
@@ -1154,16 +1149,30 @@ virt_screenshot_work(struct virt_job *job)
 		virt_fail(job, "screenshot");
 		goto out;
 	}
-	strlcpy(job->mime, mime, sizeof(job->mime));
-	job->image = buf;
-	job->res.image_len = len;
+	strlcpy(mime, type, mimelen);
+	*image = buf;
+	*image_len = len;
 	buf = NULL;
-	job->res.ok = 1;
+	ret = 0;
 out:
 	free(buf);
-	free(mime);
+	free(type);
 	if (st != NULL)
 		virStreamFree(st);
+	return ret;
+}
+
+static void
+virt_screenshot_work(struct virt_job *job)
+{
+	virDomainPtr	d;
+
+	if ((d = virt_lookup(job)) == NULL)
+		return;
+	job->res.state = virt_domain_state(d);
+	if (virt_screenshot_read(job, d, job->screen, &job->image,
+	    &job->res.image_len, job->mime, sizeof(job->mime)) == 0)
+		job->res.ok = 1;
 	virDomainFree(d);
 }
 

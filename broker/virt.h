@@ -14,6 +14,7 @@
 
 #include "domxml.h"
 #include "gpu.h"
+#include "screen.h"
 
 struct event_base;
 struct virt_host;
@@ -47,6 +48,14 @@ enum virt_power {
 	VIRT_POWER_DESTROY,	/* power off */
 };
 
+/* What makes a started guest ready for its user (a pool's ready_when). */
+enum virt_ready {
+	VIRT_READY_AUTO,	/* agent with an agent channel, else display */
+	VIRT_READY_AGENT,	/* qemu-ga answers, or the SPICE agent is in */
+	VIRT_READY_DISPLAY,	/* the screen is drawn (and then still) */
+	VIRT_READY_PORT,	/* the SPICE port listens: no wait */
+};
+
 enum virt_graphics_phase {
 	VIRT_GRAPHICS_CONNECT,
 	VIRT_GRAPHICS_INITIALIZE,
@@ -66,6 +75,13 @@ struct virt_result {
 	const uint8_t	*image;
 	size_t		 image_len;
 	const char	*image_mime;
+	/* virt_ready_probe: what was checked (auto resolved), whether the
+	 * guest has an agent channel and an agent answered, and for
+	 * VIRT_READY_DISPLAY its primary screen */
+	enum virt_ready	 ready_mode;
+	int		 agent_channel;
+	int		 agent_ok;
+	struct screen_info screen;
 	/* virt_list: the domains, NUL-separated names, and their states */
 	size_t		 ndomains;
 	const char	*const *domain_names;
@@ -173,6 +189,16 @@ int	virt_remove_clone(struct virt_host *h, const char *dom,
  * QEMU's video devices in the order of the domain's XML). */
 int	virt_screenshot(struct virt_host *h, const char *dom,
 	    unsigned int screen, virt_done_cb done, void *arg);
+
+/* virtready.c */
+/*
+ * One look at a running guest for readiness under mode: with an agent, a
+ * guest-ping to qemu-ga or the SPICE agent channel's state; for the
+ * display, its primary screen judged (screen.h). ok = 0 when the look
+ * failed, or when mode is agent and the guest has no agent channel.
+ */
+int	virt_ready_probe(struct virt_host *h, const char *dom,
+	    enum virt_ready mode, virt_done_cb done, void *arg);
 
 /* virtgpu.c */
 /*

@@ -1,5 +1,6 @@
 /*
- * What virt.c shares with the job files that extend it (virtgpu.c): the
+ * What virt.c shares with the job files that extend it (virtgpu.c,
+ * virtready.c): the
  * job and host structures and the helpers every job uses. Only for them;
  * the rest of the broker uses virt.h.
  */
@@ -32,6 +33,7 @@ struct virt_job {
 	enum virt_connected	 connected;
 	enum virt_power		 power;
 	unsigned int		 screen;	/* virt_screenshot */
+	enum virt_ready		 ready;		/* virt_ready_probe */
 	struct virt_result	 res;
 	char			 listen[64];
 	char			 mime[64];
@@ -100,5 +102,15 @@ xmlDocPtr	 virt_xml_parse(const char *xml);
 int		 virt_xml_read(struct virt_job *job, virDomainPtr d,
 		    unsigned int flags, struct virt_xml *x);
 void		 virt_xml_free(struct virt_xml *x);
+/* The first node that expr finds, or NULL. */
+xmlNodePtr	 virt_xml_node(xmlXPathContextPtr ctx, const char *expr);
+/* string(expr) copied into buf; "" when absent. */
+void		 virt_xml_string(xmlXPathContextPtr ctx, const char *expr,
+		    char *buf, size_t len);
+/* The guest's screen number screen (*image malloc'ed, the caller's);
+ * 0, or -1 with the job's error set. */
+int		 virt_screenshot_read(struct virt_job *job, virDomainPtr d,
+		    unsigned int screen, uint8_t **image, size_t *image_len,
+		    char *mime, size_t mimelen);
 
 #endif

@@ -1,6 +1,7 @@
 # tests/fuzz: libFuzzer harnesses over the parsers of untrusted bytes:
 # the gateway's CONNECT requests, tickets, the broker's HTTP paths,
-# bearer tokens and cookies, and its edits of domain XML.
+# bearer tokens and cookies, its edits of domain XML, and the guests'
+# screenshots it reads for readiness.
 # `make fuzz` runs each for FUZZ_SECONDS (default 30) over a copy of the
 # seeds in tests/fuzz/corpus/NAME. In a build configured without
 # --enable-fuzzing it builds and runs them in build/fuzz instead.
@@ -8,7 +9,7 @@ EXTRA_DIST += tests/fuzz/run-fuzz.sh tests/fuzz/corpus
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz-http tests/fuzz/fuzz-request \
-	tests/fuzz/fuzz-ticket tests/fuzz/fuzz-domxml
+	tests/fuzz/fuzz-ticket tests/fuzz/fuzz-domxml tests/fuzz/fuzz-screen
 
 tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c broker/httpparse.c
 tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) \
@@ -35,9 +36,17 @@ tests_fuzz_fuzz_domxml_CFLAGS = $(AM_CFLAGS) $(LIBXML2_CFLAGS) \
 tests_fuzz_fuzz_domxml_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_domxml_LDADD = $(PAPRIKA_COMMON_LIBS) $(LIBXML2_LIBS)
 
+tests_fuzz_fuzz_screen_SOURCES = tests/fuzz/fuzz-screen.c broker/screen.c \
+	broker/screen.h
+tests_fuzz_fuzz_screen_CFLAGS = $(AM_CFLAGS) $(LIBPNG_CFLAGS) \
+	$(OPENSSL_CFLAGS) -I$(top_srcdir)/broker
+tests_fuzz_fuzz_screen_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_screen_LDADD = $(PAPRIKA_COMMON_LIBS) $(LIBPNG_LIBS)
+
 FUZZ_TARGETS += fuzz-run
 fuzz-run: tests/fuzz/fuzz-http$(EXEEXT) tests/fuzz/fuzz-request$(EXEEXT) \
-	    tests/fuzz/fuzz-ticket$(EXEEXT) tests/fuzz/fuzz-domxml$(EXEEXT)
+	    tests/fuzz/fuzz-ticket$(EXEEXT) tests/fuzz/fuzz-domxml$(EXEEXT) \
+	    tests/fuzz/fuzz-screen$(EXEEXT)
 	$(SHELL) '$(srcdir)/tests/fuzz/run-fuzz.sh' run \
 	    '$(abs_top_srcdir)/tests/fuzz/corpus' \
 	    '$(abs_top_builddir)/tests/fuzz' \

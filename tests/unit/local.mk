@@ -13,6 +13,7 @@ UNIT_TESTS = \
 	tests/unit/test-keyring \
 	tests/unit/test-netaddr \
 	tests/unit/test-request \
+	tests/unit/test-screen \
 	tests/unit/test-throttle \
 	tests/unit/test-ticket
 check_PROGRAMS += $(UNIT_TESTS)
@@ -36,6 +37,10 @@ tests_unit_test_gpu_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_domxml_SOURCES = tests/unit/test-domxml.c tests/unit/unit.h
 tests_unit_test_domxml_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_domxml_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_screen_SOURCES = tests/unit/test-screen.c tests/unit/unit.h
+tests_unit_test_screen_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_screen_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 
 tests_unit_test_httpparse_SOURCES = tests/unit/test-httpparse.c
 tests_unit_test_httpparse_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)

@@ -79,6 +79,11 @@ test_refused(void **state)
 		    "template" },
 		{ "[pool p]\ndisconnect_action = sleep\n", "disconnect_action "
 		    "\"sleep\": use none, lock, shutdown or revert" },
+		{ "[pool p]\nready_when = screen\n", "ready_when \"screen\": "
+		    "use auto, agent, display or port" },
+		{ "[pool p]\nready_timeout = 0\n", "ready_timeout must be at "
+		    "least 1 s" },
+		{ "[pool p]\nready_settle = soon\n", ":2: " },
 		{ "[gateway g]\nproxy = ftp://x\n", "must start with http" },
 		{ "[host h]\nspice_address = hv.example\n", "not an IPv4" },
 		{ "[gateway g]\nproxy = http://g:3128\n[pool p]\nguests = a\n",
@@ -301,6 +306,47 @@ test_pool_hosts(void **state)
 	assert_non_null(strstr(err, "only template pools"));
 }
 
+/* ready_when and its timeouts: defaults, settings, and the dump. */
+static void
+test_ready(void **state)
+{
+	struct broker_config	*c;
+	struct conf_pool	*p;
+	char			 err[512] = "", text[2048], *dump = NULL;
+	size_t			 len = 0;
+	FILE			*fp;
+
+	c = load(base, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	p = conf_pool_find(c, "office");
+	assert_int_equal(p->ready_when, VIRT_READY_AUTO);
+	assert_int_equal(p->ready_timeout, 300);
+	assert_int_equal(p->ready_settle, 1);
+	conf_free(c);
+
+	fmt(text, sizeof(text), "%s[pool office]\nready_when = display\n"
+	    "ready_timeout = 2m\nready_settle = 3s\n"
+	    "[pool mine]\nready_when = port\n", base);
+	c = load(text, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	p = conf_pool_find(c, "office");
+	assert_int_equal(p->ready_when, VIRT_READY_DISPLAY);
+	assert_int_equal(p->ready_timeout, 120);
+	assert_int_equal(p->ready_settle, 3);
+	assert_int_equal(conf_pool_find(c, "mine")->ready_when,
+	    VIRT_READY_PORT);
+	assert_non_null(fp = open_memstream(&dump, &len));
+	conf_dump(c, fp);
+	fclose(fp);
+	assert_non_null(strstr(dump, "ready_when = display\n"
+	    "ready_timeout = 120s\nready_settle = 3s\n"));
+	assert_non_null(strstr(dump, "ready_when = port\n"));
+	free(dump);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -312,6 +358,7 @@ main(void)
 		cmocka_unit_test(test_client_policy),
 		cmocka_unit_test(test_gpu_pools),
 		cmocka_unit_test(test_pool_hosts),
+		cmocka_unit_test(test_ready),
 	};
 
 	log_init("test-broker-conf", 1, 0);
