@@ -19,6 +19,7 @@ import time
 
 import libvirt
 
+import accel
 import guest as guestmod
 from deployment import Deployment, DeploymentError, free_port
 
@@ -89,7 +90,10 @@ class BrokerDeployment(Deployment):
         self.broker_log = os.path.join(self.work, "brokerd.log")
         self.broker_conf = os.path.join(self.work, "brokerd.conf")
         self.users_file = os.path.join(self.work, "users")
+        # The demo guests' domain type ("kvm" or "qemu") and why, from
+        # define_guests.
         self.virt = None
+        self.virt_why = None
         # The gateway the broker hands out: "plain" (http://, the default)
         # or "tls" (https://, the gateway's TLS listener).
         self.listener = "plain"
@@ -124,9 +128,7 @@ class BrokerDeployment(Deployment):
         if not os.path.exists(image):
             raise DeploymentError(f"{image} is missing: run make first")
         self.write_qemu_conf()
-        self.virt = "kvm" if guestmod.kvm_usable() else "qemu"
-        if self.virt == "qemu":
-            self.log("KVM is not usable here: guests run under TCG (slower)")
+        self.virt, self.virt_why = self.accelerator("boot-sector", image)
         names = self.guest_names + list(extra)
         for name in names:
             subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O",
@@ -141,15 +143,27 @@ class BrokerDeployment(Deployment):
         embedded driver is one process's at a time)."""
         return self._libvirt("xml", self.root, name)
 
+    def accelerator(self, kind, path):
+        """(domain type, why) for guests of kind booting path, logged: a
+        Linux kernel may hang under a KVM that runs the demo's boot
+        sector (demo/accel.py)."""
+        try:
+            virt, why = accel.choose(kind, path)
+        except accel.AccelError as e:
+            raise DeploymentError(str(e))
+        self.log(accel.summary(kind, why))
+        return virt, why
+
     def define_kernel_guest(self, name, kernel, initrd, devices, cmdline=""):
         """Defines guest name (after define_guests) booting kernel and
-        initrd with devices (KERNEL_GUEST_XML); the file its serial console
-        goes to."""
+        initrd with devices (KERNEL_GUEST_XML), under the accelerator a
+        Linux kernel boots under here; the file its serial console goes to."""
+        virt, _ = self.accelerator("linux-kernel", kernel)
         serial_log = os.path.join(self.work, f"{name}-serial.log")
         path = os.path.join(self.work, f"{name}.xml")
         with open(path, "w") as f:
             f.write(KERNEL_GUEST_XML.format(
-                virt=self.virt, name=name, kernel=kernel, initrd=initrd,
+                virt=virt, name=name, kernel=kernel, initrd=initrd,
                 cmdline=cmdline, serial_log=serial_log, devices=devices,
                 password=guestmod.new_password()))
         self._libvirt("define-xml", self.root, path)

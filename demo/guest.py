@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ET
 
 import libvirt
 
-from images import read_image
+import accel
+from images import describe, read_image, shows_banner
 
 DOMAIN_XML = """<domain type='{virt}'>
   <name>{name}</name>
@@ -81,16 +82,6 @@ def spice_port_range():
     return base, base + 99
 
 
-def kvm_usable():
-    """Whether /dev/kvm can be opened for writing."""
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR)
-    except OSError:
-        return False
-    os.close(fd)
-    return True
-
-
 def valid_to(seconds):
     """A libvirt passwdValidTo value: UTC, seconds from now."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + seconds))
@@ -112,7 +103,15 @@ class Guest:
         self.virt = None
 
     def start(self, password, valid_seconds=300):
-        """Starts the guest: KVM when it works, TCG otherwise."""
+        """Starts the guest: KVM where a boot sector boots under it (a
+        probe, demo/accel.py), TCG otherwise."""
+        try:
+            virt = accel.accel_for("boot-sector", self.image, self.log)
+            # A KVM guest that libvirt refuses falls back to TCG, unless
+            # KVM was asked for.
+            kinds = ["kvm", "qemu"] if virt == "kvm" and not accel.forced() else [virt]
+        except accel.AccelError as e:
+            raise GuestError(str(e))
         os.makedirs(os.path.join(self.root, "etc"), exist_ok=True)
         with open(os.path.join(self.root, "etc", "qemu.conf"), "w") as f:
             f.write(QEMU_CONF.format(spice_dir=self.spice_dir,
@@ -127,9 +126,6 @@ class Guest:
             self.conn = libvirt.open(f"qemu:///embed?root={self.root}")
         except libvirt.libvirtError as e:
             raise GuestError(f"cannot open libvirt's embedded QEMU driver: {e}")
-        kinds = ["kvm", "qemu"] if kvm_usable() else ["qemu"]
-        if kinds == ["qemu"]:
-            self.log("KVM is not usable here: the guest runs under TCG (slower)")
         last = None
         for virt in kinds:
             xml = DOMAIN_XML.format(virt=virt, name=self.name, image=self.image,
@@ -181,18 +177,18 @@ class Guest:
             raise GuestError(f"screenshot failed: {e}")
 
     def wait_banner(self, path, timeout=60):
-        """Waits until the screen shows more than one colour and is stable."""
+        """Waits until the screen shows the demo banner (images.shows_banner:
+        not QEMU's placeholder, not SeaBIOS); its size."""
         deadline = time.time() + timeout
-        previous = None
-        while time.time() < deadline:
+        while True:
             self.screenshot(path)
-            w, h, pixels = read_image(path)
-            if len(set(pixels[i:i + 3] for i in range(0, len(pixels), 3 * 97))) > 3:
-                if previous == pixels:
-                    return w, h
-                previous = pixels
+            img = read_image(path)
+            if shows_banner(img):
+                return img[:2]
+            if time.time() > deadline:
+                raise GuestError(f"the guest did not show its banner within {timeout}s: "
+                                 f"it shows {describe(img)}")
             time.sleep(0.5)
-        raise GuestError(f"the guest did not show its banner within {timeout}s")
 
     def stop(self):
         if self.dom is not None:

@@ -2,8 +2,23 @@
 writes), PNG (what QEMU's screendump gives through libvirt), and writing PNG
 for people to look at. Python's standard library only."""
 
+import collections
 import struct
 import zlib
+
+# QEMU's VGA text mode (80x25 cells of 9x16 pixels) as its screendump and a
+# SPICE client show it, in the colours the demo guest draws its banner with
+# (demo/guest/paprika-guest.asm): white on blue, light-red block letters,
+# and last a line of grey on blue on text row 19.
+TEXT_SIZE = (720, 400)
+CELL_W, CELL_H = 9, 16
+VGA_BLUE = b"\x00\x00\xa8"
+VGA_LIGHT_RED = b"\xff\x57\x57"
+VGA_GREY = b"\xa8\xa8\xa8"
+BANNER_LAST_ROW = 19
+# QEMU's "Guest has not initialized the display (yet)." screen: that
+# sentence in grey on black, one line of text.
+PLACEHOLDER_GREY = b"\xaa\xaa\xaa"
 
 
 class ImageError(Exception):
@@ -111,7 +126,8 @@ def write_png(path, width, height, rgb):
 
 
 def compare(a, b):
-    """Number of differing pixels between two (w, h, rgb) images; -1 if sizes differ."""
+    """Number of differing pixels between two (w, h, rgb) images; -1 if sizes
+    differ. Two black frames give 0: a test asks same_screen() instead."""
     if a[0] != b[0] or a[1] != b[1]:
         return -1
     pa, pb = a[2], b[2]
@@ -145,7 +161,8 @@ def read_xwd(path):
 
 
 def find(big, small):
-    """Where small appears pixel for pixel inside big, or None."""
+    """Where small appears pixel for pixel inside big, or None. A blank small
+    is found on any screen with that much black: a test asks find_screen()."""
     bw, bh, bp = big
     sw, sh, sp = small
     # Anchor on a row with the banner in it, then check every row.
@@ -162,3 +179,107 @@ def find(big, small):
                     return x0, y0
             x = row.find(needle, x + 1)
     return None
+
+
+def colours(img):
+    """A Counter of img's pixels (3-byte RGB values)."""
+    rgb = img[2]
+    return collections.Counter(rgb[i:i + 3] for i in range(0, len(rgb), 3))
+
+
+def is_blank(img):
+    """Whether img is one colour all over (or empty): what a SPICE client
+    shows, black, before the guest has drawn."""
+    w, h, rgb = img
+    return rgb == rgb[:3] * (w * h)
+
+
+def is_placeholder(img):
+    """Whether img is QEMU's "Guest has not initialized the display (yet)."
+    screen: black and its grey (0xaaaaaa) only, the grey in one line of
+    text (at most CELL_H rows; 640x480 and rows 226 to 238 in QEMU 7.2)."""
+    w, h, rgb = img
+    if not rgb or rgb.translate(None, b"\x00\xaa") or \
+            not rgb[0::3] == rgb[1::3] == rgb[2::3]:
+        return False
+    rows = [y for y in range(h) if rgb[y * w * 3:(y + 1) * w * 3].strip(b"\x00")]
+    return bool(rows) and rows[-1] - rows[0] < CELL_H
+
+
+def shows_banner(img):
+    """Whether img is the demo guest's banner drawn to its end: text mode,
+    the blue background in both corners and on most of the screen, the
+    light-red letters on a tenth of it or more, and grey text on row 19,
+    the last thing the guest writes. Neither SeaBIOS's screen nor QEMU's
+    placeholder."""
+    w, h, rgb = img
+    if (w, h) != TEXT_SIZE or rgb[:3] != VGA_BLUE or rgb[-3:] != VGA_BLUE:
+        return False
+    count = colours(img)
+    if count[VGA_BLUE] * 2 < w * h or count[VGA_LIGHT_RED] * 10 < w * h:
+        return False
+    row = w * CELL_H * 3
+    last = rgb[BANNER_LAST_ROW * row:(BANNER_LAST_ROW + 1) * row]
+    return colours((w, CELL_H, last))[VGA_GREY] > 0
+
+
+def not_drawn(img):
+    """Why img shows nothing a comparison could rest on (QEMU's placeholder,
+    or one colour all over), or None when it shows something."""
+    if is_placeholder(img):
+        return "QEMU's placeholder \"Guest has not initialized the display (yet).\""
+    if is_blank(img):
+        return f"blank (all #{img[2][:3].hex()})" if img[2] else "empty"
+    return None
+
+
+def describe(img):
+    """A few words on what img shows, for a failure message."""
+    if img is None:
+        return "no screen at all"
+    w, h = img[:2]
+    why = not_drawn(img)
+    if why:
+        return f"{why}, {w}x{h}"
+    if shows_banner(img):
+        return f"the demo guest's banner, {w}x{h}"
+    count = colours(img)
+    top = count.most_common(1)[0][0]
+    return f"{w}x{h} in {len(count)} colours, mostly #{top.hex()}"
+
+
+def same_screen(a, b, cursor=False, names=("the capture", "the guest's screen")):
+    """Whether a and b are the same drawn screen: (ok, a sentence saying
+    why not, or what matched). Never when either side is blank or QEMU's
+    placeholder: two black frames are not a match. Pixel for pixel; with
+    cursor, the pixels that differ may also lie in one text cell (a
+    blinking text-mode cursor, on one side and not the other)."""
+    for img, name in zip((a, b), names):
+        why = not_drawn(img)
+        if why:
+            return False, f"{name} is {why}: nothing drawn to compare"
+    if a[:2] != b[:2]:
+        return False, f"{names[0]} is {a[0]}x{a[1]}, {names[1]} {b[0]}x{b[1]}"
+    w, pa, pb = a[0], a[2], b[2]
+    if pa == pb:
+        return True, f"the same {w}x{a[1]} screen"
+    diff = [i // 3 for i in range(0, len(pa), 3) if pa[i:i + 3] != pb[i:i + 3]]
+    xs, ys = [i % w for i in diff], [i // w for i in diff]
+    box = f"from ({min(xs)},{min(ys)}) to ({max(xs)},{max(ys)})"
+    if cursor and max(xs) - min(xs) < CELL_W and max(ys) - min(ys) < CELL_H:
+        return True, (f"the same screen but for {len(diff)} pixels in one text cell {box} "
+                      "(the cursor)")
+    return False, f"{len(diff)} pixels differ, {box}"
+
+
+def find_screen(big, small, name="the guest's screen"):
+    """Where small is inside big pixel for pixel: (x, y) and a sentence, or
+    None and a sentence saying why not. A blank small or QEMU's placeholder
+    is never looked for."""
+    why = not_drawn(small)
+    if why:
+        return None, f"{name} is {why}: nothing to look for"
+    pos = find(big, small)
+    if pos is None:
+        return None, f"{name} ({describe(small)}) is not on the screen"
+    return pos, f"{name} is on the screen at {pos}"

@@ -3,7 +3,7 @@
 # end-to-end tests.
 noinst_DATA = demo/guest/paprika-demo.img
 CLEANFILES += demo/guest/paprika-demo.img
-EXTRA_DIST += demo/guest/paprika-guest.asm demo/guest.py demo/images.py \
+EXTRA_DIST += demo/guest/paprika-guest.asm demo/accel.py demo/guest.py demo/images.py \
 	demo/deployment.py demo/brokerdeploy.py demo/run-demo.py demo/run-demo.sh
 
 # A 512-byte boot sector in a 1 MiB raw disk.

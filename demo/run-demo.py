@@ -54,6 +54,10 @@ def run_viewer(cmd, env=None):
         return 0
 
 
+def stop_on_signal(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__)
@@ -71,6 +75,9 @@ def main():
     def log(msg):
         print(f"demo: {msg}", flush=True)
 
+    # SIGTERM stops everything as Ctrl-C does: the guests, the broker and
+    # the gateway must not outlive the demo.
+    signal.signal(signal.SIGTERM, stop_on_signal)
     work = deployment.make_workdir(args.workdir)
     d = brokerdeploy.BrokerDeployment(work, top_src, top_build, log=log)
     try:
@@ -154,21 +161,26 @@ def main():
         d.guest_screenshot(helpdesk, desk, own)
         a, b = images.read_image(shot), images.read_image(own)
         images.write_png(png, *a)
-        diff = images.compare(a, b)
+        same, how = images.same_screen(a, b, cursor=True)
         log(f"captured {a[0]}x{a[1]} of {desk} through the gateway in "
-            f"{time.time() - started:.1f}s; "
-            + ("identical to the guest's own screenshot" if diff == 0 else
-               f"{diff} pixel(s) differ from the guest's own screenshot"))
+            f"{time.time() - started:.1f}s: "
+            + (f"the guest's drawn screen ({how})" if same else
+               f"NOT the guest's drawn screen: {how}"))
         status, body, _ = d.api("POST", "/api/v1/logout", token=token)
         log(f"logged out: {body.get('sessions_ended')} session ended, "
             f"{desk} goes back to the pool reverted to its snapshot")
+        if not same:
+            log(f"the capture is not the desktop the guest drew (its own "
+                f"screenshot: {own}); logs: {d.broker_log}, {d.gateway_log}")
+            return 1
         print(f"screenshot: {os.path.abspath(png)}")
-        return 0 if diff == 0 else 1
+        return 0
     except (deployment.DeploymentError, brokerdeploy.ApiError) as e:
         log(f"error: {e}")
         log(f"logs: {d.broker_log}, {d.gateway_log}")
         return 1
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the cleanup finish
         d.stop()
 
 

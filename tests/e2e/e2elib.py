@@ -73,12 +73,31 @@ class Log:
         return [x for x in self.lines() if "WARNING" in x or "CRITICAL" in x]
 
 
-def booted(d, helper, guest, path):
-    """True once guest's own screen is its banner: mostly one non-black colour."""
-    d.guest_screenshot(helper, guest, path)
-    w, h, rgb = images.read_image(path)
-    corner = rgb[0:3]
-    return corner != b"\0\0\0" and rgb[3 * (w * h - 1):] == corner
+def own_banner(d, helper, guest, path, pool="office"):
+    """guest's own screen (the broker's screenshot route), also at path:
+    (w, h, rgb) when it shows the demo guest's banner, else None."""
+    d.guest_screenshot(helper, guest, path, pool=pool)
+    own = images.read_image(path)
+    return own if images.shows_banner(own) else None
+
+
+def wait_banner(d, helper, guest, path, timeout=90, pool="office"):
+    """Waits until guest's own screen shows the demo guest's banner, which
+    every comparison with it needs first: (w, h, rgb), also at path. A
+    check either way; the failed one says what the screen showed last."""
+    t0 = time.time()
+    deadline = t0 + timeout
+    while True:
+        d.guest_screenshot(helper, guest, path, pool=pool)
+        own = images.read_image(path)
+        if images.shows_banner(own) or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    ok = images.shows_banner(own)
+    check(ok, f"{guest}'s own screen shows the demo guest's banner "
+          f"({time.time() - t0:.0f}s)",
+          f"not within {timeout}s: it shows {images.describe(own)} ({path})")
+    return own if ok else None
 
 
 def start_xvfb(env, procs, first, last):

@@ -34,3 +34,7 @@ EXTRA_DIST += tests/e2e/test-client-monitors.py
 # and the GUI, an untrusted gateway certificate, reconnect.
 TESTS += tests/e2e/test-client-tls-gateway.py
 EXTRA_DIST += tests/e2e/test-client-tls-gateway.py
+# The demo (README command 1) without a display: exit 0 and a screenshot of
+# the drawn desktop; with --keep, SIGTERM stops its guests and daemons.
+TESTS += tests/e2e/test-demo.py
+EXTRA_DIST += tests/e2e/test-demo.py

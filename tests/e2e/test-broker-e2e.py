@@ -20,7 +20,8 @@ import_demo()
 import images  # noqa: E402
 import brokerdeploy  # noqa: E402
 from brokerdeploy import ApiError, DEMO_PASSWORD, DEMO_USER  # noqa: E402
-from e2elib import free_display, run_deployment, sessions_of  # noqa: E402
+from e2elib import (free_display, own_banner, run_deployment, sessions_of,  # noqa: E402
+                    wait_banner)
 
 ALICE_PASSWORD = "alice-pass-1"
 HELPER_PASSWORD = "helpdesk-pass-1"
@@ -70,18 +71,19 @@ def qemu_pid(d, guest):
 
 
 def capture_equals_guest(d, conn, helper, guest, name):
-    """spicy-screenshot through the gateway with conn equals guest's own screen."""
+    """Once guest's own screen shows its banner, spicy-screenshot through the
+    gateway with conn equals it (and neither is blank)."""
+    own = os.path.join(d.work, f"{name}-own.png")
+    if not wait_banner(d, helper, guest, own):
+        return False
     shot = os.path.join(d.work, f"{name}.ppm")
     ok, out = d.spicy_capture(conn, shot)
     if not check(ok, f"{name}: spicy-screenshot through the gateway with the broker's connection",
                  out[-400:]):
         return False
-    own = os.path.join(d.work, f"{name}-own.png")
     d.guest_screenshot(helper, guest, own)
-    a, b = images.read_image(shot), images.read_image(own)
-    diff = images.compare(a, b)
-    return check(diff == 0, f"{name}: the capture equals {guest}'s own screenshot",
-                 f"{diff} pixels differ (capture {a[:2]}, guest {b[:2]})")
+    ok, why = images.same_screen(images.read_image(shot), images.read_image(own))
+    return check(ok, f"{name}: the capture equals {guest}'s own screenshot", why)
 
 
 def run(d, procs):
@@ -162,24 +164,27 @@ def run(d, procs):
 
     xwd = os.path.join(d.work, "x-root.xwd")
     own_path = os.path.join(d.work, "demo-own-rv.png")
-    found, screen = None, None
+    found, screen, why = None, None, "remote-viewer showed nothing"
+    own = wait_banner(d, helper, desk, own_path)
     deadline = time.time() + 45
-    while time.time() < deadline and found is None and viewer.poll() is None:
+    while own and time.time() < deadline and found is None and viewer.poll() is None:
         time.sleep(1)
-        d.guest_screenshot(helper, desk, own_path)
-        own = images.read_image(own_path)
+        own = own_banner(d, helper, desk, own_path)
+        if own is None:
+            why = f"{desk}'s own screen no longer shows its banner"
+            break
         if os.path.exists(xwd):
             os.unlink(xwd)
         subprocess.run(["xwd", "-root", "-silent", "-out", xwd], env=env, check=False)
         if os.path.exists(xwd):
             screen = images.read_xwd(xwd)
-            found = images.find(screen, own)
+            found, why = images.find_screen(screen, own)
     if screen is not None:
         png = os.path.join(d.work, "x-screen.png")
         images.write_png(png, *screen)
         note(f"the X screen with remote-viewer: {png}")
     check(found is not None, "remote-viewer shows the guest's own screen pixel for pixel",
-          f"not found on the X screen (remote-viewer "
+          f"{why} (remote-viewer "
           f"{'running' if viewer.poll() is None else 'exited ' + str(viewer.returncode)})")
     check(not os.path.exists(vv_path), "remote-viewer deleted the .vv file (delete-this-file=1)")
 
@@ -207,12 +212,12 @@ def run(d, procs):
     check(after and after[0]["state"] == "connected" and
           after[0]["id"] == connected[0]["id"],
           "after the restart the broker still has the session, connected", after)
-    found = None
+    found, why = None, f"{desk}'s own screen does not show its banner"
     deadline = time.time() + 10
-    while found is None and time.time() < deadline:
+    while own and found is None and time.time() < deadline:
         subprocess.run(["xwd", "-root", "-silent", "-out", xwd], env=env, check=False)
-        found = images.find(images.read_xwd(xwd), images.read_image(own_path))
-    check(found is not None, "and remote-viewer still shows the desktop")
+        found, why = images.find_screen(images.read_xwd(xwd), own)
+    check(found is not None, "and remote-viewer still shows the desktop", why)
 
     # --- logout ---------------------------------------------------------
     before = pool_states(d, helper)

@@ -31,8 +31,8 @@ from testlib import check, import_demo, note, wait_for  # noqa: E402
 import_demo()
 import images  # noqa: E402
 from brokerdeploy import DEMO_PASSWORD, DEMO_USER  # noqa: E402
-from e2elib import (client_windows, free_display, need_tools, run_deployment,  # noqa: E402
-                    sessions_of, start_client, x_screen, xdo)
+from e2elib import (client_windows, free_display, need_tools, own_banner,  # noqa: E402
+                    run_deployment, sessions_of, start_client, x_screen, xdo)
 
 HELPER_PASSWORD = "helpdesk-pass-1"
 KEEP = ("kiosk-login.png", "kiosk-desktop.png", "kiosk-countdown.png",
@@ -95,17 +95,24 @@ def close_request(env, win):
 
 
 def guest_on_screen(d, helper, genv, own, shot, timeout, proc):
-    """Waits until the X screen holds the guest's own screen pixel for pixel."""
+    """Waits until the guest's own screen shows its banner and the X screen
+    holds it pixel for pixel: (the broker's session, the banner, a sentence);
+    the session is None when it did not happen within timeout."""
     deadline = time.time() + timeout
+    banner, why = None, "the desktop never got ready"
     while time.time() < deadline and proc.poll() is None:
         time.sleep(0.5)
         mine = sessions_of(d, helper, DEMO_USER)
         if not mine or mine[0]["state"] not in ("ready", "connected"):
             continue
-        d.guest_screenshot(helper, mine[0]["desktop"], own)
-        if images.find(x_screen(genv, shot), images.read_image(own)) is not None:
-            return mine[0]
-    return None
+        banner = own_banner(d, helper, mine[0]["desktop"], own)
+        if banner is None:
+            why = f"{mine[0]['desktop']}'s own screen never showed its banner"
+            continue
+        found, why = images.find_screen(x_screen(genv, shot), banner)
+        if found is not None:
+            return mine[0], banner, why
+    return None, banner, why
 
 
 def log_in(genv, log):
@@ -207,10 +214,10 @@ def run(d, procs):
     t0 = time.time()
     check(log_in(genv, log), "the kiosk logs in", log.tail())
     own = os.path.join(d.work, "own.png")
-    shown = guest_on_screen(d, helper, genv, own, os.path.join(d.work, "kiosk-desktop.png"),
-                            120, gui)
+    shown, banner, why = guest_on_screen(d, helper, genv, own,
+                                         os.path.join(d.work, "kiosk-desktop.png"), 120, gui)
     if not check(shown, "the kiosk shows the guest's own screen pixel for pixel",
-                 f"after {time.time() - t0:.0f}s: " + log.tail()):
+                 f"after {time.time() - t0:.0f}s: {why}\n" + log.tail()):
         return
     note(f"kiosk: login to the guest's screen: {time.time() - t0:.1f}s")
     session = shown["id"]
@@ -226,9 +233,11 @@ def run(d, procs):
     check(not log.wait(r"ui: reset the desktop\?$", 3),
           "Ctrl+Alt+R asks nothing", log.tail())
     screen = x_screen(genv, os.path.join(d.work, "kiosk-ctrl-alt-r.png"))
-    d.guest_screenshot(helper, shown["desktop"], own)
-    check(images.find(screen, images.read_image(own)) is not None,
-          "and the screen still shows the guest's own screen, nothing over it")
+    banner = own_banner(d, helper, shown["desktop"], own)
+    found, why = images.find_screen(screen, banner) if banner else \
+        (None, f"{shown['desktop']}'s own screen no longer shows its banner")
+    check(found is not None,
+          "and the screen still shows the guest's own screen, nothing over it", why)
     status, body, _ = d.api("GET", "/api/v1/audit?user=demo&limit=50", token=helper)
     check(status == 200 and not [a for a in body["audit"] if a["action"] == "reset"],
           "and nothing is reset", body)
@@ -254,8 +263,10 @@ def run(d, procs):
           log.tail())
     time.sleep(1)
     screen = x_screen(genv, os.path.join(d.work, "kiosk-countdown.png"))
-    check(images.find(screen, images.read_image(own)) is None,
-          "the countdown page replaces the desktop on the screen")
+    # The banner seen last: a blank one would be "not found" anywhere.
+    check(banner is not None and images.find(screen, banner) is None,
+          "the countdown page replaces the desktop on the screen",
+          "no banner was seen to look for" if banner is None else "the desktop is still there")
     check(log.wait(r"ui: reconnecting to office, try 1$", 10), "its first try", log.tail())
     check(log.wait(r"ui: reconnecting in 4 s: ", 20),
           "with the gateway still down, the next wait doubles to 4 s", log.tail())
@@ -267,9 +278,9 @@ def run(d, procs):
           f"the client reconnects to the same session within {RECONNECT_TIMEOUT}s",
           str(line) + "\n" + log.tail())
     note(f"gateway down to reconnected: {time.time() - t_down:.1f}s: {line}")
-    again = guest_on_screen(d, helper, genv, own, os.path.join(d.work, "kiosk-reconnected.png"),
-                            30, gui)
-    check(again, "the X screen shows the guest's own screen again", log.tail())
+    again, _, why = guest_on_screen(d, helper, genv, own,
+                                    os.path.join(d.work, "kiosk-reconnected.png"), 30, gui)
+    check(again, "the X screen shows the guest's own screen again", f"{why}\n" + log.tail())
     check(again and again["id"] == session,
           "the broker shows the same session as before the gateway went away",
           f"before {session}, now {again and again['id']}")
@@ -290,9 +301,9 @@ def run(d, procs):
     # --- the login ends at the broker: no retrying ------------------------------
     t0 = time.time()
     check(log_in(genv, log), "the kiosk logs in again", log.tail())
-    if not check(guest_on_screen(d, helper, genv, own, os.path.join(d.work, "again.png"),
-                                 120, gui),
-                 "the kiosk shows the guest again", log.tail()):
+    again, _, why = guest_on_screen(d, helper, genv, own, os.path.join(d.work, "again.png"),
+                                    120, gui)
+    if not check(again, "the kiosk shows the guest again", f"{why}\n" + log.tail()):
         return
     d.api("POST", f"/api/v1/users/{DEMO_USER}/logout", token=helper)
     check(log.wait(r"ui: reconnecting: the login is gone", 20),

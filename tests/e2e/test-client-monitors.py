@@ -40,6 +40,10 @@ KEEP = ("own-0.png", "own-1.png", "headless-0.png", "headless-1.png", "gui.png",
         "kiosk-0.png", "kiosk-1.png")
 W, H = 1024, 768  # the guest's framebuffers
 DRAWN = "monitors-guest: both monitors drawn"
+# The eight colours of init-monitors.sh's bars, in order: side by side on
+# monitor 0 (bar i in columns i*W/8 to (i+1)*W/8), stacked on monitor 1.
+BARS = [bytes.fromhex(c) for c in ("ffffff", "ffff00", "00ffff", "00ff00",
+                                   "ff00ff", "ff0000", "0000ff", "404040")]
 
 POOL = f"""[pool {DESK}]
 title = Two monitors
@@ -65,12 +69,24 @@ def own_screens(d, helper):
     return shots
 
 
+def shows_bars(img, n):
+    """Whether img is monitor n's own pattern (init-monitors.sh): the
+    middle row (monitor 0) or column (monitor 1) runs through all eight
+    bars in order, each its width, and the corners are white and grey."""
+    w, h, rgb = img
+    if (w, h) != (W, H) or rgb[:3] != BARS[0] or rgb[-3:] != BARS[-1]:
+        return False
+    if n == 0:
+        want = b"".join(c * ((i + 1) * W // 8 - i * W // 8) for i, c in enumerate(BARS))
+        return rgb[H // 2 * W * 3:(H // 2 + 1) * W * 3] == want
+    want = b"".join(c * ((i + 1) * H // 8 - i * H // 8) for i, c in enumerate(BARS))
+    return b"".join(rgb[(y * W + W // 2) * 3:(y * W + W // 2 + 1) * 3] for y in range(H)) == want
+
+
 def drawn(shots):
-    """Whether both screens are the guest's bars: white top left, grey
-    bottom right, and not the same picture."""
-    white, grey = b"\xff\xff\xff", b"\x40\x40\x40"
-    return all((w, h) == (W, H) and rgb[:3] == white and rgb[-3:] == grey
-               for w, h, rgb in shots) and images.compare(*shots) > 0
+    """Whether both screens show their own bars (never blank, never QEMU's
+    placeholder)."""
+    return all(shows_bars(img, n) for n, img in enumerate(shots))
 
 
 def headless(d, env, monitor, out):
@@ -156,9 +172,16 @@ def run(d, procs, guest_dir):
     if not check(up, f"the two-monitor guest boots and draws ({time.time() - t0:.0f}s)",
                  read(serial_log)[-1500:]):
         return
-    own = wait_for(lambda: (lambda s: s if drawn(s) else None)(own_screens(d, helper)), 20, 0.5)
+    last = []
+
+    def own_drawn():
+        last[:] = own_screens(d, helper)
+        return last if drawn(last) else None
+    own = wait_for(own_drawn, 20, 0.5)
     if not check(own, "libvirt's screens 0 and 1 (?screen=N) are the guest's two monitors, "
-                 "each its own bars", [os.path.join(d.work, f"own-{n}.png") for n in (0, 1)]):
+                 "each its own bars",
+                 "; ".join(f"screen {n} shows {images.describe(img)} (own-{n}.png)"
+                           for n, img in enumerate(last))):
         return
     status, body, _ = d.api("GET", f"/api/v1/pools/{DESK}/desktops/{DESK}/screenshot?screen=16",
                             token=helper)
@@ -173,9 +196,9 @@ def run(d, procs, guest_dir):
                      f"headless --monitor {n} exits 0 with a PNG", f"exit {rc}: {err[-500:]}"):
             continue
         mine = images.read_image(shot)
-        diff = images.compare(mine, own[n])
-        check(diff == 0, f"headless --monitor {n} equals libvirt's screen {n} pixel for pixel",
-              f"{diff} pixels differ (client {mine[:2]})")
+        ok, why = images.same_screen(mine, own[n], names=(f"the client's monitor {n}",
+                                                         f"libvirt's screen {n}"))
+        check(ok, f"headless --monitor {n} equals libvirt's screen {n} pixel for pixel", why)
         check(images.compare(mine, own[1 - n]) > 0, f"and not screen {1 - n}")
         check(not [x for x in err.splitlines() if "WARNING" in x or "CRITICAL" in x],
               f"headless --monitor {n} prints no GLib warnings", err[-500:])
@@ -209,7 +232,7 @@ def run(d, procs, guest_dir):
         placed = client_windows(genv)
         wins = [next(w for w in placed if w[0] == v[0]) for v in wins]
         screen = x_screen(genv, os.path.join(d.work, "gui.png"))
-        found = [images.find(screen, own[n]) for n in (0, 1)]
+        found = [images.find_screen(screen, own[n], f"monitor {n}")[0] for n in (0, 1)]
         found = [p if inside(p, wins[n], W, H) else None for n, p in enumerate(found)]
     note(f"GUI: Enter to both monitors on the X screen: {time.time() - t0:.1f}s; "
          f"{os.path.join(d.work, 'gui.png')}")
@@ -237,18 +260,18 @@ def run(d, procs, guest_dir):
     if wins is None:
         return
     # Xvfb puts both screens at +0+0: each window in turn on top.
-    same = [None, None]
+    same = [(False, "not compared"), (False, "not compared")]
     deadline = time.time() + 30
-    while time.time() < deadline and same != [0, 0]:
+    while time.time() < deadline and not (same[0][0] and same[1][0]):
         for n in (0, 1):
             xdo(kenv, "windowraise", wins[n][0])
             time.sleep(0.5)
             shot = x_screen(kenv, os.path.join(d.work, f"kiosk-{n}.png"))
-            same[n] = images.compare(shot, own[n])
+            same[n] = images.same_screen(shot, own[n], names=("the X screen", f"monitor {n}"))
     for n in (0, 1):
-        check(same[n] == 0 and wins[n][1:] == (W, H, 0, 0, wins[n][5]),
+        check(same[n][0] and wins[n][1:] == (W, H, 0, 0, wins[n][5]),
               f"kiosk window {n + 1} covers its {W}x{H} screen, monitor {n} pixel for pixel",
-              f"{wins[n]}: {same[n]} pixels differ")
+              f"{wins[n]}: {same[n][1]}")
     time.sleep(2)
     check(kiosk.poll() is None, "the kiosk still runs")
     check(not klog.noise(), "the kiosk prints no GLib warnings or criticals "

@@ -25,8 +25,8 @@ import_demo()
 import deployment  # noqa: E402
 import images  # noqa: E402
 from brokerdeploy import ApiError, DEMO_PASSWORD, DEMO_USER  # noqa: E402
-from e2elib import (CLIENT, Log, booted, need_tools, run_deployment,  # noqa: E402
-                    sessions_of, start_xvfb, x_screen, xdo)
+from e2elib import (CLIENT, Log, need_tools, own_banner, run_deployment,  # noqa: E402
+                    sessions_of, start_xvfb, wait_banner, x_screen, xdo)
 
 HELPER_PASSWORD = "helpdesk-pass-1"
 KEEP = ("login.png", "login-error.png", "desktop.png", "headless.png", "reset-confirm.png")
@@ -66,14 +66,13 @@ def run(d, procs):
           "headless with no broker listening exits 3 saying it cannot reach the broker",
           f"exit {rc}: {err[-300:]}")
 
-    # The desktop is ready once its SPICE port is: let its guest boot to its
-    # banner first, so that the client's first frame is the banner.
+    # Let the guest boot to its banner first, so that the client's first
+    # frame is the banner and not a black screen.
     token = d.login()
     d.connect(token)
     desk = sessions_of(d, helper, DEMO_USER)[0]["desktop"]
     own = os.path.join(d.work, "own.png")
-    check(wait_for(lambda: booted(d, helper, desk, own), 60, 0.5),
-          f"{desk} boots to its banner")
+    wait_banner(d, helper, desk, own)
 
     rc, err, secs = headless(d, env, DEMO_PASSWORD, extra=["--no-logout"])
     shot = os.path.join(d.work, "headless.png")
@@ -88,10 +87,9 @@ def run(d, procs):
         return
     desk = mine[0]["desktop"]
     d.guest_screenshot(helper, desk, own)
-    a, b = images.read_image(shot), images.read_image(own)
-    diff = images.compare(a, b)
-    check(diff == 0, f"the headless first frame equals {desk}'s own screenshot",
-          f"{diff} pixels differ (client {a[:2]}, guest {b[:2]})")
+    ok, why = images.same_screen(images.read_image(shot), images.read_image(own),
+                                 names=("the client's first frame", "the guest's screen"))
+    check(ok, f"the headless first frame equals {desk}'s own screenshot", why)
     check(not [line for line in err.splitlines() if "WARNING" in line or "CRITICAL" in line],
           "headless prints no GLib warnings", err[-500:])
     rc, err, _ = headless(d, env, DEMO_PASSWORD, extra=["--no-logout", "--monitor", "1"])
@@ -144,19 +142,24 @@ def run(d, procs):
     xdo(genv, "key", "Return")
     check(log.wait(r"ui: logged in as demo", 15), "the right password logs in",
           "\n".join(log.lines()[-10:]))
-    found, screen = None, None
+    found, why, banner = None, "the desktop never got ready", None
     while time.time() - t0 < 90 and found is None and gui.poll() is None:
         time.sleep(0.5)
         mine = sessions_of(d, helper, DEMO_USER)
         if not mine or mine[0]["state"] not in ("ready", "connected"):
             continue
-        d.guest_screenshot(helper, mine[0]["desktop"], own)
+        # The guest's own screen first: until it shows its banner there is
+        # nothing to look for (a black guest is "found" on any black window).
+        banner = own_banner(d, helper, mine[0]["desktop"], own)
+        if banner is None:
+            why = f"{mine[0]['desktop']}'s own screen never showed its banner"
+            continue
         screen = x_screen(genv, os.path.join(d.work, "desktop.png"))
-        found = images.find(screen, images.read_image(own))
+        found, why = images.find_screen(screen, banner)
     note(f"GUI: Enter to the guest's screen on the X screen: {time.time() - t0:.1f}s; "
          f"{os.path.join(d.work, 'desktop.png')}")
     check(found is not None, "the GUI shows the guest's own screen pixel for pixel",
-          f"not found (client {'running' if gui.poll() is None else 'exited'}): "
+          f"{why} (client {'running' if gui.poll() is None else 'exited'}): "
           + "\n".join(log.lines()[-10:]))
     check(any(line.endswith("ui: desktop office") for line in log.lines()),
           "the client says it shows desktop 'office'")
@@ -218,17 +221,18 @@ def run(d, procs):
           "the session outlives the reset", (before, after))
     # The SPICE connection stays: the guest boots to its banner again, in view.
     desk = after[0]["desktop"] if after else desk
-    found = None
+    found, why = None, f"{desk}'s own screen did not show its banner again"
     deadline = time.time() + 60
     while time.time() < deadline and found is None:
         time.sleep(0.5)
-        if not booted(d, helper, desk, own):
+        banner = own_banner(d, helper, desk, own)
+        if banner is None:
             continue
         screen = x_screen(genv, os.path.join(d.work, "after-reset.png"))
-        found = images.find(screen, images.read_image(own))
+        found, why = images.find_screen(screen, banner)
     check(found is not None and not log.wait(r"ui: (login|reconnecting|connection lost)", 0.1),
           "after the reset the GUI still shows the guest's own screen, not reconnecting",
-          "\n".join(log.lines()[-10:]))
+          why + "\n" + "\n".join(log.lines()[-10:]))
 
     # --- log out: Ctrl+Alt+Q ------------------------------------------------
     xdo(genv, "key", "ctrl+alt+q")
@@ -239,8 +243,10 @@ def run(d, procs):
           str(sessions_of(d, helper, DEMO_USER)))
     time.sleep(0.5)
     screen = x_screen(genv, os.path.join(d.work, "logged-out.png"))
-    check(images.find(screen, images.read_image(own)) is None,
-          "after the logout the desktop is no longer on the screen")
+    # The banner seen last: a blank one would be "not found" anywhere.
+    check(banner is not None and images.find(screen, banner) is None,
+          "after the logout the desktop is no longer on the screen",
+          "no banner was seen to look for" if banner is None else "it still is")
 
     check(gui.poll() is None, "the GUI client still runs")
     noise = [line for line in log.lines() if "WARNING" in line or "CRITICAL" in line]

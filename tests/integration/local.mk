@@ -10,6 +10,14 @@ EXTRA_DIST += \
 	tests/integration/test-gateway-refusals.py \
 	tests/integration/test-gateway-ops.py
 
+# demo/images.py's screen checks (blank, QEMU's placeholder, the demo
+# banner, same_screen) on synthetic frames and three real screendumps.
+TESTS += tests/integration/test-images.py
+EXTRA_DIST += tests/integration/test-images.py \
+	tests/fixtures/screens/placeholder.png \
+	tests/fixtures/screens/seabios.png \
+	tests/fixtures/screens/banner.png
+
 # libvirt: virt.c against the test driver (test-virt) and a real QEMU guest
 # under the embedded driver (test-virt-qemu), both in C on the real loop.
 VIRT_TESTS = tests/integration/test-virt tests/integration/test-virt-qemu

@@ -14,6 +14,7 @@ The Debian packages are downloaded from Debian's archive on the first run
 (cached in build/agent-guest); a run that cannot get them fails."""
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -121,12 +122,22 @@ def run(d, serial_log):
            if r["result"] == "failed" and "no QEMU guest agent" in r["detail"]],
           "and audits the lock as failed, saying why")
 
+    # Readiness (ready_when = auto): the guest with qemu-ga was ready when
+    # its agent answered, the one without when its screen was drawn.
+    check(re.search(rf"\({re.escape('demo on locked/' + AGENT)}\) ready in \d+s "
+                    r"\(its guest agent answered\)", log_now := read(d.broker_log)),
+          f"{AGENT} became ready when its guest agent answered", d.broker_tail(15))
+    check(re.search(rf"\({re.escape('demo on nolock/' + PLAIN)}\) ready in \d+s "
+                    r"\(its screen was drawn and still", log_now),
+          f"{PLAIN}, without an agent, when its screen was drawn and still")
+
     # Whatever the agent answered has been handled by now: no warning.
     time.sleep(2)
     log = read(d.broker_log)
     bad = [line for line in log.splitlines()
            if f"lock locked/{AGENT} after disconnect" in line or
-           (AGENT in line and "agent" in line.replace(AGENT, ""))]
+           (AGENT in line and "agent" in line.replace(AGENT, "") and
+            "its guest agent answered" not in line)]
     check(not bad, f"the broker logs no warning about locking {AGENT}", bad)
     check(read(serial_log).count(TRACE) == 1 and
           [r["result"] for r in audit_times(d, helper, f"lock desktop {AGENT} of demo")]
