@@ -206,6 +206,7 @@ struct session {
 	time_t			 updated;
 	time_t			 connected_at;
 	time_t			 disconnected_at;
+	time_t			 ready_at;	/* the guest got ready */
 	/* SPICE channels connected, by client address:port: each channel
 	 * is its own connection with its own graphics events. */
 	char			 channels[SESSION_CHANNELS_MAX][64];

@@ -104,6 +104,9 @@ static const char *const db_migrations[] = {
 	 * first). */
 	"ALTER TABLE guests ADD COLUMN host TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE sessions ADD COLUMN host TEXT NOT NULL DEFAULT '';",
+	/* 4: when a session's guest became ready (0: not yet), from which
+	 * its idle time counts. */
+	"ALTER TABLE sessions ADD COLUMN ready_at INTEGER NOT NULL DEFAULT 0;",
 };
 #define DB_VERSION	((int)(sizeof(db_migrations) / sizeof(db_migrations[0])))
 
@@ -403,14 +406,16 @@ db_session_save(struct db *db, const struct session *s)
 	return db_run(db, db_prepare(db, "INSERT OR REPLACE INTO sessions "
 	    "(id, gw_id, user, token, pool, guest, state, progress, step, "
 	    "error, source, created, updated, connected_at, disconnected_at, "
-	    "action_done, tls_port, spice_host, host) VALUES (?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "iissssiisssiiiiiiss",
+	    "action_done, tls_port, spice_host, host, ready_at) VALUES (?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "iissssiisssiiiiiissi",
 	    (int64_t)s->id, (int64_t)s->gw_id, s->user, s->token,
 	    s->pool->name, s->guest, (int64_t)s->state, (int64_t)s->progress,
 	    s->step, s->error, s->source, (int64_t)s->created,
 	    (int64_t)s->updated, (int64_t)s->connected_at,
 	    (int64_t)s->disconnected_at, (int64_t)s->action_done,
-	    (int64_t)s->tls_port, s->spice_host, s->host->name)) == -1 ?
+	    (int64_t)s->tls_port, s->spice_host, s->host->name,
+	    (int64_t)s->ready_at)) == -1 ?
 	    -1 : 0;
 }
 
@@ -426,7 +431,8 @@ db_session_load(struct db *db, struct broker_config *c,
 	st = db_prepare(db, "SELECT id, gw_id, user, token, pool, guest, "
 	    "state, progress, step, error, source, created, updated, "
 	    "connected_at, disconnected_at, action_done, tls_port, spice_host, "
-	    "host FROM sessions WHERE state != ? ORDER BY created", "i",
+	    "host, ready_at FROM sessions WHERE state != ? ORDER BY created",
+	    "i",
 	    (int64_t)SESSION_ENDED);
 	if (st == NULL)
 		return -1;
@@ -458,6 +464,7 @@ db_session_load(struct db *db, struct broker_config *c,
 		s->tls_port = (uint16_t)sqlite3_column_int(st, 16);
 		strlcpy(s->spice_host, db_text(st, 17), sizeof(s->spice_host));
 		s->host = db_pool_host(pool, db_text(st, 18));
+		s->ready_at = (time_t)sqlite3_column_int64(st, 19);
 		cb(s, arg);
 	}
 	sqlite3_finalize(st);

@@ -227,6 +227,9 @@ session_booted(const struct ready_status *st, void *arg)
 		session_fail(s, st->error);
 		return 0;
 	}
+	/* Idle time counts from here, not from the click: a boot is not
+	 * the user's idleness. */
+	s->ready_at = time(NULL);
 	session_set_state(s, SESSION_READY, 100, "ready");
 	log_info("session %016" PRIx64 " (%s on %s/%s) ready in %llds (%s), "
 	    "SPICE %s port %u", s->id, s->user, s->pool->name, s->guest,
@@ -703,6 +706,8 @@ session_last_seen(const struct session *s)
 {
 	time_t	t = s->created;
 
+	if (s->ready_at > t)
+		t = s->ready_at;
 	if (s->connected_at > t)
 		t = s->connected_at;
 	if (s->disconnected_at > t)

@@ -6,12 +6,14 @@ Xvfb. One run, on one machine, everything on loopback; it prints one table
 
   first frame    paprika-client's window, the user name filled in: the
                  password typed with xdotool, timed from the Enter until the
-                 X screen holds the guest's own screen pixel for pixel (the
+                 X screen holds the guest's settled screen (its own
+                 screenshot once it shows its banner, still for 1 s: never
+                 black or QEMU's placeholder) pixel for pixel (the
                  client logs in, connects and opens SPICE through the
                  gateway in that time); remote-viewer, timed from its launch
                  with the broker's .vv until the same; paprika-client
                  --headless, from its launch until it exits having saved the
-                 first frame (equal to the guest's own screen)
+                 first frame (checked equal to the settled screen)
   idle desktop   each viewer showing the desktop, nothing moving: RSS and
                  PSS from /proc, CPU (utime + stime) over BENCH_IDLE seconds
 
@@ -51,6 +53,9 @@ POLL_MS = env_int("BENCH_POLL_MS", 50, 50)
 SETTLE = env_int("BENCH_SETTLE", 2, 2)
 TIMEOUT = env_int("BENCH_TIMEOUT", 60, 60)
 KEEP = os.environ.get("BENCH_KEEP", "0") not in ("", "0")
+# Seconds the guest's screen stays the same before it is the settled
+# desktop: the broker's ready_settle default (docs/broker.md, "Ready").
+SETTLE_READY = 1.0
 CLIENT = os.environ.get("BENCH_CLIENT") or os.path.join(top_builddir, "paprika-client")
 VIEWER = os.environ.get("BENCH_VIEWER", "remote-viewer")
 HELPER = ("helper", "helper-password")
@@ -385,9 +390,10 @@ class Bench:
         clog = ClientLog(path)
         if rc != 0 or not os.path.exists(out):
             raise BenchError(f"paprika-client --headless: exit {rc}:\n{clog.tail()}")
-        if images.compare(images.read_image(out), self.own) != 0:
+        same, why = images.same_screen(images.read_image(out), self.own)
+        if not same:
             raise BenchError("paprika-client --headless saved something else than "
-                             "the guest's own screen")
+                             f"the guest's settled screen: {why}")
         own_ms = None
         for line in clog.lines():
             m = re.search(r"first frame .*: (\d+) ms after start", line)
@@ -439,12 +445,25 @@ class Bench:
                 "procs": len(pids)}
 
 
-def booted(d, helper, guest, path):
-    """True once the guest's own screen is its banner (as tests/e2e/test-client.py)."""
-    d.guest_screenshot(helper, guest, path)
-    w, h, rgb = images.read_image(path)
-    corner = rgb[0:3]
-    return corner != b"\0\0\0" and rgb[3 * (w * h - 1):] == corner
+def settled(d, helper, guest, path, timeout=90):
+    """The guest's own screen once it is its banner (images.shows_banner)
+    and has not changed for SETTLE_READY seconds: the desktop as the
+    broker's ready_when = display sees it, the screen every first frame is
+    compared with. None after timeout."""
+    deadline = time.monotonic() + timeout
+    prev, since = None, None
+    while time.monotonic() < deadline:
+        d.guest_screenshot(helper, guest, path)
+        img = images.read_image(path)
+        now = time.monotonic()
+        if not images.shows_banner(img):
+            prev = None
+        elif prev is None or not images.same_screen(img, prev)[0]:
+            prev, since = img, now
+        elif now - since >= SETTLE_READY:
+            return img
+        time.sleep(0.25)
+    return None
 
 
 def free_display():
@@ -466,7 +485,7 @@ def fmt(v, unit):
     return f"{v:.1f}"
 
 
-def report(res, virt, poll):
+def report(res, virt_why, poll):
     med = statistics.median
     rows = []
 
@@ -489,7 +508,7 @@ def report(res, virt, poll):
     hl = res["headless"]
     own = [h[1] for h in hl if h[1] is not None]
     row("headless: launch to exit s", med([h[0] for h in hl]), "s", rv_launch,
-        note=f"median of {len(hl)}; PNG == guest's screen; its own first frame "
+        note=f"median of {len(hl)}; PNG == settled screen; its own first frame "
              + (f"{med(own) * 1e3:.0f} ms" if own else "-"))
     ci, vi = res["idle_client"], res.get("idle_viewer")
     row("idle RSS MB", ci["rss"], "MB", vi and vi["rss"],
@@ -510,8 +529,7 @@ def report(res, virt, poll):
     for label, c, v, ratio, note in rows:
         print(f"{label:<34} {c:>8} {v:>8} {ratio:>7} | {note}".rstrip())
     print()
-    kind = "KVM" if virt == "kvm" else "TCG (no usable /dev/kvm)"
-    print(f"guest ran under {kind}; both viewers on the same running guest, "
+    print(f"guest ran under {virt_why}; both viewers on the same running guest, "
           "through paprika-gatewayd, under one Xvfb 1024x768x24.")
     print(f"screen polled every {POLL_MS} ms with {poll[0]} (one grab and search: "
           f"median {poll[1] * 1e3:.0f} ms, max {poll[2] * 1e3:.0f} ms): the first-frame "
@@ -557,12 +575,11 @@ def main():
         d.connect(d.login())
         _, body, _ = d.api("GET", "/api/v1/sessions", token=helper)
         desk = [s for s in body["sessions"] if s["user"] == brokerdeploy.DEMO_USER][0]["desktop"]
-        own_path = os.path.join(work, "own.png")
-        if not wait_for(lambda: booted(d, helper, desk, own_path), 90, 0.5):
-            raise BenchError(f"{desk} did not boot to its banner")
-        own = images.read_image(own_path)
-        log(f"{desk} runs ({'KVM' if d.virt == 'kvm' else 'TCG'}), "
-            f"its screen {own[0]}x{own[1]}")
+        own = settled(d, helper, desk, os.path.join(work, "own.png"))
+        if own is None:
+            raise BenchError(f"{desk} did not settle on its banner")
+        log(f"{desk} runs under {d.virt_why}; its settled screen: "
+            f"{images.describe(own)}")
 
         display = free_display()
         xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24",
@@ -608,7 +625,7 @@ def main():
                 r = res[k]
                 log(f"{k}: RSS {r['rss_before']} -> {r['rss']} KiB, PSS {r['pss_before']} -> "
                     f"{r['pss']} KiB, anonymous {r['anon_before']} -> {r['anon']} KiB, CPU {r['cpu'] * 100:.2f}% ({r['procs']} process(es))")
-        report(res, d.virt, (screen.how, statistics.median(cycles), cycles[-1]))
+        report(res, d.virt_why, (screen.how, statistics.median(cycles), cycles[-1]))
         rc = 0
     except Exception as e:  # noqa: BLE001 (a failed run says why, with the logs)
         log(f"FAILED: {type(e).__name__}: {e}")

@@ -1,6 +1,7 @@
 """paprika-brokerd's pools beyond the shared one, against real QEMU guests:
 a static pool (each user their own named guest, kept after a session),
-idle and maximum session time, the gateway address chosen by the client's
+readiness (the "booting" step, and guests that never get ready failing
+with the reason), idle and maximum session time, the gateway address chosen by the client's
 network (proxy_for), and login throttling per client address."""
 
 import os
@@ -17,6 +18,7 @@ from deployment import make_workdir  # noqa: E402
 
 IDLE = 6
 MAX_SESSION = 8
+READY_TIMEOUT = 4
 
 # The shared pool ends sessions after MAX_SESSION; a static pool gives demo
 # the guest "own-demo", ends a session nobody connects to after IDLE and
@@ -32,6 +34,21 @@ idle_timeout = {IDLE}s
 user_reset = yes
 clipboard = no
 usbredir = no
+
+[pool needagent]
+title = Needs an agent
+kind = static
+host = local
+assign = demo=agentless
+ready_when = agent
+
+[pool restless]
+title = Never still long enough
+kind = static
+host = local
+assign = demo=restless
+ready_settle = 60s
+ready_timeout = {READY_TIMEOUT}s
 
 [gateway local]
 proxy_for = 127.0.0.2/32 http://gw-inside.example:3128
@@ -72,22 +89,62 @@ def address_throttle(d):
     check(st == 401, "another address is not held back", (st, body))
 
 
+def failed_session(d, helper, pool, timeout):
+    """The session of pool once it has failed, or None."""
+    def failed():
+        s = sessions(d, helper, pool)
+        return s[0] if s and s[0]["state"] == "failed" else None
+    return wait_for(failed, timeout)
+
+
+def readiness_failures(d, demo, helper):
+    """ready_when = agent on a guest without an agent channel, and a screen
+    that must stay still longer than ready_timeout allows: each session
+    fails with a sentence, which the user's connect also gets."""
+    st, body, _ = d.api("POST", "/api/v1/desktops/needagent/connect?wait=1", token=demo)
+    s = failed_session(d, helper, "needagent", 60)
+    check(s and "agentless has no guest agent channel" in s.get("error", ""),
+          "ready_when = agent on a guest with no agent channel fails the session, "
+          "saying so", s or sessions(d, helper, "needagent"))
+    # The next connect tries again (the guest runs now) and waits for it.
+    st, body, _ = d.api("POST", "/api/v1/desktops/needagent/connect?wait=20", token=demo)
+    check(st == 502 and "no guest agent channel" in str(body),
+          "and the user's next connect is told why", (st, body))
+    t0 = time.time()
+    d.api("POST", "/api/v1/desktops/restless/connect?wait=1", token=demo)
+    s = failed_session(d, helper, "restless", 90)
+    check(s and f"restless did not become ready in {READY_TIMEOUT} s: " in s.get("error", ""),
+          "a guest not ready within ready_timeout fails the session with the reason",
+          s or sessions(d, helper, "restless"))
+    note(f"restless failed after {time.time() - t0:.1f}s: {s and s.get('error')}")
+
+
 def run(d):
     address_throttle(d)
     demo = d.login("demo", "demo-password")
     alice = d.login("alice", "alice-password")
     helper = d.login("helper", "helper-password")
 
+    # --- readiness: guests that never get ready fail, saying why ----------
+    readiness_failures(d, demo, helper)
+
     # --- static pool -----------------------------------------------------
     st, body, _ = d.api("GET", "/api/v1/desktops", token=demo)
-    check(st == 200 and {x["id"] for x in body["desktops"]} == {"office", "mine"},
+    check(st == 200 and {x["id"] for x in body["desktops"]} ==
+          {"office", "mine", "needagent", "restless"},
           "demo sees the shared pool and the static one assigned to them", body)
     st, body, _ = d.api("GET", "/api/v1/desktops", token=alice)
     check(st == 200 and {x["id"] for x in body["desktops"]} == {"office"},
           "alice, with no guest in the static pool, does not see it", body)
     st, body, _ = d.api("POST", "/api/v1/desktops/mine/connect", token=alice)
     check(st == 404, "nor can she connect to it", (st, body))
-    conn = d.connect(demo, pool="mine")
+    steps = []
+    conn = d.connect(demo, pool="mine",
+                     progress=lambda b: steps.append((b["progress"], b["step"])))
+    booting = [p for p, step in steps if step == "booting"]
+    check(booting and all(75 <= p <= 99 for p in booting),
+          "while the stopped guest boots, the connect reports the 'booting' "
+          "step at 75 to 99%", steps)
     s = sessions(d, helper, "mine")
     check(len(s) == 1 and s[0]["desktop"] == "own-demo",
           "demo's session in the static pool is on their own guest", s)
@@ -96,7 +153,8 @@ def run(d):
 
     # --- the pool's clipboard and USB policy, for its clients --------------
     _, body, _ = d.api("GET", "/api/v1/desktops", token=demo)
-    policy = {x["id"]: (x["clipboard"], x["usbredir"]) for x in body["desktops"]}
+    policy = {x["id"]: (x["clipboard"], x["usbredir"]) for x in body["desktops"]
+              if x["id"] in ("office", "mine")}
     check(policy == {"office": (True, True), "mine": (False, False)},
           "the desktop list has each pool's clipboard and usbredir (yes by default)", policy)
     check(conn.get("clipboard") is False and conn.get("usbredir") is False,
@@ -107,7 +165,8 @@ def run(d):
 
     # --- self-service reset: where the pool allows it ---------------------
     _, body, _ = d.api("GET", "/api/v1/desktops", token=demo)
-    resettable = {x["id"]: x["can_reset"] for x in body["desktops"]}
+    resettable = {x["id"]: x["can_reset"] for x in body["desktops"]
+                  if x["id"] in ("office", "mine")}
     check(resettable == {"office": False, "mine": True},
           "the desktop list says where the user may reset", resettable)
     st, body, _ = d.api("POST", "/api/v1/desktops/office/reset", token=demo)
@@ -166,7 +225,7 @@ def main():
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
     try:
         d.make_pki()
-        d.define_guests("own-demo")
+        d.define_guests("own-demo", "agentless", "restless")
         for user, groups in (("demo", "staff"), ("alice", "staff"),
                              ("helper", "helpdesk")):
             d.add_user(user, f"{user}-password", groups)

@@ -13,6 +13,7 @@ from testlib import check, finish, import_demo, top_builddir, top_srcdir, wait_f
 
 import_demo()
 import brokerdeploy  # noqa: E402
+import images  # noqa: E402
 from deployment import make_workdir  # noqa: E402
 
 
@@ -256,6 +257,14 @@ def run(d):
                 (state is None or g["state"] == state)]
     spare = wait_for(lambda: lab("spare"), 60)
     check(spare, "the template pool keeps a spare clone running", lab())
+    if spare:
+        # A spare counts once ready: its screen is drawn the moment it does.
+        shot = os.path.join(d.work, "spare-own.png")
+        d.guest_screenshot(helper, spare[0]["name"], shot, pool="lab")
+        screen = images.read_image(shot)
+        check(images.shows_banner(screen),
+              "the spare's own screen already shows its desktop when it is listed "
+              "as a spare", images.describe(screen))
     t0 = time.time()
     conn = d.connect(demo, pool="lab")
     took = time.time() - t0
