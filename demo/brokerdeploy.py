@@ -120,10 +120,13 @@ class BrokerDeployment(Deployment):
             raise DeploymentError(f"libvirt {args[0]}: {(r.stdout + r.stderr).strip()}")
         return r.stdout
 
-    def define_guests(self, *extra):
+    def define_guests(self, *extra, running=False):
         """Defines the demo guests (not running) on qcow2 disks, each with
         a snapshot the shared pool reverts to between users; extra names
-        more guests outside the shared pool (a template, a static guest)."""
+        more guests outside the shared pool (a template, a static guest).
+        With running, the shared pool's guests are booted to their desktop
+        and their snapshot is taken running, memory and all: a revert then
+        gives the next user a drawn desktop without a boot."""
         image = os.path.join(self.build, "demo", "guest", "paprika-demo.img")
         if not os.path.exists(image):
             raise DeploymentError(f"{image} is missing: run make first")
@@ -137,6 +140,12 @@ class BrokerDeployment(Deployment):
                       *[f"{n}={self.disk(n)}" for n in names])
         self.log(f"guests {', '.join(names)} defined, each with "
                  f"snapshot '{SNAPSHOT}'")
+        if running:
+            t0 = time.time()
+            self._libvirt("snapshot-running", self.root, self.work, *self.guest_names)
+            self.log(f"guests {', '.join(self.guest_names)} booted to their desktop "
+                     f"and snapshotted running as '{SNAPSHOT}' in {time.time() - t0:.1f}s: "
+                     "each user gets a drawn desktop with no boot")
 
     def definition(self, name):
         """A guest's persistent XML (the broker must be stopped: the
@@ -384,10 +393,25 @@ class _PortOnly:
         return self.port
 
 
+def _snapshot_running(conn, root, work, names):
+    """Starts each guest, waits for its banner, and replaces its shut-off
+    snapshot with one of it running (memory included); they keep running."""
+    doms = [conn.lookupByName(n) for n in names]
+    for dom in doms:
+        dom.snapshotLookupByName(SNAPSHOT).delete()
+        dom.create()
+    for dom in doms:
+        g = guestmod.Guest(root, work, "", name=dom.name())
+        g.conn, g.dom = conn, dom
+        g.wait_banner(os.path.join(work, f"{dom.name()}-snapshot.png"), timeout=90)
+        dom.snapshotCreateXML(
+            f"<domainsnapshot><name>{SNAPSHOT}</name></domainsnapshot>", 0)
+
+
 def _main(argv):
-    """Child-process steps: define ROOT VIRT NAME=DISK..., define-xml ROOT
-    FILE, xml ROOT NAME (the persistent definition, on stdout), destroy
-    ROOT."""
+    """Child-process steps: define ROOT VIRT NAME=DISK..., snapshot-running
+    ROOT WORK NAME..., define-xml ROOT FILE, xml ROOT NAME (the persistent
+    definition, on stdout), destroy ROOT."""
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
     guestmod._start_event_loop()
     conn = libvirt.open(f"qemu:///embed?root={argv[1]}")
@@ -401,6 +425,8 @@ def _main(argv):
                 password=guestmod.new_password(), valid_to=""))
             dom.snapshotCreateXML(
                 f"<domainsnapshot><name>{SNAPSHOT}</name></domainsnapshot>", 0)
+    elif argv[0] == "snapshot-running":
+        _snapshot_running(conn, argv[1], argv[2], argv[3:])
     elif argv[0] == "xml":
         print(conn.lookupByName(argv[2]).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
     elif argv[0] == "define-xml":

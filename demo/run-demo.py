@@ -65,6 +65,9 @@ def main():
                         help="where the PKI, state, logs and images go (recreated)")
     parser.add_argument("--headless", action="store_true",
                         help="capture the screen even when a display is available")
+    parser.add_argument("--cold", action="store_true",
+                        help="snapshot the guests shut off, so that each user's "
+                             "desktop boots (slower; what the tests exercise)")
     parser.add_argument("--keep", action="store_true",
                         help="keep broker, gateway and guests running until Ctrl-C "
                              "(log in yourself with the printed credentials)")
@@ -83,7 +86,9 @@ def main():
     try:
         log("making the PKI with paprika-certs")
         d.make_pki()
-        d.define_guests()
+        # The shared pool reverts to a snapshot of the running desktop: no
+        # user waits for a boot, the first one included.
+        d.define_guests(running=not args.cold)
         d.add_user(brokerdeploy.DEMO_USER, brokerdeploy.DEMO_PASSWORD, "staff")
         d.add_user("helpdesk", "paprika-helpdesk", "helpdesk")
         log("users: demo (pool office), helpdesk (helpdesk role)")
