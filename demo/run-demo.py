@@ -120,10 +120,11 @@ def main():
 
         client = client_command(top_build, portal, ca)
         if args.keep:
-            if client:
-                log("log in with paprika-client: " + " ".join(client))
-            log("running; press Ctrl-C to stop everything")
+            # Ctrl-C or SIGTERM may come as soon as the line is out.
             try:
+                if client:
+                    log("log in with paprika-client: " + " ".join(client))
+                log("running; press Ctrl-C to stop everything")
                 signal.pause()
             except KeyboardInterrupt:
                 pass
