@@ -138,9 +138,18 @@ def run(d):
           "alice, with no guest in the static pool, does not see it", body)
     st, body, _ = d.api("POST", "/api/v1/desktops/mine/connect", token=alice)
     check(st == 404, "nor can she connect to it", (st, body))
+    # Asked without waiting, again and again: the boot takes a second at
+    # least (ready_settle), so its step shows however fast the guest is.
     steps = []
-    conn = d.connect(demo, pool="mine",
-                     progress=lambda b: steps.append((b["progress"], b["step"])))
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        st, body, _ = d.api("POST", "/api/v1/desktops/mine/connect?wait=0", token=demo)
+        if st != 202:
+            break
+        steps.append((body["progress"], body["step"]))
+        time.sleep(0.1)
+    conn = body
+    check(st == 200, "then the connect answers with the connection", (st, body))
     booting = [p for p, step in steps if step == "booting"]
     check(booting and all(75 <= p <= 99 for p in booting),
           "while the stopped guest boots, the connect reports the 'booting' "
