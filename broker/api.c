@@ -112,6 +112,8 @@ api_roles(unsigned roles)
 
 /* login ------------------------------------------------------------------ */
 
+#define API_AUTH_QUEUE_PER_THREAD	8	/* password checks waiting */
+
 struct api_login {
 	struct http_req		*req;
 	struct auth_config	 cfg;
@@ -122,6 +124,7 @@ struct api_login {
 	int			 status;
 	char			 error[256];
 	double			 seconds;
+	int			 addr_counted;	/* throttle_begin on the address */
 };
 
 static void
@@ -137,6 +140,35 @@ api_login_work(void *arg)
 	explicit_bzero(a->password, sizeof(a->password));
 	a->seconds = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* The throttle's keys of a login: its user name and its address. */
+static void
+api_login_keys(const char *user, const char *source, char *ukey,
+    size_t ulen, char *akey, size_t alen)
+{
+	snprintf(ukey, ulen, "user:%s", user);
+	snprintf(akey, alen, "addr:%s", source);
+}
+
+/* A login turned away before its password is checked. */
+static void
+api_login_refuse(struct http_req *req, const char *user, int status,
+    const char *code, unsigned wait, const char *why)
+{
+	char	retry[16];
+
+	broker->stats.logins_throttled++;
+	broker_audit(user, req->peer_str, "login", "", "refused", "%s: wait "
+	    "%us", why, wait);
+	snprintf(retry, sizeof(retry), "%u", wait);
+	http_add_header(req, "Retry-After", retry);
+	if (status == 429)
+		http_reply_error(req, 429, code, "too many failed logins: try "
+		    "again in %u seconds", wait);
+	else
+		http_reply_error(req, status, code, "the broker is checking "
+		    "too many logins: try again in %u seconds", wait);
 }
 
 static void
@@ -157,11 +189,16 @@ api_login_done(void *arg)
 	uint8_t			 raw[BROKER_TOKEN_BYTES];
 	char			 token[BROKER_TOKEN_HEX + 1];
 	char			 hash[BROKER_TOKEN_HEX + 1], key[THROTTLE_KEY_MAX];
-	char			 cookie[256];
+	char			 akey[THROTTLE_KEY_MAX], cookie[256];
 	time_t			 now = time(NULL);
 	size_t			 i;
 
 	broker->stats.auth_seconds += a->seconds;
+	api_login_keys(a->user, a->source, key, sizeof(key), akey,
+	    sizeof(akey));
+	throttle_end(broker->throttle, key);
+	if (a->addr_counted)
+		throttle_end(broker->throttle, akey);
 	if (a->status == AUTH_ERROR) {
 		log_warnx("login of %s from %s: %s", a->user, a->source,
 		    a->error);
@@ -173,10 +210,8 @@ api_login_done(void *arg)
 	}
 	if (a->status != AUTH_OK) {
 		broker->stats.logins_failed++;
-		snprintf(key, sizeof(key), "user:%s", a->user);
 		api_throttle_fail(key, now);
-		snprintf(key, sizeof(key), "addr:%s", a->source);
-		api_throttle_fail(key, now);
+		api_throttle_fail(akey, now);
 		broker_audit(a->user, a->source, "login", "", "failed",
 		    "wrong user name or password");
 		http_reply_error(req, 401, "login_failed", "wrong user name "
@@ -184,7 +219,6 @@ api_login_done(void *arg)
 		goto out;
 	}
 
-	snprintf(key, sizeof(key), "user:%s", a->user);
 	throttle_clear(broker->throttle, key);
 	db_throttle_del(broker->db, key);
 
@@ -234,8 +268,7 @@ api_login(struct http_req *req)
 	const char		*user, *password;
 	char			 ukey[THROTTLE_KEY_MAX], akey[THROTTLE_KEY_MAX];
 	unsigned		 wait_user, wait_addr, wait;
-	int			 locked_user = 0, locked_addr = 0;
-	char			 retry[16];
+	int			 locked_user = 0, locked_addr = 0, addr_counted;
 	time_t			 now = time(NULL);
 
 	user = json_string_value(json_object_get(req->body, "username"));
@@ -255,25 +288,45 @@ api_login(struct http_req *req)
 		    "%d bytes", AUTH_PASSWORD_MAX);
 		return;
 	}
-	snprintf(ukey, sizeof(ukey), "user:%s", user);
-	snprintf(akey, sizeof(akey), "addr:%s", req->peer_str);
+	api_login_keys(user, req->peer_str, ukey, sizeof(ukey), akey,
+	    sizeof(akey));
+	/* One check per user at a time, and the checks under way count as
+	 * failures: guesses sent at once wait like guesses in a row. */
+	if (throttle_inflight(broker->throttle, ukey) > 0) {
+		api_login_refuse(req, user, 429, "too_many_attempts", 1,
+		    "a login of this user is being checked");
+		return;
+	}
 	wait_user = throttle_wait(broker->throttle, ukey, now, &locked_user);
 	wait_addr = throttle_wait(broker->throttle, akey, now, &locked_addr);
 	wait = wait_user > wait_addr ? wait_user : wait_addr;
 	if (wait > 0) {
-		broker->stats.logins_throttled++;
-		broker_audit(user, req->peer_str, "login", "", "refused",
-		    "%s: wait %us", locked_user ? "user locked out" :
-		    locked_addr ? "address locked out" : "too many failures",
-		    wait);
-		snprintf(retry, sizeof(retry), "%u", wait);
-		http_add_header(req, "Retry-After", retry);
-		http_reply_error(req, 429, locked_user || locked_addr ?
-		    "locked_out" : "too_many_attempts", "too many failed "
-		    "logins: try again in %u seconds", wait);
+		api_login_refuse(req, user, 429, locked_user || locked_addr ?
+		    "locked_out" : "too_many_attempts", wait, locked_user ?
+		    "user locked out" : locked_addr ? "address locked out" :
+		    "too many failures");
+		return;
+	}
+	/* A bounded queue: a flood of checks (PAM's failure delay makes each
+	 * slow) must not hold up every other login for minutes. */
+	if (workq_pending(broker->authq) >= API_AUTH_QUEUE_PER_THREAD *
+	    (size_t)broker->conf->auth_threads ||
+	    throttle_begin(broker->throttle, ukey) == -1) {
+		api_login_refuse(req, user, 503, "busy", 1, "the password "
+		    "checks are full");
+		return;
+	}
+	/* An address with no failure on record checks side by side (an office
+	 * behind one NAT address at nine o'clock); once it has failed, its
+	 * checks under way count too. */
+	addr_counted = throttle_failures(broker->throttle, akey, now) > 0;
+	if (addr_counted && throttle_begin(broker->throttle, akey) == -1) {
+		throttle_end(broker->throttle, ukey);
+		api_login_refuse(req, user, 503, "busy", 1, "out of memory");
 		return;
 	}
 	a = xcalloc(1, sizeof(*a));
+	a->addr_counted = addr_counted;
 	a->req = req;
 	a->cfg.pam_service = broker->conf->pam_service;
 	a->cfg.users_file = broker->conf->users_file;
@@ -283,6 +336,9 @@ api_login(struct http_req *req)
 	http_req_hold(req);
 	if (workq_push(broker->authq, api_login_work, api_login_done,
 	    a) == -1) {
+		throttle_end(broker->throttle, ukey);
+		if (addr_counted)
+			throttle_end(broker->throttle, akey);
 		explicit_bzero(a, sizeof(*a));
 		free(a);
 		http_reply_error(req, 503, "busy", "the broker is busy");

@@ -20,9 +20,18 @@ struct throttle_node {
 	UT_hash_handle		 hh;
 };
 
+/* Attempts being checked now, per key: they count as failures until they
+ * end, so that attempts made at once cannot outrun the delays. */
+struct throttle_busy {
+	char			 key[THROTTLE_KEY_MAX + 1];
+	unsigned		 n;
+	UT_hash_handle		 hh;
+};
+
 struct throttle {
 	struct throttle_config	 c;
 	struct throttle_node	*nodes;
+	struct throttle_busy	*busy;
 };
 
 void
@@ -62,11 +71,16 @@ void
 throttle_free(struct throttle *t)
 {
 	struct throttle_node	*n, *tmp;
+	struct throttle_busy	*b, *btmp;
 
 	if (t == NULL)
 		return;
 	HASH_ITER(hh, t->nodes, n, tmp)
 		throttle_remove(t, n);
+	HASH_ITER(hh, t->busy, b, btmp) {
+		HASH_DEL(t->busy, b);
+		free(b);
+	}
 	free(t);
 }
 
@@ -131,20 +145,80 @@ throttle_delay(const struct throttle *t, unsigned failures)
 	return (unsigned)d;
 }
 
+static struct throttle_busy *
+throttle_busy_find(const struct throttle *t, const char *key)
+{
+	struct throttle_busy	*b;
+	char			 k[THROTTLE_KEY_MAX + 1];
+
+	throttle_key(k, key);
+	HASH_FIND_STR(t->busy, k, b);
+	return b;
+}
+
+unsigned
+throttle_failures(struct throttle *t, const char *key, time_t now)
+{
+	struct throttle_node	*n = throttle_find(t, key, now);
+
+	return n != NULL ? n->e.failures : 0;
+}
+
+unsigned
+throttle_inflight(const struct throttle *t, const char *key)
+{
+	struct throttle_busy	*b = throttle_busy_find(t, key);
+
+	return b != NULL ? b->n : 0;
+}
+
+int
+throttle_begin(struct throttle *t, const char *key)
+{
+	struct throttle_busy	*b;
+
+	if ((b = throttle_busy_find(t, key)) == NULL) {
+		if ((b = calloc(1, sizeof(*b))) == NULL)
+			return -1;
+		throttle_key(b->key, key);
+		HASH_ADD_STR(t->busy, key, b);
+	}
+	b->n++;
+	return 0;
+}
+
+void
+throttle_end(struct throttle *t, const char *key)
+{
+	struct throttle_busy	*b;
+
+	if ((b = throttle_busy_find(t, key)) == NULL)
+		return;
+	if (--b->n == 0) {
+		HASH_DEL(t->busy, b);
+		free(b);
+	}
+}
+
 unsigned
 throttle_wait(struct throttle *t, const char *key, time_t now, int *locked)
 {
 	struct throttle_node	*n;
-	time_t			 until;
+	unsigned		 failures, busy = throttle_inflight(t, key);
+	time_t			 last, until;
 
 	*locked = 0;
-	if ((n = throttle_find(t, key, now)) == NULL)
-		return 0;
-	if (n->e.locked_until != 0) {
+	if ((n = throttle_find(t, key, now)) != NULL &&
+	    n->e.locked_until != 0) {
 		*locked = 1;
 		return (unsigned)(n->e.locked_until - now);
 	}
-	until = n->e.last_failure + throttle_delay(t, n->e.failures);
+	failures = n != NULL ? n->e.failures : 0;
+	if (busy > UINT_MAX - failures)
+		busy = UINT_MAX - failures;
+	/* An attempt still being checked is taken as a failure made now. */
+	last = busy > 0 ? now : n != NULL ? n->e.last_failure : now;
+	until = last + throttle_delay(t, failures + busy);
 	return until > now ? (unsigned)(until - now) : 0;
 }
 

@@ -38,8 +38,9 @@ void		 throttle_config_defaults(struct throttle_config *c);
 struct throttle	*throttle_new(const struct throttle_config *c);
 void		 throttle_free(struct throttle *t);
 /*
- * Seconds key must still wait before its next attempt (0: go ahead);
- * *locked is set to 1 when the wait is a lockout.
+ * Seconds key must still wait before its next attempt (0: go ahead), the
+ * attempts still being checked counted as failures made now; *locked is
+ * set to 1 when the wait is a lockout.
  */
 unsigned	 throttle_wait(struct throttle *t, const char *key, time_t now,
 		    int *locked);
@@ -47,6 +48,17 @@ unsigned	 throttle_wait(struct throttle *t, const char *key, time_t now,
 const struct throttle_entry *throttle_fail(struct throttle *t, const char *key,
 		    time_t now);
 void		 throttle_clear(struct throttle *t, const char *key);
+/*
+ * An attempt for key is being checked (throttle_begin, 0 or -1 on no
+ * memory) until throttle_end: parallel attempts cannot outrun the delays.
+ * Kept in memory only: a restart has nothing in flight.
+ */
+int		 throttle_begin(struct throttle *t, const char *key);
+void		 throttle_end(struct throttle *t, const char *key);
+unsigned	 throttle_inflight(const struct throttle *t, const char *key);
+/* The failures on record for key (0: none, or aged out). */
+unsigned	 throttle_failures(struct throttle *t, const char *key,
+		    time_t now);
 /* Puts back a saved entry (dropped when it has aged out). */
 void		 throttle_restore(struct throttle *t,
 		    const struct throttle_entry *e, time_t now);

@@ -358,14 +358,17 @@ class Bench:
         errors = []
         go = threading.Event()
 
-        def worker(k):
+        def worker(i, k):
             go.wait()
             try:
+                # Users logging in side by side, each their own: the
+                # broker checks one password per user at a time.
                 for _ in range(k):
-                    d.login("bench", "bench-password")
+                    d.login(f"bench{i + 1}", f"bench{i + 1}-password")
             except Exception as e:  # noqa: BLE001 (reported below)
                 errors.append(e)
-        threads = [threading.Thread(target=worker, args=(k,)) for k in per]
+        threads = [threading.Thread(target=worker, args=(i, k))
+                   for i, k in enumerate(per)]
         for t in threads:
             t.start()
         m0 = self.metrics()
@@ -588,6 +591,7 @@ def main():
         for user, groups in (("bench", "staff"), ("runner", "staff"),
                              ("sparer", "staff"), ("reverter", "staff"),
                              ("helper", "helpdesk"),
+                             *((f"bench{i + 1}", "staff") for i in range(THREADS)),
                              *((f"fresh{i + 1}", "staff") for i in range(STOPPED))):
             d.add_user(user, f"{user}-password", groups)
 

@@ -91,6 +91,10 @@ EXTRA_DIST += tests/integration/test-broker-gpu.py
 # The "lock" disconnect action with a real QEMU guest agent: a tiny Linux
 # guest from Debian packages (demo/agent-guest/build.sh, downloaded once into
 # build/agent-guest; the test fails when they cannot be downloaded).
+# 100 wrong passwords for one user at once: a handful checked, the rest
+# refused, a good user from elsewhere logging in all along.
+TESTS += tests/integration/test-broker-brute.py
+EXTRA_DIST += tests/integration/test-broker-brute.py
 TESTS += tests/integration/test-broker-lock.py
 EXTRA_DIST += tests/integration/test-broker-lock.py \
 	demo/agent-guest/build.sh \

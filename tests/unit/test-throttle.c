@@ -296,6 +296,45 @@ test_long_key(void **state)
 	throttle_free(t);
 }
 
+/* Attempts being checked count as failures made now, until they end. */
+static void
+test_in_flight(void **state)
+{
+	struct throttle	*t = small();
+	int		 i;
+
+	assert_int_equal(throttle_inflight(t, "user:a"), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(throttle_begin(t, "user:a"), 0);
+	assert_int_equal(throttle_inflight(t, "user:a"), 2);
+	assert_int_equal(wait_at(t, "user:a", T0, 0), 0);	/* 2 free */
+	assert_int_equal(throttle_begin(t, "user:a"), 0);
+	assert_int_equal(wait_at(t, "user:a", T0, 0), 1);
+	assert_int_equal(throttle_begin(t, "user:a"), 0);
+	assert_int_equal(wait_at(t, "user:a", T0 + 100, 0), 2);
+	assert_int_equal(wait_at(t, "user:b", T0, 0), 0);	/* its own */
+
+	/* Two recorded failures and one still in flight: 3, one delay. */
+	throttle_end(t, "user:a");
+	throttle_end(t, "user:a");
+	throttle_end(t, "user:a");
+	throttle_fail(t, "user:a", T0);
+	throttle_fail(t, "user:a", T0);
+	assert_int_equal(wait_at(t, "user:a", T0 + 50, 0), 1);
+	throttle_end(t, "user:a");
+	assert_int_equal(throttle_inflight(t, "user:a"), 0);
+	assert_int_equal(wait_at(t, "user:a", T0 + 50, 0), 0);
+	throttle_end(t, "user:a");		/* one too many: harmless */
+	assert_int_equal(throttle_inflight(t, "user:a"), 0);
+
+	/* A lockout wins over anything in flight. */
+	assert_int_equal(throttle_begin(t, "user:c"), 0);
+	for (i = 0; i < 8; i++)
+		throttle_fail(t, "user:c", T0);
+	assert_int_equal(wait_at(t, "user:c", T0, 1), 600);
+	throttle_free(t);		/* with an attempt still in flight */
+}
+
 int
 main(void)
 {
@@ -310,6 +349,7 @@ main(void)
 		cmocka_unit_test(test_restore_round_trip),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_long_key),
+		cmocka_unit_test(test_in_flight),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
