@@ -462,7 +462,7 @@ typedef int	(*ready_cb)(const struct ready_status *st, void *arg);
 int		 ready_watch(const struct conf_pool *p,
 		    const struct conf_host *h, const char *dom, ready_cb cb,
 		    void *arg);
-/* dom on host stopped: it must prove itself ready again. */
+/* dom on host stopped or was reset: it must prove itself ready again. */
 void		 ready_forget(const char *host, const char *dom);
 /* Seconds pool's guests took to get ready lately (a guess before any). */
 double		 ready_boot_estimate(const char *pool);

@@ -226,10 +226,18 @@ broker_graphics(struct virt_host *vh, const char *dom,
 	session_graphics(virt_host_name(vh), dom, phase, client);
 }
 
+/* A guest that reset boots again: it must prove itself ready again. */
+static void
+broker_rebooted(struct virt_host *vh, const char *dom, void *arg)
+{
+	ready_forget(virt_host_name(vh), dom);
+}
+
 static const struct virt_events broker_virt_events = {
 	broker_host_up,
 	broker_domain_state,
 	broker_graphics,
+	broker_rebooted,
 };
 
 static void

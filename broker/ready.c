@@ -27,17 +27,14 @@
 
 struct ready_watch {
 	uint64_t		 id;
-	char			 host[BROKER_NAME_MAX + 1];
+	const struct conf_host	*host;
+	const struct conf_pool	*pool;		/* ready_when and its times */
 	char			 dom[VIRT_NAME_MAX];
-	char			 pool[BROKER_NAME_MAX + 1];
-	enum virt_ready		 mode;
-	unsigned		 settle;
-	unsigned		 timeout;
 	double			 started;
 	double			 still_since;	/* the screen as it is now */
 	uint8_t			 digest[SCREEN_DIGEST_LEN];
-	int			 looked;	/* a drawn screen was seen */
-	enum screen_look	 look;		/* the last one */
+	enum screen_look	 look;		/* the last look's (the
+						 * placeholder before one) */
 	enum virt_ready		 checked;	/* auto resolved */
 	int			 errors;
 	char			 error[VIRT_ERROR_MAX];
@@ -173,7 +170,7 @@ ready_report(struct ready_watch *w, int done, const char *how,
 	st.how = how;
 	st.error = error;
 	st.elapsed = elapsed;
-	pct = 100.0 * elapsed / ready_boot_estimate(w->pool);
+	pct = 100.0 * elapsed / ready_boot_estimate(w->pool->name);
 	st.percent = done == 1 ? 100 : pct > 99 ? 99 : (unsigned)pct;
 	if (w->cb(&st, w->arg) == -1 || done != 0)
 		ready_free(w);
@@ -191,24 +188,26 @@ ready_schedule(struct ready_watch *w, unsigned ms)
 static void
 ready_timeout_reason(const struct ready_watch *w, char *buf, size_t len)
 {
-	if (w->checked == VIRT_READY_AGENT)
-		snprintf(buf, len, "desktop %s did not become ready in %u s: "
-		    "its guest agent never answered (is qemu-ga or "
-		    "spice-vdagent running in the guest?)", w->dom,
-		    w->timeout);
-	else if (!w->looked && w->look == SCREEN_PLACEHOLDER)
-		snprintf(buf, len, "desktop %s did not become ready in %u s: "
-		    "the guest never initialised its display", w->dom,
-		    w->timeout);
-	else if (!w->looked)
-		snprintf(buf, len, "desktop %s did not become ready in %u s: "
-		    "its screen stayed blank", w->dom, w->timeout);
+	char		 still[160];
+	const char	*why;
+
+	if (w->errors > 0)
+		why = w->error;
+	else if (w->checked == VIRT_READY_AGENT)
+		why = "its guest agent never answered (is qemu-ga or "
+		    "spice-vdagent running in the guest?)";
+	else if (w->look == SCREEN_DRAWN) {
+		snprintf(still, sizeof(still), "its screen never stayed still "
+		    "for %u s (a blinking cursor or a clock keeps changing "
+		    "it: give the pool ready_when = agent or port)",
+		    w->pool->ready_settle);
+		why = still;
+	} else if (w->look == SCREEN_BLANK)
+		why = "its screen stayed blank";
 	else
-		snprintf(buf, len, "desktop %s did not become ready in %u s: "
-		    "its screen never stayed still for %u s (a blinking "
-		    "cursor or a clock keeps changing it: give the pool "
-		    "ready_when = agent or port)", w->dom, w->timeout,
-		    w->settle);
+		why = "the guest never initialised its display";
+	snprintf(buf, len, "desktop %s did not become ready in %u s: %s",
+	    w->dom, w->pool->ready_timeout, why);
 }
 
 /* The guest is ready: remembered until it stops, its boot time kept. */
@@ -217,11 +216,11 @@ ready_done(struct ready_watch *w, const char *how)
 {
 	double	elapsed = ready_now() - w->started;
 
-	ready_set_seen(w->host, w->dom);
-	if (w->mode != VIRT_READY_PORT)
-		ready_boot_record(w->pool, elapsed);
-	log_debug("desktop %s/%s ready after %.1f s: %s", w->pool, w->dom,
-	    elapsed, how);
+	ready_set_seen(w->host->name, w->dom);
+	if (w->pool->ready_when != VIRT_READY_PORT)
+		ready_boot_record(w->pool->name, elapsed);
+	log_debug("desktop %s/%s ready after %.1f s: %s", w->pool->name,
+	    w->dom, elapsed, how);
 	ready_report(w, 1, how, NULL);
 }
 
@@ -256,30 +255,25 @@ ready_looked(const struct virt_result *res, void *arg)
 			return;
 		}
 		if (res->ready_mode == VIRT_READY_DISPLAY) {
-			w->look = res->screen.look;
-			if (res->screen.look != SCREEN_DRAWN)
-				w->looked = 0;
-			else if (!w->looked || memcmp(w->digest,
-			    res->screen.digest, sizeof(w->digest)) != 0) {
-				w->looked = 1;
+			/* Still since the first look at this very screen. */
+			if (w->look != SCREEN_DRAWN || memcmp(w->digest,
+			    res->screen.digest, sizeof(w->digest)) != 0)
 				w->still_since = now;
-				memcpy(w->digest, res->screen.digest,
-				    sizeof(w->digest));
-			}
-			if (w->looked && now - w->still_since >= w->settle) {
+			w->look = res->screen.look;
+			memcpy(w->digest, res->screen.digest,
+			    sizeof(w->digest));
+			if (w->look == SCREEN_DRAWN &&
+			    now - w->still_since >= w->pool->ready_settle) {
 				snprintf(how, sizeof(how), "its screen was "
-				    "drawn and still for %u s", w->settle);
+				    "drawn and still for %u s",
+				    w->pool->ready_settle);
 				ready_done(w, how);
 				return;
 			}
 		}
 	}
-	if (now - w->started >= w->timeout) {
-		if (w->errors > 0)
-			snprintf(why, sizeof(why), "desktop %s did not become "
-			    "ready in %u s: %s", w->dom, w->timeout, w->error);
-		else
-			ready_timeout_reason(w, why, sizeof(why));
+	if (now - w->started >= w->pool->ready_timeout) {
+		ready_timeout_reason(w, why, sizeof(why));
 		ready_report(w, -1, NULL, why);
 		return;
 	}
@@ -295,21 +289,19 @@ static void
 ready_look(evutil_socket_t fd, short ev, void *arg)
 {
 	struct ready_watch	*w = arg;
-	struct conf_host	*h;
 	uint64_t		*id;
 
-	if (w->mode == VIRT_READY_PORT) {
+	if (w->pool->ready_when == VIRT_READY_PORT) {
 		ready_done(w, "ready_when = port");
 		return;
 	}
-	if (ready_is_seen(w->host, w->dom)) {
+	if (ready_is_seen(w->host->name, w->dom)) {
 		ready_report(w, 1, "it was ready before", NULL);
 		return;
 	}
-	h = conf_host_find(broker->conf, w->host);
 	id = xmalloc(sizeof(*id));
 	*id = w->id;
-	if (h == NULL || virt_ready_probe(h->virt, w->dom, w->mode,
+	if (virt_ready_probe(w->host->virt, w->dom, w->pool->ready_when,
 	    ready_looked, id) == -1) {
 		free(id);
 		ready_report(w, -1, NULL, "out of memory");
@@ -324,13 +316,10 @@ ready_watch(const struct conf_pool *p, const struct conf_host *h,
 
 	w = xcalloc(1, sizeof(*w));
 	w->id = next_id++;
-	strlcpy(w->host, h->name, sizeof(w->host));
+	w->host = h;
 	strlcpy(w->dom, dom, sizeof(w->dom));
-	strlcpy(w->pool, p->name, sizeof(w->pool));
-	w->mode = p->ready_when;
+	w->pool = p;
 	w->checked = p->ready_when;
-	w->settle = p->ready_settle;
-	w->timeout = p->ready_timeout;
 	w->started = ready_now();
 	w->cb = cb;
 	w->arg = arg;

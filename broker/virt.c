@@ -271,6 +271,18 @@ virt_graphics_cb(virConnectPtr conn, virDomainPtr d, int phase,
 		h->ev.graphics(h, virDomainGetName(d), p, peer, h->arg);
 }
 
+/* The guest reset itself or was reset: it boots again, still running. */
+static void
+virt_reboot_cb(virConnectPtr conn, virDomainPtr d, void *opaque)
+{
+	struct virt_host	*h = opaque;
+
+	log_debug("host %s: domain %s rebooted", h->name,
+	    virDomainGetName(d));
+	if (h->ev.rebooted != NULL)
+		h->ev.rebooted(h, virDomainGetName(d), h->arg);
+}
+
 /* From whatever thread noticed; the loop learns through h->closed. */
 static void
 virt_close_cb(virConnectPtr conn, int reason, void *opaque)
@@ -295,7 +307,9 @@ virt_conn_drop(struct virt_host *h)
 		virConnectDomainEventDeregisterAny(h->conn, h->lifecycle_id);
 	if (h->graphics_id >= 0)
 		virConnectDomainEventDeregisterAny(h->conn, h->graphics_id);
-	h->lifecycle_id = h->graphics_id = -1;
+	if (h->reboot_id >= 0)
+		virConnectDomainEventDeregisterAny(h->conn, h->reboot_id);
+	h->lifecycle_id = h->graphics_id = h->reboot_id = -1;
 	virConnectUnregisterCloseCallback(h->conn, virt_close_cb);
 	virConnectClose(h->conn);
 	virResetLastError();
@@ -337,6 +351,12 @@ virt_connect_work(struct virt_job *job)
 	    VIR_DOMAIN_EVENT_CALLBACK(virt_graphics_cb), h, NULL);
 	if (h->graphics_id == -1)
 		log_debug("host %s: no graphics events: %s", h->name,
+		    virt_last_error(msg, sizeof(msg)));
+	h->reboot_id = virConnectDomainEventRegisterAny(h->conn, NULL,
+	    VIR_DOMAIN_EVENT_ID_REBOOT,
+	    VIR_DOMAIN_EVENT_CALLBACK(virt_reboot_cb), h, NULL);
+	if (h->reboot_id == -1)
+		log_debug("host %s: no reboot events: %s", h->name,
 		    virt_last_error(msg, sizeof(msg)));
 	virResetLastError();
 	h->conn_error[0] = '\0';
@@ -588,7 +608,7 @@ virt_host_new(const char *name, const char *uri, const struct virt_events *ev,
 	h->up = -1;
 	h->remote = virt_uri_remote(uri);
 	h->backoff = VIRT_BACKOFF_MIN;
-	h->lifecycle_id = h->graphics_id = -1;
+	h->lifecycle_id = h->graphics_id = h->reboot_id = -1;
 	snprintf(h->error, sizeof(h->error), "host %s: not connected yet",
 	    h->name);
 	pthread_mutex_init(&h->lock, NULL);

@@ -116,6 +116,8 @@ struct virt_events {
 	void	(*graphics)(struct virt_host *h, const char *dom,
 		    enum virt_graphics_phase phase, const char *client_addr,
 		    void *arg);
+	/* dom was reset (by the guest or by anyone): it boots again */
+	void	(*rebooted)(struct virt_host *h, const char *dom, void *arg);
 };
 
 /* Registers libvirt's event loop on base; call once, before any host. */

@@ -68,6 +68,7 @@ struct virt_host {
 	virConnectPtr		 conn;
 	int			 lifecycle_id;
 	int			 graphics_id;
+	int			 reboot_id;
 	char			 conn_error[VIRT_ERROR_MAX];
 
 	/* Set from any thread by the close callback. */

@@ -18,12 +18,13 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+
+import images
 
 # Each guest type: what the log calls its guests, and what boots in them.
 KINDS = {"boot-sector": ("boot-sector guests", "a boot sector"),
@@ -188,12 +189,13 @@ def probe_kernel(kernel):
 
 
 def probe_boot_sector(image):
-    """Boots the demo's image until the screen is mostly blue: its banner."""
+    """Boots the demo's image until its screen is the banner (SeaBIOS's
+    and QEMU's placeholder are not)."""
     def booted(tmp):
         shot = os.path.join(tmp, "screen.ppm")
         if not qmp(os.path.join(tmp, "qmp.sock"), "screendump", {"filename": shot}):
             return False
-        return blue_screen(shot)
+        return shows_banner(shot)
     return run_probe(["-vga", "std", "-drive",
                       f"file={image},format=raw,if=ide,snapshot=on"], booted)
 
@@ -230,24 +232,12 @@ def qmp_reply(f):
             return msg
 
 
-def blue_screen(ppm):
-    """Whether most of a P6 screendump is the banner's blue background
-    (SeaBIOS's screens are black)."""
+def shows_banner(path):
+    """Whether the screendump at path is the demo guest's banner drawn."""
     try:
-        with open(ppm, "rb") as f:
-            data = f.read()
-    except OSError:
+        return images.shows_banner(images.read_image(path))
+    except (OSError, images.ImageError):
         return False
-    header = re.match(rb"P6\s+\d+\s+\d+\s+255\s", data)
-    if header is None:
-        return False
-    pixels = data[header.end():]
-    n = blue = 0
-    for i in range(0, len(pixels) - 2, 3 * 7):
-        r, g, b = pixels[i], pixels[i + 1], pixels[i + 2]
-        n += 1
-        blue += b >= 0x80 and r < 0x60 and g < 0x60
-    return n > 0 and blue > n // 2
 
 
 PROBES = {"boot-sector": probe_boot_sector, "linux-kernel": probe_kernel}

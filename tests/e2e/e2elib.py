@@ -86,18 +86,14 @@ def wait_banner(d, helper, guest, path, timeout=90, pool="office"):
     every comparison with it needs first: (w, h, rgb), also at path. A
     check either way; the failed one says what the screen showed last."""
     t0 = time.time()
-    deadline = t0 + timeout
-    while True:
-        d.guest_screenshot(helper, guest, path, pool=pool)
-        own = images.read_image(path)
-        if images.shows_banner(own) or time.time() > deadline:
-            break
+    while (own := own_banner(d, helper, guest, path, pool)) is None and \
+            time.time() < t0 + timeout:
         time.sleep(0.5)
-    ok = images.shows_banner(own)
-    check(ok, f"{guest}'s own screen shows the demo guest's banner "
+    check(own is not None, f"{guest}'s own screen shows the demo guest's banner "
           f"({time.time() - t0:.0f}s)",
-          f"not within {timeout}s: it shows {images.describe(own)} ({path})")
-    return own if ok else None
+          f"not within {timeout}s: it shows "
+          f"{images.describe(images.read_image(path))} ({path})")
+    return own
 
 
 def start_xvfb(env, procs, first, last):

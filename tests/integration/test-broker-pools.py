@@ -10,7 +10,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
+from testlib import (check, finish, import_demo, note, read_text,  # noqa: E402
+                     top_builddir, top_srcdir, wait_for)
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -197,6 +198,16 @@ def run(d):
     own = [g for g in body["desktops"] if g["name"] == "own-demo"]
     check(own and own[0]["state"] == "assigned" and own[0]["user"] == "demo",
           "a static guest stays its user's after the session", own)
+
+    # --- a reset guest boots again: not "ready before" on the next connect --
+    d.connect(demo, pool="mine")
+    s = sessions(d, helper, "mine")
+    log = read_text(d.broker_log)
+    line = [x for x in log.splitlines()
+            if s and f"session {s[0]['id']} (demo on mine/own-demo) ready in" in x]
+    check(line and "(its screen was drawn and still" in line[0],
+          "after the reset, the next session waits for the rebooted guest's "
+          "screen again", line or log[-600:])
 
     # --- maximum session time on the shared pool --------------------------
     d.connect(alice)
