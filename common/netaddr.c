@@ -88,6 +88,39 @@ netaddr_host(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
+const char *
+netaddr_source(const struct sockaddr *sa, int v6_prefix, char *buf,
+    size_t len)
+{
+	struct sockaddr_in	 sin;
+	struct in6_addr		 net;
+	char			 host[INET6_ADDRSTRLEN];
+	int			 i;
+
+	if (sa->sa_family != AF_INET6)
+		return netaddr_host(sa, buf, len);
+	net = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(&net)) {
+		memset(&sin, 0, sizeof sin);
+		sin.sin_family = AF_INET;
+		memcpy(&sin.sin_addr, &net.s6_addr[12], 4);
+		return netaddr_host((struct sockaddr *)&sin, buf, len);
+	}
+	if (v6_prefix < 1 || v6_prefix >= 128)
+		return netaddr_host(sa, buf, len);
+	for (i = 0; i < 16; i++) {
+		if (v6_prefix >= (i + 1) * 8)
+			continue;
+		net.s6_addr[i] &= v6_prefix <= i * 8 ? 0 :
+		    (uint8_t)(0xff << (8 - (v6_prefix - i * 8)));
+	}
+	if (inet_ntop(AF_INET6, &net, host, sizeof host) == NULL)
+		snprintf(buf, len, "unknown");
+	else
+		snprintf(buf, len, "%s/%d", host, v6_prefix);
+	return buf;
+}
+
 uint16_t
 netaddr_port(const struct sockaddr *sa)
 {

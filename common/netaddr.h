@@ -27,6 +27,14 @@ const char	*netaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 /* Formats only the address part. */
 const char	*netaddr_host(const struct sockaddr *sa, char *buf, size_t len);
 uint16_t	 netaddr_port(const struct sockaddr *sa);
+/*
+ * The source a peer is counted as, for per-source limits and throttles:
+ * an IPv4 address as itself (also when it arrives v4-mapped on an IPv6
+ * socket), an IPv6 address as its network of v6_prefix bits ("2001:db8::/64"),
+ * since one host commonly holds a whole /64. v6_prefix is 1 to 128.
+ */
+const char	*netaddr_source(const struct sockaddr *sa, int v6_prefix,
+		     char *buf, size_t len);
 
 /* Parses "a.b.c.d/n" or "v6/n" (a bare address is a host); 0 or -1. */
 int		 netaddr_net_parse(const char *s, struct netaddr_net *net);

@@ -320,6 +320,42 @@ test_ports_bad(void **state)
 	assert_int_equal(netaddr_ports_parse("1,2,3", r, 2), -1);
 }
 
+static const char *
+source_of(const char *addr, int v6_prefix, char *buf, size_t len)
+{
+	struct sockaddr_storage	ss;
+
+	assert_true(netaddr_parse(addr, &ss) > 0);
+	return netaddr_source((struct sockaddr *)&ss, v6_prefix, buf, len);
+}
+
+static void
+test_source(void **state)
+{
+	char	buf[NETADDR_STRLEN];
+
+	(void)state;
+	assert_string_equal(source_of("192.0.2.7:1", 64, buf, sizeof buf),
+	    "192.0.2.7");
+	/* A v4-mapped peer on a dual-stack socket counts as its IPv4. */
+	assert_string_equal(source_of("[::ffff:192.0.2.7]:1", 64, buf,
+	    sizeof buf), "192.0.2.7");
+	/* Two hosts of one /64 are one source; another /64 is not. */
+	assert_string_equal(source_of("[2001:db8:1:2:aaaa::1]:1", 64, buf,
+	    sizeof buf), "2001:db8:1:2::/64");
+	assert_string_equal(source_of("[2001:db8:1:2:ffff::9]:1", 64, buf,
+	    sizeof buf), "2001:db8:1:2::/64");
+	assert_string_equal(source_of("[2001:db8:1:3::1]:1", 64, buf,
+	    sizeof buf), "2001:db8:1:3::/64");
+	/* Prefixes off a byte boundary, and a whole address. */
+	assert_string_equal(source_of("[2001:db8:1:ffff::1]:1", 52, buf,
+	    sizeof buf), "2001:db8:1:f000::/52");
+	assert_string_equal(source_of("[2001:db8::1]:1", 128, buf,
+	    sizeof buf), "2001:db8::1");
+	assert_string_equal(source_of("[::1]:1", 64, buf, sizeof buf),
+	    "::/64");
+}
+
 int
 main(void)
 {
@@ -336,6 +372,7 @@ main(void)
 		cmocka_unit_test(test_nets_list),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_ports_bad),
+		cmocka_unit_test(test_source),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
