@@ -120,6 +120,7 @@ struct api_login {
 	char			 user[AUTH_NAME_MAX + 1];
 	char			 password[AUTH_PASSWORD_MAX + 1];
 	char			 source[64];
+	char			 source_key[NETADDR_STRLEN];
 	struct auth_user	 result;
 	int			 status;
 	char			 error[256];
@@ -142,25 +143,36 @@ api_login_work(void *arg)
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
-/* The throttle's keys of a login: its user name and its address. */
+/*
+ * The throttle's keys of a login: its user name and its source, the
+ * address or IPv6 network it counts as (netaddr_source).
+ */
 static void
-api_login_keys(const char *user, const char *source, char *ukey,
+api_login_keys(const char *user, const char *source_key, char *ukey,
     size_t ulen, char *akey, size_t alen)
 {
 	snprintf(ukey, ulen, "user:%s", user);
-	snprintf(akey, alen, "addr:%s", source);
+	snprintf(akey, alen, "addr:%s", source_key);
 }
 
-/* A login turned away before its password is checked. */
+/*
+ * A login turned away before its password is checked. Only the first
+ * refusal of key in a login_window goes to the audit log: a flood of
+ * refusals is one record (and a count in the metrics), not a write each.
+ */
 static void
-api_login_refuse(struct http_req *req, const char *user, int status,
-    const char *code, unsigned wait, const char *why)
+api_login_refuse(struct http_req *req, const char *user, const char *key,
+    int status, const char *code, unsigned wait, const char *why)
 {
 	char	retry[16];
 
 	broker->stats.logins_throttled++;
-	broker_audit(user, req->peer_str, "login", "", "refused", "%s: wait "
-	    "%us", why, wait);
+	if (throttle_note_refusal(broker->throttle, key, time(NULL)))
+		broker_audit(user, req->peer_str, "login", "", "refused",
+		    "%s: wait %us (further refusals of this %s within %us "
+		    "are counted, not recorded)", why, wait,
+		    strncmp(key, "user:", 5) == 0 ? "user" : "source",
+		    broker->conf->throttle.window);
 	snprintf(retry, sizeof(retry), "%u", wait);
 	http_add_header(req, "Retry-After", retry);
 	if (status == 429)
@@ -194,7 +206,7 @@ api_login_done(void *arg)
 	size_t			 i;
 
 	broker->stats.auth_seconds += a->seconds;
-	api_login_keys(a->user, a->source, key, sizeof(key), akey,
+	api_login_keys(a->user, a->source_key, key, sizeof(key), akey,
 	    sizeof(akey));
 	throttle_end(broker->throttle, key);
 	if (a->addr_counted)
@@ -267,6 +279,7 @@ api_login(struct http_req *req)
 	struct api_login	*a;
 	const char		*user, *password;
 	char			 ukey[THROTTLE_KEY_MAX], akey[THROTTLE_KEY_MAX];
+	char			 source_key[NETADDR_STRLEN];
 	unsigned		 wait_user, wait_addr, wait;
 	int			 locked_user = 0, locked_addr = 0, addr_counted;
 	time_t			 now = time(NULL);
@@ -288,12 +301,15 @@ api_login(struct http_req *req)
 		    "%d bytes", AUTH_PASSWORD_MAX);
 		return;
 	}
-	api_login_keys(user, req->peer_str, ukey, sizeof(ukey), akey,
+	netaddr_source((struct sockaddr *)&req->peer,
+	    broker->conf->http.source_prefix_v6, source_key,
+	    sizeof(source_key));
+	api_login_keys(user, source_key, ukey, sizeof(ukey), akey,
 	    sizeof(akey));
 	/* One check per user at a time, and the checks under way count as
 	 * failures: guesses sent at once wait like guesses in a row. */
 	if (throttle_inflight(broker->throttle, ukey) > 0) {
-		api_login_refuse(req, user, 429, "too_many_attempts", 1,
+		api_login_refuse(req, user, ukey, 429, "too_many_attempts", 1,
 		    "a login of this user is being checked");
 		return;
 	}
@@ -301,7 +317,8 @@ api_login(struct http_req *req)
 	wait_addr = throttle_wait(broker->throttle, akey, now, &locked_addr);
 	wait = wait_user > wait_addr ? wait_user : wait_addr;
 	if (wait > 0) {
-		api_login_refuse(req, user, 429, locked_user || locked_addr ?
+		api_login_refuse(req, user, wait_user >= wait_addr ? ukey :
+		    akey, 429, locked_user || locked_addr ?
 		    "locked_out" : "too_many_attempts", wait, locked_user ?
 		    "user locked out" : locked_addr ? "address locked out" :
 		    "too many failures");
@@ -312,8 +329,8 @@ api_login(struct http_req *req)
 	if (workq_pending(broker->authq) >= API_AUTH_QUEUE_PER_THREAD *
 	    (size_t)broker->conf->auth_threads ||
 	    throttle_begin(broker->throttle, ukey) == -1) {
-		api_login_refuse(req, user, 503, "busy", 1, "the password "
-		    "checks are full");
+		api_login_refuse(req, user, ukey, 503, "busy", 1, "the "
+		    "password checks are full");
 		return;
 	}
 	/* An address with no failure on record checks side by side (an office
@@ -322,7 +339,8 @@ api_login(struct http_req *req)
 	addr_counted = throttle_failures(broker->throttle, akey, now) > 0;
 	if (addr_counted && throttle_begin(broker->throttle, akey) == -1) {
 		throttle_end(broker->throttle, ukey);
-		api_login_refuse(req, user, 503, "busy", 1, "out of memory");
+		api_login_refuse(req, user, akey, 503, "busy", 1,
+		    "out of memory");
 		return;
 	}
 	a = xcalloc(1, sizeof(*a));
@@ -333,6 +351,7 @@ api_login(struct http_req *req)
 	strlcpy(a->user, user, sizeof(a->user));
 	strlcpy(a->password, password, sizeof(a->password));
 	strlcpy(a->source, req->peer_str, sizeof(a->source));
+	strlcpy(a->source_key, source_key, sizeof(a->source_key));
 	http_req_hold(req);
 	if (workq_push(broker->authq, api_login_work, api_login_done,
 	    a) == -1) {

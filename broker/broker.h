@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "gpu.h"
+#include "http.h"
 #include "keyring.h"
 #include "netaddr.h"
 #include "throttle.h"
@@ -169,7 +170,7 @@ struct broker_config {
 	char			**admin_groups;
 	size_t			 nadmin_groups;
 	struct throttle_config	 throttle;
-	size_t			 max_body;
+	struct http_limits	 http;	/* [limits]: the API's connections */
 
 	struct conf_host	*hosts;
 	size_t			 nhosts;
@@ -323,6 +324,7 @@ int		 db_gpu_quarantine_del(struct db *db, const char *host,
 		    const char *device);
 int		 db_throttle_save(struct db *db, const struct throttle_entry *e);
 int		 db_throttle_del(struct db *db, const char *key);
+int		 db_throttle_purge(struct db *db, time_t now, unsigned window);
 int		 db_throttle_load(struct db *db,
 		    void (*cb)(const struct throttle_entry *, void *), void *arg);
 

@@ -4,6 +4,7 @@
  * everything: HTTP, libvirt's events, timers; blocking calls go to worker
  * threads and come back to the loop (workq.c).
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -31,6 +32,7 @@
 
 #define BROKER_SWEEP_SECONDS	1
 #define BROKER_PURGE_SECONDS	60
+#define BROKER_FD_RESERVE	256	/* descriptors not for API clients */
 
 struct broker	*broker;
 
@@ -251,6 +253,8 @@ broker_sweep(evutil_socket_t fd, short ev, void *arg)
 	if (now - last_purge >= BROKER_PURGE_SECONDS) {
 		last_purge = now;
 		db_token_purge(broker->db, now);
+		db_throttle_purge(broker->db, now,
+		    broker->conf->throttle.window);
 	}
 }
 
@@ -282,6 +286,39 @@ static void
 broker_throttle_restore(const struct throttle_entry *e, void *arg)
 {
 	throttle_restore(broker->throttle, e, time(NULL));
+}
+
+/*
+ * Raises the open-file limit to its hard limit and keeps max_connections
+ * below it, with room left for libvirt, the database, the gateways'
+ * control sockets and the auth threads: running out of descriptors would
+ * fail those, not only the newest connection.
+ */
+static void
+broker_fit_fd_limit(struct http_limits *limits)
+{
+	struct rlimit	rl;
+	rlim_t		room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return;
+	room = rl.rlim_cur > 2 * BROKER_FD_RESERVE ?
+	    rl.rlim_cur - BROKER_FD_RESERVE : rl.rlim_cur / 2;
+	if (limits->max_connections > room) {
+		log_warnx("max_connections %u lowered to %llu: the open-file "
+		    "limit is %llu and the broker keeps %d descriptors for "
+		    "itself", limits->max_connections,
+		    (unsigned long long)room,
+		    (unsigned long long)rl.rlim_cur, BROKER_FD_RESERVE);
+		limits->max_connections = (unsigned)room;
+	}
 }
 
 int
@@ -367,8 +404,8 @@ main(int argc, char *argv[])
 	if ((ctx = tls_server_ctx_new(c->cert, c->key, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
-	http_limits_defaults(&limits);
-	limits.max_body = c->max_body;
+	limits = c->http;
+	broker_fit_fd_limit(&limits);
 	if ((broker->http = http_server_new(broker->base, ctx, api_routes,
 	    NULL, &limits, c->cookie)) == NULL)
 		fatalx("cannot create the HTTP server");

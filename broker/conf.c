@@ -35,7 +35,7 @@ conf_defaults(struct broker_config *c)
 	c->password_lifetime = 300;
 	c->start_timeout = 180;
 	c->auth_threads = 2;
-	c->max_body = 64 * 1024;
+	http_limits_defaults(&c->http);
 	c->nmetrics_nets = (size_t)netaddr_nets_parse("127.0.0.0/8, ::1",
 	    c->metrics_nets, NETADDR_MAX_NETS, NULL);
 	throttle_config_defaults(&c->throttle);
@@ -254,6 +254,7 @@ conf_limits(struct broker_config *c, const char *name, const char *value,
 {
 	struct throttle_config	*t = &c->throttle;
 	uint64_t		 v;
+	unsigned		 prefix;
 
 	if (strcmp(name, "login_free_failures") == 0)
 		return conf_unsigned(value, 0, 1000, &t->free_failures, err,
@@ -273,7 +274,28 @@ conf_limits(struct broker_config *c, const char *name, const char *value,
 		if (config_size(value, 1024, 16 * 1024 * 1024, &v, err,
 		    errlen) == -1)
 			return -1;
-		c->max_body = (size_t)v;
+		c->http.max_body = (size_t)v;
+		return 0;
+	}
+	if (strcmp(name, "request_timeout") == 0) {
+		if (conf_secs(value, &c->http.request_timeout, err,
+		    errlen) == -1)
+			return -1;
+		if (c->http.request_timeout == 0)
+			return conf_err(err, errlen, "request_timeout must be "
+			    "at least 1s");
+		return 0;
+	}
+	if (strcmp(name, "max_connections") == 0)
+		return conf_unsigned(value, 1, 1000000,
+		    &c->http.max_connections, err, errlen);
+	if (strcmp(name, "max_connections_per_source") == 0)
+		return conf_unsigned(value, 0, 1000000,
+		    &c->http.max_per_source, err, errlen);
+	if (strcmp(name, "source_prefix_v6") == 0) {
+		if (conf_unsigned(value, 1, 128, &prefix, err, errlen) == -1)
+			return -1;
+		c->http.source_prefix_v6 = (int)prefix;
 		return 0;
 	}
 	return conf_err(err, errlen, "unknown setting \"%s\" in [limits]",
@@ -1067,10 +1089,14 @@ conf_dump(const struct broker_config *c, FILE *fp)
 	conf_dump_list(fp, "admin", c->admin_groups, c->nadmin_groups);
 	fprintf(fp, "\n[limits]\nlogin_free_failures = %u\nlogin_delay = %us\n"
 	    "login_delay_max = %us\nlogin_lockout_failures = %u\n"
-	    "login_lockout = %us\nlogin_window = %us\nmax_body = %zu\n",
+	    "login_lockout = %us\nlogin_window = %us\nmax_body = %zu\n"
+	    "request_timeout = %us\nmax_connections = %u\n"
+	    "max_connections_per_source = %u\nsource_prefix_v6 = %d\n",
 	    c->throttle.free_failures, c->throttle.delay_base,
 	    c->throttle.delay_max, c->throttle.lockout_failures,
-	    c->throttle.lockout, c->throttle.window, c->max_body);
+	    c->throttle.lockout, c->throttle.window, c->http.max_body,
+	    c->http.request_timeout, c->http.max_connections,
+	    c->http.max_per_source, c->http.source_prefix_v6);
 	for (i = 0; i < c->nhosts; i++)
 		fprintf(fp, "\n[host %s]\nuri = %s\nspice_address = %s\n"
 		    "spice_subject = %s\n", c->hosts[i].name,

@@ -592,6 +592,17 @@ db_throttle_del(struct db *db, const char *key)
 	    "s", key)) == -1 ? -1 : 0;
 }
 
+/* Drops the rows that no longer count: lockouts over, counts a window old
+ * (the same rule as the throttle's own). */
+int
+db_throttle_purge(struct db *db, time_t now, unsigned window)
+{
+	return db_run(db, db_prepare(db, "DELETE FROM throttle WHERE "
+	    "(locked_until != 0 AND locked_until <= ?) OR "
+	    "(locked_until = 0 AND last_failure <= ?)", "ii", (int64_t)now,
+	    (int64_t)now - (int64_t)window)) == -1 ? -1 : 0;
+}
+
 int
 db_throttle_load(struct db *db,
     void (*cb)(const struct throttle_entry *, void *), void *arg)

@@ -14,6 +14,14 @@
  * destroyed (an SSL ex_data free hook, or a filter's free_context for
  * plain HTTP): evhttp 2.1 has no other hook that sees a connection that
  * never sends a request.
+ *
+ * evhttp's own timeout restarts with every byte, so a client that sends a
+ * header line every few seconds would hold its connection for ever. Each
+ * connection therefore has a deadline of its own: request_timeout from
+ * accept, and again from each reply, to a whole request. The deadline's
+ * first run, right after accept, also learns the peer (the bevcb runs
+ * before evhttp gives the bufferevent its socket) and counts it against
+ * its source's cap.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -54,10 +62,21 @@
 #define HTTP_BODY_METHODS	(EVHTTP_REQ_POST | EVHTTP_REQ_PUT | \
 	EVHTTP_REQ_PATCH)
 
+struct http_source {
+	char			 key[NETADDR_STRLEN];	/* netaddr_source */
+	unsigned		 conns;
+	int			 warned;	/* logged being over the cap */
+	UT_hash_handle		 hh;
+};
+
 struct http_conn {
 	struct http_server	*server;	/* NULL once detached */
 	struct bufferevent	*bev;		/* hash key */
 	int			 refused;	/* over max_connections */
+	struct event		*deadline;
+	struct http_source	*source;	/* NULL until identified */
+	int			 identified;
+	int			 busy;		/* a request is being handled */
 	UT_hash_handle		 hh;
 };
 
@@ -86,6 +105,7 @@ struct http_server {
 	struct http_limits		 limits;
 	char				*cookie_name;
 	struct http_conn		*conns;
+	struct http_source		*sources;
 	TAILQ_HEAD(, http_call)		 calls;
 	struct evconnlistener		*listeners[HTTP_LISTENERS_MAX];
 	size_t				 nlisteners;
@@ -103,7 +123,10 @@ http_limits_defaults(struct http_limits *l)
 	l->max_body = 64 * 1024;
 	l->max_headers = 16 * 1024;
 	l->timeout = 30;
+	l->request_timeout = 10;
 	l->max_connections = 1024;
+	l->max_per_source = 128;
+	l->source_prefix_v6 = 64;
 }
 
 static const char *
@@ -129,6 +152,18 @@ http_method_str(int method)
 	}
 }
 
+static void
+http_source_release(struct http_server *s, struct http_source *src)
+{
+	if (--src->conns > 0) {
+		if (src->conns < s->limits.max_per_source)
+			src->warned = 0;
+		return;
+	}
+	HASH_DEL(s->sources, src);
+	free(src);
+}
+
 /* Connection bookkeeping: called when the connection's bufferevent dies. */
 static void
 http_conn_free(void *arg)
@@ -140,8 +175,109 @@ http_conn_free(void *arg)
 	if (conn->server != NULL) {
 		HASH_DEL(conn->server->conns, conn);
 		conn->server->counters.connections_open--;
+		if (conn->source != NULL)
+			http_source_release(conn->server, conn->source);
 	}
+	if (conn->deadline != NULL)
+		event_free(conn->deadline);
 	free(conn);
+}
+
+/*
+ * Learns the connection's peer and counts it against its source: 0, or
+ * -1 when the source is over max_per_source (the connection is not
+ * counted then, and should be closed).
+ */
+static int
+http_conn_identify(struct http_server *s, struct http_conn *conn)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+	struct http_source	*src;
+	char			 key[NETADDR_STRLEN];
+	evutil_socket_t		 fd;
+
+	if (conn->identified)
+		return conn->source != NULL || s->limits.max_per_source == 0 ?
+		    0 : -1;
+	conn->identified = 1;
+	if (s->limits.max_per_source == 0)
+		return 0;
+	if ((fd = bufferevent_getfd(conn->bev)) == -1 ||
+	    getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;	/* gone already: evhttp will notice */
+	netaddr_source((struct sockaddr *)&ss, s->limits.source_prefix_v6,
+	    key, sizeof key);
+	HASH_FIND_STR(s->sources, key, src);
+	if (src != NULL && src->conns >= s->limits.max_per_source) {
+		s->counters.connections_refused_source++;
+		if (!src->warned)
+			log_warnx("http: %s has %u connections open, the most "
+			    "one source may have (max_connections_per_source):"
+			    " refusing more", key, src->conns);
+		src->warned = 1;
+		return -1;
+	}
+	if (src == NULL) {
+		if ((src = calloc(1, sizeof *src)) == NULL)
+			return 0;
+		strlcpy(src->key, key, sizeof src->key);
+		HASH_ADD_STR(s->sources, key, src);
+	}
+	src->conns++;
+	conn->source = src;
+	return 0;
+}
+
+/* Closes the connection the way evhttp's own timeout does. */
+static void
+http_conn_close(struct http_conn *conn)
+{
+	bufferevent_trigger_event(conn->bev, BEV_EVENT_READING |
+	    BEV_EVENT_TIMEOUT, 0);
+}
+
+/* (Re)starts the time the connection has to send a whole request. */
+static void
+http_conn_arm(struct http_conn *conn)
+{
+	struct timeval	tv = { 0, 0 };
+
+	tv.tv_sec = conn->server->limits.request_timeout;
+	evtimer_add(conn->deadline, &tv);
+}
+
+/*
+ * The deadline: at once after accept, to identify the peer; then when the
+ * connection has had request_timeout without sending a whole request.
+ */
+static void
+http_conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*conn = arg;
+	struct http_server	*s = conn->server;
+
+	(void)fd;
+	(void)what;
+	if (s == NULL || conn->busy)
+		return;
+	if (!conn->identified) {
+		if (http_conn_identify(s, conn) == -1)
+			http_conn_close(conn);
+		else
+			http_conn_arm(conn);
+		return;
+	}
+	/* A reply still being written is evhttp's timeout's business. */
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) > 0) {
+		http_conn_arm(conn);
+		return;
+	}
+	s->counters.connections_timed_out++;
+	log_debug("http: %s: closed: no whole request in %u s",
+	    conn->source != NULL ? conn->source->key : "?",
+	    s->limits.request_timeout);
+	http_conn_close(conn);
 }
 
 static void
@@ -168,6 +304,7 @@ http_bevcb(struct event_base *base, void *arg)
 	struct http_server	*s = arg;
 	struct http_conn	*conn;
 	struct bufferevent	*bev, *under;
+	struct timeval		 now = { 0, 0 };
 	SSL			*ssl;
 
 	if ((conn = calloc(1, sizeof *conn)) == NULL)
@@ -220,8 +357,15 @@ http_bevcb(struct event_base *base, void *arg)
 			return NULL;
 		}
 	}
+	if ((conn->deadline = evtimer_new(base, http_conn_deadline,
+	    conn)) == NULL) {
+		/* Frees conn with it (SSL ex_data or the filter's hook). */
+		bufferevent_free(bev);
+		return NULL;
+	}
 	conn->server = s;
 	conn->bev = bev;
+	evtimer_add(conn->deadline, &now);
 	HASH_ADD_PTR(s->conns, bev, conn);
 	s->counters.connections++;
 	if (++s->counters.connections_open > s->limits.max_connections) {
@@ -374,6 +518,23 @@ http_set_header(struct evkeyvalq *h, const char *name, const char *value)
 		evhttp_add_header(h, name, value);
 }
 
+/* The next request on c's connection has request_timeout from now. */
+static void
+http_conn_replied(struct http_call *c)
+{
+	struct http_conn	*conn = NULL;
+	struct bufferevent	*bev;
+
+	if (c->server == NULL || c->evcon == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(c->evcon)) == NULL)
+		return;
+	HASH_FIND_PTR(c->server->conns, &bev, conn);
+	if (conn == NULL)
+		return;
+	conn->busy = 0;
+	http_conn_arm(conn);
+}
+
 /* Sends status and body (may be NULL), once; a no-op for a gone client. */
 static void
 http_send(struct http_call *c, int status, struct evbuffer *body)
@@ -400,6 +561,7 @@ http_send(struct http_call *c, int status, struct evbuffer *body)
 		if (c->server != NULL && c->server->ctx != NULL)
 			http_set_header(h, "Strict-Transport-Security",
 			    HTTP_HSTS);
+		http_conn_replied(c);
 		evhttp_send_reply(c->r.ev, status, NULL, body);
 		/* evhttp owns it now and frees it when written. */
 		c->r.ev = NULL;
@@ -720,12 +882,18 @@ http_gencb(struct evhttp_request *ev, void *arg)
 	evcon = evhttp_request_get_connection(ev);
 	bev = evhttp_connection_get_bufferevent(evcon);
 	HASH_FIND_PTR(s->conns, &bev, conn);
+	if (conn != NULL) {
+		/* The request is whole: its handler's time is its own. */
+		conn->busy = 1;
+		evtimer_del(conn->deadline);
+	}
 	if ((c = http_call_new(s, ev)) == NULL) {
 		evhttp_send_error(ev, 503, NULL);
 		return;
 	}
 	evhttp_connection_set_closecb(evcon, http_closecb, s);
-	if (conn == NULL || conn->refused) {
+	if (conn == NULL || conn->refused ||
+	    http_conn_identify(s, conn) == -1) {
 		http_add_header(&c->r, "Connection", "close");
 		http_reply_error(&c->r, 503, "overloaded",
 		    "too many connections");
@@ -821,6 +989,7 @@ http_server_free(struct http_server *s)
 {
 	struct http_call	*c;
 	struct http_conn	*conn, *tmp;
+	struct http_source	*src, *stmp;
 
 	if (s == NULL)
 		return;
@@ -839,6 +1008,11 @@ http_server_free(struct http_server *s)
 	HASH_ITER(hh, s->conns, conn, tmp) {
 		HASH_DEL(s->conns, conn);
 		conn->server = NULL;
+		conn->source = NULL;
+	}
+	HASH_ITER(hh, s->sources, src, stmp) {
+		HASH_DEL(s->sources, src);
+		free(src);
 	}
 	if (s->http != NULL)
 		evhttp_free(s->http);

@@ -23,8 +23,17 @@ struct http_server;
 struct http_limits {
 	size_t		max_body;		/* default 64 KiB */
 	size_t		max_headers;		/* default 16 KiB */
-	unsigned	timeout;		/* seconds per request, default 30 */
+	unsigned	timeout;		/* seconds a read or write may
+						   stall, default 30 */
+	/*
+	 * Seconds from accept, and from each reply, to a whole request
+	 * (TLS handshake, head and body), however the bytes trickle in;
+	 * default 10.
+	 */
+	unsigned	request_timeout;
 	unsigned	max_connections;	/* default 1024 */
+	unsigned	max_per_source;		/* default 128; 0: no cap */
+	int		source_prefix_v6;	/* an IPv6 source's bits, 64 */
 };
 
 /* One request as a handler sees it. */
@@ -123,6 +132,8 @@ struct http_counters {
 	unsigned long long	status_2xx, status_4xx, status_5xx;
 	unsigned long long	connections;	/* accepted */
 	unsigned long long	connections_refused;	/* over max_connections */
+	unsigned long long	connections_refused_source; /* over max_per_source */
+	unsigned long long	connections_timed_out;	/* no request in time */
 	unsigned		connections_open;
 };
 const struct http_counters *http_server_counters(const struct http_server *s);

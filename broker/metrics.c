@@ -48,6 +48,15 @@ metrics_reply(struct http_req *req)
 	    "paprika_broker_logins_total{result=\"throttled\"} %llu\n",
 	    broker->stats.logins_ok, broker->stats.logins_failed,
 	    broker->stats.logins_throttled);
+	metrics_add(b, "paprika_broker_http_connections_refused_total",
+	    "counter", "API connections closed unserved, by reason.",
+	    "paprika_broker_http_connections_refused_total{reason=\"max_"
+	    "connections\"} %llu\n"
+	    "paprika_broker_http_connections_refused_total{reason=\"per_"
+	    "source\"} %llu\n"
+	    "paprika_broker_http_connections_refused_total{reason=\"request_"
+	    "timeout\"} %llu\n", hc->connections_refused,
+	    hc->connections_refused_source, hc->connections_timed_out);
 	metrics_add(b, "paprika_broker_auth_seconds_total", "counter",
 	    "Time spent checking passwords (PAM and argon2id).", "%s %.6f\n",
 	    "paprika_broker_auth_seconds_total", broker->stats.auth_seconds);

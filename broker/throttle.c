@@ -2,7 +2,9 @@
  * Brute-force protection: a failure count per key in a hash table. The
  * table's insertion order doubles as the age order: each failure moves its
  * key to the end, so the first key is the one that failed longest ago and
- * is the one evicted when the table is full.
+ * is the one evicted when the table is full, unless it is locked: keys
+ * that are only counting go first, so that a spray of new names cannot
+ * push a lockout out of the table.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 
 struct throttle_node {
 	struct throttle_entry	 e;
+	time_t			 refusal_noted;	/* 0: none yet */
 	UT_hash_handle		 hh;
 };
 
@@ -25,6 +28,7 @@ struct throttle_node {
 struct throttle_busy {
 	char			 key[THROTTLE_KEY_MAX + 1];
 	unsigned		 n;
+	int			 refusal_noted;
 	UT_hash_handle		 hh;
 };
 
@@ -222,21 +226,31 @@ throttle_wait(struct throttle *t, const char *key, time_t now, int *locked)
 	return until > now ? (unsigned)(until - now) : 0;
 }
 
-/* Makes room for one more key by dropping those that failed longest ago. */
+/*
+ * Makes room for one more key: drops the key that failed longest ago and
+ * is not locked (an expired lock does not count), or the oldest lock when
+ * every key is locked.
+ */
 static void
-throttle_evict(struct throttle *t)
+throttle_evict(struct throttle *t, time_t now)
 {
-	while (t->nodes != NULL && HASH_COUNT(t->nodes) >= t->c.max_keys)
-		throttle_remove(t, t->nodes);
+	struct throttle_node	*n;
+
+	while (t->nodes != NULL && HASH_COUNT(t->nodes) >= t->c.max_keys) {
+		for (n = t->nodes; n != NULL; n = n->hh.next)
+			if (n->e.locked_until == 0 || now >= n->e.locked_until)
+				break;
+		throttle_remove(t, n != NULL ? n : t->nodes);
+	}
 }
 
 /* Adds a node for key at the end of the age order; NULL on no memory. */
 static struct throttle_node *
-throttle_add(struct throttle *t, const char *key)
+throttle_add(struct throttle *t, const char *key, time_t now)
 {
 	struct throttle_node	*n;
 
-	throttle_evict(t);
+	throttle_evict(t, now);
 	if ((n = calloc(1, sizeof *n)) == NULL)
 		return NULL;
 	throttle_key(n->e.key, key);
@@ -253,7 +267,7 @@ throttle_fail(struct throttle *t, const char *key, time_t now)
 		/* Move it to the end: it is now the newest. */
 		HASH_DEL(t->nodes, n);
 		HASH_ADD_STR(t->nodes, e.key, n);
-	} else if ((n = throttle_add(t, key)) == NULL)
+	} else if ((n = throttle_add(t, key, now)) == NULL)
 		return NULL;
 
 	if (n->e.failures < UINT_MAX)
@@ -294,11 +308,32 @@ throttle_restore(struct throttle *t, const struct throttle_entry *e,
 	HASH_FIND_STR(t->nodes, k, n);
 	if (n != NULL)
 		throttle_remove(t, n);
-	if ((n = throttle_add(t, k)) == NULL)
+	if ((n = throttle_add(t, k, now)) == NULL)
 		return;
 	n->e.failures = e->failures;
 	n->e.last_failure = e->last_failure;
 	n->e.locked_until = e->locked_until;
+}
+
+int
+throttle_note_refusal(struct throttle *t, const char *key, time_t now)
+{
+	struct throttle_node	*n;
+	struct throttle_busy	*b;
+
+	if ((n = throttle_find(t, key, now)) != NULL) {
+		if (n->refusal_noted != 0 &&
+		    now - n->refusal_noted < (time_t)t->c.window)
+			return 0;
+		n->refusal_noted = now;
+		return 1;
+	}
+	if ((b = throttle_busy_find(t, key)) != NULL) {
+		if (b->refusal_noted)
+			return 0;
+		b->refusal_noted = 1;
+	}
+	return 1;
 }
 
 /* Visits the entries oldest first; cb must not change the table. */

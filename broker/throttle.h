@@ -56,6 +56,14 @@ void		 throttle_clear(struct throttle *t, const char *key);
 int		 throttle_begin(struct throttle *t, const char *key);
 void		 throttle_end(struct throttle *t, const char *key);
 unsigned	 throttle_inflight(const struct throttle *t, const char *key);
+/*
+ * A login for key is being turned away: 1 when that should be recorded,
+ * 0 when one already was within window (while its failures last, or while
+ * one check is under way), so that a flood writes one record, not one per
+ * refusal.
+ */
+int		 throttle_note_refusal(struct throttle *t, const char *key,
+		    time_t now);
 /* The failures on record for key (0: none, or aged out). */
 unsigned	 throttle_failures(struct throttle *t, const char *key,
 		    time_t now);

@@ -3,7 +3,7 @@
  * tests/integration/test-broker-http.py.
  *
  * usage: http-testd -l addr:port [-c cert -k key] [-t timeout] [-b max_body]
- *	  [-n max_connections]
+ *	  [-n max_connections] [-r request_timeout] [-s max_per_source]
  */
 #include <signal.h>
 #include <stdio.h>
@@ -101,13 +101,16 @@ testd_stats(struct http_req *req)
 {
 	const struct http_counters	*c = http_server_counters(testd_server);
 
-	http_reply_json(req, 200, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:i}",
+	http_reply_json(req, 200, json_pack(
+	    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}",
 	    "requests", (json_int_t)c->requests,
 	    "2xx", (json_int_t)c->status_2xx,
 	    "4xx", (json_int_t)c->status_4xx,
 	    "5xx", (json_int_t)c->status_5xx,
 	    "connections", (json_int_t)c->connections,
 	    "refused", (json_int_t)c->connections_refused,
+	    "refused_source", (json_int_t)c->connections_refused_source,
+	    "timed_out", (json_int_t)c->connections_timed_out,
 	    "open", (int)c->connections_open));
 }
 
@@ -156,7 +159,7 @@ main(int argc, char *argv[])
 
 	log_init("http-testd", 1, 0);
 	http_limits_defaults(&limits);
-	while ((ch = getopt(argc, argv, "b:c:k:l:n:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:k:l:n:r:s:t:")) != -1) {
 		switch (ch) {
 		case 'b':
 			limits.max_body = testd_number(optarg);
@@ -173,12 +176,19 @@ main(int argc, char *argv[])
 		case 'n':
 			limits.max_connections = testd_number(optarg);
 			break;
+		case 'r':
+			limits.request_timeout = testd_number(optarg);
+			break;
+		case 's':
+			limits.max_per_source = testd_number(optarg);
+			break;
 		case 't':
 			limits.timeout = testd_number(optarg);
 			break;
 		default:
 			fprintf(stderr, "usage: http-testd -l addr:port "
 			    "[-c cert -k key] [-b max_body] [-n max_conns] "
+			    "[-r request_timeout] [-s max_per_source] "
 			    "[-t timeout]\n");
 			return 2;
 		}

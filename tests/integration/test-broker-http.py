@@ -332,6 +332,9 @@ def tests(ctx, srv, d, testd):
     finally:
         slow.stop()
 
+    slowloris(ctx, d, testd)
+    per_source_cap(ctx, d, testd)
+
     # -- connection cap (server with -n 2)
     capped = Server(testd, d, "capped", ["-n", "2"])
     try:
@@ -354,6 +357,173 @@ def tests(ctx, srv, d, testd):
         check(st == 200, "served again once connections closed", st)
     finally:
         capped.stop()
+
+
+def closed_within(sock, seconds):
+    """Seconds until the peer closed sock (reads give EOF or fail), or None
+    if it was still open after seconds."""
+    t0 = time.time()
+    sock.settimeout(0.2)
+    while time.time() - t0 < seconds:
+        try:
+            if sock.recv(4096) == b"":
+                return time.time() - t0
+        except (socket.timeout, ssl.SSLWantReadError):
+            continue
+        except (ssl.SSLError, OSError):
+            return time.time() - t0
+    return None
+
+
+def client_hello():
+    """The bytes of a TLS ClientHello, to send one at a time."""
+    ctx = ssl.create_default_context()
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+class GoodClient(threading.Thread):
+    """A user who keeps asking while an attack runs: every answer counts."""
+
+    def __init__(self, ctx, port, source="127.0.0.1"):
+        super().__init__(daemon=True)
+        self.ctx, self.port, self.source = ctx, port, source
+        self.ok, self.bad = 0, []
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                sock = socket.create_connection(("127.0.0.1", self.port), 5,
+                                                (self.source, 0))
+                c = http.client.HTTPSConnection("127.0.0.1", self.port,
+                                                context=self.ctx, timeout=5)
+                c.sock = self.ctx.wrap_socket(sock,
+                                              server_hostname="127.0.0.1")
+                c.request("GET", "/items/good")
+                st = c.getresponse().status
+                c.close()
+                if st == 200:
+                    self.ok += 1
+                else:
+                    self.bad.append(st)
+            except Exception as e:
+                self.bad.append(repr(e))
+            self.halt.wait(0.3)
+
+    def stop(self):
+        self.halt.set()
+        self.join(10)
+
+
+def slowloris(ctx, d, testd):
+    """Clients that trickle their request in lose their connection when
+    request_timeout runs out, however often they send a byte."""
+    srv = Server(testd, d, "slowloris", ["-r", "3", "-t", "10"])
+    good = GoodClient(ctx, srv.port)
+    try:
+        good.start()
+        drips = []
+        for i in range(5):
+            s = ctx.wrap_socket(socket.create_connection(
+                ("127.0.0.1", srv.port)), server_hostname="127.0.0.1")
+            s.sendall(b"GET /items/%d HTTP/1.1\r\nHost: x\r\n" % i)
+            drips.append(s)
+        hello = client_hello()
+        handshake = socket.create_connection(("127.0.0.1", srv.port))
+        silent = socket.create_connection(("127.0.0.1", srv.port))
+        keepalive = http.client.HTTPSConnection("127.0.0.1", srv.port,
+                                                context=ctx, timeout=10)
+        keepalive.request("GET", "/items/1")
+        st = keepalive.getresponse()
+        st.read()
+        t0 = time.time()
+        closed = {}
+        # A header line a second, a handshake byte every 0.2 s: each byte
+        # comes well inside evhttp's 10 s idle timeout.
+        quiet = {"silent": silent, "keepalive": keepalive.sock}
+        while time.time() - t0 < 8 and len(closed) < len(drips) + 3:
+            for name, s in quiet.items():
+                if name not in closed and closed_within(s, 0.01) is not None:
+                    closed[name] = time.time() - t0
+            for i, s in enumerate(drips):
+                if i in closed:
+                    continue
+                try:
+                    s.sendall(b"X-Drip: %d\r\n" % i)
+                except (ssl.SSLError, OSError):
+                    closed[i] = time.time() - t0
+            for _ in range(5):
+                if "handshake" in closed or not hello:
+                    break
+                try:
+                    handshake.sendall(hello[:1])
+                    hello = hello[1:]
+                except OSError:
+                    closed["handshake"] = time.time() - t0
+                time.sleep(0.2)
+        check(all(i in closed for i in range(len(drips))) and
+              all(2 <= v <= 6 for v in closed.values()),
+              "five clients sending a header line a second lose their "
+              "connections after request_timeout (3 s)", closed)
+        check("handshake" in closed, "a TLS handshake sent a byte at a "
+              "time is cut off at request_timeout", (closed, len(hello)))
+        check("silent" in closed, "a connection that never speaks is "
+              "closed at request_timeout", closed)
+        check("keepalive" in closed, "an idle keep-alive connection is "
+              "closed request_timeout after its last reply", closed)
+        good.stop()
+        check(good.ok >= 10 and not good.bad,
+              "a good client was served all along (%d requests)" % good.ok,
+              good.bad[:5])
+        st, h, b = request(ctx, srv.port, "GET", "/stats")
+        j = json.loads(b)
+        check(j.get("timed_out", 0) >= 8, "the timeouts are counted", j)
+    finally:
+        good.stop()
+        srv.stop()
+
+
+def per_source_cap(ctx, d, testd):
+    """One source may hold max_per_source connections; others still get in."""
+    srv = Server(testd, d, "persource", ["-s", "3", "-r", "30"])
+    held = []
+    try:
+        for _ in range(3):
+            held.append(ctx.wrap_socket(socket.create_connection(
+                ("127.0.0.1", srv.port)), server_hostname="127.0.0.1"))
+        extra = socket.create_connection(("127.0.0.1", srv.port))
+        check(closed_within(extra, 3) is not None,
+              "a fourth connection from one address is closed at once "
+              "(max_per_source 3)")
+        extra.close()
+        other = GoodClient(ctx, srv.port, "127.0.0.2")
+        other.start()
+        time.sleep(1.5)
+        other.stop()
+        check(other.ok >= 2 and not other.bad,
+              "another address is served meanwhile", other.bad[:3])
+        for s in held:
+            s.close()
+        time.sleep(0.3)
+        st, h, b = request(ctx, srv.port, "GET", "/stats")
+        j = json.loads(b) if st == 200 else {}
+        check(st == 200 and j.get("refused_source", 0) >= 1,
+              "the address is served again once its connections closed, "
+              "and the refusal is counted", (st, j))
+        log = srv.text()
+        check(log.count("refusing more") == 1 and "127.0.0.1 has 3 "
+              "connections open" in log,
+              "one log line names the source over its cap", log[-1500:])
+    finally:
+        for s in held:
+            s.close()
+        srv.stop()
 
 
 def main():

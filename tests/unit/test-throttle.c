@@ -280,6 +280,75 @@ test_eviction(void **state)
 	throttle_free(t);
 }
 
+/* A spray of new keys cannot push a lockout out of a full table. */
+static void
+test_eviction_spares_locks(void **state)
+{
+	struct throttle_config	 c;
+	struct throttle		*t;
+	char			 key[32];
+	int			 i, locked;
+
+	throttle_config_defaults(&c);
+	c.max_keys = 4;
+	c.lockout_failures = 3;
+	assert_non_null(t = throttle_new(&c));
+	for (i = 0; i < 3; i++)
+		throttle_fail(t, "user:alice", T0);
+	assert_true(throttle_wait(t, "user:alice", T0 + 1, &locked) > 0);
+	assert_int_equal(locked, 1);
+	for (i = 0; i < 50; i++) {
+		snprintf(key, sizeof key, "user:spray%d", i);
+		throttle_fail(t, key, T0 + 1 + i);
+	}
+	assert_int_equal(throttle_count(t), 4);
+	/* alice, the oldest key, is still locked out... */
+	assert_true(throttle_wait(t, "user:alice", T0 + 60, &locked) > 0);
+	assert_int_equal(locked, 1);
+	/* ...and the newest sprayed keys kept their places. */
+	assert_int_equal(throttle_failures(t, "user:spray49", T0 + 60), 1);
+	assert_int_equal(throttle_failures(t, "user:spray0", T0 + 60), 0);
+	/* A lock that has run out goes first, before the oldest count. */
+	throttle_fail(t, "user:late", T0 + c.lockout + 1);
+	assert_int_equal(throttle_failures(t, "user:spray47",
+	    T0 + c.lockout + 2), 1);
+	/* Every key locked: the oldest lock goes. */
+	c.max_keys = 2;
+	throttle_free(t);
+	assert_non_null(t = throttle_new(&c));
+	for (i = 0; i < 3; i++) {
+		throttle_fail(t, "user:a", T0);
+		throttle_fail(t, "user:b", T0 + 1);
+	}
+	throttle_fail(t, "user:c", T0 + 2);
+	assert_int_equal(throttle_failures(t, "user:a", T0 + 3), 0);
+	assert_int_equal(throttle_failures(t, "user:b", T0 + 3), 3);
+	throttle_free(t);
+}
+
+/* A flood of refusals is noted once per key and window. */
+static void
+test_refusal_noted_once(void **state)
+{
+	struct throttle	*t = small();
+
+	/* While a check is under way, with no failure on record. */
+	assert_int_equal(throttle_begin(t, "user:bob"), 0);
+	assert_int_equal(throttle_note_refusal(t, "user:bob", T0), 1);
+	assert_int_equal(throttle_note_refusal(t, "user:bob", T0), 0);
+	throttle_end(t, "user:bob");
+	/* Once failures are on record: once per window. */
+	throttle_fail(t, "user:bob", T0);
+	assert_int_equal(throttle_note_refusal(t, "user:bob", T0 + 1), 1);
+	assert_int_equal(throttle_note_refusal(t, "user:bob", T0 + 2), 0);
+	throttle_fail(t, "user:bob", T0 + 3);
+	assert_int_equal(throttle_note_refusal(t, "user:bob", T0 + 4), 0);
+	/* Other keys are their own. */
+	assert_int_equal(throttle_note_refusal(t, "addr:192.0.2.1", T0 + 4),
+	    1);
+	throttle_free(t);
+}
+
 static void
 test_long_key(void **state)
 {
@@ -348,6 +417,8 @@ main(void)
 		cmocka_unit_test(test_window_aging),
 		cmocka_unit_test(test_restore_round_trip),
 		cmocka_unit_test(test_eviction),
+		cmocka_unit_test(test_eviction_spares_locks),
+		cmocka_unit_test(test_refusal_noted_once),
 		cmocka_unit_test(test_long_key),
 		cmocka_unit_test(test_in_flight),
 	};
