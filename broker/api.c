@@ -996,6 +996,55 @@ api_audit(struct http_req *req)
 	http_reply_json(req, 200, json_pack("{s:o}", "audit", list));
 }
 
+/* A time bound of the export from the query, or dflt; -1 after a 400. */
+static int
+api_audit_bound(struct http_req *req, const char *name, int64_t dflt,
+    int64_t *out)
+{
+	const char	*v;
+
+	*out = dflt;
+	if ((v = http_query(req, name)) == NULL || auditfmt_time(v, out) == 0)
+		return 0;
+	http_reply_error(req, 400, "bad_request", "%s is seconds since 1970 "
+	    "or a UTC date: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", name);
+	return -1;
+}
+
+/* The whole audit log, or a time range of it, as a file (admin). */
+static void
+api_audit_export(struct http_req *req)
+{
+	struct api_caller	 c;
+	const char		*v;
+	enum auditfmt		 f = AUDITFMT_JSONL;
+	int64_t			 since, until;
+	char			 range[32];
+
+	if (api_auth(req, ROLE_ADMIN, &c) == -1)
+		return;
+	if ((v = http_query(req, "format")) != NULL &&
+	    auditfmt_parse(v, &f) == -1) {
+		http_reply_error(req, 400, "bad_request", "format is jsonl or "
+		    "csv");
+		return;
+	}
+	if (api_audit_bound(req, "since", 0, &since) == -1 ||
+	    api_audit_bound(req, "until", INT64_MAX, &until) == -1)
+		return;
+	snprintf(range, sizeof(range), " until %lld", (long long)until);
+	broker_audit(c.login.user, req->peer_str, "audit export", "", "ok",
+	    "%s since %lld%s", f == AUDITFMT_CSV ? "csv" : "jsonl",
+	    (long long)since, until == INT64_MAX ? "" : range);
+	http_add_header(req, "Content-Disposition", f == AUDITFMT_CSV ?
+	    "attachment; filename=\"audit.csv\"" :
+	    "attachment; filename=\"audit.jsonl\"");
+	if (req->method == EVHTTP_REQ_HEAD)
+		http_reply_data(req, 200, auditfmt_type(f), NULL, 0, NULL);
+	else
+		audit_export(req, f, since, until);
+}
+
 static void
 api_health(struct http_req *req)
 {
@@ -1181,6 +1230,7 @@ static const struct http_route api_route_table[] = {
 	{ GET, "/api/v1/pools/{pool}/desktops/{name}/screenshot",
 	    api_screenshot, 0 },
 	{ GET, "/api/v1/audit", api_audit, 0 },
+	{ GET, "/api/v1/audit/export", api_audit_export, 0 },
 	{ GET, "/api/v1/gpus", api_gpus, 0 },
 	{ POST, "/api/v1/gpus/{host}/{device}/clear", api_gpu_clear, 0 },
 	{ GET, "/api/v1/health", api_health, 0 },

@@ -171,6 +171,8 @@ struct broker_config {
 	size_t			 nadmin_groups;
 	struct throttle_config	 throttle;
 	struct http_limits	 http;	/* [limits]: the API's connections */
+	unsigned		 audit_keep_days;	/* 0: forever */
+	unsigned		 audit_purge_interval;	/* seconds */
 
 	struct conf_host	*hosts;
 	size_t			 nhosts;
@@ -276,12 +278,35 @@ struct login {
 	time_t		 expires;
 };
 
+/* One audit record as read; the strings live until the next row. */
+struct audit_row {
+	int64_t		 id;
+	int64_t		 time;
+	const char	*actor;
+	const char	*source;
+	const char	*action;
+	const char	*target;
+	const char	*result;
+	const char	*detail;
+};
+
+/* Where an export has got to: records with since <= time < until, in
+ * (time, id) order, after (time, id). */
+struct audit_cursor {
+	int64_t		 time;
+	int64_t		 id;
+	int64_t		 until;
+};
+
 struct db;
+struct evbuffer;
 struct http_req;
 struct http_route;
 
 /* db.c */
 struct db	*db_open(const char *path, char *err, size_t errlen);
+/* The state for reading only (paprikactl), never migrated. */
+struct db	*db_open_readonly(const char *path, char *err, size_t errlen);
 void		 db_close(struct db *db);
 int		 db_schema_version(struct db *db);
 int		 db_begin(struct db *db);
@@ -310,6 +335,16 @@ int		 db_audit(struct db *db, const char *actor, const char *source,
 /* Newest first, ids below before (0: from the newest), up to limit. */
 json_t		*db_audit_list(struct db *db, int64_t before, int limit,
 		    const char *actor);
+/* Deletes up to limit records older than before, oldest first; the
+ * count, or -1. */
+int		 db_audit_purge(struct db *db, int64_t before, int limit);
+void		 db_audit_cursor(struct audit_cursor *cur, int64_t since,
+		    int64_t until);
+/* Calls cb for up to limit records after cur and moves cur past them;
+ * the count (below limit: the last page), or -1. */
+int		 db_audit_page(struct db *db, struct audit_cursor *cur,
+		    int limit, void (*cb)(const struct audit_row *, void *),
+		    void *arg);
 int		 db_gpu_alloc_save(struct db *db, const struct gpu_alloc *a);
 int		 db_gpu_alloc_del(struct db *db, const struct gpu_alloc *a);
 int		 db_gpu_alloc_load(struct db *db,
@@ -468,6 +503,32 @@ int		 ready_watch(const struct conf_pool *p,
 void		 ready_forget(const char *host, const char *dom);
 /* Seconds pool's guests took to get ready lately (a guess before any). */
 double		 ready_boot_estimate(const char *pool);
+
+/* auditfmt.c: the export formats, shared with paprikactl. */
+enum auditfmt {
+	AUDITFMT_JSONL,
+	AUDITFMT_CSV,
+};
+/* "jsonl" or "csv": 0, or -1. */
+int		 auditfmt_parse(const char *name, enum auditfmt *f);
+/* Seconds since the epoch, "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC):
+ * 0, or -1. */
+int		 auditfmt_time(const char *s, int64_t *out);
+const char	*auditfmt_type(enum auditfmt f);
+/* The lines before the first record (CSV: its header); 0, or -1. */
+int		 auditfmt_header(struct evbuffer *out, enum auditfmt f);
+/* One record as a line; 0, or -1 when out of memory. */
+int		 auditfmt_row(struct evbuffer *out, enum auditfmt f,
+		    const struct audit_row *r);
+
+/* audit.c: the audit log's retention and its export over HTTP. */
+/* Purges now, then every audit_purge_interval (nothing for keep 0). */
+void		 audit_start(void);
+/* Stops the purge and any export still running. */
+void		 audit_stop(void);
+/* Streams the records with since <= time < until to an admin. */
+void		 audit_export(struct http_req *req, enum auditfmt f,
+		    int64_t since, int64_t until);
 
 /* gwctl.c */
 /* Tells every gateway with a control socket to drop session gw_id. */

@@ -424,12 +424,14 @@ main(int argc, char *argv[])
 	broker->sweep = event_new(broker->base, -1, EV_PERSIST, broker_sweep,
 	    NULL);
 	event_add(broker->sweep, &tv);
+	audit_start();
 	broker->started = time(NULL);
 	log_info("started: %zu pools on %zu hosts, %u sessions restored",
 	    c->npools, c->nhosts, HASH_COUNT(broker->sessions));
 
 	event_base_dispatch(broker->base);
 
+	audit_stop();
 	http_server_free(broker->http);
 	for (i = 0; i < c->nhosts; i++)
 		virt_host_free(c->hosts[i].virt);

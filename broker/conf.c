@@ -36,6 +36,8 @@ conf_defaults(struct broker_config *c)
 	c->start_timeout = 180;
 	c->auth_threads = 2;
 	http_limits_defaults(&c->http);
+	c->audit_keep_days = 400;
+	c->audit_purge_interval = 86400;
 	c->nmetrics_nets = (size_t)netaddr_nets_parse("127.0.0.0/8, ::1",
 	    c->metrics_nets, NETADDR_MAX_NETS, NULL);
 	throttle_config_defaults(&c->throttle);
@@ -217,6 +219,18 @@ conf_broker(struct broker_config *c, const char *name, const char *value,
 	else if (strcmp(name, "auth_threads") == 0)
 		return conf_unsigned(value, 1, 32, &c->auth_threads, err,
 		    errlen);
+	else if (strcmp(name, "audit_keep_days") == 0)
+		return conf_unsigned(value, 0, 36500, &c->audit_keep_days, err,
+		    errlen);
+	else if (strcmp(name, "audit_purge_interval") == 0) {
+		if (conf_secs(value, &c->audit_purge_interval, err,
+		    errlen) == -1)
+			return -1;
+		/* 0 would purge in a busy loop. */
+		if (c->audit_purge_interval == 0)
+			return conf_err(err, errlen, "audit_purge_interval "
+			    "must be at least 1s");
+	}
 	else if (strcmp(name, "metrics_networks") == 0) {
 		if (strcmp(value, "none") == 0) {
 			c->nmetrics_nets = 0;
@@ -1074,12 +1088,14 @@ conf_dump(const struct broker_config *c, FILE *fp)
 	    "users_file = %s\nportal_dir = %s\ncookie = %s\n"
 	    "token_lifetime = %us\n"
 	    "ticket_lifetime = %us\npassword_lifetime = %us\n"
-	    "start_timeout = %us\nauth_threads = %u\n", S(c->cert), S(c->key),
+	    "start_timeout = %us\nauth_threads = %u\n"
+	    "audit_keep_days = %u\naudit_purge_interval = %us\n",
+	    S(c->cert), S(c->key),
 	    S(c->state), S(c->ticket_keys), S(c->spice_ca), S(c->pam_service),
 	    S(c->users_file), S(c->portal_dir), S(c->cookie),
 	    c->token_lifetime,
 	    c->ticket_lifetime, c->password_lifetime, c->start_timeout,
-	    c->auth_threads);
+	    c->auth_threads, c->audit_keep_days, c->audit_purge_interval);
 	fprintf(fp, "metrics_networks = ");
 	for (i = 0; i < c->nmetrics_nets; i++)
 		conf_dump_net(fp, i > 0 ? ", " : "", &c->metrics_nets[i]);

@@ -107,6 +107,8 @@ static const char *const db_migrations[] = {
 	/* 4: when a session's guest became ready (0: not yet), from which
 	 * its idle time counts. */
 	"ALTER TABLE sessions ADD COLUMN ready_at INTEGER NOT NULL DEFAULT 0;",
+	/* 5: the retention purge deletes and the export reads by time. */
+	"CREATE INDEX audit_time ON audit(time);",
 };
 #define DB_VERSION	((int)(sizeof(db_migrations) / sizeof(db_migrations[0])))
 
@@ -251,6 +253,37 @@ db_open(const char *path, char *err, size_t errlen)
 	}
 	if (db_migrate(db, err, errlen) == -1)
 		goto fail;
+	return db;
+fail:
+	db_close(db);
+	return NULL;
+}
+
+struct db *
+db_open_readonly(const char *path, char *err, size_t errlen)
+{
+	struct db	*db;
+	int		 rc, version;
+
+	db = xcalloc(1, sizeof(*db));
+	db->path = xstrdup(path);
+	rc = sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, db->sql != NULL ?
+		    sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->sql, 5000);
+	if ((version = db_schema_version(db)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db->sql));
+		goto fail;
+	}
+	/* An empty file has version 0: no broker has used it. */
+	if (version < 1 || version > DB_VERSION) {
+		snprintf(err, errlen, "%s: schema version %d is not a broker "
+		    "state this version reads", path, version);
+		goto fail;
+	}
 	return db;
 fail:
 	db_close(db);
@@ -574,6 +607,61 @@ db_audit_list(struct db *db, int64_t before, int limit, const char *actor)
 		return NULL;
 	}
 	return list;
+}
+
+int
+db_audit_purge(struct db *db, int64_t before, int limit)
+{
+	return db_run(db, db_prepare(db, "DELETE FROM audit WHERE id IN "
+	    "(SELECT id FROM audit WHERE time < ? ORDER BY time LIMIT ?)",
+	    "ii", before, (int64_t)limit));
+}
+
+int
+db_audit_page(struct db *db, struct audit_cursor *cur, int limit,
+    void (*cb)(const struct audit_row *, void *), void *arg)
+{
+	sqlite3_stmt		*st;
+	struct audit_row	 r;
+	int			 rc, n = 0;
+
+	/* Keyset paging on (time, id): each page is one short statement,
+	 * so no read transaction stays open between pages. */
+	st = db_prepare(db, "SELECT id, time, actor, source, action, target, "
+	    "result, detail FROM audit WHERE time >= ? AND time < ? AND "
+	    "(time > ? OR id > ?) ORDER BY time, id LIMIT ?", "iiiii",
+	    cur->time, cur->until, cur->time, cur->id, (int64_t)limit);
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.id = sqlite3_column_int64(st, 0);
+		r.time = sqlite3_column_int64(st, 1);
+		r.actor = db_text(st, 2);
+		r.source = db_text(st, 3);
+		r.action = db_text(st, 4);
+		r.target = db_text(st, 5);
+		r.result = db_text(st, 6);
+		r.detail = db_text(st, 7);
+		cb(&r, arg);
+		cur->time = r.time;
+		cur->id = r.id;
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_warn(db, "read audit");
+		return -1;
+	}
+	return n;
+}
+
+void
+db_audit_cursor(struct audit_cursor *cur, int64_t since, int64_t until)
+{
+	cur->time = since;
+	cur->until = until;
+	/* No row has a negative id: the first page starts at since. */
+	cur->id = -1;
 }
 
 int

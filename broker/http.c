@@ -91,6 +91,13 @@ struct http_call {
 	char			*path;
 	char			 logpath[HTTP_LOGPATH_MAX];
 	struct evkeyvalq	 query;
+	/* A streamed reply (http_reply_start): its status, bytes so far,
+	 * and the handler's callbacks. */
+	int			 status;
+	size_t			 streamed;
+	void			(*sent)(void *);
+	void			(*gone_cb)(void *);
+	void			*stream_arg;
 	char			 bearer[HTTP_TOKEN_MAX + 1];
 	char			 cookie[HTTP_TOKEN_MAX + 1];
 	TAILQ_ENTRY(http_call)	 entry;
@@ -394,6 +401,8 @@ http_closecb(struct evhttp_connection *evcon, void *arg)
 		c->r.ev = NULL;
 		c->evcon = NULL;
 		c->gone = 1;
+		if (c->gone_cb != NULL)
+			c->gone_cb(c->stream_arg);
 	}
 }
 
@@ -535,12 +544,24 @@ http_conn_replied(struct http_call *c)
 	http_conn_arm(conn);
 }
 
+static void
+http_security_headers(struct http_call *c)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(c->r.ev);
+
+	http_set_header(h, "Cache-Control", "no-store");
+	http_set_header(h, "X-Content-Type-Options", "nosniff");
+	http_set_header(h, "Content-Security-Policy", "default-src 'self'");
+	http_set_header(h, "X-Frame-Options", "DENY");
+	if (c->server != NULL && c->server->ctx != NULL)
+		http_set_header(h, "Strict-Transport-Security", HTTP_HSTS);
+}
+
 /* Sends status and body (may be NULL), once; a no-op for a gone client. */
 static void
 http_send(struct http_call *c, int status, struct evbuffer *body)
 {
-	struct evkeyvalq	*h;
-	size_t			 len;
+	size_t	len;
 
 	len = body != NULL ? evbuffer_get_length(body) : 0;
 	if (c->r.method == EVHTTP_REQ_HEAD)
@@ -552,15 +573,7 @@ http_send(struct http_call *c, int status, struct evbuffer *body)
 	}
 	c->replied = 1;
 	if (c->r.ev != NULL) {
-		h = evhttp_request_get_output_headers(c->r.ev);
-		http_set_header(h, "Cache-Control", "no-store");
-		http_set_header(h, "X-Content-Type-Options", "nosniff");
-		http_set_header(h, "Content-Security-Policy",
-		    "default-src 'self'");
-		http_set_header(h, "X-Frame-Options", "DENY");
-		if (c->server != NULL && c->server->ctx != NULL)
-			http_set_header(h, "Strict-Transport-Security",
-			    HTTP_HSTS);
+		http_security_headers(c);
 		http_conn_replied(c);
 		evhttp_send_reply(c->r.ev, status, NULL, body);
 		/* evhttp owns it now and frees it when written. */
@@ -578,6 +591,8 @@ http_call_free(struct http_call *c)
 		http_reply_error(&c->r, 500, "internal", "no reply");
 	} else if (!c->replied)
 		http_call_log(c, 0, 0);
+	else if (c->r.ev != NULL)
+		http_reply_end(&c->r, 0);	/* a stream left open */
 	if (c->server != NULL)
 		TAILQ_REMOVE(&c->server->calls, c, entry);
 	json_decref(c->r.body);
@@ -665,6 +680,74 @@ http_reply_data(struct http_req *req, int status, const char *type,
 	http_send(c, status, buf);
 	if (buf != NULL)
 		evbuffer_free(buf);
+}
+
+int
+http_reply_start(struct http_req *req, int status, const char *type,
+    void (*gone)(void *), void *arg)
+{
+	struct http_call	*c = (struct http_call *)req;
+
+	if (c->replied || c->r.ev == NULL)
+		return -1;
+	c->replied = 1;
+	c->status = status;
+	c->gone_cb = gone;
+	c->stream_arg = arg;
+	http_add_header(req, "Content-Type", type);
+	http_security_headers(c);
+	evhttp_send_reply_start(c->r.ev, status, NULL);
+	return 0;
+}
+
+static void
+http_chunk_written(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_call	*c = arg;
+	void			(*sent)(void *) = c->sent;
+
+	c->sent = NULL;
+	if (sent != NULL)
+		sent(c->stream_arg);
+}
+
+int
+http_reply_chunk(struct http_req *req, struct evbuffer *buf,
+    void (*sent)(void *))
+{
+	struct http_call	*c = (struct http_call *)req;
+
+	/* HEAD has no body: evhttp would drop the chunk and never call. */
+	if (c->r.ev == NULL || c->gone || c->r.method == EVHTTP_REQ_HEAD)
+		return -1;
+	c->streamed += evbuffer_get_length(buf);
+	c->sent = sent;
+	evhttp_send_reply_chunk_with_cb(c->r.ev, buf, sent != NULL ?
+	    http_chunk_written : NULL, c);
+	return 0;
+}
+
+void
+http_reply_end(struct http_req *req, int complete)
+{
+	struct http_call		*c = (struct http_call *)req;
+	struct evhttp_connection	*evcon;
+
+	c->sent = NULL;
+	c->gone_cb = NULL;
+	if (c->r.ev != NULL && complete) {
+		http_conn_replied(c);
+		evhttp_send_reply_end(c->r.ev);
+	}
+	else if (c->r.ev != NULL &&
+	    (evcon = evhttp_request_get_connection(c->r.ev)) != NULL) {
+		/* No last chunk: the client sees the body cut short. The
+		 * close callback frees the request and marks the call gone. */
+		evhttp_connection_free(evcon);
+	}
+	/* evhttp owns it now (or freed it). */
+	c->r.ev = NULL;
+	http_call_log(c, c->status, c->streamed);
 }
 
 void

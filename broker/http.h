@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 struct event_base;
+struct evbuffer;
 struct evhttp_request;
 struct http_server;
 
@@ -99,6 +100,23 @@ void	http_reply_error(struct http_req *req, int status, const char *code,
  * "Name: value" strings, NULL-terminated, may be NULL. */
 void	http_reply_data(struct http_req *req, int status, const char *type,
 	    const void *data, size_t len, const char *const *headers);
+/*
+ * A reply whose body is sent in pieces (chunked), for bodies too big to
+ * build at once. http_reply_start sends status and headers (-1 if a reply
+ * was sent already or the client is gone). Each http_reply_chunk empties
+ * buf into the connection and calls sent(arg) once it is written, to ask
+ * for the next piece; -1 when no body can go out (the client left, or a
+ * HEAD request). http_reply_end finishes the reply, gone or not, and logs
+ * it; complete 0 closes the connection without the last chunk, so that
+ * the client knows the body is cut short. If the client leaves first, gone(arg) runs from the connection's
+ * close and sent never will: gone must not release req there, only
+ * arrange for it (the handler still ends the reply and releases req).
+ */
+int	http_reply_start(struct http_req *req, int status, const char *type,
+	    void (*gone)(void *), void *arg);
+int	http_reply_chunk(struct http_req *req, struct evbuffer *buf,
+	    void (*sent)(void *));
+void	http_reply_end(struct http_req *req, int complete);
 /* Adds a response header before the reply. */
 void	http_add_header(struct http_req *req, const char *name,
 	    const char *value);

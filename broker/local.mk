@@ -3,6 +3,8 @@
 noinst_LIBRARIES += broker/libbroker.a
 broker_libbroker_a_SOURCES = \
 	broker/api.c \
+	broker/audit.c \
+	broker/auditfmt.c \
 	broker/auth.c broker/auth.h \
 	broker/conf.c broker/broker.h \
 	broker/db.c \

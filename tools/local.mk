@@ -1,6 +1,7 @@
 # tools/: paprikactl, the admin and helpdesk command line.
 bin_PROGRAMS += paprikactl
-paprikactl_SOURCES = tools/paprikactl.c tools/paprikactl.h tools/gpus.c
+paprikactl_SOURCES = tools/paprikactl.c tools/paprikactl.h tools/gpus.c \
+	tools/audit.c
 # gpus shares the broker's configuration reader and GPU inventory.
 paprikactl_CFLAGS = $(BROKER_CFLAGS)
 paprikactl_LDADD = $(BROKER_LIBS)

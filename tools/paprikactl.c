@@ -50,7 +50,13 @@ usage(void)
 	    "  gpus [--config FILE | --connect URI] [--json]\n"
 	    "                       each host's GPUs, and whether each can be "
 	    "given\n"
-	    "                       to a desktop or why not\n", DEFAULT_SOCKET);
+	    "                       to a desktop or why not\n"
+	    "\n"
+	    "The broker's audit log (its state file, read-only):\n"
+	    "  audit export [--config FILE | --state FILE] [--format jsonl|csv]\n"
+	    "         [--since TIME] [--until TIME]\n"
+	    "                       print the records with since <= time < "
+	    "until\n", DEFAULT_SOCKET);
 	exit(2);
 }
 
@@ -311,6 +317,8 @@ main(int argc, char *argv[])
 		return cmd_ticket(argc, argv);
 	if (strcmp(cmd, "gpus") == 0)
 		return cmd_gpus(argc, argv);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(argc, argv);
 	if (strcmp(cmd, "sessions") == 0)
 		return cmd_sessions(json);
 	if (strcmp(cmd, "kill") == 0) {

@@ -4,5 +4,7 @@
 
 /* gpus.c: paprikactl gpus [--config FILE | --connect URI] [--json] */
 int	cmd_gpus(int argc, char *argv[]);
+/* audit.c: paprikactl audit export [options] */
+int	cmd_audit(int argc, char *argv[]);
 
 #endif

@@ -85,6 +85,9 @@ TESTS += tests/integration/test-broker-pools.py
 EXTRA_DIST += tests/integration/test-broker-pools.py
 TESTS += tests/integration/test-broker-hosts.py
 EXTRA_DIST += tests/integration/test-broker-hosts.py
+# Audit retention (the purge) and the export, on libvirt's test driver.
+TESTS += tests/integration/test-broker-audit.py
+EXTRA_DIST += tests/integration/test-broker-audit.py
 # GPU desktops on a GPU host of libvirt's test driver (gpu-host.xml).
 TESTS += tests/integration/test-broker-gpu.py
 EXTRA_DIST += tests/integration/test-broker-gpu.py

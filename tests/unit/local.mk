@@ -3,6 +3,7 @@
 # compiles the gateway's request parser, a pure function.
 if HAVE_CMOCKA
 UNIT_TESTS = \
+	tests/unit/test-auditfmt \
 	tests/unit/test-auth \
 	tests/unit/test-broker-conf \
 	tests/unit/test-config \
@@ -23,6 +24,10 @@ UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)/ga
 UNIT_LDADD = $(PAPRIKA_COMMON_LIBS) $(CMOCKA_LIBS)
 
 # The broker's modules: linked from broker/libbroker.a.
+tests_unit_test_auditfmt_SOURCES = tests/unit/test-auditfmt.c
+tests_unit_test_auditfmt_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_auditfmt_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+
 tests_unit_test_auth_SOURCES = tests/unit/test-auth.c tests/unit/unit.h
 tests_unit_test_auth_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_auth_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)

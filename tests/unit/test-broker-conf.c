@@ -306,15 +306,27 @@ test_pool_hosts(void **state)
 	assert_non_null(strstr(err, "only template pools"));
 }
 
+/* What conf_dump prints (the caller frees it). */
+static char *
+dump_of(const struct broker_config *c)
+{
+	char	*dump = NULL;
+	size_t	 len = 0;
+	FILE	*fp;
+
+	assert_non_null(fp = open_memstream(&dump, &len));
+	conf_dump(c, fp);
+	fclose(fp);
+	return dump;
+}
+
 /* ready_when and its timeouts: defaults, settings, and the dump. */
 static void
 test_ready(void **state)
 {
 	struct broker_config	*c;
 	struct conf_pool	*p;
-	char			 err[512] = "", text[2048], *dump = NULL;
-	size_t			 len = 0;
-	FILE			*fp;
+	char			 err[512] = "", text[2048], *dump;
 
 	c = load(base, err, sizeof(err));
 	if (c == NULL)
@@ -337,14 +349,49 @@ test_ready(void **state)
 	assert_int_equal(p->ready_settle, 3);
 	assert_int_equal(conf_pool_find(c, "mine")->ready_when,
 	    VIRT_READY_PORT);
-	assert_non_null(fp = open_memstream(&dump, &len));
-	conf_dump(c, fp);
-	fclose(fp);
+	dump = dump_of(c);
 	assert_non_null(strstr(dump, "ready_when = display\n"
 	    "ready_timeout = 120s\nready_settle = 3s\n"));
 	assert_non_null(strstr(dump, "ready_when = port\n"));
 	free(dump);
 	conf_free(c);
+}
+
+/* Audit retention: defaults, 0 for forever, limits, and the dump. */
+static void
+test_audit_retention(void **state)
+{
+	struct broker_config	*c;
+	char			 err[512] = "", text[2048], *dump;
+
+	c = load(base, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->audit_keep_days, 400);
+	assert_int_equal(c->audit_purge_interval, 86400);
+	conf_free(c);
+
+	fmt(text, sizeof(text), "[broker]\naudit_keep_days = 0\n"
+	    "audit_purge_interval = 2s\n%s", base + strlen("[broker]\n"));
+	c = load(text, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->audit_keep_days, 0);
+	assert_int_equal(c->audit_purge_interval, 2);
+	dump = dump_of(c);
+	assert_non_null(strstr(dump, "audit_keep_days = 0\n"
+	    "audit_purge_interval = 2s\n"));
+	free(dump);
+	conf_free(c);
+
+	assert_null(load("[broker]\naudit_keep_days = 36501\n", err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, ":2: "));
+	assert_null(load("[broker]\naudit_keep_days = -1\n", err,
+	    sizeof(err)));
+	assert_null(load("[broker]\naudit_purge_interval = 0\n", err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "at least 1s"));
 }
 
 int
@@ -359,6 +406,7 @@ main(void)
 		cmocka_unit_test(test_gpu_pools),
 		cmocka_unit_test(test_pool_hosts),
 		cmocka_unit_test(test_ready),
+		cmocka_unit_test(test_audit_retention),
 	};
 
 	log_init("test-broker-conf", 1, 0);
