@@ -18,7 +18,7 @@
 
 #define GATEWAY_DEFAULT_CONF	SYSCONFDIR "/paprika/gatewayd.conf"
 #define GATEWAY_DEFAULT_CONTROL	RUNSTATEDIR "/paprika/gatewayd.sock"
-#define GATEWAY_DEFAULT_STATE	LOCALSTATEDIR "/lib/paprika"
+#define GATEWAY_DEFAULT_STATE	LOCALSTATEDIR "/lib/paprika/gateway"
 
 /* Refusal reasons: each is a metric label and a log word. */
 enum refusal {

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <dirent.h>
+
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -163,8 +165,84 @@ gateway_sigterm(evutil_socket_t sig, short what, void *arg)
 		event_base_loopexit(gw->base, NULL);
 }
 
+/* The first entry of dir that is not the gateway's own, or NULL. */
+static const char *
+state_dir_foreign(const char *dir)
+{
+	static char	 name[256];
+	DIR		*d;
+	struct dirent	*e;
+	const char	*found = NULL;
+
+	if ((d = opendir(dir)) == NULL)
+		fatal("state directory %s", dir);
+	while (found == NULL && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0 ||
+		    strcmp(e->d_name, "revocations") == 0 ||
+		    strcmp(e->d_name, "revocations.tmp") == 0)
+			continue;
+		strlcpy(name, e->d_name, sizeof name);
+		found = name;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Makes the parent of dir (0755), as /var/lib/paprika for the default. */
 static void
-drop_privileges(const char *user, const char *state_dir)
+state_dir_parent(const char *dir)
+{
+	char	*parent, *slash;
+
+	if ((parent = strdup(dir)) == NULL)
+		fatal("state directory %s", dir);
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+		*slash = '\0';
+		if (mkdir(parent, 0755) == -1 && errno != EEXIST)
+			fatal("state directory %s", parent);
+	}
+	free(parent);
+}
+
+/*
+ * Makes the gateway's state directory (0700) if missing and, when the
+ * gateway will drop to user, gives it to that user, but only a directory
+ * that is the gateway's alone: one that holds anything else (the broker's
+ * database, say) is refused, not handed over.
+ */
+static void
+state_dir_prepare(const char *dir, const char *user)
+{
+	struct passwd	*pw;
+	struct stat	 st;
+	const char	*other;
+
+	if (dir == NULL)
+		return;
+	if (mkdir(dir, 0700) == -1 && errno == ENOENT)
+		state_dir_parent(dir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		fatal("state directory %s", dir);
+	if (lstat(dir, &st) == -1)
+		fatal("state directory %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		fatalx("state_dir %s is not a directory (a symbolic link is "
+		    "refused too)", dir);
+	/* Without root, or without the user, drop_privileges says why. */
+	if (user == NULL || geteuid() != 0 || (pw = getpwnam(user)) == NULL ||
+	    st.st_uid == pw->pw_uid)
+		return;
+	if ((other = state_dir_foreign(dir)) != NULL)
+		fatalx("state_dir %s holds \"%s\", which is not the gateway's: "
+		    "give the gateway a directory of its own (by default %s)",
+		    dir, other, GATEWAY_DEFAULT_STATE);
+	if (chown(dir, pw->pw_uid, pw->pw_gid) == -1 || chmod(dir, 0700) == -1)
+		fatal("cannot give the state directory %s to %s", dir, user);
+}
+
+static void
+drop_privileges(const char *user)
 {
 	struct passwd	*pw;
 
@@ -183,8 +261,6 @@ drop_privileges(const char *user, const char *state_dir)
 			    user);
 		return;
 	}
-	if (state_dir != NULL && chown(state_dir, pw->pw_uid, pw->pw_gid) == -1)
-		fatal("chown %s", state_dir);
 	if (setgroups(1, &pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
@@ -263,9 +339,7 @@ main(int argc, char *argv[])
 	raise_fd_limit();
 	if ((gw->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if (c->state_dir != NULL && mkdir(c->state_dir, 0700) == -1 &&
-	    errno != EEXIST)
-		fatal("state directory %s", c->state_dir);
+	state_dir_prepare(c->state_dir, c->user);
 	if (revoke_load(c->state_dir) == -1)
 		fatalx("cannot read revocations from %s", c->state_dir);
 	if (c->listen_plain_len != 0 && listener_open(&gw->plain,
@@ -279,7 +353,7 @@ main(int argc, char *argv[])
 		return 1;
 	if (c->control_socket != NULL && control_open(c->control_socket) == -1)
 		return 1;
-	drop_privileges(c->user, c->state_dir);
+	drop_privileges(c->user);
 	if (!foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 

@@ -285,18 +285,26 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 &&
 	"$CERTS" --owner nobody:nogroup --spice-owner nobody:nogroup \
 	    "$T/own" >/dev/null 2>&1
 	check "--owner exits 0" [ $? -eq 0 ]
-	for f in gateway/gateway-key.pem broker/broker-key.pem ticket-keys/1.key \
-	    spice/server-key.pem; do
-		check "--owner: $f is nobody:nogroup 640" \
-		    [ "$(stat -c '%U:%G %a' "$T/own/$f")" = "nobody:nogroup 640" ]
+	# The gateway's user reads what the gateway reads, as group-readable
+	# files it does not own, and never the broker's key.
+	for f in gateway/gateway-key.pem ticket-keys/1.key; do
+		check "--owner: $f is root:nogroup 640" \
+		    [ "$(stat -c '%U:%G %a' "$T/own/$f")" = "root:nogroup 640" ]
 	done
+	check "--owner: the broker's key stays root's alone" \
+	    [ "$(stat -c '%U:%G %a' "$T/own/broker/broker-key.pem")" = "root:root 600" ]
+	check "--spice-owner: spice/server-key.pem is nobody:nogroup 640" \
+	    [ "$(stat -c '%U:%G %a' "$T/own/spice/server-key.pem")" = "nobody:nogroup 640" ]
 	check "--owner: ticket-keys/ is group nogroup, 750" \
 	    [ "$(stat -c '%G %a' "$T/own/ticket-keys")" = "nogroup 750" ]
 	check "--owner: the CA key stays private" \
 	    [ "$(stat -c '%U %a' "$T/own/ca/ca-key.pem")" = "root 600" ]
 	"$CERTS" --rotate-ticket-key "$T/own" >/dev/null 2>&1
 	check "rotation keeps the owner and mode of the newest key" \
-	    [ "$(stat -c '%U:%G %a' "$T/own/ticket-keys/2.key")" = "nobody:nogroup 640" ]
+	    [ "$(stat -c '%U:%G %a' "$T/own/ticket-keys/2.key")" = "root:nogroup 640" ]
+	"$CERTS" --rotate-ticket-key --owner nobody "$T/own" >/dev/null 2>&1
+	check "rotation with --owner: a group-readable key the caller owns" \
+	    [ "$(stat -c '%U:%G %a' "$T/own/ticket-keys/3.key")" = "root:nogroup 640" ]
 else
 	echo "# skipping --owner checks (not root or no nobody:nogroup)"
 fi

@@ -688,6 +688,39 @@ def privileges(h, t, echo):
          r.stdout + r.stderr)
     t.ok(gw.alive(), "user = nobody: and the gateway keeps running")
     t.eq(gw.stop(), 0, "user = nobody: exits 0")
+    shared_state_dir(h, t, keys, tls_key, nobody)
+
+
+def shared_state_dir(h, t, keys, tls_key, nobody):
+    """A state_dir that holds the broker's database is not handed over."""
+    shared = h.path("priv/shared-state")
+    os.makedirs(shared, exist_ok=True)
+    os.chmod(shared, 0o755)
+    write(os.path.join(shared, "broker.db"), "not the gateway's", 0o600)
+    gw = g.Gateway(h, "gw-shared", keys=keys, gateway={
+        "user": "nobody", "tls_key": tls_key, "state_dir": shared})
+    try:
+        gw.start(timeout=10)
+        started = True
+    except RuntimeError as e:
+        started, why = False, str(e)
+    if started:
+        gw.stop()
+    t.ok(not started and "holds \"broker.db\", which is not the gateway's"
+         in why, "a state_dir shared with the broker is refused at start",
+         "started" if started else why)
+    st = os.stat(shared)
+    t.ok(st.st_uid == 0 and st.st_mode & 0o777 == 0o755,
+         "and it stays root's, unchanged", oct(st.st_mode))
+    own = h.path("priv/parent/gateway")
+    gw = g.Gateway(h, "gw-own", keys=keys, gateway={
+        "user": "nobody", "tls_key": tls_key, "state_dir": own})
+    gw.start()
+    st = os.stat(own)
+    t.ok(st.st_uid == nobody.pw_uid and st.st_mode & 0o777 == 0o700,
+         "a missing state_dir (and its parent) is made, 0700, the user's",
+         (st.st_uid, oct(st.st_mode)))
+    t.eq(gw.stop(), 0, "and the gateway runs and exits 0")
 
 
 def ipv6(h, t):
