@@ -195,6 +195,8 @@ enum session_state {
 struct session {
 	uint64_t		 id;
 	uint64_t		 gw_id;		/* id in gateway tickets */
+	time_t			 gw_tickets_until; /* the last gw_id ticket's
+						      expiry; 0: unknown */
 	char			 user[AUTH_NAME_MAX + 1];
 	char			 token[BROKER_TOKEN_HEX + 1];	/* hash */
 	struct conf_pool	*pool;
@@ -531,8 +533,15 @@ void		 audit_export(struct http_req *req, enum auditfmt f,
 		    int64_t since, int64_t until);
 
 /* gwctl.c */
-/* Tells every gateway with a control socket to drop session gw_id. */
-void		 gwctl_revoke(uint64_t gw_id);
+/*
+ * Tells every gateway with a control socket to drop session gw_id and
+ * refuse its tickets until tickets_until (0: unknown, a whole
+ * ticket_lifetime from now) plus clock skew; retried with a backoff while
+ * a gateway cannot be reached.
+ */
+void		 gwctl_revoke(uint64_t gw_id, time_t tickets_until);
+/* Drops the revocations still waiting to be retried. */
+void		 gwctl_shutdown(void);
 
 /* brokerd.c */
 uint64_t	 broker_random_id(void);

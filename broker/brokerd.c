@@ -437,6 +437,7 @@ main(int argc, char *argv[])
 		virt_host_free(c->hosts[i].virt);
 	workq_free(broker->authq);
 	workq_free(broker->gwq);
+	gwctl_shutdown();
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
 		event_free(sigs[i]);
 	event_free(broker->sweep);

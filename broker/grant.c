@@ -108,6 +108,8 @@ grant_password_set(const struct virt_result *res, void *arg)
 		g->done(NULL, err, g->arg);
 		goto out;
 	}
+	if (ticket_expiry > s->gw_tickets_until)
+		s->gw_tickets_until = ticket_expiry;
 	h = s->host;
 	snprintf(id, sizeof(id), "%016" PRIx64, s->id);
 	conn = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s?,s:s?,s:s,s:s,s:I,"

@@ -473,7 +473,7 @@ session_kick(struct session *s)
 {
 	char	 pw[BROKER_PASSWORD_LEN + 1], *what;
 
-	gwctl_revoke(s->gw_id);
+	gwctl_revoke(s->gw_id, s->gw_tickets_until);
 	if (s->tls_port == 0)
 		return;
 	broker_random_password(pw, sizeof(pw));
@@ -490,6 +490,7 @@ session_disconnect(struct session *s, const char *actor)
 	session_kick(s);
 	/* Tickets already handed out stay revoked; new ones get a new id. */
 	s->gw_id = broker_random_id();
+	s->gw_tickets_until = 0;
 	if (s->state == SESSION_CONNECTED) {
 		s->disconnected_at = time(NULL);
 		s->action_done = 0;
@@ -509,7 +510,7 @@ session_end(struct session *s, const char *actor, const char *reason)
 	if (s->state != SESSION_FAILED)
 		session_kick(s);
 	else
-		gwctl_revoke(s->gw_id);
+		gwctl_revoke(s->gw_id, s->gw_tickets_until);
 	session_set_state(s, SESSION_ENDED, s->progress, reason);
 	broker_audit(actor, NULL, "session end", s->pool->name, "ok",
 	    "user %s, desktop %s, session %016" PRIx64 ": %s", s->user,

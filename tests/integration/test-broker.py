@@ -48,6 +48,16 @@ groups = staff
 """
 
 
+def revocations(d):
+    """The gateway's saved revocations: (kind, id, until) tuples."""
+    try:
+        with open(os.path.join(d.work, "gateway-state", "revocations")) as f:
+            rows = [line.split() for line in f if not line.startswith("#")]
+    except FileNotFoundError:
+        return []
+    return [(r[0], r[1], int(r[2])) for r in rows if len(r) == 3]
+
+
 def session_of(d, helper, user):
     _, body, _ = d.api("GET", "/api/v1/sessions", token=helper)
     for s in body.get("sessions", []):
@@ -243,9 +253,24 @@ def run(d):
     ok, out = d.spicy_capture(conn, os.path.join(d.work, "alice.ppm"))
     check(ok, "alice connects to the same running desktop after the restart", out)
 
+    # The gateway is restarting when alice is logged out: the broker asks
+    # it again until it answers, for no longer than her tickets can live.
+    d.stop_gateway()
+    revoked_before = revocations(d)
     st, body, _ = api("POST", "/api/v1/users/alice/logout", token=helper)
     check(st == 200 and body["sessions_ended"] == 1 and body["logins_ended"] >= 1,
           "force logout ends alice's logins and session", (st, body))
+    time.sleep(1.5)
+    d.start_gateway()
+    new = wait_for(lambda: [r for r in revocations(d) if r not in revoked_before], 20)
+    log = open(d.broker_log).read()
+    check(new and "trying again in" in log,
+          "a revocation the gateway missed while restarting reaches it on a retry",
+          (new, [x for x in log.splitlines() if "revok" in x][-4:]))
+    life = [until - time.time() for kind, _, until in new]
+    check(new and all(0 < x <= 600 + 60 + 5 for x in life),
+          "it lasts as long as her tickets could (ticket_lifetime plus skew), "
+          "not a day", life)
     st, body, _ = api("GET", "/api/v1/desktops", token=alice)
     check(st == 401, "alice's token no longer works", (st, body))
     ok, out = d.spicy_capture(conn, os.path.join(d.work, "alice2.ppm"), timeout=20)
