@@ -221,7 +221,14 @@ struct session	*session_find(uint64_t id);
 unsigned int	 session_kill(uint64_t id, const char *reason);
 struct source	*source_get(const struct sockaddr_storage *);
 void		 source_put(struct source *);
+
+/* revoke.c */
+/* Reads state_dir/revocations into memory; 0, or -1 if unreadable. */
 int		 revoke_load(const char *state_dir);
+/* Starts (after daemon()) and stops the thread that writes the file. */
+void		 revoke_start(void);
+void		 revoke_stop(void);
+/* Refuse a session's or a ticket's id until then; never fail (0). */
 int		 revoke_add_session(uint64_t id, time_t until);
 int		 revoke_add_ticket(uint64_t id, time_t until);
 int		 revoke_check(const struct ticket *);

@@ -373,6 +373,7 @@ main(int argc, char *argv[])
 	listener_start(&gw->tls);
 	listener_start(&gw->metrics_listener);
 	control_start();
+	revoke_start();
 	log_info("started: plain %s, tls %s, %zu ticket key(s), "
 	    "%zu upstream network(s)",
 	    c->listen_plain_len ? netaddr_str((struct sockaddr *)
@@ -396,6 +397,7 @@ main(int argc, char *argv[])
 	if (gw->accept_backoff != NULL)
 		event_free(gw->accept_backoff);
 	relay_shutdown();
+	revoke_stop();
 	keyring_clear(&gw->keys);
 	SSL_CTX_free(gw->tls_ctx);
 	event_base_free(gw->base);

@@ -9,10 +9,12 @@ paprika_gatewayd_SOURCES = \
 	gateway/metrics.c \
 	gateway/relay.c \
 	gateway/request.c gateway/request.h \
+	gateway/revoke.c \
 	gateway/session.c \
 	gateway/tunnel.c
 paprika_gatewayd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
-paprika_gatewayd_LDADD = $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS)
+paprika_gatewayd_LDADD = $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) \
+	-lpthread
 
 # The example configuration and a systemd unit, installed as documentation.
 paprikadocdir = $(docdir)

@@ -676,6 +676,10 @@ def privileges(h, t, echo):
          % group.gr_name, gw.log(since))
     r = gw.ctl("revoke", "--session", tk.session)
     rev = os.path.join(gw.state_dir, "revocations")
+    # The writer thread appends it a moment later, off the loop.
+    deadline = time.monotonic() + 5
+    while not os.path.exists(rev) and time.monotonic() < deadline:
+        time.sleep(0.05)
     t.ok(r.returncode == 0 and os.path.exists(rev)
          and os.stat(rev).st_uid == nobody.pw_uid,
          "user = nobody: revocations are written to state_dir",

@@ -14,6 +14,7 @@ UNIT_TESTS = \
 	tests/unit/test-keyring \
 	tests/unit/test-netaddr \
 	tests/unit/test-request \
+	tests/unit/test-revoke \
 	tests/unit/test-screen \
 	tests/unit/test-throttle \
 	tests/unit/test-ticket
@@ -70,6 +71,11 @@ tests_unit_test_keyring_LDADD = $(UNIT_LDADD)
 tests_unit_test_netaddr_SOURCES = tests/unit/test-netaddr.c
 tests_unit_test_netaddr_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_netaddr_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_revoke_SOURCES = tests/unit/test-revoke.c tests/unit/unit.h \
+	gateway/revoke.c gateway/gateway.h
+tests_unit_test_revoke_CFLAGS = $(UNIT_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_unit_test_revoke_LDADD = $(UNIT_LDADD) -lpthread
 
 tests_unit_test_request_SOURCES = tests/unit/test-request.c tests/unit/unit.h \
 	gateway/request.c gateway/request.h
