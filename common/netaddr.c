@@ -98,6 +98,28 @@ netaddr_port(const struct sockaddr *sa)
 	return 0;
 }
 
+void
+netaddr_group(const struct sockaddr *sa, uint8_t key[NETADDR_GROUP_LEN])
+{
+	const uint8_t	*a6;
+
+	memset(key, 0, NETADDR_GROUP_LEN);
+	key[0] = (uint8_t)sa->sa_family;
+	if (sa->sa_family == AF_INET) {
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return;
+	}
+	if (sa->sa_family != AF_INET6)
+		return;
+	a6 = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a6)) {
+		key[0] = AF_INET;
+		memcpy(key + 1, a6 + 12, 4);
+		return;
+	}
+	memcpy(key + 1, a6, 8);
+}
+
 const char *
 netaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 {

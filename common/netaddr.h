@@ -28,6 +28,17 @@ const char	*netaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 const char	*netaddr_host(const struct sockaddr *sa, char *buf, size_t len);
 uint16_t	 netaddr_port(const struct sockaddr *sa);
 
+/*
+ * The key under which per-source limits count a peer: its IPv4 address, or
+ * the /64 of its IPv6 address, since one subscriber usually holds a whole
+ * /64 and could otherwise use a fresh address per connection. An
+ * IPv4-mapped IPv6 address counts as its IPv4 address; any other family
+ * gets a key of its own. The key is a family byte and up to 8 address bytes.
+ */
+#define NETADDR_GROUP_LEN	9
+void		 netaddr_group(const struct sockaddr *sa,
+		     uint8_t key[NETADDR_GROUP_LEN]);
+
 /* Parses "a.b.c.d/n" or "v6/n" (a bare address is a host); 0 or -1. */
 int		 netaddr_net_parse(const char *s, struct netaddr_net *net);
 /* Parses a comma-separated list; returns the count or -1 (bad item in *bad). */

@@ -142,7 +142,7 @@ struct session {
 };
 
 struct source {
-	uint8_t			 key[17];	/* family byte and address */
+	uint8_t			 key[NETADDR_GROUP_LEN];	/* netaddr_group */
 	unsigned int		 count;
 	unsigned int		 pending;	/* not past the ticket check yet */
 	UT_hash_handle		 hh;

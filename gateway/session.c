@@ -104,26 +104,17 @@ session_kill(uint64_t id, const char *reason)
 	return n;
 }
 
-static void
-source_key(const struct sockaddr_storage *ss, uint8_t key[17])
-{
-	memset(key, 0, 17);
-	key[0] = (uint8_t)ss->ss_family;
-	if (ss->ss_family == AF_INET)
-		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	else if (ss->ss_family == AF_INET6)
-		memcpy(key + 1, &((const struct sockaddr_in6 *)ss)->sin6_addr,
-		    16);
-}
-
-/* Counts one more connection from an address; NULL when out of memory. */
+/*
+ * Counts one more connection from an address's group (netaddr_group: the
+ * address, or its /64); NULL when out of memory.
+ */
 struct source *
 source_get(const struct sockaddr_storage *ss)
 {
 	struct source	*src;
-	uint8_t		 key[17];
+	uint8_t		 key[NETADDR_GROUP_LEN];
 
-	source_key(ss, key);
+	netaddr_group((const struct sockaddr *)ss, key);
 	HASH_FIND(hh, gw->sources, key, sizeof key, src);
 	if (src == NULL) {
 		if ((src = calloc(1, sizeof *src)) == NULL)

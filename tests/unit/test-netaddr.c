@@ -320,6 +320,51 @@ test_ports_bad(void **state)
 	assert_int_equal(netaddr_ports_parse("1,2,3", r, 2), -1);
 }
 
+/* Whether a and b count against the same per-source limits. */
+static int
+same_group(struct sockaddr_storage a, struct sockaddr_storage b)
+{
+	uint8_t	ka[NETADDR_GROUP_LEN], kb[NETADDR_GROUP_LEN];
+
+	netaddr_group((struct sockaddr *)&a, ka);
+	netaddr_group((struct sockaddr *)&b, kb);
+	return memcmp(ka, kb, sizeof ka) == 0;
+}
+
+static void
+test_group(void **state)
+{
+	struct sockaddr_storage	a, b;
+
+	/* IPv4: one address each. */
+	assert_true(same_group(sa4("192.0.2.1"), sa4("192.0.2.1")));
+	assert_false(same_group(sa4("192.0.2.1"), sa4("192.0.2.2")));
+	assert_false(same_group(sa4("10.0.0.1"), sa4("11.0.0.1")));
+	/* IPv6: one /64, whatever the interface identifier. */
+	assert_true(same_group(sa6("2001:db8:1:2::1"),
+	    sa6("2001:db8:1:2:ffff:ffff:ffff:ffff")));
+	assert_true(same_group(sa6("2001:db8:1:2:1234::"),
+	    sa6("2001:db8:1:2:0:5678::9")));
+	assert_false(same_group(sa6("2001:db8:1:2::1"),
+	    sa6("2001:db8:1:3::1")));
+	assert_false(same_group(sa6("2001:db8:1:2::1"),
+	    sa6("2001:db9:1:2::1")));
+	assert_false(same_group(sa6("::1"), sa6("1::1")));
+	/* The port never matters. */
+	a = sa6("2001:db8::1");
+	b = sa6("2001:db8::2");
+	((struct sockaddr_in6 *)&a)->sin6_port = htons(1000);
+	((struct sockaddr_in6 *)&b)->sin6_port = htons(2000);
+	assert_true(same_group(a, b));
+	/* A mapped address is its IPv4 address, not the ::ffff:0:0/64. */
+	assert_true(same_group(sa6("::ffff:192.0.2.1"), sa4("192.0.2.1")));
+	assert_false(same_group(sa6("::ffff:192.0.2.1"),
+	    sa6("::ffff:192.0.2.2")));
+	/* The families never mix: 0.0.0.0 is not ::, 1.2.3.4 not 102:304::. */
+	assert_false(same_group(sa4("0.0.0.0"), sa6("::")));
+	assert_false(same_group(sa4("1.2.3.4"), sa6("102:304::")));
+}
+
 int
 main(void)
 {
@@ -336,6 +381,7 @@ main(void)
 		cmocka_unit_test(test_nets_list),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_ports_bad),
+		cmocka_unit_test(test_group),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
