@@ -160,10 +160,11 @@ control_dispatch(json_t *req)
 		return o;
 	}
 	if (strcmp(cmd, "status") == 0)
-		return json_pack("{s:s,s:I,s:i,s:i,s:i,s:b}",
+		return json_pack("{s:s,s:I,s:i,s:i,s:i,s:i,s:b}",
 		    "version", PACKAGE_VERSION,
 		    "uptime", (json_int_t)(time(NULL) - gw->started),
 		    "connections", gw->ntunnels,
+		    "pending", gw->npending,
 		    "sessions", HASH_COUNT(gw->sessions),
 		    "revocations", (int)revoke_count(),
 		    "draining", gw->draining);

@@ -32,6 +32,7 @@ enum refusal {
 	REFUSE_PORT,		/* 403 */
 	REFUSE_NETWORK,		/* 403 */
 	REFUSE_OVERLOADED,	/* 503 */
+	REFUSE_PENDING,		/* 503: max_pending reached */
 	REFUSE_UPSTREAM_FAILED,	/* 502 */
 	REFUSE_UPSTREAM_TIMEOUT,	/* 504 */
 	REFUSE_TIMEOUT,		/* request or handshake too slow */
@@ -69,6 +70,7 @@ struct gateway_config {
 	unsigned int			 max_tunnels_per_session;
 	unsigned int			 max_tunnels_per_source;
 	unsigned int			 max_pending_per_source;	/* before the ticket */
+	unsigned int			 max_pending;	/* all sources together */
 	size_t				 buffer_size;
 	int				 splice;
 };
@@ -108,6 +110,7 @@ struct source;
 struct tunnel {
 	TAILQ_ENTRY(tunnel)	 entry;		/* all tunnels, or the reap list */
 	TAILQ_ENTRY(tunnel)	 sentry;	/* in its session */
+	TAILQ_ENTRY(tunnel)	 pentry;	/* in gw->pending, oldest first */
 	uint64_t		 id;
 	enum tunnel_state	 state;
 	int			 tls;		/* arrived on the TLS listener */
@@ -127,7 +130,7 @@ struct tunnel {
 	char			 user[TICKET_USER_MAX + 1];
 	uint64_t		 session_id;
 	char			 refusal[160];	/* why it is being refused */
-	int			 pending;	/* counted in source->pending */
+	int			 pending;	/* in gw->pending and source->pending */
 };
 
 TAILQ_HEAD(tunnel_list, tunnel);
@@ -168,6 +171,8 @@ struct gateway {
 	struct tunnel_list	 reap;
 	struct event		*reap_ev;
 	unsigned int		 ntunnels;
+	struct tunnel_list	 pending;	/* no valid ticket shown yet */
+	unsigned int		 npending;
 	uint64_t		 next_tunnel_id;
 	struct session		*sessions;
 	struct source		*sources;
@@ -195,9 +200,17 @@ void	 listener_close(struct listener *);
 void	 tunnel_accept(int fd, struct sockaddr_storage *peer, int tls);
 void	 tunnel_close(struct tunnel *, const char *reason);
 void	 tunnel_refuse(struct tunnel *, enum refusal, const char *reason);
+/* Refuses, or closes without an answer before the TLS handshake is done. */
+void	 tunnel_turn_away(struct tunnel *, enum refusal, const char *reason);
 void	 tunnel_pump(struct tunnel *);
 void	 tunnel_reap(evutil_socket_t, short, void *);
 const char *tunnel_state_name(enum tunnel_state);
+
+/* pending.c */
+/* Counts t as waiting for its ticket, making room if it may; 0 or -1. */
+int	 pending_add(struct tunnel *);
+/* t has shown its ticket, is refused or closes; nothing if not pending. */
+void	 pending_remove(struct tunnel *);
 
 /* relay.c */
 #define RELAY_ERROR	(-1)

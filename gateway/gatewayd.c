@@ -240,6 +240,7 @@ main(int argc, char *argv[])
 		fatalx("out of memory");
 	TAILQ_INIT(&gw->tunnels);
 	TAILQ_INIT(&gw->reap);
+	TAILQ_INIT(&gw->pending);
 	gw->plain.fd = gw->tls.fd = gw->metrics_listener.fd = -1;
 	gw->control_fd = -1;
 	if ((c = conf_load(conffile, err, sizeof err)) == NULL) {

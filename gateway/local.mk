@@ -7,6 +7,7 @@ paprika_gatewayd_SOURCES = \
 	gateway/gatewayd.c \
 	gateway/listener.c \
 	gateway/metrics.c \
+	gateway/pending.c \
 	gateway/relay.c \
 	gateway/request.c gateway/request.h \
 	gateway/session.c \

@@ -45,6 +45,7 @@ static const char *const refusal_names[REFUSE_MAX] = {
 	[REFUSE_PORT] = "port",
 	[REFUSE_NETWORK] = "network",
 	[REFUSE_OVERLOADED] = "overloaded",
+	[REFUSE_PENDING] = "pending",
 	[REFUSE_UPSTREAM_FAILED] = "upstream_failed",
 	[REFUSE_UPSTREAM_TIMEOUT] = "upstream_timeout",
 	[REFUSE_TIMEOUT] = "timeout",
@@ -132,6 +133,9 @@ metrics_render(void)
 	fprintf(fp, "# HELP paprika_gateway_connections Client connections "
 	    "open now, in any phase.\n# TYPE paprika_gateway_connections "
 	    "gauge\npaprika_gateway_connections %u\n", gw->ntunnels);
+	fprintf(fp, "# HELP paprika_gateway_pending Client connections that "
+	    "have not shown a valid ticket yet.\n# TYPE paprika_gateway_pending "
+	    "gauge\npaprika_gateway_pending %u\n", gw->npending);
 	fprintf(fp, "# HELP paprika_gateway_tunnels Tunnels relaying now.\n"
 	    "# TYPE paprika_gateway_tunnels gauge\n"
 	    "paprika_gateway_tunnels %u\n", relaying);
