@@ -215,7 +215,12 @@ void	 pending_remove(struct tunnel *);
 /* relay.c */
 #define RELAY_ERROR	(-1)
 #define RELAY_AGAIN	(-2)
-/* Reads request bytes into the up buffer: >0, 0 at EOF, or RELAY_*. */
+/* The size of the relay's buffers, fixed at start. */
+size_t	 relay_buf_size(void);
+/*
+ * Reads request bytes into the up buffer, at most max in all and never more
+ * than it holds: >0, 0 at EOF or once full, or RELAY_*.
+ */
 ssize_t	 relay_read_request(struct tunnel *, size_t max, const char **);
 /* Moves bytes in both directions as far as the sockets allow. */
 int	 relay_pump(struct tunnel *, const char **reason);

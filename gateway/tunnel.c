@@ -357,25 +357,29 @@ tunnel_authorize(struct tunnel *t, struct request *req)
 static void
 tunnel_read_request(struct tunnel *t)
 {
-	struct request	 req;
-	const char	*reason = NULL;
-	ssize_t		 n;
-	int		 rc;
+	struct request_limits	 lim = gw->conf->request;
+	struct request		 req;
+	const char		*reason = NULL;
+	ssize_t			 n;
+	int			 rc;
 
+	/* A request must fit the buffer it is read into (see gateway_reload). */
+	if (lim.max_size > relay_buf_size())
+		lim.max_size = relay_buf_size();
 	for (;;) {
-		n = relay_read_request(t, gw->conf->request.max_size, &reason);
+		n = relay_read_request(t, lim.max_size, &reason);
 		if (n == RELAY_AGAIN)
 			return;
 		if (n < 0) {
 			tunnel_close(t, reason);
 			return;
 		}
-		if (n == 0 && t->up.len < gw->conf->request.max_size) {
+		if (n == 0 && t->up.len < lim.max_size) {
 			tunnel_close(t, "client closed before its request");
 			return;
 		}
-		rc = request_parse((const char *)t->up.buf, t->up.len,
-		    &gw->conf->request, &req, &reason);
+		rc = request_parse((const char *)t->up.buf, t->up.len, &lim,
+		    &req, &reason);
 		if (rc == 0)
 			continue;
 		if (rc < 0) {

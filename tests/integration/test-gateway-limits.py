@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""Limits that must hold under attack:
+"""Limits that must hold under attack and across reloads:
 
 - max_pending: connections that never send a ticket, from several loopback
   addresses, fill the slots for connections without a ticket; the extra ones
   are refused at once with a reason (answer, log line, metric), and a good
   client still gets its tunnels, plain and TLS, by pushing out the oldest
-  waiting connection of the busiest address."""
+  waiting connection of the busiest address.
+- a reload that raises max_request_size above the running buffer_size (which
+  changes only at restart) is refused, the old limits stay, and a request
+  larger than them is still answered 431 by a gateway that stays up."""
 
 import os
 import re
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -158,11 +162,58 @@ def default_pending(h, t):
          "max_pending defaults to a quarter of max_tunnels", r.stdout)
 
 
+def big_request(size):
+    """A well-formed CONNECT of about size bytes, padded with a header."""
+    head = g.http_request("desktop.example:5900", ["X-Pad: "])
+    return head[:-4] + b"x" * (size - len(head)) + b"\r\n\r\n"
+
+
+def reload_overflow(h, t):
+    echo = g.Upstream(h, g.handler_echo)
+    gw = g.Gateway(h, "reload", limits={
+        "buffer_size": 4096,
+        "max_request_size": 2048,
+    })
+    gw.start()
+    first = good_tunnel(t, gw, echo, "reload: a tunnel opens")
+    rep = gw.request(big_request(3000))
+    t.eq(rep.status, 431, "reload: 3000 bytes are over max_request_size")
+
+    since = gw.log_size()
+    gw.limits.update({"buffer_size": 65536, "max_request_size": 32768})
+    gw.write_conf()
+    gw.send_signal(signal.SIGHUP)
+    m = gw.wait_log(r"reload failed, keeping the running configuration: "
+                    r"(.*)", since)
+    t.ok(m and "max_request_size" in m.group(1) and "buffer_size" in
+         m.group(1), "reload: raising max_request_size above the running "
+         "buffer_size is refused with a reason",
+         gw.log(since))
+    t.ok(not re.search(r"reloaded ", gw.log(since)),
+         "reload: and nothing was reloaded")
+    r = gw.ctl("reload")
+    t.ok(r.returncode != 0 and "max_request_size" in r.stderr,
+         "reload: paprikactl reload is refused the same way",
+         r.stdout + r.stderr)
+
+    for size in (3000, 8000, 30000):
+        rep = gw.request(big_request(size))
+        t.eq(rep.status, 431, "reload: a %d-byte request is still refused "
+             "(431)" % size)
+    t.ok(gw.alive(), "reload: the gateway is still running")
+    msg = os.urandom(64)
+    t.ok(first is not None and first.echo(msg) == msg,
+         "reload: the open tunnel still echoes")
+    good_tunnel(t, gw, echo, "reload: new tunnels still open")
+
+
 def main(h, t):
     with t.section("max_pending"):
         pending_cap(h, t)
     with t.section("max_pending default"):
         default_pending(h, t)
+    with t.section("reload overflow"):
+        reload_overflow(h, t)
 
 
 if __name__ == "__main__":
