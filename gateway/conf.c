@@ -34,6 +34,8 @@ conf_defaults(struct gateway_config *c)
 	c->max_tunnels_per_source = 256;
 	/* Before the ticket is checked a peer gets much less. */
 	c->max_pending_per_source = 32;
+	/* 0 until conf_load: a quarter of max_tunnels unless set. */
+	c->max_pending = 0;
 	c->buffer_size = 64 * 1024;
 	c->splice = 1;
 }
@@ -139,6 +141,8 @@ conf_limits(struct gateway_config *c, const char *name, const char *value,
 		    max_tunnels_per_source), 1, 1000000 },
 		{ "max_pending_per_source", offsetof(struct gateway_config,
 		    max_pending_per_source), 1, 1000000 },
+		{ "max_pending", offsetof(struct gateway_config, max_pending),
+		    1, 1000000 },
 	}, times[] = {
 		{ "request_timeout", offsetof(struct gateway_config,
 		    request_timeout), 1, 3600 },
@@ -243,6 +247,8 @@ conf_load(const char *path, char *err, size_t errlen)
 		    "the hypervisor networks tickets may lead to", path);
 		goto fail;
 	}
+	if (c->max_pending == 0)
+		c->max_pending = c->max_tunnels / 4 > 0 ? c->max_tunnels / 4 : 1;
 	if (c->buffer_size < c->request.max_size) {
 		snprintf(err, errlen, "%s: buffer_size must be at least "
 		    "max_request_size", path);
@@ -335,6 +341,7 @@ conf_dump(const struct gateway_config *c, FILE *fp)
 	    c->max_tunnels_per_session);
 	fprintf(fp, "max_tunnels_per_source = %u\n", c->max_tunnels_per_source);
 	fprintf(fp, "max_pending_per_source = %u\n", c->max_pending_per_source);
+	fprintf(fp, "max_pending = %u\n", c->max_pending);
 	fprintf(fp, "buffer_size = %zu\n", c->buffer_size);
 	fprintf(fp, "splice = %s\n", c->splice ? "yes" : "no");
 }

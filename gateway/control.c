@@ -17,12 +17,9 @@
 #include <event2/bufferevent.h>
 #include <jansson.h>
 
+#include "control-parse.h"
 #include "gateway.h"
 #include "log.h"
-
-#define CONTROL_REQUEST_MAX	4096
-/* How long a revoked session stays revoked unless the caller says. */
-#define CONTROL_REVOKE_DEFAULT	(24 * 3600)
 
 static json_t *
 control_error(const char *fmt, const char *arg)
@@ -31,21 +28,6 @@ control_error(const char *fmt, const char *arg)
 
 	snprintf(msg, sizeof msg, fmt, arg);
 	return json_pack("{s:s}", "error", msg);
-}
-
-static int
-control_session_id(json_t *req, uint64_t *id)
-{
-	const char	*s;
-	char		*end;
-
-	if ((s = json_string_value(json_object_get(req, "session"))) == NULL)
-		return -1;
-	errno = 0;
-	*id = strtoull(s, &end, 16);
-	if (errno != 0 || *s == '\0' || *end != '\0' || strlen(s) > 16)
-		return -1;
-	return 0;
 }
 
 static json_t *
@@ -83,24 +65,17 @@ control_sessions(void)
 }
 
 static json_t *
-control_revoke(json_t *req)
+control_revoke(const struct control_request *req)
 {
 	struct ticket	 tk;
-	const char	*text;
-	json_int_t	 seconds = CONTROL_REVOKE_DEFAULT;
-	uint64_t	 id;
 	unsigned int	 n;
 	char		 buf[24];
 	int		 rc;
 
-	if (json_is_integer(json_object_get(req, "seconds")))
-		seconds = json_integer_value(json_object_get(req, "seconds"));
-	if (seconds <= 0 || seconds > 365 * 86400)
-		return control_error("seconds must be 1 to %s", "31536000");
-	if ((text = json_string_value(json_object_get(req, "ticket"))) != NULL) {
+	if (req->ticket != NULL) {
 		/* Verified, so nobody can fill the list with made-up ids. */
-		rc = ticket_decode(text, strlen(text), &gw->keys, time(NULL),
-		    &tk);
+		rc = ticket_decode(req->ticket, strlen(req->ticket), &gw->keys,
+		    time(NULL), &tk);
 		if (rc != TICKET_OK && rc != TICKET_EXPIRED)
 			return control_error("cannot revoke: %s",
 			    ticket_strerror(rc));
@@ -111,64 +86,53 @@ control_revoke(json_t *req)
 		    " (user %s)", buf, tk.session_id, tk.user);
 		return json_pack("{s:s}", "revoked_ticket", buf);
 	}
-	if (control_session_id(req, &id) == -1)
-		return control_error("%s", "revoke needs \"session\" (hex id) "
-		    "or \"ticket\"");
-	if (revoke_add_session(id, time(NULL) + seconds) == -1)
+	if (revoke_add_session(req->session, time(NULL) + req->seconds) == -1)
 		return control_error("%s", "cannot save the revocation");
-	n = session_kill(id, "session revoked");
+	n = session_kill(req->session, "session revoked");
 	log_info("control: revoked session %016" PRIx64 ", closed %u "
-	    "tunnel(s)", id, n);
+	    "tunnel(s)", req->session, n);
 	return json_pack("{s:i}", "closed", n);
 }
 
 static json_t *
-control_dispatch(json_t *req)
+control_dispatch(const struct control_request *req)
 {
-	const char	*cmd;
 	char		 err[512];
 	char		*text;
-	uint64_t	 id;
 	unsigned int	 n;
 	json_t		*o;
 
-	if ((cmd = json_string_value(json_object_get(req, "command"))) == NULL)
-		return control_error("%s", "missing \"command\"");
-	if (strcmp(cmd, "sessions") == 0)
+	switch (req->command) {
+	case CONTROL_SESSIONS:
 		return control_sessions();
-	if (strcmp(cmd, "kill") == 0) {
-		if (control_session_id(req, &id) == -1)
-			return control_error("%s", "kill needs \"session\" "
-			    "(hex id)");
-		n = session_kill(id, "killed by control");
+	case CONTROL_KILL:
+		n = session_kill(req->session, "killed by control");
 		log_info("control: killed session %016" PRIx64 ", closed %u "
-		    "tunnel(s)", id, n);
+		    "tunnel(s)", req->session, n);
 		return json_pack("{s:i}", "closed", n);
-	}
-	if (strcmp(cmd, "revoke") == 0)
+	case CONTROL_REVOKE:
 		return control_revoke(req);
-	if (strcmp(cmd, "reload") == 0) {
+	case CONTROL_RELOAD:
 		if (gateway_reload(err, sizeof err) == -1)
 			return control_error("reload failed: %s", err);
 		return json_pack("{s:b}", "reloaded", 1);
-	}
-	if (strcmp(cmd, "metrics") == 0) {
+	case CONTROL_METRICS:
 		if ((text = metrics_render()) == NULL)
 			return control_error("%s", "out of memory");
 		o = json_pack("{s:s}", "metrics", text);
 		free(text);
 		return o;
-	}
-	if (strcmp(cmd, "status") == 0)
-		return json_pack("{s:s,s:I,s:i,s:i,s:i,s:b}",
+	case CONTROL_STATUS:
+		return json_pack("{s:s,s:I,s:i,s:i,s:i,s:i,s:b}",
 		    "version", PACKAGE_VERSION,
 		    "uptime", (json_int_t)(time(NULL) - gw->started),
 		    "connections", gw->ntunnels,
+		    "pending", gw->npending,
 		    "sessions", HASH_COUNT(gw->sessions),
 		    "revocations", (int)revoke_count(),
 		    "draining", gw->draining);
-	return control_error("unknown command \"%s\" (sessions, kill, "
-	    "revoke, reload, metrics, status)", cmd);
+	}
+	return control_error("%s", "unknown command");
 }
 
 static void
@@ -187,11 +151,11 @@ control_event(struct bufferevent *bev, short what, void *arg)
 static void
 control_read(struct bufferevent *bev, void *arg)
 {
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	json_error_t	 jerr;
-	json_t		*req, *reply;
-	char		*line, *out;
-	size_t		 len;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct control_request	 req;
+	json_t			*reply;
+	char			*line, *out, err[1024];
+	size_t			 len;
 
 	if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) == NULL) {
 		if (evbuffer_get_length(in) > CONTROL_REQUEST_MAX)
@@ -199,17 +163,13 @@ control_read(struct bufferevent *bev, void *arg)
 		return;
 	}
 	bufferevent_disable(bev, EV_READ);
-	if (len > CONTROL_REQUEST_MAX)
-		reply = control_error("%s", "request too large");
-	else if ((req = json_loadb(line, len, 0, &jerr)) == NULL)
-		reply = control_error("malformed JSON: %s", jerr.text);
-	else if (!json_is_object(req)) {
-		json_decref(req);
-		reply = control_error("%s", "expected a JSON object");
-	} else {
-		reply = control_dispatch(req);
-		json_decref(req);
-	}
+	if (control_parse(line, len, &req, err, sizeof err) == -1)
+		reply = control_error("%s", err);
+	else
+		reply = control_dispatch(&req);
+	control_request_clear(&req);
+	/* The line may hold a ticket to revoke. */
+	explicit_bzero(line, len);
 	free(line);
 	if (reply == NULL ||
 	    (out = json_dumps(reply, JSON_COMPACT)) == NULL) {

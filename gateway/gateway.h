@@ -18,6 +18,8 @@
 
 #define GATEWAY_DEFAULT_CONF	SYSCONFDIR "/paprika/gatewayd.conf"
 #define GATEWAY_DEFAULT_CONTROL	RUNSTATEDIR "/paprika/gatewayd.sock"
+/* An IPv6 peer counts against per-source limits by its /64. */
+#define GATEWAY_SOURCE_PREFIX_V6	64
 #define GATEWAY_DEFAULT_STATE	LOCALSTATEDIR "/lib/paprika/gateway"
 
 /* Refusal reasons: each is a metric label and a log word. */
@@ -32,6 +34,7 @@ enum refusal {
 	REFUSE_PORT,		/* 403 */
 	REFUSE_NETWORK,		/* 403 */
 	REFUSE_OVERLOADED,	/* 503 */
+	REFUSE_PENDING,		/* 503: max_pending reached */
 	REFUSE_UPSTREAM_FAILED,	/* 502 */
 	REFUSE_UPSTREAM_TIMEOUT,	/* 504 */
 	REFUSE_TIMEOUT,		/* request or handshake too slow */
@@ -69,6 +72,7 @@ struct gateway_config {
 	unsigned int			 max_tunnels_per_session;
 	unsigned int			 max_tunnels_per_source;
 	unsigned int			 max_pending_per_source;	/* before the ticket */
+	unsigned int			 max_pending;	/* all sources together */
 	size_t				 buffer_size;
 	int				 splice;
 };
@@ -108,6 +112,7 @@ struct source;
 struct tunnel {
 	TAILQ_ENTRY(tunnel)	 entry;		/* all tunnels, or the reap list */
 	TAILQ_ENTRY(tunnel)	 sentry;	/* in its session */
+	TAILQ_ENTRY(tunnel)	 pentry;	/* in gw->pending, oldest first */
 	uint64_t		 id;
 	enum tunnel_state	 state;
 	int			 tls;		/* arrived on the TLS listener */
@@ -127,7 +132,7 @@ struct tunnel {
 	char			 user[TICKET_USER_MAX + 1];
 	uint64_t		 session_id;
 	char			 refusal[160];	/* why it is being refused */
-	int			 pending;	/* counted in source->pending */
+	int			 pending;	/* in gw->pending and source->pending */
 };
 
 TAILQ_HEAD(tunnel_list, tunnel);
@@ -142,7 +147,7 @@ struct session {
 };
 
 struct source {
-	uint8_t			 key[17];	/* family byte and address */
+	char			 key[NETADDR_STRLEN];	/* netaddr_source */
 	unsigned int		 count;
 	unsigned int		 pending;	/* not past the ticket check yet */
 	UT_hash_handle		 hh;
@@ -168,6 +173,8 @@ struct gateway {
 	struct tunnel_list	 reap;
 	struct event		*reap_ev;
 	unsigned int		 ntunnels;
+	struct tunnel_list	 pending;	/* no valid ticket shown yet */
+	unsigned int		 npending;
 	uint64_t		 next_tunnel_id;
 	struct session		*sessions;
 	struct source		*sources;
@@ -195,14 +202,27 @@ void	 listener_close(struct listener *);
 void	 tunnel_accept(int fd, struct sockaddr_storage *peer, int tls);
 void	 tunnel_close(struct tunnel *, const char *reason);
 void	 tunnel_refuse(struct tunnel *, enum refusal, const char *reason);
+/* Refuses, or closes without an answer before the TLS handshake is done. */
+void	 tunnel_turn_away(struct tunnel *, enum refusal, const char *reason);
 void	 tunnel_pump(struct tunnel *);
 void	 tunnel_reap(evutil_socket_t, short, void *);
 const char *tunnel_state_name(enum tunnel_state);
 
+/* pending.c */
+/* Counts t as waiting for its ticket, making room if it may; 0 or -1. */
+int	 pending_add(struct tunnel *);
+/* t has shown its ticket, is refused or closes; nothing if not pending. */
+void	 pending_remove(struct tunnel *);
+
 /* relay.c */
 #define RELAY_ERROR	(-1)
 #define RELAY_AGAIN	(-2)
-/* Reads request bytes into the up buffer: >0, 0 at EOF, or RELAY_*. */
+/* The size of the relay's buffers, fixed at start. */
+size_t	 relay_buf_size(void);
+/*
+ * Reads request bytes into the up buffer, at most max in all and never more
+ * than it holds: >0, 0 at EOF or once full, or RELAY_*.
+ */
 ssize_t	 relay_read_request(struct tunnel *, size_t max, const char **);
 /* Moves bytes in both directions as far as the sockets allow. */
 int	 relay_pump(struct tunnel *, const char **reason);

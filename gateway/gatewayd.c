@@ -71,6 +71,14 @@ gateway_reload(char *err, size_t errlen)
 	memset(&keys, 0, sizeof keys);
 	if ((c = conf_load(gw->conf->path, err, errlen)) == NULL)
 		return -1;
+	/* Requests are read into buffers of the size the gateway started with. */
+	if (c->request.max_size > gw->conf->buffer_size) {
+		snprintf(err, errlen, "max_request_size (%zu) is larger than "
+		    "the running buffer_size (%zu), which changes only at "
+		    "restart", c->request.max_size, gw->conf->buffer_size);
+		conf_free(c);
+		return -1;
+	}
 	if (gateway_load_secrets(c, &keys, &ctx, err, errlen) == -1) {
 		conf_free(c);
 		return -1;
@@ -316,6 +324,7 @@ main(int argc, char *argv[])
 		fatalx("out of memory");
 	TAILQ_INIT(&gw->tunnels);
 	TAILQ_INIT(&gw->reap);
+	TAILQ_INIT(&gw->pending);
 	gw->plain.fd = gw->tls.fd = gw->metrics_listener.fd = -1;
 	gw->control_fd = -1;
 	if ((c = conf_load(conffile, err, sizeof err)) == NULL) {

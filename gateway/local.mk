@@ -3,10 +3,13 @@ sbin_PROGRAMS += paprika-gatewayd
 paprika_gatewayd_SOURCES = \
 	gateway/conf.c \
 	gateway/control.c \
+	gateway/control-parse.c gateway/control-parse.h \
 	gateway/gateway.h \
 	gateway/gatewayd.c \
 	gateway/listener.c \
 	gateway/metrics.c \
+	gateway/metrics-parse.c gateway/metrics-parse.h \
+	gateway/pending.c \
 	gateway/relay.c \
 	gateway/request.c gateway/request.h \
 	gateway/revoke.c \

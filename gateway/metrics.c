@@ -10,8 +10,7 @@
 
 #include "gateway.h"
 #include "log.h"
-
-#define METRICS_REQUEST_MAX	4096
+#include "metrics-parse.h"
 
 static const double	buckets[] = {
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
@@ -45,6 +44,7 @@ static const char *const refusal_names[REFUSE_MAX] = {
 	[REFUSE_PORT] = "port",
 	[REFUSE_NETWORK] = "network",
 	[REFUSE_OVERLOADED] = "overloaded",
+	[REFUSE_PENDING] = "pending",
 	[REFUSE_UPSTREAM_FAILED] = "upstream_failed",
 	[REFUSE_UPSTREAM_TIMEOUT] = "upstream_timeout",
 	[REFUSE_TIMEOUT] = "timeout",
@@ -132,6 +132,9 @@ metrics_render(void)
 	fprintf(fp, "# HELP paprika_gateway_connections Client connections "
 	    "open now, in any phase.\n# TYPE paprika_gateway_connections "
 	    "gauge\npaprika_gateway_connections %u\n", gw->ntunnels);
+	fprintf(fp, "# HELP paprika_gateway_pending Client connections that "
+	    "have not shown a valid ticket yet.\n# TYPE paprika_gateway_pending "
+	    "gauge\npaprika_gateway_pending %u\n", gw->npending);
 	fprintf(fp, "# HELP paprika_gateway_tunnels Tunnels relaying now.\n"
 	    "# TYPE paprika_gateway_tunnels gauge\n"
 	    "paprika_gateway_tunnels %u\n", relaying);
@@ -196,24 +199,27 @@ metrics_http_read(struct bufferevent *bev, void *arg)
 	static const char	 not_found[] = "HTTP/1.1 404 Not Found\r\n"
 	    "Content-Length: 10\r\nConnection: close\r\n\r\nnot found\n";
 	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct evbuffer_ptr	 end;
-	char			 line[32];
-	char			*text;
+	const char		*buf;
+	char			*text = NULL;
 	size_t			 n;
+	enum metrics_parse_result rc;
 
-	end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	if (end.pos == -1) {
-		if (evbuffer_get_length(in) > METRICS_REQUEST_MAX)
-			bufferevent_free(bev);
+	n = evbuffer_get_length(in);
+	if (n > METRICS_REQUEST_MAX)
+		n = METRICS_REQUEST_MAX;
+	if (n == 0)
+		return;
+	if ((buf = (const char *)evbuffer_pullup(in, (ssize_t)n)) == NULL ||
+	    (rc = metrics_parse(buf, n)) == METRICS_PARSE_TOO_LARGE) {
+		bufferevent_free(bev);
 		return;
 	}
-	n = evbuffer_copyout(in, line, sizeof line - 1);
-	line[n] = '\0';
+	if (rc == METRICS_PARSE_MORE)
+		return;
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_setcb(bev, NULL, metrics_http_done, metrics_http_event,
 	    NULL);
-	if (strncmp(line, "GET /metrics ", 13) != 0 ||
-	    (text = metrics_render()) == NULL) {
+	if (rc != METRICS_PARSE_METRICS || (text = metrics_render()) == NULL) {
 		bufferevent_write(bev, not_found, sizeof not_found - 1);
 		return;
 	}

@@ -36,19 +36,26 @@ static int		 pipe_pool[RELAY_POOL_MAX][2];
 static size_t		 pipe_pool_len;
 static int		 pipes_unavailable;
 
+/* The size of every pool buffer: buffer_size as the gateway started. */
+size_t
+relay_buf_size(void)
+{
+	if (buf_size == 0)
+		buf_size = gw->conf->buffer_size;
+	return buf_size;
+}
+
 static uint8_t *
 relay_buf_get(void)
 {
 	struct pool_buf	*b;
 
-	if (buf_size == 0)
-		buf_size = gw->conf->buffer_size;
 	if ((b = buf_pool) != NULL) {
 		buf_pool = b->next;
 		buf_pool_len--;
 		return (uint8_t *)b;
 	}
-	return malloc(buf_size);
+	return malloc(relay_buf_size());
 }
 
 static void
@@ -386,6 +393,9 @@ relay_read_request(struct tunnel *t, size_t max, const char **reason)
 		*reason = "out of memory";
 		return RELAY_ERROR;
 	}
+	/* The buffer bounds the read, whatever the configuration says. */
+	if (max > buf_size)
+		max = buf_size;
 	if (d->len >= max)
 		return 0;
 	n = relay_read(t, &t->client, d->buf + d->len, max - d->len, reason);

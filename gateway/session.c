@@ -84,32 +84,24 @@ session_kill(uint64_t id, const char *reason)
 	return n;
 }
 
-static void
-source_key(const struct sockaddr_storage *ss, uint8_t key[17])
-{
-	memset(key, 0, 17);
-	key[0] = (uint8_t)ss->ss_family;
-	if (ss->ss_family == AF_INET)
-		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	else if (ss->ss_family == AF_INET6)
-		memcpy(key + 1, &((const struct sockaddr_in6 *)ss)->sin6_addr,
-		    16);
-}
-
-/* Counts one more connection from an address; NULL when out of memory. */
+/*
+ * Counts one more connection from a source (netaddr_source: an IPv4
+ * address, or an IPv6 /64); NULL when out of memory.
+ */
 struct source *
 source_get(const struct sockaddr_storage *ss)
 {
 	struct source	*src;
-	uint8_t		 key[17];
+	char		 key[NETADDR_STRLEN];
 
-	source_key(ss, key);
-	HASH_FIND(hh, gw->sources, key, sizeof key, src);
+	netaddr_source((const struct sockaddr *)ss, GATEWAY_SOURCE_PREFIX_V6,
+	    key, sizeof key);
+	HASH_FIND_STR(gw->sources, key, src);
 	if (src == NULL) {
 		if ((src = calloc(1, sizeof *src)) == NULL)
 			return NULL;
-		memcpy(src->key, key, sizeof key);
-		HASH_ADD(hh, gw->sources, key, sizeof src->key, src);
+		strlcpy(src->key, key, sizeof src->key);
+		HASH_ADD_STR(gw->sources, key, src);
 	}
 	src->count++;
 	return src;

@@ -37,6 +37,7 @@ static const struct {
 	[REFUSE_PORT] = { 403, "Forbidden" },
 	[REFUSE_NETWORK] = { 403, "Forbidden" },
 	[REFUSE_OVERLOADED] = { 503, "Service Unavailable" },
+	[REFUSE_PENDING] = { 503, "Service Unavailable" },
 	[REFUSE_UPSTREAM_FAILED] = { 502, "Bad Gateway" },
 	[REFUSE_UPSTREAM_TIMEOUT] = { 504, "Gateway Timeout" },
 	[REFUSE_TIMEOUT] = { 408, "Request Timeout" },
@@ -115,11 +116,35 @@ socket_tune(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
 }
 
+/*
+ * Counts a new connection against the limits on its source and on
+ * connections without a ticket; returns NULL when it may go on, or why not.
+ */
+static const char *
+tunnel_admit(struct tunnel *t, enum refusal *why)
+{
+	const struct gateway_config	*c = gw->conf;
+	const struct source		*src = t->source;
+
+	*why = REFUSE_OVERLOADED;
+	if (src == NULL)
+		return "gateway out of memory";
+	if (src->count > c->max_tunnels_per_source ||
+	    src->pending >= c->max_pending_per_source)
+		return "too many connections from this address";
+	if (pending_add(t) == -1) {
+		*why = REFUSE_PENDING;
+		return "too many connections waiting for a ticket";
+	}
+	return NULL;
+}
+
 void
 tunnel_accept(int fd, struct sockaddr_storage *peer, int tls)
 {
 	struct tunnel	*t;
-	struct source	*src;
+	const char	*reason;
+	enum refusal	 why;
 
 	if ((t = calloc(1, sizeof *t)) == NULL) {
 		log_warnx("accept: out of memory");
@@ -135,8 +160,7 @@ tunnel_accept(int fd, struct sockaddr_storage *peer, int tls)
 	TAILQ_INSERT_TAIL(&gw->tunnels, t, entry);
 	gw->ntunnels++;
 	socket_tune(fd);
-	src = source_get(peer);
-	t->source = src;
+	t->source = source_get(peer);
 	if ((t->timer = evtimer_new(gw->base, tunnel_timeout, t)) == NULL ||
 	    tunnel_end_init(t, &t->client, fd) == -1) {
 		if (t->client.fd == -1)
@@ -144,21 +168,9 @@ tunnel_accept(int fd, struct sockaddr_storage *peer, int tls)
 		tunnel_close(t, "out of memory");
 		return;
 	}
-	if (src != NULL) {
-		src->pending++;
-		t->pending = 1;
-	}
-	if (src == NULL || src->count > gw->conf->max_tunnels_per_source ||
-	    src->pending > gw->conf->max_pending_per_source) {
+	if ((reason = tunnel_admit(t, &why)) != NULL) {
 		tunnel_enter(t, TUNNEL_REQUEST, gw->conf->request_timeout);
-		if (tls) {
-			metrics_refusal(REFUSE_OVERLOADED);
-			tunnel_close(t, "refused: too many connections from "
-			    "this address");
-			return;
-		}
-		tunnel_refuse(t, REFUSE_OVERLOADED,
-		    "too many connections from this address");
+		tunnel_turn_away(t, why, reason);
 		return;
 	}
 	if (tls) {
@@ -174,6 +186,21 @@ tunnel_accept(int fd, struct sockaddr_storage *peer, int tls)
 	tunnel_advance(t);
 }
 
+void
+tunnel_turn_away(struct tunnel *t, enum refusal why, const char *reason)
+{
+	char	text[160];
+
+	if (t->tls && (t->ssl == NULL || t->state == TUNNEL_HANDSHAKE)) {
+		/* No TLS session to answer in yet. */
+		metrics_refusal(why);
+		snprintf(text, sizeof text, "refused: %s", reason);
+		tunnel_close(t, text);
+		return;
+	}
+	tunnel_refuse(t, why, reason);
+}
+
 /* Answers the client with an HTTP error, then closes once it is sent. */
 void
 tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
@@ -181,6 +208,8 @@ tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
 	char	 answer[512];
 	int	 n, status = refusal_status[why].status;
 
+	/* A refused connection no longer holds one of the pending slots. */
+	pending_remove(t);
 	metrics_refusal(why);
 	snprintf(t->refusal, sizeof t->refusal, "refused %d: %s", status,
 	    reason);
@@ -259,15 +288,6 @@ tunnel_connect(struct tunnel *t, const struct sockaddr_storage *ss,
 	tunnel_enter(t, TUNNEL_CONNECTING, gw->conf->connect_timeout);
 }
 
-/* The peer is past the ticket check: it no longer counts as pending. */
-static void
-tunnel_not_pending(struct tunnel *t)
-{
-	if (t->pending && t->source != NULL)
-		t->source->pending--;
-	t->pending = 0;
-}
-
 /* Checks the ticket and the gateway's rules; connects or refuses. */
 static void
 tunnel_authorize(struct tunnel *t, struct request *req)
@@ -329,7 +349,7 @@ tunnel_authorize(struct tunnel *t, struct request *req)
 		return;
 	}
 	session_attach(s, t);
-	tunnel_not_pending(t);
+	pending_remove(t);
 	tunnel_connect(t, &ss, len);
 }
 
@@ -337,25 +357,29 @@ tunnel_authorize(struct tunnel *t, struct request *req)
 static void
 tunnel_read_request(struct tunnel *t)
 {
-	struct request	 req;
-	const char	*reason = NULL;
-	ssize_t		 n;
-	int		 rc;
+	struct request_limits	 lim = gw->conf->request;
+	struct request		 req;
+	const char		*reason = NULL;
+	ssize_t			 n;
+	int			 rc;
 
+	/* A request must fit the buffer it is read into (see gateway_reload). */
+	if (lim.max_size > relay_buf_size())
+		lim.max_size = relay_buf_size();
 	for (;;) {
-		n = relay_read_request(t, gw->conf->request.max_size, &reason);
+		n = relay_read_request(t, lim.max_size, &reason);
 		if (n == RELAY_AGAIN)
 			return;
 		if (n < 0) {
 			tunnel_close(t, reason);
 			return;
 		}
-		if (n == 0 && t->up.len < gw->conf->request.max_size) {
+		if (n == 0 && t->up.len < lim.max_size) {
 			tunnel_close(t, "client closed before its request");
 			return;
 		}
-		rc = request_parse((const char *)t->up.buf, t->up.len,
-		    &gw->conf->request, &req, &reason);
+		rc = request_parse((const char *)t->up.buf, t->up.len, &lim,
+		    &req, &reason);
 		if (rc == 0)
 			continue;
 		if (rc < 0) {
@@ -601,7 +625,7 @@ tunnel_close(struct tunnel *t, const char *reason)
 	relay_dir_release(&t->up);
 	relay_dir_release(&t->down);
 	session_detach(t);
-	tunnel_not_pending(t);
+	pending_remove(t);
 	source_put(t->source);
 	t->source = NULL;
 	t->state = TUNNEL_CLOSED;

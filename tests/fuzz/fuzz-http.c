@@ -11,16 +11,7 @@
 #include <string.h>
 
 #include "http.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: broken: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 /* Every route pattern of the broker's API. */
 static const char *const fuzz_patterns[] = {

@@ -13,16 +13,7 @@
 #include <string.h>
 
 #include "request.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: broken: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 static const struct request_limits	fuzz_limits[] = {
 	{ 8192, 32 },		/* the gateway's defaults */

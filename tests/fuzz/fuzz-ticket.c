@@ -25,16 +25,7 @@
 #include "encode.h"
 #include "keyring.h"
 #include "ticket.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: broken: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 /* The seeds in tests/fuzz/corpus/ticket were made with these. */
 #define FUZZ_NOW	((time_t)1700000000)

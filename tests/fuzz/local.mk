@@ -1,5 +1,6 @@
 # tests/fuzz: libFuzzer harnesses over the parsers of untrusted bytes:
-# the gateway's CONNECT requests, tickets, the broker's HTTP paths,
+# the gateway's CONNECT requests, control requests and metrics requests,
+# tickets, the broker's HTTP paths,
 # bearer tokens and cookies, its edits of domain XML, and the guests'
 # screenshots it reads for readiness.
 # `make fuzz` runs each for FUZZ_SECONDS (default 30) over a copy of the
@@ -9,22 +10,37 @@ EXTRA_DIST += tests/fuzz/run-fuzz.sh tests/fuzz/corpus
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz-http tests/fuzz/fuzz-request \
-	tests/fuzz/fuzz-ticket tests/fuzz/fuzz-domxml tests/fuzz/fuzz-screen
+	tests/fuzz/fuzz-ticket tests/fuzz/fuzz-domxml tests/fuzz/fuzz-screen \
+	tests/fuzz/fuzz-control tests/fuzz/fuzz-metrics
 
-tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c broker/httpparse.c
+tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c tests/fuzz/fuzz.h \
+	broker/httpparse.c
 tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(JANSSON_CFLAGS) -I$(top_srcdir)/broker
 tests_fuzz_fuzz_http_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_http_LDADD = $(PAPRIKA_COMMON_LIBS)
 
-tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz-request.c \
+tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz-request.c tests/fuzz/fuzz.h \
 	gateway/request.c gateway/request.h
 tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) \
 	-I$(top_srcdir)/gateway
 tests_fuzz_fuzz_request_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_request_LDADD = $(PAPRIKA_COMMON_LIBS)
 
-tests_fuzz_fuzz_ticket_SOURCES = tests/fuzz/fuzz-ticket.c
+tests_fuzz_fuzz_control_SOURCES = tests/fuzz/fuzz-control.c tests/fuzz/fuzz.h \
+	gateway/control-parse.c gateway/control-parse.h
+tests_fuzz_fuzz_control_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	-I$(top_srcdir)/gateway
+tests_fuzz_fuzz_control_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_control_LDADD = $(PAPRIKA_COMMON_LIBS) $(JANSSON_LIBS)
+
+tests_fuzz_fuzz_metrics_SOURCES = tests/fuzz/fuzz-metrics.c tests/fuzz/fuzz.h \
+	gateway/metrics-parse.c gateway/metrics-parse.h
+tests_fuzz_fuzz_metrics_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/gateway
+tests_fuzz_fuzz_metrics_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_metrics_LDADD = $(PAPRIKA_COMMON_LIBS)
+
+tests_fuzz_fuzz_ticket_SOURCES = tests/fuzz/fuzz-ticket.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_ticket_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_fuzz_fuzz_ticket_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_ticket_LDADD = $(PAPRIKA_COMMON_LIBS)
@@ -46,7 +62,8 @@ tests_fuzz_fuzz_screen_LDADD = $(PAPRIKA_COMMON_LIBS) $(LIBPNG_LIBS)
 FUZZ_TARGETS += fuzz-run
 fuzz-run: tests/fuzz/fuzz-http$(EXEEXT) tests/fuzz/fuzz-request$(EXEEXT) \
 	    tests/fuzz/fuzz-ticket$(EXEEXT) tests/fuzz/fuzz-domxml$(EXEEXT) \
-	    tests/fuzz/fuzz-screen$(EXEEXT)
+	    tests/fuzz/fuzz-screen$(EXEEXT) tests/fuzz/fuzz-control$(EXEEXT) \
+	    tests/fuzz/fuzz-metrics$(EXEEXT)
 	$(SHELL) '$(srcdir)/tests/fuzz/run-fuzz.sh' run \
 	    '$(abs_top_srcdir)/tests/fuzz/corpus' \
 	    '$(abs_top_builddir)/tests/fuzz' \

@@ -3,12 +3,14 @@
 TESTS += \
 	tests/integration/test-gateway-relay.py \
 	tests/integration/test-gateway-refusals.py \
-	tests/integration/test-gateway-ops.py
+	tests/integration/test-gateway-ops.py \
+	tests/integration/test-gateway-limits.py
 EXTRA_DIST += \
 	tests/integration/gwtest.py \
 	tests/integration/test-gateway-relay.py \
 	tests/integration/test-gateway-refusals.py \
-	tests/integration/test-gateway-ops.py
+	tests/integration/test-gateway-ops.py \
+	tests/integration/test-gateway-limits.py
 
 # demo/images.py's screen checks (blank, QEMU's placeholder, the demo
 # banner, same_screen) on synthetic frames and three real screendumps.

@@ -689,6 +689,7 @@ def main(h, t):
         "max_tunnels_per_session": 3,
         "max_tunnels_per_source": 4,
         "max_pending_per_source": 3,
+        "max_pending": 5,
         "drain_timeout": "1s",
     })
     gw.start()

@@ -1,17 +1,21 @@
 # tests/unit: cmocka unit tests, one program per module (DESIGN.md: no
-# network, no daemons). Each links the common library; test-request also
-# compiles the gateway's request parser, a pure function.
+# network, no daemons). Each links the common library; test-request,
+# test-control-parse and test-metrics-parse also compile the gateway's
+# parsers of the CONNECT request, control requests and metrics requests,
+# which are pure functions.
 if HAVE_CMOCKA
 UNIT_TESTS = \
 	tests/unit/test-auditfmt \
 	tests/unit/test-auth \
 	tests/unit/test-broker-conf \
 	tests/unit/test-config \
+	tests/unit/test-control-parse \
 	tests/unit/test-domxml \
 	tests/unit/test-encode \
 	tests/unit/test-gpu \
 	tests/unit/test-httpparse \
 	tests/unit/test-keyring \
+	tests/unit/test-metrics-parse \
 	tests/unit/test-netaddr \
 	tests/unit/test-request \
 	tests/unit/test-revoke \
@@ -81,6 +85,16 @@ tests_unit_test_request_SOURCES = tests/unit/test-request.c tests/unit/unit.h \
 	gateway/request.c gateway/request.h
 tests_unit_test_request_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_request_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_control_parse_SOURCES = tests/unit/test-control-parse.c \
+	gateway/control-parse.c gateway/control-parse.h
+tests_unit_test_control_parse_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_control_parse_LDADD = $(UNIT_LDADD) $(JANSSON_LIBS)
+
+tests_unit_test_metrics_parse_SOURCES = tests/unit/test-metrics-parse.c \
+	gateway/metrics-parse.c gateway/metrics-parse.h
+tests_unit_test_metrics_parse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_metrics_parse_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_ticket_SOURCES = tests/unit/test-ticket.c tests/unit/unit.h
 tests_unit_test_ticket_CFLAGS = $(UNIT_CFLAGS)
