@@ -48,12 +48,23 @@ api_header(struct http_req *req, const char *name)
 	    name);
 }
 
+/* The login of a token of the right length: 0, 1 if none, -1 on error. */
+static int
+api_login_of(const char *token, struct api_caller *c)
+{
+	api_token_hash(token, c->token);
+	return db_token_get(broker->db, c->token, time(NULL), &c->login);
+}
+
 /*
  * Finds the caller from the bearer token or the portal's cookie and checks
- * its role; replies and returns -1 when it does not hold.
+ * its role; replies and returns -1 when it does not hold. changes: the
+ * route changes state even when it is a GET (console.vv), so a cookie
+ * needs the anti-CSRF header there too.
  */
 static int
-api_auth(struct http_req *req, unsigned role, struct api_caller *c)
+api_auth_as(struct http_req *req, unsigned role, int changes,
+    struct api_caller *c)
 {
 	const char	*token = req->bearer;
 	int		 rc;
@@ -61,9 +72,11 @@ api_auth(struct http_req *req, unsigned role, struct api_caller *c)
 	if (token == NULL) {
 		token = req->cookie_token;
 		/* A cookie rides along on any request: state changes from
-		 * the portal must also carry a header no form can set. */
-		if (token != NULL && req->method != EVHTTP_REQ_GET &&
-		    api_header(req, API_CSRF_HEADER) == NULL) {
+		 * the portal must also carry a header no form or link can
+		 * set. */
+		if (token != NULL && (changes || req->method !=
+		    EVHTTP_REQ_GET) && api_header(req, API_CSRF_HEADER) ==
+		    NULL) {
 			http_reply_error(req, 403, "csrf", "requests "
 			    "authenticated by cookie need the %s header",
 			    API_CSRF_HEADER);
@@ -76,8 +89,7 @@ api_auth(struct http_req *req, unsigned role, struct api_caller *c)
 		    "POST /api/v1/login");
 		return -1;
 	}
-	api_token_hash(token, c->token);
-	rc = db_token_get(broker->db, c->token, time(NULL), &c->login);
+	rc = api_login_of(token, c);
 	if (rc == -1) {
 		http_reply_error(req, 500, "state", "the broker cannot read "
 		    "its state");
@@ -95,6 +107,37 @@ api_auth(struct http_req *req, unsigned role, struct api_caller *c)
 		return -1;
 	}
 	return 0;
+}
+
+/* api_auth_as for a route whose GET only reads. */
+static int
+api_auth(struct http_req *req, unsigned role, struct api_caller *c)
+{
+	return api_auth_as(req, role, 0, c);
+}
+
+/*
+ * Replies 200 with json, which holds a secret (a token, a SPICE password):
+ * the text and json's strings are wiped before they are freed.
+ */
+static void
+api_reply_secret(struct http_req *req, json_t *json)
+{
+	char	*text;
+	size_t	 len;
+
+	if ((text = json_dumps(json, JSON_COMPACT)) == NULL)
+		http_reply_error(req, 500, "internal", "out of memory");
+	else {
+		len = strlen(text);
+		text[len++] = '\n';	/* the NUL, as http_reply_json does */
+		http_reply_data(req, 200, "application/json", text, len,
+		    NULL);
+		explicit_bzero(text, len);
+		free(text);
+	}
+	http_json_wipe(json);
+	json_decref(json);
 }
 
 static json_t *
@@ -262,7 +305,7 @@ api_login_done(void *arg)
 	    broker->conf->token_lifetime);
 	http_add_header(req, "Set-Cookie", cookie);
 	explicit_bzero(cookie, sizeof(cookie));
-	http_reply_json(req, 200, json_pack("{s:s,s:s,s:o,s:I,s:s}", "token",
+	api_reply_secret(req, json_pack("{s:s,s:s,s:o,s:I,s:s}", "token",
 	    token, "user", l.user, "roles", api_roles(l.roles), "expires",
 	    (json_int_t)l.expires, "token_type", "Bearer"));
 wipe:
@@ -368,7 +411,7 @@ api_login(struct http_req *req)
 static void
 api_clear_cookie(struct http_req *req)
 {
-	char	cookie[128];
+	char	cookie[256];
 
 	snprintf(cookie, sizeof(cookie), "%s=; Path=/; Max-Age=0; Secure; "
 	    "HttpOnly; SameSite=Strict", broker->conf->cookie);
@@ -461,10 +504,11 @@ api_desktop_json(const struct api_caller *c, struct conf_pool *p)
 	    p->clipboard, "usbredir", p->usbredir);
 	if (s != NULL)
 		json_object_set_new(o, "session", session_json(s));
+	/* The host's own error quotes libvirt: it is in the log. */
 	if (!up)
 		json_object_set_new(o, "reason", json_string(p->nhosts == 1 ?
-		    virt_host_error(p->host->virt) : "every host of the pool "
-		    "is unreachable"));
+		    "the pool's host is unreachable at the moment" : "every "
+		    "host of the pool is unreachable at the moment"));
 	return o;
 }
 
@@ -522,9 +566,10 @@ api_connect_granted(json_t *conn, const char *error, void *arg)
 		    strlen(vv), vv_headers);
 		explicit_bzero(vv, strlen(vv));
 		free(vv);
+		http_json_wipe(conn);
 		json_decref(conn);
 	} else
-		http_reply_json(a->req, 200, conn);
+		api_reply_secret(a->req, conn);
 	http_req_release(a->req);
 	free(a);
 }
@@ -617,7 +662,8 @@ api_connect_common(struct http_req *req, int vv)
 	long			 wait = 0;
 	int			 status = 500;
 
-	if (api_auth(req, ROLE_USER, &c) == -1 || (p = api_pool(req,
+	/* Both start a session and set a SPICE password, console.vv too. */
+	if (api_auth_as(req, ROLE_USER, 1, &c) == -1 || (p = api_pool(req,
 	    &c)) == NULL)
 		return;
 	if ((v = http_query(req, "wait")) != NULL) {
@@ -790,6 +836,7 @@ api_guests(struct http_req *req)
 
 struct api_power {
 	struct http_req	*req;
+	int		 staff;		/* helpdesk: sees libvirt's words */
 	char		 actor[AUTH_NAME_MAX + 1];
 	char		 action[16];
 	char		 target[200];
@@ -806,7 +853,8 @@ api_power_done(const struct virt_result *res, void *arg)
 		http_reply_json(a->req, 200, json_pack("{s:s,s:s}", "done",
 		    a->action, "state", virt_state_name(res->state)));
 	else
-		http_reply_error(a->req, 502, "libvirt", "%s", res->error);
+		http_reply_error(a->req, 502, "libvirt", "%s", a->staff ?
+		    res->error : virt_result_reason(res));
 	http_req_release(a->req);
 	free(a);
 }
@@ -856,6 +904,7 @@ api_power(struct http_req *req)
 	}
 	a = xcalloc(1, sizeof(*a));
 	a->req = req;
+	a->staff = 1;
 	strlcpy(a->actor, c.login.user, sizeof(a->actor));
 	strlcpy(a->action, action, sizeof(a->action));
 	snprintf(a->target, sizeof(a->target), "%s/%s", p->name,
@@ -903,6 +952,7 @@ api_desktop_reset(struct http_req *req)
 	}
 	a = xcalloc(1, sizeof(*a));
 	a->req = req;
+	a->staff = (c.login.roles & ROLE_HELPDESK) != 0;
 	strlcpy(a->actor, c.login.user, sizeof(a->actor));
 	strlcpy(a->action, "reset", sizeof(a->action));
 	snprintf(a->target, sizeof(a->target), "%s/%s", p->name, s->guest);
@@ -1045,17 +1095,47 @@ api_audit_export(struct http_req *req)
 		audit_export(req, f, since, until);
 }
 
+/*
+ * Up when the broker can read its state and reaches a host; 503 down
+ * otherwise. Only a helpdesk or admin login learns which hosts are up: the
+ * host names are nobody else's business.
+ */
+/* Whether the request comes from a helpdesk or admin login; no reply. */
+static int
+api_is_staff(struct http_req *req)
+{
+	struct api_caller	 c;
+	const char		*token;
+
+	token = req->bearer != NULL ? req->bearer : req->cookie_token;
+	return token != NULL && strlen(token) == BROKER_TOKEN_HEX &&
+	    api_login_of(token, &c) == 0 && (c.login.roles & ROLE_HELPDESK);
+}
+
+/*
+ * Up when the broker reads its state and reaches a host (or has none);
+ * 503 down otherwise. Only a helpdesk or admin login learns the hosts:
+ * their names are nobody else's business.
+ */
 static void
 api_health(struct http_req *req)
 {
-	json_t	*hosts = json_object();
+	json_t	*hosts = NULL;
 	size_t	 i;
+	int	 any = broker->conf->nhosts == 0, up;
 
-	for (i = 0; i < broker->conf->nhosts; i++)
-		json_object_set_new(hosts, broker->conf->hosts[i].name,
-		    json_boolean(virt_host_is_up(broker->conf->hosts[i].virt)));
-	http_reply_json(req, 200, json_pack("{s:s,s:o}", "status", "ok",
-	    "hosts", hosts));
+	if (api_is_staff(req))
+		hosts = json_object();
+	for (i = 0; i < broker->conf->nhosts; i++) {
+		up = virt_host_is_up(broker->conf->hosts[i].virt);
+		any |= up;
+		if (hosts != NULL)
+			json_object_set_new(hosts, broker->conf->hosts[i].name,
+			    json_boolean(up));
+	}
+	up = any && db_schema_version(broker->db) != -1;
+	http_reply_json(req, up ? 200 : 503, json_pack("{s:s,s:o*}", "status",
+	    up ? "up" : "down", "hosts", hosts));
 }
 
 static void

@@ -417,9 +417,11 @@ const char	*session_state_name(enum session_state st);
 json_t		*session_json(const struct session *s);
 void		 session_graphics(const char *host, const char *dom,
 		    int phase, const char *peer);
-/* pool.c says a guest it was creating is ready (error NULL) or not. */
+struct virt_result;
+/* pool.c says a guest it was creating is ready (failed NULL) or not (the
+ * job that failed). */
 void		 session_guest_ready(struct conf_pool *p, const char *name,
-		    const char *error);
+		    const struct virt_result *failed);
 void		 session_domain_state(const char *host, const char *dom,
 		    int running);
 void		 session_host_up(const char *host);
@@ -488,6 +490,7 @@ struct ready_status {
 	double		 elapsed;	/* seconds since the watch began */
 	const char	*how;		/* done == 1: "its guest agent answered" */
 	const char	*error;		/* done == -1: for the user */
+	const char	*detail;	/* done == -1: for the log */
 };
 /* Returns -1 when nobody waits any more: the watch stops. */
 typedef int	(*ready_cb)(const struct ready_status *st, void *arg);

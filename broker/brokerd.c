@@ -358,6 +358,8 @@ main(int argc, char *argv[])
 		usage();
 	log_init("paprika-brokerd", foreground || check, verbose);
 
+	/* What jansson parsed or built may be a password: zeroed on free. */
+	json_set_alloc_funcs(malloc, http_json_free);
 	broker = xcalloc(1, sizeof(*broker));
 	if ((c = conf_load(path, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -404,6 +406,8 @@ main(int argc, char *argv[])
 	if ((ctx = tls_server_ctx_new(c->cert, c->key, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
+	/* Passwords and .vv files sit in OpenSSL's buffers in clear. */
+	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT);
 	limits = c->http;
 	broker_fit_fd_limit(&limits);
 	if ((broker->http = http_server_new(broker->base, ctx, api_routes,

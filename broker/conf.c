@@ -16,6 +16,7 @@
 #include "xmalloc.h"
 
 #define CONF_LIST_MAX	256
+#define CONF_COOKIE_PREFIX	"__Host-"	/* see conf_cookie */
 
 static void
 conf_defaults(struct broker_config *c)
@@ -28,7 +29,7 @@ conf_defaults(struct broker_config *c)
 	c->spice_ca = xstrdup(SYSCONFDIR "/paprika/pki/ca/ca-cert.pem");
 	c->pam_service = xstrdup("paprika");
 	c->users_file = xstrdup(SYSCONFDIR "/paprika/users");
-	c->cookie = xstrdup("paprika_session");
+	c->cookie = xstrdup(CONF_COOKIE_PREFIX "paprika_session");
 	c->portal_dir = xstrdup(DATADIR "/paprika/portal");
 	c->token_lifetime = 8 * 3600;
 	c->ticket_lifetime = 600;
@@ -144,6 +145,31 @@ conf_name_ok(const char *name)
 	    "0123456789._-") == len && name[0] != '-' && name[0] != '.';
 }
 
+/*
+ * The session cookie's name, always with the __Host- prefix: browsers then
+ * keep it only when it is Secure, for Path=/ and without a Domain, so
+ * another host of the domain cannot plant or widen it.
+ */
+static int
+conf_cookie(struct broker_config *c, const char *value, char *err,
+    size_t errlen)
+{
+	size_t	plen = strlen(CONF_COOKIE_PREFIX);
+
+	if (!conf_name_ok(value))
+		return conf_err(err, errlen, "cookie name \"%s\" has "
+		    "characters other than letters, digits, . _ -", value);
+	if (strncmp(value, CONF_COOKIE_PREFIX, plen) == 0)
+		value += plen;
+	if (*value == '\0' || strncmp(value, "__", 2) == 0)
+		return conf_err(err, errlen, "cookie name \"%s\": give the "
+		    "name without a prefix; the broker adds %s", value,
+		    CONF_COOKIE_PREFIX);
+	free(c->cookie);
+	xasprintf(&c->cookie, "%s%s", CONF_COOKIE_PREFIX, value);
+	return 0;
+}
+
 static int
 conf_secs(const char *value, unsigned *out, char *err, size_t errlen)
 {
@@ -202,13 +228,9 @@ conf_broker(struct broker_config *c, const char *name, const char *value,
 		conf_setstr(&c->users_file, value);
 	else if (strcmp(name, "portal_dir") == 0)
 		conf_setstr(&c->portal_dir, value);
-	else if (strcmp(name, "cookie") == 0) {
-		if (!conf_name_ok(value))
-			return conf_err(err, errlen, "cookie name \"%s\" has "
-			    "characters other than letters, digits, . _ -",
-			    value);
-		conf_setstr(&c->cookie, value);
-	} else if (strcmp(name, "token_lifetime") == 0)
+	else if (strcmp(name, "cookie") == 0)
+		return conf_cookie(c, value, err, errlen);
+	else if (strcmp(name, "token_lifetime") == 0)
 		return conf_secs(value, &c->token_lifetime, err, errlen);
 	else if (strcmp(name, "ticket_lifetime") == 0)
 		return conf_secs(value, &c->ticket_lifetime, err, errlen);

@@ -96,8 +96,11 @@ grant_password_set(const struct virt_result *res, void *arg)
 		goto out;
 	}
 	if (!res->ok) {
+		/* libvirt's words go to the log, the user gets a sentence. */
+		log_warnx("session %016" PRIx64 ": cannot set the SPICE "
+		    "password: %s", g->session, res->error);
 		snprintf(err, sizeof(err), "cannot set the desktop's SPICE "
-		    "password: %s", res->error);
+		    "password: %s", virt_result_reason(res));
 		broker->stats.grant_failures++;
 		g->done(NULL, err, g->arg);
 		goto out;
@@ -174,6 +177,9 @@ grant_vv_line(char **buf, const char *key, const char *value)
 	}
 	*p = '\0';
 	xasprintf(buf, "%s%s=%s\n", old, key, esc);
+	/* Each step's copy holds the SPICE password once it is in. */
+	explicit_bzero(old, strlen(old));
+	explicit_bzero(esc, strlen(esc));
 	free(old);
 	free(esc);
 }

@@ -595,6 +595,7 @@ http_call_free(struct http_call *c)
 		http_reply_end(&c->r, 0);	/* a stream left open */
 	if (c->server != NULL)
 		TAILQ_REMOVE(&c->server->calls, c, entry);
+	http_json_wipe(c->r.body);	/* the login's password */
 	json_decref(c->r.body);
 	evhttp_clear_headers(&c->query);
 	explicit_bzero(c->bearer, sizeof c->bearer);
@@ -834,6 +835,7 @@ http_json_body(struct http_server *s, struct http_req *req)
 {
 	struct evbuffer	*in = evhttp_request_get_input_buffer(req->ev);
 	const char	*type;
+	unsigned char	*data;
 	json_error_t	 err;
 	size_t		 len = evbuffer_get_length(in);
 	json_t		*json;
@@ -850,8 +852,13 @@ http_json_body(struct http_server *s, struct http_req *req)
 		    "the body is over %zu bytes", s->limits.max_body);
 		return -1;
 	}
-	json = json_loadb((const char *)evbuffer_pullup(in, -1), len,
-	    JSON_REJECT_DUPLICATES, &err);
+	data = evbuffer_pullup(in, -1);
+	json = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
+	    &err);
+	/* A login's body holds a password: wipe the bytes, then drop them. */
+	if (data != NULL)
+		explicit_bzero(data, len);
+	evbuffer_drain(in, len);
 	if (json == NULL) {
 		http_reply_error(req, 400, "invalid_json",
 		    "invalid JSON: %s at line %d column %d", err.text,

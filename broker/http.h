@@ -46,7 +46,10 @@ struct http_req {
 	size_t			 nparams;	/* values of {name} segments */
 	struct sockaddr_storage	 peer;
 	char			 peer_str[64];	/* address only */
-	json_t			*body;		/* parsed JSON object, or NULL */
+	json_t			*body;		/* parsed JSON object, or NULL;
+						 * its strings are wiped when
+						 * the request ends: copy what
+						 * outlives it */
 	const char		*bearer;	/* Authorization: Bearer VALUE */
 	const char		*cookie_token;	/* the session cookie's value */
 	void			*route_arg;
@@ -143,6 +146,10 @@ int	http_bearer_value(const char *value, char *out, size_t outlen);
 /* Cookie name's value in one Cookie header: 0, or -1. */
 int	http_cookie_value(const char *header, const char *name, char *out,
 	    size_t outlen);
+/* Zeroes every string value in json (before json_decref of a secret). */
+void	http_json_wipe(json_t *json);
+/* A free for jansson that zeroes each block first (json_set_alloc_funcs). */
+void	http_json_free(void *p);
 
 /* Requests served, by status class, for metrics. */
 struct http_counters {

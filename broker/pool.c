@@ -152,7 +152,7 @@ pool_cloned(const struct virt_result *res, void *arg)
 	g->busy = 0;
 	if (!res->ok) {
 		if (g->session != 0)
-			session_guest_ready(g->pool, g->name, res->error);
+			session_guest_ready(g->pool, g->name, res);
 		/* Nothing was made, or virt_clone cleaned up: forget it. */
 		log_warnx("guest %s: cloning %s failed: %s", g->key,
 		    g->pool->template, res->error);
@@ -202,7 +202,7 @@ pool_spare_booted(const struct ready_status *st, void *arg)
 		return 0;
 	g->busy = 0;
 	if (st->done == -1)
-		pool_spare_failed(g, st->error);
+		pool_spare_failed(g, st->detail);
 	else {
 		pool_guest_save(g, GUEST_SPARE);
 		log_info("guest %s: spare ready in %.1f s (%s)", g->key,

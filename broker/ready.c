@@ -37,7 +37,9 @@ struct ready_watch {
 						 * placeholder before one) */
 	enum virt_ready		 checked;	/* auto resolved */
 	int			 errors;
-	char			 error[VIRT_ERROR_MAX];
+	char			 error[VIRT_ERROR_MAX];	/* the last failed
+						 * look's, for the log */
+	char			 reason[VIRT_ERROR_MAX]; /* and for users */
 	ready_cb		 cb;
 	void			*arg;
 	struct event		*timer;
@@ -156,10 +158,13 @@ ready_free(struct ready_watch *w)
 	free(w);
 }
 
-/* Tells the watcher; frees the watch when done or when it is not wanted. */
+/*
+ * Tells the watcher; frees the watch when done or when it is not wanted.
+ * error is for users, detail (NULL: the same) for the log.
+ */
 static void
 ready_report(struct ready_watch *w, int done, const char *how,
-    const char *error)
+    const char *error, const char *detail)
 {
 	struct ready_status	 st;
 	double			 elapsed = ready_now() - w->started;
@@ -169,6 +174,7 @@ ready_report(struct ready_watch *w, int done, const char *how,
 	st.done = done;
 	st.how = how;
 	st.error = error;
+	st.detail = detail != NULL ? detail : error;
 	st.elapsed = elapsed;
 	pct = 100.0 * elapsed / ready_boot_estimate(w->pool->name);
 	st.percent = done == 1 ? 100 : pct > 99 ? 99 : (unsigned)pct;
@@ -184,15 +190,17 @@ ready_schedule(struct ready_watch *w, unsigned ms)
 	evtimer_add(w->timer, &tv);
 }
 
-/* Why a guest that never got ready did not, for its user. */
+/* Why a guest that never got ready did not, for its user (for the log
+ * with detail: libvirt's words of the last failed look). */
 static void
-ready_timeout_reason(const struct ready_watch *w, char *buf, size_t len)
+ready_timeout_reason(const struct ready_watch *w, int detail, char *buf,
+    size_t len)
 {
 	char		 still[160];
 	const char	*why;
 
 	if (w->errors > 0)
-		why = w->error;
+		why = detail ? w->error : w->reason;
 	else if (w->checked == VIRT_READY_AGENT)
 		why = "its guest agent never answered (is qemu-ga or "
 		    "spice-vdagent running in the guest?)";
@@ -221,7 +229,7 @@ ready_done(struct ready_watch *w, const char *how)
 		ready_boot_record(w->pool->name, elapsed);
 	log_debug("desktop %s/%s ready after %.1f s: %s", w->pool->name,
 	    w->dom, elapsed, how);
-	ready_report(w, 1, how, NULL);
+	ready_report(w, 1, how, NULL, NULL);
 }
 
 static void
@@ -230,6 +238,7 @@ ready_looked(const struct virt_result *res, void *arg)
 	struct ready_watch	*w;
 	uint64_t		 id = *(uint64_t *)arg;
 	char			 why[2 * VIRT_ERROR_MAX], how[64];
+	char			 detail[2 * VIRT_ERROR_MAX];
 	double			 now = ready_now();
 
 	free(arg);
@@ -238,14 +247,15 @@ ready_looked(const struct virt_result *res, void *arg)
 		return;
 	if (!res->ok) {
 		strlcpy(w->error, res->error, sizeof(w->error));
+		strlcpy(w->reason, virt_result_reason(res), sizeof(w->reason));
 		if (++w->errors >= READY_ERRORS_MAX) {
-			ready_report(w, -1, NULL, w->error);
+			ready_report(w, -1, NULL, w->reason, w->error);
 			return;
 		}
 	} else if (res->state != VIRT_STATE_RUNNING) {
 		snprintf(why, sizeof(why), "desktop %s stopped while it was "
 		    "booting (%s)", w->dom, virt_state_name(res->state));
-		ready_report(w, -1, NULL, why);
+		ready_report(w, -1, NULL, why, NULL);
 		return;
 	} else {
 		w->errors = 0;
@@ -273,11 +283,12 @@ ready_looked(const struct virt_result *res, void *arg)
 		}
 	}
 	if (now - w->started >= w->pool->ready_timeout) {
-		ready_timeout_reason(w, why, sizeof(why));
-		ready_report(w, -1, NULL, why);
+		ready_timeout_reason(w, 0, why, sizeof(why));
+		ready_timeout_reason(w, 1, detail, sizeof(detail));
+		ready_report(w, -1, NULL, why, detail);
 		return;
 	}
-	ready_report(w, 0, NULL, NULL);
+	ready_report(w, 0, NULL, NULL, NULL);
 	/* ready_report may have freed it (nobody waits any more). */
 	HASH_FIND(hh, watches, &id, sizeof(id), w);
 	if (w != NULL)
@@ -296,7 +307,7 @@ ready_look(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	if (ready_is_seen(w->host->name, w->dom)) {
-		ready_report(w, 1, "it was ready before", NULL);
+		ready_report(w, 1, "it was ready before", NULL, NULL);
 		return;
 	}
 	id = xmalloc(sizeof(*id));
@@ -304,7 +315,7 @@ ready_look(evutil_socket_t fd, short ev, void *arg)
 	if (virt_ready_probe(w->host->virt, w->dom, w->pool->ready_when,
 	    ready_looked, id) == -1) {
 		free(id);
-		ready_report(w, -1, NULL, "out of memory");
+		ready_report(w, -1, NULL, "out of memory", NULL);
 	}
 }
 

@@ -190,16 +190,29 @@ session_deref(void *arg)
 	return session_find(id);
 }
 
+/*
+ * The session failed: why is what its user reads; detail, where it says
+ * more (libvirt's own words), goes only to the log and the audit detail.
+ */
 static void
-session_fail(struct session *s, const char *why)
+session_fail(struct session *s, const char *why, const char *detail)
 {
+	if (detail == NULL)
+		detail = why;
 	strlcpy(s->error, why, sizeof(s->error));
 	session_set_state(s, SESSION_FAILED, s->progress, "failed");
 	broker_audit(s->user, s->source, "connect", s->pool->name, "failed",
-	    "desktop %s: %s", s->guest, why);
+	    "desktop %s: %s", s->guest, detail);
 	log_warnx("session %016" PRIx64 " (%s on %s/%s) failed: %s", s->id,
-	    s->user, s->pool->name, s->guest, why);
+	    s->user, s->pool->name, s->guest, detail);
 	broker->stats.grant_failures++;
+}
+
+/* A failed libvirt job ends the start: users get its reason in words. */
+static void
+session_fail_virt(struct session *s, const struct virt_result *res)
+{
+	session_fail(s, virt_result_reason(res), res->error);
 }
 
 static void
@@ -224,7 +237,7 @@ session_booted(const struct ready_status *st, void *arg)
 	}
 	s->busy = 0;
 	if (st->done == -1) {
-		session_fail(s, st->error);
+		session_fail(s, st->error, st->detail);
 		return 0;
 	}
 	/* Idle time counts from here, not from the click: a boot is not
@@ -261,18 +274,19 @@ session_spice_done(const struct virt_result *res, void *arg)
 	s->busy = 0;
 	h = s->host;
 	if (!res->ok) {
-		session_fail(s, res->error);
+		session_fail_virt(s, res);
 		return;
 	}
 	if (res->state != VIRT_STATE_RUNNING) {
-		session_fail(s, "the desktop stopped while it was starting");
+		session_fail(s, "the desktop stopped while it was starting",
+		    NULL);
 		return;
 	}
 	if (res->tls_port == 0) {
 		if (time(NULL) - s->created > broker->conf->start_timeout) {
 			session_fail(s, "the desktop's SPICE TLS port did not "
 			    "appear in time: does its <graphics> have a "
-			    "tls port and the host spice_tls = 1?");
+			    "tls port and the host spice_tls = 1?", NULL);
 			return;
 		}
 		s->busy = 1;
@@ -286,7 +300,7 @@ session_spice_done(const struct virt_result *res, void *arg)
 		strlcpy(s->spice_host, res->listen, sizeof(s->spice_host));
 	else {
 		session_fail(s, "the desktop's SPICE server listens on all "
-		    "addresses: set spice_address in its [host] section");
+		    "addresses: set spice_address in its [host] section", NULL);
 		return;
 	}
 	s->tls_port = res->tls_port;
@@ -296,7 +310,7 @@ session_spice_done(const struct virt_result *res, void *arg)
 	if (ready_watch(s->pool, s->host, s->guest, session_booted,
 	    session_ref(s)) == -1) {
 		s->busy = 0;
-		session_fail(s, "out of memory");
+		session_fail(s, "out of memory", NULL);
 	}
 }
 
@@ -309,7 +323,7 @@ session_spice_poll(evutil_socket_t fd, short ev, void *arg)
 		return;
 	if (virt_spice_info(s->host->virt, s->guest, session_spice_done,
 	    session_ref(s)) == -1)
-		session_fail(s, "out of memory");
+		session_fail(s, "out of memory", NULL);
 }
 
 static void
@@ -321,7 +335,7 @@ session_started(const struct virt_result *res, void *arg)
 		return;
 	s->busy = 0;
 	if (!res->ok) {
-		session_fail(s, res->error);
+		session_fail_virt(s, res);
 		return;
 	}
 	session_set_state(s, SESSION_STARTING, 70, "waiting for SPICE");
@@ -362,7 +376,7 @@ session_prepare(struct session *s)
 		if (gpualloc_start(s->pool, s->host, s->guest, s->id,
 		    session_started, session_ref(s)) == -1) {
 			s->busy = 0;
-			session_fail(s, "out of memory");
+			session_fail(s, "out of memory", NULL);
 		}
 		return;
 	}
@@ -378,12 +392,13 @@ session_prepare(struct session *s)
 		    session_ref(s));
 	if (rc == -1) {
 		s->busy = 0;
-		session_fail(s, "out of memory");
+		session_fail(s, "out of memory", NULL);
 	}
 }
 
 void
-session_guest_ready(struct conf_pool *p, const char *name, const char *error)
+session_guest_ready(struct conf_pool *p, const char *name,
+    const struct virt_result *failed)
 {
 	struct session	*s, *tmp;
 
@@ -391,8 +406,8 @@ session_guest_ready(struct conf_pool *p, const char *name, const char *error)
 		if (s->pool != p || strcmp(s->guest, name) != 0 ||
 		    s->state != SESSION_STARTING)
 			continue;
-		if (error != NULL)
-			session_fail(s, error);
+		if (failed != NULL)
+			session_fail_virt(s, failed);
 		else
 			session_prepare(s);
 	}
@@ -419,10 +434,11 @@ session_connect(const struct login *l, const char *token,
 	}
 	if (pool_host_up(pool) == NULL) {
 		*status = 503;
+		/* The host's error quotes libvirt: it is in the log. */
 		if (pool->nhosts == 1)
 			snprintf(err, errlen, "the host of pool %s is "
-			    "unreachable: %s", pool->name,
-			    virt_host_error(pool->host->virt));
+			    "unreachable at the moment: try again later",
+			    pool->name);
 		else
 			snprintf(err, errlen, "every host of pool %s is "
 			    "unreachable", pool->name);
@@ -728,7 +744,8 @@ session_sweep(void)
 		if (s->state == SESSION_STARTING && !s->busy &&
 		    now - s->created > broker->conf->start_timeout &&
 		    virt_host_is_up(s->host->virt)) {
-			session_fail(s, "the desktop did not start in time");
+			session_fail(s, "the desktop did not start in time",
+			    NULL);
 			continue;
 		}
 		if (s->state == SESSION_FAILED &&

@@ -123,6 +123,7 @@ virt_seterror(struct virt_job *job, const char *fmt, ...)
 	vsnprintf(job->res.error, sizeof(job->res.error), fmt, ap);
 	va_end(ap);
 	job->res.ok = 0;
+	job->res.fault = VIRT_FAULT_NONE;
 }
 
 /* The last libvirt error of this thread, made printable, never NULL. */
@@ -145,9 +146,11 @@ void
 virt_fail(struct virt_job *job, const char *what)
 {
 	char	msg[VIRT_ERROR_MAX];
+	int	gone;
 
 	virt_last_error(msg, sizeof(msg));
-	if (job->h->conn != NULL && virConnectIsAlive(job->h->conn) != 1)
+	gone = job->h->conn != NULL && virConnectIsAlive(job->h->conn) != 1;
+	if (gone)
 		virt_seterror(job, "host %s is unreachable: %s", job->h->name,
 		    msg);
 	else
@@ -156,7 +159,23 @@ virt_fail(struct virt_job *job, const char *what)
 	if (job->password[0] != '\0' &&
 	    strstr(job->res.error, job->password) != NULL)
 		virt_seterror(job, "%s: %s failed", job->dom, what);
+	job->res.fault = gone ? VIRT_FAULT_HOST : VIRT_FAULT_LIBVIRT;
 	virResetLastError();
+}
+
+const char *
+virt_result_reason(const struct virt_result *res)
+{
+	switch (res->fault) {
+	case VIRT_FAULT_HOST:
+		return "the desktop's host cannot be reached at the moment: "
+		    "try again later";
+	case VIRT_FAULT_LIBVIRT:
+		return "the desktop's host could not do it: try again, and "
+		    "call the helpdesk if it happens again";
+	default:
+		return res->error;
+	}
 }
 
 static enum virt_state
@@ -329,6 +348,7 @@ virt_connect_work(struct virt_job *job)
 		virResetLastError();
 		virt_seterror(job, "host %s is unreachable: %s", h->name,
 		    h->conn_error);
+		job->res.fault = VIRT_FAULT_HOST;
 		return;
 	}
 	if (virConnectRegisterCloseCallback(h->conn, virt_close_cb, h,
@@ -479,6 +499,7 @@ virt_job_work(void *arg)
 	if (job->work != virt_connect_work && h->conn == NULL) {
 		virt_seterror(job, "host %s is unreachable: %s", h->name,
 		    h->conn_error[0] != '\0' ? h->conn_error : "not connected");
+		job->res.fault = VIRT_FAULT_HOST;
 		return;
 	}
 	job->work(job);
@@ -1066,6 +1087,7 @@ virt_agent(struct virt_job *job, virDomainPtr d, json_t *cmd)
 			virt_seterror(job, "%s: no QEMU guest agent to lock the "
 			    "screen with (%s)", job->dom,
 			    virt_last_error(msg, sizeof(msg)));
+			job->res.fault = VIRT_FAULT_LIBVIRT;
 			virResetLastError();
 		} else
 			virt_fail(job, "guest agent");

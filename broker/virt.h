@@ -62,10 +62,18 @@ enum virt_graphics_phase {
 	VIRT_GRAPHICS_DISCONNECT,
 };
 
+/* Whose words a failed job's error is in. */
+enum virt_fault {
+	VIRT_FAULT_NONE = 0,	/* the broker's own words: users may see it */
+	VIRT_FAULT_HOST,	/* the host is unreachable; quotes libvirt */
+	VIRT_FAULT_LIBVIRT,	/* libvirt refused; quotes libvirt's message */
+};
+
 /* One finished job; valid only during the done callback. */
 struct virt_result {
 	int		 ok;			/* 1 or 0 */
-	char		 error[VIRT_ERROR_MAX];	/* why not ok, for users */
+	char		 error[VIRT_ERROR_MAX];	/* why not ok, for logs */
+	enum virt_fault	 fault;			/* whose words error is */
 	enum virt_state	 state;			/* after the job */
 	/* virt_spice_info: */
 	uint16_t	 tls_port;		/* 0: not known yet */
@@ -135,8 +143,15 @@ struct virt_host *virt_host_new(const char *name, const char *uri,
 void		 virt_host_free(struct virt_host *h);
 const char	*virt_host_name(const struct virt_host *h);
 int		 virt_host_is_up(const struct virt_host *h);
-/* Why the host is down, for users and logs; "" while up. */
+/* Why the host is down, for logs and the helpdesk (quotes libvirt); ""
+ * while up. */
 const char	*virt_host_error(const struct virt_host *h);
+/*
+ * Why a job failed, for users: error itself when it is the broker's own
+ * sentence, else a sentence that quotes nothing of libvirt (whose text
+ * stays in error, for the log and the audit detail).
+ */
+const char	*virt_result_reason(const struct virt_result *res);
 
 /*
  * Jobs. Each is queued on the host's worker and calls done on the loop,

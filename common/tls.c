@@ -1,8 +1,13 @@
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include "secretfile.h"
 #include "tls.h"
 
 #define TLS12_CIPHERS	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
@@ -50,6 +55,38 @@ tls_ctx_new(const SSL_METHOD *method, char *err, size_t errlen)
 	return ctx;
 }
 
+/*
+ * Loads the private key from path, refused (as the ticket keys are) when
+ * others could read it or its group could change it. 0, or -1 with a
+ * message naming the file.
+ */
+static int
+tls_use_key(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
+{
+	EVP_PKEY	*pkey = NULL;
+	FILE		*f = NULL;
+	int		 fd, ret = -1;
+
+	if ((fd = secretfile_open(path, 0, "TLS private key", err,
+	    errlen)) == -1)
+		return -1;
+	if ((f = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if ((pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL ||
+	    SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
+		snprintf(err, errlen, "%s: %s", path, tls_error());
+		goto out;
+	}
+	ret = 0;
+ out:
+	EVP_PKEY_free(pkey);
+	fclose(f);
+	return ret;
+}
+
 SSL_CTX *
 tls_server_ctx_new(const char *cert, const char *key, char *err,
     size_t errlen)
@@ -62,10 +99,8 @@ tls_server_ctx_new(const char *cert, const char *key, char *err,
 		snprintf(err, errlen, "%s: %s", cert, tls_error());
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		snprintf(err, errlen, "%s: %s", key, tls_error());
+	if (tls_use_key(ctx, key, err, errlen) == -1)
 		goto fail;
-	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		snprintf(err, errlen, "%s does not match %s", key, cert);
 		goto fail;

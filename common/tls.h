@@ -6,7 +6,8 @@
 
 #include <openssl/ssl.h>
 
-/* A server context for cert and key; NULL with a message in err. */
+/* A server context for cert and key; NULL with a message in err. The key
+ * file is refused when others may read it or its group may write it. */
 SSL_CTX	*tls_server_ctx_new(const char *cert, const char *key, char *err,
 	    size_t errlen);
 /* A client context verifying peers against cafile; NULL with a message. */

@@ -222,10 +222,35 @@
     return li;
   }
 
-  /* Asks to connect until the desktop is ready, then downloads console.vv.
-     The first request answers at once (the broker's first step shows);
-     the next ones wait up to 2 s for the desktop (wait=2), so the answer
-     comes as soon as it is ready and the progress still moves. */
+  /* GET console.vv with the header that tells the broker this page asked
+     (a plain link cannot carry it, so a link on another site gets 403):
+     {status, blob} when ready, else {status, body, headers} as api(). */
+  function fetchVv(url) {
+    var opts = { credentials: "same-origin", headers: { "X-Paprika-Request": "1" } };
+    return fetch(url, opts).then(function (r) {
+      if (r.status === 200)
+        return r.blob().then(function (b) { return { status: 200, blob: b }; });
+      return r.json().catch(function () { return {}; }).then(function (b) {
+        return { status: r.status, body: b, headers: r.headers };
+      });
+    });
+  }
+
+  /* The browser saves the fetched file as console.vv; the blob holds a
+     SPICE password, so its URL is dropped once the download has begun. */
+  function saveVv(blob) {
+    var url = URL.createObjectURL(blob);
+    var a = el("a", { href: url, download: "console.vv", hidden: "" });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+  }
+
+  /* Asks for console.vv until the desktop is ready, then saves it. The
+     first request answers at once (the broker's first step shows); the
+     next ones wait up to 2 s for the desktop (wait=2), so the file comes
+     as soon as it is ready and the progress still moves. */
   function connect(d) {
     var path = "/api/v1/desktops/" + encodeURIComponent(d.id);
     connecting[d.id] = { progress: 0, step: "requesting a desktop" };
@@ -235,9 +260,9 @@
     refresh();
     var wait = 0;
     function poll() {
-      var url = path + "/connect?wait=" + wait;
+      var url = path + "/console.vv?wait=" + wait;
       wait = 2;
-      return api("POST", url).then(function (res) {
+      return fetchVv(url).then(function (res) {
         if (!me || !connecting[d.id]) return null;
         if (res.status === 202) {
           connecting[d.id] = { progress: res.body.progress, step: res.body.step };
@@ -246,17 +271,13 @@
         }
         if (failed(res)) return null;
         if (res.status !== 200) throw new Error(errorText(res));
-        return res.body;
+        return res.blob;
       });
     }
-    poll().then(function (conn) {
-      if (!conn) return;
-      /* A same-origin link with a cookie: the browser saves the file. */
-      var a = el("a", { href: path + "/console.vv", download: "console.vv", hidden: "" });
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      say($("notice"), (conn.title || d.title || d.id) + " is ready. Open the downloaded " +
+    poll().then(function (vv) {
+      if (!vv) return;
+      saveVv(vv);
+      say($("notice"), (d.title || d.id) + " is ready. Open the downloaded " +
           "console.vv with remote-viewer (virt-viewer) to see your desktop.");
     }, function (e) {
       cardErrors[d.id] = e.message === "Failed to fetch" ? "Cannot reach the broker." : e.message;

@@ -4,7 +4,8 @@ its DevTools protocol on a pipe (Python only), against a real deployment
 through an NSS database: certificate errors are not ignored.
 
 A wrong password and the login throttle show their messages; demo logs in,
-connects (progress, then a console.vv download), ends the session and logs
+connects (progress, then a console.vv download fetched with the anti-CSRF
+header), ends the session and logs
 out, and resets the desktop from its card (the office pool allows users
 to: user_reset = yes); helper sees demo's live session (connected by remote-viewer under Xvfb),
 disconnects it and ends it, and sees the audit log."""
@@ -360,6 +361,11 @@ def run(d, b, procs):
     check(ok, "after login the page shows the user's name", name)
     ok, state = b.try_("wait", sel=f"{CARD} .badge", re="^available$")
     check(ok, "the Office desktop card is shown as available", state)
+    jar = b.cdp("Network.getCookies", {"urls": [base]})["cookies"]
+    check([(c["name"], c["secure"], c["path"], c["httpOnly"]) for c in jar] ==
+          [("__Host-paprika_session", True, "/", True)],
+          "the browser keeps one login cookie: __Host-paprika_session, Secure, "
+          "Path=/, HttpOnly", jar)
     ok, title = b.try_("wait", sel=f"{CARD} h3", re="^Office desktop$")
     check(ok, "the card shows the pool's title", title)
     check(b("text", sel="#helpdesk") is None, "a staff user sees no helpdesk tables")
@@ -375,8 +381,11 @@ def run(d, b, procs):
           "while the desktop starts the card shows a progress bar and the broker's step", step)
     ok, dl = b.try_("download", dir=d.work)
     text = dl["text"] if ok else ""
-    check(ok and dl["name"] == "console.vv" and dl["url"].endswith("/api/v1/desktops/office/console.vv"),
-          "once ready the page downloads console.vv", dl)
+    # Fetched with the anti-CSRF header, then saved from a blob: a plain
+    # link cannot carry the header, so the broker would refuse it.
+    check(ok and dl["name"] == "console.vv" and dl["url"].startswith(f"blob:{base[:-1]}"),
+          "once ready the page downloads console.vv (fetched with its header, saved "
+          "from a blob)", dl)
     check(all(k in text for k in ("[virt-viewer]", "host=pk.", "tls-port=", "password=")),
           "the download is a virt-viewer file with host=pk., tls-port and password", text[:300])
     ok, msg = b.try_("wait", sel="#notice", re="remote-viewer")

@@ -87,6 +87,10 @@ TESTS += tests/integration/test-broker-pools.py
 EXTRA_DIST += tests/integration/test-broker-pools.py
 TESTS += tests/integration/test-broker-hosts.py
 EXTRA_DIST += tests/integration/test-broker-hosts.py
+# What the broker lets out: the __Host- cookie, console.vv and CSRF, health,
+# libvirt's words, TLS key modes.
+TESTS += tests/integration/test-broker-exposure.py
+EXTRA_DIST += tests/integration/test-broker-exposure.py
 # Audit retention (the purge) and the export, on libvirt's test driver.
 TESTS += tests/integration/test-broker-audit.py
 EXTRA_DIST += tests/integration/test-broker-audit.py

@@ -365,7 +365,7 @@ def check_placement(d, helpdesk, tokens):
 
 def check_real_host(d, lv, helpdesk, carol):
     """The real QEMU driver: a GPU the host does not have."""
-    up = wait_for(lambda: d.api("GET", "/api/v1/health")[1]["hosts"].get("real"), 60)
+    up = wait_for(lambda: d.host_up("real"), 60)
     check(up, "the broker reaches the real libvirtd")
     st, body, _ = d.api("GET", "/api/v1/gpus", token=helpdesk)
     real = next((h for h in body.get("hosts", []) if h["name"] == "real"), {})

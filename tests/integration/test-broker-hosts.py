@@ -20,8 +20,7 @@ from deployment import make_workdir  # noqa: E402
 from libvirtd import Libvirtd  # noqa: E402
 
 def host_up(d, name):
-    st, body, _ = d.api("GET", "/api/v1/health")
-    return st == 200 and body["hosts"].get(name)
+    return d.host_up(name)
 
 
 def run(d, lv):

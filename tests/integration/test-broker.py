@@ -139,10 +139,10 @@ def run(d):
     check(st == 403 and error_code(body) == "forbidden", "helpdesk routes refuse users: 403",
           (st, body))
     st, body, _ = api("POST", "/api/v1/desktops/office/connect", token=None,
-                      headers={"Cookie": f"paprika_session={demo}"})
+                      headers={"Cookie": f"__Host-paprika_session={demo}"})
     check(st == 403 and error_code(body) == "csrf",
           "a cookie-authenticated POST without the request header: 403 csrf", (st, body))
-    st, body, _ = api("GET", "/api/v1/desktops", headers={"Cookie": f"paprika_session={demo}"})
+    st, body, _ = api("GET", "/api/v1/desktops", headers={"Cookie": f"__Host-paprika_session={demo}"})
     check(st == 200 and len(body["desktops"]) == 3, "the portal cookie authenticates a GET", (st, body))
 
     # --- connect: 202 with progress, then the connection ------------------

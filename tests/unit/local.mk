@@ -21,7 +21,8 @@ UNIT_TESTS = \
 	tests/unit/test-revoke \
 	tests/unit/test-screen \
 	tests/unit/test-throttle \
-	tests/unit/test-ticket
+	tests/unit/test-ticket \
+	tests/unit/test-wipe
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -55,6 +56,12 @@ tests_unit_test_screen_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_httpparse_SOURCES = tests/unit/test-httpparse.c
 tests_unit_test_httpparse_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_httpparse_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+
+# --wrap=free: the test searches every block the broker gives back.
+tests_unit_test_wipe_SOURCES = tests/unit/test-wipe.c
+tests_unit_test_wipe_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_wipe_LDFLAGS = -Wl,--wrap=free
+tests_unit_test_wipe_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 
 tests_unit_test_throttle_SOURCES = tests/unit/test-throttle.c
 tests_unit_test_throttle_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
