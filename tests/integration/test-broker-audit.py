@@ -58,23 +58,10 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")
 def broker_conf(d, keep_days, interval="2s"):
     """The deployment's [broker] with the retention, an admin group, and a
     host of libvirt's test driver instead of QEMU guests."""
-    conf = brokerdeploy.BrokerDeployment.broker_config(
-        d, extra=f"audit_keep_days = {keep_days}\naudit_purge_interval = {interval}\n")
-    conf = conf.split("[host local]")[0].replace(
-        "[roles]\nhelpdesk = helpdesk", "[roles]\nhelpdesk = helpdesk\nadmin = admin")
-    return conf + """[host local]
-uri = test:///default
-spice_address = 127.0.0.1
-
-[gateway local]
-proxy = http://127.0.0.1:1
-
-[pool office]
-title = Office desktop
-kind = static
-host = local
-assign = demo=test
-"""
+    conf = d.test_driver_config(
+        extra=f"audit_keep_days = {keep_days}\naudit_purge_interval = {interval}\n")
+    return conf.replace("[roles]\nhelpdesk = helpdesk",
+                        "[roles]\nhelpdesk = helpdesk\nadmin = admin")
 
 
 def start(d, keep_days, interval="2s"):
