@@ -7,7 +7,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
@@ -169,6 +171,8 @@ struct api_login {
 	char			 error[256];
 	double			 seconds;
 	int			 addr_counted;	/* throttle_begin on the address */
+	struct timespec		 arrived;	/* CLOCK_MONOTONIC */
+	struct event		*fail_timer;	/* the delayed 401 */
 };
 
 static void
@@ -188,13 +192,20 @@ api_login_work(void *arg)
 
 /*
  * The throttle's keys of a login: its user name and its source, the
- * address or IPv6 network it counts as (netaddr_source).
+ * address or IPv6 network it counts as (netaddr_source). The name is
+ * lower-cased: the users file matches names whatever their case, and so
+ * may NSS, so "alice" and "ALICE" are guesses at one account. Finding the
+ * account itself would block the loop (NSS); names that differ in more
+ * than case count apart until the check.
  */
 static void
 api_login_keys(const char *user, const char *source_key, char *ukey,
     size_t ulen, char *akey, size_t alen)
 {
-	snprintf(ukey, ulen, "user:%s", user);
+	char	folded[AUTH_NAME_MAX + 1];
+
+	auth_fold_name(user, folded, sizeof(folded));
+	snprintf(ukey, ulen, "user:%s", folded);
 	snprintf(akey, alen, "addr:%s", source_key);
 }
 
@@ -236,6 +247,65 @@ api_throttle_fail(const char *key, time_t now)
 }
 
 static void
+api_login_free(struct api_login *a)
+{
+	if (a->fail_timer != NULL)
+		event_free(a->fail_timer);
+	http_req_release(a->req);
+	explicit_bzero(a, sizeof(*a));
+	free(a);
+}
+
+/*
+ * How long a failed login's reply still waits: login_fail_delay plus up to
+ * a quarter of it at random, counted from the request's arrival, so that
+ * every failure takes as long whatever was checked (a users file's
+ * argon2id, PAM, a name nobody has). Checks slower than that reply at once.
+ */
+static struct timeval
+api_login_fail_wait(const struct api_login *a)
+{
+	struct timeval	tv = { 0, 0 };
+	struct timespec	now;
+	int64_t		want, spent;
+
+	want = (int64_t)broker->conf->login_fail_delay * 1000000;
+	if (want == 0)
+		return tv;
+	want += arc4random_uniform((uint32_t)(want / 4) + 1);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	spent = (int64_t)(now.tv_sec - a->arrived.tv_sec) * 1000000 +
+	    (now.tv_nsec - a->arrived.tv_nsec) / 1000;
+	if (spent < want) {
+		tv.tv_sec = (time_t)((want - spent) / 1000000);
+		tv.tv_usec = (suseconds_t)((want - spent) % 1000000);
+	}
+	return tv;
+}
+
+static void
+api_login_fail_reply(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_login	*a = arg;
+
+	http_reply_error(a->req, 401, "login_failed", "wrong user name or "
+	    "password");
+	api_login_free(a);
+}
+
+/* Replies 401 after api_login_fail_wait on the loop: the auth thread that
+ * checked the password is free at once. Takes a. */
+static void
+api_login_fail_later(struct api_login *a)
+{
+	struct timeval	tv = api_login_fail_wait(a);
+
+	a->fail_timer = evtimer_new(broker->base, api_login_fail_reply, a);
+	if (a->fail_timer == NULL || evtimer_add(a->fail_timer, &tv) == -1)
+		api_login_fail_reply(-1, 0, a);
+}
+
+static void
 api_login_done(void *arg)
 {
 	struct api_login	*a = arg;
@@ -267,11 +337,13 @@ api_login_done(void *arg)
 		broker->stats.logins_failed++;
 		api_throttle_fail(key, now);
 		api_throttle_fail(akey, now);
-		broker_audit(a->user, a->source, "login", "", "failed",
+		/* err says why a right password was refused (a system
+		 * account); the client hears the same as for a wrong one. */
+		broker_audit(a->user, a->source, "login", "", "failed", "%s",
+		    a->error[0] != '\0' ? a->error :
 		    "wrong user name or password");
-		http_reply_error(req, 401, "login_failed", "wrong user name "
-		    "or password");
-		goto out;
+		api_login_fail_later(a);
+		return;
 	}
 
 	throttle_clear(broker->throttle, key);
@@ -311,9 +383,7 @@ api_login_done(void *arg)
 wipe:
 	explicit_bzero(token, sizeof(token));
 out:
-	http_req_release(req);
-	explicit_bzero(a, sizeof(*a));
-	free(a);
+	api_login_free(a);
 }
 
 static void
@@ -387,10 +457,14 @@ api_login(struct http_req *req)
 		return;
 	}
 	a = xcalloc(1, sizeof(*a));
+	clock_gettime(CLOCK_MONOTONIC, &a->arrived);
 	a->addr_counted = addr_counted;
 	a->req = req;
 	a->cfg.pam_service = broker->conf->pam_service;
 	a->cfg.users_file = broker->conf->users_file;
+	a->cfg.rhost = a->source;
+	a->cfg.pam_min_uid = broker->conf->pam_min_uid;
+	a->cfg.pam_allow_root = broker->conf->pam_allow_root;
 	strlcpy(a->user, user, sizeof(a->user));
 	strlcpy(a->password, password, sizeof(a->password));
 	strlcpy(a->source, req->peer_str, sizeof(a->source));
@@ -795,8 +869,10 @@ api_user_logout(struct http_req *req)
 		    "user name", user);
 		return;
 	}
+	/* Logins carry the account's own name; a name given in another
+	 * case is the same account (the users file, case-blind NSS). */
 	HASH_ITER(hh, broker->sessions, s, tmp) {
-		if (strcmp(s->user, user) == 0) {
+		if (strcasecmp(s->user, user) == 0) {
 			session_end(s, c.login.user, "forced logout");
 			n++;
 		}

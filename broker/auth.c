@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
@@ -21,6 +23,7 @@
 #include <uthash.h>
 
 #include "auth.h"
+#include "config.h"
 #include "secretfile.h"
 
 #define AUTH_LINE_MAX		1024	/* one line of the users file */
@@ -36,8 +39,16 @@ static char		 auth_dummy[crypto_pwhash_STRBYTES];
 
 /* A name seen in the users file, to refuse a second entry for it. */
 struct auth_seen {
-	char		 name[AUTH_NAME_MAX + 1];
+	char		 key[AUTH_NAME_MAX + 1];	/* auth_fold_name */
+	char		 name[AUTH_NAME_MAX + 1];	/* as written */
 	UT_hash_handle	 hh;
+};
+
+/* What the broker needs of a passwd entry. */
+struct auth_pw {
+	char	name[AUTH_NAME_MAX + 1];
+	uid_t	uid;
+	gid_t	gid;
 };
 
 static void
@@ -79,6 +90,40 @@ auth_dummy_verify(const char *password, size_t len)
 	if (auth_dummy[0] != '\0' &&
 	    crypto_pwhash_str_verify(auth_dummy, password, len) == 0)
 		return;
+}
+
+void
+auth_fold_name(const char *name, char *out, size_t outlen)
+{
+	size_t	i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < outlen; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	if (outlen > 0)
+		out[i] = '\0';
+}
+
+unsigned
+auth_uid_min(const char *login_defs)
+{
+	FILE		*fp;
+	char		 line[256], *key, *value, *p = NULL;
+	uint64_t	 v;
+	unsigned	 uid_min = AUTH_UID_MIN_DEFAULT;
+
+	if ((fp = fopen(login_defs, "r")) == NULL)
+		return uid_min;
+	while (fgets(line, sizeof line, fp) != NULL) {
+		if ((key = strtok_r(line, " \t\r\n", &p)) == NULL ||
+		    strcmp(key, "UID_MIN") != 0)
+			continue;
+		/* login.defs(5): the last setting counts, as for useradd. */
+		if ((value = strtok_r(NULL, " \t\r\n", &p)) != NULL &&
+		    config_uint(value, 0, UINT32_MAX - 1, &v, NULL, 0) == 0)
+			uid_min = (unsigned)v;
+	}
+	fclose(fp);
+	return uid_min;
 }
 
 int
@@ -191,18 +236,28 @@ auth_seen_add(struct auth_seen **seen, const char *name, char *msg,
     size_t msglen)
 {
 	struct auth_seen	*s;
+	char			 key[AUTH_NAME_MAX + 1];
 
-	HASH_FIND_STR(*seen, name, s);
-	if (s != NULL) {
+	/* Logins match names whatever their case: "alice" and "Alice"
+	 * would be one login with two passwords. */
+	auth_fold_name(name, key, sizeof key);
+	HASH_FIND_STR(*seen, key, s);
+	if (s != NULL && strcmp(s->name, name) == 0) {
 		snprintf(msg, msglen, "%s is listed twice", name);
+		return -1;
+	}
+	if (s != NULL) {
+		snprintf(msg, msglen, "%s is listed twice (as %s: user names "
+		    "do not depend on case)", name, s->name);
 		return -1;
 	}
 	if ((s = calloc(1, sizeof *s)) == NULL) {
 		snprintf(msg, msglen, "%s", strerror(errno));
 		return -1;
 	}
+	strlcpy(s->key, key, sizeof s->key);
 	strlcpy(s->name, name, sizeof s->name);
-	HASH_ADD_STR(*seen, name, s);
+	HASH_ADD_STR(*seen, key, s);
 	return 0;
 }
 
@@ -223,8 +278,9 @@ auth_users_open(const char *path, char *err, size_t errlen)
 }
 
 /*
- * Reads and checks the whole users file; with user set, copies that user's
- * hash into hash and groups into u. Returns 1 when user was found, 0 when
+ * Reads and checks the whole users file; with user set, copies the hash
+ * of the entry that matches it whatever the case into hash, and the
+ * entry's name and groups into u. Returns 1 when user was found, 0 when
  * not, -1 with "file:line: message" (or "file: message") in err.
  */
 static int
@@ -264,8 +320,9 @@ auth_users_read(const char *path, const char *user, char *hash,
 			snprintf(err, errlen, "%s:%zu: %s", path, lineno, msg);
 			goto out;
 		}
-		if (user == NULL || strcmp(name, user) != 0)
+		if (user == NULL || strcasecmp(name, user) != 0)
 			continue;
+		strlcpy(u->name, name, sizeof u->name);
 		if (strlcpy(hash, h, hashlen) >= hashlen ||
 		    auth_parse_groups(groups, u, msg, sizeof msg) == -1) {
 			snprintf(err, errlen, "%s:%zu: bad entry", path,
@@ -381,25 +438,21 @@ auth_nss_grow(char **buf, size_t *len)
 }
 
 /*
- * The system groups of user (getgrouplist), those with names we accept, up
- * to AUTH_GROUPS_MAX. A user NSS does not know has none. Returns 0, or -1
+ * Looks name up in the passwd database. Returns 1 with the entry in pw, 0
+ * when there is none (or its name is one the broker does not accept), -1
  * with a message in err.
  */
 static int
-auth_system_groups(const char *user, struct auth_user *u, char *err,
-    size_t errlen)
+auth_getpw(const char *name, struct auth_pw *pw, char *err, size_t errlen)
 {
-	struct passwd	 pw, *pwp = NULL;
-	struct group	 gr, *grp;
-	gid_t		*gids = NULL, *g;
+	struct passwd	 pwd, *pwp = NULL;
 	char		*buf;
 	size_t		 buflen = 16384;
-	int		 ngids = 64, i, rc, ret = -1;
+	int		 rc, ret = -1;
 
-	u->ngroups = 0;
 	if ((buf = malloc(buflen)) == NULL)
 		goto nomem;
-	while ((rc = getpwnam_r(user, &pw, buf, buflen, &pwp)) == ERANGE) {
+	while ((rc = getpwnam_r(name, &pwd, buf, buflen, &pwp)) == ERANGE) {
 		if (auth_nss_grow(&buf, &buflen) == -1)
 			goto nomem;
 	}
@@ -409,18 +462,51 @@ auth_system_groups(const char *user, struct auth_user *u, char *err,
 		    rc == EPERM)
 			ret = 0;
 		else
-			snprintf(err, errlen, "getpwnam_r %s: %s", user,
+			snprintf(err, errlen, "getpwnam_r %s: %s", name,
 			    strerror(rc));
 		goto out;
 	}
+	/* Sessions, rules and logs carry the name: it must be one of ours. */
+	if (!auth_valid_name(pwd.pw_name)) {
+		ret = 0;
+		goto out;
+	}
+	strlcpy(pw->name, pwd.pw_name, sizeof pw->name);
+	pw->uid = pwd.pw_uid;
+	pw->gid = pwd.pw_gid;
+	ret = 1;
+	goto out;
+ nomem:
+	snprintf(err, errlen, "passwd entry of %s: out of memory", name);
+ out:
+	free(buf);
+	return ret;
+}
 
-	if ((gids = calloc((size_t)ngids, sizeof *gids)) == NULL)
+/*
+ * The system groups of the account pw (getgrouplist), those with names we
+ * accept, up to AUTH_GROUPS_MAX. Returns 0, or -1 with a message in err.
+ */
+static int
+auth_system_groups(const struct auth_pw *pw, struct auth_user *u, char *err,
+    size_t errlen)
+{
+	struct group	 gr, *grp;
+	gid_t		*gids = NULL, *g;
+	char		*buf;
+	size_t		 buflen = 16384;
+	int		 ngids = 64, i, rc, ret = -1;
+
+	u->ngroups = 0;
+	if ((buf = malloc(buflen)) == NULL ||
+	    (gids = calloc((size_t)ngids, sizeof *gids)) == NULL)
 		goto nomem;
-	while (getgrouplist(user, pw.pw_gid, gids, &ngids) == -1) {
+	while (getgrouplist(pw->name, pw->gid, gids, &ngids) == -1) {
 		/* ngids now says how many there are. */
 		if (ngids <= 0 || ngids > AUTH_NSS_GIDS_MAX ||
 		    (g = reallocarray(gids, (size_t)ngids, sizeof *g)) == NULL) {
-			snprintf(err, errlen, "getgrouplist %s failed", user);
+			snprintf(err, errlen, "getgrouplist %s failed",
+			    pw->name);
 			goto out;
 		}
 		gids = g;
@@ -441,36 +527,69 @@ auth_system_groups(const char *user, struct auth_user *u, char *err,
 	ret = 0;
 	goto out;
  nomem:
-	snprintf(err, errlen, "groups of %s: out of memory", user);
+	snprintf(err, errlen, "groups of %s: out of memory", pw->name);
  out:
 	free(gids);
 	free(buf);
 	return ret;
 }
 
-/* Authenticates with PAM and fills in the system groups; an auth_status. */
+/*
+ * Whether the account pw may log in through PAM: not root (unless
+ * pam_allow_root), nor a system account below pam_min_uid. 1, or 0 with
+ * the reason in err.
+ */
 static int
-auth_pam(const char *service, const char *user, const char *password,
-    struct auth_user *u, char *err, size_t errlen)
+auth_uid_ok(const struct auth_config *cfg, const struct auth_pw *pw,
+    char *err, size_t errlen)
 {
-	struct pam_conv	 conv = { auth_pam_conv, (void *)password };
-	pam_handle_t	*pamh = NULL;
-	int		 rc, ret = AUTH_ERROR;
-
-	if ((rc = pam_start(service, user, &conv, &pamh)) != PAM_SUCCESS) {
-		snprintf(err, errlen, "PAM service %s: %s", service,
-		    pam_strerror(pamh, rc));
-		return AUTH_ERROR;
+	if (pw->uid == 0 && !cfg->pam_allow_root) {
+		snprintf(err, errlen, "%s has uid 0 (pam_allow_root is off)",
+		    pw->name);
+		return 0;
 	}
-	rc = pam_authenticate(pamh, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
-	/* Expired or locked accounts fail here, after a right password. */
-	if (rc == PAM_SUCCESS)
-		rc = pam_acct_mgmt(pamh, PAM_SILENT |
-		    PAM_DISALLOW_NULL_AUTHTOK);
+	if (pw->uid != 0 && pw->uid < cfg->pam_min_uid) {
+		snprintf(err, errlen, "%s is a system account (uid %u, "
+		    "pam_min_uid %u)", pw->name, (unsigned)pw->uid,
+		    cfg->pam_min_uid);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * PAM_FAIL_DELAY's callback: PAM would otherwise sleep in this thread after
+ * a failure (pam_faildelay, pam_unix), holding an auth thread for seconds.
+ * The broker delays every failed login's reply on its loop instead.
+ */
+static void
+auth_pam_no_delay(int retval, unsigned usec, void *arg)
+{
+}
+
+/* Sets the items modules may look at before pam_authenticate; a PAM rc. */
+static int
+auth_pam_items(pam_handle_t *pamh, const struct auth_config *cfg)
+{
+	int	rc;
+
+	if (cfg->rhost != NULL &&
+	    (rc = pam_set_item(pamh, PAM_RHOST, cfg->rhost)) != PAM_SUCCESS)
+		return rc;
+	if ((rc = pam_set_item(pamh, PAM_TTY, AUTH_PAM_TTY)) != PAM_SUCCESS)
+		return rc;
+	return pam_set_item(pamh, PAM_FAIL_DELAY,
+	    (const void *)auth_pam_no_delay);
+}
+
+/* The auth_status of the PAM return code rc; err says why on AUTH_ERROR. */
+static int
+auth_pam_status(pam_handle_t *pamh, const char *service, int rc, char *err,
+    size_t errlen)
+{
 	switch (rc) {
 	case PAM_SUCCESS:
-		ret = AUTH_OK;
-		break;
+		return AUTH_OK;
 	case PAM_AUTH_ERR:
 	case PAM_USER_UNKNOWN:
 	case PAM_MAXTRIES:
@@ -479,18 +598,90 @@ auth_pam(const char *service, const char *user, const char *password,
 	case PAM_AUTHTOK_EXPIRED:
 	case PAM_NEW_AUTHTOK_REQD:
 	case PAM_PERM_DENIED:
-		ret = AUTH_DENIED;
-		break;
+		return AUTH_DENIED;
 	default:
 		snprintf(err, errlen, "PAM service %s: %s", service,
 		    pam_strerror(pamh, rc));
-		break;
+		return AUTH_ERROR;
 	}
-	pam_end(pamh, rc);
-	if (ret == AUTH_OK &&
-	    auth_system_groups(user, u, err, errlen) == -1)
+}
+
+/*
+ * Runs the PAM conversation for user; on AUTH_OK copies the name PAM ends
+ * with (PAM_USER: a module may map the name given) into pam_user.
+ */
+static int
+auth_pam_run(const struct auth_config *cfg, const char *user,
+    const char *password, char *pam_user, size_t pam_userlen, char *err,
+    size_t errlen)
+{
+	struct pam_conv	 conv = { auth_pam_conv, (void *)password };
+	pam_handle_t	*pamh = NULL;
+	const void	*item = NULL;
+	int		 rc, ret;
+
+	if ((rc = pam_start(cfg->pam_service, user, &conv, &pamh)) !=
+	    PAM_SUCCESS) {
+		snprintf(err, errlen, "PAM service %s: %s", cfg->pam_service,
+		    pam_strerror(pamh, rc));
+		return AUTH_ERROR;
+	}
+	if ((rc = auth_pam_items(pamh, cfg)) == PAM_SUCCESS)
+		rc = pam_authenticate(pamh, PAM_SILENT |
+		    PAM_DISALLOW_NULL_AUTHTOK);
+	/* Expired or locked accounts fail here, after a right password. */
+	if (rc == PAM_SUCCESS)
+		rc = pam_acct_mgmt(pamh, PAM_SILENT |
+		    PAM_DISALLOW_NULL_AUTHTOK);
+	if (rc == PAM_SUCCESS)
+		rc = pam_get_item(pamh, PAM_USER, &item);
+	ret = auth_pam_status(pamh, cfg->pam_service, rc, err, errlen);
+	if (ret == AUTH_OK && (item == NULL || !auth_valid_name(item))) {
+		snprintf(err, errlen, "PAM service %s ended with a user name "
+		    "the broker does not accept", cfg->pam_service);
 		ret = AUTH_ERROR;
+	}
+	if (ret == AUTH_OK)
+		strlcpy(pam_user, item, pam_userlen);
+	pam_end(pamh, rc);
 	return ret;
+}
+
+/*
+ * Authenticates with PAM; on AUTH_OK u holds the account's passwd name and
+ * its system groups. A user NSS does not know keeps the name PAM gave, with
+ * no groups. An auth_status.
+ */
+static int
+auth_pam(const struct auth_config *cfg, const char *user,
+    const char *password, struct auth_user *u, char *err, size_t errlen)
+{
+	struct auth_pw	pw;
+	char		pam_user[AUTH_NAME_MAX + 1];
+	int		found, ret;
+
+	/* A system account is refused before PAM sees its password. */
+	if ((found = auth_getpw(user, &pw, err, errlen)) == -1)
+		return AUTH_ERROR;
+	if (found && !auth_uid_ok(cfg, &pw, err, errlen))
+		return AUTH_DENIED;
+	ret = auth_pam_run(cfg, user, password, pam_user, sizeof pam_user,
+	    err, errlen);
+	if (ret != AUTH_OK)
+		return ret;
+	/* The account is the one PAM_USER names, not the name typed. */
+	if ((found = auth_getpw(pam_user, &pw, err, errlen)) == -1)
+		return AUTH_ERROR;
+	if (!found) {
+		strlcpy(u->name, pam_user, sizeof u->name);
+		u->ngroups = 0;
+		return AUTH_OK;
+	}
+	if (!auth_uid_ok(cfg, &pw, err, errlen))
+		return AUTH_DENIED;
+	strlcpy(u->name, pw.name, sizeof u->name);
+	return auth_system_groups(&pw, u, err, errlen) == -1 ? AUTH_ERROR :
+	    AUTH_OK;
 }
 
 int
@@ -529,14 +720,14 @@ auth_check(const struct auth_config *cfg, const char *user,
 				    "the password of %s", user);
 				goto out;
 			}
-			/* A local user is never passed on to PAM. */
+			/* A local user is never passed on to PAM, whatever
+			 * the case of the name given. */
 			ret = AUTH_DENIED;
 			goto out;
 		}
 		strlcpy(u.source, "local", sizeof u.source);
 	} else if (cfg->pam_service != NULL && cfg->pam_service[0] != '\0') {
-		ret = auth_pam(cfg->pam_service, user, password, &u, err,
-		    errlen);
+		ret = auth_pam(cfg, user, password, &u, err, errlen);
 		if (ret != AUTH_OK)
 			goto out;
 		strlcpy(u.source, "pam", sizeof u.source);
@@ -545,7 +736,6 @@ auth_check(const struct auth_config *cfg, const char *user,
 		ret = AUTH_DENIED;
 		goto out;
 	}
-	strlcpy(u.name, user, sizeof u.name);
 	*out = u;
 	ret = AUTH_OK;
  out:

@@ -155,6 +155,8 @@ struct broker_config {
 	char			*ticket_keys;
 	char			*spice_ca;		/* .vv ca= */
 	char			*pam_service;
+	unsigned		 pam_min_uid;	/* PAM accounts below: refused */
+	int			 pam_allow_root;
 	char			*users_file;
 	char			*portal_dir;		/* NULL: no portal */
 	char			*cookie;
@@ -170,6 +172,7 @@ struct broker_config {
 	char			**admin_groups;
 	size_t			 nadmin_groups;
 	struct throttle_config	 throttle;
+	unsigned		 login_fail_delay;	/* seconds; 0: none */
 	struct http_limits	 http;	/* [limits]: the API's connections */
 	unsigned		 audit_keep_days;	/* 0: forever */
 	unsigned		 audit_purge_interval;	/* seconds */

@@ -28,6 +28,7 @@ conf_defaults(struct broker_config *c)
 	c->ticket_keys = xstrdup(SYSCONFDIR "/paprika/pki/ticket-keys");
 	c->spice_ca = xstrdup(SYSCONFDIR "/paprika/pki/ca/ca-cert.pem");
 	c->pam_service = xstrdup("paprika");
+	c->pam_min_uid = auth_uid_min("/etc/login.defs");
 	c->users_file = xstrdup(SYSCONFDIR "/paprika/users");
 	c->cookie = xstrdup(CONF_COOKIE_PREFIX "paprika_session");
 	c->portal_dir = xstrdup(DATADIR "/paprika/portal");
@@ -42,6 +43,7 @@ conf_defaults(struct broker_config *c)
 	c->nmetrics_nets = (size_t)netaddr_nets_parse("127.0.0.0/8, ::1",
 	    c->metrics_nets, NETADDR_MAX_NETS, NULL);
 	throttle_config_defaults(&c->throttle);
+	c->login_fail_delay = 2;
 }
 
 static void
@@ -224,6 +226,11 @@ conf_broker(struct broker_config *c, const char *name, const char *value,
 		conf_setstr(&c->spice_ca, value);
 	else if (strcmp(name, "pam_service") == 0)
 		conf_setstr(&c->pam_service, value);
+	else if (strcmp(name, "pam_min_uid") == 0)
+		return conf_unsigned(value, 0, UINT32_MAX - 1, &c->pam_min_uid,
+		    err, errlen);
+	else if (strcmp(name, "pam_allow_root") == 0)
+		return config_bool(value, &c->pam_allow_root, err, errlen);
 	else if (strcmp(name, "users_file") == 0)
 		conf_setstr(&c->users_file, value);
 	else if (strcmp(name, "portal_dir") == 0)
@@ -306,6 +313,15 @@ conf_limits(struct broker_config *c, const char *name, const char *value,
 		return conf_secs(value, &t->lockout, err, errlen);
 	if (strcmp(name, "login_window") == 0)
 		return conf_secs(value, &t->window, err, errlen);
+	/* Longer would hold each failed login's connection for minutes. */
+	if (strcmp(name, "login_fail_delay") == 0) {
+		if (conf_secs(value, &c->login_fail_delay, err, errlen) == -1)
+			return -1;
+		if (c->login_fail_delay > 60)
+			return conf_err(err, errlen, "login_fail_delay is at "
+			    "most 60s");
+		return 0;
+	}
 	if (strcmp(name, "max_body") == 0) {
 		if (config_size(value, 1024, 16 * 1024 * 1024, &v, err,
 		    errlen) == -1)
@@ -1107,6 +1123,7 @@ conf_dump(const struct broker_config *c, FILE *fp)
 		fprintf(fp, "listen = %s\n", c->listen[i]);
 	fprintf(fp, "tls_cert = %s\ntls_key = %s\nstate = %s\n"
 	    "ticket_keys = %s\nspice_ca = %s\npam_service = %s\n"
+	    "pam_min_uid = %u\npam_allow_root = %s\n"
 	    "users_file = %s\nportal_dir = %s\ncookie = %s\n"
 	    "token_lifetime = %us\n"
 	    "ticket_lifetime = %us\npassword_lifetime = %us\n"
@@ -1114,6 +1131,7 @@ conf_dump(const struct broker_config *c, FILE *fp)
 	    "audit_keep_days = %u\naudit_purge_interval = %us\n",
 	    S(c->cert), S(c->key),
 	    S(c->state), S(c->ticket_keys), S(c->spice_ca), S(c->pam_service),
+	    c->pam_min_uid, c->pam_allow_root ? "yes" : "no",
 	    S(c->users_file), S(c->portal_dir), S(c->cookie),
 	    c->token_lifetime,
 	    c->ticket_lifetime, c->password_lifetime, c->start_timeout,
@@ -1127,12 +1145,14 @@ conf_dump(const struct broker_config *c, FILE *fp)
 	conf_dump_list(fp, "admin", c->admin_groups, c->nadmin_groups);
 	fprintf(fp, "\n[limits]\nlogin_free_failures = %u\nlogin_delay = %us\n"
 	    "login_delay_max = %us\nlogin_lockout_failures = %u\n"
-	    "login_lockout = %us\nlogin_window = %us\nmax_body = %zu\n"
+	    "login_lockout = %us\nlogin_window = %us\n"
+	    "login_fail_delay = %us\nmax_body = %zu\n"
 	    "request_timeout = %us\nmax_connections = %u\n"
 	    "max_connections_per_source = %u\nsource_prefix_v6 = %d\n",
 	    c->throttle.free_failures, c->throttle.delay_base,
 	    c->throttle.delay_max, c->throttle.lockout_failures,
-	    c->throttle.lockout, c->throttle.window, c->http.max_body,
+	    c->throttle.lockout, c->throttle.window, c->login_fail_delay,
+	    c->http.max_body,
 	    c->http.request_timeout, c->http.max_connections,
 	    c->http.max_per_source, c->http.source_prefix_v6);
 	for (i = 0; i < c->nhosts; i++)

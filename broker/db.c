@@ -409,7 +409,8 @@ db_token_del(struct db *db, const char *hash)
 int
 db_token_del_user(struct db *db, const char *user)
 {
-	return db_run(db, db_prepare(db, "DELETE FROM tokens WHERE user = ?",
+	return db_run(db, db_prepare(db, "DELETE FROM tokens WHERE user = ? "
+	    "COLLATE NOCASE",
 	    "s", user));
 }
 

@@ -45,3 +45,7 @@ paprika_brokerd_LDADD = $(BROKER_LIBS)
 portaldir = $(pkgdatadir)/portal
 dist_portal_DATA = broker/portal/index.html broker/portal/portal.js \
 	broker/portal/portal.css
+
+# The PAM service the default pam_service names (Debian's common-* files).
+pamdir = $(sysconfdir)/pam.d
+dist_pam_DATA = broker/pam.d/paprika

@@ -97,6 +97,9 @@ class BrokerDeployment(Deployment):
         # The gateway the broker hands out: "plain" (http://, the default)
         # or "tls" (https://, the gateway's TLS listener).
         self.listener = "plain"
+        # The broker's environment (None: this process's), e.g. to run it
+        # under pam_wrapper.
+        self.broker_env = None
 
     # --- guests ---------------------------------------------------------
 
@@ -250,6 +253,25 @@ disconnect_action = none
 {pool_extra}
 """
 
+    def test_driver_config(self, extra="", sections="", assign="demo=test"):
+        """broker_config with a host of libvirt's test driver instead of
+        QEMU guests (no guest runs, no gateway is reached) and one static
+        pool giving assign; sections go in before the host."""
+        conf = BrokerDeployment.broker_config(self, extra=extra)
+        return conf.split("[host local]")[0] + sections + f"""[host local]
+uri = test:///default
+spice_address = 127.0.0.1
+
+[gateway local]
+proxy = http://127.0.0.1:1
+
+[pool office]
+title = Office desktop
+kind = static
+host = local
+assign = {assign}
+"""
+
     def proxy_url(self):
         if self.listener == "tls":
             return f"https://127.0.0.1:{self.tls_port}"
@@ -263,7 +285,8 @@ disconnect_action = none
         logf = open(self.broker_log, "a")
         self.broker = subprocess.Popen(
             [os.path.join(self.build, "paprika-brokerd"), "-d", "-v", "-f",
-             self.broker_conf], stdout=logf, stderr=subprocess.STDOUT)
+             self.broker_conf], stdout=logf, stderr=subprocess.STDOUT,
+            env=self.broker_env)
         logf.close()
         deadline = time.time() + wait
         while time.time() < deadline:

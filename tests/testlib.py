@@ -46,6 +46,19 @@ def finish(suffix=""):
     return 1 if failed or not results else 0
 
 
+def run_deployment(d, steps):
+    """steps(d), then d.stop(): an exception is a failed check, with the
+    end of the broker's log. Returns finish()."""
+    try:
+        steps(d)
+    except Exception as e:  # a failed step is a failed test, with the log
+        check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
+        note(d.broker_tail(40))
+    finally:
+        d.stop()
+    return finish()
+
+
 def read_text(path):
     """The text of path, or "" when there is none."""
     try:

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -108,12 +109,13 @@ users_free(struct users_file *uf)
 }
 
 /*
- * The index of name's line, or -1. With groups set, copies that user's
- * group list into it (groupslen bytes).
+ * The index of name's line, matching whatever the case (the broker does),
+ * or -1. With groups set, copies that user's group list into it (groupslen
+ * bytes); with spelt set, the name as the file has it.
  */
 static long
 users_find(const struct users_file *uf, const char *name, char *groups,
-    size_t groupslen)
+    size_t groupslen, char spelt[AUTH_NAME_MAX + 1])
 {
 	char	 copy[USERS_LINE_MAX + 1], msg[256];
 	char	*n, *h, *g;
@@ -123,10 +125,12 @@ users_find(const struct users_file *uf, const char *name, char *groups,
 	for (i = 0; i < uf->nlines && found == -1; i++) {
 		strlcpy(copy, uf->lines[i], sizeof copy);
 		if (auth_users_parse_line(copy, &n, &h, &g, msg,
-		    sizeof msg) != 1 || strcmp(n, name) != 0)
+		    sizeof msg) != 1 || strcasecmp(n, name) != 0)
 			continue;
 		if (groups != NULL)
 			strlcpy(groups, g, groupslen);
+		if (spelt != NULL)
+			strlcpy(spelt, n, AUTH_NAME_MAX + 1);
 		found = (long)i;
 	}
 	explicit_bzero(copy, sizeof copy);
@@ -273,13 +277,13 @@ users_check_name(const char *name)
 
 static long
 users_need(const struct users_file *uf, const char *name, char *groups,
-    size_t groupslen)
+    size_t groupslen, char spelt[AUTH_NAME_MAX + 1])
 {
 	long	i;
 
 	if (!uf->exists)
 		errx(1, "%s: no such file", uf->path);
-	if ((i = users_find(uf, name, groups, groupslen)) == -1)
+	if ((i = users_find(uf, name, groups, groupslen, spelt)) == -1)
 		errx(1, "%s: no user %s", uf->path, name);
 	return i;
 }
@@ -288,13 +292,13 @@ static int
 users_add(struct users_file *uf, const char *name, const char *groups,
     int from_stdin)
 {
-	char	 hash[256], *line;
+	char	 hash[256], spelt[AUTH_NAME_MAX + 1], *line;
 
 	users_check_name(name);
 	users_wipe_free(users_make_line(name, "$argon2id$", groups));
-	if (users_find(uf, name, NULL, 0) != -1)
+	if (users_find(uf, name, NULL, 0, spelt) != -1)
 		errx(1, "%s: user %s exists (use passwd or groups)", uf->path,
-		    name);
+		    spelt);
 	users_new_hash(from_stdin, hash, sizeof hash);
 	line = users_make_line(name, hash, groups);
 	uf->lines = reallocarray(uf->lines, uf->nlines + 1, sizeof *uf->lines);
@@ -309,16 +313,17 @@ users_add(struct users_file *uf, const char *name, const char *groups,
 static int
 users_passwd(struct users_file *uf, const char *name, int from_stdin)
 {
-	char	hash[256], groups[USERS_LINE_MAX];
+	char	hash[256], groups[USERS_LINE_MAX], spelt[AUTH_NAME_MAX + 1];
 	long	i;
 
 	users_check_name(name);
-	i = users_need(uf, name, groups, sizeof groups);
+	/* The entry keeps its spelling, whatever the case given. */
+	i = users_need(uf, name, groups, sizeof groups, spelt);
 	users_new_hash(from_stdin, hash, sizeof hash);
 	users_wipe_free(uf->lines[i]);
-	uf->lines[i] = users_make_line(name, hash, groups);
+	uf->lines[i] = users_make_line(spelt, hash, groups);
 	users_save(uf);
-	printf("changed the password of %s\n", name);
+	printf("changed the password of %s\n", spelt);
 	return 0;
 }
 
@@ -326,36 +331,39 @@ static int
 users_groups(struct users_file *uf, const char *name, const char *groups)
 {
 	char	 copy[USERS_LINE_MAX + 1], msg[256], *n, *h, *g, *line;
+	char	 spelt[AUTH_NAME_MAX + 1];
 	long	 i;
 
 	users_check_name(name);
 	users_wipe_free(users_make_line(name, "$argon2id$", groups));
-	i = users_need(uf, name, NULL, 0);
+	i = users_need(uf, name, NULL, 0, NULL);
 	strlcpy(copy, uf->lines[i], sizeof copy);
 	if (auth_users_parse_line(copy, &n, &h, &g, msg, sizeof msg) != 1)
 		errx(1, "%s: %s", uf->path, msg);
-	line = users_make_line(name, h, groups);
+	line = users_make_line(n, h, groups);
+	strlcpy(spelt, n, sizeof spelt);
 	explicit_bzero(copy, sizeof copy);
 	users_wipe_free(uf->lines[i]);
 	uf->lines[i] = line;
 	users_save(uf);
-	printf("set the groups of %s\n", name);
+	printf("set the groups of %s\n", spelt);
 	return 0;
 }
 
 static int
 users_del(struct users_file *uf, const char *name)
 {
+	char	spelt[AUTH_NAME_MAX + 1];
 	long	i;
 
 	users_check_name(name);
-	i = users_need(uf, name, NULL, 0);
+	i = users_need(uf, name, NULL, 0, spelt);
 	users_wipe_free(uf->lines[i]);
 	memmove(&uf->lines[i], &uf->lines[i + 1],
 	    (uf->nlines - (size_t)i - 1) * sizeof *uf->lines);
 	uf->nlines--;
 	users_save(uf);
-	printf("removed %s\n", name);
+	printf("removed %s\n", spelt);
 	return 0;
 }
 

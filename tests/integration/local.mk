@@ -110,3 +110,8 @@ EXTRA_DIST += tests/integration/test-broker-lock.py \
 	demo/agent-guest/init.sh \
 	demo/agent-guest/init-monitors.sh \
 	demo/agent-guest/loginctl.sh
+# Logins through a real PAM stack (pam_wrapper, nss_wrapper) and the users
+# file: PAM items, refused system accounts, canonical names, the uniform
+# failure delay on the loop.
+TESTS += tests/integration/test-broker-pam.py
+EXTRA_DIST += tests/integration/test-broker-pam.py

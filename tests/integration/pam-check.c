@@ -1,7 +1,9 @@
 /*
  * pam-check: runs auth_check once for the shell tests. The password is one
- * line of standard input. Prints "OK source group,group", "DENIED" or
- * "ERROR message"; exits 0, 1 or 2 (64 for usage).
+ * line of standard input. Prints "OK source group,group" ("OK name" with
+ * -N: the account's own name), "DENIED" (with -N, and a reason, "DENIED:
+ * reason") or "ERROR message"; exits 0, 1 or 2 (64 for usage). -h sets
+ * PAM_RHOST, -u pam_min_uid (default 0), -r pam_allow_root.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +15,26 @@
 int
 main(int argc, char *argv[])
 {
-	struct auth_config	 cfg = { NULL, NULL };
+	struct auth_config	 cfg = { NULL, NULL, NULL, 0, 0 };
 	struct auth_user	 u;
 	char			 password[AUTH_PASSWORD_MAX + 2], err[512];
 	size_t			 i;
-	int			 ch, rc;
+	int			 ch, rc, names = 0;
 
-	while ((ch = getopt(argc, argv, "f:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "Nf:h:rs:u:")) != -1) {
 		switch (ch) {
+		case 'N':
+			names = 1;
+			break;
+		case 'h':
+			cfg.rhost = optarg;
+			break;
+		case 'r':
+			cfg.pam_allow_root = 1;
+			break;
+		case 'u':
+			cfg.pam_min_uid = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		case 'f':
 			cfg.users_file = optarg;
 			break;
@@ -41,20 +55,27 @@ main(int argc, char *argv[])
 	explicit_bzero(password, sizeof password);
 	switch (rc) {
 	case AUTH_OK:
+		if (names) {
+			printf("OK %s\n", u.name);
+			return 0;
+		}
 		printf("OK %s ", u.source);
 		for (i = 0; i < u.ngroups; i++)
 			printf("%s%s", i ? "," : "", u.groups[i]);
 		printf("\n");
-		return strcmp(u.name, argv[optind]) == 0 ? 0 : 2;
+		return 0;
 	case AUTH_DENIED:
-		printf("DENIED\n");
+		if (names && err[0] != '\0')
+			printf("DENIED: %s\n", err);
+		else
+			printf("DENIED\n");
 		return 1;
 	default:
 		printf("ERROR %s\n", err);
 		return 2;
 	}
  usage:
-	fprintf(stderr, "usage: pam-check [-f users-file] [-s pam-service] "
-	    "user <password\n");
+	fprintf(stderr, "usage: pam-check [-Nr] [-f users-file] [-h rhost] "
+	    "[-s pam-service] [-u min-uid] user <password\n");
 	return 64;
 }

@@ -29,7 +29,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (check, finish, import_demo, note, read_text,  # noqa: E402
+from testlib import (check, import_demo, note, read_text, run_deployment,  # noqa: E402
                      top_builddir, top_srcdir, wait_for)
 
 import_demo()
@@ -58,23 +58,10 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")
 def broker_conf(d, keep_days, interval="2s"):
     """The deployment's [broker] with the retention, an admin group, and a
     host of libvirt's test driver instead of QEMU guests."""
-    conf = brokerdeploy.BrokerDeployment.broker_config(
-        d, extra=f"audit_keep_days = {keep_days}\naudit_purge_interval = {interval}\n")
-    conf = conf.split("[host local]")[0].replace(
-        "[roles]\nhelpdesk = helpdesk", "[roles]\nhelpdesk = helpdesk\nadmin = admin")
-    return conf + """[host local]
-uri = test:///default
-spice_address = 127.0.0.1
-
-[gateway local]
-proxy = http://127.0.0.1:1
-
-[pool office]
-title = Office desktop
-kind = static
-host = local
-assign = demo=test
-"""
+    conf = d.test_driver_config(
+        extra=f"audit_keep_days = {keep_days}\naudit_purge_interval = {interval}\n")
+    return conf.replace("[roles]\nhelpdesk = helpdesk",
+                        "[roles]\nhelpdesk = helpdesk\nadmin = admin")
 
 
 def start(d, keep_days, interval="2s"):
@@ -297,33 +284,30 @@ def check_leaver(d, admin):
           "the access log has one line for it with its size", d.broker_tail(5))
 
 
+def steps(d):
+    d.make_pki()
+    for user, groups in (("demo", "staff"), ("helper", "helpdesk"),
+                         ("root-admin", "helpdesk,admin")):
+        d.add_user(user, f"{user}-password", groups)
+    d.broker_port = brokerdeploy.free_port()
+    # A first start makes the state and its schema; then the records.
+    start(d, 0)
+    d.stop_broker()
+    check_keep_forever(d)
+    check_purge(d)
+    admin = d.login("root-admin", "root-admin-password")
+    since, until = NOW - 2 * DAY, NOW - DAY + 600
+    check_jsonl(d, admin, since, until)
+    api_csv = check_csv(d, admin, since, until)
+    check_refusals(d)
+    check_cli(d, api_csv, since, until)
+    check_leaver(d, admin)
+
+
 def main():
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-audit."))
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
-    try:
-        d.make_pki()
-        for user, groups in (("demo", "staff"), ("helper", "helpdesk"),
-                             ("root-admin", "helpdesk,admin")):
-            d.add_user(user, f"{user}-password", groups)
-        d.broker_port = brokerdeploy.free_port()
-        # A first start makes the state and its schema; then the records.
-        start(d, 0)
-        d.stop_broker()
-        check_keep_forever(d)
-        check_purge(d)
-        admin = d.login("root-admin", "root-admin-password")
-        since, until = NOW - 2 * DAY, NOW - DAY + 600
-        check_jsonl(d, admin, since, until)
-        api_csv = check_csv(d, admin, since, until)
-        check_refusals(d)
-        check_cli(d, api_csv, since, until)
-        check_leaver(d, admin)
-    except Exception as e:  # a failed step is a failed test, with the log
-        check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
-        note(d.broker_tail(40))
-    finally:
-        d.stop()
-    return finish()
+    return run_deployment(d, steps)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ import time
 from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, note, top_builddir, top_srcdir  # noqa: E402
+from testlib import (check, import_demo, note, run_deployment,  # noqa: E402
+                     top_builddir, top_srcdir)
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -228,25 +229,22 @@ def run(d):
     purge_of_expired_rows(d)
 
 
+def deploy_and_run(d):
+    d.make_pki()
+    d.define_guests()
+    for user, groups in (("demo", "staff"), ("alice", "staff"),
+                         ("helper", "helpdesk"),
+                         *((f"office{i}", "staff") for i in range(OFFICE))):
+        d.add_user(user, f"{user}-password", groups)
+    d.start_gateway()
+    d.start_broker()
+    run(d)
+
+
 def main():
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-brute."))
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
-    try:
-        d.make_pki()
-        d.define_guests()
-        for user, groups in (("demo", "staff"), ("alice", "staff"),
-                             ("helper", "helpdesk"),
-                             *((f"office{i}", "staff") for i in range(OFFICE))):
-            d.add_user(user, f"{user}-password", groups)
-        d.start_gateway()
-        d.start_broker()
-        run(d)
-    except Exception as e:  # a failed step is a failed test, with the log
-        check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
-        note(d.broker_tail(40))
-    finally:
-        d.stop()
-    return finish()
+    return run_deployment(d, deploy_and_run)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,11 @@ is "list shows both, in file order" $'alice\tstaff,vdi\nbob\t' \
 is "add of an existing user exits 1" 1 "$(run add alice --stdin)"
 is "and says so" "paprika-users: $F: user alice exists (use passwd or groups)" \
     "$(cat "$T/err")"
+is "add of a case variant exits 1: the broker would take it for alice" 1 \
+    "$(run add ALICE --stdin)"
+is "and names the user it clashes with" \
+    "paprika-users: $F: user alice exists (use passwd or groups)" \
+    "$(cat "$T/err")"
 
 IN=$'new-pw\n'
 is "passwd --stdin exits 0" 0 "$(run passwd alice --stdin)"
@@ -42,6 +47,14 @@ is "the new password logs in, groups kept" "OK local staff,vdi" \
 is "the old one does not" "DENIED" "$(auth alice pw-alice -f "$F")"
 is "bob's password is unchanged" "OK local" "$(auth bob pw-bob -f "$F")"
 is "passwd of an unknown user exits 1" 1 "$(run passwd carol --stdin)"
+IN=$'case-pw\n'
+is "passwd of a case variant changes alice's password" 0 \
+    "$(run passwd Alice --stdin)"
+is "and keeps the name as the file spells it" 1 "$(grep -c '^alice:' "$F")"
+is "the new password logs in as alice, given in any case" "OK local staff,vdi" \
+    "$(auth ALICE case-pw -f "$F")"
+IN=$'new-pw\n'
+is "passwd back" 0 "$(run passwd alice --stdin)"
 
 IN=
 is "groups exits 0" 0 "$(run groups alice admins,vdi)"

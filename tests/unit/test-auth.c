@@ -185,7 +185,8 @@ test_passwords(void **state)
 		{ "bob", "right ", AUTH_DENIED },
 		{ "bob", "", AUTH_DENIED },
 		{ "alice", "right", AUTH_DENIED },
-		{ "Bob", "right", AUTH_DENIED },
+		{ "Bob", "right", AUTH_OK },
+		{ "Bob", "wrong", AUTH_DENIED },
 		{ "-bob", "right", AUTH_DENIED },
 		{ "bob:x", "right", AUTH_DENIED },
 	};
@@ -204,6 +205,52 @@ test_passwords(void **state)
 	assert_int_equal(check(f->path, "bob", longpw, &u, err, sizeof err),
 	    AUTH_DENIED);
 	assert_int_equal(auth_hash_password(longpw, text, sizeof text), -1);
+}
+
+/* A name given in another case is the entry's user, with its spelling. */
+static void
+test_name_case(void **state)
+{
+	struct fixture		*f = *state;
+	struct auth_user	 u;
+	char			 text[1024], err[256];
+	const char		*given[] = { "Alice", "alice", "ALICE", "aLiCe" };
+	size_t			 i;
+
+	fmt(text, sizeof text, "Alice:%s:staff\n", hash_of("right"));
+	put(f->path, text, 0600);
+	for (i = 0; i < sizeof given / sizeof given[0]; i++) {
+		if (check(f->path, given[i], "right", &u, err, sizeof err) !=
+		    AUTH_OK)
+			fail_msg("%s: not OK (%s)", given[i], err);
+		assert_string_equal(u.name, "Alice");
+		assert_string_equal(u.source, "local");
+		assert_int_equal(check(f->path, given[i], "wrong", &u, err,
+		    sizeof err), AUTH_DENIED);
+	}
+	auth_fold_name("ALice.Smith@EXAMPLE-1", text, sizeof text);
+	assert_string_equal(text, "alice.smith@example-1");
+	auth_fold_name("ABCDEF", text, 4);
+	assert_string_equal(text, "abc");
+}
+
+/* UID_MIN from login.defs: the last setting, or 1000 without one. */
+static void
+test_uid_min(void **state)
+{
+	struct fixture	*f = *state;
+
+	put(f->path, "# UID_MIN 5\nMAIL_DIR /var/mail\nUID_MIN\t\t 500\n"
+	    "UID_MINIMUM 7\nUID_MAX 60000\n", 0600);
+	assert_int_equal(auth_uid_min(f->path), 500);
+	put(f->path, "UID_MIN 500\nUID_MIN 2000\n", 0600);
+	assert_int_equal(auth_uid_min(f->path), 2000);
+	put(f->path, "UID_MIN lots\n", 0600);
+	assert_int_equal(auth_uid_min(f->path), AUTH_UID_MIN_DEFAULT);
+	put(f->path, "UID_MAX 60000\n", 0600);
+	assert_int_equal(auth_uid_min(f->path), AUTH_UID_MIN_DEFAULT);
+	unlink(f->path);
+	assert_int_equal(auth_uid_min(f->path), AUTH_UID_MIN_DEFAULT);
 }
 
 static void
@@ -290,6 +337,8 @@ test_bad_lines(void **state)
 		{ "bob:H:g 1", "invalid group name \"g 1\"" },
 		{ "bob:H:g1:extra", "too many fields" },
 		{ "alice:H:", "alice is listed twice" },
+		{ "ALICE:H:", "ALICE is listed twice (as alice: user names do "
+		    "not depend on case)" },
 		{ "bob:H:@G@", "more than 32 groups" },
 	};
 
@@ -376,6 +425,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_good_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_passwords, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_name_case, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_uid_min, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup,
 		    teardown),

@@ -394,6 +394,45 @@ test_audit_retention(void **state)
 	assert_non_null(strstr(err, "at least 1s"));
 }
 
+/* PAM accounts and the failure delay: defaults, settings, limits, dump. */
+static void
+test_pam_settings(void **state)
+{
+	struct broker_config	*c;
+	char			 err[512] = "", text[2048], *dump;
+
+	c = load(base, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->pam_min_uid, auth_uid_min("/etc/login.defs"));
+	assert_int_equal(c->pam_allow_root, 0);
+	assert_int_equal(c->login_fail_delay, 2);
+	conf_free(c);
+
+	fmt(text, sizeof(text), "[broker]\npam_min_uid = 500\n"
+	    "pam_allow_root = yes\n%s\n[limits]\nlogin_fail_delay = 1m\n",
+	    base + strlen("[broker]\n"));
+	c = load(text, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->pam_min_uid, 500);
+	assert_int_equal(c->pam_allow_root, 1);
+	assert_int_equal(c->login_fail_delay, 60);
+	dump = dump_of(c);
+	assert_non_null(strstr(dump, "pam_min_uid = 500\n"
+	    "pam_allow_root = yes\n"));
+	assert_non_null(strstr(dump, "login_fail_delay = 60s\n"));
+	free(dump);
+	conf_free(c);
+
+	assert_null(load("[limits]\nlogin_fail_delay = 61s\n", err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "at most 60s"));
+	assert_null(load("[broker]\npam_min_uid = -1\n", err, sizeof(err)));
+	assert_null(load("[broker]\npam_allow_root = maybe\n", err,
+	    sizeof(err)));
+}
+
 int
 main(void)
 {
@@ -407,6 +446,7 @@ main(void)
 		cmocka_unit_test(test_pool_hosts),
 		cmocka_unit_test(test_ready),
 		cmocka_unit_test(test_audit_retention),
+		cmocka_unit_test(test_pam_settings),
 	};
 
 	log_init("test-broker-conf", 1, 0);
