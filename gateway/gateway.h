@@ -16,7 +16,7 @@
 #include "request.h"
 #include "ticket.h"
 
-#define GATEWAY_DEFAULT_CONF	SYSCONFDIR "/paprika/gatewayd.conf"
+#define GATEWAY_DEFAULT_CONF	SYSCONFDIR "/paprika/paprika-gatewayd.conf"
 #define GATEWAY_DEFAULT_CONTROL	RUNSTATEDIR "/paprika/gatewayd.sock"
 #define GATEWAY_DEFAULT_STATE	LOCALSTATEDIR "/lib/paprika"
 
