@@ -43,3 +43,8 @@ paprika_brokerd_LDADD = $(BROKER_LIBS)
 portaldir = $(pkgdatadir)/portal
 dist_portal_DATA = broker/portal/index.html broker/portal/portal.js \
 	broker/portal/portal.css
+
+# The example configuration and the broker's documentation, installed with
+# the gateway's (gateway/local.mk) under the same names.
+dist_paprikadoc_DATA += broker/paprika-brokerd.conf docs/broker.md \
+	docs/broker-api.md docs/gpu.md
