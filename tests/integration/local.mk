@@ -101,3 +101,9 @@ EXTRA_DIST += tests/integration/test-broker-lock.py \
 	demo/agent-guest/init.sh \
 	demo/agent-guest/init-monitors.sh \
 	demo/agent-guest/loginctl.sh
+
+# The manual pages (man/) against the programs' usage, their check mode's
+# configuration dump and the example configurations; no groff warnings;
+# make install-man puts them in share/man/manN.
+TESTS += tests/integration/test-man.py
+EXTRA_DIST += tests/integration/test-man.py
