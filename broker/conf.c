@@ -1157,9 +1157,9 @@ conf_dump(const struct broker_config *c, FILE *fp)
 	    c->http.max_per_source, c->http.source_prefix_v6);
 	for (i = 0; i < c->nhosts; i++)
 		fprintf(fp, "\n[host %s]\nuri = %s\nspice_address = %s\n"
-		    "spice_subject = %s\n", c->hosts[i].name,
+		    "spice_subject = %s\nspice_cert = %s\n", c->hosts[i].name,
 		    S(c->hosts[i].uri), S(c->hosts[i].spice_address),
-		    S(c->hosts[i].spice_subject));
+		    S(c->hosts[i].spice_subject), S(c->hosts[i].spice_cert));
 	for (i = 0; i < c->ngateways; i++) {
 		fprintf(fp, "\n[gateway %s]\nproxy = %s\ncontrol = %s\n",
 		    c->gateways[i].name, S(c->gateways[i].proxy),

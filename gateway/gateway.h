@@ -16,7 +16,7 @@
 #include "request.h"
 #include "ticket.h"
 
-#define GATEWAY_DEFAULT_CONF	SYSCONFDIR "/paprika/gatewayd.conf"
+#define GATEWAY_DEFAULT_CONF	SYSCONFDIR "/paprika/paprika-gatewayd.conf"
 #define GATEWAY_DEFAULT_CONTROL	RUNSTATEDIR "/paprika/gatewayd.sock"
 /* An IPv6 peer counts against per-source limits by its /64. */
 #define GATEWAY_SOURCE_PREFIX_V6	64

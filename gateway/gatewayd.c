@@ -28,7 +28,8 @@ usage(void)
 	fprintf(stderr, "usage: paprika-gatewayd [-dnv] [-f file]\n"
 	    "  -f file  configuration (default %s)\n"
 	    "  -d       stay in the foreground and log to stderr\n"
-	    "  -n       check the configuration, print it and exit\n"
+	    "  -n       check the configuration and exit; with -v print the "
+	    "effective one\n"
 	    "  -v       verbose logging\n", GATEWAY_DEFAULT_CONF);
 	exit(1);
 }

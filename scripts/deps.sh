@@ -12,6 +12,7 @@ PACKAGES="
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
   ovmf
   nasm mtools
+  man-db groff-base
   spice-client-gtk virt-viewer xvfb xauth x11-apps
   libspice-client-gtk-3.0-dev libgtk-3-dev libsoup-3.0-dev xdotool
   haproxy stunnel4 squid

@@ -115,3 +115,9 @@ EXTRA_DIST += tests/integration/test-broker-lock.py \
 # failure delay on the loop.
 TESTS += tests/integration/test-broker-pam.py
 EXTRA_DIST += tests/integration/test-broker-pam.py
+
+# The manual pages (man/) against the programs' usage, their check mode's
+# configuration dump and the example configurations; no groff warnings;
+# make install-man puts them in share/man/manN.
+TESTS += tests/integration/test-man.py
+EXTRA_DIST += tests/integration/test-man.py
