@@ -69,7 +69,7 @@ def commands(usage):
 
 def keys(text):
     """The keys of "key = value" lines, commented out or not."""
-    return sorted(set(re.findall(r"(?m)^#?([a-z][a-z_]*) *=", text)))
+    return sorted(set(re.findall(r"(?m)^#?([a-z][a-z0-9_]*) *=", text)))
 
 
 def check_all(page, what, words):
