@@ -346,7 +346,9 @@ def run(d, b, procs):
     for _ in range(3):
         b("fill", sel="#password", value="not-the-password")
         b("click", sel="#login-button")
-        ok, msg = b.try_("wait", sel="#login-error", re=r"try again in \d+ seconds", timeout=1000)
+        # A failure is answered login_fail_delay (2 s, plus jitter) later,
+        # the button disabled meanwhile; a refusal at once.
+        ok, msg = b.try_("wait", sel="#login-error", re=r"try again in \d+ seconds", timeout=4000)
         if ok:
             break
     check(ok, "the throttle's 429 shows 'try again in N seconds'", msg)

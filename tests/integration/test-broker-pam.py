@@ -94,7 +94,13 @@ def pam_setup(d):
         f.write(f"auth optional {pam_exec} quiet {items}\n"
                 f"auth optional {faildelay} delay=3000000\n"
                 f"auth required {matrix}\naccount required {matrix}\n")
+    # Under --enable-asan the wrappers come before ASan's runtime, and
+    # must not dlopen libc with RTLD_DEEPBIND, which ASan cannot follow.
+    asan = ":".join(x for x in (os.environ.get("ASAN_OPTIONS"),
+                                "verify_asan_link_order=0") if x)
     return dict(os.environ, LD_PRELOAD=f"{pam_wrapper}:{nss_wrapper}", PAM_WRAPPER="1",
+                ASAN_OPTIONS=asan, NSS_WRAPPER_DISABLE_DEEPBIND="1",
+                UID_WRAPPER_DISABLE_DEEPBIND="1",
                 PAM_WRAPPER_SERVICE_DIR=os.path.join(w, "pam.d"),
                 NSS_WRAPPER_PASSWD=os.path.join(w, "passwd"),
                 NSS_WRAPPER_GROUP=os.path.join(w, "group"))
