@@ -4,6 +4,8 @@
  * and the helpdesk's routes. Handlers check input fully before changing
  * anything, so a bad request changes nothing.
  */
+#include <sys/queue.h>
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +140,6 @@ api_reply_secret(struct http_req *req, json_t *json)
 		explicit_bzero(text, len);
 		free(text);
 	}
-	http_json_wipe(json);
 	json_decref(json);
 }
 
@@ -173,7 +174,12 @@ struct api_login {
 	int			 addr_counted;	/* throttle_begin on the address */
 	struct timespec		 arrived;	/* CLOCK_MONOTONIC */
 	struct event		*fail_timer;	/* the delayed 401 */
+	TAILQ_ENTRY(api_login)	 entry;		/* while fail_timer runs */
 };
+
+/* Failed logins whose 401 waits out login_fail_delay. */
+static TAILQ_HEAD(, api_login) api_failing =
+    TAILQ_HEAD_INITIALIZER(api_failing);
 
 static void
 api_login_work(void *arg)
@@ -249,8 +255,10 @@ api_throttle_fail(const char *key, time_t now)
 static void
 api_login_free(struct api_login *a)
 {
-	if (a->fail_timer != NULL)
+	if (a->fail_timer != NULL) {
+		TAILQ_REMOVE(&api_failing, a, entry);
 		event_free(a->fail_timer);
+	}
 	http_req_release(a->req);
 	explicit_bzero(a, sizeof(*a));
 	free(a);
@@ -300,8 +308,22 @@ api_login_fail_later(struct api_login *a)
 {
 	struct timeval	tv = api_login_fail_wait(a);
 
-	a->fail_timer = evtimer_new(broker->base, api_login_fail_reply, a);
-	if (a->fail_timer == NULL || evtimer_add(a->fail_timer, &tv) == -1)
+	if ((a->fail_timer = evtimer_new(broker->base, api_login_fail_reply,
+	    a)) == NULL) {
+		api_login_fail_reply(-1, 0, a);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&api_failing, a, entry);
+	evtimer_add(a->fail_timer, &tv);
+}
+
+void
+api_shutdown(void)
+{
+	struct api_login	*a;
+
+	/* Their clients are gone with the server: the replies are no-ops. */
+	while ((a = TAILQ_FIRST(&api_failing)) != NULL)
 		api_login_fail_reply(-1, 0, a);
 }
 
@@ -640,7 +662,6 @@ api_connect_granted(json_t *conn, const char *error, void *arg)
 		    strlen(vv), vv_headers);
 		explicit_bzero(vv, strlen(vv));
 		free(vv);
-		http_json_wipe(conn);
 		json_decref(conn);
 	} else
 		api_reply_secret(a->req, conn);

@@ -560,6 +560,8 @@ void		 broker_audit(const char *actor, const char *source,
 
 /* api.c */
 extern const struct http_route	*const api_routes;
+/* Ends the failed logins still waiting for their delayed 401. */
+void		 api_shutdown(void);
 
 /* portal.c */
 int		 portal_load(const char *dir, char *err, size_t errlen);

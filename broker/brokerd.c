@@ -437,6 +437,7 @@ main(int argc, char *argv[])
 
 	audit_stop();
 	http_server_free(broker->http);
+	api_shutdown();
 	for (i = 0; i < c->nhosts; i++)
 		virt_host_free(c->hosts[i].virt);
 	workq_free(broker->authq);

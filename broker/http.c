@@ -74,8 +74,9 @@ struct http_conn {
 	struct bufferevent	*bev;		/* hash key */
 	int			 refused;	/* over max_connections */
 	struct event		*deadline;
-	struct http_source	*source;	/* NULL until identified */
+	struct http_source	*source;	/* NULL: not counted */
 	int			 identified;
+	int			 over_source;	/* past max_per_source */
 	int			 busy;		/* a request is being handled */
 	UT_hash_handle		 hh;
 };
@@ -205,8 +206,7 @@ http_conn_identify(struct http_server *s, struct http_conn *conn)
 	evutil_socket_t		 fd;
 
 	if (conn->identified)
-		return conn->source != NULL || s->limits.max_per_source == 0 ?
-		    0 : -1;
+		return conn->over_source ? -1 : 0;
 	conn->identified = 1;
 	if (s->limits.max_per_source == 0)
 		return 0;
@@ -223,6 +223,7 @@ http_conn_identify(struct http_server *s, struct http_conn *conn)
 			    "one source may have (max_connections_per_source):"
 			    " refusing more", key, src->conns);
 		src->warned = 1;
+		conn->over_source = 1;
 		return -1;
 	}
 	if (src == NULL) {
@@ -595,8 +596,7 @@ http_call_free(struct http_call *c)
 		http_reply_end(&c->r, 0);	/* a stream left open */
 	if (c->server != NULL)
 		TAILQ_REMOVE(&c->server->calls, c, entry);
-	http_json_wipe(c->r.body);	/* the login's password */
-	json_decref(c->r.body);
+	json_decref(c->r.body);	/* zeroed by http_json_free */
 	evhttp_clear_headers(&c->query);
 	explicit_bzero(c->bearer, sizeof c->bearer);
 	explicit_bzero(c->cookie, sizeof c->cookie);

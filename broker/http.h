@@ -146,9 +146,10 @@ int	http_bearer_value(const char *value, char *out, size_t outlen);
 /* Cookie name's value in one Cookie header: 0, or -1. */
 int	http_cookie_value(const char *header, const char *name, char *out,
 	    size_t outlen);
-/* Zeroes every string value in json (before json_decref of a secret). */
-void	http_json_wipe(json_t *json);
-/* A free for jansson that zeroes each block first (json_set_alloc_funcs). */
+/*
+ * A free for jansson that zeroes each block first (json_set_alloc_funcs):
+ * the broker's passwords, parsed or built, leave no copy when freed.
+ */
 void	http_json_free(void *p);
 
 /* Requests served, by status class, for metrics. */

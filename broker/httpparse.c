@@ -168,31 +168,6 @@ http_cookie_value(const char *header, const char *name, char *out,
 }
 
 /*
- * Overwrites every string value in json, however deep, with zeros (their
- * lengths stay): the buffers jansson frees on json_decref then hold no
- * password or SPICE password. Object keys are names, not secrets.
- */
-void
-http_json_wipe(json_t *json)
-{
-	const char	*key;
-	json_t		*v;
-	size_t		 i;
-
-	if (json_is_string(json)) {
-		/* jansson owns a writable copy; const is only its API's. */
-		explicit_bzero((char *)json_string_value(json),
-		    json_string_length(json));
-	} else if (json_is_object(json)) {
-		json_object_foreach(json, key, v)
-			http_json_wipe(v);
-	} else if (json_is_array(json)) {
-		json_array_foreach(json, i, v)
-			http_json_wipe(v);
-	}
-}
-
-/*
  * jansson's free (json_set_alloc_funcs): its lexer keeps the text of the
  * strings it parsed in buffers of its own, which no wipe of the values
  * reaches, so every block it gives back is zeroed first.

@@ -86,7 +86,10 @@ class BrokerDeployment(Deployment):
         self.nguests = guests
         self.guest_names = [f"desk-{i + 1}" for i in range(guests)]
         self.broker = None
-        self.broker_port = None
+        self.broker_port = free_port()
+        # A whole configuration a test wrote (its own sections, a host of its
+        # own), kept across restarts; None: broker_config's.
+        self.conf_text = None
         self.broker_log = os.path.join(self.work, "brokerd.log")
         self.broker_conf = os.path.join(self.work, "brokerd.conf")
         self.users_file = os.path.join(self.work, "users")
@@ -257,7 +260,7 @@ disconnect_action = none
         """broker_config with a host of libvirt's test driver instead of
         QEMU guests (no guest runs, no gateway is reached) and one static
         pool giving assign; sections go in before the host."""
-        conf = BrokerDeployment.broker_config(self, extra=extra)
+        conf = self.broker_config(extra=extra)
         return conf.split("[host local]")[0] + sections + f"""[host local]
 uri = test:///default
 spice_address = 127.0.0.1
@@ -278,10 +281,9 @@ assign = {assign}
         return f"http://127.0.0.1:{self.plain_port}"
 
     def start_broker(self, pool_extra="", extra="", wait=30):
-        if self.broker_port is None:
-            self.broker_port = free_port()
         with open(self.broker_conf, "w") as f:
-            f.write(self.broker_config(pool_extra, extra))
+            f.write(self.conf_text if self.conf_text is not None
+                    else self.broker_config(pool_extra, extra))
         logf = open(self.broker_log, "a")
         self.broker = subprocess.Popen(
             [os.path.join(self.build, "paprika-brokerd"), "-d", "-v", "-f",

@@ -384,6 +384,23 @@ class Bench:
         log(f"{CONC_LOGINS} logins on {THREADS} threads: {self.rateN:.1f}/s "
             f"(1 thread: {self.rate1:.1f}/s)")
 
+    def session_round(self, token, pool, helper, shot):
+        """Once every guest of pool is free: a connect timed from the click
+        to the 200, to the first frame and to the settled desktop, then the
+        session ended. (total, to 200, to any frame, captures, first)."""
+        if not wait_for(lambda: all(g["state"] == "free"
+                                    for g in self.pools(pool, helper)), 120):
+            raise deployment.DeploymentError(
+                f"{pool} guests not free: {self.pools(pool, helper)}")
+        t0 = time.monotonic()
+        conn = self.connect_until_200(token, pool)
+        t1 = time.monotonic()
+        t2, t_any, n, first = self.capture(conn, shot)
+        st, body, _ = self.d.api("POST", f"/api/v1/desktops/{pool}/end", token=token)
+        if st != 200:
+            raise brokerdeploy.ApiError(st, body)
+        return t2 - t0, t1 - t0, t_any - t0, n, first
+
     # 4, stopped -----------------------------------------------------------
     def stopped(self, helper):
         d = self.d
@@ -392,22 +409,13 @@ class Bench:
             user = f"fresh{i + 1}"
             token = d.login(user, f"{user}-password")
             # Every office guest shut off and clean before the click.
-            if not wait_for(lambda: all(g["state"] == "free"
-                                        for g in self.pools("office", helper)), 120):
-                raise deployment.DeploymentError(
-                    f"office guests not free: {self.pools('office', helper)}")
-            t0 = time.monotonic()
-            conn = self.connect_until_200(token, "office")
-            t1 = time.monotonic()
-            t2, t_any, n, first = self.capture(conn, f"stopped{i + 1}.ppm")
-            self.stop_total.append(t2 - t0)
-            self.stop_200.append(t1 - t0)
-            self.stop_any.append(t_any - t0)
-            log(f"stopped round {i + 1}: {t2 - t0:.3f}s (200 after {t1 - t0:.3f}s; "
+            total, to200, to_any, n, first = self.session_round(
+                token, "office", helper, f"stopped{i + 1}.ppm")
+            self.stop_total.append(total)
+            self.stop_200.append(to200)
+            self.stop_any.append(to_any)
+            log(f"stopped round {i + 1}: {total:.3f}s (200 after {to200:.3f}s; "
                 f"{n} captures, the first {first})")
-            st, body, _ = d.api("POST", "/api/v1/desktops/office/end", token=token)
-            if st != 200:
-                raise brokerdeploy.ApiError(st, body)
         wait_for(lambda: all(g["state"] == "free"
                              for g in self.pools("office", helper)), 120)
 
@@ -470,23 +478,14 @@ class Bench:
         token = d.login("reverter", "reverter-password")
         self.rev_total, self.rev_200 = [], []
         for i in range(REVERTED + 1):
-            if not wait_for(lambda: all(g["state"] == "free"
-                                        for g in self.pools("kiosk", helper)), 120):
-                raise deployment.DeploymentError(
-                    f"kiosk guest not free: {self.pools('kiosk', helper)}")
-            t0 = time.monotonic()
-            conn = self.connect_until_200(token, "kiosk")
-            t1 = time.monotonic()
-            t2, _, n, first = self.capture(conn, f"reverted{i}.ppm")
+            total, to200, _, n, first = self.session_round(
+                token, "kiosk", helper, f"reverted{i}.ppm")
             if i:
-                self.rev_total.append(t2 - t0)
-                self.rev_200.append(t1 - t0)
+                self.rev_total.append(total)
+                self.rev_200.append(to200)
             log(f"reverted round {i}{' (not counted: cold boot)' if not i else ''}: "
-                f"{t2 - t0:.3f}s (200 after {t1 - t0:.3f}s; {n} captures, "
+                f"{total:.3f}s (200 after {to200:.3f}s; {n} captures, "
                 f"the first {first})")
-            st, body, _ = d.api("POST", "/api/v1/desktops/kiosk/end", token=token)
-            if st != 200:
-                raise brokerdeploy.ApiError(st, body)
 
 
 def fmt(v, unit):
@@ -619,9 +618,8 @@ def main():
         ref = images.read_image(settled)
 
         d.start_gateway()
-        d.broker_port = brokerdeploy.free_port()
         conf = d.broker_config() + brokerdeploy.LAB_POOL + KIOSK_POOL
-        d.broker_config = lambda *a, **k: conf
+        d.conf_text = conf
         d.start_broker()
         helper = d.login("helper", "helper-password")
         b = Bench(d, ref)

@@ -27,7 +27,7 @@ from testlib import check, finish, import_demo, note, top_builddir, top_srcdir  
 
 import_demo()
 import deployment  # noqa: E402
-from brokerdeploy import ApiError, BrokerDeployment, free_port  # noqa: E402
+from brokerdeploy import ApiError, BrokerDeployment  # noqa: E402
 
 CLIENT = os.path.join(top_builddir, "paprika-client")
 PASSWORDS = {"alice": "alice-pass-1", "bob": "bob-pass-1", "helper": "helper-pass-1"}
@@ -105,9 +105,8 @@ def run(d):
     for user, password in PASSWORDS.items():
         d.add_user(user, password, "helpdesk" if user == "helper" else "staff")
     d.start_gateway()
-    d.broker_port = free_port()
     conf = d.broker_config() + LIMITS
-    d.broker_config = lambda *a, **k: conf
+    d.conf_text = conf
     d.start_broker()
     helper = d.login("helper", PASSWORDS["helper"])
 

@@ -157,9 +157,8 @@ def run(d, procs, guest_dir):
     d.add_user(DEMO_USER, DEMO_PASSWORD, "staff")
     d.add_user("helper", HELPER_PASSWORD, "helpdesk")
     d.start_gateway()
-    d.broker_port = deployment.free_port()
     conf = d.broker_config() + POOL
-    d.broker_config = lambda *a, **k: conf
+    d.conf_text = conf
     d.start_broker()
     helper = d.login("helper", HELPER_PASSWORD)
     env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(d.work, "config"))

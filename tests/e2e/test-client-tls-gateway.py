@@ -110,12 +110,12 @@ def wrong_subject(d, env):
     conf = d.broker_config().replace(f"spice_cert = {d.pki}/spice/server-cert.pem",
                                      f"spice_cert = {d.work}/rogue-cert.pem")
     d.stop_broker()
-    d.broker_config = lambda *a, **k: conf
+    d.conf_text = conf
     try:
         d.start_broker()
         rc, lines = headless(d, env, os.path.join(d.work, "rogue.png"), verbose=False)
     finally:
-        del d.broker_config
+        d.conf_text = None
         d.stop_broker()
         d.start_broker()
     want = (f'paprika-client: The desktop\'s TLS connection failed: its certificate is for '

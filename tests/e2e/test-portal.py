@@ -303,9 +303,8 @@ def main():
         d.add_user("demo", DEMO_PW, "staff")
         d.add_user("helper", HELPER_PW, "helpdesk")
         d.start_gateway()
-        d.broker_port = brokerdeploy.free_port()
         conf = d.broker_config("user_reset = yes\n") + LIMITS
-        d.broker_config = lambda *a, **k: conf
+        d.conf_text = conf
         d.start_broker()
         home = nss_home(d)
         blog = open(os.path.join(work, "browser.log"), "w")

@@ -18,7 +18,7 @@ tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c tests/fuzz/fuzz.h \
 tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(JANSSON_CFLAGS) -I$(top_srcdir)/broker
 tests_fuzz_fuzz_http_LDFLAGS = $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_http_LDADD = $(PAPRIKA_COMMON_LIBS) $(JANSSON_LIBS)
+tests_fuzz_fuzz_http_LDADD = $(PAPRIKA_COMMON_LIBS)
 
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz-request.c tests/fuzz/fuzz.h \
 	gateway/request.c gateway/request.h

@@ -66,7 +66,7 @@ def broker_conf(d, keep_days, interval="2s"):
 
 def start(d, keep_days, interval="2s"):
     conf = broker_conf(d, keep_days, interval)
-    d.broker_config = lambda *a, **k: conf
+    d.conf_text = conf
     d.start_broker()
 
 
@@ -289,7 +289,6 @@ def steps(d):
     for user, groups in (("demo", "staff"), ("helper", "helpdesk"),
                          ("root-admin", "helpdesk,admin")):
         d.add_user(user, f"{user}-password", groups)
-    d.broker_port = brokerdeploy.free_port()
     # A first start makes the state and its schema; then the records.
     start(d, 0)
     d.stop_broker()

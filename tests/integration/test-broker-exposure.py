@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, note, top_builddir, top_srcdir  # noqa: E402
+from testlib import check, import_demo, note, run_deployment, top_builddir, top_srcdir  # noqa: E402
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -46,9 +46,8 @@ def deploy(d):
     d.add_user("demo", "demo-password", "staff")
     d.add_user("helper", "helper-password", "helpdesk")
     d.start_gateway()
-    d.broker_port = brokerdeploy.free_port()
     conf = d.broker_config() + EXTRA
-    d.broker_config = lambda *a, **k: conf
+    d.conf_text = conf
     d.start_broker()
 
 
@@ -56,16 +55,13 @@ def main():
     d = brokerdeploy.BrokerDeployment(
         make_workdir(tempfile.mkdtemp(prefix="paprika-exposure.")), top_srcdir,
         top_builddir, log=note)
-    try:
-        deploy(d)
-        run(d)
-        key_modes(d)
-    except Exception as e:  # a failed step is a failed test, with the log
-        check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
-        note("broker log:\n" + d.broker_tail(40))
-    finally:
-        d.stop()
-    return finish()
+    return run_deployment(d, deploy_and_run)
+
+
+def deploy_and_run(d):
+    deploy(d)
+    run(d)
+    key_modes(d)
 
 
 def sessions(d, helper, pool=None):

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
@@ -313,7 +312,7 @@ def check_quarantine(d, helpdesk, admin, carol, dave):
           inv["0000:44:00.0"])
     check(not any(g.get("allocated_to") for g in inv.values() if g["address"] != "0000:41:00.0"),
           "the failed start left no allocation", inv)
-    st, body, _ = d.api("POST", f"/api/v1/desktops/vgpu/end", token=carol)
+    st, body, _ = d.api("POST", "/api/v1/desktops/vgpu/end", token=carol)
     st, body, _ = connect(d, carol, "vgpu")
     s = settled(d, helpdesk, "carol", "vgpu")
     check(s and s["error"].startswith("GPU 0000:44:00.0 is quarantined: a nvidia-231 mediated"),
@@ -415,13 +414,12 @@ def main():
                              ("root-admin", "helpdesk,admin")):
             d.add_user(user, f"{user}-password", groups)
         d.start_gateway()
-        d.broker_port = brokerdeploy.free_port()
         conf = broker_conf(d) + f"""
 [host real]
 uri = {lv.driver_uri("qemu:///system")}
 spice_address = 127.0.0.1
 """ + REAL_POOL
-        d.broker_config = lambda *a, **k: conf
+        d.conf_text = conf
         d.start_broker()
         helpdesk = d.login("helen", "helen-password")
         admin = d.login("root-admin", "root-admin-password")

@@ -6,7 +6,6 @@ network namespaces so that it touches nothing of the machine's own."""
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -75,7 +74,6 @@ def main():
         d.define_guests()
         d.add_user("demo", "demo-password", "staff")
         d.start_gateway()
-        d.broker_port = brokerdeploy.free_port()
         conf = d.broker_config() + f"""
 [host away]
 uri = {lv.uri}
@@ -87,7 +85,7 @@ host = away
 guests = test
 groups = staff
 """
-        d.broker_config = lambda *a, **k: conf
+        d.conf_text = conf
         d.start_broker()
         run(d, lv)
     except Exception as e:  # a failed step is a failed test, with the log

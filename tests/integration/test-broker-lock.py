@@ -166,9 +166,8 @@ def main():
         for user, groups in (("demo", "staff"), ("helper", "helpdesk")):
             d.add_user(user, f"{user}-password", groups)
         d.start_gateway()
-        d.broker_port = brokerdeploy.free_port()
         conf = d.broker_config() + EXTRA
-        d.broker_config = lambda *a, **k: conf
+        d.conf_text = conf
         d.start_broker()
         run(d, serial_log)
     except Exception as e:  # a failed step is a failed test, with the log

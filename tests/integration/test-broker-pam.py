@@ -116,7 +116,7 @@ def broker_conf(d, limits):
 def start(d, limits=""):
     d.stop_broker()
     conf = broker_conf(d, limits)
-    d.broker_config = lambda *a, **k: conf
+    d.conf_text = conf
     d.start_broker()
 
 
@@ -275,7 +275,6 @@ def run(d):
     d.make_pki()
     d.add_user("alice", "alice-password", "staff")
     d.add_user("helper", "helper-password", "helpdesk")
-    d.broker_port = brokerdeploy.free_port()
     # A long login_delay: the throttle's wait outlasts a failure's reply.
     start(d, "login_delay = 30s\n")
     check_items(d)

@@ -10,7 +10,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (check, finish, import_demo, note, read_text,  # noqa: E402
+from testlib import (check, import_demo, note, read_text, run_deployment,  # noqa: E402
                      top_builddir, top_srcdir, wait_for)
 
 import_demo()
@@ -243,24 +243,19 @@ def run(d):
 def main():
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-pools."))
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
-    try:
-        d.make_pki()
-        d.define_guests("own-demo", "agentless", "restless")
-        for user, groups in (("demo", "staff"), ("alice", "staff"),
-                             ("helper", "helpdesk")):
-            d.add_user(user, f"{user}-password", groups)
-        d.start_gateway()
-        d.broker_port = brokerdeploy.free_port()
-        conf = d.broker_config(POOL_EXTRA) + EXTRA
-        d.broker_config = lambda *a, **k: conf
-        d.start_broker()
-        run(d)
-    except Exception as e:  # a failed step is a failed test, with the log
-        check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
-        note(d.broker_tail(40))
-    finally:
-        d.stop()
-    return finish()
+    return run_deployment(d, deploy_and_run)
+
+
+def deploy_and_run(d):
+    d.make_pki()
+    d.define_guests("own-demo", "agentless", "restless")
+    for user, groups in (("demo", "staff"), ("alice", "staff"),
+                         ("helper", "helpdesk")):
+        d.add_user(user, f"{user}-password", groups)
+    d.start_gateway()
+    d.conf_text = d.broker_config(POOL_EXTRA) + EXTRA
+    d.start_broker()
+    run(d)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, top_builddir, top_srcdir, wait_for  # noqa: E402
+from testlib import (check, import_demo, note, run_deployment, top_builddir,  # noqa: E402
+                     top_srcdir, wait_for)
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -68,29 +69,23 @@ def session_of(d, helper, user):
 
 def main():
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-broker."))
-    d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir,
-                                      log=lambda m: print(f"# {m}", flush=True))
-    try:
-        d.make_pki()
-        d.define_guests("lab-template")
-        for user, groups in (("demo", "staff"), ("alice", "staff"),
-                             ("bob", "staff"), ("mallory", "guests"),
-                             ("helper", "helpdesk")):
-            d.add_user(user, f"{user}-password", groups)
-        d.start_gateway()
-        # The pool's extra settings go after its [pool office] lines; the
-        # throttle and the unreachable host go in their own sections.
-        d.broker_port = brokerdeploy.free_port()
-        conf = d.broker_config(POOL_EXTRA) + EXTRA + brokerdeploy.LAB_POOL
-        d.broker_config = lambda *a, **k: conf
-        d.start_broker()
-        run(d)
-    except Exception as e:  # a failed step is a failed test, with the log
-        check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
-        print("# broker log:\n# " + d.broker_tail(40).replace("\n", "\n# "))
-    finally:
-        d.stop()
-    return finish()
+    d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note)
+    return run_deployment(d, deploy_and_run)
+
+
+def deploy_and_run(d):
+    d.make_pki()
+    d.define_guests("lab-template")
+    for user, groups in (("demo", "staff"), ("alice", "staff"),
+                         ("bob", "staff"), ("mallory", "guests"),
+                         ("helper", "helpdesk")):
+        d.add_user(user, f"{user}-password", groups)
+    d.start_gateway()
+    # The pool's extra settings go after its [pool office] lines; the
+    # throttle and the unreachable host go in their own sections.
+    d.conf_text = d.broker_config(POOL_EXTRA) + EXTRA + brokerdeploy.LAB_POOL
+    d.start_broker()
+    run(d)
 
 
 def run(d):
