@@ -19,6 +19,7 @@ pam_min_uid from /etc/login.defs, pam_allow_root = no, login_fail_delay =
   PAM name, a name nobody has); the auth thread is free at once: with one
   auth thread, a good login sent during a failure's delay gets in first."""
 
+import fcntl
 import os
 import sqlite3
 import statistics
@@ -287,6 +288,10 @@ def run(d):
 
 
 def main():
+    # pam_wrapper's /tmp/pam.X directory is picked racily (see test-pam.sh):
+    # one test that preloads it at a time.
+    lock = open("/tmp/paprika-pam_wrapper.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-pam."))
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
     return run_deployment(d, run)

@@ -11,6 +11,12 @@
 set -u
 . "$(dirname "$0")/auth-lib.sh"
 
+# pam_wrapper picks its scratch directory /tmp/pam.X by lstat and then
+# mkdir, so two processes starting at once can share one and delete it
+# under each other: the tests that preload it take this lock in turn.
+exec 9>/tmp/paprika-pam_wrapper.lock
+flock 9
+
 # Their .pc files give each library's path as its "Libs" (and a space).
 pam_wrapper=$(pkg-config --libs pam_wrapper 2>/dev/null | tr -d ' ')
 nss_wrapper=$(pkg-config --libs nss_wrapper 2>/dev/null | tr -d ' ')
