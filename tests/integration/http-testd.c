@@ -3,7 +3,8 @@
  * tests/integration/test-broker-http.py.
  *
  * usage: http-testd -l addr:port [-c cert -k key] [-t timeout] [-b max_body]
- *	  [-n max_connections] [-r request_timeout] [-s max_per_source]
+ *	  [-n max_connections] [-p source_prefix_v6] [-r request_timeout]
+ *	  [-s max_per_source]
  */
 #include <signal.h>
 #include <stdio.h>
@@ -159,7 +160,7 @@ main(int argc, char *argv[])
 
 	log_init("http-testd", 1, 0);
 	http_limits_defaults(&limits);
-	while ((ch = getopt(argc, argv, "b:c:k:l:n:r:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:k:l:n:p:r:s:t:")) != -1) {
 		switch (ch) {
 		case 'b':
 			limits.max_body = testd_number(optarg);
@@ -176,6 +177,9 @@ main(int argc, char *argv[])
 		case 'n':
 			limits.max_connections = testd_number(optarg);
 			break;
+		case 'p':
+			limits.source_prefix_v6 = testd_number(optarg);
+			break;
 		case 'r':
 			limits.request_timeout = testd_number(optarg);
 			break;
@@ -188,7 +192,8 @@ main(int argc, char *argv[])
 		default:
 			fprintf(stderr, "usage: http-testd -l addr:port "
 			    "[-c cert -k key] [-b max_body] [-n max_conns] "
-			    "[-r request_timeout] [-s max_per_source] "
+			    "[-p source_prefix_v6] [-r request_timeout] "
+			    "[-s max_per_source] "
 			    "[-t timeout]\n");
 			return 2;
 		}
