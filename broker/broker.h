@@ -507,6 +507,9 @@ typedef int	(*ready_cb)(const struct ready_status *st, void *arg);
 int		 ready_watch(const struct conf_pool *p,
 		    const struct conf_host *h, const char *dom, ready_cb cb,
 		    void *arg);
+/* Watches dom, running and free, so that its next user finds it ready. */
+int		 ready_warm(const struct conf_pool *p,
+		    const struct conf_host *h, const char *dom);
 /* dom on host stopped or was reset: it must prove itself ready again. */
 void		 ready_forget(const char *host, const char *dom);
 /* Seconds pool's guests took to get ready lately (a guess before any). */

@@ -447,6 +447,10 @@ pool_cleaned(const struct virt_result *res, void *arg)
 	}
 	log_info("guest %s: reverted to %s, free", g->key, g->pool->snapshot);
 	pool_guest_save(g, GUEST_FREE);
+	/* A running snapshot: be ready before the next user asks. */
+	if (res->state == VIRT_STATE_RUNNING &&
+	    ready_warm(g->pool, g->host, g->name) == -1)
+		log_warnx("guest %s: out of memory", g->key);
 }
 
 void

@@ -7,6 +7,12 @@
  * count. port: at once. Each watch looks again until then, or fails with
  * the reason at ready_timeout; sessions and spares wait on it. Boot times
  * of each pool give the "booting" step its percentage.
+ *
+ * A guest reverted to a snapshot of its running desktop did not boot: each
+ * pool keeps the digests of its last settled screens, and such a guest
+ * showing one of them is ready at that look, without waiting ready_settle
+ * again. Booting guests always wait: a splash screen that once stayed
+ * still would otherwise pass for the desktop at every later boot.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +30,7 @@
 #define READY_ERRORS_MAX	3	/* looks that fail in a row */
 #define READY_BOOTS_KEPT	8	/* boot times kept per pool */
 #define READY_GUESS		20.0	/* seconds, before any boot is seen */
+#define READY_SCREENS_KEPT	4	/* settled screens kept per pool */
 
 struct ready_watch {
 	uint64_t		 id;
@@ -36,6 +43,8 @@ struct ready_watch {
 	enum screen_look	 look;		/* the last look's (the
 						 * placeholder before one) */
 	enum virt_ready		 checked;	/* auto resolved */
+	int			 known_ok;	/* a known settled screen
+						 * is ready (no boot) */
 	int			 errors;
 	char			 error[VIRT_ERROR_MAX];	/* the last failed
 						 * look's, for the log */
@@ -60,9 +69,18 @@ struct ready_boots {
 	UT_hash_handle		 hh;
 };
 
+/* A pool's last settled screens. */
+struct ready_screens {
+	char			 pool[BROKER_NAME_MAX + 1];
+	uint8_t			 digest[READY_SCREENS_KEPT][SCREEN_DIGEST_LEN];
+	unsigned		 n;		/* ever recorded */
+	UT_hash_handle		 hh;
+};
+
 static struct ready_watch	*watches;
 static struct ready_seen	*seen;
 static struct ready_boots	*boots;
+static struct ready_screens	*screens;
 static uint64_t			 next_id = 1;
 
 static void	ready_look(evutil_socket_t fd, short ev, void *arg);
@@ -147,6 +165,46 @@ ready_boot_estimate(const char *pool)
 	for (i = 0; i < n; i++)
 		sum += b->seconds[i];
 	return sum / n;
+}
+
+static struct ready_screens *
+ready_screens_of(const char *pool)
+{
+	struct ready_screens	*r;
+
+	HASH_FIND_STR(screens, pool, r);
+	return r;
+}
+
+static int
+ready_screen_known(const char *pool, const uint8_t *digest)
+{
+	struct ready_screens	*r = ready_screens_of(pool);
+	unsigned		 i, n;
+
+	if (r == NULL)
+		return 0;
+	n = r->n < READY_SCREENS_KEPT ? r->n : READY_SCREENS_KEPT;
+	for (i = 0; i < n; i++)
+		if (memcmp(r->digest[i], digest, SCREEN_DIGEST_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+ready_screen_record(const char *pool, const uint8_t *digest)
+{
+	struct ready_screens	*r;
+
+	if (ready_screen_known(pool, digest))
+		return;
+	if ((r = ready_screens_of(pool)) == NULL) {
+		r = xcalloc(1, sizeof(*r));
+		strlcpy(r->pool, pool, sizeof(r->pool));
+		HASH_ADD_STR(screens, pool, r);
+	}
+	memcpy(r->digest[r->n++ % READY_SCREENS_KEPT], digest,
+	    SCREEN_DIGEST_LEN);
 }
 
 static void
@@ -274,10 +332,17 @@ ready_looked(const struct virt_result *res, void *arg)
 			    sizeof(w->digest));
 			if (w->look == SCREEN_DRAWN &&
 			    now - w->still_since >= w->pool->ready_settle) {
+				ready_screen_record(w->pool->name, w->digest);
 				snprintf(how, sizeof(how), "its screen was "
 				    "drawn and still for %u s",
 				    w->pool->ready_settle);
 				ready_done(w, how);
+				return;
+			}
+			if (w->look == SCREEN_DRAWN && w->known_ok &&
+			    ready_screen_known(w->pool->name, w->digest)) {
+				ready_done(w, "its screen is one the pool's "
+				    "desktops settled on before");
 				return;
 			}
 		}
@@ -319,9 +384,9 @@ ready_look(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
-int
-ready_watch(const struct conf_pool *p, const struct conf_host *h,
-    const char *dom, ready_cb cb, void *arg)
+static int
+ready_watch_new(const struct conf_pool *p, const struct conf_host *h,
+    const char *dom, int known_ok, ready_cb cb, void *arg)
 {
 	struct ready_watch	*w;
 
@@ -331,6 +396,7 @@ ready_watch(const struct conf_pool *p, const struct conf_host *h,
 	strlcpy(w->dom, dom, sizeof(w->dom));
 	w->pool = p;
 	w->checked = p->ready_when;
+	w->known_ok = known_ok;
 	w->started = ready_now();
 	w->cb = cb;
 	w->arg = arg;
@@ -342,4 +408,41 @@ ready_watch(const struct conf_pool *p, const struct conf_host *h,
 	HASH_ADD(hh, watches, id, sizeof(w->id), w);
 	ready_schedule(w, 0);
 	return 0;
+}
+
+int
+ready_watch(const struct conf_pool *p, const struct conf_host *h,
+    const char *dom, ready_cb cb, void *arg)
+{
+	return ready_watch_new(p, h, dom, 0, cb, arg);
+}
+
+static int
+ready_warmed(const struct ready_status *st, void *arg)
+{
+	const char	*key = arg;
+
+	if (st->done == 1)
+		log_debug("desktop %s: ready for its next user (%s)", key,
+		    st->how);
+	else if (st->done == -1)
+		log_debug("desktop %s: not ready for its next user: %s", key,
+		    st->detail);
+	return 0;
+}
+
+/*
+ * Watches a shared guest just reverted to a snapshot of its running
+ * desktop, so that its next user finds it ready: nobody waits on it yet.
+ */
+int
+ready_warm(const struct conf_pool *p, const struct conf_host *h,
+    const char *dom)
+{
+	char	*key;
+
+	if (ready_is_seen(h->name, dom))
+		return 0;
+	xasprintf(&key, "%s/%s", p->name, dom);
+	return ready_watch_new(p, h, dom, 1, ready_warmed, key);
 }

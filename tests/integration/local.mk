@@ -97,13 +97,17 @@ EXTRA_DIST += tests/integration/test-broker-audit.py
 # GPU desktops on a GPU host of libvirt's test driver (gpu-host.xml).
 TESTS += tests/integration/test-broker-gpu.py
 EXTRA_DIST += tests/integration/test-broker-gpu.py
-# The "lock" disconnect action with a real QEMU guest agent: a tiny Linux
-# guest from Debian packages (demo/agent-guest/build.sh, downloaded once into
-# build/agent-guest; the test fails when they cannot be downloaded).
 # 100 wrong passwords for one user at once: a handful checked, the rest
 # refused, a good user from elsewhere logging in all along.
 TESTS += tests/integration/test-broker-brute.py
 EXTRA_DIST += tests/integration/test-broker-brute.py
+# A shared guest reverted to its running snapshot is ready before its next
+# user asks, by a screen the pool settled on before.
+TESTS += tests/integration/test-broker-revert.py
+EXTRA_DIST += tests/integration/test-broker-revert.py
+# The "lock" disconnect action with a real QEMU guest agent: a tiny Linux
+# guest from Debian packages (demo/agent-guest/build.sh, downloaded once into
+# build/agent-guest; the test fails when they cannot be downloaded).
 TESTS += tests/integration/test-broker-lock.py
 EXTRA_DIST += tests/integration/test-broker-lock.py \
 	demo/agent-guest/build.sh \
