@@ -6,6 +6,8 @@ broker_libbroker_a_SOURCES = \
 	broker/audit.c \
 	broker/auditfmt.c \
 	broker/auth.c broker/auth.h \
+	broker/authmsg.c broker/authmsg.h \
+	broker/authsep.c broker/privsep.h \
 	broker/conf.c broker/broker.h \
 	broker/db.c \
 	broker/gpu.c broker/gpu.h \
@@ -19,6 +21,7 @@ broker_libbroker_a_SOURCES = \
 	broker/metrics.c \
 	broker/pool.c \
 	broker/portal.c \
+	broker/privsep.c \
 	broker/ready.c \
 	broker/screen.c broker/screen.h \
 	broker/session.c \
