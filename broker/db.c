@@ -226,6 +226,30 @@ fail:
 	return -1;
 }
 
+/* Whether st is fit to be the state; 0, or -1 with the problem in err. */
+static int
+db_check_stat(const char *path, const struct stat *st, char *err,
+    size_t errlen)
+{
+	if (S_ISLNK(st->st_mode))
+		snprintf(err, errlen, "%s: the state is a symbolic link: the "
+		    "broker opens only a regular file there", path);
+	else if (!S_ISREG(st->st_mode))
+		snprintf(err, errlen, "%s: the state is not a regular file",
+		    path);
+	else if (st->st_uid != geteuid())
+		snprintf(err, errlen, "%s: the state is owned by uid %ld, not "
+		    "by the broker's user (uid %ld): chown it", path,
+		    (long)st->st_uid, (long)geteuid());
+	else if (st->st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(err, errlen, "%s: the state is writable by group or "
+		    "others (mode %04o): chmod 600 it", path,
+		    (unsigned)(st->st_mode & 07777));
+	else
+		return 0;
+	return -1;
+}
+
 /*
  * Creates the state file or checks the one there: opened without following
  * a symbolic link, a regular file, owned by the user the broker runs as
@@ -238,6 +262,11 @@ db_check_file(const char *path, char *err, size_t errlen)
 	struct stat	st;
 	int		fd, ret = -1;
 
+	/* First for the reason (a file of root's cannot even be opened),
+	 * then again on what was opened. */
+	if (lstat(path, &st) == 0 && db_check_stat(path, &st, err,
+	    errlen) == -1)
+		return -1;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC, 0600)) == -1) {
 		if (errno == ELOOP)
@@ -252,23 +281,8 @@ db_check_file(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: the state is not a regular file",
-		    path);
+	if (db_check_stat(path, &st, err, errlen) == -1)
 		goto out;
-	}
-	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: the state is owned by uid %ld, not "
-		    "by the broker's user (uid %ld): chown it", path,
-		    (long)st.st_uid, (long)geteuid());
-		goto out;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(err, errlen, "%s: the state is writable by group or "
-		    "others (mode %04o): chmod 600 it", path,
-		    (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
 	if (fchmod(fd, 0600) == -1) {
 		snprintf(err, errlen, "%s: chmod: %s", path, strerror(errno));
 		goto out;
