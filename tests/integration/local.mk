@@ -119,6 +119,9 @@ EXTRA_DIST += tests/integration/test-broker-pam.py
 # keeping only its PAM helper root; libvirt through a group's socket.
 TESTS += tests/integration/test-broker-privsep.py
 EXTRA_DIST += tests/integration/test-broker-privsep.py
+# The broker's systemd unit through systemd-analyze (verify, security).
+TESTS += tests/integration/test-broker-unit.py
+EXTRA_DIST += tests/integration/test-broker-unit.py
 
 # The manual pages (man/) against the programs' usage, their check mode's
 # configuration dump and the example configurations; no groff warnings;
