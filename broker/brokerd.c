@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -166,6 +167,11 @@ broker_check(struct broker_config *c, char *err, size_t errlen)
 	SSL_CTX			*ctx;
 	size_t			 i;
 
+	if (c->user != NULL && getpwnam(c->user) == NULL) {
+		snprintf(err, errlen, "user \"%s\" does not exist (create it, "
+		    "or change \"user\" in [broker])", c->user);
+		return -1;
+	}
 	if (keyring_load(c->ticket_keys, &broker->keys, err, errlen) == -1)
 		return -1;
 	if (keyring_signing(&broker->keys) == NULL) {
