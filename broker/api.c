@@ -21,6 +21,7 @@
 #include "gpujson.h"
 #include "http.h"
 #include "log.h"
+#include "privsep.h"
 #include "virt.h"
 #include "workq.h"
 #include "xmalloc.h"
@@ -487,6 +488,7 @@ api_login(struct http_req *req)
 	a->cfg.rhost = a->source;
 	a->cfg.pam_min_uid = broker->conf->pam_min_uid;
 	a->cfg.pam_allow_root = broker->conf->pam_allow_root;
+	a->cfg.pam = authsep_pam;
 	strlcpy(a->user, user, sizeof(a->user));
 	strlcpy(a->password, password, sizeof(a->password));
 	strlcpy(a->source, req->peer_str, sizeof(a->source));

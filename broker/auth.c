@@ -685,6 +685,31 @@ auth_pam(const struct auth_config *cfg, const char *user,
 }
 
 int
+auth_pam_check(const struct auth_config *cfg, const char *user,
+    const char *password, struct auth_user *out, char *err, size_t errlen)
+{
+	struct auth_user	u;
+	size_t			len;
+	int			ret;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	memset(&u, 0, sizeof u);
+	len = strnlen(password, AUTH_PASSWORD_MAX + 1);
+	if (!auth_valid_name(user) || len == 0 || len > AUTH_PASSWORD_MAX)
+		return AUTH_DENIED;
+	if (cfg->pam_service == NULL || cfg->pam_service[0] == '\0') {
+		snprintf(err, errlen, "no PAM service configured");
+		return AUTH_ERROR;
+	}
+	if ((ret = auth_pam(cfg, user, password, &u, err, errlen)) != AUTH_OK)
+		return ret;
+	strlcpy(u.source, "pam", sizeof u.source);
+	*out = u;
+	return AUTH_OK;
+}
+
+int
 auth_check(const struct auth_config *cfg, const char *user,
     const char *password, struct auth_user *out, char *err, size_t errlen)
 {
@@ -727,7 +752,8 @@ auth_check(const struct auth_config *cfg, const char *user,
 		}
 		strlcpy(u.source, "local", sizeof u.source);
 	} else if (cfg->pam_service != NULL && cfg->pam_service[0] != '\0') {
-		ret = auth_pam(cfg, user, password, &u, err, errlen);
+		ret = (cfg->pam != NULL ? cfg->pam : auth_pam_check)(cfg, user,
+		    password, &u, err, errlen);
 		if (ret != AUTH_OK)
 			goto out;
 		strlcpy(u.source, "pam", sizeof u.source);

@@ -21,6 +21,8 @@ enum auth_status {
 	AUTH_ERROR = -2,	/* the backend failed; err says why */
 };
 
+struct auth_user;
+
 struct auth_config {
 	const char	*pam_service;	/* NULL or "": no PAM */
 	const char	*users_file;	/* NULL or "": no local users */
@@ -28,6 +30,10 @@ struct auth_config {
 					 * NULL: not set */
 	unsigned	 pam_min_uid;	/* PAM accounts below it are refused */
 	int		 pam_allow_root; /* whether uid 0 may log in via PAM */
+	/* Who runs PAM: NULL, this process (auth_pam_check); the broker
+	 * passes authsep_pam, its privileged helper. */
+	int		(*pam)(const struct auth_config *, const char *,
+			    const char *, struct auth_user *, char *, size_t);
 };
 
 struct auth_user {
@@ -49,6 +55,15 @@ struct auth_user {
  * err never holds the password.
  */
 int	auth_check(const struct auth_config *cfg, const char *user,
+	    const char *password, struct auth_user *out, char *err,
+	    size_t errlen);
+/*
+ * The PAM half of auth_check, for the privileged helper: the same checks
+ * of the name and the password's length, then PAM with cfg's service,
+ * pam_min_uid and pam_allow_root. An auth_status; out filled on AUTH_OK
+ * with source "pam".
+ */
+int	auth_pam_check(const struct auth_config *cfg, const char *user,
 	    const char *password, struct auth_user *out, char *err,
 	    size_t errlen);
 /* Whether a user name is acceptable: 1 to AUTH_NAME_MAX of [A-Za-z0-9._@-]

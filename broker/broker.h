@@ -152,6 +152,7 @@ struct broker_config {
 	char			*cert;
 	char			*key;
 	char			*state;			/* SQLite file */
+	char			*user;			/* NULL: not root */
 	char			*ticket_keys;
 	char			*spice_ca;		/* .vv ca= */
 	char			*pam_service;

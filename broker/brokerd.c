@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include "broker.h"
 #include "http.h"
 #include "log.h"
+#include "privsep.h"
 #include "tls.h"
 #include "virt.h"
 #include "workq.h"
@@ -165,6 +167,11 @@ broker_check(struct broker_config *c, char *err, size_t errlen)
 	SSL_CTX			*ctx;
 	size_t			 i;
 
+	if (c->user != NULL && getpwnam(c->user) == NULL) {
+		snprintf(err, errlen, "user \"%s\" does not exist (create it, "
+		    "or change \"user\" in [broker])", c->user);
+		return -1;
+	}
 	if (keyring_load(c->ticket_keys, &broker->keys, err, errlen) == -1)
 		return -1;
 	if (keyring_signing(&broker->keys) == NULL) {
@@ -192,6 +199,28 @@ broker_check(struct broker_config *c, char *err, size_t errlen)
 		return -1;
 	SSL_CTX_free(ctx);
 	return 0;
+}
+
+/*
+ * What the broker rereads after dropping root must be readable by its user:
+ * the users file on every login (refused now rather than at the first one)
+ * and the ticket keys on SIGHUP.
+ */
+static void
+broker_check_unprivileged(const struct broker_config *c)
+{
+	struct keyring	ring;
+	char		err[512];
+
+	if (c->users_file != NULL && access(c->users_file, F_OK) == 0 &&
+	    auth_users_check(c->users_file, err, sizeof(err)) == -1)
+		fatalx("%s (as uid %ld, the broker's user)", err,
+		    (long)geteuid());
+	memset(&ring, 0, sizeof(ring));
+	if (keyring_load(c->ticket_keys, &ring, err, sizeof(err)) == -1)
+		log_warnx("SIGHUP will not reload the ticket keys as uid %ld: "
+		    "%s", (long)geteuid(), err);
+	keyring_clear(&ring);
 }
 
 static void
@@ -377,10 +406,35 @@ main(int argc, char *argv[])
 	if (!foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 	signal(SIGPIPE, SIG_IGN);
+	/* The PAM helper keeps root; everything else is opened as root,
+	 * then the broker becomes its user for good. */
+	if (c->pam_service != NULL && authsep_start(c, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	privsep_state_dir(c->state, c->user);
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent has no pthreads support");
 	if ((broker->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	if ((ctx = tls_server_ctx_new(c->cert, c->key, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	/* Passwords and .vv files sit in OpenSSL's buffers in clear. */
+	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT);
+	limits = c->http;
+	broker_fit_fd_limit(&limits);
+	if ((broker->http = http_server_new(broker->base, ctx, api_routes,
+	    NULL, &limits, c->cookie)) == NULL)
+		fatalx("cannot create the HTTP server");
+	for (i = 0; i < c->nlisten; i++) {
+		if (http_server_listen(broker->http, c->listen[i], err,
+		    sizeof(err)) == -1)
+			fatalx("%s", err);
+		log_info("listening on https://%s", c->listen[i]);
+	}
+	privsep_drop(c->user);
+	privsep_check_state(c->state);
+	broker_check_unprivileged(c);
+
 	if (virt_init(broker->base) == -1)
 		fatalx("cannot run libvirt's events on libevent");
 	if ((broker->db = db_open(c->state, err, sizeof(err))) == NULL)
@@ -403,23 +457,6 @@ main(int argc, char *argv[])
 			    h->name);
 	}
 
-	if ((ctx = tls_server_ctx_new(c->cert, c->key, err,
-	    sizeof(err))) == NULL)
-		fatalx("%s", err);
-	/* Passwords and .vv files sit in OpenSSL's buffers in clear. */
-	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT);
-	limits = c->http;
-	broker_fit_fd_limit(&limits);
-	if ((broker->http = http_server_new(broker->base, ctx, api_routes,
-	    NULL, &limits, c->cookie)) == NULL)
-		fatalx("cannot create the HTTP server");
-	for (i = 0; i < c->nlisten; i++) {
-		if (http_server_listen(broker->http, c->listen[i], err,
-		    sizeof(err)) == -1)
-			fatalx("%s", err);
-		log_info("listening on https://%s", c->listen[i]);
-	}
-
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
 		sigs[i] = evsignal_new(broker->base, signals[i], broker_signal,
 		    NULL);
@@ -428,6 +465,7 @@ main(int argc, char *argv[])
 	broker->sweep = event_new(broker->base, -1, EV_PERSIST, broker_sweep,
 	    NULL);
 	event_add(broker->sweep, &tv);
+	authsep_watch(broker->base);
 	audit_start();
 	broker->started = time(NULL);
 	log_info("started: %zu pools on %zu hosts, %u sessions restored",
@@ -441,6 +479,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < c->nhosts; i++)
 		virt_host_free(c->hosts[i].virt);
 	workq_free(broker->authq);
+	authsep_stop();
 	workq_free(broker->gwq);
 	gwctl_shutdown();
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
@@ -453,5 +492,5 @@ main(int argc, char *argv[])
 	SSL_CTX_free(ctx);
 	event_base_free(broker->base);
 	log_info("stopped");
-	return 0;
+	return authsep_failed() ? 1 : 0;
 }

@@ -24,7 +24,7 @@ conf_defaults(struct broker_config *c)
 	memset(c, 0, sizeof(*c));
 	c->cert = xstrdup(SYSCONFDIR "/paprika/pki/broker/broker-cert.pem");
 	c->key = xstrdup(SYSCONFDIR "/paprika/pki/broker/broker-key.pem");
-	c->state = xstrdup(LOCALSTATEDIR "/lib/paprika/broker.db");
+	c->state = xstrdup(LOCALSTATEDIR "/lib/paprika/broker/broker.db");
 	c->ticket_keys = xstrdup(SYSCONFDIR "/paprika/pki/ticket-keys");
 	c->spice_ca = xstrdup(SYSCONFDIR "/paprika/pki/ca/ca-cert.pem");
 	c->pam_service = xstrdup("paprika");
@@ -220,6 +220,8 @@ conf_broker(struct broker_config *c, const char *name, const char *value,
 		conf_setstr(&c->key, value);
 	else if (strcmp(name, "state") == 0)
 		conf_setstr(&c->state, value);
+	else if (strcmp(name, "user") == 0)
+		conf_setstr(&c->user, value);
 	else if (strcmp(name, "ticket_keys") == 0)
 		conf_setstr(&c->ticket_keys, value);
 	else if (strcmp(name, "spice_ca") == 0)
@@ -917,6 +919,7 @@ conf_free(struct broker_config *c)
 	free(c->cert);
 	free(c->key);
 	free(c->state);
+	free(c->user);
 	free(c->ticket_keys);
 	free(c->spice_ca);
 	free(c->pam_service);
@@ -1121,6 +1124,7 @@ conf_dump(const struct broker_config *c, FILE *fp)
 	fprintf(fp, "[broker]\n");
 	for (i = 0; i < c->nlisten; i++)
 		fprintf(fp, "listen = %s\n", c->listen[i]);
+	fprintf(fp, "user = %s\n", S(c->user));
 	fprintf(fp, "tls_cert = %s\ntls_key = %s\nstate = %s\n"
 	    "ticket_keys = %s\nspice_ca = %s\npam_service = %s\n"
 	    "pam_min_uid = %u\npam_allow_root = %s\n"

@@ -7,11 +7,13 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -224,6 +226,73 @@ fail:
 	return -1;
 }
 
+/* Whether st is fit to be the state; 0, or -1 with the problem in err. */
+static int
+db_check_stat(const char *path, const struct stat *st, char *err,
+    size_t errlen)
+{
+	if (S_ISLNK(st->st_mode))
+		snprintf(err, errlen, "%s: the state is a symbolic link: the "
+		    "broker opens only a regular file there", path);
+	else if (!S_ISREG(st->st_mode))
+		snprintf(err, errlen, "%s: the state is not a regular file",
+		    path);
+	else if (st->st_uid != geteuid())
+		snprintf(err, errlen, "%s: the state is owned by uid %ld, not "
+		    "by the broker's user (uid %ld): chown it", path,
+		    (long)st->st_uid, (long)geteuid());
+	else if (st->st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(err, errlen, "%s: the state is writable by group or "
+		    "others (mode %04o): chmod 600 it", path,
+		    (unsigned)(st->st_mode & 07777));
+	else
+		return 0;
+	return -1;
+}
+
+/*
+ * Creates the state file or checks the one there: opened without following
+ * a symbolic link, a regular file, owned by the user the broker runs as
+ * and writable by nobody else; left mode 0600, since it holds token hashes
+ * and the audit log. 0, or -1 with the path and the problem in err.
+ */
+static int
+db_check_file(const char *path, char *err, size_t errlen)
+{
+	struct stat	st;
+	int		fd, ret = -1;
+
+	/* First for the reason (a file of root's cannot even be opened),
+	 * then again on what was opened. */
+	if (lstat(path, &st) == 0 && db_check_stat(path, &st, err,
+	    errlen) == -1)
+		return -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0600)) == -1) {
+		if (errno == ELOOP)
+			snprintf(err, errlen, "%s: the state is a symbolic "
+			    "link: the broker opens only a regular file there",
+			    path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (db_check_stat(path, &st, err, errlen) == -1)
+		goto out;
+	if (fchmod(fd, 0600) == -1) {
+		snprintf(err, errlen, "%s: chmod: %s", path, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+ out:
+	close(fd);
+	return ret;
+}
+
 struct db *
 db_open(const char *path, char *err, size_t errlen)
 {
@@ -232,16 +301,14 @@ db_open(const char *path, char *err, size_t errlen)
 
 	db = xcalloc(1, sizeof(*db));
 	db->path = xstrdup(path);
+	if (db_check_file(path, err, errlen) == -1)
+		goto fail;
 	rc = sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+	    NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, db->sql != NULL ?
 		    sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
-		goto fail;
-	}
-	/* The state holds token hashes and the audit log: owner only. */
-	if (chmod(path, 0600) == -1) {
-		snprintf(err, errlen, "%s: chmod: %s", path, strerror(errno));
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->sql, 5000);

@@ -6,6 +6,8 @@ broker_libbroker_a_SOURCES = \
 	broker/audit.c \
 	broker/auditfmt.c \
 	broker/auth.c broker/auth.h \
+	broker/authmsg.c broker/authmsg.h \
+	broker/authsep.c broker/privsep.h \
 	broker/conf.c broker/broker.h \
 	broker/db.c \
 	broker/gpu.c broker/gpu.h \
@@ -19,6 +21,7 @@ broker_libbroker_a_SOURCES = \
 	broker/metrics.c \
 	broker/pool.c \
 	broker/portal.c \
+	broker/privsep.c \
 	broker/ready.c \
 	broker/screen.c broker/screen.h \
 	broker/session.c \
@@ -49,7 +52,8 @@ dist_portal_DATA = broker/portal/index.html broker/portal/portal.js \
 # The PAM service the default pam_service names (Debian's common-* files).
 pamdir = $(sysconfdir)/pam.d
 dist_pam_DATA = broker/pam.d/paprika
-# The example configuration and the broker's documentation, installed with
-# the gateway's (gateway/local.mk) under the same names.
-dist_paprikadoc_DATA += broker/paprika-brokerd.conf docs/broker.md \
+# The example configuration, a systemd unit and the broker's documentation,
+# installed with the gateway's (gateway/local.mk) under the same names.
+dist_paprikadoc_DATA += broker/paprika-brokerd.conf \
+	broker/paprika-brokerd.service docs/broker.md \
 	docs/broker-api.md docs/gpu.md

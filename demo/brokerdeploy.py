@@ -221,8 +221,11 @@ class BrokerDeployment(Deployment):
 
     def broker_config(self, pool_extra="", extra=""):
         names = ", ".join(self.guest_names)
+        # The broker refuses root unless told: here it drives the embedded
+        # QEMU under the work directory, which its caller owns.
+        user = "user = root\n" if os.geteuid() == 0 else ""
         return f"""[broker]
-listen = 127.0.0.1:{self.broker_port}
+{user}listen = 127.0.0.1:{self.broker_port}
 tls_cert = {self.pki}/broker/broker-cert.pem
 tls_key = {self.pki}/broker/broker-key.pem
 state = {self.work}/broker.db

@@ -13,6 +13,7 @@ PACKAGES="
   ovmf
   nasm mtools
   man-db groff-base
+  systemd passwd
   spice-client-gtk virt-viewer xvfb xauth x11-apps
   libspice-client-gtk-3.0-dev libgtk-3-dev libsoup-3.0-dev xdotool
   haproxy stunnel4 squid

@@ -28,11 +28,17 @@ NAMESPACED = ('for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt; do '
 class Libvirtd:
     """libvirtd in DIR; uri is its test driver through its socket."""
 
-    def __init__(self, dir):
+    def __init__(self, dir, group=None):
+        """With group, its read-write socket is that group's (0770), as a
+        deployment gives an unprivileged broker libvirt's socket."""
         self.dir = dir
         self.proc = None
+        conf = LIBVIRTD_CONF.format(dir=dir)
+        if group is not None:
+            conf = conf.replace('unix_sock_rw_perms = "0700"',
+                                f'unix_sock_rw_perms = "0770"\nunix_sock_group = "{group}"')
         with open(os.path.join(dir, "libvirtd.conf"), "w") as f:
-            f.write(LIBVIRTD_CONF.format(dir=dir))
+            f.write(conf)
         self.uri = f"test+unix:///default?socket={dir}/libvirt-sock"
 
     def start(self):

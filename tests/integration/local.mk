@@ -119,6 +119,13 @@ EXTRA_DIST += tests/integration/test-broker-lock.py \
 # failure delay on the loop.
 TESTS += tests/integration/test-broker-pam.py
 EXTRA_DIST += tests/integration/test-broker-pam.py
+# The broker started as root drops to a system account the test creates,
+# keeping only its PAM helper root; libvirt through a group's socket.
+TESTS += tests/integration/test-broker-privsep.py
+EXTRA_DIST += tests/integration/test-broker-privsep.py
+# The broker's systemd unit through systemd-analyze (verify, security).
+TESTS += tests/integration/test-broker-unit.py
+EXTRA_DIST += tests/integration/test-broker-unit.py
 
 # The manual pages (man/) against the programs' usage, their check mode's
 # configuration dump and the example configurations; no groff warnings;

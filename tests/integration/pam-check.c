@@ -15,7 +15,7 @@
 int
 main(int argc, char *argv[])
 {
-	struct auth_config	 cfg = { NULL, NULL, NULL, 0, 0 };
+	struct auth_config	 cfg = { NULL, NULL, NULL, 0, 0, NULL };
 	struct auth_user	 u;
 	char			 password[AUTH_PASSWORD_MAX + 2], err[512];
 	size_t			 i;

@@ -7,6 +7,7 @@ if HAVE_CMOCKA
 UNIT_TESTS = \
 	tests/unit/test-auditfmt \
 	tests/unit/test-auth \
+	tests/unit/test-authmsg \
 	tests/unit/test-broker-conf \
 	tests/unit/test-config \
 	tests/unit/test-control-parse \
@@ -33,6 +34,12 @@ UNIT_LDADD = $(PAPRIKA_COMMON_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_auditfmt_SOURCES = tests/unit/test-auditfmt.c
 tests_unit_test_auditfmt_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_auditfmt_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+
+# The PAM helper's messages: pure, compiled alone.
+tests_unit_test_authmsg_SOURCES = tests/unit/test-authmsg.c \
+	broker/authmsg.c broker/authmsg.h
+tests_unit_test_authmsg_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/broker
+tests_unit_test_authmsg_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_auth_SOURCES = tests/unit/test-auth.c tests/unit/unit.h
 tests_unit_test_auth_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
