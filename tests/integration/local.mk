@@ -115,6 +115,10 @@ EXTRA_DIST += tests/integration/test-broker-lock.py \
 # failure delay on the loop.
 TESTS += tests/integration/test-broker-pam.py
 EXTRA_DIST += tests/integration/test-broker-pam.py
+# Second factors (TOTP): paprika-users and the API's enrolment, codes,
+# replays, recovery codes, the throttle, per-group and per-pool policy.
+TESTS += tests/integration/test-broker-totp.py
+EXTRA_DIST += tests/integration/test-broker-totp.py
 
 # The manual pages (man/) against the programs' usage, their check mode's
 # configuration dump and the example configurations; no groff warnings;
