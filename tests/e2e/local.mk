@@ -10,6 +10,10 @@ EXTRA_DIST += tests/testlib.py tests/libvirtd.py tests/e2e/e2elib.py
 # against a real deployment.
 TESTS += tests/e2e/test-portal.py
 EXTRA_DIST += tests/e2e/test-portal.py
+# The portal's second factor (enrolment with the broker's QR code, the code
+# asked after the password) in headless chromium, on libvirt's test driver.
+TESTS += tests/e2e/test-portal-totp.py
+EXTRA_DIST += tests/e2e/test-portal-totp.py
 # paprika-client itself: headless first frame and the GUI under Xvfb,
 # typed into with xdotool, against a real deployment.
 TESTS += tests/e2e/test-client.py
