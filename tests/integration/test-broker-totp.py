@@ -23,13 +23,10 @@ Codes are computed here with Python's hmac: an implementation of its own.
 
 import base64
 import fcntl
-import hashlib
-import hmac
 import importlib.util
 import os
 import re
 import sqlite3
-import struct
 import subprocess
 import sys
 import tempfile
@@ -37,7 +34,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (check, import_demo, note, run_deployment,  # noqa: E402
+from testlib import (check, hotp, import_demo, note, run_deployment,  # noqa: E402
                      top_builddir, top_srcdir)
 
 import_demo()
@@ -55,13 +52,6 @@ def pam_module():
     m = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(m)
     return m
-
-
-def hotp(secret, counter):
-    """RFC 4226, written from the RFC: HMAC-SHA1, dynamic truncation."""
-    h = hmac.new(secret, struct.pack(">Q", counter), hashlib.sha1).digest()
-    o = h[-1] & 0x0F
-    return "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7FFFFFFF) % 10**6)
 
 
 def secret_of(uri):
