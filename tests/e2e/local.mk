@@ -27,6 +27,10 @@ EXTRA_DIST += tests/e2e/test-client-kiosk.py
 # one plain line on stderr.
 TESTS += tests/e2e/test-client-errors.py
 EXTRA_DIST += tests/e2e/test-client-errors.py
+# paprika-client --headless and the second factor (TOTP): asked, wrong,
+# right (the password input's second line), enrolment needed.
+TESTS += tests/e2e/test-client-totp.py
+EXTRA_DIST += tests/e2e/test-client-totp.py
 # A desktop with two monitors: a tiny Linux guest with two qxl devices from
 # Debian packages (demo/agent-guest/build.sh --monitors, downloaded once into
 # build/agent-guest; the test fails when they cannot be downloaded); the
