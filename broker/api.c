@@ -22,6 +22,8 @@
 #include "http.h"
 #include "log.h"
 #include "privsep.h"
+#include "qr.h"
+#include "twofactor.h"
 #include "virt.h"
 #include "workq.h"
 #include "xmalloc.h"
@@ -106,6 +108,11 @@ api_auth_as(struct http_req *req, unsigned role, int changes,
 		    "expired or was ended: log in again");
 		return -1;
 	}
+	if ((c->login.roles & ROLE_ENROLLING) && !(role & ROLE_ENROLLING)) {
+		http_reply_error(req, 403, "totp_enrol_required", "enrol a "
+		    "second factor first: POST /api/v1/totp/enroll");
+		return -1;
+	}
 	if ((c->login.roles & role) == 0) {
 		http_reply_error(req, 403, "forbidden", "this needs the %s "
 		    "role", role == ROLE_ADMIN ? "admin" : "helpdesk");
@@ -166,6 +173,7 @@ struct api_login {
 	struct auth_config	 cfg;
 	char			 user[AUTH_NAME_MAX + 1];
 	char			 password[AUTH_PASSWORD_MAX + 1];
+	char			 totp[TOTP_CODE_MAX + 1];	/* "": none */
 	char			 source[64];
 	char			 source_key[NETADDR_STRLEN];
 	struct auth_user	 result;
@@ -297,8 +305,9 @@ api_login_fail_reply(evutil_socket_t fd, short what, void *arg)
 {
 	struct api_login	*a = arg;
 
-	http_reply_error(a->req, 401, "login_failed", "wrong user name or "
-	    "password");
+	http_reply_error(a->req, 401, "login_failed", "%s",
+	    broker->conf->totp == CONF_TOTP_OFF ? "wrong user name or "
+	    "password" : "wrong user name, password or code");
 	api_login_free(a);
 }
 
@@ -328,6 +337,65 @@ api_shutdown(void)
 		api_login_fail_reply(-1, 0, a);
 }
 
+/*
+ * The second factor of a login whose password was right: asks for the
+ * code (401 totp_required, no delay: the password is what the throttle
+ * guards, and a wrong one never gets here), or fails it as a wrong
+ * password fails (counted by the throttle, the same 401 after the same
+ * delay; the caller replies), or lets it through, as an enrolment-only
+ * login when the policy requires a second factor not yet enrolled.
+ * Replies itself on TWOFACTOR_ASK and TWOFACTOR_ERROR; detail gets
+ * words for the login's audit record.
+ */
+static enum twofactor_verdict
+api_login_second(struct api_login *a, struct login *l, time_t now,
+    char *detail, size_t detaillen)
+{
+	char			 key[THROTTLE_KEY_MAX], akey[THROTTLE_KEY_MAX];
+	enum twofactor_verdict	 v;
+
+	if (broker->conf->totp == CONF_TOTP_OFF)
+		return TWOFACTOR_PASS;
+	v = twofactor_login(broker->db, &broker->totp_keys, l->user,
+	    conf_totp_required(broker->conf, l), a->totp, now, detail,
+	    detaillen);
+	explicit_bzero(a->totp, sizeof(a->totp));
+	switch (v) {
+	case TWOFACTOR_ERROR:
+		log_warnx("login of %s from %s: %s", l->user, a->source,
+		    detail);
+		broker_audit(l->user, a->source, "login", "", "error", "%s",
+		    detail);
+		http_reply_error(a->req, 503, "auth_unavailable", "the "
+		    "authentication service failed; try again later");
+		break;
+	case TWOFACTOR_ASK:
+		broker_audit(l->user, a->source, "login", "", "challenged",
+		    "password accepted, second factor asked");
+		http_reply_error(a->req, 401, "totp_required", "give the code "
+		    "of your authenticator app (or a recovery code) as "
+		    "\"totp\" with the user name and password");
+		break;
+	case TWOFACTOR_WRONG:
+		broker->stats.logins_failed++;
+		api_login_keys(a->user, a->source_key, key, sizeof(key), akey,
+		    sizeof(akey));
+		api_throttle_fail(key, now);
+		api_throttle_fail(akey, now);
+		broker_audit(l->user, a->source, "login", "", "failed",
+		    "second factor: %s", detail);
+		break;
+	case TWOFACTOR_ENROL:
+		l->roles |= ROLE_ENROLLING;
+		snprintf(detail, detaillen, "required, not enrolled: may only "
+		    "enrol");
+		break;
+	default:
+		break;
+	}
+	return v;
+}
+
 static void
 api_login_done(void *arg)
 {
@@ -338,6 +406,7 @@ api_login_done(void *arg)
 	char			 token[BROKER_TOKEN_HEX + 1];
 	char			 hash[BROKER_TOKEN_HEX + 1], key[THROTTLE_KEY_MAX];
 	char			 akey[THROTTLE_KEY_MAX], cookie[256];
+	char			 tf_detail[128] = "";
 	time_t			 now = time(NULL);
 	size_t			 i;
 
@@ -369,9 +438,6 @@ api_login_done(void *arg)
 		return;
 	}
 
-	throttle_clear(broker->throttle, key);
-	db_throttle_del(broker->db, key);
-
 	memset(&l, 0, sizeof(l));
 	strlcpy(l.user, a->result.name, sizeof(l.user));
 	l.roles = conf_roles(broker->conf, &a->result);
@@ -381,6 +447,21 @@ api_login_done(void *arg)
 	strlcpy(l.source, a->source, sizeof(l.source));
 	l.created = now;
 	l.expires = now + broker->conf->token_lifetime;
+
+	/* The second factor, once the password is known to be right. */
+	switch (api_login_second(a, &l, now, tf_detail, sizeof(tf_detail))) {
+	case TWOFACTOR_ASK:
+	case TWOFACTOR_ERROR:
+		goto out;
+	case TWOFACTOR_WRONG:
+		api_login_fail_later(a);
+		return;
+	default:
+		break;
+	}
+
+	throttle_clear(broker->throttle, key);
+	db_throttle_del(broker->db, key);
 
 	arc4random_buf(raw, sizeof(raw));
 	hex_encode(raw, sizeof(raw), token, sizeof(token));
@@ -392,17 +473,19 @@ api_login_done(void *arg)
 		goto wipe;
 	}
 	broker->stats.logins_ok++;
-	broker_audit(l.user, a->source, "login", "", "ok", "via %s, role %s",
+	broker_audit(l.user, a->source, "login", "", "ok", "via %s, role %s%s%s",
 	    a->result.source, (l.roles & ROLE_ADMIN) ? "admin" :
-	    (l.roles & ROLE_HELPDESK) ? "helpdesk" : "user");
+	    (l.roles & ROLE_HELPDESK) ? "helpdesk" : "user",
+	    tf_detail[0] != '\0' ? ", second factor: " : "", tf_detail);
 	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Max-Age=%u; Secure; "
 	    "HttpOnly; SameSite=Strict", broker->conf->cookie, token,
 	    broker->conf->token_lifetime);
 	http_add_header(req, "Set-Cookie", cookie);
 	explicit_bzero(cookie, sizeof(cookie));
-	api_reply_secret(req, json_pack("{s:s,s:s,s:o,s:I,s:s}", "token",
+	api_reply_secret(req, json_pack("{s:s,s:s,s:o,s:I,s:s,s:b}", "token",
 	    token, "user", l.user, "roles", api_roles(l.roles), "expires",
-	    (json_int_t)l.expires, "token_type", "Bearer"));
+	    (json_int_t)l.expires, "token_type", "Bearer", "totp_enrol",
+	    (l.roles & ROLE_ENROLLING) != 0));
 wipe:
 	explicit_bzero(token, sizeof(token));
 out:
@@ -413,7 +496,8 @@ static void
 api_login(struct http_req *req)
 {
 	struct api_login	*a;
-	const char		*user, *password;
+	const char		*user, *password, *totp;
+	json_t			*totp_json;
 	char			 ukey[THROTTLE_KEY_MAX], akey[THROTTLE_KEY_MAX];
 	char			 source_key[NETADDR_STRLEN];
 	unsigned		 wait_user, wait_addr, wait;
@@ -422,9 +506,17 @@ api_login(struct http_req *req)
 
 	user = json_string_value(json_object_get(req->body, "username"));
 	password = json_string_value(json_object_get(req->body, "password"));
+	totp_json = json_object_get(req->body, "totp");
+	totp = json_string_value(totp_json);
 	if (user == NULL || password == NULL) {
 		http_reply_error(req, 400, "bad_request", "give \"username\" "
 		    "and \"password\" as strings");
+		return;
+	}
+	if ((totp_json != NULL && totp == NULL) || (totp != NULL &&
+	    strlen(totp) > TOTP_CODE_MAX)) {
+		http_reply_error(req, 400, "bad_request", "\"totp\" is a "
+		    "string of at most %d characters", TOTP_CODE_MAX);
 		return;
 	}
 	if (!auth_valid_name(user)) {
@@ -491,6 +583,8 @@ api_login(struct http_req *req)
 	a->cfg.pam = authsep_pam;
 	strlcpy(a->user, user, sizeof(a->user));
 	strlcpy(a->password, password, sizeof(a->password));
+	if (totp != NULL)
+		strlcpy(a->totp, totp, sizeof(a->totp));
 	strlcpy(a->source, req->peer_str, sizeof(a->source));
 	strlcpy(a->source_key, source_key, sizeof(a->source_key));
 	http_req_hold(req);
@@ -524,7 +618,7 @@ api_logout(struct http_req *req)
 	struct session		*s, *tmp;
 	int			 n = 0;
 
-	if (api_auth(req, ROLE_USER, &c) == -1)
+	if (api_auth(req, ROLE_USER | ROLE_ENROLLING, &c) == -1)
 		return;
 	HASH_ITER(hh, broker->sessions, s, tmp) {
 		if (strcmp(s->user, c.login.user) == 0 &&
@@ -548,7 +642,7 @@ api_me(struct http_req *req)
 	json_t			*groups;
 	size_t			 i;
 
-	if (api_auth(req, ROLE_USER, &c) == -1)
+	if (api_auth(req, ROLE_USER | ROLE_ENROLLING, &c) == -1)
 		return;
 	groups = json_array();
 	for (i = 0; i < c.login.ngroups; i++)
@@ -1389,10 +1483,162 @@ api_gpu_clear(struct http_req *req)
 	    "device", device, "verdict", "cleared"));
 }
 
+/* second factor ---------------------------------------------------------- */
+
+/* api_auth for the enrolment routes, which an enrolment-only login may
+ * use; replies 404 when the second factor is off. */
+static int
+api_totp_auth(struct http_req *req, struct api_caller *c)
+{
+	if (broker->conf->totp == CONF_TOTP_OFF) {
+		http_reply_error(req, 404, "totp_off", "this broker does not "
+		    "use a second factor");
+		return -1;
+	}
+	return api_auth(req, ROLE_USER | ROLE_ENROLLING, c);
+}
+
+/* GET /api/v1/totp: whether the caller has a second factor and must. */
+static void
+api_totp_status(struct http_req *req)
+{
+	struct api_caller	c;
+	int			enrolled, left = 0;
+
+	if (api_totp_auth(req, &c) == -1)
+		return;
+	if ((enrolled = twofactor_enrolled(broker->db, c.login.user,
+	    &left)) == -1) {
+		http_reply_error(req, 500, "state", "the broker cannot read "
+		    "its state");
+		return;
+	}
+	http_reply_json(req, 200, json_pack("{s:b,s:b,s:i}", "enrolled",
+	    enrolled, "required", conf_totp_required(broker->conf,
+	    &c.login), "recovery_codes_left", left));
+}
+
+/* POST /api/v1/totp/enroll: a new secret, in effect once confirmed. */
+static void
+api_totp_enroll(struct http_req *req)
+{
+	struct api_caller	c;
+	char			uri[TOTP_URI_MAX];
+	int			rc;
+
+	if (api_totp_auth(req, &c) == -1)
+		return;
+	rc = twofactor_begin(broker->db, &broker->totp_keys, c.login.user,
+	    time(NULL), uri, sizeof(uri));
+	if (rc == 1) {
+		http_reply_error(req, 409, "totp_enrolled", "a second factor "
+		    "is already enrolled; an administrator removes it with "
+		    "paprika-users totp remove");
+		return;
+	}
+	if (rc == -1) {
+		http_reply_error(req, 500, "state", "the broker cannot save "
+		    "the enrolment");
+		return;
+	}
+	broker_audit(c.login.user, req->peer_str, "totp enrol", c.login.user,
+	    "started", "secret made, waiting for its first code");
+	api_reply_secret(req, json_pack("{s:s,s:s}", "uri", uri, "qr",
+	    "/api/v1/totp/qr.svg"));
+	explicit_bzero(uri, sizeof(uri));
+}
+
+/* GET /api/v1/totp/qr.svg: the unconfirmed enrolment's QR code. */
+static void
+api_totp_qr(struct http_req *req)
+{
+	struct api_caller	 c;
+	char			 uri[TOTP_URI_MAX], *svg;
+	size_t			 len;
+	int			 rc;
+
+	if (api_totp_auth(req, &c) == -1)
+		return;
+	rc = twofactor_pending_uri(broker->db, &broker->totp_keys,
+	    c.login.user, uri, sizeof(uri));
+	if (rc == 1) {
+		http_reply_error(req, 404, "no_enrolment", "no enrolment is "
+		    "waiting: POST /api/v1/totp/enroll");
+		return;
+	}
+	if (rc == -1 || (svg = qr_svg(uri, &len)) == NULL) {
+		explicit_bzero(uri, sizeof(uri));
+		http_reply_error(req, 500, "state", "the broker cannot draw "
+		    "the enrolment");
+		return;
+	}
+	explicit_bzero(uri, sizeof(uri));
+	http_reply_data(req, 200, "image/svg+xml", svg, len, NULL);
+	qr_free(svg, len);
+}
+
+/* POST /api/v1/totp/confirm {"code"}: the enrolment's first code; the
+ * reply holds the recovery codes, shown this once. */
+static void
+api_totp_confirm(struct http_req *req)
+{
+	struct api_caller	 c;
+	char			 codes[TOTP_RECOVERY_CODES][TOTP_RECOVERY_TEXT];
+	const char		*code;
+	json_t			*list;
+	size_t			 i;
+	int			 rc;
+
+	if (api_totp_auth(req, &c) == -1)
+		return;
+	code = json_string_value(json_object_get(req->body, "code"));
+	if (code == NULL || !totp_code_syntax(code)) {
+		http_reply_error(req, 400, "bad_request", "give \"code\": the "
+		    "%d digits your authenticator app shows", TOTP_DIGITS);
+		return;
+	}
+	rc = twofactor_confirm(broker->db, &broker->totp_keys, c.login.user,
+	    code, time(NULL), codes);
+	if (rc == 1) {
+		http_reply_error(req, 409, "no_enrolment", "no enrolment is "
+		    "waiting: POST /api/v1/totp/enroll");
+		return;
+	}
+	if (rc == 2) {
+		broker_audit(c.login.user, req->peer_str, "totp enrol",
+		    c.login.user, "failed", "wrong first code");
+		http_reply_error(req, 400, "wrong_code", "that is not the "
+		    "code the app shows for this enrolment: check the "
+		    "phone's clock, or scan the code again");
+		return;
+	}
+	if (rc == -1 || ((c.login.roles & ROLE_ENROLLING) &&
+	    db_token_set_roles(broker->db, c.token, c.login.roles &
+	    ~ROLE_ENROLLING) != 1)) {
+		http_reply_error(req, 500, "state", "the broker cannot save "
+		    "the enrolment");
+		goto out;
+	}
+	broker_audit(c.login.user, req->peer_str, "totp enrol", c.login.user,
+	    "ok", "enrolled in the portal, %d recovery codes",
+	    TOTP_RECOVERY_CODES);
+	list = json_array();
+	for (i = 0; i < TOTP_RECOVERY_CODES; i++)
+		json_array_append_new(list, json_string(codes[i]));
+	api_reply_secret(req, json_pack("{s:b,s:o}", "enrolled", 1,
+	    "recovery_codes", list));
+out:
+	explicit_bzero(codes, sizeof(codes));
+}
+
 static const struct http_route api_route_table[] = {
 	{ POST, "/api/v1/login", api_login, 1 },
 	{ POST, "/api/v1/logout", api_logout, 0 },
 	{ GET, "/api/v1/me", api_me, 0 },
+	{ GET, "/api/v1/totp", api_totp_status, 0 },
+	{ POST, "/api/v1/totp/enroll", api_totp_enroll, 0 },
+	{ GET, "/api/v1/totp/qr.svg", api_totp_qr, 0 },
+	{ POST, "/api/v1/totp/confirm", api_totp_confirm, 1 },
 	{ GET, "/api/v1/desktops", api_desktops, 0 },
 	{ POST, "/api/v1/desktops/{id}/connect", api_connect, 0 },
 	{ GET, "/api/v1/desktops/{id}/console.vv", api_console_vv, 0 },

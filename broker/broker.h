@@ -19,6 +19,7 @@
 #include "keyring.h"
 #include "netaddr.h"
 #include "throttle.h"
+#include "totp.h"
 #include "virt.h"
 
 #define BROKER_DEFAULT_CONFIG	SYSCONFDIR "/paprika/paprika-brokerd.conf"
@@ -33,6 +34,9 @@ enum broker_role {
 	ROLE_USER = 1 << 0,
 	ROLE_HELPDESK = 1 << 1,
 	ROLE_ADMIN = 1 << 2,
+	/* Not a role: a login that must enrol a second factor before it may
+	 * do anything else (twofactor.h); routes that allow it ask for it. */
+	ROLE_ENROLLING = 1 << 3,
 };
 
 enum pool_kind {
@@ -139,11 +143,18 @@ struct conf_pool {
 	struct conf_gpu		 gpu;
 	int			 clipboard;		/* clients share it */
 	int			 usbredir;		/* clients pass USB */
+	int			 totp_required;		/* users need a 2nd factor */
 	enum virt_ready		 ready_when;
 	unsigned		 ready_timeout;		/* seconds */
 	unsigned		 ready_settle;		/* display: still for */
 	time_t			 spares_after;		/* no new spare before:
 							 * set after a failure */
+};
+
+enum conf_totp {
+	CONF_TOTP_OFF,		/* never asked, nobody may enrol */
+	CONF_TOTP_OPTIONAL,	/* asked of users who enrolled */
+	CONF_TOTP_REQUIRED,	/* everybody: enrol at the first login */
 };
 
 struct broker_config {
@@ -159,6 +170,10 @@ struct broker_config {
 	unsigned		 pam_min_uid;	/* PAM accounts below: refused */
 	int			 pam_allow_root;
 	char			*users_file;
+	enum conf_totp		 totp;		/* the second factor's policy */
+	char			*totp_key;
+	char			**totp_groups;	/* members must use it */
+	size_t			 ntotp_groups;
 	char			*portal_dir;		/* NULL: no portal */
 	char			*cookie;
 	unsigned		 token_lifetime;
@@ -363,6 +378,35 @@ int		 db_gpu_quarantine_get(struct db *db, const char *host,
 /* Rows deleted (0: it was not quarantined), or -1. */
 int		 db_gpu_quarantine_del(struct db *db, const char *host,
 		    const char *device);
+/* A user's second factor as stored (db.c migration 6). */
+struct totp_row {
+	char		 sealed[TOTP_SEALED_MAX + 1];
+	int		 confirmed;	/* 0: enrolment not finished */
+	int64_t		 last_step;	/* -1: no code used yet */
+	time_t		 created;
+	int		 recovery_left;
+};
+/* 0 and *r filled, 1 when user has none, -1 on error. */
+int		 db_totp_get(struct db *db, const char *user,
+		    struct totp_row *r);
+/* Replaces user's second factor (and drops their recovery codes). */
+int		 db_totp_put(struct db *db, const char *user,
+		    const char *sealed, int confirmed, time_t now);
+/* Marks step used: 1 when it was newer than the last one, 0 when not (a
+ * replay that raced), -1 on error. */
+int		 db_totp_use_step(struct db *db, const char *user,
+		    int64_t step);
+/* Finishes an enrolment at step with n recovery code hashes, in one
+ * transaction; 0 or -1 (also when there is nothing to confirm). */
+int		 db_totp_confirm(struct db *db, const char *user, int64_t step,
+		    char hashes[][TOTP_HASH_HEX + 1], size_t n);
+/* Deletes a recovery code: 1 when it was there, 0 when not, -1. */
+int		 db_totp_recovery_use(struct db *db, const char *user,
+		    const char *hash);
+/* Removes user's second factor: 1 when there was one, 0, or -1. */
+int		 db_totp_del(struct db *db, const char *user);
+int		 db_token_set_roles(struct db *db, const char *hash,
+		    unsigned roles);
 int		 db_throttle_save(struct db *db, const struct throttle_entry *e);
 int		 db_throttle_del(struct db *db, const char *key);
 int		 db_throttle_purge(struct db *db, time_t now, unsigned window);
@@ -375,6 +419,7 @@ struct broker {
 	struct broker_config	*conf;
 	struct db		*db;
 	struct keyring		 keys;
+	struct totp_keys	 totp_keys;	/* when conf->totp is not off */
 	struct throttle		*throttle;
 	struct workq		*authq;		/* PAM and password hashes */
 	struct workq		*gwq;		/* gateway control calls */
@@ -593,6 +638,10 @@ unsigned		 conf_roles(const struct broker_config *c,
 int			 conf_entitled(const struct conf_pool *p,
 			    const struct login *l);
 /* The proxy URL for a client address. */
+/* Whether l must log in with a second factor: totp = required, a group
+ * in totp_groups, or a pool l may use with totp = required. */
+int			 conf_totp_required(const struct broker_config *c,
+			    const struct login *l);
 const char		*conf_proxy_for(const struct broker_config *c,
 			    const struct sockaddr *client);
 

@@ -179,6 +179,9 @@ broker_check(struct broker_config *c, char *err, size_t errlen)
 		    c->ticket_keys);
 		return -1;
 	}
+	if (c->totp != CONF_TOTP_OFF && totp_keys_load(c->totp_key,
+	    &broker->totp_keys, err, errlen) == -1)
+		return -1;
 	if (c->spice_ca != NULL && (broker->spice_ca_pem =
 	    broker_read_file(c->spice_ca, err, errlen)) == NULL)
 		return -1;

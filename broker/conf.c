@@ -30,6 +30,7 @@ conf_defaults(struct broker_config *c)
 	c->pam_service = xstrdup("paprika");
 	c->pam_min_uid = auth_uid_min("/etc/login.defs");
 	c->users_file = xstrdup(SYSCONFDIR "/paprika/users");
+	c->totp_key = xstrdup(SYSCONFDIR "/paprika/pki/totp.key");
 	c->cookie = xstrdup(CONF_COOKIE_PREFIX "paprika_session");
 	c->portal_dir = xstrdup(DATADIR "/paprika/portal");
 	c->token_lifetime = 8 * 3600;
@@ -77,6 +78,9 @@ static const char *const conf_gpu_mode_names[] = {
 static const char *const conf_firmware_names[] = { "bios", "efi", NULL };
 static const char *const conf_ready_names[] = {
 	"auto", "agent", "display", "port", NULL
+};
+static const char *const conf_totp_names[] = {
+	"off", "optional", "required", NULL
 };
 
 /*
@@ -195,6 +199,31 @@ conf_unsigned(const char *value, uint64_t min, uint64_t max, unsigned *out,
 	return 0;
 }
 
+/* [broker] totp, totp_key, totp_groups: the second factor (twofactor.c). */
+static int
+conf_totp(struct broker_config *c, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	int	k;
+
+	if (strcmp(name, "totp") == 0) {
+		if (conf_keyword(name, value, conf_totp_names, &k, err,
+		    errlen) == -1)
+			return -1;
+		c->totp = (enum conf_totp)k;
+		return 0;
+	}
+	if (strcmp(name, "totp_key") == 0) {
+		conf_setstr(&c->totp_key, value);
+		return 0;
+	}
+	if (strcmp(name, "totp_groups") == 0)
+		return conf_list(value, &c->totp_groups, &c->ntotp_groups, err,
+		    errlen);
+	return conf_err(err, errlen, "unknown setting \"%s\" in [broker]",
+	    name);
+}
+
 static int
 conf_broker(struct broker_config *c, const char *name, const char *value,
     char *err, size_t errlen)
@@ -273,7 +302,9 @@ conf_broker(struct broker_config *c, const char *name, const char *value,
 			return conf_err(err, errlen, "\"%s\" is not a network",
 			    bad != NULL ? bad : value);
 		c->nmetrics_nets = (size_t)n;
-	} else
+	} else if (strncmp(name, "totp", 4) == 0)
+		return conf_totp(c, name, value, err, errlen);
+	else
 		return conf_err(err, errlen, "unknown setting \"%s\" in "
 		    "[broker]", name);
 	return 0;
@@ -690,6 +721,13 @@ conf_pool_setting(struct broker_config *c, const char *pool,
 		return config_bool(value, &p->clipboard, err, errlen);
 	else if (strcmp(name, "usbredir") == 0)
 		return config_bool(value, &p->usbredir, err, errlen);
+	else if (strcmp(name, "totp") == 0) {
+		/* Only "required" means more than the broker's policy. */
+		if (conf_keyword(name, value, conf_totp_names, &k, err,
+		    errlen) == -1)
+			return -1;
+		p->totp_required = k == CONF_TOTP_REQUIRED;
+	}
 	else if (strcmp(name, "ready_when") == 0) {
 		if (conf_keyword(name, value, conf_ready_names, &k, err,
 		    errlen) == -1)
@@ -815,6 +853,9 @@ conf_check(struct broker_config *c, const char *path,
 			return conf_err(err, errlen, "%s: [host %s] has no uri",
 			    path, c->hosts[i].name);
 	}
+	if (c->ntotp_groups > 0 && c->totp == CONF_TOTP_OFF)
+		return conf_err(err, errlen, "%s: [broker] totp_groups needs "
+		    "totp = optional or required", path);
 	if (c->ngateways == 0)
 		return conf_err(err, errlen, "%s: no [gateway NAME] section: "
 		    "desktops are reached through a gateway", path);
@@ -854,6 +895,10 @@ conf_check(struct broker_config *c, const char *path,
 			return conf_err(err, errlen, "%s: [pool %s] lists %zu "
 			    "gpu_devices for gpu_count = %u", path, p->name,
 			    p->gpu.ndevices, p->gpu.count);
+		if (p->totp_required && c->totp == CONF_TOTP_OFF)
+			return conf_err(err, errlen, "%s: [pool %s] totp = "
+			    "required needs [broker] totp = optional or "
+			    "required", path, p->name);
 		if (p->name_prefix == NULL) {
 			p->name_prefix = xreallocarray(NULL, 1,
 			    strlen(p->name) + 2);
@@ -924,6 +969,8 @@ conf_free(struct broker_config *c)
 	free(c->spice_ca);
 	free(c->pam_service);
 	free(c->users_file);
+	free(c->totp_key);
+	conf_free_list(c->totp_groups, c->ntotp_groups);
 	free(c->portal_dir);
 	free(c->cookie);
 	conf_free_list(c->helpdesk_groups, c->nhelpdesk_groups);
@@ -1047,6 +1094,22 @@ conf_entitled(const struct conf_pool *p, const struct login *l)
 	return conf_in_groups(p->groups, p->ngroups, l->groups[0], l->ngroups);
 }
 
+int
+conf_totp_required(const struct broker_config *c, const struct login *l)
+{
+	size_t	i;
+
+	if (c->totp == CONF_TOTP_OFF)
+		return 0;
+	if (c->totp == CONF_TOTP_REQUIRED || conf_in_groups(c->totp_groups,
+	    c->ntotp_groups, l->groups[0], l->ngroups))
+		return 1;
+	for (i = 0; i < c->npools; i++)
+		if (c->pools[i].totp_required && conf_entitled(&c->pools[i], l))
+			return 1;
+	return 0;
+}
+
 const char *
 conf_proxy_for(const struct broker_config *c, const struct sockaddr *client)
 {
@@ -1140,6 +1203,9 @@ conf_dump(const struct broker_config *c, FILE *fp)
 	    c->token_lifetime,
 	    c->ticket_lifetime, c->password_lifetime, c->start_timeout,
 	    c->auth_threads, c->audit_keep_days, c->audit_purge_interval);
+	fprintf(fp, "totp = %s\ntotp_key = %s\n", conf_totp_names[c->totp],
+	    S(c->totp_key));
+	conf_dump_list(fp, "totp_groups", c->totp_groups, c->ntotp_groups);
 	fprintf(fp, "metrics_networks = ");
 	for (i = 0; i < c->nmetrics_nets; i++)
 		conf_dump_net(fp, i > 0 ? ", " : "", &c->metrics_nets[i]);
@@ -1204,6 +1270,8 @@ conf_dump(const struct broker_config *c, FILE *fp)
 		    p->user_reset ? "yes" : "no", p->clipboard ? "yes" : "no",
 		    p->usbredir ? "yes" : "no", conf_ready_name(p->ready_when),
 		    p->ready_timeout, p->ready_settle);
+		if (p->totp_required)
+			fprintf(fp, "totp = required\n");
 		conf_dump_gpu(fp, &p->gpu);
 	}
 }

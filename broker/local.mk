@@ -26,18 +26,21 @@ broker_libbroker_a_SOURCES = \
 	broker/screen.c broker/screen.h \
 	broker/session.c \
 	broker/throttle.c broker/throttle.h \
+	broker/totp.c broker/totp.h \
+	broker/twofactor.c broker/twofactor.h \
+	broker/qr.c broker/qr.h \
 	broker/virt.c broker/virt.h \
 	broker/virtevent.c \
 	broker/virtgpu.c broker/virtgpu.h broker/virtpriv.h \
 	broker/virtready.c \
 	broker/workq.c broker/workq.h
 BROKER_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) \
-	$(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML2_CFLAGS) $(LIBPNG_CFLAGS) $(SQLITE3_CFLAGS) $(LIBSODIUM_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML2_CFLAGS) $(LIBPNG_CFLAGS) $(SQLITE3_CFLAGS) $(LIBSODIUM_CFLAGS) $(LIBQRENCODE_CFLAGS) \
 	-I$(top_srcdir)/broker
 broker_libbroker_a_CFLAGS = $(BROKER_CFLAGS)
 BROKER_LIBS = broker/libbroker.a $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) \
 	$(LIBEVENT_PTHREADS_LIBS) $(JANSSON_LIBS) $(LIBVIRT_LIBS) $(LIBXML2_LIBS) $(LIBPNG_LIBS) $(SQLITE3_LIBS) \
-	$(LIBSODIUM_LIBS) $(PAM_LIBS) -lpthread
+	$(LIBSODIUM_LIBS) $(LIBQRENCODE_LIBS) $(PAM_LIBS) -lpthread
 
 sbin_PROGRAMS += paprika-brokerd
 paprika_brokerd_SOURCES = broker/brokerd.c

@@ -299,7 +299,10 @@ broker_reply_error(PaprikaBroker *b, BrokerReply *r, gboolean desktop,
 	const gchar *code, *message;
 
 	broker_error_fields(r, &code, &message);
-	if (r->status == 401 && strcmp(code, "login_failed") == 0)
+	if (r->status == 401 && strcmp(code, "totp_required") == 0)
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_TOTP,
+		    "Type the code your authenticator app shows.");
+	else if (r->status == 401 && strcmp(code, "login_failed") == 0)
 		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
 		    "Wrong user name or password.");
 	else if (r->status == 401)
@@ -328,15 +331,20 @@ broker_reply_error(PaprikaBroker *b, BrokerReply *r, gboolean desktop,
 /* Logs in; the token is kept for the next calls. */
 gboolean
 paprika_broker_login(PaprikaBroker *b, const gchar *user, const gchar *password,
-    GCancellable *cancel, GError **error)
+    const gchar *totp, GCancellable *cancel, GError **error)
 {
 	BrokerReply r;
 	json_t *req;
 	gchar *body;
-	const gchar *token;
+	const gchar *token, *code, *message;
 	gboolean ret = FALSE;
 
 	req = json_pack("{s:s, s:s}", "username", user, "password", password);
+	if (req != NULL && totp != NULL && *totp != '\0' &&
+	    json_object_set_new(req, "totp", json_string(totp)) == -1) {
+		json_decref(req);
+		req = NULL;
+	}
 	if (req == NULL) {
 		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
 		    "The user name or password is not valid text.");
@@ -351,8 +359,21 @@ paprika_broker_login(PaprikaBroker *b, const gchar *user, const gchar *password,
 		    "Wrong user name or password.");
 		goto out;
 	}
+	broker_error_fields(&r, &code, &message);
+	if (r.status == 401 && totp != NULL && *totp != '\0' &&
+	    strcmp(code, "login_failed") == 0) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
+		    "Wrong user name, password or code.");
+		goto out;
+	}
 	if (r.status != 200) {
 		broker_reply_error(b, &r, FALSE, error);
+		goto out;
+	}
+	if (json_is_true(json_object_get(r.json, "totp_enrol"))) {
+		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
+		    "Your account needs a second factor: set it up in the "
+		    "web portal (%s), then log in here.", b->url);
 		goto out;
 	}
 	token = broker_json_str(r.json, "token");
@@ -580,6 +601,7 @@ paprika_broker_logout(PaprikaBroker *b, GCancellable *cancel, GError **error)
 typedef struct {
 	gchar		*user;
 	gchar		*password;
+	gchar		*totp;
 	gchar		*id;
 	PaprikaProgress	 progress;
 } BrokerTaskData;
@@ -589,6 +611,7 @@ broker_task_data_free(BrokerTaskData *d)
 {
 	g_free(d->user);
 	broker_free_secret(d->password);
+	broker_free_secret(d->totp);
 	g_free(d->id);
 	g_free(d->progress.step);
 	g_free(d);
@@ -612,7 +635,8 @@ broker_login_thread(GTask *task, gpointer src, gpointer data, GCancellable *canc
 	BrokerTaskData *d = data;
 	GError *error = NULL;
 
-	if (paprika_broker_login(src, d->user, d->password, cancel, &error))
+	if (paprika_broker_login(src, d->user, d->password, d->totp, cancel,
+	    &error))
 		g_task_return_boolean(task, TRUE);
 	else
 		g_task_return_error(task, error);
@@ -620,13 +644,15 @@ broker_login_thread(GTask *task, gpointer src, gpointer data, GCancellable *canc
 
 void
 paprika_broker_login_async(PaprikaBroker *b, const gchar *user, const gchar *password,
-    GCancellable *cancel, GAsyncReadyCallback cb, gpointer user_data)
+    const gchar *totp, GCancellable *cancel, GAsyncReadyCallback cb,
+    gpointer user_data)
 {
 	GTask *task = broker_task(b, cancel, cb, user_data, paprika_broker_login_async);
 	BrokerTaskData *d = g_task_get_task_data(task);
 
 	d->user = g_strdup(user);
 	d->password = g_strdup(password);
+	d->totp = g_strdup(totp);
 	g_task_run_in_thread(task, broker_login_thread);
 	g_object_unref(task);
 }

@@ -19,6 +19,7 @@ typedef enum {
 	PAPRIKA_ERROR_DESKTOP = 4,	/* no desktop, or it cannot be had now */
 	PAPRIKA_ERROR_SPICE = 5,	/* the gateway or the SPICE server failed us */
 	PAPRIKA_ERROR_TIMEOUT = 6,	/* it took too long */
+	PAPRIKA_ERROR_TOTP = 7,		/* the password is right: a code is needed */
 } PaprikaError;
 
 #define PAPRIKA_ERROR (paprika_error_quark())
@@ -97,8 +98,11 @@ PaprikaBroker	*paprika_broker_new(const gchar *url, const gchar *ca_file, GError
 const gchar	*paprika_broker_get_url(PaprikaBroker *);
 GTlsDatabase	*paprika_broker_get_ca(PaprikaBroker *);
 gboolean	 paprika_broker_logged_in(PaprikaBroker *);
+/* totp: the second factor's code (or a recovery code), NULL or "" when the
+ * broker has not asked for one (PAPRIKA_ERROR_TOTP). */
 gboolean	 paprika_broker_login(PaprikaBroker *, const gchar *user,
-		     const gchar *password, GCancellable *, GError **);
+		     const gchar *password, const gchar *totp, GCancellable *,
+		     GError **);
 GPtrArray	*paprika_broker_desktops(PaprikaBroker *, GCancellable *, GError **);
 PaprikaConnection *paprika_broker_connect(PaprikaBroker *, const gchar *id,
 		     PaprikaProgress *, GCancellable *, GError **);
@@ -106,8 +110,8 @@ gboolean	 paprika_broker_reset(PaprikaBroker *, const gchar *id,
 		     GCancellable *, GError **);
 gboolean	 paprika_broker_logout(PaprikaBroker *, GCancellable *, GError **);
 void		 paprika_broker_login_async(PaprikaBroker *, const gchar *user,
-		     const gchar *password, GCancellable *, GAsyncReadyCallback,
-		     gpointer);
+		     const gchar *password, const gchar *totp, GCancellable *,
+		     GAsyncReadyCallback, gpointer);
 gboolean	 paprika_broker_login_finish(PaprikaBroker *, GAsyncResult *,
 		     GError **);
 void		 paprika_broker_desktops_async(PaprikaBroker *, GCancellable *,

@@ -32,11 +32,15 @@ typedef struct {
 	gboolean	 saved;
 } Headless;
 
-/* The password: first line of file, or of stdin when file is NULL or "-". */
+/*
+ * The password: first line of file, or of stdin when file is NULL or "-";
+ * *totp gets the second line, the second factor's code, when there is one
+ * (NULL when not).
+ */
 static gchar *
-headless_password(const gchar *file, GError **error)
+headless_password(const gchar *file, gchar **totp, GError **error)
 {
-	gchar buf[1024], *nl;
+	gchar buf[1024], code[64], *nl;
 	FILE *f = stdin;
 
 	if (file != NULL && strcmp(file, "-") != 0 && (f = fopen(file, "r")) == NULL) {
@@ -44,8 +48,15 @@ headless_password(const gchar *file, GError **error)
 		    "Cannot read the password file %s: %s", file, g_strerror(errno));
 		return NULL;
 	}
+	*totp = NULL;
 	if (fgets(buf, sizeof(buf), f) == NULL)
 		buf[0] = '\0';
+	if (fgets(code, sizeof(code), f) != NULL) {
+		code[strcspn(code, "\r\n")] = '\0';
+		if (code[0] != '\0')
+			*totp = g_strdup(code);
+		explicit_bzero(code, sizeof(code));
+	}
 	if (f != stdin)
 		fclose(f);
 	if ((nl = strpbrk(buf, "\r\n")) != NULL)
@@ -332,7 +343,7 @@ headless_run(ClientConfig *cfg, const gchar *screenshot, const gchar *password_f
 	GPtrArray *list = NULL;
 	const PaprikaDesktop *d;
 	GError *error = NULL;
-	gchar *password = NULL;
+	gchar *password = NULL, *totp = NULL;
 	gint64 deadline;
 	guint timer;
 	int status;
@@ -347,12 +358,12 @@ headless_run(ClientConfig *cfg, const gchar *screenshot, const gchar *password_f
 		    "No user name: give one with --user");
 		goto out;
 	}
-	if ((password = headless_password(password_file, &error)) == NULL)
+	if ((password = headless_password(password_file, &totp, &error)) == NULL)
 		goto out;
 	if ((broker = paprika_broker_new(cfg->broker_url, cfg->ca_file, &error)) == NULL)
 		goto out;
 	client_log("logging in to %s as %s", cfg->broker_url, cfg->user);
-	if (!paprika_broker_login(broker, cfg->user, password, NULL, &error))
+	if (!paprika_broker_login(broker, cfg->user, password, totp, NULL, &error))
 		goto out;
 	if ((list = paprika_broker_desktops(broker, NULL, &error)) == NULL)
 		goto out;
@@ -419,6 +430,10 @@ out:
 	g_clear_pointer(&list, g_ptr_array_unref);
 	g_clear_object(&broker);
 	g_free(progress.step);
+	if (totp != NULL) {
+		explicit_bzero(totp, strlen(totp));
+		g_free(totp);
+	}
 	if (password != NULL) {
 		explicit_bzero(password, strlen(password));
 		g_free(password);

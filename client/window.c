@@ -59,6 +59,8 @@ struct _PaprikaWindow {
 	GtkWidget	*url_entry;
 	GtkWidget	*user_entry;
 	GtkWidget	*password_entry;
+	GtkWidget	*totp_label;	/* shown when the broker asks */
+	GtkWidget	*totp_entry;
 	GtkWidget	*login_button;
 	GtkWidget	*login_spinner;
 	GtkWidget	*login_message;
@@ -203,6 +205,9 @@ window_show_login(PaprikaWindow *win, const gchar *message)
 	gtk_widget_set_sensitive(win->password_entry, TRUE);
 	gtk_spinner_stop(GTK_SPINNER(win->login_spinner));
 	gtk_entry_set_text(GTK_ENTRY(win->password_entry), "");
+	gtk_entry_set_text(GTK_ENTRY(win->totp_entry), "");
+	gtk_widget_hide(win->totp_label);
+	gtk_widget_hide(win->totp_entry);
 	gtk_label_set_text(GTK_LABEL(win->login_message), message != NULL ? message : "");
 	gtk_widget_set_visible(win->logout_button, FALSE);
 	gtk_header_bar_set_subtitle(GTK_HEADER_BAR(win->header), NULL);
@@ -846,6 +851,25 @@ window_desktops_done(GObject *src, GAsyncResult *res, gpointer data)
 	g_object_unref(win);
 }
 
+/* The password was right: the login page again, the password kept, with
+ * the field for the second factor's code. */
+static void
+window_ask_totp(PaprikaWindow *win, const gchar *message)
+{
+	gtk_widget_set_sensitive(win->login_button, TRUE);
+	gtk_widget_set_sensitive(win->url_entry, TRUE);
+	gtk_widget_set_sensitive(win->user_entry, TRUE);
+	gtk_widget_set_sensitive(win->password_entry, TRUE);
+	gtk_spinner_stop(GTK_SPINNER(win->login_spinner));
+	gtk_entry_set_text(GTK_ENTRY(win->totp_entry), "");
+	gtk_widget_show(win->totp_label);
+	gtk_widget_show(win->totp_entry);
+	gtk_label_set_text(GTK_LABEL(win->login_message), message);
+	gtk_widget_grab_default(win->login_button);
+	gtk_widget_grab_focus(win->totp_entry);
+	client_log("ui: the broker asks for a second factor");
+}
+
 static void
 window_login_done(GObject *src, GAsyncResult *res, gpointer data)
 {
@@ -853,7 +877,9 @@ window_login_done(GObject *src, GAsyncResult *res, gpointer data)
 	GError *error = NULL;
 
 	if (!paprika_broker_login_finish(PAPRIKA_BROKER(src), res, &error)) {
-		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		if (g_error_matches(error, PAPRIKA_ERROR, PAPRIKA_ERROR_TOTP))
+			window_ask_totp(win, error->message);
+		else if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 			window_show_login(win, error->message);
 		g_error_free(error);
 		g_object_unref(win);
@@ -905,7 +931,9 @@ window_login_clicked(GtkWidget *w, gpointer data)
 	gtk_spinner_start(GTK_SPINNER(win->login_spinner));
 	gtk_label_set_text(GTK_LABEL(win->login_message), "");
 	client_log("ui: logging in to %s as %s", url, user);
-	paprika_broker_login_async(win->broker, user, password, win->cancel,
+	paprika_broker_login_async(win->broker, user, password,
+	    gtk_widget_get_visible(win->totp_entry) ?
+	    gtk_entry_get_text(GTK_ENTRY(win->totp_entry)) : NULL, win->cancel,
 	    window_login_done, g_object_ref(win));
 }
 
@@ -1237,6 +1265,19 @@ window_login_page(PaprikaWindow *win)
 	gtk_grid_attach(GTK_GRID(grid), window_field_label("_Password", win->password_entry), 0, 4, 1, 1);
 	gtk_grid_attach(GTK_GRID(grid), win->password_entry, 1, 4, 1, 1);
 
+	/* The second factor: shown once the broker asks for it. */
+	win->totp_entry = gtk_entry_new();
+	gtk_entry_set_input_purpose(GTK_ENTRY(win->totp_entry), GTK_INPUT_PURPOSE_DIGITS);
+	gtk_entry_set_max_length(GTK_ENTRY(win->totp_entry), 32);
+	gtk_entry_set_activates_default(GTK_ENTRY(win->totp_entry), TRUE);
+	gtk_widget_set_tooltip_text(win->totp_entry,
+	    "The 6 digits of your authenticator app, or one of your recovery codes");
+	win->totp_label = window_field_label("_Code", win->totp_entry);
+	gtk_widget_set_no_show_all(win->totp_label, TRUE);
+	gtk_widget_set_no_show_all(win->totp_entry, TRUE);
+	gtk_grid_attach(GTK_GRID(grid), win->totp_label, 0, 5, 1, 1);
+	gtk_grid_attach(GTK_GRID(grid), win->totp_entry, 1, 5, 1, 1);
+
 	buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 	gtk_widget_set_halign(buttons, GTK_ALIGN_END);
 	win->login_spinner = gtk_spinner_new();
@@ -1247,13 +1288,13 @@ window_login_page(PaprikaWindow *win)
 	g_signal_connect(win->login_button, "clicked", G_CALLBACK(window_login_clicked), win);
 	gtk_container_add(GTK_CONTAINER(buttons), win->login_spinner);
 	gtk_container_add(GTK_CONTAINER(buttons), win->login_button);
-	gtk_grid_attach(GTK_GRID(grid), buttons, 1, 5, 1, 1);
+	gtk_grid_attach(GTK_GRID(grid), buttons, 1, 6, 1, 1);
 
 	win->login_message = gtk_label_new(NULL);
 	gtk_label_set_line_wrap(GTK_LABEL(win->login_message), TRUE);
 	gtk_label_set_max_width_chars(GTK_LABEL(win->login_message), 48);
 	gtk_style_context_add_class(gtk_widget_get_style_context(win->login_message), "error");
-	gtk_grid_attach(GTK_GRID(grid), win->login_message, 0, 6, 2, 1);
+	gtk_grid_attach(GTK_GRID(grid), win->login_message, 0, 7, 2, 1);
 	return grid;
 }
 

@@ -87,6 +87,18 @@ def build_agent_guest(*options):
     return out
 
 
+def hotp(secret, counter):
+    """RFC 4226 HOTP, 6 digits, written from the RFC (HMAC-SHA1, dynamic
+    truncation): the tests' own implementation, to check the broker's
+    TOTP codes (RFC 6238: counter = unix time // 30) against."""
+    import hashlib
+    import hmac
+    import struct
+    h = hmac.new(secret, struct.pack(">Q", counter), hashlib.sha1).digest()
+    o = h[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7FFFFFFF) % 10**6)
+
+
 def import_demo():
     """Imports the demo modules, or fails the test saying why."""
     try:

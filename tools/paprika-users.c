@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "broker.h"
+#include "qr.h"
+#include "twofactor.h"
 
 #define USERS_DEFAULT_FILE	SYSCONFDIR "/paprika/users"
 #define USERS_LINE_MAX		1024
@@ -33,7 +36,7 @@ static void __attribute__((noreturn))
 users_usage(void)
 {
 	fprintf(stderr,
-	    "usage: paprika-users [-f file] command [arguments]\n"
+	    "usage: paprika-users [-f file] [-c config] command [arguments]\n"
 	    "\n"
 	    "  add NAME [--groups G1,G2] [--stdin]\n"
 	    "                  add a user; asks for the password twice, or\n"
@@ -44,9 +47,19 @@ users_usage(void)
 	    "                  set a user's groups (\"\" for none)\n"
 	    "  del NAME        remove a user\n"
 	    "  list            print each user and their groups\n"
+	    "  totp enroll NAME\n"
+	    "                  give a local or PAM user a second factor: prints\n"
+	    "                  its otpauth:// URI, a QR code and recovery codes\n"
+	    "  totp remove NAME\n"
+	    "                  remove a user's second factor\n"
+	    "  totp status NAME\n"
+	    "                  whether a user has one\n"
 	    "\n"
-	    "The file is %s unless -f names another.\n",
-	    USERS_DEFAULT_FILE);
+	    "The file is %s unless -f names another. The totp commands\n"
+	    "change the broker's state file and read its TOTP key, both named\n"
+	    "in the broker's configuration (%s unless -c names\n"
+	    "another): run them as the user the broker runs as.\n",
+	    USERS_DEFAULT_FILE, BROKER_DEFAULT_CONFIG);
 	exit(2);
 }
 
@@ -385,17 +398,111 @@ users_list(const struct users_file *uf)
 	return 0;
 }
 
+/* The broker's state and TOTP key, from its configuration; exits on
+ * errors. */
+static struct db *
+users_totp_open(const char *config, struct totp_keys *k)
+{
+	struct broker_config	*c;
+	struct db		*db;
+	char			 err[1024];
+
+	if ((c = conf_load(config, err, sizeof(err))) == NULL)
+		errx(1, "%s", err);
+	if (c->totp == CONF_TOTP_OFF)
+		errx(1, "%s: [broker] totp is off: set it to optional or "
+		    "required first", config);
+	if (totp_keys_load(c->totp_key, k, err, sizeof(err)) == -1)
+		errx(1, "%s", err);
+	if ((db = db_open(c->state, err, sizeof(err))) == NULL)
+		errx(1, "%s", err);
+	conf_free(c);
+	return db;
+}
+
+/* paprika-users totp enroll|remove|status NAME. */
+static int
+users_totp(const char *config, const char *what, const char *name)
+{
+	struct totp_keys	 k;
+	struct db		*db;
+	char			 uri[TOTP_URI_MAX];
+	char			 codes[TOTP_RECOVERY_CODES][TOTP_RECOVERY_TEXT];
+	time_t			 now = time(NULL);
+	size_t			 i;
+	int			 rc, left, ret = 1;
+
+	users_check_name(name);
+	if (strcmp(what, "enroll") != 0 && strcmp(what, "remove") != 0 &&
+	    strcmp(what, "status") != 0)
+		users_usage();
+	db = users_totp_open(config, &k);
+	if (strcmp(what, "status") == 0) {
+		if ((rc = twofactor_enrolled(db, name, &left)) == -1)
+			goto out;
+		if (rc == 1)
+			printf("%s: enrolled, %d recovery codes left\n", name,
+			    left);
+		else
+			printf("%s: not enrolled\n", name);
+		ret = 0;
+	} else if (strcmp(what, "remove") == 0) {
+		if ((rc = twofactor_remove(db, name)) == -1)
+			goto out;
+		if (rc == 0) {
+			warnx("%s has no second factor", name);
+			goto out;
+		}
+		db_audit(db, "paprika-users", "", "totp remove", name, "ok",
+		    "second factor removed");
+		ret = 0;
+	} else {
+		if ((rc = twofactor_begin(db, &k, name, now, uri,
+		    sizeof(uri))) == 1) {
+			warnx("%s has a second factor: totp remove first",
+			    name);
+			goto out;
+		}
+		if (rc == -1 || twofactor_confirm(db, &k, name, NULL, now,
+		    codes) != 0) {
+			warnx("cannot save the second factor");
+			goto out;
+		}
+		db_audit(db, "paprika-users", "", "totp enrol", name, "ok",
+		    "enrolled by paprika-users");
+		printf("Scan this with the authenticator app, or enter the "
+		    "URI:\n%s\n\n", uri);
+		qr_print(uri, stdout);
+		printf("\nRecovery codes, each good for one login without the "
+		    "app (shown only now):\n");
+		for (i = 0; i < TOTP_RECOVERY_CODES; i++)
+			printf("  %s\n", codes[i]);
+		fflush(stdout);
+		explicit_bzero(uri, sizeof(uri));
+		explicit_bzero(codes, sizeof(codes));
+		ret = 0;
+	}
+out:
+	explicit_bzero(&k, sizeof(k));
+	db_close(db);
+	return ret;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct users_file	 uf;
 	const char		*path = USERS_DEFAULT_FILE, *cmd;
+	const char		*config = BROKER_DEFAULT_CONFIG;
 	const char		*groups = "", *args[2] = { NULL, NULL };
 	size_t			 nargs = 0;
 	int			 ch, i, from_stdin = 0, have_groups = 0, ret;
 
-	while ((ch = getopt(argc, argv, "+f:h")) != -1) {
+	while ((ch = getopt(argc, argv, "+c:f:h")) != -1) {
 		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
 		case 'f':
 			path = optarg;
 			break;
@@ -445,7 +552,10 @@ main(int argc, char *argv[])
 	    !from_stdin) {
 		users_load(&uf, path);
 		ret = users_list(&uf);
-	} else
+	} else if (strcmp(cmd, "totp") == 0 && nargs == 2 && !have_groups &&
+	    !from_stdin)
+		return users_totp(config, args[0], args[1]);
+	else
 		users_usage();
 	users_free(&uf);
 	return ret;

@@ -93,10 +93,13 @@
     $("audit").tBodies[0].textContent = "";
     show($("app"), false);
     show($("who"), false);
+    show($("enrol"), false);
     show($("loading"), false);
     show($("login"), true);
     say($("login-error"), msg);
     $("password").value = "";
+    $("totp").value = "";
+    show($("totp-field"), false);
     $("username").focus();
   }
 
@@ -106,6 +109,9 @@
     show($("loading"), false);
     show($("login"), false);
     show($("who"), true);
+    if (who.totp_enrol) { enrolView(true); return; }
+    show($("enrol"), false);
+    offerTotp();
     show($("app"), true);
     say($("notice"), "");
     say($("app-error"), "");
@@ -123,15 +129,28 @@
       say($("login-error"), "Enter your user name and your password.");
       return;
     }
-    var button = $("login-button");
+    var button = $("login-button"), body = { username: user, password: pw };
+    var code = $("totp").value.trim();
+    if (!$("totp-field").hidden && code) body.totp = code;
     button.disabled = true;
     say($("login-error"), "");
-    api("POST", "/api/v1/login", { username: user, password: pw }).then(function (res) {
+    api("POST", "/api/v1/login", body).then(function (res) {
+      $("totp").value = "";
       if (res.status === 200) {
         $("password").value = "";
+        show($("totp-field"), false);
         loggedIn(res.body);
         return;
       }
+      var err = res.body && res.body.error;
+      if (res.status === 401 && err && err.code === "totp_required") {
+        /* The password was right: ask for the code, keep the rest. */
+        show($("totp-field"), true);
+        say($("login-error"), "Enter the code your authenticator app shows.");
+        $("totp").focus();
+        return;
+      }
+      show($("totp-field"), false);
       var msg = errorText(res);
       var wait = res.headers.get("Retry-After");
       if (res.status === 429 && wait && msg.indexOf(wait) < 0)
@@ -149,12 +168,82 @@
     });
   }
 
+  /* --- second factor ------------------------------------------------------- */
+
+  /* Offers enrolment to a user who may have a second factor and has none. */
+  function offerTotp() {
+    api("GET", "/api/v1/totp").then(function (res) {
+      show($("totp-offer"), res.status === 200 && !res.body.enrolled);
+    }, function () {});
+  }
+
+  /* The enrolment panel; required: the login may do nothing else yet. */
+  function enrolView(required) {
+    clearInterval(timer);
+    timer = null;
+    show($("app"), false);
+    show($("totp-offer"), false);
+    show($("enrol"), true);
+    show($("enrol-start"), true);
+    show($("enrol-scan"), false);
+    show($("enrol-done"), false);
+    say($("enrol-error"), "");
+    $("enrol-why").textContent = required ?
+      "Your account needs a second factor: a code from an app on your phone, asked at each sign-in. Set it up to continue." :
+      "Sign in with a code from an app on your phone as well as your password.";
+  }
+
+  function enrolStart() {
+    say($("enrol-error"), "");
+    api("POST", "/api/v1/totp/enroll").then(function (res) {
+      if (failed(res)) return;
+      if (res.status !== 200) { say($("enrol-error"), errorText(res)); return; }
+      var m = /[?&]secret=([A-Z2-7]+)/.exec(res.body.uri || "");
+      $("enrol-secret").textContent = m ? m[1].replace(/(.{4})/g, "$1 ").trim() : "";
+      $("enrol-qr").src = res.body.qr + "?t=" + Date.now();
+      show($("enrol-start"), false);
+      show($("enrol-scan"), true);
+      $("enrol-code").value = "";
+      $("enrol-code").focus();
+    }, function () { say($("enrol-error"), "Cannot reach the broker. Try again."); });
+  }
+
+  function enrolConfirm(ev) {
+    ev.preventDefault();
+    var code = $("enrol-code").value.replace(/\s/g, "");
+    if (!/^[0-9]{6}$/.test(code)) { say($("enrol-error"), "Enter the 6 digits the app shows."); return; }
+    $("enrol-button").disabled = true;
+    api("POST", "/api/v1/totp/confirm", { code: code }).then(function (res) {
+      if (failed(res)) return;
+      if (res.status !== 200) { say($("enrol-error"), errorText(res)); return; }
+      say($("enrol-error"), "");
+      $("enrol-qr").removeAttribute("src");
+      $("enrol-secret").textContent = "";
+      var ul = $("recovery-codes");
+      ul.textContent = "";
+      (res.body.recovery_codes || []).forEach(function (c) { ul.appendChild(el("li", { text: c })); });
+      show($("enrol-scan"), false);
+      show($("enrol-done"), true);
+    }, function () {
+      say($("enrol-error"), "Cannot reach the broker. Try again.");
+    }).then(function () { $("enrol-button").disabled = false; });
+  }
+
+  function enrolContinue() {
+    $("recovery-codes").textContent = "";
+    loggedIn(me);
+  }
+
   /* --- desktops ---------------------------------------------------------- */
 
   function refresh() {
     if (!me) return;
     api("GET", "/api/v1/desktops").then(function (res) {
       if (!me || failed(res)) return;
+      if (res.status === 403 && res.body.error && res.body.error.code === "totp_enrol_required") {
+        enrolView(true);
+        return;
+      }
       if (res.status !== 200) { say($("app-error"), errorText(res)); return; }
       say($("app-error"), "");
       renderDesktops(res.body.desktops || []);
@@ -393,6 +482,10 @@
   document.addEventListener("DOMContentLoaded", function () {
     $("login-form").addEventListener("submit", onLogin);
     $("logout").addEventListener("click", onLogout);
+    $("totp-offer").addEventListener("click", function () { enrolView(false); });
+    $("enrol-start").addEventListener("click", enrolStart);
+    $("enrol-form").addEventListener("submit", enrolConfirm);
+    $("enrol-continue").addEventListener("click", enrolContinue);
     api("GET", "/api/v1/me").then(function (res) {
       if (res.status === 200) loggedIn(res.body);
       else loggedOut("");

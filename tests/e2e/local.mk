@@ -10,6 +10,10 @@ EXTRA_DIST += tests/testlib.py tests/libvirtd.py tests/e2e/e2elib.py
 # against a real deployment.
 TESTS += tests/e2e/test-portal.py
 EXTRA_DIST += tests/e2e/test-portal.py
+# The portal's second factor (enrolment with the broker's QR code, the code
+# asked after the password) in headless chromium, on libvirt's test driver.
+TESTS += tests/e2e/test-portal-totp.py
+EXTRA_DIST += tests/e2e/test-portal-totp.py
 # paprika-client itself: headless first frame and the GUI under Xvfb,
 # typed into with xdotool, against a real deployment.
 TESTS += tests/e2e/test-client.py
@@ -23,6 +27,10 @@ EXTRA_DIST += tests/e2e/test-client-kiosk.py
 # one plain line on stderr.
 TESTS += tests/e2e/test-client-errors.py
 EXTRA_DIST += tests/e2e/test-client-errors.py
+# paprika-client --headless and the second factor (TOTP): asked, wrong,
+# right (the password input's second line), enrolment needed.
+TESTS += tests/e2e/test-client-totp.py
+EXTRA_DIST += tests/e2e/test-client-totp.py
 # A desktop with two monitors: a tiny Linux guest with two qxl devices from
 # Debian packages (demo/agent-guest/build.sh --monitors, downloaded once into
 # build/agent-guest; the test fails when they cannot be downloaded); the

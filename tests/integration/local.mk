@@ -126,6 +126,10 @@ EXTRA_DIST += tests/integration/test-broker-privsep.py
 # The broker's systemd unit through systemd-analyze (verify, security).
 TESTS += tests/integration/test-broker-unit.py
 EXTRA_DIST += tests/integration/test-broker-unit.py
+# Second factors (TOTP): paprika-users and the API's enrolment, codes,
+# replays, recovery codes, the throttle, per-group and per-pool policy.
+TESTS += tests/integration/test-broker-totp.py
+EXTRA_DIST += tests/integration/test-broker-totp.py
 
 # The manual pages (man/) against the programs' usage, their check mode's
 # configuration dump and the example configurations; no groff warnings;

@@ -23,6 +23,7 @@ UNIT_TESTS = \
 	tests/unit/test-screen \
 	tests/unit/test-throttle \
 	tests/unit/test-ticket \
+	tests/unit/test-totp \
 	tests/unit/test-wipe
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -73,6 +74,10 @@ tests_unit_test_wipe_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_throttle_SOURCES = tests/unit/test-throttle.c
 tests_unit_test_throttle_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_throttle_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_totp_SOURCES = tests/unit/test-totp.c
+tests_unit_test_totp_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_totp_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 
 tests_unit_test_config_SOURCES = tests/unit/test-config.c tests/unit/unit.h
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
