@@ -590,6 +590,9 @@ def main(h, t):
         leaked = [tk for tk in h.ticket_texts if tk in log]
         t.ok(not leaked, "no ticket text appears in the gateway's log "
              "(%d checked)" % len(h.ticket_texts))
+    # Under AddressSanitizer a leak or a bad access shows up in the log.
+    t.eq(gw.stop(), 0, "the gateway stops cleanly")
+    t.ok("Sanitizer" not in gw.log(), "no sanitizer report in the log")
 
 
 if __name__ == "__main__":
