@@ -135,3 +135,31 @@ tls_client_ctx_new(const char *cafile, char *err, size_t errlen)
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	return ctx;
 }
+
+const char *
+tls_subject(X509 *x, char *buf, size_t size)
+{
+	X509_NAME	*name = X509_get_subject_name(x);
+	X509_NAME_ENTRY	*e;
+	unsigned char	*val;
+	size_t		 len = 0;
+	int		 i, n;
+
+	buf[0] = '\0';
+	for (i = 0; name != NULL && i < X509_NAME_entry_count(name); i++) {
+		e = X509_NAME_get_entry(name, i);
+		if (ASN1_STRING_to_UTF8(&val, X509_NAME_ENTRY_get_data(e)) < 0)
+			continue;
+		n = snprintf(buf + len, size - len, "%s%s=%s", len ? "," : "",
+		    OBJ_nid2sn(OBJ_obj2nid(X509_NAME_ENTRY_get_object(e))),
+		    (char *)val);
+		OPENSSL_free(val);
+		if (n < 0 || (size_t)n >= size - len) {
+			/* Too long to match anything: say so, never cut. */
+			snprintf(buf, size, "?");
+			break;
+		}
+		len += (size_t)n;
+	}
+	return buf;
+}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "gateway.h"
@@ -38,6 +39,7 @@ conf_defaults(struct gateway_config *c)
 	c->max_pending = 0;
 	c->buffer_size = 64 * 1024;
 	c->splice = 1;
+	c->ws_max_message = 1024 * 1024;
 }
 
 static int
@@ -63,6 +65,97 @@ conf_setstr(char **dst, const char *value)
 	*dst = value[0] == '\0' ? NULL : xstrdup(value);
 }
 
+/*
+ * "https://a.example, https://b.example:8443": the origins of the pages
+ * that may open WebSockets (a browser sends scheme://host[:port]); lines
+ * add up.
+ */
+static int
+conf_origins(struct gateway_config *c, const char *value, char *err,
+    size_t errlen)
+{
+	const char	*p = value, *end;
+	size_t		 len;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		for (end = p; *end != '\0' && *end != ',' && *end != ' '; end++)
+			;
+		if ((len = (size_t)(end - p)) == 0)
+			break;
+		if (c->nws_origins == GATEWAY_MAX_ORIGINS ||
+		    len > WS_ORIGIN_MAX || (strncmp(p, "https://", 8) != 0 &&
+		    strncmp(p, "http://", 7) != 0)) {
+			snprintf(err, errlen, "bad origin in \"%s\" (expected "
+			    "a list such as https://desktop.example.com; at "
+			    "most %d)", value, GATEWAY_MAX_ORIGINS);
+			return -1;
+		}
+		c->ws_origins[c->nws_origins] = xmalloc(len + 1);
+		memcpy(c->ws_origins[c->nws_origins], p, len);
+		c->ws_origins[c->nws_origins++][len] = '\0';
+		p = end;
+	}
+	return 0;
+}
+
+/* [hypervisor ADDR]: the SPICE certificate a guest's host must show. */
+static int
+conf_hypervisor(struct gateway_config *c, const char *addr, const char *name,
+    const char *value, char *err, size_t errlen)
+{
+	struct gateway_hypervisor	*h = NULL;
+	struct netaddr_net		 net;
+	size_t				 i;
+
+	if (netaddr_net_parse(addr, &net) == -1) {
+		snprintf(err, errlen, "[hypervisor %s]: not an address (e.g. "
+		    "[hypervisor 10.0.0.5])", addr);
+		return -1;
+	}
+	for (i = 0; i < c->nhypervisors; i++) {
+		if (memcmp(&c->hypervisors[i].net, &net, sizeof net) == 0)
+			h = &c->hypervisors[i];
+	}
+	if (h == NULL) {
+		if (c->nhypervisors == GATEWAY_MAX_HYPERVISORS) {
+			snprintf(err, errlen, "more than %d [hypervisor] "
+			    "sections", GATEWAY_MAX_HYPERVISORS);
+			return -1;
+		}
+		h = &c->hypervisors[c->nhypervisors++];
+		h->net = net;
+	}
+	if (strcmp(name, "spice_subject") != 0) {
+		snprintf(err, errlen, "unknown setting \"%s\" in [hypervisor "
+		    "%s] (expected spice_subject)", name, addr);
+		return -1;
+	}
+	if (value[0] == '\0' || strchr(value, '=') == NULL) {
+		snprintf(err, errlen, "spice_subject \"%s\" is not a subject "
+		    "(e.g. O=Paprika,CN=hv1)", value);
+		return -1;
+	}
+	conf_setstr(&h->spice_subject, value);
+	return 0;
+}
+
+/* The SPICE subject configured for a guest's address, or NULL. */
+const char *
+conf_spice_subject(const struct gateway_config *c,
+    const struct sockaddr_storage *ss)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nhypervisors; i++) {
+		if (netaddr_net_contains(&c->hypervisors[i].net,
+		    (const struct sockaddr *)ss))
+			return c->hypervisors[i].spice_subject;
+	}
+	return NULL;
+}
+
 static int
 conf_gateway(struct gateway_config *c, const char *name, const char *value,
     char *err, size_t errlen)
@@ -76,6 +169,11 @@ conf_gateway(struct gateway_config *c, const char *name, const char *value,
 	if (strcmp(name, "listen_tls") == 0)
 		return conf_listen(value, &c->listen_tls, &c->listen_tls_len,
 		    err, errlen);
+	if (strcmp(name, "listen_ws") == 0)
+		return conf_listen(value, &c->listen_ws, &c->listen_ws_len,
+		    err, errlen);
+	if (strcmp(name, "ws_origins") == 0)
+		return conf_origins(c, value, err, errlen);
 	if (strcmp(name, "metrics_listen") == 0)
 		return conf_listen(value, &c->listen_metrics,
 		    &c->listen_metrics_len, err, errlen);
@@ -106,6 +204,8 @@ conf_gateway(struct gateway_config *c, const char *name, const char *value,
 		conf_setstr(&c->tls_cert, value);
 	else if (strcmp(name, "tls_key") == 0)
 		conf_setstr(&c->tls_key, value);
+	else if (strcmp(name, "spice_ca") == 0)
+		conf_setstr(&c->spice_ca, value);
 	else if (strcmp(name, "ticket_keys") == 0)
 		conf_setstr(&c->ticket_keys, value);
 	else if (strcmp(name, "control_socket") == 0)
@@ -202,6 +302,13 @@ conf_limits(struct gateway_config *c, const char *name, const char *value,
 	}
 	if (strcmp(name, "splice") == 0)
 		return config_bool(value, &c->splice, err, errlen);
+	if (strcmp(name, "ws_max_message") == 0) {
+		if (config_size(value, 1024, 64 * 1024 * 1024, &v, err,
+		    errlen) == -1)
+			return -1;
+		c->ws_max_message = (size_t)v;
+		return 0;
+	}
 	snprintf(err, errlen, "unknown setting \"%s\" in [limits]", name);
 	return -1;
 }
@@ -216,8 +323,11 @@ conf_handler(void *arg, const char *section, const char *name,
 		return conf_gateway(c, name, value, err, errlen);
 	if (strcmp(section, "limits") == 0)
 		return conf_limits(c, name, value, err, errlen);
-	snprintf(err, errlen, "unknown section [%s] (expected [gateway] or "
-	    "[limits])", section);
+	if (strncmp(section, "hypervisor ", 11) == 0)
+		return conf_hypervisor(c, section + 11, name, value, err,
+		    errlen);
+	snprintf(err, errlen, "unknown section [%s] (expected [gateway], "
+	    "[limits] or [hypervisor ADDR])", section);
 	return -1;
 }
 
@@ -231,15 +341,25 @@ conf_load(const char *path, char *err, size_t errlen)
 	c->path = xstrdup(path);
 	if (config_parse_file(path, conf_handler, c, err, errlen) == -1)
 		goto fail;
-	if (c->listen_plain_len == 0 && c->listen_tls_len == 0) {
-		snprintf(err, errlen, "%s: both listeners are off: set listen "
-		    "or listen_tls", path);
+	if (c->listen_plain_len == 0 && c->listen_tls_len == 0 &&
+	    c->listen_ws_len == 0) {
+		snprintf(err, errlen, "%s: every listener is off: set listen, "
+		    "listen_tls or listen_ws", path);
 		goto fail;
 	}
-	if (c->listen_tls_len != 0 && (c->tls_cert == NULL ||
-	    c->tls_key == NULL)) {
-		snprintf(err, errlen, "%s: listen_tls needs tls_cert and "
-		    "tls_key (or set listen_tls = none)", path);
+	if ((c->listen_tls_len != 0 || c->listen_ws_len != 0) &&
+	    (c->tls_cert == NULL || c->tls_key == NULL)) {
+		snprintf(err, errlen, "%s: %s needs tls_cert and tls_key (or "
+		    "set %s = none)", path, c->listen_tls_len != 0 ?
+		    "listen_tls" : "listen_ws", c->listen_tls_len != 0 ?
+		    "listen_tls" : "listen_ws");
+		goto fail;
+	}
+	if (c->listen_ws_len != 0 && (c->nws_origins == 0 ||
+	    c->spice_ca == NULL)) {
+		snprintf(err, errlen, "%s: listen_ws needs ws_origins (the "
+		    "portal's origins) and spice_ca (the CA of the "
+		    "hypervisors' SPICE certificates)", path);
 		goto fail;
 	}
 	if (c->nnets == 0) {
@@ -263,6 +383,8 @@ conf_load(const char *path, char *err, size_t errlen)
 void
 conf_free(struct gateway_config *c)
 {
+	size_t	i;
+
 	if (c == NULL)
 		return;
 	free(c->path);
@@ -272,6 +394,11 @@ conf_free(struct gateway_config *c)
 	free(c->control_socket);
 	free(c->state_dir);
 	free(c->user);
+	free(c->spice_ca);
+	for (i = 0; i < c->nws_origins; i++)
+		free(c->ws_origins[i]);
+	for (i = 0; i < c->nhypervisors; i++)
+		free(c->hypervisors[i].spice_subject);
 	free(c);
 }
 
@@ -282,6 +409,24 @@ conf_addr(const struct sockaddr_storage *ss, socklen_t len, char *buf,
 	if (len == 0)
 		return "none";
 	return netaddr_str((const struct sockaddr *)ss, buf, size);
+}
+
+/* "10.0.0.0/24" */
+static const char *
+conf_net(const struct netaddr_net *net, char *buf, size_t size)
+{
+	struct sockaddr_storage	ss;
+	char			host[NETADDR_STRLEN];
+
+	memset(&ss, 0, sizeof ss);
+	ss.ss_family = (sa_family_t)net->af;
+	if (net->af == AF_INET)
+		memcpy(&((struct sockaddr_in *)&ss)->sin_addr, net->addr, 4);
+	else
+		memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr, net->addr, 16);
+	snprintf(buf, size, "%s/%d", netaddr_host((struct sockaddr *)&ss, host,
+	    sizeof host), net->prefix);
+	return buf;
 }
 
 void
@@ -295,6 +440,12 @@ conf_dump(const struct gateway_config *c, FILE *fp)
 	    c->listen_plain_len, buf, sizeof buf));
 	fprintf(fp, "listen_tls = %s\n", conf_addr(&c->listen_tls,
 	    c->listen_tls_len, buf, sizeof buf));
+	fprintf(fp, "listen_ws = %s\n", conf_addr(&c->listen_ws,
+	    c->listen_ws_len, buf, sizeof buf));
+	fprintf(fp, "ws_origins = ");
+	for (i = 0; i < c->nws_origins; i++)
+		fprintf(fp, "%s%s", i ? ", " : "", c->ws_origins[i]);
+	fprintf(fp, "\nspice_ca = %s\n", c->spice_ca ? c->spice_ca : "");
 	fprintf(fp, "metrics_listen = %s\n", conf_addr(&c->listen_metrics,
 	    c->listen_metrics_len, buf, sizeof buf));
 	fprintf(fp, "tls_cert = %s\n", c->tls_cert ? c->tls_cert : "");
@@ -305,21 +456,9 @@ conf_dump(const struct gateway_config *c, FILE *fp)
 	fprintf(fp, "state_dir = %s\n", c->state_dir ? c->state_dir : "");
 	fprintf(fp, "user = %s\n", c->user ? c->user : "");
 	fprintf(fp, "upstream_networks = ");
-	for (i = 0; i < c->nnets; i++) {
-		struct sockaddr_storage	ss;
-
-		memset(&ss, 0, sizeof ss);
-		ss.ss_family = (sa_family_t)c->nets[i].af;
-		if (c->nets[i].af == AF_INET)
-			memcpy(&((struct sockaddr_in *)&ss)->sin_addr,
-			    c->nets[i].addr, 4);
-		else
-			memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr,
-			    c->nets[i].addr, 16);
-		fprintf(fp, "%s%s/%d", i ? ", " : "", netaddr_host(
-		    (struct sockaddr *)&ss, host, sizeof host),
-		    c->nets[i].prefix);
-	}
+	for (i = 0; i < c->nnets; i++)
+		fprintf(fp, "%s%s", i ? ", " : "", conf_net(&c->nets[i], host,
+		    sizeof host));
 	fprintf(fp, "\nupstream_ports = ");
 	for (i = 0; i < c->nports; i++) {
 		if (c->ports[i].lo == c->ports[i].hi)
@@ -344,4 +483,10 @@ conf_dump(const struct gateway_config *c, FILE *fp)
 	fprintf(fp, "max_pending = %u\n", c->max_pending);
 	fprintf(fp, "buffer_size = %zu\n", c->buffer_size);
 	fprintf(fp, "splice = %s\n", c->splice ? "yes" : "no");
+	fprintf(fp, "ws_max_message = %zu\n", c->ws_max_message);
+	for (i = 0; i < c->nhypervisors; i++)
+		fprintf(fp, "\n[hypervisor %s]\nspice_subject = %s\n",
+		    conf_net(&c->hypervisors[i].net, host, sizeof host),
+		    c->hypervisors[i].spice_subject ?
+		    c->hypervisors[i].spice_subject : "");
 }

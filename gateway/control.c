@@ -49,7 +49,7 @@ control_sessions(void)
 			json_array_append_new(tunnels, json_pack(
 			    "{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:f}",
 			    "id", (json_int_t)t->id,
-			    "listener", t->tls ? "tls" : "plain",
+			    "listener", listener_name(t->kind),
 			    "state", tunnel_state_name(t->state),
 			    "peer", peer, "upstream", up,
 			    "bytes_up", (json_int_t)t->up.bytes,

@@ -15,6 +15,7 @@
 #include "netaddr.h"
 #include "request.h"
 #include "ticket.h"
+#include "wsparse.h"
 
 #define GATEWAY_DEFAULT_CONF	SYSCONFDIR "/paprika/paprika-gatewayd.conf"
 #define GATEWAY_DEFAULT_CONTROL	RUNSTATEDIR "/paprika/gatewayd.sock"
@@ -39,7 +40,31 @@ enum refusal {
 	REFUSE_UPSTREAM_TIMEOUT,	/* 504 */
 	REFUSE_TIMEOUT,		/* request or handshake too slow */
 	REFUSE_TLS,		/* TLS handshake failed */
+	REFUSE_NOT_FOUND,	/* 404: WebSocket listener, another path */
+	REFUSE_UPGRADE,		/* 426: not a WebSocket upgrade (version 13) */
+	REFUSE_ORIGIN,		/* 403: Origin not allowed */
+	REFUSE_UPSTREAM_TLS,	/* 502: the SPICE TLS to the guest failed */
+	REFUSE_WEBSOCKET,	/* a WebSocket failed with a close code */
 	REFUSE_MAX
+};
+
+/* Where each listener's tunnels arrive; a log word and a metric label. */
+enum listener_kind {
+	LISTENER_PLAIN,
+	LISTENER_TLS,
+	LISTENER_WS,		/* WebSocket in TLS; SPICE TLS to the guest */
+	LISTENER_KINDS
+};
+
+#define GATEWAY_MAX_ORIGINS	32
+#define GATEWAY_MAX_HYPERVISORS	256
+/* A ping more than this often (a burst of twice as many) closes with 1008. */
+#define WS_PINGS_PER_SECOND	8
+
+/* [hypervisor ADDR]: what the gateway checks when it speaks TLS to it. */
+struct gateway_hypervisor {
+	struct netaddr_net	 net;
+	char			*spice_subject;
 };
 
 struct gateway_config {
@@ -48,6 +73,13 @@ struct gateway_config {
 	socklen_t			 listen_plain_len;	/* 0: off */
 	struct sockaddr_storage		 listen_tls;
 	socklen_t			 listen_tls_len;	/* 0: off */
+	struct sockaddr_storage		 listen_ws;
+	socklen_t			 listen_ws_len;		/* 0: off */
+	char				*ws_origins[GATEWAY_MAX_ORIGINS];
+	size_t				 nws_origins;
+	char				*spice_ca;
+	struct gateway_hypervisor	 hypervisors[GATEWAY_MAX_HYPERVISORS];
+	size_t				 nhypervisors;
 	struct sockaddr_storage		 listen_metrics;
 	socklen_t			 listen_metrics_len;	/* 0: off */
 	char				*tls_cert;
@@ -75,12 +107,14 @@ struct gateway_config {
 	unsigned int			 max_pending;	/* all sources together */
 	size_t				 buffer_size;
 	int				 splice;
+	size_t				 ws_max_message;
 };
 
 enum tunnel_state {
 	TUNNEL_HANDSHAKE,	/* TLS listener: handshake with the client */
 	TUNNEL_REQUEST,		/* reading the CONNECT request */
 	TUNNEL_CONNECTING,	/* connecting to the upstream */
+	TUNNEL_UPSTREAM_TLS,	/* WebSocket: SPICE TLS handshake with the guest */
 	TUNNEL_RELAY,		/* carrying bytes both ways */
 	TUNNEL_REFUSING,	/* flushing an error answer, then closing */
 	TUNNEL_CLOSED		/* waiting to be freed from the loop */
@@ -101,6 +135,7 @@ struct relay_dir {
 /* One side of a tunnel: a socket, and what edge-triggered events said. */
 struct relay_end {
 	int		 fd;
+	SSL		*ssl;		/* TLS on this side, or NULL */
 	struct event	*ev;
 	unsigned int	 readable:1;
 	unsigned int	 writable:1;
@@ -109,14 +144,30 @@ struct relay_end {
 struct session;
 struct source;
 
+/* A WebSocket tunnel's framing state (see ws.c). */
+struct ws_state {
+	struct ws_decoder	 dec;
+	char			 accept[WS_ACCEPT_LEN + 1];
+	int			 proto_binary;
+	int			 open;		/* 101 sent: frames from now on */
+	/* A pong to send at the next frame boundary. */
+	uint8_t			 pong[WS_SERVER_HEADER_MAX + WS_CONTROL_MAX];
+	size_t			 pong_len;
+	int			 close_sent;	/* no frame may follow */
+	int			 close_done;	/* the client's close came */
+	unsigned int		 ping_tokens;
+	time_t			 ping_refilled;
+};
+
 struct tunnel {
 	TAILQ_ENTRY(tunnel)	 entry;		/* all tunnels, or the reap list */
 	TAILQ_ENTRY(tunnel)	 sentry;	/* in its session */
 	TAILQ_ENTRY(tunnel)	 pentry;	/* in gw->pending, oldest first */
 	uint64_t		 id;
 	enum tunnel_state	 state;
-	int			 tls;		/* arrived on the TLS listener */
-	SSL			*ssl;
+	enum listener_kind	 kind;
+	int			 tls;		/* the client speaks TLS to us */
+	struct ws_state		*ws;		/* the WebSocket listener's */
 	struct relay_end	 client;
 	struct relay_end	 upstream;
 	struct relay_dir	 up;		/* client to upstream */
@@ -155,7 +206,7 @@ struct source {
 
 struct listener {
 	int			 fd;
-	int			 tls;
+	enum listener_kind	 kind;
 	struct event		*ev;
 	struct sockaddr_storage	 addr;
 };
@@ -165,8 +216,10 @@ struct gateway {
 	struct gateway_config	*conf;
 	struct keyring		 keys;
 	SSL_CTX			*tls_ctx;
+	SSL_CTX			*spice_ctx;	/* to the guests, for WebSockets */
 	struct listener		 plain;
 	struct listener		 tls;
+	struct listener		 ws;
 	struct listener		 metrics_listener;
 	struct event		*accept_backoff;
 	struct tunnel_list	 tunnels;
@@ -191,15 +244,22 @@ extern struct gateway	*gw;
 struct gateway_config	*conf_load(const char *path, char *err, size_t errlen);
 void			 conf_free(struct gateway_config *);
 void			 conf_dump(const struct gateway_config *, FILE *);
+const char		*conf_spice_subject(const struct gateway_config *,
+			    const struct sockaddr_storage *);
 
 /* listener.c */
 int	 listener_open(struct listener *, const struct sockaddr_storage *,
-	    socklen_t, int tls);
+	    socklen_t, enum listener_kind);
+const char *listener_name(enum listener_kind);
 void	 listener_start(struct listener *);
 void	 listener_close(struct listener *);
 
 /* tunnel.c */
-void	 tunnel_accept(int fd, struct sockaddr_storage *peer, int tls);
+void	 tunnel_accept(int fd, struct sockaddr_storage *peer,
+	    enum listener_kind);
+void	 tunnel_enter(struct tunnel *, enum tunnel_state, unsigned int timeout);
+void	 tunnel_authorize(struct tunnel *, const char *ticket, uint16_t port);
+void	 tunnel_refuse_parse(struct tunnel *, int status, const char *reason);
 void	 tunnel_close(struct tunnel *, const char *reason);
 void	 tunnel_refuse(struct tunnel *, enum refusal, const char *reason);
 /* Refuses, or closes without an answer before the TLS handshake is done. */
@@ -207,6 +267,29 @@ void	 tunnel_turn_away(struct tunnel *, enum refusal, const char *reason);
 void	 tunnel_pump(struct tunnel *);
 void	 tunnel_reap(evutil_socket_t, short, void *);
 const char *tunnel_state_name(enum tunnel_state);
+
+/* ws.c */
+/* Starts a WebSocket tunnel's state; 0, or -1 when out of memory. */
+int	 ws_new(struct tunnel *);
+void	 ws_free(struct tunnel *);
+/*
+ * Parses the upgrade request read so far; 0 when more bytes are needed,
+ * 1 once it has refused or authorized the tunnel.
+ */
+int	 ws_request(struct tunnel *, const struct request_limits *);
+/* Starts and drives the SPICE TLS handshake with the guest. */
+int	 ws_upstream_start(struct tunnel *);
+void	 ws_upstream_handshake(struct tunnel *);
+/* Frames what was just read into d (in place); see relay_dir_pump. */
+void	 ws_filter(struct tunnel *, struct relay_dir *);
+/* Queues a pending pong into the empty down buffer; 1 if it did, -1. */
+int	 ws_queue_control(struct tunnel *);
+/* Ends a WebSocket with a close frame, then closes once it is sent. */
+void	 ws_end(struct tunnel *, uint16_t code, const char *why);
+/* tunnel_close: a close frame on the way out, if one fits now. */
+void	 ws_goodbye(struct tunnel *, const char *reason);
+/* The room the down buffer leaves for a frame header and a close frame. */
+#define WS_DOWN_RESERVE	(WS_SERVER_HEADER_MAX + 2 + WS_CONTROL_MAX)
 
 /* pending.c */
 /* Counts t as waiting for its ticket, making room if it may; 0 or -1. */
@@ -262,7 +345,7 @@ void	 control_close(const char *path);
 /* metrics.c */
 enum metrics_hist { HIST_HANDSHAKE, HIST_CONNECT, HIST_MAX };
 void	 metrics_refusal(enum refusal);
-void	 metrics_tunnel_opened(int tls);
+void	 metrics_tunnel_opened(enum listener_kind);
 void	 metrics_tunnel_closed(const struct tunnel *);
 void	 metrics_bytes(int up, size_t);
 void	 metrics_observe(enum metrics_hist, double seconds);

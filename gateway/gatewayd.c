@@ -34,10 +34,13 @@ usage(void)
 	exit(1);
 }
 
-/* Loads what a reload may change: keys and the TLS context. */
+/*
+ * Loads what a reload may change: keys, the TLS context, and the context
+ * that verifies the guests' SPICE certificates for WebSocket tunnels.
+ */
 static int
 gateway_load_secrets(struct gateway_config *c, struct keyring *keys,
-    SSL_CTX **ctx, char *err, size_t errlen)
+    SSL_CTX **ctx, SSL_CTX **spice_ctx, char *err, size_t errlen)
 {
 	char	msg[512];
 
@@ -45,14 +48,21 @@ gateway_load_secrets(struct gateway_config *c, struct keyring *keys,
 		snprintf(err, errlen, "%s", msg);
 		return -1;
 	}
-	*ctx = NULL;
-	if (c->listen_tls_len != 0 && (*ctx = tls_server_ctx_new(c->tls_cert,
-	    c->tls_key, msg, sizeof msg)) == NULL) {
-		keyring_clear(keys);
-		snprintf(err, errlen, "%s", msg);
-		return -1;
-	}
+	*ctx = *spice_ctx = NULL;
+	if ((c->listen_tls_len != 0 || c->listen_ws_len != 0) &&
+	    (*ctx = tls_server_ctx_new(c->tls_cert, c->tls_key, msg,
+	    sizeof msg)) == NULL)
+		goto fail;
+	if (c->listen_ws_len != 0 && (*spice_ctx = tls_client_ctx_new(
+	    c->spice_ca, msg, sizeof msg)) == NULL)
+		goto fail;
 	return 0;
+ fail:
+	SSL_CTX_free(*ctx);
+	*ctx = NULL;
+	keyring_clear(keys);
+	snprintf(err, errlen, "%s", msg);
+	return -1;
 }
 
 static int
@@ -67,7 +77,7 @@ gateway_reload(char *err, size_t errlen)
 {
 	struct gateway_config	*c;
 	struct keyring		 keys;
-	SSL_CTX			*ctx;
+	SSL_CTX			*ctx, *spice_ctx;
 
 	memset(&keys, 0, sizeof keys);
 	if ((c = conf_load(gw->conf->path, err, errlen)) == NULL)
@@ -80,7 +90,8 @@ gateway_reload(char *err, size_t errlen)
 		conf_free(c);
 		return -1;
 	}
-	if (gateway_load_secrets(c, &keys, &ctx, err, errlen) == -1) {
+	if (gateway_load_secrets(c, &keys, &ctx, &spice_ctx, err,
+	    errlen) == -1) {
 		conf_free(c);
 		return -1;
 	}
@@ -88,6 +99,8 @@ gateway_reload(char *err, size_t errlen)
 	    &gw->conf->listen_plain, gw->conf->listen_plain_len) ||
 	    !same_addr(&c->listen_tls, c->listen_tls_len,
 	    &gw->conf->listen_tls, gw->conf->listen_tls_len) ||
+	    !same_addr(&c->listen_ws, c->listen_ws_len,
+	    &gw->conf->listen_ws, gw->conf->listen_ws_len) ||
 	    !same_addr(&c->listen_metrics, c->listen_metrics_len,
 	    &gw->conf->listen_metrics, gw->conf->listen_metrics_len))
 		log_warnx("reload: listener addresses changed; they take "
@@ -99,12 +112,18 @@ gateway_reload(char *err, size_t errlen)
 	c->listen_plain_len = gw->conf->listen_plain_len;
 	c->listen_tls = gw->conf->listen_tls;
 	c->listen_tls_len = gw->conf->listen_tls_len;
+	c->listen_ws = gw->conf->listen_ws;
+	c->listen_ws_len = gw->conf->listen_ws_len;
 	c->listen_metrics = gw->conf->listen_metrics;
 	c->listen_metrics_len = gw->conf->listen_metrics_len;
 	c->buffer_size = gw->conf->buffer_size;
-	if (ctx == NULL && gw->tls.fd != -1) {
-		snprintf(err, errlen, "the TLS listener is running: keep "
-		    "listen_tls, tls_cert and tls_key");
+	if ((ctx == NULL && (gw->tls.fd != -1 || gw->ws.fd != -1)) ||
+	    (spice_ctx == NULL && gw->ws.fd != -1)) {
+		snprintf(err, errlen, "the TLS or WebSocket listener is "
+		    "running: keep listen_tls or listen_ws, tls_cert, tls_key "
+		    "and spice_ca");
+		SSL_CTX_free(ctx);
+		SSL_CTX_free(spice_ctx);
 		keyring_clear(&keys);
 		conf_free(c);
 		return -1;
@@ -115,6 +134,8 @@ gateway_reload(char *err, size_t errlen)
 	/* Live connections keep a reference to the old context. */
 	SSL_CTX_free(gw->tls_ctx);
 	gw->tls_ctx = ctx;
+	SSL_CTX_free(gw->spice_ctx);
+	gw->spice_ctx = spice_ctx;
 	conf_free(gw->conf);
 	gw->conf = c;
 	log_info("reloaded %s: %zu ticket key(s), %u tunnel(s) kept",
@@ -158,6 +179,7 @@ gateway_sigterm(evutil_socket_t sig, short what, void *arg)
 	gw->draining = 1;
 	listener_close(&gw->plain);
 	listener_close(&gw->tls);
+	listener_close(&gw->ws);
 	/* Connections that are not tunnels yet are not worth waiting for. */
 	TAILQ_FOREACH_SAFE(t, &gw->tunnels, entry, next) {
 		if (t->state != TUNNEL_RELAY)
@@ -326,15 +348,15 @@ main(int argc, char *argv[])
 	TAILQ_INIT(&gw->tunnels);
 	TAILQ_INIT(&gw->reap);
 	TAILQ_INIT(&gw->pending);
-	gw->plain.fd = gw->tls.fd = gw->metrics_listener.fd = -1;
+	gw->plain.fd = gw->tls.fd = gw->ws.fd = gw->metrics_listener.fd = -1;
 	gw->control_fd = -1;
 	if ((c = conf_load(conffile, err, sizeof err)) == NULL) {
 		fprintf(stderr, "paprika-gatewayd: %s\n", err);
 		return 1;
 	}
 	gw->conf = c;
-	if (gateway_load_secrets(c, &gw->keys, &gw->tls_ctx, err,
-	    sizeof err) == -1) {
+	if (gateway_load_secrets(c, &gw->keys, &gw->tls_ctx, &gw->spice_ctx,
+	    err, sizeof err) == -1) {
 		fprintf(stderr, "paprika-gatewayd: %s\n", err);
 		return 1;
 	}
@@ -353,13 +375,16 @@ main(int argc, char *argv[])
 	if (revoke_load(c->state_dir) == -1)
 		fatalx("cannot read revocations from %s", c->state_dir);
 	if (c->listen_plain_len != 0 && listener_open(&gw->plain,
-	    &c->listen_plain, c->listen_plain_len, 0) == -1)
+	    &c->listen_plain, c->listen_plain_len, LISTENER_PLAIN) == -1)
 		return 1;
 	if (c->listen_tls_len != 0 && listener_open(&gw->tls, &c->listen_tls,
-	    c->listen_tls_len, 1) == -1)
+	    c->listen_tls_len, LISTENER_TLS) == -1)
+		return 1;
+	if (c->listen_ws_len != 0 && listener_open(&gw->ws, &c->listen_ws,
+	    c->listen_ws_len, LISTENER_WS) == -1)
 		return 1;
 	if (c->listen_metrics_len != 0 && listener_open(&gw->metrics_listener,
-	    &c->listen_metrics, c->listen_metrics_len, 0) == -1)
+	    &c->listen_metrics, c->listen_metrics_len, LISTENER_PLAIN) == -1)
 		return 1;
 	if (c->control_socket != NULL && control_open(c->control_socket) == -1)
 		return 1;
@@ -381,15 +406,18 @@ main(int argc, char *argv[])
 		fatalx("cannot watch signals");
 	listener_start(&gw->plain);
 	listener_start(&gw->tls);
+	listener_start(&gw->ws);
 	listener_start(&gw->metrics_listener);
 	control_start();
 	revoke_start();
-	log_info("started: plain %s, tls %s, %zu ticket key(s), "
+	log_info("started: plain %s, tls %s, ws %s, %zu ticket key(s), "
 	    "%zu upstream network(s)",
 	    c->listen_plain_len ? netaddr_str((struct sockaddr *)
 	    &c->listen_plain, err, 64) : "off",
 	    c->listen_tls_len ? netaddr_str((struct sockaddr *)
 	    &c->listen_tls, err + 64, 64) : "off",
+	    c->listen_ws_len ? netaddr_str((struct sockaddr *)
+	    &c->listen_ws, err + 128, 64) : "off",
 	    gw->keys.nkeys, c->nnets);
 
 	event_base_dispatch(gw->base);
@@ -410,6 +438,7 @@ main(int argc, char *argv[])
 	revoke_stop();
 	keyring_clear(&gw->keys);
 	SSL_CTX_free(gw->tls_ctx);
+	SSL_CTX_free(gw->spice_ctx);
 	event_base_free(gw->base);
 	conf_free(gw->conf);
 	free(gw);

@@ -21,13 +21,13 @@ static const char	overloaded[] =
 
 int
 listener_open(struct listener *l, const struct sockaddr_storage *ss,
-    socklen_t len, int tls)
+    socklen_t len, enum listener_kind kind)
 {
 	char	buf[NETADDR_STRLEN];
 	int	fd, on = 1;
 
 	l->fd = -1;
-	l->tls = tls;
+	l->kind = kind;
 	l->addr = *ss;
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -74,6 +74,8 @@ listener_resume(evutil_socket_t fd, short what, void *arg)
 		event_add(gw->plain.ev, NULL);
 	if (gw->tls.ev != NULL)
 		event_add(gw->tls.ev, NULL);
+	if (gw->ws.ev != NULL)
+		event_add(gw->ws.ev, NULL);
 	if (gw->metrics_listener.ev != NULL)
 		event_add(gw->metrics_listener.ev, NULL);
 }
@@ -89,6 +91,8 @@ listener_backoff(void)
 		event_del(gw->plain.ev);
 	if (gw->tls.ev != NULL)
 		event_del(gw->tls.ev);
+	if (gw->ws.ev != NULL)
+		event_del(gw->ws.ev);
 	if (gw->metrics_listener.ev != NULL)
 		event_del(gw->metrics_listener.ev);
 	if (gw->accept_backoff == NULL)
@@ -127,13 +131,29 @@ listener_accept(evutil_socket_t lfd, short what, void *arg)
 			/* Best effort: the answer fits any socket buffer. */
 			metrics_refusal(REFUSE_OVERLOADED);
 			listener_log_overload();
-			if (!l->tls)
+			if (l->kind == LISTENER_PLAIN)
 				(void)!write(fd, overloaded, sizeof overloaded - 1);
 			close(fd);
 			continue;
 		}
-		tunnel_accept(fd, &ss, l->tls);
+		tunnel_accept(fd, &ss, l->kind);
 	}
+}
+
+const char *
+listener_name(enum listener_kind kind)
+{
+	switch (kind) {
+	case LISTENER_PLAIN:
+		return "plain";
+	case LISTENER_TLS:
+		return "tls";
+	case LISTENER_WS:
+		return "ws";
+	case LISTENER_KINDS:
+		break;
+	}
+	return "unknown";
 }
 
 void

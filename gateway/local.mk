@@ -14,7 +14,9 @@ paprika_gatewayd_SOURCES = \
 	gateway/request.c gateway/request.h \
 	gateway/revoke.c \
 	gateway/session.c \
-	gateway/tunnel.c
+	gateway/tunnel.c \
+	gateway/ws.c \
+	gateway/wsparse.c gateway/wsparse.h
 paprika_gatewayd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
 paprika_gatewayd_LDADD = $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) \
 	-lpthread

@@ -25,7 +25,7 @@ struct histogram {
 };
 
 static struct {
-	uint64_t		opened[2];	/* plain, tls */
+	uint64_t		opened[LISTENER_KINDS];
 	uint64_t		closed;
 	uint64_t		bytes_up;
 	uint64_t		bytes_down;
@@ -49,6 +49,11 @@ static const char *const refusal_names[REFUSE_MAX] = {
 	[REFUSE_UPSTREAM_TIMEOUT] = "upstream_timeout",
 	[REFUSE_TIMEOUT] = "timeout",
 	[REFUSE_TLS] = "tls",
+	[REFUSE_NOT_FOUND] = "not_found",
+	[REFUSE_UPGRADE] = "upgrade",
+	[REFUSE_ORIGIN] = "origin",
+	[REFUSE_UPSTREAM_TLS] = "upstream_tls",
+	[REFUSE_WEBSOCKET] = "websocket",
 };
 
 const char *
@@ -64,9 +69,9 @@ metrics_refusal(enum refusal r)
 }
 
 void
-metrics_tunnel_opened(int tls)
+metrics_tunnel_opened(enum listener_kind kind)
 {
-	m.opened[tls ? 1 : 0]++;
+	m.opened[kind]++;
 }
 
 void
@@ -145,8 +150,11 @@ metrics_render(void)
 	    "established.\n# TYPE paprika_gateway_tunnels_opened_total "
 	    "counter\n"
 	    "paprika_gateway_tunnels_opened_total{listener=\"plain\"} %llu\n"
-	    "paprika_gateway_tunnels_opened_total{listener=\"tls\"} %llu\n",
-	    (unsigned long long)m.opened[0], (unsigned long long)m.opened[1]);
+	    "paprika_gateway_tunnels_opened_total{listener=\"tls\"} %llu\n"
+	    "paprika_gateway_tunnels_opened_total{listener=\"ws\"} %llu\n",
+	    (unsigned long long)m.opened[LISTENER_PLAIN],
+	    (unsigned long long)m.opened[LISTENER_TLS],
+	    (unsigned long long)m.opened[LISTENER_WS]);
 	fprintf(fp, "# HELP paprika_gateway_bytes_total Bytes relayed.\n"
 	    "# TYPE paprika_gateway_bytes_total counter\n"
 	    "paprika_gateway_bytes_total{direction=\"up\"} %llu\n"

@@ -145,23 +145,29 @@ relay_shutdown(void)
 
 /* Maps an OpenSSL result onto the end's readiness; returns AGAIN or ERROR. */
 static int
-relay_ssl_error(struct tunnel *t, int rc, const char **reason)
+relay_ssl_error(struct tunnel *t, struct relay_end *e, int rc,
+    const char **reason)
 {
-	switch (SSL_get_error(t->ssl, rc)) {
+	int	client = e == &t->client;
+
+	switch (SSL_get_error(e->ssl, rc)) {
 	case SSL_ERROR_WANT_READ:
-		t->client.readable = 0;
+		e->readable = 0;
 		return RELAY_AGAIN;
 	case SSL_ERROR_WANT_WRITE:
-		t->client.writable = 0;
+		e->writable = 0;
 		return RELAY_AGAIN;
 	case SSL_ERROR_ZERO_RETURN:
 		return 0;
 	case SSL_ERROR_SYSCALL:
-		*reason = errno == ECONNRESET ? "client reset" :
-		    "client connection error";
+		if (errno == ECONNRESET)
+			*reason = client ? "client reset" : "upstream reset";
+		else
+			*reason = client ? "client connection error" :
+			    "upstream connection error";
 		break;
 	default:
-		*reason = "client TLS error";
+		*reason = client ? "client TLS error" : "upstream TLS error";
 		break;
 	}
 	ERR_clear_error();
@@ -175,11 +181,11 @@ relay_read(struct tunnel *t, struct relay_end *e, void *buf, size_t len,
 	ssize_t	n;
 	int	rc;
 
-	if (e == &t->client && t->ssl != NULL) {
+	if (e->ssl != NULL) {
 		ERR_clear_error();
-		if ((rc = SSL_read(t->ssl, buf, (int)len)) > 0)
+		if ((rc = SSL_read(e->ssl, buf, (int)len)) > 0)
 			return rc;
-		return relay_ssl_error(t, rc, reason);
+		return relay_ssl_error(t, e, rc, reason);
 	}
 	if ((n = read(e->fd, buf, len)) >= 0)
 		return n;
@@ -198,13 +204,14 @@ relay_write(struct tunnel *t, struct relay_end *e, const void *buf, size_t len,
 	ssize_t	n;
 	int	rc;
 
-	if (e == &t->client && t->ssl != NULL) {
+	if (e->ssl != NULL) {
 		ERR_clear_error();
-		if ((rc = SSL_write(t->ssl, buf, (int)len)) > 0)
+		if ((rc = SSL_write(e->ssl, buf, (int)len)) > 0)
 			return rc;
-		rc = relay_ssl_error(t, rc, reason);
+		rc = relay_ssl_error(t, e, rc, reason);
 		if (rc == 0) {
-			*reason = "client closed";
+			*reason = e == &t->client ? "client closed" :
+			    "upstream closed";
 			return RELAY_ERROR;
 		}
 		return rc;
@@ -225,10 +232,10 @@ relay_shut(struct tunnel *t, struct relay_end *e, const char **reason)
 {
 	int	rc;
 
-	if (e == &t->client && t->ssl != NULL) {
+	if (e->ssl != NULL) {
 		ERR_clear_error();
-		if ((rc = SSL_shutdown(t->ssl)) < 0) {
-			rc = relay_ssl_error(t, rc, reason);
+		if ((rc = SSL_shutdown(e->ssl)) < 0) {
+			rc = relay_ssl_error(t, e, rc, reason);
 			if (rc == RELAY_AGAIN)
 				return rc;
 			/* The peer is gone: shutting down TCP is enough. */
@@ -244,9 +251,16 @@ relay_dir_pump(struct tunnel *t, struct relay_dir *d, struct relay_end *src,
     struct relay_end *dst, int *budget, const char **reason)
 {
 	ssize_t	n;
-	int	splice_ok;
+	size_t	start, room;
+	int	ws = t->ws != NULL && t->ws->open;
+	int	splice_ok, ws_down = ws && d == &t->down;
 
-	splice_ok = gw->conf->splice && t->ssl == NULL;
+	splice_ok = gw->conf->splice && t->client.ssl == NULL &&
+	    t->upstream.ssl == NULL;
+	/* WebSocket frames: room for a header in front, a close frame after. */
+	start = ws_down ? WS_SERVER_HEADER_MAX : 0;
+	room = buf_size - start - (ws_down ? WS_DOWN_RESERVE -
+	    WS_SERVER_HEADER_MAX : 0);
 	for (;;) {
 		if (d->len > d->off) {
 			if (!dst->writable)
@@ -283,7 +297,19 @@ relay_dir_pump(struct tunnel *t, struct relay_dir *d, struct relay_end *src,
 				relay_dir_release(d);
 			continue;
 		}
+		if (ws_down && (n = ws_queue_control(t)) != 0) {
+			if (n < 0) {
+				*reason = "out of memory";
+				return -1;
+			}
+			continue;
+		}
 		if (d->eof) {
+			if (ws_down && !t->ws->close_sent) {
+				/* The guest closed: say so before closing. */
+				ws_end(t, WS_CLOSE_NORMAL, NULL);
+				continue;
+			}
 			if (!d->shut) {
 				if (relay_shut(t, dst, reason) == RELAY_AGAIN)
 					return 0;
@@ -320,19 +346,27 @@ relay_dir_pump(struct tunnel *t, struct relay_dir *d, struct relay_end *src,
 			*reason = "out of memory";
 			return -1;
 		}
-		n = relay_read(t, src, d->buf, buf_size, reason);
+		n = relay_read(t, src, d->buf + start, room, reason);
 		if (n > 0) {
-			d->off = 0;
-			d->len = (uint32_t)n;
+			d->off = (uint32_t)start;
+			d->len = (uint32_t)(start + (size_t)n);
 			/* TLS hands out one record per call: fill the buffer. */
-			while (src == &t->client && t->ssl != NULL &&
-			    d->len < buf_size && (n = relay_read(t, src,
-			    d->buf + d->len, buf_size - d->len, reason)) > 0)
+			while (src->ssl != NULL && d->len < start + room &&
+			    (n = relay_read(t, src, d->buf + d->len,
+			    start + room - d->len, reason)) > 0)
 				d->len += (uint32_t)n;
 			if (n == 0)
 				d->eof = 1;
 			else if (n == RELAY_ERROR)
 				return -1;
+			if (ws) {
+				ws_filter(t, d);
+				/* A failed or closing WebSocket reads no more. */
+				if (t->state != TUNNEL_RELAY)
+					return 0;
+				if (d->off == d->len)
+					relay_dir_release(d);
+			}
 			continue;
 		}
 		relay_dir_release(d);

@@ -64,6 +64,30 @@ request_parse_target(const char *t, size_t len, struct request *req)
 	return 0;
 }
 
+/* Why a request with another method than the listener's is refused. */
+static const char *
+request_other_method(const char *want, const char *p, size_t len)
+{
+	if (strcmp(want, "CONNECT") != 0)
+		return "only GET with a WebSocket upgrade is supported";
+	if (len >= 4 && memcmp(p, "GET ", 4) == 0)
+		return "only CONNECT is supported: WebSocket clients use the "
+		    "gateway's WebSocket listener";
+	return "only CONNECT is supported";
+}
+
+int
+request_version(const char *v, size_t len, const char **reason)
+{
+	if (len != 8 || memcmp(v, "HTTP/", 5) != 0 ||
+	    !isdigit((unsigned char)v[5]) || v[6] != '.' ||
+	    !isdigit((unsigned char)v[7])) {
+		*reason = "malformed HTTP version";
+		return -1;
+	}
+	return 0;
+}
+
 /* "CONNECT host:port HTTP/1.x"; returns 0 or a negative status. */
 static int
 request_parse_line(const char *p, size_t len, struct request *req,
@@ -76,7 +100,7 @@ request_parse_line(const char *p, size_t len, struct request *req,
 		return -400;
 	}
 	if ((size_t)(sp1 - p) != 7 || memcmp(p, "CONNECT", 7) != 0) {
-		*reason = "only CONNECT is supported";
+		*reason = request_other_method("CONNECT", p, len);
 		return -405;
 	}
 	sp1++;
@@ -89,12 +113,8 @@ request_parse_line(const char *p, size_t len, struct request *req,
 		return -400;
 	}
 	sp2++;
-	if (len - (size_t)(sp2 - p) != 8 || memcmp(sp2, "HTTP/", 5) != 0 ||
-	    !isdigit((unsigned char)sp2[5]) || sp2[6] != '.' ||
-	    !isdigit((unsigned char)sp2[7])) {
-		*reason = "malformed HTTP version";
+	if (request_version(sp2, len - (size_t)(sp2 - p), reason) == -1)
 		return -400;
-	}
 	if (sp2[5] != '1' || (sp2[7] != '0' && sp2[7] != '1')) {
 		*reason = "HTTP version not supported";
 		return -505;
@@ -146,9 +166,9 @@ request_parse_basic(const char *v, size_t len, struct request *req)
 	return 0;
 }
 
-/* "Name: value"; returns 0 or a negative status. */
-static int
-request_parse_header(const char *p, size_t len, struct request *req,
+int
+request_header_split(const char *p, size_t len, const char **name,
+    size_t *namelen, const char **value, size_t *valuelen,
     const char **reason)
 {
 	const char	*colon, *v, *end = p + len;
@@ -175,8 +195,27 @@ request_parse_header(const char *p, size_t len, struct request *req,
 			return -400;
 		}
 	}
-	if ((size_t)(colon - p) == 19 &&
-	    strncasecmp(p, "Proxy-Authorization", 19) == 0) {
+	*name = p;
+	*namelen = (size_t)(colon - p);
+	*value = v;
+	*valuelen = (size_t)(end - v);
+	return 0;
+}
+
+/* "Name: value"; returns 0 or a negative status. */
+static int
+request_parse_header(const char *p, size_t len, struct request *req,
+    const char **reason)
+{
+	const char	*name, *v, *end;
+	size_t		 nlen, vlen;
+	int		 rc;
+
+	if ((rc = request_header_split(p, len, &name, &nlen, &v, &vlen,
+	    reason)) != 0)
+		return rc;
+	end = v + vlen;
+	if (nlen == 19 && strncasecmp(name, "Proxy-Authorization", 19) == 0) {
 		if (req->has_credentials) {
 			*reason = "repeated Proxy-Authorization";
 			return -400;
@@ -196,15 +235,16 @@ request_parse_header(const char *p, size_t len, struct request *req,
 }
 
 int
-request_parse(const char *buf, size_t len, const struct request_limits *limits,
-    struct request *req, const char **reason)
+request_head_parse(const char *buf, size_t len,
+    const struct request_limits *limits, const char *method,
+    request_line_cb line, void *arg, size_t *nheaders, const char **reason)
 {
 	const char	*p = buf, *end;
 	ssize_t		 linelen;
-	size_t		 l;
+	size_t		 l, mlen = strlen(method);
 	int		 rc, first = 1;
 
-	request_clear(req);
+	*nheaders = 0;
 	if (len > limits->max_size)
 		len = limits->max_size;
 	end = buf + len;
@@ -218,25 +258,21 @@ request_parse(const char *buf, size_t len, const struct request_limits *limits,
 			*reason = "NUL byte in request";
 			return -400;
 		}
-		if (first) {
-			if ((rc = request_parse_line(p, l, req, reason)) != 0)
-				return rc;
-			first = 0;
-		} else if (l == 0) {
+		if (!first && l == 0)
 			return (int)(p + linelen + 1 - buf);
-		} else {
-			if (++req->nheaders > limits->max_headers) {
-				*reason = "too many headers";
-				return -431;
-			}
-			if ((rc = request_parse_header(p, l, req, reason)) != 0)
-				return rc;
+		if (!first && ++*nheaders > limits->max_headers) {
+			*reason = "too many headers";
+			return -431;
 		}
+		if ((rc = line(arg, p, l, first, reason)) != 0)
+			return rc;
+		first = 0;
 		p += linelen + 1;
 	}
-	/* Incomplete: the first line must already look like CONNECT. */
-	if (first && (size_t)(end - p) >= 8 && memcmp(p, "CONNECT ", 8) != 0) {
-		*reason = "only CONNECT is supported";
+	/* Incomplete: the first line must already show the method. */
+	if (first && (size_t)(end - p) > mlen && (memcmp(p, method, mlen) != 0 ||
+	    p[mlen] != ' ')) {
+		*reason = request_other_method(method, p, (size_t)(end - p));
 		return -405;
 	}
 	if (len >= limits->max_size) {
@@ -244,6 +280,27 @@ request_parse(const char *buf, size_t len, const struct request_limits *limits,
 		return -431;
 	}
 	return 0;
+}
+
+static int
+request_connect_line(void *arg, const char *p, size_t len, int first,
+    const char **reason)
+{
+	if (first)
+		return request_parse_line(p, len, arg, reason);
+	return request_parse_header(p, len, arg, reason);
+}
+
+int
+request_parse(const char *buf, size_t len, const struct request_limits *limits,
+    struct request *req, const char **reason)
+{
+	int	rc;
+
+	request_clear(req);
+	rc = request_head_parse(buf, len, limits, "CONNECT",
+	    request_connect_line, req, &req->nheaders, reason);
+	return rc;
 }
 
 void

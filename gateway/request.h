@@ -32,6 +32,25 @@ struct request {
 int	request_parse(const char *buf, size_t len,
 	    const struct request_limits *limits, struct request *req,
 	    const char **reason);
+/*
+ * The parts the CONNECT and WebSocket parsers share. request_head_parse
+ * walks a request head as request_parse does: it calls line() for the
+ * request line (first set) and for each header, without its line end, and
+ * returns what request_parse does; method is what an incomplete first line
+ * must already start with. request_header_split splits "Name: value" and
+ * trims the value; 0, or -400 with a reason.
+ */
+typedef int (*request_line_cb)(void *arg, const char *line, size_t len,
+	    int first, const char **reason);
+int	request_head_parse(const char *buf, size_t len,
+	    const struct request_limits *limits, const char *method,
+	    request_line_cb line, void *arg, size_t *nheaders,
+	    const char **reason);
+/* Checks "HTTP/d.d" (its digits at v[5] and v[7]); 0, or -1 with a reason. */
+int	request_version(const char *v, size_t len, const char **reason);
+int	request_header_split(const char *line, size_t len, const char **name,
+	    size_t *namelen, const char **value, size_t *valuelen,
+	    const char **reason);
 /* Wipes the credentials. */
 void	request_clear(struct request *req);
 

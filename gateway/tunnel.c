@@ -42,6 +42,11 @@ static const struct {
 	[REFUSE_UPSTREAM_TIMEOUT] = { 504, "Gateway Timeout" },
 	[REFUSE_TIMEOUT] = { 408, "Request Timeout" },
 	[REFUSE_TLS] = { 0, NULL },
+	[REFUSE_NOT_FOUND] = { 404, "Not Found" },
+	[REFUSE_UPGRADE] = { 426, "Upgrade Required" },
+	[REFUSE_ORIGIN] = { 403, "Forbidden" },
+	[REFUSE_UPSTREAM_TLS] = { 502, "Bad Gateway" },
+	[REFUSE_WEBSOCKET] = { 0, NULL },
 };
 
 const char *
@@ -54,6 +59,8 @@ tunnel_state_name(enum tunnel_state s)
 		return "request";
 	case TUNNEL_CONNECTING:
 		return "connecting";
+	case TUNNEL_UPSTREAM_TLS:
+		return "upstream-tls";
 	case TUNNEL_RELAY:
 		return "relay";
 	case TUNNEL_REFUSING:
@@ -85,7 +92,7 @@ tunnel_set_timer(struct tunnel *t, unsigned int seconds)
 		evtimer_add(t->timer, &tv);
 }
 
-static void
+void
 tunnel_enter(struct tunnel *t, enum tunnel_state state, unsigned int timeout)
 {
 	t->state = state;
@@ -140,7 +147,7 @@ tunnel_admit(struct tunnel *t, enum refusal *why)
 }
 
 void
-tunnel_accept(int fd, struct sockaddr_storage *peer, int tls)
+tunnel_accept(int fd, struct sockaddr_storage *peer, enum listener_kind kind)
 {
 	struct tunnel	*t;
 	const char	*reason;
@@ -152,7 +159,8 @@ tunnel_accept(int fd, struct sockaddr_storage *peer, int tls)
 		return;
 	}
 	t->id = ++gw->next_tunnel_id;
-	t->tls = tls;
+	t->kind = kind;
+	t->tls = kind != LISTENER_PLAIN;
 	t->peer = *peer;
 	t->client.fd = t->upstream.fd = -1;
 	t->up.pipe[0] = t->up.pipe[1] = t->down.pipe[0] = t->down.pipe[1] = -1;
@@ -162,7 +170,8 @@ tunnel_accept(int fd, struct sockaddr_storage *peer, int tls)
 	socket_tune(fd);
 	t->source = source_get(peer);
 	if ((t->timer = evtimer_new(gw->base, tunnel_timeout, t)) == NULL ||
-	    tunnel_end_init(t, &t->client, fd) == -1) {
+	    tunnel_end_init(t, &t->client, fd) == -1 ||
+	    (kind == LISTENER_WS && ws_new(t) == -1)) {
 		if (t->client.fd == -1)
 			close(fd);
 		tunnel_close(t, "out of memory");
@@ -173,9 +182,9 @@ tunnel_accept(int fd, struct sockaddr_storage *peer, int tls)
 		tunnel_turn_away(t, why, reason);
 		return;
 	}
-	if (tls) {
-		if ((t->ssl = SSL_new(gw->tls_ctx)) == NULL ||
-		    SSL_set_fd(t->ssl, fd) != 1) {
+	if (t->tls) {
+		if ((t->client.ssl = SSL_new(gw->tls_ctx)) == NULL ||
+		    SSL_set_fd(t->client.ssl, fd) != 1) {
 			ERR_clear_error();
 			tunnel_close(t, "out of memory");
 			return;
@@ -191,7 +200,8 @@ tunnel_turn_away(struct tunnel *t, enum refusal why, const char *reason)
 {
 	char	text[160];
 
-	if (t->tls && (t->ssl == NULL || t->state == TUNNEL_HANDSHAKE)) {
+	if (t->tls && (t->client.ssl == NULL ||
+	    t->state == TUNNEL_HANDSHAKE)) {
 		/* No TLS session to answer in yet. */
 		metrics_refusal(why);
 		snprintf(text, sizeof text, "refused: %s", reason);
@@ -205,18 +215,33 @@ tunnel_turn_away(struct tunnel *t, enum refusal why, const char *reason)
 void
 tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
 {
-	char	 answer[512];
-	int	 n, status = refusal_status[why].status;
+	char		 answer[512];
+	const char	*text = refusal_status[why].text, *extra = "";
+	int		 n, status = refusal_status[why].status;
 
 	/* A refused connection no longer holds one of the pending slots. */
 	pending_remove(t);
 	metrics_refusal(why);
-	snprintf(t->refusal, sizeof t->refusal, "refused %d: %s", status,
-	    reason);
 	if (status == 0) {
+		snprintf(t->refusal, sizeof t->refusal, "refused: %s", reason);
 		tunnel_close(t, t->refusal);
 		return;
 	}
+	if (status == 407 && t->ws != NULL) {
+		/* Not a proxy: the ticket belongs in the URL. */
+		status = 401;
+		text = "Unauthorized";
+		extra = "WWW-Authenticate: PaprikaTicket realm=\"paprika\"\r\n";
+	} else if (status == 407)
+		extra = "Proxy-Authenticate: Basic realm=\"paprika\"\r\n";
+	else if (status == 503)
+		extra = "Retry-After: 5\r\n";
+	else if (status == 405)
+		extra = t->ws != NULL ? "Allow: GET\r\n" : "Allow: CONNECT\r\n";
+	else if (status == 426)
+		extra = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
+	snprintf(t->refusal, sizeof t->refusal, "refused %d: %s", status,
+	    reason);
 	n = snprintf(answer, sizeof answer,
 	    "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: text/plain\r\n"
@@ -225,10 +250,7 @@ tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
 	    "Connection: close\r\n"
 	    "\r\n"
 	    "%s\n",
-	    status, refusal_status[why].text, strlen(reason) + 1,
-	    status == 407 ? "Proxy-Authenticate: Basic realm=\"paprika\"\r\n" :
-	    status == 503 ? "Retry-After: 5\r\n" : "",
-	    reason);
+	    status, text, strlen(reason) + 1, extra, reason);
 	relay_dir_release(&t->up);
 	if (n < 0 || relay_queue_down(t, answer, (size_t)n) == -1) {
 		tunnel_close(t, t->refusal);
@@ -288,21 +310,24 @@ tunnel_connect(struct tunnel *t, const struct sockaddr_storage *ss,
 	tunnel_enter(t, TUNNEL_CONNECTING, gw->conf->connect_timeout);
 }
 
-/* Checks the ticket and the gateway's rules; connects or refuses. */
-static void
-tunnel_authorize(struct tunnel *t, struct request *req)
+/*
+ * Checks the ticket and the gateway's rules; connects or refuses. port 0
+ * (a WebSocket URL without port=) means the ticket's only port.
+ */
+void
+tunnel_authorize(struct tunnel *t, const char *text, uint16_t port)
 {
 	const struct gateway_config	*c = gw->conf;
-	const char			*text;
 	struct ticket			 tk;
 	struct sockaddr_storage		 ss;
 	struct session			*s;
 	socklen_t			 len;
 	int				 rc;
 
-	if ((text = tunnel_ticket_text(req)) == NULL) {
-		tunnel_refuse(t, REFUSE_NO_TICKET, "no ticket: connect with "
-		    "the connection file from the broker");
+	if (text == NULL || text[0] == '\0') {
+		tunnel_refuse(t, REFUSE_NO_TICKET, t->ws != NULL ?
+		    "no ticket: the URL needs ticket=" : "no ticket: connect "
+		    "with the connection file from the broker");
 		return;
 	}
 	rc = ticket_decode(text, strlen(text), &gw->keys, time(NULL), &tk);
@@ -313,17 +338,24 @@ tunnel_authorize(struct tunnel *t, struct request *req)
 	}
 	t->session_id = tk.session_id;
 	memcpy(t->user, tk.user, sizeof t->user);
-	len = ticket_upstream(&tk, req->port, &ss);
+	if (port == 0 && tk.nports == 1)
+		port = tk.ports[0];
+	len = ticket_upstream(&tk, port, &ss);
 	t->target = ss;
 	if (revoke_check(&tk)) {
 		tunnel_refuse(t, REFUSE_REVOKED, "ticket revoked");
 		return;
 	}
-	if (!ticket_allows_port(&tk, req->port)) {
+	if (port == 0) {
+		tunnel_refuse(t, REFUSE_MALFORMED, "the ticket names several "
+		    "ports: the URL needs port=");
+		return;
+	}
+	if (!ticket_allows_port(&tk, port)) {
 		tunnel_refuse(t, REFUSE_PORT, "port not allowed by the ticket");
 		return;
 	}
-	if (!netaddr_ports_contain(c->ports, c->nports, req->port)) {
+	if (!netaddr_ports_contain(c->ports, c->nports, port)) {
 		tunnel_refuse(t, REFUSE_PORT, "port outside the gateway's "
 		    "upstream ports");
 		return;
@@ -336,6 +368,11 @@ tunnel_authorize(struct tunnel *t, struct request *req)
 	if ((size_t)rc == c->nnets) {
 		tunnel_refuse(t, REFUSE_NETWORK, "upstream outside the "
 		    "gateway's hypervisor networks");
+		return;
+	}
+	if (t->ws != NULL && conf_spice_subject(c, &ss) == NULL) {
+		tunnel_refuse(t, REFUSE_UPSTREAM_TLS, "no spice_subject is "
+		    "configured for the guest's host");
 		return;
 	}
 	if ((s = session_get(tk.session_id, tk.user)) == NULL) {
@@ -353,7 +390,16 @@ tunnel_authorize(struct tunnel *t, struct request *req)
 	tunnel_connect(t, &ss, len);
 }
 
-/* Reads and parses the CONNECT request. */
+/* Refuses a request its parser refused with a negative status. */
+void
+tunnel_refuse_parse(struct tunnel *t, int rc, const char *reason)
+{
+	tunnel_refuse(t, rc == -405 ? REFUSE_METHOD : rc == -431 ?
+	    REFUSE_TOO_LARGE : rc == -404 ? REFUSE_NOT_FOUND : rc == -426 ?
+	    REFUSE_UPGRADE : REFUSE_MALFORMED, reason);
+}
+
+/* Reads and parses the CONNECT (or WebSocket upgrade) request. */
 static void
 tunnel_read_request(struct tunnel *t)
 {
@@ -378,21 +424,24 @@ tunnel_read_request(struct tunnel *t)
 			tunnel_close(t, "client closed before its request");
 			return;
 		}
+		if (t->ws != NULL) {
+			if (ws_request(t, &lim) == 0)
+				continue;
+			return;
+		}
 		rc = request_parse((const char *)t->up.buf, t->up.len, &lim,
 		    &req, &reason);
 		if (rc == 0)
 			continue;
 		if (rc < 0) {
-			tunnel_refuse(t, rc == -405 ? REFUSE_METHOD :
-			    rc == -431 ? REFUSE_TOO_LARGE : REFUSE_MALFORMED,
-			    reason);
+			tunnel_refuse_parse(t, rc, reason);
 			return;
 		}
 		/* Bytes after the request are the client's first tunnel bytes. */
 		t->up.off = (uint32_t)rc;
 		if (t->up.off == t->up.len)
 			relay_dir_release(&t->up);
-		tunnel_authorize(t, &req);
+		tunnel_authorize(t, tunnel_ticket_text(&req), req.port);
 		request_clear(&req);
 		return;
 	}
@@ -404,12 +453,12 @@ tunnel_handshake(struct tunnel *t)
 	int	rc;
 
 	ERR_clear_error();
-	if ((rc = SSL_accept(t->ssl)) == 1) {
+	if ((rc = SSL_accept(t->client.ssl)) == 1) {
 		metrics_observe(HIST_HANDSHAKE, timespec_since(&t->started));
 		tunnel_enter(t, TUNNEL_REQUEST, gw->conf->request_timeout);
 		return;
 	}
-	switch (SSL_get_error(t->ssl, rc)) {
+	switch (SSL_get_error(t->client.ssl, rc)) {
 	case SSL_ERROR_WANT_READ:
 		t->client.readable = 0;
 		return;
@@ -437,11 +486,20 @@ tunnel_connected(struct tunnel *t)
 		return;
 	}
 	metrics_observe(HIST_CONNECT, timespec_since(&t->phase_started));
+	if (t->ws != NULL) {
+		/* The tunnel opens once the guest's TLS is verified. */
+		if (ws_upstream_start(t) == -1) {
+			session_detach(t);
+			tunnel_refuse(t, REFUSE_OVERLOADED, "gateway out of "
+			    "resources");
+		}
+		return;
+	}
 	if (relay_queue_down(t, ok, sizeof ok - 1) == -1) {
 		tunnel_close(t, "out of memory");
 		return;
 	}
-	metrics_tunnel_opened(t->tls);
+	metrics_tunnel_opened(t->kind);
 	t->last_active = time(NULL);
 	tunnel_enter(t, TUNNEL_RELAY, gw->conf->idle_timeout);
 }
@@ -460,12 +518,12 @@ tunnel_linger(struct tunnel *t)
 	int		 i;
 
 	for (i = 0; i < 64; i++) {
-		n = t->ssl != NULL ? SSL_read(t->ssl, sink, sizeof sink) :
-		    read(t->client.fd, sink, sizeof sink);
+		n = t->client.ssl != NULL ? SSL_read(t->client.ssl, sink,
+		    sizeof sink) : read(t->client.fd, sink, sizeof sink);
 		if (n > 0)
 			continue;
-		if (t->ssl != NULL) {
-			n = SSL_get_error(t->ssl, (int)n);
+		if (t->client.ssl != NULL) {
+			n = SSL_get_error(t->client.ssl, (int)n);
 			ERR_clear_error();
 			if (n == SSL_ERROR_WANT_READ || n == SSL_ERROR_WANT_WRITE)
 				return RELAY_AGAIN;
@@ -502,13 +560,23 @@ tunnel_advance(struct tunnel *t)
 				return;
 			tunnel_connected(t);
 			continue;
+		case TUNNEL_UPSTREAM_TLS:
+			ws_upstream_handshake(t);
+			if (t->state == TUNNEL_UPSTREAM_TLS)
+				return;
+			continue;
 		case TUNNEL_REFUSING:
 			if (relay_pump(t, &reason) < 0 ||
-			    (t->down.shut && tunnel_linger(t) != RELAY_AGAIN))
+			    (t->down.shut && ((t->ws != NULL &&
+			    t->ws->close_done && t->up.shut) ||
+			    tunnel_linger(t) != RELAY_AGAIN)))
 				tunnel_close(t, t->refusal);
 			return;
 		case TUNNEL_RELAY:
 			rc = relay_pump(t, &reason);
+			/* A WebSocket that ended flushes its close frame. */
+			if (rc >= 0 && t->state != TUNNEL_RELAY)
+				continue;
 			if (rc < 0 || rc == 2) {
 				tunnel_close(t, reason);
 				return;
@@ -559,6 +627,11 @@ tunnel_timeout(evutil_socket_t fd, short what, void *arg)
 		tunnel_refuse(t, REFUSE_UPSTREAM_TIMEOUT,
 		    "upstream connect timeout");
 		break;
+	case TUNNEL_UPSTREAM_TLS:
+		session_detach(t);
+		tunnel_refuse(t, REFUSE_UPSTREAM_TIMEOUT,
+		    "the guest's SPICE TLS handshake timed out");
+		break;
 	case TUNNEL_RELAY:
 		idle = time(NULL) - t->last_active;
 		if (idle >= (time_t)gw->conf->idle_timeout)
@@ -592,7 +665,7 @@ tunnel_log(struct tunnel *t, const char *reason)
 		strlcpy(session, "-", sizeof session);
 	log_info("tunnel %llu %s: listener=%s peer=%s session=%s user=%s "
 	    "upstream=%s up=%llu down=%llu duration=%.3fs",
-	    (unsigned long long)t->id, reason, t->tls ? "tls" : "plain", peer,
+	    (unsigned long long)t->id, reason, listener_name(t->kind), peer,
 	    session, t->user[0] != '\0' ? t->user : "-", up,
 	    (unsigned long long)t->up.bytes, (unsigned long long)t->down.bytes,
 	    timespec_since(&t->started));
@@ -606,6 +679,8 @@ tunnel_close(struct tunnel *t, const char *reason)
 		return;
 	tunnel_log(t, reason);
 	metrics_tunnel_closed(t);
+	if (t->ws != NULL && t->state == TUNNEL_RELAY)
+		ws_goodbye(t, reason);
 	if (t->client.ev != NULL)
 		event_free(t->client.ev);
 	if (t->upstream.ev != NULL)
@@ -613,9 +688,13 @@ tunnel_close(struct tunnel *t, const char *reason)
 	t->client.ev = t->upstream.ev = NULL;
 	if (t->timer != NULL)
 		evtimer_del(t->timer);
-	if (t->ssl != NULL) {
-		SSL_free(t->ssl);
-		t->ssl = NULL;
+	if (t->client.ssl != NULL) {
+		SSL_free(t->client.ssl);
+		t->client.ssl = NULL;
+	}
+	if (t->upstream.ssl != NULL) {
+		SSL_free(t->upstream.ssl);
+		t->upstream.ssl = NULL;
 	}
 	if (t->client.fd != -1)
 		close(t->client.fd);
@@ -644,6 +723,7 @@ tunnel_reap(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&gw->reap, t, entry);
 		if (t->timer != NULL)
 			event_free(t->timer);
+		ws_free(t);
 		free(t);
 	}
 	if (gw->draining && gw->ntunnels == 0)

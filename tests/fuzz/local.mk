@@ -1,6 +1,7 @@
 # tests/fuzz: libFuzzer harnesses over the parsers of untrusted bytes:
-# the gateway's CONNECT requests, control requests and metrics requests,
-# tickets, the PAM helper's messages, the broker's HTTP paths,
+# the gateway's CONNECT requests, WebSocket upgrades and frames, control
+# requests and metrics requests, tickets, the PAM helper's messages, the
+# broker's HTTP paths,
 # bearer tokens and cookies, its edits of domain XML, and the guests'
 # screenshots it reads for readiness.
 # `make fuzz` runs each for FUZZ_SECONDS (default 30) over a copy of the
@@ -11,7 +12,8 @@ EXTRA_DIST += tests/fuzz/run-fuzz.sh tests/fuzz/corpus
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz-http tests/fuzz/fuzz-request \
 	tests/fuzz/fuzz-ticket tests/fuzz/fuzz-domxml tests/fuzz/fuzz-screen \
-	tests/fuzz/fuzz-control tests/fuzz/fuzz-metrics tests/fuzz/fuzz-authmsg
+	tests/fuzz/fuzz-control tests/fuzz/fuzz-metrics tests/fuzz/fuzz-authmsg \
+	tests/fuzz/fuzz-ws
 
 tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c tests/fuzz/fuzz.h \
 	broker/httpparse.c
@@ -46,6 +48,13 @@ tests_fuzz_fuzz_authmsg_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/broker
 tests_fuzz_fuzz_authmsg_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_authmsg_LDADD = $(PAPRIKA_COMMON_LIBS)
 
+tests_fuzz_fuzz_ws_SOURCES = tests/fuzz/fuzz-ws.c tests/fuzz/fuzz.h \
+	gateway/wsparse.c gateway/wsparse.h gateway/request.c gateway/request.h
+tests_fuzz_fuzz_ws_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) \
+	-I$(top_srcdir)/gateway
+tests_fuzz_fuzz_ws_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_ws_LDADD = $(PAPRIKA_COMMON_LIBS)
+
 tests_fuzz_fuzz_ticket_SOURCES = tests/fuzz/fuzz-ticket.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_ticket_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_fuzz_fuzz_ticket_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -69,7 +78,8 @@ FUZZ_TARGETS += fuzz-run
 fuzz-run: tests/fuzz/fuzz-http$(EXEEXT) tests/fuzz/fuzz-request$(EXEEXT) \
 	    tests/fuzz/fuzz-ticket$(EXEEXT) tests/fuzz/fuzz-domxml$(EXEEXT) \
 	    tests/fuzz/fuzz-screen$(EXEEXT) tests/fuzz/fuzz-control$(EXEEXT) \
-	    tests/fuzz/fuzz-metrics$(EXEEXT) tests/fuzz/fuzz-authmsg$(EXEEXT)
+	    tests/fuzz/fuzz-metrics$(EXEEXT) tests/fuzz/fuzz-authmsg$(EXEEXT) \
+	    tests/fuzz/fuzz-ws$(EXEEXT)
 	$(SHELL) '$(srcdir)/tests/fuzz/run-fuzz.sh' run \
 	    '$(abs_top_srcdir)/tests/fuzz/corpus' \
 	    '$(abs_top_builddir)/tests/fuzz' \

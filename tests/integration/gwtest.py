@@ -792,7 +792,8 @@ class Gateway:
     """One paprika-gatewayd with its configuration, log and sockets."""
 
     def __init__(self, h, name="gw", gateway=None, limits=None, keys=None,
-                 plain=True, tls=True, metrics=True, host="127.0.0.1"):
+                 plain=True, tls=True, metrics=True, host="127.0.0.1",
+                 ws=False, sections=None):
         self.h = h
         self.name = name
         self.host = host
@@ -801,7 +802,10 @@ class Gateway:
         self.sock_path = os.path.join(h.dir, name + ".sock")
         self.state_dir = os.path.join(h.dir, name + "-state")
         self.keys = keys or h.keys
-        self.want = {"plain": plain, "tls": tls, "metrics": metrics}
+        self.want = {"plain": plain, "tls": tls, "metrics": metrics,
+                     "ws": ws}
+        # Further sections, such as {"hypervisor 127.0.0.1": {...}}.
+        self.sections = dict(sections or {})
         self.ports = {}
         self.gateway_extra = dict(gateway or {})
         self.limits = dict(limits or {})
@@ -819,7 +823,7 @@ class Gateway:
         return "%s:%d" % (self.host, port)
 
     def pick_ports(self):
-        for k in ("plain", "tls", "metrics"):
+        for k in ("plain", "tls", "metrics", "ws"):
             self.ports[k] = free_port(self.host) if self.want[k] else None
 
     def settings(self):
@@ -830,6 +834,8 @@ class Gateway:
             else "none",
             "metrics_listen": self._addr(self.ports["metrics"])
             if self.want["metrics"] else "none",
+            "listen_ws": self._addr(self.ports["ws"]) if self.want["ws"]
+            else None,
             "tls_cert": self.h.cert,
             "tls_key": self.h.key,
             "ticket_keys": self.keys,
@@ -854,6 +860,9 @@ class Gateway:
         out += ["%s = %s" % (k, v) for k, v in g.items() if v is not None]
         out += ["", "[limits]"]
         out += ["%s = %s" % (k, v) for k, v in lim.items() if v is not None]
+        for name, values in self.sections.items():
+            out += ["", "[%s]" % name]
+            out += ["%s = %s" % (k, v) for k, v in values.items()]
         return "\n".join(out) + "\n"
 
     def write_conf(self, text=None):
@@ -1023,10 +1032,13 @@ class Gateway:
     # -- clients
 
     def address(self, tls=False):
+        if tls == "ws":
+            return (self.host, self.ports["ws"])
         return (self.host, self.ports["tls" if tls else "plain"])
 
     def connect(self, tls=False, src=None, timeout=10, handshake=True):
-        """A connection to a listener (TLS handshake done when tls)."""
+        """A connection to a listener (TLS handshake done when tls; "ws"
+        is the WebSocket listener, TLS too)."""
         addr = self.address(tls)
         fam = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
         s = socket.socket(fam, socket.SOCK_STREAM)

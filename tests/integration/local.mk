@@ -4,9 +4,11 @@ TESTS += \
 	tests/integration/test-gateway-relay.py \
 	tests/integration/test-gateway-refusals.py \
 	tests/integration/test-gateway-ops.py \
-	tests/integration/test-gateway-limits.py
+	tests/integration/test-gateway-limits.py \
+	tests/integration/test-gateway-ws.py
 EXTRA_DIST += \
 	tests/integration/gwtest.py \
+	tests/integration/test-gateway-ws.py \
 	tests/integration/test-gateway-relay.py \
 	tests/integration/test-gateway-refusals.py \
 	tests/integration/test-gateway-ops.py \

@@ -197,7 +197,8 @@ def requests(c):
         b"CONNECT", b"connect"), 405, "only CONNECT is supported")
     expect_refusal(c, "GET instead of CONNECT",
                    b"GET / HTTP/1.1\r\nHost: example\r\n\r\n", 405,
-                   "only CONNECT is supported")
+                   "only CONNECT is supported: WebSocket clients use the "
+                   "gateway's WebSocket listener")
     expect_refusal(c, "method recognised before the line ends",
                    b"POST /a-very-long-path", 405,
                    "only CONNECT is supported")

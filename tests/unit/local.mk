@@ -1,7 +1,8 @@
 # tests/unit: cmocka unit tests, one program per module (DESIGN.md: no
 # network, no daemons). Each links the common library; test-request,
-# test-control-parse and test-metrics-parse also compile the gateway's
-# parsers of the CONNECT request, control requests and metrics requests,
+# test-wsparse, test-control-parse and test-metrics-parse also compile the
+# gateway's parsers of the CONNECT request, WebSocket upgrades and frames,
+# control requests and metrics requests,
 # which are pure functions.
 if HAVE_CMOCKA
 UNIT_TESTS = \
@@ -24,7 +25,8 @@ UNIT_TESTS = \
 	tests/unit/test-throttle \
 	tests/unit/test-ticket \
 	tests/unit/test-totp \
-	tests/unit/test-wipe
+	tests/unit/test-wipe \
+	tests/unit/test-wsparse
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -104,6 +106,11 @@ tests_unit_test_request_SOURCES = tests/unit/test-request.c tests/unit/unit.h \
 	gateway/request.c gateway/request.h
 tests_unit_test_request_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_request_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_wsparse_SOURCES = tests/unit/test-wsparse.c tests/unit/unit.h \
+	gateway/wsparse.c gateway/wsparse.h gateway/request.c gateway/request.h
+tests_unit_test_wsparse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_wsparse_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_control_parse_SOURCES = tests/unit/test-control-parse.c \
 	gateway/control-parse.c gateway/control-parse.h
