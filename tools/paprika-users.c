@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "broker.h"
+#include "privsep.h"
 #include "qr.h"
 #include "twofactor.h"
 
@@ -414,6 +415,12 @@ users_totp_open(const char *config, struct totp_keys *k)
 		    "required first", config);
 	if (totp_keys_load(c->totp_key, k, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
+	/*
+	 * The state is the broker's user's (privsep.c): run as root, become
+	 * that user first, so that the database and its journal stay its.
+	 */
+	if (geteuid() == 0)
+		privsep_drop(c->user);
 	if ((db = db_open(c->state, err, sizeof(err))) == NULL)
 		errx(1, "%s", err);
 	conf_free(c);

@@ -161,6 +161,8 @@ def run(d, lv, pw, vgid, env):
                          {"username": "demo", "password": "demo-password"})
     check(st_ == 200, "a users-file login works as the broker's user", (st_, body))
 
+    totp_as_root(d, conf, state, pw)
+
     if helper is not None:
         os.kill(helper, signal.SIGKILL)
         rc = wait_for(lambda: d.broker.poll() is not None, 30)
@@ -194,6 +196,25 @@ def run(d, lv, pw, vgid, env):
         rc, out = refused(d, conf.replace(f"state = {state}/broker.db", f"state = {db}"))
         check(rc != 0 and db in out and words in out,
               f"the broker refuses {what}, naming it", out[-300:])
+
+
+def totp_as_root(d, conf, state, pw):
+    """paprika-users run by root on the running broker's state becomes the
+    broker's user first: every file it leaves there is still that user's."""
+    key = os.path.join(d.work, "totp.key")
+    with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(os.urandom(32).hex() + "\n")
+    path = os.path.join(d.work, "totp.conf")
+    with open(path, "w") as f:
+        f.write(conf.replace("[broker]\n", f"[broker]\ntotp = optional\ntotp_key = {key}\n", 1))
+    r = subprocess.run([os.path.join(top_builddir, "paprika-users"), "-c", path, "totp",
+                        "enroll", "demo"], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0 and "otpauth://" in r.stdout,
+          "root enrols a second factor with paprika-users on the broker's state",
+          (r.returncode, r.stderr[-500:]))
+    foreign = [n for n in os.listdir(state)
+               if os.lstat(os.path.join(state, n)).st_uid != pw.pw_uid]
+    check(not foreign, f"and every file in the state directory is still {USER}'s", foreign)
 
 
 def setup_account():
