@@ -252,7 +252,10 @@ tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
 	    "%s\n",
 	    status, text, strlen(reason) + 1, extra, reason);
 	relay_dir_release(&t->up);
-	if (n < 0 || relay_queue_down(t, answer, (size_t)n) == -1) {
+	/* A reason too long for the answer closes without one: a cut
+	 * answer would lie about its Content-Length. */
+	if (n < 0 || (size_t)n >= sizeof answer ||
+	    relay_queue_down(t, answer, (size_t)n) == -1) {
 		tunnel_close(t, t->refusal);
 		return;
 	}
