@@ -30,7 +30,7 @@ conf_defaults(struct broker_config *c)
 	c->pam_service = xstrdup("paprika");
 	c->pam_min_uid = auth_uid_min("/etc/login.defs");
 	c->users_file = xstrdup(SYSCONFDIR "/paprika/users");
-	c->totp_key = xstrdup(SYSCONFDIR "/paprika/pki/totp.key");
+	c->totp_key = xstrdup(SYSCONFDIR "/paprika/pki/broker/totp.key");
 	c->cookie = xstrdup(CONF_COOKIE_PREFIX "paprika_session");
 	c->portal_dir = xstrdup(DATADIR "/paprika/portal");
 	c->token_lifetime = 8 * 3600;

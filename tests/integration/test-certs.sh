@@ -132,6 +132,7 @@ spice/ca-cert.pem 644
 spice/server-cert.pem 644
 spice/server-key.pem 600
 ticket-keys/1.key 600
+broker/totp.key 600
 EOF
 for d in ca:700 ticket-keys:700 gateway:755 broker:755 spice:755; do
 	check "directory ${d%:*} has mode ${d#*:}" \
@@ -181,6 +182,9 @@ check "ticket key is 64 lower-case hex characters" \
 [ "$(wc -l <"$P/ticket-keys/1.key")" -eq 1 ] &&
     [ "$(wc -c <"$P/ticket-keys/1.key")" -eq 65 ]
 verdict "ticket key file is one line" $?
+check "the broker's TOTP key is 64 lower-case hex characters, its own" \
+    grep -qxE '[0-9a-f]{64}' "$P/broker/totp.key"
+check "and not the ticket key" [ "$(cat "$P/broker/totp.key")" != "$key" ]
 
 # ---- no overwrite without --force ----
 
@@ -203,6 +207,16 @@ check "--only reuses the CA and says so" grep -q 'reusing the existing CA' "$T/o
 check "the CA is unchanged" [ "$ca_sum" = "$(sha256sum <"$P/ca/ca-cert.pem")" ]
 check "the new broker certificate verifies" \
     openssl verify -CAfile "$P/ca/ca-cert.pem" "$P/broker/broker-cert.pem" >/dev/null 2>&1
+check "--only broker does not make a TOTP key" [ ! -e "$P/broker/totp.key" ]
+broker_sum=$(sha256sum <"$P/broker/broker-key.pem")
+"$CERTS" --only totp-key "$P" >"$T/out3b" 2>&1
+check "--only totp-key adds the broker's TOTP key, mode 600" \
+    [ "$(mode_of "$P/broker/totp.key")" = 600 ]
+check "and leaves the broker's key alone" \
+    [ "$broker_sum" = "$(sha256sum <"$P/broker/broker-key.pem")" ]
+"$CERTS" --only totp-key "$P" >"$T/out3c" 2>&1
+check "a second --only totp-key without --force is refused: enrolments depend on it" \
+    grep -q 'broker/totp.key exists' "$T/out3c"
 
 # ---- bad input ----
 
@@ -293,6 +307,8 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 &&
 	done
 	check "--owner: the broker's key stays root's alone" \
 	    [ "$(stat -c '%U:%G %a' "$T/own/broker/broker-key.pem")" = "root:root 600" ]
+	check "--owner: so does the broker's TOTP key" \
+	    [ "$(stat -c '%U:%G %a' "$T/own/broker/totp.key")" = "root:root 600" ]
 	check "--spice-owner: spice/server-key.pem is nobody:nogroup 640" \
 	    [ "$(stat -c '%U:%G %a' "$T/own/spice/server-key.pem")" = "nobody:nogroup 640" ]
 	check "--owner: ticket-keys/ is group nogroup, 750" \
