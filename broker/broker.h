@@ -643,6 +643,9 @@ int			 conf_entitled(const struct conf_pool *p,
  * in totp_groups, or a pool l may use with totp = required. */
 int			 conf_totp_required(const struct broker_config *c,
 			    const struct login *l);
+/* The gateways' websocket URLs, space separated, for the portal's CSP. */
+void			 conf_websocket_sources(const struct broker_config *c,
+			    char *out, size_t outlen);
 /* The gateway and the proxy URL for a client address (proxy_for). */
 const struct conf_gateway *conf_gateway_for(const struct broker_config *c,
 			    const struct sockaddr *client);

@@ -1129,6 +1129,22 @@ conf_totp_required(const struct broker_config *c, const struct login *l)
 	return 0;
 }
 
+void
+conf_websocket_sources(const struct broker_config *c, char *out,
+    size_t outlen)
+{
+	size_t	i;
+
+	*out = '\0';
+	for (i = 0; i < c->ngateways; i++) {
+		if (c->gateways[i].websocket == NULL)
+			continue;
+		if (*out != '\0')
+			strlcat(out, " ", outlen);
+		strlcat(out, c->gateways[i].websocket, outlen);
+	}
+}
+
 /* The first proxy_for rule for client and its gateway, or NULL. */
 static const struct conf_proxy_rule *
 conf_rule_for(const struct broker_config *c, const struct sockaddr *client,

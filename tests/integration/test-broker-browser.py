@@ -10,6 +10,7 @@ in a browser; the connect answer carries browser.url, wss:// to that
 listener with the ticket; a WebSocket client written here on the standard
 library opens it from the portal's origin, as a browser would, and QEMU's
 SPICE server answers the SPICE link message through it with "REDQ". The
+portal's Content-Security-Policy allows connections to that listener. The
 same URL from another origin is refused, and neither the ticket nor the
 SPICE password reaches either log.
 """
@@ -106,6 +107,13 @@ def run(d):
     office = [p for p in body.get("desktops", []) if p.get("id") == "office"]
     check(st == 200 and office and office[0].get("browser") is True,
           "the desktop list says the pool opens in a browser", body)
+
+    st, _, hdrs = d.api("GET", "/", raw=True)
+    csp = hdrs.get("content-security-policy", "")
+    check(st == 200 and csp == "default-src 'self'; connect-src 'self' "
+          f"wss://127.0.0.1:{d.ws_port}",
+          "the portal's CSP lets its script open WebSockets to the gateway "
+          "and nothing else beyond its own origin", csp)
 
     conn = d.connect(token)
     browser = conn.get("browser") or {}
