@@ -690,10 +690,10 @@ api_desktop_json(const struct api_caller *c, struct conf_pool *p)
 		state = "full";
 	else
 		state = "available";
-	o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b}", "id", p->name,
+	o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b}", "id", p->name,
 	    "title", p->title, "kind", conf_pool_kind_name(p->kind), "state",
 	    state, "host_up", up, "can_reset", p->user_reset, "clipboard",
-	    p->clipboard, "usbredir", p->usbredir);
+	    p->clipboard, "usbredir", p->usbredir, "browser", p->browser);
 	if (s != NULL)
 		json_object_set_new(o, "session", session_json(s));
 	/* The host's own error quotes libvirt: it is in the log. */

@@ -73,6 +73,7 @@ struct conf_gateway {
 	struct conf_proxy_rule	*rules;			/* per client network */
 	size_t			 nrules;
 	char			*control;		/* unix control socket */
+	char			*websocket;		/* wss:// for browsers */
 };
 
 struct conf_assign {
@@ -143,6 +144,7 @@ struct conf_pool {
 	struct conf_gpu		 gpu;
 	int			 clipboard;		/* clients share it */
 	int			 usbredir;		/* clients pass USB */
+	int			 browser;		/* WebSocket connections */
 	int			 totp_required;		/* users need a 2nd factor */
 	enum virt_ready		 ready_when;
 	unsigned		 ready_timeout;		/* seconds */
@@ -637,11 +639,16 @@ unsigned		 conf_roles(const struct broker_config *c,
 /* Whether a user with these groups may use pool. */
 int			 conf_entitled(const struct conf_pool *p,
 			    const struct login *l);
-/* The proxy URL for a client address. */
 /* Whether l must log in with a second factor: totp = required, a group
  * in totp_groups, or a pool l may use with totp = required. */
 int			 conf_totp_required(const struct broker_config *c,
 			    const struct login *l);
+/* The gateways' websocket URLs, space separated, for the portal's CSP. */
+void			 conf_websocket_sources(const struct broker_config *c,
+			    char *out, size_t outlen);
+/* The gateway and the proxy URL for a client address (proxy_for). */
+const struct conf_gateway *conf_gateway_for(const struct broker_config *c,
+			    const struct sockaddr *client);
 const char		*conf_proxy_for(const struct broker_config *c,
 			    const struct sockaddr *client);
 

@@ -363,7 +363,7 @@ main(int argc, char *argv[])
 	struct event		*sigs[4];
 	struct timeval		 tv = { BROKER_SWEEP_SECONDS, 0 };
 	SSL_CTX			*ctx;
-	char			 err[512];
+	char			 err[512], sources[4096];
 	int			 ch, foreground = 0, check = 0, verbose = 0;
 	const int		 signals[] = { SIGTERM, SIGINT, SIGHUP };
 	size_t			 i;
@@ -428,6 +428,8 @@ main(int argc, char *argv[])
 	if ((broker->http = http_server_new(broker->base, ctx, api_routes,
 	    NULL, &limits, c->cookie)) == NULL)
 		fatalx("cannot create the HTTP server");
+	conf_websocket_sources(c, sources, sizeof(sources));
+	http_server_set_connect_src(broker->http, sources);
 	for (i = 0; i < c->nlisten; i++) {
 		if (http_server_listen(broker->http, c->listen[i], err,
 		    sizeof(err)) == -1)

@@ -450,6 +450,16 @@ conf_proxy_ok(const char *url)
 	    strncmp(url, "https://", 8) == 0;
 }
 
+/* "wss://HOST[:PORT]": the gateway's listen_ws as browsers reach it. */
+static int
+conf_websocket_ok(const char *url)
+{
+	const char	*host = url + 6;
+
+	return strncmp(url, "wss://", 6) == 0 && *host != '\0' &&
+	    host[strcspn(host, "/?#@ \t\\\"'<>")] == '\0';
+}
+
 static int
 conf_gateway_setting(struct broker_config *c, const char *gw,
     const char *name, const char *value, char *err, size_t errlen)
@@ -468,6 +478,12 @@ conf_gateway_setting(struct broker_config *c, const char *gw,
 		conf_setstr(&g->proxy, value);
 	} else if (strcmp(name, "control") == 0)
 		conf_setstr(&g->control, value);
+	else if (strcmp(name, "websocket") == 0) {
+		if (!conf_websocket_ok(value))
+			return conf_err(err, errlen, "websocket \"%s\" must be "
+			    "wss://HOST:PORT", value);
+		conf_setstr(&g->websocket, value);
+	}
 	else if (strcmp(name, "proxy_for") == 0) {
 		/* "NETWORK[, NETWORK...] URL": the URL is the last word. */
 		copy = xstrdup(value);
@@ -721,6 +737,8 @@ conf_pool_setting(struct broker_config *c, const char *pool,
 		return config_bool(value, &p->clipboard, err, errlen);
 	else if (strcmp(name, "usbredir") == 0)
 		return config_bool(value, &p->usbredir, err, errlen);
+	else if (strcmp(name, "browser") == 0)
+		return config_bool(value, &p->browser, err, errlen);
 	else if (strcmp(name, "totp") == 0) {
 		/* Only "required" means more than the broker's policy. */
 		if (conf_keyword(name, value, conf_totp_names, &k, err,
@@ -985,6 +1003,7 @@ conf_free(struct broker_config *c)
 	for (i = 0; i < c->ngateways; i++) {
 		free(c->gateways[i].proxy);
 		free(c->gateways[i].control);
+		free(c->gateways[i].websocket);
 		for (j = 0; j < c->gateways[i].nrules; j++)
 			free(c->gateways[i].rules[j].proxy);
 		free(c->gateways[i].rules);
@@ -1110,17 +1129,58 @@ conf_totp_required(const struct broker_config *c, const struct login *l)
 	return 0;
 }
 
-const char *
-conf_proxy_for(const struct broker_config *c, const struct sockaddr *client)
+void
+conf_websocket_sources(const struct broker_config *c, char *out,
+    size_t outlen)
+{
+	size_t	i;
+
+	*out = '\0';
+	for (i = 0; i < c->ngateways; i++) {
+		if (c->gateways[i].websocket == NULL)
+			continue;
+		if (*out != '\0')
+			strlcat(out, " ", outlen);
+		strlcat(out, c->gateways[i].websocket, outlen);
+	}
+}
+
+/* The first proxy_for rule for client and its gateway, or NULL. */
+static const struct conf_proxy_rule *
+conf_rule_for(const struct broker_config *c, const struct sockaddr *client,
+    const struct conf_gateway **gw)
 {
 	size_t	i, j;
 
 	for (i = 0; i < c->ngateways; i++)
 		for (j = 0; j < c->gateways[i].nrules; j++)
 			if (netaddr_net_contains(&c->gateways[i].rules[j].net,
-			    client))
-				return c->gateways[i].rules[j].proxy;
-	return c->gateways[0].proxy;
+			    client)) {
+				*gw = &c->gateways[i];
+				return &c->gateways[i].rules[j];
+			}
+	*gw = &c->gateways[0];
+	return NULL;
+}
+
+const struct conf_gateway *
+conf_gateway_for(const struct broker_config *c, const struct sockaddr *client)
+{
+	const struct conf_gateway	*gw;
+
+	conf_rule_for(c, client, &gw);
+	return gw;
+}
+
+const char *
+conf_proxy_for(const struct broker_config *c, const struct sockaddr *client)
+{
+	const struct conf_gateway	*gw;
+	const struct conf_proxy_rule	*r;
+
+	if ((r = conf_rule_for(c, client, &gw)) != NULL)
+		return r->proxy;
+	return gw->proxy;
 }
 
 static void
@@ -1231,9 +1291,10 @@ conf_dump(const struct broker_config *c, FILE *fp)
 		    S(c->hosts[i].uri), S(c->hosts[i].spice_address),
 		    S(c->hosts[i].spice_subject), S(c->hosts[i].spice_cert));
 	for (i = 0; i < c->ngateways; i++) {
-		fprintf(fp, "\n[gateway %s]\nproxy = %s\ncontrol = %s\n",
-		    c->gateways[i].name, S(c->gateways[i].proxy),
-		    S(c->gateways[i].control));
+		fprintf(fp, "\n[gateway %s]\nproxy = %s\ncontrol = %s\n"
+		    "websocket = %s\n", c->gateways[i].name,
+		    S(c->gateways[i].proxy), S(c->gateways[i].control),
+		    S(c->gateways[i].websocket));
 		for (j = 0; j < c->gateways[i].nrules; j++) {
 			conf_dump_net(fp, "proxy_for = ",
 			    &c->gateways[i].rules[j].net);
@@ -1263,12 +1324,13 @@ conf_dump(const struct broker_config *c, FILE *fp)
 		conf_dump_list(fp, "users", p->users, p->nusers);
 		fprintf(fp, "disconnect_action = %s\ndisconnect_grace = %us\n"
 		    "idle_timeout = %us\nmax_session = %us\nuser_reset = %s\n"
-		    "clipboard = %s\nusbredir = %s\nready_when = %s\n"
-		    "ready_timeout = %us\nready_settle = %us\n",
+		    "clipboard = %s\nusbredir = %s\nbrowser = %s\n"
+		    "ready_when = %s\nready_timeout = %us\nready_settle = %us\n",
 		    conf_action_name(p->disconnect_action),
 		    p->disconnect_grace, p->idle_timeout, p->max_session,
 		    p->user_reset ? "yes" : "no", p->clipboard ? "yes" : "no",
-		    p->usbredir ? "yes" : "no", conf_ready_name(p->ready_when),
+		    p->usbredir ? "yes" : "no", p->browser ? "yes" : "no",
+		    conf_ready_name(p->ready_when),
 		    p->ready_timeout, p->ready_settle);
 		if (p->totp_required)
 			fprintf(fp, "totp = required\n");

@@ -27,6 +27,7 @@ struct grant {
 	char		 password[BROKER_PASSWORD_LEN + 1];
 	time_t		 password_expiry;
 	char		*proxy;
+	char		*websocket;	/* the gateway's, or NULL */
 	grant_cb	 done;
 	void		*arg;
 };
@@ -36,6 +37,7 @@ grant_free(struct grant *g)
 {
 	explicit_bzero(g->password, sizeof(g->password));
 	free(g->proxy);
+	free(g->websocket);
 	free(g);
 }
 
@@ -81,6 +83,21 @@ grant_ticket(const struct session *s, char *out, size_t outlen,
 	return 0;
 }
 
+/*
+ * The browser's way in: the gateway's WebSocket listener with the ticket
+ * in the query (it names the TLS port alone, so no port=).
+ */
+static void
+grant_browser(json_t *conn, const char *websocket, const char *ticket)
+{
+	char	*url;
+
+	xasprintf(&url, "%s/spice?ticket=%s", websocket, ticket);
+	json_object_set_new(conn, "browser", json_pack("{s:s}", "url", url));
+	explicit_bzero(url, strlen(url));
+	free(url);
+}
+
 static void
 grant_password_set(const struct virt_result *res, void *arg)
 {
@@ -124,6 +141,8 @@ grant_password_set(const struct virt_result *res, void *arg)
 	    "password_expires", (json_int_t)g->password_expiry,
 	    "ticket_expires", (json_int_t)ticket_expiry,
 	    "clipboard", s->pool->clipboard, "usbredir", s->pool->usbredir);
+	if (s->pool->browser && g->websocket != NULL)
+		grant_browser(conn, g->websocket, ticket);
 	explicit_bzero(ticket, sizeof(ticket));
 	broker->stats.grants++;
 	broker_audit(s->user, s->source, "connect", s->pool->name, "ok",
@@ -137,13 +156,17 @@ int
 grant_new(struct session *s, const struct sockaddr *client, grant_cb done,
     void *arg)
 {
-	struct grant	*g;
+	struct grant			*g;
+	const struct conf_gateway	*gw;
 
 	g = xcalloc(1, sizeof(*g));
 	g->session = s->id;
 	broker_random_password(g->password, sizeof(g->password));
 	g->password_expiry = time(NULL) + broker->conf->password_lifetime;
 	g->proxy = xstrdup(conf_proxy_for(broker->conf, client));
+	gw = conf_gateway_for(broker->conf, client);
+	if (gw->websocket != NULL)
+		g->websocket = xstrdup(gw->websocket);
 	g->done = done;
 	g->arg = arg;
 	if (virt_set_password(s->host->virt, s->guest, g->password,

@@ -115,6 +115,7 @@ struct http_server {
 	void				*route_arg;
 	struct http_limits		 limits;
 	char				*cookie_name;
+	char				*csp;		/* NULL: HTTP_CSP */
 	struct http_conn		*conns;
 	struct http_source		*sources;
 	TAILQ_HEAD(, http_call)		 calls;
@@ -563,7 +564,9 @@ http_security_headers(struct http_call *c)
 
 	http_set_header(h, "Cache-Control", "no-store");
 	http_set_header(h, "X-Content-Type-Options", "nosniff");
-	http_set_header(h, "Content-Security-Policy", "default-src 'self'");
+	http_set_header(h, "Content-Security-Policy",
+	    c->server != NULL && c->server->csp != NULL ? c->server->csp :
+	    HTTP_CSP);
 	http_set_header(h, "X-Frame-Options", "DENY");
 	if (c->server != NULL && c->server->ctx != NULL)
 		http_set_header(h, "Strict-Transport-Security", HTTP_HSTS);
@@ -1086,6 +1089,17 @@ http_server_listen(struct http_server *s, const char *addr, char *err,
 }
 
 void
+http_server_set_connect_src(struct http_server *s, const char *sources)
+{
+	free(s->csp);
+	s->csp = NULL;
+	if (sources != NULL && *sources != '\0' &&
+	    asprintf(&s->csp, "%s; connect-src 'self' %s", HTTP_CSP,
+	    sources) == -1)
+		s->csp = NULL;
+}
+
+void
 http_server_free(struct http_server *s)
 {
 	struct http_call	*c;
@@ -1120,6 +1134,7 @@ http_server_free(struct http_server *s)
 	if (s->backoff != NULL)
 		event_free(s->backoff);
 	free(s->cookie_name);
+	free(s->csp);
 	free(s);
 }
 

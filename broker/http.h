@@ -18,6 +18,7 @@ struct evbuffer;
 struct evhttp_request;
 struct http_server;
 
+#define HTTP_CSP		"default-src 'self'"
 #define HTTP_PARAMS_MAX		4
 #define HTTP_PARAM_MAX		128
 
@@ -92,6 +93,9 @@ struct http_server *http_server_new(struct event_base *base, SSL_CTX *ctx,
 int		 http_server_listen(struct http_server *s, const char *addr,
 		    char *err, size_t errlen);
 void		 http_server_free(struct http_server *s);
+/* The portal's script may also open WebSockets to these origins (words). */
+void		 http_server_set_connect_src(struct http_server *s,
+		    const char *sources);
 void		 http_limits_defaults(struct http_limits *l);
 
 /* Replies; each takes ownership of json (may be NULL for no body). */

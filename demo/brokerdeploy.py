@@ -103,6 +103,8 @@ class BrokerDeployment(Deployment):
         # The broker's environment (None: this process's), e.g. to run it
         # under pam_wrapper.
         self.broker_env = None
+        # The gateway's WebSocket listener for browsers (browser_gateway).
+        self.ws_port = None
 
     # --- guests ---------------------------------------------------------
 
@@ -247,6 +249,7 @@ spice_cert = {self.pki}/spice/server-cert.pem
 [gateway local]
 proxy = {self.proxy_url()}
 control = {self.control}
+{self.websocket_line()}
 
 [pool office]
 title = Office desktop
@@ -277,6 +280,26 @@ kind = static
 host = local
 assign = {assign}
 """
+
+    def browser_gateway(self):
+        """The gateway's configuration lines (start_gateway's extra) for
+        its WebSocket listener: browsers from the portal's origin, SPICE TLS
+        to the guests verified against the SPICE CA and the host's subject;
+        the broker's [gateway local] then names it in websocket."""
+        self.ws_port = free_port()
+        return (f"listen_ws = 127.0.0.1:{self.ws_port}\n"
+                f"ws_origins = {self.portal_origin()}\n"
+                f"spice_ca = {self.pki}/spice/ca-cert.pem\n"
+                f"\n[hypervisor 127.0.0.1]\n"
+                f"spice_subject = {self.host_subject}\n")
+
+    def portal_origin(self):
+        return f"https://127.0.0.1:{self.broker_port}"
+
+    def websocket_line(self):
+        if self.ws_port is None:
+            return ""
+        return f"websocket = wss://127.0.0.1:{self.ws_port}"
 
     def proxy_url(self):
         if self.listener == "tls":

@@ -107,6 +107,11 @@ EXTRA_DIST += tests/integration/test-broker-brute.py
 # user asks, by a screen the pool settled on before.
 TESTS += tests/integration/test-broker-revert.py
 EXTRA_DIST += tests/integration/test-broker-revert.py
+
+# Browser connections (pool browser = yes, [gateway] websocket) through the
+# real gateway's WebSocket listener to a QEMU guest's SPICE TLS.
+TESTS += tests/integration/test-broker-browser.py
+EXTRA_DIST += tests/integration/test-broker-browser.py
 # The "lock" disconnect action with a real QEMU guest agent: a tiny Linux
 # guest from Debian packages (demo/agent-guest/build.sh, downloaded once into
 # build/agent-guest; the test fails when they cannot be downloaded).

@@ -194,6 +194,50 @@ test_proxy_for(void **state)
 	conf_free(c);
 }
 
+/*
+ * browser: no unless the pool says yes; websocket: wss:// only, per
+ * gateway, and the gateway for a client follows proxy_for.
+ */
+static void
+test_browser(void **state)
+{
+	struct broker_config		*c;
+	const struct conf_gateway	*g;
+	struct sockaddr_in		 sin;
+	char				 err[512], text[2048];
+	const char			*bad[] = { "https://gw:8443", "wss://",
+	    "wss://gw:8443/spice?ticket=x", "wss://gw:8443 x", "wss://a@gw" };
+	size_t				 i;
+
+	fmt(text, sizeof(text), "%s[gateway gw]\nwebsocket = wss://gw:8443\n"
+	    "[gateway inner]\nproxy = http://in:3128\n"
+	    "proxy_for = 10.9.0.0/16 http://in:3128\n"
+	    "websocket = wss://in.example:9443\n"
+	    "[pool mine]\nbrowser = yes\n", base);
+	assert_non_null(c = load(text, err, sizeof(err)));
+	assert_false(conf_pool_find(c, "office")->browser);
+	assert_true(conf_pool_find(c, "mine")->browser);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, "10.9.3.4", &sin.sin_addr);
+	g = conf_gateway_for(c, (struct sockaddr *)&sin);
+	assert_string_equal(g->websocket, "wss://in.example:9443");
+	inet_pton(AF_INET, "10.2.3.4", &sin.sin_addr);
+	g = conf_gateway_for(c, (struct sockaddr *)&sin);
+	assert_string_equal(g->websocket, "wss://gw:8443");
+	conf_free(c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fmt(text, sizeof(text), "%s[gateway gw]\nwebsocket = %s\n",
+		    base, bad[i]);
+		err[0] = '\0';
+		assert_null(load(text, err, sizeof(err)));
+		if (strstr(err, "wss://HOST:PORT") == NULL)
+			fail_msg("websocket %s: \"%s\"", bad[i], err);
+	}
+	fmt(text, sizeof(text), "%sbrowser = maybe\n", base);
+	assert_null(load(text, err, sizeof(err)));
+}
+
 /* clipboard and usbredir: yes unless the pool says no, and only yes or no. */
 static void
 test_client_policy(void **state)
@@ -442,6 +486,7 @@ main(void)
 		cmocka_unit_test(test_roles_and_entitlements),
 		cmocka_unit_test(test_proxy_for),
 		cmocka_unit_test(test_client_policy),
+		cmocka_unit_test(test_browser),
 		cmocka_unit_test(test_gpu_pools),
 		cmocka_unit_test(test_pool_hosts),
 		cmocka_unit_test(test_ready),
