@@ -106,6 +106,11 @@ class BrokerDeployment(Deployment):
         # The gateway's WebSocket listener for browsers (browser_gateway).
         self.ws_port = None
 
+    @property
+    def totp_key(self):
+        """The broker's TOTP key, which make_pki's paprika-certs makes."""
+        return os.path.join(self.pki, "broker", "totp.key")
+
     # --- guests ---------------------------------------------------------
 
     def write_qemu_conf(self):

@@ -51,13 +51,10 @@ def last_login(d, user):
 
 def run(d):
     d.make_pki()
-    with open(os.open(os.path.join(d.work, "totp.key"), os.O_WRONLY | os.O_CREAT, 0o600),
-              "w") as f:
-        f.write(os.urandom(32).hex() + "\n")
     d.add_user("gil", "gil-pw", "staff")
     d.add_user("hal", "hal-pw", "secure")
     d.conf_text = d.test_driver_config(
-        extra=f"totp = optional\ntotp_key = {d.work}/totp.key\ntotp_groups = secure\n",
+        extra=f"totp = optional\ntotp_key = {d.totp_key}\ntotp_groups = secure\n",
         assign="gil=test")
     d.start_broker()
     r = subprocess.run([os.path.join(top_builddir, "paprika-users"), "-c", d.broker_conf,

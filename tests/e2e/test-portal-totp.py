@@ -118,13 +118,10 @@ def main():
                      "run scripts/deps.sh"):
             return finish()
         d.make_pki()
-        with open(os.open(os.path.join(work, "totp.key"), os.O_WRONLY | os.O_CREAT, 0o600),
-                  "w") as f:
-            f.write(os.urandom(32).hex() + "\n")
         d.add_user("erin", "erin-pw", "staff")
         d.add_user("fay", "fay-pw", "staff,secure")
         d.conf_text = d.test_driver_config(
-            extra=f"totp = optional\ntotp_key = {work}/totp.key\ntotp_groups = secure\n",
+            extra=f"totp = optional\ntotp_key = {d.totp_key}\ntotp_groups = secure\n",
             assign="erin=test")
         d.start_broker()
         blog = open(os.path.join(work, "browser.log"), "w")

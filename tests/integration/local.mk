@@ -8,6 +8,7 @@ TESTS += \
 	tests/integration/test-gateway-ws.py
 EXTRA_DIST += \
 	tests/integration/gwtest.py \
+	tests/integration/pamwrap.py \
 	tests/integration/test-gateway-ws.py \
 	tests/integration/test-gateway-relay.py \
 	tests/integration/test-gateway-refusals.py \

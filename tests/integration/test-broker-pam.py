@@ -19,17 +19,17 @@ pam_min_uid from /etc/login.defs, pam_allow_root = no, login_fail_delay =
   PAM name, a name nobody has); the auth thread is free at once: with one
   auth thread, a good login sent during a failure's delay gets in first."""
 
-import fcntl
 import os
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pamwrap  # noqa: E402
 from testlib import (check, import_demo, note, run_deployment,  # noqa: E402
                      top_builddir, top_srcdir)
 
@@ -40,72 +40,6 @@ from deployment import make_workdir  # noqa: E402
 FAIL_DELAY = 2.0        # the broker's default login_fail_delay
 ROUNDS = 5              # failures measured per kind of name
 TOLERANCE = 0.30        # medians within 30%: the machine is shared and noisy
-
-PASSDB = """pamuser:pam-pw:paprika
-pamuser2:pam2-pw:paprika
-root:root-pw:paprika
-sysacct:sys-pw:paprika
-ALICE:pam-alice-pw:paprika
-"""
-PASSWD = """root:x:0:0:root:/root:/bin/sh
-sysacct:x:500:500:System account:/nonexistent:/bin/false
-pamuser:x:2001:2001:PAM user:/nonexistent:/bin/false
-pamuser2:x:2002:2001:PAM user 2:/nonexistent:/bin/false
-ALICE:x:2003:2001:Not the local alice:/nonexistent:/bin/false
-"""
-GROUP = """root:x:0:
-pamusers:x:2001:
-"""
-
-
-def pkg_var(args):
-    r = subprocess.run(["pkg-config", *args], capture_output=True, text=True)
-    return r.stdout.strip().replace(" ", "") if r.returncode == 0 else ""
-
-
-def system_module(name):
-    for d in ("/lib/x86_64-linux-gnu/security", "/usr/lib/x86_64-linux-gnu/security",
-              "/lib/security"):
-        if os.path.exists(os.path.join(d, name)):
-            return os.path.join(d, name)
-    return None
-
-
-def pam_setup(d):
-    """The PAM service and NSS files under d.work; the broker's environment,
-    or None when pam_wrapper or nss_wrapper is missing."""
-    pam_wrapper, nss_wrapper = pkg_var(["--libs", "pam_wrapper"]), pkg_var(["--libs", "nss_wrapper"])
-    modules = pkg_var(["--variable=modules", "pam_wrapper"])
-    pam_exec, faildelay = system_module("pam_exec.so"), system_module("pam_faildelay.so")
-    if not (os.path.isfile(pam_wrapper) and os.path.isfile(nss_wrapper) and
-            os.path.isfile(os.path.join(modules, "pam_matrix.so")) and pam_exec and faildelay):
-        return None
-    w = d.work
-    for name, text in (("passdb", PASSDB), ("passwd", PASSWD), ("group", GROUP)):
-        with open(os.path.join(w, name), "w") as f:
-            f.write(text)
-    items = os.path.join(w, "items.sh")
-    with open(items, "w") as f:
-        f.write("#!/bin/sh\necho \"$PAM_TYPE $PAM_USER rhost=$PAM_RHOST tty=$PAM_TTY\" "
-                f">>{w}/items\n")
-    os.chmod(items, 0o755)
-    os.makedirs(os.path.join(w, "pam.d"))
-    matrix = f"{modules}/pam_matrix.so passdb={w}/passdb"
-    with open(os.path.join(w, "pam.d", "paprika"), "w") as f:
-        f.write(f"auth optional {pam_exec} quiet {items}\n"
-                f"auth optional {faildelay} delay=3000000\n"
-                f"auth required {matrix}\naccount required {matrix}\n")
-    # Under --enable-asan the wrappers come before ASan's runtime, and
-    # must not dlopen libc with RTLD_DEEPBIND, which ASan cannot follow.
-    asan = ":".join(x for x in (os.environ.get("ASAN_OPTIONS"),
-                                "verify_asan_link_order=0") if x)
-    return dict(os.environ, LD_PRELOAD=f"{pam_wrapper}:{nss_wrapper}", PAM_WRAPPER="1",
-                ASAN_OPTIONS=asan, NSS_WRAPPER_DISABLE_DEEPBIND="1",
-                UID_WRAPPER_DISABLE_DEEPBIND="1",
-                PAM_WRAPPER_SERVICE_DIR=os.path.join(w, "pam.d"),
-                NSS_WRAPPER_PASSWD=os.path.join(w, "passwd"),
-                NSS_WRAPPER_GROUP=os.path.join(w, "group"))
-
 
 def broker_conf(d, limits):
     """PAM on, one auth thread, limits, and a host of libvirt's test
@@ -269,7 +203,7 @@ def check_thread_free(d):
 
 
 def run(d):
-    d.broker_env = pam_setup(d)
+    d.broker_env = pamwrap.matrix_env(d.work)
     if not check(d.broker_env is not None, "pam_wrapper, nss_wrapper, pam_exec and "
                  "pam_faildelay are installed (scripts/deps.sh)"):
         return
@@ -288,10 +222,7 @@ def run(d):
 
 
 def main():
-    # pam_wrapper's /tmp/pam.X directory is picked racily (see test-pam.sh):
-    # one test that preloads it at a time.
-    lock = open("/tmp/paprika-pam_wrapper.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
+    pamwrap.lock()
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-pam."))
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
     return run_deployment(d, run)

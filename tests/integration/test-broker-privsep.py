@@ -15,7 +15,6 @@ removes), the broker:
   symbolic link, owned by another user, or writable by its group, naming
   the path and the problem."""
 
-import fcntl
 import grp
 import os
 import pwd
@@ -26,7 +25,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pamwrap  # noqa: E402
 from libvirtd import Libvirtd  # noqa: E402
 from testlib import (check, finish, import_demo, note, top_builddir,  # noqa: E402
                      top_srcdir, wait_for)
@@ -41,28 +42,16 @@ GROUP = f"paprika-v{os.getpid() % 100000}"
 PASSDB = "pamuser:pam-pw:paprika\n"
 
 
-def pkg_var(args):
-    r = subprocess.run(["pkg-config", *args], capture_output=True, text=True)
-    return r.stdout.strip().replace(" ", "") if r.returncode == 0 else ""
-
-
 def pam_env(work):
-    """The broker's environment under pam_wrapper with pam_matrix; None
-    without them."""
-    wrapper = pkg_var(["--libs", "pam_wrapper"])
-    modules = pkg_var(["--variable=modules", "pam_wrapper"])
-    if not (os.path.isfile(wrapper) and os.path.isfile(os.path.join(modules, "pam_matrix.so"))):
+    """The broker's environment under pam_wrapper with pam_matrix (one
+    user, pamuser); None without them."""
+    mod = pamwrap.matrix()
+    if mod is None:
         return None
     with open(os.path.join(work, "passdb"), "w") as f:
         f.write(PASSDB)
-    os.makedirs(os.path.join(work, "pam.d"))
-    matrix = f"{modules}/pam_matrix.so passdb={work}/passdb"
-    with open(os.path.join(work, "pam.d", "paprika"), "w") as f:
-        f.write(f"auth required {matrix}\naccount required {matrix}\n")
-    asan = ":".join(x for x in (os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0") if x)
-    return dict(os.environ, LD_PRELOAD=wrapper, PAM_WRAPPER="1", ASAN_OPTIONS=asan,
-                UID_WRAPPER_DISABLE_DEEPBIND="1",
-                PAM_WRAPPER_SERVICE_DIR=os.path.join(work, "pam.d"))
+    passwords = f"{mod} passdb={work}/passdb"
+    return pamwrap.env(work, f"auth required {passwords}\naccount required {passwords}\n")
 
 
 def status(pid):
@@ -201,12 +190,10 @@ def run(d, lv, pw, vgid, env):
 def totp_as_root(d, conf, state, pw):
     """paprika-users run by root on the running broker's state becomes the
     broker's user first: every file it leaves there is still that user's."""
-    key = os.path.join(d.work, "totp.key")
-    with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
-        f.write(os.urandom(32).hex() + "\n")
     path = os.path.join(d.work, "totp.conf")
     with open(path, "w") as f:
-        f.write(conf.replace("[broker]\n", f"[broker]\ntotp = optional\ntotp_key = {key}\n", 1))
+        f.write(conf.replace("[broker]\n",
+                             f"[broker]\ntotp = optional\ntotp_key = {d.totp_key}\n", 1))
     r = subprocess.run([os.path.join(top_builddir, "paprika-users"), "-c", path, "totp",
                         "enroll", "demo"], capture_output=True, text=True, timeout=30)
     check(r.returncode == 0 and "otpauth://" in r.stdout,
@@ -238,9 +225,7 @@ def main():
         if shutil.which(tool) is None:
             print(f"# SKIP: {tool} is missing (scripts/deps.sh installs it)")
             return SKIP
-    # pam_wrapper's /tmp/pam.X directory is picked racily (see test-pam.sh).
-    lock = open("/tmp/paprika-pam_wrapper.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
+    pamwrap.lock()
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-privsep."))
     # The broker's user walks through to its state and users file.
     os.chmod(work, 0o711)

@@ -1,6 +1,6 @@
 """paprika-brokerd's second factor (RFC 6238 TOTP) through its login API,
 with local users (the users file) and a PAM user (pam_wrapper, as in
-test-broker-pam.py), libvirt's test driver standing in for the hosts.
+pamwrap.py), libvirt's test driver standing in for the hosts.
 Codes are computed here with Python's hmac: an implementation of its own.
 
 - paprika-users enrols a user (prints the otpauth:// URI, a QR code and
@@ -22,8 +22,6 @@ Codes are computed here with Python's hmac: an implementation of its own.
 - Neither the audit log nor the broker's log holds a secret or a code."""
 
 import base64
-import fcntl
-import importlib.util
 import os
 import re
 import sqlite3
@@ -33,7 +31,9 @@ import tempfile
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pamwrap  # noqa: E402
 from testlib import (check, hotp, import_demo, note, run_deployment,  # noqa: E402
                      top_builddir, top_srcdir)
 
@@ -41,17 +41,8 @@ import_demo()
 import brokerdeploy  # noqa: E402
 from deployment import make_workdir  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 FAIL_DELAY = 2.0        # the broker's default login_fail_delay
 PERIOD = 30
-
-
-def pam_module():
-    spec = importlib.util.spec_from_file_location(
-        "broker_pam_test", os.path.join(HERE, "test-broker-pam.py"))
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    return m
 
 
 def secret_of(uri):
@@ -124,7 +115,7 @@ def enrol_with_paprika_users(d, user):
 def broker_conf(d, limits):
     extra = ("pam_service = paprika\n"
              "totp = optional\n"
-             f"totp_key = {d.work}/totp.key\n"
+             f"totp_key = {d.totp_key}\n"
              "totp_groups = secure\n")
     vault = """[pool vault]
 title = Vault
@@ -330,14 +321,10 @@ def check_no_secrets(d, secrets):
 
 
 def run(d):
-    pam = pam_module()
-    d.broker_env = pam.pam_setup(d)
+    d.broker_env = pamwrap.matrix_env(d.work)
     if not check(d.broker_env is not None, "pam_wrapper and nss_wrapper are installed"):
         return
     d.make_pki()
-    key = os.path.join(d.work, "totp.key")
-    with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
-        f.write(os.urandom(32).hex() + "\n")
     d.add_user("alice", "alice-pw", "staff")
     d.add_user("bob", "bob-pw", "staff")
     d.add_user("carol", "carol-pw", "staff,secure")
@@ -360,8 +347,7 @@ def run(d):
 
 
 def main():
-    lock = open("/tmp/paprika-pam_wrapper.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
+    pamwrap.lock()
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-totp."))
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
     return run_deployment(d, run)
