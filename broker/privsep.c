@@ -1,21 +1,16 @@
 /*
- * Dropping root: the state directory made and handed over while still
- * root, then the switch to the broker's user, for good.
+ * The broker's policy for dropping root (common/privdrop.c does it): its
+ * state directory is the state file's, and root without a user is refused.
  */
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <dirent.h>
-#include <errno.h>
-#include <grp.h>
-#include <pwd.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "privdrop.h"
 #include "privsep.h"
 #include "xmalloc.h"
 
@@ -36,77 +31,29 @@ privsep_dirname(const char *state)
 	return dir;
 }
 
-/* Whether dir holds only the state file and SQLite's files beside it. */
-static int
-privsep_dir_ours(const char *dir, const char *state)
-{
-	const char	*base = strrchr(state, '/'), *suffix;
-	struct dirent	*e;
-	DIR		*d;
-	size_t		 blen;
-	int		 ours = 1;
-
-	base = base != NULL ? base + 1 : state;
-	blen = strlen(base);
-	if ((d = opendir(dir)) == NULL)
-		fatal("state directory %s", dir);
-	while (ours && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		suffix = e->d_name + blen;
-		ours = strncmp(e->d_name, base, blen) == 0 &&
-		    (*suffix == '\0' || strcmp(suffix, "-wal") == 0 ||
-		    strcmp(suffix, "-shm") == 0 ||
-		    strcmp(suffix, "-journal") == 0);
-	}
-	closedir(d);
-	return ours;
-}
-
 void
 privsep_state_dir(const char *state, const char *user)
 {
-	struct passwd	*pw;
-	struct stat	 st;
-	char		*dir, *parent;
+	const char	*base = strrchr(state, '/');
+	char		*dir = privsep_dirname(state), *ours[5];
+	size_t		 i;
 
-	dir = privsep_dirname(state);
-	if (mkdir(dir, 0700) == -1 && errno == ENOENT) {
-		/* One level, as /var/lib/paprika for the default. */
-		parent = privsep_dirname(dir);
-		if (mkdir(parent, 0755) == -1 && errno != EEXIST)
-			fatal("state directory %s", parent);
-		free(parent);
-	}
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		fatal("state directory %s", dir);
-	if (lstat(dir, &st) == -1)
-		fatal("state directory %s", dir);
-	if (!S_ISDIR(st.st_mode))
-		fatalx("state directory %s is not a directory (a symbolic link "
-		    "is refused too)", dir);
-	/* Without root, or without the user, privsep_drop says why. */
-	if (user == NULL || geteuid() != 0 || (pw = getpwnam(user)) == NULL ||
-	    pw->pw_uid == 0 || st.st_uid == pw->pw_uid)
-		goto out;
-	/* A directory shared with anything else is not given away:
-	 * privsep_check_state then refuses it. */
-	if (!privsep_dir_ours(dir, state))
-		goto out;
-	if (chown(dir, pw->pw_uid, pw->pw_gid) == -1 || chmod(dir, 0700) == -1)
-		fatal("cannot give the state directory %s to %s", dir, user);
-	log_info("state directory %s given to %s", dir, user);
- out:
+	/* The state file and SQLite's files beside it. */
+	base = base != NULL ? base + 1 : state;
+	ours[0] = xstrdup(base);
+	xasprintf(&ours[1], "%s-wal", base);
+	xasprintf(&ours[2], "%s-shm", base);
+	xasprintf(&ours[3], "%s-journal", base);
+	ours[4] = NULL;
+	privdrop_state_dir(dir, user, (const char *const *)ours, "broker");
+	for (i = 0; ours[i] != NULL; i++)
+		free(ours[i]);
 	free(dir);
 }
 
 void
 privsep_drop(const char *user)
 {
-	struct passwd	*pw;
-	uid_t		 uid, ruid, euid, suid;
-	gid_t		 gid, rgid, egid, sgid;
-
 	if (user == NULL) {
 		if (geteuid() == 0)
 			fatalx("refusing to run as root: set \"user\" in "
@@ -114,37 +61,8 @@ privsep_drop(const char *user)
 			    "keeps root)");
 		return;
 	}
-	if ((pw = getpwnam(user)) == NULL)
-		fatalx("user \"%s\" does not exist (create it, or change "
-		    "\"user\" in [broker])", user);
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	if (geteuid() != 0) {
-		if (getuid() != uid)
-			fatalx("cannot switch to user %s: not running as root",
-			    user);
-		return;
-	}
-	if (uid == 0) {
-		log_warnx("running as root (\"user = %s\" in [broker])", user);
-		return;
-	}
 	/* initgroups: the groups that let it reach libvirt's socket. */
-	if (initgroups(user, gid) == -1 ||
-	    setresgid(gid, gid, gid) == -1 ||
-	    setresuid(uid, uid, uid) == -1)
-		fatal("cannot drop privileges to %s", user);
-	if (getresuid(&ruid, &euid, &suid) == -1 ||
-	    getresgid(&rgid, &egid, &sgid) == -1 ||
-	    ruid != uid || euid != uid || suid != uid ||
-	    rgid != gid || egid != gid || sgid != gid)
-		fatalx("dropping privileges to %s did not take", user);
-	if (setuid(0) != -1 || seteuid(0) != -1)
-		fatalx("could become root again after dropping to %s", user);
-	/* Whatever it runs (ssh for qemu+ssh://) gains nothing either. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		fatal("PR_SET_NO_NEW_PRIVS");
-	log_info("running as %s (uid %ld)", user, (long)uid);
+	privdrop_become(user, PRIVDROP_GROUPS, "broker");
 }
 
 void

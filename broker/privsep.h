@@ -39,14 +39,14 @@ int	authsep_pam(const struct auth_config *cfg, const char *user,
 /* privsep.c */
 /*
  * Makes the directory of the state file (0700) if missing and gives it
- * to user when running as root, unless it holds files not the broker's.
- * Call as root, before privsep_drop.
+ * to user when running as root; one that holds files not the broker's is
+ * refused (fatal). Call as root, before privsep_drop.
  */
 void	privsep_state_dir(const char *state, const char *user);
 /*
  * Becomes user (its uid, gid and the groups /etc/group gives it, such as
- * libvirt's socket group) for good and checks that root cannot come back.
- * Without user, refuses to run as root. Fatal on any failure.
+ * libvirt's socket group) for good: privdrop_become. Without user,
+ * refuses to run as root. Fatal on any failure.
  */
 void	privsep_drop(const char *user);
 /* After privsep_drop: fatal unless the state directory is writable. */

@@ -6,6 +6,7 @@ common_libpaprika_a_SOURCES = \
 	common/keyring.c common/keyring.h \
 	common/log.c common/log.h \
 	common/netaddr.c common/netaddr.h \
+	common/privdrop.c common/privdrop.h \
 	common/secretfile.c common/secretfile.h \
 	common/ticket.c common/ticket.h \
 	common/tls.c common/tls.h \

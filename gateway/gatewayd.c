@@ -1,13 +1,7 @@
 /* paprika-gatewayd: startup, signals, reload, drain, privileges. */
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 
-#include <dirent.h>
-
-#include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +12,7 @@
 
 #include "gateway.h"
 #include "log.h"
+#include "privdrop.h"
 #include "tls.h"
 
 struct gateway	*gw;
@@ -196,108 +191,10 @@ gateway_sigterm(evutil_socket_t sig, short what, void *arg)
 		event_base_loopexit(gw->base, NULL);
 }
 
-/* The first entry of dir that is not the gateway's own, or NULL. */
-static const char *
-state_dir_foreign(const char *dir)
-{
-	static char	 name[256];
-	DIR		*d;
-	struct dirent	*e;
-	const char	*found = NULL;
-
-	if ((d = opendir(dir)) == NULL)
-		fatal("state directory %s", dir);
-	while (found == NULL && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 ||
-		    strcmp(e->d_name, "..") == 0 ||
-		    strcmp(e->d_name, "revocations") == 0 ||
-		    strcmp(e->d_name, "revocations.tmp") == 0)
-			continue;
-		strlcpy(name, e->d_name, sizeof name);
-		found = name;
-	}
-	closedir(d);
-	return found;
-}
-
-/* Makes the parent of dir (0755), as /var/lib/paprika for the default. */
-static void
-state_dir_parent(const char *dir)
-{
-	char	*parent, *slash;
-
-	if ((parent = strdup(dir)) == NULL)
-		fatal("state directory %s", dir);
-	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
-		*slash = '\0';
-		if (mkdir(parent, 0755) == -1 && errno != EEXIST)
-			fatal("state directory %s", parent);
-	}
-	free(parent);
-}
-
-/*
- * Makes the gateway's state directory (0700) if missing and, when the
- * gateway will drop to user, gives it to that user, but only a directory
- * that is the gateway's alone: one that holds anything else (the broker's
- * database, say) is refused, not handed over.
- */
-static void
-state_dir_prepare(const char *dir, const char *user)
-{
-	struct passwd	*pw;
-	struct stat	 st;
-	const char	*other;
-
-	if (dir == NULL)
-		return;
-	if (mkdir(dir, 0700) == -1 && errno == ENOENT)
-		state_dir_parent(dir);
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		fatal("state directory %s", dir);
-	if (lstat(dir, &st) == -1)
-		fatal("state directory %s", dir);
-	if (!S_ISDIR(st.st_mode))
-		fatalx("state_dir %s is not a directory (a symbolic link is "
-		    "refused too)", dir);
-	/* Without root, or without the user, drop_privileges says why. */
-	if (user == NULL || geteuid() != 0 || (pw = getpwnam(user)) == NULL ||
-	    st.st_uid == pw->pw_uid)
-		return;
-	if ((other = state_dir_foreign(dir)) != NULL)
-		fatalx("state_dir %s holds \"%s\", which is not the gateway's: "
-		    "give the gateway a directory of its own (by default %s)",
-		    dir, other, GATEWAY_DEFAULT_STATE);
-	if (chown(dir, pw->pw_uid, pw->pw_gid) == -1 || chmod(dir, 0700) == -1)
-		fatal("cannot give the state directory %s to %s", dir, user);
-}
-
-static void
-drop_privileges(const char *user)
-{
-	struct passwd	*pw;
-
-	if (user == NULL) {
-		if (geteuid() == 0)
-			log_warnx("running as root: set \"user\" in [gateway] "
-			    "to drop privileges");
-		return;
-	}
-	if ((pw = getpwnam(user)) == NULL)
-		fatalx("user \"%s\" does not exist (create it, or change "
-		    "\"user\" in [gateway])", user);
-	if (geteuid() != 0) {
-		if (getuid() != pw->pw_uid)
-			fatalx("cannot switch to user %s: not running as root",
-			    user);
-		return;
-	}
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-		fatal("cannot drop privileges to %s", user);
-	log_debug("running as %s", user);
-}
+/* What the gateway keeps in its state directory. */
+static const char *const state_files[] = {
+	"revocations", "revocations.tmp", NULL
+};
 
 static void
 raise_fd_limit(void)
@@ -371,7 +268,9 @@ main(int argc, char *argv[])
 	raise_fd_limit();
 	if ((gw->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	state_dir_prepare(c->state_dir, c->user);
+	if (c->state_dir != NULL)
+		privdrop_state_dir(c->state_dir, c->user, state_files,
+		    "gateway");
 	if (revoke_load(c->state_dir) == -1)
 		fatalx("cannot read revocations from %s", c->state_dir);
 	if (c->listen_plain_len != 0 && listener_open(&gw->plain,
@@ -388,7 +287,11 @@ main(int argc, char *argv[])
 		return 1;
 	if (c->control_socket != NULL && control_open(c->control_socket) == -1)
 		return 1;
-	drop_privileges(c->user);
+	if (c->user != NULL)
+		privdrop_become(c->user, 0, "gateway");
+	else if (geteuid() == 0)
+		log_warnx("running as root: set \"user\" in [gateway] to "
+		    "drop privileges");
 	if (!foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 

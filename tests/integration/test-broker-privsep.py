@@ -186,6 +186,15 @@ def run(d, lv, pw, vgid, env):
         check(rc != 0 and db in out and words in out,
               f"the broker refuses {what}, naming it", out[-300:])
 
+    shared = state_dir(d, "shared", 0, 0)
+    open(os.path.join(shared, "gateway.conf"), "w").close()
+    rc, out = refused(d, conf.replace(f"state = {state}/broker.db",
+                                      f"state = {shared}/broker.db"))
+    check(rc != 0 and f'{shared} holds "gateway.conf", which is not the broker\'s' in out
+          and os.stat(shared).st_uid == 0,
+          "a root-owned state directory holding another's file is refused, not "
+          "handed to the broker's user", out[-300:])
+
 
 def totp_as_root(d, conf, state, pw):
     """paprika-users run by root on the running broker's state becomes the
