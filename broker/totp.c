@@ -4,11 +4,9 @@
  * libsodium's (XChaCha20-Poly1305, crypto_kdf, BLAKE2b).
  */
 #include <ctype.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -115,36 +113,14 @@ int
 totp_keys_load(const char *path, struct totp_keys *keys, char *err,
     size_t errlen)
 {
-	char	text[TOTP_KEY_LEN * 2 + 2];
 	uint8_t	master[TOTP_KEY_LEN];
-	ssize_t	n;
-	size_t	len;
-	int	fd, ret = -1;
 
-	if ((fd = secretfile_open(path, O_NOFOLLOW, "TOTP key", err,
-	    errlen)) == -1)
+	if (secretfile_read_hex(path, "TOTP key", master, sizeof(master), err,
+	    errlen) == -1)
 		return -1;
-	if ((n = read(fd, text, sizeof(text))) < 0) {
-		snprintf(err, errlen, "%s: cannot read", path);
-		goto out;
-	}
-	len = (size_t)n;
-	if (len > 0 && text[len - 1] == '\n')
-		len--;
-	if (len != TOTP_KEY_LEN * 2 || hex_decode(text, len, master,
-	    sizeof(master)) != TOTP_KEY_LEN) {
-		snprintf(err, errlen, "%s: a TOTP key must be one line of %d "
-		    "hex characters (openssl rand -hex %d)", path,
-		    TOTP_KEY_LEN * 2, TOTP_KEY_LEN);
-		goto out;
-	}
 	totp_keys_derive(master, keys);
-	ret = 0;
-out:
-	OPENSSL_cleanse(text, sizeof(text));
 	OPENSSL_cleanse(master, sizeof(master));
-	close(fd);
-	return ret;
+	return 0;
 }
 
 void

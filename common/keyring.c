@@ -2,11 +2,9 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -18,35 +16,11 @@ int
 keyring_read_key(const char *path, uint8_t id, struct ticket_key *key,
     char *err, size_t errlen)
 {
-	char		 text[TICKET_KEY_LEN * 2 + 2];
-	ssize_t		 n;
-	size_t		 len;
-	int		 fd, ret = -1;
-
-	if ((fd = secretfile_open(path, O_NOFOLLOW, "ticket key", err,
-	    errlen)) == -1)
+	if (secretfile_read_hex(path, "ticket key", key->secret,
+	    TICKET_KEY_LEN, err, errlen) == -1)
 		return -1;
-	n = read(fd, text, sizeof text);
-	if (n < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	len = (size_t)n;
-	if (len > 0 && text[len - 1] == '\n')
-		len--;
-	if (len != TICKET_KEY_LEN * 2 ||
-	    hex_decode(text, len, key->secret, sizeof key->secret) !=
-	    TICKET_KEY_LEN) {
-		snprintf(err, errlen, "%s: a ticket key must be one line of %d "
-		    "hex characters", path, TICKET_KEY_LEN * 2);
-		goto out;
-	}
 	key->id = id;
-	ret = 0;
- out:
-	OPENSSL_cleanse(text, sizeof text);
-	close(fd);
-	return ret;
+	return 0;
 }
 
 /* Parses "<1..255>.key"; returns the id or -1. */
