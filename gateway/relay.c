@@ -259,7 +259,7 @@ relay_dir_pump(struct tunnel *t, struct relay_dir *d, struct relay_end *src,
 	    t->upstream.ssl == NULL;
 	/* WebSocket frames: room for a header in front, a close frame after. */
 	start = ws_down ? WS_SERVER_HEADER_MAX : 0;
-	room = buf_size - start - (ws_down ? WS_DOWN_RESERVE -
+	room = relay_buf_size() - start - (ws_down ? WS_DOWN_RESERVE -
 	    WS_SERVER_HEADER_MAX : 0);
 	for (;;) {
 		if (d->len > d->off) {
