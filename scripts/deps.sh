@@ -17,7 +17,7 @@ PACKAGES="
   spice-client-gtk virt-viewer xvfb xauth x11-apps
   libspice-client-gtk-3.0-dev libgtk-3-dev libsoup-3.0-dev xdotool
   haproxy stunnel4 squid
-  chromium libnss3-tools fonts-dejavu-core
+  chromium libnss3-tools fonts-dejavu-core chromium-driver python3-selenium
 "
 
 missing=""
