@@ -4,7 +4,7 @@
 noinst_DATA = demo/guest/paprika-demo.img
 CLEANFILES += demo/guest/paprika-demo.img
 EXTRA_DIST += demo/guest/paprika-guest.asm demo/accel.py demo/guest.py demo/images.py \
-	demo/deployment.py demo/brokerdeploy.py demo/run-demo.py demo/run-demo.sh
+	demo/deployment.py demo/brokerdeploy.py demo/gpuhost.py demo/run-demo.py demo/run-demo.sh
 
 # A 512-byte boot sector in a 1 MiB raw disk.
 demo/guest/paprika-demo.img: demo/guest/paprika-guest.asm

@@ -2,11 +2,15 @@
 # Builds a tiny Linux guest that runs the QEMU guest agent, for the broker's
 # "lock" disconnect action (tests/integration/test-broker-lock.py), or with
 # --monitors one that draws a different pattern on each of two qxl monitors
-# (tests/e2e/test-client-monitors.py):
+# (tests/e2e/test-client-monitors.py), or with --gpu-host the initramfs of
+# a nested GPU host (demo/gpuhost.py) that boots into this machine's own
+# root file system, read-only, to run libvirtd with an emulated IOMMU:
 #
 #   demo/agent-guest/build.sh OUTDIR   ->  OUTDIR/vmlinuz, OUTDIR/initrd.gz
 #   demo/agent-guest/build.sh --monitors OUTDIR
 #                                      ->  OUTDIR/vmlinuz, OUTDIR/initrd-monitors.gz
+#   demo/agent-guest/build.sh --gpu-host OUTDIR
+#                                      ->  OUTDIR/vmlinuz, OUTDIR/initrd-gpuhost.gz
 #
 # From Debian 12 packages only, downloaded (apt-get download) into
 # OUTDIR/debs and unpacked with dpkg-deb -x, never installed: the kernel
@@ -16,7 +20,8 @@
 # virtio-serial modules in load order, /init (init.sh) and a loginctl stub
 # (loginctl.sh) that writes its call to the serial console. The monitors'
 # initramfs holds busybox, the qxl driver's modules in load order and /init
-# (init-monitors.sh); the same kernel boots both.
+# (init-monitors.sh); the GPU host's, busybox, its modules and /init
+# (init-gpuhost.sh). The same kernel boots all three.
 #
 # Idempotent: the packages are downloaded once (cached in OUTDIR/debs);
 # the initramfs is rebuilt only when its inputs changed. Exits 3 when a
@@ -29,14 +34,26 @@ name=initrd
 pkglist="busybox-static qemu-guest-agent"
 modules="virtio_pci virtio_console"
 inputs="init.sh loginctl.sh"
-if [ "${1:-}" = --monitors ]; then
+case ${1:-} in
+--monitors)
 	shift
 	name=initrd-monitors
 	pkglist=busybox-static
 	modules=qxl
 	inputs=init-monitors.sh
-fi
-[ $# -eq 1 ] || { echo "usage: $0 [--monitors] OUTDIR" >&2; exit 2; }
+	;;
+--gpu-host)
+	shift
+	name=initrd-gpuhost
+	pkglist=busybox-static
+	# 9p and overlay for the root it borrows from this machine; vfio-pci
+	# for passthrough; snd-hda-intel and ehci-pci, host drivers that take
+	# the functions sharing the displays' IOMMU groups.
+	modules="virtio_pci 9pnet_virtio 9p overlay virtio_net vfio-pci vfio_iommu_type1 snd-hda-intel ehci-pci"
+	inputs=init-gpuhost.sh
+	;;
+esac
+[ $# -eq 1 ] || { echo "usage: $0 [--monitors|--gpu-host] OUTDIR" >&2; exit 2; }
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
 debs=$out/debs
@@ -125,8 +142,8 @@ echo "$order" | tr ' ' '\n' | sed '/^$/d' >"$root/etc/modules"
 echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"
 
-if [ $name = initrd-monitors ]; then
-	cp "$here/init-monitors.sh" "$root/init"
+if [ $name != initrd ]; then
+	cp "$here/$inputs" "$root/init"
 	chmod 755 "$root/init"
 else
 	# qemu-ga and its libraries, from this machine (the same Debian release).

@@ -100,6 +100,10 @@ EXTRA_DIST += tests/integration/test-broker-audit.py
 # GPU desktops on a GPU host of libvirt's test driver (gpu-host.xml).
 TESTS += tests/integration/test-broker-gpu.py
 EXTRA_DIST += tests/integration/test-broker-gpu.py
+# GPU verdicts from a running kernel: a nested GPU host (demo/gpuhost.py)
+# with an emulated IOMMU, reached over qemu+tls.
+TESTS += tests/integration/test-gpu-nested.py
+EXTRA_DIST += tests/integration/test-gpu-nested.py
 # 100 wrong passwords for one user at once: a handful checked, the rest
 # refused, a good user from elsewhere logging in all along.
 TESTS += tests/integration/test-broker-brute.py
@@ -121,6 +125,8 @@ EXTRA_DIST += tests/integration/test-broker-lock.py \
 	demo/agent-guest/build.sh \
 	demo/agent-guest/init.sh \
 	demo/agent-guest/init-monitors.sh \
+	demo/agent-guest/init-gpuhost.sh \
+	demo/agent-guest/gpuhost-stage2.sh \
 	demo/agent-guest/loginctl.sh
 # Logins through a real PAM stack (pam_wrapper, nss_wrapper) and the users
 # file: PAM items, refused system accounts, canonical names, the uniform

@@ -1,0 +1,176 @@
+"""A GPU host without a GPU: a level-1 QEMU guest with an emulated Intel
+IOMMU and emulated display devices, running libvirtd, for the broker to
+use as a real hypervisor with real VFIO passthrough.
+
+The level-1 host is this machine's own root file system, shared read-only
+over 9p under a tmpfs overlay (demo/agent-guest/init-gpuhost.sh), booted by
+the Debian kernel that demo/agent-guest/build.sh --gpu-host unpacks: the
+same libvirt and QEMU as here, no disk image to build. Its libvirtd listens
+for TLS (qemu+tls://) with the deployment's certificates, on a loopback port
+forwarded by user-mode networking, as do the SPICE ports of the desktops it
+runs.
+
+Its PCI devices, in IOMMU groups as on a real board:
+  00:05.0  std VGA (1234:1111, class 0x0300), multifunction with
+  00:05.1  an Intel HDA audio function, bound to snd_hda_intel: one group
+  00:06.0  bochs-display (1234:1111, class 0x0380), a group of its own
+  00:07.0  a secondary VGA (1234:1111, class 0x0300), multifunction with
+  00:07.1  a USB EHCI controller bound to ehci-pci: a group that cannot be
+           given to a guest
+"""
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+import accel
+
+QEMU = "qemu-system-x86_64"
+# QEMU ids of the display devices, for screendump and device_del.
+DISPLAYS = {"0000:00:05.0": "vga", "0000:00:06.0": "display", "0000:00:07.0": "vga2"}
+STAGE2 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agent-guest",
+                      "gpuhost-stage2.sh")
+READY = "gpuhost: ready"
+
+
+class GpuHostError(Exception):
+    pass
+
+
+def free_ports(n, host="127.0.0.1"):
+    """n consecutive TCP ports free on host, found by binding them."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind((host, 0))
+            base = s.getsockname()[1]
+        if base + n > 65535:
+            continue
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind((host, p))
+            return list(range(base, base + n))
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise GpuHostError(f"no {n} consecutive free ports on {host}")
+
+
+class GpuHost:
+    """One level-1 host. guest_dir holds vmlinuz and initrd-gpuhost.gz;
+    libvirt_pki the server's cacert.pem, servercert.pem and serverkey.pem;
+    broker_dn the subject libvirtd lets in; iommu=False boots it without
+    an IOMMU (no groups: nothing can be passed through)."""
+
+    def __init__(self, work, guest_dir, libvirt_pki, broker_dn, spice_dir,
+                 iommu=True, memory_mb=1536, log=print, spice_ports=8):
+        self.work, self.log, self.iommu = work, log, iommu
+        self.kernel = os.path.join(guest_dir, "vmlinuz")
+        self.initrd = os.path.join(guest_dir, "initrd-gpuhost.gz")
+        self.serial_log = os.path.join(work, "gpuhost-serial.log")
+        self.qmp_path = os.path.join(work, "gpuhost-qmp.sock")
+        self.memory_mb = memory_mb
+        ports = free_ports(1 + spice_ports)
+        self.libvirt_port, self.spice_ports = ports[0], ports[1:]
+        self.env_path = os.path.join(work, "gpuhost.env")
+        with open(self.env_path, "w") as f:
+            f.write(f"LIBVIRT_PKI='{libvirt_pki}'\nALLOWED_DN='{broker_dn}'\n"
+                    f"SPICE_DIR='{spice_dir}'\n"
+                    f"SPICE_PORTS='{self.spice_ports[0]} {self.spice_ports[-1]}'\n")
+        self.proc = None
+
+    def uri(self, pkipath):
+        return f"qemu+tls://127.0.0.1:{self.libvirt_port}/system?pkipath={pkipath}"
+
+    def command(self):
+        virt, _ = accel.choose("linux-kernel", self.kernel)
+        fwd = [f"hostfwd=tcp:127.0.0.1:{self.libvirt_port}-10.0.2.15:16514"]
+        fwd += [f"hostfwd=tcp:127.0.0.1:{p}-10.0.2.15:{p}" for p in self.spice_ports]
+        iommu = ["-device", "intel-iommu,intremap=on"] if self.iommu else []
+        cmdline = (f"console=ttyS0 quiet panic=-1 paprika.stage2={STAGE2} "
+                   f"paprika.env={self.env_path}")
+        if self.iommu:
+            cmdline += " intel_iommu=on"
+        return [QEMU, "-accel", "kvm" if virt == "kvm" else "tcg",
+                "-machine", "q35,kernel-irqchip=split", "-m", str(self.memory_mb), "-smp", "2",
+                "-nodefaults", "-no-reboot", "-display", "none", "-vga", "none",
+                *iommu,
+                "-kernel", self.kernel, "-initrd", self.initrd, "-append", cmdline,
+                "-serial", f"file:{self.serial_log}",
+                "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
+                "-audiodev", "none,id=snd",
+                "-device", "VGA,id=vga,addr=5.0,multifunction=on",
+                "-device", "intel-hda,id=hda,addr=5.1",
+                "-device", "hda-duplex,audiodev=snd",
+                "-device", "bochs-display,id=display,addr=6.0",
+                "-device", "secondary-vga,id=vga2,addr=7.0,multifunction=on",
+                "-device", "usb-ehci,id=ehci,addr=7.1",
+                "-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,"
+                          "multidevs=remap",
+                "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot,addr=8.0",
+                "-netdev", "user,id=net," + ",".join(fwd),
+                "-device", "virtio-net-pci,netdev=net,addr=10.0"]
+
+    def start(self, timeout=240):
+        """Boots the host and waits until its libvirtd answers; raises
+        GpuHostError with the end of its console otherwise."""
+        cmd = self.command()
+        self.log(f"starting the nested GPU host ({cmd[2]}, IOMMU "
+                 f"{'on' if self.iommu else 'off'}), libvirt TLS on 127.0.0.1:{self.libvirt_port}")
+        t0 = time.monotonic()
+        for old in (self.serial_log, self.qmp_path):
+            if os.path.exists(old):
+                os.unlink(old)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=open(os.path.join(self.work, "gpuhost-qemu.log"), "w"),
+                                     stderr=subprocess.STDOUT)
+        while READY not in self.console():
+            if self.proc.poll() is not None:
+                raise GpuHostError(f"the GPU host stopped ({self.proc.returncode}):\n"
+                                   + self.console()[-2000:])
+            if time.monotonic() - t0 > timeout:
+                raise GpuHostError(f"the GPU host was not ready in {timeout} s:\n"
+                                   + self.console()[-2000:])
+            time.sleep(0.5)
+        self.boot_seconds = time.monotonic() - t0
+        self.log(f"the nested GPU host is ready after {self.boot_seconds:.1f} s")
+
+    def console(self):
+        try:
+            with open(self.serial_log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def qmp(self, execute, **arguments):
+        """One QMP command to the outer QEMU; its return value."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(30)
+            s.connect(self.qmp_path)
+            f = s.makefile("rw")
+            json.loads(f.readline())  # greeting
+            for cmd in ({"execute": "qmp_capabilities"},
+                        {"execute": execute, "arguments": arguments}):
+                f.write(json.dumps(cmd) + "\n")
+                f.flush()
+                while True:
+                    r = json.loads(f.readline())
+                    if "event" not in r:
+                        break
+                if "error" in r:
+                    raise GpuHostError(f"QMP {execute}: {r['error'].get('desc')}")
+            return r.get("return")
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc = None
