@@ -1,7 +1,9 @@
 """A private libvirtd for the tests: run in its own mount and network
 namespaces (its state on tmpfs, nothing of the machine's own libvirt
 touched), serving its drivers over a unix socket in a directory of the
-test's. Keep that directory's path short: it holds the socket."""
+test's. Keep that directory's path short: it holds the socket. It can
+also listen for TLS on its namespace's own loopback; in_netns() runs a
+client there."""
 
 import os
 import signal
@@ -22,18 +24,22 @@ NAMESPACED = ('for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt; do '
               'mkdir -p "$d" && mount -t tmpfs tmpfs "$d" || exit 1; done; '
               'for d in /etc/libvirt/qemu /etc/libvirt/secrets; do '
               '[ ! -d "$d" ] || mount -t tmpfs tmpfs "$d" || exit 1; done; '
-              'exec libvirtd -f "$0/libvirtd.conf" -p "$0/libvirtd.pid"')
+              '[ -z "${1:-}" ] || ip link set lo up || exit 1; '
+              'exec libvirtd -f "$0/libvirtd.conf" -p "$0/libvirtd.pid" ${1:+"$1"}')
 
 
 class Libvirtd:
     """libvirtd in DIR; uri is its test driver through its socket."""
 
-    def __init__(self, dir, group=None):
+    def __init__(self, dir, group=None, tls_conf=None):
         """With group, its read-write socket is that group's (0770), as a
-        deployment gives an unprivileged broker libvirt's socket."""
+        deployment gives an unprivileged broker libvirt's socket. With
+        tls_conf (libvirtd.conf lines: listen_tls, the files, tls_port...)
+        it also listens for TLS (libvirtd --listen)."""
         self.dir = dir
         self.proc = None
-        conf = LIBVIRTD_CONF.format(dir=dir)
+        self.listen = tls_conf is not None
+        conf = LIBVIRTD_CONF.format(dir=dir) + (tls_conf or "")
         if group is not None:
             conf = conf.replace('unix_sock_rw_perms = "0700"',
                                 f'unix_sock_rw_perms = "0770"\nunix_sock_group = "{group}"')
@@ -47,7 +53,8 @@ class Libvirtd:
             os.unlink(sock)
         log = open(os.path.join(self.dir, "libvirtd.log"), "a")
         self.proc = subprocess.Popen(["unshare", "-m", "-n", "sh", "-c", NAMESPACED,
-                                      self.dir], stdout=log, stderr=subprocess.STDOUT)
+                                      self.dir] + (["--listen"] if self.listen else []),
+                                     stdout=log, stderr=subprocess.STDOUT)
         log.close()
         if not wait_for(lambda: os.path.exists(sock) or self.proc.poll() is not None, 20):
             raise RuntimeError("libvirtd did not create its socket")
@@ -70,3 +77,16 @@ class Libvirtd:
         scheme, rest = driver_path.split("://", 1)
         return f"{scheme}+unix://{rest}?socket={self.dir}/libvirt-sock"
 
+    def in_netns(self, argv):
+        """argv run inside its network namespace (where it listens for TCP)."""
+        return ["nsenter", "-t", str(self.proc.pid), "-n"] + list(argv)
+
+    def listening(self, port):
+        """Whether it listens on 127.0.0.1:port in its namespace."""
+        want = f"0100007F:{port:04X}"
+        try:
+            with open(f"/proc/{self.proc.pid}/net/tcp") as f:
+                return any(ln.split()[1] == want and ln.split()[3] == "0A"
+                           for ln in f.readlines()[1:])
+        except OSError:
+            return False

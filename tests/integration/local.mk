@@ -150,3 +150,8 @@ EXTRA_DIST += tests/integration/test-broker-totp.py
 # make install-man puts them in share/man/manN.
 TESTS += tests/integration/test-man.py
 EXTRA_DIST += tests/integration/test-man.py
+
+# paprika-certs --only libvirt: a real libvirtd serving TLS with the files
+# and libvirtd.conf lines it makes, to virsh with the broker's client ones.
+TESTS += tests/integration/test-certs-libvirt.py
+EXTRA_DIST += tests/integration/test-certs-libvirt.py

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Integration test of certs/paprika-certs: file layout and modes, chains,
-# SANs, refusal to overwrite, --force, --only, ticket key rotation, a TLS
-# handshake with the gateway certificate and QEMU serving SPICE TLS from the
-# spice/ x509 directory.
+# SANs, refusal to overwrite, --force, --only, ticket key rotation, the
+# libvirt part, a TLS handshake with the gateway certificate and QEMU
+# serving SPICE TLS from the spice/ x509 directory.
 
 set -u
 
@@ -83,6 +83,21 @@ mode_of() {
 	stat -c '%a' -- "$1" 2>/dev/null
 }
 
+# check_modes: for each "PATH MODE" line on stdin, passes when $P/PATH
+# exists with that mode.
+check_modes() {
+	local f mode
+	while read -r f mode; do
+		if [ ! -e "$P/$f" ]; then
+			not_ok "$f exists"
+		elif [ "$(mode_of "$P/$f")" != "$mode" ]; then
+			not_ok "$f has mode $mode" "mode is $(mode_of "$P/$f")"
+		else
+			ok "$f exists, mode $mode"
+		fi
+	done
+}
+
 sums() {
 	(cd "$1" && find . -type f | LC_ALL=C sort | xargs sha256sum)
 }
@@ -113,15 +128,7 @@ rc=$?
 check "paprika-certs exits 0" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/#   /' "$OUT"
 
-while read -r f mode; do
-	if [ ! -f "$P/$f" ]; then
-		not_ok "$f exists"
-	elif [ "$(mode_of "$P/$f")" != "$mode" ]; then
-		not_ok "$f has mode $mode" "mode is $(mode_of "$P/$f")"
-	else
-		ok "$f exists, mode $mode"
-	fi
-done <<'EOF'
+check_modes <<'EOF'
 ca/ca-cert.pem 644
 ca/ca-key.pem 600
 gateway/gateway-cert.pem 644
@@ -292,6 +299,94 @@ rc=$?
 [ "$rc" -eq 1 ] && [ "$(key_ids "$K")" = "3 4 " ]
 verdict "--only ticket-key refuses while keys exist" $?
 
+# ---- --only libvirt: libvirt's TLS PKI for qemu+tls:// ----
+# (libvirtd itself serving with these files: test-certs-libvirt.py)
+
+check "the default set makes no libvirt/" [ ! -e "$P/libvirt" ]
+"$CERTS" --only libvirt --spice-name hv1 --spice-ip 127.0.0.1 --spice-ip ::1 \
+    "$P" >"$T/lv" 2>&1
+rc=$?
+check "--only libvirt exits 0" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || sed 's/^/#   /' "$T/lv"
+check "--only libvirt reuses the CA" grep -q 'reusing the existing CA' "$T/lv"
+check_modes <<'EOF'
+libvirt 755
+libvirt/client 755
+libvirt/server 755
+libvirt/client/cacert.pem 644
+libvirt/client/clientcert.pem 644
+libvirt/client/clientkey.pem 600
+libvirt/server/cacert.pem 644
+libvirt/server/servercert.pem 644
+libvirt/server/serverkey.pem 600
+EOF
+L=$P/libvirt
+for d in client server; do
+	check "libvirt/$d/cacert.pem is the CA" cmp -s "$P/ca/ca-cert.pem" "$L/$d/cacert.pem"
+done
+for pair in client/client server/server; do
+	cpub=$(openssl x509 -in "$L/${pair}cert.pem" -noout -pubkey 2>/dev/null)
+	kpub=$(openssl pkey -in "$L/${pair}key.pem" -pubout 2>/dev/null)
+	[ -n "$cpub" ] && [ "$cpub" = "$kpub" ]
+	verdict "libvirt/${pair}key.pem matches its certificate" $?
+done
+v=$(openssl verify -purpose sslclient -CAfile "$P/ca/ca-cert.pem" \
+    "$L/client/clientcert.pem" 2>&1)
+check "the libvirt client certificate verifies for sslclient" \
+    [ "$v" = "$L/client/clientcert.pem: OK" ]
+v=$(openssl verify -purpose sslserver -CAfile "$P/ca/ca-cert.pem" \
+    "$L/server/servercert.pem" 2>&1)
+check "the libvirtd certificate verifies for sslserver" \
+    [ "$v" = "$L/server/servercert.pem: OK" ]
+! openssl verify -purpose sslserver -CAfile "$P/ca/ca-cert.pem" \
+    "$L/client/clientcert.pem" >/dev/null 2>&1
+verdict "the client certificate is not a server's" $?
+! openssl verify -purpose sslclient -CAfile "$P/ca/ca-cert.pem" \
+    "$L/server/servercert.pem" >/dev/null 2>&1
+verdict "nor the server certificate a client's" $?
+! openssl verify -purpose sslclient -CAfile "$T/other/ca/ca-cert.pem" \
+    "$L/client/clientcert.pem" >/dev/null 2>&1
+verdict "the client certificate does not verify against another CA" $?
+for c in client/clientcert server/servercert; do
+	# libvirt 9.0 refuses a critical keyUsage without keyEncipherment.
+	check "libvirt/$c.pem allows digitalSignature and keyEncipherment" \
+	    sh -c "openssl x509 -in '$L/$c.pem' -noout -ext keyUsage |
+	    grep -q 'Digital Signature, Key Encipherment'"
+done
+san=$(san_of "$L/server/servercert.pem")
+for want in DNS:hv1 "IP Address:127.0.0.1" "IP Address:0:0:0:0:0:0:0:1"; do
+	check "libvirt/server/servercert.pem has SAN $want" grep -qF "$want" <<<"$san"
+done
+subject=$(openssl x509 -in "$L/client/clientcert.pem" -noout -subject \
+    -nameopt sep_comma_plus | sed 's/^subject=//')
+check "the client certificate is O=Paprika,OU=Libvirt client,CN=paprika-brokerd" \
+    [ "$subject" = "O=Paprika,OU=Libvirt client,CN=paprika-brokerd" ]
+check "it prints tls_allowed_dn_list with that subject" \
+    grep -qxF "tls_allowed_dn_list = [\"$subject\"]" "$T/lv"
+check "it prints the broker's uri with pkipath" \
+    grep -qxF "uri = qemu+tls://hv1/system?pkipath=$L/client" "$T/lv"
+for k in key_file:server/serverkey cert_file:server/servercert ca_file:server/cacert; do
+	check "it prints libvirtd.conf's ${k%%:*}" \
+	    grep -qxF "${k%%:*} = \"$L/${k#*:}.pem\"" "$T/lv"
+done
+before=$(sums "$L")
+"$CERTS" --only libvirt --spice-name hv1 "$P" >"$T/lv2" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && [ "$before" = "$(sums "$L")" ]
+verdict "a second --only libvirt without --force is refused, nothing changed" $?
+check "it names an existing libvirt file" grep -q 'libvirt/client/clientcert.pem exists' "$T/lv2"
+"$CERTS" --only libvirt --force --spice-name hv2 "$P" >"$T/lv3" 2>&1
+san=$(san_of "$L/server/servercert.pem")
+check "--only libvirt --force reissues it (SAN DNS:hv2)" grep -qF DNS:hv2 <<<"$san"
+"$CERTS" --only libvirt --key-type rsa --spice-name hv1 "$T/lvrsa" >/dev/null 2>&1
+check "--key-type rsa makes RSA libvirt keys" \
+    sh -c "openssl pkey -in '$T/lvrsa/libvirt/client/clientkey.pem' -noout -text |
+    grep -q 'Private-Key: (3072 bit'"
+"$CERTS" --force --dns gw.test --ip 127.0.0.1 --spice-name hv1 \
+    --spice-ip 127.0.0.1 "$P" >"$T/lv4" 2>&1
+check "--force with a new CA warns that libvirt/ is signed by the old one" \
+    grep -q 'warning: .*libvirt/.*old CA' "$T/lv4"
+
 # ---- --owner (needs root and the nobody account) ----
 
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 &&
@@ -321,6 +416,10 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 &&
 	"$CERTS" --rotate-ticket-key --owner nobody "$T/own" >/dev/null 2>&1
 	check "rotation with --owner: a group-readable key the caller owns" \
 	    [ "$(stat -c '%U:%G %a' "$T/own/ticket-keys/3.key")" = "root:nogroup 640" ]
+	"$CERTS" --only libvirt --owner nobody:nogroup --spice-name hv1 \
+	    "$T/own" >/dev/null 2>&1
+	check "--owner: the broker's libvirt client key stays root's alone" \
+	    [ "$(stat -c '%U:%G %a' "$T/own/libvirt/client/clientkey.pem")" = "root:root 600" ]
 else
 	echo "# skipping --owner checks (not root or no nobody:nogroup)"
 fi
