@@ -73,31 +73,16 @@ class Deployment:
         self.host_subject = self.cert_subject(os.path.join(self.pki, "spice",
                                                            "server-cert.pem"))
 
-    def make_libvirt_pki(self, client_dn):
-        """libvirt's TLS PKI under pki/libvirt: server/ for a hypervisor's
-        libvirtd, client/ for the broker (pkipath=). TEMPORARY: openssl by
-        hand until paprika-certs makes it."""
-        base = os.path.join(self.pki, "libvirt")
-        ca, cakey = os.path.join(self.pki, "ca", "ca-cert.pem"), os.path.join(self.pki, "ca", "ca-key.pem")
-        for kind, dn, ext in (("server", "/O=Paprika/CN=" + HV_NAME,
-                               "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n"),
-                              ("client", "/" + client_dn.replace(",", "/"),
-                               "extendedKeyUsage=clientAuth\n")):
-            d = os.path.join(base, kind)
-            os.makedirs(d, exist_ok=True)
-            shutil.copyfile(ca, os.path.join(d, "cacert.pem"))
-            key, cert = os.path.join(d, f"{kind}key.pem"), os.path.join(d, f"{kind}cert.pem")
-            extf = os.path.join(d, "ext.cnf")
-            with open(extf, "w") as f:
-                f.write(("basicConstraints=critical,CA:false\n"
-                         "keyUsage=critical,digitalSignature,keyEncipherment\n" + ext)
-                        .replace("\\n", "\n"))
-            subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                            "-nodes", "-keyout", key, "-out", cert + ".csr", "-subj", dn],
-                           check=True, capture_output=True)
-            subprocess.run(["openssl", "x509", "-req", "-in", cert + ".csr", "-CA", ca, "-CAkey", cakey,
-                            "-set_serial", str(abs(hash(d)) % 100000 + 10), "-days", "2",
-                            "-out", cert, "-extfile", extf], check=True, capture_output=True)
+    def make_libvirt_pki(self):
+        """paprika-certs --only libvirt: pki/libvirt/server for a
+        hypervisor's libvirtd, pki/libvirt/client for the broker (pkipath=);
+        the broker's client subject, as tls_allowed_dn_list names it."""
+        cmd = [os.path.join(self.src, "certs", "paprika-certs"), "--only", "libvirt",
+               "--spice-name", HV_NAME, "--spice-ip", "127.0.0.1", self.pki]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise DeploymentError("paprika-certs --only libvirt failed:\n" + r.stdout + r.stderr)
+        return self.cert_subject(os.path.join(self.pki, "libvirt", "client", "clientcert.pem"))
 
     @staticmethod
     def cert_subject(path):

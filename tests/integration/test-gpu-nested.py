@@ -27,7 +27,6 @@ import brokerdeploy  # noqa: E402
 import gpuhost  # noqa: E402
 from deployment import make_workdir  # noqa: E402
 
-BROKER_DN = "O=Paprika,CN=paprika-brokerd"
 DISPLAYS = sorted(gpuhost.DISPLAYS)
 
 
@@ -78,9 +77,9 @@ def paprikactl_json(d):
         return f"{e}: {r.stdout[-500:]} {r.stderr[-500:]}"
 
 
-def with_iommu(d, guest_dir, helpdesk_pw):
+def with_iommu(d, guest_dir, broker_dn, helpdesk_pw):
     host = gpuhost.GpuHost(d.work, guest_dir, os.path.join(d.pki, "libvirt", "server"),
-                           BROKER_DN, os.path.join(d.pki, "spice"), log=note)
+                           broker_dn, os.path.join(d.pki, "spice"), log=note)
     try:
         host.start()
         d.conf_text = host_config(d, host)
@@ -119,9 +118,9 @@ def with_iommu(d, guest_dir, helpdesk_pw):
         host.stop()
 
 
-def without_iommu(d, guest_dir, helpdesk_pw):
+def without_iommu(d, guest_dir, broker_dn, helpdesk_pw):
     host = gpuhost.GpuHost(d.work, guest_dir, os.path.join(d.pki, "libvirt", "server"),
-                           BROKER_DN, os.path.join(d.pki, "spice"), iommu=False, log=note)
+                           broker_dn, os.path.join(d.pki, "spice"), iommu=False, log=note)
     try:
         host.start()
         d.conf_text = host_config(d, host)
@@ -146,10 +145,10 @@ def main():
     try:
         guest_dir = build_agent_guest("--gpu-host")
         d.make_pki()
-        d.make_libvirt_pki(BROKER_DN)
+        broker_dn = d.make_libvirt_pki()
         d.add_user("helper", "helper-pass-1", "helpdesk")
-        with_iommu(d, guest_dir, "helper-pass-1")
-        without_iommu(d, guest_dir, "helper-pass-1")
+        with_iommu(d, guest_dir, broker_dn, "helper-pass-1")
+        without_iommu(d, guest_dir, broker_dn, "helper-pass-1")
     except Exception as e:  # a failed step is a failed test, with the logs
         check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
         print("# broker log:\n# " + d.broker_tail(30).replace("\n", "\n# "))
