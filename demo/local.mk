@@ -1,13 +1,20 @@
 # demo/: the demo guest's boot image, built from source with nasm, and the
 # Python glue (libvirt's embedded QEMU driver) shared by the demo and the
 # end-to-end tests.
-noinst_DATA = demo/guest/paprika-demo.img
-CLEANFILES += demo/guest/paprika-demo.img
-EXTRA_DIST += demo/guest/paprika-guest.asm demo/accel.py demo/guest.py demo/images.py \
+noinst_DATA = demo/guest/paprika-demo.img demo/guest/paprika-gpu-guest.img
+CLEANFILES += demo/guest/paprika-demo.img demo/guest/paprika-gpu-guest.img
+EXTRA_DIST += demo/guest/paprika-guest.asm demo/guest/paprika-gpu-guest.asm demo/accel.py demo/guest.py demo/images.py \
 	demo/deployment.py demo/brokerdeploy.py demo/gpuhost.py demo/run-demo.py demo/run-demo.sh
 
 # A 512-byte boot sector in a 1 MiB raw disk.
 demo/guest/paprika-demo.img: demo/guest/paprika-guest.asm
 	@mkdir -p demo/guest
 	$(AM_V_GEN)nasm -f bin -o $@.tmp $(srcdir)/demo/guest/paprika-guest.asm && \
+	truncate -s 1M $@.tmp && mv $@.tmp $@
+
+# The nested GPU host's desktop (tests/integration/test-gpu-nested.py): a
+# boot sector that paints the display device passed through to it.
+demo/guest/paprika-gpu-guest.img: demo/guest/paprika-gpu-guest.asm
+	@mkdir -p demo/guest
+	$(AM_V_GEN)nasm -f bin -o $@.tmp $(srcdir)/demo/guest/paprika-gpu-guest.asm && \
 	truncate -s 1M $@.tmp && mv $@.tmp $@

@@ -9,12 +9,27 @@ broker's inventory (GET /api/v1/gpus and paprikactl gpus) must say, for each
 display device, what that kernel says: the bochs-display alone in its group
 is assignable; the VGA whose audio function snd_hda_intel holds is refused
 for its host driver; the VGA sharing its group with a USB controller on
-ehci-pci is refused as a group that cannot be given away. The same host
-booted without the IOMMU has no groups: every display device is no-iommu."""
+ehci-pci is refused as a group that cannot be given away.
+
+Then a GPU pool on it starts a level-2 desktop (demo/guest/paprika-gpu-
+guest.asm, a boot sector) with the bochs-display passed through by libvirt
+(managed='yes'), and another pool with the VGA and its audio function bound
+to vfio-pci by the broker first (gpu_detach): each desktop paints its
+passed-through device with a colour chosen here, and the outer QEMU's
+screendump of that very device shows it, which only a guest that drives the
+device can do. The desktop's SPICE reaches a client through the gateway.
+When the desktops stop, the allocations are released and the devices are
+assignable again.
+
+The same host booted without the IOMMU has no groups: every display device
+is no-iommu."""
 
 import json
 import os
 import re
+import secrets
+import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -25,28 +40,85 @@ from testlib import build_agent_guest, check, finish, import_demo, note, top_bui
 import_demo()
 import brokerdeploy  # noqa: E402
 import gpuhost  # noqa: E402
+import guest  # noqa: E402
+import images  # noqa: E402
+import libvirt  # noqa: E402
 from deployment import make_workdir  # noqa: E402
 
 DISPLAYS = sorted(gpuhost.DISPLAYS)
 
 
+# A level-2 desktop is the demo guests' definition with the GPU guest's
+# boot sector, SPICE listening on the level-1 host's forwarded ports; the
+# broker adds the GPU.
+DESKTOP_XML = guest.DOMAIN_XML.replace("address='127.0.0.1'", "address='0.0.0.0'")
+# Desktop, pool, its device, the outer QEMU's id of that device, the pool's
+# way of binding it to vfio-pci.
+DESKTOPS = (("gpu-desk1", "gpu-managed", "0000:00:06.0", "display", ""),
+            ("gpu-desk2", "gpu-detach", "0000:00:05.0", "vga", "gpu_detach = yes\n"))
+
+
 def host_config(d, host):
     """The broker's configuration: the test driver's host for the office
-    pool, plus the nested GPU host and a passthrough pool on it."""
+    pool, the real gateway, and the nested GPU host with a passthrough pool
+    for each of DESKTOPS."""
     sections = f"""[host gpu]
 uri = {host.uri(os.path.join(d.pki, 'libvirt', 'client'))}
 spice_address = 127.0.0.1
-
-[pool gpu-desks]
-title = GPU desktops
-kind = static
-host = gpu
-assign = demo=gpu-desk1
-gpu = passthrough
-gpu_match = 1234:1111
+spice_cert = {d.pki}/spice/server-cert.pem
 
 """
-    return d.test_driver_config(sections=sections)
+    for desk, pool, device, _, extra in DESKTOPS:
+        sections += f"""[pool {pool}]
+title = GPU desktop {device}
+kind = static
+host = gpu
+assign = demo={desk}
+gpu = passthrough
+gpu_devices = {device}
+firmware = bios
+{extra}
+"""
+    gateway = f"""[gateway local]
+proxy = {d.proxy_url()}
+control = {d.control}
+"""
+    return d.test_driver_config(sections=sections).replace(
+        "[gateway local]\nproxy = http://127.0.0.1:1\n", gateway)
+
+
+def define_desktops(d, conn):
+    """DESKTOPS defined on the level-1 host, each with its own colour
+    written into its copy of the boot sector: {desktop: colour bytes}."""
+    image = os.path.join(d.build, "demo", "guest", "paprika-gpu-guest.img")
+    colours = {}
+    for desk, *_ in DESKTOPS:
+        rgb = secrets.token_bytes(3)
+        path = os.path.join(d.work, f"{desk}.img")
+        shutil.copyfile(image, path)
+        with open(path, "r+b") as f:
+            f.seek(0x1f8)  # COLOUR in paprika-gpu-guest.asm: 0x00RRGGBB
+            f.write(struct.pack("<I", int.from_bytes(rgb, "big")))
+        conn.defineXML(DESKTOP_XML.format(virt="qemu", name=desk, image=path, disk_format="raw",
+                                          password=secrets.token_hex(8), valid_to=""))
+        colours[desk] = rgb
+    return colours
+
+
+def device_driver(conn, address):
+    """The level-1 kernel's driver of a PCI device, as libvirt reads it."""
+    name = "pci_" + address.replace(":", "_").replace(".", "_")
+    m = re.search(r"<driver>\s*<name>([^<]+)</name>", conn.nodeDeviceLookupByName(name).XMLDesc())
+    return m.group(1) if m else ""
+
+
+def painted(host, qemu_id, rgb):
+    """Whether the outer QEMU's screendump of device qemu_id is all rgb."""
+    path = os.path.join(host.work, f"screendump-{qemu_id}.ppm")
+    host.qmp("screendump", filename=path, device=qemu_id)
+    img = images.read_image(path)
+    top = images.colours(img).most_common(1)
+    return bool(top) and top[0][0] == rgb and top[0][1] == img[0] * img[1]
 
 
 def kernel_view(host):
@@ -82,6 +154,9 @@ def with_iommu(d, guest_dir, broker_dn, helpdesk_pw):
                            broker_dn, os.path.join(d.pki, "spice"), log=note)
     try:
         host.start()
+        lv = libvirt.open(host.uri(os.path.join(d.pki, "libvirt", "client")))
+        colours = define_desktops(d, lv)
+        lv.close()
         d.conf_text = host_config(d, host)
         d.start_broker()
         helpdesk = d.login("helper", helpdesk_pw)
@@ -113,9 +188,62 @@ def with_iommu(d, guest_dir, broker_dn, helpdesk_pw):
         verdicts = paprikactl_json(d)
         check(verdicts == {a: g.get("verdict") for a, g in inv.items()},
               "paprikactl gpus --json reads the same verdicts from the nested host", verdicts)
+        passthrough(d, host, helpdesk, colours)
     finally:
         d.stop_broker()
         host.stop()
+
+
+def passthrough(d, host, helpdesk, colours):
+    lv = libvirt.open(host.uri(os.path.join(d.pki, "libvirt", "client")))
+    demo = d.login()
+    for desk, pool, device, qemu_id, _ in DESKTOPS:
+        how = "gpu_detach" if "detach" in pool else "managed='yes'"
+        check(not painted(host, qemu_id, colours[desk]),
+              f"{device}: before the start the outer screendump does not show {desk}'s colour")
+        conn = d.connect(demo, pool=pool, timeout=300)
+        dom = lv.lookupByName(desk)
+        live = dom.XMLDesc()
+        bus, slot, fn = device[5:7], device[8:10], device[11]
+        check(dom.isActive() and re.search(
+            rf"<hostdev mode='subsystem' type='pci' managed='(yes|no)'>.*?"
+            rf"bus='0x{bus}' slot='0x{slot}' function='0x{fn}'", live, re.S),
+              f"{pool}: the broker started {desk} with {device} passed through ({how})", live[-1500:])
+        check(device_driver(lv, device) == "vfio-pci",
+              f"{device} is bound to vfio-pci on the level-1 host while {desk} runs",
+              device_driver(lv, device))
+        if "detach" in pool:
+            check(device_driver(lv, "0000:00:05.1") == "vfio-pci",
+                  "gpu_detach bound the audio function of its group to vfio-pci too",
+                  device_driver(lv, "0000:00:05.1"))
+        check(wait_for(lambda: painted(host, qemu_id, colours[desk]), 60),
+              f"the outer QEMU's screendump of {device} ({qemu_id}) is all {desk}'s colour "
+              f"#{colours[desk].hex()}: the desktop drives the passed-through device")
+        st, inv = inventory(d, helpdesk)
+        g = inv.get(device, {})
+        check(g.get("verdict") == "allocated" and g.get("allocated_to") == desk,
+              f"the inventory shows {device} given to {desk}", g)
+        shot, own = (os.path.join(d.work, f"{desk}-{x}") for x in ("spice.ppm", "own.png"))
+        ok, out = d.spicy_capture(conn, shot)
+        check(ok, f"{desk}'s SPICE reaches a client through the gateway", out)
+        if ok:
+            d.guest_screenshot(helpdesk, desk, own, pool=pool)
+            same, why = images.same_screen(images.read_image(shot), images.read_image(own))
+            check(same and not images.is_blank(images.read_image(shot)),
+                  f"and shows {desk}'s own screen", why)
+    for desk, pool, device, qemu_id, _ in DESKTOPS:
+        lv.lookupByName(desk).destroy()   # the desktop powers off
+
+        def released():
+            st, inv = inventory(d, helpdesk)
+            return inv.get(device, {}).get("verdict") == "assignable"
+        check(wait_for(released, 60),
+              f"once {desk} stops, its allocation is released and {device} is assignable again",
+              inventory(d, helpdesk)[1].get(device))
+    check(device_driver(lv, "0000:00:06.0") == "",
+          "libvirt gave the managed device back to the host (no driver, as before)",
+          device_driver(lv, "0000:00:06.0"))
+    lv.close()
 
 
 def without_iommu(d, guest_dir, broker_dn, helpdesk_pw):
@@ -145,8 +273,10 @@ def main():
     try:
         guest_dir = build_agent_guest("--gpu-host")
         d.make_pki()
+        d.start_gateway()
         broker_dn = d.make_libvirt_pki()
         d.add_user("helper", "helper-pass-1", "helpdesk")
+        d.add_user(brokerdeploy.DEMO_USER, brokerdeploy.DEMO_PASSWORD, "staff")
         with_iommu(d, guest_dir, broker_dn, "helper-pass-1")
         without_iommu(d, guest_dir, broker_dn, "helper-pass-1")
     except Exception as e:  # a failed step is a failed test, with the logs
