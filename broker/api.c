@@ -1006,25 +1006,26 @@ api_guests(struct http_req *req)
 {
 	struct api_caller	 c;
 	struct guest		*g, *tmp;
-	struct session		*s;
-	json_t			*list, *o;
+	json_t			*list;
 
 	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
 		return;
 	list = json_array();
-	HASH_ITER(hh, broker->guests, g, tmp) {
-		o = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:I}", "pool",
-		    g->pool->name, "name", g->name, "host",
-		    g->host->name, "state",
-		    pool_guest_state_name(g->state), "user",
-		    g->user[0] != '\0' ? g->user : NULL, "error",
-		    g->error[0] != '\0' ? g->error : NULL, "updated",
-		    (json_int_t)g->updated);
-		if ((s = session_find(g->session)) != NULL)
-			json_object_set_new(o, "session", session_json(s));
-		json_array_append_new(list, o);
-	}
-	http_reply_json(req, 200, json_pack("{s:o}", "desktops", list));
+	HASH_ITER(hh, broker->guests, g, tmp)
+		json_array_append_new(list, pool_guest_json(g));
+	http_reply_json(req, 200, json_pack("{s:o,s:o}", "desktops", list,
+	    "pools", pool_summary_json()));
+}
+
+/* The live stream of changes (events.c), for the helpdesk. */
+static void
+api_events(struct http_req *req)
+{
+	struct api_caller	 c;
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
+		return;
+	events_subscribe(req, c.login.roles);
 }
 
 struct api_power {
@@ -1659,6 +1660,7 @@ static const struct http_route api_route_table[] = {
 	{ GET, "/api/v1/gpus", api_gpus, 0 },
 	{ POST, "/api/v1/gpus/{host}/{device}/clear", api_gpu_clear, 0 },
 	{ GET, "/api/v1/health", api_health, 0 },
+	{ GET, "/api/v1/events", api_events, 0 },
 	{ GET, "/metrics", api_metrics, 0 },
 	{ GET, "/", portal_index, 0 },
 	{ GET, "/portal/{file}", portal_file, 0 },

@@ -194,6 +194,9 @@ struct broker_config {
 	struct http_limits	 http;	/* [limits]: the API's connections */
 	unsigned		 audit_keep_days;	/* 0: forever */
 	unsigned		 audit_purge_interval;	/* seconds */
+	unsigned		 events_subscribers;	/* streams at once */
+	size_t			 events_queue;	/* bytes per subscriber */
+	unsigned		 events_heartbeat;	/* seconds */
 
 	struct conf_host	*hosts;
 	size_t			 nhosts;
@@ -499,6 +502,10 @@ void		 pool_release(struct conf_pool *p, const char *name);
 /* Keeps template pools' spares; called from the sweep. */
 void		 pool_maintain(void);
 const char	*pool_guest_state_name(enum guest_state st);
+/* A desktop as the helpdesk sees it (GET /api/v1/pools, events). */
+json_t		*pool_guest_json(const struct guest *g);
+/* The pools with their capacity and use, for the helpdesk. */
+json_t		*pool_summary_json(void);
 void		 pool_guest_save(struct guest *g, enum guest_state st);
 int		 pool_restore(void);
 
@@ -588,6 +595,26 @@ void		 audit_stop(void);
 /* Streams the records with since <= time < until to an admin. */
 void		 audit_export(struct http_req *req, enum auditfmt f,
 		    int64_t since, int64_t until);
+
+/* events.c: the live event stream (GET /api/v1/events). */
+struct events_stats {
+	unsigned		 subscribers;	/* now */
+	unsigned long long	 served;	/* streams opened */
+	unsigned long long	 refused;	/* over events_subscribers */
+	unsigned long long	 dropped;	/* fell behind their queue */
+	unsigned long long	 published;
+};
+/*
+ * Sends data (taken, may be NULL) as an event of type to every subscriber
+ * holding one of role, adding "type" and "time" (milliseconds since
+ * 1970); never blocks: a subscriber that cannot take it is dropped.
+ */
+void		 events_publish(const char *type, unsigned role, json_t *data);
+/* Turns req (its caller holding roles) into a stream, or refuses it. */
+void		 events_subscribe(struct http_req *req, unsigned roles);
+/* Ends every stream and the heartbeat. */
+void		 events_stop(void);
+const struct events_stats *events_stats(void);
 
 /* gwctl.c */
 /*

@@ -10,6 +10,7 @@ broker_libbroker_a_SOURCES = \
 	broker/authsep.c broker/privsep.h \
 	broker/conf.c broker/broker.h \
 	broker/db.c \
+	broker/events.c \
 	broker/gpu.c broker/gpu.h \
 	broker/domxml.c broker/domxml.h \
 	broker/grant.c \
