@@ -318,10 +318,19 @@ struct audit_row {
 
 /* Where an export has got to: records with since <= time < until, in
  * (time, id) order, after (time, id). */
+/* Which records a search or an export wants: NULL matches any value. */
+struct audit_filter {
+	const char	*actor;
+	const char	*action;
+	const char	*target;
+	const char	*result;
+};
+
 struct audit_cursor {
 	int64_t		 time;
 	int64_t		 id;
 	int64_t		 until;
+	struct audit_filter filter;	/* db_audit_cursor: none */
 };
 
 struct db;
@@ -358,9 +367,10 @@ int		 db_guest_load(struct db *db, struct broker_config *c,
 int		 db_audit(struct db *db, const char *actor, const char *source,
 		    const char *action, const char *target, const char *result,
 		    const char *detail);
-/* Newest first, ids below before (0: from the newest), up to limit. */
+/* Newest first, ids below before (0: from the newest), up to limit, of
+ * the records with since <= time < until that match f (NULL: all). */
 json_t		*db_audit_list(struct db *db, int64_t before, int limit,
-		    const char *actor);
+		    const struct audit_filter *f, int64_t since, int64_t until);
 /* Deletes up to limit records older than before, oldest first; the
  * count, or -1. */
 int		 db_audit_purge(struct db *db, int64_t before, int limit);
@@ -592,9 +602,11 @@ int		 auditfmt_row(struct evbuffer *out, enum auditfmt f,
 void		 audit_start(void);
 /* Stops the purge and any export still running. */
 void		 audit_stop(void);
-/* Streams the records with since <= time < until to an admin. */
+/* Streams the records with since <= time < until that match filter
+ * (NULL: all; its strings must live as long as req) to an admin. */
 void		 audit_export(struct http_req *req, enum auditfmt f,
-		    int64_t since, int64_t until);
+		    int64_t since, int64_t until,
+		    const struct audit_filter *filter);
 
 /* events.c: the live event stream (GET /api/v1/events). */
 struct events_stats {

@@ -99,6 +99,8 @@ TESTS += tests/integration/test-broker-audit.py
 EXTRA_DIST += tests/integration/test-broker-audit.py
 TESTS += tests/integration/test-broker-events.py
 EXTRA_DIST += tests/integration/test-broker-events.py tests/ssestream.py
+TESTS += tests/integration/test-broker-helpdesk.py
+EXTRA_DIST += tests/integration/test-broker-helpdesk.py
 # GPU desktops on a GPU host of libvirt's test driver (gpu-host.xml).
 TESTS += tests/integration/test-broker-gpu.py
 EXTRA_DIST += tests/integration/test-broker-gpu.py
