@@ -31,6 +31,7 @@ class EventStream:
                            f"Authorization: Bearer {token}\r\n"
                            f"Accept: text/event-stream\r\n\r\n").encode())
         self.buf = b""
+        self.thread = None
         self._head()
         if read and self.status == 200:
             self.thread = threading.Thread(target=self._run, daemon=True)
@@ -106,8 +107,12 @@ class EventStream:
         return None
 
     def close(self):
+        """Ends the stream; the reader is gone before the socket closes, so
+        that it cannot read from a new socket given the same descriptor."""
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+        if self.thread is not None:
+            self.thread.join(30)
         self.sock.close()
