@@ -1001,30 +1001,126 @@ api_user_logout(struct http_req *req)
 	    tokens < 0 ? 0 : tokens, "sessions_ended", n));
 }
 
+#define API_USER_LOGINS	20	/* recent logins in a user lookup */
+
+/* The user a route names, checked; NULL after a 400. */
+static const char *
+api_user_name(struct http_req *req)
+{
+	if (auth_valid_name(req->params[0]))
+		return req->params[0];
+	http_reply_error(req, 400, "bad_request", "\"%s\" is not a user name",
+	    req->params[0]);
+	return NULL;
+}
+
+/* Everything the helpdesk asks about a user: their sessions and desktops,
+ * their recent logins, whether the name is held back by failed logins. */
+static void
+api_user(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct audit_filter	 f = { 0 };
+	struct session		*s, *stmp;
+	struct guest		*g, *gtmp;
+	struct conf_pool	*p;
+	const char		*user;
+	char			 ukey[THROTTLE_KEY_MAX + 1], akey[8];
+	json_t			*sessions, *desktops, *logins;
+	unsigned		 wait;
+	int			 locked = 0;
+	size_t			 i, j;
+	time_t			 now = time(NULL);
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1 ||
+	    (user = api_user_name(req)) == NULL)
+		return;
+	sessions = json_array();
+	HASH_ITER(hh, broker->sessions, s, stmp)
+		if (strcasecmp(s->user, user) == 0 && session_is_live(s))
+			json_array_append_new(sessions, session_json(s));
+	desktops = json_array();
+	HASH_ITER(hh, broker->guests, g, gtmp)
+		if (strcasecmp(g->user, user) == 0)
+			json_array_append_new(desktops, pool_guest_json(g));
+	/* Static desktops nobody has used yet are not guests. */
+	for (i = 0; i < broker->conf->npools; i++) {
+		p = &broker->conf->pools[i];
+		for (j = 0; j < p->nassign; j++)
+			if (strcasecmp(p->assign[j].user, user) == 0 &&
+			    pool_guest_find(p, p->assign[j].guest) == NULL)
+				json_array_append_new(desktops, json_pack(
+				    "{s:s,s:s,s:s,s:s}", "pool", p->name,
+				    "name", p->assign[j].guest, "host",
+				    p->host->name, "state", "unused"));
+	}
+	f.actor = user;
+	f.action = "login";
+	if ((logins = db_audit_list(broker->db, 0, API_USER_LOGINS, &f, 0,
+	    INT64_MAX)) == NULL) {
+		json_decref(sessions);
+		json_decref(desktops);
+		http_reply_error(req, 500, "state", "the broker cannot read "
+		    "its audit log");
+		return;
+	}
+	api_login_keys(user, "", ukey, sizeof(ukey), akey, sizeof(akey));
+	wait = throttle_wait(broker->throttle, ukey, now, &locked);
+	http_reply_json(req, 200, json_pack("{s:s,s:o,s:o,s:o,s:{s:i,s:b,"
+	    "s:i}}", "user", user, "sessions", sessions, "desktops", desktops,
+	    "logins", logins, "throttle", "failures",
+	    (int)throttle_failures(broker->throttle, ukey, now), "locked",
+	    locked, "wait", (int)wait));
+}
+
+/* Forgets a user name's failed logins: its delay or lockout ends. */
+static void
+api_user_unlock(struct http_req *req)
+{
+	struct api_caller	 c;
+	const char		*user;
+	char			 ukey[THROTTLE_KEY_MAX + 1], akey[8];
+	unsigned		 failures;
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1 ||
+	    (user = api_user_name(req)) == NULL)
+		return;
+	api_login_keys(user, "", ukey, sizeof(ukey), akey, sizeof(akey));
+	failures = throttle_failures(broker->throttle, ukey, time(NULL));
+	throttle_clear(broker->throttle, ukey);
+	if (db_throttle_del(broker->db, ukey) == -1)
+		log_warnx("unlock %s: could not delete its saved count", user);
+	broker_audit(c.login.user, req->peer_str, "unlock", user, "ok",
+	    "%u failed logins forgotten", failures);
+	http_reply_json(req, 200, json_pack("{s:b,s:i}", "unlocked", 1,
+	    "failures_cleared", (int)failures));
+}
+
 static void
 api_guests(struct http_req *req)
 {
 	struct api_caller	 c;
 	struct guest		*g, *tmp;
-	struct session		*s;
-	json_t			*list, *o;
+	json_t			*list;
 
 	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
 		return;
 	list = json_array();
-	HASH_ITER(hh, broker->guests, g, tmp) {
-		o = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:I}", "pool",
-		    g->pool->name, "name", g->name, "host",
-		    g->host->name, "state",
-		    pool_guest_state_name(g->state), "user",
-		    g->user[0] != '\0' ? g->user : NULL, "error",
-		    g->error[0] != '\0' ? g->error : NULL, "updated",
-		    (json_int_t)g->updated);
-		if ((s = session_find(g->session)) != NULL)
-			json_object_set_new(o, "session", session_json(s));
-		json_array_append_new(list, o);
-	}
-	http_reply_json(req, 200, json_pack("{s:o}", "desktops", list));
+	HASH_ITER(hh, broker->guests, g, tmp)
+		json_array_append_new(list, pool_guest_json(g));
+	http_reply_json(req, 200, json_pack("{s:o,s:o}", "desktops", list,
+	    "pools", pool_summary_json()));
+}
+
+/* The live stream of changes (events.c), for the helpdesk. */
+static void
+api_events(struct http_req *req)
+{
+	struct api_caller	 c;
+
+	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
+		return;
+	events_subscribe(req, c.login.roles);
 }
 
 struct api_power {
@@ -1201,14 +1297,31 @@ api_screenshot(struct http_req *req)
 	}
 }
 
+static int	api_audit_bound(struct http_req *, const char *, int64_t,
+		    int64_t *);
+
+/* The search's filters from the query (their strings are the query's). */
+static void
+api_audit_filter(struct http_req *req, struct audit_filter *f)
+{
+	f->actor = http_query(req, "user");
+	f->action = http_query(req, "action");
+	f->target = http_query(req, "target");
+	f->result = http_query(req, "result");
+}
+
+/* A page of the audit log, newest first, searched by user, action,
+ * target, result and time. */
 static void
 api_audit(struct http_req *req)
 {
 	struct api_caller	 c;
-	const char		*v, *actor;
+	struct audit_filter	 f;
+	const char		*v;
 	long long		 limit = 100, before = 0;
+	int64_t			 since, until;
 	char			*end;
-	json_t			*list;
+	json_t			*list, *last;
 
 	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
 		return;
@@ -1229,14 +1342,23 @@ api_audit(struct http_req *req)
 			return;
 		}
 	}
-	actor = http_query(req, "user");
-	if ((list = db_audit_list(broker->db, before, (int)limit,
-	    actor)) == NULL) {
+	if (api_audit_bound(req, "since", 0, &since) == -1 ||
+	    api_audit_bound(req, "until", INT64_MAX, &until) == -1)
+		return;
+	api_audit_filter(req, &f);
+	if ((list = db_audit_list(broker->db, before, (int)limit, &f, since,
+	    until)) == NULL) {
 		http_reply_error(req, 500, "state", "the broker cannot read "
 		    "its audit log");
 		return;
 	}
-	http_reply_json(req, 200, json_pack("{s:o}", "audit", list));
+	/* A whole page: there may be more, before its last record. */
+	if (json_array_size(list) == (size_t)limit &&
+	    (last = json_array_get(list, json_array_size(list) - 1)) != NULL)
+		http_reply_json(req, 200, json_pack("{s:o,s:O}", "audit", list,
+		    "next_before", json_object_get(last, "id")));
+	else
+		http_reply_json(req, 200, json_pack("{s:o}", "audit", list));
 }
 
 /* A time bound of the export from the query, or dflt; -1 after a 400. */
@@ -1259,6 +1381,7 @@ static void
 api_audit_export(struct http_req *req)
 {
 	struct api_caller	 c;
+	struct audit_filter	 filter;
 	const char		*v;
 	enum auditfmt		 f = AUDITFMT_JSONL;
 	int64_t			 since, until;
@@ -1284,8 +1407,10 @@ api_audit_export(struct http_req *req)
 	    "attachment; filename=\"audit.jsonl\"");
 	if (req->method == EVHTTP_REQ_HEAD)
 		http_reply_data(req, 200, auditfmt_type(f), NULL, 0, NULL);
-	else
-		audit_export(req, f, since, until);
+	else {
+		api_audit_filter(req, &filter);
+		audit_export(req, f, since, until, &filter);
+	}
 }
 
 /*
@@ -1659,6 +1784,9 @@ static const struct http_route api_route_table[] = {
 	{ GET, "/api/v1/gpus", api_gpus, 0 },
 	{ POST, "/api/v1/gpus/{host}/{device}/clear", api_gpu_clear, 0 },
 	{ GET, "/api/v1/health", api_health, 0 },
+	{ GET, "/api/v1/events", api_events, 0 },
+	{ GET, "/api/v1/users/{name}", api_user, 0 },
+	{ POST, "/api/v1/users/{name}/unlock", api_user_unlock, 0 },
 	{ GET, "/metrics", api_metrics, 0 },
 	{ GET, "/", portal_index, 0 },
 	{ GET, "/portal/{file}", portal_file, 0 },

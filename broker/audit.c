@@ -179,7 +179,7 @@ audit_export_reap(evutil_socket_t fd, short ev, void *arg)
 
 void
 audit_export(struct http_req *req, enum auditfmt f, int64_t since,
-    int64_t until)
+    int64_t until, const struct audit_filter *filter)
 {
 	struct audit_export	*e;
 	int			 rc = -1;
@@ -188,6 +188,8 @@ audit_export(struct http_req *req, enum auditfmt f, int64_t since,
 	e->req = req;
 	e->format = f;
 	db_audit_cursor(&e->cur, since, until);
+	if (filter != NULL)
+		e->cur.filter = *filter;
 	e->buf = evbuffer_new();
 	e->reap = event_new(broker->base, -1, 0, audit_export_reap, e);
 	/* The first page before the status: a broken state gets a 500. */

@@ -194,6 +194,9 @@ struct broker_config {
 	struct http_limits	 http;	/* [limits]: the API's connections */
 	unsigned		 audit_keep_days;	/* 0: forever */
 	unsigned		 audit_purge_interval;	/* seconds */
+	unsigned		 events_subscribers;	/* streams at once */
+	size_t			 events_queue;	/* bytes per subscriber */
+	unsigned		 events_heartbeat;	/* seconds */
 
 	struct conf_host	*hosts;
 	size_t			 nhosts;
@@ -315,10 +318,19 @@ struct audit_row {
 
 /* Where an export has got to: records with since <= time < until, in
  * (time, id) order, after (time, id). */
+/* Which records a search or an export wants: NULL matches any value. */
+struct audit_filter {
+	const char	*actor;
+	const char	*action;
+	const char	*target;
+	const char	*result;
+};
+
 struct audit_cursor {
 	int64_t		 time;
 	int64_t		 id;
 	int64_t		 until;
+	struct audit_filter filter;	/* db_audit_cursor: none */
 };
 
 struct db;
@@ -355,9 +367,10 @@ int		 db_guest_load(struct db *db, struct broker_config *c,
 int		 db_audit(struct db *db, const char *actor, const char *source,
 		    const char *action, const char *target, const char *result,
 		    const char *detail);
-/* Newest first, ids below before (0: from the newest), up to limit. */
+/* Newest first, ids below before (0: from the newest), up to limit, of
+ * the records with since <= time < until that match f (NULL: all). */
 json_t		*db_audit_list(struct db *db, int64_t before, int limit,
-		    const char *actor);
+		    const struct audit_filter *f, int64_t since, int64_t until);
 /* Deletes up to limit records older than before, oldest first; the
  * count, or -1. */
 int		 db_audit_purge(struct db *db, int64_t before, int limit);
@@ -499,6 +512,10 @@ void		 pool_release(struct conf_pool *p, const char *name);
 /* Keeps template pools' spares; called from the sweep. */
 void		 pool_maintain(void);
 const char	*pool_guest_state_name(enum guest_state st);
+/* A desktop as the helpdesk sees it (GET /api/v1/pools, events). */
+json_t		*pool_guest_json(const struct guest *g);
+/* The pools with their capacity and use, for the helpdesk. */
+json_t		*pool_summary_json(void);
 void		 pool_guest_save(struct guest *g, enum guest_state st);
 int		 pool_restore(void);
 
@@ -585,9 +602,31 @@ int		 auditfmt_row(struct evbuffer *out, enum auditfmt f,
 void		 audit_start(void);
 /* Stops the purge and any export still running. */
 void		 audit_stop(void);
-/* Streams the records with since <= time < until to an admin. */
+/* Streams the records with since <= time < until that match filter
+ * (NULL: all; its strings must live as long as req) to an admin. */
 void		 audit_export(struct http_req *req, enum auditfmt f,
-		    int64_t since, int64_t until);
+		    int64_t since, int64_t until,
+		    const struct audit_filter *filter);
+
+/* events.c: the live event stream (GET /api/v1/events). */
+struct events_stats {
+	unsigned		 subscribers;	/* now */
+	unsigned long long	 served;	/* streams opened */
+	unsigned long long	 refused;	/* over events_subscribers */
+	unsigned long long	 dropped;	/* fell behind their queue */
+	unsigned long long	 published;
+};
+/*
+ * Sends data (taken, may be NULL) as an event of type to every subscriber
+ * holding one of role, adding "type" and "time" (milliseconds since
+ * 1970); never blocks: a subscriber that cannot take it is dropped.
+ */
+void		 events_publish(const char *type, unsigned role, json_t *data);
+/* Turns req (its caller holding roles) into a stream, or refuses it. */
+void		 events_subscribe(struct http_req *req, unsigned roles);
+/* Ends every stream and the heartbeat. */
+void		 events_stop(void);
+const struct events_stats *events_stats(void);
 
 /* gwctl.c */
 /*

@@ -251,6 +251,9 @@ broker_domain_state(struct virt_host *vh, const char *dom,
 		ready_forget(virt_host_name(vh), dom);
 	session_domain_state(virt_host_name(vh), dom, running);
 	gpualloc_domain_state(virt_host_name(vh), dom, running);
+	events_publish("domain", ROLE_HELPDESK | ROLE_ADMIN, json_pack(
+	    "{s:{s:s,s:s,s:s}}", "domain", "host", virt_host_name(vh),
+	    "name", dom, "state", virt_state_name(state)));
 }
 
 static void
@@ -479,6 +482,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(broker->base);
 
 	audit_stop();
+	events_stop();
 	http_server_free(broker->http);
 	api_shutdown();
 	for (i = 0; i < c->nhosts; i++)

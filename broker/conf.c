@@ -41,6 +41,9 @@ conf_defaults(struct broker_config *c)
 	http_limits_defaults(&c->http);
 	c->audit_keep_days = 400;
 	c->audit_purge_interval = 86400;
+	c->events_subscribers = 32;
+	c->events_queue = 256 * 1024;
+	c->events_heartbeat = 15;
 	c->nmetrics_nets = (size_t)netaddr_nets_parse("127.0.0.0/8, ::1",
 	    c->metrics_nets, NETADDR_MAX_NETS, NULL);
 	throttle_config_defaults(&c->throttle);
@@ -381,6 +384,26 @@ conf_limits(struct broker_config *c, const char *name, const char *value,
 		if (conf_unsigned(value, 1, 128, &prefix, err, errlen) == -1)
 			return -1;
 		c->http.source_prefix_v6 = (int)prefix;
+		return 0;
+	}
+	if (strcmp(name, "events_subscribers") == 0)
+		return conf_unsigned(value, 0, 10000, &c->events_subscribers,
+		    err, errlen);
+	if (strcmp(name, "events_queue") == 0) {
+		if (config_size(value, 1024, 64 * 1024 * 1024, &v, err,
+		    errlen) == -1)
+			return -1;
+		c->events_queue = (size_t)v;
+		return 0;
+	}
+	if (strcmp(name, "events_heartbeat") == 0) {
+		if (conf_secs(value, &c->events_heartbeat, err, errlen) == -1)
+			return -1;
+		/* Quieter than the API's stall timeout, a stream is cut. */
+		if (c->events_heartbeat == 0 ||
+		    c->events_heartbeat >= c->http.timeout)
+			return conf_err(err, errlen, "events_heartbeat is 1s "
+			    "to %us", c->http.timeout - 1);
 		return 0;
 	}
 	return conf_err(err, errlen, "unknown setting \"%s\" in [limits]",
@@ -1285,6 +1308,9 @@ conf_dump(const struct broker_config *c, FILE *fp)
 	    c->http.max_body,
 	    c->http.request_timeout, c->http.max_connections,
 	    c->http.max_per_source, c->http.source_prefix_v6);
+	fprintf(fp, "events_subscribers = %u\nevents_queue = %zu\n"
+	    "events_heartbeat = %us\n", c->events_subscribers,
+	    c->events_queue, c->events_heartbeat);
 	for (i = 0; i < c->nhosts; i++)
 		fprintf(fp, "\n[host %s]\nuri = %s\nspice_address = %s\n"
 		    "spice_subject = %s\nspice_cert = %s\n", c->hosts[i].name,

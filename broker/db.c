@@ -656,23 +656,26 @@ db_audit(struct db *db, const char *actor, const char *source,
 }
 
 json_t *
-db_audit_list(struct db *db, int64_t before, int limit, const char *actor)
+db_audit_list(struct db *db, int64_t before, int limit,
+    const struct audit_filter *f, int64_t since, int64_t until)
 {
-	sqlite3_stmt	*st;
-	json_t		*list;
-	int		 rc;
+	static const struct audit_filter	 all;
+	sqlite3_stmt				*st;
+	json_t					*list;
+	int					 rc;
 
 	if (before <= 0)
 		before = INT64_MAX;
-	if (actor != NULL)
-		st = db_prepare(db, "SELECT id, time, actor, source, action, "
-		    "target, result, detail FROM audit WHERE id < ? AND "
-		    "actor = ? ORDER BY id DESC LIMIT ?", "isi", before, actor,
-		    (int64_t)limit);
-	else
-		st = db_prepare(db, "SELECT id, time, actor, source, action, "
-		    "target, result, detail FROM audit WHERE id < ? "
-		    "ORDER BY id DESC LIMIT ?", "ii", before, (int64_t)limit);
+	if (f == NULL)
+		f = &all;
+	/* A NULL binding matches any value (coalesce). */
+	st = db_prepare(db, "SELECT id, time, actor, source, action, target, "
+	    "result, detail FROM audit WHERE id < ? AND actor = "
+	    "coalesce(?, actor) AND action = coalesce(?, action) AND "
+	    "target = coalesce(?, target) AND result = coalesce(?, result) "
+	    "AND time >= ? AND time < ? ORDER BY id DESC LIMIT ?", "issssiii",
+	    before, f->actor, f->action, f->target, f->result, since, until,
+	    (int64_t)limit);
 	if (st == NULL)
 		return NULL;
 	list = json_array();
@@ -712,8 +715,12 @@ db_audit_page(struct db *db, struct audit_cursor *cur, int limit,
 	 * so no read transaction stays open between pages. */
 	st = db_prepare(db, "SELECT id, time, actor, source, action, target, "
 	    "result, detail FROM audit WHERE time >= ? AND time < ? AND "
-	    "(time > ? OR id > ?) ORDER BY time, id LIMIT ?", "iiiii",
-	    cur->time, cur->until, cur->time, cur->id, (int64_t)limit);
+	    "(time > ? OR id > ?) AND actor = coalesce(?, actor) AND "
+	    "action = coalesce(?, action) AND target = coalesce(?, target) "
+	    "AND result = coalesce(?, result) ORDER BY time, id LIMIT ?",
+	    "iiiissssi", cur->time, cur->until, cur->time, cur->id,
+	    cur->filter.actor, cur->filter.action, cur->filter.target,
+	    cur->filter.result, (int64_t)limit);
 	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -741,6 +748,7 @@ db_audit_page(struct db *db, struct audit_cursor *cur, int limit,
 void
 db_audit_cursor(struct audit_cursor *cur, int64_t since, int64_t until)
 {
+	memset(cur, 0, sizeof(*cur));
 	cur->time = since;
 	cur->until = until;
 	/* No row has a negative id: the first page starts at since. */

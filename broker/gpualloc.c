@@ -44,6 +44,15 @@ gpualloc_key(char *key, size_t len, const char *host, const char *device)
 	snprintf(key, len, "%s/%s", host, device);
 }
 
+/* Tells the admins' streams that a has been given or taken back. */
+static void
+gpualloc_publish(const struct gpu_alloc *a, const char *state)
+{
+	events_publish("gpu", ROLE_ADMIN, json_pack("{s:{s:s,s:s,s:s,s:s,"
+	    "s:s}}", "gpu", "host", a->host, "device", a->device, "pool",
+	    a->pool, "guest", a->guest, "state", state));
+}
+
 static struct gpu_alloc *
 gpualloc_find(const char *host, const char *device)
 {
@@ -83,6 +92,7 @@ gpualloc_new(const struct gpu_start *st, const char *device,
 	a->since = time(NULL);
 	a->starting = 1;
 	gpualloc_add(a);
+	gpualloc_publish(a, "allocated");
 	if (db_gpu_alloc_save(broker->db, a) == -1)
 		log_warnx("GPU %s on %s: could not save its allocation",
 		    device, st->host);
@@ -113,6 +123,7 @@ gpualloc_free(struct gpu_alloc *a, const char *why)
 	if (db_gpu_alloc_del(broker->db, a) == -1)
 		log_warnx("GPU %s on %s: could not delete its allocation",
 		    a->device, a->host);
+	gpualloc_publish(a, "released");
 	HASH_DEL(broker->gpu_allocs, a);
 	free(a);
 }

@@ -10,6 +10,7 @@ broker_libbroker_a_SOURCES = \
 	broker/authsep.c broker/privsep.h \
 	broker/conf.c broker/broker.h \
 	broker/db.c \
+	broker/events.c \
 	broker/gpu.c broker/gpu.h \
 	broker/domxml.c broker/domxml.h \
 	broker/grant.c \
@@ -50,7 +51,8 @@ paprika_brokerd_LDADD = $(BROKER_LIBS)
 # The portal's static files, served from memory (portal_dir).
 portaldir = $(pkgdatadir)/portal
 dist_portal_DATA = broker/portal/index.html broker/portal/portal.js \
-	broker/portal/portal.css
+	broker/portal/portal.css broker/portal/helpdesk.html \
+	broker/portal/helpdesk.js broker/portal/helpdesk.css
 
 # The PAM service the default pam_service names (Debian's common-* files).
 pamdir = $(sysconfdir)/pam.d

@@ -29,6 +29,7 @@ metrics_reply(struct http_req *req)
 {
 	struct evbuffer			*b = evbuffer_new();
 	const struct http_counters	*hc = http_server_counters(broker->http);
+	const struct events_stats	*es;
 	struct session			*s, *tmp;
 	struct guest			*g, *gtmp;
 	unsigned			 by_state[SESSION_ENDED + 1] = { 0 };
@@ -101,6 +102,21 @@ metrics_reply(struct http_req *req)
 	metrics_add(b, "paprika_broker_auth_queue", "gauge",
 	    "Logins waiting for or in a password check.", "%s %zu\n",
 	    "paprika_broker_auth_queue", workq_pending(broker->authq));
+
+	es = events_stats();
+	metrics_add(b, "paprika_broker_event_subscribers", "gauge",
+	    "Live event streams open (GET /api/v1/events).", "%s %u\n",
+	    "paprika_broker_event_subscribers", es->subscribers);
+	metrics_add(b, "paprika_broker_event_streams_total", "counter",
+	    "Event streams by how they went: served, refused over "
+	    "events_subscribers, dropped for falling behind.",
+	    "paprika_broker_event_streams_total{result=\"served\"} %llu\n"
+	    "paprika_broker_event_streams_total{result=\"refused\"} %llu\n"
+	    "paprika_broker_event_streams_total{result=\"dropped\"} %llu\n",
+	    es->served, es->refused, es->dropped);
+	metrics_add(b, "paprika_broker_events_total", "counter",
+	    "Events published to the streams.", "%s %llu\n",
+	    "paprika_broker_events_total", es->published);
 
 	len = evbuffer_get_length(b);
 	http_reply_data(req, 200, "text/plain; version=0.0.4",

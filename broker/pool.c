@@ -85,6 +85,86 @@ pool_guest_save(struct guest *g, enum guest_state st)
 	g->updated = time(NULL);
 	if (db_guest_save(broker->db, g) == -1)
 		log_warnx("guest %s: could not save its state", g->key);
+	events_publish("desktop", ROLE_HELPDESK | ROLE_ADMIN,
+	    json_pack("{s:o}", "desktop", pool_guest_json(g)));
+}
+
+json_t *
+pool_guest_json(const struct guest *g)
+{
+	struct session	*s;
+	json_t		*o;
+
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:I}", "pool",
+	    g->pool->name, "name", g->name, "host", g->host->name, "state",
+	    pool_guest_state_name(g->state), "user", g->user[0] != '\0' ?
+	    g->user : NULL, "error", g->error[0] != '\0' ? g->error : NULL,
+	    "updated", (json_int_t)g->updated);
+	if (o != NULL && (s = session_find(g->session)) != NULL)
+		json_object_set_new(o, "session", session_json(s));
+	return o;
+}
+
+/* How many guests p may have: configured, or the template's maximum. */
+static unsigned
+pool_capacity(const struct conf_pool *p)
+{
+	switch (p->kind) {
+	case POOL_STATIC:
+		return (unsigned)p->nassign;
+	case POOL_SHARED:
+		return (unsigned)p->nguests;
+	case POOL_TEMPLATE:
+		return p->max;
+	}
+	return 0;
+}
+
+json_t *
+pool_summary_json(void)
+{
+	struct conf_pool	*p;
+	struct guest		*g, *tmp;
+	struct session		*s, *stmp;
+	struct gpu_alloc	*a, *atmp;
+	unsigned		 n[GUEST_BROKEN + 1], sessions, gpus;
+	json_t			*list, *hosts, *o;
+	size_t			 i, j;
+	int			 st;
+
+	list = json_array();
+	for (i = 0; i < broker->conf->npools; i++) {
+		p = &broker->conf->pools[i];
+		memset(n, 0, sizeof(n));
+		sessions = gpus = 0;
+		HASH_ITER(hh, broker->guests, g, tmp)
+			if (g->pool == p)
+				n[g->state]++;
+		HASH_ITER(hh, broker->sessions, s, stmp)
+			if (s->pool == p && session_is_live(s))
+				sessions++;
+		HASH_ITER(hh, broker->gpu_allocs, a, atmp)
+			if (strcmp(a->pool, p->name) == 0)
+				gpus++;
+		hosts = json_array();
+		for (j = 0; j < p->nhosts; j++)
+			json_array_append_new(hosts,
+			    json_string(p->hosts[j]->name));
+		if (p->nhosts == 0 && p->host != NULL)
+			json_array_append_new(hosts,
+			    json_string(p->host->name));
+		o = json_pack("{s:s,s:s?,s:s,s:o,s:i,s:i,s:i,s:b,s:i}",
+		    "name", p->name, "title", p->title, "kind",
+		    conf_pool_kind_name(p->kind), "hosts", hosts, "capacity",
+		    (int)pool_capacity(p), "spares_wanted", (int)p->spares,
+		    "sessions", (int)sessions, "gpu", p->gpu.mode !=
+		    GPU_MODE_NONE, "gpus_in_use", (int)gpus);
+		for (st = GUEST_FREE; st <= GUEST_BROKEN; st++)
+			json_object_set_new(o, pool_guest_state_name(st),
+			    json_integer(n[st]));
+		json_array_append_new(list, o);
+	}
+	return list;
 }
 
 static void
@@ -92,6 +172,9 @@ pool_guest_remove(struct guest *g)
 {
 	if (db_guest_del(broker->db, g) == -1)
 		log_warnx("guest %s: could not delete its state", g->key);
+	events_publish("desktop", ROLE_HELPDESK | ROLE_ADMIN,
+	    json_pack("{s:{s:s,s:s,s:s}}", "desktop", "pool", g->pool->name,
+	    "name", g->name, "state", "removed"));
 	HASH_DEL(broker->guests, g);
 	free(g);
 }

@@ -27,6 +27,9 @@ static struct portal_file portal_files[] = {
 	{ "index.html", "text/html; charset=utf-8", NULL, 0 },
 	{ "portal.js", "text/javascript; charset=utf-8", NULL, 0 },
 	{ "portal.css", "text/css; charset=utf-8", NULL, 0 },
+	{ "helpdesk.html", "text/html; charset=utf-8", NULL, 0 },
+	{ "helpdesk.js", "text/javascript; charset=utf-8", NULL, 0 },
+	{ "helpdesk.css", "text/css; charset=utf-8", NULL, 0 },
 };
 #define PORTAL_NFILES	(sizeof(portal_files) / sizeof(portal_files[0]))
 

@@ -82,6 +82,8 @@ session_set_state(struct session *s, enum session_state st,
 	s->progress = progress;
 	strlcpy(s->step, step, sizeof(s->step));
 	session_save(s);
+	events_publish("session", ROLE_HELPDESK | ROLE_ADMIN,
+	    json_pack("{s:o}", "session", session_json(s)));
 	if (st != SESSION_STARTING)
 		session_wake(s->id);
 }

@@ -46,3 +46,8 @@ EXTRA_DIST += tests/e2e/test-client-tls-gateway.py
 # the drawn desktop; with --keep, SIGTERM stops its guests and daemons.
 TESTS += tests/e2e/test-demo.py
 EXTRA_DIST += tests/e2e/test-demo.py
+# The helpdesk console (board live from the event stream, reset, user
+# lookup and unlock, audit search and export, a user role refused) in
+# headless chromium under Selenium, on libvirt's test driver.
+TESTS += tests/e2e/test-helpdesk-console.py
+EXTRA_DIST += tests/e2e/test-helpdesk-console.py

@@ -97,6 +97,10 @@ EXTRA_DIST += tests/integration/test-broker-exposure.py
 # Audit retention (the purge) and the export, on libvirt's test driver.
 TESTS += tests/integration/test-broker-audit.py
 EXTRA_DIST += tests/integration/test-broker-audit.py
+TESTS += tests/integration/test-broker-events.py
+EXTRA_DIST += tests/integration/test-broker-events.py tests/ssestream.py
+TESTS += tests/integration/test-broker-helpdesk.py
+EXTRA_DIST += tests/integration/test-broker-helpdesk.py
 # GPU desktops on a GPU host of libvirt's test driver (gpu-host.xml).
 TESTS += tests/integration/test-broker-gpu.py
 EXTRA_DIST += tests/integration/test-broker-gpu.py

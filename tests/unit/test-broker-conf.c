@@ -477,6 +477,45 @@ test_pam_settings(void **state)
 	    sizeof(err)));
 }
 
+/* The event stream's limits: defaults, settings, bounds, dump. */
+static void
+test_events(void **state)
+{
+	struct broker_config	*c;
+	char			 err[512] = "", text[2048], *dump;
+
+	c = load(base, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->events_subscribers, 32);
+	assert_int_equal(c->events_queue, 256 * 1024);
+	assert_int_equal(c->events_heartbeat, 15);
+	conf_free(c);
+
+	fmt(text, sizeof(text), "%s[limits]\nevents_subscribers = 0\n"
+	    "events_queue = 4k\nevents_heartbeat = 29s\n", base);
+	c = load(text, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->events_subscribers, 0);
+	assert_int_equal(c->events_queue, 4096);
+	assert_int_equal(c->events_heartbeat, 29);
+	dump = dump_of(c);
+	assert_non_null(strstr(dump, "events_subscribers = 0\n"
+	    "events_queue = 4096\nevents_heartbeat = 29s\n"));
+	free(dump);
+	conf_free(c);
+
+	assert_null(load("[limits]\nevents_heartbeat = 30s\n", err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "1s to 29s"));
+	assert_null(load("[limits]\nevents_heartbeat = 0\n", err,
+	    sizeof(err)));
+	assert_null(load("[limits]\nevents_queue = 100\n", err, sizeof(err)));
+	assert_null(load("[limits]\nevents_subscribers = 10001\n", err,
+	    sizeof(err)));
+}
+
 int
 main(void)
 {
@@ -492,6 +531,7 @@ main(void)
 		cmocka_unit_test(test_ready),
 		cmocka_unit_test(test_audit_retention),
 		cmocka_unit_test(test_pam_settings),
+		cmocka_unit_test(test_events),
 	};
 
 	log_init("test-broker-conf", 1, 0);
