@@ -133,6 +133,8 @@ ticket_key_cb(SSL *ssl, unsigned char name[TLS_TICKET_KEYNAME],
 	if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes,
 	    iv) != 1 || ticket_key_use(k, hctx) == -1)
 		goto out;
+	/* Resuming: one ticket in place of the one used (TLS 1.3). */
+	SSL_set_num_tickets(ssl, 1);
 	rc = k == &tk.cur ? 1 : 2;
  out:
 	pthread_mutex_unlock(&tk.lock);
