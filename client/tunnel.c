@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -445,6 +447,13 @@ tunnel_open_thread(GTask *task, gpointer src, gpointer data, GCancellable *cance
 		tunnel_io_error(t, err, &error);
 		goto out;
 	}
+	/*
+	 * SPICE and both TLS handshakes are small writes that wait for an
+	 * answer: without this each may wait for the gateway's delayed ACK.
+	 * spice-gtk sets it on its own sockets, not on ours.
+	 */
+	g_socket_set_option(g_socket_connection_get_socket(tcp), IPPROTO_TCP,
+	    TCP_NODELAY, 1, NULL);
 	if ((outer = tunnel_gateway_tls(t, G_IO_STREAM(tcp), &o->outer, cancel,
 	    &error)) == NULL)
 		goto out;

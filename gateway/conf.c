@@ -20,6 +20,7 @@ conf_defaults(struct gateway_config *c)
 	c->control_socket = xstrdup(GATEWAY_DEFAULT_CONTROL);
 	c->state_dir = xstrdup(GATEWAY_DEFAULT_STATE);
 	c->ticket_keys = xstrdup(SYSCONFDIR "/paprika/pki/ticket-keys");
+	c->tls_session_lifetime = GATEWAY_DEFAULT_TLS_SESSION_LIFETIME;
 	c->nports = (size_t)netaddr_ports_parse("5900-65535", c->ports,
 	    NETADDR_MAX_PORTRANGES);
 	c->request.max_size = 8192;
@@ -161,6 +162,7 @@ conf_gateway(struct gateway_config *c, const char *name, const char *value,
     char *err, size_t errlen)
 {
 	const char	*bad = NULL;
+	uint64_t	 v;
 	int		 n;
 
 	if (strcmp(name, "listen") == 0)
@@ -208,6 +210,11 @@ conf_gateway(struct gateway_config *c, const char *name, const char *value,
 		conf_setstr(&c->spice_ca, value);
 	else if (strcmp(name, "ticket_keys") == 0)
 		conf_setstr(&c->ticket_keys, value);
+	else if (strcmp(name, "tls_session_lifetime") == 0) {
+		if (config_seconds(value, 86400, &v, err, errlen) == -1)
+			return -1;
+		c->tls_session_lifetime = (unsigned int)v;
+	}
 	else if (strcmp(name, "control_socket") == 0)
 		conf_setstr(&c->control_socket, value);
 	else if (strcmp(name, "state_dir") == 0)
@@ -451,6 +458,7 @@ conf_dump(const struct gateway_config *c, FILE *fp)
 	fprintf(fp, "tls_cert = %s\n", c->tls_cert ? c->tls_cert : "");
 	fprintf(fp, "tls_key = %s\n", c->tls_key ? c->tls_key : "");
 	fprintf(fp, "ticket_keys = %s\n", c->ticket_keys);
+	fprintf(fp, "tls_session_lifetime = %us\n", c->tls_session_lifetime);
 	fprintf(fp, "control_socket = %s\n", c->control_socket ?
 	    c->control_socket : "");
 	fprintf(fp, "state_dir = %s\n", c->state_dir ? c->state_dir : "");

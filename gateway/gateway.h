@@ -56,6 +56,15 @@ enum listener_kind {
 	LISTENER_KINDS
 };
 
+/*
+ * TLS 1.3 session tickets given after a full handshake: one for each SPICE
+ * channel a client opens at once after its main channel (display, inputs,
+ * cursor, sound; a client uses a ticket once). Each costs the gateway a
+ * sealing and a write. A resumed handshake gives one, for the one it used.
+ */
+#define GATEWAY_TLS_TICKETS	4
+#define GATEWAY_DEFAULT_TLS_SESSION_LIFETIME	300	/* seconds */
+
 #define GATEWAY_MAX_ORIGINS	32
 #define GATEWAY_MAX_HYPERVISORS	256
 /* A ping more than this often (a burst of twice as many) closes with 1008. */
@@ -85,6 +94,7 @@ struct gateway_config {
 	char				*tls_cert;
 	char				*tls_key;
 	char				*ticket_keys;
+	unsigned int			 tls_session_lifetime;	/* 0: no resumption */
 	char				*control_socket;
 	char				*state_dir;
 	char				*user;
@@ -346,6 +356,7 @@ void	 control_close(const char *path);
 enum metrics_hist { HIST_HANDSHAKE, HIST_CONNECT, HIST_MAX };
 void	 metrics_refusal(enum refusal);
 void	 metrics_tunnel_opened(enum listener_kind);
+void	 metrics_tls_handshake(int resumed);
 void	 metrics_tunnel_closed(const struct tunnel *);
 void	 metrics_bytes(int up, size_t);
 void	 metrics_observe(enum metrics_hist, double seconds);
@@ -353,6 +364,12 @@ void	 metrics_observe(enum metrics_hist, double seconds);
 char	*metrics_render(void);
 const char *refusal_name(enum refusal);
 void	 metrics_http_accept(int fd);
+
+/* tlsticket.c */
+/* Session tickets on ctx for lifetime seconds (0: none), keys in memory. */
+void	 tlsticket_setup(SSL_CTX *ctx, unsigned int lifetime);
+/* Wipes the ticket keys. */
+void	 tlsticket_clear(void);
 
 /* gatewayd.c */
 int	 gateway_reload(char *err, size_t errlen);

@@ -48,6 +48,8 @@ gateway_load_secrets(struct gateway_config *c, struct keyring *keys,
 	    (*ctx = tls_server_ctx_new(c->tls_cert, c->tls_key, msg,
 	    sizeof msg)) == NULL)
 		goto fail;
+	if (*ctx != NULL)
+		tlsticket_setup(*ctx, c->tls_session_lifetime);
 	if (c->listen_ws_len != 0 && (*spice_ctx = tls_client_ctx_new(
 	    c->spice_ca, msg, sizeof msg)) == NULL)
 		goto fail;
@@ -342,6 +344,7 @@ main(int argc, char *argv[])
 	keyring_clear(&gw->keys);
 	SSL_CTX_free(gw->tls_ctx);
 	SSL_CTX_free(gw->spice_ctx);
+	tlsticket_clear();
 	event_base_free(gw->base);
 	conf_free(gw->conf);
 	free(gw);

@@ -14,6 +14,7 @@ paprika_gatewayd_SOURCES = \
 	gateway/request.c gateway/request.h \
 	gateway/revoke.c \
 	gateway/session.c \
+	gateway/tlsticket.c \
 	gateway/tunnel.c \
 	gateway/ws.c \
 	gateway/wsparse.c gateway/wsparse.h

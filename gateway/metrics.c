@@ -27,6 +27,8 @@ struct histogram {
 static struct {
 	uint64_t		opened[LISTENER_KINDS];
 	uint64_t		closed;
+	uint64_t		tls_handshakes;
+	uint64_t		tls_resumed;
 	uint64_t		bytes_up;
 	uint64_t		bytes_down;
 	uint64_t		refusals[REFUSE_MAX];
@@ -72,6 +74,14 @@ void
 metrics_tunnel_opened(enum listener_kind kind)
 {
 	m.opened[kind]++;
+}
+
+void
+metrics_tls_handshake(int resumed)
+{
+	m.tls_handshakes++;
+	if (resumed)
+		m.tls_resumed++;
 }
 
 void
@@ -155,6 +165,15 @@ metrics_render(void)
 	    (unsigned long long)m.opened[LISTENER_PLAIN],
 	    (unsigned long long)m.opened[LISTENER_TLS],
 	    (unsigned long long)m.opened[LISTENER_WS]);
+	fprintf(fp, "# HELP paprika_gateway_tls_handshakes_total Client TLS "
+	    "handshakes completed.\n# TYPE paprika_gateway_tls_handshakes_total "
+	    "counter\npaprika_gateway_tls_handshakes_total %llu\n"
+	    "# HELP paprika_gateway_tls_resumed_total Client TLS handshakes "
+	    "that resumed a session (a ticket).\n"
+	    "# TYPE paprika_gateway_tls_resumed_total counter\n"
+	    "paprika_gateway_tls_resumed_total %llu\n",
+	    (unsigned long long)m.tls_handshakes,
+	    (unsigned long long)m.tls_resumed);
 	fprintf(fp, "# HELP paprika_gateway_bytes_total Bytes relayed.\n"
 	    "# TYPE paprika_gateway_bytes_total counter\n"
 	    "paprika_gateway_bytes_total{direction=\"up\"} %llu\n"

@@ -458,6 +458,7 @@ tunnel_handshake(struct tunnel *t)
 	ERR_clear_error();
 	if ((rc = SSL_accept(t->client.ssl)) == 1) {
 		metrics_observe(HIST_HANDSHAKE, timespec_since(&t->started));
+		metrics_tls_handshake(SSL_session_reused(t->client.ssl));
 		tunnel_enter(t, TUNNEL_REQUEST, gw->conf->request_timeout);
 		return;
 	}

@@ -370,7 +370,8 @@ class Bench:
         return t_page - t_launch, t_frame - t_enter
 
     def headless(self):
-        """paprika-client --headless: (launch to exit, its own first-frame ms)."""
+        """paprika-client --headless: (launch to exit, its own first frame after
+    start, and after the SPICE connect), in seconds."""
         out = os.path.join(self.d.work, "headless.png")
         if os.path.exists(out):
             os.unlink(out)
@@ -394,12 +395,14 @@ class Bench:
         if not same:
             raise BenchError("paprika-client --headless saved something else than "
                              f"the guest's settled screen: {why}")
-        own_ms = None
+        own_ms, spice_ms = None, None
         for line in clog.lines():
-            m = re.search(r"first frame .*: (\d+) ms after start", line)
+            m = re.search(r"first frame .*: (\d+) ms after start, (\d+) ms after the SPICE "
+                          r"connect", line)
             if m:
                 own_ms = int(m.group(1)) / 1000
-        return t, own_ms
+                spice_ms = int(m.group(2)) / 1000
+        return t, own_ms, spice_ms
 
     def viewer(self, keep=False):
         """remote-viewer with a fresh .vv: (launch to the guest's screen,
@@ -443,6 +446,74 @@ class Bench:
                 "anon_before": anon, "pss_before": pss,
                 "cpu": (c1 - c0) / (t1 - t0), "xcpu": (x1 - x0) / (t1 - t0),
                 "procs": len(pids)}
+
+
+GATEWAY_ROUNDS = env_int("BENCH_GATEWAY_ROUNDS", 7, 3)
+# The gateway paths of paprika-client --headless, in the order they run:
+# (label, the broker's listener, what the gateway's [gateway] adds).
+GATEWAY_PATHS = (
+    ("plain", "plain", ""),
+    ("TLS", "tls", ""),
+    ("TLS, no resumption", "tls", "tls_session_lifetime = 0"),
+)
+
+
+def gateway_paths(d, b):
+    """paprika-client --headless on the same guest through each of
+    GATEWAY_PATHS, GATEWAY_ROUNDS rounds each after one not counted:
+    {label: [(launch to exit, first frame after start, after the SPICE
+    connect)]}. The paths interleave round by round, so drift in the
+    machine's load spreads over all of them. Leaves the deployment as it
+    found it (plain listener, the gateway's own defaults)."""
+    out = {label: [] for label, _, _ in GATEWAY_PATHS}
+    now = (None, None)
+
+    def use(listener, extra):
+        nonlocal now
+        if now[1] != extra:
+            d.stop_gateway()
+            d.start_gateway(extra)
+        if now[0] != listener:
+            d.stop_broker()
+            d.listener = listener
+            d.start_broker()
+        now = (listener, extra)
+
+    try:
+        for i in range(GATEWAY_ROUNDS + 1):
+            for label, listener, extra in GATEWAY_PATHS:
+                use(listener, extra)
+                r = b.headless()
+                if i > 0:
+                    out[label].append(r)
+            log(f"gateway paths round {i}" + (" (not counted)" if i == 0 else "") + ": "
+                + ", ".join(f"{label} {out[label][-1][2] * 1e3:.0f} ms"
+                            for label, _, _ in GATEWAY_PATHS if i > 0 and out[label]
+                            and out[label][-1][2] is not None))
+    finally:
+        use("plain", "")
+    return out
+
+
+def report_gateway_paths(paths):
+    med = statistics.median
+    print()
+    hdr = f"{'paprika-client --headless through':<34} " + " ".join(
+        f"{label:>18}" for label, _, _ in GATEWAY_PATHS)
+    print(hdr)
+    print("-" * len(hdr))
+    for name, k in (("SPICE connect to first frame ms", 2), ("launch to exit ms", 0)):
+        vals = [[r[k] for r in paths[label] if r[k] is not None] for label, _, _ in GATEWAY_PATHS]
+        print(f"{name:<34} " + " ".join(f"{med(v) * 1e3:>18.0f}" if v else f"{'-':>18}"
+                                         for v in vals))
+    base = [r[2] for r in paths["plain"] if r[2] is not None]
+    for label, _, _ in GATEWAY_PATHS[1:]:
+        v = [r[2] for r in paths[label] if r[2] is not None]
+        if base and v:
+            print(f"{label} / plain, SPICE connect to first frame: "
+                  f"{med(v) / med(base):.2f}x (aim for TLS: 1.2x at most)")
+    print(f"medians of {GATEWAY_ROUNDS} rounds, interleaved; 'no resumption' is the gateway with "
+          "tls_session_lifetime = 0: every channel's tunnel a full TLS handshake.")
 
 
 def settled(d, helper, guest, path, timeout=90):
@@ -611,6 +682,9 @@ def main():
             log(msg)
         cycles = sorted(b.poller.cycles)
 
+        log(f"gateway paths: headless through {', '.join(x[0] for x in GATEWAY_PATHS)}")
+        paths = gateway_paths(d, b)
+
         log(f"idle desktop: paprika-client, {SETTLE} s then {IDLE} s")
         _, _, p = b.gui(keep=True)
         res["idle_client"] = b.idle(p, xvfb)
@@ -626,6 +700,7 @@ def main():
                 log(f"{k}: RSS {r['rss_before']} -> {r['rss']} KiB, PSS {r['pss_before']} -> "
                     f"{r['pss']} KiB, anonymous {r['anon_before']} -> {r['anon']} KiB, CPU {r['cpu'] * 100:.2f}% ({r['procs']} process(es))")
         report(res, d.virt_why, (screen.how, statistics.median(cycles), cycles[-1]))
+        report_gateway_paths(paths)
         rc = 0
     except Exception as e:  # noqa: BLE001 (a failed run says why, with the logs)
         log(f"FAILED: {type(e).__name__}: {e}")

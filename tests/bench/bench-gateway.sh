@@ -10,7 +10,8 @@
 # BENCH_REPEAT (3), BENCH_LATENCY_N (2000), BENCH_HOLD_N (8000),
 # BENCH_HOLD_PARALLEL (64), BENCH_SPEED_SECONDS (3), BENCH_PEERS
 # ("haproxy stunnel squid raw"), BENCH_CIPHERSUITES (TLS_AES_128_GCM_SHA256),
-# BENCH_SETTLE (2 seconds), BENCH_KEEP=1 keeps the temporary directory.
+# BENCH_SETTLE (2 seconds), BENCH_STREAMS (16), BENCH_RATE_N (4000),
+# BENCH_KEEP=1 keeps the temporary directory.
 set -u
 set -o pipefail
 
@@ -24,10 +25,14 @@ OPENSSL=${OPENSSL:-openssl}
 [ "$OPENSSL" = no ] && OPENSSL=openssl
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	d_bytes=256M d_repeat=1 d_lat=300 d_hold=1000 d_speed=1
+	d_bytes=256M d_repeat=1 d_lat=300 d_hold=1000 d_speed=1 d_rate=1000
 else
-	d_bytes=2G d_repeat=3 d_lat=2000 d_hold=8000 d_speed=3
+	d_bytes=2G d_repeat=3 d_lat=2000 d_hold=8000 d_speed=3 d_rate=4000
 fi
+# Concurrency: STREAMS downloads at once (BYTES in all), and RATE_N tunnels
+# opened and closed by STREAMS processes at once.
+STREAMS=${BENCH_STREAMS:-16}
+RATE_N=${BENCH_RATE_N:-$d_rate}
 BYTES=${BENCH_BYTES:-$d_bytes}
 REPEAT=${BENCH_REPEAT:-$d_repeat}
 LAT_N=${BENCH_LATENCY_N:-$d_lat}
@@ -163,7 +168,7 @@ cat "$CERT" "$KEY" > "$TMP/haproxy.pem"
 
 # ---- ports, sink, proxies -------------------------------------------------
 
-read -r P_SINK P_GW P_GW_TLS P_HAPROXY P_STUNNEL P_SQUID < <("$LOADGEN" ports 6) ||
+read -r P_SINK P_GW P_GW_TLS P_HAPROXY P_STUNNEL P_SQUID P_HAPROXY2 < <("$LOADGEN" ports 7) ||
 	die "no free ports"
 LO=127.0.0.1
 
@@ -213,6 +218,8 @@ start_gateway() {	# name plain-listen tls-listen
 	max_tunnels = 20000
 	max_tunnels_per_session = 20000
 	max_tunnels_per_source = 20000
+	max_pending_per_source = 20000
+	max_pending = 20000
 	EOF
 	start "$1" "$TMP/$1.log" "$GATEWAYD" -f "$TMP/$1.conf" -d
 }
@@ -228,10 +235,10 @@ if [ $have_gateway = 1 ]; then
 	fi
 fi
 
-if want haproxy; then
-	cat > "$TMP/haproxy.cfg" <<-EOF
+haproxy_conf() {	# file threads port
+	cat > "$1" <<-EOF
 	global
-	    nbthread 1
+	    nbthread $2
 	    maxconn $MAXCONN
 	defaults
 	    mode tcp
@@ -240,13 +247,21 @@ if want haproxy; then
 	    timeout client 1h
 	    timeout server 1h
 	frontend bench
-	    bind $LO:$P_HAPROXY ssl crt $TMP/haproxy.pem
+	    bind $LO:$3 ssl crt $TMP/haproxy.pem
 	    default_backend sink
 	backend sink
 	    server sink $LO:$P_SINK
 	EOF
+}
+HAPROXY2=0
+if want haproxy; then
+	haproxy_conf "$TMP/haproxy.cfg" 1 "$P_HAPROXY"
 	start haproxy "$TMP/haproxy.log" "$HAPROXY" -db -f "$TMP/haproxy.cfg"
 	wait_port haproxy "$P_HAPROXY" || PEERS=${PEERS//haproxy/}
+	# The same with two threads, for the concurrency rows only.
+	haproxy_conf "$TMP/haproxy2.cfg" 2 "$P_HAPROXY2"
+	start haproxy2 "$TMP/haproxy2.log" "$HAPROXY" -db -f "$TMP/haproxy2.cfg"
+	wait_port haproxy2 "$P_HAPROXY2" && HAPROXY2=1
 fi
 
 if want stunnel; then
@@ -311,6 +326,7 @@ target_args() {	# target: the client's arguments, in ARGS
 	paprika-tls) ARGS=(-c "$LO:$P_GW_TLS" -t -A "$CA" -S "$SUITES" -x "$TICKET:$P_SINK") ;;
 	paprika) ARGS=(-c "$LO:$P_GW" -x "$TICKET:$P_SINK") ;;
 	haproxy) ARGS=(-c "$LO:$P_HAPROXY" -t -A "$CA" -S "$SUITES") ;;
+	haproxy2) ARGS=(-c "$LO:$P_HAPROXY2" -t -A "$CA" -S "$SUITES") ;;
 	stunnel) ARGS=(-c "$LO:$P_STUNNEL" -t -A "$CA" -S "$SUITES") ;;
 	squid) ARGS=(-c "$LO:$P_SQUID" -x "$LO:$P_SINK") ;;
 	raw) ARGS=(-c "$LO:$P_SINK") ;;
@@ -443,6 +459,24 @@ for t in "${ALL_TARGETS[@]}"; do
 	log "latency: $t: p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, max $(field max_ms "$out") ms"
 done
 
+# The same, each tunnel resuming the TLS session of the one before: what
+# the tunnels of a SPICE session after its first one pay.
+for t in "${TLS_TARGETS[@]}"; do
+	check_alive "$t" || continue
+	target_args "$t"
+	if ! out=$("$LOADGEN" client "${ARGS[@]}" -R -m latency -n "$LAT_N" 2>&1); then
+		log "warning: $t: resumed latency run failed: $out"
+		continue
+	fi
+	if [ "$(field resumed "$out")" -lt "$LAT_N" ]; then
+		log "latency resumed: $t: only $(field resumed "$out") of $LAT_N tunnels resumed"
+		continue
+	fi
+	record tls_p50r "$(target_column "$t")" "$(field p50_ms "$out")"
+	record tls_p99r "$(target_column "$t")" "$(field p99_ms "$out")"
+	log "latency resumed: $t: p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, $(field resumed "$out") resumed"
+done
+
 # ---- throughput ----------------------------------------------------------------
 
 speed=$("$OPENSSL" speed -evp aes-128-gcm -bytes 16384 -seconds "$SPEED_SECONDS" -mr 2>/dev/null |
@@ -510,6 +544,44 @@ for t in "${ALL_TARGETS[@]}"; do
 	done
 done
 
+# ---- concurrency: many streams, connection rate ---------------------------------
+
+CONC_TARGETS=()
+for t in "${TLS_TARGETS[@]}"; do
+	case $t in paprika-tls|haproxy) CONC_TARGETS+=("$t") ;; esac
+done
+[ $HAPROXY2 = 1 ] && CONC_TARGETS+=(haproxy2)
+stream_bytes=$(awk -v b="$(numfmt --from=iec "$BYTES")" -v n="$STREAMS" 'BEGIN { printf "%d", b / n }')
+log "concurrency: $STREAMS TLS downloads at once ($BYTES in all), then $RATE_N TLS tunnels opened and closed $STREAMS at a time"
+for t in "${CONC_TARGETS[@]}"; do
+	check_alive "$t" || continue
+	target_args "$t"
+	pid=${PID[$(target_process "$t")]:-}
+	col=$(target_column "$t")
+	c0=$(cpu_ticks "$pid")
+	if out=$("$LOADGEN" client "${ARGS[@]}" -m streams -P "$STREAMS" -b "$stream_bytes" 2>&1); then
+		c1=$(cpu_ticks "$pid")
+		cpu=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v b="$(field bytes "$out")" \
+		    'BEGIN { printf "%.0f", c * 1000 / hz / (b / 1e9) }')
+		record tls_streams "$col" "$(field MBps "$out")"
+		record tls_streams_cpu "$col" "$cpu"
+		log "concurrency: $t: $STREAMS streams $(field MBps "$out") MB/s in $(field seconds "$out") s, proxy CPU $cpu ms/GB"
+	else
+		log "warning: $t streams failed: $out"
+	fi
+	c0=$(cpu_ticks "$pid")
+	if out=$("$LOADGEN" client "${ARGS[@]}" -m rate -P "$STREAMS" -n "$RATE_N" 2>&1); then
+		c1=$(cpu_ticks "$pid")
+		cpu=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v n="$RATE_N" \
+		    'BEGIN { printf "%.2f", c * 1000 / hz / n }')
+		record tls_rate "$col" "$(field per_second "$out")"
+		record tls_rate_cpu "$col" "$cpu"
+		log "concurrency: $t: $(field per_second "$out") tunnels/s, proxy CPU $cpu ms per tunnel"
+	else
+		log "warning: $t rate failed: $out"
+	fi
+done
+
 # ---- the table -------------------------------------------------------------------
 
 log "done; load now $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -520,8 +592,8 @@ BEGIN {
 		split(line, f, " ")
 		v[f[1] "," f[2]] = f[3]
 	}
-	ncol = split("paprika haproxy stunnel squid raw", col, " ")
-	nrow = split("tls_up tls_down plain_up plain_down tls_up_cpu tls_down_cpu plain_up_cpu plain_down_cpu tls_p50 tls_p99 plain_p50 plain_p99 tls_mem plain_mem", row, " ")
+	ncol = split("paprika haproxy stunnel squid raw haproxy2", col, " ")
+	nrow = split("tls_up tls_down plain_up plain_down tls_up_cpu tls_down_cpu plain_up_cpu plain_down_cpu tls_p50 tls_p99 tls_p50r tls_p99r plain_p50 plain_p99 tls_mem plain_mem tls_streams tls_streams_cpu tls_rate tls_rate_cpu", row, " ")
 	label["tls_up"] = "TLS upload MB/s";		better["tls_up"] = "higher"
 	label["tls_down"] = "TLS download MB/s";	better["tls_down"] = "higher"
 	label["plain_up"] = "plain upload MB/s";	better["plain_up"] = "higher"
@@ -532,13 +604,19 @@ BEGIN {
 	label["plain_down_cpu"] = "plain download CPU ms/GB";	better["plain_down_cpu"] = "lower"
 	label["tls_p50"] = "TLS first byte p50 ms";	better["tls_p50"] = "lower"
 	label["tls_p99"] = "TLS first byte p99 ms";	better["tls_p99"] = "lower"
+	label["tls_p50r"] = "  resumed p50 ms";	better["tls_p50r"] = "lower"
+	label["tls_p99r"] = "  resumed p99 ms";	better["tls_p99r"] = "lower"
+	label["tls_streams"] = "TLS 16 streams MB/s";	better["tls_streams"] = "higher"
+	label["tls_streams_cpu"] = "  CPU ms/GB";	better["tls_streams_cpu"] = "lower"
+	label["tls_rate"] = "TLS tunnels/s";	better["tls_rate"] = "higher"
+	label["tls_rate_cpu"] = "  CPU ms per tunnel";	better["tls_rate_cpu"] = "lower"
 	label["plain_p50"] = "plain first byte p50 ms";	better["plain_p50"] = "lower"
 	label["plain_p99"] = "plain first byte p99 ms";	better["plain_p99"] = "lower"
 	label["tls_mem"] = "TLS KB per idle tunnel";	better["tls_mem"] = "lower"
 	label["plain_mem"] = "plain KB per idle tunnel"; better["plain_mem"] = "lower"
 
-	printf "%-25s %9s %9s %9s %9s %9s | %8s %8s %8s %8s | %s\n", "figure", "paprika", "haproxy", "stunnel", "squid", "raw", "p/hapr", "p/stun", "p/squid", "p/raw", "better"
-	for (i = 0; i < 25 + 5 * 10 + 3 + 4 * 9 + 9; i++) printf "-"
+	printf "%-25s %9s %9s %9s %9s %9s %9s | %8s %8s %8s %8s %8s | %s\n", "figure", "paprika", "haproxy", "stunnel", "squid", "raw", "hapr-2t", "p/hapr", "p/stun", "p/squid", "p/raw", "p/hapr2", "better"
+	for (i = 0; i < 25 + 6 * 10 + 3 + 5 * 9 + 9; i++) printf "-"
 	printf "\n"
 	for (r = 1; r <= nrow; r++) {
 		k = row[r]
@@ -563,6 +641,10 @@ echo
 echo "raw: plain rows = loopback TCP to the sink with no proxy; TLS throughput rows ="
 echo "     openssl speed -evp aes-128-gcm (16 KiB, one core), the ceiling for one TLS relay."
 echo "p/X = paprika / X: above 1.00x is better for MB/s, worse for ms and KB."
+echo "hapr-2t: HAProxy with nbthread 2, in the concurrency rows only; paprika runs on one thread."
+echo "Concurrency: $STREAMS downloads at once ($BYTES in all); $RATE_N tunnels opened (full TLS handshake,"
+echo "CONNECT, first byte) and closed by $STREAMS processes at once. 'resumed': each tunnel resumes the TLS"
+echo "session of the one before (session tickets), as a SPICE session's tunnels after its first do."
 echo "Throughput is the median of $REPEAT round(s) of $BYTES; latency over $LAT_N tunnels; memory is the"
 echo "proxy's RSS growth with $HOLD_N idle tunnels open, divided by the tunnels. CPU ms/GB: the proxy's"
 echo "user+system CPU time per GB relayed (median), independent of how the cores were shared."

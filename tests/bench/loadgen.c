@@ -3,9 +3,13 @@
  * (tests/bench/bench-gateway.sh drives it; README.md explains the figures).
  *
  *   loadgen sink -l ADDR:PORT [-w seconds]
- *   loadgen client -c ADDR:PORT [-t -A cafile [-N name] [-S suites] [-3]]
- *       [-x HOST:PORT] -m upload|download|latency|hold
+ *   loadgen client -c ADDR:PORT [-t -A cafile [-N name] [-S suites] [-3] [-R]]
+ *       [-x HOST:PORT] -m upload|download|latency|hold|streams|rate
  *       [-b bytes] [-n count] [-P parallel] [-T io-seconds] [-w seconds]
+ *
+ * -R resumes the TLS session of the tunnel before (latency, rate). streams:
+ * -P downloads of -b bytes each at once, the aggregate rate; rate: -n
+ * tunnels opened and closed by -P processes at once, tunnels per second.
  *   loadgen ports COUNT
  *   loadgen wait ADDR:PORT [-w seconds]
  *
@@ -27,6 +31,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -135,6 +140,10 @@ struct sink_conn {
 static volatile sig_atomic_t	 quit;
 /* Upload source, download target, the sink's discard and source buffer. */
 static uint8_t			 chunk[CHUNK];
+/* -R: the session the next tunnel offers, and how many resumed. */
+static int			 resume;
+static SSL_SESSION		*resume_session;
+static size_t			 resumed;
 static const uint8_t		 echo_pattern[HOLD_ECHO_LEN] =
     "paprika-loadgen!";
 
@@ -170,8 +179,9 @@ usage(void)
 	fprintf(stderr,
 	    "usage: loadgen sink -l ADDR:PORT [-w seconds]\n"
 	    "       loadgen client -c ADDR:PORT [-t -A cafile [-N name] "
-	    "[-S suites] [-3]]\n"
-	    "           [-x HOST:PORT] -m upload|download|latency|hold\n"
+	    "[-S suites] [-3] [-R]]\n"
+	    "           [-x HOST:PORT] -m upload|download|latency|hold|streams|"
+	    "rate\n"
 	    "           [-b bytes] [-n count] [-P parallel] [-T io-seconds] "
 	    "[-w seconds]\n"
 	    "       loadgen ports COUNT\n"
@@ -838,6 +848,12 @@ conn_open(const struct target *t, struct conn *c, char *err, size_t errlen)
 			    tls_errstr(NULL, 0));
 			goto fail;
 		}
+		if (resume && resume_session != NULL &&
+		    SSL_set_session(c->ssl, resume_session) != 1) {
+			snprintf(err, errlen, "SSL_set_session: %s",
+			    tls_errstr(NULL, 0));
+			goto fail;
+		}
 		ERR_clear_error();
 		if ((rc = SSL_connect(c->ssl)) != 1) {
 			snprintf(err, errlen, "TLS handshake: %s",
@@ -879,6 +895,14 @@ conn_open(const struct target *t, struct conn *c, char *err, size_t errlen)
 		snprintf(err, errlen, "no greeting from the sink%s%s",
 		    n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
 		goto fail;
+	}
+	/* A TLS 1.3 ticket has come before the greeting: keep the newest. */
+	if (resume && c->ssl != NULL) {
+		if (SSL_session_reused(c->ssl))
+			resumed++;
+		/* A copy: closing without close_notify spoils the original. */
+		SSL_SESSION_free(resume_session);
+		resume_session = SSL_SESSION_dup(SSL_get0_session(c->ssl));
 	}
 	return 0;
  fail:
@@ -995,11 +1019,90 @@ run_latency(const struct target *t, size_t count)
 		die("interrupted");
 	qsort(s, count, sizeof *s, cmp_double);
 	printf("latency n=%zu p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f "
-	    "min_ms=%.3f max_ms=%.3f mean_ms=%.3f%s\n", count,
+	    "min_ms=%.3f max_ms=%.3f mean_ms=%.3f resumed=%zu%s\n", count,
 	    percentile(s, count, 50) * 1e3, percentile(s, count, 90) * 1e3,
 	    percentile(s, count, 99) * 1e3, s[0] * 1e3, s[count - 1] * 1e3,
-	    sum / (double)count * 1e3, tls);
+	    sum / (double)count * 1e3, resumed, tls);
 	free(s);
+}
+
+/* ---- client: many at once (processes) ------------------------------ */
+
+/* One process's share: a download, or tunnels opened and closed. */
+static void
+parallel_child(const struct target *t, int streams, uint64_t bytes,
+    size_t count)
+{
+	struct conn	c;
+	char		err[512];
+	uint8_t		cmd[CMD_LEN];
+	uint64_t	done = 0;
+	ssize_t		n;
+	size_t		i;
+
+	if (!streams) {
+		for (i = 0; i < count && !quit; i++) {
+			if (conn_open(t, &c, err, sizeof err) == -1)
+				die("tunnel %zu: %s", i, err);
+			conn_quit(&c);
+		}
+		return;
+	}
+	if (conn_open(t, &c, err, sizeof err) == -1)
+		die("%s", err);
+	cmd_encode(cmd, 'D', bytes);
+	if (conn_write(&c, cmd, sizeof cmd) == -1)
+		die("sending the command failed");
+	while (done < bytes) {
+		if ((n = conn_read(&c, chunk, bytes - done < CHUNK ?
+		    (size_t)(bytes - done) : CHUNK, 1)) <= 0)
+			die("download ended after %" PRIu64 " bytes", done);
+		done += (uint64_t)n;
+	}
+	conn_quit(&c);
+}
+
+/*
+ * streams: parallel downloads of bytes each; rate: count tunnels opened
+ * and closed by parallel processes. The wall time is from the first fork
+ * until the last process has ended.
+ */
+static void
+run_parallel(const struct target *t, int streams, size_t parallel,
+    uint64_t bytes, size_t count)
+{
+	pid_t	pid;
+	size_t	i, failed = 0;
+	double	t0, t1;
+	int	status;
+
+	fflush(stdout);
+	t0 = now();
+	for (i = 0; i < parallel; i++) {
+		if ((pid = fork()) == -1)
+			die("fork: %s", strerror(errno));
+		if (pid == 0) {
+			parallel_child(t, streams, bytes, count / parallel +
+			    (i < count % parallel));
+			_exit(0);
+		}
+	}
+	for (i = 0; i < parallel; i++) {
+		if (wait(&status) == -1)
+			die("wait: %s", strerror(errno));
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+	}
+	t1 = now();
+	if (failed > 0)
+		die("%zu of %zu processes failed", failed, parallel);
+	if (streams)
+		printf("streams n=%zu bytes=%" PRIu64 " seconds=%.3f "
+		    "MBps=%.1f\n", parallel, bytes * parallel, t1 - t0,
+		    (double)(bytes * parallel) / (t1 - t0) / 1e6);
+	else
+		printf("rate n=%zu parallel=%zu seconds=%.3f per_second=%.1f\n",
+		    count, parallel, t1 - t0, (double)count / (t1 - t0));
 }
 
 /* ---- client: holding idle tunnels --------------------------------- */
@@ -1391,8 +1494,11 @@ client_main(int argc, char *argv[])
 	memset(&t, 0, sizeof t);
 	t.name = "localhost";
 	t.timeout = 30;
-	while ((ch = getopt(argc, argv, "3A:b:c:m:n:N:P:S:tT:w:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "3A:b:c:m:n:N:P:RS:tT:w:x:")) != -1) {
 		switch (ch) {
+		case 'R':
+			resume = 1;
+			break;
 		case '3':
 			tls13 = 1;
 			break;
@@ -1446,6 +1552,8 @@ client_main(int argc, char *argv[])
 	if (tls)
 		t.ctx = tls_ctx_new(cafile, suites, tls13,
 		    strcmp(mode, "hold") == 0);
+	if (resume && t.ctx != NULL)
+		SSL_CTX_clear_options(t.ctx, SSL_OP_NO_TICKET);
 
 	if (strcmp(mode, "upload") == 0)
 		run_transfer(&t, 1, bytes);
@@ -1457,8 +1565,13 @@ client_main(int argc, char *argv[])
 		run_latency(&t, count);
 	} else if (strcmp(mode, "hold") == 0)
 		run_hold(&t, count, parallel);
+	else if (strcmp(mode, "streams") == 0)
+		run_parallel(&t, 1, parallel, bytes, 0);
+	else if (strcmp(mode, "rate") == 0)
+		run_parallel(&t, 0, parallel, 0, count);
 	else
 		die("unknown mode \"%s\"", mode);
+	SSL_SESSION_free(resume_session);
 	SSL_CTX_free(t.ctx);
 	return 0;
 }

@@ -53,12 +53,22 @@ def headless(d, env, shot, verbose=True):
     return r.returncode, [line for line in r.stderr.splitlines() if line.strip()]
 
 
-def tls_tunnels(d):
-    """paprika_gateway_tunnels_opened_total{listener="tls"} now."""
+def gateway_metric(d, name):
+    """A metric of the gateway's now (name with its labels), or 0."""
     out = subprocess.run([os.path.join(d.build, "paprikactl"), "-s", d.control, "metrics"],
                          capture_output=True, text=True).stdout
-    m = re.search(r'^paprika_gateway_tunnels_opened_total\{listener="tls"\} (\d+)', out, re.M)
+    m = re.search(r'^%s (\d+)$' % re.escape(name), out, re.M)
     return int(m.group(1)) if m else 0
+
+
+def tls_tunnels(d):
+    """paprika_gateway_tunnels_opened_total{listener="tls"} now."""
+    return gateway_metric(d, 'paprika_gateway_tunnels_opened_total{listener="tls"}')
+
+
+def tls_resumed(d):
+    """TLS handshakes with the gateway that resumed a session, so far."""
+    return gateway_metric(d, "paprika_gateway_tls_resumed_total")
 
 
 def first_frame_ms(lines):
@@ -214,6 +224,7 @@ def run(d, procs):
 
     # --- headless through the TLS gateway ------------------------------------
     before = tls_tunnels(d)
+    resumed_before = tls_resumed(d)
     log_at = len(read_text(d.gateway_log))
     shot = os.path.join(d.work, "headless-tls.png")
     rc, lines = headless(d, env, shot)
@@ -237,6 +248,12 @@ def run(d, procs):
     check(opened == len(tunnels) and opened >= 2,
           "the gateway's metrics count as many TLS tunnels as the client opened",
           f"{opened} in the metrics, {len(tunnels)} in the client's log")
+    # One TLS session for the whole SPICE session: the main channel's
+    # handshake is the only full one, every later tunnel resumes it.
+    resumed = tls_resumed(d) - resumed_before
+    check(opened >= 2 and resumed == opened - 1,
+          "every TLS tunnel after the main channel's resumes its TLS session",
+          f"{resumed} of {opened} tunnels resumed")
     # The client has gone, but the gateway writes each close line as it
     # notices its end of the tunnel: wait for as many lines as tunnels.
     def closes():

@@ -200,7 +200,8 @@ class Conn:
 
     READ_SIZE = 256 * 1024
 
-    def __init__(self, sock, tls_ctx=None, server_hostname=None):
+    def __init__(self, sock, tls_ctx=None, server_hostname=None,
+                 session=None):
         sock.setblocking(False)
         self.sock = sock
         self.fd = sock.fileno()
@@ -217,7 +218,8 @@ class Conn:
             self.bio_in = ssl.MemoryBIO()
             self.bio_out = ssl.MemoryBIO()
             self.tls = tls_ctx.wrap_bio(self.bio_in, self.bio_out,
-                                        server_hostname=server_hostname)
+                                        server_hostname=server_hostname,
+                                        session=session)
         self.poller = select.poll()
         self.poller.register(self.fd, select.POLLIN)
 
@@ -1036,9 +1038,11 @@ class Gateway:
             return (self.host, self.ports["ws"])
         return (self.host, self.ports["tls" if tls else "plain"])
 
-    def connect(self, tls=False, src=None, timeout=10, handshake=True):
+    def connect(self, tls=False, src=None, timeout=10, handshake=True,
+                ctx=None, session=None):
         """A connection to a listener (TLS handshake done when tls; "ws"
-        is the WebSocket listener, TLS too)."""
+        is the WebSocket listener, TLS too), with the harness's client
+        context or ctx, offering session (ssl.SSLSession) to resume."""
         addr = self.address(tls)
         fam = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
         s = socket.socket(fam, socket.SOCK_STREAM)
@@ -1052,8 +1056,8 @@ class Gateway:
         except BaseException:
             s.close()
             raise
-        c = Conn(s, self.h.client_ctx if tls else None,
-                 server_hostname=addr[0] if tls else None)
+        c = Conn(s, (ctx or self.h.client_ctx) if tls else None,
+                 server_hostname=addr[0] if tls else None, session=session)
         self.h.conns.append(c)
         if tls and handshake:
             c.handshake(timeout)
