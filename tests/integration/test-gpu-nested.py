@@ -274,9 +274,11 @@ def failures(d, host, helpdesk):
     check(rc == 0 and "held" in out, f"a process on the level-1 host holds {device}'s VFIO group",
           (rc, out))
     err = session_error(d, demo, pool)
-    check(err and f"GPU {device} failed and is quarantined until an admin clears it" in err
-          and device in err.split("clears it:", 1)[-1],
-          "the start fails in QEMU; the broker quarantines the device, saying why in words", err)
+    check(err and f"GPU {device} failed and is quarantined until an admin clears it: "
+          f"gpu-desk1: QEMU could not use GPU {device}: failed to open /dev/vfio/" in err
+          and err.endswith("Device or resource busy"),
+          "the start fails in QEMU; the broker quarantines the device, in QEMU's own words "
+          "about it", err)
     st, inv = inventory(d, helpdesk)
     check(inv.get(device, {}).get("verdict") == "quarantined",
           "the inventory shows the quarantine", inv.get(device))
