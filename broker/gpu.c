@@ -821,3 +821,26 @@ gpu_error_names(const char *msg, const struct gpu_addr *a)
 	    a->bus, a->slot, a->function & 7u);
 	return gpu_has_word(msg, colon) || gpu_has_word(msg, name);
 }
+
+int
+gpu_error_clause(const char *msg, const struct gpu_addr *a, char *out,
+    size_t len)
+{
+	char		 addr[GPU_ADDR_LEN], lead[sizeof("vfio 0000:00:00.0: ")];
+	const char	*p, *end;
+
+	if (msg == NULL)
+		return -1;
+	gpu_addr_format(a, addr, sizeof(addr));
+	snprintf(lead, sizeof(lead), "vfio %s: ", addr);
+	if ((p = strstr(msg, lead)) == NULL)
+		return -1;
+	p += strlen(lead);
+	/* Messages reach here made printable: a newline is "\x0a". */
+	if ((end = strstr(p, "\\x0a")) == NULL)
+		end = p + strlen(p);
+	if (end == p)
+		return -1;
+	snprintf(out, len, "%.*s", (int)(end - p), p);
+	return 0;
+}

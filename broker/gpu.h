@@ -125,4 +125,12 @@ size_t	gpu_functions(const struct gpu_inventory *inv,
  */
 int	gpu_error_names(const char *msg, const struct gpu_addr *a);
 
+/*
+ * QEMU's own words about device a in such a message (what follows
+ * "vfio 0000:41:00.0: ", to the end of its line), into out: the part of a
+ * long libvirt error that a person needs. 0, or -1 when msg has none.
+ */
+int	gpu_error_clause(const char *msg, const struct gpu_addr *a,
+	    char *out, size_t len);
+
 #endif

@@ -326,22 +326,41 @@ virt_gpu_define(struct virt_job *job, virDomainPtr d)
 	return nd;
 }
 
-/* Blames the first device of the plan that a libvirt error names. */
+/*
+ * A failed start: blames the first device of the plan that libvirt's error
+ * names. Where QEMU said what went wrong with it, the error is that
+ * sentence; libvirt's whole message, often longer than an error holds,
+ * goes to the log.
+ */
 static void
-virt_gpu_blame(struct virt_job *job)
+virt_gpu_start_failed(struct virt_job *job)
 {
 	const struct domxml_opts	*o = &job->plan.xml;
+	enum virt_fault			 fault;
+	char				 full[2048], clause[VIRT_ERROR_MAX];
 	size_t				 i;
 
+	virt_last_error(full, sizeof(full));
+	virt_fail(job, "start");
 	for (i = 0; i < o->npci; i++) {
-		if (gpu_error_names(job->res.error, &o->pci[i])) {
-			gpu_addr_format(&o->pci[i], job->res.blamed,
-			    sizeof(job->res.blamed));
-			return;
+		if (!gpu_error_names(full, &o->pci[i]))
+			continue;
+		gpu_addr_format(&o->pci[i], job->res.blamed,
+		    sizeof(job->res.blamed));
+		if (gpu_error_clause(full, &o->pci[i], clause,
+		    sizeof(clause)) == 0) {
+			if (job->password[0] == '\0' ||
+			    strstr(full, job->password) == NULL)
+				log_warnx("host %s: %s: start: %s",
+				    job->h->name, job->dom, full);
+			fault = job->res.fault;
+			virt_seterror(job, "%s: QEMU could not use GPU %s: %s",
+			    job->dom, job->res.blamed, clause);
+			job->res.fault = fault;
 		}
+		return;
 	}
-	if (o->mdev_uuid[0] != '\0' &&
-	    strstr(job->res.error, o->mdev_uuid) != NULL)
+	if (o->mdev_uuid[0] != '\0' && strstr(full, o->mdev_uuid) != NULL)
 		strlcpy(job->res.blamed, o->mdev_uuid,
 		    sizeof(job->res.blamed));
 }
@@ -379,8 +398,7 @@ virt_start_prepared_work(struct virt_job *job)
 	if ((nd = virt_gpu_define(job, d)) == NULL)
 		goto out;
 	if (virDomainCreate(nd) == -1) {
-		virt_fail(job, "start");
-		virt_gpu_blame(job);
+		virt_gpu_start_failed(job);
 		goto out;
 	}
 	job->res.state = virt_domain_state(nd);

@@ -13,7 +13,8 @@ runs.
 Its PCI devices, in IOMMU groups as on a real board:
   00:05.0  std VGA (1234:1111, class 0x0300), multifunction with
   00:05.1  an Intel HDA audio function, bound to snd_hda_intel: one group
-  00:06.0  bochs-display (1234:1111, class 0x0380), a group of its own
+  01:00.0  bochs-display (1234:1111, class 0x0380) behind a PCIe root port
+           (00:04.0), so that the outer QEMU can unplug it (unplug())
   00:07.0  a secondary VGA (1234:1111, class 0x0300), multifunction with
   00:07.1  a USB EHCI controller bound to ehci-pci: a group that cannot be
            given to a guest
@@ -21,6 +22,7 @@ Its PCI devices, in IOMMU groups as on a real board:
 
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -29,7 +31,7 @@ import accel
 
 QEMU = "qemu-system-x86_64"
 # QEMU ids of the display devices, for screendump and device_del.
-DISPLAYS = {"0000:00:05.0": "vga", "0000:00:06.0": "display", "0000:00:07.0": "vga2"}
+DISPLAYS = {"0000:00:05.0": "vga", "0000:01:00.0": "display", "0000:00:07.0": "vga2"}
 STAGE2 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agent-guest",
                       "gpuhost-stage2.sh")
 READY = "gpuhost: ready"
@@ -75,6 +77,7 @@ class GpuHost:
         self.initrd = os.path.join(guest_dir, "initrd-gpuhost.gz")
         self.serial_log = os.path.join(work, "gpuhost-serial.log")
         self.qmp_path = os.path.join(work, "gpuhost-qmp.sock")
+        self.shell_path = os.path.join(work, "gpuhost-shell.sock")
         self.memory_mb = memory_mb
         ports = free_ports(1 + spice_ports)
         self.libvirt_port, self.spice_ports = ports[0], ports[1:]
@@ -104,11 +107,14 @@ class GpuHost:
                 "-kernel", self.kernel, "-initrd", self.initrd, "-append", cmdline,
                 "-serial", f"file:{self.serial_log}",
                 "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
+                "-chardev", f"socket,id=shell,path={self.shell_path},server=on,wait=off",
+                "-device", "isa-serial,chardev=shell",
                 "-audiodev", "none,id=snd",
                 "-device", "VGA,id=vga,addr=5.0,multifunction=on",
                 "-device", "intel-hda,id=hda,addr=5.1",
                 "-device", "hda-duplex,audiodev=snd",
-                "-device", "bochs-display,id=display,addr=6.0",
+                "-device", "pcie-root-port,id=port1,bus=pcie.0,addr=4.0,chassis=1",
+                "-device", "bochs-display,id=display,bus=port1",
                 "-device", "secondary-vga,id=vga2,addr=7.0,multifunction=on",
                 "-device", "usb-ehci,id=ehci,addr=7.1",
                 "-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,"
@@ -124,7 +130,7 @@ class GpuHost:
         self.log(f"starting the nested GPU host ({cmd[2]}, IOMMU "
                  f"{'on' if self.iommu else 'off'}), libvirt TLS on 127.0.0.1:{self.libvirt_port}")
         t0 = time.monotonic()
-        for old in (self.serial_log, self.qmp_path):
+        for old in (self.serial_log, self.qmp_path, self.shell_path):
             if os.path.exists(old):
                 os.unlink(old)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -166,6 +172,45 @@ class GpuHost:
                 if "error" in r:
                     raise GpuHostError(f"QMP {execute}: {r['error'].get('desc')}")
             return r.get("return")
+
+    def shell(self, command, timeout=60):
+        """Runs command in the level-1 host's root shell (its second serial
+        port); (exit status, output)."""
+        end = "paprika-done-" + os.urandom(6).hex()
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(self.shell_path)
+            s.sendall(f"{command}\necho {end} $?\n".encode())
+            out = b""
+            while not re.search(end.encode() + rb" (\d+)\r?\n", out):
+                chunk = s.recv(4096)
+                if not chunk:
+                    raise GpuHostError(f"the shell went away running {command!r}")
+                out += chunk
+        text = out.decode(errors="replace").replace("\r", "")
+        body, status = text.rsplit(end, 1)
+        return int(status.split()[0]), body
+
+    def unplug(self, qemu_id, timeout=60):
+        """Hot-unplugs device qemu_id from the outer QEMU, as a card that
+        falls off the bus; returns once the level-1 kernel has let it go."""
+        self.qmp("device_del", id=qemu_id)
+        deadline = time.monotonic() + timeout
+        while any(d.get("qdev_id") == qemu_id for d in self._pci_devices()):
+            if time.monotonic() > deadline:
+                raise GpuHostError(f"{qemu_id} was not unplugged in {timeout} s")
+            time.sleep(0.5)
+
+    def _pci_devices(self):
+        found = []
+
+        def walk(devices):
+            for d in devices:
+                found.append(d)
+                walk(d.get("pci_bridge", {}).get("devices", []))
+        for bus in self.qmp("query-pci"):
+            walk(bus["devices"])
+        return found
 
     def stop(self):
         if self.proc is None:

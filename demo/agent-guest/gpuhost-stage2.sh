@@ -9,6 +9,7 @@
 #   SPICE_DIR       the SPICE x509 directory for the nested desktops
 #   SPICE_PORTS     "MIN MAX", the SPICE ports the outer machine forwards
 # Every step is reported on the serial console; "gpuhost: ready" last.
+# The second serial port gets a root shell.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 say() { echo "gpuhost: $*"; }
 fail() { say "$*"; echo o >/proc/sysrq-trigger; sleep 10; }
@@ -65,5 +66,9 @@ until virsh -c qemu:///system version >/dev/null 2>&1; do
 	[ $i -lt 120 ] || fail "libvirtd does not answer"
 	sleep 0.5
 done
+# A root shell on the second serial port, for the tests to look inside
+# (demo/gpuhost.py's shell()): the outer machine's root owns this host.
+stty -F /dev/ttyS1 raw -echo
+setsid sh -c 'exec sh </dev/ttyS1 >/dev/ttyS1 2>&1' &
 say "ready: libvirtd $(libvirtd --version | sed 's/.* //')"
 exec sleep 1000000000

@@ -7,7 +7,7 @@ real hypervisor is.
 Its kernel puts the devices in IOMMU groups and binds host drivers; the
 broker's inventory (GET /api/v1/gpus and paprikactl gpus) must say, for each
 display device, what that kernel says: the bochs-display alone in its group
-is assignable; the VGA whose audio function snd_hda_intel holds is refused
+behind a PCIe root port is assignable; the VGA whose audio function snd_hda_intel holds is refused
 for its host driver; the VGA sharing its group with a USB controller on
 ehci-pci is refused as a group that cannot be given away.
 
@@ -20,6 +20,11 @@ screendump of that very device shows it, which only a guest that drives the
 device can do. The desktop's SPICE reaches a client through the gateway.
 When the desktops stop, the allocations are released and the devices are
 assignable again.
+
+Real failures: a device whose IOMMU group another program holds open
+(outside libvirt, so no check before the start can see it) fails the start
+in QEMU, and the broker quarantines it in words until an admin clears it; a
+device hot-unplugged from the outer QEMU is reported missing by name.
 
 The same host booted without the IOMMU has no groups: every display device
 is no-iommu."""
@@ -54,7 +59,7 @@ DISPLAYS = sorted(gpuhost.DISPLAYS)
 DESKTOP_XML = guest.DOMAIN_XML.replace("address='127.0.0.1'", "address='0.0.0.0'")
 # Desktop, pool, its device, the outer QEMU's id of that device, the pool's
 # way of binding it to vfio-pci.
-DESKTOPS = (("gpu-desk1", "gpu-managed", "0000:00:06.0", "display", ""),
+DESKTOPS = (("gpu-desk1", "gpu-managed", "0000:01:00.0", "display", ""),
             ("gpu-desk2", "gpu-detach", "0000:00:05.0", "vga", "gpu_detach = yes\n"))
 
 
@@ -84,7 +89,8 @@ proxy = {d.proxy_url()}
 control = {d.control}
 """
     return d.test_driver_config(sections=sections).replace(
-        "[gateway local]\nproxy = http://127.0.0.1:1\n", gateway)
+        "[gateway local]\nproxy = http://127.0.0.1:1\n", gateway).replace(
+        "[roles]\nhelpdesk = helpdesk\n", "[roles]\nhelpdesk = helpdesk\nadmin = admin\n")
 
 
 def define_desktops(d, conn):
@@ -173,10 +179,10 @@ def with_iommu(d, guest_dir, broker_dn, helpdesk_pw):
         for a in DISPLAYS:
             check(inv.get(a, {}).get("iommu_group") == kernel.get(a, (None, None))[1],
                   f"{a}: the IOMMU group the running kernel gave it", (inv.get(a), kernel.get(a)))
-        bochs, vga, vga2 = (inv.get(a, {}) for a in ("0000:00:06.0", "0000:00:05.0", "0000:00:07.0"))
+        bochs, vga, vga2 = (inv.get(a, {}) for a in ("0000:01:00.0", "0000:00:05.0", "0000:00:07.0"))
         check(bochs.get("verdict") == "assignable" and bochs.get("vendor_id") == "1234"
               and bochs.get("product_id") == "1111",
-              "the bochs-display alone in its group, without a driver: assignable", bochs)
+              "the bochs-display behind its root port, without a driver: assignable", bochs)
         check(vga.get("verdict") == "host-driver" and "0000:00:05.1" in vga.get("reason", "")
               and "snd_hda_intel" in vga.get("reason", ""),
               "the VGA whose audio function snd_hda_intel holds: refused, naming both", vga)
@@ -189,6 +195,7 @@ def with_iommu(d, guest_dir, broker_dn, helpdesk_pw):
         check(verdicts == {a: g.get("verdict") for a, g in inv.items()},
               "paprikactl gpus --json reads the same verdicts from the nested host", verdicts)
         passthrough(d, host, helpdesk, colours)
+        failures(d, host, helpdesk)
     finally:
         d.stop_broker()
         host.stop()
@@ -240,10 +247,57 @@ def passthrough(d, host, helpdesk, colours):
         check(wait_for(released, 60),
               f"once {desk} stops, its allocation is released and {device} is assignable again",
               inventory(d, helpdesk)[1].get(device))
-    check(device_driver(lv, "0000:00:06.0") == "",
+    check(device_driver(lv, "0000:01:00.0") == "",
           "libvirt gave the managed device back to the host (no driver, as before)",
-          device_driver(lv, "0000:00:06.0"))
+          device_driver(lv, "0000:01:00.0"))
     lv.close()
+
+
+def session_error(d, token, pool):
+    """Connects to pool, expecting the start to fail; the session's error."""
+    try:
+        d.connect(token, pool=pool, timeout=300)
+    except brokerdeploy.ApiError as e:
+        return str(e)
+    return None
+
+
+def failures(d, host, helpdesk):
+    device, pool = "0000:01:00.0", "gpu-managed"
+    demo, admin = d.login(), d.login("admin", "admin-pass-1")
+    # Bound to vfio-pci by hand, and its group held open by a process that
+    # is not QEMU: a second open of a VFIO group is refused.
+    rc, out = host.shell(f"echo vfio-pci > /sys/bus/pci/devices/{device}/driver_override && "
+                         f"echo {device} > /sys/bus/pci/drivers_probe && "
+                         f"g=$(basename $(readlink /sys/bus/pci/devices/{device}/iommu_group)) && "
+                         f"(setsid sleep 100000 3</dev/vfio/$g >/dev/null 2>&1 &) && echo held $g")
+    check(rc == 0 and "held" in out, f"a process on the level-1 host holds {device}'s VFIO group",
+          (rc, out))
+    err = session_error(d, demo, pool)
+    check(err and f"GPU {device} failed and is quarantined until an admin clears it: "
+          f"gpu-desk1: QEMU could not use GPU {device}: failed to open /dev/vfio/" in err
+          and err.endswith("Device or resource busy"),
+          "the start fails in QEMU; the broker quarantines the device, in QEMU's own words "
+          "about it", err)
+    st, inv = inventory(d, helpdesk)
+    check(inv.get(device, {}).get("verdict") == "quarantined",
+          "the inventory shows the quarantine", inv.get(device))
+    err = session_error(d, demo, pool)
+    check(err and f"GPU {device} is quarantined" in err,
+          "the next start is refused before QEMU, naming the quarantine", err)
+    host.shell("pkill -f 'sleep 100000'")
+    st, body, _ = d.api("POST", f"/api/v1/gpus/gpu/{device}/clear", token=admin)
+    check(st == 200, "an admin clears it once the holder is gone", (st, body))
+    st, inv = inventory(d, helpdesk)
+    check(inv.get(device, {}).get("verdict") == "assignable", "and it is assignable again",
+          inv.get(device))
+
+    host.unplug("display")
+    err = session_error(d, demo, pool)
+    check(err and f"GPU {device} is not on host gpu" in err,
+          "a device unplugged from the outer QEMU: the start is refused, naming it", err)
+    st, inv = inventory(d, helpdesk)
+    check(st == 200 and device not in inv, "and the inventory no longer lists it", inv)
 
 
 def without_iommu(d, guest_dir, broker_dn, helpdesk_pw):
@@ -276,6 +330,7 @@ def main():
         d.start_gateway()
         broker_dn = d.make_libvirt_pki()
         d.add_user("helper", "helper-pass-1", "helpdesk")
+        d.add_user("admin", "admin-pass-1", "admin")
         d.add_user(brokerdeploy.DEMO_USER, brokerdeploy.DEMO_PASSWORD, "staff")
         with_iommu(d, guest_dir, broker_dn, "helper-pass-1")
         without_iommu(d, guest_dir, broker_dn, "helper-pass-1")

@@ -733,6 +733,34 @@ test_error_names(void **state)
 	assert_true(gpu_error_names("device PCI_0000_4A_00_0 busy", &a));
 }
 
+/* QEMU's sentence about a device, out of libvirt's long message. */
+static void
+test_error_clause(void **state)
+{
+	struct gpu_addr	a;
+	char		out[64];
+	const char	*msg = "gpu-desk1: start: internal error: qemu "
+	    "unexpectedly closed the monitor: 2026-12-02T07:32:33Z "
+	    "qemu-system-x86_64: -device {\"driver\":\"vfio-pci\","
+	    "\"host\":\"0000:01:00.0\"}: vfio 0000:01:00.0: failed to open "
+	    "/dev/vfio/3: Device or resource busy\\x0a";
+
+	(void)state;
+	assert_int_equal(gpu_addr_parse("0000:01:00.0", &a), 0);
+	assert_int_equal(gpu_error_clause(msg, &a, out, sizeof(out)), 0);
+	assert_string_equal(out, "failed to open /dev/vfio/3: Device or "
+	    "resource busy");
+	/* Cut to the room given, and nothing for another device. */
+	assert_int_equal(gpu_error_clause(msg, &a, out, 10), 0);
+	assert_string_equal(out, "failed to");
+	assert_int_equal(gpu_addr_parse("0000:01:00.1", &a), 0);
+	assert_int_equal(gpu_error_clause(msg, &a, out, sizeof(out)), -1);
+	assert_int_equal(gpu_addr_parse("0000:01:00.0", &a), 0);
+	assert_int_equal(gpu_error_clause("vfio 0000:01:00.0: ", &a, out,
+	    sizeof(out)), -1);
+	assert_int_equal(gpu_error_clause(NULL, &a, out, sizeof(out)), -1);
+}
+
 int
 main(void)
 {
@@ -753,6 +781,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_functions,
 		    setup_host, teardown_host),
 		cmocka_unit_test(test_error_names),
+		cmocka_unit_test(test_error_clause),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
