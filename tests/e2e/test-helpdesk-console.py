@@ -183,15 +183,7 @@ def steps(d):
     if missing:
         check(False, "chromium, chromedriver and certutil are installed", missing)
         return
-    d.make_pki()
-    for user, groups in (("demo", "staff"), ("helper", "helpdesk"),
-                         ("boss", "helpdesk,admin")):
-        d.add_user(user, f"{user}-password", groups)
-    d.conf_text = d.test_driver_config(extra="").replace(
-        "[roles]\nhelpdesk = helpdesk", "[roles]\nhelpdesk = helpdesk\nadmin = admin") + (
-        "\n[limits]\nlogin_free_failures = 5\nlogin_lockout_failures = 3\n"
-        "login_fail_delay = 0\n")
-    d.start_broker()
+    d.start_helpdesk_broker()
     demo = d.login("demo", "demo-password")
     helper = d.login("helper", "helper-password")
     # demo's static desktop becomes a guest the board lists once used.

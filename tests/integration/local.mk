@@ -161,3 +161,6 @@ EXTRA_DIST += tests/integration/test-man.py
 # and libvirtd.conf lines it makes, to virsh with the broker's client ones.
 TESTS += tests/integration/test-certs-libvirt.py
 EXTRA_DIST += tests/integration/test-certs-libvirt.py
+# paprika-helpdesk, the helpdesk's command line, against a real broker.
+TESTS += tests/integration/test-helpdesk-cli.py
+EXTRA_DIST += tests/integration/test-helpdesk-cli.py
