@@ -10,6 +10,7 @@
   var THUMB_MS = 20000;          /* a visible desktop's thumbnail refresh */
   var POOLS_MS = 500;            /* pool totals re-read after a change */
   var AUDIT_PAGE = 50;
+  var GPUS_MS = 1000;            /* the inventory re-read after a GPU event */
 
   var me = null;
   var desktops = {};             /* "pool/name" -> desktop as the API has it */
@@ -21,6 +22,7 @@
   var auditQuery = null;
   var lookedUp = null;
   var observer = null;
+  var gpusTimer = null;
 
   function $(id) { return document.getElementById(id); }
 
@@ -284,6 +286,11 @@
         if (x.host === dm.host && x.name === dm.name && rows[key]) fillRow(rows[key], x);
       });
     }
+    /* A start that fails on a GPU quarantines it: no gpu event says so. */
+    if (data.type === "gpu" || (data.type === "session" &&
+        (data.session.gpus || data.session.state === "failed"))) {
+      if (isAdmin()) gpusLater();
+    }
     if (lookedUp) lookup(lookedUp, true);
   }
 
@@ -294,7 +301,7 @@
       loadPools();       /* what changed while the stream was away */
     };
     stream.onerror = function () { live("Reconnecting…", "off"); };
-    ["desktop", "session", "domain"].forEach(function (t) {
+    ["desktop", "session", "domain", "gpu"].forEach(function (t) {
       stream.addEventListener(t, onEvent);
     });
   }
@@ -395,6 +402,75 @@
     auditPage(0);
   }
 
+  /* --- GPUs (admins) ---------------------------------------------------- */
+
+  function gpuDetail(g) {
+    if (g.verdict === "allocated") return "given to " + (g.allocated_to || "");
+    if (g.used_by) return (g.reason || "") + (g.reason ? " " : "") + "(" + g.used_by + ")";
+    return g.reason || "";
+  }
+
+  function clearButton(host, g) {
+    var label = "Clear quarantine of " + g.address + " on " + host;
+    var b = el("button", { type: "button", class: "danger", text: "Clear",
+                           "aria-label": label });
+    b.addEventListener("click", function () {
+      confirmThen("Put GPU " + g.address + " on host " + host + " back in service? It was " +
+                  "quarantined because: " + (g.reason || "a start failed") + ".", function () {
+        say($("hd-error"), "");
+        api("POST", "/api/v1/gpus/" + encodeURIComponent(host) + "/" +
+            encodeURIComponent(g.address) + "/clear").then(function (res) {
+          if (res.status !== 200) say($("hd-error"), "Clear " + g.address + ": " + errorText(res));
+          loadGpus();
+        }, function () { say($("hd-error"), "Cannot reach the broker."); });
+      });
+    });
+    return b;
+  }
+
+  function renderGpus(hosts) {
+    var box = $("gpus"), n = { allocated: 0, quarantined: 0, all: 0 };
+    box.textContent = "";
+    hosts.forEach(function (h) {
+      var title = h.name + (h.up ? (h.iommu ? "" : " · IOMMU off") : " · down: " + (h.error || ""));
+      var tbody = el("tbody");
+      (h.gpus || []).forEach(function (g) {
+        n.all++;
+        if (g.verdict in n) n[g.verdict]++;
+        tbody.appendChild(el("tr", { "data-gpu": h.name + "/" + g.address, "data-verdict": g.verdict }, [
+          el("th", { scope: "row", text: g.address }),
+          el("td", { text: [g.vendor, g.product].filter(Boolean).join(" ") }),
+          el("td", { text: g.driver || "" }),
+          el("td", { text: g.iommu_group === undefined ? "" : String(g.iommu_group) }),
+          el("td", { class: "state " + g.verdict, text: g.verdict }),
+          el("td", { class: "detail", text: gpuDetail(g) }),
+          el("td", { class: "acts" }, [g.verdict === "quarantined" ? clearButton(h.name, g) : null])]));
+      });
+      box.appendChild(el("div", { class: "pool" }, [
+        el("h3", { text: title }),
+        el("table", { class: "grid", id: "gpus-" + h.name }, [
+          el("caption", { class: "sr-only", text: "GPUs of host " + h.name }),
+          el("thead", {}, [el("tr", {}, ["Device", "Model", "Driver", "IOMMU group", "Verdict",
+                                         "Detail", "Action"].map(function (t) {
+            return el("th", { scope: "col", text: t });
+          }))]), tbody])]));
+    });
+    $("gpus-summary").textContent = n.all + " GPUs: " + n.allocated + " allocated, " +
+      n.quarantined + " quarantined.";
+  }
+
+  function loadGpus() {
+    gpusTimer = null;
+    return api("GET", "/api/v1/gpus").then(function (res) {
+      if (res.status !== 200) { say($("hd-error"), "GPUs: " + errorText(res)); return; }
+      renderGpus(res.body.hosts || []);
+    }, function () { say($("hd-error"), "Cannot reach the broker."); });
+  }
+
+  function gpusLater() {
+    if (!gpusTimer) gpusTimer = setTimeout(loadGpus, GPUS_MS);
+  }
+
   /* --- start ------------------------------------------------------------ */
 
   function start() {
@@ -410,6 +486,11 @@
       }
       show($("hd-nav"), true);
       show($("hd-app"), true);
+      if (isAdmin()) {
+        show($("nav-gpus"), true);
+        show($("gpus-section"), true);
+        loadGpus();
+      }
       startStream();
     }, function () { say($("hd-error"), "Cannot reach the broker."); });
     $("lookup-form").addEventListener("submit", function (ev) {
@@ -422,6 +503,7 @@
       userAction("/logout", "End every login and session of");
     });
     $("audit-form").addEventListener("submit", onAudit);
+    $("gpus-reload").addEventListener("click", loadGpus);
     $("audit-more").addEventListener("click", function () {
       auditPage($("audit-more").dataset.before);
     });
