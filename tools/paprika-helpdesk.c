@@ -64,6 +64,7 @@ usage(void)
 	    "  unlock NAME          forget a user name's failed logins\n"
 	    "  reset|reboot|shutdown|start POOL DESKTOP\n"
 	    "                       power actions on a desktop\n"
+	    "  repair POOL DESKTOP  clean a broken desktop again, then free it\n"
 	    "  gpu-clear HOST DEVICE\n"
 	    "                       put a quarantined GPU back in service\n"
 	    "\n"
@@ -603,6 +604,15 @@ run(int argc, char *argv[])
 			printf("%s/%s: %s done, now ", argv[1], argv[2], cmd);
 			pr(str(j, "state"));
 			putchar('\n');
+		}
+	} else if (strcmp(cmd, "repair") == 0) {
+		ARGS(2);
+		j = call("POST", path = path_of("/api/v1/pools/%s/desktops/%s/"
+		    "repair", argv[1], argv[2]), NULL);
+		if (!json_out) {
+			printf("%s/%s: repair started, now ", argv[1], argv[2]);
+			pr(str(j, "state"));
+			printf(" (pools shows the outcome)\n");
 		}
 	} else if (strcmp(cmd, "gpu-clear") == 0) {
 		ARGS(2);

@@ -152,6 +152,26 @@
     return b;
   }
 
+  /* Admins: a broken guest is cleaned again, then lent again. */
+  function repairButton(d) {
+    var b = el("button", { type: "button", class: "danger repair", text: "Repair",
+                           "aria-label": "Repair " + d.name });
+    b.addEventListener("click", function () {
+      var cur = desktops[keyOf(d.pool, d.name)] || d;
+      confirmThen("Repair desktop " + d.name + " of pool " + d.pool + "? It is broken: " +
+                  (cur.error || "no reason recorded") + ". It will be cleaned again (reverted " +
+                  "to the pool's snapshot, or re-created), then lent to the next user.",
+                  function () {
+        say($("hd-error"), "");
+        api("POST", "/api/v1/pools/" + encodeURIComponent(d.pool) + "/desktops/" +
+            encodeURIComponent(d.name) + "/repair").then(function (res) {
+          if (res.status !== 202) say($("hd-error"), "Repair " + d.name + ": " + errorText(res));
+        }, function () { say($("hd-error"), "Cannot reach the broker."); });
+      });
+    });
+    return b;
+  }
+
   function fillRow(tr, d) {
     var s = liveSession(d);
     var since = s ? (s.connected_at || s.created) : 0;
@@ -167,6 +187,9 @@
     cells[6].title = since ? fmtTime(since) : "";
     tr.dataset.state = s ? s.state : d.state;
     tr.dataset.power = p || "";
+    cells[2].title = d.error || "";
+    var rb = tr.querySelector("button.repair");
+    if (rb) rb.hidden = d.state !== "broken";
   }
 
   function makeRow(d) {
@@ -174,7 +197,8 @@
     img.addEventListener("error", function () { img.removeAttribute("src"); });
     var acts = el("td", { class: "acts" }, [
       actionButton(d, "reset", "Reset"), actionButton(d, "reboot", "Reboot"),
-      actionButton(d, "shutdown", "Shut down"), actionButton(d, "start", "Start")]);
+      actionButton(d, "shutdown", "Shut down"), actionButton(d, "start", "Start"),
+      isAdmin() ? repairButton(d) : null]);
     var tr = el("tr", { "data-key": keyOf(d.pool, d.name) }, [
       el("td", {}, [img]), el("th", { scope: "row" }), el("td", { class: "state" }),
       el("td", { class: "power" }), el("td", { class: "user" }), el("td"), el("td"), acts]);

@@ -164,3 +164,6 @@ EXTRA_DIST += tests/integration/test-certs-libvirt.py
 # paprika-helpdesk, the helpdesk's command line, against a real broker.
 TESTS += tests/integration/test-helpdesk-cli.py
 EXTRA_DIST += tests/integration/test-helpdesk-cli.py
+# Repair of a broken guest, on libvirt's test driver with a snapshot.
+TESTS += tests/integration/test-broker-repair.py
+EXTRA_DIST += tests/integration/test-broker-repair.py

@@ -124,6 +124,9 @@ def refusals(d):
     rc, out, err = tool(d, "-l", "boss", "gpu-clear", "local", "0000:00:00.0",
                         stdin="boss-password\n")
     check(rc == 1 and "404" in err, "gpu-clear of a GPU that is not quarantined: 404", err)
+    rc, out, err = tool(d, "-l", "boss", "repair", "office", "test", stdin="boss-password\n")
+    check(rc == 1 and "(409 not_broken)" in err, "repair of a desktop that is not broken: 409",
+          err)
     rc, out, err = tool(d, "--token-file", d.tokfile, "gpu-clear", "local", "0000:00:00.0")
     check(rc == 1 and "needs the admin role" in err, "gpu-clear needs admin", err)
     rc, out, err = tool(d, "sessions", env={"PAPRIKA_TOKEN": "0" * 64})
