@@ -1170,6 +1170,33 @@ api_helpdesk_desktop(struct http_req *req)
 	return NULL;
 }
 
+/* An admin repairs a broken guest: cleaned again, then free (202: the
+ * outcome comes as a desktop event). */
+static void
+api_repair(struct http_req *req)
+{
+	struct api_caller	 c;
+	struct conf_pool	*p;
+	struct guest		*g;
+	char			 target[BROKER_NAME_MAX + 130], err[256];
+
+	if (api_auth(req, ROLE_ADMIN, &c) == -1 ||
+	    (p = api_helpdesk_desktop(req)) == NULL)
+		return;
+	snprintf(target, sizeof(target), "%s/%s", p->name, req->params[1]);
+	if (pool_repair(p, req->params[1], err, sizeof(err)) == -1) {
+		broker_audit(c.login.user, req->peer_str, "repair", target,
+		    "refused", "%s", err);
+		http_reply_error(req, 409, "not_broken", "%s", err);
+		return;
+	}
+	broker_audit(c.login.user, req->peer_str, "repair", target, "ok",
+	    "cleaning again");
+	g = pool_guest_find(p, req->params[1]);
+	http_reply_json(req, 202, json_pack("{s:s,s:s}", "repairing", target,
+	    "state", g != NULL ? pool_guest_state_name(g->state) : "removed"));
+}
+
 /* A power action, or "start", on a desktop of a pool. */
 static void
 api_power(struct http_req *req)
@@ -1181,6 +1208,10 @@ api_power(struct http_req *req)
 	enum virt_power		 op = VIRT_POWER_RESET;
 	int			 start, rc;
 
+	if (strcmp(action, "repair") == 0) {
+		api_repair(req);
+		return;
+	}
 	if (api_auth(req, ROLE_HELPDESK, &c) == -1 ||
 	    (p = api_helpdesk_desktop(req)) == NULL)
 		return;

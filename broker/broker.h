@@ -509,6 +509,9 @@ struct guest	*pool_pick(struct conf_pool *p, const char *user,
 		    uint64_t session, int *status, char *err, size_t errlen);
 /* Gives the guest back after a session: cleaned, then free. */
 void		 pool_release(struct conf_pool *p, const char *name);
+/* Cleans a broken guest again, then frees it; -1 with why not. */
+int		 pool_repair(struct conf_pool *p, const char *name, char *err,
+		    size_t errlen);
 /* Keeps template pools' spares; called from the sweep. */
 void		 pool_maintain(void);
 const char	*pool_guest_state_name(enum guest_state st);

@@ -573,6 +573,32 @@ pool_release(struct conf_pool *p, const char *name)
 	}
 }
 
+/*
+ * An admin's repair of a broken guest: cleaned as after a session (shared:
+ * reverted to the snapshot; template: deleted, and the pool clones anew),
+ * then free, or broken again with the new reason. 0 when it started, or -1
+ * with a message: the guest is not broken, or is busy.
+ */
+int
+pool_repair(struct conf_pool *p, const char *name, char *err, size_t errlen)
+{
+	struct guest	*g;
+
+	if ((g = pool_guest_find(p, name)) == NULL ||
+	    g->state != GUEST_BROKEN || p->kind == POOL_STATIC) {
+		snprintf(err, errlen, "desktop %s is %s, not broken", name,
+		    g != NULL ? pool_guest_state_name(g->state) : "unused");
+		return -1;
+	}
+	if (g->busy) {
+		snprintf(err, errlen, "desktop %s is busy", name);
+		return -1;
+	}
+	log_info("guest %s: repair after \"%s\"", g->key, g->error);
+	pool_release(p, name);
+	return 0;
+}
+
 /* Template pools: keep the spares running; retry interrupted cleaning. */
 void
 pool_maintain(void)

@@ -39,3 +39,7 @@ man/paprika-users.8: man/paprika-users.8.in
 man/paprika-brokerd.conf.5: man/paprika-brokerd.conf.5.in
 man/paprika-gatewayd.conf.5: man/paprika-gatewayd.conf.5.in
 man/paprika-client.1: man/paprika-client.1.in
+
+# paprika-helpdesk runs on a helpdesk person's machine; it needs no GTK.
+MAN_SERVER_PAGES += man/paprika-helpdesk.1
+man/paprika-helpdesk.1: man/paprika-helpdesk.1.in

@@ -12,3 +12,11 @@ bin_PROGRAMS += paprika-users
 paprika_users_SOURCES = tools/paprika-users.c
 paprika_users_CFLAGS = $(BROKER_CFLAGS)
 paprika_users_LDADD = $(BROKER_LIBS)
+
+# paprika-helpdesk: the helpdesk's views and actions over the broker's HTTPS
+# API, for a helpdesk person's machine: OpenSSL and jansson only.
+bin_PROGRAMS += paprika-helpdesk
+paprika_helpdesk_SOURCES = tools/paprika-helpdesk.c tools/brokerhttp.c \
+	tools/brokerhttp.h
+paprika_helpdesk_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
+paprika_helpdesk_LDADD = $(PAPRIKA_COMMON_LIBS) $(JANSSON_LIBS)

@@ -10,6 +10,7 @@
   var THUMB_MS = 20000;          /* a visible desktop's thumbnail refresh */
   var POOLS_MS = 500;            /* pool totals re-read after a change */
   var AUDIT_PAGE = 50;
+  var GPUS_MS = 1000;            /* the inventory re-read after a GPU event */
 
   var me = null;
   var desktops = {};             /* "pool/name" -> desktop as the API has it */
@@ -21,6 +22,7 @@
   var auditQuery = null;
   var lookedUp = null;
   var observer = null;
+  var gpusTimer = null;
 
   function $(id) { return document.getElementById(id); }
 
@@ -150,6 +152,26 @@
     return b;
   }
 
+  /* Admins: a broken guest is cleaned again, then lent again. */
+  function repairButton(d) {
+    var b = el("button", { type: "button", class: "danger repair", text: "Repair",
+                           "aria-label": "Repair " + d.name });
+    b.addEventListener("click", function () {
+      var cur = desktops[keyOf(d.pool, d.name)] || d;
+      confirmThen("Repair desktop " + d.name + " of pool " + d.pool + "? It is broken: " +
+                  (cur.error || "no reason recorded") + ". It will be cleaned again (reverted " +
+                  "to the pool's snapshot, or re-created), then lent to the next user.",
+                  function () {
+        say($("hd-error"), "");
+        api("POST", "/api/v1/pools/" + encodeURIComponent(d.pool) + "/desktops/" +
+            encodeURIComponent(d.name) + "/repair").then(function (res) {
+          if (res.status !== 202) say($("hd-error"), "Repair " + d.name + ": " + errorText(res));
+        }, function () { say($("hd-error"), "Cannot reach the broker."); });
+      });
+    });
+    return b;
+  }
+
   function fillRow(tr, d) {
     var s = liveSession(d);
     var since = s ? (s.connected_at || s.created) : 0;
@@ -165,6 +187,9 @@
     cells[6].title = since ? fmtTime(since) : "";
     tr.dataset.state = s ? s.state : d.state;
     tr.dataset.power = p || "";
+    cells[2].title = d.error || "";
+    var rb = tr.querySelector("button.repair");
+    if (rb) rb.hidden = d.state !== "broken";
   }
 
   function makeRow(d) {
@@ -172,7 +197,8 @@
     img.addEventListener("error", function () { img.removeAttribute("src"); });
     var acts = el("td", { class: "acts" }, [
       actionButton(d, "reset", "Reset"), actionButton(d, "reboot", "Reboot"),
-      actionButton(d, "shutdown", "Shut down"), actionButton(d, "start", "Start")]);
+      actionButton(d, "shutdown", "Shut down"), actionButton(d, "start", "Start"),
+      isAdmin() ? repairButton(d) : null]);
     var tr = el("tr", { "data-key": keyOf(d.pool, d.name) }, [
       el("td", {}, [img]), el("th", { scope: "row" }), el("td", { class: "state" }),
       el("td", { class: "power" }), el("td", { class: "user" }), el("td"), el("td"), acts]);
@@ -284,6 +310,11 @@
         if (x.host === dm.host && x.name === dm.name && rows[key]) fillRow(rows[key], x);
       });
     }
+    /* A start that fails on a GPU quarantines it: no gpu event says so. */
+    if (data.type === "gpu" || (data.type === "session" &&
+        (data.session.gpus || data.session.state === "failed"))) {
+      if (isAdmin()) gpusLater();
+    }
     if (lookedUp) lookup(lookedUp, true);
   }
 
@@ -294,7 +325,7 @@
       loadPools();       /* what changed while the stream was away */
     };
     stream.onerror = function () { live("Reconnecting…", "off"); };
-    ["desktop", "session", "domain"].forEach(function (t) {
+    ["desktop", "session", "domain", "gpu"].forEach(function (t) {
       stream.addEventListener(t, onEvent);
     });
   }
@@ -395,6 +426,75 @@
     auditPage(0);
   }
 
+  /* --- GPUs (admins) ---------------------------------------------------- */
+
+  function gpuDetail(g) {
+    if (g.verdict === "allocated") return "given to " + (g.allocated_to || "");
+    if (g.used_by) return (g.reason || "") + (g.reason ? " " : "") + "(" + g.used_by + ")";
+    return g.reason || "";
+  }
+
+  function clearButton(host, g) {
+    var label = "Clear quarantine of " + g.address + " on " + host;
+    var b = el("button", { type: "button", class: "danger", text: "Clear",
+                           "aria-label": label });
+    b.addEventListener("click", function () {
+      confirmThen("Put GPU " + g.address + " on host " + host + " back in service? It was " +
+                  "quarantined because: " + (g.reason || "a start failed") + ".", function () {
+        say($("hd-error"), "");
+        api("POST", "/api/v1/gpus/" + encodeURIComponent(host) + "/" +
+            encodeURIComponent(g.address) + "/clear").then(function (res) {
+          if (res.status !== 200) say($("hd-error"), "Clear " + g.address + ": " + errorText(res));
+          loadGpus();
+        }, function () { say($("hd-error"), "Cannot reach the broker."); });
+      });
+    });
+    return b;
+  }
+
+  function renderGpus(hosts) {
+    var box = $("gpus"), n = { allocated: 0, quarantined: 0, all: 0 };
+    box.textContent = "";
+    hosts.forEach(function (h) {
+      var title = h.name + (h.up ? (h.iommu ? "" : " · IOMMU off") : " · down: " + (h.error || ""));
+      var tbody = el("tbody");
+      (h.gpus || []).forEach(function (g) {
+        n.all++;
+        if (g.verdict in n) n[g.verdict]++;
+        tbody.appendChild(el("tr", { "data-gpu": h.name + "/" + g.address, "data-verdict": g.verdict }, [
+          el("th", { scope: "row", text: g.address }),
+          el("td", { text: [g.vendor, g.product].filter(Boolean).join(" ") }),
+          el("td", { text: g.driver || "" }),
+          el("td", { text: g.iommu_group === undefined ? "" : String(g.iommu_group) }),
+          el("td", { class: "state " + g.verdict, text: g.verdict }),
+          el("td", { class: "detail", text: gpuDetail(g) }),
+          el("td", { class: "acts" }, [g.verdict === "quarantined" ? clearButton(h.name, g) : null])]));
+      });
+      box.appendChild(el("div", { class: "pool" }, [
+        el("h3", { text: title }),
+        el("table", { class: "grid", id: "gpus-" + h.name }, [
+          el("caption", { class: "sr-only", text: "GPUs of host " + h.name }),
+          el("thead", {}, [el("tr", {}, ["Device", "Model", "Driver", "IOMMU group", "Verdict",
+                                         "Detail", "Action"].map(function (t) {
+            return el("th", { scope: "col", text: t });
+          }))]), tbody])]));
+    });
+    $("gpus-summary").textContent = n.all + " GPUs: " + n.allocated + " allocated, " +
+      n.quarantined + " quarantined.";
+  }
+
+  function loadGpus() {
+    gpusTimer = null;
+    return api("GET", "/api/v1/gpus").then(function (res) {
+      if (res.status !== 200) { say($("hd-error"), "GPUs: " + errorText(res)); return; }
+      renderGpus(res.body.hosts || []);
+    }, function () { say($("hd-error"), "Cannot reach the broker."); });
+  }
+
+  function gpusLater() {
+    if (!gpusTimer) gpusTimer = setTimeout(loadGpus, GPUS_MS);
+  }
+
   /* --- start ------------------------------------------------------------ */
 
   function start() {
@@ -410,6 +510,11 @@
       }
       show($("hd-nav"), true);
       show($("hd-app"), true);
+      if (isAdmin()) {
+        show($("nav-gpus"), true);
+        show($("gpus-section"), true);
+        loadGpus();
+      }
       startStream();
     }, function () { say($("hd-error"), "Cannot reach the broker."); });
     $("lookup-form").addEventListener("submit", function (ev) {
@@ -422,6 +527,7 @@
       userAction("/logout", "End every login and session of");
     });
     $("audit-form").addEventListener("submit", onAudit);
+    $("gpus-reload").addEventListener("click", loadGpus);
     $("audit-more").addEventListener("click", function () {
       auditPage($("audit-more").dataset.before);
     });

@@ -12,6 +12,11 @@ libvirt's test driver (no guest runs, so no thumbnail has pixels).
   their failed logins, and unlocked from it; they can log in again.
 - The audit search returns the records the API has for the same filters,
   and the CSV and JSON-lines exports of it parse.
+- GPUs, for admins only: the inventory of a GPU host of the test driver
+  (tests/fixtures/gpu-host.xml) with its verdicts; a vGPU start that fails
+  quarantines its card, which shows in the table with the reason without a
+  reload, and Clear (after a confirmation naming the card) puts it back,
+  audited. A helpdesk account that is not admin gets no GPU section.
 - A user-role account sees no board (the page says so) and gets 403 from
   every route the page uses.
 - No console error or CSP violation. Screenshots are kept in the work
@@ -39,6 +44,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from webdriver import Browser, missing_tools, nss_home  # noqa: E402
 
 ROW = 'tr[data-key="office/test"]'
+FIXTURE = os.path.join(top_srcdir, "tests", "fixtures", "gpu-host.xml")
+GPU_ROW = 'tr[data-gpu="gpu/0000:44:00.0"]'
+# demo's vGPU desktop: the test driver cannot make its mediated device.
+GPU_CONF = f"""
+[host gpu]
+uri = test://{FIXTURE}
+spice_address = 127.0.0.1
+
+[pool vgpu]
+kind = static
+host = gpu
+assign = demo=gpu-desk5
+gpu = mdev
+mdev_type = nvidia-231
+"""
 ROUNDS = 6
 ROUTES = ["/api/v1/pools", "/api/v1/sessions", "/api/v1/users/demo", "/api/v1/audit",
           "/api/v1/events", "/api/v1/audit/export?format=csv"]
@@ -156,6 +176,50 @@ def audit(d, b, token):
               f"its {fmt} export parses and holds the same records", text[:300])
 
 
+def gpus(d, b, demo):
+    b.wait("#gpus-section")
+    b.wait('tr[data-gpu="gpu/0000:41:00.0"]')
+    summary = b.wait("#gpus-summary", re="GPUs:")
+    _, inv, _ = d.api("GET", "/api/v1/gpus", token=d.login("boss", "boss-password"))
+    want = {f"{h['name']}/{g['address']}": g["verdict"] for h in inv["hosts"]
+            for g in h.get("gpus", [])}
+    got = b.evaluate("""return Object.fromEntries(Array.from(document.querySelectorAll(
+                        '#gpus tr[data-gpu]')).map(r => [r.dataset.gpu, r.dataset.verdict]));""")
+    check(got == want and "0 quarantined" in summary,
+          "the admin sees every GPU with its verdict, as the API has it", (got, want, summary))
+    check(b.text(f"{GPU_ROW} button") is None, "no Clear where nothing is quarantined")
+    d.api("POST", "/api/v1/desktops/vgpu/connect", token=demo)
+    detail = b.wait(f'{GPU_ROW}[data-verdict="quarantined"] .detail', re="mediated", timeout=30)
+    check("nvidia-231" in detail, "a failed vGPU start shows its card quarantined, with why, "
+          "without a reload", detail)
+    check("1 quarantined" in b.text("#gpus-summary"), "and counted in the summary",
+          b.text("#gpus-summary"))
+    b.evaluate("document.getElementById('gpus-title').scrollIntoView();")
+    shot(d, b, "gpus-quarantined")
+    b.click(f'{GPU_ROW} button[aria-label="Clear quarantine of 0000:44:00.0 on gpu"]')
+    confirm(b, ["0000:44:00.0", "gpu", "mediated"])
+    b.until(f"""const r = document.querySelector('{GPU_ROW}');
+                return r && r.dataset.verdict !== 'quarantined';""", what="the card cleared")
+    _, body, _ = d.api("GET", "/api/v1/audit?action=gpu%20clear",
+                       token=d.login("boss", "boss-password"))
+    check(body["audit"] and body["audit"][0]["actor"] == "boss" and
+          body["audit"][0]["result"] == "ok", "Clear puts it back in service, audited as the admin",
+          body)
+    d.api("POST", "/api/v1/desktops/vgpu/end", token=demo)
+
+
+def not_admin(d, b):
+    b.goto(f"https://127.0.0.1:{d.broker_port}/")
+    if b.text("#logout"):
+        b.click("#logout")
+        b.wait("#login-form")
+    portal_login(d, b, "helper")
+    b.goto(f"https://127.0.0.1:{d.broker_port}/portal/helpdesk.html")
+    b.wait("#live", re="^Live$")
+    check(b.text("#gpus-section") is None and b.text("#nav-gpus") is None,
+          "a helpdesk account that is not admin gets no GPU section")
+
+
 def user_role(d, b):
     if b.text("#logout"):
         b.click("#logout")
@@ -183,15 +247,7 @@ def steps(d):
     if missing:
         check(False, "chromium, chromedriver and certutil are installed", missing)
         return
-    d.make_pki()
-    for user, groups in (("demo", "staff"), ("helper", "helpdesk"),
-                         ("boss", "helpdesk,admin")):
-        d.add_user(user, f"{user}-password", groups)
-    d.conf_text = d.test_driver_config(extra="").replace(
-        "[roles]\nhelpdesk = helpdesk", "[roles]\nhelpdesk = helpdesk\nadmin = admin") + (
-        "\n[limits]\nlogin_free_failures = 5\nlogin_lockout_failures = 3\n"
-        "login_fail_delay = 0\n")
-    d.start_broker()
+    d.start_helpdesk_broker(more=GPU_CONF)
     demo = d.login("demo", "demo-password")
     helper = d.login("helper", "helper-password")
     # demo's static desktop becomes a guest the board lists once used.
@@ -205,8 +261,10 @@ def steps(d):
         reset(d, b, "boss")
         lockout(d, b)
         audit(d, b, d.login("boss", "boss-password"))
+        gpus(d, b, demo)
         problems = [p for p in b.problems() if "favicon.ico" not in p]
         check(not problems, "no console error or CSP violation", problems)
+        not_admin(d, b)
         b.goto(f"https://127.0.0.1:{d.broker_port}/")
         user_role(d, b)
     finally:

@@ -161,3 +161,9 @@ EXTRA_DIST += tests/integration/test-man.py
 # and libvirtd.conf lines it makes, to virsh with the broker's client ones.
 TESTS += tests/integration/test-certs-libvirt.py
 EXTRA_DIST += tests/integration/test-certs-libvirt.py
+# paprika-helpdesk, the helpdesk's command line, against a real broker.
+TESTS += tests/integration/test-helpdesk-cli.py
+EXTRA_DIST += tests/integration/test-helpdesk-cli.py
+# Repair of a broken guest, on libvirt's test driver with a snapshot.
+TESTS += tests/integration/test-broker-repair.py
+EXTRA_DIST += tests/integration/test-broker-repair.py

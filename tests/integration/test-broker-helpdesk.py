@@ -112,15 +112,7 @@ def refused(d, demo):
 
 
 def steps(d):
-    d.make_pki()
-    for user, groups in (("demo", "staff"), ("helper", "helpdesk"),
-                         ("boss", "helpdesk,admin")):
-        d.add_user(user, f"{user}-password", groups)
-    d.conf_text = d.test_driver_config(extra="").replace(
-        "[roles]\nhelpdesk = helpdesk", "[roles]\nhelpdesk = helpdesk\nadmin = admin") + (
-        "\n[limits]\nlogin_free_failures = 5\nlogin_lockout_failures = 3\n"
-        "login_fail_delay = 0\nlogin_delay = 1s\n")
-    d.start_broker()
+    d.start_helpdesk_broker("login_fail_delay = 0\nlogin_delay = 1s\n")
     demo = d.login("demo", "demo-password")
     helper = d.login("helper", "helper-password")
     admin = d.login("boss", "boss-password")

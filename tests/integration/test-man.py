@@ -64,7 +64,7 @@ def options(usage):
 
 def commands(usage):
     """The commands of a usage that lists them as "  name ..." lines."""
-    return sorted(set(re.findall(r"(?m)^  ([a-z]+)\b", usage)))
+    return sorted(set(re.findall(r"(?m)^  ([a-z][a-z-]*[a-z])\b", usage)))
 
 
 def keys(text):
@@ -184,6 +184,7 @@ def pages_and_options(work):
         "paprika-brokerd": ([build("paprika-brokerd"), "-h"], "8"),
         "paprikactl": ([build("paprikactl"), "-h"], "8"),
         "paprika-users": ([build("paprika-users"), "-h"], "8"),
+        "paprika-helpdesk": ([build("paprika-helpdesk"), "-h"], "1"),
         "paprika-certs": (["sh", os.path.join(top_srcdir, "certs", "paprika-certs"),
                            "--help"], "8"),
     }
@@ -197,7 +198,7 @@ def pages_and_options(work):
             continue
         usage = usage_of(argv)
         check_all(page, "option of its usage", options(usage))
-        if name in ("paprikactl", "paprika-users"):
+        if name in ("paprikactl", "paprika-users", "paprika-helpdesk"):
             check_all(page, "command of its usage", commands(usage))
     return [f"{n}.{s}" for n, (_, s) in pages.items()] + \
         ["paprika-gatewayd.conf.5", "paprika-brokerd.conf.5"]
