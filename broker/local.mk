@@ -50,7 +50,8 @@ paprika_brokerd_LDADD = $(BROKER_LIBS)
 # The portal's static files, served from memory (portal_dir).
 portaldir = $(pkgdatadir)/portal
 dist_portal_DATA = broker/portal/index.html broker/portal/portal.js \
-	broker/portal/portal.css
+	broker/portal/portal.css broker/portal/console.html \
+	broker/portal/console.js broker/portal/console.css
 
 # The PAM service the default pam_service names (Debian's common-* files).
 pamdir = $(sysconfdir)/pam.d
