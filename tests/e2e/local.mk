@@ -46,3 +46,9 @@ EXTRA_DIST += tests/e2e/test-client-tls-gateway.py
 # the drawn desktop; with --keep, SIGTERM stops its guests and daemons.
 TESTS += tests/e2e/test-demo.py
 EXTRA_DIST += tests/e2e/test-demo.py
+# "Open in browser": spice-html5 from the portal through the gateway's
+# WebSocket listener, in headless chromium under Selenium: the canvas
+# against the guest's screenshot, keys, helpdesk disconnect, logout, a
+# gateway refusing the guest's certificate subject.
+TESTS += tests/e2e/test-portal-browser.py
+EXTRA_DIST += tests/e2e/test-portal-browser.py
