@@ -108,6 +108,16 @@ def gateway_metric(port, name):
     return int(m.group(1)) if m else None
 
 
+def seen(b, sel, re, timeout):
+    """The text of sel once it matches re, or None (a failed check, not
+    the end of the test)."""
+    try:
+        return b.wait(sel, re=re, timeout=timeout)
+    except BrowserError as e:
+        note(e)
+        return None
+
+
 def shot(b, d, name, what):
     path = b.screenshot(os.path.join(d.work, name))
     print(f"# screenshot of {what}: {path}", flush=True)
@@ -167,13 +177,13 @@ def run(d, b, metrics_port, gw_conf):
     sess = [s for s in body.get("sessions", []) if s.get("user") == "demo"]
     st, body, _ = d.api("POST", f"/api/v1/sessions/{sess[0]['id']}/disconnect", token=helper)
     check(st == 200, "the helpdesk disconnects demo's session", body)
-    why = b.wait("#ended-why", re="helpdesk disconnected", timeout=30)
+    why = seen(b, "#ended-why", "helpdesk disconnected", 30)
     check(why, "the console says the helpdesk disconnected the session", why)
     shot(b, d, "console-helpdesk.png", "the console after the helpdesk's disconnect")
 
     # --- Reconnect ------------------------------------------------------------
     b.click("#reconnect")
-    state = b.wait("#state", re="^Connected$", timeout=60)
+    state = seen(b, "#state", "^Connected$", 60)
     got, why = same_as_guest(d, b, helper, want_typed=len(TYPED))
     check(state and got, "Reconnect brings the desktop back, the canvas the guest's screen",
           (state, why))
@@ -190,7 +200,7 @@ def run(d, b, metrics_port, gw_conf):
     check(left, "the logout closes every tunnel: the gateway relays none",
           gateway_metric(metrics_port, "paprika_gateway_tunnels"))
     b.switch(console)
-    why = b.wait("#ended-why", re="login has ended", timeout=30)
+    why = seen(b, "#ended-why", "login has ended", 30)
     check(why, "the console says the login ended", why)
     shot(b, d, "console-logout.png", "the console after the logout")
     problems = csp_problems(b)
@@ -209,7 +219,7 @@ def run(d, b, metrics_port, gw_conf):
     b.wait(f"{CARD} .badge", re="^available$", timeout=120)
     b.switch(console)
     b.click("#reconnect")
-    why = b.wait("#ended-why", re="gateway refused", timeout=180)
+    why = seen(b, "#ended-why", "gateway refused", 180)
     check(why and "spice_subject" in why and d.host_subject.split(",")[-1] in why,
           "with a wrong spice_subject the gateway refuses, and the console says why", why)
     shot(b, d, "console-wrong-subject.png", "the console refused by the gateway")
