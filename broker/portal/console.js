@@ -18,6 +18,10 @@ let title = desktop;
 let sc = null;            /* the SpiceMainConn while one is open */
 let attempt = 0;          /* which connection the callbacks belong to */
 let endedOnce = false;
+let watch = null;         /* the timer watching the channels' WebSockets */
+let ticketRetries = 0;    /* automatic reconnects after a refused ticket */
+const TICKET_RETRIES = 2;
+const CHANNELS = ["display", "inputs", "cursor"];
 
 function state(msg) { $("state").textContent = msg; }
 
@@ -50,6 +54,8 @@ function showEnded(why) {
 /* Drops the SPICE connection, its channels' WebSockets with it. */
 function drop() {
   attempt++;
+  clearInterval(watch);
+  watch = null;
   if (sc) {
     try { sc.stop(); } catch (e) { /* already closed */ }
     sc = null;
@@ -66,14 +72,17 @@ function drop() {
 async function explain(code, reason, wasOpen) {
   if (code === WS_BAD_GATEWAY)
     return "The gateway refused to connect to this desktop: " + reason + ".";
-  if (code !== WS_GOING_AWAY)
-    return wasOpen ? "The connection to the gateway was lost." :
-      "The gateway could not be reached, or it refused the connection.";
+  /* The channels may close before the gateway says why (QEMU drops the
+   * client too): whatever the code, the broker knows best. */
+  const lost = code !== WS_GOING_AWAY ? (wasOpen ?
+    "The connection to the gateway was lost." :
+    "The gateway could not be reached, or it refused the connection.") :
+    "The gateway closed the connection (" + reason + ").";
   let res;
   try {
     res = await api("GET", "/api/v1/desktops");
   } catch (e) {
-    return "The gateway closed the connection (" + reason + ").";
+    return lost;
   }
   if (res.status === 401)
     return "Your login has ended (you logged out), so the desktop was disconnected.";
@@ -82,7 +91,7 @@ async function explain(code, reason, wasOpen) {
     return "Your session on " + title + " has ended.";
   if (d.session.state === "disconnected")
     return "The helpdesk disconnected this session.";
-  return "The gateway closed the connection (" + reason + ").";
+  return lost;
 }
 
 /* The first ending of a connection: its close frame, then its words. */
@@ -90,6 +99,16 @@ function ended(mine, info) {
   if (mine !== attempt || endedOnce)
     return;
   endedOnce = true;
+  /*
+   * spice-html5 0.3 does not pad its RSA-encrypted ticket to the key's
+   * length, so QEMU refuses about one ticket in 256 (each channel sends
+   * one). A fresh connection encrypts anew: try again, quietly, twice.
+   */
+  if (info.ticket && ticketRetries < TICKET_RETRIES) {
+    ticketRetries++;
+    connect();
+    return;
+  }
   const why = explain(info.code, info.reason, info.wasOpen);
   drop();
   why.then(showEnded);
@@ -115,17 +134,42 @@ function open(conn) {
       },
       /* spice-html5's own words come before the close event's code: wait
        * for it (the same event's next listener, so the next task). */
-      onerror: () => setTimeout(() => ended(mine, info), 0),
+      onerror: (e) => {
+        if (e && e.message === "Bad password.") info.ticket = true;
+        setTimeout(() => ended(mine, info), 0);
+      },
     });
   } catch (e) {
     showEnded("The browser could not open the connection: " + e.message);
     return;
   }
-  sc.ws.addEventListener("close", (e) => {
-    info.code = e.code;
-    info.reason = e.reason || "no reason given";
+  const closed = (ch, e) => {
+    /* QEMU answered the ticket with an error, or closed before it did. */
+    if (ch.state === "ticket" || (ch.auth_reply && ch.auth_reply.auth_code !== 0))
+      info.ticket = true;
+    if (!info.code) {
+      info.code = e.code;
+      info.reason = e.reason || "no reason given";
+    }
     setTimeout(() => ended(mine, info), 0);
-  });
+  };
+  const main = sc;
+  main.ws.addEventListener("close", (e) => closed(main, e));
+  /* The other channels report no errors of their own: watch their
+   * WebSockets, so that one that closes ends the console too. */
+  const hooked = new Set();
+  watch = setInterval(() => {
+    CHANNELS.forEach((name) => {
+      const ch = main[name];
+      if (!ch || !ch.ws || hooked.has(ch)) return;
+      hooked.add(ch);
+      if (ch.ws.readyState === WebSocket.CLOSED && ch.state !== "closing")
+        closed(ch, { code: 1006, reason: "" });
+      ch.ws.addEventListener("close", (e) => {
+        if (ch.state !== "closing") closed(ch, e);
+      });
+    });
+  }, 100);
 }
 
 /* Asks the broker for a connection, waiting while the desktop starts. */
@@ -181,7 +225,7 @@ $("disconnect").addEventListener("click", () => {
   drop();
   showEnded("You disconnected. Your desktop keeps running until your session ends.");
 });
-$("reconnect").addEventListener("click", connect);
+$("reconnect").addEventListener("click", () => { ticketRetries = 0; connect(); });
 /* Keys go to the desktop when its canvas has the focus. */
 $("screen").addEventListener("click", () => {
   const c = document.querySelector("#screen canvas");
