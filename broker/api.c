@@ -1821,6 +1821,8 @@ static const struct http_route api_route_table[] = {
 	{ GET, "/metrics", api_metrics, 0 },
 	{ GET, "/", portal_index, 0 },
 	{ GET, "/portal/{file}", portal_file, 0 },
+	{ GET, "/spice-html5/{file}", portal_spice_file, 0 },
+	{ GET, "/spice-html5/thirdparty/{file}", portal_spice_thirdparty, 0 },
 	{ 0, NULL, NULL, 0 },
 };
 

@@ -177,6 +177,7 @@ struct broker_config {
 	char			**totp_groups;	/* members must use it */
 	size_t			 ntotp_groups;
 	char			*portal_dir;		/* NULL: no portal */
+	char			*spice_html5_dir;	/* NULL: no browser client */
 	char			*cookie;
 	unsigned		 token_lifetime;
 	unsigned		 ticket_lifetime;
@@ -660,6 +661,9 @@ void		 api_shutdown(void);
 int		 portal_load(const char *dir, char *err, size_t errlen);
 void		 portal_index(struct http_req *req);
 void		 portal_file(struct http_req *req);
+int		 portal_spice_load(const char *dir, char *err, size_t errlen);
+void		 portal_spice_file(struct http_req *req);
+void		 portal_spice_thirdparty(struct http_req *req);
 
 /* metrics.c */
 void		 metrics_reply(struct http_req *req);

@@ -160,6 +160,33 @@ broker_cert_subject(const char *path, char *err, size_t errlen)
 }
 
 /* Everything a configuration needs beyond its syntax; 0 or -1 with err. */
+/*
+ * The portal's browser console needs spice-html5: without it, a pool that
+ * opens in a browser is a configuration error, and other deployments only
+ * lose the console.
+ */
+static int
+broker_spice_html5_load(const struct broker_config *c, char *err,
+    size_t errlen)
+{
+	char	why[1100];
+	size_t	i;
+
+	if (portal_spice_load(c->spice_html5_dir, why, sizeof(why)) == 0)
+		return 0;
+	for (i = 0; i < c->npools; i++) {
+		if (c->pools[i].browser) {
+			snprintf(err, errlen, "pool %s has browser = yes but "
+			    "spice-html5 is missing (%.200s): install the "
+			    "spice-html5 package or set spice_html5_dir",
+			    c->pools[i].name, why);
+			return -1;
+		}
+	}
+	log_warnx("no browser console: %s", why);
+	return 0;
+}
+
 static int
 broker_check(struct broker_config *c, char *err, size_t errlen)
 {
@@ -197,6 +224,9 @@ broker_check(struct broker_config *c, char *err, size_t errlen)
 	}
 	if (c->portal_dir != NULL && portal_load(c->portal_dir, err,
 	    errlen) == -1)
+		return -1;
+	if (c->portal_dir != NULL && c->spice_html5_dir != NULL &&
+	    broker_spice_html5_load(c, err, errlen) == -1)
 		return -1;
 	if ((ctx = tls_server_ctx_new(c->cert, c->key, err, errlen)) == NULL)
 		return -1;

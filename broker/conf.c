@@ -33,6 +33,7 @@ conf_defaults(struct broker_config *c)
 	c->totp_key = xstrdup(SYSCONFDIR "/paprika/pki/broker/totp.key");
 	c->cookie = xstrdup(CONF_COOKIE_PREFIX "paprika_session");
 	c->portal_dir = xstrdup(DATADIR "/paprika/portal");
+	c->spice_html5_dir = xstrdup("/usr/share/spice-html5");
 	c->token_lifetime = 8 * 3600;
 	c->ticket_lifetime = 600;
 	c->password_lifetime = 300;
@@ -269,6 +270,8 @@ conf_broker(struct broker_config *c, const char *name, const char *value,
 		conf_setstr(&c->users_file, value);
 	else if (strcmp(name, "portal_dir") == 0)
 		conf_setstr(&c->portal_dir, value);
+	else if (strcmp(name, "spice_html5_dir") == 0)
+		conf_setstr(&c->spice_html5_dir, value);
 	else if (strcmp(name, "cookie") == 0)
 		return conf_cookie(c, value, err, errlen);
 	else if (strcmp(name, "token_lifetime") == 0)
@@ -1013,6 +1016,7 @@ conf_free(struct broker_config *c)
 	free(c->totp_key);
 	conf_free_list(c->totp_groups, c->ntotp_groups);
 	free(c->portal_dir);
+	free(c->spice_html5_dir);
 	free(c->cookie);
 	conf_free_list(c->helpdesk_groups, c->nhelpdesk_groups);
 	conf_free_list(c->admin_groups, c->nadmin_groups);
@@ -1286,6 +1290,7 @@ conf_dump(const struct broker_config *c, FILE *fp)
 	    c->token_lifetime,
 	    c->ticket_lifetime, c->password_lifetime, c->start_timeout,
 	    c->auth_threads, c->audit_keep_days, c->audit_purge_interval);
+	fprintf(fp, "spice_html5_dir = %s\n", S(c->spice_html5_dir));
 	fprintf(fp, "totp = %s\ntotp_key = %s\n", conf_totp_names[c->totp],
 	    S(c->totp_key));
 	conf_dump_list(fp, "totp_groups", c->totp_groups, c->ntotp_groups);

@@ -52,7 +52,9 @@ paprika_brokerd_LDADD = $(BROKER_LIBS)
 portaldir = $(pkgdatadir)/portal
 dist_portal_DATA = broker/portal/index.html broker/portal/portal.js \
 	broker/portal/portal.css broker/portal/helpdesk.html \
-	broker/portal/helpdesk.js broker/portal/helpdesk.css
+	broker/portal/helpdesk.js broker/portal/helpdesk.css \
+	broker/portal/console.html \
+	broker/portal/console.js broker/portal/console.css
 
 # The PAM service the default pam_service names (Debian's common-* files).
 pamdir = $(sysconfdir)/pam.d

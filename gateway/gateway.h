@@ -290,6 +290,7 @@ int	 ws_request(struct tunnel *, const struct request_limits *);
 /* Starts and drives the SPICE TLS handshake with the guest. */
 int	 ws_upstream_start(struct tunnel *);
 void	 ws_upstream_handshake(struct tunnel *);
+void	 ws_refuse_upstream(struct tunnel *, const char *why);
 /* Frames what was just read into d (in place); see relay_dir_pump. */
 void	 ws_filter(struct tunnel *, struct relay_dir *);
 /* Queues a pending pong into the empty down buffer; 1 if it did, -1. */

@@ -374,8 +374,9 @@ tunnel_authorize(struct tunnel *t, const char *text, uint16_t port)
 		return;
 	}
 	if (t->ws != NULL && conf_spice_subject(c, &ss) == NULL) {
-		tunnel_refuse(t, REFUSE_UPSTREAM_TLS, "no spice_subject is "
-		    "configured for the guest's host");
+		ws_refuse_upstream(t, "no spice_subject is configured for "
+		    "the guest's host");
+		tunnel_advance(t);
 		return;
 	}
 	if ((s = session_get(tk.session_id, tk.user)) == NULL) {

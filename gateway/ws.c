@@ -116,7 +116,55 @@ ws_upstream_start(struct tunnel *t)
 	return 0;
 }
 
-/* The guest's TLS is not what it must be: answer the browser with a 502. */
+/* Queues the 101 that opens the WebSocket; 0, or -1 when out of memory. */
+static int
+ws_queue_upgrade(struct tunnel *t)
+{
+	char	answer[256];
+	int	n;
+
+	n = snprintf(answer, sizeof answer,
+	    "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Upgrade: websocket\r\n"
+	    "Connection: Upgrade\r\n"
+	    "Sec-WebSocket-Accept: %s\r\n"
+	    "%s"
+	    "\r\n",
+	    t->ws->accept,
+	    t->ws->proto_binary ? "Sec-WebSocket-Protocol: binary\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof answer)
+		return -1;
+	return relay_queue_down(t, answer, (size_t)n);
+}
+
+/*
+ * The guest's TLS is not what it must be. A page's script cannot read an
+ * HTTP refusal (the browser shows it a failed WebSocket, code 1006), so
+ * the ticket having passed, the gateway opens the WebSocket and closes it
+ * at once with 1014 (bad gateway) and the reason, which the page can show.
+ */
+void
+ws_refuse_upstream(struct tunnel *t, const char *why)
+{
+	uint8_t	frame[2 + WS_CONTROL_MAX];
+	size_t	n;
+
+	pending_remove(t);
+	metrics_refusal(REFUSE_UPSTREAM_TLS);
+	snprintf(t->refusal, sizeof t->refusal, "refused %d: %s",
+	    WS_CLOSE_BAD_GATEWAY, why);
+	n = ws_close_frame(frame, WS_CLOSE_BAD_GATEWAY, why);
+	if (ws_queue_upgrade(t) == -1 ||
+	    relay_queue_down(t, (const char *)frame, n) == -1) {
+		tunnel_close(t, t->refusal);
+		return;
+	}
+	t->ws->close_sent = 1;
+	t->up.eof = 1;
+	t->down.eof = 1;
+	tunnel_enter(t, TUNNEL_REFUSING, 5);
+}
+
 static void
 ws_upstream_refuse(struct tunnel *t, const char *why)
 {
@@ -124,7 +172,7 @@ ws_upstream_refuse(struct tunnel *t, const char *why)
 	SSL_free(t->upstream.ssl);
 	t->upstream.ssl = NULL;
 	session_detach(t);
-	tunnel_refuse(t, REFUSE_UPSTREAM_TLS, why);
+	ws_refuse_upstream(t, why);
 }
 
 /* Whether the guest's certificate has exactly the configured subject. */
@@ -152,9 +200,9 @@ ws_upstream_subject_ok(struct tunnel *t, char *why, size_t size)
 void
 ws_upstream_handshake(struct tunnel *t)
 {
-	char		 answer[256], why[200];
+	char		 why[200];
 	long		 v;
-	int		 rc, n;
+	int		 rc;
 
 	ERR_clear_error();
 	if ((rc = SSL_connect(t->upstream.ssl)) != 1) {
@@ -177,16 +225,7 @@ ws_upstream_handshake(struct tunnel *t)
 		ws_upstream_refuse(t, why);
 		return;
 	}
-	n = snprintf(answer, sizeof answer,
-	    "HTTP/1.1 101 Switching Protocols\r\n"
-	    "Upgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n"
-	    "Sec-WebSocket-Accept: %s\r\n"
-	    "%s"
-	    "\r\n",
-	    t->ws->accept,
-	    t->ws->proto_binary ? "Sec-WebSocket-Protocol: binary\r\n" : "");
-	if (n < 0 || relay_queue_down(t, answer, (size_t)n) == -1) {
+	if (ws_queue_upgrade(t) == -1) {
 		tunnel_close(t, "out of memory");
 		return;
 	}

@@ -38,6 +38,7 @@ enum ws_opcode {
 #define WS_CLOSE_BAD_DATA	1007
 #define WS_CLOSE_POLICY		1008
 #define WS_CLOSE_TOO_BIG	1009
+#define WS_CLOSE_BAD_GATEWAY	1014	/* the upstream's TLS was refused */
 
 struct ws_upgrade {
 	char		ticket[WS_TICKET_MAX + 1];	/* "" when absent */

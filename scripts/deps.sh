@@ -18,6 +18,7 @@ PACKAGES="
   libspice-client-gtk-3.0-dev libgtk-3-dev libsoup-3.0-dev xdotool
   haproxy stunnel4 squid
   chromium libnss3-tools fonts-dejavu-core chromium-driver python3-selenium
+  spice-html5
 "
 
 missing=""

@@ -293,6 +293,11 @@
     ]);
     actions.firstChild.textContent = c ? "Connecting…" : s ? "Connect again" : "Connect";
     actions.firstChild.disabled = !canConnect;
+    /* The browser console asks for its own connection (console.js). */
+    if (d.browser && canConnect)
+      actions.appendChild(el("a", { class: "button browser", id: "browser-" + d.id, target: "_blank",
+                                    href: "/portal/console.html?desktop=" + encodeURIComponent(d.id),
+                                    text: "Open in browser" }));
     if (s) actions.appendChild(el("button", { type: "button", class: "end secondary", id: "end-" + d.id,
                                                text: "End session", onclick: function () { endDesktop(d); } }));
     if (s && d.can_reset) {

@@ -1,7 +1,9 @@
 ; The Paprika demo guest: a boot sector that shows a static banner in VGA
-; text mode and halts. The text cursor is hidden and nothing changes after
-; boot, so a SPICE client's capture and the guest's own screendump can be
-; compared pixel for pixel. Build: nasm -f bin -o paprika-guest.bin this.asm
+; text mode, then echoes the printable keys typed on row KEYS_ROW (waiting
+; in the BIOS, which halts between keys). The text cursor is hidden and
+; nothing else changes after boot, so a SPICE client's capture and the
+; guest's own screendump can be compared pixel for pixel, before and after
+; typing. Build: nasm -f bin -o paprika-guest.bin this.asm
 
 bits 16
 cpu 386
@@ -14,6 +16,9 @@ BLOCK		equ 0x1cdb		; light red full block on blue
 BANNER_ROW	equ 3
 BANNER_COL	equ 2
 LETTER_STEP	equ 11			; 5 columns, each two cells wide, plus one
+KEYS_ROW	equ 22
+KEYS_FIRST	equ (KEYS_ROW * COLS + 2) * 2
+KEYS_END	equ (KEYS_ROW * COLS + COLS - 2) * 2
 
 start:
 	cli
@@ -97,9 +102,21 @@ start:
 	mov	di, (19 * COLS + 2) * 2
 	mov	ah, 0x17		; grey on blue
 	call	print
-.halt:
-	hlt
-	jmp	.halt
+	mov	di, KEYS_FIRST
+.key:
+	xor	ah, ah			; the next key: al its character
+	int	0x16
+	cmp	al, ' '
+	jb	.key
+	cmp	al, '~'
+	ja	.key
+	cmp	di, KEYS_END		; a full row starts over at its left
+	jb	.put
+	mov	di, KEYS_FIRST
+.put:
+	mov	ah, 0x1f		; white on blue
+	stosw
+	jmp	.key
 
 ; Writes the NUL-terminated string at si to es:di with attribute ah.
 print:

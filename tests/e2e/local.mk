@@ -51,3 +51,9 @@ EXTRA_DIST += tests/e2e/test-demo.py
 # headless chromium under Selenium, on libvirt's test driver.
 TESTS += tests/e2e/test-helpdesk-console.py
 EXTRA_DIST += tests/e2e/test-helpdesk-console.py
+# "Open in browser": spice-html5 from the portal through the gateway's
+# WebSocket listener, in headless chromium under Selenium: the canvas
+# against the guest's screenshot, keys, helpdesk disconnect, logout, a
+# gateway refusing the guest's certificate subject.
+TESTS += tests/e2e/test-portal-browser.py
+EXTRA_DIST += tests/e2e/test-portal-browser.py

@@ -127,6 +127,28 @@ class Browser:
             raise BrowserError(f"{sel}: no such visible, enabled element")
         return els[0]
 
+    def new_window(self, opened_by, timeout=15):
+        """Clicks opened_by (a selector) and switches to the window it
+        opens; returns (the new handle, the one it left)."""
+        old = self.driver.current_window_handle
+        before = set(self.driver.window_handles)
+        self.click(opened_by)
+        deadline = time.time() + timeout
+        while not set(self.driver.window_handles) - before:
+            if time.time() > deadline:
+                raise BrowserError(f"{opened_by} opened no window")
+            time.sleep(0.05)
+        new = (set(self.driver.window_handles) - before).pop()
+        self.driver.switch_to.window(new)
+        return new, old
+
+    def switch(self, handle):
+        self.driver.switch_to.window(handle)
+
+    def type_into(self, sel, text):
+        """Keystrokes into sel (focused), as a user types them."""
+        self._element(sel).send_keys(text)
+
     def screenshot(self, path):
         self.driver.save_screenshot(path)
         return path
