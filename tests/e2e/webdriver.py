@@ -145,9 +145,15 @@ class Browser:
     def switch(self, handle):
         self.driver.switch_to.window(handle)
 
-    def type_into(self, sel, text):
-        """Keystrokes into sel (focused), as a user types them."""
-        self._element(sel).send_keys(text)
+    def type_into(self, sel, text, pause=0.08):
+        """Keystrokes into sel (focused), as a user types them: one key
+        every pause seconds. WebDriver alone sends them all at once, faster
+        than a PS/2 keyboard's 16-byte queue in QEMU drains into a guest
+        under TCG (two scancodes a key), which then drops some."""
+        el = self._element(sel)
+        for key in text:
+            el.send_keys(key)
+            time.sleep(pause)
 
     def screenshot(self, path):
         self.driver.save_screenshot(path)
