@@ -10,8 +10,11 @@ tunnel flowing while every kind of bad input is refused beside it: the
 upgrade (ticket, Origin, version, path, method), the frames (unmasked,
 reserved bits, unknown opcodes, oversized, fragmented forever, bad UTF-8,
 ping floods), the guest's TLS (wrong host subject, unknown CA), a WebSocket
-upgrade on the CONNECT listeners; then kill and revoke, the one log line
-per tunnel, metrics and the log's silence about tickets."""
+upgrade on the CONNECT listeners; then kill and revoke, the per-session
+limit, the per-source caps (unfinished upgrades against
+max_pending_per_source, tunnels against max_tunnels_per_source, another
+address served meanwhile), the one log line per tunnel, metrics and the
+log's silence about tickets."""
 
 import base64
 import hashlib
@@ -204,10 +207,10 @@ class WS:
         self.conn.close()
 
 
-def ws_open(gw, query, origin=ORIGIN, path="/spice", method="GET",
-            version="13", key=None, headers=None, listener="ws",
-            protocol="binary", extra=b""):
-    """Sends an upgrade request; returns a WS with the answer."""
+def upgrade_request(gw, query, origin=ORIGIN, path="/spice", method="GET",
+                    version="13", key=None, headers=None, listener="ws",
+                    protocol="binary"):
+    """An upgrade request's bytes and its Sec-WebSocket-Key."""
     key = key if key is not None else base64.b64encode(
         os.urandom(16)).decode()
     lines = ["%s %s%s HTTP/1.1" % (method, path, query),
@@ -222,9 +225,11 @@ def ws_open(gw, query, origin=ORIGIN, path="/spice", method="GET",
     if protocol is not None:
         lines.append("Sec-WebSocket-Protocol: " + protocol)
     lines += headers or []
-    raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + extra
-    c = gw.connect(tls=listener if listener != "plain" else False)
-    c.sendall(raw)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode(), key
+
+
+def ws_answer(c, key):
+    """Reads the answer to an upgrade sent on c; returns a WS with it."""
     head = c.recv_until(b"\r\n\r\n")
     if head is None:
         return WS(c, None, {}, b"")
@@ -242,6 +247,15 @@ def ws_open(gw, query, origin=ORIGIN, path="/spice", method="GET",
     ws = WS(c, status, hdrs, body)
     ws.key = key
     return ws
+
+
+def ws_open(gw, query, listener="ws", extra=b"", src=None, **kw):
+    """Sends an upgrade request (upgrade_request's keywords) from src;
+    returns a WS with the answer."""
+    raw, key = upgrade_request(gw, query, listener=listener, **kw)
+    c = gw.connect(tls=listener if listener != "plain" else False, src=src)
+    c.sendall(raw + extra)
+    return ws_answer(c, key)
 
 
 def accept_of(key):
@@ -532,6 +546,112 @@ def guest_tls(t, h, gw, good, rogue_up, nosubject_up, wrong_up):
         flowing(t, good, label)
 
 
+PENDING_CAP = 3            # max_pending_per_source of the caps gateway
+SOURCE_CAP = 5             # max_tunnels_per_source of the caps gateway
+BUSY_SRC, OTHER_SRC = "127.0.0.7", "127.0.0.8"
+PER_SOURCE_REASON = "too many connections from this address"
+
+
+def turned_away(t, gw, src, label):
+    """A connection from src is closed at accept: no TLS session, so no
+    answer, and one log line with the reason."""
+    since = gw.log_size()
+    try:
+        c = gw.connect(tls="ws", src=src)
+        c.sendall(upgrade_request(gw, "?ticket=x")[0])
+        head = c.recv_until(b"\r\n\r\n")
+        local = c.local
+        c.close()
+    except (g.ConnClosed, OSError, ssl.SSLError) as e:
+        head, local = repr(e), None
+    t.ok(head is None or not isinstance(head, bytes),
+         "%s: closed without an answer" % label, head)
+    lines = [ln for ln in gw.wait_tunnel_lines(since, None)
+             if ln.peer.startswith(src + ":") and
+             (local is None or ln.peer == g.peer_str(local))]
+    t.ok(len(lines) == 1 and lines[0].listener == "ws" and
+         lines[0].reason == "refused: " + PER_SOURCE_REASON,
+         "%s: one log line with the reason" % label,
+         [ln.reason for ln in lines])
+
+
+def good_from(t, gw, up, src, label):
+    """A WebSocket tunnel from src that opens and echoes, or None."""
+    ws = ws_open(gw, "?ticket=%s" % gw.h.ticket(up.port).text, src=src)
+    ok = ws.status == 101
+    if ok:
+        data = os.urandom(1000)
+        ok = ws.echo(data) == data
+    t.ok(ok, label, ws.status)
+    if not ok:
+        ws.close()
+    return ws if ok else None
+
+
+def source_caps(t, h, up):
+    """max_pending_per_source and max_tunnels_per_source on the WebSocket
+    listener: unfinished upgrades from one address fill its pending slots
+    and the next one is turned away, while another address still gets its
+    tunnel; once upgraded they no longer count as pending, but as tunnels
+    of that address, up to its cap."""
+    gw = g.Gateway(h, name="gw-caps", ws=True, gateway={
+        "ws_origins": ORIGIN, "spice_ca": h.ca},
+        limits={"max_pending_per_source": PENDING_CAP,
+                "max_tunnels_per_source": SOURCE_CAP,
+                "request_timeout": "60s"},
+        sections={"hypervisor 127.0.0.1": {"spice_subject": HV_SUBJECT}}
+    ).start()
+    # Upgrades that stop short of the blank line that ends them.
+    held = []
+    for _ in range(PENDING_CAP):
+        raw, key = upgrade_request(gw, "?ticket=%s" % h.ticket(up.port).text)
+        c = gw.connect(tls="ws", src=BUSY_SRC)
+        c.sendall(raw[:-2])
+        held.append((c, raw[-2:], key))
+    t.ok(gw.wait_connections(PENDING_CAP), "pending: %d unfinished upgrades "
+         "from %s wait" % (PENDING_CAP, BUSY_SRC), gw.status())
+    turned_away(t, gw, BUSY_SRC, "pending: one more from %s" % BUSY_SRC)
+    other = good_from(t, gw, up, OTHER_SRC, "pending: meanwhile %s gets a "
+                      "tunnel that relays" % OTHER_SRC)
+    tunnels = []
+    for i, (c, rest, key) in enumerate(held):
+        c.sendall(rest)
+        ws = ws_answer(c, key)
+        ok = ws.status == 101 and ws.echo(b"held%d" % i) == b"held%d" % i
+        t.ok(ok, "pending: unfinished upgrade %d, finished, gets its tunnel"
+             % (i + 1), ws.status)
+        tunnels.append(ws)
+    # Upgraded, they count as tunnels of BUSY_SRC, no longer as pending.
+    while len(tunnels) < SOURCE_CAP:
+        ws = good_from(t, gw, up, BUSY_SRC, "per source: tunnel %d of %d "
+                       "from %s" % (len(tunnels) + 1, SOURCE_CAP, BUSY_SRC))
+        if ws is None:
+            break
+        tunnels.append(ws)
+    turned_away(t, gw, BUSY_SRC, "per source: tunnel %d from %s"
+                % (SOURCE_CAP + 1, BUSY_SRC))
+    more = good_from(t, gw, up, OTHER_SRC, "per source: %s still gets a "
+                     "tunnel" % OTHER_SRC)
+    for ws in tunnels:
+        data = os.urandom(500)
+        t.ok(ws.echo(data) == data, "per source: the tunnels from %s all "
+             "still relay" % BUSY_SRC)
+    tunnels.pop().close()
+    t.ok(gw.wait_connections(len(tunnels) + 2), "per source: one tunnel "
+         "from %s closed" % BUSY_SRC, gw.status())
+    last = good_from(t, gw, up, BUSY_SRC, "per source: below the cap again, "
+                     "%s gets a tunnel" % BUSY_SRC)
+    _head, body = gw.metrics_http()
+    line = [ln for ln in body.splitlines() if ln.startswith(
+        'paprika_gateway_refusals_total{reason="overloaded"} ')]
+    t.ok(line and int(line[0].split()[1]) == 2, "metrics count the two "
+         "turned away as overloaded", line)
+    for ws in tunnels + [other, more, last]:
+        if ws is not None:
+            ws.close()
+    t.eq(gw.stop(), 0, "the caps gateway stops cleanly")
+
+
 def main(h, t):
     cert, key = hv_cert(h, "hv1", "hv1")
     qemu = Qemu(h, h.path("hv1"))
@@ -577,6 +697,8 @@ def main(h, t):
         kill_and_revoke(t, h, gw, good, up)
     with t.section("per-session limit"):
         session_limit(t, h, gw, good, up)
+    with t.section("per-source caps on the WebSocket listener"):
+        source_caps(t, h, up)
 
     with t.section("metrics"):
         _head, body = gw.metrics_http()
