@@ -39,6 +39,7 @@ from testlib import top_builddir, top_srcdir, wait_for  # noqa: E402
 import brokerdeploy  # noqa: E402
 import deployment  # noqa: E402
 import images  # noqa: E402
+from procstat import children, cpu_seconds  # noqa: E402
 
 
 def env_int(name, full, quick):
@@ -59,7 +60,6 @@ SETTLE_READY = 1.0
 CLIENT = os.environ.get("BENCH_CLIENT") or os.path.join(top_builddir, "paprika-client")
 VIEWER = os.environ.get("BENCH_VIEWER", "remote-viewer")
 HELPER = ("helper", "helper-password")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def log(msg):
@@ -226,36 +226,6 @@ class Poller:
 
 
 # --- processes -----------------------------------------------------------------
-
-def children(pid):
-    """pid and its descendants."""
-    parent = {}
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    parent[int(p)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                pass
-    tree, todo = [], [pid]
-    while todo:
-        q = todo.pop()
-        tree.append(q)
-        todo += [c for c, pp in parent.items() if pp == q]
-    return tree
-
-
-def cpu_seconds(pids):
-    total = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / CLK_TCK
-
 
 def memory_kb(pids):
     """(RSS, anonymous RSS, PSS) in KiB summed over pids: VmRSS and RssAnon

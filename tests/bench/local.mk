@@ -7,7 +7,8 @@ tests_bench_loadgen_SOURCES = tests/bench/loadgen.c
 tests_bench_loadgen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_bench_loadgen_LDADD = $(OPENSSL_LIBS) $(LIBBSD_LIBS)
 EXTRA_DIST += tests/bench/bench-gateway.sh tests/bench/bench-broker.py \
-	tests/bench/bench-client.py tests/bench/README.md
+	tests/bench/bench-client.py tests/bench/bench-ws.py tests/bench/procstat.py \
+	tests/bench/README.md
 
 BENCH_TARGETS += bench-gateway
 .PHONY: bench-gateway
@@ -40,3 +41,11 @@ bench-client: paprika-brokerd$(EXEEXT) paprika-gatewayd$(EXEEXT) paprika-users$(
 		$(BENCH_CLIENT_DEPS)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-client.py'
+
+BENCH_TARGETS += bench-ws
+.PHONY: bench-ws
+# The gateway's CPU per MB through listen_ws next to its CONNECT listeners;
+# sizes from the environment (BENCH_QUICK=1 for a short run).
+bench-ws: paprika-gatewayd$(EXEEXT) paprikactl$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-ws.py'
