@@ -21,6 +21,7 @@ Usage: top_srcdir=. top_builddir=. python3 tests/bench/bench-client.py
 (after make; `make bench-client` does this).
 """
 
+import base64
 import ctypes
 import ctypes.util
 import os
@@ -40,6 +41,13 @@ import brokerdeploy  # noqa: E402
 import deployment  # noqa: E402
 import images  # noqa: E402
 from procstat import children, cpu_seconds  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+try:
+    import webdriver  # noqa: E402 (Selenium: the browser column)
+except ImportError as _e:
+    webdriver = None
+    WEBDRIVER_WHY = f"python3-selenium: {_e}"
 
 
 def env_int(name, full, quick):
@@ -418,6 +426,75 @@ class Bench:
                 "procs": len(pids)}
 
 
+# In the console page: until the canvas holds the guest's settled screen
+# (RGB, base64), compared on every animation frame and every 10 ms; the
+# wall clock (Date.now(), the clock of time.time()) of the first match.
+WATCH_JS = """
+const want = Uint8Array.from(atob(args[1]), c => c.charCodeAt(0));
+const w = args[2], h = args[3];
+window.benchFirst = null;
+window.benchChecks = 0;
+const check = () => {
+  if (window.benchFirst !== null) return;
+  window.benchChecks++;
+  const c = document.querySelector(args[0]);
+  if (!c || c.width !== w || c.height !== h) return;
+  const d = c.getContext("2d").getImageData(0, 0, w, h).data;
+  for (let i = 0, j = 0; j < want.length; i += 4, j += 3)
+    if (d[i] !== want[j] || d[i + 1] !== want[j + 1] || d[i + 2] !== want[j + 2]) return;
+  window.benchFirst = Date.now();
+};
+const frame = () => { check(); if (window.benchFirst === null) requestAnimationFrame(frame); };
+requestAnimationFrame(frame);
+const timer = setInterval(() => { check(); if (window.benchFirst !== null) clearInterval(timer); }, 10);
+check();
+return window.benchFirst === null;
+"""
+BROWSER_CARD = '.card[data-id="office"]'
+
+
+class BrowserBench:
+    """Headless chromium (tests/e2e/webdriver.py) on the portal, demo logged
+    in: each round clicks "Open in browser" and times until the console's
+    canvas is the guest's settled screen, pixel for pixel."""
+
+    def __init__(self, d, own):
+        self.d, self.own = d, own
+        self.b = webdriver.Browser(
+            webdriver.nss_home(d.work, os.path.join(d.pki, "ca", "ca-cert.pem")),
+            os.path.join(d.work, "chromedriver.log"))
+        self.want = base64.b64encode(own[2]).decode()
+        b = self.b
+        b.goto(f"https://127.0.0.1:{d.broker_port}/")
+        b.fill("#username", brokerdeploy.DEMO_USER)
+        b.fill("#password", brokerdeploy.DEMO_PASSWORD)
+        b.click("#login-button")
+        b.wait("#user-name", re="^" + brokerdeploy.DEMO_USER + "$", timeout=30)
+        b.wait(f"{BROWSER_CARD} #browser-office", re="^Open in browser$", timeout=30)
+        self.portal = b.driver.current_window_handle
+        self.version = b.version
+
+    def round(self):
+        """Seconds from the click until the canvas shows the guest's screen;
+        and whether the watch began after the page had drawn it already
+        (then the figure is late by the time it took to begin)."""
+        b = self.b
+        t_click = time.time()
+        b.new_window(f"{BROWSER_CARD} #browser-office", timeout=TIMEOUT)
+        b.until("return location.pathname.endsWith('/console.html') && "
+                "document.readyState !== 'loading';", timeout=TIMEOUT,
+                what="the console page")
+        pending = b.evaluate(WATCH_JS, "#screen canvas", self.want, self.own[0], self.own[1])
+        first = b.until("return window.benchFirst;", timeout=TIMEOUT,
+                        what="the console's canvas to show the guest's screen")
+        b.driver.close()
+        b.switch(self.portal)
+        return first / 1000 - t_click, not pending
+
+    def close(self):
+        self.b.close()
+
+
 GATEWAY_ROUNDS = env_int("BENCH_GATEWAY_ROUNDS", 7, 3)
 # The gateway paths of paprika-client --headless, in the order they run:
 # (label, the broker's listener, what the gateway's [gateway] adds).
@@ -428,7 +505,7 @@ GATEWAY_PATHS = (
 )
 
 
-def gateway_paths(d, b):
+def gateway_paths(d, b, ws_conf="", pool_extra=""):
     """paprika-client --headless on the same guest through each of
     GATEWAY_PATHS, GATEWAY_ROUNDS rounds each after one not counted:
     {label: [(launch to exit, first frame after start, after the SPICE
@@ -442,11 +519,11 @@ def gateway_paths(d, b):
         nonlocal now
         if now[1] != extra:
             d.stop_gateway()
-            d.start_gateway(extra)
+            d.start_gateway(extra + "\n" + ws_conf)
         if now[0] != listener:
             d.stop_broker()
             d.listener = listener
-            d.start_broker()
+            d.start_broker(pool_extra=pool_extra)
         now = (listener, extra)
 
     try:
@@ -530,9 +607,12 @@ def report(res, virt_why, poll):
     med = statistics.median
     rows = []
 
-    def row(label, c, unit, v=None, note=""):
-        ratio = f"{c / v:.2f}x" if c is not None and v else "-"
-        rows.append((label, fmt(c, unit), fmt(v, unit), ratio, note))
+    def ratio(a, b):
+        return f"{a / b:.2f}x" if a is not None and b else "-"
+
+    def row(label, c, unit, v=None, note="", br=None):
+        rows.append((label, fmt(c, unit), fmt(v, unit), fmt(br, unit), ratio(c, v),
+                     ratio(br, v), ratio(br, c), note))
 
     rv = res.get("viewer")
     rv_launch = med([r[0] for r in rv]) if rv else None
@@ -540,9 +620,12 @@ def report(res, virt_why, poll):
     gui = res["gui"]
     enter = med([g[1] for g in gui])
     page = med([g[0] for g in gui])
-    n = f"median of {len(gui)}" + (f"/{len(rv)}" if rv else "")
-    row("first frame s: Enter | launch", enter, "s", rv_launch,
-        note=f"{n}; client: login+connect+SPICE; viewer: launch with .vv")
+    bw = res.get("browser")
+    bw_click = med([r[0] for r in bw]) if bw else None
+    n = f"median of {len(gui)}" + (f"/{len(rv)}" if rv else "") + (f"/{len(bw)}" if bw else "")
+    row("first frame s: Enter|launch|click", enter, "s", rv_launch, br=bw_click,
+        note=f"{n}; client: login+connect+SPICE; viewer: launch with .vv; "
+             "browser: click on Open in browser, connect+WebSocket+SPICE")
     row("  start-up to login page s", page, "s", note="client: launch until 'ui: login'")
     row("  start-up + Enter to frame s", med([g[0] + g[1] for g in gui]), "s", rv_all,
         note="viewer: login + GET console.vv + launch")
@@ -564,11 +647,12 @@ def report(res, virt_why, poll):
         note="the X server meanwhile")
 
     print()
-    hdr = f"{'figure':<34} {'client':>8} {'r-viewer':>8} {'ratio':>7} | notes"
+    hdr = (f"{'figure':<34} {'client':>8} {'r-viewer':>8} {'browser':>8} {'c/rv':>7} "
+           f"{'b/rv':>7} {'b/c':>7} | notes")
     print(hdr)
     print("-" * len(hdr) + "-" * 50)
-    for label, c, v, ratio, note in rows:
-        print(f"{label:<34} {c:>8} {v:>8} {ratio:>7} | {note}".rstrip())
+    for label, c, v, br, r1, r2, r3, note in rows:
+        print(f"{label:<34} {c:>8} {v:>8} {br:>8} {r1:>7} {r2:>7} {r3:>7} | {note}".rstrip())
     print()
     print(f"guest ran under {virt_why}; both viewers on the same running guest, "
           "through paprika-gatewayd, under one Xvfb 1024x768x24.")
@@ -578,7 +662,14 @@ def report(res, virt_why, poll):
     if rv_launch:
         print(f"first frame: paprika-client {enter:.2f} s from Enter, remote-viewer "
               f"{rv_launch:.2f} s from launch with the .vv, ratio {enter / rv_launch:.2f}")
-    print("ratio = paprika-client / remote-viewer; lower is better on every row.")
+    if bw_click:
+        late = sum(1 for r in bw if r[1])
+        print(f"first frame: the browser {bw_click:.2f} s from the click (headless chromium, "
+              f"the portal already logged in), ratio {ratio(bw_click, rv_launch)} to "
+              f"remote-viewer, {ratio(bw_click, enter)} to paprika-client"
+              + (f"; {late} round(s) drawn before the watch began (late)" if late else ""))
+    print("c/rv = paprika-client / remote-viewer, b/rv = browser / remote-viewer, "
+          "b/c = browser / paprika-client; lower is better on every row.")
 
 
 def main():
@@ -589,7 +680,7 @@ def main():
     work = tempfile.mkdtemp(prefix="paprika-bench-client.")
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=log)
     rc = 1
-    xvfb, screen, b = None, None, None
+    xvfb, screen, b, browser = None, None, None, None
     try:
         for tool in ("Xvfb", "xdotool", "unshare", "qemu-img"):
             if shutil.which(tool) is None:
@@ -607,8 +698,19 @@ def main():
         d.add_user(*HELPER, "helpdesk")
         with open(os.path.join(work, "password"), "w") as f:
             f.write(brokerdeploy.DEMO_PASSWORD + "\n")
-        d.start_gateway()
-        d.start_broker()
+        # The browser column: the gateway's WebSocket listener, the pool
+        # open to browsers.
+        ws_conf, pool_extra, why = "", "", None
+        if webdriver is None:
+            why = WEBDRIVER_WHY
+        elif webdriver.missing_tools():
+            why = ", ".join(webdriver.missing_tools())
+        if why:
+            log(f"no browser column: {why} missing (scripts/deps.sh)")
+        else:
+            ws_conf, pool_extra = d.browser_gateway(), "browser = yes\n"
+        d.start_gateway(ws_conf)
+        d.start_broker(pool_extra=pool_extra)
         helper = d.login(*HELPER)
 
         # One running guest in the demo user's session, booted to its banner:
@@ -634,12 +736,19 @@ def main():
         b = Bench(d, env, screen, own)
         log(f"Xvfb on {display}; screen grabs with {screen.how}, every {POLL_MS} ms")
 
+        if ws_conf:
+            browser = BrowserBench(d, own)
+            log(f"chromium {browser.version}, demo logged in to the portal")
+
         # One round of each not counted (page cache, fonts, icon caches).
         b.gui()
         b.headless()
         if have_viewer:
             b.viewer()
-        res = {"gui": [], "headless": [], "viewer": [] if have_viewer else None}
+        if browser:
+            browser.round()
+        res = {"gui": [], "headless": [], "viewer": [] if have_viewer else None,
+               "browser": [] if browser else None}
         for i in range(ROUNDS):
             res["gui"].append(b.gui())
             res["headless"].append(b.headless())
@@ -649,11 +758,19 @@ def main():
                 res["viewer"].append(b.viewer())
                 msg += (f", remote-viewer {res['viewer'][-1][0]:.3f}s "
                         f"({res['viewer'][-1][1]:.3f}s with login and .vv)")
+            if browser:
+                res["browser"].append(browser.round())
+                msg += (f", browser click to canvas {res['browser'][-1][0]:.3f}s"
+                        + (" (drawn before the watch began: late)"
+                           if res["browser"][-1][1] else ""))
             log(msg)
+        if browser:
+            browser.close()
+            browser = None
         cycles = sorted(b.poller.cycles)
 
         log(f"gateway paths: headless through {', '.join(x[0] for x in GATEWAY_PATHS)}")
-        paths = gateway_paths(d, b)
+        paths = gateway_paths(d, b, ws_conf, pool_extra)
 
         log(f"idle desktop: paprika-client, {SETTLE} s then {IDLE} s")
         _, _, p = b.gui(keep=True)
@@ -678,6 +795,8 @@ def main():
         if tail:
             print("broker log:\n" + tail)
     finally:
+        if browser is not None:
+            browser.close()
         for p in reversed(b.live if b else []):
             stop(p)
         if screen is not None:
