@@ -48,11 +48,13 @@ def nss_home(work, ca_pem):
 class Browser:
     """One headless chromium window of width x height CSS pixels."""
 
-    def __init__(self, home, log_path, width=1100, height=800):
+    def __init__(self, home, log_path, width=1100, height=800, page_load="normal"):
         self.downloads_dir = os.path.join(home, "downloads")
         os.makedirs(self.downloads_dir, exist_ok=True)
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
+        # "none": commands do not wait for a page's load event (benchmarks).
+        opts.page_load_strategy = page_load
         for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
                     "--disable-dev-shm-usage", f"--window-size={width},{height}",
                     f"--user-data-dir={os.path.join(home, 'profile')}"):
