@@ -7,7 +7,7 @@ tests_bench_loadgen_SOURCES = tests/bench/loadgen.c
 tests_bench_loadgen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_bench_loadgen_LDADD = $(OPENSSL_LIBS) $(LIBBSD_LIBS)
 EXTRA_DIST += tests/bench/bench-gateway.sh tests/bench/bench-broker.py \
-	tests/bench/bench-client.py tests/bench/README.md
+	tests/bench/bench-client.py tests/bench/bench-gpu.py tests/bench/README.md
 
 BENCH_TARGETS += bench-gateway
 .PHONY: bench-gateway
@@ -40,3 +40,13 @@ bench-client: paprika-brokerd$(EXEEXT) paprika-gatewayd$(EXEEXT) paprika-users$(
 		$(BENCH_CLIENT_DEPS)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-client.py'
+
+BENCH_TARGETS += bench-gpu
+.PHONY: bench-gpu
+# GPU desktops on the nested GPU host (demo/gpuhost.py): click to desktop
+# with and without a passed-through device, and the allocation race
+# (BENCH_QUICK=1 for a short run).
+bench-gpu: paprika-brokerd$(EXEEXT) paprika-gatewayd$(EXEEXT) paprika-users$(EXEEXT) \
+		demo/guest/paprika-gpu-guest.img
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-gpu.py'
