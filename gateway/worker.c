@@ -103,7 +103,8 @@ worker_others_stopped(void)
 
 	pthread_mutex_lock(&shared.job_lock);
 	for (i = 0; i < shared.nworkers; i++) {
-		if (shared.workers[i] != gw && shared.workers[i]->running)
+		if (shared.workers[i] != NULL && shared.workers[i] != gw &&
+		    shared.workers[i]->running)
 			stopped = 0;
 	}
 	pthread_mutex_unlock(&shared.job_lock);
@@ -231,5 +232,7 @@ worker_free(struct gateway *w)
 	if (w->base != NULL)
 		event_base_free(w->base);
 	gw = self == w ? NULL : self;
+	if (w->id < shared.nworkers && shared.workers[w->id] == w)
+		shared.workers[w->id] = NULL;
 	free(w);
 }
