@@ -23,11 +23,16 @@ Its PCI devices, in IOMMU groups as on a real board:
 import json
 import os
 import re
+import secrets
+import shutil
 import socket
+import struct
 import subprocess
 import time
 
 import accel
+import guest
+import images
 
 QEMU = "qemu-system-x86_64"
 # QEMU ids of the display devices, for screendump and device_del.
@@ -35,6 +40,26 @@ DISPLAYS = {"0000:00:05.0": "vga", "0000:01:00.0": "display", "0000:00:07.0": "v
 STAGE2 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agent-guest",
                       "gpuhost-stage2.sh")
 READY = "gpuhost: ready"
+# A level-2 desktop is the demo guests' definition with the GPU guest's boot
+# sector (demo/guest/paprika-gpu-guest.asm), SPICE listening on the level-1
+# host's forwarded ports; the broker adds the GPU.
+DESKTOP_XML = guest.DOMAIN_XML.replace("address='127.0.0.1'", "address='0.0.0.0'")
+COLOUR_OFFSET = 0x1f8   # COLOUR in paprika-gpu-guest.asm: 0x00RRGGBB
+
+
+def define_desktop(conn, name, build, work):
+    """Defines desktop name on the level-1 host (libvirt connection conn)
+    with its own copy of the GPU guest's image, painting a random colour;
+    that colour's 3 bytes (RGB)."""
+    rgb = secrets.token_bytes(3)
+    path = os.path.join(work, f"{name}.img")
+    shutil.copyfile(os.path.join(build, "demo", "guest", "paprika-gpu-guest.img"), path)
+    with open(path, "r+b") as f:
+        f.seek(COLOUR_OFFSET)
+        f.write(struct.pack("<I", int.from_bytes(rgb, "big")))
+    conn.defineXML(DESKTOP_XML.format(virt="qemu", name=name, image=path, disk_format="raw",
+                                      password=secrets.token_hex(8), valid_to=""))
+    return rgb
 
 
 class GpuHostError(Exception):
@@ -211,6 +236,15 @@ class GpuHost:
         for bus in self.qmp("query-pci"):
             walk(bus["devices"])
         return found
+
+    def painted(self, qemu_id, rgb):
+        """Whether the outer QEMU's screendump of device qemu_id (DISPLAYS)
+        is all rgb: what only a desktop driving that device can do."""
+        path = os.path.join(self.work, f"screendump-{qemu_id}.ppm")
+        self.qmp("screendump", filename=path, device=qemu_id)
+        img = images.read_image(path)
+        top = images.colours(img).most_common(1)
+        return bool(top) and top[0][0] == rgb and top[0][1] == img[0] * img[1]
 
     def stop(self):
         if self.proc is None:

@@ -6,10 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "gateway.h"
 #include "xmalloc.h"
+
+/* One event loop per online core. */
+static unsigned int
+conf_default_workers(void)
+{
+	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > GATEWAY_MAX_WORKERS ? GATEWAY_MAX_WORKERS : (unsigned int)n;
+}
 
 static void
 conf_defaults(struct gateway_config *c)
@@ -21,6 +33,7 @@ conf_defaults(struct gateway_config *c)
 	c->state_dir = xstrdup(GATEWAY_DEFAULT_STATE);
 	c->ticket_keys = xstrdup(SYSCONFDIR "/paprika/pki/ticket-keys");
 	c->tls_session_lifetime = GATEWAY_DEFAULT_TLS_SESSION_LIFETIME;
+	c->workers = conf_default_workers();
 	c->nports = (size_t)netaddr_ports_parse("5900-65535", c->ports,
 	    NETADDR_MAX_PORTRANGES);
 	c->request.max_size = 8192;
@@ -221,7 +234,12 @@ conf_gateway(struct gateway_config *c, const char *name, const char *value,
 		conf_setstr(&c->state_dir, value);
 	else if (strcmp(name, "user") == 0)
 		conf_setstr(&c->user, value);
-	else {
+	else if (strcmp(name, "workers") == 0) {
+		if (config_uint(value, 1, GATEWAY_MAX_WORKERS, &v, err,
+		    errlen) == -1)
+			return -1;
+		c->workers = (unsigned int)v;
+	} else {
 		snprintf(err, errlen, "unknown setting \"%s\" in [gateway]",
 		    name);
 		return -1;
@@ -463,6 +481,7 @@ conf_dump(const struct gateway_config *c, FILE *fp)
 	    c->control_socket : "");
 	fprintf(fp, "state_dir = %s\n", c->state_dir ? c->state_dir : "");
 	fprintf(fp, "user = %s\n", c->user ? c->user : "");
+	fprintf(fp, "workers = %u\n", c->workers);
 	fprintf(fp, "upstream_networks = ");
 	for (i = 0; i < c->nnets; i++)
 		fprintf(fp, "%s%s", i ? ", " : "", conf_net(&c->nets[i], host,

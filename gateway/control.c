@@ -30,37 +30,56 @@ control_error(const char *fmt, const char *arg)
 	return json_pack("{s:s}", "error", msg);
 }
 
+/* On each worker: adds its tunnels to their sessions, made as they come. */
+static void
+control_sessions_here(void *arg)
+{
+	json_t		*byid = arg, *o;
+	struct tunnel	*t;
+	struct session	*s;
+	char		 id[24], peer[NETADDR_STRLEN], up[NETADDR_STRLEN];
+
+	TAILQ_FOREACH(t, &gw->tunnels, entry) {
+		/* Its session lives while it holds this worker's tunnel. */
+		if ((s = t->session) == NULL)
+			continue;
+		snprintf(id, sizeof id, "%016" PRIx64, s->id);
+		if ((o = json_object_get(byid, id)) == NULL) {
+			o = json_pack("{s:s,s:s,s:I,s:[]}", "session", id,
+			    "user", s->user, "since", (json_int_t)s->since,
+			    "tunnels");
+			if (o == NULL || json_object_set_new(byid, id, o) == -1)
+				continue;
+		}
+		netaddr_str((struct sockaddr *)&t->peer, peer, sizeof peer);
+		netaddr_str((struct sockaddr *)&t->target, up, sizeof up);
+		json_array_append_new(json_object_get(o, "tunnels"), json_pack(
+		    "{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:f,s:i}",
+		    "id", (json_int_t)t->id,
+		    "listener", listener_name(t->kind),
+		    "state", tunnel_state_name(t->state),
+		    "peer", peer, "upstream", up,
+		    "bytes_up", (json_int_t)t->up.bytes,
+		    "bytes_down", (json_int_t)t->down.bytes,
+		    "age", timespec_since(&t->started),
+		    "worker", (int)gw->id));
+	}
+}
+
 static json_t *
 control_sessions(void)
 {
-	struct session	*s, *tmp;
-	struct tunnel	*t;
-	json_t		*list, *tunnels, *o;
-	char		 id[24], peer[NETADDR_STRLEN], up[NETADDR_STRLEN];
+	json_t		*byid, *list, *o;
+	const char	*id;
 
-	list = json_array();
-	HASH_ITER(hh, gw->sessions, s, tmp) {
-		tunnels = json_array();
-		TAILQ_FOREACH(t, &s->tunnels, sentry) {
-			netaddr_str((struct sockaddr *)&t->peer, peer,
-			    sizeof peer);
-			netaddr_str((struct sockaddr *)&t->target, up,
-			    sizeof up);
-			json_array_append_new(tunnels, json_pack(
-			    "{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:f}",
-			    "id", (json_int_t)t->id,
-			    "listener", listener_name(t->kind),
-			    "state", tunnel_state_name(t->state),
-			    "peer", peer, "upstream", up,
-			    "bytes_up", (json_int_t)t->up.bytes,
-			    "bytes_down", (json_int_t)t->down.bytes,
-			    "age", timespec_since(&t->started)));
-		}
-		snprintf(id, sizeof id, "%016" PRIx64, s->id);
-		o = json_pack("{s:s,s:s,s:I,s:o}", "session", id, "user",
-		    s->user, "since", (json_int_t)s->since, "tunnels", tunnels);
-		json_array_append_new(list, o);
+	if ((byid = json_object()) == NULL || (list = json_array()) == NULL) {
+		json_decref(byid);
+		return NULL;
 	}
+	worker_run_all(control_sessions_here, byid);
+	json_object_foreach(byid, id, o)
+		json_array_append(list, o);
+	json_decref(byid);
 	return json_pack("{s:o}", "sessions", list);
 }
 
@@ -74,7 +93,7 @@ control_revoke(const struct control_request *req)
 
 	if (req->ticket != NULL) {
 		/* Verified, so nobody can fill the list with made-up ids. */
-		rc = ticket_decode(req->ticket, strlen(req->ticket), &gw->keys,
+		rc = ticket_decode(req->ticket, strlen(req->ticket), gw->keys,
 		    time(NULL), &tk);
 		if (rc != TICKET_OK && rc != TICKET_EXPIRED)
 			return control_error("cannot revoke: %s",
@@ -126,9 +145,10 @@ control_dispatch(const struct control_request *req)
 		return json_pack("{s:s,s:I,s:i,s:i,s:i,s:i,s:b}",
 		    "version", PACKAGE_VERSION,
 		    "uptime", (json_int_t)(time(NULL) - gw->started),
-		    "connections", gw->ntunnels,
-		    "pending", gw->npending,
-		    "sessions", HASH_COUNT(gw->sessions),
+		    "connections", __atomic_load_n(&shared.ntunnels,
+		    __ATOMIC_RELAXED),
+		    "pending", pending_count(),
+		    "sessions", session_count(),
 		    "revocations", (int)revoke_count(),
 		    "draining", gw->draining);
 	}

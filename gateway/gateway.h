@@ -4,6 +4,7 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -66,6 +67,7 @@ enum listener_kind {
 #define GATEWAY_DEFAULT_TLS_SESSION_LIFETIME	300	/* seconds */
 
 #define GATEWAY_MAX_ORIGINS	32
+#define GATEWAY_MAX_WORKERS	256
 #define GATEWAY_MAX_HYPERVISORS	256
 /* A ping more than this often (a burst of twice as many) closes with 1008. */
 #define WS_PINGS_PER_SECOND	8
@@ -98,6 +100,7 @@ struct gateway_config {
 	char				*control_socket;
 	char				*state_dir;
 	char				*user;
+	unsigned int			 workers;	/* event loops; at start */
 	struct netaddr_net		 nets[NETADDR_MAX_NETS];
 	size_t				 nnets;
 	struct netaddr_portrange	 ports[NETADDR_MAX_PORTRANGES];
@@ -153,6 +156,7 @@ struct relay_end {
 
 struct session;
 struct source;
+struct gateway;
 
 /* A WebSocket tunnel's framing state (see ws.c). */
 struct ws_state {
@@ -172,7 +176,8 @@ struct ws_state {
 struct tunnel {
 	TAILQ_ENTRY(tunnel)	 entry;		/* all tunnels, or the reap list */
 	TAILQ_ENTRY(tunnel)	 sentry;	/* in its session */
-	TAILQ_ENTRY(tunnel)	 pentry;	/* in gw->pending, oldest first */
+	TAILQ_ENTRY(tunnel)	 pentry;	/* in shared.pending, oldest first */
+	struct gateway		*worker;	/* the only thread that touches it */
 	uint64_t		 id;
 	enum tunnel_state	 state;
 	enum listener_kind	 kind;
@@ -193,11 +198,12 @@ struct tunnel {
 	char			 user[TICKET_USER_MAX + 1];
 	uint64_t		 session_id;
 	char			 refusal[160];	/* why it is being refused */
-	int			 pending;	/* in gw->pending and source->pending */
+	int			 pending;	/* in shared.pending: under its lock */
 };
 
 TAILQ_HEAD(tunnel_list, tunnel);
 
+/* Shared by the workers: under shared.lock (see worker.c). */
 struct session {
 	uint64_t		 id;
 	char			 user[TICKET_USER_MAX + 1];
@@ -221,34 +227,95 @@ struct listener {
 	struct sockaddr_storage	 addr;
 };
 
+/* Counters each worker keeps for itself; /metrics shows their sum. */
+enum metrics_hist { HIST_HANDSHAKE, HIST_CONNECT, HIST_MAX };
+#define METRICS_NBUCKETS	14
+struct histogram {
+	uint64_t	counts[METRICS_NBUCKETS + 1];
+	double		sum;
+	uint64_t	n;
+};
+struct metrics_counts {
+	uint64_t		accepted;	/* by this worker */
+	uint64_t		opened[LISTENER_KINDS];
+	uint64_t		closed;
+	uint64_t		tls_handshakes;
+	uint64_t		tls_resumed;
+	uint64_t		bytes_up;
+	uint64_t		bytes_down;
+	uint64_t		refusals[REFUSE_MAX];
+	struct histogram	hist[HIST_MAX];
+};
+
+/* A job worker_run_all hands to another worker's thread. */
+typedef void (*worker_fn)(void *);
+
+/*
+ * One worker: an event loop on its own thread, its own listening sockets
+ * (SO_REUSEPORT) and the tunnels it accepted. Only its thread touches
+ * these fields, except where a comment says otherwise. Worker 0 runs on
+ * the main thread and also owns the signals, the control socket, the
+ * metrics listener and what a reload swaps.
+ */
 struct gateway {
+	unsigned int		 id;
+	pthread_t		 thread;
 	struct event_base	*base;
+	/* The configuration and secrets it last adopted (gateway_reload). */
 	struct gateway_config	*conf;
-	struct keyring		 keys;
+	const struct keyring	*keys;
 	SSL_CTX			*tls_ctx;
 	SSL_CTX			*spice_ctx;	/* to the guests, for WebSockets */
 	struct listener		 plain;
 	struct listener		 tls;
 	struct listener		 ws;
-	struct listener		 metrics_listener;
+	struct listener		 metrics_listener;	/* worker 0 */
 	struct event		*accept_backoff;
 	struct tunnel_list	 tunnels;
 	struct tunnel_list	 reap;
 	struct event		*reap_ev;
-	unsigned int		 ntunnels;
-	struct tunnel_list	 pending;	/* no valid ticket shown yet */
-	unsigned int		 npending;
-	uint64_t		 next_tunnel_id;
-	struct session		*sessions;
-	struct source		*sources;
+	unsigned int		 ntunnels;	/* this worker's */
 	int			 draining;
 	struct event		*drain_timer;
 	time_t			 started;
-	int			 control_fd;
+	int			 control_fd;	/* worker 0 */
 	struct event		*control_ev;
+	struct metrics_counts	 m;
+	/* Pending tunnels another worker pushed out: under shared.lock. */
+	uint64_t		*evicted;
+	size_t			 nevicted;
+	struct event		*evict_ev;
+	/* Under shared.job_lock. */
+	struct event		*job_ev;
+	worker_fn		 job;
+	void			*job_arg;
+	int			 running;	/* its loop has not ended */
 };
 
-extern struct gateway	*gw;
+/* What the workers share (worker.c). */
+struct gateway_shared {
+	pthread_mutex_t		 lock;	/* the fields below, sessions, sources */
+	unsigned int		 ntunnels;	/* all workers' */
+	unsigned int		 npending;
+	struct tunnel_list	 pending;	/* every worker's, oldest first */
+	struct session		*sessions;
+	struct source		*sources;
+	uint64_t		 next_tunnel_id;	/* atomic */
+	/* Owned by worker 0; each worker adopts them (gateway_reload). */
+	struct gateway_config	*conf;
+	struct keyring		*keys;
+	SSL_CTX			*tls_ctx;
+	SSL_CTX			*spice_ctx;
+	/* Set before the threads start. */
+	struct gateway		*workers[GATEWAY_MAX_WORKERS];
+	unsigned int		 nworkers;
+	pthread_mutex_t		 job_lock;
+	pthread_cond_t		 job_done;
+};
+
+/* The worker running on this thread. */
+extern __thread struct gateway	*gw;
+extern struct gateway_shared	 shared;
 
 /* conf.c */
 struct gateway_config	*conf_load(const char *path, char *err, size_t errlen);
@@ -259,7 +326,7 @@ const char		*conf_spice_subject(const struct gateway_config *,
 
 /* listener.c */
 int	 listener_open(struct listener *, const struct sockaddr_storage *,
-	    socklen_t, enum listener_kind);
+	    socklen_t, enum listener_kind, int reuseport);
 const char *listener_name(enum listener_kind);
 void	 listener_start(struct listener *);
 void	 listener_close(struct listener *);
@@ -303,10 +370,16 @@ void	 ws_goodbye(struct tunnel *, const char *reason);
 #define WS_DOWN_RESERVE	(WS_SERVER_HEADER_MAX + 2 + WS_CONTROL_MAX)
 
 /* pending.c */
+#define PENDING_EVICTED	"too many connections waiting for a ticket; this " \
+	"one waited longest"
 /* Counts t as waiting for its ticket, making room if it may; 0 or -1. */
 int	 pending_add(struct tunnel *);
 /* t has shown its ticket, is refused or closes; nothing if not pending. */
 void	 pending_remove(struct tunnel *);
+/* All workers' pending connections. */
+unsigned int pending_count(void);
+/* Turns away what other workers pushed out of this one's pending slots. */
+void	 pending_evicted(evutil_socket_t, short, void *);
 
 /* relay.c */
 #define RELAY_ERROR	(-1)
@@ -326,13 +399,16 @@ void	 relay_dir_release(struct relay_dir *);
 void	 relay_shutdown(void);
 
 /* session.c */
-struct session	*session_get(uint64_t id, const char *user);
-void		 session_attach(struct session *, struct tunnel *);
-/* Frees a session that holds no tunnel. */
-void		 session_drop_empty(struct session *);
+/*
+ * Puts t in its session, made if new: 0, -1 when out of memory, -2 when
+ * the session holds max tunnels already (in all workers).
+ */
+int		 session_join(struct tunnel *, uint64_t id, const char *user,
+		    unsigned int max);
 void		 session_detach(struct tunnel *);
-struct session	*session_find(uint64_t id);
+/* Closes a session's tunnels in every worker (worker 0); how many. */
 unsigned int	 session_kill(uint64_t id, const char *reason);
+unsigned int	 session_count(void);
 struct source	*source_get(const struct sockaddr_storage *);
 void		 source_put(struct source *);
 
@@ -354,7 +430,6 @@ void	 control_start(void);
 void	 control_close(const char *path);
 
 /* metrics.c */
-enum metrics_hist { HIST_HANDSHAKE, HIST_CONNECT, HIST_MAX };
 void	 metrics_refusal(enum refusal);
 void	 metrics_tunnel_opened(enum listener_kind);
 void	 metrics_tls_handshake(int resumed);
@@ -371,6 +446,23 @@ void	 metrics_http_accept(int fd);
 void	 tlsticket_setup(SSL_CTX *ctx, unsigned int lifetime);
 /* Wipes the ticket keys. */
 void	 tlsticket_clear(void);
+
+/* worker.c */
+/* A worker with its loop and listeners (sockets shared when n > 1). */
+struct gateway	*worker_new(unsigned int id);
+void		 worker_free(struct gateway *);
+void		 worker_start(struct gateway *);
+void		 worker_join(struct gateway *);
+/*
+ * Runs fn(arg) on each worker's thread in turn, the caller's first, and
+ * returns once all have: worker 0 only. A worker whose loop has ended runs
+ * it on the caller's thread.
+ */
+void		 worker_run_all(worker_fn, void *);
+/* Whether every other worker's loop has ended. */
+int		 worker_others_stopped(void);
+void		 shared_lock(void);
+void		 shared_unlock(void);
 
 /* gatewayd.c */
 int	 gateway_reload(char *err, size_t errlen);

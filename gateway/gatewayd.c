@@ -8,14 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/thread.h>
 #include <openssl/ssl.h>
 
 #include "gateway.h"
 #include "log.h"
 #include "privdrop.h"
 #include "tls.h"
-
-struct gateway	*gw;
 
 static void
 usage(void)
@@ -69,16 +68,29 @@ same_addr(const struct sockaddr_storage *a, socklen_t alen,
 	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
 }
 
+/* On each worker: takes up what a reload left in shared. */
+static void
+gateway_adopt(void *arg)
+{
+	gw->conf = shared.conf;
+	gw->keys = shared.keys;
+	gw->tls_ctx = shared.tls_ctx;
+	gw->spice_ctx = shared.spice_ctx;
+}
+
 int
 gateway_reload(char *err, size_t errlen)
 {
-	struct gateway_config	*c;
-	struct keyring		 keys;
-	SSL_CTX			*ctx, *spice_ctx;
+	struct gateway_config	*c, *old_conf;
+	struct keyring		 keys, *old_keys, *newkeys;
+	SSL_CTX			*ctx, *spice_ctx, *old_ctx, *old_spice;
 
 	memset(&keys, 0, sizeof keys);
 	if ((c = conf_load(gw->conf->path, err, errlen)) == NULL)
 		return -1;
+	if (c->workers != gw->conf->workers)
+		log_warnx("reload: workers changes at the next restart");
+	c->workers = gw->conf->workers;
 	/* Requests are read into buffers of the size the gateway started with. */
 	if (c->request.max_size > gw->conf->buffer_size) {
 		snprintf(err, errlen, "max_request_size (%zu) is larger than "
@@ -125,18 +137,35 @@ gateway_reload(char *err, size_t errlen)
 		conf_free(c);
 		return -1;
 	}
-	keyring_clear(&gw->keys);
-	gw->keys = keys;
+	if ((newkeys = malloc(sizeof *newkeys)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		SSL_CTX_free(ctx);
+		SSL_CTX_free(spice_ctx);
+		keyring_clear(&keys);
+		conf_free(c);
+		return -1;
+	}
+	*newkeys = keys;
 	keyring_clear(&keys);
+	old_conf = shared.conf;
+	old_keys = shared.keys;
+	old_ctx = shared.tls_ctx;
+	old_spice = shared.spice_ctx;
+	shared.conf = c;
+	shared.keys = newkeys;
+	shared.tls_ctx = ctx;
+	shared.spice_ctx = spice_ctx;
+	/* Once every worker has the new ones, none uses the old. */
+	worker_run_all(gateway_adopt, NULL);
+	keyring_clear(old_keys);
+	free(old_keys);
 	/* Live connections keep a reference to the old context. */
-	SSL_CTX_free(gw->tls_ctx);
-	gw->tls_ctx = ctx;
-	SSL_CTX_free(gw->spice_ctx);
-	gw->spice_ctx = spice_ctx;
-	conf_free(gw->conf);
-	gw->conf = c;
+	SSL_CTX_free(old_ctx);
+	SSL_CTX_free(old_spice);
+	conf_free(old_conf);
 	log_info("reloaded %s: %zu ticket key(s), %u tunnel(s) kept",
-	    c->path, gw->keys.nkeys, gw->ntunnels);
+	    c->path, gw->keys->nkeys,
+	    __atomic_load_n(&shared.ntunnels, __ATOMIC_RELAXED));
 	return 0;
 }
 
@@ -150,29 +179,34 @@ gateway_sighup(evutil_socket_t sig, short what, void *arg)
 		    "%s", err);
 }
 
+/* On each worker: closes whatever it still holds. */
 static void
-gateway_drain_expired(evutil_socket_t fd, short what, void *arg)
+gateway_drain_now(void *arg)
 {
 	struct tunnel	*t;
 
-	log_warnx("drain deadline reached: closing %u tunnel(s)",
-	    gw->ntunnels);
 	while ((t = TAILQ_FIRST(&gw->tunnels)) != NULL)
 		tunnel_close(t, "gateway shutting down");
-	event_base_loopexit(gw->base, NULL);
+	/* tunnel_reap ends the loop. */
+	event_active(gw->reap_ev, EV_TIMEOUT, 1);
 }
 
 static void
-gateway_sigterm(evutil_socket_t sig, short what, void *arg)
+gateway_drain_expired(evutil_socket_t fd, short what, void *arg)
+{
+	if (gw->ntunnels > 0)
+		log_warnx("drain deadline reached: closing %u tunnel(s)",
+		    gw->ntunnels);
+	gateway_drain_now(NULL);
+}
+
+/* On each worker: stops accepting and waits for its tunnels to end. */
+static void
+gateway_drain(void *arg)
 {
 	struct tunnel	*t, *next;
 	struct timeval	 tv = { gw->conf->drain_timeout, 0 };
 
-	if (gw->draining) {
-		log_info("second signal: closing now");
-		gateway_drain_expired(-1, 0, NULL);
-		return;
-	}
 	gw->draining = 1;
 	listener_close(&gw->plain);
 	listener_close(&gw->tls);
@@ -182,15 +216,24 @@ gateway_sigterm(evutil_socket_t sig, short what, void *arg)
 		if (t->state != TUNNEL_RELAY)
 			tunnel_close(t, "gateway shutting down");
 	}
-	log_info("draining %u tunnel(s), at most %us (signal again to stop "
-	    "now)", gw->ntunnels, gw->conf->drain_timeout);
-	if (gw->ntunnels == 0) {
-		event_base_loopexit(gw->base, NULL);
-		return;
-	}
+	event_active(gw->reap_ev, EV_TIMEOUT, 1);
 	gw->drain_timer = evtimer_new(gw->base, gateway_drain_expired, NULL);
 	if (gw->drain_timer == NULL || evtimer_add(gw->drain_timer, &tv) == -1)
-		event_base_loopexit(gw->base, NULL);
+		gateway_drain_now(NULL);
+}
+
+static void
+gateway_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+	if (gw->draining) {
+		log_info("second signal: closing now");
+		worker_run_all(gateway_drain_now, NULL);
+		return;
+	}
+	worker_run_all(gateway_drain, NULL);
+	log_info("draining %u tunnel(s), at most %us (signal again to stop "
+	    "now)", __atomic_load_n(&shared.ntunnels, __ATOMIC_RELAXED),
+	    gw->conf->drain_timeout);
 }
 
 /* What the gateway keeps in its state directory. */
@@ -216,7 +259,8 @@ main(int argc, char *argv[])
 	struct gateway_config	*c;
 	struct event		*ev_hup, *ev_term, *ev_int;
 	const char		*conffile = GATEWAY_DEFAULT_CONF;
-	char			 err[1024];
+	char			 err[1024], nworkers[32] = "";
+	unsigned int		 i;
 	int			 ch, foreground = 0, check = 0, verbose = 0;
 
 	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
@@ -241,21 +285,15 @@ main(int argc, char *argv[])
 		usage();
 	log_init("paprika-gatewayd", foreground || check, verbose);
 
-	gw = calloc(1, sizeof *gw);
-	if (gw == NULL)
-		fatalx("out of memory");
-	TAILQ_INIT(&gw->tunnels);
-	TAILQ_INIT(&gw->reap);
-	TAILQ_INIT(&gw->pending);
-	gw->plain.fd = gw->tls.fd = gw->ws.fd = gw->metrics_listener.fd = -1;
-	gw->control_fd = -1;
 	if ((c = conf_load(conffile, err, sizeof err)) == NULL) {
 		fprintf(stderr, "paprika-gatewayd: %s\n", err);
 		return 1;
 	}
-	gw->conf = c;
-	if (gateway_load_secrets(c, &gw->keys, &gw->tls_ctx, &gw->spice_ctx,
-	    err, sizeof err) == -1) {
+	shared.conf = c;
+	if ((shared.keys = calloc(1, sizeof *shared.keys)) == NULL)
+		fatalx("out of memory");
+	if (gateway_load_secrets(c, shared.keys, &shared.tls_ctx,
+	    &shared.spice_ctx, err, sizeof err) == -1) {
 		fprintf(stderr, "paprika-gatewayd: %s\n", err);
 		return 1;
 	}
@@ -268,24 +306,23 @@ main(int argc, char *argv[])
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
-	if ((gw->base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
+	/* One worker takes no locks in libevent, as before workers. */
+	shared.nworkers = c->workers;
+	if (shared.nworkers > 1 && evthread_use_pthreads() == -1)
+		fatalx("evthread_use_pthreads failed");
 	if (c->state_dir != NULL)
 		privdrop_state_dir(c->state_dir, c->user, state_files,
 		    "gateway");
 	if (revoke_load(c->state_dir) == -1)
 		fatalx("cannot read revocations from %s", c->state_dir);
-	if (c->listen_plain_len != 0 && listener_open(&gw->plain,
-	    &c->listen_plain, c->listen_plain_len, LISTENER_PLAIN) == -1)
-		return 1;
-	if (c->listen_tls_len != 0 && listener_open(&gw->tls, &c->listen_tls,
-	    c->listen_tls_len, LISTENER_TLS) == -1)
-		return 1;
-	if (c->listen_ws_len != 0 && listener_open(&gw->ws, &c->listen_ws,
-	    c->listen_ws_len, LISTENER_WS) == -1)
-		return 1;
+	for (i = 0; i < shared.nworkers; i++) {
+		if ((shared.workers[i] = worker_new(i)) == NULL)
+			return 1;
+	}
+	gw = shared.workers[0];
 	if (c->listen_metrics_len != 0 && listener_open(&gw->metrics_listener,
-	    &c->listen_metrics, c->listen_metrics_len, LISTENER_PLAIN) == -1)
+	    &c->listen_metrics, c->listen_metrics_len, LISTENER_PLAIN,
+	    0) == -1)
 		return 1;
 	if (c->control_socket != NULL && control_open(c->control_socket) == -1)
 		return 1;
@@ -298,9 +335,6 @@ main(int argc, char *argv[])
 		fatal("daemon");
 
 	gw->started = time(NULL);
-	if ((gw->reap_ev = event_new(gw->base, -1, 0, tunnel_reap, NULL)) ==
-	    NULL)
-		fatalx("event_new failed");
 	ev_hup = evsignal_new(gw->base, SIGHUP, gateway_sighup, NULL);
 	ev_term = evsignal_new(gw->base, SIGTERM, gateway_sigterm, NULL);
 	ev_int = evsignal_new(gw->base, SIGINT, gateway_sigterm, NULL);
@@ -309,44 +343,42 @@ main(int argc, char *argv[])
 	    evsignal_add(ev_term, NULL) == -1 ||
 	    evsignal_add(ev_int, NULL) == -1)
 		fatalx("cannot watch signals");
-	listener_start(&gw->plain);
-	listener_start(&gw->tls);
-	listener_start(&gw->ws);
+	for (i = 0; i < shared.nworkers; i++)
+		worker_start(shared.workers[i]);
 	listener_start(&gw->metrics_listener);
 	control_start();
 	revoke_start();
+	if (shared.nworkers > 1)
+		snprintf(nworkers, sizeof nworkers, ", %u workers",
+		    shared.nworkers);
 	log_info("started: plain %s, tls %s, ws %s, %zu ticket key(s), "
-	    "%zu upstream network(s)",
+	    "%zu upstream network(s)%s",
 	    c->listen_plain_len ? netaddr_str((struct sockaddr *)
 	    &c->listen_plain, err, 64) : "off",
 	    c->listen_tls_len ? netaddr_str((struct sockaddr *)
 	    &c->listen_tls, err + 64, 64) : "off",
 	    c->listen_ws_len ? netaddr_str((struct sockaddr *)
 	    &c->listen_ws, err + 128, 64) : "off",
-	    gw->keys.nkeys, c->nnets);
+	    gw->keys->nkeys, c->nnets, nworkers);
 
 	event_base_dispatch(gw->base);
 
+	for (i = 1; i < shared.nworkers; i++)
+		worker_join(shared.workers[i]);
 	log_info("stopped");
 	control_close(gw->conf->control_socket);
-	listener_close(&gw->metrics_listener);
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);
-	tunnel_reap(-1, 0, NULL);
-	event_free(gw->reap_ev);
-	if (gw->drain_timer != NULL)
-		event_free(gw->drain_timer);
-	if (gw->accept_backoff != NULL)
-		event_free(gw->accept_backoff);
+	for (i = shared.nworkers; i-- > 0; )
+		worker_free(shared.workers[i]);
 	relay_shutdown();
 	revoke_stop();
-	keyring_clear(&gw->keys);
-	SSL_CTX_free(gw->tls_ctx);
-	SSL_CTX_free(gw->spice_ctx);
+	keyring_clear(shared.keys);
+	free(shared.keys);
+	SSL_CTX_free(shared.tls_ctx);
+	SSL_CTX_free(shared.spice_ctx);
 	tlsticket_clear();
-	event_base_free(gw->base);
-	conf_free(gw->conf);
-	free(gw);
+	conf_free(shared.conf);
 	return 0;
 }

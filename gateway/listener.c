@@ -19,9 +19,13 @@ static const char	overloaded[] =
     "Content-Length: 20\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
     "gateway overloaded\r\n";
 
+/*
+ * Opens a listening socket; with reuseport, one of several on the address
+ * (one per worker), among which the kernel spreads the connections.
+ */
 int
 listener_open(struct listener *l, const struct sockaddr_storage *ss,
-    socklen_t len, enum listener_kind kind)
+    socklen_t len, enum listener_kind kind, int reuseport)
 {
 	char	buf[NETADDR_STRLEN];
 	int	fd, on = 1;
@@ -35,6 +39,12 @@ listener_open(struct listener *l, const struct sockaddr_storage *ss,
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof on) == -1) {
+		log_warn("SO_REUSEPORT");
+		close(fd);
+		return -1;
+	}
 	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
 	if (bind(fd, (const struct sockaddr *)ss, len) == -1 ||
@@ -52,8 +62,8 @@ listener_open(struct listener *l, const struct sockaddr_storage *ss,
 static void
 listener_log_overload(void)
 {
-	static time_t		last;
-	static unsigned long	count;
+	static __thread time_t		last;
+	static __thread unsigned long	count;
 	time_t			now = time(NULL);
 
 	count++;
@@ -127,7 +137,8 @@ listener_accept(evutil_socket_t lfd, short what, void *arg)
 			metrics_http_accept(fd);
 			continue;
 		}
-		if (gw->ntunnels >= gw->conf->max_tunnels) {
+		if (__atomic_load_n(&shared.ntunnels, __ATOMIC_RELAXED) >=
+		    gw->conf->max_tunnels) {
 			/* Best effort: the answer fits any socket buffer. */
 			metrics_refusal(REFUSE_OVERLOADED);
 			listener_log_overload();

@@ -16,11 +16,13 @@ paprika_gatewayd_SOURCES = \
 	gateway/session.c \
 	gateway/tlsticket.c \
 	gateway/tunnel.c \
+	gateway/worker.c \
 	gateway/ws.c \
 	gateway/wsparse.c gateway/wsparse.h
-paprika_gatewayd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
+paprika_gatewayd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS) \
+	$(LIBEVENT_PTHREADS_CFLAGS)
 paprika_gatewayd_LDADD = $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) \
-	-lpthread
+	$(LIBEVENT_PTHREADS_LIBS) -lpthread
 
 # The example configuration and a systemd unit, installed as documentation.
 paprikadocdir = $(docdir)

@@ -17,23 +17,9 @@ static const double	buckets[] = {
 	2.5, 5, 10
 };
 #define NBUCKETS	(sizeof buckets / sizeof buckets[0])
+_Static_assert(NBUCKETS == METRICS_NBUCKETS, "METRICS_NBUCKETS");
 
-struct histogram {
-	uint64_t	counts[NBUCKETS + 1];
-	double		sum;
-	uint64_t	n;
-};
-
-static struct {
-	uint64_t		opened[LISTENER_KINDS];
-	uint64_t		closed;
-	uint64_t		tls_handshakes;
-	uint64_t		tls_resumed;
-	uint64_t		bytes_up;
-	uint64_t		bytes_down;
-	uint64_t		refusals[REFUSE_MAX];
-	struct histogram	hist[HIST_MAX];
-} m;
+/* Each worker counts in its own gw->m; a render adds them up. */
 
 static const char *const refusal_names[REFUSE_MAX] = {
 	[REFUSE_MALFORMED] = "malformed",
@@ -67,35 +53,35 @@ refusal_name(enum refusal r)
 void
 metrics_refusal(enum refusal r)
 {
-	m.refusals[r]++;
+	gw->m.refusals[r]++;
 }
 
 void
 metrics_tunnel_opened(enum listener_kind kind)
 {
-	m.opened[kind]++;
+	gw->m.opened[kind]++;
 }
 
 void
 metrics_tls_handshake(int resumed)
 {
-	m.tls_handshakes++;
+	gw->m.tls_handshakes++;
 	if (resumed)
-		m.tls_resumed++;
+		gw->m.tls_resumed++;
 }
 
 void
 metrics_tunnel_closed(const struct tunnel *t)
 {
-	m.closed++;
-	m.bytes_up += t->up.bytes;
-	m.bytes_down += t->down.bytes;
+	gw->m.closed++;
+	gw->m.bytes_up += t->up.bytes;
+	gw->m.bytes_down += t->down.bytes;
 }
 
 void
 metrics_observe(enum metrics_hist h, double seconds)
 {
-	struct histogram	*hi = &m.hist[h];
+	struct histogram	*hi = &gw->m.hist[h];
 	size_t			 i;
 
 	for (i = 0; i < NBUCKETS && seconds > buckets[i]; i++)
@@ -125,46 +111,88 @@ render_histogram(FILE *fp, const char *name, const char *help,
 	    (unsigned long long)h->n);
 }
 
+/* What a render gathers from every worker. */
+struct metrics_sum {
+	struct metrics_counts	 m;
+	uint64_t		 live_up;
+	uint64_t		 live_down;
+	unsigned int		 connections;
+	unsigned int		 relaying;
+	uint64_t		 accepted[GATEWAY_MAX_WORKERS];
+};
+
+/* On each worker: adds its counters and live tunnels to the sum. */
+static void
+metrics_gather(void *arg)
+{
+	struct metrics_sum	*sum = arg;
+	struct tunnel		*t;
+	size_t			 i, k;
+
+	TAILQ_FOREACH(t, &gw->tunnels, entry) {
+		sum->live_up += t->up.bytes;
+		sum->live_down += t->down.bytes;
+		if (t->state == TUNNEL_RELAY)
+			sum->relaying++;
+	}
+	sum->connections += gw->ntunnels;
+	sum->accepted[gw->id] = gw->m.accepted;
+	for (i = 0; i < LISTENER_KINDS; i++)
+		sum->m.opened[i] += gw->m.opened[i];
+	sum->m.closed += gw->m.closed;
+	sum->m.tls_handshakes += gw->m.tls_handshakes;
+	sum->m.tls_resumed += gw->m.tls_resumed;
+	sum->m.bytes_up += gw->m.bytes_up;
+	sum->m.bytes_down += gw->m.bytes_down;
+	for (i = 0; i < REFUSE_MAX; i++)
+		sum->m.refusals[i] += gw->m.refusals[i];
+	for (i = 0; i < HIST_MAX; i++) {
+		for (k = 0; k <= NBUCKETS; k++)
+			sum->m.hist[i].counts[k] += gw->m.hist[i].counts[k];
+		sum->m.hist[i].sum += gw->m.hist[i].sum;
+		sum->m.hist[i].n += gw->m.hist[i].n;
+	}
+}
+
 char *
 metrics_render(void)
 {
-	struct tunnel	*t;
-	uint64_t	 live_up = 0, live_down = 0;
-	unsigned int	 relaying = 0;
-	char		*text = NULL;
-	size_t		 len = 0;
-	FILE		*fp;
-	size_t		 i;
+	struct metrics_sum	*sum;
+	char			*text = NULL;
+	size_t			 len = 0;
+	FILE			*fp;
+	size_t			 i;
+	unsigned int		 npending;
 
-	if ((fp = open_memstream(&text, &len)) == NULL)
+	if ((sum = calloc(1, sizeof *sum)) == NULL)
 		return NULL;
-	TAILQ_FOREACH(t, &gw->tunnels, entry) {
-		live_up += t->up.bytes;
-		live_down += t->down.bytes;
-		if (t->state == TUNNEL_RELAY)
-			relaying++;
+	if ((fp = open_memstream(&text, &len)) == NULL) {
+		free(sum);
+		return NULL;
 	}
+	worker_run_all(metrics_gather, sum);
+	npending = pending_count();
 	fprintf(fp, "# HELP paprika_gateway_connections Client connections "
 	    "open now, in any phase.\n# TYPE paprika_gateway_connections "
-	    "gauge\npaprika_gateway_connections %u\n", gw->ntunnels);
+	    "gauge\npaprika_gateway_connections %u\n", sum->connections);
 	fprintf(fp, "# HELP paprika_gateway_pending Client connections that "
 	    "have not shown a valid ticket yet.\n# TYPE paprika_gateway_pending "
-	    "gauge\npaprika_gateway_pending %u\n", gw->npending);
+	    "gauge\npaprika_gateway_pending %u\n", npending);
 	fprintf(fp, "# HELP paprika_gateway_tunnels Tunnels relaying now.\n"
 	    "# TYPE paprika_gateway_tunnels gauge\n"
-	    "paprika_gateway_tunnels %u\n", relaying);
+	    "paprika_gateway_tunnels %u\n", sum->relaying);
 	fprintf(fp, "# HELP paprika_gateway_sessions Sessions with at least "
 	    "one tunnel.\n# TYPE paprika_gateway_sessions gauge\n"
-	    "paprika_gateway_sessions %u\n", HASH_COUNT(gw->sessions));
+	    "paprika_gateway_sessions %u\n", session_count());
 	fprintf(fp, "# HELP paprika_gateway_tunnels_opened_total Tunnels "
 	    "established.\n# TYPE paprika_gateway_tunnels_opened_total "
 	    "counter\n"
 	    "paprika_gateway_tunnels_opened_total{listener=\"plain\"} %llu\n"
 	    "paprika_gateway_tunnels_opened_total{listener=\"tls\"} %llu\n"
 	    "paprika_gateway_tunnels_opened_total{listener=\"ws\"} %llu\n",
-	    (unsigned long long)m.opened[LISTENER_PLAIN],
-	    (unsigned long long)m.opened[LISTENER_TLS],
-	    (unsigned long long)m.opened[LISTENER_WS]);
+	    (unsigned long long)sum->m.opened[LISTENER_PLAIN],
+	    (unsigned long long)sum->m.opened[LISTENER_TLS],
+	    (unsigned long long)sum->m.opened[LISTENER_WS]);
 	fprintf(fp, "# HELP paprika_gateway_tls_handshakes_total Client TLS "
 	    "handshakes completed.\n# TYPE paprika_gateway_tls_handshakes_total "
 	    "counter\npaprika_gateway_tls_handshakes_total %llu\n"
@@ -172,34 +200,41 @@ metrics_render(void)
 	    "that resumed a session (a ticket).\n"
 	    "# TYPE paprika_gateway_tls_resumed_total counter\n"
 	    "paprika_gateway_tls_resumed_total %llu\n",
-	    (unsigned long long)m.tls_handshakes,
-	    (unsigned long long)m.tls_resumed);
+	    (unsigned long long)sum->m.tls_handshakes,
+	    (unsigned long long)sum->m.tls_resumed);
 	fprintf(fp, "# HELP paprika_gateway_bytes_total Bytes relayed.\n"
 	    "# TYPE paprika_gateway_bytes_total counter\n"
 	    "paprika_gateway_bytes_total{direction=\"up\"} %llu\n"
 	    "paprika_gateway_bytes_total{direction=\"down\"} %llu\n",
-	    (unsigned long long)(m.bytes_up + live_up),
-	    (unsigned long long)(m.bytes_down + live_down));
+	    (unsigned long long)(sum->m.bytes_up + sum->live_up),
+	    (unsigned long long)(sum->m.bytes_down + sum->live_down));
 	fprintf(fp, "# HELP paprika_gateway_refusals_total Connections "
 	    "refused, by reason.\n"
 	    "# TYPE paprika_gateway_refusals_total counter\n");
 	for (i = 0; i < REFUSE_MAX; i++)
 		fprintf(fp, "paprika_gateway_refusals_total{reason=\"%s\"} "
 		    "%llu\n", refusal_names[i],
-		    (unsigned long long)m.refusals[i]);
+		    (unsigned long long)sum->m.refusals[i]);
 	fprintf(fp, "# HELP paprika_gateway_revocations Revoked sessions and "
 	    "tickets remembered.\n# TYPE paprika_gateway_revocations gauge\n"
 	    "paprika_gateway_revocations %zu\n", revoke_count());
 	render_histogram(fp, "paprika_gateway_tls_handshake_seconds",
 	    "Time from accept to the end of the client TLS handshake.",
-	    &m.hist[HIST_HANDSHAKE]);
+	    &sum->m.hist[HIST_HANDSHAKE]);
 	render_histogram(fp, "paprika_gateway_upstream_connect_seconds",
 	    "Time to connect to the upstream SPICE port.",
-	    &m.hist[HIST_CONNECT]);
+	    &sum->m.hist[HIST_CONNECT]);
+	fprintf(fp, "# HELP paprika_gateway_worker_accepted_total Client "
+	    "connections each worker accepted.\n"
+	    "# TYPE paprika_gateway_worker_accepted_total counter\n");
+	for (i = 0; i < shared.nworkers; i++)
+		fprintf(fp, "paprika_gateway_worker_accepted_total{worker=\"%zu\"} "
+		    "%llu\n", i, (unsigned long long)sum->accepted[i]);
 	fprintf(fp, "# HELP paprika_gateway_uptime_seconds Seconds since "
 	    "start.\n# TYPE paprika_gateway_uptime_seconds gauge\n"
 	    "paprika_gateway_uptime_seconds %lld\n",
 	    (long long)(time(NULL) - gw->started));
+	free(sum);
 	if (fclose(fp) != 0) {
 		free(text);
 		return NULL;

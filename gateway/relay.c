@@ -29,12 +29,13 @@ struct pool_buf {
 	struct pool_buf	*next;
 };
 
-static struct pool_buf	*buf_pool;
-static size_t		 buf_pool_len;
-static size_t		 buf_size;
-static int		 pipe_pool[RELAY_POOL_MAX][2];
-static size_t		 pipe_pool_len;
-static int		 pipes_unavailable;
+/* Each worker's own pools: a tunnel stays on the worker that accepted it. */
+static __thread struct pool_buf	*buf_pool;
+static __thread size_t		 buf_pool_len;
+static __thread size_t		 buf_size;
+static __thread int		 pipe_pool[RELAY_POOL_MAX][2];
+static __thread size_t		 pipe_pool_len;
+static __thread int		 pipes_unavailable;
 
 /* The size of every pool buffer: buffer_size as the gateway started. */
 size_t

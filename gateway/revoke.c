@@ -49,6 +49,8 @@ struct revoke_line {
 	STAILQ_ENTRY(revoke_line) entry;
 };
 
+/* Read by every worker, written by worker 0: under revoke_table_lock. */
+static pthread_rwlock_t		 revoke_table_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct revocation	*revocations;
 static size_t			 nrevocations;
 static char			*revoke_path;
@@ -420,12 +422,17 @@ revoke_add(char kind, uint64_t id, time_t until)
 	static time_t	 last_sweep;
 	time_t		 now = time(NULL);
 
+	int		 changed;
+
+	pthread_rwlock_wrlock(&revoke_table_lock);
 	/* Expired entries leave the table (and revoke_count) each minute. */
 	if (now - last_sweep >= 60) {
 		last_sweep = now;
 		revoke_sweep(now);
 	}
-	if (revoke_insert(kind, id, until, now))
+	changed = revoke_insert(kind, id, until, now);
+	pthread_rwlock_unlock(&revoke_table_lock);
+	if (changed)
 		revoke_persist(kind, id, until);
 }
 
@@ -447,13 +454,22 @@ int
 revoke_check(const struct ticket *t)
 {
 	time_t	now = time(NULL);
+	int	rc;
 
-	return revoke_lookup('s', t->session_id, now) ||
+	pthread_rwlock_rdlock(&revoke_table_lock);
+	rc = revoke_lookup('s', t->session_id, now) ||
 	    revoke_lookup('t', t->ticket_id, now);
+	pthread_rwlock_unlock(&revoke_table_lock);
+	return rc;
 }
 
 size_t
 revoke_count(void)
 {
-	return nrevocations;
+	size_t	n;
+
+	pthread_rwlock_rdlock(&revoke_table_lock);
+	n = nrevocations;
+	pthread_rwlock_unlock(&revoke_table_lock);
+	return n;
 }

@@ -1,6 +1,8 @@
 /*
  * Sessions (the tunnels one ticket's session holds) and connection counts
- * per source address.
+ * per source address. Both are shared by the workers, under shared.lock:
+ * a session's list holds tunnels of every worker, and only each tunnel's
+ * own worker closes it.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -11,47 +13,55 @@
 
 #include "gateway.h"
 
-struct session *
+/* With shared.lock held. */
+static struct session *
 session_find(uint64_t id)
 {
 	struct session	*s;
 
-	HASH_FIND(hh, gw->sessions, &id, sizeof id, s);
+	HASH_FIND(hh, shared.sessions, &id, sizeof id, s);
 	return s;
 }
 
-struct session *
-session_get(uint64_t id, const char *user)
-{
-	struct session	*s;
-
-	if ((s = session_find(id)) != NULL)
-		return s;
-	if ((s = calloc(1, sizeof *s)) == NULL)
-		return NULL;
-	s->id = id;
-	strlcpy(s->user, user, sizeof s->user);
-	TAILQ_INIT(&s->tunnels);
-	s->since = time(NULL);
-	HASH_ADD(hh, gw->sessions, id, sizeof s->id, s);
-	return s;
-}
-
-void
-session_attach(struct session *s, struct tunnel *t)
-{
-	TAILQ_INSERT_TAIL(&s->tunnels, t, sentry);
-	s->ntunnels++;
-	t->session = s;
-}
-
-void
+/* With shared.lock held: frees a session that holds no tunnel. */
+static void
 session_drop_empty(struct session *s)
 {
 	if (s->ntunnels > 0)
 		return;
-	HASH_DEL(gw->sessions, s);
+	HASH_DEL(shared.sessions, s);
 	free(s);
+}
+
+int
+session_join(struct tunnel *t, uint64_t id, const char *user,
+    unsigned int max)
+{
+	struct session	*s;
+	int		 rc = -1;
+
+	shared_lock();
+	if ((s = session_find(id)) == NULL) {
+		if ((s = calloc(1, sizeof *s)) == NULL)
+			goto out;
+		s->id = id;
+		strlcpy(s->user, user, sizeof s->user);
+		TAILQ_INIT(&s->tunnels);
+		s->since = time(NULL);
+		HASH_ADD(hh, shared.sessions, id, sizeof s->id, s);
+	}
+	if (s->ntunnels >= max) {
+		session_drop_empty(s);
+		rc = -2;
+		goto out;
+	}
+	TAILQ_INSERT_TAIL(&s->tunnels, t, sentry);
+	s->ntunnels++;
+	t->session = s;
+	rc = 0;
+ out:
+	shared_unlock();
+	return rc;
 }
 
 void
@@ -61,27 +71,64 @@ session_detach(struct tunnel *t)
 
 	if (s == NULL)
 		return;
+	shared_lock();
 	TAILQ_REMOVE(&s->tunnels, t, sentry);
 	s->ntunnels--;
 	t->session = NULL;
 	session_drop_empty(s);
+	shared_unlock();
 }
 
-/* Closes every tunnel of a session; returns how many. */
+unsigned int
+session_count(void)
+{
+	unsigned int	n;
+
+	shared_lock();
+	n = HASH_COUNT(shared.sessions);
+	shared_unlock();
+	return n;
+}
+
+struct session_kill_job {
+	uint64_t	 id;
+	const char	*reason;
+	unsigned int	 closed;
+};
+
+/* On each worker: closes this worker's tunnels of the session. */
+static void
+session_kill_here(void *arg)
+{
+	struct session_kill_job	*job = arg;
+	struct session		*s;
+	struct tunnel		*t;
+
+	for (;;) {
+		/* Each close may free the session with its last tunnel. */
+		t = NULL;
+		shared_lock();
+		if ((s = session_find(job->id)) != NULL) {
+			TAILQ_FOREACH(t, &s->tunnels, sentry) {
+				if (t->worker == gw)
+					break;
+			}
+		}
+		shared_unlock();
+		if (t == NULL)
+			return;
+		tunnel_close(t, job->reason);
+		job->closed++;
+	}
+}
+
 unsigned int
 session_kill(uint64_t id, const char *reason)
 {
-	struct session	*s;
-	struct tunnel	*t;
-	unsigned int	 n = 0;
+	struct session_kill_job	job = { id, reason, 0 };
 
-	/* Each close may free the session with its last tunnel. */
-	while ((s = session_find(id)) != NULL &&
-	    (t = TAILQ_FIRST(&s->tunnels)) != NULL) {
-		tunnel_close(t, reason);
-		n++;
-	}
-	return n;
+	worker_run_all(session_kill_here, &job);
+	return job.closed;
 }
 
 /*
@@ -96,14 +143,17 @@ source_get(const struct sockaddr_storage *ss)
 
 	netaddr_source((const struct sockaddr *)ss, GATEWAY_SOURCE_PREFIX_V6,
 	    key, sizeof key);
-	HASH_FIND_STR(gw->sources, key, src);
+	shared_lock();
+	HASH_FIND_STR(shared.sources, key, src);
 	if (src == NULL) {
 		if ((src = calloc(1, sizeof *src)) == NULL)
-			return NULL;
+			goto out;
 		strlcpy(src->key, key, sizeof src->key);
-		HASH_ADD_STR(gw->sources, key, src);
+		HASH_ADD_STR(shared.sources, key, src);
 	}
 	src->count++;
+ out:
+	shared_unlock();
 	return src;
 }
 
@@ -112,8 +162,10 @@ source_put(struct source *src)
 {
 	if (src == NULL)
 		return;
+	shared_lock();
 	if (--src->count == 0) {
-		HASH_DEL(gw->sources, src);
+		HASH_DEL(shared.sources, src);
 		free(src);
 	}
+	shared_unlock();
 }

@@ -132,12 +132,17 @@ tunnel_admit(struct tunnel *t, enum refusal *why)
 {
 	const struct gateway_config	*c = gw->conf;
 	const struct source		*src = t->source;
+	int				 over;
 
 	*why = REFUSE_OVERLOADED;
 	if (src == NULL)
 		return "gateway out of memory";
-	if (src->count > c->max_tunnels_per_source ||
-	    src->pending >= c->max_pending_per_source)
+	/* The counts are every worker's. */
+	shared_lock();
+	over = src->count > c->max_tunnels_per_source ||
+	    src->pending >= c->max_pending_per_source;
+	shared_unlock();
+	if (over)
 		return "too many connections from this address";
 	if (pending_add(t) == -1) {
 		*why = REFUSE_PENDING;
@@ -158,7 +163,8 @@ tunnel_accept(int fd, struct sockaddr_storage *peer, enum listener_kind kind)
 		close(fd);
 		return;
 	}
-	t->id = ++gw->next_tunnel_id;
+	t->id = __atomic_add_fetch(&shared.next_tunnel_id, 1, __ATOMIC_RELAXED);
+	t->worker = gw;
 	t->kind = kind;
 	t->tls = kind != LISTENER_PLAIN;
 	t->peer = *peer;
@@ -167,6 +173,8 @@ tunnel_accept(int fd, struct sockaddr_storage *peer, enum listener_kind kind)
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
 	TAILQ_INSERT_TAIL(&gw->tunnels, t, entry);
 	gw->ntunnels++;
+	__atomic_add_fetch(&shared.ntunnels, 1, __ATOMIC_RELAXED);
+	gw->m.accepted++;
 	socket_tune(fd);
 	t->source = source_get(peer);
 	if ((t->timer = evtimer_new(gw->base, tunnel_timeout, t)) == NULL ||
@@ -323,7 +331,6 @@ tunnel_authorize(struct tunnel *t, const char *text, uint16_t port)
 	const struct gateway_config	*c = gw->conf;
 	struct ticket			 tk;
 	struct sockaddr_storage		 ss;
-	struct session			*s;
 	socklen_t			 len;
 	int				 rc;
 
@@ -333,7 +340,7 @@ tunnel_authorize(struct tunnel *t, const char *text, uint16_t port)
 		    "with the connection file from the broker");
 		return;
 	}
-	rc = ticket_decode(text, strlen(text), &gw->keys, time(NULL), &tk);
+	rc = ticket_decode(text, strlen(text), gw->keys, time(NULL), &tk);
 	if (rc != TICKET_OK) {
 		tunnel_refuse(t, rc == TICKET_EXPIRED ? REFUSE_EXPIRED :
 		    REFUSE_BAD_TICKET, ticket_strerror(rc));
@@ -379,17 +386,16 @@ tunnel_authorize(struct tunnel *t, const char *text, uint16_t port)
 		tunnel_advance(t);
 		return;
 	}
-	if ((s = session_get(tk.session_id, tk.user)) == NULL) {
+	switch (session_join(t, tk.session_id, tk.user,
+	    c->max_tunnels_per_session)) {
+	case -1:
 		tunnel_refuse(t, REFUSE_OVERLOADED, "gateway out of memory");
 		return;
-	}
-	if (s->ntunnels >= c->max_tunnels_per_session) {
-		session_drop_empty(s);
+	case -2:
 		tunnel_refuse(t, REFUSE_OVERLOADED, "too many tunnels for this "
 		    "session");
 		return;
 	}
-	session_attach(s, t);
 	pending_remove(t);
 	tunnel_connect(t, &ss, len);
 }
@@ -657,6 +663,7 @@ static void
 tunnel_log(struct tunnel *t, const char *reason)
 {
 	char	peer[NETADDR_STRLEN], up[NETADDR_STRLEN], session[24];
+	char	worker[24] = "";
 
 	netaddr_str((struct sockaddr *)&t->peer, peer, sizeof peer);
 	if (t->target.ss_family != 0)
@@ -668,12 +675,15 @@ tunnel_log(struct tunnel *t, const char *reason)
 		    (unsigned long long)t->session_id);
 	else
 		strlcpy(session, "-", sizeof session);
+	/* One worker logs as before. */
+	if (shared.nworkers > 1)
+		snprintf(worker, sizeof worker, " worker=%u", gw->id);
 	log_info("tunnel %llu %s: listener=%s peer=%s session=%s user=%s "
-	    "upstream=%s up=%llu down=%llu duration=%.3fs",
+	    "upstream=%s up=%llu down=%llu duration=%.3fs%s",
 	    (unsigned long long)t->id, reason, listener_name(t->kind), peer,
 	    session, t->user[0] != '\0' ? t->user : "-", up,
 	    (unsigned long long)t->up.bytes, (unsigned long long)t->down.bytes,
-	    timespec_since(&t->started));
+	    timespec_since(&t->started), worker);
 }
 
 /* Tears the tunnel down now and frees it from the loop later. */
@@ -715,6 +725,7 @@ tunnel_close(struct tunnel *t, const char *reason)
 	t->state = TUNNEL_CLOSED;
 	TAILQ_REMOVE(&gw->tunnels, t, entry);
 	gw->ntunnels--;
+	__atomic_sub_fetch(&shared.ntunnels, 1, __ATOMIC_RELAXED);
 	TAILQ_INSERT_TAIL(&gw->reap, t, entry);
 	event_active(gw->reap_ev, EV_TIMEOUT, 1);
 }
@@ -731,6 +742,8 @@ tunnel_reap(evutil_socket_t fd, short what, void *arg)
 		ws_free(t);
 		free(t);
 	}
-	if (gw->draining && gw->ntunnels == 0)
+	/* Worker 0 holds the signals and the control socket till the last. */
+	if (gw->draining && gw->ntunnels == 0 &&
+	    (gw->id != 0 || worker_others_stopped()))
 		event_base_loopexit(gw->base, NULL);
 }

@@ -168,7 +168,7 @@ cat "$CERT" "$KEY" > "$TMP/haproxy.pem"
 
 # ---- ports, sink, proxies -------------------------------------------------
 
-read -r P_SINK P_GW P_GW_TLS P_HAPROXY P_STUNNEL P_SQUID P_HAPROXY2 < <("$LOADGEN" ports 7) ||
+read -r P_SINK P_GW P_GW_TLS P_HAPROXY P_STUNNEL P_SQUID P_HAPROXY2 P_GW_TLS2 < <("$LOADGEN" ports 8) ||
 	die "no free ports"
 LO=127.0.0.1
 
@@ -201,10 +201,11 @@ MAXCONN=$((HOLD_N + 512))
 
 # Two gateways, one per listener, so that each memory figure starts from a
 # fresh heap rather than from the memory the other listener's tunnels freed.
-start_gateway() {	# name plain-listen tls-listen
+start_gateway() {	# name plain-listen tls-listen [workers]
 	mkdir -p "$TMP/$1-state"
 	cat > "$TMP/$1.conf" <<-EOF
 	[gateway]
+	workers = ${4:-1}
 	listen = $2
 	listen_tls = $3
 	tls_cert = $CERT
@@ -226,6 +227,8 @@ start_gateway() {	# name plain-listen tls-listen
 if [ $have_gateway = 1 ]; then
 	start_gateway paprika "$LO:$P_GW" none
 	start_gateway paprika-tls none "$LO:$P_GW_TLS"
+	# The TLS gateway with two workers, for the concurrency rows only.
+	start_gateway paprika-tls2 none "$LO:$P_GW_TLS2" 2
 	if wait_port paprika "$P_GW" && wait_port paprika-tls "$P_GW_TLS"; then
 		TICKET=$("$PAPRIKACTL" ticket --keys "$KEYS" --user bench \
 		    --upstream "$LO" --ports "$P_SINK" --ttl 3600 2>"$TMP/ticket.err") ||
@@ -324,6 +327,7 @@ want raw && PLAIN_TARGETS+=(raw)
 target_args() {	# target: the client's arguments, in ARGS
 	case $1 in
 	paprika-tls) ARGS=(-c "$LO:$P_GW_TLS" -t -A "$CA" -S "$SUITES" -x "$TICKET:$P_SINK") ;;
+	paprika-tls2) ARGS=(-c "$LO:$P_GW_TLS2" -t -A "$CA" -S "$SUITES" -x "$TICKET:$P_SINK") ;;
 	paprika) ARGS=(-c "$LO:$P_GW" -x "$TICKET:$P_SINK") ;;
 	haproxy) ARGS=(-c "$LO:$P_HAPROXY" -t -A "$CA" -S "$SUITES") ;;
 	haproxy2) ARGS=(-c "$LO:$P_HAPROXY2" -t -A "$CA" -S "$SUITES") ;;
@@ -339,6 +343,7 @@ target_process() { echo "$1"; }	# target: the name of the process serving it
 target_column() {	# target: its column in the table
 	case $1 in
 	paprika-tls) echo paprika ;;
+	paprika-tls2) echo paprika2 ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -550,6 +555,7 @@ CONC_TARGETS=()
 for t in "${TLS_TARGETS[@]}"; do
 	case $t in paprika-tls|haproxy) CONC_TARGETS+=("$t") ;; esac
 done
+[ $have_gateway = 1 ] && wait_port paprika-tls2 "$P_GW_TLS2" && CONC_TARGETS+=(paprika-tls2)
 [ $HAPROXY2 = 1 ] && CONC_TARGETS+=(haproxy2)
 stream_bytes=$(awk -v b="$(numfmt --from=iec "$BYTES")" -v n="$STREAMS" 'BEGIN { printf "%d", b / n }')
 log "concurrency: $STREAMS TLS downloads at once ($BYTES in all), then $RATE_N TLS tunnels opened and closed $STREAMS at a time"
@@ -592,7 +598,7 @@ BEGIN {
 		split(line, f, " ")
 		v[f[1] "," f[2]] = f[3]
 	}
-	ncol = split("paprika haproxy stunnel squid raw haproxy2", col, " ")
+	ncol = split("paprika haproxy stunnel squid raw haproxy2 paprika2", col, " ")
 	nrow = split("tls_up tls_down plain_up plain_down tls_up_cpu tls_down_cpu plain_up_cpu plain_down_cpu tls_p50 tls_p99 tls_p50r tls_p99r plain_p50 plain_p99 tls_mem plain_mem tls_streams tls_streams_cpu tls_rate tls_rate_cpu", row, " ")
 	label["tls_up"] = "TLS upload MB/s";		better["tls_up"] = "higher"
 	label["tls_down"] = "TLS download MB/s";	better["tls_down"] = "higher"
@@ -615,8 +621,8 @@ BEGIN {
 	label["tls_mem"] = "TLS KB per idle tunnel";	better["tls_mem"] = "lower"
 	label["plain_mem"] = "plain KB per idle tunnel"; better["plain_mem"] = "lower"
 
-	printf "%-25s %9s %9s %9s %9s %9s %9s | %8s %8s %8s %8s %8s | %s\n", "figure", "paprika", "haproxy", "stunnel", "squid", "raw", "hapr-2t", "p/hapr", "p/stun", "p/squid", "p/raw", "p/hapr2", "better"
-	for (i = 0; i < 25 + 6 * 10 + 3 + 5 * 9 + 9; i++) printf "-"
+	printf "%-25s %9s %9s %9s %9s %9s %9s %9s | %8s %8s %8s %8s %8s %8s | %s\n", "figure", "paprika", "haproxy", "stunnel", "squid", "raw", "hapr-2t", "pap-2w", "p/hapr", "p/stun", "p/squid", "p/raw", "p/hapr2", "p2/hapr2", "better"
+	for (i = 0; i < 25 + 7 * 10 + 3 + 6 * 9 + 9; i++) printf "-"
 	printf "\n"
 	for (r = 1; r <= nrow; r++) {
 		k = row[r]
@@ -627,13 +633,20 @@ BEGIN {
 		}
 		printf " |"
 		p = (k ",paprika") in v ? v[k ",paprika"] : ""
-		for (c = 2; c <= ncol; c++) {
+		for (c = 2; c < ncol; c++) {
 			q = (k "," col[c]) in v ? v[k "," col[c]] : ""
 			if (p != "" && q != "" && q + 0 > 0)
 				printf " %7.2fx", p / q
 			else
 				printf " %8s", "-"
 		}
+		# Two workers against HAProxy with two threads.
+		p = (k ",paprika2") in v ? v[k ",paprika2"] : ""
+		q = (k ",haproxy2") in v ? v[k ",haproxy2"] : ""
+		if (p != "" && q != "" && q + 0 > 0)
+			printf " %7.2fx", p / q
+		else
+			printf " %8s", "-"
 		printf " | %s\n", better[k]
 	}
 }'
@@ -641,7 +654,8 @@ echo
 echo "raw: plain rows = loopback TCP to the sink with no proxy; TLS throughput rows ="
 echo "     openssl speed -evp aes-128-gcm (16 KiB, one core), the ceiling for one TLS relay."
 echo "p/X = paprika / X: above 1.00x is better for MB/s, worse for ms and KB."
-echo "hapr-2t: HAProxy with nbthread 2, in the concurrency rows only; paprika runs on one thread."
+echo "hapr-2t: HAProxy with nbthread 2; pap-2w: paprika-gatewayd with workers = 2; both in the concurrency"
+echo "rows only. paprika and haproxy: workers = 1 and nbthread 1. The client and the sink share the cores."
 echo "Concurrency: $STREAMS downloads at once ($BYTES in all); $RATE_N tunnels opened (full TLS handshake,"
 echo "CONNECT, first byte) and closed by $STREAMS processes at once. 'resumed': each tunnel resumes the TLS"
 echo "session of the one before (session tickets), as a SPICE session's tunnels after its first do."

@@ -8,7 +8,7 @@ tests_bench_loadgen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_bench_loadgen_LDADD = $(OPENSSL_LIBS) $(LIBBSD_LIBS)
 EXTRA_DIST += tests/bench/bench-gateway.sh tests/bench/bench-broker.py \
 	tests/bench/bench-client.py tests/bench/bench-ws.py tests/bench/procstat.py \
-	tests/bench/README.md
+	tests/bench/bench-gpu.py tests/bench/README.md
 
 BENCH_TARGETS += bench-gateway
 .PHONY: bench-gateway
@@ -49,3 +49,13 @@ BENCH_TARGETS += bench-ws
 bench-ws: paprika-gatewayd$(EXEEXT) paprikactl$(EXEEXT)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-ws.py'
+
+BENCH_TARGETS += bench-gpu
+.PHONY: bench-gpu
+# GPU desktops on the nested GPU host (demo/gpuhost.py): click to desktop
+# with and without a passed-through device, and the allocation race
+# (BENCH_QUICK=1 for a short run).
+bench-gpu: paprika-brokerd$(EXEEXT) paprika-gatewayd$(EXEEXT) paprika-users$(EXEEXT) \
+		demo/guest/paprika-gpu-guest.img
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-gpu.py'

@@ -785,6 +785,20 @@ class TunnelLine:
         return self.text
 
 
+def accepted(gw):
+    """Client connections the gateway accepted so far, all workers
+    together (each worker's paprika_gateway_worker_accepted_total)."""
+    text = gw.ctl("metrics").stdout
+    return sum(int(n) for n in re.findall(
+        r'^paprika_gateway_worker_accepted_total\{worker="\d+"\} (\d+)$',
+        text, re.M))
+
+
+# GWTEST_WORKERS=N runs every test gateway with workers = N (unset: the
+# gateway's default, one per core).
+WORKERS = os.environ.get("GWTEST_WORKERS") or None
+
+
 def peer_str(addr):
     host, port = addr[0], addr[1]
     return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
@@ -845,6 +859,7 @@ class Gateway:
             "upstream_ports": "1024-65535",
             "control_socket": self.sock_path,
             "state_dir": self.state_dir,
+            "workers": WORKERS,
         }
         g.update(self.gateway_extra)
         lim = {

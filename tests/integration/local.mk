@@ -6,7 +6,8 @@ TESTS += \
 	tests/integration/test-gateway-ops.py \
 	tests/integration/test-gateway-limits.py \
 	tests/integration/test-gateway-ws.py \
-	tests/integration/test-gateway-tls-resume.py
+	tests/integration/test-gateway-tls-resume.py \
+	tests/integration/test-gateway-workers.py
 EXTRA_DIST += \
 	tests/integration/gwtest.py \
 	tests/integration/pamwrap.py \
@@ -15,7 +16,8 @@ EXTRA_DIST += \
 	tests/integration/test-gateway-refusals.py \
 	tests/integration/test-gateway-ops.py \
 	tests/integration/test-gateway-limits.py \
-	tests/integration/test-gateway-tls-resume.py
+	tests/integration/test-gateway-tls-resume.py \
+	tests/integration/test-gateway-workers.py
 
 # demo/images.py's screen checks (blank, QEMU's placeholder, the demo
 # banner, same_screen) on synthetic frames and three real screendumps.

@@ -98,8 +98,13 @@ def pending_cap(h, t):
     # address stays under max_pending_per_source, together they would fill
     # max_tunnels with the good tunnel.
     since = gw.log_size()
-    attack = [attacker_connect(gw, ATTACKERS[i % len(ATTACKERS)])
-              for i in range(11)]
+    # One at a time, each seen by the gateway before the next: with several
+    # workers, connections that arrive together are taken in any order.
+    attack = []
+    for i in range(11):
+        seen = g.accepted(gw)
+        attack.append(attacker_connect(gw, ATTACKERS[i % len(ATTACKERS)]))
+        g.wait_until(lambda: g.accepted(gw) > seen, 10)
     t.ok(g.wait_until(lambda: metric(gw, 'paprika_gateway_refusals_total'
                                          '{reason="pending"}') == 7, 10),
          "pending: 7 of 11 silent connections refused for max_pending",

@@ -32,9 +32,6 @@ is no-iommu."""
 import json
 import os
 import re
-import secrets
-import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -45,7 +42,6 @@ from testlib import build_agent_guest, check, finish, import_demo, note, top_bui
 import_demo()
 import brokerdeploy  # noqa: E402
 import gpuhost  # noqa: E402
-import guest  # noqa: E402
 import images  # noqa: E402
 import libvirt  # noqa: E402
 from deployment import make_workdir  # noqa: E402
@@ -53,10 +49,6 @@ from deployment import make_workdir  # noqa: E402
 DISPLAYS = sorted(gpuhost.DISPLAYS)
 
 
-# A level-2 desktop is the demo guests' definition with the GPU guest's
-# boot sector, SPICE listening on the level-1 host's forwarded ports; the
-# broker adds the GPU.
-DESKTOP_XML = guest.DOMAIN_XML.replace("address='127.0.0.1'", "address='0.0.0.0'")
 # Desktop, pool, its device, the outer QEMU's id of that device, the pool's
 # way of binding it to vfio-pci.
 DESKTOPS = (("gpu-desk1", "gpu-managed", "0000:01:00.0", "display", ""),
@@ -94,21 +86,9 @@ control = {d.control}
 
 
 def define_desktops(d, conn):
-    """DESKTOPS defined on the level-1 host, each with its own colour
-    written into its copy of the boot sector: {desktop: colour bytes}."""
-    image = os.path.join(d.build, "demo", "guest", "paprika-gpu-guest.img")
-    colours = {}
-    for desk, *_ in DESKTOPS:
-        rgb = secrets.token_bytes(3)
-        path = os.path.join(d.work, f"{desk}.img")
-        shutil.copyfile(image, path)
-        with open(path, "r+b") as f:
-            f.seek(0x1f8)  # COLOUR in paprika-gpu-guest.asm: 0x00RRGGBB
-            f.write(struct.pack("<I", int.from_bytes(rgb, "big")))
-        conn.defineXML(DESKTOP_XML.format(virt="qemu", name=desk, image=path, disk_format="raw",
-                                          password=secrets.token_hex(8), valid_to=""))
-        colours[desk] = rgb
-    return colours
+    """DESKTOPS defined on the level-1 host, each painting its own colour:
+    {desktop: colour bytes}."""
+    return {desk: gpuhost.define_desktop(conn, desk, d.build, d.work) for desk, *_ in DESKTOPS}
 
 
 def device_driver(conn, address):
@@ -116,15 +96,6 @@ def device_driver(conn, address):
     name = "pci_" + address.replace(":", "_").replace(".", "_")
     m = re.search(r"<driver>\s*<name>([^<]+)</name>", conn.nodeDeviceLookupByName(name).XMLDesc())
     return m.group(1) if m else ""
-
-
-def painted(host, qemu_id, rgb):
-    """Whether the outer QEMU's screendump of device qemu_id is all rgb."""
-    path = os.path.join(host.work, f"screendump-{qemu_id}.ppm")
-    host.qmp("screendump", filename=path, device=qemu_id)
-    img = images.read_image(path)
-    top = images.colours(img).most_common(1)
-    return bool(top) and top[0][0] == rgb and top[0][1] == img[0] * img[1]
 
 
 def kernel_view(host):
@@ -206,7 +177,7 @@ def passthrough(d, host, helpdesk, colours):
     demo = d.login()
     for desk, pool, device, qemu_id, _ in DESKTOPS:
         how = "gpu_detach" if "detach" in pool else "managed='yes'"
-        check(not painted(host, qemu_id, colours[desk]),
+        check(not host.painted(qemu_id, colours[desk]),
               f"{device}: before the start the outer screendump does not show {desk}'s colour")
         conn = d.connect(demo, pool=pool, timeout=300)
         dom = lv.lookupByName(desk)
@@ -223,7 +194,7 @@ def passthrough(d, host, helpdesk, colours):
             check(device_driver(lv, "0000:00:05.1") == "vfio-pci",
                   "gpu_detach bound the audio function of its group to vfio-pci too",
                   device_driver(lv, "0000:00:05.1"))
-        check(wait_for(lambda: painted(host, qemu_id, colours[desk]), 60),
+        check(wait_for(lambda: host.painted(qemu_id, colours[desk]), 60),
               f"the outer QEMU's screendump of {device} ({qemu_id}) is all {desk}'s colour "
               f"#{colours[desk].hex()}: the desktop drives the passed-through device")
         st, inv = inventory(d, helpdesk)
