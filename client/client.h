@@ -180,7 +180,7 @@ gpointer	 paprika_monitors_channel(PaprikaMonitors *, const PaprikaMonitor *);
 /* headless.c */
 int		 headless_run(ClientConfig *, const gchar *screenshot,
 		     const gchar *password_file, guint timeout, gboolean logout,
-		     guint monitor);
+		     guint monitor, guint frames_seconds);
 
 /* window.c */
 #define PAPRIKA_TYPE_WINDOW (paprika_window_get_type())

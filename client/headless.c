@@ -2,7 +2,8 @@
  * --headless: log in, connect, save the display's first full frame as a
  * PNG, exit. No GTK widget and no X display: the frame comes from the
  * display channel's primary surface. The exit status is the PaprikaError
- * class of what went wrong (0: the PNG is written).
+ * class of what went wrong (0: the PNG is written). With --frames, it then
+ * counts the frames drawn for a while and prints the rate.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +18,12 @@
 #define HEADLESS_MONITOR_WAIT_MS 5000	/* after the first surface: no such monitor */
 #define HEADLESS_CLOSE_MS	1000	/* for the tunnels to close cleanly */
 #define HEADLESS_COVERED	"paprika-covered"	/* a display channel's drawn region */
+/*
+ * A frame is a 60 Hz display interval in which something was drawn: what a
+ * monitor could show, however many updates SPICE sent in it. The browser's
+ * count in make bench-fps (animation frames with a draw) is the same.
+ */
+#define HEADLESS_FRAME_US	16667
 
 typedef struct {
 	GMainLoop	*loop;
@@ -30,6 +37,10 @@ typedef struct {
 	gint64		 t_start, t_spice, t_opened;
 	GError		*error;
 	gboolean	 saved;
+	guint		 frames_seconds;	/* --frames: how long to count */
+	guint		 frames_id;
+	guint		 frames;
+	gint64		 frame_slot;
 } Headless;
 
 /*
@@ -120,6 +131,20 @@ headless_save(Headless *h, GError **error)
 	return ok;
 }
 
+/* --frames: the count is done; the rate goes to stdout. */
+static gboolean
+headless_frames_done(gpointer data)
+{
+	Headless *h = data;
+
+	h->frames_id = 0;
+	printf("frames: %u in %u s: %.1f per second\n", h->frames,
+	    h->frames_seconds, (double)h->frames / h->frames_seconds);
+	fflush(stdout);
+	g_main_loop_quit(h->loop);
+	return G_SOURCE_REMOVE;
+}
+
 static void
 headless_finish(Headless *h, GError *error)
 {
@@ -145,6 +170,12 @@ headless_settled(gpointer data)
 		    h->shot.width, h->shot.height, h->monitor, h->path,
 		    (now - h->t_start) / 1000.0, (now - h->t_spice) / 1000.0,
 		    (h->t_spice - h->t_start) / 1000.0);
+		if (h->frames_seconds > 0) {
+			client_log("counting frames for %u s", h->frames_seconds);
+			h->frames_id = g_timeout_add_seconds(h->frames_seconds,
+			    headless_frames_done, h);
+			return G_SOURCE_REMOVE;
+		}
 	}
 	headless_finish(h, error);
 	return G_SOURCE_REMOVE;
@@ -226,9 +257,19 @@ static void
 headless_invalidate(SpiceChannel *channel, gint x, gint y, gint w, gint height,
     gpointer data)
 {
+	Headless *h = data;
 	cairo_region_t *covered = g_object_get_data(G_OBJECT(channel), HEADLESS_COVERED);
 	cairo_rectangle_int_t r = { x, y, w, height };
+	gint64 slot;
 
+	if (h->frames_id != 0) {
+		slot = g_get_monotonic_time() / HEADLESS_FRAME_US;
+		if (slot != h->frame_slot) {
+			h->frames++;
+			h->frame_slot = slot;
+		}
+		return;
+	}
 	if (covered == NULL)
 		return;
 	cairo_region_union_rectangle(covered, &r);
@@ -333,7 +374,7 @@ headless_pick(GPtrArray *list, const gchar *want, GError **error)
 
 int
 headless_run(ClientConfig *cfg, const gchar *screenshot, const gchar *password_file,
-    guint timeout, gboolean logout, guint monitor)
+    guint timeout, gboolean logout, guint monitor, guint frames_seconds)
 {
 	Headless h = { 0 };
 	PaprikaBroker *broker = NULL;
@@ -352,6 +393,7 @@ headless_run(ClientConfig *cfg, const gchar *screenshot, const gchar *password_f
 	deadline = h.t_start + (gint64)timeout * G_USEC_PER_SEC;
 	h.path = screenshot;
 	h.monitor = monitor;
+	h.frames_seconds = frames_seconds;
 	h.shot.channel = -1;
 	if (cfg->user == NULL) {
 		g_set_error(&error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
@@ -404,6 +446,8 @@ headless_run(ClientConfig *cfg, const gchar *screenshot, const gchar *password_f
 		g_source_remove(h.settle_id);
 	if (h.missing_id != 0)
 		g_source_remove(h.missing_id);
+	if (h.frames_id != 0)
+		g_source_remove(h.frames_id);
 	error = h.error;
 	h.error = NULL;
 	paprika_session_disconnect(session);

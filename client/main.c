@@ -50,7 +50,7 @@ main(int argc, char **argv)
 	gchar *screenshot = NULL, *password_file = NULL;
 	gboolean headless = FALSE, verbose = FALSE, no_audio = FALSE, no_logout = FALSE;
 	gboolean kiosk = FALSE;
-	gint timeout = 120, monitor = 0;
+	gint timeout = 120, monitor = 0, frames = 0;
 	GOptionEntry entries[] = {
 		{ "broker", 'b', 0, G_OPTION_ARG_STRING, &broker,
 		  "The broker's URL (https://host:port)", "URL" },
@@ -72,6 +72,9 @@ main(int argc, char **argv)
 		  "With --headless: give up after this many seconds (120)", "SECONDS" },
 		{ "no-logout", 0, 0, G_OPTION_ARG_NONE, &no_logout,
 		  "With --headless: keep the login and the session when done", NULL },
+		{ "frames", 0, 0, G_OPTION_ARG_INT, &frames,
+		  "With --headless: after the first frame, count the frames drawn "
+		  "for SECONDS and print the rate", "SECONDS" },
 		{ "kiosk", 0, 0, G_OPTION_ARG_NONE, &kiosk,
 		  "Full screen, no way out but the kiosk hotkey's menu", NULL },
 		{ "no-audio", 0, 0, G_OPTION_ARG_NONE, &no_audio,
@@ -98,6 +101,10 @@ main(int argc, char **argv)
 		return PAPRIKA_ERROR_FAILED;
 	}
 
+	if (frames < 0 || frames > 3600) {
+		g_printerr("paprika-client: --frames must be 0 to 3600 seconds\n");
+		return PAPRIKA_ERROR_FAILED;
+	}
 	if (monitor < 0 || monitor >= CLIENT_MAX_MONITORS) {
 		g_printerr("paprika-client: --monitor must be 0 to %d\n",
 		    CLIENT_MAX_MONITORS - 1);
@@ -130,7 +137,7 @@ main(int argc, char **argv)
 			return PAPRIKA_ERROR_FAILED;
 		}
 		status = headless_run(&cfg, screenshot, password_file, timeout,
-		    !no_logout, (guint)monitor);
+		    !no_logout, (guint)monitor, (guint)frames);
 		config_clear(&cfg);
 		return status;
 	}

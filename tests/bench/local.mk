@@ -8,7 +8,7 @@ tests_bench_loadgen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_bench_loadgen_LDADD = $(OPENSSL_LIBS) $(LIBBSD_LIBS)
 EXTRA_DIST += tests/bench/bench-gateway.sh tests/bench/bench-broker.py \
 	tests/bench/bench-client.py tests/bench/bench-ws.py tests/bench/procstat.py \
-	tests/bench/bench-gpu.py tests/bench/README.md
+	tests/bench/bench-gpu.py tests/bench/bench-fps.py tests/bench/README.md
 
 BENCH_TARGETS += bench-gateway
 .PHONY: bench-gateway
@@ -59,3 +59,12 @@ bench-gpu: paprika-brokerd$(EXEEXT) paprika-gatewayd$(EXEEXT) paprika-users$(EXE
 		demo/guest/paprika-gpu-guest.img
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-gpu.py'
+
+BENCH_TARGETS += bench-fps
+.PHONY: bench-fps
+# Frames per second of a desktop that never stops changing, in the browser
+# console and in paprika-client (BENCH_QUICK=1 for a short run).
+bench-fps: paprika-brokerd$(EXEEXT) paprika-gatewayd$(EXEEXT) paprika-users$(EXEEXT) \
+		$(BENCH_CLIENT_DEPS) demo/guest/paprika-anim-guest.img
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-fps.py'
