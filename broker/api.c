@@ -1317,8 +1317,8 @@ api_screenshot(struct http_req *req)
 		    API_SCREEN_MAX);
 		return;
 	}
-	broker_audit(c.login.user, req->peer_str, "screenshot",
-	    req->params[1], "ok", "pool %s, screen %lld", p->name, screen);
+	audit_screenshot(c.login.user, req->peer_str, p->name, req->params[1],
+	    (unsigned int)screen);
 	http_req_hold(req);
 	if (virt_screenshot(pool_desktop_host(p, req->params[1])->virt,
 	    req->params[1], (unsigned int)screen, api_screenshot_done,

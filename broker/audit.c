@@ -10,10 +10,20 @@
  * page is read only once the last one is written, so neither a big table
  * nor a slow reader holds the loop or fills memory. Each page is its own
  * statement (db_audit_page), so no read transaction stays open meanwhile.
+ *
+ * A screenshot is audited once per viewer, address and screen within
+ * audit_screenshot_window: the helpdesk board fetches every visible
+ * desktop's thumbnail every 20 s, which would otherwise write a record
+ * each time. Later fetches in the window update that record's detail with
+ * their count and the last one's time, so the log says who looked, when
+ * first and last, and how often, without growing. The decision is the
+ * broker's alone: nothing a client sends can skip the record.
  */
 #include <sys/queue.h>
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -27,6 +37,7 @@
 #define AUDIT_PURGE_BATCH	1000	/* records per DELETE */
 #define AUDIT_EXPORT_PAGE	500	/* records per chunk */
 #define AUDIT_DAY		86400
+#define AUDIT_SEEN_MAX		4096	/* screenshot windows open at once */
 
 struct audit_export {
 	struct http_req		*req;
@@ -41,6 +52,22 @@ struct audit_export {
 
 static TAILQ_HEAD(, audit_export) audit_exports =
     TAILQ_HEAD_INITIALIZER(audit_exports);
+/* A screenshot record whose window is open. */
+struct audit_seen {
+	char			 actor[AUTH_NAME_MAX + 1];
+	char			 source[64];
+	char			 pool[BROKER_NAME_MAX + 1];
+	char			 desktop[128];
+	unsigned		 screen;
+	time_t			 first;		/* the record's fetch */
+	unsigned long long	 count;		/* fetches in the window */
+	int64_t			 id;		/* the record */
+	TAILQ_ENTRY(audit_seen)	 entry;
+};
+
+static TAILQ_HEAD(, audit_seen) audit_seen =
+    TAILQ_HEAD_INITIALIZER(audit_seen);
+static unsigned			 audit_nseen;
 static struct event		*audit_purge_ev;
 static time_t			 audit_cutoff;	/* of the purge under way */
 static unsigned long long	 audit_purged;
@@ -78,6 +105,81 @@ audit_purge(evutil_socket_t fd, short ev, void *arg)
 	audit_purged = 0;
 	tv.tv_sec = broker->conf->audit_purge_interval;
 	evtimer_add(audit_purge_ev, &tv);
+}
+
+/* Forgets the windows that closed (they are oldest first). */
+static void
+audit_seen_expire(time_t now)
+{
+	struct audit_seen	*a;
+	time_t			 w = broker->conf->audit_screenshot_window;
+
+	while ((a = TAILQ_FIRST(&audit_seen)) != NULL &&
+	    (now < a->first || now - a->first >= w)) {
+		TAILQ_REMOVE(&audit_seen, a, entry);
+		audit_nseen--;
+		free(a);
+	}
+}
+
+void
+audit_screenshot(const char *actor, const char *source, const char *pool,
+    const char *desktop, unsigned screen)
+{
+	struct audit_seen	*a;
+	time_t			 now = time(NULL);
+	char			 detail[256], last[32];
+	struct tm		 tm;
+
+	if (source == NULL)
+		source = "";
+	audit_seen_expire(now);
+	TAILQ_FOREACH(a, &audit_seen, entry) {
+		if (a->screen == screen && strcmp(a->actor, actor) == 0 &&
+		    strcmp(a->source, source) == 0 &&
+		    strcmp(a->desktop, desktop) == 0 &&
+		    strcmp(a->pool, pool) == 0)
+			break;
+	}
+	if (a != NULL) {
+		a->count++;
+		last[0] = '\0';
+		if (gmtime_r(&now, &tm) != NULL)
+			strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(detail, sizeof(detail), "pool %s, screen %u; fetched "
+		    "%llu times, the last at %s", pool, screen, a->count, last);
+		if (db_audit_detail(broker->db, a->id, detail) == -1)
+			log_warnx("audit: could not count a screenshot by %s",
+			    actor);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "pool %s, screen %u", pool, screen);
+	if (db_audit(broker->db, actor, source, "screenshot", desktop, "ok",
+	    detail) == -1) {
+		log_warnx("audit: could not record \"screenshot\" by %s",
+		    actor);
+		return;
+	}
+	/* A full table only costs records, never one. */
+	if (broker->conf->audit_screenshot_window == 0 ||
+	    audit_nseen >= AUDIT_SEEN_MAX)
+		return;
+	a = xcalloc(1, sizeof(*a));
+	if (strlcpy(a->actor, actor, sizeof(a->actor)) >= sizeof(a->actor) ||
+	    strlcpy(a->source, source, sizeof(a->source)) >=
+	    sizeof(a->source) ||
+	    strlcpy(a->pool, pool, sizeof(a->pool)) >= sizeof(a->pool) ||
+	    strlcpy(a->desktop, desktop, sizeof(a->desktop)) >=
+	    sizeof(a->desktop)) {
+		free(a);
+		return;
+	}
+	a->screen = screen;
+	a->first = now;
+	a->count = 1;
+	a->id = db_audit_last(broker->db);
+	TAILQ_INSERT_TAIL(&audit_seen, a, entry);
+	audit_nseen++;
 }
 
 void
@@ -225,4 +327,5 @@ audit_stop(void)
 	if (audit_purge_ev != NULL)
 		event_free(audit_purge_ev);
 	audit_purge_ev = NULL;
+	audit_seen_expire(0);	/* before every window: all of them */
 }

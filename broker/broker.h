@@ -195,6 +195,7 @@ struct broker_config {
 	struct http_limits	 http;	/* [limits]: the API's connections */
 	unsigned		 audit_keep_days;	/* 0: forever */
 	unsigned		 audit_purge_interval;	/* seconds */
+	unsigned		 audit_screenshot_window; /* seconds; 0: none */
 	unsigned		 events_subscribers;	/* streams at once */
 	size_t			 events_queue;	/* bytes per subscriber */
 	unsigned		 events_heartbeat;	/* seconds */
@@ -368,6 +369,10 @@ int		 db_guest_load(struct db *db, struct broker_config *c,
 int		 db_audit(struct db *db, const char *actor, const char *source,
 		    const char *action, const char *target, const char *result,
 		    const char *detail);
+/* The id of the record db_audit wrote last (0: none yet). */
+int64_t		 db_audit_last(struct db *db);
+/* Replaces record id's detail (a screenshot's count); 0, or -1. */
+int		 db_audit_detail(struct db *db, int64_t id, const char *detail);
 /* Newest first, ids below before (0: from the newest), up to limit, of
  * the records with since <= time < until that match f (NULL: all). */
 json_t		*db_audit_list(struct db *db, int64_t before, int limit,
@@ -606,6 +611,10 @@ int		 auditfmt_row(struct evbuffer *out, enum auditfmt f,
 void		 audit_start(void);
 /* Stops the purge and any export still running. */
 void		 audit_stop(void);
+/* Audits actor's screenshot of screen of desktop in pool: one record per
+ * actor, source and screen within audit_screenshot_window, counting. */
+void		 audit_screenshot(const char *actor, const char *source,
+		    const char *pool, const char *desktop, unsigned screen);
 /* Streams the records with since <= time < until that match filter
  * (NULL: all; its strings must live as long as req) to an admin. */
 void		 audit_export(struct http_req *req, enum auditfmt f,

@@ -293,11 +293,16 @@ broker_graphics(struct virt_host *vh, const char *dom,
 	session_graphics(virt_host_name(vh), dom, phase, client);
 }
 
-/* A guest that reset boots again: it must prove itself ready again. */
+/* A guest that reset boots again: it must prove itself ready again. The
+ * domain stays running, so the helpdesk hears of it from this event. */
 static void
 broker_rebooted(struct virt_host *vh, const char *dom, void *arg)
 {
 	ready_forget(virt_host_name(vh), dom);
+	events_publish("domain", ROLE_HELPDESK | ROLE_ADMIN, json_pack(
+	    "{s:{s:s,s:s,s:s,s:b}}", "domain", "host", virt_host_name(vh),
+	    "name", dom, "state", virt_state_name(VIRT_STATE_RUNNING),
+	    "rebooted", 1));
 }
 
 static const struct virt_events broker_virt_events = {

@@ -42,6 +42,7 @@ conf_defaults(struct broker_config *c)
 	http_limits_defaults(&c->http);
 	c->audit_keep_days = 400;
 	c->audit_purge_interval = 86400;
+	c->audit_screenshot_window = 600;
 	c->events_subscribers = 32;
 	c->events_queue = 256 * 1024;
 	c->events_heartbeat = 15;
@@ -296,6 +297,14 @@ conf_broker(struct broker_config *c, const char *name, const char *value,
 		if (c->audit_purge_interval == 0)
 			return conf_err(err, errlen, "audit_purge_interval "
 			    "must be at least 1s");
+	}
+	else if (strcmp(name, "audit_screenshot_window") == 0) {
+		if (conf_secs(value, &c->audit_screenshot_window, err,
+		    errlen) == -1)
+			return -1;
+		if (c->audit_screenshot_window > 86400)
+			return conf_err(err, errlen, "audit_screenshot_window "
+			    "is at most 1d");
 	}
 	else if (strcmp(name, "metrics_networks") == 0) {
 		if (strcmp(value, "none") == 0) {
@@ -1291,6 +1300,8 @@ conf_dump(const struct broker_config *c, FILE *fp)
 	    c->ticket_lifetime, c->password_lifetime, c->start_timeout,
 	    c->auth_threads, c->audit_keep_days, c->audit_purge_interval);
 	fprintf(fp, "spice_html5_dir = %s\n", S(c->spice_html5_dir));
+	fprintf(fp, "audit_screenshot_window = %us\n",
+	    c->audit_screenshot_window);
 	fprintf(fp, "totp = %s\ntotp_key = %s\n", conf_totp_names[c->totp],
 	    S(c->totp_key));
 	conf_dump_list(fp, "totp_groups", c->totp_groups, c->ntotp_groups);

@@ -655,6 +655,19 @@ db_audit(struct db *db, const char *actor, const char *source,
 	    result, detail != NULL ? detail : "")) == -1 ? -1 : 0;
 }
 
+int64_t
+db_audit_last(struct db *db)
+{
+	return sqlite3_last_insert_rowid(db->sql);
+}
+
+int
+db_audit_detail(struct db *db, int64_t id, const char *detail)
+{
+	return db_run(db, db_prepare(db, "UPDATE audit SET detail = ? WHERE "
+	    "id = ?", "si", detail, id)) == 1 ? 0 : -1;
+}
+
 json_t *
 db_audit_list(struct db *db, int64_t before, int limit,
     const struct audit_filter *f, int64_t since, int64_t until)

@@ -286,16 +286,17 @@ host = local
 assign = {assign}
 """
 
-    def start_helpdesk_broker(self, limits="login_fail_delay = 0\n", more=""):
+    def start_helpdesk_broker(self, limits="login_fail_delay = 0\n", more="", broker=""):
         """A broker on the test driver for the helpdesk tests: users demo
         (staff), helper (helpdesk) and boss (helpdesk, admin), each with the
         password NAME-password; three failures lock a user name out. more
-        is appended to the configuration (hosts, pools)."""
+        is appended to the configuration (hosts, pools); broker goes in
+        [broker]."""
         self.make_pki()
         for user, groups in (("demo", "staff"), ("helper", "helpdesk"),
                              ("boss", "helpdesk,admin")):
             self.add_user(user, f"{user}-password", groups)
-        self.conf_text = self.test_driver_config(extra="").replace(
+        self.conf_text = self.test_driver_config(extra=broker).replace(
             "[roles]\nhelpdesk = helpdesk", "[roles]\nhelpdesk = helpdesk\nadmin = admin") + (
             "\n[limits]\nlogin_free_failures = 5\nlogin_lockout_failures = 3\n" + limits) + more
         self.start_broker()

@@ -15,6 +15,8 @@
   var me = null;
   var desktops = {};             /* "pool/name" -> desktop as the API has it */
   var power = {};                /* "host/name" -> libvirt state, from events */
+  var rebooted = {};             /* "host/name" -> when it last rebooted (s) */
+  var REBOOT_THUMB_MS = 3000;    /* a rebooted guest's screen, drawn again */
   var pools = [];
   var rows = {};                 /* "pool/name" -> tr */
   var stream = null;
@@ -180,16 +182,18 @@
     cells[1].textContent = d.name;
     cells[2].textContent = stateText(d);
     cells[2].className = "state " + (s ? s.state : d.state);
-    cells[3].textContent = p || "";
+    var rb = rebooted[keyOf(d.host, d.name)];
+    cells[3].textContent = (p || "") + (rb ? " · rebooted " + fmtTime(rb) : "");
     cells[4].textContent = userOf(d);
     cells[5].textContent = d.host;
     cells[6].textContent = fmtAge(since);
     cells[6].title = since ? fmtTime(since) : "";
     tr.dataset.state = s ? s.state : d.state;
     tr.dataset.power = p || "";
+    if (rb) tr.dataset.rebooted = String(rb);
     cells[2].title = d.error || "";
-    var rb = tr.querySelector("button.repair");
-    if (rb) rb.hidden = d.state !== "broken";
+    var rp = tr.querySelector("button.repair");
+    if (rp) rp.hidden = d.state !== "broken";
   }
 
   function makeRow(d) {
@@ -305,9 +309,17 @@
     } else if (data.type === "domain") {
       var dm = data.domain;
       power[keyOf(dm.host, dm.name)] = dm.state;
+      if (dm.rebooted) rebooted[keyOf(dm.host, dm.name)] = Math.floor(data.time / 1000);
       Object.keys(desktops).forEach(function (key) {
         var x = desktops[key];
-        if (x.host === dm.host && x.name === dm.name && rows[key]) fillRow(rows[key], x);
+        if (x.host !== dm.host || x.name !== dm.name || !rows[key]) return;
+        fillRow(rows[key], x);
+        /* The screen as it boots, then once it has had time to draw. */
+        var img = rows[key].querySelector("img.thumb");
+        if (dm.rebooted && img) {
+          refreshThumb(img);
+          setTimeout(function () { refreshThumb(img); }, REBOOT_THUMB_MS);
+        }
       });
     }
     /* A start that fails on a GPU quarantines it: no gpu event says so. */

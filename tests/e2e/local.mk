@@ -57,3 +57,7 @@ EXTRA_DIST += tests/e2e/test-helpdesk-console.py
 # gateway refusing the guest's certificate subject.
 TESTS += tests/e2e/test-portal-browser.py
 EXTRA_DIST += tests/e2e/test-portal-browser.py
+# Reset from the helpdesk console reboots a real QEMU guest: libvirt's reboot
+# event on the board, and the guest's banner back in its thumbnail.
+TESTS += tests/e2e/test-helpdesk-reset.py
+EXTRA_DIST += tests/e2e/test-helpdesk-reset.py

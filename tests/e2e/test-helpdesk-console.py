@@ -6,6 +6,11 @@ libvirt's test driver (no guest runs, so no thumbnail has pixels).
   "test" with its user; a power change made elsewhere shows in its row
   from the event stream: the time from the broker's event (its "time") to
   the row's change in the DOM is measured and reported, several times.
+- The keyboard alone: Tab reaches desktop test's Reset; Enter opens the
+  confirmation with the focus in it, Escape closes it (nothing reset) and
+  gives the focus back; the user lookup submits on Enter. Every button,
+  input and select has an accessible name (its text, aria-label,
+  aria-labelledby or a <label>).
 - Reset from the board asks for a confirmation naming the user, then the
   broker resets the guest (its audit record, by the console's user).
 - A locked-out user is found with the lookup, shown as locked out with
@@ -42,6 +47,7 @@ from deployment import make_workdir  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from webdriver import Browser, missing_tools, nss_home  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 ROW = 'tr[data-key="office/test"]'
 FIXTURE = os.path.join(top_srcdir, "tests", "fixtures", "gpu-host.xml")
@@ -118,6 +124,43 @@ def board(d, b, helper):
         check(max(lat) < 5000, "each within a generous bound (5 s; the aim is 1 s)", lat)
     check(b.text(f"{ROW} .power") == "running", "the row ends showing it running")
     shot(d, b, "board")
+
+
+RESET = f'{ROW} button[aria-label="Reset test"]'
+FOCUSED = "return document.activeElement && document.activeElement.matches(args[0]);"
+
+
+def keyboard(d, b):
+    unnamed = b.evaluate("""
+        const named = e => (e.textContent || '').trim() || e.getAttribute('aria-label') ||
+          (e.getAttribute('aria-labelledby') || '').split(' ').some(i =>
+            document.getElementById(i) && document.getElementById(i).textContent.trim()) ||
+          (e.id && document.querySelector('label[for="' + e.id + '"]')) || e.closest('label');
+        return Array.from(document.querySelectorAll('button, input, select, textarea'))
+          .filter(e => e.type !== 'hidden' && !named(e)).map(e => e.outerHTML);""")
+    check(not unnamed, "every button, input and select has an accessible name", unnamed)
+    b.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);")
+    tabs = 0
+    while tabs < 200 and not b.evaluate(FOCUSED, RESET):
+        b.keys(Keys.TAB)
+        tabs += 1
+    check(b.evaluate(FOCUSED, RESET), f"Tab reaches desktop test's Reset ({tabs} presses)")
+    _, before, _ = d.api("GET", "/api/v1/audit?action=reset", token=d.login("boss", "boss-password"))
+    b.keys(Keys.ENTER)
+    text = b.wait("#confirm-text")
+    inside = b.evaluate("return document.getElementById('confirm').open && "
+                        "document.getElementById('confirm').contains(document.activeElement);")
+    check("demo" in text and inside, "Enter opens the confirmation, with the focus in it", text)
+    shot(d, b, "keyboard-confirm")
+    b.keys(Keys.ESCAPE)
+    b.wait("#confirm-text", hidden=True)
+    check(b.evaluate(FOCUSED, RESET), "Escape closes it and gives the focus back to Reset")
+    _, after, _ = d.api("GET", "/api/v1/audit?action=reset", token=d.login("boss", "boss-password"))
+    check(len(after["audit"]) == len(before["audit"]), "and resets nothing", after)
+    b.evaluate("document.getElementById('lookup-name').focus();")
+    b.keys("demo", Keys.ENTER)
+    user = b.wait("#lookup-user", re="^demo$")
+    check(user == "demo", "the user lookup submits on Enter", user)
 
 
 def reset(d, b, boss):
@@ -258,6 +301,7 @@ def steps(d):
         portal_login(d, b, "boss")
         b.problems()    # the portal's own, before its login (401 /me)
         board(d, b, helper)
+        keyboard(d, b)
         reset(d, b, "boss")
         lockout(d, b)
         audit(d, b, d.login("boss", "boss-password"))

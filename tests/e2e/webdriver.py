@@ -19,6 +19,7 @@ import time
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 
 CHROMIUM = os.environ.get("PAPRIKA_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("PAPRIKA_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -156,6 +157,11 @@ class Browser:
         for key in text:
             el.send_keys(key)
             time.sleep(pause)
+
+    def keys(self, *keys):
+        """Keystrokes to whatever has the focus, as from a keyboard
+        (selenium.webdriver.common.keys.Keys for Tab, Enter, Escape)."""
+        ActionChains(self.driver).send_keys(*keys).perform()
 
     def screenshot(self, path):
         self.driver.save_screenshot(path)

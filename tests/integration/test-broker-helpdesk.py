@@ -2,13 +2,21 @@
 driver: a user lookup (sessions, desktops, recent logins with their
 addresses, throttle and lockout state), unlocking a locked-out user, the
 audit search by user, action, target, result and time with paging, the
-export with the same filters, and each pool's capacity and use. A
-user-role login gets 403 on every one of them."""
+export with the same filters, and each pool's capacity and use (a desktop
+leaves out the keys it has no value for). A user-role login gets 403 on
+every one of them.
+
+Screenshots fill no audit log: a board refreshing thumbnails fetches each
+desktop's screen every 20 s, and within audit_screenshot_window (a short
+one here) the same viewer, address and screen get one record, which counts
+the fetches; a new record after the window, and one for another viewer, or
+another address, or another screen."""
 
 import csv
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -103,6 +111,56 @@ def pools(d, helper):
     check(st == 200 and p.get("name") == "office" and p.get("capacity") == 1 and
           p.get("kind") == "static" and "broken" in p and "gpus_in_use" in p,
           "the pools' capacity and use", body)
+    desk = [g for g in body.get("desktops", []) if g["name"] == "test"]
+    check(desk and "error" not in desk[0] and desk[0].get("user") == "demo" and
+          None not in desk[0].values(),
+          "a desktop leaves out the keys it has no value for (no \"error\": null)", desk)
+
+
+WINDOW = 4      # audit_screenshot_window in this test's broker, seconds
+SHOT = "/api/v1/pools/office/desktops/test/screenshot"
+
+
+def shot_records(d, admin):
+    _, body, _ = d.api("GET", "/api/v1/audit?action=screenshot&limit=100", token=admin)
+    return body.get("audit", [])
+
+
+def fetches(r):
+    """How many fetches a screenshot record stands for (its detail)."""
+    m = re.search(r"fetched (\d+) times", r["detail"])
+    return int(m.group(1)) if m else 1
+
+
+def screenshots(d, helper, admin):
+    before = {r["id"] for r in shot_records(d, admin)}
+    start = time.monotonic()
+    codes = [d.api("GET", SHOT, token=helper, raw=True)[0] for _ in range(6)]
+    took = time.monotonic() - start
+    new = [r for r in shot_records(d, admin) if r["id"] not in before]
+    note(f"6 screenshots in {took:.2f}s: {codes}")
+    check(took >= WINDOW or (len(new) == 1 and fetches(new[0]) == 6 and
+                             new[0]["actor"] == "helper" and new[0]["target"] == "test"),
+          "6 screenshots of one screen by one viewer within the window: one record, "
+          "counting 6 fetches", new)
+    check(sum(fetches(r) for r in new) == 6, "the records count every fetch", new)
+    first = new[0]["id"] if new else 0
+    d.api("GET", SHOT, token=admin, raw=True)
+    d.api("GET", SHOT, token=helper, raw=True, source="127.0.0.9")
+    d.api("GET", SHOT + "?screen=1", token=helper, raw=True)
+    new = [r for r in shot_records(d, admin) if r["id"] > first]
+    got = sorted((r["actor"], r["source"], r["detail"].split(";")[0]) for r in new)
+    check(got == [("boss", "127.0.0.1", "pool office, screen 0"),
+                  ("helper", "127.0.0.1", "pool office, screen 1"),
+                  ("helper", "127.0.0.9", "pool office, screen 0")],
+          "another viewer, another address, another screen: a record each", got)
+    # The first record's window ends WINDOW seconds after its fetch.
+    time.sleep(max(0.0, start + WINDOW + 1 - time.monotonic()))
+    d.api("GET", SHOT, token=helper, raw=True)
+    new = [r for r in shot_records(d, admin) if r["id"] > first]
+    again = [r for r in new if r["actor"] == "helper" and r["source"] == "127.0.0.1" and
+             r["detail"] == "pool office, screen 0"]
+    check(len(again) == 1, "after the window, the same viewer's next fetch: a new record", new)
 
 
 def refused(d, demo):
@@ -112,14 +170,17 @@ def refused(d, demo):
 
 
 def steps(d):
-    d.start_helpdesk_broker("login_fail_delay = 0\nlogin_delay = 1s\n")
+    d.start_helpdesk_broker("login_fail_delay = 0\nlogin_delay = 1s\n",
+                            broker=f"audit_screenshot_window = {WINDOW}s\n")
     demo = d.login("demo", "demo-password")
     helper = d.login("helper", "helper-password")
     admin = d.login("boss", "boss-password")
     refused(d, demo)
     lockout(d, helper)
     search(d, admin)
+    d.api("POST", "/api/v1/desktops/office/connect?wait=1", token=demo)
     pools(d, helper)
+    screenshots(d, helper, admin)
 
 
 def main():
