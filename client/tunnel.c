@@ -49,6 +49,7 @@ typedef struct {
 typedef struct {
 	gchar		*channel;
 	gint64		 started;
+	gint64		 tcp, outer_tls, answer, inner_tls; /* each step's end */
 	GTlsProtocolVersion outer, inner;
 	GIOStream	*stream;	/* the inner TLS: plain SPICE on our side */
 } TunnelOpen;
@@ -454,9 +455,11 @@ tunnel_open_thread(GTask *task, gpointer src, gpointer data, GCancellable *cance
 	 */
 	g_socket_set_option(g_socket_connection_get_socket(tcp), IPPROTO_TCP,
 	    TCP_NODELAY, 1, NULL);
+	o->tcp = g_get_monotonic_time();
 	if ((outer = tunnel_gateway_tls(t, G_IO_STREAM(tcp), &o->outer, cancel,
 	    &error)) == NULL)
 		goto out;
+	o->outer_tls = g_get_monotonic_time();
 	if (!g_output_stream_write_all(g_io_stream_get_output_stream(outer),
 	    t->request, strlen(t->request), NULL, cancel, &err)) {
 		tunnel_io_error(t, err, &error);
@@ -465,8 +468,10 @@ tunnel_open_thread(GTask *task, gpointer src, gpointer data, GCancellable *cance
 	if (!tunnel_read_answer(t, g_io_stream_get_input_stream(outer), deadline,
 	    cancel, &error))
 		goto out;
+	o->answer = g_get_monotonic_time();
 	if ((inner = tunnel_desktop_tls(t, outer, &o->inner, cancel, &error)) == NULL)
 		goto out;
+	o->inner_tls = g_get_monotonic_time();
 	g_socket_set_timeout(g_socket_connection_get_socket(tcp), 0);
 	g_socket_set_keepalive(g_socket_connection_get_socket(tcp), TRUE);
 	o->stream = g_steal_pointer(&inner);
@@ -629,9 +634,14 @@ paprika_tunnel_open_finish(PaprikaTunnel *t, GAsyncResult *res, GError **error)
 	    G_PRIORITY_DEFAULT, NULL, tunnel_relay_done, r);
 	g_object_unref(local);
 	client_log("tunnel: %s channel: %s to the gateway %s, CONNECT 200, "
-	    "%s to the desktop (%s) in %.0f ms", o->channel,
+	    "%s to the desktop (%s) in %.0f ms (TCP %.1f, TLS %.1f, CONNECT %.1f, "
+	    "desktop's TLS %.1f, to the main loop %.1f)", o->channel,
 	    tunnel_version_name(o->outer), t->gateway, tunnel_version_name(o->inner),
-	    t->subject_text, (g_get_monotonic_time() - o->started) / 1000.0);
+	    t->subject_text, (g_get_monotonic_time() - o->started) / 1000.0,
+	    (o->tcp - o->started) / 1000.0, (o->outer_tls - o->tcp) / 1000.0,
+	    (o->answer - o->outer_tls) / 1000.0,
+	    (o->inner_tls - o->answer) / 1000.0,
+	    (g_get_monotonic_time() - o->inner_tls) / 1000.0);
 	return fds[0];
 }
 
