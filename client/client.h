@@ -156,6 +156,7 @@ void		 paprika_tunnel_open_async(PaprikaTunnel *, const gchar *channel,
 		     GAsyncReadyCallback, gpointer);
 gint		 paprika_tunnel_open_finish(PaprikaTunnel *, GAsyncResult *,
 		     GError **);
+void		 paprika_tunnel_set_ahead(PaprikaTunnel *, const gchar *const *);
 void		 paprika_tunnel_close(PaprikaTunnel *);
 gboolean	 paprika_tunnel_relaying(PaprikaTunnel *);
 

@@ -166,10 +166,12 @@ headless_settled(gpointer data)
 	if (headless_save(h, &error)) {
 		h->saved = TRUE;
 		client_log("first frame %dx%d of monitor %u saved to %s: %.0f ms "
-		    "after start, %.0f ms after the SPICE connect (broker %.0f ms)",
+		    "after start, %.0f ms after the SPICE connect (broker %.0f ms; "
+		    "drawn whole at %.0f ms, then %d ms of quiet)",
 		    h->shot.width, h->shot.height, h->monitor, h->path,
 		    (now - h->t_start) / 1000.0, (now - h->t_spice) / 1000.0,
-		    (h->t_spice - h->t_start) / 1000.0);
+		    (h->t_spice - h->t_start) / 1000.0,
+		    (h->covered_at - h->t_spice) / 1000.0, HEADLESS_SETTLE_MS);
 		if (h->frames_seconds > 0) {
 			client_log("counting frames for %u s", h->frames_seconds);
 			h->frames_id = g_timeout_add_seconds(h->frames_seconds,

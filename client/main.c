@@ -11,10 +11,14 @@
 #include "client.h"
 
 gboolean client_verbose;
+static gint64 client_started;	/* monotonic, for the log's times */
 
 G_DEFINE_QUARK(paprika-client-error-quark, paprika_error)
 
-/* With --verbose, one line on stderr: what the user now sees, and why. */
+/*
+ * With --verbose, one line on stderr: what the user now sees, and why,
+ * after the milliseconds since the start (where the time goes).
+ */
 void
 client_log(const gchar *fmt, ...)
 {
@@ -26,7 +30,8 @@ client_log(const gchar *fmt, ...)
 	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	g_printerr("paprika-client: %s\n", msg);
+	g_printerr("paprika-client: [%7.1f] %s\n",
+	    (g_get_monotonic_time() - client_started) / 1000.0, msg);
 	g_free(msg);
 }
 
@@ -88,6 +93,7 @@ main(int argc, char **argv)
 	GtkApplication *app;
 	int status;
 
+	client_started = g_get_monotonic_time();
 	ctx = g_option_context_new("- the Paprika thin client");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {

@@ -30,6 +30,9 @@ typedef struct {
 	SpiceChannel	*channel;
 } SessionOpen;
 
+/* The channels after main that QEMU always lists, for tunnel.c's opens ahead. */
+static const gchar *const session_ahead[] = { "display", "inputs", "cursor", NULL };
+
 enum { SIGNAL_OPENED, SIGNAL_FAILED, SIGNAL_CLOSED, SIGNAL_LAST };
 static guint session_signals[SIGNAL_LAST];
 
@@ -227,9 +230,12 @@ paprika_session_new(const PaprikaConnection *conn, GTlsDatabase *gateway_ca,
 	if (conn->host_subject != NULL)
 		g_object_set(s->spice, "cert-subject", conn->host_subject, NULL);
 	g_free(port);
-	if (paprika_tunnel_wanted(conn->proxy))
+	if (paprika_tunnel_wanted(conn->proxy)) {
 		s->tunnel = paprika_tunnel_new(conn, gateway_ca, &s->setup_error);
-	else
+		/* What every QEMU desktop has: opened ahead, while main links. */
+		if (s->tunnel != NULL)
+			paprika_tunnel_set_ahead(s->tunnel, session_ahead);
+	} else
 		g_object_set(s->spice, "proxy", conn->proxy, NULL);
 	g_signal_connect(s->spice, "channel-new", G_CALLBACK(session_channel_new), s);
 	return s;

@@ -8,6 +8,11 @@
  * subject (spice-gtk does no TLS on a socket it is given). Back on the main
  * loop, spice-gtk gets one end of a socketpair and a splice pumps the other
  * end to the inner TLS until either side ends.
+ *
+ * The channels spice-gtk opens after main (paprika_tunnel_set_ahead) are
+ * opened ahead, as soon as main's tunnel has its CONNECT answer: by then
+ * the gateway's session ticket is in, so they resume it, and their setup
+ * overlaps main's SPICE TLS, link and channel list.
  */
 #include <errno.h>
 #include <string.h>
@@ -34,7 +39,18 @@ struct _PaprikaTunnel {
 	gchar		*subject_text;
 	GCancellable	*cancel;	/* every open under way */
 	guint		 relays;	/* relaying now */
+	gchar	       **ahead_channels; /* to open ahead, or NULL */
+	gint		 ahead_started;	/* atomic: the ahead opens were started */
+	GHashTable	*ahead;		/* channel → TunnelAhead, not asked for yet */
 };
+
+/* A channel's tunnel opened ahead of spice-gtk's asking (main loop only). */
+typedef struct {
+	PaprikaTunnel	*tunnel;
+	GAsyncResult	*res;		/* once done: the open's GTask */
+	GAsyncReadyCallback cb;		/* once asked for: who wants it */
+	gpointer	 data;
+} TunnelAhead;
 
 G_DEFINE_TYPE(PaprikaTunnel, paprika_tunnel, G_TYPE_OBJECT)
 
@@ -48,7 +64,9 @@ typedef struct {
 /* What one channel's setup found out, for the log line. */
 typedef struct {
 	gchar		*channel;
+	gboolean	 ahead;		/* opened before spice-gtk asked */
 	gint64		 started;
+	gint64		 tcp, outer_tls, answer, inner_tls; /* each step's end */
 	GTlsProtocolVersion outer, inner;
 	GIOStream	*stream;	/* the inner TLS: plain SPICE on our side */
 } TunnelOpen;
@@ -62,10 +80,20 @@ tunnel_open_free(TunnelOpen *o)
 }
 
 static void
+tunnel_ahead_free(TunnelAhead *a)
+{
+	g_clear_object(&a->res);
+	g_free(a);
+}
+
+static void
 paprika_tunnel_finalize(GObject *obj)
 {
 	PaprikaTunnel *t = PAPRIKA_TUNNEL(obj);
 
+	/* No ahead open runs now: each one's GTask holds the tunnel. */
+	g_hash_table_unref(t->ahead);
+	g_strfreev(t->ahead_channels);
 	g_cancellable_cancel(t->cancel);
 	g_object_unref(t->cancel);
 	g_free(t->gateway);
@@ -90,6 +118,8 @@ static void
 paprika_tunnel_init(PaprikaTunnel *t)
 {
 	t->cancel = g_cancellable_new();
+	t->ahead = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    (GDestroyNotify)tunnel_ahead_free);
 }
 
 /* TRUE when proxy is a gateway that this transport, not spice-gtk, serves. */
@@ -224,6 +254,8 @@ tunnel_version_name(GTlsProtocolVersion v)
 }
 
 /* --- setting up one channel's tunnel (worker thread) -------------------- */
+
+static gboolean	 tunnel_ahead_start(gpointer);
 
 /* Why the gateway refused, from its status and the reason in its body. */
 static void
@@ -454,9 +486,11 @@ tunnel_open_thread(GTask *task, gpointer src, gpointer data, GCancellable *cance
 	 */
 	g_socket_set_option(g_socket_connection_get_socket(tcp), IPPROTO_TCP,
 	    TCP_NODELAY, 1, NULL);
+	o->tcp = g_get_monotonic_time();
 	if ((outer = tunnel_gateway_tls(t, G_IO_STREAM(tcp), &o->outer, cancel,
 	    &error)) == NULL)
 		goto out;
+	o->outer_tls = g_get_monotonic_time();
 	if (!g_output_stream_write_all(g_io_stream_get_output_stream(outer),
 	    t->request, strlen(t->request), NULL, cancel, &err)) {
 		tunnel_io_error(t, err, &error);
@@ -465,8 +499,15 @@ tunnel_open_thread(GTask *task, gpointer src, gpointer data, GCancellable *cance
 	if (!tunnel_read_answer(t, g_io_stream_get_input_stream(outer), deadline,
 	    cancel, &error))
 		goto out;
+	o->answer = g_get_monotonic_time();
+	/* The gateway's session ticket is in: the other channels may start. */
+	if (t->ahead_channels != NULL &&
+	    g_atomic_int_compare_and_exchange(&t->ahead_started, 0, 1))
+		g_main_context_invoke_full(g_task_get_context(task), G_PRIORITY_DEFAULT,
+		    tunnel_ahead_start, g_object_ref(t), g_object_unref);
 	if ((inner = tunnel_desktop_tls(t, outer, &o->inner, cancel, &error)) == NULL)
 		goto out;
+	o->inner_tls = g_get_monotonic_time();
 	g_socket_set_timeout(g_socket_connection_get_socket(tcp), 0);
 	g_socket_set_keepalive(g_socket_connection_get_socket(tcp), TRUE);
 	o->stream = g_steal_pointer(&inner);
@@ -557,20 +598,100 @@ fail:
 	return NULL;
 }
 
-/* Opens one channel's tunnel on a worker thread; channel names it in logs. */
+/*
+ * The channels (spice_channel_type_to_string names) to open ahead, once
+ * the first tunnel is through; before the first paprika_tunnel_open_async.
+ */
 void
-paprika_tunnel_open_async(PaprikaTunnel *t, const gchar *channel,
+paprika_tunnel_set_ahead(PaprikaTunnel *t, const gchar *const *channels)
+{
+	g_strfreev(t->ahead_channels);
+	t->ahead_channels = g_strdupv((gchar **)channels);
+}
+
+static void
+tunnel_open_start(PaprikaTunnel *t, const gchar *channel, gboolean ahead,
     GAsyncReadyCallback cb, gpointer data)
 {
 	GTask *task = g_task_new(t, t->cancel, cb, data);
 	TunnelOpen *o = g_new0(TunnelOpen, 1);
 
 	o->channel = g_strdup(channel);
+	o->ahead = ahead;
 	o->started = g_get_monotonic_time();
 	g_task_set_source_tag(task, paprika_tunnel_open_async);
 	g_task_set_task_data(task, o, (GDestroyNotify)tunnel_open_free);
 	g_task_run_in_thread(task, tunnel_open_thread);
 	g_object_unref(task);
+}
+
+/* An ahead open ended: to whoever asked for it meanwhile, or kept. */
+static void
+tunnel_ahead_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	TunnelAhead *a = data;
+
+	a->res = g_object_ref(res);
+	if (a->cb != NULL) {
+		a->cb(src, res, a->data);
+		tunnel_ahead_free(a);
+	}
+}
+
+/* Main loop: the first tunnel is through, open the others' ahead. */
+static gboolean
+tunnel_ahead_start(gpointer data)
+{
+	PaprikaTunnel *t = data;
+	TunnelAhead *a;
+	gchar **c;
+
+	if (g_cancellable_is_cancelled(t->cancel))
+		return G_SOURCE_REMOVE;
+	for (c = t->ahead_channels; *c != NULL; c++) {
+		if (g_hash_table_contains(t->ahead, *c))
+			continue;
+		a = g_new0(TunnelAhead, 1);
+		a->tunnel = t;
+		g_hash_table_insert(t->ahead, g_strdup(*c), a);
+		tunnel_open_start(t, *c, TRUE, tunnel_ahead_done, a);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+/* An ahead open that had ended when it was asked for, handed over. */
+static gboolean
+tunnel_ahead_deliver(gpointer data)
+{
+	TunnelAhead *a = data;
+
+	a->cb(G_OBJECT(a->tunnel), a->res, a->data);
+	tunnel_ahead_free(a);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * Opens one channel's tunnel on a worker thread, or takes the one opened
+ * ahead for it; channel names it in logs.
+ */
+void
+paprika_tunnel_open_async(PaprikaTunnel *t, const gchar *channel,
+    GAsyncReadyCallback cb, gpointer data)
+{
+	TunnelAhead *a;
+	gchar *key;
+
+	if (!g_hash_table_steal_extended(t->ahead, channel, (gpointer *)&key,
+	    (gpointer *)&a)) {
+		tunnel_open_start(t, channel, FALSE, cb, data);
+		return;
+	}
+	g_free(key);
+	a->cb = cb;
+	a->data = data;
+	/* Never called back before this returns, as with any open. */
+	if (a->res != NULL)
+		g_idle_add(tunnel_ahead_deliver, a);
 }
 
 static void
@@ -629,17 +750,33 @@ paprika_tunnel_open_finish(PaprikaTunnel *t, GAsyncResult *res, GError **error)
 	    G_PRIORITY_DEFAULT, NULL, tunnel_relay_done, r);
 	g_object_unref(local);
 	client_log("tunnel: %s channel: %s to the gateway %s, CONNECT 200, "
-	    "%s to the desktop (%s) in %.0f ms", o->channel,
+	    "%s to the desktop (%s) in %.0f ms (TCP %.1f, TLS %.1f, CONNECT %.1f, "
+	    "desktop's TLS %.1f, to the main loop %.1f)%s", o->channel,
 	    tunnel_version_name(o->outer), t->gateway, tunnel_version_name(o->inner),
-	    t->subject_text, (g_get_monotonic_time() - o->started) / 1000.0);
+	    t->subject_text, (g_get_monotonic_time() - o->started) / 1000.0,
+	    (o->tcp - o->started) / 1000.0, (o->outer_tls - o->tcp) / 1000.0,
+	    (o->answer - o->outer_tls) / 1000.0,
+	    (o->inner_tls - o->answer) / 1000.0,
+	    (g_get_monotonic_time() - o->inner_tls) / 1000.0,
+	    o->ahead ? ", opened ahead" : "");
 	return fds[0];
 }
 
-/* Stops every open under way; relays end as spice-gtk closes its sockets. */
+static gboolean
+tunnel_ahead_ended(gpointer key, gpointer value, gpointer data)
+{
+	return ((TunnelAhead *)value)->res != NULL;
+}
+
+/*
+ * Stops every open under way and closes the tunnels opened ahead that no
+ * channel took; relays end as spice-gtk closes its sockets.
+ */
 void
 paprika_tunnel_close(PaprikaTunnel *t)
 {
 	g_cancellable_cancel(t->cancel);
+	g_hash_table_foreach_remove(t->ahead, tunnel_ahead_ended, NULL);
 }
 
 /* TRUE while a relay still runs. */

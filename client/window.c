@@ -1254,14 +1254,18 @@ window_login_page(PaprikaWindow *win)
 	win->user_entry = gtk_entry_new();
 	if (win->cfg->user != NULL)
 		gtk_entry_set_text(GTK_ENTRY(win->user_entry), win->cfg->user);
-	gtk_entry_set_activates_default(GTK_ENTRY(win->user_entry), TRUE);
+	/*
+	 * Enter logs in at once. Through the default button it would wait
+	 * for the key's release, or GtkButton's 250 ms activate timeout.
+	 */
+	g_signal_connect(win->user_entry, "activate", G_CALLBACK(window_login_clicked), win);
 	gtk_grid_attach(GTK_GRID(grid), window_field_label("_User name", win->user_entry), 0, 3, 1, 1);
 	gtk_grid_attach(GTK_GRID(grid), win->user_entry, 1, 3, 1, 1);
 
 	win->password_entry = gtk_entry_new();
 	gtk_entry_set_visibility(GTK_ENTRY(win->password_entry), FALSE);
 	gtk_entry_set_input_purpose(GTK_ENTRY(win->password_entry), GTK_INPUT_PURPOSE_PASSWORD);
-	gtk_entry_set_activates_default(GTK_ENTRY(win->password_entry), TRUE);
+	g_signal_connect(win->password_entry, "activate", G_CALLBACK(window_login_clicked), win);
 	gtk_grid_attach(GTK_GRID(grid), window_field_label("_Password", win->password_entry), 0, 4, 1, 1);
 	gtk_grid_attach(GTK_GRID(grid), win->password_entry, 1, 4, 1, 1);
 
@@ -1269,7 +1273,7 @@ window_login_page(PaprikaWindow *win)
 	win->totp_entry = gtk_entry_new();
 	gtk_entry_set_input_purpose(GTK_ENTRY(win->totp_entry), GTK_INPUT_PURPOSE_DIGITS);
 	gtk_entry_set_max_length(GTK_ENTRY(win->totp_entry), 32);
-	gtk_entry_set_activates_default(GTK_ENTRY(win->totp_entry), TRUE);
+	g_signal_connect(win->totp_entry, "activate", G_CALLBACK(window_login_clicked), win);
 	gtk_widget_set_tooltip_text(win->totp_entry,
 	    "The 6 digits of your authenticator app, or one of your recovery codes");
 	win->totp_label = window_field_label("_Code", win->totp_entry);
