@@ -272,6 +272,8 @@ struct guest {
 	char			 error[256];
 	time_t			 updated;
 	int			 busy;		/* a libvirt job is running */
+	enum virt_state		 power;		/* libvirt's, as last heard */
+	time_t			 up_since;	/* seen starting; 0: not known */
 	UT_hash_handle		 hh;
 };
 
@@ -526,6 +528,11 @@ json_t		*pool_guest_json(const struct guest *g);
 /* The pools with their capacity and use, for the helpdesk. */
 json_t		*pool_summary_json(void);
 void		 pool_guest_save(struct guest *g, enum guest_state st);
+/* How the broker heard of a domain's power state: a lifecycle event, a
+ * listing of the host's domains, or a reboot (the domain stays running). */
+enum power_news { POWER_EVENT, POWER_LISTED, POWER_REBOOTED };
+time_t		 pool_guest_power(const char *host, const char *dom,
+		     enum virt_state st, enum power_news how);
 int		 pool_restore(void);
 
 /* gpualloc.c */

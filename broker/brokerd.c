@@ -269,6 +269,24 @@ broker_host_up(struct virt_host *vh, int up, void *arg)
 		log_warnx("host %s: down: %s", name, virt_host_error(vh));
 }
 
+/* The helpdesk's "domain" event: power state, since when it runs (when
+ * known), and whether it has just rebooted. */
+static void
+broker_domain_event(const char *host, const char *dom, enum virt_state state,
+    time_t up_since, int rebooted)
+{
+	json_t	*o;
+
+	o = json_pack("{s:s,s:s,s:s}", "host", host, "name", dom, "state",
+	    virt_state_name(state));
+	if (o != NULL && up_since != 0)
+		json_object_set_new(o, "up_since", json_integer(up_since));
+	if (o != NULL && rebooted)
+		json_object_set_new(o, "rebooted", json_true());
+	events_publish("domain", ROLE_HELPDESK | ROLE_ADMIN,
+	    json_pack("{s:o}", "domain", o));
+}
+
 static void
 broker_domain_state(struct virt_host *vh, const char *dom,
     enum virt_state state, void *arg)
@@ -276,14 +294,15 @@ broker_domain_state(struct virt_host *vh, const char *dom,
 	int	running = state == VIRT_STATE_RUNNING ||
 	    state == VIRT_STATE_PAUSED || state == VIRT_STATE_STARTING ||
 	    state == VIRT_STATE_SHUTDOWN;
+	time_t	up_since;
 
 	if (!running)
 		ready_forget(virt_host_name(vh), dom);
 	session_domain_state(virt_host_name(vh), dom, running);
 	gpualloc_domain_state(virt_host_name(vh), dom, running);
-	events_publish("domain", ROLE_HELPDESK | ROLE_ADMIN, json_pack(
-	    "{s:{s:s,s:s,s:s}}", "domain", "host", virt_host_name(vh),
-	    "name", dom, "state", virt_state_name(state)));
+	up_since = pool_guest_power(virt_host_name(vh), dom, state,
+	    POWER_EVENT);
+	broker_domain_event(virt_host_name(vh), dom, state, up_since, 0);
 }
 
 static void
@@ -298,11 +317,13 @@ broker_graphics(struct virt_host *vh, const char *dom,
 static void
 broker_rebooted(struct virt_host *vh, const char *dom, void *arg)
 {
+	time_t	up_since;
+
 	ready_forget(virt_host_name(vh), dom);
-	events_publish("domain", ROLE_HELPDESK | ROLE_ADMIN, json_pack(
-	    "{s:{s:s,s:s,s:s,s:b}}", "domain", "host", virt_host_name(vh),
-	    "name", dom, "state", virt_state_name(VIRT_STATE_RUNNING),
-	    "rebooted", 1));
+	up_since = pool_guest_power(virt_host_name(vh), dom,
+	    VIRT_STATE_RUNNING, POWER_REBOOTED);
+	broker_domain_event(virt_host_name(vh), dom, VIRT_STATE_RUNNING,
+	    up_since, 1);
 }
 
 static const struct virt_events broker_virt_events = {

@@ -89,6 +89,41 @@ pool_guest_save(struct guest *g, enum guest_state st)
 	    json_pack("{s:o}", "desktop", pool_guest_json(g)));
 }
 
+static int
+pool_power_runs(enum virt_state st)
+{
+	return st == VIRT_STATE_RUNNING || st == VIRT_STATE_PAUSED ||
+	    st == VIRT_STATE_SHUTDOWN;
+}
+
+/*
+ * Records domain dom's power state on host for its guests; returns since
+ * when it runs, 0 when it does not or that is not known. Uptime counts from
+ * a start or reboot the broker saw: a domain found running in a listing (the
+ * broker's start, a host's return) ran since a time libvirt does not tell.
+ */
+time_t
+pool_guest_power(const char *host, const char *dom, enum virt_state st,
+    enum power_news how)
+{
+	struct guest	*g, *tmp;
+	time_t		 since = 0;
+
+	HASH_ITER(hh, broker->guests, g, tmp) {
+		if (strcmp(g->host->name, host) != 0 ||
+		    strcmp(g->name, dom) != 0)
+			continue;
+		if (!pool_power_runs(st))
+			g->up_since = 0;
+		else if (how == POWER_REBOOTED ||
+		    (how == POWER_EVENT && !pool_power_runs(g->power)))
+			g->up_since = time(NULL);
+		g->power = st;
+		since = g->up_since;
+	}
+	return since;
+}
+
 json_t *
 pool_guest_json(const struct guest *g)
 {
@@ -101,6 +136,11 @@ pool_guest_json(const struct guest *g)
 	    pool_guest_state_name(g->state), "user", g->user[0] != '\0' ?
 	    g->user : NULL, "error", g->error[0] != '\0' ? g->error : NULL,
 	    "updated", (json_int_t)g->updated);
+	if (o != NULL && g->power != VIRT_STATE_UNKNOWN)
+		json_object_set_new(o, "power",
+		    json_string(virt_state_name(g->power)));
+	if (o != NULL && g->up_since != 0)
+		json_object_set_new(o, "up_since", json_integer(g->up_since));
 	if (o != NULL && (s = session_find(g->session)) != NULL)
 		json_object_set_new(o, "session", session_json(s));
 	return o;

@@ -688,6 +688,9 @@ session_reconcile_done(const struct virt_result *res, void *arg)
 		free(r);
 		return;
 	}
+	for (i = 0; i < res->ndomains; i++)
+		pool_guest_power(r->host, res->domain_names[i],
+		    res->domain_states[i], POWER_LISTED);
 	HASH_ITER(hh, broker->sessions, s, tmp) {
 		if (strcmp(s->host->name, r->host) != 0)
 			continue;

@@ -15,6 +15,7 @@
   var me = null;
   var desktops = {};             /* "pool/name" -> desktop as the API has it */
   var power = {};                /* "host/name" -> libvirt state, from events */
+  var upSince = {};              /* "host/name" -> running since (s), from events */
   var rebooted = {};             /* "host/name" -> when it last rebooted (s) */
   var REBOOT_THUMB_MS = 3000;    /* a rebooted guest's screen, drawn again */
   var pools = [];
@@ -177,13 +178,17 @@
   function fillRow(tr, d) {
     var s = liveSession(d);
     var since = s ? (s.connected_at || s.created) : 0;
-    var p = power[keyOf(d.host, d.name)];
+    var k = keyOf(d.host, d.name);
+    var p = power[k] || d.power;
+    var up = k in upSince ? upSince[k] : d.up_since;
     var cells = tr.cells;
     cells[1].textContent = d.name;
     cells[2].textContent = stateText(d);
     cells[2].className = "state " + (s ? s.state : d.state);
-    var rb = rebooted[keyOf(d.host, d.name)];
-    cells[3].textContent = (p || "") + (rb ? " · rebooted " + fmtTime(rb) : "");
+    var rb = rebooted[k];
+    cells[3].textContent = (p || "") + (up ? " · up " + fmtAge(up) : "") +
+      (rb ? " · rebooted " + fmtTime(rb) : "");
+    cells[3].title = up ? "running since " + fmtTime(up) : "";
     cells[4].textContent = userOf(d);
     cells[5].textContent = d.host;
     cells[6].textContent = fmtAge(since);
@@ -309,6 +314,7 @@
     } else if (data.type === "domain") {
       var dm = data.domain;
       power[keyOf(dm.host, dm.name)] = dm.state;
+      upSince[keyOf(dm.host, dm.name)] = dm.up_since || 0;
       if (dm.rebooted) rebooted[keyOf(dm.host, dm.name)] = Math.floor(data.time / 1000);
       Object.keys(desktops).forEach(function (key) {
         var x = desktops[key];

@@ -38,7 +38,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from testlib import top_builddir, top_srcdir, wait_for  # noqa: E402
 
 import brokerdeploy  # noqa: E402
-import deployment  # noqa: E402
 import images  # noqa: E402
 from procstat import children, cpu_seconds  # noqa: E402
 

@@ -18,7 +18,6 @@ SPICE password reaches either log.
 import base64
 import os
 import socket
-import ssl
 import struct
 import sys
 import tempfile

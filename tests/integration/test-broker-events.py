@@ -44,6 +44,35 @@ def power(d, token, action):
     return d.api("POST", f"/api/v1/pools/office/desktops/test/{action}", token=token)
 
 
+def desktop_power(d, token):
+    """The test desktop's power state and running-since, as GET /pools says."""
+    _, body, _ = d.api("GET", "/api/v1/pools", token=token)
+    g = [x for x in body.get("desktops", []) if x["name"] == "test"]
+    return (g[0].get("power"), g[0].get("up_since")) if g else None
+
+
+def uptime(d, helper, s):
+    """A desktop in use: its power state and since when it runs, from the
+    start the broker saw, in its events and in the desktop list."""
+    power(d, helper, "shutdown")
+    check(wait_for(lambda: desktop_power(d, helper) == ("shutoff", None), 10),
+          "the desktop list says it is shut off, with no uptime", desktop_power(d, helper))
+    t_start = time.time()
+    power(d, helper, "start")
+    listed = wait_for(lambda: (lambda p: p if p and p[0] == "running" and p[1] else None)(
+        desktop_power(d, helper)), 10)
+    check(listed and int(t_start) - 1 <= listed[1] <= time.time() + 1,
+          "once started, the desktop list says since when it runs: the start the broker saw",
+          desktop_power(d, helper))
+    def told():
+        last = [v["domain"] for _, n, v in s.events
+                if n == "domain" and v["domain"]["name"] == "test"]
+        return last and listed and last[-1]["state"] == "running" and \
+            last[-1].get("up_since") == listed[1]
+    check(wait_for(told, 10), "and its last domain event says the same",
+          [v for _, n, v in s.events if n == "domain"][-3:])
+
+
 def refusals(d, demo):
     st, body, _ = d.api("GET", "/api/v1/events")
     check(st == 401, "no login: 401", (st, body))
@@ -80,6 +109,7 @@ def changes(d, helper, demo):
           e[2]["session"]["pool"] == "office",
           "a user's connect is a session event naming user, pool and desktop",
           s.events)
+    uptime(d, helper, s)
     check(wait_for(lambda: s.comments >= 1, 5),
           "a heartbeat comment comes within events_heartbeat", s.comments)
     check(not s.find(lambda n, v: n == "gpu"), "no gpu event without GPU changes")

@@ -371,7 +371,7 @@ def tickets(c, low_port):
 
 
 def upstream_failures(c):
-    h, t, gw = c.h, c.t, c.gw
+    h, t = c.h, c.t
     port = g.reserve_refusing_port(h)
     tk = h.ticket(port)
     expect_refusal(c, "upstream refuses the connection", c.req(c.tgt(tk, port)),

@@ -25,7 +25,6 @@ import ssl
 import struct
 import subprocess
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True
