@@ -104,14 +104,21 @@ class GpuHost:
         self.qmp_path = os.path.join(work, "gpuhost-qmp.sock")
         self.shell_path = os.path.join(work, "gpuhost-shell.sock")
         self.memory_mb = memory_mb
-        ports = free_ports(1 + spice_ports)
-        self.libvirt_port, self.spice_ports = ports[0], ports[1:]
         self.env_path = os.path.join(work, "gpuhost.env")
-        with open(self.env_path, "w") as f:
-            f.write(f"LIBVIRT_PKI='{libvirt_pki}'\nALLOWED_DN='{broker_dn}'\n"
-                    f"SPICE_DIR='{spice_dir}'\n"
-                    f"SPICE_PORTS='{self.spice_ports[0]} {self.spice_ports[-1]}'\n")
+        self.settings = (f"LIBVIRT_PKI='{libvirt_pki}'\nALLOWED_DN='{broker_dn}'\n"
+                         f"SPICE_DIR='{spice_dir}'\n")
+        self.nspice = spice_ports
+        self._pick_ports()
         self.proc = None
+
+    def _pick_ports(self):
+        """Free loopback ports for libvirt and the SPICE range, written into
+        the level-1 host's settings."""
+        ports = free_ports(1 + self.nspice)
+        self.libvirt_port, self.spice_ports = ports[0], ports[1:]
+        with open(self.env_path, "w") as f:
+            f.write(self.settings +
+                    f"SPICE_PORTS='{self.spice_ports[0]} {self.spice_ports[-1]}'\n")
 
     def uri(self, pkipath):
         return f"qemu+tls://127.0.0.1:{self.libvirt_port}/system?pkipath={pkipath}"
@@ -148,9 +155,21 @@ class GpuHost:
                 "-netdev", "user,id=net," + ",".join(fwd),
                 "-device", "virtio-net-pci,netdev=net,addr=10.0"]
 
-    def start(self, timeout=240):
+    def start(self, timeout=240, tries=3):
         """Boots the host and waits until its libvirtd answers; raises
-        GpuHostError with the end of its console otherwise."""
+        GpuHostError with the end of its console otherwise. A port taken
+        between choosing it and QEMU binding it (tests run side by side)
+        costs a try with other ports."""
+        for attempt in range(tries):
+            try:
+                return self._start(timeout)
+            except GpuHostError as e:
+                if "Could not set up host forwarding rule" not in str(e) or attempt == tries - 1:
+                    raise
+                self.log(f"a forwarded port was taken meanwhile; trying other ports: {e}")
+                self._pick_ports()
+
+    def _start(self, timeout):
         cmd = self.command()
         self.log(f"starting the nested GPU host ({cmd[2]}, IOMMU "
                  f"{'on' if self.iommu else 'off'}), libvirt TLS on 127.0.0.1:{self.libvirt_port}")
@@ -163,7 +182,8 @@ class GpuHost:
                                      stderr=subprocess.STDOUT)
         while READY not in self.console():
             if self.proc.poll() is not None:
-                raise GpuHostError(f"the GPU host stopped ({self.proc.returncode}):\n"
+                rc, self.proc = self.proc.returncode, None
+                raise GpuHostError(f"the GPU host stopped ({rc}):\n" + self.qemu_log()[-1000:]
                                    + self.console()[-2000:])
             if time.monotonic() - t0 > timeout:
                 raise GpuHostError(f"the GPU host was not ready in {timeout} s:\n"
@@ -171,6 +191,13 @@ class GpuHost:
             time.sleep(0.5)
         self.boot_seconds = time.monotonic() - t0
         self.log(f"the nested GPU host is ready after {self.boot_seconds:.1f} s")
+
+    def qemu_log(self):
+        try:
+            with open(os.path.join(self.work, "gpuhost-qemu.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
 
     def console(self):
         try:
