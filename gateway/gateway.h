@@ -332,6 +332,7 @@ void	 listener_start(struct listener *);
 void	 listener_close(struct listener *);
 
 /* tunnel.c */
+/* Takes fd, and the slot in shared.ntunnels the listener took for it. */
 void	 tunnel_accept(int fd, struct sockaddr_storage *peer,
 	    enum listener_kind);
 void	 tunnel_enter(struct tunnel *, enum tunnel_state, unsigned int timeout);

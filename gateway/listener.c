@@ -137,8 +137,14 @@ listener_accept(evutil_socket_t lfd, short what, void *arg)
 			metrics_http_accept(fd);
 			continue;
 		}
-		if (__atomic_load_n(&shared.ntunnels, __ATOMIC_RELAXED) >=
+		/*
+		 * The slot is taken before the check, so that workers
+		 * accepting at once cannot overshoot max_tunnels together;
+		 * tunnel_accept owns it from here.
+		 */
+		if (__atomic_add_fetch(&shared.ntunnels, 1, __ATOMIC_RELAXED) >
 		    gw->conf->max_tunnels) {
+			__atomic_sub_fetch(&shared.ntunnels, 1, __ATOMIC_RELAXED);
 			/* Best effort: the answer fits any socket buffer. */
 			metrics_refusal(REFUSE_OVERLOADED);
 			listener_log_overload();

@@ -160,6 +160,7 @@ tunnel_accept(int fd, struct sockaddr_storage *peer, enum listener_kind kind)
 
 	if ((t = calloc(1, sizeof *t)) == NULL) {
 		log_warnx("accept: out of memory");
+		__atomic_sub_fetch(&shared.ntunnels, 1, __ATOMIC_RELAXED);
 		close(fd);
 		return;
 	}
@@ -172,8 +173,7 @@ tunnel_accept(int fd, struct sockaddr_storage *peer, enum listener_kind kind)
 	t->up.pipe[0] = t->up.pipe[1] = t->down.pipe[0] = t->down.pipe[1] = -1;
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
 	TAILQ_INSERT_TAIL(&gw->tunnels, t, entry);
-	gw->ntunnels++;
-	__atomic_add_fetch(&shared.ntunnels, 1, __ATOMIC_RELAXED);
+	gw->ntunnels++;		/* shared.ntunnels: taken by the listener */
 	gw->m.accepted++;
 	socket_tune(fd);
 	t->source = source_get(peer);
