@@ -64,7 +64,7 @@ tests_integration_test_domxml_qemu_SOURCES = \
 tests_integration_test_domxml_qemu_CFLAGS = $(VIRT_TEST_CFLAGS)
 tests_integration_test_domxml_qemu_LDADD = $(BROKER_LIBS)
 
-# The broker's HTTPS server (broker/http.c) behind a small test program.
+# The broker's HTTPS server (lib/http/http.c) behind a small test program.
 check_PROGRAMS += tests/integration/http-testd
 tests_integration_http_testd_SOURCES = tests/integration/http-testd.c
 tests_integration_http_testd_CFLAGS = $(BROKER_CFLAGS)

@@ -40,8 +40,8 @@ tests_unit_test_auditfmt_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 
 # The PAM helper's messages: pure, compiled alone.
 tests_unit_test_authmsg_SOURCES = tests/unit/test-authmsg.c \
-	broker/authmsg.c broker/authmsg.h
-tests_unit_test_authmsg_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/broker
+	lib/auth/authmsg.c lib/auth/authmsg.h
+tests_unit_test_authmsg_CFLAGS = $(UNIT_CFLAGS) $(AUTH_CPPFLAGS)
 tests_unit_test_authmsg_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_auth_SOURCES = tests/unit/test-auth.c tests/unit/unit.h
