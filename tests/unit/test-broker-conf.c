@@ -81,8 +81,8 @@ test_refused(void **state)
 		    "\"sleep\": use none, lock, shutdown or revert" },
 		{ "[pool p]\nready_when = screen\n", "ready_when \"screen\": "
 		    "use auto, agent, display or port" },
-		{ "[pool p]\nready_timeout = 0\n", "ready_timeout must be at "
-		    "least 1 s" },
+		{ "[pool p]\nready_timeout = 0\n", ":2: ready_timeout 0 is out "
+		    "of range (1s to 365d)" },
 		{ "[pool p]\nready_settle = soon\n", ":2: " },
 		{ "[gateway g]\nproxy = ftp://x\n", "must start with http" },
 		{ "[host h]\nspice_address = hv.example\n", "not an IPv4" },
@@ -435,7 +435,7 @@ test_audit_retention(void **state)
 	    sizeof(err)));
 	assert_null(load("[broker]\naudit_purge_interval = 0\n", err,
 	    sizeof(err)));
-	assert_non_null(strstr(err, "at least 1s"));
+	assert_non_null(strstr(err, "out of range (1s to 365d)"));
 }
 
 /* PAM accounts and the failure delay: defaults, settings, limits, dump. */
@@ -471,7 +471,7 @@ test_pam_settings(void **state)
 
 	assert_null(load("[limits]\nlogin_fail_delay = 61s\n", err,
 	    sizeof(err)));
-	assert_non_null(strstr(err, "at most 60s"));
+	assert_non_null(strstr(err, "61s is out of range (0s to 60s)"));
 	assert_null(load("[broker]\npam_min_uid = -1\n", err, sizeof(err)));
 	assert_null(load("[broker]\npam_allow_root = maybe\n", err,
 	    sizeof(err)));
