@@ -108,24 +108,6 @@ conf_listen_parse(void *obj, const struct conftab_key *k, const char *value,
 	return 0;
 }
 
-static const char *
-conf_listen_show(const void *obj, const struct conftab_key *k, size_t i,
-    char *buf, size_t len)
-{
-	const struct broker_config	*c = obj;
-
-	return i < c->nlisten ? c->listen[i] : NULL;
-}
-
-static void
-conf_listen_free(void *obj, const struct conftab_key *k)
-{
-	struct broker_config	*c = obj;
-
-	while (c->nlisten > 0)
-		free(c->listen[--c->nlisten]);
-}
-
 /*
  * The session cookie's name, always with the __Host- prefix: browsers then
  * keep it only when it is Secure, for Path=/ and without a Domain, so
@@ -191,16 +173,15 @@ conf_metrics_parse(void *obj, const struct conftab_key *k, const char *value,
 	return 0;
 }
 
-/* Appends ", 10.0.0.0/8" (without the comma at the start) to buf. */
-static void
-conf_net_cat(char *buf, size_t len, const struct netaddr_net *n)
+/* "10.0.0.0/8" */
+static const char *
+conf_net_str(const struct netaddr_net *n, char *buf, size_t len)
 {
-	char	a[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN + 8];
+	char	a[INET6_ADDRSTRLEN];
 
 	inet_ntop(n->af, n->addr, a, sizeof(a));
-	snprintf(s, sizeof(s), "%s%s/%d", *buf != '\0' ? ", " : "", a,
-	    n->prefix);
-	strlcat(buf, s, len);
+	snprintf(buf, len, "%s/%d", a, n->prefix);
+	return buf;
 }
 
 static const char *
@@ -208,14 +189,12 @@ conf_metrics_show(const void *obj, const struct conftab_key *k, size_t i,
     char *buf, size_t len)
 {
 	const struct broker_config	*c = obj;
-	size_t				 j;
 
-	if (i > 0)
+	if (c->nmetrics_nets == 0)
+		return i == 0 ? "none" : NULL;
+	if (i >= c->nmetrics_nets)
 		return NULL;
-	*buf = '\0';
-	for (j = 0; j < c->nmetrics_nets; j++)
-		conf_net_cat(buf, len, &c->metrics_nets[j]);
-	return c->nmetrics_nets == 0 ? "none" : buf;
+	return conf_net_str(&c->metrics_nets[i], buf, len);
 }
 
 /* [gateway NAME] proxy_for = NETWORK[, NETWORK...] URL: the URL is last. */
@@ -268,8 +247,7 @@ conf_proxy_for_show(const void *obj, const struct conftab_key *k, size_t i,
 
 	if (i >= g->nrules)
 		return NULL;
-	*buf = '\0';
-	conf_net_cat(buf, len, &g->rules[i].net);
+	conf_net_str(&g->rules[i].net, buf, len);
 	strlcat(buf, " ", len);
 	strlcat(buf, g->rules[i].proxy, len);
 	return buf;
@@ -460,8 +438,8 @@ conf_gpu_devices_show(const void *obj, const struct conftab_key *k, size_t i,
 
 /* The keys, in the order -n -v prints them. */
 static const struct conftab_key conf_broker_keys[] = {
-	CONFTAB_KEY_CUSTOM("listen", conf_listen_parse, conf_listen_show,
-	    conf_listen_free, "127.0.0.1:8443",
+	CONFTAB_KEY_AT("listen", B, listen, nlisten, conf_listen_parse,
+	    conftab_strs_show, conftab_strs_free, 0, "127.0.0.1:8443",
 	    "address:port of the API and portal; lines add up"),
 	CONFTAB_KEY_STR("user", B, user, NULL,
 	    "the account to run as once the keys are read"),
@@ -518,9 +496,9 @@ static const struct conftab_key conf_broker_keys[] = {
 	    "the key that seals the second factors' secrets"),
 	CONFTAB_KEY_LIST("totp_groups", B, totp_groups, ntotp_groups,
 	    "groups whose members must use the second factor"),
-	CONFTAB_KEY_CUSTOM("metrics_networks", conf_metrics_parse,
-	    conf_metrics_show, NULL, "127.0.0.0/8, ::1",
-	    "networks that may read /metrics; none: nobody"),
+	CONFTAB_KEY_AT("metrics_networks", B, metrics_nets, nmetrics_nets,
+	    conf_metrics_parse, conf_metrics_show, NULL, CONFTAB_JOIN,
+	    "127.0.0.0/8, ::1", "networks that may read /metrics; none: nobody"),
 	CONFTAB_KEY_END
 };
 

@@ -247,6 +247,28 @@ out:
 	return ret;
 }
 
+const char *
+conftab_strs_show(const void *obj, const struct conftab_key *k, size_t i,
+    char *buf, size_t len)
+{
+	char *const	*strs = (char *const *)(const void *)((const char *)obj +
+			    k->off);
+	size_t		 n;
+
+	memcpy(&n, (const char *)obj + k->off2, sizeof(n));
+	return i < n ? strs[i] : NULL;
+}
+
+void
+conftab_strs_free(void *obj, const struct conftab_key *k)
+{
+	char	**strs = (char **)(void *)((char *)obj + k->off);
+	size_t	 *n = (size_t *)(void *)((char *)obj + k->off2);
+
+	while (*n > 0)
+		free(strs[--*n]);
+}
+
 void
 conftab_list_free(char **list, size_t n)
 {
@@ -528,10 +550,16 @@ conftab_dump_key(const void *obj, const struct conftab_key *k, FILE *fp)
 
 	if (k->type == CONFTAB_CUSTOM) {
 		for (i = 0; (v = k->show(obj, k, i, buf, sizeof(buf))) != NULL;
-		    i++)
-			fprintf(fp, "%s = %s\n", k->name, v);
+		    i++) {
+			if (i > 0 && (k->flags & CONFTAB_JOIN))
+				fprintf(fp, ", %s", v);
+			else
+				fprintf(fp, "%s%s = %s", i > 0 ? "\n" : "",
+				    k->name, v);
+		}
 		if (i == 0)
-			fprintf(fp, "%s = \n", k->name);
+			fprintf(fp, "%s = ", k->name);
+		fputc('\n', fp);
 		return;
 	}
 	fprintf(fp, "%s = ", k->name);

@@ -56,6 +56,8 @@ struct conftab_key {
 	conftab_parse_fn	*parse;		/* CUSTOM */
 	conftab_show_fn		*show;		/* CUSTOM */
 	conftab_free_fn		*free;		/* CUSTOM, may be NULL */
+	unsigned		 flags;
+#define CONFTAB_JOIN		0x1	/* CUSTOM: values on one line, a, b */
 	const char		*def;		/* as in the file; NULL: none */
 	const char		*doc;		/* one line */
 };
@@ -88,6 +90,11 @@ struct conftab_key {
 #define CONFTAB_KEY_CUSTOM(N, PARSE, SHOW, FREE, DEF, DOC) \
 	{ .name = N, .type = CONFTAB_CUSTOM, .parse = PARSE, .show = SHOW, \
 	  .free = FREE, .def = DEF, .doc = DOC }
+/* CUSTOM with the value at F and F2 (the hooks' business), and flags. */
+#define CONFTAB_KEY_AT(N, T, F, F2, PARSE, SHOW, FREE, FLAGS, DEF, DOC) \
+	{ .name = N, .type = CONFTAB_CUSTOM, .off = offsetof(T, F), \
+	  .off2 = offsetof(T, F2), .parse = PARSE, .show = SHOW, \
+	  .free = FREE, .flags = FLAGS, .def = DEF, .doc = DOC }
 #define CONFTAB_KEY_END		{ .name = NULL }
 
 /* Items of one LIST value at most. */
@@ -173,6 +180,13 @@ int	conftab_err(char *err, size_t errlen, const char *fmt, ...)
 int	conftab_each(void *obj, const struct conftab_key *k, const char *value,
 	    int (*fn)(void *obj, const char *item, char *err, size_t errlen),
 	    char *err, size_t errlen);
+/*
+ * show and free hooks for a CUSTOM key kept as char *F[] with a size_t
+ * count F2 (CONFTAB_KEY_AT): lines that add up to a fixed array.
+ */
+const char *conftab_strs_show(const void *obj, const struct conftab_key *k,
+	    size_t i, char *buf, size_t len);
+void	conftab_strs_free(void *obj, const struct conftab_key *k);
 /* Frees a LIST's items (the hooks of lists kept elsewhere use it). */
 void	conftab_list_free(char **list, size_t n);
 /* Splits "a, b ,c" and adds the items to *list; -1 on an empty item. */

@@ -132,7 +132,7 @@ def config_check(h, t):
          10, "out of range"),
         ("a zero request_timeout on line 11",
          base.replace("request_timeout = 7s", "request_timeout = 0"),
-         11, "request_timeout must be at least 1 second"),
+         11, "request_timeout 0 is out of range (1s to 1h)"),
         ("a bad network on line 5",
          base.replace("10.0.0.0/24", "10.0.0.1/24"), 5, "bad network"),
         ("a bad listen address on line 2",
