@@ -152,51 +152,6 @@ conf_cookie_free(void *obj, const struct conftab_key *k)
 	c->cookie = NULL;
 }
 
-/* [broker] metrics_networks: a list of networks, or none. */
-static int
-conf_metrics_parse(void *obj, const struct conftab_key *k, const char *value,
-    char *err, size_t errlen)
-{
-	struct broker_config	*c = obj;
-	const char		*bad = NULL;
-	int			 n;
-
-	if (strcmp(value, "none") == 0) {
-		c->nmetrics_nets = 0;
-		return 0;
-	}
-	n = netaddr_nets_parse(value, c->metrics_nets, NETADDR_MAX_NETS, &bad);
-	if (n == -1)
-		return conftab_err(err, errlen, "\"%s\" is not a network",
-		    bad != NULL ? bad : value);
-	c->nmetrics_nets = (size_t)n;
-	return 0;
-}
-
-/* "10.0.0.0/8" */
-static const char *
-conf_net_str(const struct netaddr_net *n, char *buf, size_t len)
-{
-	char	a[INET6_ADDRSTRLEN];
-
-	inet_ntop(n->af, n->addr, a, sizeof(a));
-	snprintf(buf, len, "%s/%d", a, n->prefix);
-	return buf;
-}
-
-static const char *
-conf_metrics_show(const void *obj, const struct conftab_key *k, size_t i,
-    char *buf, size_t len)
-{
-	const struct broker_config	*c = obj;
-
-	if (c->nmetrics_nets == 0)
-		return i == 0 ? "none" : NULL;
-	if (i >= c->nmetrics_nets)
-		return NULL;
-	return conf_net_str(&c->metrics_nets[i], buf, len);
-}
-
 /* [gateway NAME] proxy_for = NETWORK[, NETWORK...] URL: the URL is last. */
 static int
 conf_proxy_for_parse(void *obj, const struct conftab_key *k,
@@ -247,7 +202,7 @@ conf_proxy_for_show(const void *obj, const struct conftab_key *k, size_t i,
 
 	if (i >= g->nrules)
 		return NULL;
-	conf_net_str(&g->rules[i].net, buf, len);
+	netaddr_net_str(&g->rules[i].net, buf, len);
 	strlcat(buf, " ", len);
 	strlcat(buf, g->rules[i].proxy, len);
 	return buf;
@@ -496,9 +451,9 @@ static const struct conftab_key conf_broker_keys[] = {
 	    "the key that seals the second factors' secrets"),
 	CONFTAB_KEY_LIST("totp_groups", B, totp_groups, ntotp_groups,
 	    "groups whose members must use the second factor"),
-	CONFTAB_KEY_AT("metrics_networks", B, metrics_nets, nmetrics_nets,
-	    conf_metrics_parse, conf_metrics_show, NULL, CONFTAB_JOIN,
-	    "127.0.0.0/8, ::1", "networks that may read /metrics; none: nobody"),
+	CONFTAB_KEY_NETS("metrics_networks", B, metrics_nets, nmetrics_nets,
+	    CONFTAB_NONE, "127.0.0.0/8, ::1",
+	    "networks that may read /metrics; none: nobody"),
 	CONFTAB_KEY_END
 };
 

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "conftab.h"
 #include "log.h"
+#include "netaddr.h"
 #include "xmalloc.h"
 
 /* One setting of the file: key in [section] on line. */
@@ -160,6 +161,31 @@ conftab_string(void *obj, const struct conftab_key *k, const char *value,
 	return 0;
 }
 
+/* NETS: "10.0.0.0/8, fd00::/8", added to the list or replacing it. */
+static int
+conftab_nets(void *obj, const struct conftab_key *k, const char *value,
+    char *err, size_t errlen)
+{
+	struct netaddr_net	*nets = (void *)((char *)obj + k->off);
+	size_t			*n = (void *)((char *)obj + k->off2), at;
+	const char		*bad = NULL;
+	int			 got;
+
+	if ((k->flags & CONFTAB_NONE) && strcmp(value, "none") == 0) {
+		*n = 0;
+		return 0;
+	}
+	at = (k->flags & CONFTAB_ADD) ? *n : 0;
+	if ((got = netaddr_nets_parse(value, nets + at, k->max - at,
+	    &bad)) < 0)
+		return conftab_err(err, errlen, "%s: bad network \"%s\" "
+		    "(expected a comma-separated list such as 10.0.0.0/8, "
+		    "fd00::/8; host bits must be zero; at most %llu)", k->name,
+		    bad != NULL ? bad : value, (unsigned long long)k->max);
+	*n = at + (size_t)got;
+	return 0;
+}
+
 int
 conftab_set(void *obj, const struct conftab_key *k, const char *value,
     char *err, size_t errlen)
@@ -188,6 +214,8 @@ conftab_set(void *obj, const struct conftab_key *k, const char *value,
 		    sizeof(msg)) == -1)
 			return conftab_err(err, errlen, "%s: %s", k->name, msg);
 		return 0;
+	case CONFTAB_NETS:
+		return conftab_nets(obj, k, value, err, errlen);
 	case CONFTAB_CUSTOM:
 		return k->parse(obj, k, value, err, errlen);
 	}
@@ -583,6 +611,15 @@ conftab_dump_key(const void *obj, const struct conftab_key *k, FILE *fp)
 		for (i = 0; i < n; i++)
 			fprintf(fp, "%s%s", i > 0 ? ", " : "", list[i]);
 		break;
+	case CONFTAB_NETS:
+		n = *(const size_t *)(const void *)((const char *)obj + k->off2);
+		for (i = 0; i < n; i++)
+			fprintf(fp, "%s%s", i > 0 ? ", " : "", netaddr_net_str(
+			    (const struct netaddr_net *)(const void *)p + i, buf,
+			    sizeof(buf)));
+		if (n == 0 && (k->flags & CONFTAB_NONE))
+			fputs("none", fp);
+		break;
 	default:
 		fprintf(fp, "%llu%s", (unsigned long long)conftab_load_num(obj,
 		    k), k->type == CONFTAB_SECS ? "s" : "");
@@ -669,7 +706,7 @@ conftab_free(const struct conftab_section *sections, void *conf)
 
 static const char *const conftab_type_names[] = {
 	"string", "name", "yes/no", "number", "seconds", "bytes", "word",
-	"list", "special"
+	"list", "networks", "special"
 };
 
 void

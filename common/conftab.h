@@ -26,6 +26,7 @@ enum conftab_type {
 	CONFTAB_SIZE,		/* the same, bytes: 65536, 64k, 1m */
 	CONFTAB_ENUM,		/* int: the index of one of words */
 	CONFTAB_LIST,		/* char ** and a size_t count at off2; adds up */
+	CONFTAB_NETS,		/* struct netaddr_net[max], a size_t count */
 	CONFTAB_CUSTOM,		/* parse, dump and free hooks */
 };
 
@@ -58,6 +59,8 @@ struct conftab_key {
 	conftab_free_fn		*free;		/* CUSTOM, may be NULL */
 	unsigned		 flags;
 #define CONFTAB_JOIN		0x1	/* CUSTOM: values on one line, a, b */
+#define CONFTAB_ADD		0x2	/* NETS: lines add up */
+#define CONFTAB_NONE		0x4	/* NETS: "none" is the empty list */
 	const char		*def;		/* as in the file; NULL: none */
 	const char		*doc;		/* one line */
 };
@@ -90,6 +93,10 @@ struct conftab_key {
 #define CONFTAB_KEY_CUSTOM(N, PARSE, SHOW, FREE, DEF, DOC) \
 	{ .name = N, .type = CONFTAB_CUSTOM, .parse = PARSE, .show = SHOW, \
 	  .free = FREE, .def = DEF, .doc = DOC }
+#define CONFTAB_KEY_NETS(N, T, F, NF, FLAGS, DEF, DOC) \
+	{ .name = N, .type = CONFTAB_NETS, .off = offsetof(T, F), \
+	  .off2 = offsetof(T, NF), .max = sizeof(((T *)0)->F) / \
+	  sizeof(((T *)0)->F[0]), .flags = FLAGS, .def = DEF, .doc = DOC }
 /* CUSTOM with the value at F and F2 (the hooks' business), and flags. */
 #define CONFTAB_KEY_AT(N, T, F, F2, PARSE, SHOW, FREE, FLAGS, DEF, DOC) \
 	{ .name = N, .type = CONFTAB_CUSTOM, .off = offsetof(T, F), \

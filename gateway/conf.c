@@ -94,52 +94,6 @@ conf_origins_parse(void *obj, const struct conftab_key *k, const char *value,
 	return 0;
 }
 
-/* upstream_networks: repeated lines add up (inih's lines are short). */
-static int
-conf_nets_parse(void *obj, const struct conftab_key *k, const char *value,
-    char *err, size_t errlen)
-{
-	struct gateway_config	*c = obj;
-	const char		*bad = NULL;
-	int			 n;
-
-	if ((n = netaddr_nets_parse(value, c->nets + c->nnets,
-	    NETADDR_MAX_NETS - c->nnets, &bad)) < 0)
-		return conftab_err(err, errlen, "bad network \"%s\" (expected "
-		    "a comma-separated list such as 10.0.0.0/8, fd00::/8; "
-		    "host bits must be zero; at most %d)",
-		    bad != NULL ? bad : value, NETADDR_MAX_NETS);
-	c->nnets += (size_t)n;
-	return 0;
-}
-
-/* "10.0.0.0/24" */
-static const char *
-conf_net(const struct netaddr_net *net, char *buf, size_t size)
-{
-	struct sockaddr_storage	ss;
-	char			host[NETADDR_STRLEN];
-
-	memset(&ss, 0, sizeof ss);
-	ss.ss_family = (sa_family_t)net->af;
-	if (net->af == AF_INET)
-		memcpy(&((struct sockaddr_in *)&ss)->sin_addr, net->addr, 4);
-	else
-		memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr, net->addr, 16);
-	snprintf(buf, size, "%s/%d", netaddr_host((struct sockaddr *)&ss, host,
-	    sizeof host), net->prefix);
-	return buf;
-}
-
-static const char *
-conf_nets_show(const void *obj, const struct conftab_key *k, size_t i,
-    char *buf, size_t len)
-{
-	const struct gateway_config	*c = obj;
-
-	return i < c->nnets ? conf_net(&c->nets[i], buf, len) : NULL;
-}
-
 /* upstream_ports: a line replaces the list. */
 static int
 conf_ports_parse(void *obj, const struct conftab_key *k, const char *value,
@@ -195,7 +149,7 @@ conf_hypervisor_get(void *conf, const char *addr, char *err, size_t errlen)
 	}
 	h = &c->hypervisors[c->nhypervisors++];
 	h->net = net;
-	conf_net(&net, h->name, sizeof h->name);
+	netaddr_net_str(&net, h->name, sizeof h->name);
 	return h;
 }
 
@@ -270,9 +224,9 @@ static const struct conftab_key conf_gateway_keys[] = {
 	    "the account to run as once the keys are read"),
 	CONFTAB_KEY_NUM("workers", CONFTAB_UINT, C, workers, 1,
 	    GATEWAY_MAX_WORKERS, NULL, "event loops (default: one per core)"),
-	CONFTAB_KEY_AT("upstream_networks", C, nets, nnets, conf_nets_parse,
-	    conf_nets_show, NULL, CONFTAB_JOIN, NULL,
-	    "the networks tickets may lead to; lines add up"),
+	/* Repeated lines add up: inih limits a line to 200 bytes. */
+	CONFTAB_KEY_NETS("upstream_networks", C, nets, nnets, CONFTAB_ADD, NULL,
+	    "the networks tickets may lead to"),
 	CONFTAB_KEY_AT("upstream_ports", C, ports, nports, conf_ports_parse,
 	    conf_ports_show, NULL, CONFTAB_JOIN, "5900-65535",
 	    "the ports tickets may lead to"),
