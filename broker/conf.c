@@ -3,12 +3,10 @@
  * keys of their own form, the checks that need the whole file, and the
  * questions the daemon asks of it.
  */
-#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,14 +164,14 @@ conf_proxy_for_parse(void *obj, const struct conftab_key *k,
 
 	copy = xstrdup(value);
 	if ((url = strrchr(copy, ' ')) == NULL) {
-		conftab_err(err, errlen, "proxy_for needs client networks, then "
-		    "a proxy URL");
+		conftab_err(err, errlen, "proxy_for needs client networks, "
+		    "then a proxy URL");
 		goto out;
 	}
 	*url++ = '\0';
 	if (!conf_proxy_ok(url)) {
-		conftab_err(err, errlen, "proxy \"%s\" must start with http:// or "
-		    "https://", url);
+		conftab_err(err, errlen, "proxy \"%s\" must start with http:// "
+		    "or https://", url);
 		goto out;
 	}
 	if ((n = netaddr_nets_parse(copy, nets, NETADDR_MAX_NETS, &bad)) <= 0) {
@@ -243,8 +241,8 @@ conf_assign_one(void *obj, const char *item, char *err, size_t errlen)
 	if (ulen >= sizeof(a->user) || !auth_valid_name(a->user) ||
 	    eq[1] == '\0' || strlcpy(a->guest, eq + 1, sizeof(a->guest)) >=
 	    sizeof(a->guest))
-		return conftab_err(err, errlen, "assign \"%s\": bad user or guest "
-		    "name", item);
+		return conftab_err(err, errlen, "assign \"%s\": bad user or "
+		    "guest name", item);
 	p->nassign++;
 	return 0;
 }
@@ -356,11 +354,11 @@ conf_gpu_device_one(void *obj, const char *s, char *err, size_t errlen)
 	struct conf_gpu	*g = &((struct conf_pool *)obj)->gpu;
 
 	if (g->ndevices == CONF_GPU_DEVICES_MAX)
-		return conftab_err(err, errlen, "gpu_devices: at most %d devices",
-		    CONF_GPU_DEVICES_MAX);
+		return conftab_err(err, errlen, "gpu_devices: at most %d "
+		    "devices", CONF_GPU_DEVICES_MAX);
 	if (gpu_addr_parse(s, &g->devices[g->ndevices]) == -1)
-		return conftab_err(err, errlen, "gpu_devices \"%s\" is not a PCI "
-		    "address such as 0000:41:00.0", s);
+		return conftab_err(err, errlen, "gpu_devices \"%s\" is not a "
+		    "PCI address such as 0000:41:00.0", s);
 	g->ndevices++;
 	return 0;
 }
@@ -390,6 +388,8 @@ conf_gpu_devices_show(const void *obj, const struct conftab_key *k, size_t i,
 #define G	struct conf_gateway
 #define P	struct conf_pool
 #define PKI	SYSCONFDIR "/paprika/pki"
+#define SECS(N, T, F, DEF, DOC) \
+	CONFTAB_KEY_SECS(N, T, F, 0, CONF_SECS_MAX, DEF, DOC)
 
 /* The keys, in the order -n -v prints them. */
 static const struct conftab_key conf_broker_keys[] = {
@@ -411,8 +411,7 @@ static const struct conftab_key conf_broker_keys[] = {
 	    "the CA of the hosts' SPICE certificates, for the .vv files"),
 	CONFTAB_KEY_STR("pam_service", B, pam_service, "paprika",
 	    "the PAM service that checks passwords"),
-	CONFTAB_KEY_NUM("pam_min_uid", CONFTAB_UINT, B, pam_min_uid, 0,
-	    UINT32_MAX - 1, NULL,
+	CONFTAB_KEY_UINT("pam_min_uid", B, pam_min_uid, 0, UINT32_MAX - 1, NULL,
 	    "PAM accounts below it are refused (default: UID_MIN)"),
 	CONFTAB_KEY_BOOL("pam_allow_root", B, pam_allow_root, "no",
 	    "whether root may log in through PAM"),
@@ -423,27 +422,25 @@ static const struct conftab_key conf_broker_keys[] = {
 	CONFTAB_KEY_CUSTOM("cookie", conf_cookie_parse, conf_cookie_show,
 	    conf_cookie_free, "paprika_session",
 	    "the session cookie's name, after " CONF_COOKIE_PREFIX),
-	CONFTAB_KEY_NUM("token_lifetime", CONFTAB_SECS, B, token_lifetime, 0,
-	    CONF_SECS_MAX, "8h", "how long a login lasts"),
-	CONFTAB_KEY_NUM("ticket_lifetime", CONFTAB_SECS, B, ticket_lifetime,
-	    0, CONF_SECS_MAX, "10m", "how long a gateway ticket is good for"),
-	CONFTAB_KEY_NUM("password_lifetime", CONFTAB_SECS, B,
-	    password_lifetime, 0, CONF_SECS_MAX, "5m",
+	SECS("token_lifetime", B, token_lifetime, "8h",
+	    "how long a login lasts"),
+	SECS("ticket_lifetime", B, ticket_lifetime, "10m",
+	    "how long a gateway ticket is good for"),
+	SECS("password_lifetime", B, password_lifetime, "5m",
 	    "how long a SPICE password is good for"),
-	CONFTAB_KEY_NUM("start_timeout", CONFTAB_SECS, B, start_timeout, 0,
-	    CONF_SECS_MAX, "3m", "how long a guest may take to start"),
-	CONFTAB_KEY_NUM("auth_threads", CONFTAB_UINT, B, auth_threads, 1, 32,
-	    "2", "threads that check passwords"),
-	CONFTAB_KEY_NUM("audit_keep_days", CONFTAB_UINT, B, audit_keep_days,
-	    0, 36500, "400", "days the audit log is kept; 0: forever"),
+	SECS("start_timeout", B, start_timeout, "3m",
+	    "how long a guest may take to start"),
+	CONFTAB_KEY_UINT("auth_threads", B, auth_threads, 1, 32, "2",
+	    "threads that check passwords"),
+	CONFTAB_KEY_UINT("audit_keep_days", B, audit_keep_days, 0, 36500, "400",
+	    "days the audit log is kept; 0: forever"),
 	/* 0 would purge in a busy loop. */
-	CONFTAB_KEY_NUM("audit_purge_interval", CONFTAB_SECS, B,
-	    audit_purge_interval, 1, CONF_SECS_MAX, "1d",
-	    "how often old audit records are purged"),
+	CONFTAB_KEY_SECS("audit_purge_interval", B, audit_purge_interval, 1,
+	    CONF_SECS_MAX, "1d", "how often old audit records are purged"),
 	CONFTAB_KEY_STR("spice_html5_dir", B, spice_html5_dir,
 	    "/usr/share/spice-html5", "the browser client; empty: none"),
-	CONFTAB_KEY_NUM("audit_screenshot_window", CONFTAB_SECS, B,
-	    audit_screenshot_window, 0, 86400, "10m",
+	CONFTAB_KEY_SECS("audit_screenshot_window", B, audit_screenshot_window,
+	    0, 86400, "10m",
 	    "how long helpdesk screenshots are audited together"),
 	CONFTAB_KEY_ENUM("totp", B, totp, conf_totp_names, "off",
 	    "the second factor: off, optional or required"),
@@ -467,43 +464,38 @@ static const struct conftab_key conf_roles_keys[] = {
 
 /* [limits]: the throttle's and HTTP server's own defaults where none. */
 static const struct conftab_key conf_limits_keys[] = {
-	CONFTAB_KEY_NUM("login_free_failures", CONFTAB_UINT, B,
-	    throttle.free_failures, 0, 1000, NULL,
-	    "failed logins before the delays start"),
-	CONFTAB_KEY_NUM("login_delay", CONFTAB_SECS, B, throttle.delay_base,
-	    0, CONF_SECS_MAX, NULL, "the first delay; it doubles"),
-	CONFTAB_KEY_NUM("login_delay_max", CONFTAB_SECS, B,
-	    throttle.delay_max, 0, CONF_SECS_MAX, NULL, "the longest delay"),
-	CONFTAB_KEY_NUM("login_lockout_failures", CONFTAB_UINT, B,
-	    throttle.lockout_failures, 0, 100000, NULL,
-	    "failed logins that lock an account; 0: never"),
-	CONFTAB_KEY_NUM("login_lockout", CONFTAB_SECS, B, throttle.lockout,
-	    0, CONF_SECS_MAX, NULL, "how long a lockout lasts"),
-	CONFTAB_KEY_NUM("login_window", CONFTAB_SECS, B, throttle.window, 0,
-	    CONF_SECS_MAX, NULL, "how long failures are remembered"),
+	CONFTAB_KEY_UINT("login_free_failures", B, throttle.free_failures, 0,
+	    1000, NULL, "failed logins before the delays start"),
+	SECS("login_delay", B, throttle.delay_base, NULL,
+	    "the first delay; it doubles"),
+	SECS("login_delay_max", B, throttle.delay_max, NULL,
+	    "the longest delay"),
+	CONFTAB_KEY_UINT("login_lockout_failures", B, throttle.lockout_failures,
+	    0, 100000, NULL, "failed logins that lock an account; 0: never"),
+	SECS("login_lockout", B, throttle.lockout, NULL,
+	    "how long a lockout lasts"),
+	SECS("login_window", B, throttle.window, NULL,
+	    "how long failures are remembered"),
 	/* Longer would hold each failed login's connection for minutes. */
-	CONFTAB_KEY_NUM("login_fail_delay", CONFTAB_SECS, B,
-	    login_fail_delay, 0, 60, "2", "each failed login's answer waits"),
-	CONFTAB_KEY_NUM("max_body", CONFTAB_SIZE, B, http.max_body, 1024,
-	    16 * 1024 * 1024, NULL, "the largest request body"),
-	CONFTAB_KEY_NUM("request_timeout", CONFTAB_SECS, B,
-	    http.request_timeout, 1, CONF_SECS_MAX, NULL,
-	    "time from accept to a whole request"),
-	CONFTAB_KEY_NUM("max_connections", CONFTAB_UINT, B,
-	    http.max_connections, 1, 1000000, NULL, "API connections at once"),
-	CONFTAB_KEY_NUM("max_connections_per_source", CONFTAB_UINT, B,
-	    http.max_per_source, 0, 1000000, NULL,
-	    "of them from one source; 0: no cap"),
-	CONFTAB_KEY_NUM("source_prefix_v6", CONFTAB_UINT, B,
-	    http.source_prefix_v6, 1, 128, NULL,
-	    "the bits of an IPv6 address that make one source"),
-	CONFTAB_KEY_NUM("events_subscribers", CONFTAB_UINT, B,
-	    events_subscribers, 0, 10000, "32", "event streams at once"),
-	CONFTAB_KEY_NUM("events_queue", CONFTAB_SIZE, B, events_queue, 1024,
+	CONFTAB_KEY_SECS("login_fail_delay", B, login_fail_delay, 0, 60, "2",
+	    "each failed login's answer waits"),
+	CONFTAB_KEY_SIZE("max_body", B, http.max_body, 1024, 16 * 1024 * 1024,
+	    NULL, "the largest request body"),
+	CONFTAB_KEY_SECS("request_timeout", B, http.request_timeout, 1,
+	    CONF_SECS_MAX, NULL, "time from accept to a whole request"),
+	CONFTAB_KEY_UINT("max_connections", B, http.max_connections, 1, 1000000,
+	    NULL, "API connections at once"),
+	CONFTAB_KEY_UINT("max_connections_per_source", B, http.max_per_source,
+	    0, 1000000, NULL, "of them from one source; 0: no cap"),
+	CONFTAB_KEY_UINT("source_prefix_v6", B, http.source_prefix_v6, 1, 128,
+	    NULL, "the bits of an IPv6 address that make one source"),
+	CONFTAB_KEY_UINT("events_subscribers", B, events_subscribers, 0, 10000,
+	    "32", "event streams at once"),
+	CONFTAB_KEY_SIZE("events_queue", B, events_queue, 1024,
 	    64 * 1024 * 1024, "256k", "bytes queued per event stream"),
 	/* Quieter than the API's stall timeout, a stream is cut. */
-	CONFTAB_KEY_NUM("events_heartbeat", CONFTAB_SECS, B, events_heartbeat,
-	    1, CONF_HEARTBEAT_MAX, "15", "an idle event stream's keepalive"),
+	CONFTAB_KEY_SECS("events_heartbeat", B, events_heartbeat, 1,
+	    CONF_HEARTBEAT_MAX, "15", "an idle event stream's keepalive"),
 	CONFTAB_KEY_END
 };
 
@@ -551,9 +543,9 @@ static const struct conftab_key conf_pool_keys[] = {
 	CONFTAB_KEY_CHECKED("name_prefix", CONFTAB_STR, P, name_prefix,
 	    conf_name_ok, "letters, digits, . _ - only", NULL,
 	    "the clones' names start with it (default: NAME-)"),
-	CONFTAB_KEY_NUM("max", CONFTAB_UINT, P, max, 1, 10000, "10",
+	CONFTAB_KEY_UINT("max", P, max, 1, 10000, "10",
 	    "template pools: clones at most"),
-	CONFTAB_KEY_NUM("spares", CONFTAB_UINT, P, spares, 0, 1000, "0",
+	CONFTAB_KEY_UINT("spares", P, spares, 0, 1000, "0",
 	    "template pools: clones kept ready"),
 	CONFTAB_KEY_STR("snapshot", P, snapshot, NULL,
 	    "reverted to before a guest is reused"),
@@ -562,12 +554,11 @@ static const struct conftab_key conf_pool_keys[] = {
 	CONFTAB_KEY_ENUM("disconnect_action", P, disconnect_action,
 	    conf_action_names, "none", "after the grace: none, lock, "
 	    "shutdown or revert"),
-	CONFTAB_KEY_NUM("disconnect_grace", CONFTAB_SECS, P, disconnect_grace,
-	    0, CONF_SECS_MAX, "5m", "how long a disconnected session waits"),
-	CONFTAB_KEY_NUM("idle_timeout", CONFTAB_SECS, P, idle_timeout, 0,
-	    CONF_SECS_MAX, "0", "an idle session ends; 0: never"),
-	CONFTAB_KEY_NUM("max_session", CONFTAB_SECS, P, max_session, 0,
-	    CONF_SECS_MAX, "0", "any session ends; 0: never"),
+	SECS("disconnect_grace", P, disconnect_grace, "5m",
+	    "how long a disconnected session waits"),
+	SECS("idle_timeout", P, idle_timeout, "0",
+	    "an idle session ends; 0: never"),
+	SECS("max_session", P, max_session, "0", "any session ends; 0: never"),
 	CONFTAB_KEY_BOOL("user_reset", P, user_reset, "no",
 	    "users may reset their guest"),
 	CONFTAB_KEY_BOOL("clipboard", P, clipboard, "yes",
@@ -578,10 +569,10 @@ static const struct conftab_key conf_pool_keys[] = {
 	    "the browser client may connect"),
 	CONFTAB_KEY_ENUM("ready_when", P, ready_when, conf_ready_names, "auto",
 	    "auto, agent, display or port"),
-	CONFTAB_KEY_NUM("ready_timeout", CONFTAB_SECS, P, ready_timeout, 1,
-	    CONF_SECS_MAX, "5m", "how long a guest may take to be ready"),
-	CONFTAB_KEY_NUM("ready_settle", CONFTAB_SECS, P, ready_settle, 0,
-	    CONF_SECS_MAX, "1", "display: how long the screen must be still"),
+	CONFTAB_KEY_SECS("ready_timeout", P, ready_timeout, 1, CONF_SECS_MAX,
+	    "5m", "how long a guest may take to be ready"),
+	SECS("ready_settle", P, ready_settle, "1",
+	    "display: how long the screen must be still"),
 	CONFTAB_KEY_CUSTOM("totp", conf_pool_totp_parse, conf_pool_totp_show,
 	    NULL, NULL, "required: the pool's users need a second factor"),
 	CONFTAB_KEY_ENUM("gpu", P, gpu.mode, conf_gpu_mode_names, "none",
@@ -591,8 +582,8 @@ static const struct conftab_key conf_pool_keys[] = {
 	    NULL, "mdev: the type to create"),
 	CONFTAB_KEY_BOOL("mdev_display", P, gpu.mdev_display, "yes",
 	    "mdev: display='on'"),
-	CONFTAB_KEY_NUM("gpu_count", CONFTAB_UINT, P, gpu.count, 1,
-	    CONF_GPU_COUNT_MAX, "1", "passthrough: GPUs per guest"),
+	CONFTAB_KEY_UINT("gpu_count", P, gpu.count, 1, CONF_GPU_COUNT_MAX, "1",
+	    "passthrough: GPUs per guest"),
 	CONFTAB_KEY_BOOL("gpu_detach", P, gpu.detach, "no",
 	    "passthrough: the broker binds them to vfio-pci"),
 	CONFTAB_KEY_CUSTOM("gpu_match", conf_gpu_match_parse,
@@ -633,6 +624,7 @@ static const struct conftab_section conf_sections[] = {
 #undef G
 #undef P
 #undef PKI
+#undef SECS
 #undef NAME_FORM
 #undef XSTR
 #undef STR

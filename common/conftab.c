@@ -17,6 +17,29 @@ struct conftab_set {
 	int		 line;
 };
 
+/* The value at off in obj: the table's offsets are into these objects. */
+static void *
+conftab_at(void *obj, size_t off)
+{
+	return (char *)obj + off;
+}
+
+static const void *
+conftab_cat(const void *obj, size_t off)
+{
+	return (const char *)obj + off;
+}
+
+/* LIST's, NETS' and a CUSTOM array's count. */
+static size_t
+conftab_count(const void *obj, const struct conftab_key *k)
+{
+	size_t	n;
+
+	memcpy(&n, conftab_cat(obj, k->off2), sizeof(n));
+	return n;
+}
+
 /* "pool office" from "pool" and "office" (NULL for a plain section). */
 static void
 conftab_secname(char *buf, size_t len, const char *sect, const char *name)
@@ -44,9 +67,9 @@ conftab_store(void *obj, const struct conftab_key *k, uint64_t v)
 	uint32_t	v32 = (uint32_t)v;
 
 	if (k->size == sizeof(v32))
-		memcpy((char *)obj + k->off, &v32, sizeof(v32));
+		memcpy(conftab_at(obj, k->off), &v32, sizeof(v32));
 	else
-		memcpy((char *)obj + k->off, &v, sizeof(v));
+		memcpy(conftab_at(obj, k->off), &v, sizeof(v));
 }
 
 static uint64_t
@@ -56,10 +79,10 @@ conftab_load_num(const void *obj, const struct conftab_key *k)
 	uint64_t	v;
 
 	if (k->size == sizeof(v32)) {
-		memcpy(&v32, (const char *)obj + k->off, sizeof(v32));
+		memcpy(&v32, conftab_cat(obj, k->off), sizeof(v32));
 		return v32;
 	}
-	memcpy(&v, (const char *)obj + k->off, sizeof(v));
+	memcpy(&v, conftab_cat(obj, k->off), sizeof(v));
 	return v;
 }
 
@@ -67,29 +90,27 @@ conftab_load_num(const void *obj, const struct conftab_key *k)
 static const char *
 conftab_bound(char *buf, size_t len, enum conftab_type type, uint64_t v)
 {
-	static const uint64_t	secs[] = { 86400, 3600, 60 };
-	static const uint64_t	bytes[] = { 1024 * 1024, 1024 };
-	size_t			i;
+	static const struct {
+		enum conftab_type	type;
+		uint64_t		n;
+		char			unit;
+	} units[] = {
+		{ CONFTAB_SECS, 86400, 'd' }, { CONFTAB_SECS, 3600, 'h' },
+		{ CONFTAB_SECS, 60, 'm' }, { CONFTAB_SIZE, 1024 * 1024, 'm' },
+		{ CONFTAB_SIZE, 1024, 'k' },
+	};
+	size_t	i;
 
-	if (type == CONFTAB_SECS) {
-		/* "90s" reads better than "1m30s" would, or "1m" than "60s". */
-		for (i = 0; i < 3 && v >= 120; i++)
-			if (v % secs[i] == 0) {
-				snprintf(buf, len, "%llu%c", (unsigned long long)
-				    (v / secs[i]), "dhm"[i]);
-				return buf;
-			}
-		snprintf(buf, len, "%llus", (unsigned long long)v);
-	} else if (type == CONFTAB_SIZE) {
-		for (i = 0; i < 2; i++)
-			if (v > 0 && v % bytes[i] == 0) {
-				snprintf(buf, len, "%llu%c", (unsigned long long)
-				    (v / bytes[i]), "mk"[i]);
-				return buf;
-			}
-		snprintf(buf, len, "%llu", (unsigned long long)v);
-	} else
-		snprintf(buf, len, "%llu", (unsigned long long)v);
+	/* Under two minutes a duration stays in seconds: "60s", "90s". */
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (units[i].type == type && v % units[i].n == 0 &&
+		    v >= (type == CONFTAB_SECS ? 120 : 1)) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)
+			    (v / units[i].n), units[i].unit);
+			return buf;
+		}
+	snprintf(buf, len, "%llu%s", (unsigned long long)v,
+	    type == CONFTAB_SECS ? "s" : "");
 	return buf;
 }
 
@@ -129,7 +150,7 @@ conftab_enum(void *obj, const struct conftab_key *k, const char *value,
 
 	for (n = 0; k->words[n] != NULL; n++)
 		if (strcmp(value, k->words[n]) == 0) {
-			*(int *)(void *)((char *)obj + k->off) = (int)n;
+			*(int *)conftab_at(obj, k->off) = (int)n;
 			return 0;
 		}
 	w = snprintf(err, errlen, "%s \"%s\": use", k->name, value);
@@ -146,14 +167,14 @@ static int
 conftab_string(void *obj, const struct conftab_key *k, const char *value,
     char *err, size_t errlen)
 {
-	char	**dst = (char **)(void *)((char *)obj + k->off);
+	char	**dst = conftab_at(obj, k->off);
 
 	if ((k->valid != NULL && !k->valid(value)) || (k->type ==
 	    CONFTAB_CHARS && (*value == '\0' || strlen(value) >= k->size)))
 		return conftab_err(err, errlen, "%s \"%s\": %s", k->name,
 		    value, k->form != NULL ? k->form : "not allowed");
 	if (k->type == CONFTAB_CHARS) {
-		strlcpy((char *)obj + k->off, value, k->size);
+		strlcpy(conftab_at(obj, k->off), value, k->size);
 		return 0;
 	}
 	free(*dst);
@@ -166,8 +187,8 @@ static int
 conftab_nets(void *obj, const struct conftab_key *k, const char *value,
     char *err, size_t errlen)
 {
-	struct netaddr_net	*nets = (void *)((char *)obj + k->off);
-	size_t			*n = (void *)((char *)obj + k->off2), at;
+	struct netaddr_net	*nets = conftab_at(obj, k->off);
+	size_t			*n = conftab_at(obj, k->off2), at;
 	const char		*bad = NULL;
 	int			 got;
 
@@ -200,7 +221,7 @@ conftab_set(void *obj, const struct conftab_key *k, const char *value,
 	case CONFTAB_BOOL:
 		if (config_bool(value, &b, msg, sizeof(msg)) == -1)
 			return conftab_err(err, errlen, "%s: %s", k->name, msg);
-		*(int *)(void *)((char *)obj + k->off) = b;
+		*(int *)conftab_at(obj, k->off) = b;
 		return 0;
 	case CONFTAB_UINT:
 	case CONFTAB_SECS:
@@ -209,9 +230,8 @@ conftab_set(void *obj, const struct conftab_key *k, const char *value,
 	case CONFTAB_ENUM:
 		return conftab_enum(obj, k, value, err, errlen);
 	case CONFTAB_LIST:
-		if (conftab_list_add(value, (char ***)(void *)((char *)obj +
-		    k->off), (size_t *)(void *)((char *)obj + k->off2), msg,
-		    sizeof(msg)) == -1)
+		if (conftab_list_add(value, conftab_at(obj, k->off),
+		    conftab_at(obj, k->off2), msg, sizeof(msg)) == -1)
 			return conftab_err(err, errlen, "%s: %s", k->name, msg);
 		return 0;
 	case CONFTAB_NETS:
@@ -279,19 +299,16 @@ const char *
 conftab_strs_show(const void *obj, const struct conftab_key *k, size_t i,
     char *buf, size_t len)
 {
-	char *const	*strs = (char *const *)(const void *)((const char *)obj +
-			    k->off);
-	size_t		 n;
+	char *const	*strs = conftab_cat(obj, k->off);
 
-	memcpy(&n, (const char *)obj + k->off2, sizeof(n));
-	return i < n ? strs[i] : NULL;
+	return i < conftab_count(obj, k) ? strs[i] : NULL;
 }
 
 void
 conftab_strs_free(void *obj, const struct conftab_key *k)
 {
-	char	**strs = (char **)(void *)((char *)obj + k->off);
-	size_t	 *n = (size_t *)(void *)((char *)obj + k->off2);
+	char	**strs = conftab_at(obj, k->off);
+	size_t	 *n = conftab_at(obj, k->off2);
 
 	while (*n > 0)
 		free(strs[--*n]);
@@ -318,30 +335,29 @@ conftab_key_find(const struct conftab_key *keys, const char *name)
 
 /* Appends " x", ", x" or " or x" (the last of n) to err. */
 static void
-conftab_choice(char *err, size_t errlen, size_t i, size_t n, const char *x,
-    const char *arg)
+conftab_choice(char *err, size_t errlen, size_t i, size_t n, const char *x)
 {
 	size_t	len = strlen(err);
 
-	snprintf(err + len, errlen - len, "%s%s%s%s", i == 0 ? " " : i == n - 1 ?
-	    " or " : ", ", x, arg != NULL ? " " : "", arg != NULL ? arg : "");
+	snprintf(err + len, errlen - len, "%s%s", i == 0 ? " " :
+	    i == n - 1 ? " or " : ", ", x);
 }
 
 static int
 conftab_unknown_section(const struct conftab_section *sections,
     const char *section, char *err, size_t errlen)
 {
-	char	 name[80];
+	char	 sec[64], name[80];
 	size_t	 i, n;
 
 	for (n = 0; sections[n].name != NULL; n++)
 		;
 	snprintf(err, errlen, "unknown section [%s]: use", section);
 	for (i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "[%s%s%s]", sections[i].name,
-		    sections[i].arg != NULL ? " " : "", sections[i].arg != NULL ?
-		    sections[i].arg : "");
-		conftab_choice(err, errlen, i, n, name, NULL);
+		conftab_secname(sec, sizeof(sec), sections[i].name,
+		    sections[i].arg);
+		snprintf(name, sizeof(name), "[%s]", sec);
+		conftab_choice(err, errlen, i, n, name);
 	}
 	return -1;
 }
@@ -360,7 +376,7 @@ conftab_unknown_key(const struct conftab_key *keys, const char *section,
 		return -1;
 	strlcat(err, ": use", errlen);
 	for (i = 0; i < n; i++)
-		conftab_choice(err, errlen, i, n, keys[i].name, NULL);
+		conftab_choice(err, errlen, i, n, keys[i].name);
 	return -1;
 }
 
@@ -400,8 +416,8 @@ static void *
 conftab_get(const struct conftab_section *s, void *conf, const char *name,
     char *err, size_t errlen)
 {
-	char	**array = (char **)(void *)((char *)conf + s->array_off);
-	size_t	 *n = (size_t *)(void *)((char *)conf + s->count_off), i;
+	char	**array = conftab_at(conf, s->array_off);
+	size_t	 *n = conftab_at(conf, s->count_off), i;
 	char	 *o;
 
 	if (s->get != NULL)
@@ -432,9 +448,8 @@ conftab_nth(const struct conftab_section *s, const void *conf, size_t i,
 
 	if (s->nth != NULL)
 		return s->nth(conf, i, name);
-	array = (char *const *)(const void *)((const char *)conf +
-	    s->array_off);
-	n = *(const size_t *)(const void *)((const char *)conf + s->count_off);
+	array = conftab_cat(conf, s->array_off);
+	memcpy(&n, conftab_cat(conf, s->count_off), sizeof(n));
 	if (i >= n)
 		return NULL;
 	*name = *array + i * s->elem_size;
@@ -457,7 +472,8 @@ conftab_handler(void *arg, int line, const char *section, const char *name,
 	sub = section[len] == ' ' ? section + len + strspn(section + len, " ") :
 	    NULL;
 	for (s = f->sections; s->name != NULL; s++)
-		if (strlen(s->name) == len && strncmp(s->name, section, len) == 0)
+		if (strlen(s->name) == len &&
+		    strncmp(s->name, section, len) == 0)
 			break;
 	if (s->name == NULL || (s->arg == NULL) != (sub == NULL))
 		return conftab_unknown_section(f->sections, section, err,
@@ -566,57 +582,62 @@ conftab_error(const struct conftab_file *f, const char *sect,
 	return -1;
 }
 
+/* A CUSTOM key: its values a line each, or joined on one. */
+static void
+conftab_dump_custom(const void *obj, const struct conftab_key *k, FILE *fp)
+{
+	char		 buf[256];
+	const char	*v;
+	size_t		 i;
+
+	for (i = 0; (v = k->show(obj, k, i, buf, sizeof(buf))) != NULL; i++) {
+		if (i > 0 && (k->flags & CONFTAB_JOIN))
+			fprintf(fp, ", %s", v);
+		else
+			fprintf(fp, "%s%s = %s", i > 0 ? "\n" : "", k->name, v);
+	}
+	if (i == 0)
+		fprintf(fp, "%s = ", k->name);
+	fputc('\n', fp);
+}
+
 static void
 conftab_dump_key(const void *obj, const struct conftab_key *k, FILE *fp)
 {
-	const char	*p = (const char *)obj + k->off;
-	char *const	*list;
-	size_t		 i, n;
-
-	char		 buf[256];
-	const char	*v;
+	const void		*p = conftab_cat(obj, k->off);
+	const struct netaddr_net *nets = p;
+	char *const		*list;
+	char			 buf[NETADDR_STRLEN];
+	size_t			 i, n;
 
 	if (k->type == CONFTAB_CUSTOM) {
-		for (i = 0; (v = k->show(obj, k, i, buf, sizeof(buf))) != NULL;
-		    i++) {
-			if (i > 0 && (k->flags & CONFTAB_JOIN))
-				fprintf(fp, ", %s", v);
-			else
-				fprintf(fp, "%s%s = %s", i > 0 ? "\n" : "",
-				    k->name, v);
-		}
-		if (i == 0)
-			fprintf(fp, "%s = ", k->name);
-		fputc('\n', fp);
+		conftab_dump_custom(obj, k, fp);
 		return;
 	}
 	fprintf(fp, "%s = ", k->name);
 	switch (k->type) {
 	case CONFTAB_STR:
-		if (*(char *const *)(const void *)p != NULL)
-			fputs(*(char *const *)(const void *)p, fp);
+		if (*(char *const *)p != NULL)
+			fputs(*(char *const *)p, fp);
 		break;
 	case CONFTAB_CHARS:
 		fputs(p, fp);
 		break;
 	case CONFTAB_BOOL:
-		fputs(*(const int *)(const void *)p ? "yes" : "no", fp);
+		fputs(*(const int *)p ? "yes" : "no", fp);
 		break;
 	case CONFTAB_ENUM:
-		fputs(k->words[*(const int *)(const void *)p], fp);
+		fputs(k->words[*(const int *)p], fp);
 		break;
 	case CONFTAB_LIST:
-		list = *(char **const *)(const void *)p;
-		n = *(const size_t *)(const void *)((const char *)obj + k->off2);
-		for (i = 0; i < n; i++)
+		list = *(char **const *)p;
+		for (i = 0, n = conftab_count(obj, k); i < n; i++)
 			fprintf(fp, "%s%s", i > 0 ? ", " : "", list[i]);
 		break;
 	case CONFTAB_NETS:
-		n = *(const size_t *)(const void *)((const char *)obj + k->off2);
-		for (i = 0; i < n; i++)
-			fprintf(fp, "%s%s", i > 0 ? ", " : "", netaddr_net_str(
-			    (const struct netaddr_net *)(const void *)p + i, buf,
-			    sizeof(buf)));
+		for (i = 0, n = conftab_count(obj, k); i < n; i++)
+			fprintf(fp, "%s%s", i > 0 ? ", " : "",
+			    netaddr_net_str(&nets[i], buf, sizeof(buf)));
 		if (n == 0 && (k->flags & CONFTAB_NONE))
 			fputs("none", fp);
 		break;
@@ -667,15 +688,15 @@ conftab_free_keys(void *obj, const struct conftab_key *keys)
 	char	*p;
 
 	for (; keys->name != NULL; keys++) {
-		p = (char *)obj + keys->off;
+		p = conftab_at(obj, keys->off);
 		if (keys->type == CONFTAB_STR) {
 			free(*(char **)(void *)p);
 			*(char **)(void *)p = NULL;
 		} else if (keys->type == CONFTAB_LIST) {
 			conftab_list_free(*(char ***)(void *)p,
-			    *(size_t *)(void *)((char *)obj + keys->off2));
+			    conftab_count(obj, keys));
 			*(char ***)(void *)p = NULL;
-			*(size_t *)(void *)((char *)obj + keys->off2) = 0;
+			*(size_t *)conftab_at(obj, keys->off2) = 0;
 		} else if (keys->type == CONFTAB_CUSTOM && keys->free != NULL)
 			keys->free(obj, keys);
 	}
@@ -698,9 +719,9 @@ conftab_free(const struct conftab_section *sections, void *conf)
 			conftab_free_keys(obj, s->keys);
 		if (s->nth != NULL)
 			continue;
-		free(*(void **)(void *)((char *)conf + s->array_off));
-		*(void **)(void *)((char *)conf + s->array_off) = NULL;
-		*(size_t *)(void *)((char *)conf + s->count_off) = 0;
+		free(*(void **)conftab_at(conf, s->array_off));
+		*(void **)conftab_at(conf, s->array_off) = NULL;
+		*(size_t *)conftab_at(conf, s->count_off) = 0;
 	}
 }
 
@@ -714,19 +735,21 @@ conftab_list(const struct conftab_section *sections, FILE *fp)
 {
 	const struct conftab_section	*s;
 	const struct conftab_key	*k;
-	char				 lo[32], hi[32];
+	char				 sec[64], lo[32], hi[32];
 
-	for (s = sections; s->name != NULL; s++)
+	for (s = sections; s->name != NULL; s++) {
+		conftab_secname(sec, sizeof(sec), s->name, s->arg);
 		for (k = s->keys; k->name != NULL; k++) {
-			fprintf(fp, "[%s%s%s] %s: %s", s->name, s->arg != NULL ?
-			    " " : "", s->arg != NULL ? s->arg : "", k->name,
+			fprintf(fp, "[%s] %s: %s", sec, k->name,
 			    conftab_type_names[k->type]);
-			if (k->type == CONFTAB_UINT || k->type == CONFTAB_SECS ||
-			    k->type == CONFTAB_SIZE)
+			if (k->type == CONFTAB_UINT ||
+			    k->type == CONFTAB_SECS || k->type == CONFTAB_SIZE)
 				fprintf(fp, " %s to %s", conftab_bound(lo,
-				    sizeof(lo), k->type, k->min), conftab_bound(hi,
-				    sizeof(hi), k->type, k->max));
+				    sizeof(lo), k->type, k->min),
+				    conftab_bound(hi, sizeof(hi), k->type,
+				    k->max));
 			fprintf(fp, "; default %s; %s\n", k->def != NULL ?
 			    k->def : "none", k->doc != NULL ? k->doc : "");
 		}
+	}
 }

@@ -25,7 +25,7 @@ enum conftab_type {
 	CONFTAB_SECS,		/* the same, a duration: 30, 30s, 5m, 2h, 1d */
 	CONFTAB_SIZE,		/* the same, bytes: 65536, 64k, 1m */
 	CONFTAB_ENUM,		/* int: the index of one of words */
-	CONFTAB_LIST,		/* char ** and a size_t count at off2; adds up */
+	CONFTAB_LIST,		/* char ** and a size_t count; adds up */
 	CONFTAB_NETS,		/* struct netaddr_net[max], a size_t count */
 	CONFTAB_CUSTOM,		/* parse, dump and free hooks */
 };
@@ -49,7 +49,7 @@ struct conftab_key {
 	enum conftab_type	 type;
 	size_t			 off;		/* the value in the object */
 	size_t			 size;		/* its size */
-	size_t			 off2;		/* LIST: the count; CUSTOM: any */
+	size_t			 off2;		/* LIST, NETS: the count */
 	uint64_t		 min, max;	/* UINT, SECS, SIZE */
 	const char *const	*words;		/* ENUM, NULL-terminated */
 	conftab_valid_fn	*valid;		/* STR, CHARS: NULL for any */
@@ -84,6 +84,12 @@ struct conftab_key {
 	{ .name = N, .type = TYPE, .off = offsetof(T, F), \
 	  .size = sizeof(((T *)0)->F), .min = MIN, .max = MAX, \
 	  .def = DEF, .doc = DOC }
+#define CONFTAB_KEY_UINT(N, T, F, MIN, MAX, DEF, DOC) \
+	CONFTAB_KEY_NUM(N, CONFTAB_UINT, T, F, MIN, MAX, DEF, DOC)
+#define CONFTAB_KEY_SECS(N, T, F, MIN, MAX, DEF, DOC) \
+	CONFTAB_KEY_NUM(N, CONFTAB_SECS, T, F, MIN, MAX, DEF, DOC)
+#define CONFTAB_KEY_SIZE(N, T, F, MIN, MAX, DEF, DOC) \
+	CONFTAB_KEY_NUM(N, CONFTAB_SIZE, T, F, MIN, MAX, DEF, DOC)
 #define CONFTAB_KEY_ENUM(N, T, F, WORDS, DEF, DOC) \
 	{ .name = N, .type = CONFTAB_ENUM, .off = offsetof(T, F), \
 	  .words = WORDS, .def = DEF, .doc = DOC }
@@ -115,7 +121,7 @@ struct conftab_key {
  */
 struct conftab_section {
 	const char		*name;		/* "limits", or "pool" */
-	const char		*arg;		/* NULL, or "NAME": [pool NAME] */
+	const char		*arg;		/* NULL, or "NAME" */
 	const struct conftab_key *keys;
 	size_t			 array_off;	/* T * in the config struct */
 	size_t			 count_off;	/* its size_t count */

@@ -104,8 +104,8 @@ conf_ports_parse(void *obj, const struct conftab_key *k, const char *value,
 
 	if ((n = netaddr_ports_parse(value, c->ports,
 	    NETADDR_MAX_PORTRANGES)) < 0)
-		return conftab_err(err, errlen, "bad port list \"%s\" (expected "
-		    "e.g. 5900-65535 or 5901, 5902)", value);
+		return conftab_err(err, errlen, "bad port list \"%s\" "
+		    "(expected e.g. 5900-65535 or 5901, 5902)", value);
 	c->nports = (size_t)n;
 	return 0;
 }
@@ -192,9 +192,9 @@ conf_spice_subject(const struct gateway_config *c,
 	CONFTAB_KEY_AT(N, C, F, F##_len, conf_listen_parse, conf_listen_show, \
 	    NULL, 0, DEF, DOC)
 #define SECS(N, F, MIN, MAX, DEF, DOC) \
-	CONFTAB_KEY_NUM(N, CONFTAB_SECS, C, F, MIN, MAX, DEF, DOC)
+	CONFTAB_KEY_SECS(N, C, F, MIN, MAX, DEF, DOC)
 #define COUNT(N, F, DEF, DOC) \
-	CONFTAB_KEY_NUM(N, CONFTAB_UINT, C, F, 1, 1000000, DEF, DOC)
+	CONFTAB_KEY_UINT(N, C, F, 1, 1000000, DEF, DOC)
 
 /* The keys, in the order -n -v prints them. */
 static const struct conftab_key conf_gateway_keys[] = {
@@ -215,15 +215,16 @@ static const struct conftab_key conf_gateway_keys[] = {
 	    SYSCONFDIR "/paprika/pki/ticket-keys",
 	    "the keys shared with the broker"),
 	SECS("tls_session_lifetime", tls_session_lifetime, 0, 86400,
-	    XSTR(GATEWAY_DEFAULT_TLS_SESSION_LIFETIME), "TLS resumption; 0: none"),
+	    XSTR(GATEWAY_DEFAULT_TLS_SESSION_LIFETIME),
+	    "TLS resumption; 0: none"),
 	CONFTAB_KEY_STR("control_socket", C, control_socket,
 	    GATEWAY_DEFAULT_CONTROL, "the broker's control socket"),
 	CONFTAB_KEY_STR("state_dir", C, state_dir, GATEWAY_DEFAULT_STATE,
 	    "revocations kept across restarts"),
 	CONFTAB_KEY_STR("user", C, user, NULL,
 	    "the account to run as once the keys are read"),
-	CONFTAB_KEY_NUM("workers", CONFTAB_UINT, C, workers, 1,
-	    GATEWAY_MAX_WORKERS, NULL, "event loops (default: one per core)"),
+	CONFTAB_KEY_UINT("workers", C, workers, 1, GATEWAY_MAX_WORKERS, NULL,
+	    "event loops (default: one per core)"),
 	/* Repeated lines add up: inih limits a line to 200 bytes. */
 	CONFTAB_KEY_NETS("upstream_networks", C, nets, nnets, CONFTAB_ADD, NULL,
 	    "the networks tickets may lead to"),
@@ -234,10 +235,10 @@ static const struct conftab_key conf_gateway_keys[] = {
 };
 
 static const struct conftab_key conf_limits_keys[] = {
-	CONFTAB_KEY_NUM("max_request_size", CONFTAB_SIZE, C, request.max_size,
-	    256, 65536, "8k", "a CONNECT request's line and headers"),
-	CONFTAB_KEY_NUM("max_headers", CONFTAB_UINT, C, request.max_headers,
-	    1, 1000, "32", "headers of a request"),
+	CONFTAB_KEY_SIZE("max_request_size", C, request.max_size, 256, 65536,
+	    "8k", "a CONNECT request's line and headers"),
+	CONFTAB_KEY_UINT("max_headers", C, request.max_headers, 1, 1000, "32",
+	    "headers of a request"),
 	SECS("request_timeout", request_timeout, 1, 3600, "10",
 	    "to read the request"),
 	SECS("handshake_timeout", handshake_timeout, 1, 3600, "10",
@@ -259,12 +260,12 @@ static const struct conftab_key conf_limits_keys[] = {
 	    "connections of one source before their ticket"),
 	COUNT("max_pending", max_pending, NULL,
 	    "of all sources (default: a quarter of max_tunnels)"),
-	CONFTAB_KEY_NUM("buffer_size", CONFTAB_SIZE, C, buffer_size, 4096,
-	    16 * 1024 * 1024, "64k", "each direction's buffer"),
+	CONFTAB_KEY_SIZE("buffer_size", C, buffer_size, 4096, 16 * 1024 * 1024,
+	    "64k", "each direction's buffer"),
 	CONFTAB_KEY_BOOL("splice", C, splice, "yes",
 	    "plain tunnels move bytes in the kernel"),
-	CONFTAB_KEY_NUM("ws_max_message", CONFTAB_SIZE, C, ws_max_message,
-	    1024, 64 * 1024 * 1024, "1m", "the largest WebSocket message"),
+	CONFTAB_KEY_SIZE("ws_max_message", C, ws_max_message, 1024,
+	    64 * 1024 * 1024, "1m", "the largest WebSocket message"),
 	CONFTAB_KEY_END
 };
 
