@@ -24,22 +24,17 @@
 #define CONF_HEARTBEAT_MAX	29
 
 /* Choices of the settings that take one word, indexed by their enums. */
-static const char *const conf_kind_names[] = {
-	"static", "shared", "template", NULL
-};
-static const char *const conf_action_names[] = {
-	"none", "lock", "shutdown", "revert", NULL
-};
-static const char *const conf_gpu_mode_names[] = {
-	"none", "passthrough", "mdev", NULL
-};
+static const char *const conf_kind_names[] = { "static", "shared",
+    "template", NULL };
+static const char *const conf_action_names[] = { "none", "lock", "shutdown",
+    "revert", NULL };
+static const char *const conf_gpu_mode_names[] = { "none", "passthrough",
+    "mdev", NULL };
 static const char *const conf_firmware_names[] = { "bios", "efi", NULL };
-static const char *const conf_ready_names[] = {
-	"auto", "agent", "display", "port", NULL
-};
-static const char *const conf_totp_names[] = {
-	"off", "optional", "required", NULL
-};
+static const char *const conf_ready_names[] = { "auto", "agent", "display",
+    "port", NULL };
+static const char *const conf_totp_names[] = { "off", "optional",
+    "required", NULL };
 
 static int
 conf_name_ok(const char *name)
@@ -247,13 +242,6 @@ conf_assign_one(void *obj, const char *item, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-conf_assign_parse(void *obj, const struct conftab_key *k, const char *value,
-    char *err, size_t errlen)
-{
-	return conftab_each(obj, k, value, conf_assign_one, err, errlen);
-}
-
 static const char *
 conf_assign_show(const void *obj, const struct conftab_key *k, size_t i,
     char *buf, size_t len)
@@ -325,13 +313,6 @@ conf_gpu_match_one(void *obj, const char *s, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-conf_gpu_match_parse(void *obj, const struct conftab_key *k,
-    const char *value, char *err, size_t errlen)
-{
-	return conftab_each(obj, k, value, conf_gpu_match_one, err, errlen);
-}
-
 static const char *
 conf_gpu_match_show(const void *obj, const struct conftab_key *k, size_t i,
     char *buf, size_t len)
@@ -361,13 +342,6 @@ conf_gpu_device_one(void *obj, const char *s, char *err, size_t errlen)
 		    "PCI address such as 0000:41:00.0", s);
 	g->ndevices++;
 	return 0;
-}
-
-static int
-conf_gpu_devices_parse(void *obj, const struct conftab_key *k,
-    const char *value, char *err, size_t errlen)
-{
-	return conftab_each(obj, k, value, conf_gpu_device_one, err, errlen);
 }
 
 static const char *
@@ -536,8 +510,8 @@ static const struct conftab_key conf_pool_keys[] = {
 	CONFTAB_KEY_STR("title", P, title, NULL, "the name users see"),
 	CONFTAB_KEY_LIST("guests", P, guests, nguests,
 	    "shared pools: the guests"),
-	CONFTAB_KEY_CUSTOM("assign", conf_assign_parse, conf_assign_show,
-	    conf_assign_free, NULL, "static pools: user=guest, ..."),
+	CONFTAB_KEY_ITEMS("assign", conf_assign_one, conf_assign_show,
+	    conf_assign_free, "static pools: user=guest, ..."),
 	CONFTAB_KEY_STR("template", P, template, NULL,
 	    "template pools: the guest to clone"),
 	CONFTAB_KEY_CHECKED("name_prefix", CONFTAB_STR, P, name_prefix,
@@ -586,10 +560,10 @@ static const struct conftab_key conf_pool_keys[] = {
 	    "passthrough: GPUs per guest"),
 	CONFTAB_KEY_BOOL("gpu_detach", P, gpu.detach, "no",
 	    "passthrough: the broker binds them to vfio-pci"),
-	CONFTAB_KEY_CUSTOM("gpu_match", conf_gpu_match_parse,
-	    conf_gpu_match_show, NULL, NULL, "vendor[:product], ... in hex"),
-	CONFTAB_KEY_CUSTOM("gpu_devices", conf_gpu_devices_parse,
-	    conf_gpu_devices_show, NULL, NULL, "PCI addresses, ..."),
+	CONFTAB_KEY_ITEMS("gpu_match", conf_gpu_match_one, conf_gpu_match_show,
+	    NULL, "vendor[:product], ... in hex"),
+	CONFTAB_KEY_ITEMS("gpu_devices", conf_gpu_device_one,
+	    conf_gpu_devices_show, NULL, "PCI addresses, ..."),
 	CONFTAB_KEY_BOOL("gpu_display", P, gpu.display, "yes",
 	    "QXL and the streaming channel as well"),
 	CONFTAB_KEY_ENUM("firmware", P, gpu.ovmf, conf_firmware_names, "efi",

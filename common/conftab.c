@@ -237,6 +237,9 @@ conftab_set(void *obj, const struct conftab_key *k, const char *value,
 	case CONFTAB_NETS:
 		return conftab_nets(obj, k, value, err, errlen);
 	case CONFTAB_CUSTOM:
+		if (k->parse == NULL)
+			return conftab_each(obj, k, value, k->item, err,
+			    errlen);
 		return k->parse(obj, k, value, err, errlen);
 	}
 	return conftab_err(err, errlen, "%s: no such type", k->name);

@@ -55,6 +55,9 @@ struct conftab_key {
 	conftab_valid_fn	*valid;		/* STR, CHARS: NULL for any */
 	const char		*form;		/* what valid wants, in words */
 	conftab_parse_fn	*parse;		/* CUSTOM */
+	/* CUSTOM without parse: the value is a LIST, each item for item. */
+	int			(*item)(void *obj, const char *item,
+				    char *err, size_t errlen);
 	conftab_show_fn		*show;		/* CUSTOM */
 	conftab_free_fn		*free;		/* CUSTOM, may be NULL */
 	unsigned		 flags;
@@ -108,6 +111,9 @@ struct conftab_key {
 	{ .name = N, .type = CONFTAB_CUSTOM, .off = offsetof(T, F), \
 	  .off2 = offsetof(T, F2), .parse = PARSE, .show = SHOW, \
 	  .free = FREE, .flags = FLAGS, .def = DEF, .doc = DOC }
+#define CONFTAB_KEY_ITEMS(N, ITEM, SHOW, FREE, DOC) \
+	{ .name = N, .type = CONFTAB_CUSTOM, .item = ITEM, .show = SHOW, \
+	  .free = FREE, .doc = DOC }
 #define CONFTAB_KEY_END		{ .name = NULL }
 
 /* Items of one LIST value at most. */
