@@ -685,7 +685,7 @@ conftab_dump(const struct conftab_section *sections, const void *conf,
 	}
 }
 
-void
+static void
 conftab_free_keys(void *obj, const struct conftab_key *keys)
 {
 	char	*p;

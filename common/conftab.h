@@ -6,9 +6,11 @@
  *
  * A key's value lives at an offset into its section's object: the daemon's
  * config struct for a plain section ([limits]), or the struct of one
- * instance for a named section ([pool NAME]), which the section's get hook
- * finds or adds. Semantic checks that need the whole file name the line a
- * key was set on with conftab_error.
+ * instance for a named section ([pool NAME]). A key the file does not set
+ * gets its default once the whole file is read, so lines that add up (a
+ * list, several listen lines) replace the default rather than add to it.
+ * Checks that need the whole file name the line the key they are about was
+ * set on with conftab_error.
  */
 #ifndef PAPRIKA_CONFTAB_H
 #define PAPRIKA_CONFTAB_H
@@ -27,7 +29,7 @@ enum conftab_type {
 	CONFTAB_ENUM,		/* int: the index of one of words */
 	CONFTAB_LIST,		/* char ** and a size_t count; adds up */
 	CONFTAB_NETS,		/* struct netaddr_net[max], a size_t count */
-	CONFTAB_CUSTOM,		/* parse, dump and free hooks */
+	CONFTAB_CUSTOM,		/* parse (or item), show and free hooks */
 };
 
 struct conftab_key;
@@ -50,6 +52,7 @@ struct conftab_key {
 	size_t			 off;		/* the value in the object */
 	size_t			 size;		/* its size */
 	size_t			 off2;		/* LIST, NETS: the count */
+							/* CUSTOM: the hooks' */
 	uint64_t		 min, max;	/* UINT, SECS, SIZE */
 	const char *const	*words;		/* ENUM, NULL-terminated */
 	conftab_valid_fn	*valid;		/* STR, CHARS: NULL for any */
@@ -72,7 +75,6 @@ struct conftab_key {
  * Table rows. T is the object's type (the config struct, or a named
  * section's struct), F the field in it.
  */
-#define CONFTAB_FIELD(T, F)	offsetof(T, F), sizeof(((T *)0)->F)
 #define CONFTAB_KEY_STR(N, T, F, DEF, DOC) \
 	{ .name = N, .type = CONFTAB_STR, .off = offsetof(T, F), \
 	  .def = DEF, .doc = DOC }
@@ -175,7 +177,10 @@ void	conftab_done(struct conftab_file *f);
 /* The line that set key (NULL: the section's first) in [sect name]; 0. */
 int	conftab_line(const struct conftab_file *f, const char *sect,
 	    const char *name, const char *key);
-/* "path:line: " + fmt into err, the line as conftab_line finds it; -1. */
+/*
+ * "path:line: " + fmt into err; the line that set key, else the first of
+ * the section, else none ("path: "). Returns -1.
+ */
 int	conftab_error(const struct conftab_file *f, const char *sect,
 	    const char *name, const char *key, char *err, size_t errlen,
 	    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
@@ -186,10 +191,9 @@ int	conftab_set(void *obj, const struct conftab_key *k, const char *value,
 /* Prints every section and key with its value, as a file would set it. */
 void	conftab_dump(const struct conftab_section *sections, const void *conf,
 	    FILE *fp);
-/* Frees the values keys point to in one object, and in every section. */
-void	conftab_free_keys(void *obj, const struct conftab_key *keys);
+/* Frees the values of every key of every section, and the arrays. */
 void	conftab_free(const struct conftab_section *sections, void *conf);
-/* Prints "section key type default doc" per key, for the manual's test. */
+/* Prints "[section] key: type, bounds; default; doc" a line per key. */
 void	conftab_list(const struct conftab_section *sections, FILE *fp);
 
 /* Formats a message into err; returns -1, for "return conftab_err(...)". */
