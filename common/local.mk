@@ -2,6 +2,7 @@
 noinst_LIBRARIES += common/libpaprika.a
 common_libpaprika_a_SOURCES = \
 	common/config.c common/config.h \
+	common/conftab.c common/conftab.h \
 	common/encode.c common/encode.h \
 	common/keyring.c common/keyring.h \
 	common/log.c common/log.h \

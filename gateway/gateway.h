@@ -75,6 +75,7 @@ enum listener_kind {
 /* [hypervisor ADDR]: what the gateway checks when it speaks TLS to it. */
 struct gateway_hypervisor {
 	struct netaddr_net	 net;
+	char			 name[NETADDR_STRLEN];	/* "10.0.0.5/32" */
 	char			*spice_subject;
 };
 

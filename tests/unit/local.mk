@@ -11,6 +11,7 @@ UNIT_TESTS = \
 	tests/unit/test-authmsg \
 	tests/unit/test-broker-conf \
 	tests/unit/test-config \
+	tests/unit/test-conftab \
 	tests/unit/test-control-parse \
 	tests/unit/test-domxml \
 	tests/unit/test-encode \
@@ -84,6 +85,10 @@ tests_unit_test_totp_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_config_SOURCES = tests/unit/test-config.c tests/unit/unit.h
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_config_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_conftab_SOURCES = tests/unit/test-conftab.c tests/unit/unit.h
+tests_unit_test_conftab_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_conftab_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_encode_SOURCES = tests/unit/test-encode.c
 tests_unit_test_encode_CFLAGS = $(UNIT_CFLAGS)
