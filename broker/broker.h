@@ -695,6 +695,8 @@ struct conf_host	*conf_host_find(struct broker_config *c,
 const char		*conf_pool_kind_name(enum pool_kind k);
 const char		*conf_action_name(enum disconnect_action a);
 const char		*conf_ready_name(enum virt_ready r);
+
+/* policy.c */
 /* Roles for a user's groups. */
 unsigned		 conf_roles(const struct broker_config *c,
 			    const struct auth_user *u);

@@ -15,6 +15,7 @@ broker_libbroker_a_SOURCES = \
 	broker/gpualloc.c \
 	broker/gwctl.c \
 	broker/metrics.c \
+	broker/policy.c \
 	broker/pool.c \
 	broker/portal.c \
 	broker/privsep.c \
