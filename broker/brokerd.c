@@ -414,7 +414,7 @@ main(int argc, char *argv[])
 	if (check) {
 		if (verbose)
 			conf_dump(c, stdout);
-		fprintf(stderr, "configuration OK\n");
+		printf("configuration OK\n");
 		return 0;
 	}
 

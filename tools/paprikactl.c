@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/rand.h>
 
 #include "brokertool.h"
 #include "keyring.h"
@@ -171,9 +170,8 @@ cmd_ticket(int argc, char *argv[])
 	}
 	if (t.nports == 0)
 		die("--ports needs at least one port");
-	if (!have_session && RAND_bytes((unsigned char *)&t.session_id,
-	    sizeof t.session_id) != 1)
-		die("no randomness for a session id");
+	if (!have_session)
+		arc4random_buf(&t.session_id, sizeof t.session_id);
 	if (keyring_load(keys, &ring, err, sizeof err) == -1)
 		die("%s", err);
 	key = key_id == -1 ? keyring_signing(&ring) :

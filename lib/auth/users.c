@@ -54,7 +54,7 @@ auth_dummy_init(void)
 {
 	unsigned char	pw[16];
 
-	randombytes_buf(pw, sizeof pw);
+	arc4random_buf(pw, sizeof pw);
 	if (crypto_pwhash_str(auth_dummy, (const char *)pw, sizeof pw,
 	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
 	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)

@@ -1,5 +1,5 @@
-# tests/unit: cmocka unit tests, one program per module (DESIGN.md: no
-# network, no daemons). Each links the common library; test-request,
+# tests/unit: cmocka unit tests, one program per module (no network,
+# no daemons). Each links the common library; test-request,
 # test-wsparse, test-control-parse and test-metrics-parse also compile the
 # gateway's parsers of the CONNECT request, WebSocket upgrades and frames,
 # control requests and metrics requests,
