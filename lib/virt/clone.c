@@ -20,20 +20,17 @@
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 
+#include "domxml.h"
 #include "log.h"
 #include "virt.h"
 #include "virtpriv.h"
 
+/* The clone's first SPICE password, never told to anyone. */
+#define VIRT_CLONE_PASSWORD_BYTES	18
+
 extern char **environ;
 
 /* Clones. */
-
-#define VIRT_CLONE_DISKS_MAX	16
-
-struct virt_clone_vol {
-	char	path[4096];
-	int	is_file;	/* made with qemu-img: no storage API */
-};
 
 /* Runs qemu-img create for a copy-on-write overlay of backing. */
 static int
@@ -126,11 +123,10 @@ virt_clone_vol_xml(const char *name, unsigned long long capacity,
  * Makes the overlay of one template disk: a storage volume next to the
  * template's, or, where the connection has no storage driver (libvirt's
  * embedded QEMU driver), a qemu-img overlay next to the file on this
- * machine. 0 or -1 with the job's error set.
+ * machine. Sets disk's overlay; 0 or -1 with the job's error set.
  */
 static int
-virt_clone_disk(struct virt_job *job, const char *file, const char *fmt,
-    const char *dev, struct virt_clone_vol *out)
+virt_clone_disk(struct virt_job *job, struct domxml_disk *disk)
 {
 	virStorageVolPtr	 vol = NULL, nvol = NULL;
 	virStoragePoolPtr	 pool = NULL;
@@ -141,8 +137,9 @@ virt_clone_disk(struct virt_job *job, const char *file, const char *fmt,
 	struct stat		 sb;
 	int			 ret = -1;
 
-	snprintf(name, sizeof(name), "%s-%s.qcow2", job->name2, dev);
-	if ((vol = virStorageVolLookupByPath(job->h->conn, file)) == NULL) {
+	snprintf(name, sizeof(name), "%s-%s.qcow2", job->name2, disk->dev);
+	if ((vol = virStorageVolLookupByPath(job->h->conn, disk->source)) ==
+	    NULL) {
 		err = virGetLastError();
 		if (err == NULL || err->code != VIR_ERR_NO_SUPPORT ||
 		    job->h->remote) {
@@ -151,29 +148,32 @@ virt_clone_disk(struct virt_job *job, const char *file, const char *fmt,
 			goto out;
 		}
 		virResetLastError();
-		strlcpy(dir, file, sizeof(dir));
+		strlcpy(dir, disk->source, sizeof(dir));
 		if ((p = strrchr(dir, '/')) == NULL) {
 			virt_seterror(job, "%s: disk %s has no absolute path",
-			    job->dom, dev);
+			    job->dom, disk->dev);
 			goto out;
 		}
 		*p = '\0';
-		if ((size_t)snprintf(out->path, sizeof(out->path), "%s/%.*s",
-		    dir, (int)strlen(name), name) >= sizeof(out->path)) {
+		if ((size_t)snprintf(disk->overlay, sizeof(disk->overlay),
+		    "%s/%.*s", dir, (int)strlen(name), name) >=
+		    sizeof(disk->overlay)) {
 			virt_seterror(job, "%s: path too long", job->name2);
 			goto out;
 		}
-		if (lstat(out->path, &sb) == 0) {
+		if (lstat(disk->overlay, &sb) == 0) {
 			virt_seterror(job, "%s: %s already exists", job->name2,
-			    out->path);
+			    disk->overlay);
 			goto out;
 		}
-		if (virt_qemu_img_overlay(file, fmt, out->path) == -1) {
+		if (virt_qemu_img_overlay(disk->source, disk->format,
+		    disk->overlay) == -1) {
+			disk->overlay[0] = '\0';
 			virt_seterror(job, "%s: qemu-img cannot make an "
-			    "overlay of %s", job->name2, file);
+			    "overlay of %s", job->name2, disk->source);
 			goto out;
 		}
-		out->is_file = 1;
+		disk->overlay_is_file = 1;
 		ret = 0;
 		goto out;
 	}
@@ -182,8 +182,8 @@ virt_clone_disk(struct virt_job *job, const char *file, const char *fmt,
 		virt_fail(job, "the template's storage pool");
 		goto out;
 	}
-	if ((xml = virt_clone_vol_xml(name, info.capacity, file, fmt)) ==
-	    NULL) {
+	if ((xml = virt_clone_vol_xml(name, info.capacity, disk->source,
+	    disk->format)) == NULL) {
 		virt_seterror(job, "%s: out of memory", job->dom);
 		goto out;
 	}
@@ -196,8 +196,8 @@ virt_clone_disk(struct virt_job *job, const char *file, const char *fmt,
 		virStorageVolDelete(nvol, 0);
 		goto out;
 	}
-	strlcpy(out->path, path, sizeof(out->path));
-	out->is_file = 0;
+	strlcpy(disk->overlay, path, sizeof(disk->overlay));
+	disk->overlay_is_file = 0;
 	ret = 0;
 out:
 	free(path);
@@ -211,78 +211,55 @@ out:
 	return ret;
 }
 
-/* Removes every node expr finds. */
+/* A random password nobody knows, in hex, for the clone's SPICE. */
 static void
-virt_xml_remove(xmlXPathContextPtr ctx, const char *expr)
+virt_clone_password(char *pw, size_t len)
 {
-	xmlXPathObjectPtr	obj;
-	int			i;
+	uint8_t	raw[VIRT_CLONE_PASSWORD_BYTES];
+	size_t	i;
 
-	obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
-	if (obj != NULL && obj->nodesetval != NULL) {
-		for (i = 0; i < obj->nodesetval->nodeNr; i++) {
-			xmlUnlinkNode(obj->nodesetval->nodeTab[i]);
-			xmlFreeNode(obj->nodesetval->nodeTab[i]);
-			obj->nodesetval->nodeTab[i] = NULL;
-		}
-	}
-	xmlXPathFreeObject(obj);
-}
-
-/* Gives every SPICE <graphics> a random password nobody knows. */
-static void
-virt_clone_spice_password(xmlXPathContextPtr ctx)
-{
-	xmlXPathObjectPtr	 g;
-	uint8_t			 raw[18];
-	char			 pw[sizeof(raw) * 2 + 1];
-	size_t			 i;
-	int			 k;
-
-	g = xmlXPathEvalExpression((const xmlChar *)
-	    "/domain/devices/graphics[@type='spice']", ctx);
-	if (g == NULL)
-		return;
-	for (k = 0; g->nodesetval != NULL && k < g->nodesetval->nodeNr; k++) {
-		arc4random_buf(raw, sizeof(raw));
-		for (i = 0; i < sizeof(raw); i++)
-			snprintf(pw + i * 2, 3, "%02x", raw[i]);
-		xmlSetProp(g->nodesetval->nodeTab[k], (const xmlChar *)"passwd",
-		    (const xmlChar *)pw);
-		xmlUnsetProp(g->nodesetval->nodeTab[k],
-		    (const xmlChar *)"passwdValidTo");
-	}
+	arc4random_buf(raw, sizeof(raw));
+	for (i = 0; i < sizeof(raw) && i * 2 + 2 < len; i++)
+		snprintf(pw + i * 2, 3, "%02x", raw[i]);
 	explicit_bzero(raw, sizeof(raw));
-	explicit_bzero(pw, sizeof(pw));
-	xmlXPathFreeObject(g);
 }
 
-/* The child element of node called name, or NULL. */
-static xmlNodePtr
-virt_xml_child(xmlNodePtr node, const char *name)
+/* The clone's definition from the template's XML and its overlays; NULL
+ * with the job's error set. */
+static char *
+virt_clone_xml(struct virt_job *job, const char *xml,
+    const struct domxml_disk *disks, size_t ndisks)
 {
-	xmlNodePtr	c;
+	struct domxml_clone	 c;
+	char			 pw[VIRT_CLONE_PASSWORD_BYTES * 2 + 1];
+	char			 err[VIRT_ERROR_MAX], *out;
 
-	for (c = node->children; c != NULL; c = c->next)
-		if (c->type == XML_ELEMENT_NODE &&
-		    xmlStrcmp(c->name, (const xmlChar *)name) == 0)
-			return c;
-	return NULL;
+	/*
+	 * The inactive XML omits passwd; without one QEMU starts SPICE with
+	 * ticketing off and no password can be set later. A random one that
+	 * nobody knows keeps the clone closed until the broker sets its own.
+	 */
+	virt_clone_password(pw, sizeof(pw));
+	memset(&c, 0, sizeof(c));
+	c.name = job->name2;
+	c.template_name = job->dom;
+	c.spice_password = pw;
+	c.disks = disks;
+	c.ndisks = ndisks;
+	if ((out = domxml_clone(xml, &c, err, sizeof(err))) == NULL)
+		virt_seterror(job, "%s: %s", job->dom, err);
+	explicit_bzero(pw, sizeof(pw));
+	return out;
 }
 
 static void
 virt_clone_work(struct virt_job *job)
 {
 	virDomainPtr		 d = NULL, nd = NULL;
-	char			*file, *fmt, *dev;
+	struct domxml_disk	*disks = NULL;
+	char			*xml = NULL, *out = NULL;
 	char			 error[VIRT_ERROR_MAX];
-	struct virt_xml		 x = { NULL, NULL, NULL };
-	xmlXPathObjectPtr	 disks = NULL;
-	xmlNodePtr		 root, n, src, drv, tgt, meta, mark, v;
-	xmlNsPtr		 ns;
-	xmlChar			*out = NULL;
-	struct virt_clone_vol	*vols = NULL;
-	int			 nvols = 0, i, len;
+	int			 ndisks, made = 0, i;
 
 	if ((nd = virDomainLookupByName(job->h->conn, job->name2)) != NULL) {
 		virt_seterror(job, "%s: a domain of that name exists",
@@ -292,130 +269,48 @@ virt_clone_work(struct virt_job *job)
 	virResetLastError();
 	if ((d = virt_lookup(job)) == NULL)
 		return;
-	if (virt_xml_read(job, d, VIR_DOMAIN_XML_INACTIVE, &x) == -1)
-		goto out;
-	root = xmlDocGetRootElement(x.doc);
-	if ((n = virt_xml_node(x.ctx, "/domain/name")) == NULL) {
-		virt_seterror(job, "%s: the domain XML has no name", job->dom);
+	if ((xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE)) == NULL) {
+		virt_fail(job, "reading the domain XML");
 		goto out;
 	}
-	xmlNodeSetContent(n, NULL);
-	xmlNodeAddContent(n, (const xmlChar *)job->name2);
-	/* libvirt makes a new UUID and new MAC addresses when these lack. */
-	virt_xml_remove(x.ctx, "/domain/uuid");
-	virt_xml_remove(x.ctx, "/domain/devices/interface/mac");
-	virt_xml_remove(x.ctx, "/domain/metadata/" VIRT_CLONE_PREFIX ":clone");
-	/*
-	 * The inactive XML omits passwd; without one QEMU starts SPICE with
-	 * ticketing off and no password can be set later. A random one that
-	 * nobody knows keeps the clone closed until the broker sets its own.
-	 */
-	virt_clone_spice_password(x.ctx);
-
-	disks = xmlXPathEvalExpression((const xmlChar *)
-	    "/domain/devices/disk[@type='file' and @device='disk' and "
-	    "not(readonly) and not(shareable) and source/@file]", x.ctx);
-	if (disks != NULL && disks->nodesetval != NULL &&
-	    disks->nodesetval->nodeNr > 0) {
-		if (disks->nodesetval->nodeNr > VIRT_CLONE_DISKS_MAX) {
-			virt_seterror(job, "%s: more than %d disks", job->dom,
-			    VIRT_CLONE_DISKS_MAX);
-			goto out;
-		}
-		vols = calloc(disks->nodesetval->nodeNr, sizeof(*vols));
-		if (vols == NULL) {
-			virt_seterror(job, "%s: out of memory", job->dom);
-			goto out;
-		}
-	}
-	for (i = 0; vols != NULL && i < disks->nodesetval->nodeNr; i++) {
-		n = disks->nodesetval->nodeTab[i];
-		src = virt_xml_child(n, "source");
-		drv = virt_xml_child(n, "driver");
-		tgt = virt_xml_child(n, "target");
-		file = (char *)xmlGetProp(src, (const xmlChar *)"file");
-		fmt = drv != NULL ?
-		    (char *)xmlGetProp(drv, (const xmlChar *)"type") : NULL;
-		dev = tgt != NULL ?
-		    (char *)xmlGetProp(tgt, (const xmlChar *)"dev") : NULL;
-		if (fmt != NULL && strcmp(fmt, "raw") != 0 &&
-		    strcmp(fmt, "qcow2") != 0)
-			virt_seterror(job, "%s: disk format %s cannot back a "
-			    "clone", job->dom, fmt);
-		else if (dev == NULL || !virt_name_valid(dev))
-			virt_seterror(job, "%s: a disk has no target", job->dom);
-		else if (virt_clone_disk(job, file, fmt != NULL ? fmt : "raw",
-		    dev, &vols[nvols]) == 0) {
-			xmlSetProp(src, (const xmlChar *)"file",
-			    (const xmlChar *)vols[nvols].path);
-			if (drv == NULL) {
-				drv = xmlNewChild(n, NULL,
-				    (const xmlChar *)"driver", NULL);
-				xmlSetProp(drv, (const xmlChar *)"name",
-				    (const xmlChar *)"qemu");
-			}
-			xmlSetProp(drv, (const xmlChar *)"type",
-			    (const xmlChar *)"qcow2");
-			/* The chain is the new volume's, not the template's. */
-			if ((v = virt_xml_child(n, "backingStore")) != NULL) {
-				xmlUnlinkNode(v);
-				xmlFreeNode(v);
-			}
-			nvols++;
-		}
-		xmlFree(file);
-		xmlFree(fmt);
-		xmlFree(dev);
-		if (!job->res.ok && job->res.error[0] != '\0')
-			goto out;
-	}
-
-	/* Marks the clone and lists its volumes for virt_remove_clone. */
-	if ((meta = virt_xml_node(x.ctx, "/domain/metadata")) == NULL)
-		meta = xmlNewChild(root, NULL, (const xmlChar *)"metadata",
-		    NULL);
-	mark = xmlNewChild(meta, NULL, (const xmlChar *)"clone", NULL);
-	ns = xmlNewNs(mark, (const xmlChar *)VIRT_CLONE_NS,
-	    (const xmlChar *)VIRT_CLONE_PREFIX);
-	xmlSetNs(mark, ns);
-	xmlSetProp(mark, (const xmlChar *)"template",
-	    (const xmlChar *)job->dom);
-	for (i = 0; i < nvols; i++) {
-		v = xmlNewChild(mark, ns, (const xmlChar *)"volume", NULL);
-		xmlSetProp(v, (const xmlChar *)"path",
-		    (const xmlChar *)vols[i].path);
-		xmlSetProp(v, (const xmlChar *)"type",
-		    (const xmlChar *)(vols[i].is_file ? "file" : "volume"));
-	}
-	xmlDocDumpMemory(x.doc, &out, &len);
-	if (out == NULL) {
+	if ((disks = calloc(DOMXML_CLONE_DISKS_MAX, sizeof(*disks))) == NULL) {
 		virt_seterror(job, "%s: out of memory", job->dom);
 		goto out;
 	}
-	if ((nd = virDomainDefineXML(job->h->conn, (const char *)out)) ==
-	    NULL) {
+	if ((ndisks = domxml_clone_disks(xml, disks, DOMXML_CLONE_DISKS_MAX,
+	    error, sizeof(error))) == -1) {
+		virt_seterror(job, "%s: %s", job->dom, error);
+		goto out;
+	}
+	for (made = 0; made < ndisks; made++)
+		if (virt_clone_disk(job, &disks[made]) == -1)
+			goto out;
+	if ((out = virt_clone_xml(job, xml, disks, ndisks)) == NULL)
+		goto out;
+	if ((nd = virDomainDefineXML(job->h->conn, out)) == NULL) {
 		virt_fail(job, "defining the clone");
 		goto out;
 	}
 	job->res.state = virt_domain_state(nd);
 	job->res.ok = 1;
-	nvols = 0;
+	made = 0;
 out:
 	/* A clone that could not be defined leaves no volumes behind. */
 	strlcpy(error, job->res.error, sizeof(error));
-	for (i = 0; i < nvols; i++)
-		if (virt_clone_vol_delete(job, vols[i].path,
-		    vols[i].is_file) == -1)
+	for (i = 0; i < made; i++)
+		if (virt_clone_vol_delete(job, disks[i].overlay,
+		    disks[i].overlay_is_file) == -1)
 			log_warnx("%s", job->res.error);
 	strlcpy(job->res.error, error, sizeof(job->res.error));
-	xmlFree(out);
-	free(vols);
-	xmlXPathFreeObject(disks);
+	if (out != NULL)
+		explicit_bzero(out, strlen(out));
+	free(out);
+	free(xml);
+	free(disks);
 	if (nd != NULL)
 		virDomainFree(nd);
 	if (d != NULL)
 		virDomainFree(d);
-	virt_xml_free(&x);
 }
 
 static void
@@ -432,7 +327,7 @@ virt_remove_clone_work(struct virt_job *job)
 	if (virt_xml_read(job, d, VIR_DOMAIN_XML_INACTIVE, &x) == -1)
 		goto out;
 	/* Never a template or a domain someone else made. */
-	if (virt_xml_node(x.ctx, "/domain/metadata/" VIRT_CLONE_PREFIX
+	if (virt_xml_node(x.ctx, "/domain/metadata/" DOMXML_CLONE_PREFIX
 	    ":clone") == NULL) {
 		virt_seterror(job, "%s: not a clone made by the broker",
 		    job->dom);
@@ -449,7 +344,7 @@ virt_remove_clone_work(struct virt_job *job)
 	}
 	job->res.state = VIRT_STATE_MISSING;
 	vols = xmlXPathEvalExpression((const xmlChar *)"/domain/metadata/"
-	    VIRT_CLONE_PREFIX ":clone/" VIRT_CLONE_PREFIX ":volume", x.ctx);
+	    DOMXML_CLONE_PREFIX ":clone/" DOMXML_CLONE_PREFIX ":volume", x.ctx);
 	for (i = 0; vols != NULL && vols->nodesetval != NULL &&
 	    i < vols->nodesetval->nodeNr; i++) {
 		path = (char *)xmlGetProp(vols->nodesetval->nodeTab[i],

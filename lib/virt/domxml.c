@@ -17,8 +17,8 @@
 #include <libxml/tree.h>
 
 #include "domxml.h"
+#include "domxmlpriv.h"
 
-#define DOMXML_XML_MAX		(4 * 1024 * 1024)
 /* spice-server treats a spiceport of this name as the streaming device,
  * and spice-streaming-agent opens the virtio port of the same name. */
 #define DOMXML_STREAM_PORT	"org.spice-space.stream.0"
@@ -26,22 +26,17 @@
 /* "0000:41:00.0", with room for an out-of-range function */
 #define DOMXML_ADDR_TEXT	16
 
-#define X(s)	((const xmlChar *)(s))
+void
+domxml_begin(struct domxml_edit *e, char *err, size_t errlen)
+{
+	memset(e, 0, sizeof(*e));
+	e->err = err;
+	e->errlen = errlen;
+	if (errlen > 0)
+		err[0] = '\0';
+}
 
-/* One preparation: the document and what went wrong. */
-struct domxml_edit {
-	xmlDocPtr	 doc;
-	xmlNodePtr	 root;		/* <domain> */
-	int		 nomem;		/* an allocation failed */
-	char		*err;
-	size_t		 errlen;
-};
-
-static void
-domxml_error(struct domxml_edit *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 domxml_error(struct domxml_edit *e, const char *fmt, ...)
 {
 	va_list	ap;
@@ -52,7 +47,7 @@ domxml_error(struct domxml_edit *e, const char *fmt, ...)
 }
 
 /* Whether n is the element name, outside any namespace. */
-static int
+int
 domxml_is(xmlNodePtr n, const char *name)
 {
 	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns == NULL &&
@@ -60,7 +55,7 @@ domxml_is(xmlNodePtr n, const char *name)
 }
 
 /* The first child element of parent called name, or NULL. */
-static xmlNodePtr
+xmlNodePtr
 domxml_child(xmlNodePtr parent, const char *name)
 {
 	xmlNodePtr	n;
@@ -75,7 +70,7 @@ domxml_child(xmlNodePtr parent, const char *name)
 }
 
 /* Whether attribute attr of n has value. */
-static int
+int
 domxml_attr_is(xmlNodePtr n, const char *attr, const char *value)
 {
 	xmlChar	*v;
@@ -94,7 +89,7 @@ domxml_attr_is(xmlNodePtr n, const char *attr, const char *value)
  * allocation failed (already noted): the edit goes on quietly and
  * domxml_prepare reports the failure once.
  */
-static xmlNodePtr
+xmlNodePtr
 domxml_add(struct domxml_edit *e, xmlNodePtr parent, const char *name)
 {
 	xmlNodePtr	n;
@@ -107,7 +102,7 @@ domxml_add(struct domxml_edit *e, xmlNodePtr parent, const char *name)
 }
 
 /* The child element name of parent, added when missing. */
-static xmlNodePtr
+xmlNodePtr
 domxml_need(struct domxml_edit *e, xmlNodePtr parent, const char *name)
 {
 	xmlNodePtr	n;
@@ -117,7 +112,7 @@ domxml_need(struct domxml_edit *e, xmlNodePtr parent, const char *name)
 	return domxml_add(e, parent, name);
 }
 
-static void
+void
 domxml_set(struct domxml_edit *e, xmlNodePtr n, const char *attr,
     const char *value)
 {
@@ -139,7 +134,7 @@ domxml_alias(struct domxml_edit *e, xmlNodePtr n, const char *name)
  * libvirt indents each device, the broker adds its own unindented after
  * the last one, and either way removing them leaves the rest as it was.
  */
-static void
+void
 domxml_drop(xmlNodePtr n)
 {
 	xmlNodePtr	prev = n->prev;
@@ -314,7 +309,7 @@ domxml_check_opts(struct domxml_edit *e, const struct domxml_opts *o)
 }
 
 /* Parses xml and checks that it is a <domain>; 0, or -1 with err set. */
-static int
+int
 domxml_open(struct domxml_edit *e, const char *xml)
 {
 	xmlParserCtxtPtr	ctxt;
@@ -580,7 +575,7 @@ domxml_spice_switch(struct domxml_edit *e, const char *name,
 }
 
 /* The document as a string to free(), or NULL. */
-static char *
+char *
 domxml_dump(struct domxml_edit *e)
 {
 	xmlChar	*buf = NULL;
@@ -631,11 +626,7 @@ domxml_prepare(const char *xml, const struct domxml_opts *o, char *err,
 	struct domxml_edit	 e;
 	char			*out = NULL;
 
-	memset(&e, 0, sizeof(e));
-	e.err = err;
-	e.errlen = errlen;
-	if (errlen > 0)
-		err[0] = '\0';
+	domxml_begin(&e, err, errlen);
 	if (domxml_check_opts(&e, o) == -1 || domxml_open(&e, xml) == -1)
 		goto out;
 	domxml_remove_ours(&e);
@@ -681,3 +672,4 @@ domxml_gpu_devices(const char *xml, struct gpu_addr *out, size_t max,
 	xmlFreeDoc(e.doc);
 	return count;
 }
+

@@ -18,6 +18,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "domxml.h"
 #include "log.h"
 #include "virt.h"
 #include "virtpriv.h"
@@ -82,7 +83,8 @@ virt_event_base(void)
 	return virt_base;
 }
 
-int
+/* Whether name can be a domain, volume or snapshot name. */
+static int
 virt_name_valid(const char *name)
 {
 	size_t	len;
@@ -359,8 +361,8 @@ virt_xml_read(struct virt_job *job, virDomainPtr d, unsigned int flags,
 	}
 	if ((x->doc = virt_xml_parse(x->text)) == NULL ||
 	    (x->ctx = xmlXPathNewContext(x->doc)) == NULL ||
-	    xmlXPathRegisterNs(x->ctx, (const xmlChar *)VIRT_CLONE_PREFIX,
-	    (const xmlChar *)VIRT_CLONE_NS) == -1) {
+	    xmlXPathRegisterNs(x->ctx, (const xmlChar *)DOMXML_CLONE_PREFIX,
+	    (const xmlChar *)DOMXML_CLONE_NS) == -1) {
 		virt_seterror(job, "%s: unreadable domain XML", job->dom);
 		return -1;
 	}

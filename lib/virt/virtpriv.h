@@ -15,9 +15,6 @@
 #include "virt.h"
 
 #define VIRT_URI_MAX		1024
-/* Marks the domains (and lists the volumes) that virt_clone made. */
-#define VIRT_CLONE_NS		"https://paprika.invalid/xmlns/clone/1"
-#define VIRT_CLONE_PREFIX	"paprika"
 
 struct virt_job;
 typedef void (*virt_job_fn)(struct virt_job *);
@@ -79,7 +76,7 @@ struct virt_host {
 };
 
 /* A domain's XML, parsed, with an XPath context that knows the clone
- * metadata's namespace. */
+ * metadata's namespace (DOMXML_CLONE_NS). */
 struct virt_xml {
 	char			*text;
 	xmlDocPtr		 doc;
@@ -89,8 +86,6 @@ struct virt_xml {
 /* virt.c */
 /* The loop virt_init was given, or NULL before it. */
 struct event_base *virt_event_base(void);
-/* Whether name can be a domain, volume or snapshot name. */
-int		 virt_name_valid(const char *name);
 void		 virt_seterror(struct virt_job *job, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 /* The last libvirt error of this thread, made printable, never NULL. */
