@@ -23,8 +23,6 @@
  * and spice-streaming-agent opens the virtio port of the same name. */
 #define DOMXML_STREAM_PORT	"org.spice-space.stream.0"
 #define DOMXML_UUID_LEN		36
-/* "0000:41:00.0", with room for an out-of-range function */
-#define DOMXML_ADDR_TEXT	16
 
 void
 domxml_begin(struct domxml_edit *e, char *err, size_t errlen)
@@ -222,20 +220,6 @@ domxml_hostdev_mdev(xmlNodePtr hd)
 	return xmlGetNoNsProp(addr, X("uuid"));
 }
 
-static void
-domxml_addr_text(const struct gpu_addr *a, char *buf, size_t len)
-{
-	snprintf(buf, len, "%04x:%02x:%02x.%x", a->domain, a->bus, a->slot,
-	    a->function);
-}
-
-static int
-domxml_same_addr(const struct gpu_addr *a, const struct gpu_addr *b)
-{
-	return a->domain == b->domain && a->bus == b->bus &&
-	    a->slot == b->slot && a->function == b->function;
-}
-
 /* 8-4-4-4-12 hexadecimal digits. */
 static int
 domxml_uuid_valid(const char *s)
@@ -273,7 +257,7 @@ domxml_vendor_valid(const char *s)
 static int
 domxml_check_opts(struct domxml_edit *e, const struct domxml_opts *o)
 {
-	char	text[DOMXML_ADDR_TEXT];
+	char	text[GPU_ADDR_LEN];
 	size_t	i, j;
 
 	if (o->npci > DOMXML_PCI_MAX) {
@@ -282,13 +266,14 @@ domxml_check_opts(struct domxml_edit *e, const struct domxml_opts *o)
 		return -1;
 	}
 	for (i = 0; i < o->npci; i++) {
-		domxml_addr_text(&o->pci[i], text, sizeof(text));
 		if (o->pci[i].slot > 0x1f || o->pci[i].function > 7) {
-			domxml_error(e, "%s is not a PCI address", text);
+			domxml_error(e, "PCI slot %#x function %u: out of "
+			    "range", o->pci[i].slot, o->pci[i].function);
 			return -1;
 		}
+		gpu_addr_format(&o->pci[i], text, sizeof(text));
 		for (j = 0; j < i; j++) {
-			if (domxml_same_addr(&o->pci[i], &o->pci[j])) {
+			if (gpu_addr_equal(&o->pci[i], &o->pci[j])) {
 				domxml_error(e, "%s is listed twice", text);
 				return -1;
 			}
@@ -377,7 +362,7 @@ domxml_check_taken(struct domxml_edit *e, const struct domxml_opts *o)
 	struct gpu_addr	 a;
 	xmlNodePtr	 n;
 	xmlChar		*uuid;
-	char		 text[DOMXML_ADDR_TEXT];
+	char		 text[GPU_ADDR_LEN];
 	size_t		 i;
 	int		 taken;
 
@@ -399,9 +384,9 @@ domxml_check_taken(struct domxml_edit *e, const struct domxml_opts *o)
 		if (domxml_hostdev_pci(n, &a) == -1)
 			continue;
 		for (i = 0; i < o->npci; i++) {
-			if (!domxml_same_addr(&a, &o->pci[i]))
+			if (!gpu_addr_equal(&a, &o->pci[i]))
 				continue;
-			domxml_addr_text(&a, text, sizeof(text));
+			gpu_addr_format(&a, text, sizeof(text));
 			domxml_error(e, "the definition already passes %s "
 			    "through: remove that <hostdev>", text);
 			return -1;

@@ -503,7 +503,10 @@ test_bad_input(void **state)
 	memset(&opts, 0, sizeof(opts));
 	opts.pci[0].function = 8;
 	opts.npci = 1;
-	prepare_fails(plain, &opts, "0000:00:00.8 is not a PCI address");
+	prepare_fails(plain, &opts, "PCI slot 0 function 8: out of range");
+	opts.pci[0].function = 7;
+	opts.pci[0].slot = 0x20;
+	prepare_fails(plain, &opts, "PCI slot 0x20 function 7: out of range");
 }
 
 static void
