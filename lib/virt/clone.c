@@ -30,8 +30,6 @@
 
 extern char **environ;
 
-/* Clones. */
-
 /* Runs qemu-img create for a copy-on-write overlay of backing. */
 static int
 virt_qemu_img_overlay(const char *backing, const char *fmt, const char *path)

@@ -34,7 +34,7 @@ domxml_clone_overlays(xmlNodePtr n)
 	    src != NULL && xmlHasNsProp(src, X("file"), NULL) != NULL;
 }
 
-/* Copies a to buf; 0, or -1 when a is NULL or does not fit. */
+/* Copies a to buf and frees a; 0, or -1 when a is NULL or does not fit. */
 static int
 domxml_copy(xmlChar *a, char *buf, size_t len)
 {

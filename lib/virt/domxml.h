@@ -3,8 +3,10 @@
  * starts it: the GPU it was given (PCI hostdevs or a mediated device), the
  * display a GPU desktop needs (QXL kept for boot and console, the SPICE
  * streaming channel), firmware and hypervisor features, and the pool's
- * clipboard policy. Pure libxml2 on strings, so it is unit-tested without
- * libvirt; virt.c reads and defines the XML.
+ * clipboard policy (domxml.c); and a clone's definition made from its
+ * template's (domxml-clone.c). Pure libxml2 on strings, so it is
+ * unit-tested and fuzzed without libvirt; virtgpu.c and clone.c read and
+ * define the XML.
  */
 #ifndef PAPRIKA_DOMXML_H
 #define PAPRIKA_DOMXML_H
