@@ -21,6 +21,7 @@
 #include <libxml/xpath.h>
 
 #include "domxml.h"
+#include "encode.h"
 #include "log.h"
 #include "virt.h"
 #include "virtpriv.h"
@@ -214,11 +215,11 @@ static void
 virt_clone_password(char *pw, size_t len)
 {
 	uint8_t	raw[VIRT_CLONE_PASSWORD_BYTES];
-	size_t	i;
 
 	arc4random_buf(raw, sizeof(raw));
-	for (i = 0; i < sizeof(raw) && i * 2 + 2 < len; i++)
-		snprintf(pw + i * 2, 3, "%02x", raw[i]);
+	/* Never an empty password: that would let anyone in. */
+	if (hex_encode(raw, sizeof(raw), pw, len) == -1)
+		fatalx("%s: buffer too small", __func__);
 	explicit_bzero(raw, sizeof(raw));
 }
 
