@@ -22,6 +22,7 @@ UNIT_TESTS = \
 	tests/unit/test-request \
 	tests/unit/test-revoke \
 	tests/unit/test-screen \
+	tests/unit/test-session \
 	tests/unit/test-throttle \
 	tests/unit/test-ticket \
 	tests/unit/test-totp \
@@ -37,6 +38,20 @@ UNIT_LDADD = $(PAPRIKA_COMMON_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_auditfmt_SOURCES = tests/unit/test-auditfmt.c
 tests_unit_test_auditfmt_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_auditfmt_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+
+# The broker's state machine, API and GPU allocation on fake hosts:
+# broker/libbroker.a linked with tests/unit/fakevirt.c in place of
+# lib/virt/libvirtjobs.a, so neither it nor libvirt is on the link line.
+BROKERTEST_SOURCES = tests/unit/brokertest.c tests/unit/brokertest.h \
+	tests/unit/fakevirt.c tests/unit/fakevirt.h tests/unit/unit.h
+BROKERTEST_LIBS = broker/libbroker.a $(HTTP_LIBS) $(AUTH_LIBS) $(GPU_LIBS) \
+	$(SQLITE3_LIBS) $(LIBXML2_LIBS) $(PAPRIKA_COMMON_LIBS) \
+	$(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS) -lpthread $(CMOCKA_LIBS)
+
+tests_unit_test_session_SOURCES = tests/unit/test-session.c \
+	$(BROKERTEST_SOURCES)
+tests_unit_test_session_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_session_LDADD = $(BROKERTEST_LIBS)
 
 # The PAM helper's messages: pure, compiled alone.
 tests_unit_test_authmsg_SOURCES = tests/unit/test-authmsg.c \
