@@ -6,6 +6,7 @@
 # which are pure functions.
 if HAVE_CMOCKA
 UNIT_TESTS = \
+	tests/unit/test-api \
 	tests/unit/test-auditfmt \
 	tests/unit/test-auth \
 	tests/unit/test-authmsg \
@@ -47,6 +48,10 @@ BROKERTEST_SOURCES = tests/unit/brokertest.c tests/unit/brokertest.h \
 BROKERTEST_LIBS = broker/libbroker.a $(HTTP_LIBS) $(AUTH_LIBS) $(GPU_LIBS) \
 	$(SQLITE3_LIBS) $(LIBXML2_LIBS) $(PAPRIKA_COMMON_LIBS) \
 	$(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS) -lpthread $(CMOCKA_LIBS)
+
+tests_unit_test_api_SOURCES = tests/unit/test-api.c $(BROKERTEST_SOURCES)
+tests_unit_test_api_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_api_LDADD = $(BROKERTEST_LIBS)
 
 tests_unit_test_session_SOURCES = tests/unit/test-session.c \
 	$(BROKERTEST_SOURCES)
