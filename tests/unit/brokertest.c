@@ -347,8 +347,9 @@ bt_in_state(void *arg)
 
 	if (w->st == SESSION_ENDED)
 		return s == NULL;
-	return s != NULL && (s->state == w->st || s->state == SESSION_FAILED ||
-	    s->state == SESSION_ENDED);
+	/* Out of its start, wherever it went: bt_wait_state says where. */
+	return s != NULL && (s->state == w->st ||
+	    s->state != SESSION_STARTING);
 }
 
 void

@@ -16,6 +16,7 @@ UNIT_TESTS = \
 	tests/unit/test-domxml \
 	tests/unit/test-encode \
 	tests/unit/test-gpu \
+	tests/unit/test-gpualloc \
 	tests/unit/test-httpparse \
 	tests/unit/test-keyring \
 	tests/unit/test-metrics-parse \
@@ -52,6 +53,11 @@ BROKERTEST_LIBS = broker/libbroker.a $(HTTP_LIBS) $(AUTH_LIBS) $(GPU_LIBS) \
 tests_unit_test_api_SOURCES = tests/unit/test-api.c $(BROKERTEST_SOURCES)
 tests_unit_test_api_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_api_LDADD = $(BROKERTEST_LIBS)
+
+tests_unit_test_gpualloc_SOURCES = tests/unit/test-gpualloc.c \
+	$(BROKERTEST_SOURCES)
+tests_unit_test_gpualloc_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_gpualloc_LDADD = $(BROKERTEST_LIBS)
 
 tests_unit_test_session_SOURCES = tests/unit/test-session.c \
 	$(BROKERTEST_SOURCES)
