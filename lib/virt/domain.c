@@ -132,35 +132,6 @@ virt_start_work(struct virt_job *job)
 	virDomainFree(d);
 }
 
-static const char *const virt_power_names[] = {
-	[VIRT_POWER_SHUTDOWN] = "shutdown",
-	[VIRT_POWER_REBOOT] = "reboot",
-	[VIRT_POWER_RESET] = "reset",
-	[VIRT_POWER_DESTROY] = "destroy",
-};
-
-const char *
-virt_power_name(enum virt_power op)
-{
-	return (size_t)op < sizeof(virt_power_names) /
-	    sizeof(virt_power_names[0]) ? virt_power_names[op] : "?";
-}
-
-int
-virt_power_parse(const char *name, enum virt_power *op)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof(virt_power_names) / sizeof(virt_power_names[0]);
-	    i++) {
-		if (strcmp(name, virt_power_names[i]) == 0) {
-			*op = (enum virt_power)i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* The power actions: one call on the domain, state after. */
 static void
 virt_power_work(struct virt_job *job)

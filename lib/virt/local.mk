@@ -15,6 +15,7 @@
 #   domxml-clone.c  the same for a clone: rename, new identity, overlays
 noinst_LIBRARIES += lib/virt/libvirtjobs.a
 lib_virt_libvirtjobs_a_SOURCES = lib/virt/virt.c lib/virt/virt.h \
+	lib/virt/virtnames.c \
 	lib/virt/host.c lib/virt/domain.c lib/virt/clone.c \
 	lib/virt/virtpriv.h lib/virt/virtevent.c \
 	lib/virt/virtgpu.c lib/virt/virtgpu.h \

@@ -28,29 +28,6 @@
 
 static struct event_base	*virt_base;
 
-const char *
-virt_state_name(enum virt_state s)
-{
-	switch (s) {
-	case VIRT_STATE_SHUTOFF:
-		return "shutoff";
-	case VIRT_STATE_STARTING:
-		return "starting";
-	case VIRT_STATE_RUNNING:
-		return "running";
-	case VIRT_STATE_PAUSED:
-		return "paused";
-	case VIRT_STATE_SHUTDOWN:
-		return "shutdown";
-	case VIRT_STATE_CRASHED:
-		return "crashed";
-	case VIRT_STATE_MISSING:
-		return "missing";
-	default:
-		return "unknown";
-	}
-}
-
 /* libvirt would print every error on stderr; they reach users as results. */
 static void
 virt_error_quiet(void *arg, virErrorPtr err)
@@ -145,21 +122,6 @@ virt_fail(struct virt_job *job, const char *what)
 		virt_seterror(job, "%s: %s failed", job->dom, what);
 	job->res.fault = gone ? VIRT_FAULT_HOST : VIRT_FAULT_LIBVIRT;
 	virResetLastError();
-}
-
-const char *
-virt_result_reason(const struct virt_result *res)
-{
-	switch (res->fault) {
-	case VIRT_FAULT_HOST:
-		return "the desktop's host cannot be reached at the moment: "
-		    "try again later";
-	case VIRT_FAULT_LIBVIRT:
-		return "the desktop's host could not do it: try again, and "
-		    "call the helpdesk if it happens again";
-	default:
-		return res->error;
-	}
 }
 
 static enum virt_state

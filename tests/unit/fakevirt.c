@@ -583,16 +583,6 @@ virt_host_error(const struct virt_host *h)
 	return h->up ? "" : "fake: the host is down";
 }
 
-const char *
-virt_result_reason(const struct virt_result *res)
-{
-	if (res->fault == VIRT_FAULT_HOST)
-		return "fake: the desktop's host is unreachable";
-	if (res->fault == VIRT_FAULT_LIBVIRT)
-		return "fake: the desktop's host refused";
-	return res->error;
-}
-
 int
 virt_state(struct virt_host *h, const char *dom, virt_done_cb done, void *arg)
 {
@@ -734,41 +724,6 @@ virt_mdev_remove(struct virt_host *h, const char *uuid, virt_done_cb done,
     void *arg)
 {
 	return fake_job(h, "mdev-remove", uuid, done, arg, NULL);
-}
-
-const char *
-virt_state_name(enum virt_state s)
-{
-	static const char *const names[] = { "unknown", "shutoff", "starting",
-	    "running", "paused", "shutdown", "crashed", "missing" };
-
-	return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] :
-	    "unknown";
-}
-
-static const char *const fake_power_names[] = { "shutdown", "reboot",
-    "reset", "destroy" };
-
-const char *
-virt_power_name(enum virt_power op)
-{
-	return (size_t)op < sizeof(fake_power_names) /
-	    sizeof(fake_power_names[0]) ? fake_power_names[op] : "?";
-}
-
-int
-virt_power_parse(const char *name, enum virt_power *op)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof(fake_power_names) / sizeof(fake_power_names[0]);
-	    i++) {
-		if (strcmp(name, fake_power_names[i]) == 0) {
-			*op = (enum virt_power)i;
-			return 0;
-		}
-	}
-	return -1;
 }
 
 /* The test's side ----------------------------------------------------- */

@@ -44,9 +44,11 @@ tests_unit_test_auditfmt_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 
 # The broker's state machine, API and GPU allocation on fake hosts:
 # broker/libbroker.a linked with tests/unit/fakevirt.c in place of
-# lib/virt/libvirtjobs.a, so neither it nor libvirt is on the link line.
+# lib/virt/libvirtjobs.a, so neither it nor libvirt is on the link line;
+# only lib/virt's names (virtnames.c, no libvirt calls) are the real ones.
 BROKERTEST_SOURCES = tests/unit/brokertest.c tests/unit/brokertest.h \
-	tests/unit/fakevirt.c tests/unit/fakevirt.h tests/unit/unit.h
+	tests/unit/fakevirt.c tests/unit/fakevirt.h tests/unit/unit.h \
+	lib/virt/virtnames.c
 BROKERTEST_LIBS = broker/libbroker.a $(HTTP_LIBS) $(AUTH_LIBS) $(GPU_LIBS) \
 	$(SQLITE3_LIBS) $(LIBXML2_LIBS) $(PAPRIKA_COMMON_LIBS) \
 	$(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS) -lpthread $(CMOCKA_LIBS)

@@ -382,7 +382,7 @@ test_connect_refused(void **state)
 	rep = call(EVHTTP_REQ_POST, "/api/v1/desktops/office/connect?wait=5",
 	    tok);
 	assert_int_equal(rep.status, 502);
-	assert_non_null(strstr(rep.body, "fake: the desktop's host refused"));
+	assert_non_null(strstr(rep.body, "the desktop's host could not do it"));
 	assert_null(strstr(rep.body, "monitor"));
 	reply_free(&rep);
 

@@ -215,7 +215,8 @@ test_start_refused(void **state)
 	id = s->id;
 	bt_wait_state(id, SESSION_FAILED);
 	s = session_find(id);
-	assert_string_equal(s->error, "fake: the desktop's host refused");
+	assert_string_equal(s->error, "the desktop's host could not do it: "
+	    "try again, and call the helpdesk if it happens again");
 	assert_null(strstr(s->error, "qemu"));
 	assert_int_equal(bt_audit_count("connect", "failed"), 1);
 	assert_int_equal(fakevirt_state(BT_HOST, "a-desk"), VIRT_STATE_SHUTOFF);
@@ -256,7 +257,8 @@ test_host_back(void **state)
 	s = session_find_live("alice", pool("mine"));
 	assert_non_null(s);
 	assert_int_equal(s->state, SESSION_FAILED);
-	assert_string_equal(s->error, "fake: the desktop's host is unreachable");
+	assert_string_equal(s->error, "the desktop's host cannot be reached "
+	    "at the moment: try again later");
 	/* Back: a connect starts again. */
 	fakevirt_host_up(BT_HOST, 1);
 	bt_settle();
@@ -627,7 +629,8 @@ test_grant(void **state)
 	bt_wait(grant_done, &g, 2000, "the refused grant");
 	assert_null(g.conn);
 	assert_string_equal(g.error, "cannot set the desktop's SPICE password: "
-	    "fake: the desktop's host refused");
+	    "the desktop's host could not do it: try again, and call the "
+	    "helpdesk if it happens again");
 
 	/* The session ends while the password is being set. */
 	memset(&g, 0, sizeof(g));
