@@ -615,18 +615,11 @@ static void
 api_logout(struct http_req *req)
 {
 	struct api_caller	 c;
-	struct session		*s, *tmp;
-	int			 n = 0;
+	int			 n;
 
 	if (api_auth(req, ROLE_USER | ROLE_ENROLLING, &c) == -1)
 		return;
-	HASH_ITER(hh, broker->sessions, s, tmp) {
-		if (strcmp(s->user, c.login.user) == 0 &&
-		    strcmp(s->token, c.token) == 0) {
-			session_end(s, c.login.user, "logout");
-			n++;
-		}
-	}
+	n = session_end_user(c.login.user, c.token, c.login.user, "logout");
 	db_token_del(broker->db, c.token);
 	broker_audit(c.login.user, req->peer_str, "logout", "", "ok",
 	    "%d sessions ended", n);
@@ -655,25 +648,6 @@ api_me(struct http_req *req)
 
 /* desktops --------------------------------------------------------------- */
 
-/* How many desktops of a pool a user could get now. */
-static unsigned
-api_pool_available(const struct conf_pool *p)
-{
-	struct guest	*g, *tmp;
-	unsigned	 n = 0, total = 0;
-
-	HASH_ITER(hh, broker->guests, g, tmp) {
-		if (g->pool != p)
-			continue;
-		total++;
-		if (g->state == GUEST_FREE || g->state == GUEST_SPARE)
-			n++;
-	}
-	if (p->kind == POOL_TEMPLATE && total < p->max)
-		n += p->max - total;
-	return n;
-}
-
 static json_t *
 api_desktop_json(const struct api_caller *c, struct conf_pool *p)
 {
@@ -686,7 +660,7 @@ api_desktop_json(const struct api_caller *c, struct conf_pool *p)
 		state = session_state_name(s->state);
 	else if (!up)
 		state = "unavailable";
-	else if (p->kind != POOL_STATIC && api_pool_available(p) == 0)
+	else if (p->kind != POOL_STATIC && pool_available(p) == 0)
 		state = "full";
 	else
 		state = "available";
@@ -932,15 +906,11 @@ static void
 api_sessions(struct http_req *req)
 {
 	struct api_caller	 c;
-	struct session		*s, *tmp;
-	json_t			*list;
 
 	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
 		return;
-	list = json_array();
-	HASH_ITER(hh, broker->sessions, s, tmp)
-		json_array_append_new(list, session_json(s));
-	http_reply_json(req, 200, json_pack("{s:o}", "sessions", list));
+	http_reply_json(req, 200, json_pack("{s:o}", "sessions",
+	    session_list_json(NULL)));
 }
 
 static void
@@ -975,9 +945,8 @@ static void
 api_user_logout(struct http_req *req)
 {
 	struct api_caller	 c;
-	struct session		*s, *tmp;
 	const char		*user = req->params[0];
-	int			 n = 0, tokens;
+	int			 n, tokens;
 
 	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
 		return;
@@ -988,12 +957,7 @@ api_user_logout(struct http_req *req)
 	}
 	/* Logins carry the account's own name; a name given in another
 	 * case is the same account (the users file, case-blind NSS). */
-	HASH_ITER(hh, broker->sessions, s, tmp) {
-		if (strcasecmp(s->user, user) == 0) {
-			session_end(s, c.login.user, "forced logout");
-			n++;
-		}
-	}
+	n = session_end_user(user, NULL, c.login.user, "forced logout");
 	tokens = db_token_del_user(broker->db, user);
 	broker_audit(c.login.user, req->peer_str, "force logout", user, "ok",
 	    "%d logins and %d sessions ended", tokens < 0 ? 0 : tokens, n);
@@ -1021,39 +985,18 @@ api_user(struct http_req *req)
 {
 	struct api_caller	 c;
 	struct audit_filter	 f = { 0 };
-	struct session		*s, *stmp;
-	struct guest		*g, *gtmp;
-	struct conf_pool	*p;
 	const char		*user;
 	char			 ukey[THROTTLE_KEY_MAX + 1], akey[8];
 	json_t			*sessions, *desktops, *logins;
 	unsigned		 wait;
 	int			 locked = 0;
-	size_t			 i, j;
 	time_t			 now = time(NULL);
 
 	if (api_auth(req, ROLE_HELPDESK, &c) == -1 ||
 	    (user = api_user_name(req)) == NULL)
 		return;
-	sessions = json_array();
-	HASH_ITER(hh, broker->sessions, s, stmp)
-		if (strcasecmp(s->user, user) == 0 && session_is_live(s))
-			json_array_append_new(sessions, session_json(s));
-	desktops = json_array();
-	HASH_ITER(hh, broker->guests, g, gtmp)
-		if (strcasecmp(g->user, user) == 0)
-			json_array_append_new(desktops, pool_guest_json(g));
-	/* Static desktops nobody has used yet are not guests. */
-	for (i = 0; i < broker->conf->npools; i++) {
-		p = &broker->conf->pools[i];
-		for (j = 0; j < p->nassign; j++)
-			if (strcasecmp(p->assign[j].user, user) == 0 &&
-			    pool_guest_find(p, p->assign[j].guest) == NULL)
-				json_array_append_new(desktops, json_pack(
-				    "{s:s,s:s,s:s,s:s}", "pool", p->name,
-				    "name", p->assign[j].guest, "host",
-				    p->host->name, "state", "unused"));
-	}
+	sessions = session_list_json(user);
+	desktops = pool_guest_list_json(user);
 	f.actor = user;
 	f.action = "login";
 	if ((logins = db_audit_list(broker->db, 0, API_USER_LOGINS, &f, 0,
@@ -1100,16 +1043,11 @@ static void
 api_guests(struct http_req *req)
 {
 	struct api_caller	 c;
-	struct guest		*g, *tmp;
-	json_t			*list;
 
 	if (api_auth(req, ROLE_HELPDESK, &c) == -1)
 		return;
-	list = json_array();
-	HASH_ITER(hh, broker->guests, g, tmp)
-		json_array_append_new(list, pool_guest_json(g));
-	http_reply_json(req, 200, json_pack("{s:o,s:o}", "desktops", list,
-	    "pools", pool_summary_json()));
+	http_reply_json(req, 200, json_pack("{s:o,s:o}", "desktops",
+	    pool_guest_list_json(NULL), "pools", pool_summary_json()));
 }
 
 /* The live stream of changes (events.c), for the helpdesk. */
@@ -1146,6 +1084,19 @@ api_power_done(const struct virt_result *res, void *arg)
 		    res->error : virt_result_reason(res));
 	http_req_release(a->req);
 	free(a);
+}
+
+/* A GPU desktop starts only with a GPU the broker gave it, and with its
+ * pool's SPICE policy. */
+static int
+api_gpu_start(struct conf_pool *p, const char *name, struct api_power *a)
+{
+	struct domxml_opts	xml;
+
+	memset(&xml, 0, sizeof(xml));
+	pool_spice_policy(p, &xml);
+	return gpualloc_start(p, pool_desktop_host(p, name), name, 0, &xml,
+	    api_power_done, a);
 }
 
 /* The desktop a helpdesk route names: pool, then guest name. */
@@ -1231,9 +1182,7 @@ api_power(struct http_req *req)
 	    req->params[1]);
 	http_req_hold(req);
 	if (start && p->gpu.mode != GPU_MODE_NONE)
-		/* A GPU desktop starts only with a GPU the broker gave it. */
-		rc = gpualloc_start(p, pool_desktop_host(p, req->params[1]),
-		    req->params[1], 0, api_power_done, a);
+		rc = api_gpu_start(p, req->params[1], a);
 	else if (start)
 		rc = virt_start(pool_desktop_host(p, req->params[1])->virt,
 		    req->params[1], api_power_done, a);

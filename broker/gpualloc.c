@@ -26,6 +26,7 @@ struct gpu_start {
 	char		 host[BROKER_NAME_MAX + 1];
 	char		 guest[128];
 	uint64_t	 session;
+	struct domxml_opts xml;		/* the caller's edits */
 	virt_done_cb	 done;
 	void		*arg;
 };
@@ -567,6 +568,7 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 	/* Stopped: whatever it held before is chosen again below. */
 	gpualloc_release(st->host, st->guest, 0, "starting anew");
 	memset(&plan, 0, sizeof(plan));
+	plan.xml = st->xml;
 	if (p->gpu.mode == GPU_MODE_MDEV)
 		rc = gpualloc_pick_mdev(st, p, res->gpus, &plan, err,
 		    sizeof(err));
@@ -581,7 +583,6 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 	plan.xml.gpu_display = p->gpu.display;
 	plan.xml.ovmf = p->gpu.ovmf;
 	plan.xml.kvm_hidden = p->gpu.kvm_hidden;
-	session_spice_policy(p, &plan.xml);
 	strlcpy(plan.xml.vendor_id, p->gpu.vendor_id,
 	    sizeof(plan.xml.vendor_id));
 	if (virt_start_prepared(h->virt, st->guest, &plan, gpualloc_started,
@@ -593,7 +594,8 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 
 int
 gpualloc_start(struct conf_pool *p, struct conf_host *h, const char *guest,
-    uint64_t session, virt_done_cb done, void *arg)
+    uint64_t session, const struct domxml_opts *xml, virt_done_cb done,
+    void *arg)
 {
 	struct gpu_start	*st;
 
@@ -602,6 +604,8 @@ gpualloc_start(struct conf_pool *p, struct conf_host *h, const char *guest,
 	strlcpy(st->host, h->name, sizeof(st->host));
 	strlcpy(st->guest, guest, sizeof(st->guest));
 	st->session = session;
+	if (xml != NULL)
+		st->xml = *xml;
 	st->done = done;
 	st->arg = arg;
 	if (virt_gpu_scan(h->virt, guest, gpualloc_scanned, st) == -1) {
@@ -742,4 +746,17 @@ gpualloc_clear(const char *host, const char *device)
 	if ((n = db_gpu_quarantine_del(broker->db, host, device)) == -1)
 		return -1;
 	return n == 0 ? 1 : 0;
+}
+
+/* GPUs given to guests of the pool named pool. */
+unsigned
+gpualloc_count_pool(const char *pool)
+{
+	struct gpu_alloc	*a, *tmp;
+	unsigned		 n = 0;
+
+	HASH_ITER(hh, broker->gpu_allocs, a, tmp)
+		if (strcmp(a->pool, pool) == 0)
+			n++;
+	return n;
 }
