@@ -360,15 +360,12 @@ struct evbuffer;
 struct http_req;
 struct http_route;
 
-/* db.c */
+/* db.c, db-audit.c, db-gpu.c, db-totp.c (dbpriv.h: what they share) */
 struct db	*db_open(const char *path, char *err, size_t errlen);
 /* The state for reading only (paprikactl), never migrated. */
 struct db	*db_open_readonly(const char *path, char *err, size_t errlen);
 void		 db_close(struct db *db);
 int		 db_schema_version(struct db *db);
-int		 db_begin(struct db *db);
-int		 db_commit(struct db *db);
-void		 db_rollback(struct db *db);
 int		 db_token_put(struct db *db, const char *hash,
 		    const struct login *l);
 /* 0 and *l filled, 1 when absent or expired, -1 on error. */
