@@ -2,29 +2,18 @@
  * The API's admin routes: the audit log's search and export, the GPUs and
  * their quarantine.
  */
-#include <sys/queue.h>
-
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <event2/event.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <openssl/evp.h>
 
 #include "broker.h"
 #include "api.h"
-#include "encode.h"
 #include "gpujson.h"
 #include "http.h"
-#include "log.h"
-#include "privsep.h"
-#include "qr.h"
-#include "twofactor.h"
 #include "virt.h"
-#include "workq.h"
 #include "xmalloc.h"
 
 #define API_AUDIT_LIMIT_MAX	1000
@@ -167,8 +156,7 @@ api_gpu_allocated_to(void *arg, const char *device)
 static int
 api_gpu_quarantined(void *arg, const char *device, char *reason, size_t len)
 {
-	return db_gpu_quarantine_get(broker->db, arg, device, reason,
-	    len) == 0;
+	return gpualloc_quarantined(arg, device, reason, len);
 }
 
 static void
@@ -264,7 +252,7 @@ api_gpu_clear(struct http_req *req)
 		    "its state");
 		return;
 	}
-	if (rc == 1) {
+	if (rc == 0) {
 		http_reply_error(req, 404, "not_quarantined", "GPU %s on %s "
 		    "is not quarantined", device, host);
 		return;

@@ -410,8 +410,9 @@ int		 db_gpu_alloc_load(struct db *db,
 		    void (*cb)(struct gpu_alloc *, void *), void *arg);
 int		 db_gpu_quarantine_put(struct db *db, const char *host,
 		    const char *device, const char *reason);
-/* 0 and reason filled when quarantined, 1 when not, -1 on error. */
-int		 db_gpu_quarantine_get(struct db *db, const char *host,
+/* Whether device of host is out of service: 1 with reason filled, 0 when
+ * not, -1 on error (callers treat it as quarantined). */
+int		 db_gpu_quarantined(struct db *db, const char *host,
 		    const char *device, char *reason, size_t len);
 /* Rows deleted (0: it was not quarantined), or -1. */
 int		 db_gpu_quarantine_del(struct db *db, const char *host,
@@ -617,7 +618,13 @@ void		 gpualloc_host_up(const char *host);
 int		 gpualloc_restore(void);
 json_t		*gpualloc_guest_json(const char *host, const char *guest);
 const struct gpu_alloc *gpualloc_of(const char *host, const char *device);
+/* Puts a quarantined device back in service: 1, 0 when it was not
+ * quarantined, -1 on error. */
 int		 gpualloc_clear(const char *host, const char *device);
+/* Whether device of host is out of service: 1 with reason filled (also
+ * when the quarantine cannot be read: fails closed), 0 when not. */
+int		 gpualloc_quarantined(const char *host, const char *device,
+		    char *reason, size_t len);
 
 /* grant.c */
 /* Mints a connection for a ready session: a fresh SPICE password on the

@@ -75,7 +75,7 @@ db_gpu_quarantine_put(struct db *db, const char *host, const char *device,
 }
 
 int
-db_gpu_quarantine_get(struct db *db, const char *host, const char *device,
+db_gpu_quarantined(struct db *db, const char *host, const char *device,
     char *reason, size_t len)
 {
 	sqlite3_stmt	*st;
@@ -93,7 +93,7 @@ db_gpu_quarantine_get(struct db *db, const char *host, const char *device,
 		db_warn(db, "read GPU quarantine");
 		return -1;
 	}
-	return rc == SQLITE_ROW ? 0 : 1;
+	return rc == SQLITE_ROW;
 }
 
 int

@@ -65,6 +65,24 @@ gpualloc_find(const char *host, const char *device)
 	return a;
 }
 
+/*
+ * Whether device of host is out of service (reason filled). A quarantine
+ * the broker cannot read keeps the device out: a card that may be broken
+ * must not reach a user because SQLite failed.
+ */
+int
+gpualloc_quarantined(const char *host, const char *device, char *reason,
+    size_t len)
+{
+	int	rc;
+
+	if ((rc = db_gpu_quarantined(broker->db, host, device, reason,
+	    len)) == -1)
+		strlcpy(reason, "the broker cannot read its quarantine list",
+		    len);
+	return rc != 0;
+}
+
 static void
 gpualloc_add(struct gpu_alloc *a)
 {
@@ -210,8 +228,8 @@ gpualloc_why_not(const struct gpu_start *st, const struct conf_gpu *g,
 		snprintf(why, len, "given to desktop %s", a->guest);
 		return;
 	}
-	if (db_gpu_quarantine_get(broker->db, st->host, addr, reason,
-	    sizeof(reason)) == 0) {
+	if (gpualloc_quarantined(st->host, addr, reason,
+	    sizeof(reason))) {
 		snprintf(why, len, "quarantined: %s", reason);
 		return;
 	}
@@ -352,8 +370,8 @@ gpualloc_pick_mdev(const struct gpu_start *st, const struct conf_pool *p,
 			continue;
 		nseen++;
 		gpu_addr_format(&d->addr, addr, sizeof(addr));
-		if (db_gpu_quarantine_get(broker->db, st->host, addr, reason,
-		    sizeof(reason)) == 0) {
+		if (gpualloc_quarantined(st->host, addr, reason,
+		    sizeof(reason))) {
 			snprintf(one, sizeof(one), "GPU %s is quarantined: %s",
 			    addr, reason);
 			continue;
@@ -737,7 +755,7 @@ gpualloc_of(const char *host, const char *device)
 	return gpualloc_find(host, device);
 }
 
-/* Clears a quarantine: 0, 1 when it was not quarantined, -1 on error. */
+/* Clears a quarantine: 1, 0 when it was not quarantined, -1 on error. */
 int
 gpualloc_clear(const char *host, const char *device)
 {
@@ -745,7 +763,7 @@ gpualloc_clear(const char *host, const char *device)
 
 	if ((n = db_gpu_quarantine_del(broker->db, host, device)) == -1)
 		return -1;
-	return n == 0 ? 1 : 0;
+	return n > 0;
 }
 
 /* GPUs given to guests of the pool named pool. */
