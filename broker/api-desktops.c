@@ -2,29 +2,15 @@
  * The API's routes for a user's own desktops: the list, connect and
  * console.vv, end and reset.
  */
-#include <sys/queue.h>
-
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <openssl/evp.h>
-
 #include "broker.h"
 #include "api.h"
-#include "encode.h"
-#include "gpujson.h"
 #include "http.h"
-#include "log.h"
-#include "privsep.h"
-#include "qr.h"
-#include "twofactor.h"
 #include "virt.h"
-#include "workq.h"
 #include "xmalloc.h"
 
 static json_t *

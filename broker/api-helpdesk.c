@@ -2,29 +2,16 @@
  * The API's helpdesk routes: sessions, users, the pools' desktops, their
  * power, repair and screenshots, the event stream.
  */
-#include <sys/queue.h>
-
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <openssl/evp.h>
-
 #include "broker.h"
 #include "api.h"
-#include "encode.h"
-#include "gpujson.h"
 #include "http.h"
 #include "log.h"
-#include "privsep.h"
-#include "qr.h"
-#include "twofactor.h"
 #include "virt.h"
-#include "workq.h"
 #include "xmalloc.h"
 
 #define API_SCREEN_MAX		15	/* a desktop's screens: as the client's monitors */

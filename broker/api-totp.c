@@ -2,30 +2,16 @@
  * The API's second factor routes: a user's enrolment, its QR code and its
  * confirmation with the first code.
  */
-#include <sys/queue.h>
-
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <openssl/evp.h>
-
 #include "broker.h"
 #include "api.h"
-#include "encode.h"
-#include "gpujson.h"
 #include "http.h"
-#include "log.h"
-#include "privsep.h"
 #include "qr.h"
 #include "twofactor.h"
-#include "virt.h"
-#include "workq.h"
-#include "xmalloc.h"
 
 /* api_auth for the enrolment routes, which an enrolment-only login may
  * use; replies 404 when the second factor is off. */

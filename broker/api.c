@@ -6,30 +6,19 @@
  * api-admin.c. Handlers check input fully before changing anything, so a
  * bad request changes nothing.
  */
-#include <sys/queue.h>
-
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <event2/event.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
 
 #include "broker.h"
 #include "api.h"
 #include "encode.h"
-#include "gpujson.h"
 #include "http.h"
-#include "log.h"
-#include "privsep.h"
-#include "qr.h"
-#include "twofactor.h"
 #include "virt.h"
-#include "workq.h"
-#include "xmalloc.h"
 
 #define API_CSRF_HEADER		"X-Paprika-Request"
 

@@ -161,7 +161,7 @@ pool_guest_json(const struct guest *g)
 		    json_string(virt_state_name(g->power)));
 	if (o != NULL && g->up_since != 0)
 		json_object_set_new(o, "up_since", json_integer(g->up_since));
-	if (o != NULL && pool_sessions != NULL && g->session != 0 &&
+	if (o != NULL && pool_sessions != NULL &&
 	    (so = pool_sessions->json(g->session)) != NULL)
 		json_object_set_new(o, "session", so);
 	return o;
