@@ -439,7 +439,6 @@ void	 metrics_bytes(int up, size_t);
 void	 metrics_observe(enum metrics_hist, double seconds);
 /* Returns the Prometheus text exposition; the caller frees it. */
 char	*metrics_render(void);
-const char *refusal_name(enum refusal);
 void	 metrics_http_accept(int fd);
 
 /* tlsticket.c */
