@@ -360,7 +360,7 @@ struct evbuffer;
 struct http_req;
 struct http_route;
 
-/* db.c, db-audit.c, db-gpu.c, db-totp.c (dbpriv.h: what they share) */
+/* db.c (dbpriv.h: what the db*.c files share) */
 struct db	*db_open(const char *path, char *err, size_t errlen);
 /* The state for reading only (paprikactl), never migrated. */
 struct db	*db_open_readonly(const char *path, char *err, size_t errlen);
@@ -383,6 +383,8 @@ int		 db_guest_save(struct db *db, const struct guest *g);
 int		 db_guest_del(struct db *db, const struct guest *g);
 int		 db_guest_load(struct db *db, struct broker_config *c,
 		    void (*cb)(struct guest *, void *), void *arg);
+
+/* db-audit.c */
 int		 db_audit(struct db *db, const char *actor, const char *source,
 		    const char *action, const char *target, const char *result,
 		    const char *detail);
@@ -404,6 +406,8 @@ void		 db_audit_cursor(struct audit_cursor *cur, int64_t since,
 int		 db_audit_page(struct db *db, struct audit_cursor *cur,
 		    int limit, void (*cb)(const struct audit_row *, void *),
 		    void *arg);
+
+/* db-gpu.c */
 int		 db_gpu_alloc_save(struct db *db, const struct gpu_alloc *a);
 int		 db_gpu_alloc_del(struct db *db, const struct gpu_alloc *a);
 int		 db_gpu_alloc_load(struct db *db,
@@ -417,6 +421,8 @@ int		 db_gpu_quarantined(struct db *db, const char *host,
 /* Rows deleted (0: it was not quarantined), or -1. */
 int		 db_gpu_quarantine_del(struct db *db, const char *host,
 		    const char *device);
+
+/* db-totp.c */
 /* A user's second factor as stored (db.c migration 6). */
 struct totp_row {
 	char		 sealed[TOTP_SEALED_MAX + 1];
@@ -444,6 +450,8 @@ int		 db_totp_recovery_use(struct db *db, const char *user,
 		    const char *hash);
 /* Removes user's second factor: 1 when there was one, 0, or -1. */
 int		 db_totp_del(struct db *db, const char *user);
+
+/* db.c */
 int		 db_token_set_roles(struct db *db, const char *hash,
 		    unsigned roles);
 int		 db_throttle_save(struct db *db, const struct throttle_entry *e);
@@ -737,8 +745,10 @@ void		 broker_audit(const char *actor, const char *source,
 		    const char *action, const char *target, const char *result,
 		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-/* api.c */
+/* api.c (api.h: what the api*.c files share) */
 extern const struct http_route	*const api_routes;
+
+/* api-login.c */
 /* Ends the failed logins still waiting for their delayed 401. */
 void		 api_shutdown(void);
 
