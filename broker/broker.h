@@ -1,6 +1,24 @@
 /*
  * paprika-brokerd: the private header of the daemon's own modules (the
  * libvirt, auth, throttle, HTTP and work-queue modules have their own).
+ *
+ * The modules call downwards only, never up:
+ *
+ *	brokerd.c		main(): configuration, restore, the loop
+ *	  api*.c, metrics.c	the routes, on lib/http
+ *	    grant.c		a connection for a ready session
+ *	      session.c		who uses which desktop, and its state
+ *	        pool.c		the guests of each pool, spares, cleaning
+ *	          gpualloc.c	which GPUs a guest gets
+ *	            ready.c	whether a started guest is ready
+ *	              lib/virt, lib/gpu, db*.c
+ *	state.c, events.c, audit.c, gwctl.c, conf.c: used from any level
+ *
+ * A lower module that must tell a higher one something takes a callback:
+ * pool.c reports a guest's readiness and asks about sessions through the
+ * struct pool_sessions that session.c registers; gpualloc.c and ready.c
+ * call the done or watch callback their caller gave. The lists of sessions
+ * and guests are walked only by their own module: others use its queries.
  */
 #ifndef PAPRIKA_BROKER_H
 #define PAPRIKA_BROKER_H
@@ -342,15 +360,12 @@ struct evbuffer;
 struct http_req;
 struct http_route;
 
-/* db.c */
+/* db.c (dbpriv.h: what the db*.c files share) */
 struct db	*db_open(const char *path, char *err, size_t errlen);
 /* The state for reading only (paprikactl), never migrated. */
 struct db	*db_open_readonly(const char *path, char *err, size_t errlen);
 void		 db_close(struct db *db);
 int		 db_schema_version(struct db *db);
-int		 db_begin(struct db *db);
-int		 db_commit(struct db *db);
-void		 db_rollback(struct db *db);
 int		 db_token_put(struct db *db, const char *hash,
 		    const struct login *l);
 /* 0 and *l filled, 1 when absent or expired, -1 on error. */
@@ -368,6 +383,8 @@ int		 db_guest_save(struct db *db, const struct guest *g);
 int		 db_guest_del(struct db *db, const struct guest *g);
 int		 db_guest_load(struct db *db, struct broker_config *c,
 		    void (*cb)(struct guest *, void *), void *arg);
+
+/* db-audit.c */
 int		 db_audit(struct db *db, const char *actor, const char *source,
 		    const char *action, const char *target, const char *result,
 		    const char *detail);
@@ -389,18 +406,23 @@ void		 db_audit_cursor(struct audit_cursor *cur, int64_t since,
 int		 db_audit_page(struct db *db, struct audit_cursor *cur,
 		    int limit, void (*cb)(const struct audit_row *, void *),
 		    void *arg);
+
+/* db-gpu.c */
 int		 db_gpu_alloc_save(struct db *db, const struct gpu_alloc *a);
 int		 db_gpu_alloc_del(struct db *db, const struct gpu_alloc *a);
 int		 db_gpu_alloc_load(struct db *db,
 		    void (*cb)(struct gpu_alloc *, void *), void *arg);
 int		 db_gpu_quarantine_put(struct db *db, const char *host,
 		    const char *device, const char *reason);
-/* 0 and reason filled when quarantined, 1 when not, -1 on error. */
-int		 db_gpu_quarantine_get(struct db *db, const char *host,
+/* Whether device of host is out of service: 1 with reason filled, 0 when
+ * not, -1 on error (callers treat it as quarantined). */
+int		 db_gpu_quarantined(struct db *db, const char *host,
 		    const char *device, char *reason, size_t len);
 /* Rows deleted (0: it was not quarantined), or -1. */
 int		 db_gpu_quarantine_del(struct db *db, const char *host,
 		    const char *device);
+
+/* db-totp.c */
 /* A user's second factor as stored (db.c migration 6). */
 struct totp_row {
 	char		 sealed[TOTP_SEALED_MAX + 1];
@@ -428,6 +450,8 @@ int		 db_totp_recovery_use(struct db *db, const char *user,
 		    const char *hash);
 /* Removes user's second factor: 1 when there was one, 0, or -1. */
 int		 db_totp_del(struct db *db, const char *user);
+
+/* db.c */
 int		 db_token_set_roles(struct db *db, const char *hash,
 		    unsigned roles);
 int		 db_throttle_save(struct db *db, const struct throttle_entry *e);
@@ -490,22 +514,45 @@ json_t		*session_json(const struct session *s);
 void		 session_graphics(const char *host, const char *dom,
 		    int phase, const char *peer);
 struct virt_result;
-/* pool.c says a guest it was creating is ready (failed NULL) or not (the
- * job that failed). */
+/* A guest pool.c was creating is ready (failed NULL) or not (the job that
+ * failed): pool.c calls it through struct pool_sessions. */
 void		 session_guest_ready(struct conf_pool *p, const char *name,
 		    const struct virt_result *failed);
 void		 session_domain_state(const char *host, const char *dom,
 		    int running);
 void		 session_host_up(const char *host);
 void		 session_sweep(void);
-struct domxml_opts;
-/* The pool's clipboard policy as domain edits (clipboard = no also turns
- * off SPICE file transfer). */
-void		 session_spice_policy(const struct conf_pool *p,
-		    struct domxml_opts *o);
+/* Registers the session layer with pool.c (session_restore calls it). */
+void		 session_init(void);
 int		 session_restore(void);
+/*
+ * Ends user's sessions made with login token, or with token NULL every
+ * session of user (its name in any case); the count.
+ */
+int		 session_end_user(const char *user, const char *token,
+		    const char *actor, const char *reason);
+/* Every session (user NULL), or user's live ones, as a JSON array. */
+json_t		*session_list_json(const char *user);
+unsigned	 session_count(void);
+/* Adds the number of sessions in each state to n. */
+void		 session_count_states(unsigned n[SESSION_ENDED + 1]);
 
 /* pool.c */
+struct virt_result;
+/* What pool.c needs of the sessions above it; session.c registers it. */
+struct pool_sessions {
+	/* A guest pool.c was creating for a session is ready (failed NULL)
+	 * or not (the job that failed). */
+	void		 (*guest_ready)(struct conf_pool *p, const char *name,
+			    const struct virt_result *failed);
+	/* Session id as JSON, or NULL when there is none. */
+	json_t		*(*json)(uint64_t id);
+	int		 (*exists)(uint64_t id);
+	/* Live sessions on p. */
+	unsigned	 (*live)(const struct conf_pool *p);
+};
+/* None registered: pool.c knows of no sessions. */
+void		 pool_set_sessions(const struct pool_sessions *ps);
 struct guest	*pool_guest_find(const struct conf_pool *p, const char *name);
 /* A reachable host of p (the first), or NULL. */
 struct conf_host *pool_host_up(const struct conf_pool *p);
@@ -534,17 +581,41 @@ enum power_news { POWER_EVENT, POWER_LISTED, POWER_REBOOTED };
 time_t		 pool_guest_power(const char *host, const char *dom,
 		     enum virt_state st, enum power_news how);
 int		 pool_restore(void);
+struct domxml_opts;
+/* The pool's clipboard policy as domain edits (clipboard = no also turns
+ * off SPICE file transfer). */
+void		 pool_spice_policy(const struct conf_pool *p,
+		    struct domxml_opts *o);
+/*
+ * The address a gateway reaches a guest's SPICE server at, on h, listening
+ * on listen: 0 and out filled, or -1 with a sentence for the user.
+ */
+int		 pool_spice_address(const struct conf_host *h,
+		    const char *listen, char *out, size_t outlen, char *err,
+		    size_t errlen);
+/* How many desktops of p a user could get now. */
+unsigned	 pool_available(const struct conf_pool *p);
+/* Every guest (user NULL), or user's desktops including the static ones
+ * never made yet, as a JSON array. */
+json_t		*pool_guest_list_json(const char *user);
+/* Adds the number of guests in each state to n. */
+void		 pool_count_states(unsigned n[GUEST_BROKEN + 1]);
 
 /* gpualloc.c */
 struct virt_result;
+struct domxml_opts;
 /*
  * Starts guest of GPU pool p with free GPUs of its host (instead of
- * virt_start); done as virt_start's, with a sentence when no GPU fits.
+ * virt_start), with the domain edits xml (NULL: none) and the GPUs; done
+ * as virt_start's, with a sentence when no GPU fits.
  */
 int		 gpualloc_start(struct conf_pool *p, struct conf_host *h,
 		    const char *guest, uint64_t session,
+		    const struct domxml_opts *xml,
 		    void (*done)(const struct virt_result *, void *),
 		    void *arg);
+/* GPUs given to guests of the pool named pool. */
+unsigned	 gpualloc_count_pool(const char *pool);
 /* How many more guests of GPU pool p host h could take now, by its last
  * inventory; -1 when there is none yet. */
 long		 gpualloc_room(const struct conf_pool *p,
@@ -555,7 +626,13 @@ void		 gpualloc_host_up(const char *host);
 int		 gpualloc_restore(void);
 json_t		*gpualloc_guest_json(const char *host, const char *guest);
 const struct gpu_alloc *gpualloc_of(const char *host, const char *device);
+/* Puts a quarantined device back in service: 1, 0 when it was not
+ * quarantined, -1 on error. */
 int		 gpualloc_clear(const char *host, const char *device);
+/* Whether device of host is out of service: 1 with reason filled (also
+ * when the quarantine cannot be read: fails closed), 0 when not. */
+int		 gpualloc_quarantined(const char *host, const char *device,
+		    char *reason, size_t len);
 
 /* grant.c */
 /* Mints a connection for a ready session: a fresh SPICE password on the
@@ -668,8 +745,10 @@ void		 broker_audit(const char *actor, const char *source,
 		    const char *action, const char *target, const char *result,
 		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-/* api.c */
+/* api.c (api.h: what the api*.c files share) */
 extern const struct http_route	*const api_routes;
+
+/* api-login.c */
 /* Ends the failed logins still waiting for their delayed 401. */
 void		 api_shutdown(void);
 

@@ -487,7 +487,7 @@ main(int argc, char *argv[])
 	audit_start();
 	broker->started = time(NULL);
 	log_info("started: %zu pools on %zu hosts, %u sessions restored",
-	    c->npools, c->nhosts, HASH_COUNT(broker->sessions));
+	    c->npools, c->nhosts, session_count());
 
 	event_base_dispatch(broker->base);
 

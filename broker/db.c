@@ -2,7 +2,8 @@
  * The broker's state in SQLite (WAL): logins, desktop sessions, guests of
  * shared and template pools, login throttling and the audit log. Every
  * change is written before the broker acts on it, so a restart resumes from
- * here and reconciles with libvirt.
+ * here and reconciles with libvirt. The audit log, the GPU tables and the
+ * second factors have files of their own (db-*.c).
  */
 #include <sys/stat.h>
 
@@ -18,13 +19,9 @@
 #include <sqlite3.h>
 
 #include "broker.h"
+#include "dbpriv.h"
 #include "log.h"
 #include "xmalloc.h"
-
-struct db {
-	sqlite3	*sql;
-	char	*path;
-};
 
 /*
  * Each entry moves the schema from version i to i + 1; the database's
@@ -129,13 +126,13 @@ static const char *const db_migrations[] = {
 };
 #define DB_VERSION	((int)(sizeof(db_migrations) / sizeof(db_migrations[0])))
 
-static void
+void
 db_warn(struct db *db, const char *what)
 {
 	log_warnx("state %s: %s: %s", db->path, what, sqlite3_errmsg(db->sql));
 }
 
-static int
+int
 db_exec(struct db *db, const char *sql)
 {
 	char	*msg = NULL;
@@ -150,7 +147,7 @@ db_exec(struct db *db, const char *sql)
 
 /* A prepared statement with its parameters bound from fmt: 'i' int64,
  * 's' text; NULL on error. */
-static sqlite3_stmt *
+sqlite3_stmt *
 db_prepare(struct db *db, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt	*st;
@@ -179,7 +176,7 @@ db_prepare(struct db *db, const char *sql, const char *fmt, ...)
 }
 
 /* Runs a statement that returns no rows; the rows changed, or -1. */
-static int
+int
 db_run(struct db *db, sqlite3_stmt *st)
 {
 	int	rc;
@@ -195,12 +192,30 @@ db_run(struct db *db, sqlite3_stmt *st)
 	return sqlite3_changes(db->sql);
 }
 
-static const char *
+const char *
 db_text(sqlite3_stmt *st, int col)
 {
 	const unsigned char	*t = sqlite3_column_text(st, col);
 
 	return t != NULL ? (const char *)t : "";
+}
+
+int
+db_begin(struct db *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int
+db_commit(struct db *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void
+db_rollback(struct db *db)
+{
+	db_exec(db, "ROLLBACK");
 }
 
 static int
@@ -394,24 +409,6 @@ db_schema_version(struct db *db)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return v;
-}
-
-int
-db_begin(struct db *db)
-{
-	return db_exec(db, "BEGIN IMMEDIATE");
-}
-
-int
-db_commit(struct db *db)
-{
-	return db_exec(db, "COMMIT");
-}
-
-void
-db_rollback(struct db *db)
-{
-	db_exec(db, "ROLLBACK");
 }
 
 int
@@ -644,131 +641,6 @@ db_guest_load(struct db *db, struct broker_config *c,
 }
 
 int
-db_audit(struct db *db, const char *actor, const char *source,
-    const char *action, const char *target, const char *result,
-    const char *detail)
-{
-	return db_run(db, db_prepare(db, "INSERT INTO audit (time, actor, "
-	    "source, action, target, result, detail) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?)", "issssss", (int64_t)time(NULL), actor,
-	    source != NULL ? source : "", action, target != NULL ? target : "",
-	    result, detail != NULL ? detail : "")) == -1 ? -1 : 0;
-}
-
-int64_t
-db_audit_last(struct db *db)
-{
-	return sqlite3_last_insert_rowid(db->sql);
-}
-
-int
-db_audit_detail(struct db *db, int64_t id, const char *detail)
-{
-	return db_run(db, db_prepare(db, "UPDATE audit SET detail = ? WHERE "
-	    "id = ?", "si", detail, id)) == 1 ? 0 : -1;
-}
-
-json_t *
-db_audit_list(struct db *db, int64_t before, int limit,
-    const struct audit_filter *f, int64_t since, int64_t until)
-{
-	static const struct audit_filter	 all;
-	sqlite3_stmt				*st;
-	json_t					*list;
-	int					 rc;
-
-	if (before <= 0)
-		before = INT64_MAX;
-	if (f == NULL)
-		f = &all;
-	/* A NULL binding matches any value (coalesce). */
-	st = db_prepare(db, "SELECT id, time, actor, source, action, target, "
-	    "result, detail FROM audit WHERE id < ? AND actor = "
-	    "coalesce(?, actor) AND action = coalesce(?, action) AND "
-	    "target = coalesce(?, target) AND result = coalesce(?, result) "
-	    "AND time >= ? AND time < ? ORDER BY id DESC LIMIT ?", "issssiii",
-	    before, f->actor, f->action, f->target, f->result, since, until,
-	    (int64_t)limit);
-	if (st == NULL)
-		return NULL;
-	list = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(list, json_pack("{s:I,s:I,s:s,s:s,s:s,"
-		    "s:s,s:s,s:s}", "id", (json_int_t)sqlite3_column_int64(st,
-		    0), "time", (json_int_t)sqlite3_column_int64(st, 1),
-		    "actor", db_text(st, 2), "source", db_text(st, 3),
-		    "action", db_text(st, 4), "target", db_text(st, 5),
-		    "result", db_text(st, 6), "detail", db_text(st, 7)));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_warn(db, "read audit");
-		json_decref(list);
-		return NULL;
-	}
-	return list;
-}
-
-int
-db_audit_purge(struct db *db, int64_t before, int limit)
-{
-	return db_run(db, db_prepare(db, "DELETE FROM audit WHERE id IN "
-	    "(SELECT id FROM audit WHERE time < ? ORDER BY time LIMIT ?)",
-	    "ii", before, (int64_t)limit));
-}
-
-int
-db_audit_page(struct db *db, struct audit_cursor *cur, int limit,
-    void (*cb)(const struct audit_row *, void *), void *arg)
-{
-	sqlite3_stmt		*st;
-	struct audit_row	 r;
-	int			 rc, n = 0;
-
-	/* Keyset paging on (time, id): each page is one short statement,
-	 * so no read transaction stays open between pages. */
-	st = db_prepare(db, "SELECT id, time, actor, source, action, target, "
-	    "result, detail FROM audit WHERE time >= ? AND time < ? AND "
-	    "(time > ? OR id > ?) AND actor = coalesce(?, actor) AND "
-	    "action = coalesce(?, action) AND target = coalesce(?, target) "
-	    "AND result = coalesce(?, result) ORDER BY time, id LIMIT ?",
-	    "iiiissssi", cur->time, cur->until, cur->time, cur->id,
-	    cur->filter.actor, cur->filter.action, cur->filter.target,
-	    cur->filter.result, (int64_t)limit);
-	if (st == NULL)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(st, 0);
-		r.time = sqlite3_column_int64(st, 1);
-		r.actor = db_text(st, 2);
-		r.source = db_text(st, 3);
-		r.action = db_text(st, 4);
-		r.target = db_text(st, 5);
-		r.result = db_text(st, 6);
-		r.detail = db_text(st, 7);
-		cb(&r, arg);
-		cur->time = r.time;
-		cur->id = r.id;
-		n++;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_warn(db, "read audit");
-		return -1;
-	}
-	return n;
-}
-
-void
-db_audit_cursor(struct audit_cursor *cur, int64_t since, int64_t until)
-{
-	memset(cur, 0, sizeof(*cur));
-	cur->time = since;
-	cur->until = until;
-	/* No row has a negative id: the first page starts at since. */
-	cur->id = -1;
-}
-
-int
 db_throttle_save(struct db *db, const struct throttle_entry *e)
 {
 	return db_run(db, db_prepare(db, "INSERT OR REPLACE INTO throttle "
@@ -820,198 +692,9 @@ db_throttle_load(struct db *db,
 }
 
 int
-db_gpu_alloc_save(struct db *db, const struct gpu_alloc *a)
-{
-	return db_run(db, db_prepare(db, "INSERT OR REPLACE INTO gpu_allocs "
-	    "(host, device, parent, mdev_type, pool, guest, session, since) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ssssssii", a->host, a->device,
-	    a->parent, a->mdev_type, a->pool, a->guest, (int64_t)a->session,
-	    (int64_t)a->since)) == -1 ? -1 : 0;
-}
-
-int
-db_gpu_alloc_del(struct db *db, const struct gpu_alloc *a)
-{
-	return db_run(db, db_prepare(db, "DELETE FROM gpu_allocs WHERE "
-	    "host = ? AND device = ?", "ss", a->host, a->device)) == -1 ?
-	    -1 : 0;
-}
-
-int
-db_gpu_alloc_load(struct db *db, void (*cb)(struct gpu_alloc *, void *),
-    void *arg)
-{
-	sqlite3_stmt		*st;
-	struct gpu_alloc	*a;
-	int			 rc;
-
-	st = db_prepare(db, "SELECT host, device, parent, mdev_type, pool, "
-	    "guest, session, since FROM gpu_allocs ORDER BY host, device", "");
-	if (st == NULL)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		a = xcalloc(1, sizeof(*a));
-		strlcpy(a->host, db_text(st, 0), sizeof(a->host));
-		strlcpy(a->device, db_text(st, 1), sizeof(a->device));
-		strlcpy(a->parent, db_text(st, 2), sizeof(a->parent));
-		strlcpy(a->mdev_type, db_text(st, 3), sizeof(a->mdev_type));
-		strlcpy(a->pool, db_text(st, 4), sizeof(a->pool));
-		strlcpy(a->guest, db_text(st, 5), sizeof(a->guest));
-		a->session = (uint64_t)sqlite3_column_int64(st, 6);
-		a->since = (time_t)sqlite3_column_int64(st, 7);
-		cb(a, arg);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_warn(db, "read GPU allocations");
-		return -1;
-	}
-	return 0;
-}
-
-int
-db_gpu_quarantine_put(struct db *db, const char *host, const char *device,
-    const char *reason)
-{
-	return db_run(db, db_prepare(db, "INSERT OR REPLACE INTO "
-	    "gpu_quarantine (host, device, reason, since) VALUES "
-	    "(?, ?, ?, ?)", "sssi", host, device, reason,
-	    (int64_t)time(NULL))) == -1 ? -1 : 0;
-}
-
-int
-db_gpu_quarantine_get(struct db *db, const char *host, const char *device,
-    char *reason, size_t len)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	st = db_prepare(db, "SELECT reason FROM gpu_quarantine WHERE "
-	    "host = ? AND device = ?", "ss", host, device);
-	if (st == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		strlcpy(reason, db_text(st, 0), len);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_warn(db, "read GPU quarantine");
-		return -1;
-	}
-	return rc == SQLITE_ROW ? 0 : 1;
-}
-
-int
-db_gpu_quarantine_del(struct db *db, const char *host, const char *device)
-{
-	return db_run(db, db_prepare(db, "DELETE FROM gpu_quarantine WHERE "
-	    "host = ? AND device = ?", "ss", host, device));
-}
-
-int
-db_totp_get(struct db *db, const char *user, struct totp_row *r)
-{
-	sqlite3_stmt	*st;
-	int		 rc, ret = -1;
-
-	st = db_prepare(db, "SELECT secret, confirmed, last_step, created, "
-	    "(SELECT count(*) FROM totp_recovery WHERE user = ?1) FROM totp "
-	    "WHERE user = ?1", "s", user);
-	if (st == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		ret = 1;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		db_warn(db, "read totp");
-		goto out;
-	}
-	memset(r, 0, sizeof(*r));
-	strlcpy(r->sealed, db_text(st, 0), sizeof(r->sealed));
-	r->confirmed = sqlite3_column_int(st, 1);
-	r->last_step = sqlite3_column_int64(st, 2);
-	r->created = (time_t)sqlite3_column_int64(st, 3);
-	r->recovery_left = sqlite3_column_int(st, 4);
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int
-db_totp_put(struct db *db, const char *user, const char *sealed,
-    int confirmed, time_t now)
-{
-	if (db_begin(db) == -1)
-		return -1;
-	if (db_run(db, db_prepare(db, "DELETE FROM totp_recovery WHERE "
-	    "user = ?", "s", user)) == -1 || db_run(db, db_prepare(db,
-	    "INSERT OR REPLACE INTO totp (user, secret, confirmed, last_step, "
-	    "created) VALUES (?, ?, ?, -1, ?)", "ssii", user, sealed,
-	    (int64_t)confirmed, (int64_t)now)) == -1) {
-		db_rollback(db);
-		return -1;
-	}
-	return db_commit(db);
-}
-
-int
-db_totp_use_step(struct db *db, const char *user, int64_t step)
-{
-	return db_run(db, db_prepare(db, "UPDATE totp SET last_step = ? "
-	    "WHERE user = ? AND last_step < ?", "isi", step, user, step));
-}
-
-int
-db_totp_confirm(struct db *db, const char *user, int64_t step,
-    char hashes[][TOTP_HASH_HEX + 1], size_t n)
-{
-	size_t	i;
-
-	if (db_begin(db) == -1)
-		return -1;
-	if (db_run(db, db_prepare(db, "UPDATE totp SET confirmed = 1, "
-	    "last_step = ? WHERE user = ? AND confirmed = 0", "is", step,
-	    user)) != 1)
-		goto fail;
-	for (i = 0; i < n; i++)
-		if (db_run(db, db_prepare(db, "INSERT INTO totp_recovery "
-		    "(user, hash) VALUES (?, ?)", "ss", user, hashes[i])) != 1)
-			goto fail;
-	return db_commit(db);
-fail:
-	db_rollback(db);
-	return -1;
-}
-
-int
-db_totp_recovery_use(struct db *db, const char *user, const char *hash)
-{
-	return db_run(db, db_prepare(db, "DELETE FROM totp_recovery WHERE "
-	    "user = ? AND hash = ?", "ss", user, hash));
-}
-
-int
-db_totp_del(struct db *db, const char *user)
-{
-	int	n;
-
-	if (db_begin(db) == -1)
-		return -1;
-	if (db_run(db, db_prepare(db, "DELETE FROM totp_recovery WHERE "
-	    "user = ?", "s", user)) == -1 || (n = db_run(db, db_prepare(db,
-	    "DELETE FROM totp WHERE user = ?", "s", user))) == -1) {
-		db_rollback(db);
-		return -1;
-	}
-	return db_commit(db) == -1 ? -1 : n;
-}
-
-int
 db_token_set_roles(struct db *db, const char *hash, unsigned roles)
 {
 	return db_run(db, db_prepare(db, "UPDATE tokens SET roles = ? WHERE "
 	    "hash = ?", "is", (int64_t)roles, hash));
 }
+

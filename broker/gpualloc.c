@@ -25,6 +25,7 @@ struct gpu_start {
 	char		 host[BROKER_NAME_MAX + 1];
 	char		 guest[128];
 	uint64_t	 session;
+	struct domxml_opts xml;		/* the caller's edits */
 	virt_done_cb	 done;
 	void		*arg;
 };
@@ -61,6 +62,24 @@ gpualloc_find(const char *host, const char *device)
 	gpualloc_key(key, sizeof(key), host, device);
 	HASH_FIND_STR(broker->gpu_allocs, key, a);
 	return a;
+}
+
+/*
+ * Whether device of host is out of service (reason filled). A quarantine
+ * the broker cannot read keeps the device out: a card that may be broken
+ * must not reach a user because SQLite failed.
+ */
+int
+gpualloc_quarantined(const char *host, const char *device, char *reason,
+    size_t len)
+{
+	int	rc;
+
+	if ((rc = db_gpu_quarantined(broker->db, host, device, reason,
+	    len)) == -1)
+		strlcpy(reason, "the broker cannot read its quarantine list",
+		    len);
+	return rc != 0;
 }
 
 static void
@@ -208,8 +227,8 @@ gpualloc_why_not(const struct gpu_start *st, const struct conf_gpu *g,
 		snprintf(why, len, "given to desktop %s", a->guest);
 		return;
 	}
-	if (db_gpu_quarantine_get(broker->db, st->host, addr, reason,
-	    sizeof(reason)) == 0) {
+	if (gpualloc_quarantined(st->host, addr, reason,
+	    sizeof(reason))) {
 		snprintf(why, len, "quarantined: %s", reason);
 		return;
 	}
@@ -350,8 +369,8 @@ gpualloc_pick_mdev(const struct gpu_start *st, const struct conf_pool *p,
 			continue;
 		nseen++;
 		gpu_addr_format(&d->addr, addr, sizeof(addr));
-		if (db_gpu_quarantine_get(broker->db, st->host, addr, reason,
-		    sizeof(reason)) == 0) {
+		if (gpualloc_quarantined(st->host, addr, reason,
+		    sizeof(reason))) {
 			snprintf(one, sizeof(one), "GPU %s is quarantined: %s",
 			    addr, reason);
 			continue;
@@ -566,6 +585,7 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 	/* Stopped: whatever it held before is chosen again below. */
 	gpualloc_release(st->host, st->guest, 0, "starting anew");
 	memset(&plan, 0, sizeof(plan));
+	plan.xml = st->xml;
 	if (p->gpu.mode == GPU_MODE_MDEV)
 		rc = gpualloc_pick_mdev(st, p, res->gpus, &plan, err,
 		    sizeof(err));
@@ -580,7 +600,6 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 	plan.xml.gpu_display = p->gpu.display;
 	plan.xml.ovmf = p->gpu.ovmf;
 	plan.xml.kvm_hidden = p->gpu.kvm_hidden;
-	session_spice_policy(p, &plan.xml);
 	strlcpy(plan.xml.vendor_id, p->gpu.vendor_id,
 	    sizeof(plan.xml.vendor_id));
 	if (virt_start_prepared(h->virt, st->guest, &plan, gpualloc_started,
@@ -592,7 +611,8 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 
 int
 gpualloc_start(struct conf_pool *p, struct conf_host *h, const char *guest,
-    uint64_t session, virt_done_cb done, void *arg)
+    uint64_t session, const struct domxml_opts *xml, virt_done_cb done,
+    void *arg)
 {
 	struct gpu_start	*st;
 
@@ -601,6 +621,8 @@ gpualloc_start(struct conf_pool *p, struct conf_host *h, const char *guest,
 	strlcpy(st->host, h->name, sizeof(st->host));
 	strlcpy(st->guest, guest, sizeof(st->guest));
 	st->session = session;
+	if (xml != NULL)
+		st->xml = *xml;
 	st->done = done;
 	st->arg = arg;
 	if (virt_gpu_scan(h->virt, guest, gpualloc_scanned, st) == -1) {
@@ -732,7 +754,7 @@ gpualloc_of(const char *host, const char *device)
 	return gpualloc_find(host, device);
 }
 
-/* Clears a quarantine: 0, 1 when it was not quarantined, -1 on error. */
+/* Clears a quarantine: 1, 0 when it was not quarantined, -1 on error. */
 int
 gpualloc_clear(const char *host, const char *device)
 {
@@ -740,5 +762,18 @@ gpualloc_clear(const char *host, const char *device)
 
 	if ((n = db_gpu_quarantine_del(broker->db, host, device)) == -1)
 		return -1;
-	return n == 0 ? 1 : 0;
+	return n > 0;
+}
+
+/* GPUs given to guests of the pool named pool. */
+unsigned
+gpualloc_count_pool(const char *pool)
+{
+	struct gpu_alloc	*a, *tmp;
+	unsigned		 n = 0;
+
+	HASH_ITER(hh, broker->gpu_allocs, a, tmp)
+		if (strcmp(a->pool, pool) == 0)
+			n++;
+	return n;
 }

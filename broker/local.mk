@@ -4,12 +4,20 @@
 # that the tests can link each one without the daemon's main().
 noinst_LIBRARIES += broker/libbroker.a
 broker_libbroker_a_SOURCES = \
-	broker/api.c \
+	broker/api.c broker/api.h \
+	broker/api-admin.c \
+	broker/api-desktops.c \
+	broker/api-helpdesk.c \
+	broker/api-login.c \
+	broker/api-totp.c \
 	broker/audit.c \
 	broker/auditfmt.c \
 	broker/authsep.c broker/privsep.h \
 	broker/conf.c broker/broker.h \
-	broker/db.c \
+	broker/db.c broker/dbpriv.h \
+	broker/db-audit.c \
+	broker/db-gpu.c \
+	broker/db-totp.c \
 	broker/events.c \
 	broker/grant.c \
 	broker/gpualloc.c \

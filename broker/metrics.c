@@ -30,17 +30,13 @@ metrics_reply(struct http_req *req)
 	struct evbuffer			*b = evbuffer_new();
 	const struct http_counters	*hc = http_server_counters(broker->http);
 	const struct events_stats	*es;
-	struct session			*s, *tmp;
-	struct guest			*g, *gtmp;
 	unsigned			 by_state[SESSION_ENDED + 1] = { 0 };
 	unsigned			 guests[GUEST_BROKEN + 1] = { 0 };
 	size_t				 i, len;
 	int				 st;
 
-	HASH_ITER(hh, broker->sessions, s, tmp)
-		by_state[s->state]++;
-	HASH_ITER(hh, broker->guests, g, gtmp)
-		guests[g->state]++;
+	session_count_states(by_state);
+	pool_count_states(guests);
 
 	metrics_add(b, "paprika_broker_logins_total", "counter",
 	    "Login attempts by result.",

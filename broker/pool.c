@@ -5,10 +5,13 @@
  * template (copy-on-write disks), keep spares running, and delete a
  * clone once its user is done, so nothing of one user reaches the next.
  */
+#include <arpa/inet.h>
+
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "broker.h"
 #include "log.h"
@@ -16,6 +19,24 @@
 #include "xmalloc.h"
 
 #define POOL_SPARE_RETRY	60	/* seconds after a spare failed */
+
+/* The session layer above, as it registered itself (none: no sessions). */
+static const struct pool_sessions	*pool_sessions;
+
+void
+pool_set_sessions(const struct pool_sessions *ps)
+{
+	pool_sessions = ps;
+}
+
+/* Tells the session waiting for guest name of p that it is ready. */
+static void
+pool_tell_ready(struct conf_pool *p, const char *name,
+    const struct virt_result *failed)
+{
+	if (pool_sessions != NULL)
+		pool_sessions->guest_ready(p, name, failed);
+}
 
 const char *
 pool_guest_state_name(enum guest_state st)
@@ -127,8 +148,7 @@ pool_guest_power(const char *host, const char *dom, enum virt_state st,
 json_t *
 pool_guest_json(const struct guest *g)
 {
-	struct session	*s;
-	json_t		*o;
+	json_t		*o, *so;
 
 	/* s*: a key without a value is left out, as docs/broker-api.md says. */
 	o = json_pack("{s:s,s:s,s:s,s:s,s:s*,s:s*,s:I}", "pool",
@@ -141,8 +161,9 @@ pool_guest_json(const struct guest *g)
 		    json_string(virt_state_name(g->power)));
 	if (o != NULL && g->up_since != 0)
 		json_object_set_new(o, "up_since", json_integer(g->up_since));
-	if (o != NULL && (s = session_find(g->session)) != NULL)
-		json_object_set_new(o, "session", session_json(s));
+	if (o != NULL && pool_sessions != NULL &&
+	    (so = pool_sessions->json(g->session)) != NULL)
+		json_object_set_new(o, "session", so);
 	return o;
 }
 
@@ -166,9 +187,7 @@ pool_summary_json(void)
 {
 	struct conf_pool	*p;
 	struct guest		*g, *tmp;
-	struct session		*s, *stmp;
-	struct gpu_alloc	*a, *atmp;
-	unsigned		 n[GUEST_BROKEN + 1], sessions, gpus;
+	unsigned		 n[GUEST_BROKEN + 1], sessions;
 	json_t			*list, *hosts, *o;
 	size_t			 i, j;
 	int			 st;
@@ -177,16 +196,11 @@ pool_summary_json(void)
 	for (i = 0; i < broker->conf->npools; i++) {
 		p = &broker->conf->pools[i];
 		memset(n, 0, sizeof(n));
-		sessions = gpus = 0;
 		HASH_ITER(hh, broker->guests, g, tmp)
 			if (g->pool == p)
 				n[g->state]++;
-		HASH_ITER(hh, broker->sessions, s, stmp)
-			if (s->pool == p && session_is_live(s))
-				sessions++;
-		HASH_ITER(hh, broker->gpu_allocs, a, atmp)
-			if (strcmp(a->pool, p->name) == 0)
-				gpus++;
+		sessions = pool_sessions != NULL ?
+		    pool_sessions->live(p) : 0;
 		hosts = json_array();
 		for (j = 0; j < p->nhosts; j++)
 			json_array_append_new(hosts,
@@ -199,7 +213,7 @@ pool_summary_json(void)
 		    conf_pool_kind_name(p->kind), "hosts", hosts, "capacity",
 		    (int)pool_capacity(p), "spares_wanted", (int)p->spares,
 		    "sessions", (int)sessions, "gpu", p->gpu.mode !=
-		    GPU_MODE_NONE, "gpus_in_use", (int)gpus);
+		    GPU_MODE_NONE, "gpus_in_use", (int)gpualloc_count_pool(p->name));
 		for (st = GUEST_FREE; st <= GUEST_BROKEN; st++)
 			json_object_set_new(o, pool_guest_state_name(st),
 			    json_integer(n[st]));
@@ -269,14 +283,15 @@ static void	pool_cleaned(const struct virt_result *res, void *arg);
 static void
 pool_cloned(const struct virt_result *res, void *arg)
 {
-	struct guest	*g = pool_deref(arg);
+	struct guest		*g = pool_deref(arg);
+	struct domxml_opts	 xml;
 
 	if (g == NULL)
 		return;
 	g->busy = 0;
 	if (!res->ok) {
 		if (g->session != 0)
-			session_guest_ready(g->pool, g->name, res);
+			pool_tell_ready(g->pool, g->name, res);
 		/* Nothing was made, or virt_clone cleaned up: forget it. */
 		log_warnx("guest %s: cloning %s failed: %s", g->key,
 		    g->pool->template, res->error);
@@ -289,14 +304,17 @@ pool_cloned(const struct virt_result *res, void *arg)
 	    "desktop %s from %s", g->name, g->pool->template);
 	if (g->session != 0) {
 		pool_guest_save(g, GUEST_ASSIGNED);
-		session_guest_ready(g->pool, g->name, NULL);
+		pool_tell_ready(g->pool, g->name, NULL);
 		return;
 	}
 	/* A spare: started now so that a user gets it at once. */
 	g->busy = 1;
-	if (g->pool->gpu.mode != GPU_MODE_NONE)
-		gpualloc_start(g->pool, g->host, g->name, 0,
+	if (g->pool->gpu.mode != GPU_MODE_NONE) {
+		memset(&xml, 0, sizeof(xml));
+		pool_spice_policy(g->pool, &xml);
+		gpualloc_start(g->pool, g->host, g->name, 0, &xml,
 		    pool_spare_started, pool_ref(g));
+	}
 	else
 		virt_start(g->host->virt, g->name, pool_spare_started,
 		    pool_ref(g));
@@ -706,7 +724,8 @@ pool_restore(void)
 		if (g->pool->kind != POOL_STATIC &&
 		    (g->state == GUEST_ASSIGNED ||
 		    (g->state == GUEST_CREATING && g->session != 0)) &&
-		    session_find(g->session) == NULL) {
+		    (pool_sessions == NULL ||
+		    !pool_sessions->exists(g->session))) {
 			log_info("guest %s: its session is gone, returning it",
 			    g->key);
 			pool_release(g->pool, g->name);
@@ -724,4 +743,106 @@ pool_restore(void)
 		}
 	}
 	return 0;
+}
+
+/* What a pool lets SPICE carry besides the screen, as domain edits: the
+ * guest's SPICE server enforces it, not only clients. */
+void
+pool_spice_policy(const struct conf_pool *p, struct domxml_opts *o)
+{
+	o->clipboard = p->clipboard ? DOMXML_KEEP : DOMXML_OFF;
+	o->filetransfer = p->clipboard ? DOMXML_KEEP : DOMXML_OFF;
+}
+
+static int
+pool_address_ok(const char *a)
+{
+	uint8_t	buf[16];
+
+	if (strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0)
+		return 0;
+	return inet_pton(AF_INET, a, buf) == 1 ||
+	    inet_pton(AF_INET6, a, buf) == 1;
+}
+
+/*
+ * Where a client's gateway reaches the SPICE server of a guest on h that
+ * listens on listen: the host's spice_address, else the address the guest
+ * listens on. 0 and out filled, or -1 with a sentence for the user.
+ */
+int
+pool_spice_address(const struct conf_host *h, const char *listen, char *out,
+    size_t outlen, char *err, size_t errlen)
+{
+	if (h->spice_address != NULL)
+		strlcpy(out, h->spice_address, outlen);
+	else if (pool_address_ok(listen))
+		strlcpy(out, listen, outlen);
+	else {
+		strlcpy(err, "the desktop's SPICE server listens on all "
+		    "addresses: set spice_address in its [host] section", errlen);
+		return -1;
+	}
+	return 0;
+}
+
+/* How many desktops of a pool a user could get now. */
+unsigned
+pool_available(const struct conf_pool *p)
+{
+	struct guest	*g, *tmp;
+	unsigned	 n = 0, total = 0;
+
+	HASH_ITER(hh, broker->guests, g, tmp) {
+		if (g->pool != p)
+			continue;
+		total++;
+		if (g->state == GUEST_FREE || g->state == GUEST_SPARE)
+			n++;
+	}
+	if (p->kind == POOL_TEMPLATE && total < p->max)
+		n += p->max - total;
+	return n;
+}
+
+/* Static desktops nobody has used yet are not guests: user's, as JSON. */
+static void
+pool_unused_json(json_t *list, const char *user)
+{
+	struct conf_pool	*p;
+	size_t			 i, j;
+
+	for (i = 0; i < broker->conf->npools; i++) {
+		p = &broker->conf->pools[i];
+		for (j = 0; j < p->nassign; j++)
+			if (strcasecmp(p->assign[j].user, user) == 0 &&
+			    pool_guest_find(p, p->assign[j].guest) == NULL)
+				json_array_append_new(list, json_pack(
+				    "{s:s,s:s,s:s,s:s}", "pool", p->name,
+				    "name", p->assign[j].guest, "host",
+				    p->host->name, "state", "unused"));
+	}
+}
+
+json_t *
+pool_guest_list_json(const char *user)
+{
+	struct guest	*g, *tmp;
+	json_t		*list = json_array();
+
+	HASH_ITER(hh, broker->guests, g, tmp)
+		if (user == NULL || strcasecmp(g->user, user) == 0)
+			json_array_append_new(list, pool_guest_json(g));
+	if (user != NULL)
+		pool_unused_json(list, user);
+	return list;
+}
+
+void
+pool_count_states(unsigned n[GUEST_BROKEN + 1])
+{
+	struct guest	*g, *tmp;
+
+	HASH_ITER(hh, broker->guests, g, tmp)
+		n[g->state]++;
 }

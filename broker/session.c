@@ -5,11 +5,10 @@
  * pool's disconnect action after the grace delay, and ends on logout,
  * helpdesk request, idle or maximum time. Every change is saved first.
  */
-#include <arpa/inet.h>
-
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/event.h>
 
@@ -253,28 +252,16 @@ session_booted(const struct ready_status *st, void *arg)
 	return 0;
 }
 
-static int
-session_address_ok(const char *a)
-{
-	uint8_t	buf[16];
-
-	if (strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0)
-		return 0;
-	return inet_pton(AF_INET, a, buf) == 1 ||
-	    inet_pton(AF_INET6, a, buf) == 1;
-}
-
 static void
 session_spice_done(const struct virt_result *res, void *arg)
 {
 	struct session		*s = session_deref(arg);
-	struct conf_host	*h;
 	struct timeval		 tv = { 0, SESSION_SPICE_POLL_MS * 1000 };
+	char			 err[128];
 
 	if (s == NULL || s->state != SESSION_STARTING)
 		return;
 	s->busy = 0;
-	h = s->host;
 	if (!res->ok) {
 		session_fail_virt(s, res);
 		return;
@@ -296,13 +283,9 @@ session_spice_done(const struct virt_result *res, void *arg)
 		    session_spice_poll, session_ref(s), &tv);
 		return;
 	}
-	if (h->spice_address != NULL)
-		strlcpy(s->spice_host, h->spice_address, sizeof(s->spice_host));
-	else if (session_address_ok(res->listen))
-		strlcpy(s->spice_host, res->listen, sizeof(s->spice_host));
-	else {
-		session_fail(s, "the desktop's SPICE server listens on all "
-		    "addresses: set spice_address in its [host] section", NULL);
+	if (pool_spice_address(s->host, res->listen, s->spice_host,
+	    sizeof(s->spice_host), err, sizeof(err)) == -1) {
+		session_fail(s, err, NULL);
 		return;
 	}
 	s->tls_port = res->tls_port;
@@ -345,14 +328,6 @@ session_started(const struct virt_result *res, void *arg)
 	session_spice_poll(-1, 0, session_ref(s));
 }
 
-/* What a pool lets SPICE carry besides the screen, for domxml. */
-void
-session_spice_policy(const struct conf_pool *p, struct domxml_opts *o)
-{
-	o->clipboard = p->clipboard ? DOMXML_KEEP : DOMXML_OFF;
-	o->filetransfer = p->clipboard ? DOMXML_KEEP : DOMXML_OFF;
-}
-
 /* Starts the guest and reads its SPICE port, unless that is under way. */
 static void
 session_prepare(struct session *s)
@@ -360,6 +335,9 @@ session_prepare(struct session *s)
 	struct virt_start_plan	 plan;
 	struct guest		*g;
 	int			 rc;
+
+	memset(&plan, 0, sizeof(plan));
+	pool_spice_policy(s->pool, &plan.xml);
 
 	if (s->busy || s->state != SESSION_STARTING)
 		return;
@@ -376,7 +354,7 @@ session_prepare(struct session *s)
 		session_set_state(s, SESSION_STARTING, 40, "starting the "
 		    "desktop with its GPU");
 		if (gpualloc_start(s->pool, s->host, s->guest, s->id,
-		    session_started, session_ref(s)) == -1) {
+		    &plan.xml, session_started, session_ref(s)) == -1) {
 			s->busy = 0;
 			session_fail(s, "out of memory", NULL);
 		}
@@ -385,8 +363,6 @@ session_prepare(struct session *s)
 	session_set_state(s, SESSION_STARTING, 40, "starting the desktop");
 	if (!s->pool->clipboard) {
 		/* The guest's SPICE server enforces it, not only clients. */
-		memset(&plan, 0, sizeof(plan));
-		session_spice_policy(s->pool, &plan.xml);
 		rc = virt_start_prepared(s->host->virt, s->guest, &plan,
 		    session_started, session_ref(s));
 	} else
@@ -785,9 +761,50 @@ session_restore_one(struct session *s, void *arg)
 		s->channels_unknown = 1;
 }
 
+static json_t *
+session_json_of(uint64_t id)
+{
+	struct session	*s = session_find(id);
+
+	return s != NULL ? session_json(s) : NULL;
+}
+
+static int
+session_exists(uint64_t id)
+{
+	return session_find(id) != NULL;
+}
+
+/* Live sessions on p. */
+static unsigned
+session_live(const struct conf_pool *p)
+{
+	struct session	*s, *tmp;
+	unsigned	 n = 0;
+
+	HASH_ITER(hh, broker->sessions, s, tmp)
+		if (s->pool == p && session_is_live(s))
+			n++;
+	return n;
+}
+
+static const struct pool_sessions session_for_pool = {
+	.guest_ready = session_guest_ready,
+	.json = session_json_of,
+	.exists = session_exists,
+	.live = session_live,
+};
+
+void
+session_init(void)
+{
+	pool_set_sessions(&session_for_pool);
+}
+
 int
 session_restore(void)
 {
+	session_init();
 	return db_session_load(broker->db, broker->conf, session_restore_one,
 	    NULL);
 }
@@ -808,4 +825,54 @@ session_json(const struct session *s)
 	    "connected_at", (json_int_t)s->connected_at,
 	    "disconnected_at", (json_int_t)s->disconnected_at,
 	    "gpus", gpualloc_guest_json(s->host->name, s->guest));
+}
+
+/*
+ * Ends user's sessions made with login token, or with token NULL every
+ * session of user (its name in any case); the count.
+ */
+int
+session_end_user(const char *user, const char *token, const char *actor,
+    const char *reason)
+{
+	struct session	*s, *tmp;
+	int		 n = 0;
+
+	HASH_ITER(hh, broker->sessions, s, tmp) {
+		if (token != NULL ? strcmp(s->user, user) != 0 ||
+		    strcmp(s->token, token) != 0 :
+		    strcasecmp(s->user, user) != 0)
+			continue;
+		session_end(s, actor, reason);
+		n++;
+	}
+	return n;
+}
+
+json_t *
+session_list_json(const char *user)
+{
+	struct session	*s, *tmp;
+	json_t		*list = json_array();
+
+	HASH_ITER(hh, broker->sessions, s, tmp)
+		if (user == NULL || (strcasecmp(s->user, user) == 0 &&
+		    session_is_live(s)))
+			json_array_append_new(list, session_json(s));
+	return list;
+}
+
+unsigned
+session_count(void)
+{
+	return HASH_COUNT(broker->sessions);
+}
+
+void
+session_count_states(unsigned n[SESSION_ENDED + 1])
+{
+	struct session	*s, *tmp;
+
+	HASH_ITER(hh, broker->sessions, s, tmp)
+		n[s->state]++;
 }

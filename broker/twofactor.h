@@ -1,5 +1,5 @@
 /*
- * The second factor of a login, over the state (db.c) and the TOTP key
+ * The second factor of a login, over the state (db-totp.c) and the TOTP key
  * (totp.h). The broker calls these on its loop once the password has been
  * accepted, never from the password check itself; paprika-users calls the
  * enrolment functions on the state file directly. Every function takes

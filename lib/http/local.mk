@@ -4,6 +4,7 @@
 # nothing of the broker: routes are callbacks.
 noinst_LIBRARIES += lib/http/libhttp.a
 lib_http_libhttp_a_SOURCES = lib/http/http.c lib/http/http.h \
+	lib/http/http-conn.c lib/http/httppriv.h \
 	lib/http/httpparse.c
 HTTP_CPPFLAGS = -I$(top_srcdir)/lib/http
 lib_http_libhttp_a_CFLAGS = $(AM_CFLAGS) $(HTTP_CPPFLAGS) \
