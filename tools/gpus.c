@@ -59,9 +59,18 @@ gpus_quarantined(void *arg, const char *device, char *reason, size_t len)
 {
 	struct gpus_host	*h = arg;
 
-	return h->state != NULL && h->state->db != NULL &&
-	    db_gpu_quarantine_get(h->state->db, h->name, device, reason,
-	    len) == 0;
+	if (h->state == NULL || h->state->db == NULL || len == 0)
+		return 0;
+	reason[0] = '\0';
+	/* One whose quarantine cannot be read is out of service, as the
+	 * broker treats it. */
+	if (db_gpu_quarantined(h->state->db, h->name, device, reason,
+	    len) != 0) {
+		if (reason[0] == '\0')
+			strlcpy(reason, "its quarantine cannot be read", len);
+		return 1;
+	}
+	return 0;
 }
 
 static void

@@ -125,16 +125,16 @@ test_quarantine(void **state)
 	bt_wait_state(id, SESSION_FAILED);
 	assert_non_null(strstr(session_find(id)->error, "quarantined"));
 	assert_null(gpualloc_of(BT_HOST, CARD));
-	assert_int_equal(db_gpu_quarantine_get(broker->db, BT_HOST, CARD,
-	    reason, sizeof(reason)), 0);
+	assert_int_equal(db_gpu_quarantined(broker->db, BT_HOST, CARD,
+	    reason, sizeof(reason)), 1);
 	assert_int_equal(bt_audit_count("gpu quarantine", "ok"), 1);
 
 	s = start_as("bob");
 	bt_wait_state(s->id, SESSION_FAILED);
 	assert_non_null(strstr(session_find(s->id)->error, "is quarantined"));
 
-	assert_int_equal(gpualloc_clear(BT_HOST, CARD), 0);
-	assert_int_equal(gpualloc_clear(BT_HOST, CARD), 1);	/* not any more */
+	assert_int_equal(gpualloc_clear(BT_HOST, CARD), 1);
+	assert_int_equal(gpualloc_clear(BT_HOST, CARD), 0);	/* not any more */
 	session_end(session_find(s->id), "bob", "retry");
 	bt_settle();
 	s = start_as("bob");
