@@ -1,13 +1,12 @@
 # demo/: the demo guest's boot image, built from source with nasm, and the
-# Python glue (libvirt's embedded QEMU driver) shared by the demo and the
-# end-to-end tests.
+# demo itself; its Python glue (libvirt's embedded QEMU driver) is the
+# tests' library, tests/lib.
 noinst_DATA = demo/guest/paprika-demo.img demo/guest/paprika-gpu-guest.img \
 	demo/guest/paprika-anim-guest.img
 CLEANFILES += demo/guest/paprika-demo.img demo/guest/paprika-gpu-guest.img \
 	demo/guest/paprika-anim-guest.img
 EXTRA_DIST += demo/guest/paprika-guest.asm demo/guest/paprika-gpu-guest.asm \
-	demo/guest/paprika-anim-guest.asm demo/accel.py demo/guest.py demo/images.py \
-	demo/deployment.py demo/brokerdeploy.py demo/gpuhost.py demo/run-demo.py demo/run-demo.sh
+	demo/guest/paprika-anim-guest.asm demo/run-demo.py demo/run-demo.sh
 
 # A 512-byte boot sector in a 1 MiB raw disk.
 demo/guest/paprika-demo.img: demo/guest/paprika-guest.asm

@@ -3,7 +3,7 @@
 # "lock" disconnect action (tests/integration/test-broker-lock.py), or with
 # --monitors one that draws a different pattern on each of two qxl monitors
 # (tests/e2e/test-client-monitors.py), or with --gpu-host the initramfs of
-# a nested GPU host (demo/gpuhost.py) that boots into this machine's own
+# a nested GPU host (tests/lib/gpuhost.py) that boots into this machine's own
 # root file system, read-only, to run libvirtd with an emulated IOMMU:
 #
 #   demo/agent-guest/build.sh OUTDIR   ->  OUTDIR/vmlinuz, OUTDIR/initrd.gz

@@ -38,9 +38,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
-import gwtest as g  # noqa: E402
+import gwharness as g  # noqa: E402
 from procstat import children, cpu_seconds  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(

@@ -5,7 +5,6 @@ TESTS += tests/e2e/test-spice-gateway.py
 EXTRA_DIST += tests/e2e/test-spice-gateway.py
 TESTS += tests/e2e/test-broker-e2e.py
 EXTRA_DIST += tests/e2e/test-broker-e2e.py
-EXTRA_DIST += tests/testlib.py tests/libvirtd.py tests/e2e/e2elib.py tests/e2e/webdriver.py
 # The web portal in headless chromium (DevTools protocol, Python only)
 # against a real deployment.
 TESTS += tests/e2e/test-portal.py

@@ -13,14 +13,15 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, import_demo, note, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, import_demo, note, wait_until  # noqa: E402
 
 import_demo()
 import images  # noqa: E402
 import brokerdeploy  # noqa: E402
 from brokerdeploy import ApiError, DEMO_PASSWORD, DEMO_USER  # noqa: E402
-from e2elib import (free_display, own_banner, run_deployment, sessions_of,  # noqa: E402
+from desktop import (free_display, own_banner, run_deployment, sessions_of,  # noqa: E402
                     wait_banner)
 
 ALICE_PASSWORD = "alice-pass-1"
@@ -37,11 +38,11 @@ def pool_states(d, helper):
 
 def console_vv(d, token, timeout=120):
     """GET console.vv, polling while the desktop starts: (status, headers, text)."""
-    deadline = time.time() + timeout
+    deadline = time.monotonic() + timeout
     while True:
         status, body, hdrs = d.api("GET", f"/api/v1/desktops/{POOL}/console.vv",
                                    token=token, raw=True)
-        if status != 202 or time.time() > deadline:
+        if status != 202 or time.monotonic() > deadline:
             return status, hdrs, body.decode(errors="replace")
         time.sleep(0.2)
 
@@ -98,9 +99,9 @@ def run(d, procs):
     token = d.login()
 
     # --- a fresh connect: spicy-screenshot equals the guest's own screen --
-    t0 = time.time()
+    t0 = time.monotonic()
     conn = d.connect(token)
-    note(f"desktop ready after {time.time() - t0:.1f}s")
+    note(f"desktop ready after {time.monotonic() - t0:.1f}s")
     mine = sessions_of(d, helper, DEMO_USER)
     if not check(len(mine) == 1 and mine[0]["id"] == conn["session"],
                  "the demo user has exactly the session the connect returned", str(mine)):
@@ -110,7 +111,7 @@ def run(d, procs):
     capture_equals_guest(d, conn, helper, desk, "demo")
     # spicy-screenshot has left: the session is no longer connected, so the
     # 'connected' seen with remote-viewer below is remote-viewer's.
-    left = wait_for(lambda: [s for s in sessions_of(d, helper, DEMO_USER)
+    left = wait_until(lambda: [s for s in sessions_of(d, helper, DEMO_USER)
                              if s["state"] != "connected"], 10)
     check(left, "the session leaves 'connected' once spicy-screenshot has gone",
           str(sessions_of(d, helper, DEMO_USER)))
@@ -150,7 +151,7 @@ def run(d, procs):
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(xvfb)
-    wait_for(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
+    wait_until(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
     env = dict(os.environ, DISPLAY=display)
     vv_path = os.path.join(d.work, "console.vv")
     with open(vv_path, "w") as f:
@@ -166,8 +167,8 @@ def run(d, procs):
     own_path = os.path.join(d.work, "demo-own-rv.png")
     found, screen, why = None, None, "remote-viewer showed nothing"
     own = wait_banner(d, helper, desk, own_path)
-    deadline = time.time() + 45
-    while own and time.time() < deadline and found is None and viewer.poll() is None:
+    deadline = time.monotonic() + 45
+    while own and time.monotonic() < deadline and found is None and viewer.poll() is None:
         time.sleep(1)
         own = own_banner(d, helper, desk, own_path)
         if own is None:
@@ -193,7 +194,7 @@ def run(d, procs):
           "remote-viewer's SPICE channels go through the gateway", str(d.gateway_sessions()))
     gw_ids = {s["session"] for s in gw}
 
-    connected = wait_for(lambda: [s for s in sessions_of(d, helper, DEMO_USER)
+    connected = wait_until(lambda: [s for s in sessions_of(d, helper, DEMO_USER)
                                   if s["state"] == "connected"], 10)
     check(connected, "the session is 'connected' while remote-viewer is on it",
           str(sessions_of(d, helper, DEMO_USER)))
@@ -213,8 +214,8 @@ def run(d, procs):
           after[0]["id"] == connected[0]["id"],
           "after the restart the broker still has the session, connected", after)
     found, why = None, f"{desk}'s own screen does not show its banner"
-    deadline = time.time() + 10
-    while own and found is None and time.time() < deadline:
+    deadline = time.monotonic() + 10
+    while own and found is None and time.monotonic() < deadline:
         subprocess.run(["xwd", "-root", "-silent", "-out", xwd], env=env, check=False)
         found, why = images.find_screen(images.read_xwd(xwd), own)
     check(found is not None, "and remote-viewer still shows the desktop", why)
@@ -226,8 +227,8 @@ def run(d, procs):
     check(status == 200 and body.get("sessions_ended") == 1,
           "logout ends the demo user's session", f"HTTP {status}: {body}")
     seen = []
-    t_logout = time.time()
-    while time.time() - t_logout < 60:
+    t_logout = time.monotonic()
+    while time.monotonic() - t_logout < 60:
         g = pool_states(d, helper).get(desk)
         state = g["state"] if g else None
         if not seen or seen[-1] != state:
@@ -236,17 +237,17 @@ def run(d, procs):
             break
         time.sleep(0.02)
     note(f"{desk} after logout: {' -> '.join(map(str, seen))} "
-         f"({time.time() - t_logout:.1f}s); before: {before.get(desk, {}).get('state')}")
+         f"({time.monotonic() - t_logout:.1f}s); before: {before.get(desk, {}).get('state')}")
     check(seen and seen[-1] == "free", f"{desk} is free again after the logout", str(seen))
     check("cleaning" in seen, f"{desk} went through 'cleaning' after the logout", str(seen))
 
     check(not sessions_of(d, helper, DEMO_USER), "the demo user has no session left",
           str(sessions_of(d, helper, DEMO_USER)))
-    gone = wait_for(lambda: not [s for s in d.gateway_sessions()
+    gone = wait_until(lambda: not [s for s in d.gateway_sessions()
                                  if s["session"] in gw_ids and s["tunnels"]], 5)
     check(gone and gw_ids, "the gateway closed remote-viewer's tunnels",
           str(d.gateway_sessions()))
-    viewer_gone = wait_for(lambda: viewer.poll() is not None, 5)
+    viewer_gone = wait_until(lambda: viewer.poll() is not None, 5)
     note(f"remote-viewer {'exited ' + str(viewer.returncode) if viewer_gone else 'still runs'}"
          " after the logout")
 
@@ -281,24 +282,22 @@ def run(d, procs):
 
     # --- the next user --------------------------------------------------
     alice = d.login("alice", ALICE_PASSWORD)
-    t0 = time.time()
+    t0 = time.monotonic()
     aconn = d.connect(alice)
     asess = sessions_of(d, helper, "alice")
     if not check(len(asess) == 1 and asess[0]["id"] == aconn["session"],
                  "alice gets a desktop of the shared pool", str(asess)):
         return
     adesk = asess[0]["desktop"]
-    note(f"alice got {adesk} after {time.time() - t0:.1f}s")
+    note(f"alice got {adesk} after {time.monotonic() - t0:.1f}s")
     capture_equals_guest(d, aconn, helper, adesk, "alice")
 
 
 def main():
     for tool in ("spicy-screenshot", "remote-viewer", "Xvfb", "xwd", "unshare", "qemu-img"):
-        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
-            print(f"not ok - {tool} is not installed (scripts/deps.sh installs it)")
-            return 1
+        paprikatest.need(tool)
     return run_deployment(run, ("x-screen.png",))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

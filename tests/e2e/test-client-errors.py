@@ -22,12 +22,14 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, note, top_builddir, top_srcdir  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, finish, import_demo, note, top_builddir, top_srcdir  # noqa: E402
 
 import_demo()
 import deployment  # noqa: E402
 from brokerdeploy import ApiError, BrokerDeployment  # noqa: E402
+from desktop import need_tools  # noqa: E402
 
 CLIENT = os.path.join(top_builddir, "paprika-client")
 PASSWORDS = {"alice": "alice-pass-1", "bob": "bob-pass-1", "helper": "helper-pass-1"}
@@ -78,10 +80,10 @@ def client(d, user, password, ca=None, extra=(), timeout=60):
     env.pop("DISPLAY", None)
     env.pop("G_MESSAGES_DEBUG", None)
     env.pop("SPICE_DEBUG", None)
-    t0 = time.time()
+    t0 = time.monotonic()
     r = subprocess.run(args, input=password + "\n", text=True, capture_output=True,
                        env=env, timeout=timeout + 30)
-    return Run(r.returncode, r.stderr, time.time() - t0, os.path.exists(shot))
+    return Run(r.returncode, r.stderr, time.monotonic() - t0, os.path.exists(shot))
 
 
 def plain(run, what):
@@ -112,11 +114,7 @@ def run(d):
 
     # --- (4) a broker certificate the client does not trust ---------------
     # Another CA than the deployment's one (whose CA signs every certificate).
-    other = os.path.join(d.work, "other-ca.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                    "-keyout", os.path.join(d.work, "other-ca-key.pem"), "-out", other,
-                    "-subj", "/O=Elsewhere/CN=Another CA", "-days", "1"],
-                   check=True, capture_output=True)
+    other = paprikatest.other_ca(os.path.join(d.work, "other-ca"))
     for ca, how in (("", "without --ca"), (other, "with another CA's --ca")):
         r = client(d, "alice", PASSWORDS["alice"], ca=ca)
         check(r.rc == 3 and "is not trusted" in r.message and "--ca" in r.message,
@@ -171,7 +169,7 @@ def run(d):
         m = re.fullmatch(r"(?:Too many failed logins|Locked out after too many "
                          r"failed logins): try again in (\d+) seconds\.", r.message)
         if m:
-            throttled = (r, int(m.group(1)), time.time())
+            throttled = (r, int(m.group(1)), time.monotonic())
             break
     first = runs[0]
     check(first.rc == 2 and first.message == "Wrong user name or password.",
@@ -189,7 +187,7 @@ def run(d):
     status, body, hdrs = d.api("POST", "/api/v1/login",
                                {"username": "bob", "password": "not-bobs-password"})
     after = int(hdrs.get("retry-after", "-1")) if status == 429 else -1
-    slack = int(time.time() - t_end + r.secs) + 1
+    slack = int(time.monotonic() - t_end + r.secs) + 1
     check(1 <= n <= DELAY and after >= 0 and after <= n <= after + slack,
           f"N is the broker's Retry-After (N={n}; the broker says {after} "
           f"a moment later; login_delay {DELAY}s)",
@@ -202,15 +200,8 @@ def run(d):
 
 
 def main():
-    if not os.access(CLIENT, os.X_OK):
-        print(f"not ok - {CLIENT} was not built (configure found no spice-client-gtk-3.0: "
-              "scripts/deps.sh installs it)")
-        return 1
-    for tool in ("qemu-img", "openssl"):
-        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
-            print(f"not ok - {tool} is not installed (scripts/deps.sh installs it)")
-            return 1
-    started = time.time()
+    need_tools("qemu-img", "openssl")
+    started = time.monotonic()
     work = deployment.make_workdir()
     d = BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
     try:
@@ -221,7 +212,7 @@ def main():
         note(d.broker_tail(20))
     finally:
         d.stop()
-    failed = finish(f" in {time.time() - started:.0f}s")
+    failed = finish(f" in {time.monotonic() - started:.0f}s")
     if failed:
         print(f"# work directory kept: {work}")
     else:
@@ -230,4 +221,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

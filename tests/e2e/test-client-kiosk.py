@@ -25,13 +25,14 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, import_demo, note, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, import_demo, note, wait_until  # noqa: E402
 
 import_demo()
 import images  # noqa: E402
 from brokerdeploy import DEMO_PASSWORD, DEMO_USER  # noqa: E402
-from e2elib import (client_windows, free_display, need_tools, own_banner,  # noqa: E402
+from desktop import (client_windows, free_display, need_tools, own_banner,  # noqa: E402
                     run_deployment, sessions_of, start_client, x_screen, xdo)
 
 HELPER_PASSWORD = "helpdesk-pass-1"
@@ -98,9 +99,9 @@ def guest_on_screen(d, helper, genv, own, shot, timeout, proc):
     """Waits until the guest's own screen shows its banner and the X screen
     holds it pixel for pixel: (the broker's session, the banner, a sentence);
     the session is None when it did not happen within timeout."""
-    deadline = time.time() + timeout
+    deadline = time.monotonic() + timeout
     banner, why = None, "the desktop never got ready"
-    while time.time() < deadline and proc.poll() is None:
+    while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.5)
         mine = sessions_of(d, helper, DEMO_USER)
         if not mine or mine[0]["state"] not in ("ready", "connected"):
@@ -138,7 +139,7 @@ def run(d, procs):
     d.api("POST", "/api/v1/logout", token=token)
     check("\nenable-usbredir=0\n" in vv,
           "the .vv file of a pool with usbredir = no has enable-usbredir=0", vv[-200:])
-    check(wait_for(lambda: not sessions_of(d, helper, DEMO_USER), 10),
+    check(wait_until(lambda: not sessions_of(d, helper, DEMO_USER), 10),
           "that session ends with its logout", str(sessions_of(d, helper, DEMO_USER)))
     broker_url = f"https://127.0.0.1:{d.broker_port}"
     ca = os.path.join(d.pki, "ca", "ca-cert.pem")
@@ -148,7 +149,7 @@ def run(d, procs):
                              "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(xvfb)
-    wait_for(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
+    wait_until(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
 
     # --- the close request ends a client outside kiosk mode ---------------
     plain_env = dict(os.environ, DISPLAY=display,
@@ -163,7 +164,7 @@ def run(d, procs):
     check(win is not None and (win[1], win[2]) != (SCREEN_W, SCREEN_H),
           "outside kiosk mode the window does not cover the screen", str(win))
     check(win is not None and close_request(plain_env, win[0])
-          and wait_for(lambda: plain.poll() is not None, 15),
+          and wait_until(lambda: plain.poll() is not None, 15),
           "outside kiosk mode the close request ends the client (the request works)",
           f"window {win}, {'running' if plain.poll() is None else 'exited'}")
 
@@ -211,15 +212,15 @@ def run(d, procs):
         return
 
     # --- log in, the desktop --------------------------------------------------
-    t0 = time.time()
+    t0 = time.monotonic()
     check(log_in(genv, log), "the kiosk logs in", log.tail())
     own = os.path.join(d.work, "own.png")
     shown, banner, why = guest_on_screen(d, helper, genv, own,
                                          os.path.join(d.work, "kiosk-desktop.png"), 120, gui)
     if not check(shown, "the kiosk shows the guest's own screen pixel for pixel",
-                 f"after {time.time() - t0:.0f}s: {why}\n" + log.tail()):
+                 f"after {time.monotonic() - t0:.0f}s: {why}\n" + log.tail()):
         return
-    note(f"kiosk: login to the guest's screen: {time.time() - t0:.1f}s")
+    note(f"kiosk: login to the guest's screen: {time.monotonic() - t0:.1f}s")
     session = shown["id"]
     line = next((x for x in log.lines() if "ui: clipboard " in x), "")
     check("ui: clipboard not shared, USB redirection off, USB control hidden " in line,
@@ -255,7 +256,7 @@ def run(d, procs):
 
     # --- the gateway goes away and comes back -----------------------------------
     ports = (d.plain_port, d.tls_port)
-    t_down = time.time()
+    t_down = time.monotonic()
     d.stop_gateway()
     check(log.wait(r"ui: connection lost: ", 15), "the client notices the lost connection",
           log.tail())
@@ -270,14 +271,14 @@ def run(d, procs):
     check(log.wait(r"ui: reconnecting to office, try 1$", 10), "its first try", log.tail())
     check(log.wait(r"ui: reconnecting in 4 s: ", 20),
           "with the gateway still down, the next wait doubles to 4 s", log.tail())
-    time.sleep(max(0.0, GATEWAY_DOWN - (time.time() - t_down)))
+    time.sleep(max(0.0, GATEWAY_DOWN - (time.monotonic() - t_down)))
     d.start_gateway()
     check((d.plain_port, d.tls_port) == ports, "the gateway is back on the same ports")
     line = log.wait(r"ui: reconnected to office \(session ", RECONNECT_TIMEOUT)
     check(line and f"(session {session})" in line,
           f"the client reconnects to the same session within {RECONNECT_TIMEOUT}s",
           str(line) + "\n" + log.tail())
-    note(f"gateway down to reconnected: {time.time() - t_down:.1f}s: {line}")
+    note(f"gateway down to reconnected: {time.monotonic() - t_down:.1f}s: {line}")
     again, _, why = guest_on_screen(d, helper, genv, own,
                                     os.path.join(d.work, "kiosk-reconnected.png"), 30, gui)
     check(again, "the X screen shows the guest's own screen again", f"{why}\n" + log.tail())
@@ -294,12 +295,12 @@ def run(d, procs):
     time.sleep(0.5)
     xdo(genv, "key", "Return")
     check(log.wait(r"ui: login$", 10), "its Log out returns to the login page", log.tail())
-    check(wait_for(lambda: not sessions_of(d, helper, DEMO_USER), 10),
+    check(wait_until(lambda: not sessions_of(d, helper, DEMO_USER), 10),
           "the logout ended the session at the broker", str(sessions_of(d, helper, DEMO_USER)))
     check(gui.poll() is None, "the kiosk still runs after the logout")
 
     # --- the login ends at the broker: no retrying ------------------------------
-    t0 = time.time()
+    t0 = time.monotonic()
     check(log_in(genv, log), "the kiosk logs in again", log.tail())
     again, _, why = guest_on_screen(d, helper, genv, own, os.path.join(d.work, "again.png"),
                                     120, gui)
@@ -322,12 +323,9 @@ def run(d, procs):
 
 
 def main():
-    missing = need_tools("Xvfb", "xwd", "xdotool", "xwininfo", "xprop", "unshare", "qemu-img")
-    if missing:
-        print(missing)
-        return 1
+    need_tools("Xvfb", "xwd", "xdotool", "xwininfo", "xprop", "unshare", "qemu-img")
     return run_deployment(run, KEEP)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -23,15 +23,16 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (build_agent_guest, check, finish, import_demo, note,  # noqa: E402
-                     read_text as read, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import (build_agent_guest, check, finish, import_demo, note,  # noqa: E402
+                     read_text as read, wait_until)
 
 import_demo()
 import deployment  # noqa: E402
 import images  # noqa: E402
 from brokerdeploy import DEMO_PASSWORD, DEMO_USER  # noqa: E402
-from e2elib import (CLIENT, client_windows, free_display, need_tools,  # noqa: E402
+from desktop import (CLIENT, client_windows, free_display, need_tools,  # noqa: E402
                     run_deployment, start_client, x_screen, xdo)
 
 HELPER_PASSWORD = "helpdesk-pass-1"
@@ -109,7 +110,7 @@ def start_x(procs, *screens):
     if len(screens) > 1:
         args.append("+xinerama")
     procs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    wait_for(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
+    wait_until(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
     return display
 
 
@@ -165,10 +166,10 @@ def run(d, procs, guest_dir):
     env.pop("DISPLAY", None)
 
     # --- the guest's two monitors, from libvirt --------------------------------
-    t0 = time.time()
+    t0 = time.monotonic()
     d.connect(d.login(), pool=DESK)
-    up = wait_for(lambda: DRAWN in read(serial_log), 120, 0.5)
-    if not check(up, f"the two-monitor guest boots and draws ({time.time() - t0:.0f}s)",
+    up = wait_until(lambda: DRAWN in read(serial_log), 120, 0.5)
+    if not check(up, f"the two-monitor guest boots and draws ({time.monotonic() - t0:.0f}s)",
                  read(serial_log)[-1500:]):
         return
     last = []
@@ -176,7 +177,7 @@ def run(d, procs, guest_dir):
     def own_drawn():
         last[:] = own_screens(d, helper)
         return last if drawn(last) else None
-    own = wait_for(own_drawn, 20, 0.5)
+    own = wait_until(own_drawn, 20, 0.5)
     if not check(own, "libvirt's screens 0 and 1 (?screen=N) are the guest's two monitors, "
                  "each its own bars",
                  "; ".join(f"screen {n} shows {images.describe(img)} (own-{n}.png)"
@@ -215,7 +216,7 @@ def run(d, procs, guest_dir):
     if not check(log.wait(r"ui: login$", 15), "the GUI shows its login page", log.tail()):
         return
     time.sleep(0.5)
-    t0 = time.time()
+    t0 = time.monotonic()
     check(log_in(genv, log), "the GUI logs in", log.tail())
     wins = monitor_windows(genv, log, "GUI")
     if wins is None:
@@ -225,15 +226,15 @@ def run(d, procs, guest_dir):
     xdo(genv, "windowsize", wins[0][0], str(W + 40), str(H + 120))
     xdo(genv, "windowmove", wins[1][0], str(W + 80), "0")
     found = [None, None]
-    deadline = time.time() + 30
-    while time.time() < deadline and None in found:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and None in found:
         time.sleep(0.5)
         placed = client_windows(genv)
         wins = [next(w for w in placed if w[0] == v[0]) for v in wins]
         screen = x_screen(genv, os.path.join(d.work, "gui.png"))
         found = [images.find_screen(screen, own[n], f"monitor {n}")[0] for n in (0, 1)]
         found = [p if inside(p, wins[n], W, H) else None for n, p in enumerate(found)]
-    note(f"GUI: Enter to both monitors on the X screen: {time.time() - t0:.1f}s; "
+    note(f"GUI: Enter to both monitors on the X screen: {time.monotonic() - t0:.1f}s; "
          f"{os.path.join(d.work, 'gui.png')}")
     for n in (0, 1):
         check(found[n], f"window {n + 1} ({wins[n][5]!r}) shows monitor {n} pixel for pixel",
@@ -260,8 +261,8 @@ def run(d, procs, guest_dir):
         return
     # Xvfb puts both screens at +0+0: each window in turn on top.
     same = [(False, "not compared"), (False, "not compared")]
-    deadline = time.time() + 30
-    while time.time() < deadline and not (same[0][0] and same[1][0]):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (same[0][0] and same[1][0]):
         for n in (0, 1):
             xdo(kenv, "windowraise", wins[n][0])
             time.sleep(0.5)
@@ -278,10 +279,7 @@ def run(d, procs, guest_dir):
 
 
 def main():
-    missing = need_tools("Xvfb", "xwd", "xdotool", "xwininfo", "unshare", "qemu-img")
-    if missing:
-        print(missing)
-        return 1
+    need_tools("Xvfb", "xwd", "xdotool", "xwininfo", "unshare", "qemu-img")
     try:
         guest_dir = build_agent_guest("--monitors")
     except (deployment.DeploymentError, subprocess.TimeoutExpired) as e:
@@ -291,4 +289,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

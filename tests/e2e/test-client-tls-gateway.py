@@ -20,13 +20,14 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, import_demo, note, read_text, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, import_demo, note, read_text, wait_until  # noqa: E402
 
 import_demo()
 import images  # noqa: E402
 from brokerdeploy import DEMO_PASSWORD, DEMO_USER  # noqa: E402
-from e2elib import (CLIENT, need_tools, own_banner, run_deployment,  # noqa: E402
+from desktop import (CLIENT, need_tools, own_banner, run_deployment,  # noqa: E402
                     sessions_of, start_client, start_xvfb, wait_banner, x_screen, xdo)
 
 HELPER_PASSWORD = "helpdesk-pass-1"
@@ -77,24 +78,24 @@ def first_frame_ms(lines):
 
 
 def untrusted_gateway(d, env):
-    """The gateway with a self-signed certificate (its IP right, its CA
+    """The gateway with a certificate from another CA (its IP right, its CA
     unknown to the client): the client's own message and exit 5."""
     gw = os.path.join(d.pki, "gateway")
     for name in ("gateway-cert.pem", "gateway-key.pem"):
         shutil.copyfile(os.path.join(gw, name), os.path.join(d.work, name + ".orig"))
-    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                        "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                        "-keyout", os.path.join(d.work, "rogue-key.pem"),
-                        "-out", os.path.join(d.work, "rogue-cert.pem"),
-                        "-subj", "/O=Elsewhere/CN=127.0.0.1", "-days", "1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"],
-                       capture_output=True, text=True)
-    if not check(r.returncode == 0, "openssl makes a self-signed gateway certificate",
-                 r.stderr[-300:]):
+    rogue = os.path.join(d.work, "rogue-pki")
+    try:
+        paprikatest.make_pki(rogue, "--only", "gateway", "--ip", "127.0.0.1")
+        made = None
+    except RuntimeError as e:
+        made = e
+    if not check(made is None, "paprika-certs makes a gateway certificate from another CA",
+                 made):
         return
     # In place: the files keep the modes and owner the gateway insists on.
-    for src, dst in (("rogue-cert.pem", "gateway-cert.pem"), ("rogue-key.pem", "gateway-key.pem")):
-        with open(os.path.join(d.work, src)) as f, open(os.path.join(gw, dst), "w") as out:
+    for name in ("gateway-cert.pem", "gateway-key.pem"):
+        with open(os.path.join(rogue, "gateway", name)) as f, \
+                open(os.path.join(gw, name), "w") as out:
             out.write(f.read())
     ctl = [os.path.join(d.build, "paprikactl"), "-s", d.control, "reload"]
     subprocess.run(ctl, check=True, capture_output=True)
@@ -152,8 +153,8 @@ def gui(d, env, helper, procs, own):
         """Where the X screen shows the guest's own screen, once that is its
         banner: (x, y) or None, and a sentence."""
         found, why = None, "the desktop never got ready"
-        deadline = time.time() + 60
-        while time.time() < deadline and found is None and client.poll() is None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and found is None and client.poll() is None:
             time.sleep(0.5)
             mine = sessions_of(d, helper, DEMO_USER)
             if not mine or mine[0]["state"] not in ("ready", "connected"):
@@ -166,9 +167,9 @@ def gui(d, env, helper, procs, own):
             found, why = images.find_screen(screen, banner)
         return found, why
 
-    t0 = time.time()
+    t0 = time.monotonic()
     found, why = shown("desktop-tls.png")
-    note(f"GUI: Enter to the guest's screen through the TLS gateway: {time.time() - t0:.1f}s")
+    note(f"GUI: Enter to the guest's screen through the TLS gateway: {time.monotonic() - t0:.1f}s")
     check(found is not None, "the GUI shows the guest's own screen through the TLS gateway",
           why + "\n" + log.tail())
     check(any(re.search(r"tunnel: main channel: TLS 1\.[23] to the gateway", x)
@@ -259,7 +260,7 @@ def run(d, procs):
     def closes():
         return {m.group(1): m.group(2)
                 for m in CLOSED.finditer(read_text(d.gateway_log)[log_at:])}
-    closed = wait_for(lambda: len(closes()) >= opened, 30, 0.2)
+    closed = wait_until(lambda: len(closes()) >= opened, 30, 0.2)
     check(closed and opened >= 2, "the gateway logs each TLS tunnel of user demo when it closes",
           f"{len(closes())} close lines for {opened} tunnels after 30s: {closes()}\n"
           + read_text(d.gateway_log)[log_at:][-800:])
@@ -292,12 +293,9 @@ def run(d, procs):
 
 
 def main():
-    missing = need_tools("Xvfb", "xwd", "xdotool", "qemu-img", "openssl")
-    if missing:
-        print(missing)
-        return 1
+    need_tools("Xvfb", "xwd", "xdotool", "qemu-img", "openssl")
     return run_deployment(run, KEEP, guests=1)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

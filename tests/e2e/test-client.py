@@ -18,14 +18,15 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, import_demo, note, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, import_demo, note, wait_until  # noqa: E402
 
 import_demo()
 import deployment  # noqa: E402
 import images  # noqa: E402
 from brokerdeploy import ApiError, DEMO_PASSWORD, DEMO_USER  # noqa: E402
-from e2elib import (CLIENT, Log, need_tools, own_banner, run_deployment,  # noqa: E402
+from desktop import (CLIENT, Log, need_tools, own_banner, run_deployment,  # noqa: E402
                     sessions_of, start_xvfb, wait_banner, x_screen, xdo)
 
 HELPER_PASSWORD = "helpdesk-pass-1"
@@ -38,10 +39,10 @@ def headless(d, env, password, extra=(), broker=None, timeout=90):
     args = [CLIENT, "--headless", "--screenshot", out, "--verbose",
             "--broker", broker or f"https://127.0.0.1:{d.broker_port}",
             "--ca", os.path.join(d.pki, "ca", "ca-cert.pem"), "--user", DEMO_USER, *extra]
-    t0 = time.time()
+    t0 = time.monotonic()
     r = subprocess.run(args, input=password + "\n", text=True, capture_output=True,
                        env=env, timeout=timeout)
-    return r.returncode, r.stderr, time.time() - t0
+    return r.returncode, r.stderr, time.monotonic() - t0
 
 
 def run(d, procs):
@@ -137,13 +138,13 @@ def run(d, procs):
     check(changed > 200, "the login page shows the message (the screen changed)",
           f"{changed} pixels changed")
 
-    t0 = time.time()
+    t0 = time.monotonic()
     xdo(genv, "type", "--delay", "15", DEMO_PASSWORD)
     xdo(genv, "key", "Return")
     check(log.wait(r"ui: logged in as demo", 15), "the right password logs in",
           "\n".join(log.lines()[-10:]))
     found, why, banner = None, "the desktop never got ready", None
-    while time.time() - t0 < 90 and found is None and gui.poll() is None:
+    while time.monotonic() - t0 < 90 and found is None and gui.poll() is None:
         time.sleep(0.5)
         mine = sessions_of(d, helper, DEMO_USER)
         if not mine or mine[0]["state"] not in ("ready", "connected"):
@@ -156,7 +157,7 @@ def run(d, procs):
             continue
         screen = x_screen(genv, os.path.join(d.work, "desktop.png"))
         found, why = images.find_screen(screen, banner)
-    note(f"GUI: Enter to the guest's screen on the X screen: {time.time() - t0:.1f}s; "
+    note(f"GUI: Enter to the guest's screen on the X screen: {time.monotonic() - t0:.1f}s; "
          f"{os.path.join(d.work, 'desktop.png')}")
     check(found is not None, "the GUI shows the guest's own screen pixel for pixel",
           f"{why} (client {'running' if gui.poll() is None else 'exited'}): "
@@ -222,8 +223,8 @@ def run(d, procs):
     # The SPICE connection stays: the guest boots to its banner again, in view.
     desk = after[0]["desktop"] if after else desk
     found, why = None, f"{desk}'s own screen did not show its banner again"
-    deadline = time.time() + 60
-    while time.time() < deadline and found is None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and found is None:
         time.sleep(0.5)
         banner = own_banner(d, helper, desk, own)
         if banner is None:
@@ -238,7 +239,7 @@ def run(d, procs):
     xdo(genv, "key", "ctrl+alt+q")
     check(log.wait(r"ui: login$", 10), "Ctrl+Alt+Q returns to the login page",
           "\n".join(log.lines()[-10:]))
-    gone = wait_for(lambda: not sessions_of(d, helper, DEMO_USER), 10)
+    gone = wait_until(lambda: not sessions_of(d, helper, DEMO_USER), 10)
     check(gone, "the logout ended the session at the broker",
           str(sessions_of(d, helper, DEMO_USER)))
     time.sleep(0.5)
@@ -254,12 +255,9 @@ def run(d, procs):
 
 
 def main():
-    missing = need_tools("Xvfb", "xwd", "xdotool", "unshare", "qemu-img")
-    if missing:
-        print(missing)
-        return 1
+    need_tools("Xvfb", "xwd", "xdotool", "unshare", "qemu-img")
     return run_deployment(run, KEEP)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -15,8 +15,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (check, finish, import_demo, note, read_text,  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import (check, finish, import_demo, note, read_text,  # noqa: E402
                      top_builddir, top_srcdir)
 
 import_demo()
@@ -49,7 +50,7 @@ def processes_under(work):
 
 
 def headless(work):
-    t0 = time.time()
+    t0 = time.monotonic()
     r = subprocess.run([DEMO, "--headless", "--workdir", work], env=demo_env(),
                        capture_output=True, text=True, timeout=600)
     out = r.stdout + r.stderr
@@ -68,7 +69,7 @@ def headless(work):
     check(same, "and equals the guest's own screenshot", how)
     check("snapshotted running as 'clean'" in out,
           "its shared guests revert to a snapshot of the running desktop")
-    note(f"demo run in {time.time() - t0:.1f}s")
+    note(f"demo run in {time.monotonic() - t0:.1f}s")
 
 
 def keep_then_sigterm(work):
@@ -76,9 +77,9 @@ def keep_then_sigterm(work):
     p = subprocess.Popen([DEMO, "--keep", "--cold", "--workdir", work], env=demo_env(),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     running = False
-    deadline = time.time() + 300
+    deadline = time.monotonic() + 300
     lines = []
-    while time.time() < deadline:
+    while time.monotonic() < deadline:
         line = p.stdout.readline()
         if not line:
             break
@@ -121,11 +122,11 @@ def keep_then_sigterm(work):
 
 
 def main():
-    started = time.time()
+    started = time.monotonic()
     base = tempfile.mkdtemp(prefix="paprika-demo-test.")
     headless(os.path.join(base, "headless"))
     keep_then_sigterm(os.path.join(base, "keep"))
-    failed = finish(f" in {time.time() - started:.0f}s")
+    failed = finish(f" in {time.monotonic() - started:.0f}s")
     if failed:
         print(f"# work directories kept: {base}")
     else:
@@ -134,4 +135,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -36,16 +36,16 @@ import statistics
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (check, import_demo, note, run_deployment,  # noqa: E402
-                     top_builddir, top_srcdir, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import (check, import_demo, note, run_deployment,  # noqa: E402
+                     top_builddir, top_srcdir, wait_until)
 from ssestream import EventStream  # noqa: E402
 
 import_demo()
 import brokerdeploy  # noqa: E402
 from deployment import make_workdir  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from webdriver import Browser, missing_tools, nss_home  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 
@@ -113,7 +113,7 @@ def board(d, b, helper):
         n = len(ev.events)
         st, body, _ = d.api("POST", f"/api/v1/pools/office/desktops/test/{action}", token=helper)
         seen = b.until("return window.seen;", timeout=10, what=f"the row shows {state}")
-        e = wait_for(lambda: next((x for x in ev.events[n:] if x[1] == "domain" and
+        e = wait_until(lambda: next((x for x in ev.events[n:] if x[1] == "domain" and
                                    x[2]["domain"]["state"] == state), None), 10)
         if e:
             lat.append(seen - e[2]["time"])
@@ -324,4 +324,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

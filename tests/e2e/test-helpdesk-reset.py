@@ -16,9 +16,10 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (check, import_demo, note, run_deployment,  # noqa: E402
-                     top_builddir, top_srcdir, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import (check, import_demo, note, run_deployment,  # noqa: E402
+                     top_builddir, top_srcdir, wait_until)
 from ssestream import EventStream  # noqa: E402
 
 import_demo()
@@ -26,7 +27,6 @@ import brokerdeploy  # noqa: E402
 from deployment import make_workdir  # noqa: E402
 from images import describe, read_image, read_png, shows_banner  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from webdriver import Browser, missing_tools, nss_home  # noqa: E402
 
 ROW = 'tr[data-key="office/desk-1"]'
@@ -99,7 +99,7 @@ def steps(d):
               "Reset asks for a confirmation that names demo", text)
         shot(d, b, "confirm")
         b.click("#confirm-ok")
-        e = wait_for(lambda: next((x for x in ev.events if x[1] == "domain" and
+        e = wait_until(lambda: next((x for x in ev.events if x[1] == "domain" and
                                    x[2]["domain"]["name"] == "desk-1" and
                                    x[2]["domain"].get("rebooted")), None), 30)
         ev.close()
@@ -113,7 +113,7 @@ def steps(d):
                        what="a thumbnail after the reboot")
         banner = None
         if back:
-            banner = wait_for(lambda: next((x for x in thumbs_since(b, since)
+            banner = wait_until(lambda: next((x for x in thumbs_since(b, since)
                                             if shows_banner(x)), None), 60)
         check(banner is not None, "the guest's screen comes back: a thumbnail fetched after "
               "the reboot shows the banner again",
@@ -140,4 +140,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

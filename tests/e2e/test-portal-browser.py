@@ -5,7 +5,7 @@ A real deployment: one QEMU guest (the demo boot sector, SPICE TLS only,
 which echoes the keys typed on its row 22), the real gateway with
 listen_ws (the portal's origin allowed, SPICE TLS to the guest verified)
 and the real broker (pool browser = yes). Headless Debian chromium under
-Selenium and chromedriver (tests/e2e/webdriver.py) logs demo in to the
+Selenium and chromedriver (tests/lib/webdriver.py) logs demo in to the
 portal and clicks "Open in browser": the console tab shows the pool's
 title, and its canvas becomes the guest's own screenshot (the broker's
 screenshot route) pixel for pixel. Keys typed into the canvas reach the
@@ -24,8 +24,9 @@ import sys
 import tempfile
 import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, finish, import_demo, note, top_builddir, top_srcdir, wait_until  # noqa: E402
 from webdriver import Browser, BrowserError, missing_tools, nss_home  # noqa: E402
 
 import_demo()
@@ -97,7 +98,7 @@ def same_as_guest(d, b, helper, want_typed=None, timeout=60):
         ok, why = images.same_screen(c, g, names=("the page's canvas", "the guest's screen"))
         last[0] = why
         return (c, g) if ok else None
-    got = wait_for(matches, timeout, 0.5)
+    got = wait_until(matches, timeout, 0.5)
     return got, last[0]
 
 
@@ -195,7 +196,7 @@ def run(d, b, metrics_port, gw_conf):
     b.switch(portal)
     b.click("#logout")
     b.wait("#login-form")
-    left = wait_for(lambda: gateway_metric(metrics_port, "paprika_gateway_tunnels") == 0,
+    left = wait_until(lambda: gateway_metric(metrics_port, "paprika_gateway_tunnels") == 0,
                     30, 0.2)
     check(left, "the logout closes every tunnel: the gateway relays none",
           gateway_metric(metrics_port, "paprika_gateway_tunnels"))
@@ -263,4 +264,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

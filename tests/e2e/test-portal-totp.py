@@ -19,8 +19,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, hotp, import_demo, note, top_builddir, top_srcdir  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, finish, hotp, import_demo, note, top_builddir, top_srcdir  # noqa: E402
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -139,4 +140,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

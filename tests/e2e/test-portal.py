@@ -14,7 +14,6 @@ import base64
 import fcntl
 import json
 import os
-import re as regexp
 import shutil
 import subprocess
 import sys
@@ -22,8 +21,9 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, finish, import_demo, note, top_builddir, top_srcdir, wait_until  # noqa: E402
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -86,7 +86,7 @@ class Browser:
     def cdp(self, method, params=None, session=True, timeout=30):
         mid = self._send(method, params, session)
         with self.cond:
-            if not self.cond.wait_for(lambda: mid in self.replies or self.proc.poll() is not None,
+            if not self.cond.wait_until(lambda: mid in self.replies or self.proc.poll() is not None,
                                       timeout):
                 raise BrowserError(f"{method}: no answer in {timeout}s")
             if mid not in self.replies:
@@ -165,7 +165,7 @@ class Browser:
         loads, self.doc = self.loads, None
         self.cdp("Page.navigate", {"url": url})
         with self.cond:
-            if not self.cond.wait_for(lambda: self.loads > loads, 30):
+            if not self.cond.wait_until(lambda: self.loads > loads, 30):
                 raise BrowserError(f"{url} did not load")
         doc = self.doc or {}
         return {"status": doc.get("status"),
@@ -203,15 +203,8 @@ class Browser:
 
     def op_wait(self, sel, re=None, timeout=15000, hidden=False):
         """Until sel is visible (and its text matches re), or gone with hidden."""
-        deadline, text = time.time() + timeout / 1000, None
-        while True:
-            text = self.op_text(sel)
-            if (text is None) if hidden else (text is not None and (
-                    not re or regexp.search(re, text, regexp.I))):
-                return text
-            if time.time() > deadline:
-                raise BrowserError(f"wait {sel} {re or ''}: timed out; text {text!r}")
-            time.sleep(0.05)
+        return paprikatest.wait_text(lambda: self.op_text(sel), sel, re, timeout / 1000,
+                                     hidden, BrowserError)
 
     def op_expectDownload(self, timeout=None):
         with self.cond:
@@ -219,7 +212,7 @@ class Browser:
 
     def op_download(self, dir, timeout=180):
         with self.cond:
-            if not self.cond.wait_for(lambda: any(x.get("state") in ("completed", "canceled")
+            if not self.cond.wait_until(lambda: any(x.get("state") in ("completed", "canceled")
                                                   for x in self.downloads.values()), timeout):
                 raise BrowserError(f"no download in {timeout}s")
             guid, dl = next((g, x) for g, x in self.downloads.items() if x.get("state"))
@@ -455,10 +448,10 @@ def run(d, b, procs):
                    if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"))
     procs.append(subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    wait_for(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
+    wait_until(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
     procs.append(subprocess.Popen(["remote-viewer", vv_path], env=dict(os.environ, DISPLAY=display),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    s = wait_for(lambda: (lambda x: x if x and x["state"] == "connected" else None)(
+    s = wait_until(lambda: (lambda x: x if x and x["state"] == "connected" else None)(
         session_of(d, helper, "demo")), 60, 0.5)
     if not check(s, "remote-viewer connects demo's session", session_of(d, helper, "demo")):
         return
@@ -497,4 +490,4 @@ def run(d, b, procs):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

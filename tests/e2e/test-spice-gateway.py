@@ -3,13 +3,13 @@ real SPICE clients (stock spicy-screenshot and remote-viewer) through it.
 What reaches the client must equal the guest's own screendump."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, top_builddir, top_srcdir  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, finish, import_demo, top_builddir, top_srcdir  # noqa: E402
 
 import_demo()
 import deployment  # noqa: E402
@@ -49,9 +49,9 @@ def remote_viewer_check(d, work):
         check(images.shows_banner(own), "the guest's own screen shows its banner",
               images.describe(own))
         found, session, why = None, None, "no X screenshot"
-        deadline = time.time() + 45
+        deadline = time.monotonic() + 45
         xwd = os.path.join(work, "x-root.xwd")
-        while time.time() < deadline and found is None:
+        while time.monotonic() < deadline and found is None:
             time.sleep(1)
             sessions = [s for s in d.gateway_sessions() if s["session"] == t["session"]]
             if not sessions:
@@ -77,21 +77,14 @@ def remote_viewer_check(d, work):
         check(out.returncode == 0 and not left,
               "revoking the session closes remote-viewer's tunnels", out.stderr + str(left))
     finally:
-        if viewer is not None:
-            viewer.send_signal(signal.SIGTERM)
-            try:
-                viewer.wait(5)
-            except subprocess.TimeoutExpired:
-                viewer.kill()
+        paprikatest.stop_process(viewer)
         xvfb.terminate()
         xvfb.wait()
 
 
 def main():
     for tool in ("spicy-screenshot", "remote-viewer", "Xvfb", "xwd", "unshare"):
-        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
-            print(f"not ok - {tool} is not installed (scripts/deps.sh installs it)")
-            return 1
+        paprikatest.need(tool)
     work = deployment.make_workdir()
     d = deployment.Deployment(work, top_srcdir, top_builddir, log=lambda m: print("# " + m))
     try:
@@ -154,4 +147,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

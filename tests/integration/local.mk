@@ -1,5 +1,5 @@
 # tests/integration: the real gateway on loopback (Python 3, standard
-# library only; gwtest.py is the shared harness).
+# library only; tests/lib/gwharness.py is the shared harness).
 TESTS += \
 	tests/integration/test-gateway-relay.py \
 	tests/integration/test-gateway-refusals.py \
@@ -9,8 +9,6 @@ TESTS += \
 	tests/integration/test-gateway-tls-resume.py \
 	tests/integration/test-gateway-workers.py
 EXTRA_DIST += \
-	tests/integration/gwtest.py \
-	tests/integration/pamwrap.py \
 	tests/integration/test-gateway-ws.py \
 	tests/integration/test-gateway-relay.py \
 	tests/integration/test-gateway-refusals.py \
@@ -19,7 +17,7 @@ EXTRA_DIST += \
 	tests/integration/test-gateway-tls-resume.py \
 	tests/integration/test-gateway-workers.py
 
-# demo/images.py's screen checks (blank, QEMU's placeholder, the demo
+# tests/lib/images.py's screen checks (blank, QEMU's placeholder, the demo
 # banner, same_screen) on synthetic frames and three real screendumps.
 TESTS += tests/integration/test-images.py
 EXTRA_DIST += tests/integration/test-images.py \
@@ -87,7 +85,7 @@ EXTRA_DIST += \
 	tests/integration/test-pam.sh \
 	tests/integration/test-users.sh
 
-# The broker against real QEMU guests and a real gateway (demo/brokerdeploy.py).
+# The broker against real QEMU guests and a real gateway (tests/lib/brokerdeploy.py).
 TESTS += tests/integration/test-broker.py
 EXTRA_DIST += tests/integration/test-broker.py
 TESTS += tests/integration/test-broker-pools.py
@@ -102,13 +100,13 @@ EXTRA_DIST += tests/integration/test-broker-exposure.py
 TESTS += tests/integration/test-broker-audit.py
 EXTRA_DIST += tests/integration/test-broker-audit.py
 TESTS += tests/integration/test-broker-events.py
-EXTRA_DIST += tests/integration/test-broker-events.py tests/ssestream.py
+EXTRA_DIST += tests/integration/test-broker-events.py
 TESTS += tests/integration/test-broker-helpdesk.py
 EXTRA_DIST += tests/integration/test-broker-helpdesk.py
 # GPU desktops on a GPU host of libvirt's test driver (gpu-host.xml).
 TESTS += tests/integration/test-broker-gpu.py
 EXTRA_DIST += tests/integration/test-broker-gpu.py
-# GPU verdicts from a running kernel: a nested GPU host (demo/gpuhost.py)
+# GPU verdicts from a running kernel: a nested GPU host (tests/lib/gpuhost.py)
 # with an emulated IOMMU, reached over qemu+tls.
 TESTS += tests/integration/test-gpu-nested.py
 EXTRA_DIST += tests/integration/test-gpu-nested.py

@@ -26,8 +26,9 @@ import threading
 import time
 from collections import Counter
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (check, import_demo, note, run_deployment,  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import (check, import_demo, note, run_deployment,  # noqa: E402
                      top_builddir, top_srcdir)
 
 import_demo()
@@ -109,17 +110,17 @@ def slowloris(d, good_client):
     stop = threading.Event()
     g = threading.Thread(target=good_client, args=(good, stop))
     g.start()
-    t0 = time.time()
+    t0 = time.monotonic()
     closed = {}
     try:
-        while time.time() - t0 < 3 * REQUEST_TIMEOUT and len(closed) < SLOW:
+        while time.monotonic() - t0 < 3 * REQUEST_TIMEOUT and len(closed) < SLOW:
             for i, s in enumerate(slow):
                 if i in closed:
                     continue
                 try:
                     s.sendall(b"X-Slow: %d\r\n" % i)
                 except (ssl.SSLError, OSError):
-                    closed[i] = round(time.time() - t0, 1)
+                    closed[i] = round(time.monotonic() - t0, 1)
             time.sleep(1)
     finally:
         stop.set()
@@ -189,14 +190,14 @@ def run(d):
 
     g = threading.Thread(target=good_client, args=(good, stop))
     g.start()
-    t0 = time.time()
+    t0 = time.monotonic()
     try:
         statuses = guess_all_at_once(d, "demo")
     finally:
         stop.set()
         g.join()
     count = Counter(statuses)
-    note(f"{GUESSES} guesses at once in {time.time() - t0:.1f}s: {dict(count)}")
+    note(f"{GUESSES} guesses at once in {time.monotonic() - t0:.1f}s: {dict(count)}")
     check(set(count) <= {401, 429, 503},
           "every guess gets 401, 429 or 503 (nothing else, no dropped connection)",
           dict(count))
@@ -248,4 +249,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -17,9 +17,10 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (check, import_demo, note, run_deployment,  # noqa: E402
-                     top_builddir, top_srcdir, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import (check, import_demo, note, run_deployment,  # noqa: E402
+                     top_builddir, top_srcdir, wait_until)
 from ssestream import EventStream  # noqa: E402
 
 import_demo()
@@ -55,11 +56,11 @@ def uptime(d, helper, s):
     """A desktop in use: its power state and since when it runs, from the
     start the broker saw, in its events and in the desktop list."""
     power(d, helper, "shutdown")
-    check(wait_for(lambda: desktop_power(d, helper) == ("shutoff", None), 10),
+    check(wait_until(lambda: desktop_power(d, helper) == ("shutoff", None), 10),
           "the desktop list says it is shut off, with no uptime", desktop_power(d, helper))
     t_start = time.time()
     power(d, helper, "start")
-    listed = wait_for(lambda: (lambda p: p if p and p[0] == "running" and p[1] else None)(
+    listed = wait_until(lambda: (lambda p: p if p and p[0] == "running" and p[1] else None)(
         desktop_power(d, helper)), 10)
     check(listed and int(t_start) - 1 <= listed[1] <= time.time() + 1,
           "once started, the desktop list says since when it runs: the start the broker saw",
@@ -69,7 +70,7 @@ def uptime(d, helper, s):
                 if n == "domain" and v["domain"]["name"] == "test"]
         return last and listed and last[-1]["state"] == "running" and \
             last[-1].get("up_since") == listed[1]
-    check(wait_for(told, 10), "and its last domain event says the same",
+    check(wait_until(told, 10), "and its last domain event says the same",
           [v for _, n, v in s.events if n == "domain"][-3:])
 
 
@@ -87,10 +88,10 @@ def changes(d, helper, demo):
           "a helpdesk login gets a text/event-stream", (s.status, s.headers))
     check(s.headers.get("cache-control") == "no-store",
           "not cached", s.headers)
-    t0 = time.time()
+    t0 = time.monotonic()
     st, body, _ = power(d, helper, "shutdown")
     check(st == 200, "the helpdesk shuts the desktop down", (st, body))
-    e = wait_for(lambda: s.find(lambda n, v: n == "domain" and
+    e = wait_until(lambda: s.find(lambda n, v: n == "domain" and
                                 v["domain"]["name"] == "test" and
                                 v["domain"]["state"] == "shutoff"), 10)
     check(e, "its stream gets a domain event: test is shut off", s.events)
@@ -99,18 +100,18 @@ def changes(d, helper, demo):
               "the event carries the time it was published, in ms", e)
         note(f"shutdown answered to event received: {e[0] - t0:.3f}s")
     st, body, _ = power(d, helper, "start")
-    check(wait_for(lambda: s.find(lambda n, v: n == "domain" and
+    check(wait_until(lambda: s.find(lambda n, v: n == "domain" and
                                   v["domain"]["state"] == "running"), 10),
           "and a domain event when it runs again", s.events)
     d.api("POST", "/api/v1/desktops/office/connect?wait=1", token=demo)
-    e = wait_for(lambda: s.find(lambda n, v: n == "session" and
+    e = wait_until(lambda: s.find(lambda n, v: n == "session" and
                                 v["session"]["user"] == "demo"), 10)
     check(e and e[2]["session"]["desktop"] == "test" and
           e[2]["session"]["pool"] == "office",
           "a user's connect is a session event naming user, pool and desktop",
           s.events)
     uptime(d, helper, s)
-    check(wait_for(lambda: s.comments >= 1, 5),
+    check(wait_until(lambda: s.comments >= 1, 5),
           "a heartbeat comment comes within events_heartbeat", s.comments)
     check(not s.find(lambda n, v: n == "gpu"), "no gpu event without GPU changes")
     time.sleep(3)
@@ -129,7 +130,7 @@ def limits(d, helper, first):
     over.close()
     for x in extra:
         x.close()
-    check(wait_for(lambda: metric(d, "paprika_broker_event_subscribers") == 1, 10),
+    check(wait_until(lambda: metric(d, "paprika_broker_event_subscribers") == 1, 10),
           "streams whose clients left are closed: one subscriber again",
           metric(d, "paprika_broker_event_subscribers"))
 
@@ -158,10 +159,10 @@ def stalled(d, helper, live):
     workers = [threading.Thread(target=churn, daemon=True) for _ in range(3)]
     for w in workers:
         w.start()
-    t0 = time.time()
-    gone = wait_for(lambda: metric(
+    t0 = time.monotonic()
+    gone = wait_until(lambda: metric(
         d, 'paprika_broker_event_streams_total{result="dropped"}') > dropped0, 240)
-    note(f"the stalled subscriber was dropped after {time.time() - t0:.1f}s, "
+    note(f"the stalled subscriber was dropped after {time.monotonic() - t0:.1f}s, "
          f"{answered[0]} power actions answered meanwhile")
     check(gone, "a subscriber that never reads is dropped and counted in the metrics",
           d.broker_tail(10))
@@ -217,4 +218,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

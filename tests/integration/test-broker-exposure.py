@@ -13,8 +13,9 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, import_demo, note, run_deployment, top_builddir, top_srcdir  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, import_demo, note, run_deployment, top_builddir, top_srcdir  # noqa: E402
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -169,4 +170,4 @@ def key_modes(d):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -10,7 +10,7 @@ sysfs only), so the host-driver verdicts are proven in test-gpu, and here
 every device reads as driverless, as libvirt reports it.
 
 A second host is a real libvirtd with the QEMU driver and the node-device
-driver reading this machine's sysfs (in private namespaces, tests/libvirtd.py):
+driver reading this machine's sysfs (in private namespaces, tests/lib/libvirtd.py):
 a pool there asks for a GPU the machine does not have, and the start fails
 with the broker's own sentence, leaving no allocation."""
 
@@ -23,8 +23,9 @@ import sys
 import tempfile
 import threading
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, finish, import_demo, note, top_builddir, top_srcdir, wait_until  # noqa: E402
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -153,7 +154,7 @@ def settled(d, helpdesk, user, pool):
     def done():
         s = session_of(d, helpdesk, user, pool)
         return s if s and s["state"] in ("ready", "failed", "connected") else None
-    return wait_for(done, 30)
+    return wait_until(done, 30)
 
 
 def gpus(d, token):
@@ -245,7 +246,7 @@ def check_release(d, helpdesk, admin, winner, loser, tokens):
     st, body, _ = d.api("POST", f"/api/v1/pools/design-3d/desktops/{winner['desktop']}/shutdown",
                         token=admin)
     check(st == 200, "the helpdesk powers the GPU desktop off", (st, body))
-    back = wait_for(lambda: gpus(d, helpdesk)[1]["0000:41:00.0"]["verdict"] == "assignable", 15)
+    back = wait_until(lambda: gpus(d, helpdesk)[1]["0000:41:00.0"]["verdict"] == "assignable", 15)
     check(back, "the stopped guest's GPU is free again", gpus(d, helpdesk)[1]["0000:41:00.0"])
     st, body, _ = connect(d, tokens[loser["user"]], "design-3d")
     s = settled(d, helpdesk, loser["user"], "design-3d")
@@ -267,7 +268,7 @@ def check_restart(d, helpdesk_login):
           "with the broker stopped, its state file still records the allocation", alloc)
     d.start_broker()
     helpdesk = helpdesk_login()
-    freed = wait_for(lambda: gpus(d, helpdesk)[1]["0000:41:00.0"]["verdict"] == "assignable",
+    freed = wait_until(lambda: gpus(d, helpdesk)[1]["0000:41:00.0"]["verdict"] == "assignable",
                      20)
     check(freed, "after the restart, a GPU whose guest is no longer running is released",
           gpus(d, helpdesk)[1].get("0000:41:00.0"))
@@ -364,7 +365,7 @@ def check_placement(d, helpdesk, tokens):
 
 def check_real_host(d, lv, helpdesk, carol):
     """The real QEMU driver: a GPU the host does not have."""
-    up = wait_for(lambda: d.host_up("real"), 60)
+    up = wait_until(lambda: d.host_up("real"), 60)
     check(up, "the broker reaches the real libvirtd")
     st, body, _ = d.api("GET", "/api/v1/gpus", token=helpdesk)
     real = next((h for h in body.get("hosts", []) if h["name"] == "real"), {})
@@ -447,4 +448,4 @@ spice_address = 127.0.0.1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -1,9 +1,8 @@
 """Integration test of broker/http.c through tests/integration/http-testd.
 
-Makes a throw-away CA and server certificate with the openssl command, starts
+Makes a throw-away CA and server certificate with paprika-certs, starts
 http-testd on free loopback ports and talks HTTPS to it with http.client and
-ssl (standard library only). Prints one line per check and
-"N passed, M failed"; exits 0, 1, or 77 when something it needs is missing.
+ssl (standard library only). TAP checks (tests/lib/paprikatest.py).
 """
 
 import http.client
@@ -18,32 +17,9 @@ import tempfile
 import threading
 import time
 
-SKIP = 77
-passed = 0
-failed = 0
-
-
-def check(cond, what, detail=None):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok - " + what)
-    else:
-        failed += 1
-        print("not ok - " + what)
-        if detail is not None:
-            for line in str(detail).splitlines()[:20]:
-                print("#   " + line)
-    sys.stdout.flush()
-    return bool(cond)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, checks, free_port, make_pki, need_built, wait_until  # noqa: E402
 
 
 def run(cmd, cwd):
@@ -51,19 +27,13 @@ def run(cmd, cwd):
                    stderr=subprocess.DEVNULL)
 
 
-def make_pki(d):
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-          "-nodes"]
-    run(["openssl", "req", "-x509"] + ec + ["-keyout", "ca.key", "-out",
-        "ca.pem", "-subj", "/CN=http test CA", "-days", "1", "-addext",
-        "basicConstraints=critical,CA:TRUE"], d)
-    run(["openssl", "req"] + ec + ["-keyout", "srv.key", "-out", "srv.csr",
-        "-subj", "/CN=localhost"], d)
-    with open(os.path.join(d, "ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,IP:2001:db8:1::1,DNS:localhost\n")
-    run(["openssl", "x509", "-req", "-in", "srv.csr", "-CA", "ca.pem",
-         "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem", "-days",
-         "1", "-extfile", "ext"], d)
+def pki(d):
+    """The CA and the server certificate (127.0.0.1, 2001:db8:1::1,
+    localhost) from paprika-certs: (ca, cert, key)."""
+    make_pki(d, "--only", "broker", "--days", "2", "--dns", "localhost",
+             "--ip", "127.0.0.1", "--ip", "2001:db8:1::1")
+    return (os.path.join(d, "ca", "ca-cert.pem"), os.path.join(d, "broker", "broker-cert.pem"),
+            os.path.join(d, "broker", "broker-key.pem"))
 
 
 class Server:
@@ -74,16 +44,17 @@ class Server:
         listen = ("[%s]:%d" if ":" in host else "%s:%d") % (host, self.port)
         self.proc = subprocess.Popen(
             [testd, "-l", listen,
-             "-c", os.path.join(d, "srv.pem"),
-             "-k", os.path.join(d, "srv.key")] + args,
+             "-c", os.path.join(d, "broker", "broker-cert.pem"),
+             "-k", os.path.join(d, "broker", "broker-key.pem")] + args,
             stdout=self.logf, stderr=self.logf)
-        deadline = time.time() + 5
-        while time.time() < deadline:
+        def up():
             try:
                 socket.create_connection((host, self.port), 1).close()
-                return
+                return True
             except OSError:
-                time.sleep(0.05)
+                return False
+        if wait_until(up, 5, 0.05):
+            return
         raise RuntimeError("http-testd did not start: " + self.text())
 
     def text(self):
@@ -242,7 +213,7 @@ def tests(ctx, srv, d, testd):
 
     # -- TLS versions
     old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    old.load_verify_locations(os.path.join(d, "ca.pem"))
+    old.load_verify_locations(os.path.join(d, "ca", "ca-cert.pem"))
     old.set_ciphers("DEFAULT:@SECLEVEL=0")
     try:
         old.minimum_version = ssl.TLSVersion.TLSv1_1
@@ -258,7 +229,7 @@ def tests(ctx, srv, d, testd):
     except (ValueError, ssl.SSLError) as e:
         print("# cannot offer TLS 1.1 here: %s" % e)
     v12 = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    v12.load_verify_locations(os.path.join(d, "ca.pem"))
+    v12.load_verify_locations(os.path.join(d, "ca", "ca-cert.pem"))
     v12.maximum_version = ssl.TLSVersion.TLSv1_2
     st, h, b = request(v12, port, "GET", "/items/1")
     check(st == 200, "TLS 1.2 accepted", st)
@@ -320,12 +291,12 @@ def tests(ctx, srv, d, testd):
                             slow.port)), server_hostname="127.0.0.1")
         s.sendall(b"GET /items/1 HTTP/1.1\r\nHost: x\r\n")
         s.settimeout(8)
-        t0 = time.time()
+        t0 = time.monotonic()
         try:
             data = s.recv(4096)
         except (ssl.SSLError, OSError):
             data = b""
-        took = time.time() - t0
+        took = time.monotonic() - t0
         check(data == b"" and 0.5 < took < 6,
               "slow client: connection closed after the timeout",
               (data, took))
@@ -364,16 +335,16 @@ def tests(ctx, srv, d, testd):
 def closed_within(sock, seconds):
     """Seconds until the peer closed sock (reads give EOF or fail), or None
     if it was still open after seconds."""
-    t0 = time.time()
+    t0 = time.monotonic()
     sock.settimeout(0.2)
-    while time.time() - t0 < seconds:
+    while time.monotonic() - t0 < seconds:
         try:
             if sock.recv(4096) == b"":
-                return time.time() - t0
+                return time.monotonic() - t0
         except (socket.timeout, ssl.SSLWantReadError):
             continue
         except (ssl.SSLError, OSError):
-            return time.time() - t0
+            return time.monotonic() - t0
     return None
 
 
@@ -444,22 +415,22 @@ def slowloris(ctx, d, testd):
         keepalive.request("GET", "/items/1")
         st = keepalive.getresponse()
         st.read()
-        t0 = time.time()
+        t0 = time.monotonic()
         closed = {}
         # A header line a second, a handshake byte every 0.2 s: each byte
         # comes well inside evhttp's 10 s idle timeout.
         quiet = {"silent": silent, "keepalive": keepalive.sock}
-        while time.time() - t0 < 8 and len(closed) < len(drips) + 3:
+        while time.monotonic() - t0 < 8 and len(closed) < len(drips) + 3:
             for name, s in quiet.items():
                 if name not in closed and closed_within(s, 0.01) is not None:
-                    closed[name] = time.time() - t0
+                    closed[name] = time.monotonic() - t0
             for i, s in enumerate(drips):
                 if i in closed:
                     continue
                 try:
                     s.sendall(b"X-Drip: %d\r\n" % i)
                 except (ssl.SSLError, OSError):
-                    closed[i] = time.time() - t0
+                    closed[i] = time.monotonic() - t0
             for _ in range(5):
                 if "handshake" in closed or not hello:
                     break
@@ -467,7 +438,7 @@ def slowloris(ctx, d, testd):
                     handshake.sendall(hello[:1])
                     hello = hello[1:]
                 except OSError:
-                    closed["handshake"] = time.time() - t0
+                    closed["handshake"] = time.monotonic() - t0
                 time.sleep(0.2)
         check(all(i in closed for i in range(len(drips))) and
               all(2 <= v <= 6 for v in closed.values()),
@@ -590,10 +561,7 @@ def in_namespace(d, testd):
     r = subprocess.run(["unshare", "--net", sys.executable, os.path.abspath(__file__),
                         "--v6", d, testd], capture_output=True, text=True, timeout=120)
     out = r.stdout
-    sys.stdout.write(out)
-    global passed, failed
-    passed += sum(1 for ln in out.splitlines() if ln.startswith("ok - "))
-    failed += sum(1 for ln in out.splitlines() if ln.startswith("not ok - "))
+    checks.relay(out)
     check(r.returncode == 0 and "not ok" not in out,
           "the namespace's checks ran to their end", (r.returncode, r.stderr[-1500:]))
 
@@ -602,28 +570,19 @@ def v6_main(d, testd):
     run(["ip", "link", "set", "lo", "up"], d)
     for a in (V6_SERVER,) + V6_SAME + (V6_OTHER,):
         run(["ip", "-6", "addr", "add", a + "/128", "dev", "lo", "nodad"], d)
-    ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+    ctx = ssl.create_default_context(cafile=os.path.join(d, "ca", "ca-cert.pem"))
     per_source_v6(ctx, d, testd)
-    return 0 if failed == 0 else 1
 
 
 def main():
     if sys.argv[1:2] == ["--v6"]:
         return v6_main(sys.argv[2], sys.argv[3])
-    top = os.environ.get("top_builddir") or os.path.dirname(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    testd = os.path.join(top, "tests", "integration", "http-testd")
-    if not os.access(testd, os.X_OK):
-        print("# %s is not built" % testd)
-        return SKIP
-    if shutil.which("openssl") is None:
-        print("# openssl command not found")
-        return SKIP
+    testd = need_built(os.path.join("tests", "integration", "http-testd"))
     d = tempfile.mkdtemp(prefix="paprika-http.")
     srv = None
     try:
-        make_pki(d)
-        ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+        ca, _, _ = pki(d)
+        ctx = ssl.create_default_context(cafile=ca)
         # No per-source cap here: 200 concurrent clients below come from
         # one address (per_source_cap tests the cap on its own server).
         srv = Server(testd, d, "main", ["-b", "1024", "-t", "10", "-s", "0"])
@@ -639,9 +598,7 @@ def main():
         if srv is not None and srv.proc.poll() is None:
             srv.stop()
         shutil.rmtree(d, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -20,9 +20,10 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (build_agent_guest, check, finish, import_demo, note,  # noqa: E402
-                     read_text as read, top_builddir, top_srcdir, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import (build_agent_guest, check, finish, import_demo, note,  # noqa: E402
+                     read_text as read, top_builddir, top_srcdir, wait_until)
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -80,7 +81,7 @@ def run(d, serial_log):
     plain = d.connect(demo, pool="nolock")
     booted = time.time()
     # /init says so once qemu-ga holds the agent's port open.
-    up = wait_for(lambda: "qemu-ga is listening" in read(serial_log), 90, 0.5)
+    up = wait_until(lambda: "qemu-ga is listening" in read(serial_log), 90, 0.5)
     check(up, f"the agent guest boots and runs qemu-ga on its virtio-serial port "
           f"({time.time() - booted:.0f}s)", read(serial_log)[-1500:])
     if not up:
@@ -92,14 +93,14 @@ def run(d, serial_log):
     check(ok, f"a SPICE client reaches {AGENT} through the gateway", out)
     ok, out = d.spicy_capture(plain, os.path.join(d.work, "plain.ppm"))
     check(ok, f"and one reaches {PLAIN}", out)
-    state = wait_for(lambda: session_state(d, helper, "locked") == "disconnected", 10)
+    state = wait_until(lambda: session_state(d, helper, "locked") == "disconnected", 10)
     check(state, "once the client left, the session is disconnected",
           session_state(d, helper, "locked"))
     check(TRACE not in read(serial_log),
           "nothing is locked before the grace delay is over", read(serial_log)[-500:])
 
     # --- after the grace delay: the lock, through the agent ----------------
-    rec = wait_for(lambda: audit_times(d, helper, f"lock desktop {AGENT} of demo"),
+    rec = wait_until(lambda: audit_times(d, helper, f"lock desktop {AGENT} of demo"),
                    GRACE + 20)
     check(rec, f"the audit log has 'lock desktop {AGENT} of demo'",
           [r["detail"] for r in audit_times(d, helper, "")][:10])
@@ -109,13 +110,13 @@ def run(d, serial_log):
           f"the broker locks {GRACE}s (the grace delay) after the client left",
           f"{delay}s" if delay is not None else
           "no lock record" if not rec else "no 'desktop disconnected' record")
-    ran = wait_for(lambda: TRACE in read(serial_log), 20, 0.2)
+    ran = wait_until(lambda: TRACE in read(serial_log), 20, 0.2)
     check(ran, "the guest really ran 'loginctl lock-sessions' (its serial console says so)",
           read(serial_log)[-800:])
 
     # --- the guest without an agent: a clear warning ------------------------
     no_agent = f"lock nolock/{PLAIN} after disconnect: {PLAIN}: no QEMU guest agent"
-    warned = wait_for(lambda: no_agent in read(d.broker_log), 20)
+    warned = wait_until(lambda: no_agent in read(d.broker_log), 20)
     check(warned, f"for {PLAIN}, which has no agent, the broker logs '{no_agent} ...'",
           d.broker_tail(15))
     check([r for r in audit_times(d, helper, f"lock desktop {PLAIN} of demo")
@@ -149,7 +150,7 @@ def run(d, serial_log):
 
 
 def main():
-    started = time.time()
+    started = time.monotonic()
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-lock."))
     try:
         guest_dir = build_agent_guest()
@@ -175,9 +176,9 @@ def main():
         note(d.broker_tail(40))
     finally:
         d.stop()
-    note(f"{time.time() - started:.0f}s in all")
+    note(f"{time.monotonic() - started:.0f}s in all")
     return finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -27,10 +27,10 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
 import pamwrap  # noqa: E402
-from testlib import (check, import_demo, note, run_deployment,  # noqa: E402
+from paprikatest import (check, import_demo, note, run_deployment,  # noqa: E402
                      top_builddir, top_srcdir)
 
 import_demo()
@@ -229,4 +229,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

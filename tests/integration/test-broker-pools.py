@@ -9,9 +9,10 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (check, import_demo, note, read_text, run_deployment,  # noqa: E402
-                     top_builddir, top_srcdir, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import (check, import_demo, note, read_text, run_deployment,  # noqa: E402
+                     top_builddir, top_srcdir, wait_until)
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -95,7 +96,7 @@ def failed_session(d, helper, pool, timeout):
     def failed():
         s = sessions(d, helper, pool)
         return s[0] if s and s[0]["state"] == "failed" else None
-    return wait_for(failed, timeout)
+    return wait_until(failed, timeout)
 
 
 def readiness_failures(d, demo, helper):
@@ -111,13 +112,13 @@ def readiness_failures(d, demo, helper):
     st, body, _ = d.api("POST", "/api/v1/desktops/needagent/connect?wait=20", token=demo)
     check(st == 502 and "no guest agent channel" in str(body),
           "and the user's next connect is told why", (st, body))
-    t0 = time.time()
+    t0 = time.monotonic()
     d.api("POST", "/api/v1/desktops/restless/connect?wait=1", token=demo)
     s = failed_session(d, helper, "restless", 90)
     check(s and f"restless did not become ready in {READY_TIMEOUT} s: " in s.get("error", ""),
           "a guest not ready within ready_timeout fails the session with the reason",
           s or sessions(d, helper, "restless"))
-    note(f"restless failed after {time.time() - t0:.1f}s: {s and s.get('error')}")
+    note(f"restless failed after {time.monotonic() - t0:.1f}s: {s and s.get('error')}")
 
 
 def run(d):
@@ -142,8 +143,8 @@ def run(d):
     # Asked without waiting, again and again: the boot takes a second at
     # least (ready_settle), so its step shows however fast the guest is.
     steps = []
-    deadline = time.time() + 120
-    while time.time() < deadline:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
         st, body, _ = d.api("POST", "/api/v1/desktops/mine/connect?wait=0", token=demo)
         if st != 202:
             break
@@ -191,7 +192,7 @@ def run(d):
           "the reset is audited", body)
 
     # --- idle timeout: nobody connected for IDLE seconds ------------------
-    gone = wait_for(lambda: not sessions(d, helper, "mine"), IDLE + 15)
+    gone = wait_until(lambda: not sessions(d, helper, "mine"), IDLE + 15)
     check(gone, "with no client for the idle timeout, the session ends")
     check(audit_has(d, helper, "idle"), "the audit log says why: idle")
     _, body, _ = d.api("GET", "/api/v1/pools", token=helper)
@@ -212,7 +213,7 @@ def run(d):
     # --- maximum session time on the shared pool --------------------------
     d.connect(alice)
     created = sessions(d, helper, "office")[0]["created"]
-    ended = wait_for(lambda: not sessions(d, helper, "office"), MAX_SESSION + 15)
+    ended = wait_until(lambda: not sessions(d, helper, "office"), MAX_SESSION + 15)
     check(ended and time.time() - created >= MAX_SESSION - 1,
           "a session ends at the pool's maximum session time, not before",
           time.time() - created)
@@ -220,7 +221,7 @@ def run(d):
           "the audit log says why: maximum session time")
 
     # --- the gateway address by client network -----------------------------
-    wait_for(lambda: d.api("GET", "/api/v1/desktops", token=demo)[1]["desktops"][0]
+    wait_until(lambda: d.api("GET", "/api/v1/desktops", token=demo)[1]["desktops"][0]
              ["state"] == "available", 30)
     inside = d.connect(demo, source="127.0.0.2")
     check(inside and inside["proxy"] == "http://gw-inside.example:3128",
@@ -259,4 +260,4 @@ def deploy_and_run(d):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

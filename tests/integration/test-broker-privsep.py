@@ -25,18 +25,17 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
 import pamwrap  # noqa: E402
 from libvirtd import Libvirtd  # noqa: E402
-from testlib import (check, finish, import_demo, note, top_builddir,  # noqa: E402
-                     top_srcdir, wait_for)
+from paprikatest import (check, finish, import_demo, note, top_builddir,  # noqa: E402
+                     top_srcdir, wait_until)
 
 import_demo()
 import brokerdeploy  # noqa: E402
 from deployment import make_workdir  # noqa: E402
 
-SKIP = 77
 USER = f"paprika-t{os.getpid() % 100000}"
 GROUP = f"paprika-v{os.getpid() % 100000}"
 PASSDB = "pamuser:pam-pw:paprika\n"
@@ -154,7 +153,7 @@ def run(d, lv, pw, vgid, env):
 
     if helper is not None:
         os.kill(helper, signal.SIGKILL)
-        rc = wait_for(lambda: d.broker.poll() is not None, 30)
+        rc = wait_until(lambda: d.broker.poll() is not None, 30)
         check(rc and d.broker.returncode == 1,
               "when the helper dies the broker stops with status 1", d.broker.returncode)
         with open(d.broker_log, errors="replace") as f:
@@ -228,12 +227,9 @@ def remove_account():
 
 def main():
     if os.geteuid() != 0:
-        print("# SKIP: the broker drops root only when started as root")
-        return SKIP
+        raise paprikatest.Skip("the broker drops root only when started as root")
     for tool in ("useradd", "groupadd", "libvirtd"):
-        if shutil.which(tool) is None:
-            print(f"# SKIP: {tool} is missing (scripts/deps.sh installs it)")
-            return SKIP
+        paprikatest.need(tool)
     pamwrap.lock()
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-privsep."))
     # The broker's user walks through to its state and users file.
@@ -267,4 +263,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -13,9 +13,10 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (check, import_demo, note, run_deployment,  # noqa: E402
-                     top_builddir, top_srcdir, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import (check, import_demo, note, run_deployment,  # noqa: E402
+                     top_builddir, top_srcdir, wait_until)
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -85,10 +86,10 @@ def restart(d, host, snapshot):
 
 def break_guest(d, demo, boss):
     d.api("POST", "/api/v1/desktops/office/connect?wait=2", token=demo)
-    lent = wait_for(lambda: (guest(d, boss) or {}).get("state") == "assigned", 30)
+    lent = wait_until(lambda: (guest(d, boss) or {}).get("state") == "assigned", 30)
     check(lent, "demo's session gets desk-a", guest(d, boss))
     d.api("POST", "/api/v1/desktops/office/end", token=demo)
-    g = wait_for(lambda: (lambda g: g if g and g["state"] == "broken" else None)(
+    g = wait_until(lambda: (lambda g: g if g and g["state"] == "broken" else None)(
         guest(d, boss)), 30)
     check(g and "gone" in g.get("error", ""),
           "a revert to a missing snapshot breaks the guest, with the reason", guest(d, boss))
@@ -111,7 +112,7 @@ def steps(d):
     st, body, _ = d.api("POST", REPAIR, token=boss)
     check(st == 202 and body["repairing"] == "office/desk-a",
           "an admin's repair starts: 202", (st, body))
-    again = wait_for(lambda: len(audits(d, boss, "desktop%20broken", "office")) == 2, 30)
+    again = wait_until(lambda: len(audits(d, boss, "desktop%20broken", "office")) == 2, 30)
     g = guest(d, boss)
     check(again and g["state"] == "broken" and "gone" in g["error"],
           "with the cause still there it is broken again, with the reason", g)
@@ -126,7 +127,7 @@ def steps(d):
     d.api("POST", "/api/v1/desktops/office/end", token=demo)
     st, body, _ = d.api("POST", REPAIR, token=boss)
     check(st == 202, "the admin repairs it", (st, body))
-    g = wait_for(lambda: (lambda g: g if g and g["state"] == "free" else None)(
+    g = wait_until(lambda: (lambda g: g if g and g["state"] == "free" else None)(
         guest(d, boss)), 30)
     check(g and not g.get("error"), "reverted to the snapshot, it is free again, "
           "its error gone", guest(d, boss))
@@ -147,4 +148,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

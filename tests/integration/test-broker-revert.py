@@ -2,7 +2,7 @@
 its next user without a boot and without waiting ready_settle again.
 
 One QEMU guest under libvirt's embedded driver, snapshotted running at its
-drawn desktop (demo/brokerdeploy.py define_guests(running=True)), in a
+drawn desktop (tests/lib/brokerdeploy.py define_guests(running=True)), in a
 shared pool that reverts it when a session ends, with ready_settle = 5 s.
 The first connect waits for the screen to stay still; the end of that
 session reverts the guest, and the broker then watches it on its own
@@ -16,9 +16,10 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (check, import_demo, note, read_text, run_deployment,  # noqa: E402
-                     top_builddir, top_srcdir, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import (check, import_demo, note, read_text, run_deployment,  # noqa: E402
+                     top_builddir, top_srcdir, wait_until)
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -67,7 +68,7 @@ def run(d):
     check(st == 200, "the session ends", (st, body))
     warmed = f"desktop office/{desk}: ready for its next user (its screen is one " \
              "the pool's desktops settled on before)"
-    check(wait_for(lambda: warmed in log_since(d, start), 60),
+    check(wait_until(lambda: warmed in log_since(d, start), 60),
           "after the revert to the running snapshot the broker finds the guest "
           "ready on its own, by its known settled screen", log_since(d, start)[-2000:])
     text = log_since(d, start)
@@ -101,4 +102,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -15,10 +15,10 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, top_builddir, top_srcdir  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, finish, top_builddir, top_srcdir  # noqa: E402
 
-SKIP = 77
 ALLOWED_CAPS = {"CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_READ_SEARCH",
                 "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"}
 
@@ -41,9 +41,7 @@ def exposure(path):
 
 
 def main():
-    if shutil.which("systemd-analyze") is None:
-        print("# SKIP: systemd-analyze is missing (scripts/deps.sh installs systemd)")
-        return SKIP
+    paprikatest.need("systemd-analyze", why="scripts/deps.sh installs systemd")
     src = os.path.join(top_srcdir, "broker", "paprika-brokerd.service")
     check(os.path.isfile(src), "the broker ships a systemd unit", src)
     if not os.path.isfile(src):
@@ -87,4 +85,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -4,7 +4,7 @@ files of libvirt/server/, tls_allowed_dn_list) serves its test driver over
 TLS to virsh with libvirt/client/ as pkipath, and refuses client
 certificates from another CA or with another subject; virsh refuses a
 libvirtd from another CA or under a name its certificate does not carry.
-libvirtd runs in private mount and network namespaces (tests/libvirtd.py),
+libvirtd runs in private mount and network namespaces (tests/lib/libvirtd.py),
 listening on that namespace's loopback; virsh runs there too."""
 
 import os
@@ -13,8 +13,9 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, note, read_text, top_srcdir, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, finish, note, read_text, top_srcdir, wait_until  # noqa: E402
 from libvirtd import Libvirtd  # noqa: E402
 
 CERTS = os.path.join(top_srcdir, "certs", "paprika-certs")
@@ -91,7 +92,7 @@ def run(work, lvdir):
     log = os.path.join(lvdir, "libvirtd.log")
     lv.start()
     try:
-        listens = wait_for(lambda: lv.listening(PORT) or lv.proc.poll() is not None, 20)
+        listens = wait_until(lambda: lv.listening(PORT) or lv.proc.poll() is not None, 20)
         if not check(listens and lv.proc.poll() is None,
                      "libvirtd starts with libvirt/server/ and listens for TLS",
                      read_text(log)[-2000:]):
@@ -126,7 +127,7 @@ def run(work, lvdir):
         r = virsh(lv, "127.0.0.1", foreign)
         check(r.returncode != 0, "libvirtd refuses a client certificate from another CA",
               r.stdout)
-        check(wait_for(lambda: "Failed to verify peer's certificate" in read_text(log)[before:],
+        check(wait_until(lambda: "Failed to verify peer's certificate" in read_text(log)[before:],
                        10), "because it does not verify, its log says",
               read_text(log)[before:])
 
@@ -137,7 +138,7 @@ def run(work, lvdir):
         r = virsh(lv, "127.0.0.1", intruder)
         check(r.returncode != 0, "libvirtd refuses a client certificate of the same CA "
               "with another subject", r.stdout)
-        check(wait_for(lambda: "tls_allowed_dn_list" in read_text(log)[before:], 10),
+        check(wait_until(lambda: "tls_allowed_dn_list" in read_text(log)[before:], 10),
               "because of tls_allowed_dn_list, its log says", read_text(log)[before:])
 
         r = virsh(lv, "127.0.0.1", client)
@@ -165,4 +166,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

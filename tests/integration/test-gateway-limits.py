@@ -20,8 +20,8 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import gwtest as g  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import gwharness as g  # noqa: E402
 
 PENDING_REASON = b"too many connections waiting for a ticket"
 EVICTED_REASON = PENDING_REASON + b"; this one waited longest"

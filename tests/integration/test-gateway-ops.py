@@ -20,8 +20,8 @@ import threading
 import time
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import gwtest as g  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import gwharness as g  # noqa: E402
 
 SLACK = 6
 
@@ -317,17 +317,8 @@ def control_and_metrics(h, t, gw, echo, keys):
                         "kill needs")):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(10)
-        try:
-            s.connect(gw.sock_path)
-            s.sendall(raw)
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        finally:
-            s.close()
+        s.connect(gw.sock_path)
+        data = g.ask(s, raw)
         try:
             err = json.loads(data).get("error", "")
         except ValueError:

@@ -12,8 +12,8 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import gwtest as g  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import gwharness as g  # noqa: E402
 
 REQUEST_TIMEOUT = 2
 HANDSHAKE_TIMEOUT = 2

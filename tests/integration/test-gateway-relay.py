@@ -12,9 +12,9 @@ import threading
 import time
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import gwtest as g  # noqa: E402
-from gwtest import MiB, Pattern, Sink  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import gwharness as g  # noqa: E402
+from gwharness import MiB, Pattern, Sink  # noqa: E402
 
 BIG = 64 * MiB
 # What the gateway may grow by while a reader stalls: one buffer per

@@ -19,7 +19,6 @@ log's silence about tickets."""
 import base64
 import hashlib
 import os
-import shutil
 import socket
 import ssl
 import struct
@@ -28,12 +27,12 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import gwtest as g  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import gwharness as g  # noqa: E402
 
 ORIGIN = "https://portal.example.com"
 MAX_MESSAGE = 64 * 1024
-HV_SUBJECT = "O=Paprika test,CN=hv1"
+HV_SUBJECT = "O=Paprika,CN=hv1"
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -41,34 +40,16 @@ GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 # Certificates for the hypervisors
 
 
-def hv_cert(h, name, cn, ca=None, cakey=None):
-    """A SPICE server certificate (and key) signed by the test CA, or by
-    another CA when ca/cakey are given; returns (cert, key) paths."""
-    o = h.openssl
-    d = h.path(name)
-    os.makedirs(d, exist_ok=True)
-    key, csr, cert = (os.path.join(d, n) for n in
-                      ("server-key.pem", "server.csr", "server-cert.pem"))
-    h._run([o, "req", "-new", "-newkey", "ec", "-pkeyopt",
-            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-            "-out", csr, "-subj", "/O=Paprika test/CN=%s" % cn])
-    h._run([o, "x509", "-req", "-in", csr, "-CA", ca or h.ca, "-CAkey",
-            cakey or h.path("ca-key.pem"), "-CAcreateserial", "-out", cert,
-            "-days", "2"])
-    os.chmod(key, 0o600)
-    shutil.copy(ca or h.ca, os.path.join(d, "ca-cert.pem"))
-    return cert, key
-
-
-def rogue_ca(h):
-    o = h.openssl
-    ca, key = h.path("rogue-ca.pem"), h.path("rogue-ca-key.pem")
-    h._run([o, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-            "-out", ca, "-days", "2", "-subj", "/O=Rogue/CN=Rogue CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign"])
-    return ca, key
+def hv_cert(h, name, cn, pki=None):
+    """A SPICE server certificate for O=Paprika,CN=cn made by paprika-certs
+    and signed by the test CA, or by the CA of another paprika-certs
+    directory pki (made there when missing: a rogue CA). (cert, key), in
+    the x509 dir pki/name."""
+    pki = pki or h.pki
+    g.make_pki(pki, "--only", "spice", "--spice-name", cn, "--spice-subdir", name,
+               "--spice-key-type", "ec", "--days", "2")
+    d = os.path.join(pki, name)
+    return os.path.join(d, "server-cert.pem"), os.path.join(d, "server-key.pem")
 
 
 def tls_echo_upstream(h, host, cert, key):
@@ -93,9 +74,7 @@ class Qemu:
     """QEMU with nothing but a SPICE server on a TLS-only port."""
 
     def __init__(self, h, x509_dir):
-        self.bin = shutil.which("qemu-system-x86_64")
-        if self.bin is None:
-            raise g.Skip("qemu-system-x86_64 not found (scripts/deps.sh)")
+        self.bin = g.paprikatest.need("qemu-system-x86_64")
         self.port = g.free_port()
         self.proc = subprocess.Popen(
             [self.bin, "-machine", "none", "-nodefaults", "-display", "none",
@@ -144,7 +123,7 @@ def frame(opcode, payload=b"", fin=True, mask=True, rsv=0, length=None):
 
 
 class WS:
-    """A WebSocket over a gwtest connection (TLS done over memory BIOs)."""
+    """A WebSocket over a gwharness connection (TLS done over memory BIOs)."""
 
     def __init__(self, conn, status, headers, body):
         self.conn = conn
@@ -325,7 +304,7 @@ def wrong_subject_qemu(t, h, qemu, keys):
     gw = g.Gateway(h, name="gw-wrong", ws=True, keys=keys, gateway={
         "ws_origins": ORIGIN, "spice_ca": h.ca},
         sections={"hypervisor 127.0.0.1": {
-            "spice_subject": "O=Paprika test,CN=hv9"}}).start()
+            "spice_subject": "O=Paprika,CN=hv9"}}).start()
     tk = h.ticket(qemu.port)
     ws = ws_open(gw, "?ticket=%s" % tk.text)
     t.eq(ws.status, 101, "QEMU, wrong host subject configured: the "
@@ -653,9 +632,8 @@ def source_caps(t, h, up):
 
 def main(h, t):
     cert, key = hv_cert(h, "hv1", "hv1")
-    qemu = Qemu(h, h.path("hv1"))
-    rca, rkey = rogue_ca(h)
-    rcert, rkey2 = hv_cert(h, "rogue", "hv1", ca=rca, cakey=rkey)
+    qemu = Qemu(h, os.path.dirname(cert))
+    rcert, rkey2 = hv_cert(h, "rogue", "hv1", pki=h.path("rogue-pki"))
     other_keys = h.make_keys("other-keys", [1])
     gw = g.Gateway(h, ws=True, gateway={
         "ws_origins": "https://other.example.org, " + ORIGIN,
@@ -664,7 +642,7 @@ def main(h, t):
         limits={"ws_max_message": "64k", "max_tunnels_per_session": 4},
         sections={
             "hypervisor 127.0.0.1": {"spice_subject": HV_SUBJECT},
-            "hypervisor 127.0.0.2": {"spice_subject": "O=Paprika test,CN=hv2"},
+            "hypervisor 127.0.0.2": {"spice_subject": "O=Paprika,CN=hv2"},
             "hypervisor 127.0.0.3": {"spice_subject": HV_SUBJECT},
         }).start()
     up = tls_echo_upstream(h, "127.0.0.1", cert, key)

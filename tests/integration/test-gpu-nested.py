@@ -1,5 +1,5 @@
 """GPU verdicts read from a running kernel: a nested GPU host
-(demo/gpuhost.py: a level-1 QEMU guest with an emulated Intel IOMMU and
+(tests/lib/gpuhost.py: a level-1 QEMU guest with an emulated Intel IOMMU and
 emulated display devices, running this machine's libvirtd) reached by
 paprika-brokerd over qemu+tls:// with the deployment's certificates, as a
 real hypervisor is.
@@ -36,8 +36,9 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import build_agent_guest, check, finish, import_demo, note, top_builddir, top_srcdir, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import build_agent_guest, check, finish, import_demo, note, top_builddir, top_srcdir, wait_until  # noqa: E402
 
 import_demo()
 import brokerdeploy  # noqa: E402
@@ -137,7 +138,7 @@ def with_iommu(d, guest_dir, broker_dn, helpdesk_pw):
         d.conf_text = host_config(d, host)
         d.start_broker()
         helpdesk = d.login("helper", helpdesk_pw)
-        check(wait_for(lambda: d.host_up("gpu"), 60),
+        check(wait_until(lambda: d.host_up("gpu"), 60),
               "the broker connects to the nested host over qemu+tls with its client certificate",
               d.broker_tail(10))
         kernel = kernel_view(host)
@@ -194,7 +195,7 @@ def passthrough(d, host, helpdesk, colours):
             check(device_driver(lv, "0000:00:05.1") == "vfio-pci",
                   "gpu_detach bound the audio function of its group to vfio-pci too",
                   device_driver(lv, "0000:00:05.1"))
-        check(wait_for(lambda: host.painted(qemu_id, colours[desk]), 60),
+        check(wait_until(lambda: host.painted(qemu_id, colours[desk]), 60),
               f"the outer QEMU's screendump of {device} ({qemu_id}) is all {desk}'s colour "
               f"#{colours[desk].hex()}: the desktop drives the passed-through device")
         st, inv = inventory(d, helpdesk)
@@ -215,7 +216,7 @@ def passthrough(d, host, helpdesk, colours):
         def released():
             st, inv = inventory(d, helpdesk)
             return inv.get(device, {}).get("verdict") == "assignable"
-        check(wait_for(released, 60),
+        check(wait_until(released, 60),
               f"once {desk} stops, its allocation is released and {device} is assignable again",
               inventory(d, helpdesk)[1].get(device))
     check(device_driver(lv, "0000:01:00.0") == "",
@@ -279,7 +280,7 @@ def without_iommu(d, guest_dir, broker_dn, helpdesk_pw):
         d.conf_text = host_config(d, host)
         d.start_broker()
         helpdesk = d.login("helper", helpdesk_pw)
-        check(wait_for(lambda: d.host_up("gpu"), 60), "the broker connects to the host again")
+        check(wait_until(lambda: d.host_up("gpu"), 60), "the broker connects to the host again")
         st, inv = inventory(d, helpdesk)
         check(st == 200 and sorted(inv) == DISPLAYS
               and all(g.get("verdict") == "no-iommu" for g in inv.values())
@@ -314,4 +315,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

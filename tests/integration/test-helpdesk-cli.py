@@ -15,8 +15,9 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import (check, import_demo, note, run_deployment,  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import (check, import_demo, note, run_deployment,  # noqa: E402
                      top_builddir, top_srcdir)
 
 import_demo()
@@ -132,12 +133,8 @@ def refusals(d):
     rc, out, err = tool(d, "sessions", env={"PAPRIKA_TOKEN": "0" * 64})
     check(rc == 1 and "log in again" in err and "401" in err,
           "a token the broker does not know: log in again", err)
-    other = os.path.join(d.work, "other-ca")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=Another CA",
-                    "-days", "2", "-keyout", other + ".key", "-out", other + ".pem"],
-                   check=True, capture_output=True)
-    rc, out, err = tool(d, "--token-file", d.tokfile, "sessions", ca=other + ".pem")
+    other = paprikatest.other_ca(os.path.join(d.work, "other-ca"))
+    rc, out, err = tool(d, "--token-file", d.tokfile, "sessions", ca=other)
     check(rc == 1 and "not trusted" in err, "a CA that did not sign the broker: refused",
           err)
     rc, out, err = tool(d, "--token-file", d.tokfile, "sessions",
@@ -173,4 +170,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

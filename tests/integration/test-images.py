@@ -1,4 +1,4 @@
-"""demo/images.py's screen checks, on synthetic frames and on three real
+"""tests/lib/images.py's screen checks, on synthetic frames and on three real
 screendumps of the demo guest under QEMU 7.2 (tests/fixtures/screens: its
 placeholder, SeaBIOS, the banner): what is blank, what is QEMU's
 "Guest has not initialized the display (yet).", what is the banner, and
@@ -8,8 +8,9 @@ import os
 import sys
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, note, top_srcdir  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, finish, note, top_srcdir  # noqa: E402
 
 import images  # noqa: E402
 
@@ -168,4 +169,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -15,8 +15,9 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import check, finish, note, top_builddir, top_srcdir  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import check, finish, note, top_builddir, top_srcdir  # noqa: E402
 
 MAN = os.path.join(top_builddir, "man")
 CLIENT = os.path.join(top_builddir, "paprika-client")
@@ -284,9 +285,8 @@ def install(work, names):
 
 
 def main():
-    if not shutil.which("man") or not shutil.which("groff"):
-        print("not ok - man and groff are needed (scripts/deps.sh installs them)")
-        return 1
+    paprikatest.need("man")
+    paprikatest.need("groff")
     work = tempfile.mkdtemp(prefix="paprika-man.")
     try:
         names = pages_and_options(work)
@@ -299,4 +299,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(paprikatest.run(main))

@@ -1,18 +1,17 @@
-"""What the end-to-end tests share: a deployment run to its end, the
-broker's sessions, paprika-client and its log, an X display (Xvfb) and what
-is on it."""
+"""What the tests with a desktop on a screen share: a deployment run to its
+end, the broker's sessions, paprika-client and its log, an X display (Xvfb)
+and what is on it."""
 
 import os
 import re
-import signal
 import subprocess
 import time
 
-from testlib import check, finish, note, top_builddir, top_srcdir
-
-import deployment  # noqa: E402 (testlib.import_demo() first)
-import images  # noqa: E402
-from brokerdeploy import ApiError, BrokerDeployment  # noqa: E402
+import deployment
+import images
+from brokerdeploy import ApiError, BrokerDeployment
+from paprikatest import (Missing, Skip, check, checks, finish, need, note, stop_process,
+                         top_builddir, top_srcdir, wait_until)
 
 CLIENT = os.path.join(top_builddir, "paprika-client")
 
@@ -58,15 +57,14 @@ class Log:
 
     def wait(self, pattern, timeout):
         """The first new line matching pattern within timeout, or None."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+        def match():
             lines = self.lines()
             for i in range(self.seen, len(lines)):
                 if re.search(pattern, lines[i]):
                     self.seen = i + 1
                     return lines[i]
-            time.sleep(0.1)
-        return None
+            return None
+        return wait_until(match, timeout, 0.1)
 
     def noise(self):
         """Its GLib warnings and criticals."""
@@ -85,12 +83,10 @@ def wait_banner(d, helper, guest, path, timeout=90, pool="office"):
     """Waits until guest's own screen shows the demo guest's banner, which
     every comparison with it needs first: (w, h, rgb), also at path. A
     check either way; the failed one says what the screen showed last."""
-    t0 = time.time()
-    while (own := own_banner(d, helper, guest, path, pool)) is None and \
-            time.time() < t0 + timeout:
-        time.sleep(0.5)
+    t0 = time.monotonic()
+    own = wait_until(lambda: own_banner(d, helper, guest, path, pool), timeout, 0.5)
     check(own is not None, f"{guest}'s own screen shows the demo guest's banner "
-          f"({time.time() - t0:.0f}s)",
+          f"({time.monotonic() - t0:.0f}s)",
           f"not within {timeout}s: it shows "
           f"{images.describe(images.read_image(path))} ({path})")
     return own
@@ -103,9 +99,7 @@ def start_xvfb(env, procs, first, last):
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(xvfb)
-    deadline = time.time() + 5
-    while not os.path.exists(f"/tmp/.X11-unix/X{display[1:]}") and time.time() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 5, 0.05)
     return dict(env, DISPLAY=display)
 
 
@@ -137,14 +131,13 @@ def start_client(env, log_path, procs, *args):
 
 
 def need_tools(*tools):
-    """A "not ok" line for the client or the first tool missing, or None."""
+    """Raises Missing for the client or the first tool that is not there:
+    scripts/deps.sh installs them all."""
     if not os.access(CLIENT, os.X_OK):
-        return (f"not ok - {CLIENT} was not built (configure found no "
-                "spice-client-gtk-3.0: scripts/deps.sh installs it)")
+        raise Missing(f"{CLIENT} was not built (configure found no "
+                      "spice-client-gtk-3.0: scripts/deps.sh installs it)")
     for tool in tools:
-        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
-            return f"not ok - {tool} is not installed (scripts/deps.sh installs it)"
-    return None
+        need(tool)
 
 
 def run_deployment(run, keep, guests=2):
@@ -152,27 +145,23 @@ def run_deployment(run, keep, guests=2):
     failed check. Then ends the processes run left in procs and the
     deployment; where every check passed, keeps of the work directory only
     the files named in keep. Returns finish()'s exit status."""
-    started = time.time()
+    started = time.monotonic()
     work = deployment.make_workdir()
     d = BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=guests)
     procs = []
     try:
         run(d, procs)
+    except Skip as e:
+        checks.skip(str(e))
     except (deployment.DeploymentError, ApiError, OSError, ValueError, KeyError,
             StopIteration, subprocess.TimeoutExpired) as e:
         check(False, "the deployment works end to end", f"{type(e).__name__}: {e}")
         note(d.broker_tail(20))
     finally:
         for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p)
         d.stop()
-    failed = finish(f" in {time.time() - started:.0f}s")
+    failed = finish(f" in {time.monotonic() - started:.0f}s")
     if failed:
         print(f"# work directory kept: {work}")
     else:

@@ -11,7 +11,6 @@ HOME, and only that: certificate errors are not ignored. Console messages
 """
 
 import os
-import re as regexp
 import shutil
 import subprocess
 import time
@@ -20,6 +19,7 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
+from paprikatest import wait_text
 
 CHROMIUM = os.environ.get("PAPRIKA_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("PAPRIKA_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -95,24 +95,16 @@ class Browser:
 
     def wait(self, sel, re=None, timeout=15, hidden=False):
         """Until sel is visible (and its text matches re), or gone with hidden."""
-        deadline, text = time.time() + timeout, None
-        while True:
-            text = self.text(sel)
-            if (text is None) if hidden else (text is not None and (
-                    not re or regexp.search(re, text, regexp.I))):
-                return text
-            if time.time() > deadline:
-                raise BrowserError(f"wait {sel} {re or ''}: timed out; text {text!r}")
-            time.sleep(0.05)
+        return wait_text(lambda: self.text(sel), sel, re, timeout, hidden, BrowserError)
 
     def until(self, js, timeout=15, what=None):
         """Until js (a function body) returns something true; returns it."""
-        deadline = time.time() + timeout
+        deadline = time.monotonic() + timeout
         while True:
             v = self.evaluate(js)
             if v:
                 return v
-            if time.time() > deadline:
+            if time.monotonic() > deadline:
                 raise BrowserError(f"timed out waiting for {what or js}; last {v!r}")
             time.sleep(0.05)
 
@@ -136,9 +128,9 @@ class Browser:
         old = self.driver.current_window_handle
         before = set(self.driver.window_handles)
         self.click(opened_by)
-        deadline = time.time() + timeout
+        deadline = time.monotonic() + timeout
         while not set(self.driver.window_handles) - before:
-            if time.time() > deadline:
+            if time.monotonic() > deadline:
                 raise BrowserError(f"{opened_by} opened no window")
             time.sleep(0.05)
         new = (set(self.driver.window_handles) - before).pop()

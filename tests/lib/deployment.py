@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,34 +14,13 @@ import time
 
 import guest as guestmod
 import images
+from paprikatest import free_port, launch_gateway, stop_process
 
 HV_NAME = "paprika-demo-hv"
 
 
 class DeploymentError(Exception):
     pass
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_gateway(paprikactl, control, proc, timeout=10):
-    """Waits until the gateway answers on its control socket, which it opens
-    after its listeners: probing the ports would log refused connections."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise DeploymentError("the gateway exited at startup")
-        if subprocess.run([paprikactl, "-s", control, "status"],
-                          capture_output=True).returncode == 0:
-            return
-        time.sleep(0.05)
-    raise DeploymentError(f"the gateway did not start within {timeout}s")
 
 
 class Deployment:
@@ -103,12 +81,12 @@ class Deployment:
                                     os.path.join(self.pki, "spice"), disk,
                                     log=self.log)
         self.password = guestmod.new_password()
-        started = time.time()
+        started = time.monotonic()
         self.guest.start(self.password, valid_seconds=600)
         self.log(f"guest started ({'KVM' if self.guest.virt == 'kvm' else 'TCG'}),"
                  f" SPICE TLS port {self.guest.tls_port()}")
         self.guest.wait_banner(os.path.join(self.work, "guest-boot.png"))
-        self.boot_seconds = time.time() - started
+        self.boot_seconds = time.monotonic() - started
         self.log(f"guest shows its banner after {self.boot_seconds:.1f}s")
 
     def gateway_config(self, extra=""):
@@ -130,24 +108,23 @@ state_dir = {self.work}/gateway-state
         conf = os.path.join(self.work, "gatewayd.conf")
         with open(conf, "w") as f:
             f.write(self.gateway_config(extra))
-        logf = open(self.gateway_log, "a")
-        self.gateway = subprocess.Popen(
-            [os.path.join(self.build, "paprika-gatewayd"), "-d", "-f", conf],
-            stdout=logf, stderr=subprocess.STDOUT)
-        logf.close()
-        wait_gateway(os.path.join(self.build, "paprikactl"), self.control,
-                     self.gateway)
+        # It opens its control socket after its listeners: probing the
+        # ports would log refused connections.
+        ctl = [os.path.join(self.build, "paprikactl"), "-s", self.control, "status"]
+        try:
+            self.gateway = launch_gateway(
+                os.path.join(self.build, "paprika-gatewayd"), conf, self.gateway_log,
+                lambda: subprocess.run(ctl, capture_output=True).returncode == 0,
+                timeout=10)
+        except RuntimeError as e:
+            raise DeploymentError(str(e)) from None
+        if self.gateway.poll() is not None:
+            raise DeploymentError("the gateway exited at startup")
         self.log(f"gateway listening on 127.0.0.1:{self.plain_port} (plain) "
                  f"and 127.0.0.1:{self.tls_port} (TLS)")
 
     def stop_gateway(self):
-        if self.gateway is not None and self.gateway.poll() is None:
-            self.gateway.send_signal(signal.SIGINT)
-            try:
-                self.gateway.wait(5)
-            except subprocess.TimeoutExpired:
-                self.gateway.kill()
-                self.gateway.wait()
+        stop_process(self.gateway, signal.SIGINT)
         self.gateway = None
 
     def stop(self):

@@ -31,14 +31,14 @@ import subprocess
 import time
 
 import accel
+from paprikatest import free_port, top_srcdir
 import guest
 import images
 
 QEMU = "qemu-system-x86_64"
 # QEMU ids of the display devices, for screendump and device_del.
 DISPLAYS = {"0000:00:05.0": "vga", "0000:01:00.0": "display", "0000:00:07.0": "vga2"}
-STAGE2 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agent-guest",
-                      "gpuhost-stage2.sh")
+STAGE2 = os.path.join(top_srcdir, "demo", "agent-guest", "gpuhost-stage2.sh")
 READY = "gpuhost: ready"
 # A level-2 desktop is the demo guests' definition with the GPU guest's boot
 # sector (demo/guest/paprika-gpu-guest.asm), SPICE listening on the level-1
@@ -69,9 +69,7 @@ class GpuHostError(Exception):
 def free_ports(n, host="127.0.0.1"):
     """n consecutive TCP ports free on host, found by binding them."""
     for _ in range(50):
-        with socket.socket() as s:
-            s.bind((host, 0))
-            base = s.getsockname()[1]
+        base = free_port(host)
         if base + n > 65535:
             continue
         socks = []

@@ -1,17 +1,14 @@
-"""Harness for the gateway's integration tests: Python 3 standard library only.
-
-It makes a throw-away directory with a CA and a gateway certificate (openssl
-command line), ticket keys and configurations; starts paprika-gatewayd on free
-loopback ports and waits for its "started" log line; runs upstream servers in
-threads; speaks CONNECT over plain TCP and over TLS; and tears everything down
-on the way out, failed or not.
+"""The gateway's test harness: paprika-gatewayd on free loopback ports with
+the PKI from paprika-certs, ticket keys and configurations, upstream
+servers in threads, CONNECT over plain TCP and over TLS, and a teardown
+that runs on the way out, failed or not.
 
 TLS connections are driven through ssl.MemoryBIO from a single thread with
 poll(): an SSL object must never be used from two threads at once, and this
 way one loop can send and receive at the same time. Every wait has a deadline.
 
-A script calls run(main): main(h, t) gets a Harness and a Checks; run() prints
-"N passed, M failed" and exits 0, 1, or 77 when something it needs is missing.
+A script calls run(main): main(h, t) gets a Harness and the Checks
+(paprikatest's TAP checks); run() prints the plan and exits.
 """
 
 import hashlib
@@ -30,9 +27,10 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
-SKIP = 77
+import paprikatest
+from paprikatest import TimeUp, free_port, launch_gateway, make_pki, need_built, wait_until
+
 # Whole-script watchdog: teardown still runs when it fires.
 DEFAULT_TIME_LIMIT = 240
 
@@ -41,88 +39,7 @@ OK_REPLY = b"HTTP/1.1 200 Connection established\r\n\r\n"
 threading.stack_size(512 * 1024)
 
 
-class Skip(Exception):
-    pass
-
-
-class Watchdog(BaseException):
-    """Raised in the main thread when the script runs out of time."""
-
-
-# --------------------------------------------------------------------------
-# Checks and reporting
-
-
-class Checks:
-    """Counts checks and prints one TAP-like line for each."""
-
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-        self.failures = []
-
-    def ok(self, cond, what, detail=None):
-        if cond:
-            self.passed += 1
-            print("ok - " + what)
-        else:
-            self.failed += 1
-            self.failures.append(what)
-            print("not ok - " + what)
-            if detail is not None:
-                for line in str(detail).splitlines()[:40]:
-                    print("#   " + line)
-        sys.stdout.flush()
-        return bool(cond)
-
-    def eq(self, got, want, what):
-        return self.ok(got == want, what, "got %r, want %r" % (got, want))
-
-    def note(self, text):
-        for line in str(text).splitlines():
-            print("# " + line)
-        sys.stdout.flush()
-
-    def section(self, name):
-        return _Section(self, name)
-
-    def finish(self):
-        print("%d passed, %d failed" % (self.passed, self.failed))
-        sys.stdout.flush()
-        return 0 if self.failed == 0 and self.passed > 0 else 1
-
-
-class _Section:
-    """Runs a block; an exception in it is one failed check, not the end."""
-
-    def __init__(self, t, name):
-        self.t = t
-        self.name = name
-
-    def __enter__(self):
-        self.t.note("--- " + self.name)
-        return self
-
-    def __exit__(self, etype, value, tb):
-        if etype is None:
-            return False
-        if issubclass(etype, (Watchdog, KeyboardInterrupt, Skip)):
-            return False
-        self.t.ok(False, "%s: ran without an exception" % self.name,
-                  "".join(traceback.format_exception(etype, value, tb)))
-        return True
-
-
-def wait_until(fn, timeout, interval=0.05):
-    """Calls fn until it returns something true or timeout passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            return v
-        time.sleep(interval)
+Watchdog = TimeUp
 
 
 # --------------------------------------------------------------------------
@@ -873,7 +790,7 @@ class Gateway:
 
     def conf_text(self):
         g, lim = self.settings()
-        out = ["# written by gwtest.py", "[gateway]"]
+        out = ["# written by gwharness.py", "[gateway]"]
         out += ["%s = %s" % (k, v) for k, v in g.items() if v is not None]
         out += ["", "[limits]"]
         out += ["%s = %s" % (k, v) for k, v in lim.items() if v is not None]
@@ -899,28 +816,16 @@ class Gateway:
                 self.pick_ports()
             self.write_conf()
             self.start_offset = self.log_size()
-            argv = [self.h.gatewayd, "-d", "-f", self.conf_path]
-            if verbose:
-                argv.insert(1, "-v")
-            logf = open(self.log_path, "ab")
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                         stdout=logf, stderr=logf)
-            logf.close()
+            started = re.compile(r"paprika-gatewayd: started: ")
+            self.proc = launch_gateway(
+                self.h.gatewayd, self.conf_path, self.log_path,
+                lambda: started.search(self.log(self.start_offset)),
+                timeout, verbose)
             self.h.procs.append(self.proc)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                text = self.log(self.start_offset)
-                if re.search(r"paprika-gatewayd: started: ", text):
-                    self.fixed_ports = True
-                    return self
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.05)
             last = self.log(self.start_offset)
-            if self.proc.poll() is None:
-                self.kill()
-                raise RuntimeError("gateway did not start in %ds:\n%s"
-                                   % (timeout, last))
+            if started.search(last):
+                self.fixed_ports = True
+                return self
             if "Address already in use" not in last:
                 raise RuntimeError("gateway exited at start (%s):\n%s"
                                    % (self.proc.returncode, last))
@@ -1033,16 +938,7 @@ class Gateway:
     def metrics_http(self, path="/metrics", timeout=10):
         s = socket.create_connection((self.host, self.ports["metrics"]),
                                      timeout=timeout)
-        try:
-            s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        finally:
-            s.close()
+        data = ask(s, ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
         head, _, body = data.partition(b"\r\n\r\n")
         return head.decode("latin-1"), body.decode("utf-8", "replace")
 
@@ -1140,12 +1036,17 @@ class Gateway:
                             timeout=timeout)
 
 
-def free_port(host="127.0.0.1"):
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_STREAM)
+def ask(s, data):
+    """Sends data on the connected (blocking) socket s, then reads until the
+    peer closes; what came back. Closes s."""
     try:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+        s.sendall(data)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
     finally:
         s.close()
 
@@ -1176,23 +1077,22 @@ class Harness:
         self.conns = []
         self.ticket_texts = []
         self.dir = None
-        top = os.environ.get("top_builddir") or os.path.dirname(
-            os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        self.gatewayd = os.path.join(top, "paprika-gatewayd")
-        self.paprikactl = os.path.join(top, "paprikactl")
-        for p in (self.gatewayd, self.paprikactl):
-            if not os.access(p, os.X_OK):
-                raise Skip("%s is not built" % p)
-        self.openssl = shutil.which("openssl")
-        if self.openssl is None:
-            raise Skip("openssl command not found")
+        self.gatewayd, self.paprikactl = need_built("paprika-gatewayd", "paprikactl")
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft < hard:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         self.dir = tempfile.mkdtemp(prefix="paprika-it.")
         # Traversable, so a gateway that dropped to "nobody" finds its files.
         os.chmod(self.dir, 0o755)
-        self._pki()
+        # The deployment's own PKI script: a CA and the gateway's certificate
+        # for localhost, 127.0.0.1 and ::1 (ca/ca-key.pem signs more).
+        pki = make_pki(self.path("pki"), "--only", "gateway", "--days", "2",
+                       "--dns", "localhost", "--ip", "127.0.0.1", "--ip", "::1")
+        self.pki = pki
+        self.ca = os.path.join(pki, "ca", "ca-cert.pem")
+        self.ca_key = os.path.join(pki, "ca", "ca-key.pem")
+        self.cert = os.path.join(pki, "gateway", "gateway-cert.pem")
+        self.key = os.path.join(pki, "gateway", "gateway-key.pem")
         self.keys = self.make_keys("keys", [1])
         self.client_ctx = ssl.create_default_context(cafile=self.ca)
         self.client_ctx.check_hostname = True
@@ -1208,36 +1108,6 @@ class Harness:
         if r.returncode != 0:
             raise RuntimeError("%s failed: %s" % (" ".join(argv), r.stderr))
         return r.stdout
-
-    def _pki(self):
-        o = self.openssl
-        self.ca = self.path("ca.pem")
-        cakey = self.path("ca-key.pem")
-        self.cert = self.path("gateway.pem")
-        self.key = self.path("gateway-key.pem")
-        csr = self.path("gateway.csr")
-        ext = self.path("gateway.ext")
-        self._run([o, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                   "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", cakey,
-                   "-out", self.ca, "-days", "2", "-subj",
-                   "/O=Paprika test/CN=Paprika test CA", "-addext",
-                   "basicConstraints=critical,CA:TRUE", "-addext",
-                   "keyUsage=critical,keyCertSign,cRLSign"])
-        self._run([o, "req", "-new", "-newkey", "ec", "-pkeyopt",
-                   "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-                   self.key, "-out", csr, "-subj",
-                   "/O=Paprika test/CN=localhost"])
-        with open(ext, "w") as f:
-            f.write("basicConstraints = critical, CA:FALSE\n"
-                    "keyUsage = critical, digitalSignature\n"
-                    "extendedKeyUsage = serverAuth\n"
-                    "subjectKeyIdentifier = hash\n"
-                    "authorityKeyIdentifier = keyid\n"
-                    "subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1\n")
-        self._run([o, "x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey",
-                   cakey, "-CAcreateserial", "-out", self.cert, "-days", "2",
-                   "-extfile", ext])
-        os.chmod(self.key, 0o600)
 
     def make_keys(self, name, ids):
         d = self.path(name)
@@ -1308,27 +1178,24 @@ def _watchdog(signum, frame):
 
 
 def run(main, time_limit=DEFAULT_TIME_LIMIT):
-    """Runs main(h, t) with a watchdog and always tears down."""
+    """Runs main(h, t) with a watchdog, always tears down, and exits with
+    paprikatest.run's status (the TAP plan printed)."""
     sys.stdout.reconfigure(line_buffering=True)
-    t = Checks()
-    h = None
+    t = paprikatest.checks
+    hs = []
     signal.signal(signal.SIGALRM, _watchdog)
     signal.signal(signal.SIGTERM, _watchdog)
     signal.signal(signal.SIGHUP, _watchdog)
     signal.alarm(time_limit)
     started = time.monotonic()
-    skipped = None
-    try:
-        h = Harness(t)
-        main(h, t)
-    except Skip as e:
-        skipped = str(e)
-    except BaseException as e:
-        t.ok(False, "the script ran to its end",
-             "".join(traceback.format_exception(type(e), e, e.__traceback__)))
-    finally:
+
+    def body():
+        hs.append(Harness(t))
+        main(hs[0], t)
+
+    def cleanup():
         signal.alarm(0)
-        if h is not None:
+        for h in hs:
             if t.failed:
                 for gw in h.gateways:
                     try:
@@ -1337,9 +1204,5 @@ def run(main, time_limit=DEFAULT_TIME_LIMIT):
                         tail = ""
                     t.note("log of %s (tail):\n%s" % (gw.name, tail))
             h.teardown(keep=bool(os.environ.get("PAPRIKA_KEEP_TMP")))
-    t.note("%.1fs" % (time.monotonic() - started))
-    if skipped is not None and t.failed == 0:
-        print("# SKIP " + skipped)
-        print("%d passed, %d failed" % (t.passed, t.failed))
-        sys.exit(SKIP)
-    sys.exit(t.finish())
+        t.note("%.1fs" % (time.monotonic() - started))
+    sys.exit(paprikatest.run(body, cleanup=cleanup))

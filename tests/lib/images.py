@@ -160,22 +160,24 @@ def read_xwd(path):
     return width, height, bytes(rgb)
 
 
-def find(big, small):
-    """Where small appears pixel for pixel inside big, or None. A blank small
-    is found on any screen with that much black: a test asks find_screen()."""
+def find(big, small, bpp=3):
+    """Where small appears pixel for pixel inside big, or None; pixels of bpp
+    bytes (3: RGB). A blank small is found on any screen with that much
+    black: a test asks find_screen()."""
     bw, bh, bp = big
     sw, sh, sp = small
     # Anchor on a row with the banner in it, then check every row.
-    anchor = next((y for y in range(sh) if len(set(sp[y * sw * 3:(y + 1) * sw * 3:3])) > 1), 0)
-    needle = sp[anchor * sw * 3:(anchor + 1) * sw * 3]
+    anchor = next((y for y in range(sh)
+                   if len(set(sp[y * sw * bpp:(y + 1) * sw * bpp:bpp])) > 1), 0)
+    needle = sp[anchor * sw * bpp:(anchor + 1) * sw * bpp]
     for y in range(anchor, bh - (sh - anchor) + 1):
-        row = bp[y * bw * 3:(y + 1) * bw * 3]
+        row = bp[y * bw * bpp:(y + 1) * bw * bpp]
         x = row.find(needle)
         while x != -1:
-            if x % 3 == 0:
-                x0, y0 = x // 3, y - anchor
-                if all(bp[((y0 + r) * bw + x0) * 3:((y0 + r) * bw + x0 + sw) * 3] ==
-                       sp[r * sw * 3:(r + 1) * sw * 3] for r in range(sh)):
+            if x % bpp == 0:
+                x0, y0 = x // bpp, y - anchor
+                if all(bp[((y0 + r) * bw + x0) * bpp:((y0 + r) * bw + x0 + sw) * bpp] ==
+                       sp[r * sw * bpp:(r + 1) * sw * bpp] for r in range(sh)):
                     return x0, y0
             x = row.find(needle, x + 1)
     return None

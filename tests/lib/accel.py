@@ -95,8 +95,7 @@ def cache_dir():
     """$PAPRIKA_ACCEL_CACHE, else build/accel-cache in the build tree."""
     d = os.environ.get("PAPRIKA_ACCEL_CACHE")
     if not d:
-        top = os.environ.get("top_builddir") or \
-            os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        from paprikatest import top_builddir as top
         d = os.path.join(top, "build", "accel-cache")
     os.makedirs(d, exist_ok=True)
     return d

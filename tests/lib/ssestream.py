@@ -4,7 +4,6 @@ with the time it arrived."""
 
 import json
 import socket
-import ssl
 import threading
 import time
 

@@ -6,10 +6,9 @@ also listen for TLS on its namespace's own loopback; in_netns() runs a
 client there."""
 
 import os
-import signal
 import subprocess
 
-from testlib import wait_for
+from paprikatest import stop_process, wait_until
 
 LIBVIRTD_CONF = """unix_sock_dir = "{dir}"
 unix_sock_rw_perms = "0700"
@@ -56,19 +55,13 @@ class Libvirtd:
                                       self.dir] + (["--listen"] if self.listen else []),
                                      stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        if not wait_for(lambda: os.path.exists(sock) or self.proc.poll() is not None, 20):
+        if not wait_until(lambda: os.path.exists(sock) or self.proc.poll() is not None, 20):
             raise RuntimeError("libvirtd did not create its socket")
         if self.proc.poll() is not None:
             raise RuntimeError("libvirtd exited: see " + os.path.join(self.dir, "libvirtd.log"))
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=10)
         self.proc = None
 
     def driver_uri(self, driver_path):

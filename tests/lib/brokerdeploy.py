@@ -21,7 +21,8 @@ import libvirt
 
 import accel
 import guest as guestmod
-from deployment import Deployment, DeploymentError, free_port
+from deployment import Deployment, DeploymentError
+from paprikatest import free_port, stop_process
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "paprika-demo"
@@ -154,10 +155,10 @@ class BrokerDeployment(Deployment):
         self.log(f"guests {', '.join(names)} defined, each with "
                  f"snapshot '{SNAPSHOT}'")
         if running:
-            t0 = time.time()
+            t0 = time.monotonic()
             self._libvirt("snapshot-running", self.root, self.work, *self.guest_names)
             self.log(f"guests {', '.join(self.guest_names)} booted to their desktop "
-                     f"and snapshotted running as '{SNAPSHOT}' in {time.time() - t0:.1f}s: "
+                     f"and snapshotted running as '{SNAPSHOT}' in {time.monotonic() - t0:.1f}s: "
                      "each user gets a drawn desktop with no boot")
 
     def definition(self, name):
@@ -168,7 +169,7 @@ class BrokerDeployment(Deployment):
     def accelerator(self, kind, path):
         """(domain type, why) for guests of kind booting path, logged: a
         Linux kernel may hang under a KVM that runs the demo's boot
-        sector (demo/accel.py)."""
+        sector (tests/lib/accel.py)."""
         try:
             virt, why = accel.choose(kind, path)
         except accel.AccelError as e:
@@ -336,8 +337,8 @@ assign = {assign}
              self.broker_conf], stdout=logf, stderr=subprocess.STDOUT,
             env=self.broker_env)
         logf.close()
-        deadline = time.time() + wait
-        while time.time() < deadline:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
             if self.broker.poll() is not None:
                 raise DeploymentError("paprika-brokerd exited:\n" + self.broker_tail())
             try:
@@ -357,13 +358,7 @@ assign = {assign}
             f'paprika_broker_host_up{{host="{name}"}} 1\n'.encode() in body
 
     def stop_broker(self, sig=signal.SIGTERM):
-        if self.broker is not None and self.broker.poll() is None:
-            self.broker.send_signal(sig)
-            try:
-                self.broker.wait(10)
-            except subprocess.TimeoutExpired:
-                self.broker.kill()
-                self.broker.wait()
+        stop_process(self.broker, sig, 10)
         self.broker = None
 
     def broker_tail(self, lines=30):
@@ -421,7 +416,7 @@ assign = {assign}
         """Connects, asking again while the desktop starts (each request
         waits up to 2 s for it, then reports progress); returns the
         connection JSON (or the .vv text with vv=True)."""
-        deadline = time.time() + timeout
+        deadline = time.monotonic() + timeout
         while True:
             if vv:
                 status, body, hdrs = self.api(
@@ -437,7 +432,7 @@ assign = {assign}
                 raise ApiError(status, body)
             if progress:
                 progress(body)
-            if time.time() > deadline:
+            if time.monotonic() > deadline:
                 raise DeploymentError(f"desktop not ready after {timeout}s: {body}")
 
     def guest_screenshot(self, token, guest, path, pool="office", screen=None):

@@ -104,7 +104,7 @@ class Guest:
 
     def start(self, password, valid_seconds=300):
         """Starts the guest: KVM where a boot sector boots under it (a
-        probe, demo/accel.py), TCG otherwise."""
+        probe, tests/lib/accel.py), TCG otherwise."""
         try:
             virt = accel.accel_for("boot-sector", self.image, self.log)
             # A KVM guest that libvirt refuses falls back to TCG, unless
@@ -179,13 +179,13 @@ class Guest:
     def wait_banner(self, path, timeout=60):
         """Waits until the screen shows the demo banner (images.shows_banner:
         not QEMU's placeholder, not SeaBIOS); its size."""
-        deadline = time.time() + timeout
+        deadline = time.monotonic() + timeout
         while True:
             self.screenshot(path)
             img = read_image(path)
             if shows_banner(img):
                 return img[:2]
-            if time.time() > deadline:
+            if time.monotonic() > deadline:
                 raise GuestError(f"the guest did not show its banner within {timeout}s: "
                                  f"it shows {describe(img)}")
             time.sleep(0.5)

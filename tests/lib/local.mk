@@ -1,0 +1,17 @@
+# tests/lib: the Python tests' one library (TAP checks, waits, the skip
+# policy, the PKI from paprika-certs, the gateway harness, the deployment
+# helpers the demo shares).
+EXTRA_DIST += \
+	tests/lib/paprikatest.py \
+	tests/lib/gwharness.py \
+	tests/lib/desktop.py \
+	tests/lib/accel.py \
+	tests/lib/brokerdeploy.py \
+	tests/lib/deployment.py \
+	tests/lib/gpuhost.py \
+	tests/lib/guest.py \
+	tests/lib/images.py \
+	tests/lib/libvirtd.py \
+	tests/lib/pamwrap.py \
+	tests/lib/ssestream.py \
+	tests/lib/webdriver.py
