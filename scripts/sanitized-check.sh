@@ -38,7 +38,8 @@ PAPRIKA_AGENT_GUEST_DIR="$top/build/agent-guest" \
 PAPRIKA_SANITIZED=1 make -j"$(nproc)" check TESTS="$tests" || status=$?
 if [ "$status" -ne 0 ]; then
 	for log in tests/*/*.log; do
-		grep -q '^:test-result: FAIL' "${log%.log}.trs" 2>/dev/null || continue
+		grep -q -E '^:test-result: (FAIL|ERROR|XPASS)' "${log%.log}.trs" 2>/dev/null ||
+		    continue
 		echo "==== $dir/$log ===="
 		tail -n 40 "$log"
 	done

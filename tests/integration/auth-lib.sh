@@ -44,7 +44,9 @@ auth() {
 	fi
 }
 
+# finish: the TAP plan (tap-driver.sh counts the checks); the status.
 finish() {
-	echo "$pass passed, $fail failed"
+	echo "# $pass passed, $fail failed"
+	echo "1..$((pass + fail))"
 	[ "$fail" -eq 0 ]
 }

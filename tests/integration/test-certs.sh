@@ -48,6 +48,12 @@ verdict() {
 	fi
 }
 
+# quiet COMMAND...: COMMAND with its output dropped (a redirection after
+# "check ..." would drop check's own result line too).
+quiet() {
+	"$@" >/dev/null 2>&1
+}
+
 # check DESCRIPTION COMMAND...: passes when COMMAND exits 0.
 check() {
 	local what=$1
@@ -112,8 +118,8 @@ key_ids() {
 }
 
 if ! command -v openssl >/dev/null; then
-	echo "not ok - openssl is not installed"
-	echo "0 passed, 1 failed"
+	echo "not ok - openssl is not installed (scripts/deps.sh installs it)"
+	echo "1..1"
 	exit 1
 fi
 
@@ -213,7 +219,7 @@ check "--only broker remakes a missing part" [ -f "$P/broker/broker-cert.pem" ]
 check "--only reuses the CA and says so" grep -q 'reusing the existing CA' "$T/out3"
 check "the CA is unchanged" [ "$ca_sum" = "$(sha256sum <"$P/ca/ca-cert.pem")" ]
 check "the new broker certificate verifies" \
-    openssl verify -CAfile "$P/ca/ca-cert.pem" "$P/broker/broker-cert.pem" >/dev/null 2>&1
+    quiet openssl verify -CAfile "$P/ca/ca-cert.pem" "$P/broker/broker-cert.pem"
 check "--only broker does not make a TOTP key" [ ! -e "$P/broker/totp.key" ]
 broker_sum=$(sha256sum <"$P/broker/broker-key.pem")
 "$CERTS" --only totp-key "$P" >"$T/out3b" 2>&1
@@ -266,7 +272,7 @@ check "--force replaced every file" [ -z "$same" ]
 check "--force kept the file list" [ "$(cut -c67- <<<"$before")" = "$(sums "$P" | cut -c67-)" ]
 check "--force made a new CA" [ "$ca_sum" != "$(sha256sum <"$P/ca/ca-cert.pem")" ]
 check "after --force the gateway certificate verifies" \
-    openssl verify -CAfile "$P/ca/ca-cert.pem" "$P/gateway/gateway-cert.pem" >/dev/null 2>&1
+    quiet openssl verify -CAfile "$P/ca/ca-cert.pem" "$P/gateway/gateway-cert.pem"
 
 # ---- ticket key rotation ----
 
@@ -485,5 +491,7 @@ else
 	not_ok "qemu-system-x86_64 is installed"
 fi
 
-echo "$pass passed, $fail failed"
+# The TAP plan: tap-driver.sh counts the checks.
+echo "# $pass passed, $fail failed"
+echo "1..$((pass + fail))"
 [ "$fail" -eq 0 ]

@@ -29,7 +29,7 @@
 static char		 tmpdir[] = "/tmp/paprika-domxml-XXXXXX";
 static virConnectPtr	 conn;
 
-/* demo/guest.py's guest without its disk, as the admin would write it. */
+/* tests/lib/guest.py's guest without its disk, as the admin would write it. */
 static const char *domain_xml =
     "<domain type='qemu'><name>%s</name>"
     "<memory unit='MiB'>128</memory><vcpu>1</vcpu>"
@@ -328,11 +328,5 @@ main(void)
 	if (system(cmd) != 0)
 		vt_failures++;
 	event_base_free(vt_base);
-	if (vt_failures != 0) {
-		fprintf(stderr, "test-domxml-qemu: %d checks failed\n",
-		    vt_failures);
-		return 1;
-	}
-	printf("test-domxml-qemu: all checks passed\n");
-	return 0;
+	return vt_finish("test-domxml-qemu");
 }

@@ -322,10 +322,5 @@ main(void)
 	test_details(&inv);
 	gpu_inventory_free(&inv);
 	virConnectClose(conn);
-	if (vt_failures != 0) {
-		fprintf(stderr, "test-gpu: %d checks failed\n", vt_failures);
-		return 1;
-	}
-	printf("test-gpu: all checks passed\n");
-	return 0;
+	return vt_finish("test-gpu");
 }

@@ -23,6 +23,7 @@ nss_wrapper=$(pkg-config --libs nss_wrapper 2>/dev/null | tr -d ' ')
 pam_modules=$(pkg-config --variable=modules pam_wrapper 2>/dev/null)
 if [ ! -f "$pam_wrapper" ] || [ ! -f "$nss_wrapper" ] ||
     [ ! -f "$pam_modules/pam_matrix.so" ]; then
+	fail=$((fail + 1))
 	echo "not ok - pam_wrapper and nss_wrapper are installed" \
 	    "(libpam-wrapper libnss-wrapper, scripts/deps.sh)"
 	finish

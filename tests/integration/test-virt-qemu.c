@@ -355,11 +355,5 @@ out:
 	teardown();
 	run("rm -rf %s", tmpdir);
 	event_base_free(vt_base);
-	if (vt_failures != 0) {
-		fprintf(stderr, "test-virt-qemu: %d checks failed\n",
-		    vt_failures);
-		return 1;
-	}
-	printf("test-virt-qemu: all checks passed\n");
-	return 0;
+	return vt_finish("test-virt-qemu");
 }

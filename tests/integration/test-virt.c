@@ -199,10 +199,5 @@ main(void)
 	test_down_host();
 	virt_shutdown();
 	event_base_free(vt_base);
-	if (vt_failures != 0) {
-		fprintf(stderr, "test-virt: %d checks failed\n", vt_failures);
-		return 1;
-	}
-	printf("test-virt: all checks passed\n");
-	return 0;
+	return vt_finish("test-virt");
 }

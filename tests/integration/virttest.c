@@ -14,6 +14,18 @@ int			 vt_failures;
 struct event_base	*vt_base;
 static pthread_t	 vt_loop_thread;
 
+int
+vt_finish(const char *name)
+{
+	printf("1..1\n");
+	if (vt_failures != 0) {
+		printf("not ok 1 - %s: %d checks failed\n", name, vt_failures);
+		return 1;
+	}
+	printf("ok 1 - %s: all checks passed\n", name);
+	return 0;
+}
+
 static void
 vt_host_up(struct virt_host *h, int up, void *arg)
 {

@@ -50,6 +50,9 @@ extern const struct virt_events	 vt_callbacks;
 } while (0)
 
 void	vt_init(void);
+/* The result as TAP (one check: the program's; the failures are on
+ * stderr, in the log) and the exit status. */
+int	vt_finish(const char *name);
 void	vt_done(const struct virt_result *res, void *arg);
 /* Runs the loop until *flag is set or seconds pass; 0 or -1 on timeout. */
 int	vt_wait(const int *flag, int seconds);
