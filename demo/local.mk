@@ -15,7 +15,7 @@ demo/guest/paprika-demo.img: demo/guest/paprika-guest.asm
 	truncate -s 1M $@.tmp && mv $@.tmp $@
 
 # The other boot sectors: the nested GPU host's desktop
-# (tests/integration/test-gpu-nested.py) and a screen that never stops
+# (tests/guests/test-gpu-nested.py) and a screen that never stops
 # changing (make bench-fps).
 demo/guest/paprika-gpu-guest.img: demo/guest/paprika-gpu-guest.asm
 	@mkdir -p demo/guest

@@ -44,7 +44,7 @@ import gwharness as g  # noqa: E402
 from procstat import children, cpu_seconds  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(
-    "gwws", os.path.join(HERE, "..", "integration", "test-gateway-ws.py"))
+    "gwws", os.path.join(HERE, "..", "loopback", "test-gateway-ws.py"))
 ws = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ws)
 

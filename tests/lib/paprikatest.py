@@ -158,6 +158,18 @@ def finish(suffix=""):
     return checks.finish(suffix)
 
 
+def finish_in(work, started=None):
+    """finish(), with the time since started (monotonic) where given; then
+    work, a directory, is kept where a check failed and removed where none
+    did. The exit status."""
+    failed = finish(f" in {time.monotonic() - started:.0f}s" if started is not None else "")
+    if failed:
+        note(f"work directory kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return failed
+
+
 def run(main, *args, cleanup=None):
     """main(*args), then cleanup(), then the plan: an exception is a failed
     check, Skip a skip, Missing a failed check saying what to install.

@@ -31,8 +31,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def portal_module():
-    spec = importlib.util.spec_from_file_location("portal_test",
-                                                  os.path.join(HERE, "test-portal.py"))
+    """tests/guests/test-portal.py, for its browser (the portal against
+    real guests is its test; this one needs only the test driver)."""
+    spec = importlib.util.spec_from_file_location(
+        "portal_test", os.path.join(HERE, "..", "guests", "test-portal.py"))
     m = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(m)
     return m

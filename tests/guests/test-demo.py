@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import paprikatest  # noqa: E402
-from paprikatest import (check, finish, import_demo, note, read_text,  # noqa: E402
+from paprikatest import (check, import_demo, note, read_text,  # noqa: E402
                      top_builddir, top_srcdir)
 
 import_demo()
@@ -126,12 +126,7 @@ def main():
     base = tempfile.mkdtemp(prefix="paprika-demo-test.")
     headless(os.path.join(base, "headless"))
     keep_then_sigterm(os.path.join(base, "keep"))
-    failed = finish(f" in {time.monotonic() - started:.0f}s")
-    if failed:
-        print(f"# work directories kept: {base}")
-    else:
-        subprocess.run(["rm", "-rf", base])
-    return failed
+    return paprikatest.finish_in(base, started)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import paprikatest  # noqa: E402
-from paprikatest import check, finish, import_demo, top_builddir, top_srcdir  # noqa: E402
+from paprikatest import check, import_demo, top_builddir, top_srcdir  # noqa: E402
 
 import_demo()
 import deployment  # noqa: E402
@@ -138,12 +138,7 @@ def main():
         check(False, "the deployment came up", str(e))
     finally:
         d.stop()
-    status = finish()
-    if status:
-        print(f"# work directory kept: {work}")
-    else:
-        subprocess.run(["rm", "-rf", work])
-    return status
+    return paprikatest.finish_in(work)
 
 
 if __name__ == "__main__":

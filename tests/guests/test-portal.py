@@ -86,7 +86,7 @@ class Browser:
     def cdp(self, method, params=None, session=True, timeout=30):
         mid = self._send(method, params, session)
         with self.cond:
-            if not self.cond.wait_until(lambda: mid in self.replies or self.proc.poll() is not None,
+            if not self.cond.wait_for(lambda: mid in self.replies or self.proc.poll() is not None,
                                       timeout):
                 raise BrowserError(f"{method}: no answer in {timeout}s")
             if mid not in self.replies:
@@ -165,7 +165,7 @@ class Browser:
         loads, self.doc = self.loads, None
         self.cdp("Page.navigate", {"url": url})
         with self.cond:
-            if not self.cond.wait_until(lambda: self.loads > loads, 30):
+            if not self.cond.wait_for(lambda: self.loads > loads, 30):
                 raise BrowserError(f"{url} did not load")
         doc = self.doc or {}
         return {"status": doc.get("status"),
@@ -212,7 +212,7 @@ class Browser:
 
     def op_download(self, dir, timeout=180):
         with self.cond:
-            if not self.cond.wait_until(lambda: any(x.get("state") in ("completed", "canceled")
+            if not self.cond.wait_for(lambda: any(x.get("state") in ("completed", "canceled")
                                                   for x in self.downloads.values()), timeout):
                 raise BrowserError(f"no download in {timeout}s")
             guid, dl = next((g, x) for g, x in self.downloads.items() if x.get("state"))

@@ -1,4 +1,4 @@
-"""Integration test of broker/http.c through tests/integration/http-testd.
+"""Integration test of broker/http.c through tests/loopback/http-testd.
 
 Makes a throw-away CA and server certificate with paprika-certs, starts
 http-testd on free loopback ports and talks HTTPS to it with http.client and
@@ -577,7 +577,7 @@ def v6_main(d, testd):
 def main():
     if sys.argv[1:2] == ["--v6"]:
         return v6_main(sys.argv[2], sys.argv[3])
-    testd = need_built(os.path.join("tests", "integration", "http-testd"))
+    testd = need_built(os.path.join("tests", "loopback", "http-testd"))
     d = tempfile.mkdtemp(prefix="paprika-http.")
     srv = None
     try:

@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import paprikatest  # noqa: E402
-from paprikatest import check, finish, import_demo, note, top_builddir, top_srcdir  # noqa: E402
+from paprikatest import check, import_demo, note, top_builddir, top_srcdir  # noqa: E402
 
 import_demo()
 import deployment  # noqa: E402
@@ -212,12 +212,7 @@ def main():
         note(d.broker_tail(20))
     finally:
         d.stop()
-    failed = finish(f" in {time.monotonic() - started:.0f}s")
-    if failed:
-        print(f"# work directory kept: {work}")
-    else:
-        subprocess.run(["rm", "-rf", work])
-    return failed
+    return paprikatest.finish_in(work, started)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-/* Shared harness of the libvirt integration tests. */
+/* Shared harness of the libvirt C tests (tests/loopback, tests/guests). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-PAM_CHECK=$top_builddir/tests/integration/pam-check
+PAM_CHECK=$top_builddir/tests/loopback/pam-check
 USERS=$top_builddir/paprika-users
 
 pass=0

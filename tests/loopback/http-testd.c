@@ -1,6 +1,6 @@
 /*
  * A test server for broker/http.c: a few routes on one listener, driven by
- * tests/integration/test-broker-http.py.
+ * tests/loopback/test-broker-http.py.
  *
  * usage: http-testd -l addr:port [-c cert -k key] [-t timeout] [-b max_body]
  *	  [-n max_connections] [-p source_prefix_v6] [-r request_timeout]

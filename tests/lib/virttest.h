@@ -1,4 +1,4 @@
-/* Shared harness of the libvirt integration tests: a loop, waits, checks. */
+/* Shared harness of the libvirt C tests: a loop, waits, checks. */
 #ifndef PAPRIKA_VIRTTEST_H
 #define PAPRIKA_VIRTTEST_H
 
