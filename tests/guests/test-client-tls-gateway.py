@@ -116,10 +116,11 @@ def untrusted_gateway(d, env):
 
 
 def wrong_subject(d, env):
-    """The broker names another host subject (that of the self-signed
+    """The broker names another host subject (that of the other CA's gateway
     certificate): the desktop's own certificate does not match, exit 5."""
+    rogue = os.path.join(d.work, "rogue-pki", "gateway", "gateway-cert.pem")
     conf = d.broker_config().replace(f"spice_cert = {d.pki}/spice/server-cert.pem",
-                                     f"spice_cert = {d.work}/rogue-cert.pem")
+                                     f"spice_cert = {rogue}")
     d.stop_broker()
     d.conf_text = conf
     try:
@@ -130,7 +131,7 @@ def wrong_subject(d, env):
         d.stop_broker()
         d.start_broker()
     want = (f'paprika-client: The desktop\'s TLS connection failed: its certificate is for '
-            f'"{d.host_subject}", not "O=Elsewhere,CN=127.0.0.1"')
+            f'"{d.host_subject}", not "{d.cert_subject(rogue)}"')
     check(rc == 5 and lines == [want],
           "a host subject other than the desktop certificate's: exit 5, one plain line "
           "saying whose certificate it is", f"exit {rc}: {lines}")

@@ -184,7 +184,7 @@ def lockout(d, b):
     check(st == 429, "demo is locked out", st)
     b.fill("#lookup-name", "demo")
     b.click("#lookup-form button[type=submit]")
-    text = b.wait("#lookup-throttle", re="Locked out")
+    text = b.wait("#lookup-throttle", re="^Locked out")
     check("3 failed logins" in text, "the lookup finds demo locked out", text)
     rows = b.evaluate("return Array.from(document.querySelectorAll('#lookup-logins tbody tr'))"
                       ".map(r => Array.from(r.cells).map(c => c.textContent));")
