@@ -460,7 +460,7 @@ struct broker {
 		double			auth_seconds;
 	} stats;
 };
-extern struct broker	*broker;
+extern struct broker	*broker;	/* state.c */
 
 /* session.c */
 struct session	*session_find(uint64_t id);
@@ -659,7 +659,7 @@ void		 gwctl_revoke(uint64_t gw_id, time_t tickets_until);
 /* Drops the revocations still waiting to be retried. */
 void		 gwctl_shutdown(void);
 
-/* brokerd.c */
+/* state.c */
 uint64_t	 broker_random_id(void);
 /* A random SPICE password of up to BROKER_PASSWORD_LEN base64url
  * characters, NUL-terminated in out. */
@@ -695,6 +695,8 @@ struct conf_host	*conf_host_find(struct broker_config *c,
 const char		*conf_pool_kind_name(enum pool_kind k);
 const char		*conf_action_name(enum disconnect_action a);
 const char		*conf_ready_name(enum virt_ready r);
+
+/* policy.c */
 /* Roles for a user's groups. */
 unsigned		 conf_roles(const struct broker_config *c,
 			    const struct auth_user *u);

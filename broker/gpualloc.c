@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 
 #include "broker.h"
 #include "log.h"
@@ -320,7 +319,7 @@ gpualloc_uuid(char *out, size_t len)
 {
 	uint8_t	b[16];
 
-	randombytes_buf(b, sizeof(b));
+	arc4random_buf(b, sizeof(b));
 	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
 	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
 	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"

@@ -1,47 +1,38 @@
-# broker/: paprika-brokerd. Its modules form a library so that the tests
-# can link each one without the daemon's main().
+# broker/: paprika-brokerd, the daemon's own logic: who gets which desktop
+# (session, pool, gpualloc, grant), the API and portal on lib/http, the state
+# (db, audit, events) and the configuration. Its modules form a library so
+# that the tests can link each one without the daemon's main().
 noinst_LIBRARIES += broker/libbroker.a
 broker_libbroker_a_SOURCES = \
 	broker/api.c \
 	broker/audit.c \
 	broker/auditfmt.c \
-	broker/auth.c broker/auth.h \
-	broker/authmsg.c broker/authmsg.h \
 	broker/authsep.c broker/privsep.h \
 	broker/conf.c broker/broker.h \
 	broker/db.c \
 	broker/events.c \
-	broker/gpu.c broker/gpu.h \
-	broker/domxml.c broker/domxml.h \
 	broker/grant.c \
 	broker/gpualloc.c \
-	broker/gpujson.c broker/gpujson.h \
 	broker/gwctl.c \
-	broker/http.c broker/http.h \
-	broker/httpparse.c \
 	broker/metrics.c \
+	broker/policy.c \
 	broker/pool.c \
 	broker/portal.c \
 	broker/privsep.c \
 	broker/ready.c \
-	broker/screen.c broker/screen.h \
 	broker/session.c \
-	broker/throttle.c broker/throttle.h \
-	broker/totp.c broker/totp.h \
-	broker/twofactor.c broker/twofactor.h \
-	broker/qr.c broker/qr.h \
-	broker/virt.c broker/virt.h \
-	broker/virtevent.c \
-	broker/virtgpu.c broker/virtgpu.h broker/virtpriv.h \
-	broker/virtready.c \
-	broker/workq.c broker/workq.h
+	broker/state.c \
+	broker/twofactor.c broker/twofactor.h
+# The daemon sees every library's headers; the libraries see only their own
+# and those below them (lib/*/local.mk), never broker.h.
 BROKER_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) \
-	$(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML2_CFLAGS) $(LIBPNG_CFLAGS) $(SQLITE3_CFLAGS) $(LIBSODIUM_CFLAGS) $(LIBQRENCODE_CFLAGS) \
-	-I$(top_srcdir)/broker
+	$(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML2_CFLAGS) $(SQLITE3_CFLAGS) \
+	$(LIBSODIUM_CFLAGS) -I$(top_srcdir)/broker $(HTTP_CPPFLAGS) \
+	$(AUTH_CPPFLAGS) $(VIRT_CPPFLAGS)
 broker_libbroker_a_CFLAGS = $(BROKER_CFLAGS)
-BROKER_LIBS = broker/libbroker.a $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) \
-	$(LIBEVENT_PTHREADS_LIBS) $(JANSSON_LIBS) $(LIBVIRT_LIBS) $(LIBXML2_LIBS) $(LIBPNG_LIBS) $(SQLITE3_LIBS) \
-	$(LIBSODIUM_LIBS) $(LIBQRENCODE_LIBS) $(PAM_LIBS) -lpthread
+BROKER_LIBS = broker/libbroker.a $(HTTP_LIBS) $(AUTH_LIBS) $(VIRT_LIBS) \
+	$(SQLITE3_LIBS) $(LIBXML2_LIBS) $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) \
+	$(LIBEVENT_PTHREADS_LIBS) -lpthread
 
 sbin_PROGRAMS += paprika-brokerd
 paprika_brokerd_SOURCES = broker/brokerd.c

@@ -130,7 +130,7 @@ pool_guest_json(const struct guest *g)
 	struct session	*s;
 	json_t		*o;
 
-	/* s*: a key without a value is left out, as broker-api.md says. */
+	/* s*: a key without a value is left out, as docs/broker-api.md says. */
 	o = json_pack("{s:s,s:s,s:s,s:s,s:s*,s:s*,s:I}", "pool",
 	    g->pool->name, "name", g->name, "host", g->host->name, "state",
 	    pool_guest_state_name(g->state), "user", g->user[0] != '\0' ?

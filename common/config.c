@@ -9,7 +9,7 @@
 struct config_reader {
 	FILE		*fp;
 	int		 line;
-	config_handler	 handler;
+	config_line_handler handler;
 	void		*arg;
 	char		*err;
 	size_t		 errlen;
@@ -50,7 +50,8 @@ config_reader_handler(void *user, const char *section, const char *name,
 	if (r->failed)
 		return 0;
 	msg[0] = '\0';
-	if (r->handler(r->arg, section, name, value, msg, sizeof msg) == -1) {
+	if (r->handler(r->arg, r->line, section, name, value, msg,
+	    sizeof msg) == -1) {
 		snprintf(r->err, r->errlen, "%d: %s", r->line, msg);
 		r->failed = 1;
 		return 0;
@@ -58,8 +59,32 @@ config_reader_handler(void *user, const char *section, const char *name,
 	return 1;
 }
 
+/* config_parse_file's handler, called through config_parse_lines. */
+struct config_plain {
+	config_handler	 handler;
+	void		*arg;
+};
+
+static int
+config_plain_handler(void *arg, int line, const char *section,
+    const char *name, const char *value, char *err, size_t errlen)
+{
+	struct config_plain	*p = arg;
+
+	return p->handler(p->arg, section, name, value, err, errlen);
+}
+
 int
 config_parse_file(const char *path, config_handler handler, void *arg,
+    char *err, size_t errlen)
+{
+	struct config_plain	p = { handler, arg };
+
+	return config_parse_lines(path, config_plain_handler, &p, err, errlen);
+}
+
+int
+config_parse_lines(const char *path, config_line_handler handler, void *arg,
     char *err, size_t errlen)
 {
 	struct config_reader	 r;

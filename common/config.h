@@ -18,6 +18,11 @@ typedef int (*config_handler)(void *arg, const char *section,
 /* Reads path; returns 0, or -1 with "path:line: message" in err. */
 int	config_parse_file(const char *path, config_handler handler, void *arg,
 	    char *err, size_t errlen);
+/* The same for handlers that want each setting's line (conftab.c). */
+typedef int (*config_line_handler)(void *arg, int line, const char *section,
+    const char *name, const char *value, char *err, size_t errlen);
+int	config_parse_lines(const char *path, config_line_handler handler,
+	    void *arg, char *err, size_t errlen);
 
 /* Value helpers for handlers: each returns 0, or -1 with a message. */
 int	config_uint(const char *value, uint64_t min, uint64_t max,

@@ -24,12 +24,6 @@ log_init(const char *progname, int foreground, int verbose)
 	tzset();
 }
 
-void
-log_setverbose(int verbose)
-{
-	log_verbose = verbose;
-}
-
 int
 log_getverbose(void)
 {

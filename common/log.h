@@ -5,7 +5,6 @@
 #include <stddef.h>
 
 void	log_init(const char *progname, int foreground, int verbose);
-void	log_setverbose(int verbose);
 int	log_getverbose(void);
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -89,6 +89,17 @@ netaddr_host(const struct sockaddr *sa, char *buf, size_t len)
 }
 
 const char *
+netaddr_net_str(const struct netaddr_net *net, char *buf, size_t len)
+{
+	char	a[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(net->af, net->addr, a, sizeof(a)) == NULL)
+		snprintf(a, sizeof(a), "unknown");
+	snprintf(buf, len, "%s/%d", a, net->prefix);
+	return buf;
+}
+
+const char *
 netaddr_source(const struct sockaddr *sa, int v6_prefix, char *buf,
     size_t len)
 {

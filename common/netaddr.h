@@ -43,6 +43,9 @@ int		 netaddr_nets_parse(const char *s, struct netaddr_net *nets,
 		     size_t max, const char **bad);
 int		 netaddr_net_contains(const struct netaddr_net *net,
 		     const struct sockaddr *sa);
+/* "10.0.0.0/8", "fd00::/8" */
+const char	*netaddr_net_str(const struct netaddr_net *net, char *buf,
+		     size_t len);
 
 /* Parses "5900-5999, 3128" into ranges; returns the count or -1. */
 int		 netaddr_ports_parse(const char *s,

@@ -18,7 +18,7 @@
 #include "ticket.h"
 #include "wsparse.h"
 
-#define GATEWAY_DEFAULT_CONF	SYSCONFDIR "/paprika/paprika-gatewayd.conf"
+#define GATEWAY_DEFAULT_CONFIG	SYSCONFDIR "/paprika/paprika-gatewayd.conf"
 #define GATEWAY_DEFAULT_CONTROL	RUNSTATEDIR "/paprika/gatewayd.sock"
 /* An IPv6 peer counts against per-source limits by its /64. */
 #define GATEWAY_SOURCE_PREFIX_V6	64
@@ -75,6 +75,7 @@ enum listener_kind {
 /* [hypervisor ADDR]: what the gateway checks when it speaks TLS to it. */
 struct gateway_hypervisor {
 	struct netaddr_net	 net;
+	char			 name[NETADDR_STRLEN];	/* "10.0.0.5/32" */
 	char			*spice_subject;
 };
 
@@ -345,6 +346,8 @@ void	 tunnel_turn_away(struct tunnel *, enum refusal, const char *reason);
 void	 tunnel_pump(struct tunnel *);
 void	 tunnel_reap(evutil_socket_t, short, void *);
 const char *tunnel_state_name(enum tunnel_state);
+/* Seconds since t, on the monotonic clock. */
+double	 timespec_since(const struct timespec *t);
 
 /* ws.c */
 /* Starts a WebSocket tunnel's state; 0, or -1 when out of memory. */
@@ -439,7 +442,6 @@ void	 metrics_bytes(int up, size_t);
 void	 metrics_observe(enum metrics_hist, double seconds);
 /* Returns the Prometheus text exposition; the caller frees it. */
 char	*metrics_render(void);
-const char *refusal_name(enum refusal);
 void	 metrics_http_accept(int fd);
 
 /* tlsticket.c */
@@ -467,6 +469,5 @@ void		 shared_unlock(void);
 
 /* gatewayd.c */
 int	 gateway_reload(char *err, size_t errlen);
-double	 timespec_since(const struct timespec *);
 
 #endif

@@ -24,7 +24,7 @@ usage(void)
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -n       check the configuration and exit; with -v print the "
 	    "effective one\n"
-	    "  -v       verbose logging\n", GATEWAY_DEFAULT_CONF);
+	    "  -v       verbose logging\n", GATEWAY_DEFAULT_CONFIG);
 	exit(1);
 }
 
@@ -258,7 +258,7 @@ main(int argc, char *argv[])
 {
 	struct gateway_config	*c;
 	struct event		*ev_hup, *ev_term, *ev_int;
-	const char		*conffile = GATEWAY_DEFAULT_CONF;
+	const char		*path = GATEWAY_DEFAULT_CONFIG;
 	char			 err[1024], nworkers[32] = "";
 	unsigned int		 i;
 	int			 ch, foreground = 0, check = 0, verbose = 0;
@@ -269,7 +269,7 @@ main(int argc, char *argv[])
 			foreground = 1;
 			break;
 		case 'f':
-			conffile = optarg;
+			path = optarg;
 			break;
 		case 'n':
 			check = 1;
@@ -285,7 +285,7 @@ main(int argc, char *argv[])
 		usage();
 	log_init("paprika-gatewayd", foreground || check, verbose);
 
-	if ((c = conf_load(conffile, err, sizeof err)) == NULL) {
+	if ((c = conf_load(path, err, sizeof err)) == NULL) {
 		fprintf(stderr, "paprika-gatewayd: %s\n", err);
 		return 1;
 	}

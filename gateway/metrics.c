@@ -44,12 +44,6 @@ static const char *const refusal_names[REFUSE_MAX] = {
 	[REFUSE_WEBSOCKET] = "websocket",
 };
 
-const char *
-refusal_name(enum refusal r)
-{
-	return refusal_names[r];
-}
-
 void
 metrics_refusal(enum refusal r)
 {

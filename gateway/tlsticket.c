@@ -17,7 +17,6 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "gateway.h"
@@ -47,22 +46,18 @@ ticket_key_wipe(struct tls_ticket_key *k)
 	OPENSSL_cleanse(k, sizeof *k);
 }
 
-static int
+static void
 ticket_key_make(struct tls_ticket_key *k, time_t now)
 {
-	if (RAND_bytes(k->name, sizeof k->name) != 1 ||
-	    RAND_priv_bytes(k->aes, sizeof k->aes) != 1 ||
-	    RAND_priv_bytes(k->hmac, sizeof k->hmac) != 1) {
-		ticket_key_wipe(k);
-		return -1;
-	}
+	arc4random_buf(k->name, sizeof k->name);
+	arc4random_buf(k->aes, sizeof k->aes);
+	arc4random_buf(k->hmac, sizeof k->hmac);
 	k->born = now;
 	k->set = 1;
-	return 0;
 }
 
 /* With tk.lock held: drops keys too old to keep, makes one when due. */
-static int
+static void
 ticket_keys_age(time_t now)
 {
 	time_t	life = (time_t)tk.lifetime;
@@ -72,13 +67,13 @@ ticket_keys_age(time_t now)
 	if (tk.cur.set && now - tk.cur.born >= 2 * life)
 		ticket_key_wipe(&tk.cur);
 	if (tk.cur.set && now - tk.cur.born < life)
-		return 0;
+		return;
 	if (tk.cur.set) {
 		ticket_key_wipe(&tk.prev);
 		tk.prev = tk.cur;
 		ticket_key_wipe(&tk.cur);
 	}
-	return ticket_key_make(&tk.cur, now);
+	ticket_key_make(&tk.cur, now);
 }
 
 static int
@@ -109,13 +104,15 @@ ticket_key_cb(SSL *ssl, unsigned char name[TLS_TICKET_KEYNAME],
 	int			 rc = -1;
 
 	pthread_mutex_lock(&tk.lock);
-	if (tk.lifetime == 0 || ticket_keys_age(now) == -1)
+	if (tk.lifetime == 0)
 		goto out;
+	ticket_keys_age(now);
 	if (enc) {
 		k = &tk.cur;
 		memcpy(name, k->name, sizeof k->name);
-		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc()))
-		    != 1 || EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL,
+		arc4random_buf(iv, (size_t)EVP_CIPHER_get_iv_length(
+		    EVP_aes_256_cbc()));
+		if (EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL,
 		    k->aes, iv) != 1 || ticket_key_use(k, hctx) == -1)
 			goto out;
 		rc = 1;

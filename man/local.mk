@@ -26,7 +26,8 @@ MAN_SUBST = sed \
 	-e 's|@localstatedir[@]|$(localstatedir)|g' \
 	-e 's|@runstatedir[@]|$(runstatedir)|g' \
 	-e 's|@datadir[@]|$(datadir)|g' \
-	-e 's|@docdir[@]|$(docdir)|g'
+	-e 's|@docdir[@]|$(docdir)|g' \
+	-e 's|@pkglibexecdir[@]|$(pkglibexecdir)|g'
 
 $(MAN_ALL_PAGES): Makefile
 	$(AM_V_GEN)$(MKDIR_P) man && \

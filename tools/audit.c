@@ -15,7 +15,7 @@
 #include <event2/buffer.h>
 
 #include "broker.h"
-#include "paprikactl.h"
+#include "brokertool.h"
 
 #define AUDIT_PAGE	1000
 

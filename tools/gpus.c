@@ -12,67 +12,89 @@
 #include <jansson.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <sqlite3.h>
 
 #include "broker.h"
 #include "gpujson.h"
-#include "paprikactl.h"
+#include "brokertool.h"
 #include "virtgpu.h"
+#include "xmalloc.h"
+
+/* The broker's state as gpujson needs it, read through db.c. */
+struct gpus_state {
+	struct db		 *db;		/* NULL: no state yet */
+	struct gpu_alloc	**allocs;
+	size_t			  nallocs;
+};
 
 struct gpus_host {
-	const char	*name;
-	sqlite3		*state;
-	char		 guest[128];
+	const char		*name;
+	struct gpus_state	*state;
 };
+
+static void
+gpus_alloc_add(struct gpu_alloc *a, void *arg)
+{
+	struct gpus_state	*st = arg;
+
+	st->allocs = xreallocarray(st->allocs, st->nallocs + 1,
+	    sizeof(*st->allocs));
+	st->allocs[st->nallocs++] = a;
+}
 
 static const char *
 gpus_allocated_to(void *arg, const char *device)
 {
 	struct gpus_host	*h = arg;
-	sqlite3_stmt		*st;
-	const char		*guest = NULL;
+	size_t			 i;
 
-	if (h->state == NULL || sqlite3_prepare_v2(h->state, "SELECT guest "
-	    "FROM gpu_allocs WHERE host = ? AND device = ?", -1, &st,
-	    NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(st, 1, h->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		strlcpy(h->guest, (const char *)sqlite3_column_text(st, 0),
-		    sizeof(h->guest));
-		guest = h->guest;
-	}
-	sqlite3_finalize(st);
-	return guest;
+	for (i = 0; h->state != NULL && i < h->state->nallocs; i++)
+		if (strcmp(h->state->allocs[i]->host, h->name) == 0 &&
+		    strcmp(h->state->allocs[i]->device, device) == 0)
+			return h->state->allocs[i]->guest;
+	return NULL;
 }
 
 static int
 gpus_quarantined(void *arg, const char *device, char *reason, size_t len)
 {
 	struct gpus_host	*h = arg;
-	sqlite3_stmt		*st;
-	int			 found = 0;
 
-	if (h->state == NULL || sqlite3_prepare_v2(h->state, "SELECT reason "
-	    "FROM gpu_quarantine WHERE host = ? AND device = ?", -1, &st,
-	    NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, h->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		strlcpy(reason, (const char *)sqlite3_column_text(st, 0), len);
-		found = 1;
-	}
-	sqlite3_finalize(st);
-	return found;
+	return h->state != NULL && h->state->db != NULL &&
+	    db_gpu_quarantine_get(h->state->db, h->name, device, reason,
+	    len) == 0;
+}
+
+static void
+gpus_state_open(struct gpus_state *st, const char *path)
+{
+	char	err[512];
+
+	memset(st, 0, sizeof(*st));
+	/* No state yet (a broker never started) shows no allocations. */
+	if ((st->db = db_open_readonly(path, err, sizeof(err))) == NULL)
+		return;
+	if (db_gpu_alloc_load(st->db, gpus_alloc_add, st) == -1)
+		fprintf(stderr, "paprikactl: %s: cannot read the GPU "
+		    "allocations\n", path);
+}
+
+static void
+gpus_state_close(struct gpus_state *st)
+{
+	size_t	i;
+
+	for (i = 0; i < st->nallocs; i++)
+		free(st->allocs[i]);
+	free(st->allocs);
+	if (st->db != NULL)
+		db_close(st->db);
 }
 
 /* One host as JSON: its GPUs, or why they could not be read. */
 static json_t *
-gpus_host(const char *name, const char *uri, sqlite3 *state)
+gpus_host(const char *name, const char *uri, struct gpus_state *state)
 {
-	struct gpus_host	 h = { name, state, "" };
+	struct gpus_host	 h = { name, state };
 	struct gpujson_state	 st = { gpus_allocated_to, gpus_quarantined,
 				    &h };
 	struct gpu_inventory	 inv;
@@ -192,7 +214,7 @@ cmd_gpus(int argc, char *argv[])
 	};
 	const char		*config = BROKER_DEFAULT_CONFIG, *uri = NULL;
 	struct broker_config	*c;
-	sqlite3			*state = NULL;
+	struct gpus_state	 state;
 	json_t			*hosts;
 	char			 err[512];
 	size_t			 i;
@@ -225,15 +247,11 @@ cmd_gpus(int argc, char *argv[])
 			fprintf(stderr, "paprikactl: %s\n", err);
 			return 1;
 		}
-		if (sqlite3_open_v2(c->state, &state, SQLITE_OPEN_READONLY,
-		    NULL) != SQLITE_OK) {
-			sqlite3_close(state);
-			state = NULL;	/* no broker state yet */
-		}
+		gpus_state_open(&state, c->state);
 		for (i = 0; i < c->nhosts; i++)
 			json_array_append_new(hosts, gpus_host(c->hosts[i].name,
-			    c->hosts[i].uri, state));
-		sqlite3_close(state);
+			    c->hosts[i].uri, &state));
+		gpus_state_close(&state);
 		conf_free(c);
 	}
 	if (json) {

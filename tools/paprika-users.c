@@ -16,10 +16,7 @@
 #include <unistd.h>
 
 #include "auth.h"
-#include "broker.h"
-#include "privsep.h"
-#include "qr.h"
-#include "twofactor.h"
+#include "brokertool.h"
 
 #define USERS_DEFAULT_FILE	SYSCONFDIR "/paprika/users"
 #define USERS_LINE_MAX		1024
@@ -60,7 +57,7 @@ users_usage(void)
 	    "change the broker's state file and read its TOTP key, both named\n"
 	    "in the broker's configuration (%s unless -c names\n"
 	    "another): run them as the user the broker runs as.\n",
-	    USERS_DEFAULT_FILE, BROKER_DEFAULT_CONFIG);
+	    USERS_DEFAULT_FILE, SYSCONFDIR "/paprika/paprika-brokerd.conf");
 	exit(2);
 }
 
@@ -399,100 +396,28 @@ users_list(const struct users_file *uf)
 	return 0;
 }
 
-/* The broker's state and TOTP key, from its configuration; exits on
- * errors. */
-static struct db *
-users_totp_open(const char *config, struct totp_keys *k)
-{
-	struct broker_config	*c;
-	struct db		*db;
-	char			 err[1024];
-
-	if ((c = conf_load(config, err, sizeof(err))) == NULL)
-		errx(1, "%s", err);
-	if (c->totp == CONF_TOTP_OFF)
-		errx(1, "%s: [broker] totp is off: set it to optional or "
-		    "required first", config);
-	if (totp_keys_load(c->totp_key, k, err, sizeof(err)) == -1)
-		errx(1, "%s", err);
-	/*
-	 * The state is the broker's user's (privsep.c): run as root, become
-	 * that user first, so that the database and its journal stay its.
-	 */
-	if (geteuid() == 0)
-		privsep_drop(c->user);
-	if ((db = db_open(c->state, err, sizeof(err))) == NULL)
-		errx(1, "%s", err);
-	conf_free(c);
-	return db;
-}
-
-/* paprika-users totp enroll|remove|status NAME. */
-static int
+/*
+ * paprika-users totp enroll|remove|status NAME: the second factor lives in
+ * the broker's state, which paprika-brokertool reads; this program keeps
+ * to the users file.
+ */
+static void __attribute__((noreturn))
 users_totp(const char *config, const char *what, const char *name)
 {
-	struct totp_keys	 k;
-	struct db		*db;
-	char			 uri[TOTP_URI_MAX];
-	char			 codes[TOTP_RECOVERY_CODES][TOTP_RECOVERY_TEXT];
-	time_t			 now = time(NULL);
-	size_t			 i;
-	int			 rc, left, ret = 1;
+	const char	*argv[7];
+	size_t		 n = 0;
 
 	users_check_name(name);
-	if (strcmp(what, "enroll") != 0 && strcmp(what, "remove") != 0 &&
-	    strcmp(what, "status") != 0)
-		users_usage();
-	db = users_totp_open(config, &k);
-	if (strcmp(what, "status") == 0) {
-		if ((rc = twofactor_enrolled(db, name, &left)) == -1)
-			goto out;
-		if (rc == 1)
-			printf("%s: enrolled, %d recovery codes left\n", name,
-			    left);
-		else
-			printf("%s: not enrolled\n", name);
-		ret = 0;
-	} else if (strcmp(what, "remove") == 0) {
-		if ((rc = twofactor_remove(db, name)) == -1)
-			goto out;
-		if (rc == 0) {
-			warnx("%s has no second factor", name);
-			goto out;
-		}
-		db_audit(db, "paprika-users", "", "totp remove", name, "ok",
-		    "second factor removed");
-		ret = 0;
-	} else {
-		if ((rc = twofactor_begin(db, &k, name, now, uri,
-		    sizeof(uri))) == 1) {
-			warnx("%s has a second factor: totp remove first",
-			    name);
-			goto out;
-		}
-		if (rc == -1 || twofactor_confirm(db, &k, name, NULL, now,
-		    codes) != 0) {
-			warnx("cannot save the second factor");
-			goto out;
-		}
-		db_audit(db, "paprika-users", "", "totp enrol", name, "ok",
-		    "enrolled by paprika-users");
-		printf("Scan this with the authenticator app, or enter the "
-		    "URI:\n%s\n\n", uri);
-		qr_print(uri, stdout);
-		printf("\nRecovery codes, each good for one login without the "
-		    "app (shown only now):\n");
-		for (i = 0; i < TOTP_RECOVERY_CODES; i++)
-			printf("  %s\n", codes[i]);
-		fflush(stdout);
-		explicit_bzero(uri, sizeof(uri));
-		explicit_bzero(codes, sizeof(codes));
-		ret = 0;
+	argv[n++] = "paprika-users";
+	argv[n++] = "totp";
+	if (config != NULL) {
+		argv[n++] = "--config";
+		argv[n++] = config;
 	}
-out:
-	explicit_bzero(&k, sizeof(k));
-	db_close(db);
-	return ret;
+	argv[n++] = what;
+	argv[n++] = name;
+	argv[n] = NULL;
+	brokertool_exec(argv);
 }
 
 int
@@ -500,7 +425,7 @@ main(int argc, char *argv[])
 {
 	struct users_file	 uf;
 	const char		*path = USERS_DEFAULT_FILE, *cmd;
-	const char		*config = BROKER_DEFAULT_CONFIG;
+	const char		*config = NULL;
 	const char		*groups = "", *args[2] = { NULL, NULL };
 	size_t			 nargs = 0;
 	int			 ch, i, from_stdin = 0, have_groups = 0, ret;
@@ -560,9 +485,9 @@ main(int argc, char *argv[])
 		users_load(&uf, path);
 		ret = users_list(&uf);
 	} else if (strcmp(cmd, "totp") == 0 && nargs == 2 && !have_groups &&
-	    !from_stdin)
-		return users_totp(config, args[0], args[1]);
-	else
+	    !from_stdin) {
+		users_totp(config, args[0], args[1]);
+	} else
 		users_usage();
 	users_free(&uf);
 	return ret;

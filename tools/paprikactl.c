@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/rand.h>
 
+#include "brokertool.h"
 #include "keyring.h"
-#include "paprikactl.h"
 #include "ticket.h"
+#include "xmalloc.h"
 
 #define DEFAULT_SOCKET	RUNSTATEDIR "/paprika/gatewayd.sock"
 #define REPLY_MAX	(16 * 1024 * 1024)
@@ -170,9 +170,8 @@ cmd_ticket(int argc, char *argv[])
 	}
 	if (t.nports == 0)
 		die("--ports needs at least one port");
-	if (!have_session && RAND_bytes((unsigned char *)&t.session_id,
-	    sizeof t.session_id) != 1)
-		die("no randomness for a session id");
+	if (!have_session)
+		arc4random_buf(&t.session_id, sizeof t.session_id);
 	if (keyring_load(keys, &ring, err, sizeof err) == -1)
 		die("%s", err);
 	key = key_id == -1 ? keyring_signing(&ring) :
@@ -291,6 +290,25 @@ cmd_sessions(int json)
 	return 0;
 }
 
+/*
+ * gpus and audit read the broker's configuration and state on its host:
+ * paprika-brokertool runs them, so that this program links neither
+ * libvirt, SQLite nor PAM.
+ */
+static void __attribute__((noreturn))
+broker_command(int argc, char *argv[])
+{
+	const char	**av;
+	int		  i;
+
+	av = xreallocarray(NULL, (size_t)argc + 2, sizeof(*av));
+	av[0] = "paprikactl";
+	for (i = 0; i < argc; i++)
+		av[i + 1] = argv[i];
+	av[argc + 1] = NULL;
+	brokertool_exec(av);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -315,10 +333,8 @@ main(int argc, char *argv[])
 	json = argc > 1 && strcmp(argv[argc - 1], "--json") == 0;
 	if (strcmp(cmd, "ticket") == 0)
 		return cmd_ticket(argc, argv);
-	if (strcmp(cmd, "gpus") == 0)
-		return cmd_gpus(argc, argv);
-	if (strcmp(cmd, "audit") == 0)
-		return cmd_audit(argc, argv);
+	if (strcmp(cmd, "gpus") == 0 || strcmp(cmd, "audit") == 0)
+		broker_command(argc, argv);
 	if (strcmp(cmd, "sessions") == 0)
 		return cmd_sessions(json);
 	if (strcmp(cmd, "kill") == 0) {

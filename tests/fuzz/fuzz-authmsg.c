@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the PAM helper's messages (broker/authmsg.c): the
+ * libFuzzer harness for the PAM helper's messages (lib/auth/authmsg.c): the
  * helper decodes requests from the unprivileged broker, the broker decodes
  * the helper's replies. The first byte picks which; the rest is decoded
  * from a heap copy of exactly its length. Besides memory errors it checks

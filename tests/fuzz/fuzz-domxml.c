@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the broker's domain preparation (broker/domxml.c).
+ * libFuzzer harness for the broker's domain preparation (lib/virt/domxml.c).
  *
  * The first HEAD_LEN bytes of an input choose the options (how many PCI
  * functions, which edits, valid or invalid vendor_id and uuid); the rest

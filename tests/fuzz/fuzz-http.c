@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the broker's HTTP parsing (broker/httpparse.c):
+ * libFuzzer harness for the broker's HTTP parsing (lib/http/httpparse.c):
  * request paths and route matching, Authorization values and Cookie
  * headers. The input is split at newlines into a path, an Authorization
  * value and a Cookie header. Besides memory errors, it checks what

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for broker/screen.c, which reads the PNG or PPM a
+ * libFuzzer harness for lib/virt/screen.c, which reads the PNG or PPM a
  * guest's screendump gives. Besides memory errors, it checks what
  * screen.h promises: an error has a message; a verdict has a size within
  * the limits and one of the three looks.

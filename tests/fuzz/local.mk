@@ -16,9 +16,9 @@ noinst_PROGRAMS += tests/fuzz/fuzz-http tests/fuzz/fuzz-request \
 	tests/fuzz/fuzz-ws
 
 tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c tests/fuzz/fuzz.h \
-	broker/httpparse.c
+	lib/http/httpparse.c
 tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) \
-	$(JANSSON_CFLAGS) -I$(top_srcdir)/broker
+	$(JANSSON_CFLAGS) $(HTTP_CPPFLAGS)
 tests_fuzz_fuzz_http_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_http_LDADD = $(PAPRIKA_COMMON_LIBS)
 
@@ -43,8 +43,8 @@ tests_fuzz_fuzz_metrics_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_metrics_LDADD = $(PAPRIKA_COMMON_LIBS)
 
 tests_fuzz_fuzz_authmsg_SOURCES = tests/fuzz/fuzz-authmsg.c tests/fuzz/fuzz.h \
-	broker/authmsg.c broker/authmsg.h
-tests_fuzz_fuzz_authmsg_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/broker
+	lib/auth/authmsg.c lib/auth/authmsg.h
+tests_fuzz_fuzz_authmsg_CFLAGS = $(AM_CFLAGS) $(AUTH_CPPFLAGS)
 tests_fuzz_fuzz_authmsg_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_authmsg_LDADD = $(PAPRIKA_COMMON_LIBS)
 
@@ -60,17 +60,17 @@ tests_fuzz_fuzz_ticket_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_fuzz_fuzz_ticket_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_ticket_LDADD = $(PAPRIKA_COMMON_LIBS)
 
-tests_fuzz_fuzz_domxml_SOURCES = tests/fuzz/fuzz-domxml.c broker/domxml.c \
-	broker/domxml.h broker/gpu.h
+tests_fuzz_fuzz_domxml_SOURCES = tests/fuzz/fuzz-domxml.c lib/virt/domxml.c \
+	lib/virt/domxml.h lib/gpu/gpu.h
 tests_fuzz_fuzz_domxml_CFLAGS = $(AM_CFLAGS) $(LIBXML2_CFLAGS) \
-	-I$(top_srcdir)/broker
+	$(VIRT_CPPFLAGS)
 tests_fuzz_fuzz_domxml_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_domxml_LDADD = $(PAPRIKA_COMMON_LIBS) $(LIBXML2_LIBS)
 
-tests_fuzz_fuzz_screen_SOURCES = tests/fuzz/fuzz-screen.c broker/screen.c \
-	broker/screen.h
+tests_fuzz_fuzz_screen_SOURCES = tests/fuzz/fuzz-screen.c lib/virt/screen.c \
+	lib/virt/screen.h
 tests_fuzz_fuzz_screen_CFLAGS = $(AM_CFLAGS) $(LIBPNG_CFLAGS) \
-	$(OPENSSL_CFLAGS) -I$(top_srcdir)/broker
+	$(OPENSSL_CFLAGS) $(VIRT_CPPFLAGS)
 tests_fuzz_fuzz_screen_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_screen_LDADD = $(PAPRIKA_COMMON_LIBS) $(LIBPNG_LIBS)
 

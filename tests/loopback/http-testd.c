@@ -1,5 +1,5 @@
 /*
- * A test server for broker/http.c: a few routes on one listener, driven by
+ * A test server for lib/http/http.c: a few routes on one listener, driven by
  * tests/loopback/test-broker-http.py.
  *
  * usage: http-testd -l addr:port [-c cert -k key] [-t timeout] [-b max_body]

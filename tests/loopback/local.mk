@@ -46,7 +46,7 @@ tests_loopback_test_gpu_CFLAGS = $(VIRT_TEST_CFLAGS) \
 	-DGPU_FIXTURE='"$(abs_top_srcdir)/tests/fixtures/gpu-host.xml"'
 tests_loopback_test_gpu_LDADD = $(BROKER_LIBS)
 
-# The broker's HTTPS server (broker/http.c) behind a small test program.
+# The broker's HTTPS server (lib/http/http.c) behind a small test program.
 check_PROGRAMS += tests/loopback/http-testd
 tests_loopback_http_testd_SOURCES = tests/loopback/http-testd.c
 tests_loopback_http_testd_CFLAGS = $(BROKER_CFLAGS)

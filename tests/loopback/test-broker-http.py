@@ -1,4 +1,4 @@
-"""Integration test of broker/http.c through tests/loopback/http-testd.
+"""Integration test of lib/http/http.c through tests/loopback/http-testd.
 
 Makes a throw-away CA and server certificate with paprika-certs, starts
 http-testd on free loopback ports and talks HTTPS to it with http.client and

@@ -132,7 +132,7 @@ def config_check(h, t):
          10, "out of range"),
         ("a zero request_timeout on line 11",
          base.replace("request_timeout = 7s", "request_timeout = 0"),
-         11, "request_timeout must be at least 1 second"),
+         11, "request_timeout 0 is out of range (1s to 1h)"),
         ("a bad network on line 5",
          base.replace("10.0.0.0/24", "10.0.0.1/24"), 5, "bad network"),
         ("a bad listen address on line 2",
@@ -163,6 +163,12 @@ def config_check(h, t):
         r = run_check(h, path)
         t.ok(r.returncode != 0 and words in r.stderr,
              "-n: refuses a configuration %s" % label, r.stderr)
+    # A check of the whole file names the line of the key it is about.
+    write(path, base.replace("listen_tls = none", "listen_tls = 127.0.0.1:3129"))
+    r = run_check(h, path)
+    t.ok(r.returncode != 0 and ("%s:3: listen_tls needs" % path) in r.stderr,
+         "-n: listen_tls without a certificate is reported at its line 3",
+         r.stderr)
     loose = h.make_keys("loose-keys", [1])
     os.chmod(os.path.join(loose, "1.key"), 0o644)
     write(path, base.replace(h.keys, loose))

@@ -106,4 +106,23 @@ is "with mode 600" 600 "$(stat -c %a "$F")"
 F=$T/none
 is "list of a missing file exits 1" 1 "$(run list)"
 
+# What each program links: paprika-users and paprikactl belong on hosts
+# without libvirt, SQLite or PAM; the broker-side commands they hand to
+# paprika-brokertool tell the user where to run them when it is missing.
+bin=$(dirname "$USERS")
+links() { ldd "$1" | grep -oE 'lib(virt|sqlite3|pam|xml2)[^ ]*' | sort -u | tr '\n' ' '; }
+is "paprika-users links no libvirt, SQLite, PAM or libxml2" "" "$(links "$USERS")"
+is "paprikactl links none of them either" "" "$(links "$bin/paprikactl")"
+is "paprika-brokertool, which reads the broker's state, links SQLite" \
+    1 "$(links "$bin/paprika-brokertool" | grep -c sqlite3)"
+mkdir "$T/lonely"
+cp "$USERS" "$bin/paprikactl" "$T/lonely/"
+"$T/lonely/paprika-users" totp status alice >"$T/out" 2>"$T/err"
+is "totp without paprika-brokertool exits 127" 127 "$?"
+is "and says where to run it" 1 \
+    "$(grep -c "^paprika-users: cannot run .*paprika-brokertool.*run this command on the broker's host" "$T/err")"
+"$T/lonely/paprikactl" gpus >"$T/out" 2>"$T/err"
+is "paprikactl gpus without it exits 127, naming itself" 1 \
+    "$(grep -c "^paprikactl: cannot run .*paprika-brokertool" "$T/err")"
+
 finish

@@ -1,5 +1,5 @@
-# tests/unit: cmocka unit tests, one program per module (DESIGN.md: no
-# network, no daemons). Each links the common library; test-request,
+# tests/unit: cmocka unit tests, one program per module (no network,
+# no daemons). Each links the common library; test-request,
 # test-wsparse, test-control-parse and test-metrics-parse also compile the
 # gateway's parsers of the CONNECT request, WebSocket upgrades and frames,
 # control requests and metrics requests,
@@ -11,6 +11,7 @@ UNIT_TESTS = \
 	tests/unit/test-authmsg \
 	tests/unit/test-broker-conf \
 	tests/unit/test-config \
+	tests/unit/test-conftab \
 	tests/unit/test-control-parse \
 	tests/unit/test-domxml \
 	tests/unit/test-encode \
@@ -40,8 +41,8 @@ tests_unit_test_auditfmt_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 
 # The PAM helper's messages: pure, compiled alone.
 tests_unit_test_authmsg_SOURCES = tests/unit/test-authmsg.c \
-	broker/authmsg.c broker/authmsg.h
-tests_unit_test_authmsg_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/broker
+	lib/auth/authmsg.c lib/auth/authmsg.h
+tests_unit_test_authmsg_CFLAGS = $(UNIT_CFLAGS) $(AUTH_CPPFLAGS)
 tests_unit_test_authmsg_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_auth_SOURCES = tests/unit/test-auth.c tests/unit/unit.h
@@ -84,6 +85,10 @@ tests_unit_test_totp_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_config_SOURCES = tests/unit/test-config.c tests/unit/unit.h
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_config_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_conftab_SOURCES = tests/unit/test-conftab.c tests/unit/unit.h
+tests_unit_test_conftab_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_conftab_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_encode_SOURCES = tests/unit/test-encode.c
 tests_unit_test_encode_CFLAGS = $(UNIT_CFLAGS)

@@ -1,5 +1,5 @@
 /*
- * Unit tests for broker/auth.c with the local users file only (PAM is
+ * Unit tests for lib/auth/auth.c with the local users file only (PAM is
  * tested against pam_wrapper in tests/loopback/test-pam.sh).
  */
 #include <sys/stat.h>

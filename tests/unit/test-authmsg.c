@@ -1,4 +1,4 @@
-/* Unit tests for broker/authmsg.c: the PAM helper's requests and replies. */
+/* Unit tests for lib/auth/authmsg.c: the PAM helper's requests and replies. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -48,6 +48,19 @@ load(const char *text, char *err, size_t errlen)
 	return c;
 }
 
+/* Loads text + keys, which must be refused with want in the message. */
+static void
+refused_after(const char *text, const char *keys, const char *want)
+{
+	char	err[512], all[2048];
+
+	fmt(all, sizeof(all), "%s%s", text, keys);
+	err[0] = '\0';
+	assert_null(load(all, err, sizeof(err)));
+	if (strstr(err, want) == NULL)
+		fail_msg("%s\"%s\" lacks \"%s\"", keys, err, want);
+}
+
 static void
 test_example_loads(void **state)
 {
@@ -81,8 +94,8 @@ test_refused(void **state)
 		    "\"sleep\": use none, lock, shutdown or revert" },
 		{ "[pool p]\nready_when = screen\n", "ready_when \"screen\": "
 		    "use auto, agent, display or port" },
-		{ "[pool p]\nready_timeout = 0\n", "ready_timeout must be at "
-		    "least 1 s" },
+		{ "[pool p]\nready_timeout = 0\n", ":2: ready_timeout 0 is out "
+		    "of range (1s to 365d)" },
 		{ "[pool p]\nready_settle = soon\n", ":2: " },
 		{ "[gateway g]\nproxy = ftp://x\n", "must start with http" },
 		{ "[host h]\nspice_address = hv.example\n", "not an IPv4" },
@@ -307,14 +320,8 @@ test_gpu_pools(void **state)
 	assert_int_equal(conf_pool_find(c, "office")->gpu.mode, GPU_MODE_NONE);
 	conf_free(c);
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		fmt(text, sizeof(text), "%s%s", base, bad[i].keys);
-		err[0] = '\0';
-		assert_null(load(text, err, sizeof(err)));
-		if (strstr(err, bad[i].want) == NULL)
-			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err,
-			    bad[i].want);
-	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		refused_after(base, bad[i].keys, bad[i].want);
 }
 
 /* hosts = A, B: template pools only, each a [host] section. */
@@ -362,6 +369,62 @@ dump_of(const struct broker_config *c)
 	conf_dump(c, fp);
 	fclose(fp);
 	return dump;
+}
+
+/* Checks after parsing name the line that set the key they are about. */
+static void
+test_check_lines(void **state)
+{
+	static const char	gw[] = "[host h]\nuri = test:///default\n"
+	    "[gateway g]\nproxy = http://g:1\n";
+	static const struct {
+		const char	*keys;
+		const char	*want;
+	} bad[] = {
+		{ "[pool p]\nhost = h\nkind = template\ntemplate = t\n"
+		    "spares = 30\n", ":9: [pool p] spares (30) exceeds max (10)" },
+		{ "[pool p]\nhost = h\nguests = a\n\ndisconnect_action = "
+		    "revert\n", ":9: [pool p] disconnect_action = revert" },
+		{ "[pool p]\nguests = a\nkind = shared\n", ":6: [pool p] needs "
+		    "host" },
+		{ "[pool p]\nhost = h\nkind = static\n", ":7: static [pool p] "
+		    "assigns no guests" },
+		{ "[host i]\nspice_subject = CN=i\n", ":6: [host i] has no uri" },
+		{ "[broker]\ntotp_groups = staff\n", ":6: [broker] totp_groups "
+		    "needs totp" },
+		{ "[gateway h]\ncontrol = /x\n", ":6: [gateway h] has no proxy" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		refused_after(gw, bad[i].keys, bad[i].want);
+}
+
+/* -n -v prints every key, defaults included, in its section. */
+static void
+test_dump_all(void **state)
+{
+	struct broker_config	*c;
+	char			 err[512] = "", *dump;
+
+	if ((c = load(base, err, sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	dump = dump_of(c);
+	assert_non_null(strstr(dump, "[broker]\nlisten = 127.0.0.1:8443\n"
+	    "user = \n"));
+	assert_non_null(strstr(dump, "metrics_networks = 127.0.0.0/8, "
+	    "::1/128\n\n[roles]\nhelpdesk = hd\nadmin = root-ops\n\n"
+	    "[limits]\nlogin_free_failures = 3\n"));
+	assert_non_null(strstr(dump, "[gateway gw]\nproxy = "
+	    "http://gw.example:3128\ncontrol = \nwebsocket = \nproxy_for = "
+	    "10.1.0.0/16 http://10.1.0.1:3128\nproxy_for = 10.2.0.0/16 "
+	    "http://10.1.0.1:3128\n"));
+	assert_non_null(strstr(dump, "[pool mine]\nkind = static\n"
+	    "host = hv1\nhosts = hv1\ntitle = mine\nguests = \n"
+	    "assign = alice=a-desk\n"));
+	assert_non_null(strstr(dump, "totp = optional\ngpu = none\n"));
+	free(dump);
+	conf_free(c);
 }
 
 /* ready_when and its timeouts: defaults, settings, and the dump. */
@@ -435,7 +498,7 @@ test_audit_retention(void **state)
 	    sizeof(err)));
 	assert_null(load("[broker]\naudit_purge_interval = 0\n", err,
 	    sizeof(err)));
-	assert_non_null(strstr(err, "at least 1s"));
+	assert_non_null(strstr(err, "out of range (1s to 365d)"));
 }
 
 /* PAM accounts and the failure delay: defaults, settings, limits, dump. */
@@ -471,7 +534,7 @@ test_pam_settings(void **state)
 
 	assert_null(load("[limits]\nlogin_fail_delay = 61s\n", err,
 	    sizeof(err)));
-	assert_non_null(strstr(err, "at most 60s"));
+	assert_non_null(strstr(err, "61s is out of range (0s to 60s)"));
 	assert_null(load("[broker]\npam_min_uid = -1\n", err, sizeof(err)));
 	assert_null(load("[broker]\npam_allow_root = maybe\n", err,
 	    sizeof(err)));
@@ -532,6 +595,8 @@ main(void)
 		cmocka_unit_test(test_audit_retention),
 		cmocka_unit_test(test_pam_settings),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_check_lines),
+		cmocka_unit_test(test_dump_all),
 	};
 
 	log_init("test-broker-conf", 1, 0);

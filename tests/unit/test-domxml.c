@@ -1,5 +1,5 @@
 /*
- * Unit tests for broker/domxml.c: the edits the broker makes to a domain
+ * Unit tests for lib/virt/domxml.c: the edits the broker makes to a domain
  * definition. Outputs are parsed again and checked with XPath, so that
  * attribute order and whitespace do not matter.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for broker/gpu.c: PCI addresses, node device and domain XML
+ * Unit tests for lib/gpu/gpu.c: PCI addresses, node device and domain XML
  * as libvirt writes it, the verdict on each kind of card with the sentence
  * users read, and which device a libvirt or QEMU error blames.
  */

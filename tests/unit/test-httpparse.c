@@ -1,4 +1,4 @@
-/* Unit tests for broker/httpparse.c: paths, routes, bearer tokens, cookies. */
+/* Unit tests for lib/http/httpparse.c: paths, routes, bearer tokens, cookies. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

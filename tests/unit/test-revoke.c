@@ -19,6 +19,7 @@
 #include "unit.h"
 
 #include "gateway.h"
+#include "log.h"
 
 #define TABLE_MAX	100000	/* REVOKE_MAX */
 

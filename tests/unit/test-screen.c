@@ -1,5 +1,5 @@
 /*
- * Unit tests for broker/screen.c: what a guest's screenshot shows. The
+ * Unit tests for lib/virt/screen.c: what a guest's screenshot shows. The
  * images are made here, as PNG (libpng) and PPM, the two forms QEMU's
  * screendump takes through libvirt.
  */

@@ -1,4 +1,4 @@
-/* Unit tests for broker/throttle.c: failure counts, delays and lockouts. */
+/* Unit tests for lib/auth/throttle.c: failure counts, delays and lockouts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

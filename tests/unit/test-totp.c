@@ -1,4 +1,4 @@
-/* Unit tests for broker/totp.c: RFC 4226 and RFC 6238 test vectors, the
+/* Unit tests for lib/auth/totp.c: RFC 4226 and RFC 6238 test vectors, the
  * step window and replays, sealed secrets, URIs and recovery codes. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,8 +1,8 @@
 /*
  * The GPU jobs of a libvirt host: the inventory of its PCI devices and the
- * start of a guest with a GPU, each device checked again just before
- * (spice-notes 6.5), as QEMU's own errors ("group 14 is not viable") are
- * what users of other brokers are left with.
+ * start of a guest with a GPU, each device checked again just before, as
+ * QEMU's own errors ("group 14 is not viable") are what users of other
+ * brokers are left with.
  */
 #include <stdio.h>
 #include <stdlib.h>
