@@ -14,7 +14,10 @@ paprika_client_SOURCES = \
 	client/dn.c client/dn.h \
 	client/monitors.c \
 	client/headless.c \
-	client/window.c
+	client/window.c client/windowpriv.h \
+	client/windowactions.c \
+	client/windowdisplay.c \
+	client/windowpages.c
 paprika_client_CFLAGS = $(AM_CFLAGS) $(CLIENT_CFLAGS) $(JANSSON_CFLAGS)
 paprika_client_LDADD = $(CLIENT_LIBS) $(JANSSON_LIBS)
 endif

@@ -22,61 +22,11 @@
 #include <spice-client-gtk.h>
 
 #include "client.h"
+#include "windowpriv.h"
 
 #define WINDOW_RETRY_FIRST	2	/* seconds before the first reconnect */
 #define WINDOW_RETRY_MAX	30	/* the backoff stops doubling here */
 
-struct _PaprikaWindow {
-	GtkApplicationWindow parent;
-
-	ClientConfig	*cfg;		/* borrowed from main() */
-	PaprikaBroker	*broker;
-	GCancellable	*cancel;	/* the current way from login to desktop */
-	PaprikaSession	*session;
-	GPtrArray	*desktops;
-	gchar		*desktop_id;
-	gchar		*desktop_title;
-	gchar		*session_id;	/* the broker's, of the desktop shown */
-	gboolean	 can_reset;	/* the user may reset desktop_id */
-	gboolean	 usbredir;	/* USB redirection: [client] and the pool allow it */
-	PaprikaMonitors	*monitors;	/* of the session */
-	GHashTable	*monitor_windows; /* channel << 8 | id -> GtkWindow */
-	gboolean	 resetting;	/* a reset is under way at the broker */
-	gboolean	 opened;	/* the SPICE session showed the desktop */
-	gint64		 lost_at;	/* reconnecting since (monotonic), or 0 */
-	gint		 retry_delay;	/* seconds before the next try after this */
-	gint		 countdown;	/* seconds left before this try */
-	guint		 countdown_id;
-	guint		 attempts;
-
-	GtkWidget	*stack;
-	GtkWidget	*header;
-	GtkWidget	*logout_button;
-	GtkWidget	*usb_button;
-	GtkWidget	*usb_dialog;	/* the USB device picker, while open */
-	GtkWidget	*reset_button;
-	GtkWidget	*reset_dialog;	/* the confirmation, while open */
-	GtkWidget	*url_entry;
-	GtkWidget	*user_entry;
-	GtkWidget	*password_entry;
-	GtkWidget	*totp_label;	/* shown when the broker asks */
-	GtkWidget	*totp_entry;
-	GtkWidget	*login_button;
-	GtkWidget	*login_spinner;
-	GtkWidget	*login_message;
-	GtkWidget	*desktop_list;
-	GtkWidget	*progress_title;
-	GtkWidget	*progress_bar;
-	GtkWidget	*progress_step;
-	GtkWidget	*display_box;
-	GtkWidget	*display;
-	GtkWidget	*reconnect_label;
-	GtkWidget	*reconnect_reason;
-	GtkWidget	*kiosk_menu;
-	GtkWidget	*kiosk_logout;
-	GtkWidget	*kiosk_reset;
-	GtkWidget	*kiosk_usb;
-};
 
 G_DEFINE_TYPE(PaprikaWindow, paprika_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -86,7 +36,7 @@ static void	window_connect_desktop(PaprikaWindow *, const PaprikaDesktop *);
  * The USB picker makes sense with a SPICE session that redirects USB; Reset
  * with a SPICE session to a desktop the user may reset, once at a time.
  */
-static void
+void
 window_actions_update(PaprikaWindow *win)
 {
 	GAction *usb = g_action_map_lookup_action(G_ACTION_MAP(win), "usb");
@@ -110,7 +60,7 @@ window_actions_update(PaprikaWindow *win)
 }
 
 /* Drops the SPICE session and its display, quietly. */
-static void
+void
 window_drop_session(PaprikaWindow *win)
 {
 	win->opened = FALSE;
@@ -148,7 +98,7 @@ window_drop_session(PaprikaWindow *win)
 }
 
 /* Cancels whatever is under way and starts a fresh cancellable. */
-static void
+void
 window_cancel(PaprikaWindow *win)
 {
 	g_cancellable_cancel(win->cancel);
@@ -157,7 +107,7 @@ window_cancel(PaprikaWindow *win)
 }
 
 /* Stops reconnecting: no countdown, no try pending. */
-static void
+void
 window_stop_reconnect(PaprikaWindow *win)
 {
 	if (win->countdown_id != 0) {
@@ -180,7 +130,7 @@ window_logout_done(GObject *src, GAsyncResult *res, gpointer data)
 }
 
 /* The keyboard to the field of the login page the user types into next. */
-static void
+void
 window_focus_login(PaprikaWindow *win)
 {
 	/* Enter logs in, even after a popover took the default away. */
@@ -221,7 +171,7 @@ window_show_login(PaprikaWindow *win, const gchar *message)
 }
 
 /* Ends the login at the broker (in the background) and shows the login page. */
-static void
+void
 window_logout(PaprikaWindow *win, const gchar *message)
 {
 	window_cancel(win);
@@ -284,8 +234,6 @@ window_show_countdown(PaprikaWindow *win, const gchar *why)
 		gtk_label_set_text(GTK_LABEL(win->reconnect_reason), why);
 	gtk_stack_set_visible_child_name(GTK_STACK(win->stack), "reconnect");
 }
-
-static void	window_reconnect_now(PaprikaWindow *);
 
 static gboolean
 window_countdown_tick(gpointer data)
@@ -407,225 +355,6 @@ window_session_closed(PaprikaSession *s, gpointer data)
 	window_session_later(data, "The connection to the desktop was closed.");
 }
 
-/*
- * A display on the screen grabs the keyboard while it has the pointer, so
- * that the keyboard's combinations (Ctrl+Alt+Del) go to the guest. Only
- * from then: spice-gtk tries the grab as the property is set, asserts that
- * the display is its window's focus and warns when its window cannot be
- * seen yet, once another display of the session has the keyboard and the
- * pointer, as when a second monitor's window opens.
- */
-static void
-window_display_grab(GtkWidget *display)
-{
-	gtk_widget_grab_focus(display);
-	g_object_set(display, "grab-keyboard", TRUE, NULL);
-}
-
-static gboolean
-window_display_toplevel_mapped(GtkWidget *top, GdkEvent *event, gpointer display)
-{
-	g_signal_handlers_disconnect_by_func(top, window_display_toplevel_mapped,
-	    display);
-	window_display_grab(display);
-	return GDK_EVENT_PROPAGATE;
-}
-
-/* Mapped: grabs at once in a window on the screen, else once it is. */
-static void
-window_display_mapped(GtkWidget *display, gpointer data)
-{
-	GtkWidget *top = gtk_widget_get_toplevel(display);
-
-	g_signal_handlers_disconnect_by_func(display, window_display_mapped, data);
-	if (gdk_window_is_viewable(gtk_widget_get_window(display)))
-		window_display_grab(display);
-	else
-		g_signal_connect_object(top, "map-event",
-		    G_CALLBACK(window_display_toplevel_mapped), display, 0);
-}
-
-/* A SpiceDisplay of one monitor of the desktop, set up as the client shows it. */
-static GtkWidget *
-window_display_new(SpiceSession *spice, gint channel, gint monitor)
-{
-	GtkWidget *display;
-
-	/* Not grabbing before it is on the screen (spice-gtk's default). */
-	display = g_object_new(SPICE_TYPE_DISPLAY, "session", spice,
-	    "channel-id", channel, "monitor-id", monitor, "grab-keyboard", FALSE,
-	    NULL);
-	g_signal_connect(display, "map", G_CALLBACK(window_display_mapped), NULL);
-	/* Pixel for pixel when the guest fits the window, scaled down when not. */
-	g_object_set(display, "scaling", TRUE, "only-downscale", TRUE,
-	    "resize-guest", FALSE, NULL);
-	gtk_widget_set_hexpand(display, TRUE);
-	gtk_widget_set_vexpand(display, TRUE);
-	return display;
-}
-
-/* The first display channel is there: show its first monitor in the window. */
-static void
-window_channel_new(SpiceSession *spice, SpiceChannel *channel, gpointer data)
-{
-	PaprikaWindow *win = data;
-	gint id;
-
-	if (!SPICE_IS_DISPLAY_CHANNEL(channel) || win->display != NULL)
-		return;
-	g_object_get(channel, "channel-id", &id, NULL);
-	if (id != 0)
-		return;
-	win->display = window_display_new(spice, 0, 0);
-	gtk_container_add(GTK_CONTAINER(win->display_box), win->display);
-	gtk_widget_show(win->display);
-	gtk_widget_grab_focus(win->display);
-	client_log("ui: display %d", id);
-}
-
-/*
- * USB redirection for spice: the channels, and the devices usb_auto_share
- * matches passed at once (and when plugged in).
- */
-static void
-window_usb_setup(PaprikaWindow *win, SpiceSession *spice)
-{
-	SpiceUsbDeviceManager *usb;
-	GError *error = NULL;
-
-	g_object_set(spice, "enable-usbredir", TRUE, NULL);
-	if (win->cfg->usb_auto_share == NULL)
-		return;
-	usb = spice_usb_device_manager_get(spice, &error);
-	if (usb == NULL) {
-		client_log("usb: %s", error->message);
-		g_error_free(error);
-		return;
-	}
-	/*
-	 * The manager's own auto-connect, not SpiceGtkSession's auto-usbredir:
-	 * that one also asks the desktop's session manager over D-Bus to stop
-	 * automounting, and warns where there is none (a kiosk).
-	 */
-	g_object_set(usb, "auto-connect-filter", win->cfg->usb_auto_share,
-	    "auto-connect", TRUE, NULL);
-	client_log("usb: sharing at once: %s", win->cfg->usb_auto_share);
-}
-
-/*
- * What the session shares, as spice-gtk and the widgets now have it: the
- * client's [client] settings and the pool's policy together.
- */
-static void
-window_log_policy(PaprikaWindow *win, const PaprikaConnection *conn)
-{
-	SpiceSession *spice = paprika_session_get_spice(win->session);
-	gboolean clipboard, usb;
-
-	g_object_get(spice_gtk_session_get(spice), "auto-clipboard", &clipboard, NULL);
-	g_object_get(spice, "enable-usbredir", &usb, NULL);
-	client_log("ui: clipboard %s, USB redirection %s, USB control %s "
-	    "(client.conf: clipboard %s, usbredir %s; pool: clipboard %s, usbredir %s)",
-	    clipboard ? "shared" : "not shared", usb ? "on" : "off",
-	    gtk_widget_get_visible(win->cfg->kiosk ? win->kiosk_usb : win->usb_button) ?
-	    "shown" : "hidden",
-	    win->cfg->clipboard ? "yes" : "no", win->cfg->usbredir ? "yes" : "no",
-	    conn->clipboard ? "yes" : "no", conn->usbredir ? "yes" : "no");
-}
-
-/* A window of its own is never closed by the user, only by the guest. */
-static gboolean
-window_monitor_delete(GtkWidget *w, GdkEvent *event, gpointer data)
-{
-	client_log("ui: %s: closing refused (the desktop turns its monitors off)",
-	    gtk_window_get_title(GTK_WINDOW(w)));
-	return GDK_EVENT_STOP;
-}
-
-/*
- * Names and places the window of the desktop's monitor number index (from
- * 0); in kiosk mode full screen on monitor index of the display, where the
- * display has one.
- */
-static void
-window_monitor_place(PaprikaWindow *win, GtkWidget *w, guint index)
-{
-	GdkDisplay *gdisplay = gtk_widget_get_display(GTK_WIDGET(win));
-	GdkMonitor *gmon;
-	GdkRectangle geo;
-	gchar *title;
-
-	title = g_strdup_printf("%s: monitor %u", gtk_window_get_title(GTK_WINDOW(win)),
-	    index + 1);
-	gtk_window_set_title(GTK_WINDOW(w), title);
-	g_free(title);
-	if (!win->cfg->kiosk || (gint)index >= gdk_display_get_n_monitors(gdisplay))
-		return;
-	gmon = gdk_display_get_monitor(gdisplay, (gint)index);
-	gdk_monitor_get_geometry(gmon, &geo);
-	gtk_window_resize(GTK_WINDOW(w), geo.width, geo.height);
-	gtk_window_move(GTK_WINDOW(w), geo.x, geo.y);
-	gtk_window_fullscreen_on_monitor(GTK_WINDOW(w),
-	    gtk_widget_get_screen(GTK_WIDGET(win)), (gint)index);
-}
-
-/* A window of its own for a monitor of the desktop. */
-static GtkWidget *
-window_monitor_open(PaprikaWindow *win, const PaprikaMonitor *mon)
-{
-	GtkWidget *w, *display;
-
-	w = gtk_window_new(GTK_WINDOW_TOPLEVEL);
-	gtk_window_set_default_size(GTK_WINDOW(w), mon->width, mon->height);
-	display = window_display_new(paprika_session_get_spice(win->session),
-	    mon->channel, mon->id);
-	gtk_container_add(GTK_CONTAINER(w), display);
-	/* The display is its window's focus, as a keyboard grab needs. */
-	gtk_window_set_focus(GTK_WINDOW(w), display);
-	g_signal_connect(w, "delete-event", G_CALLBACK(window_monitor_delete), win);
-	if (win->cfg->kiosk)
-		gtk_window_set_decorated(GTK_WINDOW(w), FALSE);
-	client_log("ui: display %d, monitor %d (%dx%d) in its own window",
-	    mon->channel, mon->id, mon->width, mon->height);
-	return w;
-}
-
-/* One window per monitor: the main window has the first, others their own. */
-static void
-window_monitors_changed(PaprikaMonitors *m, gpointer data)
-{
-	PaprikaWindow *win = data;
-	GHashTable *keep = g_hash_table_new(NULL, NULL);
-	GHashTableIter it;
-	gpointer key, w;
-	guint i, n = paprika_monitors_count(m);
-
-	client_log("ui: desktop has %u monitor%s", n, n == 1 ? "" : "s");
-	for (i = 0; i < n; i++) {
-		const PaprikaMonitor *mon = paprika_monitors_get(m, i);
-		gpointer k = GINT_TO_POINTER(mon->channel << 8 | mon->id);
-
-		if (mon->channel == 0 && mon->id == 0)
-			continue;	/* the main window's */
-		g_hash_table_add(keep, k);
-		if ((w = g_hash_table_lookup(win->monitor_windows, k)) == NULL) {
-			w = window_monitor_open(win, mon);
-			g_hash_table_insert(win->monitor_windows, k, w);
-		}
-		/* Its number may change as monitors come and go. */
-		window_monitor_place(win, w, i);
-		gtk_widget_show_all(w);
-	}
-	g_hash_table_iter_init(&it, win->monitor_windows);
-	while (g_hash_table_iter_next(&it, &key, &w))
-		if (!g_hash_table_contains(keep, key)) {
-			client_log("ui: display %d, monitor %d turned off: its window closed",
-			    GPOINTER_TO_INT(key) >> 8, GPOINTER_TO_INT(key) & 0xff);
-			g_hash_table_iter_remove(&it);
-		}
-	g_hash_table_unref(keep);
-}
-
 /* The desktop is ready: open SPICE through the gateway and show it. */
 static void
 window_start_session(PaprikaWindow *win, PaprikaConnection *conn)
@@ -734,7 +463,7 @@ window_reconnect_done(GObject *src, GAsyncResult *res, gpointer data)
 }
 
 /* Asks the broker for a fresh connection to the same desktop. */
-static void
+void
 window_reconnect_now(PaprikaWindow *win)
 {
 	if (win->lost_at == 0) {
@@ -770,7 +499,7 @@ window_connect_desktop(PaprikaWindow *win, const PaprikaDesktop *d)
 	    window_connect_done, g_object_ref(win));
 }
 
-static void
+void
 window_desktop_activated(GtkListBox *box, GtkListBoxRow *row, gpointer data)
 {
 	PaprikaWindow *win = data;
@@ -898,7 +627,7 @@ window_login_done(GObject *src, GAsyncResult *res, gpointer data)
 	g_object_unref(win);
 }
 
-static void
+void
 window_login_clicked(GtkWidget *w, gpointer data)
 {
 	PaprikaWindow *win = data;
@@ -935,517 +664,6 @@ window_login_clicked(GtkWidget *w, gpointer data)
 	    gtk_widget_get_visible(win->totp_entry) ?
 	    gtk_entry_get_text(GTK_ENTRY(win->totp_entry)) : NULL, win->cancel,
 	    window_login_done, g_object_ref(win));
-}
-
-static void
-window_logout_activated(GSimpleAction *action, GVariant *param, gpointer data)
-{
-	PaprikaWindow *win = data;
-
-	if (win->broker != NULL && paprika_broker_logged_in(win->broker))
-		window_logout(win, NULL);
-}
-
-/* Drops the connection to the desktop shown (or being reconnected) and
- * asks the broker for it again now. */
-static void
-window_reconnect_activated(GSimpleAction *action, GVariant *param, gpointer data)
-{
-	PaprikaWindow *win = data;
-
-	if (win->desktop_id == NULL || win->broker == NULL ||
-	    !paprika_broker_logged_in(win->broker) ||
-	    (win->session == NULL && win->lost_at == 0))
-		return;
-	client_log("ui: reconnect asked for");
-	window_cancel(win);
-	window_stop_reconnect(win);
-	window_drop_session(win);
-	gtk_label_set_text(GTK_LABEL(win->reconnect_reason), "Reconnect asked for.");
-	window_reconnect_now(win);
-}
-
-static void
-window_send_cad_activated(GSimpleAction *action, GVariant *param, gpointer data)
-{
-	PaprikaWindow *win = data;
-	guint keys[] = { GDK_KEY_Control_L, GDK_KEY_Alt_L, GDK_KEY_Delete };
-
-	if (win->display == NULL)
-		return;
-	spice_display_send_keys(SPICE_DISPLAY(win->display), keys, G_N_ELEMENTS(keys),
-	    SPICE_DISPLAY_KEY_EVENT_CLICK);
-	client_log("ui: sent Ctrl+Alt+Del");
-}
-
-/* An error of a reset, in a dialog over the desktop, which goes on. */
-static void
-window_reset_error(PaprikaWindow *win, const gchar *message)
-{
-	GtkWidget *dialog;
-
-	dialog = gtk_message_dialog_new(GTK_WINDOW(win),
-	    GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_ERROR,
-	    GTK_BUTTONS_CLOSE, "The desktop was not reset.");
-	gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(dialog), "%s",
-	    message);
-	g_signal_connect(dialog, "response", G_CALLBACK(gtk_widget_destroy), NULL);
-	gtk_window_present(GTK_WINDOW(dialog));
-}
-
-static void
-window_reset_done(GObject *src, GAsyncResult *res, gpointer data)
-{
-	PaprikaWindow *win = data;
-	GError *error = NULL;
-
-	if (win->resetting) {
-		win->resetting = FALSE;
-		window_actions_update(win);
-	}
-	if (paprika_broker_reset_finish(PAPRIKA_BROKER(src), res, &error))
-		client_log("ui: desktop %s reset", win->desktop_id);
-	else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-		;
-	else if (g_error_matches(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN)) {
-		client_log("ui: reset failed: %s", error->message);
-		window_logout(win, error->message);
-	} else {
-		client_log("ui: reset failed: %s", error->message);
-		window_reset_error(win, error->message);
-	}
-	g_clear_error(&error);
-	g_object_unref(win);
-}
-
-static void
-window_reset_response(GtkDialog *dialog, gint response, gpointer data)
-{
-	PaprikaWindow *win = data;
-
-	gtk_widget_destroy(GTK_WIDGET(dialog));
-	if (response != GTK_RESPONSE_ACCEPT) {
-		client_log("ui: reset cancelled");
-		return;
-	}
-	if (!win->can_reset || win->session == NULL || win->resetting ||
-	    win->desktop_id == NULL)
-		return;
-	client_log("ui: resetting %s", win->desktop_id);
-	win->resetting = TRUE;
-	window_actions_update(win);
-	paprika_broker_reset_async(win->broker, win->desktop_id, win->cancel,
-	    window_reset_done, g_object_ref(win));
-}
-
-static void
-window_reset_destroyed(GtkWidget *dialog, gpointer data)
-{
-	PaprikaWindow *win = data;
-
-	if (win->reset_dialog == dialog)
-		win->reset_dialog = NULL;
-}
-
-/* Reset: asks first, as unsaved work on the desktop is lost. */
-static void
-window_reset_activated(GSimpleAction *action, GVariant *param, gpointer data)
-{
-	PaprikaWindow *win = data;
-	GtkWidget *reset, *cancel;
-
-	if (!win->can_reset || win->session == NULL || win->resetting)
-		return;
-	if (win->reset_dialog != NULL) {
-		gtk_window_present(GTK_WINDOW(win->reset_dialog));
-		return;
-	}
-	win->reset_dialog = gtk_message_dialog_new(GTK_WINDOW(win),
-	    GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_WARNING,
-	    GTK_BUTTONS_NONE, "Reset the desktop?");
-	gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(win->reset_dialog),
-	    "Unsaved work is lost.");
-	cancel = gtk_dialog_add_button(GTK_DIALOG(win->reset_dialog), "_Cancel",
-	    GTK_RESPONSE_CANCEL);
-	reset = gtk_dialog_add_button(GTK_DIALOG(win->reset_dialog), "_Reset",
-	    GTK_RESPONSE_ACCEPT);
-	gtk_style_context_add_class(gtk_widget_get_style_context(reset),
-	    "destructive-action");
-	/* Enter cancels: a reset loses work, so it takes the Reset button itself. */
-	gtk_dialog_set_default_response(GTK_DIALOG(win->reset_dialog),
-	    GTK_RESPONSE_CANCEL);
-	gtk_widget_grab_focus(cancel);
-	g_signal_connect(win->reset_dialog, "response",
-	    G_CALLBACK(window_reset_response), win);
-	g_signal_connect(win->reset_dialog, "destroy",
-	    G_CALLBACK(window_reset_destroyed), win);
-	gtk_window_present(GTK_WINDOW(win->reset_dialog));
-	client_log("ui: reset the desktop?");
-}
-
-static void
-window_usb_response(GtkDialog *dialog, gint response, gpointer data)
-{
-	gtk_widget_destroy(GTK_WIDGET(dialog));
-}
-
-static void
-window_usb_destroyed(GtkWidget *dialog, gpointer data)
-{
-	PaprikaWindow *win = data;
-
-	if (win->usb_dialog == dialog)
-		win->usb_dialog = NULL;
-}
-
-/* The USB device picker: a check box per device, ticked ones go to the guest. */
-static void
-window_usb_activated(GSimpleAction *action, GVariant *param, gpointer data)
-{
-	PaprikaWindow *win = data;
-	GtkWidget *picker, *area;
-
-	if (win->session == NULL || !win->usbredir)
-		return;
-	if (win->usb_dialog != NULL) {
-		gtk_window_present(GTK_WINDOW(win->usb_dialog));
-		return;
-	}
-	win->usb_dialog = gtk_dialog_new_with_buttons("USB devices", GTK_WINDOW(win),
-	    GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, "_Close",
-	    GTK_RESPONSE_CLOSE, NULL);
-	gtk_dialog_set_default_response(GTK_DIALOG(win->usb_dialog), GTK_RESPONSE_CLOSE);
-	picker = spice_usb_device_widget_new(
-	    paprika_session_get_spice(win->session), NULL);
-	g_object_set(picker, "margin", 12, NULL);
-	area = gtk_dialog_get_content_area(GTK_DIALOG(win->usb_dialog));
-	gtk_container_add(GTK_CONTAINER(area), picker);
-	g_signal_connect(win->usb_dialog, "response", G_CALLBACK(window_usb_response), win);
-	g_signal_connect(win->usb_dialog, "destroy", G_CALLBACK(window_usb_destroyed), win);
-	gtk_widget_show_all(win->usb_dialog);
-	client_log("ui: usb devices");
-}
-
-/* The kiosk menu's items as shown: "ui: kiosk menu: Log out | Reconnect | …". */
-static void
-window_log_kiosk_menu(PaprikaWindow *win)
-{
-	GtkWidget *box = gtk_widget_get_parent(win->kiosk_logout);
-	GList *items = gtk_container_get_children(GTK_CONTAINER(box)), *l;
-	GString *shown = g_string_new(NULL);
-	gchar **parts, *label;
-
-	for (l = items; l != NULL; l = l->next) {
-		if (!gtk_widget_get_visible(l->data))
-			continue;
-		/* Without the mnemonics' underscores. */
-		parts = g_strsplit(gtk_button_get_label(GTK_BUTTON(l->data)), "_", -1);
-		label = g_strjoinv("", parts);
-		g_string_append_printf(shown, "%s%s", shown->len ? " | " : "", label);
-		g_free(label);
-		g_strfreev(parts);
-	}
-	g_list_free(items);
-	client_log("ui: kiosk menu: %s", shown->str);
-	g_string_free(shown, TRUE);
-}
-
-/* The kiosk hotkey: a small menu at the top of the screen. */
-static void
-window_kiosk_menu_activated(GSimpleAction *action, GVariant *param, gpointer data)
-{
-	PaprikaWindow *win = data;
-	GdkRectangle at = { 0, 0, 1, 1 };
-
-	if (win->kiosk_menu == NULL)
-		return;
-	at.x = gtk_widget_get_allocated_width(win->stack) / 2;
-	gtk_popover_set_pointing_to(GTK_POPOVER(win->kiosk_menu), &at);
-	gtk_popover_popup(GTK_POPOVER(win->kiosk_menu));
-	gtk_widget_grab_focus(win->kiosk_logout);
-	window_log_kiosk_menu(win);
-}
-
-static void
-window_kiosk_menu_clicked(GtkWidget *w, gpointer data)
-{
-	PaprikaWindow *win = data;
-
-	/* Hidden at once, not faded out: what the user types next goes to the page. */
-	gtk_widget_hide(win->kiosk_menu);
-}
-
-/* Once the menu is gone: the keyboard back where the page wants it. */
-static gboolean
-window_kiosk_menu_refocus(gpointer data)
-{
-	PaprikaWindow *win = data;
-	const gchar *page = gtk_stack_get_visible_child_name(GTK_STACK(win->stack));
-
-	if (g_strcmp0(page, "login") == 0)
-		window_focus_login(win);
-	else if (g_strcmp0(page, "desktop") == 0 && win->display != NULL)
-		gtk_widget_grab_focus(win->display);
-	g_object_unref(win);
-	return G_SOURCE_REMOVE;
-}
-
-static void
-window_kiosk_menu_closed(GtkPopover *pop, gpointer data)
-{
-	/* After the popover gives the focus back, before the next key. */
-	g_idle_add_full(G_PRIORITY_HIGH, window_kiosk_menu_refocus, g_object_ref(data),
-	    NULL);
-}
-
-/* In kiosk mode the window cannot be closed. */
-static gboolean
-window_kiosk_delete(GtkWidget *w, GdkEvent *event, gpointer data)
-{
-	client_log("ui: kiosk: closing the window refused");
-	return GDK_EVENT_STOP;
-}
-
-static void
-window_cancel_clicked(GtkWidget *w, gpointer data)
-{
-	window_logout(data, NULL);
-}
-
-/* A label for a form field. */
-static GtkWidget *
-window_field_label(const gchar *text, GtkWidget *mnemonic_for)
-{
-	GtkWidget *l = gtk_label_new_with_mnemonic(text);
-
-	gtk_label_set_xalign(GTK_LABEL(l), 1);
-	gtk_label_set_mnemonic_widget(GTK_LABEL(l), mnemonic_for);
-	return l;
-}
-
-static GtkWidget *
-window_login_page(PaprikaWindow *win)
-{
-	GtkWidget *grid, *title, *sub, *buttons;
-
-	grid = gtk_grid_new();
-	gtk_grid_set_row_spacing(GTK_GRID(grid), 10);
-	gtk_grid_set_column_spacing(GTK_GRID(grid), 12);
-	gtk_widget_set_halign(grid, GTK_ALIGN_CENTER);
-	gtk_widget_set_valign(grid, GTK_ALIGN_CENTER);
-
-	title = gtk_label_new(NULL);
-	gtk_label_set_markup(GTK_LABEL(title),
-	    "<span size='xx-large' weight='bold'>Paprika</span>");
-	sub = gtk_label_new("Log in to your desktop");
-	gtk_style_context_add_class(gtk_widget_get_style_context(sub), "dim-label");
-	gtk_grid_attach(GTK_GRID(grid), title, 0, 0, 2, 1);
-	gtk_grid_attach(GTK_GRID(grid), sub, 0, 1, 2, 1);
-
-	win->url_entry = gtk_entry_new();
-	gtk_entry_set_width_chars(GTK_ENTRY(win->url_entry), 32);
-	gtk_entry_set_placeholder_text(GTK_ENTRY(win->url_entry),
-	    "https://broker.example.com:8443");
-	if (win->cfg->broker_url != NULL)
-		gtk_entry_set_text(GTK_ENTRY(win->url_entry), win->cfg->broker_url);
-	gtk_grid_attach(GTK_GRID(grid), window_field_label("_Broker", win->url_entry), 0, 2, 1, 1);
-	gtk_grid_attach(GTK_GRID(grid), win->url_entry, 1, 2, 1, 1);
-
-	win->user_entry = gtk_entry_new();
-	if (win->cfg->user != NULL)
-		gtk_entry_set_text(GTK_ENTRY(win->user_entry), win->cfg->user);
-	/*
-	 * Enter logs in at once. Through the default button it would wait
-	 * for the key's release, or GtkButton's 250 ms activate timeout.
-	 */
-	g_signal_connect(win->user_entry, "activate", G_CALLBACK(window_login_clicked), win);
-	gtk_grid_attach(GTK_GRID(grid), window_field_label("_User name", win->user_entry), 0, 3, 1, 1);
-	gtk_grid_attach(GTK_GRID(grid), win->user_entry, 1, 3, 1, 1);
-
-	win->password_entry = gtk_entry_new();
-	gtk_entry_set_visibility(GTK_ENTRY(win->password_entry), FALSE);
-	gtk_entry_set_input_purpose(GTK_ENTRY(win->password_entry), GTK_INPUT_PURPOSE_PASSWORD);
-	g_signal_connect(win->password_entry, "activate", G_CALLBACK(window_login_clicked), win);
-	gtk_grid_attach(GTK_GRID(grid), window_field_label("_Password", win->password_entry), 0, 4, 1, 1);
-	gtk_grid_attach(GTK_GRID(grid), win->password_entry, 1, 4, 1, 1);
-
-	/* The second factor: shown once the broker asks for it. */
-	win->totp_entry = gtk_entry_new();
-	gtk_entry_set_input_purpose(GTK_ENTRY(win->totp_entry), GTK_INPUT_PURPOSE_DIGITS);
-	gtk_entry_set_max_length(GTK_ENTRY(win->totp_entry), 32);
-	g_signal_connect(win->totp_entry, "activate", G_CALLBACK(window_login_clicked), win);
-	gtk_widget_set_tooltip_text(win->totp_entry,
-	    "The 6 digits of your authenticator app, or one of your recovery codes");
-	win->totp_label = window_field_label("_Code", win->totp_entry);
-	gtk_widget_set_no_show_all(win->totp_label, TRUE);
-	gtk_widget_set_no_show_all(win->totp_entry, TRUE);
-	gtk_grid_attach(GTK_GRID(grid), win->totp_label, 0, 5, 1, 1);
-	gtk_grid_attach(GTK_GRID(grid), win->totp_entry, 1, 5, 1, 1);
-
-	buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
-	gtk_widget_set_halign(buttons, GTK_ALIGN_END);
-	win->login_spinner = gtk_spinner_new();
-	win->login_button = gtk_button_new_with_mnemonic("_Log in");
-	gtk_style_context_add_class(gtk_widget_get_style_context(win->login_button),
-	    "suggested-action");
-	gtk_widget_set_can_default(win->login_button, TRUE);
-	g_signal_connect(win->login_button, "clicked", G_CALLBACK(window_login_clicked), win);
-	gtk_container_add(GTK_CONTAINER(buttons), win->login_spinner);
-	gtk_container_add(GTK_CONTAINER(buttons), win->login_button);
-	gtk_grid_attach(GTK_GRID(grid), buttons, 1, 6, 1, 1);
-
-	win->login_message = gtk_label_new(NULL);
-	gtk_label_set_line_wrap(GTK_LABEL(win->login_message), TRUE);
-	gtk_label_set_max_width_chars(GTK_LABEL(win->login_message), 48);
-	gtk_style_context_add_class(gtk_widget_get_style_context(win->login_message), "error");
-	gtk_grid_attach(GTK_GRID(grid), win->login_message, 0, 7, 2, 1);
-	return grid;
-}
-
-static GtkWidget *
-window_desktops_page(PaprikaWindow *win)
-{
-	GtkWidget *box, *title, *frame;
-
-	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
-	gtk_widget_set_halign(box, GTK_ALIGN_CENTER);
-	gtk_widget_set_valign(box, GTK_ALIGN_CENTER);
-	gtk_widget_set_size_request(box, 400, -1);
-	title = gtk_label_new(NULL);
-	gtk_label_set_markup(GTK_LABEL(title), "<span size='x-large' weight='bold'>Choose a desktop</span>");
-	win->desktop_list = gtk_list_box_new();
-	gtk_list_box_set_activate_on_single_click(GTK_LIST_BOX(win->desktop_list), TRUE);
-	g_signal_connect(win->desktop_list, "row-activated",
-	    G_CALLBACK(window_desktop_activated), win);
-	frame = gtk_frame_new(NULL);
-	gtk_container_add(GTK_CONTAINER(frame), win->desktop_list);
-	gtk_container_add(GTK_CONTAINER(box), title);
-	gtk_container_add(GTK_CONTAINER(box), frame);
-	return box;
-}
-
-static GtkWidget *
-window_progress_page(PaprikaWindow *win)
-{
-	GtkWidget *box, *cancel;
-
-	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
-	gtk_widget_set_halign(box, GTK_ALIGN_CENTER);
-	gtk_widget_set_valign(box, GTK_ALIGN_CENTER);
-	gtk_widget_set_size_request(box, 400, -1);
-	win->progress_title = gtk_label_new(NULL);
-	gtk_style_context_add_class(gtk_widget_get_style_context(win->progress_title), "title");
-	win->progress_bar = gtk_progress_bar_new();
-	gtk_progress_bar_set_show_text(GTK_PROGRESS_BAR(win->progress_bar), TRUE);
-	win->progress_step = gtk_label_new(NULL);
-	gtk_style_context_add_class(gtk_widget_get_style_context(win->progress_step), "dim-label");
-	cancel = gtk_button_new_with_mnemonic("_Cancel");
-	gtk_widget_set_halign(cancel, GTK_ALIGN_END);
-	g_signal_connect(cancel, "clicked", G_CALLBACK(window_cancel_clicked), win);
-	gtk_container_add(GTK_CONTAINER(box), win->progress_title);
-	gtk_container_add(GTK_CONTAINER(box), win->progress_bar);
-	gtk_container_add(GTK_CONTAINER(box), win->progress_step);
-	gtk_container_add(GTK_CONTAINER(box), cancel);
-	return box;
-}
-
-static GtkWidget *
-window_reconnect_page(PaprikaWindow *win)
-{
-	GtkWidget *box, *cancel;
-
-	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
-	gtk_widget_set_halign(box, GTK_ALIGN_CENTER);
-	gtk_widget_set_valign(box, GTK_ALIGN_CENTER);
-	gtk_widget_set_size_request(box, 400, -1);
-	win->reconnect_label = gtk_label_new(NULL);
-	gtk_style_context_add_class(gtk_widget_get_style_context(win->reconnect_label),
-	    "title");
-	win->reconnect_reason = gtk_label_new(NULL);
-	gtk_label_set_line_wrap(GTK_LABEL(win->reconnect_reason), TRUE);
-	gtk_label_set_max_width_chars(GTK_LABEL(win->reconnect_reason), 48);
-	gtk_style_context_add_class(gtk_widget_get_style_context(win->reconnect_reason),
-	    "dim-label");
-	cancel = gtk_button_new_with_mnemonic("_Cancel");
-	gtk_widget_set_tooltip_text(cancel, "Stop reconnecting and log out");
-	gtk_widget_set_halign(cancel, GTK_ALIGN_END);
-	g_signal_connect(cancel, "clicked", G_CALLBACK(window_cancel_clicked), win);
-	gtk_container_add(GTK_CONTAINER(box), win->reconnect_label);
-	gtk_container_add(GTK_CONTAINER(box), win->reconnect_reason);
-	gtk_container_add(GTK_CONTAINER(box), cancel);
-	return box;
-}
-
-/* The kiosk's menu: a popover over the stack, one button per action. */
-static GtkWidget *
-window_kiosk_menu(PaprikaWindow *win)
-{
-	static const struct {
-		const gchar *label, *action;
-	} items[] = {
-		{ "_Log out", "win.logout" },
-		{ "_Reconnect", "win.reconnect" },
-		{ "Send Ctrl+Alt+_Del", "win.send-cad" },
-		{ "_USB devices…", "win.usb" },
-		{ "Re_set desktop…", "win.reset" },
-	};
-	GtkWidget *pop, *box, *b;
-	guint i;
-
-	pop = gtk_popover_new(win->stack);
-	gtk_popover_set_position(GTK_POPOVER(pop), GTK_POS_BOTTOM);
-	g_signal_connect(pop, "closed", G_CALLBACK(window_kiosk_menu_closed), win);
-	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
-	g_object_set(box, "margin", 8, NULL);
-	for (i = 0; i < G_N_ELEMENTS(items); i++) {
-		b = gtk_button_new_with_mnemonic(items[i].label);
-		gtk_actionable_set_action_name(GTK_ACTIONABLE(b), items[i].action);
-		gtk_button_set_relief(GTK_BUTTON(b), GTK_RELIEF_NONE);
-		g_signal_connect(b, "clicked", G_CALLBACK(window_kiosk_menu_clicked), win);
-		gtk_container_add(GTK_CONTAINER(box), b);
-		/* Shown only where the session redirects USB (window_actions_update). */
-		if (g_strcmp0(items[i].action, "win.usb") == 0) {
-			gtk_widget_set_no_show_all(b, TRUE);
-			win->kiosk_usb = b;
-		}
-		/* Shown only for a desktop the user may reset (window_actions_update). */
-		if (g_strcmp0(items[i].action, "win.reset") == 0) {
-			gtk_widget_set_no_show_all(b, TRUE);
-			win->kiosk_reset = b;
-		}
-		if (i == 0)
-			win->kiosk_logout = b;
-	}
-	gtk_widget_show_all(box);
-	gtk_container_add(GTK_CONTAINER(pop), box);
-	return pop;
-}
-
-/* Kiosk mode: the whole screen, no decorations, no closing. */
-static void
-window_kiosk(PaprikaWindow *win, GtkApplication *app)
-{
-	const gchar *hotkey[] = { win->cfg->kiosk_hotkey, NULL };
-	GdkDisplay *display = gtk_widget_get_display(GTK_WIDGET(win));
-	GdkMonitor *mon;
-	GdkRectangle geo;
-
-	gtk_window_set_decorated(GTK_WINDOW(win), FALSE);
-	gtk_widget_set_visible(win->header, FALSE);
-	/* Sized and placed by hand too: a kiosk session may run no window manager. */
-	mon = gdk_display_get_primary_monitor(display);
-	if (mon == NULL)
-		mon = gdk_display_get_monitor(display, 0);
-	if (mon != NULL) {
-		gdk_monitor_get_geometry(mon, &geo);
-		gtk_window_set_default_size(GTK_WINDOW(win), geo.width, geo.height);
-		gtk_window_move(GTK_WINDOW(win), geo.x, geo.y);
-	}
-	gtk_window_fullscreen(GTK_WINDOW(win));
-	g_signal_connect(win, "delete-event", G_CALLBACK(window_kiosk_delete), win);
-	gtk_application_set_accels_for_action(app, "win.kiosk-menu", hotkey);
-	win->kiosk_menu = window_kiosk_menu(win);
-	client_log("ui: kiosk mode, menu on %s", win->cfg->kiosk_hotkey);
 }
 
 static void

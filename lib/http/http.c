@@ -572,6 +572,22 @@ http_security_headers(struct http_call *c)
 		http_set_header(h, "Strict-Transport-Security", HTTP_HSTS);
 }
 
+/*
+ * Plain HTTP runs through a pass-through filter (http_bevcb). A reply made
+ * after its request's callback returned (a held request) lands in the
+ * filter while evhttp has its writing disabled, and enabling it later does
+ * not move those bytes on to the socket: the reply would never leave.
+ */
+static void
+http_plain_flush(struct http_call *c)
+{
+	struct bufferevent	*bev;
+
+	if (c->server != NULL && c->server->ctx == NULL && c->evcon != NULL &&
+	    (bev = evhttp_connection_get_bufferevent(c->evcon)) != NULL)
+		bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
+}
+
 /* Sends status and body (may be NULL), once; a no-op for a gone client. */
 static void
 http_send(struct http_call *c, int status, struct evbuffer *body)
@@ -591,6 +607,7 @@ http_send(struct http_call *c, int status, struct evbuffer *body)
 		http_security_headers(c);
 		http_conn_replied(c);
 		evhttp_send_reply(c->r.ev, status, NULL, body);
+		http_plain_flush(c);
 		/* evhttp owns it now and frees it when written. */
 		c->r.ev = NULL;
 	}

@@ -17,31 +17,24 @@
 #include <libxml/tree.h>
 
 #include "domxml.h"
+#include "domxmlpriv.h"
 
-#define DOMXML_XML_MAX		(4 * 1024 * 1024)
 /* spice-server treats a spiceport of this name as the streaming device,
  * and spice-streaming-agent opens the virtio port of the same name. */
 #define DOMXML_STREAM_PORT	"org.spice-space.stream.0"
 #define DOMXML_UUID_LEN		36
-/* "0000:41:00.0", with room for an out-of-range function */
-#define DOMXML_ADDR_TEXT	16
 
-#define X(s)	((const xmlChar *)(s))
+void
+domxml_begin(struct domxml_edit *e, char *err, size_t errlen)
+{
+	memset(e, 0, sizeof(*e));
+	e->err = err;
+	e->errlen = errlen;
+	if (errlen > 0)
+		err[0] = '\0';
+}
 
-/* One preparation: the document and what went wrong. */
-struct domxml_edit {
-	xmlDocPtr	 doc;
-	xmlNodePtr	 root;		/* <domain> */
-	int		 nomem;		/* an allocation failed */
-	char		*err;
-	size_t		 errlen;
-};
-
-static void
-domxml_error(struct domxml_edit *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 domxml_error(struct domxml_edit *e, const char *fmt, ...)
 {
 	va_list	ap;
@@ -52,7 +45,7 @@ domxml_error(struct domxml_edit *e, const char *fmt, ...)
 }
 
 /* Whether n is the element name, outside any namespace. */
-static int
+int
 domxml_is(xmlNodePtr n, const char *name)
 {
 	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns == NULL &&
@@ -60,7 +53,7 @@ domxml_is(xmlNodePtr n, const char *name)
 }
 
 /* The first child element of parent called name, or NULL. */
-static xmlNodePtr
+xmlNodePtr
 domxml_child(xmlNodePtr parent, const char *name)
 {
 	xmlNodePtr	n;
@@ -75,7 +68,7 @@ domxml_child(xmlNodePtr parent, const char *name)
 }
 
 /* Whether attribute attr of n has value. */
-static int
+int
 domxml_attr_is(xmlNodePtr n, const char *attr, const char *value)
 {
 	xmlChar	*v;
@@ -94,7 +87,7 @@ domxml_attr_is(xmlNodePtr n, const char *attr, const char *value)
  * allocation failed (already noted): the edit goes on quietly and
  * domxml_prepare reports the failure once.
  */
-static xmlNodePtr
+xmlNodePtr
 domxml_add(struct domxml_edit *e, xmlNodePtr parent, const char *name)
 {
 	xmlNodePtr	n;
@@ -107,7 +100,7 @@ domxml_add(struct domxml_edit *e, xmlNodePtr parent, const char *name)
 }
 
 /* The child element name of parent, added when missing. */
-static xmlNodePtr
+xmlNodePtr
 domxml_need(struct domxml_edit *e, xmlNodePtr parent, const char *name)
 {
 	xmlNodePtr	n;
@@ -117,7 +110,7 @@ domxml_need(struct domxml_edit *e, xmlNodePtr parent, const char *name)
 	return domxml_add(e, parent, name);
 }
 
-static void
+void
 domxml_set(struct domxml_edit *e, xmlNodePtr n, const char *attr,
     const char *value)
 {
@@ -139,7 +132,7 @@ domxml_alias(struct domxml_edit *e, xmlNodePtr n, const char *name)
  * libvirt indents each device, the broker adds its own unindented after
  * the last one, and either way removing them leaves the rest as it was.
  */
-static void
+void
 domxml_drop(xmlNodePtr n)
 {
 	xmlNodePtr	prev = n->prev;
@@ -227,20 +220,6 @@ domxml_hostdev_mdev(xmlNodePtr hd)
 	return xmlGetNoNsProp(addr, X("uuid"));
 }
 
-static void
-domxml_addr_text(const struct gpu_addr *a, char *buf, size_t len)
-{
-	snprintf(buf, len, "%04x:%02x:%02x.%x", a->domain, a->bus, a->slot,
-	    a->function);
-}
-
-static int
-domxml_same_addr(const struct gpu_addr *a, const struct gpu_addr *b)
-{
-	return a->domain == b->domain && a->bus == b->bus &&
-	    a->slot == b->slot && a->function == b->function;
-}
-
 /* 8-4-4-4-12 hexadecimal digits. */
 static int
 domxml_uuid_valid(const char *s)
@@ -278,7 +257,7 @@ domxml_vendor_valid(const char *s)
 static int
 domxml_check_opts(struct domxml_edit *e, const struct domxml_opts *o)
 {
-	char	text[DOMXML_ADDR_TEXT];
+	char	text[GPU_ADDR_LEN];
 	size_t	i, j;
 
 	if (o->npci > DOMXML_PCI_MAX) {
@@ -287,13 +266,14 @@ domxml_check_opts(struct domxml_edit *e, const struct domxml_opts *o)
 		return -1;
 	}
 	for (i = 0; i < o->npci; i++) {
-		domxml_addr_text(&o->pci[i], text, sizeof(text));
 		if (o->pci[i].slot > 0x1f || o->pci[i].function > 7) {
-			domxml_error(e, "%s is not a PCI address", text);
+			domxml_error(e, "PCI slot %#x function %u: out of "
+			    "range", o->pci[i].slot, o->pci[i].function);
 			return -1;
 		}
+		gpu_addr_format(&o->pci[i], text, sizeof(text));
 		for (j = 0; j < i; j++) {
-			if (domxml_same_addr(&o->pci[i], &o->pci[j])) {
+			if (gpu_addr_equal(&o->pci[i], &o->pci[j])) {
 				domxml_error(e, "%s is listed twice", text);
 				return -1;
 			}
@@ -314,7 +294,7 @@ domxml_check_opts(struct domxml_edit *e, const struct domxml_opts *o)
 }
 
 /* Parses xml and checks that it is a <domain>; 0, or -1 with err set. */
-static int
+int
 domxml_open(struct domxml_edit *e, const char *xml)
 {
 	xmlParserCtxtPtr	ctxt;
@@ -382,7 +362,7 @@ domxml_check_taken(struct domxml_edit *e, const struct domxml_opts *o)
 	struct gpu_addr	 a;
 	xmlNodePtr	 n;
 	xmlChar		*uuid;
-	char		 text[DOMXML_ADDR_TEXT];
+	char		 text[GPU_ADDR_LEN];
 	size_t		 i;
 	int		 taken;
 
@@ -404,9 +384,9 @@ domxml_check_taken(struct domxml_edit *e, const struct domxml_opts *o)
 		if (domxml_hostdev_pci(n, &a) == -1)
 			continue;
 		for (i = 0; i < o->npci; i++) {
-			if (!domxml_same_addr(&a, &o->pci[i]))
+			if (!gpu_addr_equal(&a, &o->pci[i]))
 				continue;
-			domxml_addr_text(&a, text, sizeof(text));
+			gpu_addr_format(&a, text, sizeof(text));
 			domxml_error(e, "the definition already passes %s "
 			    "through: remove that <hostdev>", text);
 			return -1;
@@ -580,7 +560,7 @@ domxml_spice_switch(struct domxml_edit *e, const char *name,
 }
 
 /* The document as a string to free(), or NULL. */
-static char *
+char *
 domxml_dump(struct domxml_edit *e)
 {
 	xmlChar	*buf = NULL;
@@ -631,11 +611,7 @@ domxml_prepare(const char *xml, const struct domxml_opts *o, char *err,
 	struct domxml_edit	 e;
 	char			*out = NULL;
 
-	memset(&e, 0, sizeof(e));
-	e.err = err;
-	e.errlen = errlen;
-	if (errlen > 0)
-		err[0] = '\0';
+	domxml_begin(&e, err, errlen);
 	if (domxml_check_opts(&e, o) == -1 || domxml_open(&e, xml) == -1)
 		goto out;
 	domxml_remove_ours(&e);
@@ -681,3 +657,4 @@ domxml_gpu_devices(const char *xml, struct gpu_addr *out, size_t max,
 	xmlFreeDoc(e.doc);
 	return count;
 }
+

@@ -1,8 +1,7 @@
 /*
- * What virt.c shares with the job files that extend it (virtgpu.c,
- * virtready.c): the
- * job and host structures and the helpers every job uses. Only for them;
- * the rest of the broker uses virt.h.
+ * What the files of lib/virt share: the job and host structures and the
+ * helpers every job uses. Only for them; the rest of the broker uses
+ * virt.h.
  */
 #ifndef PAPRIKA_VIRTPRIV_H
 #define PAPRIKA_VIRTPRIV_H
@@ -77,13 +76,16 @@ struct virt_host {
 };
 
 /* A domain's XML, parsed, with an XPath context that knows the clone
- * metadata's namespace. */
+ * metadata's namespace (DOMXML_CLONE_NS). */
 struct virt_xml {
 	char			*text;
 	xmlDocPtr		 doc;
 	xmlXPathContextPtr	 ctx;
 };
 
+/* virt.c */
+/* The loop virt_init was given, or NULL before it. */
+struct event_base *virt_event_base(void);
 void		 virt_seterror(struct virt_job *job, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 /* The last libvirt error of this thread, made printable, never NULL. */
@@ -94,8 +96,17 @@ enum virt_state	 virt_domain_state(virDomainPtr d);
 /* A job for dom (NULL: none); NULL when out of memory. */
 struct virt_job	*virt_job_new(struct virt_host *h, virt_job_fn work,
 		    const char *dom, virt_done_cb done, void *arg);
+void		 virt_job_free(struct virt_job *job);
 /* Queues job; on failure frees it and returns -1. */
 int		 virt_job_push(struct virt_job *job);
+/* A new job queued; 0 or -1. */
+int		 virt_job_queue(struct virt_host *h, virt_job_fn work,
+		    const char *dom, virt_done_cb done, void *arg);
+/* The same with a second name (snapshot, new domain) to validate; what
+ * names it in the error. */
+int		 virt_job_queue2(struct virt_host *h, virt_job_fn work,
+		    const char *dom, const char *name2, const char *what,
+		    virt_done_cb done, void *arg);
 /* job->dom's domain, or NULL with the error (and MISSING state) set. */
 virDomainPtr	 virt_lookup(struct virt_job *job);
 xmlDocPtr	 virt_xml_parse(const char *xml);
@@ -108,6 +119,15 @@ xmlNodePtr	 virt_xml_node(xmlXPathContextPtr ctx, const char *expr);
 /* string(expr) copied into buf; "" when absent. */
 void		 virt_xml_string(xmlXPathContextPtr ctx, const char *expr,
 		    char *buf, size_t len);
+
+/* host.c */
+/* The connection job: the worker (re)opens the host's connection. */
+void		 virt_connect_work(struct virt_job *job);
+/* The connection job's result, on the loop. */
+void		 virt_host_connected(struct virt_host *h,
+		    const struct virt_result *res);
+
+/* domain.c */
 /* The guest's screen number screen (*image malloc'ed, the caller's);
  * 0, or -1 with the job's error set. */
 int		 virt_screenshot_read(struct virt_job *job, virDomainPtr d,

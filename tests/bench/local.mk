@@ -3,7 +3,9 @@
 # libvirt alone, and for paprika-client, side by side with remote-viewer
 # (tests/bench/README.md).
 noinst_PROGRAMS += tests/bench/loadgen
-tests_bench_loadgen_SOURCES = tests/bench/loadgen.c
+tests_bench_loadgen_SOURCES = tests/bench/loadgen.c tests/bench/loadgen.h \
+	tests/bench/loadgen-sink.c tests/bench/loadgen-client.c \
+	tests/bench/loadgen-hold.c
 tests_bench_loadgen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_bench_loadgen_LDADD = $(OPENSSL_LIBS) $(LIBBSD_LIBS)
 EXTRA_DIST += tests/bench/bench-gateway.sh tests/bench/bench-broker.py \

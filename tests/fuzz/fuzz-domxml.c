@@ -5,7 +5,8 @@
  * functions, which edits, valid or invalid vendor_id and uuid); the rest
  * is the domain XML. Besides memory errors, it checks what domxml.h
  * promises: an error has a message; a result is XML that reads back the
- * devices asked for, and preparing it again gives the same text.
+ * devices asked for, and preparing it again gives the same text. The XML
+ * is cloned too: a clone has the template's disks, each on its overlay.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -104,6 +105,44 @@ check_result(const char *out, const struct domxml_opts *o)
 	free(again);
 }
 
+/* Cloning the input: the clone's disks are the template's, on overlays. */
+static void
+check_clone(const char *xml)
+{
+	struct domxml_disk	*d, *again;
+	struct domxml_clone	 c;
+	char			 err[256], *out;
+	int			 n, i;
+
+	if ((d = calloc(DOMXML_CLONE_DISKS_MAX * 2, sizeof(*d))) == NULL)
+		abort();
+	again = d + DOMXML_CLONE_DISKS_MAX;
+	err[0] = '\0';
+	n = domxml_clone_disks(xml, d, DOMXML_CLONE_DISKS_MAX, err,
+	    sizeof(err));
+	CHECK(n >= 0 || err[0] != '\0');
+	for (i = 0; i < n; i++)
+		snprintf(d[i].overlay, sizeof(d[i].overlay), "/o/%d.qcow2", i);
+	memset(&c, 0, sizeof(c));
+	c.name = "clone";
+	c.template_name = "tmpl";
+	c.spice_password = "pw";
+	c.disks = d;
+	c.ndisks = n > 0 ? (size_t)n : 0;
+	err[0] = '\0';
+	if (n >= 0 && (out = domxml_clone(xml, &c, err, sizeof(err))) != NULL) {
+		CHECK(domxml_clone_disks(out, again, DOMXML_CLONE_DISKS_MAX,
+		    err, sizeof(err)) == n);
+		for (i = 0; i < n; i++) {
+			CHECK(strcmp(again[i].source, d[i].overlay) == 0);
+			CHECK(strcmp(again[i].format, "qcow2") == 0);
+		}
+		free(out);
+	} else if (n >= 0)
+		CHECK(err[0] != '\0');
+	free(d);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -128,6 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(out);
 	/* Reading back any input: a count no larger than the room. */
 	CHECK(domxml_gpu_devices(xml, a, 2, uuid, sizeof(uuid)) <= 2);
+	check_clone(xml);
 	free(xml);
 	return 0;
 }

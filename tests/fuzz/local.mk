@@ -61,7 +61,8 @@ tests_fuzz_fuzz_ticket_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_ticket_LDADD = $(PAPRIKA_COMMON_LIBS)
 
 tests_fuzz_fuzz_domxml_SOURCES = tests/fuzz/fuzz-domxml.c lib/virt/domxml.c \
-	lib/virt/domxml.h lib/gpu/gpu.h
+	lib/virt/domxml-clone.c lib/virt/domxmlpriv.h \
+	lib/virt/domxml.h lib/gpu/gpu.c lib/gpu/gpu.h
 tests_fuzz_fuzz_domxml_CFLAGS = $(AM_CFLAGS) $(LIBXML2_CFLAGS) \
 	$(VIRT_CPPFLAGS)
 tests_fuzz_fuzz_domxml_LDFLAGS = $(FUZZ_LDFLAGS)

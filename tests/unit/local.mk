@@ -6,6 +6,7 @@
 # which are pure functions.
 if HAVE_CMOCKA
 UNIT_TESTS = \
+	tests/unit/test-api \
 	tests/unit/test-auditfmt \
 	tests/unit/test-auth \
 	tests/unit/test-authmsg \
@@ -16,6 +17,7 @@ UNIT_TESTS = \
 	tests/unit/test-domxml \
 	tests/unit/test-encode \
 	tests/unit/test-gpu \
+	tests/unit/test-gpualloc \
 	tests/unit/test-httpparse \
 	tests/unit/test-keyring \
 	tests/unit/test-metrics-parse \
@@ -23,6 +25,7 @@ UNIT_TESTS = \
 	tests/unit/test-request \
 	tests/unit/test-revoke \
 	tests/unit/test-screen \
+	tests/unit/test-session \
 	tests/unit/test-throttle \
 	tests/unit/test-ticket \
 	tests/unit/test-totp \
@@ -38,6 +41,31 @@ UNIT_LDADD = $(PAPRIKA_COMMON_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_auditfmt_SOURCES = tests/unit/test-auditfmt.c
 tests_unit_test_auditfmt_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_auditfmt_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+
+# The broker's state machine, API and GPU allocation on fake hosts:
+# broker/libbroker.a linked with tests/unit/fakevirt.c in place of
+# lib/virt/libvirtjobs.a, so neither it nor libvirt is on the link line;
+# only lib/virt's names (virtnames.c, no libvirt calls) are the real ones.
+BROKERTEST_SOURCES = tests/unit/brokertest.c tests/unit/brokertest.h \
+	tests/unit/fakevirt.c tests/unit/fakevirt.h tests/unit/unit.h \
+	lib/virt/virtnames.c
+BROKERTEST_LIBS = broker/libbroker.a $(HTTP_LIBS) $(AUTH_LIBS) $(GPU_LIBS) \
+	$(SQLITE3_LIBS) $(LIBXML2_LIBS) $(PAPRIKA_COMMON_LIBS) \
+	$(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS) -lpthread $(CMOCKA_LIBS)
+
+tests_unit_test_api_SOURCES = tests/unit/test-api.c $(BROKERTEST_SOURCES)
+tests_unit_test_api_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_api_LDADD = $(BROKERTEST_LIBS)
+
+tests_unit_test_gpualloc_SOURCES = tests/unit/test-gpualloc.c \
+	$(BROKERTEST_SOURCES)
+tests_unit_test_gpualloc_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_gpualloc_LDADD = $(BROKERTEST_LIBS)
+
+tests_unit_test_session_SOURCES = tests/unit/test-session.c \
+	$(BROKERTEST_SOURCES)
+tests_unit_test_session_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_session_LDADD = $(BROKERTEST_LIBS)
 
 # The PAM helper's messages: pure, compiled alone.
 tests_unit_test_authmsg_SOURCES = tests/unit/test-authmsg.c \
@@ -127,7 +155,8 @@ tests_unit_test_metrics_parse_SOURCES = tests/unit/test-metrics-parse.c \
 tests_unit_test_metrics_parse_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_metrics_parse_LDADD = $(UNIT_LDADD)
 
-tests_unit_test_ticket_SOURCES = tests/unit/test-ticket.c tests/unit/unit.h
+tests_unit_test_ticket_SOURCES = tests/unit/test-ticket.c tests/unit/unit.h \
+	tests/unit/test-ticket.h tests/unit/test-ticket-checks.c
 tests_unit_test_ticket_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ticket_LDADD = $(UNIT_LDADD)
 

@@ -503,7 +503,10 @@ test_bad_input(void **state)
 	memset(&opts, 0, sizeof(opts));
 	opts.pci[0].function = 8;
 	opts.npci = 1;
-	prepare_fails(plain, &opts, "0000:00:00.8 is not a PCI address");
+	prepare_fails(plain, &opts, "PCI slot 0 function 8: out of range");
+	opts.pci[0].function = 7;
+	opts.pci[0].slot = 0x20;
+	prepare_fails(plain, &opts, "PCI slot 0x20 function 7: out of range");
 }
 
 static void
@@ -580,6 +583,244 @@ test_gpu_devices(void **state)
 	    uuid, sizeof(uuid)), -1);
 }
 
+/* A template: two disks to overlay (one without a driver, one with a
+ * backing chain), a CD-ROM, a read-only and a shared disk, a MAC, a SPICE
+ * password with an expiry, and metadata from an earlier clone. */
+#define TEMPLATE \
+	"<domain type='qemu'><name>tmpl</name>" \
+	"<uuid>0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0</uuid>" \
+	"<metadata><other xmlns='urn:other'/>" \
+	"<p:clone xmlns:p='" DOMXML_CLONE_NS "' template='old'/></metadata>" \
+	"<memory unit='MiB'>64</memory><vcpu>1</vcpu>" \
+	"<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>" \
+	"<disk type='file' device='disk'>" \
+	"<driver name='qemu' type='qcow2'/><source file='/img/a.qcow2'/>" \
+	"<backingStore type='file'><format type='raw'/>" \
+	"<source file='/img/base.raw'/></backingStore>" \
+	"<target dev='vda' bus='virtio'/></disk>" \
+	"<disk type='file' device='disk'><source file='/img/b.raw'/>" \
+	"<target dev='vdb' bus='virtio'/></disk>" \
+	"<disk type='file' device='cdrom'><source file='/img/cd.iso'/>" \
+	"<target dev='hdc'/><readonly/></disk>" \
+	"<disk type='file' device='disk'><source file='/img/ro.raw'/>" \
+	"<target dev='vdc'/><readonly/></disk>" \
+	"<disk type='file' device='disk'><source file='/img/sh.raw'/>" \
+	"<target dev='vdd'/><shareable/></disk>" \
+	"<interface type='network'><mac address='52:54:00:12:34:56'/>" \
+	"<source network='default'/></interface>" \
+	"<graphics type='spice' passwd='old' passwdValidTo='2030-01-01T00:00:00'/>" \
+	"<graphics type='vnc'/>" \
+	DOMAIN_TAIL
+
+/* domxml_clone_disks that must find n disks. */
+static void
+clone_disks_ok(const char *xml, struct domxml_disk *d, int n)
+{
+	char	err[256];
+	int	got;
+
+	got = domxml_clone_disks(xml, d, DOMXML_CLONE_DISKS_MAX, err,
+	    sizeof(err));
+	if (got != n)
+		fail_msg("domxml_clone_disks: %d, not %d: %s", got, n, err);
+}
+
+/* domxml_clone of TEMPLATE's two disks onto overlays, parsed into o. */
+static void
+clone_ok(const char *xml, struct domxml_disk *d, size_t n, struct out *o)
+{
+	struct domxml_clone	 c = { "tmpl-c1", "tmpl", "s3cret", d, n };
+	char			 err[256], *res;
+
+	res = domxml_clone(xml, &c, err, sizeof(err));
+	if (res == NULL)
+		fail_msg("domxml_clone: %s", err);
+	out_parse(o, res);
+	free(res);
+}
+
+/* TEMPLATE cloned onto two overlays, the first a qemu-img file; parsed
+ * into o. */
+static void
+clone_template(struct out *o)
+{
+	struct domxml_disk	*d;
+
+	assert_non_null(d = calloc(DOMXML_CLONE_DISKS_MAX, sizeof(*d)));
+	clone_disks_ok(TEMPLATE, d, 2);
+	snprintf(d[0].overlay, sizeof(d[0].overlay), "/img/c1-vda.qcow2");
+	snprintf(d[1].overlay, sizeof(d[1].overlay), "/pool/c1-vdb.qcow2");
+	d[0].overlay_is_file = 1;
+	clone_ok(TEMPLATE, d, 2, o);
+	assert_int_equal(xmlXPathRegisterNs(o->ctx, (const xmlChar *)"p",
+	    (const xmlChar *)DOMXML_CLONE_NS), 0);
+	free(d);
+}
+
+static void
+test_clone_disks(void **state)
+{
+	struct domxml_disk	*d;
+
+	assert_non_null(d = calloc(DOMXML_CLONE_DISKS_MAX, sizeof(*d)));
+	clone_disks_ok(TEMPLATE, d, 2);
+	assert_string_equal(d[0].source, "/img/a.qcow2");
+	assert_string_equal(d[0].format, "qcow2");
+	assert_string_equal(d[0].dev, "vda");
+	assert_string_equal(d[1].source, "/img/b.raw");
+	assert_string_equal(d[1].format, "raw");	/* no driver */
+	assert_string_equal(d[1].dev, "vdb");
+	clone_disks_ok(plain, d, 0);
+	free(d);
+}
+
+/* Renamed; UUID and MAC gone (libvirt makes new ones); the rest kept. */
+static void
+test_clone_identity(void **state)
+{
+	struct out	o;
+
+	clone_template(&o);
+	assert_int_equal(count(&o, "/domain/name[.='tmpl-c1']"), 1);
+	assert_int_equal(count(&o, "/domain/name"), 1);
+	assert_int_equal(count(&o, "/domain/uuid"), 0);
+	assert_int_equal(count(&o, "//mac"), 0);
+	assert_int_equal(count(&o,
+	    "/domain/devices/interface/source[@network='default']"), 1);
+	/* SPICE locked with the new password, no expiry; VNC untouched. */
+	assert_int_equal(count(&o, "//graphics[@type='spice' and "
+	    "@passwd='s3cret' and not(@passwdValidTo)]"), 1);
+	assert_int_equal(count(&o, "//graphics[@type='vnc' and "
+	    "not(@passwd)]"), 1);
+	out_free(&o);
+}
+
+static void
+test_clone_overlays(void **state)
+{
+	struct out	o;
+
+	clone_template(&o);
+	assert_int_equal(count(&o, "//disk[target/@dev='vda']/source"
+	    "[@file='/img/c1-vda.qcow2']"), 1);
+	assert_int_equal(count(&o, "//disk[target/@dev='vdb']/source"
+	    "[@file='/pool/c1-vdb.qcow2']"), 1);
+	/* qcow2 both, a driver added where there was none. */
+	assert_int_equal(count(&o, "//disk[target/@dev='vdb']/driver"
+	    "[@name='qemu' and @type='qcow2']"), 1);
+	assert_int_equal(count(&o, "//disk[target/@dev='vda']/driver"
+	    "[@type='qcow2']"), 1);
+	assert_int_equal(count(&o, "//backingStore"), 0);
+	/* Read-only, shared and CD-ROM disks stay the template's. */
+	assert_int_equal(count(&o, "//source[@file='/img/cd.iso' or "
+	    "@file='/img/ro.raw' or @file='/img/sh.raw']"), 3);
+	out_free(&o);
+}
+
+static void
+test_clone_metadata(void **state)
+{
+	struct domxml_disk	*d;
+	struct out		 o;
+
+	clone_template(&o);
+	/* The earlier clone's mark replaced, the other metadata kept. */
+	assert_int_equal(count(&o, "/domain/metadata/p:clone"), 1);
+	assert_int_equal(count(&o, "/domain/metadata/p:clone"
+	    "[@template='tmpl']"), 1);
+	assert_int_equal(count(&o, "/domain/metadata/*[local-name()="
+	    "'other']"), 1);
+	assert_int_equal(count(&o, "/domain/metadata/p:clone/p:volume"), 2);
+	assert_int_equal(count(&o, "//p:volume[@path='/img/c1-vda.qcow2' "
+	    "and @type='file']"), 1);
+	assert_int_equal(count(&o, "//p:volume[@path='/pool/c1-vdb.qcow2' "
+	    "and @type='volume']"), 1);
+	out_free(&o);
+
+	/* A template without metadata gets some. */
+	assert_non_null(d = calloc(1, sizeof(*d)));
+	clone_disks_ok(plain, d, 0);
+	clone_ok(plain, d, 0, &o);
+	assert_int_equal(xmlXPathRegisterNs(o.ctx, (const xmlChar *)"p",
+	    (const xmlChar *)DOMXML_CLONE_NS), 0);
+	assert_int_equal(count(&o, "/domain/metadata/p:clone"
+	    "[@template='tmpl' and not(p:volume)]"), 1);
+	out_free(&o);
+	free(d);
+}
+
+/* domxml_clone_disks that must fail with an error containing want. */
+static void
+clone_disks_fails(const char *xml, size_t max, const char *want)
+{
+	struct domxml_disk	d[2];
+	char			err[256];
+
+	err[0] = '\0';
+	assert_int_equal(domxml_clone_disks(xml, d, max, err, sizeof(err)),
+	    -1);
+	if (strstr(err, want) == NULL)
+		fail_msg("error '%s' lacks '%s'", err, want);
+}
+
+/* domxml_clone that must fail with an error containing want. */
+static void
+clone_fails(const char *xml, const struct domxml_clone *c, const char *want)
+{
+	char	err[256], *res;
+
+	err[0] = '\0';
+	res = domxml_clone(xml, c, err, sizeof(err));
+	assert_null(res);
+	if (strstr(err, want) == NULL)
+		fail_msg("error '%s' lacks '%s'", err, want);
+}
+
+#define ONE_DISK(attrs, inner) \
+	DOMAIN_HEAD "<devices><disk type='file' device='disk'" attrs ">" \
+	inner "</disk>" DOMAIN_TAIL
+
+static void
+test_clone_bad_input(void **state)
+{
+	struct domxml_disk	 d[2];
+	struct domxml_clone	 c = { "c1", "tmpl", "pw", d, 1 };
+
+	clone_disks_fails(NULL, 2, "empty");
+	clone_disks_fails("<domain><name>", 2, "does not parse");
+	clone_disks_fails("<network/>", 2, "not a libvirt <domain>");
+	clone_disks_fails(TEMPLATE, 1, "more than 1 disks");
+	clone_disks_fails(ONE_DISK("", "<driver type='vmdk'/>"
+	    "<source file='/a'/><target dev='vda'/>"), 2, "only raw and qcow2");
+	clone_disks_fails(ONE_DISK("", "<source file='/a'/>"), 2,
+	    "has no target dev");
+	clone_disks_fails(ONE_DISK("", "<source file='/a'/>"
+	    "<target dev='../x'/>"), 2, "has no target dev");
+
+	memset(d, 0, sizeof(d));
+	snprintf(d[0].source, sizeof(d[0].source), "/a");
+	snprintf(d[0].overlay, sizeof(d[0].overlay), "/b");
+	clone_fails("<domain/>", &c, "no name");
+	clone_fails("<network><name>n</name></network>", &c,
+	    "not a libvirt <domain>");
+	/* The overlays must be the disks' own, one for one. */
+	clone_fails(ONE_DISK("", "<source file='/other'/>"
+	    "<target dev='vda'/>"), &c, "do not match");
+	clone_fails(plain, &c, "do not match");
+	c.ndisks = 0;
+	clone_fails(ONE_DISK("", "<source file='/a'/><target dev='vda'/>"),
+	    &c, "do not match");
+	c.ndisks = 1;
+	d[0].overlay[0] = '\0';
+	clone_fails(ONE_DISK("", "<source file='/a'/><target dev='vda'/>"),
+	    &c, "do not match");
+	c.spice_password = "";
+	clone_fails(plain, &c, "SPICE password");
+	c.spice_password = "pw";
+	c.name = NULL;
+	clone_fails(plain, &c, "needs a name");
+}
+
 int
 main(void)
 {
@@ -598,6 +839,11 @@ main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_namespaces),
 		cmocka_unit_test(test_gpu_devices),
+		cmocka_unit_test(test_clone_disks),
+		cmocka_unit_test(test_clone_identity),
+		cmocka_unit_test(test_clone_overlays),
+		cmocka_unit_test(test_clone_metadata),
+		cmocka_unit_test(test_clone_bad_input),
 	};
 	int	rc;
 

@@ -194,6 +194,16 @@ test_addr(void **state)
 	assert_string_equal(buf, "ffff:4a:1f.7");
 	gpu_addr_format(&a, buf, sizeof(buf));
 	assert_string_equal(buf, "0000:41:00.1");
+	/* The function is one digit whatever the byte holds: the address
+	 * always fits GPU_ADDR_LEN. */
+	b = a;
+	b.function = 5;
+	gpu_addr_format(&b, buf, sizeof(buf));
+	assert_string_equal(buf, "0000:41:00.5");
+	b.function = 0xff;
+	gpu_addr_format(&b, buf, sizeof(buf));
+	assert_string_equal(buf, "0000:41:00.7");
+	assert_int_equal(strlen(buf), GPU_ADDR_LEN - 1);
 	assert_false(gpu_addr_equal(&a, &b));
 	b = a;
 	assert_true(gpu_addr_equal(&a, &b));

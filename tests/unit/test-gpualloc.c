@@ -1,0 +1,181 @@
+/*
+ * Unit tests for the broker's GPU allocation (gpualloc.c) on the fake
+ * hosts: one card, two users at once; the card given back when the
+ * desktop stops; a start that blames the card quarantines it; a restart
+ * reloads the allocations and gives back those of desktops that stopped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "brokertest.h"
+#include "fakevirt.h"
+#include "unit.h"
+
+#define CARD	"0000:41:00.0"
+
+static const char conf[] =
+    "[gateway gw]\nproxy = http://gw.example:3128\n"
+    "[host hv1]\nuri = fake:///hv1\n"
+    "[pool gpu]\nkind = shared\nhost = hv1\nguests = g1, g2\n"
+    "users = alice, bob\nready_when = agent\ngpu = passthrough\n";
+
+/* One NVIDIA card bound to vfio-pci, alone in its IOMMU group. */
+static const char card[] =
+    "<device><name>pci_0000_41_00_0</name><parent>computer</parent>"
+    "<driver><name>vfio-pci</name></driver><capability type='pci'>"
+    "<class>0x030000</class><domain>0</domain><bus>65</bus><slot>0</slot>"
+    "<function>0</function><product id='0x2231'>RTX A5000</product>"
+    "<vendor id='0x10de'>NVIDIA Corporation</vendor>"
+    "<iommuGroup number='40'><address domain='0x0000' bus='0x41' "
+    "slot='0x00' function='0x0'/></iommuGroup></capability></device>";
+
+static int
+setup(void **state)
+{
+	fakevirt_define(BT_HOST, "g1");
+	fakevirt_define(BT_HOST, "g2");
+	fakevirt_nodedev(BT_HOST, card);
+	bt_start(conf);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	bt_stop(0);
+	return 0;
+}
+
+static struct session *
+start_as(const char *user)
+{
+	struct login	 l = bt_user(user, ROLE_USER);
+	struct session	*s;
+	char		 hash[BROKER_TOKEN_HEX + 1], err[256] = "";
+	int		 status = 0;
+
+	bt_login(user, ROLE_USER, NULL, hash);
+	s = session_connect(&l, hash, conf_pool_find(broker->conf, "gpu"),
+	    "203.0.113.5", &status, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("connect %s: %d %s", user, status, err);
+	return s;
+}
+
+/* Both connect at once: the first gets the card, the second a sentence
+ * that says why, and the second guest is never started. */
+static void
+test_one_card_two_users(void **state)
+{
+	struct session		*a, *b;
+	const struct gpu_alloc	*al;
+	uint64_t		 ida, idb;
+
+	a = start_as("alice");
+	b = start_as("bob");
+	ida = a->id;
+	idb = b->id;
+	assert_string_not_equal(a->guest, b->guest);
+	bt_wait_state(ida, SESSION_READY);
+	bt_wait_state(idb, SESSION_FAILED);
+	a = session_find(ida);
+	b = session_find(idb);
+	assert_string_equal(fakevirt_gpus(BT_HOST, a->guest), CARD);
+	assert_int_equal(fakevirt_state(BT_HOST, b->guest), VIRT_STATE_SHUTOFF);
+	assert_string_equal(b->error, "GPU " CARD " is given to desktop g1");
+	assert_non_null(al = gpualloc_of(BT_HOST, CARD));
+	assert_string_equal(al->guest, a->guest);
+	assert_int_equal(al->session, ida);
+	assert_int_equal(al->starting, 0);
+
+	/* alice's desktop stops: the card is free, bob's retry gets it. */
+	fakevirt_set_state(BT_HOST, a->guest, VIRT_STATE_SHUTOFF);
+	bt_settle();
+	assert_null(session_find(ida));
+	assert_null(gpualloc_of(BT_HOST, CARD));
+	b = start_as("bob");
+	idb = b->id;
+	bt_wait_state(idb, SESSION_READY);
+	assert_string_equal(fakevirt_gpus(BT_HOST, session_find(idb)->guest),
+	    CARD);
+	assert_string_equal(gpualloc_of(BT_HOST, CARD)->guest,
+	    session_find(idb)->guest);
+}
+
+/* A start that QEMU blames on the card: it is quarantined, and the next
+ * start is refused with the reason until an admin clears it. */
+static void
+test_quarantine(void **state)
+{
+	struct session	*s;
+	char		 reason[256];
+	uint64_t	 id;
+
+	fakevirt_fail_next(BT_HOST, "start", VIRT_FAULT_LIBVIRT,
+	    "vfio " CARD ": failed to setup container", CARD);
+	s = start_as("alice");
+	id = s->id;
+	bt_wait_state(id, SESSION_FAILED);
+	assert_non_null(strstr(session_find(id)->error, "quarantined"));
+	assert_null(gpualloc_of(BT_HOST, CARD));
+	assert_int_equal(db_gpu_quarantine_get(broker->db, BT_HOST, CARD,
+	    reason, sizeof(reason)), 0);
+	assert_int_equal(bt_audit_count("gpu quarantine", "ok"), 1);
+
+	s = start_as("bob");
+	bt_wait_state(s->id, SESSION_FAILED);
+	assert_non_null(strstr(session_find(s->id)->error, "is quarantined"));
+
+	assert_int_equal(gpualloc_clear(BT_HOST, CARD), 0);
+	assert_int_equal(gpualloc_clear(BT_HOST, CARD), 1);	/* not any more */
+	session_end(session_find(s->id), "bob", "retry");
+	bt_settle();
+	s = start_as("bob");
+	bt_wait_state(s->id, SESSION_READY);
+}
+
+/* The allocation survives a restart; one whose desktop stopped while
+ * the broker was away is given back when the host is listed. */
+static void
+test_restart(void **state)
+{
+	struct session	*s = start_as("alice");
+	uint64_t	 id = s->id;
+	char		 guest[128];
+
+	bt_wait_state(id, SESSION_READY);
+	strlcpy(guest, s->guest, sizeof(guest));
+	bt_restart();
+	assert_non_null(gpualloc_of(BT_HOST, CARD));
+	assert_string_equal(gpualloc_of(BT_HOST, CARD)->guest, guest);
+	assert_int_equal(gpualloc_of(BT_HOST, CARD)->session, id);
+	assert_non_null(session_find(id));
+
+	bt_stop(1);
+	fakevirt_set_state(BT_HOST, guest, VIRT_STATE_SHUTOFF);
+	bt_reopen();
+	assert_null(gpualloc_of(BT_HOST, CARD));
+	assert_null(session_find(id));
+	assert_string_equal(fakevirt_gpus(BT_HOST, guest), "");
+}
+
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_one_card_two_users),
+		T(test_quarantine),
+		T(test_restart),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
