@@ -2,5 +2,5 @@
 bin_SCRIPTS += certs/paprika-certs
 EXTRA_DIST += certs/paprika-certs certs/README.md
 
-TESTS += tests/integration/test-certs.sh
-EXTRA_DIST += tests/integration/test-certs.sh
+TESTS += tests/loopback/test-certs.sh
+EXTRA_DIST += tests/loopback/test-certs.sh

@@ -1,13 +1,12 @@
 # demo/: the demo guest's boot image, built from source with nasm, and the
-# Python glue (libvirt's embedded QEMU driver) shared by the demo and the
-# end-to-end tests.
+# demo itself; its Python glue (libvirt's embedded QEMU driver) is the
+# tests' library, tests/lib.
 noinst_DATA = demo/guest/paprika-demo.img demo/guest/paprika-gpu-guest.img \
 	demo/guest/paprika-anim-guest.img
 CLEANFILES += demo/guest/paprika-demo.img demo/guest/paprika-gpu-guest.img \
 	demo/guest/paprika-anim-guest.img
 EXTRA_DIST += demo/guest/paprika-guest.asm demo/guest/paprika-gpu-guest.asm \
-	demo/guest/paprika-anim-guest.asm demo/accel.py demo/guest.py demo/images.py \
-	demo/deployment.py demo/brokerdeploy.py demo/gpuhost.py demo/run-demo.py demo/run-demo.sh
+	demo/guest/paprika-anim-guest.asm demo/run-demo.py demo/run-demo.sh
 
 # A 512-byte boot sector in a 1 MiB raw disk.
 demo/guest/paprika-demo.img: demo/guest/paprika-guest.asm
@@ -16,7 +15,7 @@ demo/guest/paprika-demo.img: demo/guest/paprika-guest.asm
 	truncate -s 1M $@.tmp && mv $@.tmp $@
 
 # The other boot sectors: the nested GPU host's desktop
-# (tests/integration/test-gpu-nested.py) and a screen that never stops
+# (tests/guests/test-gpu-nested.py) and a screen that never stops
 # changing (make bench-fps).
 demo/guest/paprika-gpu-guest.img: demo/guest/paprika-gpu-guest.asm
 	@mkdir -p demo/guest

@@ -17,9 +17,12 @@ import subprocess
 import sys
 import time
 
-import brokerdeploy
-import deployment
-import images
+# The deployment helpers are the tests' library (tests/lib), shared with the demo.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tests", "lib"))
+import brokerdeploy  # noqa: E402
+import deployment  # noqa: E402
+import images  # noqa: E402
 
 
 def client_command(top_build, broker_url, ca):

@@ -1,7 +1,7 @@
 # man/: the manual pages, written by hand in mdoc. Each page.N.in names the
 # directories configure chose as @sysconfdir@ and the like; make fills them
 # in, so the pages show the paths this build really uses.
-# tests/integration/test-man.py checks them against the programs.
+# tests/loopback/test-man.py checks them against the programs.
 MAN_SERVER_PAGES = \
 	man/paprika-brokerd.8 \
 	man/paprika-gatewayd.8 \

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Builds a tiny Linux guest that runs the QEMU guest agent, for the broker's
-# "lock" disconnect action (tests/integration/test-broker-lock.py), or with
+# "lock" disconnect action (tests/guests/test-broker-lock.py), or with
 # --monitors one that draws a different pattern on each of two qxl monitors
-# (tests/e2e/test-client-monitors.py), or with --gpu-host the initramfs of
-# a nested GPU host (demo/gpuhost.py) that boots into this machine's own
+# (tests/guests/test-client-monitors.py), or with --gpu-host the initramfs of
+# a nested GPU host (tests/lib/gpuhost.py) that boots into this machine's own
 # root file system, read-only, to run libvirtd with an emulated IOMMU:
 #
 #   demo/agent-guest/build.sh OUTDIR   ->  OUTDIR/vmlinuz, OUTDIR/initrd.gz

@@ -3,7 +3,7 @@
 # init-gpuhost.sh): a network for libvirt's TLS port, then libvirtd with
 # the deployment's certificates, as on a real hypervisor. Its settings come
 # from the shell file that paprika.env= on the kernel command line names,
-# written by demo/gpuhost.py:
+# written by tests/lib/gpuhost.py:
 #   LIBVIRT_PKI     directory with cacert.pem, servercert.pem, serverkey.pem
 #   ALLOWED_DN      the broker's client certificate subject
 #   SPICE_DIR       the SPICE x509 directory for the nested desktops
@@ -67,7 +67,7 @@ until virsh -c qemu:///system version >/dev/null 2>&1; do
 	sleep 0.5
 done
 # A root shell on the second serial port, for the tests to look inside
-# (demo/gpuhost.py's shell()): the outer machine's root owns this host.
+# (tests/lib/gpuhost.py's shell()): the outer machine's root owns this host.
 stty -F /dev/ttyS1 raw -echo
 setsid sh -c 'exec sh </dev/ttyS1 >/dev/ttyS1 2>&1' &
 say "ready: libvirtd $(libvirtd --version | sed 's/.* //')"

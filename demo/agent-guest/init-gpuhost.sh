@@ -1,6 +1,6 @@
 #!/bin/sh
 # /init of the nested GPU host (demo/agent-guest/build.sh --gpu-host,
-# demo/gpuhost.py). Loads its modules, then boots into the outer machine's
+# tests/lib/gpuhost.py). Loads its modules, then boots into the outer machine's
 # own root file system: shared read-only over 9p (tag "hostroot"), under a
 # tmpfs overlay so that libvirtd and QEMU can write. That gives the level-1
 # host the very libvirt and QEMU of the machine that runs the tests, with no

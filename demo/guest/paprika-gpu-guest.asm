@@ -1,4 +1,4 @@
-; The GPU desktop of the nested GPU host's tests (demo/gpuhost.py): a boot
+; The GPU desktop of the nested GPU host's tests (tests/lib/gpuhost.py): a boot
 ; sector that finds the display device passed through to it (PCI
 ; 1234:1111, an emulated bochs-display one level up, bound to vfio-pci
 ; there), sets a 640x480x32 mode through the device's own registers and

@@ -36,8 +36,8 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import top_builddir, top_srcdir, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from paprikatest import top_builddir, top_srcdir, wait_until  # noqa: E402
 
 import brokerdeploy  # noqa: E402
 import deployment  # noqa: E402
@@ -388,7 +388,7 @@ class Bench:
         """Once every guest of pool is free: a connect timed from the click
         to the 200, to the first frame and to the settled desktop, then the
         session ended. (total, to 200, to any frame, captures, first)."""
-        if not wait_for(lambda: all(g["state"] == "free"
+        if not wait_until(lambda: all(g["state"] == "free"
                                     for g in self.pools(pool, helper)), 120):
             raise deployment.DeploymentError(
                 f"{pool} guests not free: {self.pools(pool, helper)}")
@@ -416,7 +416,7 @@ class Bench:
             self.stop_any.append(to_any)
             log(f"stopped round {i + 1}: {total:.3f}s (200 after {to200:.3f}s; "
                 f"{n} captures, the first {first})")
-        wait_for(lambda: all(g["state"] == "free"
+        wait_until(lambda: all(g["state"] == "free"
                              for g in self.pools("office", helper)), 120)
 
     # 3 and 4, running -------------------------------------------------------
@@ -450,7 +450,7 @@ class Bench:
         token = d.login("sparer", "sparer-password")
         self.spare_total, self.spare_200 = [], []
         for i in range(SPARE):
-            spares = wait_for(lambda: [g for g in self.pools("lab", helper)
+            spares = wait_until(lambda: [g for g in self.pools("lab", helper)
                                        if g["state"] == "spare"] and
                               len(self.pools("lab", helper)) == 1, 180)
             if not spares:
@@ -625,7 +625,7 @@ def main():
         b = Bench(d, ref)
         # The template pool clones and starts its spare as the broker
         # starts: let that finish before timing anything.
-        if not wait_for(lambda: [g for g in b.pools("lab", helper)
+        if not wait_until(lambda: [g for g in b.pools("lab", helper)
                                  if g["state"] == "spare"], 180):
             raise deployment.DeploymentError(
                 f"no spare in pool lab: {b.pools('lab', helper)}")

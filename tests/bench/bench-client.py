@@ -1,5 +1,5 @@
 """Client benchmark: paprika-client next to stock remote-viewer, both on the
-same running guest of a real deployment (demo/brokerdeploy.py: broker,
+same running guest of a real deployment (tests/lib/brokerdeploy.py: broker,
 gateway, QEMU guests under libvirt's embedded driver) and under the same
 Xvfb. One run, on one machine, everything on loopback; it prints one table
 (tests/bench/README.md, "Client benchmark").
@@ -27,21 +27,20 @@ import ctypes.util
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import top_builddir, top_srcdir, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import top_builddir, top_srcdir, wait_until  # noqa: E402
 
 import brokerdeploy  # noqa: E402
 import images  # noqa: E402
 from procstat import children, cpu_seconds  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 try:
     import webdriver  # noqa: E402 (Selenium: the browser column)
 except ImportError as _e:
@@ -190,20 +189,7 @@ class Screen:
 
 def _find4(big, bw, bh, small, sw, sh):
     """images.find on 4-byte pixels: where small is inside big, or None."""
-    anchor = next((y for y in range(sh)
-                   if len(set(small[y * sw * 4:(y + 1) * sw * 4:4])) > 1), 0)
-    needle = small[anchor * sw * 4:(anchor + 1) * sw * 4]
-    for y in range(anchor, bh - (sh - anchor) + 1):
-        row = big[y * bw * 4:(y + 1) * bw * 4]
-        x = row.find(needle)
-        while x != -1:
-            if x % 4 == 0:
-                x0, y0 = x // 4, y - anchor
-                if all(big[((y0 + r) * bw + x0) * 4:((y0 + r) * bw + x0 + sw) * 4] ==
-                       small[r * sw * 4:(r + 1) * sw * 4] for r in range(sh)):
-                    return x0, y0
-            x = row.find(needle, x + 1)
-    return None
+    return images.find((bw, bh, big), (sw, sh, small), bpp=4)
 
 
 class Poller:
@@ -256,13 +242,7 @@ def memory_kb(pids):
 
 
 def stop(p):
-    if p is not None and p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    paprikatest.stop_process(p)
 
 
 class ClientLog:
@@ -458,7 +438,7 @@ BROWSER_CARD = '.card[data-id="office"]'
 
 
 class BrowserBench:
-    """Headless chromium (tests/e2e/webdriver.py) on the portal, demo logged
+    """Headless chromium (tests/lib/webdriver.py) on the portal, demo logged
     in: each round clicks "Open in browser" and times until the console's
     canvas is the guest's settled screen, pixel for pixel."""
 
@@ -752,7 +732,7 @@ def main():
         xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24",
                                  "-nolisten", "tcp"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not wait_for(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 10, 0.05):
+        if not wait_until(lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"), 10, 0.05):
             raise BenchError("Xvfb did not start")
         env = dict(os.environ, DISPLAY=display,
                    XDG_CONFIG_HOME=os.path.join(work, "config"))

@@ -25,9 +25,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from testlib import top_builddir, top_srcdir  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from paprikatest import top_builddir, top_srcdir  # noqa: E402
 
 import brokerdeploy  # noqa: E402
 import webdriver  # noqa: E402

@@ -1,4 +1,4 @@
-"""GPU desktops benchmark, on the nested GPU host (demo/gpuhost.py: a
+"""GPU desktops benchmark, on the nested GPU host (tests/lib/gpuhost.py: a
 level-1 QEMU with an emulated IOMMU running this machine's libvirtd, reached
 over qemu+tls). One run; it prints one table (tests/bench/README.md, "GPU
 desktops benchmark").
@@ -27,8 +27,8 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from testlib import build_agent_guest, top_builddir, top_srcdir, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from paprikatest import build_agent_guest, top_builddir, top_srcdir, wait_until  # noqa: E402
 
 import brokerdeploy  # noqa: E402
 import gpuhost  # noqa: E402
@@ -104,7 +104,7 @@ def click_to_desktop(d, lv, token, helper, pool, desk):
     def stopped():
         _, body, _ = d.api("GET", "/api/v1/sessions", token=helper)
         return not [s for s in body.get("sessions", []) if s.get("pool") == pool]
-    if not wait_for(stopped, 60):
+    if not wait_until(stopped, 60):
         raise RuntimeError(f"{desk}: the broker did not see it stop")
     return ready, frame
 
@@ -150,7 +150,7 @@ def main():
             gpuhost.define_desktop(lv, desk, d.build, d.work)
         d.conf_text = config(d, host)
         d.start_broker()
-        if not wait_for(lambda: d.host_up("gpu"), 60):
+        if not wait_until(lambda: d.host_up("gpu"), 60):
             raise RuntimeError("the broker does not reach the nested host")
         token, helper = d.login("bench", "bench-password"), d.login("helper", "helper-password")
         times = {"with-gpu": [], "without-gpu": []}

@@ -38,13 +38,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
-import gwtest as g  # noqa: E402
+import gwharness as g  # noqa: E402
 from procstat import children, cpu_seconds  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(
-    "gwws", os.path.join(HERE, "..", "integration", "test-gateway-ws.py"))
+    "gwws", os.path.join(HERE, "..", "loopback", "test-gateway-ws.py"))
 ws = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ws)
 

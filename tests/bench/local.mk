@@ -54,7 +54,7 @@ bench-ws: paprika-gatewayd$(EXEEXT) paprikactl$(EXEEXT)
 
 BENCH_TARGETS += bench-gpu
 .PHONY: bench-gpu
-# GPU desktops on the nested GPU host (demo/gpuhost.py): click to desktop
+# GPU desktops on the nested GPU host (tests/lib/gpuhost.py): click to desktop
 # with and without a passed-through device, and the allocation race
 # (BENCH_QUICK=1 for a short run).
 bench-gpu: paprika-brokerd$(EXEEXT) paprika-gatewayd$(EXEEXT) paprika-users$(EXEEXT) \

@@ -1,6 +1,6 @@
 /*
  * Unit tests for lib/auth/auth.c with the local users file only (PAM is
- * tested against pam_wrapper in tests/integration/test-pam.sh).
+ * tested against pam_wrapper in tests/loopback/test-pam.sh).
  */
 #include <sys/stat.h>
 
