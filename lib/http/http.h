@@ -130,6 +130,18 @@ void	http_add_header(struct http_req *req, const char *name,
 /* The value of query parameter name, or NULL (decoded, bounded). */
 const char *http_query(struct http_req *req, const char *name);
 
+/* Requests served, by status class, for metrics. */
+struct http_counters {
+	unsigned long long	requests;
+	unsigned long long	status_2xx, status_4xx, status_5xx;
+	unsigned long long	connections;	/* accepted */
+	unsigned long long	connections_refused;	/* over max_connections */
+	unsigned long long	connections_refused_source; /* over max_per_source */
+	unsigned long long	connections_timed_out;	/* no request in time */
+	unsigned		connections_open;
+};
+const struct http_counters *http_server_counters(const struct http_server *s);
+
 /* httpparse.c: the parsers, pure functions over untrusted bytes. */
 #define HTTP_SEGMENTS_MAX	16
 
@@ -156,16 +168,5 @@ int	http_cookie_value(const char *header, const char *name, char *out,
  */
 void	http_json_free(void *p);
 
-/* Requests served, by status class, for metrics. */
-struct http_counters {
-	unsigned long long	requests;
-	unsigned long long	status_2xx, status_4xx, status_5xx;
-	unsigned long long	connections;	/* accepted */
-	unsigned long long	connections_refused;	/* over max_connections */
-	unsigned long long	connections_refused_source; /* over max_per_source */
-	unsigned long long	connections_timed_out;	/* no request in time */
-	unsigned		connections_open;
-};
-const struct http_counters *http_server_counters(const struct http_server *s);
 
 #endif

@@ -146,12 +146,6 @@ int		 virt_host_is_up(const struct virt_host *h);
 /* Why the host is down, for logs and the helpdesk (quotes libvirt); ""
  * while up. */
 const char	*virt_host_error(const struct virt_host *h);
-/*
- * Why a job failed, for users: error itself when it is the broker's own
- * sentence, else a sentence that quotes nothing of libvirt (whose text
- * stays in error, for the log and the audit detail).
- */
-const char	*virt_result_reason(const struct virt_result *res);
 
 /*
  * Jobs. Each is queued on the host's worker and calls done on the loop,
@@ -244,10 +238,17 @@ int	virt_gpu_strip(struct virt_host *h, const char *dom, virt_done_cb done,
 int	virt_mdev_remove(struct virt_host *h, const char *uuid,
 	    virt_done_cb done, void *arg);
 
+/* virtnames.c */
 const char	*virt_state_name(enum virt_state s);
 /* "shutdown", "reboot", "reset", "destroy" and back; -1 if unknown. */
 const char	*virt_power_name(enum virt_power op);
 int		 virt_power_parse(const char *name, enum virt_power *op);
+/*
+ * Why a job failed, for users: error itself when it is the broker's own
+ * sentence, else a sentence that quotes nothing of libvirt (whose text
+ * stays in error, for the log and the audit detail).
+ */
+const char	*virt_result_reason(const struct virt_result *res);
 
 /* virtevent.c */
 /* Runs libvirt's event loop on base (a thread-enabled base); 0 or -1. */
