@@ -6,13 +6,15 @@
  *
  *	brokerd.c		main(): configuration, restore, the loop
  *	  api*.c, metrics.c	the routes, on lib/http
+ *	  hostevents.c		libvirt's events, routed to the modules below
  *	    grant.c		a connection for a ready session
  *	      session.c		who uses which desktop, and its state
  *	        pool.c		the guests of each pool, spares, cleaning
  *	          gpualloc.c	which GPUs a guest gets
  *	            ready.c	whether a started guest is ready
  *	              lib/virt, lib/gpu, db*.c
- *	state.c, events.c, audit.c, gwctl.c, conf.c: used from any level
+ *	state.c, events.c, audit.c, gwctl.c, conf.c, policy.c: used from any
+ *	level
  *
  * A lower module that must tell a higher one something takes a callback:
  * pool.c reports a guest's readiness and asks about sessions through the
@@ -735,6 +737,9 @@ const struct events_stats *events_stats(void);
 void		 gwctl_revoke(uint64_t gw_id, time_t tickets_until);
 /* Drops the revocations still waiting to be retried. */
 void		 gwctl_shutdown(void);
+
+/* hostevents.c: the callbacks each virt_host_new gets. */
+extern const struct virt_events	broker_virt_events;
 
 /* state.c */
 uint64_t	 broker_random_id(void);

@@ -20,6 +20,7 @@ broker_libbroker_a_SOURCES = \
 	broker/db-totp.c \
 	broker/events.c \
 	broker/grant.c \
+	broker/hostevents.c \
 	broker/gpualloc.c \
 	broker/gwctl.c \
 	broker/metrics.c \

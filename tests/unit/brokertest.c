@@ -33,48 +33,6 @@ static char		 bt_dir[64];
 static char		*bt_conf;
 static struct event	*bt_tick;
 
-static void
-bt_host_up(struct virt_host *vh, int up, void *arg)
-{
-	if (up) {
-		session_host_up(virt_host_name(vh));
-		gpualloc_host_up(virt_host_name(vh));
-	}
-}
-
-static void
-bt_domain_state(struct virt_host *vh, const char *dom, enum virt_state st,
-    void *arg)
-{
-	int	running = st == VIRT_STATE_RUNNING || st == VIRT_STATE_PAUSED ||
-	    st == VIRT_STATE_STARTING || st == VIRT_STATE_SHUTDOWN;
-
-	if (!running)
-		ready_forget(virt_host_name(vh), dom);
-	session_domain_state(virt_host_name(vh), dom, running);
-	gpualloc_domain_state(virt_host_name(vh), dom, running);
-	pool_guest_power(virt_host_name(vh), dom, st, POWER_EVENT);
-}
-
-static void
-bt_graphics(struct virt_host *vh, const char *dom,
-    enum virt_graphics_phase phase, const char *peer, void *arg)
-{
-	session_graphics(virt_host_name(vh), dom, phase, peer);
-}
-
-static void
-bt_rebooted(struct virt_host *vh, const char *dom, void *arg)
-{
-	ready_forget(virt_host_name(vh), dom);
-	pool_guest_power(virt_host_name(vh), dom, VIRT_STATE_RUNNING,
-	    POWER_REBOOTED);
-}
-
-static const struct virt_events bt_events = {
-	bt_host_up, bt_domain_state, bt_graphics, bt_rebooted,
-};
-
 /* Keeps EVLOOP_ONCE from sleeping longer than a tick. */
 static void
 bt_ticked(evutil_socket_t fd, short ev, void *arg)
@@ -125,7 +83,7 @@ bt_reopen(void)
 	assert_int_equal(gpualloc_restore(), 0);
 	for (i = 0; i < c->nhosts; i++)
 		assert_non_null(c->hosts[i].virt = virt_host_new(
-		    c->hosts[i].name, c->hosts[i].uri, &bt_events, NULL));
+		    c->hosts[i].name, c->hosts[i].uri, &broker_virt_events, NULL));
 	bt_tick = event_new(broker->base, -1, EV_PERSIST, bt_ticked, NULL);
 	event_add(bt_tick, &tv);
 	broker->started = time(NULL);
