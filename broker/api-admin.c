@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The API's admin routes: the audit log's search and export, the GPUs and
  * their quarantine.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The API's routes for a user's own desktops: the list, connect and
  * console.vv, end and reset.

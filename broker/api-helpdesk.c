@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The API's helpdesk routes: sessions, users, the pools' desktops, their
  * power, repair and screenshots, the event stream.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The API's login and logout: passwords checked on the auth threads,
  * failed logins throttled and answered late, the second factor asked where

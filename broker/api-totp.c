@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The API's second factor routes: a user's enrolment, its QR code and its
  * confirmation with the first code.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The HTTPS JSON API under /api/v1 (docs/broker-api.md documents every
  * route): the route table, who the caller of a request is and what their

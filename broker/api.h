@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The API's route groups (api*.c) among themselves: who the caller is, the
  * replies they share, and the handlers api.c's route table names. Only

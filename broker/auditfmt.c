@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The audit log's export formats, pure functions shared by the broker's
  * export route and paprikactl: JSON lines for SIEMs, CSV (RFC 4180) for

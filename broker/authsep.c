@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The PAM helper: the only part of the broker that keeps root, because
  * PAM modules such as pam_unix read /etc/shadow. It is forked before the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * paprika-brokerd: the private header of the daemon's own modules (the
  * libvirt, auth, throttle, HTTP and work-queue modules have their own).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * paprika-brokerd: logs users in, gives each a KVM desktop through libvirt
  * and hands out connections through the gateways. One libevent loop runs
@@ -289,21 +290,110 @@ broker_fit_fd_limit(struct http_limits *limits)
 	}
 }
 
+static const int	broker_signals[] = { SIGTERM, SIGINT, SIGHUP };
+#define BROKER_NSIGNALS	(sizeof(broker_signals) / sizeof(broker_signals[0]))
+
+/* The API's TLS context, HTTP server and listeners, opened while root. */
+static SSL_CTX *
+broker_http_start(const struct broker_config *c)
+{
+	struct http_limits	 limits;
+	SSL_CTX			*ctx;
+	char			 err[512], sources[4096];
+	size_t			 i;
+
+	if ((ctx = tls_server_ctx_new(c->cert, c->key, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	/* Passwords and .vv files sit in OpenSSL's buffers in clear. */
+	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT);
+	limits = c->http;
+	broker_fit_fd_limit(&limits);
+	if ((broker->http = http_server_new(broker->base, ctx, api_routes,
+	    NULL, &limits, c->cookie)) == NULL)
+		fatalx("cannot create the HTTP server");
+	conf_websocket_sources(c, sources, sizeof(sources));
+	http_server_set_connect_src(broker->http, sources);
+	for (i = 0; i < c->nlisten; i++) {
+		if (http_server_listen(broker->http, c->listen[i], err,
+		    sizeof(err)) == -1)
+			fatalx("%s", err);
+		log_info("listening on https://%s", c->listen[i]);
+	}
+	return ctx;
+}
+
+/* The state, the worker threads, what was running before a restart, and
+ * a connection to each host; as the broker's user. */
+static void
+broker_state_start(struct broker_config *c)
+{
+	struct conf_host	*h;
+	char			 err[512];
+	size_t			 i;
+
+	if (virt_init(broker->base) == -1)
+		fatalx("cannot run libvirt's events on libevent");
+	if ((broker->db = db_open(c->state, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	broker->throttle = throttle_new(&c->throttle);
+	db_throttle_load(broker->db, broker_throttle_restore, NULL);
+	if ((broker->authq = workq_new(broker->base, "auth",
+	    (int)c->auth_threads)) == NULL ||
+	    (broker->gwq = workq_new(broker->base, "gateway", 1)) == NULL)
+		fatal("cannot start worker threads");
+	if (session_restore() == -1 || pool_restore() == -1 ||
+	    gpualloc_restore() == -1)
+		fatalx("%s: cannot load the broker's state", c->state);
+	for (i = 0; i < c->nhosts; i++) {
+		h = &c->hosts[i];
+		if ((h->virt = virt_host_new(h->name, h->uri,
+		    &broker_virt_events, NULL)) == NULL)
+			fatalx("host %s: cannot set up its connection",
+			    h->name);
+	}
+}
+
+/* Everything broker_http_start and broker_state_start made, in the order
+ * that lets pending work finish or drop cleanly. */
+static void
+broker_stop(SSL_CTX *ctx, struct event **sigs)
+{
+	struct broker_config	*c = broker->conf;
+	size_t			 i;
+
+	audit_stop();
+	events_stop();
+	http_server_free(broker->http);
+	api_shutdown();
+	for (i = 0; i < c->nhosts; i++)
+		virt_host_free(c->hosts[i].virt);
+	workq_free(broker->authq);
+	authsep_stop();
+	workq_free(broker->gwq);
+	gwctl_shutdown();
+	for (i = 0; i < BROKER_NSIGNALS; i++)
+		event_free(sigs[i]);
+	event_free(broker->sweep);
+	virt_shutdown();
+	db_close(broker->db);
+	throttle_free(broker->throttle);
+	keyring_clear(&broker->keys);
+	SSL_CTX_free(ctx);
+	event_base_free(broker->base);
+}
+
 int
 main(int argc, char *argv[])
 {
 	const char		*path = BROKER_DEFAULT_CONFIG;
 	struct broker_config	*c;
-	struct http_limits	 limits;
-	struct conf_host	*h;
-	struct event		*sigs[4];
+	struct event		*sigs[BROKER_NSIGNALS];
 	struct timeval		 tv = { BROKER_SWEEP_SECONDS, 0 };
 	SSL_CTX			*ctx;
-	char			 err[512], sources[4096];
+	char			 err[512];
 	int			 ch, foreground = 0, check = 0, verbose = 0;
-	const int		 signals[] = { SIGTERM, SIGINT, SIGHUP };
 	size_t			 i;
-
 	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
 		switch (ch) {
 		case 'd':
@@ -354,53 +444,16 @@ main(int argc, char *argv[])
 		fatalx("libevent has no pthreads support");
 	if ((broker->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if ((ctx = tls_server_ctx_new(c->cert, c->key, err,
-	    sizeof(err))) == NULL)
-		fatalx("%s", err);
-	/* Passwords and .vv files sit in OpenSSL's buffers in clear. */
-	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT);
-	limits = c->http;
-	broker_fit_fd_limit(&limits);
-	if ((broker->http = http_server_new(broker->base, ctx, api_routes,
-	    NULL, &limits, c->cookie)) == NULL)
-		fatalx("cannot create the HTTP server");
-	conf_websocket_sources(c, sources, sizeof(sources));
-	http_server_set_connect_src(broker->http, sources);
-	for (i = 0; i < c->nlisten; i++) {
-		if (http_server_listen(broker->http, c->listen[i], err,
-		    sizeof(err)) == -1)
-			fatalx("%s", err);
-		log_info("listening on https://%s", c->listen[i]);
-	}
+	ctx = broker_http_start(c);
 	privsep_drop(c->user);
 	privsep_check_state(c->state);
 	broker_check_unprivileged(c);
 
-	if (virt_init(broker->base) == -1)
-		fatalx("cannot run libvirt's events on libevent");
-	if ((broker->db = db_open(c->state, err, sizeof(err))) == NULL)
-		fatalx("%s", err);
-	broker->throttle = throttle_new(&c->throttle);
-	db_throttle_load(broker->db, broker_throttle_restore, NULL);
-	if ((broker->authq = workq_new(broker->base, "auth",
-	    (int)c->auth_threads)) == NULL ||
-	    (broker->gwq = workq_new(broker->base, "gateway", 1)) == NULL)
-		fatal("cannot start worker threads");
-	if (session_restore() == -1 || pool_restore() == -1 ||
-	    gpualloc_restore() == -1)
-		fatalx("%s: cannot load the broker's state", c->state);
+	broker_state_start(c);
 
-	for (i = 0; i < c->nhosts; i++) {
-		h = &c->hosts[i];
-		if ((h->virt = virt_host_new(h->name, h->uri,
-		    &broker_virt_events, NULL)) == NULL)
-			fatalx("host %s: cannot set up its connection",
-			    h->name);
-	}
-
-	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
-		sigs[i] = evsignal_new(broker->base, signals[i], broker_signal,
-		    NULL);
+	for (i = 0; i < BROKER_NSIGNALS; i++) {
+		sigs[i] = evsignal_new(broker->base, broker_signals[i],
+		    broker_signal, NULL);
 		evsignal_add(sigs[i], NULL);
 	}
 	broker->sweep = event_new(broker->base, -1, EV_PERSIST, broker_sweep,
@@ -414,25 +467,7 @@ main(int argc, char *argv[])
 
 	event_base_dispatch(broker->base);
 
-	audit_stop();
-	events_stop();
-	http_server_free(broker->http);
-	api_shutdown();
-	for (i = 0; i < c->nhosts; i++)
-		virt_host_free(c->hosts[i].virt);
-	workq_free(broker->authq);
-	authsep_stop();
-	workq_free(broker->gwq);
-	gwctl_shutdown();
-	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		event_free(sigs[i]);
-	event_free(broker->sweep);
-	virt_shutdown();
-	db_close(broker->db);
-	throttle_free(broker->throttle);
-	keyring_clear(&broker->keys);
-	SSL_CTX_free(ctx);
-	event_base_free(broker->base);
+	broker_stop(ctx, sigs);
 	log_info("stopped");
 	return authsep_failed() ? 1 : 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The broker's configuration: the table of every key (conftab.h), the few
  * keys of their own form, the checks that need the whole file, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The audit log's table: records written, searched, paged through for an
  * export and purged after audit_keep_days.

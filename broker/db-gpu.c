@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The GPU tables: which guest holds which device (restored after a
  * restart), and the devices taken out of service until an admin clears

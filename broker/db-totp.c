@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Users' second factors: the sealed secret, the last step used (so that a
  * code works once) and the recovery codes' hashes.

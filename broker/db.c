@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The broker's state in SQLite (WAL): logins, desktop sessions, guests of
  * shared and template pools, login throttling and the audit log. Every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the db*.c files share: the connection and the statement helpers.
  * Only they include it; everybody else uses broker.h's db_* functions.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The live event stream, GET /api/v1/events: server-sent events of
  * session, desktop, domain and GPU changes for the helpdesk board and

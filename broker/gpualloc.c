@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * GPU allocation. The broker, not libvirt, decides which guest gets which
  * GPU: on the loop's thread, so two starts never pick the same device, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A connection grant: what a SPICE client needs to reach a ready desktop
  * through a gateway. Each grant sets a fresh random SPICE password with an

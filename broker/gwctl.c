@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Revocation at the gateways: each gateway with a control socket is told to
  * close a session's tunnels and refuse its tickets for as long as one of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the libvirt hosts tell the broker, routed to the modules that care:
  * a host back up (sessions and GPU allocations check their guests again),

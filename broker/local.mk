@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # broker/: paprika-brokerd, the daemon's own logic: who gets which desktop
 # (session, pool, gpualloc, grant), the API and portal on lib/http, the state
 # (db, audit, events) and the configuration. Its modules form a library so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Prometheus text exposition of the broker's counters and gauges. */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the configuration says about a request: a user's roles and pools,
  * whether they need a second factor, and which gateway and proxy serve a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Pools and their guests. Static pools give each user a named guest;
  * shared pools lend any free guest of a list and revert it to the pool's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The office login portal: a few static files (HTML, script, style) that
  * use the same JSON API as every other client. They are read once at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The broker's policy for dropping root (common/privdrop.c does it): its
  * state directory is the state file's, and root without a user is refused.

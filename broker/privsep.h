@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Privilege separation of the broker. The broker starts as root, forks a
  * PAM helper that keeps root and only answers password checks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Readiness: a started guest is ready when its user can use it, by its
  * pool's ready_when. agent: qemu-ga answers a guest-ping, or the SPICE

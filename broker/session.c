@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Desktop sessions: one user on one guest. A session is prepared (guest
  * started, SPICE port read) in steps driven by libvirt job completions,

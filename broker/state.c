@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The broker's one state, owned by the event loop's thread, and the helpers
  * every module of the daemon uses with it. Kept apart from brokerd.c's

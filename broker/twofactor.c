@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Second factors over the state file (twofactor.h): the login's verdict,
  * enrolment and recovery codes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The second factor of a login, over the state (db-totp.c) and the TOTP key
  * (totp.h). The broker calls these on its loop once the password has been

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # certs: paprika-certs, the script that makes a deployment's PKI.
 bin_SCRIPTS += certs/paprika-certs
 EXTRA_DIST += certs/paprika-certs certs/README.md

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * PaprikaBroker: the broker's HTTPS JSON API (docs/broker-api.md) over
  * libsoup, one SoupSession per broker. The blocking calls serve --headless,

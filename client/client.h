@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * paprika-client: the GTK thin client. Private header: the types the files
  * share and their prototypes, grouped by file.

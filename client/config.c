@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client's configuration: key files, the system's then the user's,
  * options over both. The user's file also remembers the last user name.

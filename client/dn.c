@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Distinguished names as spice-gtk's cert-subject check compares them
  * (common/ssl_verify.c there): the same entries in the same order, values

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Distinguished names for the SPICE host-subject check (dn.c). */
 #ifndef PAPRIKA_CLIENT_DN_H
 #define PAPRIKA_CLIENT_DN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * --headless: log in, connect, save the display's first full frame as a
  * PNG, exit. No GTK widget and no X display: the frame comes from the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # client/: paprika-client, the GTK thin client on spice-gtk. Optional:
 # configure builds it when spice-client-gtk-3.0 and gtk+-3.0 are there.
 # HTTPS to the broker is libsoup-3.0 (spice-glib links it already),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * paprika-client: log in to the Paprika broker, pick a desktop, and show it
  * with spice-gtk through the gateway; or, with --headless, save its first

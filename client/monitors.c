@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * PaprikaMonitors: the monitors of a SPICE session in the order a user
  * counts them: display channel by display channel (id 0 first), and within

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * PaprikaSession: one SPICE session to a desktop, set up from the broker's
  * connection: the ticket as host, through the gateway as HTTP proxy, TLS on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * PaprikaTunnel: the client's own transport to an https:// gateway, for
  * spice-gtk's client-sockets. GLib's https proxy trusts only the system's

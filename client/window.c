@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * PaprikaWindow: the client's one window and the way through it. A stack
  * of pages: login, desktop picker (when the user has several), progress

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * PaprikaWindow's actions: log out, reconnect, Ctrl+Alt+Del, Reset with
  * its confirmation, the USB device picker and the kiosk's menu.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The desktop's displays in PaprikaWindow: the main one in the window,
  * a window for each further monitor the guest turns on, and USB

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The pages of PaprikaWindow's stack (login, desktop picker, progress,
  * reconnect countdown) and the kiosk's full screen and menu.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The parts of PaprikaWindow (window.c) shared by the files that make it:
  * windowpages.c builds its pages, windowactions.c answers its actions and

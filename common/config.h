@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Configuration files: one INI format for every Paprika daemon, read with
  * inih. Errors name the file and line.

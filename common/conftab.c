@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Table-driven configuration: parsing, defaults, the dump (conftab.h). */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Configuration tables: each daemon describes every key of its INI file
  * once (section, name, type, bounds, default, a line of documentation and

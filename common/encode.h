@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Text encodings that survive a DNS-name context: lower-case base32 and hex. */
 #ifndef PAPRIKA_ENCODE_H
 #define PAPRIKA_ENCODE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Ticket keys: a directory of "<id>.key" files, each 32 bytes in hex, and
  * optionally a file "signing" naming the id new tickets are signed with.

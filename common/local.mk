@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # common/: the static library every program links.
 noinst_LIBRARIES += common/libpaprika.a
 common_libpaprika_a_SOURCES = \

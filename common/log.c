@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Logging to stderr or syslog, in the manner of OpenBSD daemons. */
 #include <errno.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Logging: stderr in the foreground, syslog as a daemon. Never log a secret. */
 #ifndef PAPRIKA_LOG_H
 #define PAPRIKA_LOG_H

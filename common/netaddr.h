@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Socket addresses, address:port strings, CIDR networks and port ranges. */
 #ifndef PAPRIKA_NETADDR_H
 #define PAPRIKA_NETADDR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Dropping root: the state directory made and handed over while still
  * root, then the switch to the daemon's user. See privdrop.h.

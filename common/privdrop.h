@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Dropping root, for both daemons: while still root each makes its state
  * directory and hands it to the user it runs as, then becomes that user

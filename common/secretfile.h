@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Files holding secrets (ticket keys, password hashes): refused when others
  * could read or change them, as relayd does. */
 #ifndef PAPRIKA_SECRETFILE_H

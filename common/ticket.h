@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Gateway tickets: a signed, versioned, self-contained permission to open
  * tunnels to one upstream address and a few ports until an expiry time.

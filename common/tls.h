@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* TLS contexts with Paprika's policy: TLS 1.2 or later, modern AEAD suites. */
 #ifndef PAPRIKA_TLS_H
 #define PAPRIKA_TLS_H

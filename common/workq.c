@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A thread pool whose completions are delivered on the libevent loop. */
 #include <sys/eventfd.h>
 

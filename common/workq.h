@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Blocking work (libvirt calls, PAM, password hashing) runs on a small pool
  * of threads; its completion runs back on the event loop, so every piece of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Allocation that dies on failure: for startup and configuration code only. */
 #ifndef PAPRIKA_XMALLOC_H
 #define PAPRIKA_XMALLOC_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # demo/: the demo guest's boot image, built from source with nasm, and the
 # demo itself; its Python glue (libvirt's embedded QEMU driver) is the
 # tests' library, tests/lib.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The Paprika demo (README command 1): a small real deployment on loopback.
 
 Two demo guests in a shared pool under libvirt's embedded QEMU driver,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The gateway's configuration: the table of every key (conftab.h), the
  * keys of their own form, and the checks that need the whole file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The control socket's requests: {"command": NAME, ...} on one line, from
  * root or the gateway's own user, but parsed as strictly as any peer's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The control socket's request parser: one JSON line, pure, no I/O. */
 #ifndef PAPRIKA_CONTROL_PARSE_H
 #define PAPRIKA_CONTROL_PARSE_H

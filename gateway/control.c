@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The control socket: root (or the daemon's own user) sends one JSON object
  * on a line, the gateway answers with one JSON object and closes.

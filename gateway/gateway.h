@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* paprika-gatewayd: HTTP CONNECT gateway for SPICE channels. */
 #ifndef PAPRIKA_GATEWAY_H
 #define PAPRIKA_GATEWAY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* paprika-gatewayd: startup, signals, reload, drain, privileges. */
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -20,12 +21,12 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: paprika-gatewayd [-dnv] [-f file]\n"
-	    "  -f file  configuration (default %s)\n"
 	    "  -d       stay in the foreground and log to stderr\n"
+	    "  -f file  configuration (default %s)\n"
 	    "  -n       check the configuration and exit; with -v print the "
 	    "effective one\n"
 	    "  -v       verbose logging\n", GATEWAY_DEFAULT_CONFIG);
-	exit(1);
+	exit(2);
 }
 
 /*

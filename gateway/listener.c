@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Listening sockets: bind before dropping privileges, accept with backoff. */
 #include <sys/socket.h>
 #include <netinet/in.h>

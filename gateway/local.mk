@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # gateway/: paprika-gatewayd.
 sbin_PROGRAMS += paprika-gatewayd
 paprika_gatewayd_SOURCES = \

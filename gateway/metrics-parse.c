@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The metrics endpoint's requests. Prometheus sends "GET /metrics HTTP/1.1"
  * and a few headers; everything else is answered 404 once its headers have

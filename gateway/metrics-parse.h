@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The metrics endpoint's HTTP request parser: pure, bounded, no I/O. */
 #ifndef PAPRIKA_METRICS_PARSE_H
 #define PAPRIKA_METRICS_PARSE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Counters and histograms, rendered in the Prometheus text format. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Connections that have not shown a valid ticket yet: they cost the gateway
  * a descriptor and a timer while proving nothing, so they share max_pending

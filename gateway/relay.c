@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The relay: moves bytes between the two sockets of a tunnel. Sockets are
  * registered once, edge-triggered; each end remembers whether it is readable

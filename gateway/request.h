@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The gateway's HTTP CONNECT request parser: pure, bounded, no I/O. */
 #ifndef PAPRIKA_REQUEST_H
 #define PAPRIKA_REQUEST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Revocations: sessions and tickets refused until a time, kept in memory
  * and in state_dir/revocations across restarts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Sessions (the tunnels one ticket's session holds) and connection counts
  * per source address. Both are shared by the workers, under shared.lock:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * TLS session tickets for the client listeners: a SPICE session opens
  * several tunnels, and every one after the first resumes the first one's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A tunnel's life: TLS handshake (TLS listener), the CONNECT request, the
  * ticket check, the upstream connect, the relay, and one teardown path that

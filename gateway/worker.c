@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Workers: one event loop per thread, each with its own listening sockets
  * (SO_REUSEPORT: the kernel spreads new connections over them) and the

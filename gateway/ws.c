@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * WebSocket tunnels (listen_ws): the upgrade request and its Origin, SPICE
  * TLS from the gateway to the guest with the host's exact subject, and the

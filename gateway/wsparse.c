@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The WebSocket upgrade request and the client's frames: pure, bounded. */
 #include <ctype.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The WebSocket listener's parsers (RFC 6455): the upgrade request and the
  * client's frames. Pure, bounded, no I/O; request.c walks the HTTP head.

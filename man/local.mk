@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # man/: the manual pages, written by hand in mdoc. Each page.N.in names the
 # directories configure chose as @sysconfdir@ and the like; make fills them
 # in, so the pages show the paths this build really uses.

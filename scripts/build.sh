@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Installs the Debian packages, then configures and builds Paprika in place.
 # Extra arguments go to configure (e.g. --enable-asan).
 set -eu

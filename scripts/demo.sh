@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # README command 1: installs what Paprika needs, builds it, and runs the demo:
 # two demo guests in a shared pool, paprika-brokerd and paprika-gatewayd; the
 # desktop is shown in remote-viewer with the broker's .vv, or captured headless.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Installs every Debian 12 package Paprika needs to build, test, benchmark and run its demo.
 # One list, one place: README.md explains why each is here.
 set -eu

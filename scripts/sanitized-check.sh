@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Runs the unit tests and the gateway's and broker's integration tests against a build
 # with AddressSanitizer and UndefinedBehaviorSanitizer, in build/asan.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # README command 2: installs what the tests need, builds, and runs every test:
 # unit, integration, end-to-end with a real QEMU guest, a short fuzz run, and
 # the unit and integration tests again under ASan and UBSan.

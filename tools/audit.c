@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * paprikactl audit export: the broker's audit log as JSON lines or CSV,
  * read from its state file (read-only, the broker running or not), in the

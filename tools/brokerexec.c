@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Hands a command to paprika-brokertool. It is looked for beside the
  * running program first, so that a build tree runs its own, then where

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* brokerhttp: one HTTPS request to the broker, blocking, verified. */
 #include <sys/socket.h>
 #include <sys/time.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A blocking HTTPS client for the broker's JSON API, for command-line
  * tools: one request per connection, the broker's certificate checked

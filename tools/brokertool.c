@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * paprika-brokertool: not run by people. paprikactl and paprika-users
  * hand it their commands that read the broker's configuration and state

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * paprika-brokertool: the commands that need the broker's own libraries
  * (its configuration, its state in SQLite, libvirt), run for paprikactl

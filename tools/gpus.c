@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * paprikactl gpus: each host's GPUs with a verdict for each, read from
  * libvirt (read-only) with the broker's allocations and quarantines from

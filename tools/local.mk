@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # tools/: paprikactl, the admin and helpdesk command line, and
 # paprika-users, the broker's local users file, like htpasswd. Each links
 # only what it needs (ldd shows no libvirt, SQLite or PAM): the commands

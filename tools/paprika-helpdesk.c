@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * paprika-helpdesk: the helpdesk console's views and actions for scripts,
  * over the broker's HTTPS API with a token. A program of its own, not a

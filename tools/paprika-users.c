@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * paprika-users: edits the broker's local users file, like htpasswd. The
  * file is checked before any change, rewritten whole through a temporary

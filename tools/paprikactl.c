@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* paprikactl: mints gateway tickets and talks to paprika-gatewayd. */
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * paprika-users totp enroll|remove|status NAME, run by paprika-brokertool:
  * a user's second factor in the broker's state, sealed with its TOTP key.

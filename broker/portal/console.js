@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The browser console: one desktop in this window, through the gateway's
  * WebSocket listener, drawn by spice-html5 (served by the broker under

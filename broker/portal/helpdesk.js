@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The helpdesk console: every pool and desktop, live from the broker's
  * event stream (GET /api/v1/events), with power actions, a user lookup and

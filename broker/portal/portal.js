@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The Paprika office portal: log in, see your desktops, connect (which
  * downloads a console.vv for remote-viewer), end sessions; the helpdesk

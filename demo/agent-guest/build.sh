@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Builds a tiny Linux guest that runs the QEMU guest agent, for the broker's
 # "lock" disconnect action (tests/guests/test-broker-lock.py), or with
 # --monitors one that draws a different pattern on each of two qxl monitors

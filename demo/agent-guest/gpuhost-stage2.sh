@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The nested GPU host's init once it runs on the outer machine's root (see
 # init-gpuhost.sh): a network for libvirt's TLS port, then libvirtd with
 # the deployment's certificates, as on a real hypervisor. Its settings come

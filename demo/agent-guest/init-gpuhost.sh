@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # /init of the nested GPU host (demo/agent-guest/build.sh --gpu-host,
 # tests/lib/gpuhost.py). Loads its modules, then boots into the outer machine's
 # own root file system: shared read-only over 9p (tag "hostroot"), under a

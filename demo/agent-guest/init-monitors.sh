@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # /init of the two-monitor guest (demo/agent-guest/build.sh --monitors):
 # loads the qxl driver, which gives each of the domain's two qxl video
 # devices a framebuffer (/dev/fb0, /dev/fb1), takes the text console off

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # /init of the agent guest (demo/agent-guest/build.sh): mounts the kernel's
 # file systems, loads the virtio-serial modules, finds the port libvirt
 # names org.qemu.guest_agent.0 and runs qemu-ga on it. Every step says so on

@@ -1,3 +1,4 @@
+; SPDX-License-Identifier: ISC
 ; A desktop that never stops changing, for the frame-rate benchmark
 ; (tests/bench/bench-fps.py): a boot sector that, as fast as it runs, counts
 ; in hex in the middle of a VGA text screen and repaints rows BLOCK_TOP to

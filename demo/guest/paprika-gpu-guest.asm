@@ -1,3 +1,4 @@
+; SPDX-License-Identifier: ISC
 ; The GPU desktop of the nested GPU host's tests (tests/lib/gpuhost.py): a boot
 ; sector that finds the display device passed through to it (PCI
 ; 1234:1111, an emulated bochs-display one level up, bound to vfio-pci

@@ -1,3 +1,4 @@
+; SPDX-License-Identifier: ISC
 ; The Paprika demo guest: a boot sector that shows a static banner in VGA
 ; text mode, then echoes the printable keys typed on row KEYS_ROW (waiting
 ; in the BIOS, which halts between keys). The text cursor is hidden and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Password checks: the local users file first (users.c), then PAM, and the
  * user's groups from the system's databases.

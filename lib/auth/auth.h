@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Password checks: PAM (a configurable service) and a local users file of
  * libsodium argon2id hashes. Both block, so the broker calls auth_check

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Encoding and decoding of the PAM helper's messages (authmsg.h): a writer
  * and a reader over a bounded buffer, one field at a time.

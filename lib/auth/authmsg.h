@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The messages between the unprivileged broker and its PAM helper
  * (authsep.c): one request, one reply, each one datagram of a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What auth.c (PAM) needs of users.c (the users file and libsodium); not
  * for callers outside lib/auth.

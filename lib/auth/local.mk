@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # lib/auth: who a user is. Passwords through the local users file (users.c,
 # libsodium only) or PAM (auth.c, on a thread pool), the PAM helper's messages (authmsg.c: pure and
 # fuzzed), failed-login throttling (throttle.c), TOTP codes (totp.c) and the

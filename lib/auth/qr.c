@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* QR codes of short texts, drawn as SVG or terminal text (qr.h). */
 #include <stdio.h>
 #include <stdlib.h>

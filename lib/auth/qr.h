@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * QR codes (libqrencode) of short texts such as otpauth:// URIs: as SVG
  * for the portal, as text for a terminal. The texts hold secrets: the

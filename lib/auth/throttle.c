@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Brute-force protection: a failure count per key in a hash table. The
  * table's insertion order doubles as the age order: each failure moves its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Brute-force protection. Each key ("user:NAME" or "addr:ADDRESS") has a
  * failure count: after free_failures failures each further attempt must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * RFC 6238 one-time passwords, sealed secrets and recovery codes (totp.h).
  * HMAC-SHA1 is OpenSSL's; sealing, key derivation and the keyed hashes are

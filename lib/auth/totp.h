@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The second factor: time-based one-time passwords (RFC 6238: HMAC-SHA1,
  * 6 digits, 30 s steps), their secrets sealed at rest under the broker's

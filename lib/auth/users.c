@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The local users file (name, argon2id hash, groups; paprika-users writes
  * it) and password hashing with libsodium. No PAM here: paprika-users links

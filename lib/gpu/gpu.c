@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The GPU inventory: the node device XML of each PCI device and the
  * <hostdev>s of running domains, read with XPath, and the checks that say

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * GPUs on a libvirt host: what the node devices say about each PCI device,
  * which domains hold which devices, and whether a display-class device can

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A host's GPU inventory as JSON, with a verdict for each display device:
  * the one view behind GET /api/v1/gpus and `paprikactl gpus`, so admins

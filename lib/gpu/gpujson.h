@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A host's GPUs as JSON with verdicts (gpujson.c). */
 #ifndef PAPRIKA_GPUJSON_H
 #define PAPRIKA_GPUJSON_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # lib/gpu: the GPU inventory. gpu.c reads libvirt's node-device XML and the
 # host's sysfs facts into one verdict per card (pure: no libvirt calls);
 # gpujson.c shows the inventory as the API and paprikactl print it.

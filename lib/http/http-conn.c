@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The HTTPS server's connections and listeners. Each accepted connection
  * gets its own bufferevent_openssl (evhttp_set_bevcb). Connections are

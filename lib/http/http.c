@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The broker's HTTPS server on evhttp: requests and replies. One generic
  * callback matches the route table, checks and parses JSON bodies, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The broker's HTTPS server: evhttp on TLS (bufferevent_openssl through
  * evhttp_set_bevcb), a route table, JSON bodies with size limits, and JSON

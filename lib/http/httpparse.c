@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The HTTP server's own parsing of untrusted bytes, kept apart from the
  * server so that the unit tests and a fuzz harness reach it: request

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What http.c and http-conn.c share: the server, its connections and its
  * requests. Only lib/http includes it.

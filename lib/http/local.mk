@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # lib/http: the HTTPS server the broker's API and portal run on (evhttp
 # behind OpenSSL, per-source limits, JSON replies) and its request parsing
 # (httpparse.c: paths, bearer tokens, cookies; pure and fuzzed). It knows

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Clones of a template domain: a copy-on-write overlay of each of its
  * disks (a storage volume, or a qemu-img file where the connection has no

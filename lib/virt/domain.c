@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The jobs on one domain, each run on its host's worker: state and list,
  * start and the power actions, SPICE address and password, snapshot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The template's definition made a clone's (domxml.h): renamed, new
  * identity, disks on their overlays, SPICE locked, marked as a clone.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The broker's edits to a domain's persistent definition (domxml.h). Each
  * element the broker adds carries a user alias starting with

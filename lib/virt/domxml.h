@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The edits the broker makes to a guest's persistent definition before it
  * starts it: the GPU it was given (PCI hostdevs or a mediated device), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What domxml.c shares with domxml-clone.c: one edit of a domain's XML
  * and the helpers that make it. Only for those two; the rest uses

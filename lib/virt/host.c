@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libvirt hosts. The worker thread of a host owns its connection: it opens
  * it, makes every call on it and replaces it after a failure. The loop owns

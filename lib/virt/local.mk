@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # lib/virt: libvirt for a daemon on an event loop. It knows nothing of pools
 # or sessions.
 #   virt.c       setup, errors, the job plumbing between loop and worker,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A guest's screenshot judged for readiness (screen.h). PNG is decoded by
  * libpng's simplified API, PPM by hand (a header of four numbers).

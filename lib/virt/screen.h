@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What a guest's own screenshot shows, for readiness: QEMU's "Guest has
  * not initialized the display (yet)" placeholder, a blank screen, or

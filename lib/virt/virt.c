@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What every libvirt job shares: setup, state names and errors, the job
  * plumbing that carries a request to a host's worker and its result back

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libvirt hosts for the broker. Each host has one connection and one worker
  * thread (a workq of 1) that makes every blocking libvirt call, so a slow or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libvirt's event loop on libevent (virEventRegisterImpl). libvirt adds,
  * changes and removes watches and timers from any of its threads, so the

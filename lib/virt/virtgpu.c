@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The GPU jobs of a libvirt host: the inventory of its PCI devices and the
  * start of a guest with a GPU, each device checked again just before, as

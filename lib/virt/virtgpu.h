@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The GPU inventory of one libvirt connection, for programs that hold
  * their own connection (paprikactl gpus); the broker's hosts use the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The names lib/virt gives its states, power actions and failures, kept
  * apart from the libvirt calls so that the broker's unit tests, which run

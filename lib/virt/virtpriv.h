@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the files of lib/virt share: the job and host structures and the
  * helpers every job uses. Only for them; the rest of the broker uses

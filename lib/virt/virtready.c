@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The readiness job of a libvirt host: one look at a running guest, which
  * the loop (ready.c) repeats until the guest is ready for its user. A SPICE

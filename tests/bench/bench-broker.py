@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Broker benchmark: paprika-brokerd and paprika-gatewayd against real QEMU
 guests (libvirt's embedded driver), next to the same guests driven directly
 with libvirt and no broker or gateway. One run, on one machine, everything on

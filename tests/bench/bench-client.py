@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Client benchmark: paprika-client next to stock remote-viewer, both on the
 same running guest of a real deployment (tests/lib/brokerdeploy.py: broker,
 gateway, QEMU guests under libvirt's embedded driver) and under the same

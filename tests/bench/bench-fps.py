@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Frame-rate benchmark: a desktop that never stops changing
 (demo/guest/paprika-anim-guest.asm: a hex count and a block of colour
 repainted as fast as the guest runs) watched through the gateway by the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # bench-gateway.sh: `make bench` for paprika-gatewayd. In one run, on this
 # machine, measures the gateway side by side with the proxies a user would
 # pick instead (HAProxy and stunnel terminating TLS, squid's plain CONNECT)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """GPU desktops benchmark, on the nested GPU host (tests/lib/gpuhost.py: a
 level-1 QEMU with an emulated IOMMU running this machine's libvirtd, reached
 over qemu+tls). One run; it prints one table (tests/bench/README.md, "GPU

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Gateway CPU per MB through the WebSocket listener next to the CONNECT
 listeners, in one run on one gateway (tests/bench/README.md, "WebSocket
 path").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* loadgen client: the blocking runs (upload, download, latency, streams,
  * rate) through a proxy over plain TCP or TLS. */
 #include "loadgen.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* loadgen client -m hold: thousands of non-blocking tunnels held open at
  * once, each opened, greeted and echoed through, then idle. */
 #include "loadgen.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* loadgen sink: the far end of every tunnel, on epoll (loadgen.c has the
  * protocol). */
 #include "loadgen.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * loadgen: the load generator and the sink behind `make bench`
  * (tests/bench/bench-gateway.sh drives it; README.md explains the figures).

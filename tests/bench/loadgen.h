@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * loadgen's parts: loadgen.c (commands, parsing, signals, ports, main),
  * loadgen-sink.c (the sink), loadgen-client.c (the blocking runs over

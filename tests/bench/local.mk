@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # tests/bench: `make bench` for the gateway, side by side with HAProxy,
 # stunnel, squid and raw loopback TCP, for the broker, side by side with
 # libvirt alone, and for paprika-client, side by side with remote-viewer

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Processes' CPU time from /proc, for the benchmarks."""
 
 import os

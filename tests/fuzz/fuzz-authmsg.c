@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness for the PAM helper's messages (lib/auth/authmsg.c): the
  * helper decodes requests from the unprivileged broker, the broker decodes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness for the broker's domain preparation (lib/virt/domxml.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness for the broker's HTTP parsing (lib/http/httpparse.c):
  * request paths and route matching, Authorization values and Cookie

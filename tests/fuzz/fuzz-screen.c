@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness for lib/virt/screen.c, which reads the PNG or PPM a
  * guest's screendump gives. Besides memory errors, it checks what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness for the WebSocket listener's parsers: the upgrade
  * request and the client's frames.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* What the libFuzzer harnesses share: the entry point and CHECK. */
 #ifndef PAPRIKA_FUZZ_H
 #define PAPRIKA_FUZZ_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # tests/fuzz: libFuzzer harnesses over the parsers of untrusted bytes:
 # the gateway's CONNECT requests, WebSocket upgrades and frames, control
 # requests and metrics requests, tickets, the PAM helper's messages, the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Runs Paprika's libFuzzer harnesses; `make fuzz` calls it.
 #
 #   run-fuzz.sh run SEEDS BINDIR WORKDIR

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # tests/guests: what runs real QEMU guests (libvirt's embedded QEMU driver,
 # KVM or TCG: PAPRIKA_TEST_ACCEL): libvirt glue in C, the broker against
 # real guests and a real gateway (tests/lib/brokerdeploy.py), a nested GPU

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The broker's browser connections against the real gateway's WebSocket
 listener.
 

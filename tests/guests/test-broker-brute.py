@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-brokerd against password guesses sent at once (issue: parallel
 guesses bypassed the login throttle, every one of 100 was checked).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """End to end through the broker: real QEMU guests under libvirt's embedded
 driver, paprika-gatewayd, paprika-brokerd with a shared pool, and stock
 SPICE clients (spicy-screenshot, remote-viewer under Xvfb).

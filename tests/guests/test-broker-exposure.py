@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What paprika-brokerd lets out, against a real deployment (libvirt's
 embedded QEMU driver, the gateway): the portal cookie is a __Host- cookie;
 console.vv, which starts a session and sets a SPICE password, refuses a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A libvirt host that goes away and comes back: paprika-brokerd keeps
 serving the other host, reports the missing one in words, and reconnects
 on its own with backoff once it is back. The host is a real libvirtd

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-brokerd's "lock" disconnect action against a real QEMU guest agent.
 
 demo/agent-guest/build.sh makes a tiny Linux guest from Debian packages (the

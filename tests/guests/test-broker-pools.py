@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-brokerd's pools beyond the shared one, against real QEMU guests:
 a static pool (each user their own named guest, kept after a session),
 readiness (the "booting" step, and guests that never get ready failing

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A shared guest reverted to a snapshot of its running desktop is ready for
 its next user without a boot and without waiting ready_settle again.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-brokerd against real QEMU guests (libvirt's embedded driver) and
 a real gateway: logins and brute-force protection, entitlements and roles,
 bad input, a full pool, a host that is down, disconnect actions with grace

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-client --headless when things go wrong, end to end: a real
 deployment (broker, gateway and one shared-pool guest under libvirt's
 embedded driver) and the client itself.

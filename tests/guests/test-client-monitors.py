@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-client and a desktop with two monitors, end to end: a real
 deployment (broker, gateway, QEMU under libvirt's embedded driver) whose
 static pool "two" gives demo a guest with two qxl video devices.

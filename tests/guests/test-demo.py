@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The demo (README command 1) as a new user runs it, without a display.
 
 demo/run-demo.sh --headless must wait for the desktop to be ready, capture

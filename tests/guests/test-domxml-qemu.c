@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What domxml_prepare writes, defined in libvirt's embedded QEMU driver
  * (qemu:///embed?root=TMPDIR): libvirt must keep every element the broker

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """GPU verdicts read from a running kernel: a nested GPU host
 (tests/lib/gpuhost.py: a level-1 QEMU guest with an emulated Intel IOMMU and
 emulated display devices, running this machine's libvirtd) reached by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Reset from the helpdesk console reboots a real guest, and the board shows
 it: headless Debian chromium under Selenium at 1280x720, against a real
 deployment (broker, gateway, a QEMU demo guest whose screen is a banner).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The portal's "Open in browser": the desktop in a browser tab through the
 gateway's WebSocket listener, drawn by spice-html5.
 

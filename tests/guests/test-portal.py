@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The web portal in a real browser: headless Debian chromium, driven over
 its DevTools protocol on a pipe (Python only), against a real deployment
 (broker, gateway, QEMU guests), over HTTPS with the deployment's CA trusted

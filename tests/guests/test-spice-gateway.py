@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """End to end: a real QEMU guest with SPICE TLS behind paprika-gatewayd, and
 real SPICE clients (stock spicy-screenshot and remote-viewer) through it.
 What reaches the client must equal the guest's own screendump."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * virt.c against a real QEMU guest under libvirt's embedded driver
  * (qemu:///embed?root=TMPDIR): SPICE TLS port, passwords, screenshot,

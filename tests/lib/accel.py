@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Which accelerator each type of test guest runs under: KVM where that
 type boots under it, TCG otherwise.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A small real Paprika deployment: broker, gateway and demo guests.
 
 Used by the demo (README command 1) and the broker's integration and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A small real Paprika deployment on loopback: the PKI from paprika-certs,
 a demo guest with SPICE TLS, paprika-gatewayd in front of it, tickets from
 paprikactl, a virt-viewer .vv file, and SPICE clients that go through the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A GPU host without a GPU: a level-1 QEMU guest with an emulated Intel
 IOMMU and emulated display devices, running libvirtd, for the broker to
 use as a real hypervisor with real VFIO passthrough.

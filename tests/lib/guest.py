@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A real KVM guest for the demo and the end-to-end tests.
 
 libvirt's embedded QEMU driver (qemu:///embed?root=DIR) runs guests with no

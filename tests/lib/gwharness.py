@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The gateway's test harness: paprika-gatewayd on free loopback ports with
 the PKI from paprika-certs, ticket keys and configurations, upstream
 servers in threads, CONNECT over plain TCP and over TLS, and a teardown

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Just enough image handling to compare screens: PPM (what spicy-screenshot
 writes), PNG (what QEMU's screendump gives through libvirt), and writing PNG
 for people to look at. Python's standard library only."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A private libvirtd for the tests: run in its own mount and network
 namespaces (its state on tmpfs, nothing of the machine's own libvirt
 touched), serving its drivers over a unix socket in a directory of the

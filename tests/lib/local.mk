@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # tests/lib: the Python tests' one library (TAP checks, waits, the skip
 # policy, the PKI from paprika-certs, the gateway harness, the deployment
 # helpers the demo shares), and virttest, the C tests' libvirt harness.

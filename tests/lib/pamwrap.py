@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The broker under a real PAM stack without touching the system's: pam_wrapper
 loads the PAM service files of a test's work directory, pam_matrix checks
 passwords from a text file, nss_wrapper gives those users passwd entries and

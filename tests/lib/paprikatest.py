@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What every Python test shares: where the source and build trees are,
 checks printed as TAP (automake's tap-driver.sh counts them), one
 monotonic wait, one skip policy, free ports and the test PKI made by

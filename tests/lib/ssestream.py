@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A reader of the broker's event stream (GET /api/v1/events) for the
 tests: TLS, HTTP/1.1 chunked, server-sent events, on a thread; each event
 with the time it arrived."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Shared harness of the libvirt C tests (tests/loopback, tests/guests). */
 #include <stdio.h>
 #include <stdlib.h>

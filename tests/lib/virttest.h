@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Shared harness of the libvirt C tests: a loop, waits, checks. */
 #ifndef PAPRIKA_VIRTTEST_H
 #define PAPRIKA_VIRTTEST_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Headless Debian chromium driven by Selenium and chromedriver (Debian's
 python3-selenium and chromium-driver), for the browser tests.
 

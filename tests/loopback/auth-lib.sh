@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Sourced by test-pam.sh and test-users.sh: a scratch directory, counters,
 # "is" to compare, and "auth" to run the broker's auth_check (pam-check).
 

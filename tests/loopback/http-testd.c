@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A test server for lib/http/http.c: a few routes on one listener, driven by
  * tests/loopback/test-broker-http.py.

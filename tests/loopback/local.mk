@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # tests/loopback: what needs nothing but this machine's loopback: the real
 # gateway, the broker on libvirt's test driver, PAM through pam_wrapper,
 # the HTTPS server, the PKI tool, the manual pages; no guest runs. Python 3
@@ -68,6 +69,11 @@ EXTRA_DIST += \
 	tests/loopback/auth-lib.sh \
 	tests/loopback/test-pam.sh \
 	tests/loopback/test-users.sh
+
+# The tree's shape: lib/ never sees broker/'s headers, no C file over 900
+# lines, every source file with its licence line.
+TESTS += tests/loopback/test-tree.sh
+EXTRA_DIST += tests/loopback/test-tree.sh
 
 # Audit retention (the purge) and the export, on libvirt's test driver.
 TESTS += tests/loopback/test-broker-audit.py

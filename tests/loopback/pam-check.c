@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * pam-check: runs auth_check once for the shell tests. The password is one
  * line of standard input. Prints "OK source group,group" ("OK name" with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-brokerd's audit retention and export.
 
 Records are written straight into the broker's SQLite state with sqlite3

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-brokerd's live event stream, GET /api/v1/events, on libvirt's
 test driver.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """GPU desktops in paprika-brokerd against libvirt's test driver with a
 host modelled on real GPU servers (tests/fixtures/gpu-host.xml): the
 inventory and its verdicts through the API and `paprikactl gpus`, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-brokerd's helpdesk routes for the console, on libvirt's test
 driver: a user lookup (sessions, desktops, recent logins with their
 addresses, throttle and lockout state), unlocking a locked-out user, the

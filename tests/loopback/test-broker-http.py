@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Integration test of lib/http/http.c through tests/loopback/http-testd.
 
 Makes a throw-away CA and server certificate with paprika-certs, starts

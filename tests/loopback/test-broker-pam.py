@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-brokerd's logins through a real PAM stack and its users file.
 
 The broker runs under pam_wrapper (its PAM service files come from a test

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-brokerd without root (docs/broker.md, "Privileges").
 
 Started as root with "user =" a system account this test creates (and

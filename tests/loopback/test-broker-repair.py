@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Repair of a broken guest (POST /api/v1/pools/{pool}/desktops/{name}/repair)
 on libvirt's test driver, with a guest that has a snapshot "clean".
 

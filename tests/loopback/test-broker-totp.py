@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-brokerd's second factor (RFC 6238 TOTP) through its login API,
 with local users (the users file) and a PAM user (pam_wrapper, as in
 pamwrap.py), libvirt's test driver standing in for the hosts.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The broker's systemd unit (broker/paprika-brokerd.service), checked the
 way systemd itself reads it, offline: `systemd-analyze verify` finds no
 error (with the unit's commands pointed at this build), `systemd-analyze

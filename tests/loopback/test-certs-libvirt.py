@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-certs --only libvirt against a real libvirtd: libvirtd started
 with the libvirtd.conf lines paprika-certs prints (listen_tls, the three
 files of libvirt/server/, tls_allowed_dn_list) serves its test driver over

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Integration test of certs/paprika-certs: file layout and modes, chains,
 # SANs, refusal to overwrite, --force, --only, ticket key rotation, the
 # libvirt part, a TLS handshake with the gateway certificate and QEMU

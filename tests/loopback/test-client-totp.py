@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-client --headless and the broker's second factor (TOTP), against
 the real broker on libvirt's test driver (the login is what is tested: no
 guest runs, so the client stops at the desktop after it). Codes are

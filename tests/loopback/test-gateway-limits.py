@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Limits that must hold under attack and across reloads:
 
 - max_pending: connections that never send a ticket, from several loopback

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Running the gateway: configuration check and dump (-n, -v) with file:line
 errors; reload by SIGHUP and by paprikactl with ticket key rotation while
 tunnels keep flowing, and a broken reload that keeps the running setup;

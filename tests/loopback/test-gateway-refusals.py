@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Everything the gateway must refuse, refused as specified, while one good
 tunnel keeps echoing through it all: malformed and oversized requests, slow
 requests and handshakes, TLS and plain mixed up, every ticket and policy

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """The gateway's relay on loopback: large transfers both ways at once through
 the plain and TLS listeners (sha256 compared at both ends), half-close in
 each direction, the first tunnel bytes riding in the CONNECT packet, splice

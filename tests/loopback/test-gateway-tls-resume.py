@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """TLS session resumption on the gateway's TLS listener: a client that
 kept the session of its first tunnel resumes it for the next ones (TLS 1.3
 and TLS 1.2 tickets), counted in paprika_gateway_tls_resumed_total; a

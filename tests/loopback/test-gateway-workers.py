@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """A gateway with workers = 2 is one gateway:
 
 - tunnels land on both workers (the kernel spreads connections over their

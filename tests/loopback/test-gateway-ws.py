@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """The gateway's WebSocket listener (listen_ws) on loopback, with a client
 written here on the standard library (TLS, the RFC 6455 upgrade and frames).
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * gpu.c against libvirt's test driver (tests/fixtures/gpu-host.xml): the
  * PCI node devices and running domains as libvirt lists them, and the

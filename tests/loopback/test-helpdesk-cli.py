@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-helpdesk against a real paprika-brokerd on libvirt's test driver:
 login with the password on standard input and the token in a 0600 file;
 each listing's --json is the API's answer (sessions, pools, a user, an

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The helpdesk console (/portal/helpdesk.html) in headless Debian chromium
 under Selenium and chromedriver, at 1280x720, against the real broker on
 libvirt's test driver (no guest runs, so no thumbnail has pixels).

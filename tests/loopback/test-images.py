@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """tests/lib/images.py's screen checks, on synthetic frames and on three real
 screendumps of the demo guest under QEMU 7.2 (tests/fixtures/screens: its
 placeholder, SeaBIOS, the banner): what is blank, what is QEMU's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The manual pages (man/) against the programs they describe.
 
 Each page must name, in an item of its lists (.It), every option the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The broker's auth_check through a real PAM stack: pam_wrapper loads a
 # service file naming pam_matrix (users and passwords in a text file, and
 # an account check that the user may use the service); nss_wrapper gives

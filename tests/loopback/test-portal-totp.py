@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The portal's second factor in a real browser: headless Debian chromium
 over its DevTools protocol (the Browser of test-portal.py), HTTPS with the
 deployment's CA trusted, against the real broker (libvirt's test driver

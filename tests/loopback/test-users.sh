@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # paprika-users: each command, the file it writes (mode, comments, no
 # temporary files left) and logins through the broker's auth_check.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * virt.c against libvirt's test driver (tests/fixtures/virt-node.xml):
  * inventory, power actions, lifecycle events on the loop, clones on the

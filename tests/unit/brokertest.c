@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The broker of a unit test (brokertest.h): brokerd.c's main() without the
  * listeners, the privileges and libvirt. Libvirt's events reach the

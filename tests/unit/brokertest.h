@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A broker in a test program: the configuration loaded from text through
  * conf_load, a real SQLite state in a temporary directory, a real event

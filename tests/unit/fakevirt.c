@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The fake of lib/virt (fakevirt.h): each fake host has a queue of what it
  * owes the loop, jobs and events alike, and one timer that hands over one

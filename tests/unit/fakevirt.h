@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A fake of lib/virt for the broker's unit tests: hosts and domains held in
  * memory, linked instead of lib/virt/libvirtjobs.a. It keeps virt.h's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # tests/unit: cmocka unit tests, one program per module (no network,
 # no daemons). Each links the common library; test-request,
 # test-wsparse, test-control-parse and test-metrics-parse also compile the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the broker's API (api.c) through lib/http: a plain-HTTP
  * server on the loopback in the test's own event loop, asked by libevent's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for broker/auditfmt.c: the audit export's CSV and JSON lines,
  * and the time bounds it takes. */
 #include <setjmp.h>

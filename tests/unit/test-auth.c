@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/auth/auth.c with the local users file only (PAM is
  * tested against pam_wrapper in tests/loopback/test-pam.sh).

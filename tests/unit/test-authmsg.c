@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/auth/authmsg.c: the PAM helper's requests and replies. */
 #include <setjmp.h>
 #include <stdarg.h>

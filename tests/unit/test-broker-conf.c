@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for broker/conf.c: the example configuration loads, bad files
  * are refused with file:line, and roles, entitlements and the gateway

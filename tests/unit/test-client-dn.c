@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * client/dn.c: the SPICE host-subject check. The broker hands out the
  * subject as QEMU's certificate has it (OpenSSL's one-line form), GnuTLS

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for common/config.c: the INI reader and value helpers. */
 #include <sys/stat.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for common/conftab.c: a small table of every type, parsed from
  * real files; defaults only where the file is silent, errors that name

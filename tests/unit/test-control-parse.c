@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for gateway/control-parse.c: the control socket's requests. */
 #include <setjmp.h>
 #include <stdarg.h>

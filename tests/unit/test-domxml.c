@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/virt/domxml.c: the edits the broker makes to a domain
  * definition. Outputs are parsed again and checked with XPath, so that

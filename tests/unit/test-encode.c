@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for common/encode.c: base32 and hex. */
 #include <setjmp.h>
 #include <stdarg.h>

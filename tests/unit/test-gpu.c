@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/gpu/gpu.c: PCI addresses, node device and domain XML
  * as libvirt writes it, the verdict on each kind of card with the sentence

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the broker's GPU allocation (gpualloc.c) on the fake
  * hosts: one card, two users at once; the card given back when the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/http/httpparse.c: paths, routes, bearer tokens, cookies. */
 #include <setjmp.h>
 #include <stdarg.h>

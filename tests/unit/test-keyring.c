@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for common/keyring.c: the ticket key directory. */
 #include <sys/stat.h>
 

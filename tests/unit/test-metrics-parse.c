@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for gateway/metrics-parse.c: the metrics endpoint's requests. */
 #include <setjmp.h>
 #include <stdarg.h>

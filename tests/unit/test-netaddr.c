@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for common/netaddr.c: addresses, networks, port ranges. */
 #include <sys/socket.h>
 #include <netinet/in.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for gateway/request.c: the CONNECT request parser. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for gateway/revoke.c: the revocation table, its bound, and
  * the file its writer thread appends to and rewrites.

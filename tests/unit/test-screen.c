@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/virt/screen.c: what a guest's screenshot shows. The
  * images are made here, as PNG (libpng) and PPM, the two forms QEMU's

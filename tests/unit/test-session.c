@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the broker's state machine (session.c, pool.c, grant.c)
  * on the fake hosts of fakevirt.c: connect, start, ready, connected,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/auth/throttle.c: failure counts, delays and lockouts. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for common/ticket.c: expiry, key rotation, ports, upstreams. */
 #include <sys/socket.h>
 #include <netinet/in.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for common/ticket.c: the gateway ticket codec. */
 #include <sys/socket.h>
 #include <netinet/in.h>

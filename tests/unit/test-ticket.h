@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* What test-ticket.c and test-ticket-checks.c share. */
 #ifndef TEST_TICKET_H
 #define TEST_TICKET_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for lib/auth/totp.c: RFC 4226 and RFC 6238 test vectors, the
  * step window and replays, sealed secrets, URIs and recovery codes. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the wipes of secrets the broker handles: a login's body as
  * jansson parses it (http_json_free) and the .vv text

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for gateway/wsparse.c: the WebSocket upgrade and frames. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Helpers shared by the unit tests; include after <cmocka.h>. */
 #ifndef PAPRIKA_TEST_UNIT_H
 #define PAPRIKA_TEST_UNIT_H
