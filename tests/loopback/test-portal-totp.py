@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
 """The portal's second factor in a real browser: headless Debian chromium
-over its DevTools protocol (the Browser of test-portal.py), HTTPS with the
+driven by Selenium and chromedriver (tests/lib/webdriver.py), HTTPS with the
 deployment's CA trusted, against the real broker (libvirt's test driver
 for its host: no guest runs). Codes are computed here with Python's hmac.
 
@@ -14,7 +14,6 @@ for its host: no guest runs). Codes are computed here with Python's hmac.
 - No console error or CSP violation on the way."""
 
 import base64
-import importlib.util
 import os
 import sys
 import tempfile
@@ -27,99 +26,88 @@ from paprikatest import check, finish, hotp, import_demo, note, top_builddir, to
 import_demo()
 import brokerdeploy  # noqa: E402
 from deployment import make_workdir  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def portal_module():
-    """tests/guests/test-portal.py, for its browser (the portal against
-    real guests is its test; this one needs only the test driver)."""
-    spec = importlib.util.spec_from_file_location(
-        "portal_test", os.path.join(HERE, "..", "guests", "test-portal.py"))
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    return m
+from webdriver import Browser, missing_tools, nss_home  # noqa: E402
 
 
 def login(b, user, password):
-    b("fill", sel="#username", value=user)
-    b("fill", sel="#password", value=password)
-    b("click", sel="#login-button")
+    b.fill("#username", user)
+    b.fill("#password", password)
+    b.click("#login-button")
 
 
 def run(d, b):
     base = f"https://127.0.0.1:{d.broker_port}/"
-    ok, r = b.try_("goto", url=base)
+    ok, r = b.try_("goto", base)
     check(ok and r["status"] == 200, "the portal loads", r)
-    b("wait", sel="#login-form")
+    b.wait("#login-form")
 
     # --- erin enrols from the portal ---------------------------------------
     login(b, "erin", "erin-pw")
-    ok, msg = b.try_("wait", sel="#totp-offer")
+    ok, msg = b.try_("wait", "#totp-offer")
     check(ok, "signed in, erin is offered two-factor sign-in", msg)
-    b("click", sel="#totp-offer")
-    b("click", sel="#enrol-start")
-    ok, msg = b.try_("wait", sel="#enrol-secret", re="[A-Z2-7]{4}")
+    b.click("#totp-offer")
+    b.click("#enrol-start")
+    ok, msg = b.try_("wait", "#enrol-secret", re="[A-Z2-7]{4}")
     check(ok, "setting up shows the key", msg)
     loaded = False
     for _ in range(50):
-        loaded = b("evaluate", js="(() => { const i = document.getElementById('enrol-qr');"
-                   " return i.complete && i.naturalWidth > 0; })()")
+        loaded = b.evaluate("const i = document.getElementById('enrol-qr');"
+                            " return i.complete && i.naturalWidth > 0;")
         if loaded:
             break
         time.sleep(0.2)
     check(loaded, "and the QR code the broker drew loads as an image", loaded)
-    secret = b("text", sel="#enrol-secret").replace(" ", "")
+    secret = b.text("#enrol-secret").replace(" ", "")
     secret = base64.b32decode(secret + "=" * (-len(secret) % 8))
     step = int(time.time()) // 30
-    b("fill", sel="#enrol-code", value=hotp(secret, step))
-    b("click", sel="#enrol-button")
-    ok, msg = b.try_("wait", sel="#enrol-done")
+    b.fill("#enrol-code", hotp(secret, step))
+    b.click("#enrol-button")
+    ok, msg = b.try_("wait", "#enrol-done")
     check(ok, "the code from the app confirms it", msg)
-    codes = b("evaluate", js="Array.from(document.querySelectorAll('#recovery-codes li'))"
-              ".map(e => e.textContent)")
+    codes = b.evaluate("return Array.from(document.querySelectorAll('#recovery-codes li'))"
+                       ".map(e => e.textContent);")
     check(len(codes or []) == 10, "and ten recovery codes are shown", codes)
-    b("click", sel="#enrol-continue")
-    ok, msg = b.try_("wait", sel="#desktops-title")
+    b.click("#enrol-continue")
+    ok, msg = b.try_("wait", "#desktops-title")
     check(ok, "continue leads to her desktops", msg)
-    ok, msg = b.try_("wait", sel="#totp-offer", hidden=True)
+    ok, msg = b.try_("wait", "#totp-offer", hidden=True)
     check(ok, "and the offer is gone", msg)
 
     # --- erin signs in with the code -----------------------------------------
-    b("click", sel="#logout")
-    b("wait", sel="#login-form")
+    b.click("#logout")
+    b.wait("#login-form")
     login(b, "erin", "erin-pw")
-    ok, msg = b.try_("wait", sel="#totp", re="")
+    ok, msg = b.try_("wait", "#totp", re="")
     check(ok, "after the password the portal asks for the code", msg)
-    ok, msg = b.try_("wait", sel="#login-error", re="code")
+    ok, msg = b.try_("wait", "#login-error", re="code")
     check(ok, "and says so", msg)
-    b("fill", sel="#totp", value=hotp(secret, max(step + 1, int(time.time()) // 30)))
-    b("click", sel="#login-button")
-    ok, msg = b.try_("wait", sel="#user-name", re="erin")
+    b.fill("#totp", hotp(secret, max(step + 1, int(time.time()) // 30)))
+    b.click("#login-button")
+    ok, msg = b.try_("wait", "#user-name", re="erin")
     check(ok, "the code signs her in", msg)
-    ok, msg = b.try_("wait", sel="#desktops-title")
+    ok, msg = b.try_("wait", "#desktops-title")
     check(ok, "to her desktops", msg)
-    b("click", sel="#logout")
-    b("wait", sel="#login-form")
+    b.click("#logout")
+    b.wait("#login-form")
 
     # --- fay must enrol first -----------------------------------------------
     login(b, "fay", "fay-pw")
-    ok, msg = b.try_("wait", sel="#enrol-why", re="needs a second factor")
+    ok, msg = b.try_("wait", "#enrol-why", re="needs a second factor")
     check(ok, "fay (totp_groups) is shown the enrolment first", msg)
-    ok, msg = b.try_("wait", sel="#app", hidden=True)
+    ok, msg = b.try_("wait", "#app", hidden=True)
     check(ok, "and no desktops", msg)
-    problems = b("problems")
+    problems = b.problems(http_errors=False)
     check(not problems, "no console errors or CSP violations", problems)
 
 
 def main():
-    portal = portal_module()
     work = make_workdir(tempfile.mkdtemp(prefix="paprika-portal-totp."))
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
     b = None
     try:
-        if not check(os.access(portal.CHROMIUM, os.X_OK), f"{portal.CHROMIUM} is installed",
-                     "run scripts/deps.sh"):
+        missing = missing_tools()
+        if not check(not missing, "chromium, chromedriver and certutil are installed",
+                     f"run scripts/deps.sh: {missing}"):
             return finish()
         d.make_pki()
         d.add_user("erin", "erin-pw", "staff")
@@ -128,9 +116,9 @@ def main():
             extra=f"totp = optional\ntotp_key = {d.totp_key}\ntotp_groups = secure\n",
             assign="erin=test")
         d.start_broker()
-        blog = open(os.path.join(work, "browser.log"), "w")
-        b = portal.Browser(portal.CHROMIUM, portal.nss_home(d), blog)
-        note(b("launch"))
+        b = Browser(nss_home(work, os.path.join(d.pki, "ca", "ca-cert.pem")),
+                    os.path.join(work, "chromedriver.log"), network=True)
+        note(f"chromium {b.version}")
         run(d, b)
     except Exception as e:  # a failed step is a failed test, with the logs
         check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
