@@ -700,6 +700,20 @@ pool_maintain(void)
 	}
 }
 
+/*
+ * A guest whose session is gone, back to its pool without a libvirt job:
+ * the hosts are not connected yet, so pool_maintain cleans it once its
+ * host is up.
+ */
+static void
+pool_return(struct guest *g)
+{
+	if (g->pool->kind == POOL_SHARED && g->pool->snapshot == NULL)
+		pool_guest_save(g, GUEST_FREE);
+	else
+		pool_guest_save(g, GUEST_CLEANING);
+}
+
 static void
 pool_restore_one(struct guest *g, void *arg)
 {
@@ -729,7 +743,7 @@ pool_restore(void)
 		    !pool_sessions->exists(g->session))) {
 			log_info("guest %s: its session is gone, returning it",
 			    g->key);
-			pool_release(g->pool, g->name);
+			pool_return(g);
 		}
 	}
 	for (i = 0; i < broker->conf->npools; i++) {

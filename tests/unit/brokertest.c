@@ -185,6 +185,13 @@ bt_stop(int keep)
 	rmdir(bt_dir);
 }
 
+int
+bt_teardown(void **state)
+{
+	bt_stop(0);
+	return 0;
+}
+
 void
 bt_restart(void)
 {
@@ -322,4 +329,69 @@ bt_wait_state(uint64_t id, enum session_state st)
 		fail_msg("session is %s, not %s: %s (%s)",
 		    session_state_name(s->state), session_state_name(st),
 		    s->step, s->error);
+}
+
+struct conf_pool *
+bt_pool(const char *name)
+{
+	struct conf_pool	*p = conf_pool_find(broker->conf, name);
+
+	if (p == NULL)
+		fail_msg("no pool %s", name);
+	return p;
+}
+
+struct session *
+bt_connect(const char *user, const char *pool, int *status, char *err,
+    size_t errlen)
+{
+	struct login	l = bt_user(user, ROLE_USER);
+	char		hash[BROKER_TOKEN_HEX + 1];
+
+	bt_login(user, ROLE_USER, NULL, hash);
+	return session_connect(&l, hash, bt_pool(pool), l.source, status, err,
+	    errlen);
+}
+
+struct session *
+bt_session(const char *user, const char *pool)
+{
+	struct session	*s;
+	char		 err[256] = "";
+	int		 status = 0;
+
+	if ((s = bt_connect(user, pool, &status, err, sizeof(err))) == NULL)
+		fail_msg("connect %s to %s: %d %s", user, pool, status, err);
+	return s;
+}
+
+uint64_t
+bt_ready(const char *user, const char *pool)
+{
+	struct session	*s = bt_session(user, pool);
+
+	bt_wait_state(s->id, SESSION_READY);
+	return s->id;
+}
+
+struct session *
+bt_failed(const char *user, const char *pool)
+{
+	struct session	*s = bt_session(user, pool);
+	uint64_t	 id = s->id;
+
+	bt_wait_state(id, SESSION_FAILED);
+	return session_find(id);
+}
+
+int
+bt_count(const char *hay, const char *needle)
+{
+	int	n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
 }

@@ -21,6 +21,8 @@ void		 bt_start(const char *conf);
 void		 bt_stop(int keep);
 void		 bt_reopen(void);
 void		 bt_restart(void);
+/* cmocka's teardown of a test that called bt_start: bt_stop(0). */
+int		 bt_teardown(void **state);
 /* Runs the loop until cond(arg) holds; fails the test after ms. */
 void		 bt_wait(int (*cond)(void *), void *arg, unsigned ms,
 		    const char *what);
@@ -38,5 +40,18 @@ struct login	 bt_user(const char *user, unsigned roles);
 int		 bt_audit_count(const char *action, const char *result);
 /* Waits for the session's state; fails the test with its step if not. */
 void		 bt_wait_state(uint64_t id, enum session_state st);
+/* The configured pool name; fails the test when there is none. */
+struct conf_pool *bt_pool(const char *name);
+/* user (just logged in) connects to pool: the session, or NULL with status
+ * and err; bt_session fails the test on NULL, bt_ready also waits for the
+ * session to be ready and returns its id. */
+struct session	*bt_connect(const char *user, const char *pool, int *status,
+		    char *err, size_t errlen);
+struct session	*bt_session(const char *user, const char *pool);
+uint64_t	 bt_ready(const char *user, const char *pool);
+/* As bt_ready for a start that must fail; the failed session. */
+struct session	*bt_failed(const char *user, const char *pool);
+/* How many times needle is in hay (a host's log). */
+int		 bt_count(const char *hay, const char *needle);
 
 #endif

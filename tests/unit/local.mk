@@ -23,6 +23,7 @@ UNIT_TESTS = \
 	tests/unit/test-keyring \
 	tests/unit/test-metrics-parse \
 	tests/unit/test-netaddr \
+	tests/unit/test-pool \
 	tests/unit/test-request \
 	tests/unit/test-revoke \
 	tests/unit/test-screen \
@@ -62,6 +63,10 @@ tests_unit_test_gpualloc_SOURCES = tests/unit/test-gpualloc.c \
 	$(BROKERTEST_SOURCES)
 tests_unit_test_gpualloc_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_gpualloc_LDADD = $(BROKERTEST_LIBS)
+
+tests_unit_test_pool_SOURCES = tests/unit/test-pool.c $(BROKERTEST_SOURCES)
+tests_unit_test_pool_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
+tests_unit_test_pool_LDADD = $(BROKERTEST_LIBS)
 
 tests_unit_test_session_SOURCES = tests/unit/test-session.c \
 	$(BROKERTEST_SOURCES)

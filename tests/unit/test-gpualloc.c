@@ -47,13 +47,6 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	bt_stop(0);
-	return 0;
-}
-
 static struct session *
 start_as(const char *user)
 {
@@ -167,7 +160,7 @@ test_restart(void **state)
 	assert_string_equal(fakevirt_gpus(BT_HOST, guest), "");
 }
 
-#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, bt_teardown)
 
 int
 main(void)

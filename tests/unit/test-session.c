@@ -58,58 +58,6 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	bt_stop(0);
-	return 0;
-}
-
-static struct conf_pool *
-pool(const char *name)
-{
-	struct conf_pool	*p = conf_pool_find(broker->conf, name);
-
-	assert_non_null(p);
-	return p;
-}
-
-/* user connects to pool; the session, or NULL with status and err. */
-static struct session *
-connect_as(const char *user, const char *name, int *status, char *err,
-    size_t errlen)
-{
-	struct login	l = bt_user(user, ROLE_USER);
-	char		hash[BROKER_TOKEN_HEX + 1];
-
-	bt_login(user, ROLE_USER, NULL, hash);
-	return session_connect(&l, hash, pool(name), "203.0.113.5", status,
-	    err, errlen);
-}
-
-/* user's session on pool, just begun. */
-static struct session *
-start_as(const char *user, const char *name)
-{
-	struct session	*s;
-	char		 err[256] = "";
-	int		 status = 0;
-
-	if ((s = connect_as(user, name, &status, err, sizeof(err))) == NULL)
-		fail_msg("connect %s to %s: %d %s", user, name, status, err);
-	return s;
-}
-
-/* user's session on pool, ready; its id. */
-static uint64_t
-ready_as(const char *user, const char *name)
-{
-	struct session	*s = start_as(user, name);
-
-	bt_wait_state(s->id, SESSION_READY);
-	return s->id;
-}
-
 /* A SPICE client's channel on the session's guest. */
 static void
 graphics(uint64_t id, enum virt_graphics_phase phase, const char *peer)
@@ -121,18 +69,6 @@ graphics(uint64_t id, enum virt_graphics_phase phase, const char *peer)
 	bt_settle();
 }
 
-static int
-count(const char *hay, const char *needle)
-{
-	int	n = 0;
-
-	while ((hay = strstr(hay, needle)) != NULL) {
-		n++;
-		hay += strlen(needle);
-	}
-	return n;
-}
-
 /* connect -> starting -> ready: the guest started, its SPICE port read,
  * its agent asked; the guest is lent to the session. */
 static void
@@ -142,7 +78,7 @@ test_connect_ready(void **state)
 	struct guest	*g;
 	uint64_t	 id;
 
-	s = start_as("alice", "office");
+	s = bt_session("alice", "office");
 	id = s->id;
 	assert_int_equal(s->state, SESSION_STARTING);
 	/* Nothing completes inside the call. */
@@ -158,7 +94,7 @@ test_connect_ready(void **state)
 	assert_non_null(strstr(fakevirt_log(BT_HOST), "start d1"));
 	assert_non_null(strstr(fakevirt_log(BT_HOST), "spice d1"));
 	assert_non_null(strstr(fakevirt_log(BT_HOST), "ready d1"));
-	assert_non_null(g = pool_guest_find(pool("office"), "d1"));
+	assert_non_null(g = pool_guest_find(bt_pool("office"), "d1"));
 	assert_int_equal(g->state, GUEST_ASSIGNED);
 	assert_string_equal(g->user, "alice");
 	assert_int_equal(bt_audit_count("session start", "ok"), 1);
@@ -171,15 +107,15 @@ test_connect_twice(void **state)
 {
 	struct session	*a, *b;
 
-	a = start_as("alice", "office");
-	b = start_as("alice", "office");
+	a = bt_session("alice", "office");
+	b = bt_session("alice", "office");
 	assert_ptr_equal(a, b);
 	bt_wait_state(a->id, SESSION_READY);
-	b = start_as("alice", "office");
+	b = bt_session("alice", "office");
 	assert_ptr_equal(a, b);
 	assert_int_equal(b->state, SESSION_READY);
 	bt_settle();
-	assert_int_equal(count(fakevirt_log(BT_HOST), "start "), 1);
+	assert_int_equal(bt_count(fakevirt_log(BT_HOST), "start "), 1);
 	assert_int_equal(HASH_COUNT(broker->sessions), 1);
 }
 
@@ -192,11 +128,11 @@ test_pool_full(void **state)
 	int		 status = 0;
 	uint64_t	 a, b;
 
-	a = ready_as("alice", "office");
-	b = ready_as("bob", "office");
+	a = bt_ready("alice", "office");
+	b = bt_ready("bob", "office");
 	assert_string_not_equal(session_find(a)->guest,
 	    session_find(b)->guest);
-	s = connect_as("carol", "office", &status, err, sizeof(err));
+	s = bt_connect("carol", "office", &status, err, sizeof(err));
 	assert_null(s);
 	assert_int_equal(status, 503);
 	assert_non_null(strstr(err, "every desktop of pool office is in use"));
@@ -212,17 +148,15 @@ test_start_refused(void **state)
 
 	fakevirt_fail_next(BT_HOST, "start", VIRT_FAULT_LIBVIRT,
 	    "internal error: qemu unexpectedly closed the monitor", NULL);
-	s = start_as("alice", "mine");
+	s = bt_failed("alice", "mine");
 	id = s->id;
-	bt_wait_state(id, SESSION_FAILED);
-	s = session_find(id);
 	assert_string_equal(s->error, "the desktop's host could not do it: "
 	    "try again, and call the helpdesk if it happens again");
 	assert_null(strstr(s->error, "qemu"));
 	assert_int_equal(bt_audit_count("connect", "failed"), 1);
 	assert_int_equal(fakevirt_state(BT_HOST, "a-desk"), VIRT_STATE_SHUTOFF);
 
-	s = start_as("alice", "mine");
+	s = bt_session("alice", "mine");
 	assert_true(s->id != id);
 	assert_null(session_find(id));
 	bt_wait_state(s->id, SESSION_READY);
@@ -237,7 +171,7 @@ test_host_down(void **state)
 
 	fakevirt_host_up(BT_HOST, 0);
 	bt_settle();
-	assert_null(connect_as("alice", "mine", &status, err, sizeof(err)));
+	assert_null(bt_connect("alice", "mine", &status, err, sizeof(err)));
 	assert_int_equal(status, 503);
 	assert_non_null(strstr(err, "unreachable"));
 	assert_int_equal(HASH_COUNT(broker->sessions), 0);
@@ -251,11 +185,11 @@ test_host_back(void **state)
 	struct session	*s;
 
 	fakevirt_hold(BT_HOST, 1);
-	s = start_as("alice", "mine");
+	s = bt_session("alice", "mine");
 	fakevirt_host_up(BT_HOST, 0);
 	fakevirt_hold(BT_HOST, 0);
 	bt_settle();
-	s = session_find_live("alice", pool("mine"));
+	s = session_find_live("alice", bt_pool("mine"));
 	assert_non_null(s);
 	assert_int_equal(s->state, SESSION_FAILED);
 	assert_string_equal(s->error, "the desktop's host cannot be reached "
@@ -263,7 +197,7 @@ test_host_back(void **state)
 	/* Back: a connect starts again. */
 	fakevirt_host_up(BT_HOST, 1);
 	bt_settle();
-	s = start_as("alice", "mine");
+	s = bt_session("alice", "mine");
 	bt_wait_state(s->id, SESSION_READY);
 }
 
@@ -273,7 +207,7 @@ static void
 test_grace_shutdown(void **state)
 {
 	struct session	*s;
-	uint64_t	 id = ready_as("alice", "mine");
+	uint64_t	 id = bt_ready("alice", "mine");
 
 	graphics(id, VIRT_GRAPHICS_CONNECT, "203.0.113.5:40000");
 	assert_int_equal(session_find(id)->state, SESSION_READY);
@@ -311,7 +245,7 @@ static void
 test_reconnect_in_grace(void **state)
 {
 	struct session	*s;
-	uint64_t	 id = ready_as("alice", "mine");
+	uint64_t	 id = bt_ready("alice", "mine");
 
 	graphics(id, VIRT_GRAPHICS_INITIALIZE, "203.0.113.5:40000");
 	graphics(id, VIRT_GRAPHICS_DISCONNECT, "203.0.113.5:40000");
@@ -330,7 +264,7 @@ test_reconnect_in_grace(void **state)
 static void
 test_grace_revert(void **state)
 {
-	uint64_t	id = ready_as("alice", "lab");
+	uint64_t	id = bt_ready("alice", "lab");
 
 	graphics(id, VIRT_GRAPHICS_INITIALIZE, "203.0.113.5:40000");
 	graphics(id, VIRT_GRAPHICS_DISCONNECT, "203.0.113.5:40000");
@@ -347,7 +281,7 @@ static void
 test_grace_lock(void **state)
 {
 	struct session	*s;
-	uint64_t	 id = ready_as("alice", "kiosk");
+	uint64_t	 id = bt_ready("alice", "kiosk");
 
 	graphics(id, VIRT_GRAPHICS_INITIALIZE, "203.0.113.5:40000");
 	graphics(id, VIRT_GRAPHICS_DISCONNECT, "203.0.113.5:40000");
@@ -356,11 +290,11 @@ test_grace_lock(void **state)
 	assert_non_null(s = session_find(id));
 	assert_int_equal(s->state, SESSION_DISCONNECTED);
 	assert_true(s->action_done);
-	assert_int_equal(count(fakevirt_log(BT_HOST), "lock k-desk"), 1);
+	assert_int_equal(bt_count(fakevirt_log(BT_HOST), "lock k-desk"), 1);
 	/* Once per disconnect. */
 	session_sweep();
 	bt_settle();
-	assert_int_equal(count(fakevirt_log(BT_HOST), "lock k-desk"), 1);
+	assert_int_equal(bt_count(fakevirt_log(BT_HOST), "lock k-desk"), 1);
 	assert_int_equal(bt_audit_count("disconnect action", "ok"), 1);
 
 	fakevirt_fail_next(BT_HOST, "lock", VIRT_FAULT_NONE,
@@ -378,12 +312,12 @@ test_shared_release(void **state)
 {
 	struct session	*s;
 	struct guest	*g;
-	uint64_t	 id = ready_as("alice", "office");
+	uint64_t	 id = bt_ready("alice", "office");
 
 	assert_non_null(s = session_find(id));
 	session_end(s, "alice", "ended by the user");
 	assert_null(session_find(id));
-	assert_non_null(g = pool_guest_find(pool("office"), "d1"));
+	assert_non_null(g = pool_guest_find(bt_pool("office"), "d1"));
 	assert_int_equal(g->state, GUEST_CLEANING);
 	bt_settle();
 	assert_int_equal(g->state, GUEST_FREE);
@@ -394,7 +328,7 @@ test_shared_release(void **state)
 static void
 test_domain_dies(void **state)
 {
-	uint64_t	id = ready_as("alice", "mine");
+	uint64_t	id = bt_ready("alice", "mine");
 
 	graphics(id, VIRT_GRAPHICS_INITIALIZE, "203.0.113.5:40000");
 	fakevirt_set_state(BT_HOST, "a-desk", VIRT_STATE_CRASHED);
@@ -411,7 +345,7 @@ test_dies_while_starting(void **state)
 	uint64_t	 id;
 
 	fakevirt_agent(BT_HOST, "a-desk", 0);
-	s = start_as("alice", "mine");
+	s = bt_session("alice", "mine");
 	id = s->id;
 	bt_run(100);
 	assert_int_equal(session_find(id)->state, SESSION_STARTING);
@@ -425,8 +359,8 @@ static void
 test_idle_timeout(void **state)
 {
 	struct session	*s;
-	uint64_t	 a = ready_as("alice", "office");
-	uint64_t	 b = ready_as("bob", "office");
+	uint64_t	 a = bt_ready("alice", "office");
+	uint64_t	 b = bt_ready("bob", "office");
 
 	graphics(b, VIRT_GRAPHICS_INITIALIZE, "203.0.113.6:40000");
 	s = session_find(a);
@@ -447,7 +381,7 @@ static void
 test_max_session(void **state)
 {
 	struct session	*s;
-	uint64_t	 id = ready_as("alice", "office");
+	uint64_t	 id = bt_ready("alice", "office");
 
 	graphics(id, VIRT_GRAPHICS_INITIALIZE, "203.0.113.5:40000");
 	s = session_find(id);
@@ -469,7 +403,7 @@ static void
 test_helpdesk_disconnect(void **state)
 {
 	struct session	*s;
-	uint64_t	 id = ready_as("alice", "mine"), gw;
+	uint64_t	 id = bt_ready("alice", "mine"), gw;
 
 	graphics(id, VIRT_GRAPHICS_INITIALIZE, "203.0.113.5:40000");
 	s = session_find(id);
@@ -489,7 +423,7 @@ test_start_timeout(void **state)
 	struct session	*s;
 
 	fakevirt_hold(BT_HOST, 1);
-	s = start_as("alice", "mine");
+	s = bt_session("alice", "mine");
 	s->created = time(NULL) - 31;
 	session_sweep();
 	/* A job is under way: the session waits for it. */
@@ -497,7 +431,7 @@ test_start_timeout(void **state)
 	fakevirt_hold(BT_HOST, 0);
 	fakevirt_agent(BT_HOST, "a-desk", 0);
 	bt_run(100);
-	s = session_find_live("alice", pool("mine"));
+	s = session_find_live("alice", bt_pool("mine"));
 	assert_int_equal(s->state, SESSION_STARTING);
 	s->busy = 0;
 	session_sweep();
@@ -515,9 +449,9 @@ test_restart(void **state)
 {
 	struct session	*s;
 	struct guest	*g;
-	uint64_t	 a = ready_as("alice", "mine");
-	uint64_t	 b = ready_as("bob", "office");
-	uint64_t	 c = ready_as("carol", "office");
+	uint64_t	 a = bt_ready("alice", "mine");
+	uint64_t	 b = bt_ready("bob", "office");
+	uint64_t	 c = bt_ready("carol", "office");
 	uint16_t	 port;
 
 	graphics(a, VIRT_GRAPHICS_INITIALIZE, "203.0.113.5:40000");
@@ -531,14 +465,14 @@ test_restart(void **state)
 	assert_int_equal(s->state, SESSION_CONNECTED);
 	assert_int_equal(s->tls_port, port);
 	assert_string_equal(s->user, "alice");
-	assert_ptr_equal(s->pool, pool("mine"));
+	assert_ptr_equal(s->pool, bt_pool("mine"));
 	assert_non_null(s = session_find(b));
 	assert_int_equal(s->state, SESSION_READY);
 	assert_null(session_find(c));
-	assert_non_null(g = pool_guest_find(pool("office"), "d1"));
+	assert_non_null(g = pool_guest_find(bt_pool("office"), "d1"));
 	assert_int_equal(g->state, GUEST_ASSIGNED);
 	assert_int_equal(g->session, b);
-	assert_non_null(g = pool_guest_find(pool("office"), "d2"));
+	assert_non_null(g = pool_guest_find(bt_pool("office"), "d2"));
 	assert_int_equal(g->state, GUEST_FREE);
 
 	/* A channel from before the restart leaves: the client is gone. */
@@ -580,7 +514,7 @@ test_grant(void **state)
 	struct ticket		 t;
 	const char		*host, *pw;
 	char			*vv, line[256];
-	uint64_t		 id = ready_as("alice", "office");
+	uint64_t		 id = bt_ready("alice", "office");
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -643,7 +577,7 @@ test_grant(void **state)
 	bt_settle();
 }
 
-#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, bt_teardown)
 
 int
 main(void)
