@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-client in kiosk mode and its automatic reconnect, end to end: a
 real deployment (broker, gateway, QEMU guests under libvirt's embedded
 driver) and the GUI client under Xvfb, typed into with xdotool.
@@ -32,7 +33,7 @@ from paprikatest import check, import_demo, note, wait_until  # noqa: E402
 import_demo()
 import images  # noqa: E402
 from brokerdeploy import DEMO_PASSWORD, DEMO_USER  # noqa: E402
-from desktop import (client_windows, free_display, need_tools, own_banner,  # noqa: E402
+from desktop import (client_windows, free_display, guest_on_screen, need_tools, own_banner,  # noqa: E402
                     run_deployment, sessions_of, start_client, x_screen, xdo)
 
 HELPER_PASSWORD = "helpdesk-pass-1"
@@ -93,27 +94,6 @@ def close_request(env, win):
     x11.XFlush(dpy)
     x11.XCloseDisplay(dpy)
     return sent != 0
-
-
-def guest_on_screen(d, helper, genv, own, shot, timeout, proc):
-    """Waits until the guest's own screen shows its banner and the X screen
-    holds it pixel for pixel: (the broker's session, the banner, a sentence);
-    the session is None when it did not happen within timeout."""
-    deadline = time.monotonic() + timeout
-    banner, why = None, "the desktop never got ready"
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.5)
-        mine = sessions_of(d, helper, DEMO_USER)
-        if not mine or mine[0]["state"] not in ("ready", "connected"):
-            continue
-        banner = own_banner(d, helper, mine[0]["desktop"], own)
-        if banner is None:
-            why = f"{mine[0]['desktop']}'s own screen never showed its banner"
-            continue
-        found, why = images.find_screen(x_screen(genv, shot), banner)
-        if found is not None:
-            return mine[0], banner, why
-    return None, banner, why
 
 
 def log_in(genv, log):
@@ -215,7 +195,7 @@ def run(d, procs):
     t0 = time.monotonic()
     check(log_in(genv, log), "the kiosk logs in", log.tail())
     own = os.path.join(d.work, "own.png")
-    shown, banner, why = guest_on_screen(d, helper, genv, own,
+    shown, banner, _, why = guest_on_screen(d, helper, genv, own,
                                          os.path.join(d.work, "kiosk-desktop.png"), 120, gui)
     if not check(shown, "the kiosk shows the guest's own screen pixel for pixel",
                  f"after {time.monotonic() - t0:.0f}s: {why}\n" + log.tail()):
@@ -279,7 +259,7 @@ def run(d, procs):
           f"the client reconnects to the same session within {RECONNECT_TIMEOUT}s",
           str(line) + "\n" + log.tail())
     note(f"gateway down to reconnected: {time.monotonic() - t_down:.1f}s: {line}")
-    again, _, why = guest_on_screen(d, helper, genv, own,
+    again, _, _, why = guest_on_screen(d, helper, genv, own,
                                     os.path.join(d.work, "kiosk-reconnected.png"), 30, gui)
     check(again, "the X screen shows the guest's own screen again", f"{why}\n" + log.tail())
     check(again and again["id"] == session,
@@ -302,7 +282,7 @@ def run(d, procs):
     # --- the login ends at the broker: no retrying ------------------------------
     t0 = time.monotonic()
     check(log_in(genv, log), "the kiosk logs in again", log.tail())
-    again, _, why = guest_on_screen(d, helper, genv, own, os.path.join(d.work, "again.png"),
+    again, _, _, why = guest_on_screen(d, helper, genv, own, os.path.join(d.work, "again.png"),
                                     120, gui)
     if not check(again, "the kiosk shows the guest again", f"{why}\n" + log.tail()):
         return

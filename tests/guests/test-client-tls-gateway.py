@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-client through the gateway's TLS listener, end to end: a real
 deployment whose broker hands out proxy = https://127.0.0.1:PORT, with the
 deployment's CA given to the client with --ca and absent from the system
@@ -27,8 +28,8 @@ from paprikatest import check, import_demo, note, read_text, wait_until  # noqa:
 import_demo()
 import images  # noqa: E402
 from brokerdeploy import DEMO_PASSWORD, DEMO_USER  # noqa: E402
-from desktop import (CLIENT, need_tools, own_banner, run_deployment,  # noqa: E402
-                    sessions_of, start_client, start_xvfb, wait_banner, x_screen, xdo)
+from desktop import (CLIENT, guest_on_screen, need_tools, run_deployment,  # noqa: E402
+                    sessions_of, start_client, start_xvfb, wait_banner, xdo)
 
 HELPER_PASSWORD = "helpdesk-pass-1"
 KEEP = ("headless-tls.png", "desktop-tls.png", "reconnected-tls.png")
@@ -153,19 +154,8 @@ def gui(d, env, helper, procs, own):
     def shown(name):
         """Where the X screen shows the guest's own screen, once that is its
         banner: (x, y) or None, and a sentence."""
-        found, why = None, "the desktop never got ready"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and found is None and client.poll() is None:
-            time.sleep(0.5)
-            mine = sessions_of(d, helper, DEMO_USER)
-            if not mine or mine[0]["state"] not in ("ready", "connected"):
-                continue
-            banner = own_banner(d, helper, mine[0]["desktop"], own)
-            if banner is None:
-                why = f"{mine[0]['desktop']}'s own screen never showed its banner"
-                continue
-            screen = x_screen(genv, os.path.join(d.work, name))
-            found, why = images.find_screen(screen, banner)
+        _, _, found, why = guest_on_screen(d, helper, genv, own,
+                                           os.path.join(d.work, name), 60, client)
         return found, why
 
     t0 = time.monotonic()

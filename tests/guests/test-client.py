@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """paprika-client end to end: a real deployment (broker, gateway, QEMU
 guests under libvirt's embedded driver) and the client itself.
 
@@ -26,7 +27,7 @@ import_demo()
 import deployment  # noqa: E402
 import images  # noqa: E402
 from brokerdeploy import ApiError, DEMO_PASSWORD, DEMO_USER  # noqa: E402
-from desktop import (CLIENT, Log, need_tools, own_banner, run_deployment,  # noqa: E402
+from desktop import (CLIENT, Log, guest_on_screen, need_tools, own_banner, run_deployment,  # noqa: E402
                     sessions_of, start_xvfb, wait_banner, x_screen, xdo)
 
 HELPER_PASSWORD = "helpdesk-pass-1"
@@ -143,20 +144,9 @@ def run(d, procs):
     xdo(genv, "key", "Return")
     check(log.wait(r"ui: logged in as demo", 15), "the right password logs in",
           "\n".join(log.lines()[-10:]))
-    found, why, banner = None, "the desktop never got ready", None
-    while time.monotonic() - t0 < 90 and found is None and gui.poll() is None:
-        time.sleep(0.5)
-        mine = sessions_of(d, helper, DEMO_USER)
-        if not mine or mine[0]["state"] not in ("ready", "connected"):
-            continue
-        # The guest's own screen first: until it shows its banner there is
-        # nothing to look for (a black guest is "found" on any black window).
-        banner = own_banner(d, helper, mine[0]["desktop"], own)
-        if banner is None:
-            why = f"{mine[0]['desktop']}'s own screen never showed its banner"
-            continue
-        screen = x_screen(genv, os.path.join(d.work, "desktop.png"))
-        found, why = images.find_screen(screen, banner)
+    _, banner, found, why = guest_on_screen(d, helper, genv, own,
+                                            os.path.join(d.work, "desktop.png"),
+                                            90 - (time.monotonic() - t0), gui)
     note(f"GUI: Enter to the guest's screen on the X screen: {time.monotonic() - t0:.1f}s; "
          f"{os.path.join(d.work, 'desktop.png')}")
     check(found is not None, "the GUI shows the guest's own screen pixel for pixel",

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What the tests with a desktop on a screen share: a deployment run to its
 end, the broker's sessions, paprika-client and its log, an X display (Xvfb)
 and what is on it."""
@@ -9,7 +10,7 @@ import time
 
 import deployment
 import images
-from brokerdeploy import ApiError, BrokerDeployment
+from brokerdeploy import DEMO_USER, ApiError, BrokerDeployment
 from paprikatest import (Missing, Skip, check, checks, finish, need, note, stop_process,
                          top_builddir, top_srcdir, wait_until)
 
@@ -90,6 +91,31 @@ def wait_banner(d, helper, guest, path, timeout=90, pool="office"):
           f"not within {timeout}s: it shows "
           f"{images.describe(images.read_image(path))} ({path})")
     return own
+
+
+def guest_on_screen(d, helper, genv, own, shot, timeout, proc, user=DEMO_USER):
+    """Waits until user's desktop is ready, its own screen shows the demo
+    guest's banner, and the X screen (saved at shot) holds that screen pixel
+    for pixel: (the broker's session, the banner, where on the X screen, a
+    sentence). The session is None when that did not happen within timeout
+    or while proc ran; the sentence then says how far it got."""
+    deadline = time.monotonic() + timeout
+    banner, why = None, "the desktop never got ready"
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        mine = sessions_of(d, helper, user)
+        if not mine or mine[0]["state"] not in ("ready", "connected"):
+            continue
+        # The guest's own screen first: until it shows its banner there is
+        # nothing to look for (a black guest is "found" on any black window).
+        banner = own_banner(d, helper, mine[0]["desktop"], own)
+        if banner is None:
+            why = f"{mine[0]['desktop']}'s own screen never showed its banner"
+            continue
+        found, why = images.find_screen(x_screen(genv, shot), banner)
+        if found is not None:
+            return mine[0], banner, found, why
+    return None, banner, None, why
 
 
 def start_xvfb(env, procs, first, last):

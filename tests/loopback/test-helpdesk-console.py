@@ -267,7 +267,12 @@ def not_admin(d, b):
 
 
 def user_role(d, b):
-    if b.text("#logout"):
+    # The portal shows neither until it has asked the broker who this is.
+    shown = b.until("""const on = s => { const e = document.querySelector(s);
+                                         return !!e && e.offsetParent !== null; };
+                       return on('#login-form') ? 'login' : on('#logout') ? 'logout' : null;""",
+                    what="the portal's login form or its logout button")
+    if shown == "logout":
         b.click("#logout")
         b.wait("#login-form")
     portal_login(d, b, "demo")
