@@ -26,7 +26,6 @@ Usage: top_builddir=. python3 tests/bench/bench-ws.py (after make;
 `make bench-ws` does this).
 """
 
-import importlib.util
 import multiprocessing
 import os
 import signal
@@ -43,11 +42,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 import gwharness as g  # noqa: E402
 from procstat import children, cpu_seconds  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location(
-    "gwws", os.path.join(HERE, "..", "loopback", "test-gateway-ws.py"))
-ws = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ws)
+import wsclient as ws  # noqa: E402
 
 QUICK = os.environ.get("BENCH_QUICK", "0") not in ("", "0")
 

@@ -17,4 +17,5 @@ EXTRA_DIST += \
 	tests/lib/libvirtd.py \
 	tests/lib/pamwrap.py \
 	tests/lib/ssestream.py \
-	tests/lib/webdriver.py
+	tests/lib/webdriver.py \
+	tests/lib/wsclient.py
