@@ -254,5 +254,11 @@ const char	*virt_result_reason(const struct virt_result *res);
 /* virtevent.c */
 /* Runs libvirt's event loop on base (a thread-enabled base); 0 or -1. */
 int		 virtevent_register(struct event_base *base);
+/*
+ * Collects what libvirt gave up and the loop has not collected yet; for
+ * after the loop has stopped for good (virt_shutdown), before the base is
+ * freed.
+ */
+void		 virtevent_flush(void);
 
 #endif

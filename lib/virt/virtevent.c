@@ -44,10 +44,14 @@ struct virtevent_garbage {
 	struct event			*ev;
 	virFreeCallback			 ff;
 	void				*opaque;
+	TAILQ_ENTRY(virtevent_garbage)	 entry;
 };
 
 static pthread_mutex_t virtevent_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct event_base *virtevent_base;
+/* Disposed of, waiting for the loop's next turn to be collected. */
+static TAILQ_HEAD(, virtevent_garbage) virtevent_garbage =
+    TAILQ_HEAD_INITIALIZER(virtevent_garbage);
 static TAILQ_HEAD(, virtevent_watch) virtevent_watches =
     TAILQ_HEAD_INITIALIZER(virtevent_watches);
 static TAILQ_HEAD(, virtevent_timer) virtevent_timers =
@@ -55,15 +59,24 @@ static TAILQ_HEAD(, virtevent_timer) virtevent_timers =
 static int virtevent_next_id = 1;
 
 static void
-virtevent_collect(evutil_socket_t fd, short what, void *arg)
+virtevent_free_garbage(struct virtevent_garbage *g)
 {
-	struct virtevent_garbage	*g = arg;
-
 	if (g->ev != NULL)
 		event_free(g->ev);
 	if (g->ff != NULL)
 		g->ff(g->opaque);
 	free(g);
+}
+
+static void
+virtevent_collect(evutil_socket_t fd, short what, void *arg)
+{
+	struct virtevent_garbage	*g = arg;
+
+	pthread_mutex_lock(&virtevent_lock);
+	TAILQ_REMOVE(&virtevent_garbage, g, entry);
+	pthread_mutex_unlock(&virtevent_lock);
+	virtevent_free_garbage(g);
 }
 
 /*
@@ -85,6 +98,7 @@ virtevent_dispose(struct event *ev, virFreeCallback ff, void *opaque)
 	g->ev = ev;
 	g->ff = ff;
 	g->opaque = opaque;
+	TAILQ_INSERT_TAIL(&virtevent_garbage, g, entry);
 	if (event_base_once(virtevent_base, -1, EV_TIMEOUT, virtevent_collect,
 	    g, &zero) == -1)
 		fatalx("%s: event_base_once", __func__);
@@ -347,4 +361,19 @@ virtevent_register(struct event_base *base)
 	    virtevent_remove_handle, virtevent_add_timeout,
 	    virtevent_update_timeout, virtevent_remove_timeout);
 	return 0;
+}
+
+void
+virtevent_flush(void)
+{
+	struct virtevent_garbage	*g;
+
+	pthread_mutex_lock(&virtevent_lock);
+	while ((g = TAILQ_FIRST(&virtevent_garbage)) != NULL) {
+		TAILQ_REMOVE(&virtevent_garbage, g, entry);
+		pthread_mutex_unlock(&virtevent_lock);
+		virtevent_free_garbage(g);
+		pthread_mutex_lock(&virtevent_lock);
+	}
+	pthread_mutex_unlock(&virtevent_lock);
 }

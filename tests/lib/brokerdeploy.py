@@ -132,7 +132,9 @@ class BrokerDeployment(Deployment):
         r = subprocess.run([sys.executable, os.path.abspath(__file__), *args],
                            env=env, capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
-            raise DeploymentError(f"libvirt {args[0]}: {(r.stdout + r.stderr).strip()}")
+            # What went wrong first: stdout may be long (a domain's XML).
+            raise DeploymentError(f"libvirt {args[0]}: exit status {r.returncode}: "
+                                  f"{r.stderr.strip()[-2000:]}\n{r.stdout.strip()[-2000:]}")
         return r.stdout
 
     def define_guests(self, *extra, running=False):
