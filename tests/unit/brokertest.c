@@ -161,11 +161,21 @@ bt_close(void)
 	broker = NULL;
 }
 
+static int	bt_quiet(void *);
+
 void
 bt_stop(int keep)
 {
 	char	path[128];
+	int	i;
 
+	/*
+	 * A test's end lets the jobs it started finish, as a broker's loop
+	 * would: a job dropped unfinished takes its argument with it. A
+	 * restart (keep) stands for a crash and drops them.
+	 */
+	for (i = 0; !keep && i < 200 && !bt_quiet(NULL); i++)
+		bt_run(BT_TICK_MS);
 	if (!keep)
 		bt_forget_guests();
 	bt_close();
