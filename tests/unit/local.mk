@@ -162,7 +162,7 @@ tests_unit_test_metrics_parse_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_metrics_parse_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_ticket_SOURCES = tests/unit/test-ticket.c tests/unit/unit.h \
-	tests/unit/test-ticket.h tests/unit/test-ticket-checks.c
+	tests/unit/test-ticket.h tests/unit/ticket-checks.c
 tests_unit_test_ticket_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ticket_LDADD = $(UNIT_LDADD)
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* What test-ticket.c and test-ticket-checks.c share. */
+/* What test-ticket.c and ticket-checks.c, one test program, share. */
 #ifndef TEST_TICKET_H
 #define TEST_TICKET_H
 
@@ -18,7 +18,7 @@ int	 encode(struct ticket *t, const struct keyring *ring, uint8_t id,
 	    char *out, size_t outsize);
 int	 decode(const char *text, const struct keyring *ring, struct ticket *t);
 
-/* test-ticket-checks.c: expiry, keys, ports and upstreams. */
+/* ticket-checks.c: expiry, keys, ports and upstreams. */
 void	 test_expired(void **);
 void	 test_unknown_key(void **);
 void	 test_rotation(void **);
