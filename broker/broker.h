@@ -186,6 +186,8 @@ struct broker_config {
 	char			*cert;
 	char			*key;
 	char			*state;			/* SQLite file */
+	char			*database;	/* PostgreSQL URL, or NULL:
+						   state */
 	char			*user;			/* NULL: not root */
 	char			*ticket_keys;
 	char			*spice_ca;		/* .vv ca= */
@@ -364,11 +366,18 @@ struct http_req;
 struct http_route;
 
 /* db.c (dbpriv.h: what the db*.c files share) */
-struct db	*db_open(const char *path, char *err, size_t errlen);
-/* The state for reading only (paprikactl), never migrated. */
-struct db	*db_open_readonly(const char *path, char *err, size_t errlen);
+/* Opens the state at url (lib/sql's sql_open: a SQLite path or a
+ * postgresql:// URL) and migrates it; with SQL_READONLY (paprikactl) only
+ * reads it, never migrated. NULL with err. */
+struct db	*db_open(const char *url, int flags, char *err, size_t errlen);
 void		 db_close(struct db *db);
 int		 db_schema_version(struct db *db);
+/* The database for messages (never with a password). */
+const char	*db_name(struct db *db);
+/* Copies every row of the state at from (a SQLite url) into db, which
+ * must be empty, in one transaction; the rows copied, or -1 with err. */
+long		 db_migrate_from(struct db *db, const char *from, char *err,
+		    size_t errlen);
 int		 db_token_put(struct db *db, const char *hash,
 		    const struct login *l);
 /* 0 and *l filled, 1 when absent or expired, -1 on error. */
@@ -773,6 +782,8 @@ void		 metrics_reply(struct http_req *req);
 struct broker_config	*conf_load(const char *path, char *err, size_t errlen);
 void			 conf_free(struct broker_config *c);
 void			 conf_dump(const struct broker_config *c, FILE *fp);
+/* Where the state lives: database, or else the SQLite file state. */
+const char		*conf_database(const struct broker_config *c);
 struct conf_pool	*conf_pool_find(struct broker_config *c,
 			    const char *name);
 struct conf_host	*conf_host_find(struct broker_config *c,

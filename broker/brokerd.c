@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "broker.h"
+#include "sql.h"
 #include "http.h"
 #include "log.h"
 #include "privsep.h"
@@ -40,12 +41,16 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: paprika-brokerd [-dnv] [-f file]\n"
+	fprintf(stderr, "usage: paprika-brokerd [-dnv] [-f file] "
+	    "[--migrate-from sqlite:PATH]\n"
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -f file  configuration (default %s)\n"
 	    "  -n       check the configuration and exit; with -v print the "
 	    "effective one\n"
-	    "  -v       more verbose logging (twice: debug)\n",
+	    "  -v       more verbose logging (twice: debug)\n"
+	    "  --migrate-from sqlite:PATH\n"
+	    "           copy a stopped broker's SQLite state into the empty "
+	    "database\n           the configuration names, and exit\n",
 	    BROKER_DEFAULT_CONFIG);
 	exit(2);
 }
@@ -334,7 +339,7 @@ broker_state_start(struct broker_config *c)
 
 	if (virt_init(broker->base) == -1)
 		fatalx("cannot run libvirt's events on libevent");
-	if ((broker->db = db_open(c->state, err, sizeof(err))) == NULL)
+	if ((broker->db = db_open(conf_database(c), 0, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	broker->throttle = throttle_new(&c->throttle);
 	db_throttle_load(broker->db, broker_throttle_restore, NULL);
@@ -344,7 +349,8 @@ broker_state_start(struct broker_config *c)
 		fatal("cannot start worker threads");
 	if (session_restore() == -1 || pool_restore() == -1 ||
 	    gpualloc_restore() == -1)
-		fatalx("%s: cannot load the broker's state", c->state);
+		fatalx("%s: cannot load the broker's state",
+		    db_name(broker->db));
 	for (i = 0; i < c->nhosts; i++) {
 		h = &c->hosts[i];
 		if ((h->virt = virt_host_new(h->name, h->uri,
@@ -383,10 +389,49 @@ broker_stop(SSL_CTX *ctx, struct event **sigs)
 	event_base_free(broker->base);
 }
 
+/*
+ * --migrate-from: copies the SQLite state at from into the configured
+ * database, as the broker's user (the file is its); the exit status.
+ */
+static int
+broker_migrate_from(struct broker_config *c, const char *from)
+{
+	struct db	*db;
+	char		 err[512];
+	long		 rows;
+
+	if (sql_url_path(from) == NULL) {
+		fprintf(stderr, "paprika-brokerd: --migrate-from takes the "
+		    "SQLite state, sqlite:PATH\n");
+		return 2;
+	}
+	if (sql_url_path(conf_database(c)) != NULL) {
+		fprintf(stderr, "paprika-brokerd: the configuration's state is "
+		    "SQLite already: set database = postgresql://... first\n");
+		return 1;
+	}
+	privsep_drop(c->user);
+	if ((db = db_open(conf_database(c), 0, err, sizeof(err))) == NULL ||
+	    (rows = db_migrate_from(db, from, err, sizeof(err))) == -1) {
+		fprintf(stderr, "paprika-brokerd: %s\n", err);
+		db_close(db);
+		return 1;
+	}
+	printf("%ld rows copied from %s to %s\n", rows, sql_url_path(from),
+	    db_name(db));
+	db_close(db);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
-	const char		*path = BROKER_DEFAULT_CONFIG;
+	static const struct option opts[] = {
+		{ "migrate-from", required_argument, NULL, 'M' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char		*path = BROKER_DEFAULT_CONFIG, *file;
+	const char		*migrate = NULL;
 	struct broker_config	*c;
 	struct event		*sigs[BROKER_NSIGNALS];
 	struct timeval		 tv = { BROKER_SWEEP_SECONDS, 0 };
@@ -394,8 +439,11 @@ main(int argc, char *argv[])
 	char			 err[512];
 	int			 ch, foreground = 0, check = 0, verbose = 0;
 	size_t			 i;
-	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "df:nv", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'M':
+			migrate = optarg;
+			break;
 		case 'd':
 			foreground = 1;
 			break;
@@ -430,6 +478,8 @@ main(int argc, char *argv[])
 		printf("configuration OK\n");
 		return 0;
 	}
+	if (migrate != NULL)
+		return broker_migrate_from(c, migrate);
 
 	/* Before any thread starts: fork keeps only the calling thread. */
 	if (!foreground && daemon(0, 0) == -1)
@@ -439,14 +489,16 @@ main(int argc, char *argv[])
 	 * then the broker becomes its user for good. */
 	if (c->pam_service != NULL && authsep_start(c, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	privsep_state_dir(c->state, c->user);
+	if ((file = sql_url_path(conf_database(c))) != NULL)
+		privsep_state_dir(file, c->user);
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent has no pthreads support");
 	if ((broker->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	ctx = broker_http_start(c);
 	privsep_drop(c->user);
-	privsep_check_state(c->state);
+	if (file != NULL)
+		privsep_check_state(file);
 	broker_check_unprivileged(c);
 
 	broker_state_start(c);

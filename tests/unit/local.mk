@@ -52,7 +52,7 @@ BROKERTEST_SOURCES = tests/unit/brokertest.c tests/unit/brokertest.h \
 	tests/unit/fakevirt.c tests/unit/fakevirt.h tests/unit/unit.h \
 	lib/virt/virtnames.c
 BROKERTEST_LIBS = broker/libbroker.a $(HTTP_LIBS) $(AUTH_LIBS) $(GPU_LIBS) \
-	$(SQLITE3_LIBS) $(LIBXML2_LIBS) $(PAPRIKA_COMMON_LIBS) \
+	$(SQL_LIBS) $(LIBXML2_LIBS) $(PAPRIKA_COMMON_LIBS) \
 	$(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS) -lpthread $(CMOCKA_LIBS)
 
 tests_unit_test_api_SOURCES = tests/unit/test-api.c $(BROKERTEST_SOURCES)
