@@ -193,7 +193,7 @@ tunnel_spice_cert_problem(PaprikaTunnel *t, GTlsCertificate *peer)
 			flags = g_tls_certificate_verify(peer, NULL,
 			    g_ptr_array_index(t->spice_ca, i));
 	} else {
-		GTlsDatabase *db = paprika_system_ca();
+		GTlsDatabase *db = paprika_broker_system_ca();
 
 		if (db != NULL) {
 			flags = g_tls_database_verify_chain(db, peer,
@@ -380,7 +380,7 @@ tunnel_read_answer(PaprikaTunnel *t, GInputStream *in, gint64 deadline,
 static void
 tunnel_set_system_ca(GIOStream *tls)
 {
-	GTlsDatabase *db = paprika_system_ca();
+	GTlsDatabase *db = paprika_broker_system_ca();
 
 	g_tls_connection_set_database(G_TLS_CONNECTION(tls), db);
 	g_clear_object(&db);
