@@ -51,6 +51,13 @@ struct sql_migration {
  */
 struct sql	*sql_open(const char *url, int flags, char *err, size_t errlen);
 void		 sql_close(struct sql *db);
+/*
+ * Makes every write on db (sql_write, sql_exec, sql_begin, and a
+ * sql_query that is no SELECT) first ask may_write(), and fail without
+ * reaching the database when it says 0: a broker that lost its lease
+ * writes nothing more.
+ */
+void		 sql_set_fence(struct sql *db, int (*may_write)(void));
 /* The file a SQLite url names, or NULL when url names a server. */
 const char	*sql_url_path(const char *url);
 enum sql_kind	 sql_kind(const struct sql *db);

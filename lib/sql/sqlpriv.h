@@ -64,6 +64,7 @@ struct sql {
 	int			 flags;
 	void			*conn;
 	pthread_mutex_t		 lock;
+	int			 (*may_write)(void);	/* NULL: always */
 	char			 error[512];	/* the last failure, from
 						   the driver */
 };
