@@ -101,6 +101,12 @@ def steps(pg, a, b, c):
     check(status == 503 and body.get("leader") == a.advertised,
           "a second broker stands by: health 503 'standby', naming the leader's URL",
           (status, body))
+    status, metrics, _ = b.api("GET", "/metrics", raw=True)
+    check(status == 200 and b"\npaprika_broker_leader 0\n" in metrics and
+          b'paprika_broker_host_up{host="local"} 0' in metrics,
+          "its metrics say it stands by and reaches no host", (status, metrics[-300:]))
+    check(b"\npaprika_broker_leader 1\n" in a.api("GET", "/metrics", raw=True)[1],
+          "the leader's say it leads")
     token = a.login("demo", "demo-password")
     status, body, headers = b.api("GET", "/api/v1/desktops", token=token)
     error = body.get("error", {}) if isinstance(body, dict) else {}
