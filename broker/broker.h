@@ -469,9 +469,14 @@ int		 db_lease_take(struct db *db, const char *name,
  * epoch, -1 on error. */
 int		 db_lease_renew(struct db *db, const char *name,
 		    const char *holder, int64_t epoch, unsigned ms);
-/* Ends our lease now, for a quick hand-over: 1, 0 when not ours, -1. */
+/* Ends our lease now, for a quick hand-over, and tells the listeners: 1,
+ * 0 when not ours, -1. */
 int		 db_lease_give_back(struct db *db, const char *name,
 		    const char *holder, int64_t epoch);
+/* Listens for leases given back: the socket to watch, or -1. */
+int		 db_lease_listen(struct db *db);
+/* Reads what the socket had: how many leases were given back. */
+int		 db_lease_notified(struct db *db);
 
 /* db-totp.c */
 /* A user's second factor as stored (db.c migration 6). */
