@@ -634,6 +634,10 @@ void		 pool_guest_save(struct guest *g, enum guest_state st);
 /* How the broker heard of a domain's power state: a lifecycle event, a
  * listing of the host's domains, or a reboot (the domain stays running). */
 enum power_news { POWER_EVENT, POWER_LISTED, POWER_REBOOTED };
+/* A host's listing of all its domains: guests gone from it are dropped
+ * (template) or out of service (shared). */
+void		 pool_host_listed(const char *host, const char *const *names,
+		    size_t n);
 time_t		 pool_guest_power(const char *host, const char *dom,
 		     enum virt_state st, enum power_news how);
 int		 pool_restore(void);
