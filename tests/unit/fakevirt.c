@@ -6,92 +6,19 @@
  * loop would. Results are computed when a job runs, not when it is queued,
  * so jobs queued back to back see each other's effects in order.
  */
-#include <sys/queue.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-
-#include "fakevirt.h"
-#include "gpu.h"
+#include "fakevirtpriv.h"
 #include "xmalloc.h"
 
-#define FAKE_DOMS_MAX		32
-#define FAKE_NODEDEVS_MAX	16
-#define FAKE_FAILS_MAX		8
-#define FAKE_PEERS_MAX		8
-#define FAKE_LOG_MAX		16384
-#define FAKE_MEMORY_KIB		(64ULL * 1024 * 1024)
-#define FAKE_DOM_MEMORY_KIB	(4ULL * 1024 * 1024)
-
-struct fake_dom {
-	char		 name[VIRT_NAME_MAX];
-	enum virt_state	 state;
-	int		 agent;
-	uint16_t	 tls_port;
-	char		 password[VIRT_PASSWORD_MAX + 1];
-	char		 peers[FAKE_PEERS_MAX][64];
-	size_t		 npeers;
-	struct gpu_addr	 pci[DOMXML_PCI_MAX];
-	size_t		 npci;
-};
-
-struct fake_fail {
-	char		 op[16];
-	enum virt_fault	 fault;
-	char		 error[VIRT_ERROR_MAX];
-	char		 blamed[GPU_UUID_LEN];
-};
-
-enum fake_kind { FAKE_JOB, FAKE_HOST_UP, FAKE_DOM_STATE, FAKE_GRAPHICS,
-    FAKE_REBOOTED };
-
-struct fake_item {
-	enum fake_kind		 kind;
-	char			 op[16];
-	char			 dom[VIRT_NAME_MAX];
-	char			 arg[VIRT_NAME_MAX];	/* snapshot, peer, ... */
-	int			 num;	/* power op, state, phase, up */
-	time_t			 valid_to;
-	struct virt_start_plan	 plan;
-	virt_done_cb		 done;
-	void			*done_arg;
-	TAILQ_ENTRY(fake_item)	 entry;
-};
-TAILQ_HEAD(fake_items, fake_item);
-
-/* What a host is, whether or not the broker holds a handle on it. */
-struct fake_host {
-	char		 name[VIRT_NAME_MAX];
-	int		 up;
-	int		 hold;
-	struct fake_dom	 doms[FAKE_DOMS_MAX];
-	size_t		 ndoms;
-	char		*nodedevs[FAKE_NODEDEVS_MAX];
-	size_t		 nnodedevs;
-	struct fake_fail fails[FAKE_FAILS_MAX];
-	size_t		 nfails;
-	char		 log[FAKE_LOG_MAX];
-	struct virt_host *handle;
-};
-
-struct virt_host {
-	struct fake_host	*fh;
-	struct virt_events	 ev;
-	void			*ev_arg;
-	int			 up;	/* as the loop last heard */
-	struct fake_items	 items;
-	struct event		*timer;
-};
-
 static struct event_base	*fake_base;
-static struct fake_host		*fake_hosts[8];
-static size_t			 fake_nhosts;
+struct fake_host		*fake_hosts[8];
+size_t				 fake_nhosts;
 static uint16_t			 fake_next_port = 5901;
 
-static struct fake_host *
+struct fake_host *
 fake_host(const char *name)
 {
 	struct fake_host	*fh;
@@ -109,7 +36,7 @@ fake_host(const char *name)
 	return fh;
 }
 
-static struct fake_dom *
+struct fake_dom *
 fake_dom(struct fake_host *fh, const char *name)
 {
 	size_t	i;
@@ -120,7 +47,7 @@ fake_dom(struct fake_host *fh, const char *name)
 	return NULL;
 }
 
-static struct fake_dom *
+struct fake_dom *
 fake_dom_add(struct fake_host *fh, const char *name)
 {
 	struct fake_dom	*d;
@@ -152,7 +79,7 @@ fake_ready(struct virt_host *h)
 	return 0;
 }
 
-static void
+void
 fake_arm(struct virt_host *h)
 {
 	struct timeval	tv = { 0, 0 };
@@ -174,7 +101,7 @@ fake_item_new(struct virt_host *h, enum fake_kind kind, const char *dom)
 }
 
 /* An event of the host, for the loop (none while the broker holds none). */
-static void
+void
 fake_notify(struct fake_host *fh, enum fake_kind kind, const char *dom,
     int num, const char *arg)
 {
@@ -245,7 +172,7 @@ fake_running(enum virt_state st)
 }
 
 /* Changes dom's state with libvirt's lifecycle event when it changes. */
-static void
+void
 fake_change(struct fake_host *fh, struct fake_dom *d, enum virt_state st)
 {
 	if (d->state == st)
@@ -725,188 +652,4 @@ virt_mdev_remove(struct virt_host *h, const char *uuid, virt_done_cb done,
     void *arg)
 {
 	return fake_job(h, "mdev-remove", uuid, done, arg, NULL);
-}
-
-/* The test's side ----------------------------------------------------- */
-
-void
-fakevirt_reset(void)
-{
-	size_t	i, j;
-
-	for (i = 0; i < fake_nhosts; i++) {
-		virt_host_free(fake_hosts[i]->handle);
-		for (j = 0; j < fake_hosts[i]->nnodedevs; j++)
-			free(fake_hosts[i]->nodedevs[j]);
-		free(fake_hosts[i]);
-	}
-	fake_nhosts = 0;
-}
-
-void
-fakevirt_define(const char *host, const char *dom)
-{
-	fake_dom_add(fake_host(host), dom);
-}
-
-void
-fakevirt_undefine(const char *host, const char *dom)
-{
-	struct fake_host	*fh = fake_host(host);
-	struct fake_dom		*d = fake_dom(fh, dom);
-	size_t			 i;
-
-	if (d == NULL)
-		return;
-	i = (size_t)(d - fh->doms);
-	memmove(d, d + 1, (fh->ndoms - i - 1) * sizeof(*d));
-	fh->ndoms--;
-}
-
-enum virt_state
-fakevirt_state(const char *host, const char *dom)
-{
-	struct fake_dom	*d = fake_dom(fake_host(host), dom);
-
-	return d != NULL ? d->state : VIRT_STATE_MISSING;
-}
-
-void
-fakevirt_set_state(const char *host, const char *dom, enum virt_state st)
-{
-	struct fake_host	*fh = fake_host(host);
-	struct fake_dom		*d = fake_dom(fh, dom);
-
-	if (d != NULL)
-		fake_change(fh, d, st);
-}
-
-void
-fakevirt_agent(const char *host, const char *dom, int ok)
-{
-	struct fake_dom	*d = fake_dom(fake_host(host), dom);
-
-	if (d != NULL)
-		d->agent = ok;
-}
-
-const char *
-fakevirt_password(const char *host, const char *dom)
-{
-	struct fake_dom	*d = fake_dom(fake_host(host), dom);
-
-	return d != NULL ? d->password : "";
-}
-
-const char *
-fakevirt_gpus(const char *host, const char *dom)
-{
-	static char	 buf[DOMXML_PCI_MAX * GPU_ADDR_LEN];
-	struct fake_dom	*d = fake_dom(fake_host(host), dom);
-	char		 one[GPU_ADDR_LEN];
-	size_t		 i;
-
-	buf[0] = '\0';
-	for (i = 0; d != NULL && i < d->npci; i++) {
-		gpu_addr_format(&d->pci[i], one, sizeof(one));
-		if (i > 0)
-			strlcat(buf, " ", sizeof(buf));
-		strlcat(buf, one, sizeof(buf));
-	}
-	return buf;
-}
-
-void
-fakevirt_host_up(const char *host, int up)
-{
-	struct fake_host	*fh = fake_host(host);
-
-	fh->up = up;
-	fake_notify(fh, FAKE_HOST_UP, NULL, up, NULL);
-}
-
-void
-fakevirt_graphics(const char *host, const char *dom,
-    enum virt_graphics_phase phase, const char *peer)
-{
-	struct fake_host	*fh = fake_host(host);
-	struct fake_dom		*d = fake_dom(fh, dom);
-	size_t			 i;
-
-	if (d != NULL && phase == VIRT_GRAPHICS_INITIALIZE &&
-	    d->npeers < FAKE_PEERS_MAX)
-		strlcpy(d->peers[d->npeers++], peer, sizeof(d->peers[0]));
-	for (i = 0; d != NULL && phase == VIRT_GRAPHICS_DISCONNECT &&
-	    i < d->npeers; i++) {
-		if (strcmp(d->peers[i], peer) == 0) {
-			memmove(d->peers[i], d->peers[i + 1],
-			    (d->npeers - i - 1) * sizeof(d->peers[0]));
-			d->npeers--;
-			break;
-		}
-	}
-	fake_notify(fh, FAKE_GRAPHICS, dom, (int)phase, peer);
-}
-
-void
-fakevirt_fail_next(const char *host, const char *op, enum virt_fault fault,
-    const char *error, const char *blamed)
-{
-	struct fake_host	*fh = fake_host(host);
-	struct fake_fail	*f;
-
-	if (fh->nfails == FAKE_FAILS_MAX)
-		abort();
-	f = &fh->fails[fh->nfails++];
-	strlcpy(f->op, op, sizeof(f->op));
-	f->fault = fault;
-	strlcpy(f->error, error, sizeof(f->error));
-	strlcpy(f->blamed, blamed != NULL ? blamed : "", sizeof(f->blamed));
-}
-
-void
-fakevirt_hold(const char *host, int hold)
-{
-	struct fake_host	*fh = fake_host(host);
-
-	fh->hold = hold;
-	if (fh->handle != NULL)
-		fake_arm(fh->handle);
-}
-
-unsigned
-fakevirt_pending(const char *host)
-{
-	struct fake_host	*fh = fake_host(host);
-	struct fake_item	*it;
-	unsigned		 n = 0;
-
-	if (fh->handle == NULL)
-		return 0;
-	TAILQ_FOREACH(it, &fh->handle->items, entry)
-		if (it->kind == FAKE_JOB)
-			n++;
-	return n;
-}
-
-void
-fakevirt_nodedev(const char *host, const char *xml)
-{
-	struct fake_host	*fh = fake_host(host);
-
-	if (fh->nnodedevs == FAKE_NODEDEVS_MAX)
-		abort();
-	fh->nodedevs[fh->nnodedevs++] = xstrdup(xml);
-}
-
-const char *
-fakevirt_log(const char *host)
-{
-	return fake_host(host)->log;
-}
-
-void
-fakevirt_log_clear(const char *host)
-{
-	fake_host(host)->log[0] = '\0';
 }

@@ -50,7 +50,8 @@ tests_unit_test_auditfmt_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
 # lib/virt/libvirtjobs.a, so neither it nor libvirt is on the link line;
 # only lib/virt's names (virtnames.c, no libvirt calls) are the real ones.
 BROKERTEST_SOURCES = tests/unit/brokertest.c tests/unit/brokertest.h \
-	tests/unit/fakevirt.c tests/unit/fakevirt.h tests/unit/unit.h \
+	tests/unit/fakevirt.c tests/unit/fakevirt-test.c tests/unit/fakevirt.h \
+	tests/unit/fakevirtpriv.h tests/unit/unit.h \
 	lib/virt/virtnames.c
 BROKERTEST_LIBS = broker/libbroker.a $(HTTP_LIBS) $(AUTH_LIBS) $(GPU_LIBS) \
 	$(SQL_LIBS) $(LIBXML2_LIBS) $(PAPRIKA_COMMON_LIBS) \
