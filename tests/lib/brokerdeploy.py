@@ -9,6 +9,7 @@ owns the embedded driver while it runs. A user logs in through the
 broker's HTTPS API like any client would.
 """
 
+import atexit
 import http.client
 import json
 import os
@@ -22,6 +23,7 @@ import libvirt
 
 import accel
 import guest as guestmod
+import pgcluster
 from deployment import Deployment, DeploymentError
 from paprikatest import free_port, stop_process
 
@@ -82,6 +84,26 @@ def test_domain(name, uuid):
         <listen type='address' address='127.0.0.1'/>
       </graphics>
     </devices>"""
+
+
+# PAPRIKA_TEST_DB=postgresql: every deployment's broker keeps its state in
+# a database of its own on one private PostgreSQL cluster per test process
+# (make check-postgresql runs the broker's tests so).
+_cluster = None
+
+
+def _database_line(work):
+    global _cluster
+    if os.environ.get("PAPRIKA_TEST_DB", "sqlite") != "postgresql":
+        return ""
+    if _cluster is None:
+        _cluster = pgcluster.Cluster()
+        atexit.register(_cluster.cleanup)
+        _cluster.start()
+    name = "d_" + os.path.basename(work).replace(".", "_").replace("-", "_").lower()
+    if _cluster.psql(f"SELECT count(*) FROM pg_database WHERE datname = '{name}'") == "0":
+        _cluster.create_db(name)
+    return f"database = {_cluster.url(name)}\n"
 
 
 class ApiError(Exception):
@@ -253,7 +275,7 @@ class BrokerDeployment(Deployment):
 tls_cert = {self.pki}/broker/broker-cert.pem
 tls_key = {self.pki}/broker/broker-key.pem
 state = {self.work}/broker.db
-ticket_keys = {self.pki}/ticket-keys
+{_database_line(self.work)}ticket_keys = {self.pki}/ticket-keys
 spice_ca = {self.pki}/spice/ca-cert.pem
 pam_service =
 users_file = {self.users_file}

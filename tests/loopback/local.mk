@@ -136,3 +136,24 @@ EXTRA_DIST += tests/loopback/test-client-totp.py
 # headless chromium under Selenium, on libvirt's test driver.
 TESTS += tests/loopback/test-helpdesk-console.py
 EXTRA_DIST += tests/loopback/test-helpdesk-console.py
+
+# The broker's integration tests with the state on PostgreSQL (a private
+# cluster each, tests/lib/pgcluster.py): run before landing a change to
+# lib/sql or broker/db*.c. The suite itself runs the broker core's unit
+# tests on PostgreSQL (test-broker-postgresql). Left out: the tests that read
+# the SQLite file themselves (audit, TOTP, PAM, GPU).
+POSTGRESQL_TESTS = \
+	tests/loopback/test-broker-http.py \
+	tests/loopback/test-broker-helpdesk.py \
+	tests/loopback/test-broker-events.py \
+	tests/loopback/test-broker-repair.py \
+	tests/loopback/test-helpdesk-cli.py \
+	tests/loopback/test-helpdesk-console.py \
+	tests/guests/test-broker-brute.py \
+	tests/loopback/test-portal-totp.py \
+	tests/guests/test-broker.py \
+	tests/guests/test-broker-pools.py
+.PHONY: check-postgresql
+check-postgresql:
+	PAPRIKA_TEST_DB=postgresql $(MAKE) $(AM_MAKEFLAGS) check \
+	    TESTS='$(POSTGRESQL_TESTS)'
