@@ -327,6 +327,8 @@ main(int argc, char *argv[])
 		return 1;
 	if (c->control_socket != NULL && control_open(c->control_socket) == -1)
 		return 1;
+	if (c->control_listen_len != 0 && control_tls_open(c) == -1)
+		return 1;
 	if (c->user != NULL)
 		privdrop_become(c->user, 0, "gateway");
 	else if (geteuid() == 0)
