@@ -417,7 +417,10 @@ test_dump_all(void **state)
 	    "::1/128\n\n[roles]\nhelpdesk = hd\nadmin = root-ops\n\n"
 	    "[limits]\nlogin_free_failures = 3\n"));
 	assert_non_null(strstr(dump, "[gateway gw]\nproxy = "
-	    "http://gw.example:3128\ncontrol = \nwebsocket = \nproxy_for = "
+	    "http://gw.example:3128\ncontrol = \ncontrol_cert = "));
+	assert_non_null(strstr(dump, "/broker/control-cert.pem\n"
+	    "control_key = "));
+	assert_non_null(strstr(dump, "/ca/ca-cert.pem\nwebsocket = \nproxy_for = "
 	    "10.1.0.0/16 http://10.1.0.1:3128\nproxy_for = 10.2.0.0/16 "
 	    "http://10.1.0.1:3128\n"));
 	assert_non_null(strstr(dump, "[pool mine]\nkind = static\n"
