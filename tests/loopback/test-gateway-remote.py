@@ -67,13 +67,13 @@ def make_certs(h):
     }
 
 
-def control_gateway(h, name, limits=None):
+def control_gateway(h, name, limits=None, extra=None):
     port = g.free_port()
-    gw = g.Gateway(h, name, limits=limits, gateway={
+    gw = g.Gateway(h, name, limits=limits, gateway=dict({
         "control_listen": "127.0.0.1:%d" % port,
         "control_ca": h.ca,
         "control_clients": CLIENT,
-    })
+    }, **(extra or {})))
     gw.control_port = port
     return gw.start()
 
@@ -162,7 +162,7 @@ def session_gw_id(d, exclude):
     return None
 
 
-def start_broker(h, certs, gw):
+def start_broker(h, certs, gw, wrong):
     d = BrokerDeployment(h.path("broker"), paprikatest.top_srcdir,
                          paprikatest.top_builddir, log=paprikatest.note)
     os.makedirs(d.work, exist_ok=True)
@@ -190,6 +190,13 @@ spice_address = 127.0.0.1
 [gateway remote]
 proxy = http://127.0.0.1:{gw.ports["plain"]}
 control = tls://localhost:{gw.control_port}
+control_cert = {certs["control"][0]}
+control_key = {certs["control"][1]}
+control_ca = {h.ca}
+
+[gateway wrongname]
+proxy = http://127.0.0.1:1
+control = tls://localhost:{wrong.control_port}
 control_cert = {certs["control"][0]}
 control_key = {certs["control"][1]}
 control_ca = {h.ca}
@@ -241,7 +248,13 @@ def broker_log(d, since=0):
 def revoked_over_tls(h, t, certs):
     echo = g.Upstream(h, g.handler_echo)
     gw = control_gateway(h, "remote")
-    d = start_broker(h, certs, gw)
+    # Its control certificate names hv1, not localhost.
+    wrong = control_gateway(h, "wrongname", extra={
+        "control_tls_cert": os.path.join(h.pki, "libvirt", "server",
+                                         "servercert.pem"),
+        "control_tls_key": os.path.join(h.pki, "libvirt", "server",
+                                        "serverkey.pem")})
+    d = start_broker(h, certs, gw, wrong)
     seen = set()
     try:
         token, sid, tk, conn = live_session(h, t, d, gw, echo, "end", seen)
@@ -254,8 +267,16 @@ def revoked_over_tls(h, t, certs):
              "end: the gateway logs the revocation", gw.log(since)[-1500:])
         t.eq(gw.open_tunnel(tk, echo.port).status, 403,
              "end: the session's ticket is refused from then on")
-        t.ok("queued" not in broker_log(d), "end: nothing was queued",
-             broker_log(d)[-1500:])
+        t.ok("gateway remote: revocation" not in broker_log(d),
+             "end: nothing was queued for it", broker_log(d)[-1500:])
+        mismatch = (r"gateway wrongname: revocation of session %s queued "
+                    r".*the gateway's certificate is refused: hostname "
+                    r"mismatch" % sid)
+        t.ok(g.wait_until(lambda: re.search(mismatch, broker_log(d)), 10),
+             "end: a gateway whose certificate does not name it is not "
+             "trusted", broker_log(d)[-1500:])
+        t.ok("control: revoked" not in wrong.log(),
+             "end: nor told anything", wrong.log()[-1500:])
 
         token, sid, tk, conn = live_session(h, t, d, gw, echo, "down", seen)
         gw.stop()
