@@ -742,10 +742,10 @@ const struct events_stats *events_stats(void);
 
 /* gwctl.c */
 /*
- * Tells every gateway with a control socket to drop session gw_id and
+ * Tells every gateway with a control channel to drop session gw_id and
  * refuse its tickets until tickets_until (0: unknown, a whole
- * ticket_lifetime from now) plus clock skew; retried with a backoff while
- * a gateway cannot be reached.
+ * ticket_lifetime from now) plus clock skew; queued, and retried with a
+ * backoff, while a gateway cannot be reached, until then.
  */
 void		 gwctl_revoke(uint64_t gw_id, time_t tickets_until);
 /*
