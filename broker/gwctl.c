@@ -85,6 +85,8 @@ struct gwctl_gw {
 	time_t			 until;
 	char			 error[800];
 	char			 reply[512];
+	/* Why the last try failed: the loop thread's copy of error. */
+	char			 last_error[800];
 };
 
 static struct gwctl_gw	*gwctl_gws;
@@ -407,6 +409,7 @@ gwctl_done(void *arg)
 	}
 	g->sending = NULL;
 	g->failures++;
+	strlcpy(g->last_error, g->error, sizeof(g->last_error));
 	/* Once each: the failures that follow are the same story. */
 	TAILQ_FOREACH(q, &g->queue, entry) {
 		if (q->queued != 0)
@@ -587,7 +590,7 @@ gwctl_enqueue(struct gwctl_gw *g, uint64_t session, time_t until)
 		e->queued = now;
 		log_warnx("gateway %s: revocation of session %016" PRIx64
 		    " queued (%zu waiting): the gateway is unreachable: %s",
-		    g->name, session, g->n, g->error);
+		    g->name, session, g->n, g->last_error);
 	}
 	gwctl_kick(g);
 }

@@ -131,6 +131,28 @@ control_tls_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+control_tls_resume(evutil_socket_t fd, short what, void *arg)
+{
+	if (gw->control_tls_ev != NULL)
+		event_add(gw->control_tls_ev, NULL);
+}
+
+/* Out of descriptors: stop accepting for a second rather than spin. */
+static void
+control_tls_backoff(void)
+{
+	static struct event	*resume;
+	struct timeval		 tv = { 1, 0 };
+
+	log_warnx("control: accept: out of file descriptors; pausing for 1s");
+	event_del(gw->control_tls_ev);
+	if (resume == NULL)
+		resume = evtimer_new(gw->base, control_tls_resume, NULL);
+	if (resume != NULL)
+		evtimer_add(resume, &tv);
+}
+
+static void
 control_tls_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct control_conn	*cc;
@@ -142,8 +164,12 @@ control_tls_accept(evutil_socket_t lfd, short what, void *arg)
 	int			 fd;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			control_tls_backoff();
 		return;
+	}
 	netaddr_str((struct sockaddr *)&ss, peer, sizeof peer);
 	/* Nobody has shown a certificate yet: few may wait at once. */
 	if (gw->control_tls_conns >= CONTROL_TLS_MAX) {
@@ -200,6 +226,20 @@ control_tls_ctx(const struct gateway_config *c, char *err, size_t errlen)
 	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	SSL_CTX_set_verify_depth(ctx, 4);
 	return ctx;
+}
+
+int
+control_tls_check(const struct gateway_config *c, char *err, size_t errlen)
+{
+	char	 why[512];
+	SSL_CTX	*ctx;
+
+	if ((ctx = control_tls_ctx(c, why, sizeof why)) == NULL) {
+		snprintf(err, errlen, "control_listen: %s", why);
+		return -1;
+	}
+	SSL_CTX_free(ctx);
+	return 0;
 }
 
 int

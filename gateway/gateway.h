@@ -457,6 +457,9 @@ void	 control_read(struct bufferevent *bev, void *conn);
 #define CONTROL_TLS_MAX		16
 /* Binds control_listen and loads its TLS context (as root); 0 or -1. */
 int	 control_tls_open(const struct gateway_config *);
+/* Whether control_listen's certificate, key and CA load; 0, or -1 with err. */
+int	 control_tls_check(const struct gateway_config *, char *err,
+	    size_t errlen);
 void	 control_tls_start(void);
 void	 control_tls_close(void);
 /* Frees a TLS control connection (from its callbacks). */

@@ -294,7 +294,9 @@ main(int argc, char *argv[])
 	if ((shared.keys = calloc(1, sizeof *shared.keys)) == NULL)
 		fatalx("out of memory");
 	if (gateway_load_secrets(c, shared.keys, &shared.tls_ctx,
-	    &shared.spice_ctx, err, sizeof err) == -1) {
+	    &shared.spice_ctx, err, sizeof err) == -1 ||
+	    (c->control_listen_len != 0 && control_tls_check(c, err,
+	    sizeof err) == -1)) {
 		fprintf(stderr, "paprika-gatewayd: %s\n", err);
 		return 1;
 	}

@@ -20,6 +20,7 @@ import os
 import re
 import socket
 import sqlite3
+import subprocess
 import ssl
 import sys
 import time
@@ -141,6 +142,43 @@ def refusals(h, t, certs):
         t.ok(False, "its connection is closed", repr(e))
     s.close()
     gw.stop()
+
+
+def config(h, t):
+    """paprika-gatewayd -n on control_listen's keys."""
+    good = {"control_listen": "127.0.0.1:%d" % g.free_port(),
+            "control_ca": h.ca, "control_clients": CLIENT}
+    cases = (
+        ("without control_ca and control_clients",
+         {"control_listen": good["control_listen"]},
+         "control_listen needs control_ca"),
+        ("with a control_clients line that is no subject",
+         dict(good, control_clients="paprika-brokerd"),
+         '"paprika-brokerd" is not a subject'),
+        ("with a control_ca that is missing",
+         dict(good, control_ca=h.path("no-such-ca.pem")),
+         "control_listen: control_ca %s" % h.path("no-such-ca.pem")),
+        ("without a certificate to show",
+         dict(good, tls_cert=None, tls_key=None, listen_tls="none"),
+         "control_listen needs control_tls_cert and control_tls_key"),
+    )
+    for label, keys, words in cases:
+        gw = g.Gateway(h, "cfg", gateway=keys)
+        gw.pick_ports()
+        gw.write_conf()
+        r = subprocess.run([h.gatewayd, "-n", "-f", gw.conf_path],
+                           capture_output=True, text=True, timeout=30)
+        t.ok(r.returncode != 0 and words in r.stderr,
+             "-n: refuses control_listen %s" % label, r.stderr)
+    gw = g.Gateway(h, "cfg", gateway=good)
+    gw.pick_ports()
+    gw.write_conf()
+    r = subprocess.run([h.gatewayd, "-n", "-v", "-f", gw.conf_path],
+                       capture_output=True, text=True, timeout=30)
+    t.ok(r.returncode == 0 and "configuration OK" in r.stdout
+         and "control_tls_cert = %s\n" % h.cert in r.stdout,
+         "-n: control_listen with its keys is OK, its certificate the "
+         "gateway's", r.stdout + r.stderr)
 
 
 def session_gw_id(d, exclude):
@@ -311,6 +349,8 @@ def revoked_over_tls(h, t, certs):
 
 def main(h, t):
     certs = make_certs(h)
+    with t.section("config"):
+        config(h, t)
     with t.section("refusals"):
         refusals(h, t, certs)
     with t.section("broker"):
