@@ -76,7 +76,10 @@ def control_gateway(h, name, limits=None, extra=None):
         "control_clients": CLIENT,
     }, **(extra or {})))
     gw.control_port = port
-    return gw.start()
+    gw.start()
+    m = re.search(r"started: .*, (\d+) workers", gw.log(gw.start_offset))
+    gw.nworkers = int(m.group(1)) if m else 1
+    return gw
 
 
 def ask(h, gw, pair=None, request=b'{"command":"status"}\n'):
@@ -263,11 +266,29 @@ def live_session(h, t, d, gw, echo, label, seen):
     t.ok(sid is not None, "%s: the broker has a session for demo" % label)
     seen.add(sid)
     tk = h.ticket(echo.port, session=sid)
-    rep = gw.open_tunnel(tk, echo.port)
-    t.ok(rep.status == 200 and rep.conn is not None
-         and rep.conn.echo(b"hello") == b"hello",
-         "%s: a tunnel of session %s carries bytes" % (label, sid), repr(rep))
-    return token, sid, tk, rep.conn
+    conns = []
+    # With workers > 1, tunnels on every worker: the revocation must reach
+    # them all (64 tries: all on one worker by chance never happens).
+    for _ in range(64):
+        rep = gw.open_tunnel(tk, echo.port)
+        if rep.status != 200 or rep.conn is None:
+            break
+        conns.append(rep.conn)
+        if len(workers_of(gw, sid)) >= gw.nworkers:
+            break
+    t.ok(conns and all(c.echo(b"hello") == b"hello" for c in conns)
+         and len(workers_of(gw, sid)) == gw.nworkers,
+         "%s: %d tunnels of session %s carry bytes, on all %d worker(s)"
+         % (label, len(conns), sid, gw.nworkers), repr(rep))
+    return token, sid, tk, conns
+
+
+def workers_of(gw, session):
+    """The workers holding a session's tunnels, from paprikactl."""
+    for s in gw.ctl_json("sessions", "--json")["sessions"]:
+        if s["session"] == session:
+            return {tn.get("worker", 0) for tn in s["tunnels"]}
+    return set()
 
 
 def end_session(d, token):
@@ -295,13 +316,13 @@ def revoked_over_tls(h, t, certs):
     d = start_broker(h, certs, gw, wrong)
     seen = set()
     try:
-        token, sid, tk, conn = live_session(h, t, d, gw, echo, "end", seen)
+        token, sid, tk, conns = live_session(h, t, d, gw, echo, "end", seen)
         since = gw.log_size()
         end_session(d, token)
-        t.ok(conn.wait_eof(15), "end: the broker's revocation closes the "
-             "live tunnel", gw.log(since)[-1500:])
-        t.ok(gw.wait_log(r"control: revoked session %s, closed 1 tunnel"
-                         % sid, since, 5),
+        t.ok(all(c.wait_eof(15) for c in conns), "end: the broker's "
+             "revocation closes the live tunnels", gw.log(since)[-1500:])
+        t.ok(gw.wait_log(r"control: revoked session %s, closed %d tunnel"
+                         % (sid, len(conns)), since, 5),
              "end: the gateway logs the revocation", gw.log(since)[-1500:])
         t.eq(gw.open_tunnel(tk, echo.port).status, 403,
              "end: the session's ticket is refused from then on")
@@ -316,9 +337,10 @@ def revoked_over_tls(h, t, certs):
         t.ok("control: revoked" not in wrong.log(),
              "end: nor told anything", wrong.log()[-1500:])
 
-        token, sid, tk, conn = live_session(h, t, d, gw, echo, "down", seen)
+        token, sid, tk, conns = live_session(h, t, d, gw, echo, "down", seen)
         gw.stop()
-        t.ok(conn.wait_eof(10), "down: the gateway is stopped")
+        t.ok(all(c.wait_eof(10) for c in conns), "down: the gateway is "
+             "stopped")
         bsince = os.path.getsize(d.broker_log)
         end_session(d, token)
         queued = r"gateway remote: revocation of session %s queued" % sid
