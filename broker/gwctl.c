@@ -569,8 +569,9 @@ gwctl_enqueue(struct gwctl_gw *g, uint64_t session, time_t until)
 	struct gwctl_entry	*e, *old;
 	time_t			 now = time(NULL);
 
-	if (g->retry == NULL)
-		g->retry = evtimer_new(broker->base, gwctl_retry, g);
+	if (g->retry == NULL &&
+	    (g->retry = evtimer_new(broker->base, gwctl_retry, g)) == NULL)
+		fatalx("gateway %s: cannot make its retry timer", g->name);
 	gwctl_expire(g, now);
 	if (g->n >= GWCTL_QUEUE_MAX) {
 		old = TAILQ_FIRST(&g->queue);
