@@ -144,6 +144,20 @@ def refusals(h, t, certs):
     except OSError as e:
         t.ok(False, "its connection is closed", repr(e))
     s.close()
+    # A reload takes a new control_clients list: a broker's access is
+    # withdrawn without a restart.
+    gw.gateway_extra["control_clients"] = \
+        "O=Paprika,OU=Libvirt client,CN=paprika-brokerd"
+    gw.write_conf()
+    r = gw.ctl("reload")
+    t.ok(r.returncode == 0, "reload with another control_clients",
+         r.stdout + r.stderr)
+    r = ask(h, gw, certs["control"])
+    t.ok(not (isinstance(r, bytes) and r),
+         "after the reload the broker's subject is refused", repr(r))
+    r = ask(h, gw, certs["subject"])
+    t.ok(isinstance(r, bytes) and r.startswith(b"{"),
+         "and the newly named subject answered", repr(r))
     gw.stop()
 
 
