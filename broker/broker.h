@@ -756,6 +756,8 @@ int		 gwctl_init(const struct broker_config *, char *err,
 		    size_t errlen);
 /* Drops the revocations still waiting to be retried. */
 void		 gwctl_shutdown(void);
+/* The revocations waiting for each gateway, for /metrics. */
+void		 gwctl_metrics(struct evbuffer *);
 
 /* hostevents.c: the callbacks each virt_host_new gets. */
 extern const struct virt_events	broker_virt_events;

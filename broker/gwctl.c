@@ -37,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -560,6 +561,22 @@ gwctl_shutdown(void)
 	gwctl_gws = NULL;
 	gwctl_ngws = 0;
 	gwctl_ready = 0;
+}
+
+void
+gwctl_metrics(struct evbuffer *b)
+{
+	size_t	i;
+
+	if (gwctl_ngws == 0)
+		return;
+	evbuffer_add_printf(b, "# HELP paprika_broker_gateway_revocations_"
+	    "queued Revocations a gateway has not taken yet.\n# TYPE "
+	    "paprika_broker_gateway_revocations_queued gauge\n");
+	for (i = 0; i < gwctl_ngws; i++)
+		evbuffer_add_printf(b, "paprika_broker_gateway_revocations_"
+		    "queued{gateway=\"%s\"} %zu\n", gwctl_gws[i].name,
+		    gwctl_gws[i].n);
 }
 
 /* Queues a revocation for g, making room by dropping the oldest. */

@@ -312,6 +312,14 @@ def end_session(d, token):
         raise RuntimeError("end: HTTP %d: %r" % (status, body))
 
 
+def queued_metric(d, gateway):
+    """paprika_broker_gateway_revocations_queued of a gateway, or None."""
+    status, body, _ = d.api("GET", "/metrics", raw=True)
+    m = re.search(r'^paprika_broker_gateway_revocations_queued\{gateway="%s"\}'
+                  r' (\d+)$' % gateway, body.decode(), re.M)
+    return int(m.group(1)) if status == 200 and m else None
+
+
 def broker_log(d, since=0):
     with open(d.broker_log, "rb") as f:
         f.seek(since)
@@ -362,6 +370,8 @@ def revoked_over_tls(h, t, certs):
                           10),
              "down: the broker queues the revocation",
              broker_log(d, bsince)[-1500:])
+        t.eq(queued_metric(d, "remote"), 1,
+             "down: /metrics counts the revocation waiting for it")
         # Two tries at least fail meanwhile (after 1 s, then 2 s).
         time.sleep(3.5)
         gsince = gw.log_size()
@@ -372,6 +382,10 @@ def revoked_over_tls(h, t, certs):
                                             broker_log(d, bsince)), 40),
              "down: delivered once the gateway is back",
              broker_log(d, bsince)[-1500:])
+        t.eq(queued_metric(d, "remote"), 0, "down: and none once delivered")
+        t.ok((queued_metric(d, "wrongname") or 0) >= 2,
+             "down: the gateway that is not trusted still has its two "
+             "waiting")
         t.eq(len(re.findall(queued, broker_log(d, bsince))), 1,
              "down: the queueing is logged once, not at each try")
         t.ok(gw.wait_log(r"control: revoked session %s" % sid, gsince, 5),
