@@ -607,7 +607,7 @@ gwctl_enqueue(struct gwctl_gw *g, uint64_t session, time_t until)
 	if (g->failures > 0) {
 		e->queued = now;
 		log_warnx("gateway %s: revocation of session %016" PRIx64
-		    " queued (%zu waiting): the gateway is unreachable: %s",
+		    " queued (%zu waiting): the last try failed: %s",
 		    g->name, session, g->n, g->last_error);
 	}
 	gwctl_kick(g);
