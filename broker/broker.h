@@ -191,6 +191,8 @@ struct broker_config {
 	char			*state;			/* SQLite file */
 	char			*database;	/* PostgreSQL URL, or NULL:
 						   state */
+	unsigned		 lease_time;	/* seconds (cluster.c) */
+	char			*advertise;	/* our URL, for standbys */
 	char			*user;			/* NULL: not root */
 	char			*ticket_keys;
 	char			*spice_ca;		/* .vv ca= */
@@ -374,6 +376,8 @@ struct http_route;
  * reads it, never migrated. NULL with err. */
 struct db	*db_open(const char *url, int flags, char *err, size_t errlen);
 void		 db_close(struct db *db);
+/* Makes every write first ask may_write() (lib/sql's sql_set_fence). */
+void		 db_fence(struct db *db, int (*may_write)(void));
 int		 db_schema_version(struct db *db);
 /* The database for messages (never with a password). */
 const char	*db_name(struct db *db);
@@ -436,6 +440,46 @@ int		 db_gpu_quarantined(struct db *db, const char *host,
 /* Rows deleted (0: it was not quarantined), or -1. */
 int		 db_gpu_quarantine_del(struct db *db, const char *host,
 		    const char *device);
+
+/* cluster.c */
+/* A leader that loses its lease exits with it; a supervisor restarts it. */
+#define BROKER_EXIT_LEASE_LOST	75
+/* Takes part with the other brokers on the database: calls lead() once
+ * this broker leads (at once on SQLite). */
+void		 cluster_start(struct event_base *base, void (*lead)(void));
+/* Gives the lease back (a stop). */
+void		 cluster_stop(void);
+/* Whether this broker leads; a leader whose lease ran out exits here. */
+int		 cluster_leading(void);
+/* Whether the leader's lease still holds by the clock (any thread). */
+int		 cluster_may_act(void);
+/* The leader's URL while standing by ("" unknown). */
+const char	*cluster_leader(void);
+
+/* db-lease.c: PostgreSQL only */
+struct db_lease {
+	char		 holder[128];
+	char		 url[256];
+	int64_t		 epoch;
+	int64_t		 left_ms;	/* until it runs out */
+};
+/* Takes lease name for ms unless another holder's has not run out: 1
+ * taken (l: ours), 0 held (l: the holder's), -1 on error. */
+int		 db_lease_take(struct db *db, const char *name,
+		    const char *holder, const char *url, unsigned ms,
+		    struct db_lease *l);
+/* Extends our lease by ms from now: 1, 0 when it is no longer ours at
+ * epoch, -1 on error. */
+int		 db_lease_renew(struct db *db, const char *name,
+		    const char *holder, int64_t epoch, unsigned ms);
+/* Ends our lease now, for a quick hand-over, and tells the listeners: 1,
+ * 0 when not ours, -1. */
+int		 db_lease_give_back(struct db *db, const char *name,
+		    const char *holder, int64_t epoch);
+/* Listens for leases given back: the socket to watch, or -1. */
+int		 db_lease_listen(struct db *db);
+/* Reads what the socket had: how many leases were given back. */
+int		 db_lease_notified(struct db *db);
 
 /* db-totp.c */
 /* A user's second factor as stored (db.c migration 6). */
@@ -593,6 +637,10 @@ void		 pool_guest_save(struct guest *g, enum guest_state st);
 /* How the broker heard of a domain's power state: a lifecycle event, a
  * listing of the host's domains, or a reboot (the domain stays running). */
 enum power_news { POWER_EVENT, POWER_LISTED, POWER_REBOOTED };
+/* A host's listing of all its domains: guests gone from it are dropped
+ * (template) or out of service (shared). */
+void		 pool_host_listed(const char *host, const char *const *names,
+		    size_t n);
 time_t		 pool_guest_power(const char *host, const char *dom,
 		     enum virt_state st, enum power_news how);
 int		 pool_restore(void);
@@ -773,6 +821,8 @@ void		 broker_audit(const char *actor, const char *source,
 
 /* api.c (api.h: what the api*.c files share) */
 extern const struct http_route	*const api_routes;
+/* The API's gate (http_server_set_gate): a standby serves no state. */
+int		 api_gate(struct http_req *req, const struct http_route *rt);
 
 /* api-login.c */
 /* Ends the failed logins still waiting for their delayed 401. */

@@ -223,6 +223,9 @@ broker_sweep(evutil_socket_t fd, short ev, void *arg)
 	static time_t	last_purge;
 	time_t		now = time(NULL);
 
+	/* Resumed after a pause past the lease: not one step. */
+	if (!cluster_leading())
+		return;
 	session_sweep();
 	pool_maintain();
 	if (now - last_purge >= BROKER_PURGE_SECONDS) {
@@ -320,6 +323,7 @@ broker_http_start(const struct broker_config *c)
 		fatalx("cannot create the HTTP server");
 	conf_websocket_sources(c, sources, sizeof(sources));
 	http_server_set_connect_src(broker->http, sources);
+	http_server_set_gate(broker->http, api_gate);
 	for (i = 0; i < c->nlisten; i++) {
 		if (http_server_listen(broker->http, c->listen[i], err,
 		    sizeof(err)) == -1)
@@ -329,14 +333,12 @@ broker_http_start(const struct broker_config *c)
 	return ctx;
 }
 
-/* The state, the worker threads, what was running before a restart, and
- * a connection to each host; as the broker's user. */
+/* The state and the worker threads, as the broker's user: what a standby
+ * has too. */
 static void
 broker_state_start(struct broker_config *c)
 {
-	struct conf_host	*h;
-	char			 err[512];
-	size_t			 i;
+	char	err[512];
 
 	if (virt_init(broker->base) == -1)
 		fatalx("cannot run libvirt's events on libevent");
@@ -348,6 +350,22 @@ broker_state_start(struct broker_config *c)
 	    (int)c->auth_threads)) == NULL ||
 	    (broker->gwq = workq_new(broker->base, "gateway", 1)) == NULL)
 		fatal("cannot start worker threads");
+	/* Nothing is written or done on a guest without the lease. */
+	db_fence(broker->db, cluster_may_act);
+	virt_set_fence(cluster_may_act);
+}
+
+/* What only the leader does: what was running before (a restart, or
+ * another broker's), a connection to each host, the sweep and the audit
+ * purge. */
+static void
+broker_lead(void)
+{
+	struct broker_config	*c = broker->conf;
+	struct conf_host	*h;
+	struct timeval		 tv = { BROKER_SWEEP_SECONDS, 0 };
+	size_t			 i;
+
 	if (session_restore() == -1 || pool_restore() == -1 ||
 	    gpualloc_restore() == -1)
 		fatalx("%s: cannot load the broker's state",
@@ -359,6 +377,13 @@ broker_state_start(struct broker_config *c)
 			fatalx("host %s: cannot set up its connection",
 			    h->name);
 	}
+	broker->sweep = event_new(broker->base, -1, EV_PERSIST, broker_sweep,
+	    NULL);
+	event_add(broker->sweep, &tv);
+	audit_start();
+	broker->started = time(NULL);
+	log_info("started: %zu pools on %zu hosts, %u sessions restored",
+	    c->npools, c->nhosts, session_count());
 }
 
 /* Everything broker_http_start and broker_state_start made, in the order
@@ -381,8 +406,11 @@ broker_stop(SSL_CTX *ctx, struct event **sigs)
 	gwctl_shutdown();
 	for (i = 0; i < BROKER_NSIGNALS; i++)
 		event_free(sigs[i]);
-	event_free(broker->sweep);
+	if (broker->sweep != NULL)
+		event_free(broker->sweep);
 	virt_shutdown();
+	/* Nothing more is done here: a standby may lead at once. */
+	cluster_stop();
 	db_close(broker->db);
 	throttle_free(broker->throttle);
 	keyring_clear(&broker->keys);
@@ -435,7 +463,6 @@ main(int argc, char *argv[])
 	const char		*migrate = NULL;
 	struct broker_config	*c;
 	struct event		*sigs[BROKER_NSIGNALS];
-	struct timeval		 tv = { BROKER_SWEEP_SECONDS, 0 };
 	SSL_CTX			*ctx;
 	char			 err[512];
 	int			 ch, foreground = 0, check = 0, verbose = 0;
@@ -509,14 +536,8 @@ main(int argc, char *argv[])
 		    broker_signal, NULL);
 		evsignal_add(sigs[i], NULL);
 	}
-	broker->sweep = event_new(broker->base, -1, EV_PERSIST, broker_sweep,
-	    NULL);
-	event_add(broker->sweep, &tv);
 	authsep_watch(broker->base);
-	audit_start();
-	broker->started = time(NULL);
-	log_info("started: %zu pools on %zu hosts, %u sessions restored",
-	    c->npools, c->nhosts, session_count());
+	cluster_start(broker->base, broker_lead);
 
 	event_base_dispatch(broker->base);
 

@@ -383,6 +383,11 @@ static const struct conftab_key conf_broker_keys[] = {
 	CONFTAB_KEY_STR("database", B, database, NULL,
 	    "postgresql://... to share the state between brokers "
 	    "(default: the SQLite file state names)"),
+	/* At least 3 s: the leader renews every third of it. */
+	CONFTAB_KEY_SECS("lease_time", B, lease_time, 3, 300, "6",
+	    "brokers on one database: how long a silent leader leads"),
+	CONFTAB_KEY_STR("advertise", B, advertise, NULL,
+	    "this broker's URL, which standbys name while it leads"),
 	CONFTAB_KEY_STR("ticket_keys", B, ticket_keys, PKI "/ticket-keys",
 	    "the keys shared with the gateways"),
 	CONFTAB_KEY_STR("spice_ca", B, spice_ca, PKI "/ca/ca-cert.pem",

@@ -203,6 +203,22 @@ static const struct sql_migration db_migrations[] = {
 	"  \"user\" TEXT NOT NULL,"
 	"  hash TEXT NOT NULL,"
 	"  PRIMARY KEY (\"user\", hash));" },
+	/* 7: leases between brokers sharing a database (cluster.c): who
+	 * holds name, the URL it serves, an epoch that every new holder
+	 * raises (so a holder that lost it cannot renew it), and when it
+	 * ends, in milliseconds of the database's clock. */
+	{ "CREATE TABLE leases ("
+	"  name TEXT PRIMARY KEY,"
+	"  holder TEXT NOT NULL,"
+	"  url TEXT NOT NULL,"
+	"  epoch INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL);",
+	"CREATE TABLE leases ("
+	"  name TEXT PRIMARY KEY,"
+	"  holder TEXT NOT NULL,"
+	"  url TEXT NOT NULL,"
+	"  epoch BIGINT NOT NULL,"
+	"  expires BIGINT NOT NULL);" },
 };
 #define DB_VERSION	((int)(sizeof(db_migrations) / sizeof(db_migrations[0])))
 
@@ -262,6 +278,12 @@ db_open(const char *url, int flags, char *err, size_t errlen)
 		return NULL;
 	}
 	return db;
+}
+
+void
+db_fence(struct db *db, int (*may_write)(void))
+{
+	sql_set_fence(db->sql, may_write);
 }
 
 void

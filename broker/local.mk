@@ -14,10 +14,12 @@ broker_libbroker_a_SOURCES = \
 	broker/audit.c \
 	broker/auditfmt.c \
 	broker/authsep.c broker/privsep.h \
+	broker/cluster.c \
 	broker/conf.c broker/broker.h \
 	broker/db.c broker/dbpriv.h \
 	broker/db-audit.c \
 	broker/db-gpu.c \
+	broker/db-lease.c \
 	broker/db-totp.c \
 	broker/events.c \
 	broker/grant.c \

@@ -69,6 +69,24 @@ sql_close(struct sql *db)
 	free(db);
 }
 
+void
+sql_set_fence(struct sql *db, int (*may_write)(void))
+{
+	db->may_write = may_write;
+}
+
+/* Whether db may write now; says so when not. */
+static int
+sql_fenced(struct sql *db)
+{
+	if (db->may_write == NULL || db->may_write())
+		return 0;
+	strlcpy(db->error, "not written: this broker no longer leads",
+	    sizeof(db->error));
+	log_warnx("state %s: %s", sql_name(db), db->error);
+	return 1;
+}
+
 enum sql_kind
 sql_kind(const struct sql *db)
 {
@@ -121,6 +139,8 @@ sql_exec(struct sql *db, const char *text)
 {
 	int	ret;
 
+	if (sql_fenced(db))
+		return -1;
 	pthread_mutex_lock(&db->lock);
 	ret = db->drv->exec(db, text);
 	pthread_mutex_unlock(&db->lock);
@@ -145,6 +165,8 @@ sql_writev(struct sql *db, const char *text, const char *fmt, va_list ap)
 	struct sql_param	 p[SQL_PARAMS_MAX];
 	int			 n, ret;
 
+	if (sql_fenced(db))
+		return -1;
 	if ((n = sql_params(fmt, ap, p)) == -1) {
 		log_warnx("state %s: too many parameters", sql_name(db));
 		return -1;
@@ -163,6 +185,8 @@ sql_query(struct sql *db, const char *text, const char *fmt, ...)
 	va_list			 ap;
 	int			 n, ret;
 
+	if (strncmp(text, "SELECT", 6) != 0 && sql_fenced(db))
+		return NULL;
 	va_start(ap, fmt);
 	n = sql_params(fmt, ap, p);
 	va_end(ap);
@@ -255,6 +279,43 @@ sql_copy(struct sql *from, struct sql *to, const char *table,
 	}
 	sql_done(rows);
 	return rc == 0 ? copied : -1;
+}
+
+int
+sql_listen(struct sql *db, const char *channel)
+{
+	char	text[128];
+
+	if (db->drv->fd == NULL)
+		return -1;
+	/* channel is the caller's constant, an identifier. */
+	snprintf(text, sizeof(text), "LISTEN %s", channel);
+	pthread_mutex_lock(&db->lock);
+	if (db->drv->exec(db, text) == -1) {
+		pthread_mutex_unlock(&db->lock);
+		return -1;
+	}
+	pthread_mutex_unlock(&db->lock);
+	return 0;
+}
+
+int
+sql_fd(struct sql *db)
+{
+	return db->drv->fd != NULL ? db->drv->fd(db) : -1;
+}
+
+int
+sql_notified(struct sql *db)
+{
+	int	n;
+
+	if (db->drv->notified == NULL)
+		return 0;
+	pthread_mutex_lock(&db->lock);
+	n = db->drv->notified(db);
+	pthread_mutex_unlock(&db->lock);
+	return n;
 }
 
 int

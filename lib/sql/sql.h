@@ -51,6 +51,13 @@ struct sql_migration {
  */
 struct sql	*sql_open(const char *url, int flags, char *err, size_t errlen);
 void		 sql_close(struct sql *db);
+/*
+ * Makes every write on db (sql_write, sql_exec, sql_begin, and a
+ * sql_query that is no SELECT) first ask may_write(), and fail without
+ * reaching the database when it says 0: a broker that lost its lease
+ * writes nothing more.
+ */
+void		 sql_set_fence(struct sql *db, int (*may_write)(void));
 /* The file a SQLite url names, or NULL when url names a server. */
 const char	*sql_url_path(const char *url);
 enum sql_kind	 sql_kind(const struct sql *db);
@@ -99,6 +106,17 @@ void		 sql_done(struct sql_rows *rows);
  */
 long		 sql_copy(struct sql *from, struct sql *to, const char *table,
 		    const char *cols);
+
+/*
+ * PostgreSQL's LISTEN/NOTIFY, for a caller with an event loop: sql_listen
+ * asks for channel's notifications, sql_fd is the socket to watch for them
+ * (it changes when the connection is made again: listen again then), and
+ * sql_notified reads what arrived and returns how many notifications of
+ * any channel it held. SQLite has none: -1, -1 and 0.
+ */
+int		 sql_listen(struct sql *db, const char *channel);
+int		 sql_fd(struct sql *db);
+int		 sql_notified(struct sql *db);
 
 /* A write transaction: sql_begin, then sql_commit or sql_rollback. On
  * SQLite it takes the write lock at once (BEGIN IMMEDIATE). */
