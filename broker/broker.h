@@ -93,7 +93,10 @@ struct conf_gateway {
 	char			*proxy;			/* default proxy= URL */
 	struct conf_proxy_rule	*rules;			/* per client network */
 	size_t			 nrules;
-	char			*control;		/* unix control socket */
+	char			*control;		/* PATH or tls://HOST:PORT */
+	char			*control_cert;		/* tls://: the client's */
+	char			*control_key;
+	char			*control_ca;		/* tls://: the gateway's CA */
 	char			*websocket;		/* wss:// for browsers */
 };
 
@@ -787,14 +790,22 @@ const struct events_stats *events_stats(void);
 
 /* gwctl.c */
 /*
- * Tells every gateway with a control socket to drop session gw_id and
+ * Tells every gateway with a control channel to drop session gw_id and
  * refuse its tickets until tickets_until (0: unknown, a whole
- * ticket_lifetime from now) plus clock skew; retried with a backoff while
- * a gateway cannot be reached.
+ * ticket_lifetime from now) plus clock skew; queued, and retried with a
+ * backoff, while a gateway cannot be reached, until then.
  */
 void		 gwctl_revoke(uint64_t gw_id, time_t tickets_until);
+/*
+ * Reads what each gateway's control channel needs (a tls:// one's client
+ * certificate and key, while root); 0, or -1 with err.
+ */
+int		 gwctl_init(const struct broker_config *, char *err,
+		    size_t errlen);
 /* Drops the revocations still waiting to be retried. */
 void		 gwctl_shutdown(void);
+/* The revocations waiting for each gateway, for /metrics. */
+void		 gwctl_metrics(struct evbuffer *);
 
 /* hostevents.c: the callbacks each virt_host_new gets. */
 extern const struct virt_events	broker_virt_events;

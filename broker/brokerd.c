@@ -191,7 +191,8 @@ broker_check(struct broker_config *c, char *err, size_t errlen)
 	if ((ctx = tls_server_ctx_new(c->cert, c->key, err, errlen)) == NULL)
 		return -1;
 	SSL_CTX_free(ctx);
-	return 0;
+	/* The gateways' client keys are read here, as root, and kept. */
+	return gwctl_init(c, err, errlen);
 }
 
 /*

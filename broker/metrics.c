@@ -93,6 +93,7 @@ metrics_reply(struct http_req *req)
 		evbuffer_add_printf(b, "paprika_broker_host_up{host=\"%s\"} "
 		    "%d\n", broker->conf->hosts[i].name,
 		    virt_host_is_up(broker->conf->hosts[i].virt));
+	gwctl_metrics(b);
 	metrics_add(b, "paprika_broker_http_requests_total", "counter",
 	    "HTTP requests by status class.",
 	    "paprika_broker_http_requests_total{class=\"2xx\"} %llu\n"

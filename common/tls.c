@@ -88,6 +88,23 @@ tls_use_key(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 	return ret;
 }
 
+int
+tls_ctx_use_cert(SSL_CTX *ctx, const char *cert, const char *key, char *err,
+    size_t errlen)
+{
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		snprintf(err, errlen, "%s: %s", cert, tls_error());
+		return -1;
+	}
+	if (tls_use_key(ctx, key, err, errlen) == -1)
+		return -1;
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "%s does not match %s", key, cert);
+		return -1;
+	}
+	return 0;
+}
+
 SSL_CTX *
 tls_server_ctx_new(const char *cert, const char *key, char *err,
     size_t errlen)
@@ -96,16 +113,8 @@ tls_server_ctx_new(const char *cert, const char *key, char *err,
 
 	if ((ctx = tls_ctx_new(TLS_server_method(), err, errlen)) == NULL)
 		return NULL;
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		snprintf(err, errlen, "%s: %s", cert, tls_error());
+	if (tls_ctx_use_cert(ctx, cert, key, err, errlen) == -1)
 		goto fail;
-	}
-	if (tls_use_key(ctx, key, err, errlen) == -1)
-		goto fail;
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		snprintf(err, errlen, "%s does not match %s", key, cert);
-		goto fail;
-	}
 	/*
 	 * Read ahead into a 64 KiB buffer: four records per read() instead of
 	 * two reads per record. Released buffers keep idle tunnels small.

@@ -11,6 +11,9 @@
  * file is refused when others may read it or its group may write it. */
 SSL_CTX	*tls_server_ctx_new(const char *cert, const char *key, char *err,
 	    size_t errlen);
+/* Puts cert (a chain) and key, checked as above, on ctx; 0 or -1. */
+int	 tls_ctx_use_cert(SSL_CTX *ctx, const char *cert, const char *key,
+	    char *err, size_t errlen);
 /* A client context verifying peers against cafile; NULL with a message. */
 SSL_CTX	*tls_client_ctx_new(const char *cafile, char *err, size_t errlen);
 /*

@@ -186,6 +186,23 @@ conf_spice_subject(const struct gateway_config *c,
 	return NULL;
 }
 
+/* control_clients: one subject a line, as tls_subject writes it. */
+static int
+conf_control_client_parse(void *obj, const struct conftab_key *k,
+    const char *value, char *err, size_t errlen)
+{
+	struct gateway_config	*c = obj;
+
+	if (!conf_subject_ok(value))
+		return conftab_err(err, errlen, "\"%s\" is not a subject (e.g. "
+		    "O=Paprika,OU=Gateway control,CN=paprika-brokerd)", value);
+	if (c->ncontrol_clients == GATEWAY_MAX_CONTROL_CLIENTS)
+		return conftab_err(err, errlen, "more than %d control_clients "
+		    "lines", GATEWAY_MAX_CONTROL_CLIENTS);
+	c->control_clients[c->ncontrol_clients++] = xstrdup(value);
+	return 0;
+}
+
 #define C	struct gateway_config
 #define XSTR(x)	STR(x)
 #define STR(x)	#x
@@ -220,6 +237,17 @@ static const struct conftab_key conf_gateway_keys[] = {
 	    "TLS resumption; 0: none"),
 	CONFTAB_KEY_STR("control_socket", C, control_socket,
 	    GATEWAY_DEFAULT_CONTROL, "the broker's control socket"),
+	LISTEN("control_listen", control_listen, NULL,
+	    "the control channel in TLS, for brokers on other hosts"),
+	CONFTAB_KEY_STR("control_tls_cert", C, control_tls_cert, NULL,
+	    "its certificate chain (default: tls_cert)"),
+	CONFTAB_KEY_STR("control_tls_key", C, control_tls_key, NULL,
+	    "its private key (default: tls_key)"),
+	CONFTAB_KEY_STR("control_ca", C, control_ca, NULL,
+	    "the CA of the brokers' client certificates"),
+	CONFTAB_KEY_AT("control_clients", C, control_clients, ncontrol_clients,
+	    conf_control_client_parse, conftab_strs_show, conftab_strs_free, 0,
+	    NULL, "client certificate subjects allowed; lines add up"),
 	CONFTAB_KEY_STR("state_dir", C, state_dir, GATEWAY_DEFAULT_STATE,
 	    "revocations kept across restarts"),
 	CONFTAB_KEY_STR("user", C, user, NULL,
@@ -293,6 +321,27 @@ static const struct conftab_section conf_sections[] = {
 #undef XSTR
 #undef STR
 
+/* control_listen: what mutual TLS needs; 0 or -1 with err. */
+static int
+conf_check_control(struct gateway_config *c, const struct conftab_file *f,
+    char *err, size_t errlen)
+{
+	if (c->control_tls_cert == NULL && c->tls_cert != NULL)
+		c->control_tls_cert = xstrdup(c->tls_cert);
+	if (c->control_tls_key == NULL && c->tls_key != NULL)
+		c->control_tls_key = xstrdup(c->tls_key);
+	if (c->control_tls_cert == NULL || c->control_tls_key == NULL)
+		return conftab_error(f, "gateway", NULL, "control_listen", err,
+		    errlen, "control_listen needs control_tls_cert and "
+		    "control_tls_key (or tls_cert and tls_key)");
+	if (c->control_ca == NULL || c->ncontrol_clients == 0)
+		return conftab_error(f, "gateway", NULL, "control_listen", err,
+		    errlen, "control_listen needs control_ca (the CA of the "
+		    "brokers' client certificates) and control_clients (the "
+		    "subjects allowed)");
+	return 0;
+}
+
 /* What the keys must say together; 0 or -1 with err. */
 static int
 conf_check(struct gateway_config *c, const struct conftab_file *f,
@@ -317,6 +366,9 @@ conf_check(struct gateway_config *c, const struct conftab_file *f,
 		    errlen, "listen_ws needs ws_origins (the portal's "
 		    "origins) and spice_ca (the CA of the hypervisors' SPICE "
 		    "certificates)");
+	if (c->control_listen_len != 0 && conf_check_control(c, f, err,
+	    errlen) == -1)
+		return -1;
 	if (c->nnets == 0)
 		return conftab_error(f, "", NULL, NULL, err, errlen,
 		    "upstream_networks is not set: list the hypervisor "

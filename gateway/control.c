@@ -156,20 +156,30 @@ control_dispatch(const struct control_request *req)
 	return control_error("%s", "unknown command");
 }
 
+/* A connection on the Unix socket (arg NULL) or a TLS one ends. */
+static void
+control_end(struct bufferevent *bev, void *arg)
+{
+	if (arg != NULL)
+		control_tls_end(arg);
+	else
+		bufferevent_free(bev);
+}
+
 static void
 control_done(struct bufferevent *bev, void *arg)
 {
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		bufferevent_free(bev);
+		control_end(bev, arg);
 }
 
 static void
 control_event(struct bufferevent *bev, short what, void *arg)
 {
-	bufferevent_free(bev);
+	control_end(bev, arg);
 }
 
-static void
+void
 control_read(struct bufferevent *bev, void *arg)
 {
 	struct evbuffer		*in = bufferevent_get_input(bev);
@@ -180,7 +190,7 @@ control_read(struct bufferevent *bev, void *arg)
 
 	if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) == NULL) {
 		if (evbuffer_get_length(in) > CONTROL_REQUEST_MAX)
-			bufferevent_free(bev);
+			control_end(bev, arg);
 		return;
 	}
 	bufferevent_disable(bev, EV_READ);
@@ -195,11 +205,11 @@ control_read(struct bufferevent *bev, void *arg)
 	if (reply == NULL ||
 	    (out = json_dumps(reply, JSON_COMPACT)) == NULL) {
 		json_decref(reply);
-		bufferevent_free(bev);
+		control_end(bev, arg);
 		return;
 	}
 	json_decref(reply);
-	bufferevent_setcb(bev, NULL, control_done, control_event, NULL);
+	bufferevent_setcb(bev, NULL, control_done, control_event, arg);
 	evbuffer_add_printf(bufferevent_get_output(bev), "%s\n", out);
 	free(out);
 }
@@ -209,7 +219,7 @@ control_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct bufferevent	*bev;
 	struct ucred		 cred;
-	struct timeval		 tv = { 10, 0 };
+	struct timeval		 tv = { CONTROL_TIMEOUT, 0 };
 	socklen_t		 len = sizeof cred;
 	int			 fd;
 
@@ -276,6 +286,7 @@ control_open(const char *path)
 void
 control_start(void)
 {
+	control_tls_start();
 	if (gw->control_fd == -1)
 		return;
 	gw->control_ev = event_new(gw->base, gw->control_fd,
@@ -287,6 +298,7 @@ control_start(void)
 void
 control_close(const char *path)
 {
+	control_tls_close();
 	if (gw->control_ev != NULL)
 		event_free(gw->control_ev);
 	gw->control_ev = NULL;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
 #include <uthash.h>
@@ -70,6 +71,7 @@ enum listener_kind {
 #define GATEWAY_MAX_ORIGINS	32
 #define GATEWAY_MAX_WORKERS	256
 #define GATEWAY_MAX_HYPERVISORS	256
+#define GATEWAY_MAX_CONTROL_CLIENTS	16
 /* A ping more than this often (a burst of twice as many) closes with 1008. */
 #define WS_PINGS_PER_SECOND	8
 
@@ -100,6 +102,14 @@ struct gateway_config {
 	char				*ticket_keys;
 	unsigned int			 tls_session_lifetime;	/* 0: no resumption */
 	char				*control_socket;
+	/* The control channel over TLS, for brokers on other hosts. */
+	struct sockaddr_storage		 control_listen;
+	socklen_t			 control_listen_len;	/* 0: off */
+	char				*control_tls_cert;	/* default tls_cert */
+	char				*control_tls_key;
+	char				*control_ca;
+	char				*control_clients[GATEWAY_MAX_CONTROL_CLIENTS];
+	size_t				 ncontrol_clients;
 	char				*state_dir;
 	char				*user;
 	unsigned int			 workers;	/* event loops; at start */
@@ -282,6 +292,10 @@ struct gateway {
 	time_t			 started;
 	int			 control_fd;	/* worker 0 */
 	struct event		*control_ev;
+	int			 control_tls_fd;	/* worker 0 */
+	struct event		*control_tls_ev;
+	SSL_CTX			*control_tls_ctx;
+	unsigned int		 control_tls_conns;
 	struct metrics_counts	 m;
 	/* Pending tunnels another worker pushed out: under shared.lock. */
 	uint64_t		*evicted;
@@ -430,9 +444,26 @@ int		 revoke_check(const struct ticket *);
 size_t		 revoke_count(void);
 
 /* control.c */
+/* A request's read and write, each; a TLS handshake has its own. */
+#define CONTROL_TIMEOUT		10	/* seconds */
 int	 control_open(const char *path);
 void	 control_start(void);
 void	 control_close(const char *path);
+/* Reads one request on bev and answers; conn is a TLS connection or NULL. */
+void	 control_read(struct bufferevent *bev, void *conn);
+
+/* control-tls.c */
+/* TLS control connections at once: more are closed at accept. */
+#define CONTROL_TLS_MAX		16
+/* Binds control_listen and loads its TLS context (as root); 0 or -1. */
+int	 control_tls_open(const struct gateway_config *);
+/* Whether control_listen's certificate, key and CA load; 0, or -1 with err. */
+int	 control_tls_check(const struct gateway_config *, char *err,
+	    size_t errlen);
+void	 control_tls_start(void);
+void	 control_tls_close(void);
+/* Frees a TLS control connection (from its callbacks). */
+void	 control_tls_end(void *conn);
 
 /* metrics.c */
 void	 metrics_refusal(enum refusal);

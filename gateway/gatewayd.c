@@ -294,7 +294,9 @@ main(int argc, char *argv[])
 	if ((shared.keys = calloc(1, sizeof *shared.keys)) == NULL)
 		fatalx("out of memory");
 	if (gateway_load_secrets(c, shared.keys, &shared.tls_ctx,
-	    &shared.spice_ctx, err, sizeof err) == -1) {
+	    &shared.spice_ctx, err, sizeof err) == -1 ||
+	    (c->control_listen_len != 0 && control_tls_check(c, err,
+	    sizeof err) == -1)) {
 		fprintf(stderr, "paprika-gatewayd: %s\n", err);
 		return 1;
 	}
@@ -326,6 +328,8 @@ main(int argc, char *argv[])
 	    0) == -1)
 		return 1;
 	if (c->control_socket != NULL && control_open(c->control_socket) == -1)
+		return 1;
+	if (c->control_listen_len != 0 && control_tls_open(c) == -1)
 		return 1;
 	if (c->user != NULL)
 		privdrop_become(c->user, 0, "gateway");

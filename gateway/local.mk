@@ -5,6 +5,7 @@ paprika_gatewayd_SOURCES = \
 	gateway/conf.c \
 	gateway/control.c \
 	gateway/control-parse.c gateway/control-parse.h \
+	gateway/control-tls.c \
 	gateway/gateway.h \
 	gateway/gatewayd.c \
 	gateway/listener.c \

@@ -133,7 +133,7 @@ worker_new(unsigned int id)
 	TAILQ_INIT(&w->tunnels);
 	TAILQ_INIT(&w->reap);
 	w->plain.fd = w->tls.fd = w->ws.fd = w->metrics_listener.fd = -1;
-	w->control_fd = -1;
+	w->control_fd = w->control_tls_fd = -1;
 	w->conf = shared.conf;
 	w->keys = shared.keys;
 	w->tls_ctx = shared.tls_ctx;

@@ -11,7 +11,8 @@ TESTS += \
 	tests/loopback/test-gateway-limits.py \
 	tests/loopback/test-gateway-ws.py \
 	tests/loopback/test-gateway-tls-resume.py \
-	tests/loopback/test-gateway-workers.py
+	tests/loopback/test-gateway-workers.py \
+	tests/loopback/test-gateway-remote.py
 EXTRA_DIST += \
 	tests/loopback/test-gateway-ws.py \
 	tests/loopback/test-gateway-relay.py \
@@ -19,7 +20,8 @@ EXTRA_DIST += \
 	tests/loopback/test-gateway-ops.py \
 	tests/loopback/test-gateway-limits.py \
 	tests/loopback/test-gateway-tls-resume.py \
-	tests/loopback/test-gateway-workers.py
+	tests/loopback/test-gateway-workers.py \
+	tests/loopback/test-gateway-remote.py
 
 # tests/lib/images.py's screen checks (blank, QEMU's placeholder, the demo
 # banner, same_screen) on synthetic frames and three real screendumps.

@@ -394,6 +394,47 @@ check "--key-type rsa makes RSA libvirt keys" \
 check "--force with a new CA warns that libvirt/ is signed by the old one" \
     grep -q 'warning: .*libvirt/.*old CA' "$T/lv4"
 
+# ---- --only control: the broker's client certificate for control_listen ----
+# (a gateway refusing and accepting it: test-gateway-remote.py)
+
+check "the default set makes no control certificate" [ ! -e "$P/broker/control-cert.pem" ]
+"$CERTS" --only control "$P" >"$T/ctl" 2>&1
+rc=$?
+check "--only control exits 0" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || sed 's/^/#   /' "$T/ctl"
+check_modes <<'EOF'
+broker/control-cert.pem 644
+broker/control-key.pem 600
+EOF
+C=$P/broker/control-cert.pem
+cpub=$(openssl x509 -in "$C" -noout -pubkey 2>/dev/null)
+kpub=$(openssl pkey -in "$P/broker/control-key.pem" -pubout 2>/dev/null)
+[ -n "$cpub" ] && [ "$cpub" = "$kpub" ]
+verdict "broker/control-key.pem matches its certificate" $?
+v=$(openssl verify -purpose sslclient -CAfile "$P/ca/ca-cert.pem" "$C" 2>&1)
+check "the control certificate verifies for sslclient" [ "$v" = "$C: OK" ]
+! openssl verify -purpose sslserver -CAfile "$P/ca/ca-cert.pem" "$C" \
+    >/dev/null 2>&1
+verdict "the control certificate is not a server's" $?
+! openssl verify -purpose sslclient -CAfile "$T/other/ca/ca-cert.pem" "$C" \
+    >/dev/null 2>&1
+verdict "the control certificate does not verify against another CA" $?
+subject=$(openssl x509 -in "$C" -noout -subject -nameopt sep_comma_plus |
+    sed 's/^subject=//')
+check "the control certificate is O=Paprika,OU=Gateway control,CN=paprika-brokerd" \
+    [ "$subject" = "O=Paprika,OU=Gateway control,CN=paprika-brokerd" ]
+check "it prints control_clients with that subject" \
+    grep -qxF "control_clients = $subject" "$T/ctl"
+before=$(sums "$P/broker")
+"$CERTS" --only control "$P" >"$T/ctl2" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && [ "$before" = "$(sums "$P/broker")" ]
+verdict "a second --only control without --force is refused, nothing changed" $?
+"$CERTS" --force --dns gw.test --ip 127.0.0.1 --spice-name hv1 \
+    --spice-ip 127.0.0.1 "$P" >"$T/ctl3" 2>&1
+check "--force with a new CA warns that the control certificate is signed by the old one" \
+    grep -q 'warning: .*control-cert.pem.*old CA' "$T/ctl3"
+
 # ---- --owner (needs root and the nobody account) ----
 
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 &&

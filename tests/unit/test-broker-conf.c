@@ -401,6 +401,51 @@ test_check_lines(void **state)
 		refused_after(gw, bad[i].keys, bad[i].want);
 }
 
+/* [gateway] control: a socket's path, or tls://HOST:PORT with its keys. */
+static void
+test_gateway_control(void **state)
+{
+	static const struct {
+		const char	*control;
+		const char	*want;	/* NULL: accepted */
+	} cases[] = {
+		{ "/run/paprika/gatewayd.sock", NULL },
+		{ "tls://gw2.example.com", "expected tls://HOST:PORT" },
+		{ "tls://gw2.example.com:0", "expected tls://HOST:PORT" },
+		{ "tls://gw2.example.com:http", "expected tls://HOST:PORT" },
+		{ "tls://:3130", "expected tls://HOST:PORT" },
+		{ "tls://::1:3130", "expected tls://HOST:PORT" },
+		{ "tls://[::1:3130", "expected tls://HOST:PORT" },
+		{ "tls://gw/x:3130", "expected tls://HOST:PORT" },
+		/* Well formed: then the keys, which are missing here. */
+		{ "tls://gw2.example.com:3130", "paprika-certs --only control" },
+		{ "tls://[2001:db8::2]:3130", "/nonexistent/ca.pem" },
+	};
+	struct broker_config	*c;
+	char			 err[1024], text[2048];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fmt(text, sizeof(text), "%s[gateway gw2]\nproxy = "
+		    "http://gw2:3128\ncontrol = %s\ncontrol_ca = "
+		    "/nonexistent/ca.pem\n", base, cases[i].control);
+		err[0] = '\0';
+		if ((c = load(text, err, sizeof(err))) == NULL)
+			fail_msg("%s: %s", cases[i].control, err);
+		if (cases[i].want == NULL)
+			assert_int_equal(gwctl_init(c, err, sizeof(err)), 0);
+		else {
+			assert_int_equal(gwctl_init(c, err, sizeof(err)), -1);
+			if (strstr(err, cases[i].want) == NULL ||
+			    strstr(err, "[gateway gw2]") == NULL)
+				fail_msg("%s: \"%s\" lacks \"%s\"",
+				    cases[i].control, err, cases[i].want);
+		}
+		gwctl_shutdown();
+		conf_free(c);
+	}
+}
+
 /* -n -v prints every key, defaults included, in its section. */
 static void
 test_dump_all(void **state)
@@ -417,7 +462,10 @@ test_dump_all(void **state)
 	    "::1/128\n\n[roles]\nhelpdesk = hd\nadmin = root-ops\n\n"
 	    "[limits]\nlogin_free_failures = 3\n"));
 	assert_non_null(strstr(dump, "[gateway gw]\nproxy = "
-	    "http://gw.example:3128\ncontrol = \nwebsocket = \nproxy_for = "
+	    "http://gw.example:3128\ncontrol = \ncontrol_cert = "));
+	assert_non_null(strstr(dump, "/broker/control-cert.pem\n"
+	    "control_key = "));
+	assert_non_null(strstr(dump, "/ca/ca-cert.pem\nwebsocket = \nproxy_for = "
 	    "10.1.0.0/16 http://10.1.0.1:3128\nproxy_for = 10.2.0.0/16 "
 	    "http://10.1.0.1:3128\n"));
 	assert_non_null(strstr(dump, "[pool mine]\nkind = static\n"
@@ -598,6 +646,7 @@ main(void)
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_check_lines),
 		cmocka_unit_test(test_dump_all),
+		cmocka_unit_test(test_gateway_control),
 	};
 
 	log_init("test-broker-conf", 1, 0);
