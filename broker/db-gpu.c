@@ -97,6 +97,45 @@ db_gpu_quarantined(struct db *db, const char *host, const char *device,
 	return rc == SQLITE_ROW;
 }
 
+/*
+ * Whether device of host is out of service: 1 with reason filled, also
+ * when its quarantine cannot be read (a card that may be broken must not
+ * reach a user because the state failed), 0 when not.
+ */
+int
+db_gpu_out_of_service(struct db *db, const char *host, const char *device,
+    char *reason, size_t len)
+{
+	int	rc;
+
+	if ((rc = db_gpu_quarantined(db, host, device, reason, len)) != -1)
+		return rc;
+	strlcpy(reason, "its quarantine cannot be read, so it stays out of "
+	    "service", len);
+	return 1;
+}
+
+int
+db_gpu_quarantine_each(struct db *db, const char *host,
+    void (*cb)(void *, const char *, const char *), void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = db_prepare(db, "SELECT device, reason FROM gpu_quarantine WHERE "
+	    "host = ? ORDER BY device", "s", host);
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, db_text(st, 0), db_text(st, 1));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_warn(db, "list GPU quarantines");
+		return -1;
+	}
+	return 0;
+}
+
 int
 db_gpu_quarantine_del(struct db *db, const char *host, const char *device)
 {
