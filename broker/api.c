@@ -182,6 +182,13 @@ api_health(struct http_req *req)
 	size_t	 i;
 	int	 any = broker->conf->nhosts == 0, up;
 
+	/* A load balancer sends nobody to a standby. */
+	if (!cluster_leading()) {
+		http_reply_json(req, 503, json_pack("{s:s,s:s}", "status",
+		    "standby", "leader", cluster_leader()));
+		return;
+	}
+
 	if (api_is_staff(req))
 		hosts = json_object();
 	for (i = 0; i < broker->conf->nhosts; i++) {
@@ -256,4 +263,27 @@ static const struct http_route api_route_table[] = {
 };
 
 const struct http_route *const api_routes = api_route_table;
+
+/*
+ * A standby broker has no sessions or guests loaded: it answers the health
+ * check (standby), metrics and the portal's files, and refuses the rest
+ * with the leader's URL until it leads.
+ */
+int
+api_gate(struct http_req *req, const struct http_route *rt)
+{
+	char	retry[16];
+
+	if (rt->handler == api_health || rt->handler == api_metrics ||
+	    rt->handler == portal_index || rt->handler == portal_file ||
+	    rt->handler == portal_spice_file ||
+	    rt->handler == portal_spice_thirdparty || cluster_leading())
+		return 0;
+	snprintf(retry, sizeof(retry), "%u", broker->conf->lease_time);
+	http_add_header(req, "Retry-After", retry);
+	http_reply_error(req, 503, "standby", "this broker stands by; %s "
+	    "serves desktops", cluster_leader()[0] != '\0' ?
+	    cluster_leader() : "the leading broker");
+	return -1;
+}
 

@@ -186,6 +186,10 @@ struct broker_config {
 	char			*cert;
 	char			*key;
 	char			*state;			/* SQLite file */
+	char			*database;	/* PostgreSQL URL, or NULL:
+						   state */
+	unsigned		 lease_time;	/* seconds (cluster.c) */
+	char			*advertise;	/* our URL, for standbys */
 	char			*user;			/* NULL: not root */
 	char			*ticket_keys;
 	char			*spice_ca;		/* .vv ca= */
@@ -364,11 +368,20 @@ struct http_req;
 struct http_route;
 
 /* db.c (dbpriv.h: what the db*.c files share) */
-struct db	*db_open(const char *path, char *err, size_t errlen);
-/* The state for reading only (paprikactl), never migrated. */
-struct db	*db_open_readonly(const char *path, char *err, size_t errlen);
+/* Opens the state at url (lib/sql's sql_open: a SQLite path or a
+ * postgresql:// URL) and migrates it; with SQL_READONLY (paprikactl) only
+ * reads it, never migrated. NULL with err. */
+struct db	*db_open(const char *url, int flags, char *err, size_t errlen);
 void		 db_close(struct db *db);
+/* Makes every write first ask may_write() (lib/sql's sql_set_fence). */
+void		 db_fence(struct db *db, int (*may_write)(void));
 int		 db_schema_version(struct db *db);
+/* The database for messages (never with a password). */
+const char	*db_name(struct db *db);
+/* Copies every row of the state at from (a SQLite url) into db, which
+ * must be empty, in one transaction; the rows copied, or -1 with err. */
+long		 db_migrate_from(struct db *db, const char *from, char *err,
+		    size_t errlen);
 int		 db_token_put(struct db *db, const char *hash,
 		    const struct login *l);
 /* 0 and *l filled, 1 when absent or expired, -1 on error. */
@@ -433,6 +446,41 @@ int		 db_gpu_quarantine_each(struct db *db, const char *host,
 /* Rows deleted (0: it was not quarantined), or -1. */
 int		 db_gpu_quarantine_del(struct db *db, const char *host,
 		    const char *device);
+
+/* cluster.c */
+/* A leader that loses its lease exits with it; a supervisor restarts it. */
+#define BROKER_EXIT_LEASE_LOST	75
+/* Takes part with the other brokers on the database: calls lead() once
+ * this broker leads (at once on SQLite). */
+void		 cluster_start(struct event_base *base, void (*lead)(void));
+/* Gives the lease back (a stop). */
+void		 cluster_stop(void);
+/* Whether this broker leads; a leader whose lease ran out exits here. */
+int		 cluster_leading(void);
+/* Whether the leader's lease still holds by the clock (any thread). */
+int		 cluster_may_act(void);
+/* The leader's URL while standing by ("" unknown). */
+const char	*cluster_leader(void);
+
+/* db-lease.c: PostgreSQL only */
+struct db_lease {
+	char		 holder[128];
+	char		 url[256];
+	int64_t		 epoch;
+	int64_t		 left_ms;	/* until it runs out */
+};
+/* Takes lease name for ms unless another holder's has not run out: 1
+ * taken (l: ours), 0 held (l: the holder's), -1 on error. */
+int		 db_lease_take(struct db *db, const char *name,
+		    const char *holder, const char *url, unsigned ms,
+		    struct db_lease *l);
+/* Extends our lease by ms from now: 1, 0 when it is no longer ours at
+ * epoch, -1 on error. */
+int		 db_lease_renew(struct db *db, const char *name,
+		    const char *holder, int64_t epoch, unsigned ms);
+/* Ends our lease now, for a quick hand-over: 1, 0 when not ours, -1. */
+int		 db_lease_give_back(struct db *db, const char *name,
+		    const char *holder, int64_t epoch);
 
 /* db-totp.c */
 /* A user's second factor as stored (db.c migration 6). */
@@ -758,6 +806,8 @@ void		 broker_audit(const char *actor, const char *source,
 
 /* api.c (api.h: what the api*.c files share) */
 extern const struct http_route	*const api_routes;
+/* The API's gate (http_server_set_gate): a standby serves no state. */
+int		 api_gate(struct http_req *req, const struct http_route *rt);
 
 /* api-login.c */
 /* Ends the failed logins still waiting for their delayed 401. */
@@ -778,6 +828,8 @@ void		 metrics_reply(struct http_req *req);
 struct broker_config	*conf_load(const char *path, char *err, size_t errlen);
 void			 conf_free(struct broker_config *c);
 void			 conf_dump(const struct broker_config *c, FILE *fp);
+/* Where the state lives: database, or else the SQLite file state. */
+const char		*conf_database(const struct broker_config *c);
 struct conf_pool	*conf_pool_find(struct broker_config *c,
 			    const char *name);
 struct conf_host	*conf_host_find(struct broker_config *c,

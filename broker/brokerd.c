@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "broker.h"
+#include "sql.h"
 #include "http.h"
 #include "log.h"
 #include "privsep.h"
@@ -40,12 +41,16 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: paprika-brokerd [-dnv] [-f file]\n"
+	fprintf(stderr, "usage: paprika-brokerd [-dnv] [-f file] "
+	    "[--migrate-from sqlite:PATH]\n"
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -f file  configuration (default %s)\n"
 	    "  -n       check the configuration and exit; with -v print the "
 	    "effective one\n"
-	    "  -v       more verbose logging (twice: debug)\n",
+	    "  -v       more verbose logging (twice: debug)\n"
+	    "  --migrate-from sqlite:PATH\n"
+	    "           copy a stopped broker's SQLite state into the empty "
+	    "database\n           the configuration names, and exit\n",
 	    BROKER_DEFAULT_CONFIG);
 	exit(2);
 }
@@ -314,6 +319,7 @@ broker_http_start(const struct broker_config *c)
 		fatalx("cannot create the HTTP server");
 	conf_websocket_sources(c, sources, sizeof(sources));
 	http_server_set_connect_src(broker->http, sources);
+	http_server_set_gate(broker->http, api_gate);
 	for (i = 0; i < c->nlisten; i++) {
 		if (http_server_listen(broker->http, c->listen[i], err,
 		    sizeof(err)) == -1)
@@ -323,18 +329,16 @@ broker_http_start(const struct broker_config *c)
 	return ctx;
 }
 
-/* The state, the worker threads, what was running before a restart, and
- * a connection to each host; as the broker's user. */
+/* The state and the worker threads, as the broker's user: what a standby
+ * has too. */
 static void
 broker_state_start(struct broker_config *c)
 {
-	struct conf_host	*h;
-	char			 err[512];
-	size_t			 i;
+	char	err[512];
 
 	if (virt_init(broker->base) == -1)
 		fatalx("cannot run libvirt's events on libevent");
-	if ((broker->db = db_open(c->state, err, sizeof(err))) == NULL)
+	if ((broker->db = db_open(conf_database(c), 0, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	broker->throttle = throttle_new(&c->throttle);
 	db_throttle_load(broker->db, broker_throttle_restore, NULL);
@@ -342,9 +346,26 @@ broker_state_start(struct broker_config *c)
 	    (int)c->auth_threads)) == NULL ||
 	    (broker->gwq = workq_new(broker->base, "gateway", 1)) == NULL)
 		fatal("cannot start worker threads");
+	/* Nothing is written or done on a guest without the lease. */
+	db_fence(broker->db, cluster_may_act);
+	virt_set_fence(cluster_may_act);
+}
+
+/* What only the leader does: what was running before (a restart, or
+ * another broker's), a connection to each host, the sweep and the audit
+ * purge. */
+static void
+broker_lead(void)
+{
+	struct broker_config	*c = broker->conf;
+	struct conf_host	*h;
+	struct timeval		 tv = { BROKER_SWEEP_SECONDS, 0 };
+	size_t			 i;
+
 	if (session_restore() == -1 || pool_restore() == -1 ||
 	    gpualloc_restore() == -1)
-		fatalx("%s: cannot load the broker's state", c->state);
+		fatalx("%s: cannot load the broker's state",
+		    db_name(broker->db));
 	for (i = 0; i < c->nhosts; i++) {
 		h = &c->hosts[i];
 		if ((h->virt = virt_host_new(h->name, h->uri,
@@ -352,6 +373,13 @@ broker_state_start(struct broker_config *c)
 			fatalx("host %s: cannot set up its connection",
 			    h->name);
 	}
+	broker->sweep = event_new(broker->base, -1, EV_PERSIST, broker_sweep,
+	    NULL);
+	event_add(broker->sweep, &tv);
+	audit_start();
+	broker->started = time(NULL);
+	log_info("started: %zu pools on %zu hosts, %u sessions restored",
+	    c->npools, c->nhosts, session_count());
 }
 
 /* Everything broker_http_start and broker_state_start made, in the order
@@ -374,8 +402,11 @@ broker_stop(SSL_CTX *ctx, struct event **sigs)
 	gwctl_shutdown();
 	for (i = 0; i < BROKER_NSIGNALS; i++)
 		event_free(sigs[i]);
-	event_free(broker->sweep);
+	if (broker->sweep != NULL)
+		event_free(broker->sweep);
 	virt_shutdown();
+	/* Nothing more is done here: a standby may lead at once. */
+	cluster_stop();
 	db_close(broker->db);
 	throttle_free(broker->throttle);
 	keyring_clear(&broker->keys);
@@ -383,19 +414,60 @@ broker_stop(SSL_CTX *ctx, struct event **sigs)
 	event_base_free(broker->base);
 }
 
+/*
+ * --migrate-from: copies the SQLite state at from into the configured
+ * database, as the broker's user (the file is its); the exit status.
+ */
+static int
+broker_migrate_from(struct broker_config *c, const char *from)
+{
+	struct db	*db;
+	char		 err[512];
+	long		 rows;
+
+	if (sql_url_path(from) == NULL) {
+		fprintf(stderr, "paprika-brokerd: --migrate-from takes the "
+		    "SQLite state, sqlite:PATH\n");
+		return 2;
+	}
+	if (sql_url_path(conf_database(c)) != NULL) {
+		fprintf(stderr, "paprika-brokerd: the configuration's state is "
+		    "SQLite already: set database = postgresql://... first\n");
+		return 1;
+	}
+	privsep_drop(c->user);
+	if ((db = db_open(conf_database(c), 0, err, sizeof(err))) == NULL ||
+	    (rows = db_migrate_from(db, from, err, sizeof(err))) == -1) {
+		fprintf(stderr, "paprika-brokerd: %s\n", err);
+		db_close(db);
+		return 1;
+	}
+	printf("%ld rows copied from %s to %s\n", rows, sql_url_path(from),
+	    db_name(db));
+	db_close(db);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
-	const char		*path = BROKER_DEFAULT_CONFIG;
+	static const struct option opts[] = {
+		{ "migrate-from", required_argument, NULL, 'M' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char		*path = BROKER_DEFAULT_CONFIG, *file;
+	const char		*migrate = NULL;
 	struct broker_config	*c;
 	struct event		*sigs[BROKER_NSIGNALS];
-	struct timeval		 tv = { BROKER_SWEEP_SECONDS, 0 };
 	SSL_CTX			*ctx;
 	char			 err[512];
 	int			 ch, foreground = 0, check = 0, verbose = 0;
 	size_t			 i;
-	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "df:nv", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'M':
+			migrate = optarg;
+			break;
 		case 'd':
 			foreground = 1;
 			break;
@@ -430,6 +502,8 @@ main(int argc, char *argv[])
 		printf("configuration OK\n");
 		return 0;
 	}
+	if (migrate != NULL)
+		return broker_migrate_from(c, migrate);
 
 	/* Before any thread starts: fork keeps only the calling thread. */
 	if (!foreground && daemon(0, 0) == -1)
@@ -439,14 +513,16 @@ main(int argc, char *argv[])
 	 * then the broker becomes its user for good. */
 	if (c->pam_service != NULL && authsep_start(c, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	privsep_state_dir(c->state, c->user);
+	if ((file = sql_url_path(conf_database(c))) != NULL)
+		privsep_state_dir(file, c->user);
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent has no pthreads support");
 	if ((broker->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	ctx = broker_http_start(c);
 	privsep_drop(c->user);
-	privsep_check_state(c->state);
+	if (file != NULL)
+		privsep_check_state(file);
 	broker_check_unprivileged(c);
 
 	broker_state_start(c);
@@ -456,14 +532,8 @@ main(int argc, char *argv[])
 		    broker_signal, NULL);
 		evsignal_add(sigs[i], NULL);
 	}
-	broker->sweep = event_new(broker->base, -1, EV_PERSIST, broker_sweep,
-	    NULL);
-	event_add(broker->sweep, &tv);
 	authsep_watch(broker->base);
-	audit_start();
-	broker->started = time(NULL);
-	log_info("started: %zu pools on %zu hosts, %u sessions restored",
-	    c->npools, c->nhosts, session_count());
+	cluster_start(broker->base, broker_lead);
 
 	event_base_dispatch(broker->base);
 

@@ -380,6 +380,14 @@ static const struct conftab_key conf_broker_keys[] = {
 	CONFTAB_KEY_STR("state", B, state,
 	    LOCALSTATEDIR "/lib/paprika/broker/broker.db",
 	    "the SQLite database of sessions, guests and audit"),
+	CONFTAB_KEY_STR("database", B, database, NULL,
+	    "postgresql://... to share the state between brokers "
+	    "(default: the SQLite file state names)"),
+	/* At least 3 s: the leader renews every third of it. */
+	CONFTAB_KEY_SECS("lease_time", B, lease_time, 3, 300, "6",
+	    "brokers on one database: how long a silent leader leads"),
+	CONFTAB_KEY_STR("advertise", B, advertise, NULL,
+	    "this broker's URL, which standbys name while it leads"),
 	CONFTAB_KEY_STR("ticket_keys", B, ticket_keys, PKI "/ticket-keys",
 	    "the keys shared with the gateways"),
 	CONFTAB_KEY_STR("spice_ca", B, spice_ca, PKI "/ca/ca-cert.pem",
@@ -720,6 +728,12 @@ conf_finish_pool(struct broker_config *c, size_t i,
 	return 0;
 }
 
+const char *
+conf_database(const struct broker_config *c)
+{
+	return c->database != NULL ? c->database : c->state;
+}
+
 /* Checks what only the whole file can tell; 0 or -1 with err. */
 static int
 conf_check(struct broker_config *c, const struct conftab_file *f, char *err,
@@ -730,6 +744,11 @@ conf_check(struct broker_config *c, const struct conftab_file *f, char *err,
 	if (c->state == NULL)
 		return conftab_error(f, "broker", NULL, "state", err, errlen,
 		    "[broker] state is empty");
+	if (c->database != NULL && strncmp(c->database, "sqlite:", 7) != 0 &&
+	    strncmp(c->database, "postgresql://", 13) != 0 &&
+	    strncmp(c->database, "postgres://", 11) != 0)
+		return conftab_error(f, "broker", NULL, "database", err, errlen,
+		    "database is postgresql://... or sqlite:PATH");
 	if (c->events_heartbeat >= c->http.timeout)
 		return conftab_error(f, "limits", NULL, "events_heartbeat", err,
 		    errlen, "events_heartbeat is 1s to %us",

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "broker.h"
 #include "dbpriv.h"
 #include "log.h"
@@ -18,24 +16,33 @@ db_audit(struct db *db, const char *actor, const char *source,
     const char *action, const char *target, const char *result,
     const char *detail)
 {
-	return db_run(db, db_prepare(db, "INSERT INTO audit (time, actor, "
-	    "source, action, target, result, detail) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?)", "issssss", (int64_t)time(NULL), actor,
+	struct sql_rows	*r;
+	int		 ret = -1;
+
+	r = sql_query(db->sql, "INSERT INTO audit (time, actor, source, "
+	    "action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?) "
+	    "RETURNING id", "issssss", (int64_t)time(NULL), actor,
 	    source != NULL ? source : "", action, target != NULL ? target : "",
-	    result, detail != NULL ? detail : "")) == -1 ? -1 : 0;
+	    result, detail != NULL ? detail : "");
+	if (r != NULL && sql_next(r) == 1) {
+		db->audit_last = sql_int(r, 0);
+		ret = 0;
+	}
+	sql_done(r);
+	return ret;
 }
 
 int64_t
 db_audit_last(struct db *db)
 {
-	return sqlite3_last_insert_rowid(db->sql);
+	return db->audit_last;
 }
 
 int
 db_audit_detail(struct db *db, int64_t id, const char *detail)
 {
-	return db_run(db, db_prepare(db, "UPDATE audit SET detail = ? WHERE "
-	    "id = ?", "si", detail, id)) == 1 ? 0 : -1;
+	return sql_write(db->sql, "UPDATE audit SET detail = ? WHERE id = ?",
+	    "si", detail, id) == 1 ? 0 : -1;
 }
 
 json_t *
@@ -43,7 +50,7 @@ db_audit_list(struct db *db, int64_t before, int limit,
     const struct audit_filter *f, int64_t since, int64_t until)
 {
 	static const struct audit_filter	 all;
-	sqlite3_stmt				*st;
+	struct sql_rows				*r;
 	json_t					*list;
 	int					 rc;
 
@@ -52,26 +59,25 @@ db_audit_list(struct db *db, int64_t before, int limit,
 	if (f == NULL)
 		f = &all;
 	/* A NULL binding matches any value (coalesce). */
-	st = db_prepare(db, "SELECT id, time, actor, source, action, target, "
-	    "result, detail FROM audit WHERE id < ? AND actor = "
+	r = sql_query(db->sql, "SELECT id, time, actor, source, action, "
+	    "target, result, detail FROM audit WHERE id < ? AND actor = "
 	    "coalesce(?, actor) AND action = coalesce(?, action) AND "
 	    "target = coalesce(?, target) AND result = coalesce(?, result) "
 	    "AND time >= ? AND time < ? ORDER BY id DESC LIMIT ?", "issssiii",
 	    before, f->actor, f->action, f->target, f->result, since, until,
 	    (int64_t)limit);
-	if (st == NULL)
+	if (r == NULL)
 		return NULL;
 	list = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = sql_next(r)) == 1)
 		json_array_append_new(list, json_pack("{s:I,s:I,s:s,s:s,s:s,"
-		    "s:s,s:s,s:s}", "id", (json_int_t)sqlite3_column_int64(st,
-		    0), "time", (json_int_t)sqlite3_column_int64(st, 1),
-		    "actor", db_text(st, 2), "source", db_text(st, 3),
-		    "action", db_text(st, 4), "target", db_text(st, 5),
-		    "result", db_text(st, 6), "detail", db_text(st, 7)));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_warn(db, "read audit");
+		    "s:s,s:s,s:s}", "id", (json_int_t)sql_int(r, 0), "time",
+		    (json_int_t)sql_int(r, 1), "actor", sql_text(r, 2),
+		    "source", sql_text(r, 3), "action", sql_text(r, 4),
+		    "target", sql_text(r, 5), "result", sql_text(r, 6),
+		    "detail", sql_text(r, 7)));
+	sql_done(r);
+	if (rc == -1) {
 		json_decref(list);
 		return NULL;
 	}
@@ -81,51 +87,47 @@ db_audit_list(struct db *db, int64_t before, int limit,
 int
 db_audit_purge(struct db *db, int64_t before, int limit)
 {
-	return db_run(db, db_prepare(db, "DELETE FROM audit WHERE id IN "
-	    "(SELECT id FROM audit WHERE time < ? ORDER BY time LIMIT ?)",
-	    "ii", before, (int64_t)limit));
+	return sql_write(db->sql, "DELETE FROM audit WHERE id IN (SELECT id "
+	    "FROM audit WHERE time < ? ORDER BY time LIMIT ?)", "ii", before,
+	    (int64_t)limit);
 }
 
 int
 db_audit_page(struct db *db, struct audit_cursor *cur, int limit,
     void (*cb)(const struct audit_row *, void *), void *arg)
 {
-	sqlite3_stmt		*st;
+	struct sql_rows		*rows;
 	struct audit_row	 r;
 	int			 rc, n = 0;
 
 	/* Keyset paging on (time, id): each page is one short statement,
 	 * so no read transaction stays open between pages. */
-	st = db_prepare(db, "SELECT id, time, actor, source, action, target, "
-	    "result, detail FROM audit WHERE time >= ? AND time < ? AND "
+	rows = sql_query(db->sql, "SELECT id, time, actor, source, action, "
+	    "target, result, detail FROM audit WHERE time >= ? AND time < ? AND "
 	    "(time > ? OR id > ?) AND actor = coalesce(?, actor) AND "
 	    "action = coalesce(?, action) AND target = coalesce(?, target) "
 	    "AND result = coalesce(?, result) ORDER BY time, id LIMIT ?",
 	    "iiiissssi", cur->time, cur->until, cur->time, cur->id,
 	    cur->filter.actor, cur->filter.action, cur->filter.target,
 	    cur->filter.result, (int64_t)limit);
-	if (st == NULL)
+	if (rows == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(st, 0);
-		r.time = sqlite3_column_int64(st, 1);
-		r.actor = db_text(st, 2);
-		r.source = db_text(st, 3);
-		r.action = db_text(st, 4);
-		r.target = db_text(st, 5);
-		r.result = db_text(st, 6);
-		r.detail = db_text(st, 7);
+	while ((rc = sql_next(rows)) == 1) {
+		r.id = sql_int(rows, 0);
+		r.time = sql_int(rows, 1);
+		r.actor = sql_text(rows, 2);
+		r.source = sql_text(rows, 3);
+		r.action = sql_text(rows, 4);
+		r.target = sql_text(rows, 5);
+		r.result = sql_text(rows, 6);
+		r.detail = sql_text(rows, 7);
 		cb(&r, arg);
 		cur->time = r.time;
 		cur->id = r.id;
 		n++;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_warn(db, "read audit");
-		return -1;
-	}
-	return n;
+	sql_done(rows);
+	return rc == -1 ? -1 : n;
 }
 
 void

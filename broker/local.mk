@@ -14,10 +14,12 @@ broker_libbroker_a_SOURCES = \
 	broker/audit.c \
 	broker/auditfmt.c \
 	broker/authsep.c broker/privsep.h \
+	broker/cluster.c \
 	broker/conf.c broker/broker.h \
 	broker/db.c broker/dbpriv.h \
 	broker/db-audit.c \
 	broker/db-gpu.c \
+	broker/db-lease.c \
 	broker/db-totp.c \
 	broker/events.c \
 	broker/grant.c \
@@ -36,12 +38,12 @@ broker_libbroker_a_SOURCES = \
 # The daemon sees every library's headers; the libraries see only their own
 # and those below them (lib/*/local.mk), never broker.h.
 BROKER_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) \
-	$(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML2_CFLAGS) $(SQLITE3_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML2_CFLAGS) \
 	$(LIBSODIUM_CFLAGS) -I$(top_srcdir)/broker $(HTTP_CPPFLAGS) \
-	$(AUTH_CPPFLAGS) $(VIRT_CPPFLAGS)
+	$(AUTH_CPPFLAGS) $(VIRT_CPPFLAGS) $(SQL_CPPFLAGS)
 broker_libbroker_a_CFLAGS = $(BROKER_CFLAGS)
 BROKER_LIBS = broker/libbroker.a $(HTTP_LIBS) $(AUTH_LIBS) $(VIRT_LIBS) \
-	$(SQLITE3_LIBS) $(LIBXML2_LIBS) $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) \
+	$(SQL_LIBS) $(LIBXML2_LIBS) $(PAPRIKA_COMMON_LIBS) $(LIBEVENT_LIBS) \
 	$(LIBEVENT_PTHREADS_LIBS) -lpthread
 
 sbin_PROGRAMS += paprika-brokerd

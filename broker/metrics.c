@@ -84,6 +84,9 @@ metrics_reply(struct http_req *req)
 	for (st = GUEST_FREE; st <= GUEST_BROKEN; st++)
 		evbuffer_add_printf(b, "paprika_broker_desktops{state=\"%s\"} "
 		    "%u\n", pool_guest_state_name(st), guests[st]);
+	metrics_add(b, "paprika_broker_leader", "gauge", "Whether this broker "
+	    "leads (1) or stands by (0) for others on its database.", "%s %d\n",
+	    "paprika_broker_leader", cluster_leading());
 	evbuffer_add_printf(b, "# HELP paprika_broker_host_up Whether the "
 	    "broker reaches the host.\n# TYPE paprika_broker_host_up gauge\n");
 	for (i = 0; i < broker->conf->nhosts; i++)

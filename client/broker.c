@@ -106,8 +106,20 @@ paprika_broker_new(const gchar *url, const gchar *ca_file, GError **error)
 	b->soup = soup_session_new_with_options("timeout", CLIENT_HTTP_TIMEOUT,
 	    "idle-timeout", CLIENT_HTTP_TIMEOUT,
 	    "user-agent", "paprika-client/" PACKAGE_VERSION, NULL);
-	if (db != NULL)
+	if (db != NULL) {
 		soup_session_set_tls_database(b->soup, db);
+		/*
+		 * libsoup makes each TLS connection with the process's default
+		 * database and sets the session's on it only after, and for
+		 * that default glib-networking parses the whole system store
+		 * and keeps it: 7.6 MB of the idle client's anonymous memory
+		 * (tests/bench/README.md, "Where the client's memory goes").
+		 * With the deployment's CA as the default nothing loads it;
+		 * the tunnels ask for the system's CAs where they trust them
+		 * (paprika_broker_system_ca).
+		 */
+		g_tls_backend_set_default_database(g_tls_backend_get_default(), db);
+	}
 	b->ca = db;
 	return b;
 }
@@ -124,6 +136,22 @@ GTlsDatabase *
 paprika_broker_get_ca(PaprikaBroker *b)
 {
 	return b->ca;
+}
+
+/*
+ * The system's CAs (a new reference, or NULL where the TLS backend has
+ * none), whatever the process's default database is: paprika_broker_new
+ * makes that the deployment's CA.
+ */
+GTlsDatabase *
+paprika_broker_system_ca(void)
+{
+	GTlsBackend *backend = g_tls_backend_get_default();
+	GTlsBackendInterface *iface = G_TLS_BACKEND_GET_INTERFACE(backend);
+
+	if (iface->get_default_database == NULL)
+		return NULL;
+	return iface->get_default_database(backend);
 }
 
 gboolean

@@ -98,6 +98,7 @@ G_DECLARE_FINAL_TYPE(PaprikaBroker, paprika_broker, PAPRIKA, BROKER, GObject)
 PaprikaBroker	*paprika_broker_new(const gchar *url, const gchar *ca_file, GError **);
 const gchar	*paprika_broker_get_url(PaprikaBroker *);
 GTlsDatabase	*paprika_broker_get_ca(PaprikaBroker *);
+GTlsDatabase	*paprika_broker_system_ca(void);
 gboolean	 paprika_broker_logged_in(PaprikaBroker *);
 /* totp: the second factor's code (or a recovery code), NULL or "" when the
  * broker has not asked for one (PAPRIKA_ERROR_TOTP). */

@@ -193,13 +193,14 @@ tunnel_spice_cert_problem(PaprikaTunnel *t, GTlsCertificate *peer)
 			flags = g_tls_certificate_verify(peer, NULL,
 			    g_ptr_array_index(t->spice_ca, i));
 	} else {
-		GTlsDatabase *db = g_tls_backend_get_default_database(
-		    g_tls_backend_get_default());
+		GTlsDatabase *db = paprika_broker_system_ca();
 
-		flags = g_tls_database_verify_chain(db, peer,
-		    G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, NULL, NULL,
-		    G_TLS_DATABASE_VERIFY_NONE, NULL, NULL);
-		g_object_unref(db);
+		if (db != NULL) {
+			flags = g_tls_database_verify_chain(db, peer,
+			    G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, NULL, NULL,
+			    G_TLS_DATABASE_VERIFY_NONE, NULL, NULL);
+			g_object_unref(db);
+		}
 	}
 	if (flags != 0)
 		return g_strdup(tunnel_cert_problem(flags));
@@ -375,6 +376,16 @@ tunnel_read_answer(PaprikaTunnel *t, GInputStream *in, gint64 deadline,
 	return FALSE;
 }
 
+/* The system's CAs for tls, not the process's default database. */
+static void
+tunnel_set_system_ca(GIOStream *tls)
+{
+	GTlsDatabase *db = paprika_broker_system_ca();
+
+	g_tls_connection_set_database(G_TLS_CONNECTION(tls), db);
+	g_clear_object(&db);
+}
+
 /* TLS to the gateway, verified against the deployment's CA. */
 static GIOStream *
 tunnel_gateway_tls(PaprikaTunnel *t, GIOStream *tcp, GTlsProtocolVersion *v,
@@ -390,6 +401,8 @@ tunnel_gateway_tls(PaprikaTunnel *t, GIOStream *tcp, GTlsProtocolVersion *v,
 	}
 	if (t->gateway_ca != NULL)
 		g_tls_connection_set_database(G_TLS_CONNECTION(tls), t->gateway_ca);
+	else
+		tunnel_set_system_ca(tls);
 	g_signal_connect(tls, "accept-certificate", G_CALLBACK(tunnel_gateway_cert), &flags);
 	if (!g_tls_connection_handshake(G_TLS_CONNECTION(tls), cancel, &err)) {
 		if (flags != 0 && !g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
@@ -427,6 +440,8 @@ tunnel_desktop_tls(PaprikaTunnel *t, GIOStream *tunnel, GTlsProtocolVersion *v,
 		tunnel_io_error(t, err, error);
 		return NULL;
 	}
+	if (t->spice_ca == NULL)
+		tunnel_set_system_ca(tls);
 	g_object_set_data(G_OBJECT(tls), "paprika-tunnel", t);
 	g_signal_connect(tls, "accept-certificate", G_CALLBACK(tunnel_desktop_cert), &why);
 	if (!g_tls_connection_handshake(G_TLS_CONNECTION(tls), cancel, &err)) {

@@ -154,7 +154,7 @@ window_show_login(PaprikaWindow *win, const gchar *message)
 	gtk_widget_set_sensitive(win->url_entry, TRUE);
 	gtk_widget_set_sensitive(win->user_entry, TRUE);
 	gtk_widget_set_sensitive(win->password_entry, TRUE);
-	gtk_spinner_stop(GTK_SPINNER(win->login_spinner));
+	window_spinner_stop(win);
 	gtk_entry_set_text(GTK_ENTRY(win->password_entry), "");
 	gtk_entry_set_text(GTK_ENTRY(win->totp_entry), "");
 	gtk_widget_hide(win->totp_label);
@@ -590,7 +590,7 @@ window_ask_totp(PaprikaWindow *win, const gchar *message)
 	gtk_widget_set_sensitive(win->url_entry, TRUE);
 	gtk_widget_set_sensitive(win->user_entry, TRUE);
 	gtk_widget_set_sensitive(win->password_entry, TRUE);
-	gtk_spinner_stop(GTK_SPINNER(win->login_spinner));
+	window_spinner_stop(win);
 	gtk_entry_set_text(GTK_ENTRY(win->totp_entry), "");
 	gtk_widget_show(win->totp_label);
 	gtk_widget_show(win->totp_entry);
@@ -615,11 +615,8 @@ window_login_done(GObject *src, GAsyncResult *res, gpointer data)
 		g_object_unref(win);
 		return;
 	}
-	/*
-	 * Stopped as soon as the login is done: a spinning spinner keeps the
-	 * frame clock ticking (60 wakeups a second) even on a hidden page.
-	 */
-	gtk_spinner_stop(GTK_SPINNER(win->login_spinner));
+	/* Stopped as soon as the login is done (window_spinner_stop). */
+	window_spinner_stop(win);
 	if (!win->cfg->kiosk)
 		config_remember_user(gtk_entry_get_text(GTK_ENTRY(win->user_entry)));
 	client_log("ui: logged in as %s", gtk_entry_get_text(GTK_ENTRY(win->user_entry)));
@@ -658,7 +655,7 @@ window_login_clicked(GtkWidget *w, gpointer data)
 	gtk_widget_set_sensitive(win->url_entry, FALSE);
 	gtk_widget_set_sensitive(win->user_entry, FALSE);
 	gtk_widget_set_sensitive(win->password_entry, FALSE);
-	gtk_spinner_start(GTK_SPINNER(win->login_spinner));
+	window_spinner_start(win);
 	gtk_label_set_text(GTK_LABEL(win->login_message), "");
 	client_log("ui: logging in to %s as %s", url, user);
 	paprika_broker_login_async(win->broker, user, password,

@@ -21,6 +21,66 @@ window_field_label(const gchar *text, GtkWidget *mnemonic_for)
 	return l;
 }
 
+/*
+ * The login's activity indicator: an arc turning once a second. Not a
+ * GtkSpinner: that draws the icon theme's process-working-symbolic,
+ * which Adwaita has only as SVG, so its first draw, spinning or not,
+ * loads librsvg: 7 MB of the idle client's memory (tests/bench/README.md,
+ * "Where the client's memory goes").
+ */
+static gboolean
+window_spinner_draw(GtkWidget *w, cairo_t *cr, gpointer data)
+{
+	PaprikaWindow *win = data;
+	GtkStyleContext *sc = gtk_widget_get_style_context(w);
+	GdkFrameClock *clock = gtk_widget_get_frame_clock(w);
+	gint width = gtk_widget_get_allocated_width(w);
+	gint height = gtk_widget_get_allocated_height(w);
+	GdkRGBA fg;
+	gdouble r, a;
+
+	if (win->login_spin == 0 || clock == NULL)
+		return FALSE;
+	a = 2 * G_PI * (gdouble)(gdk_frame_clock_get_frame_time(clock) %
+	    G_USEC_PER_SEC) / G_USEC_PER_SEC;
+	r = MIN(width, height) / 2.0;
+	gtk_style_context_get_color(sc, gtk_style_context_get_state(sc), &fg);
+	gdk_cairo_set_source_rgba(cr, &fg);
+	cairo_set_line_width(cr, r / 4);
+	cairo_arc(cr, width / 2.0, height / 2.0, r * 7 / 8, a, a + 1.5 * G_PI);
+	cairo_stroke(cr);
+	return FALSE;
+}
+
+static gboolean
+window_spinner_tick(GtkWidget *w, GdkFrameClock *clock, gpointer data)
+{
+	gtk_widget_queue_draw(w);
+	return G_SOURCE_CONTINUE;
+}
+
+void
+window_spinner_start(PaprikaWindow *win)
+{
+	if (win->login_spin == 0)
+		win->login_spin = gtk_widget_add_tick_callback(win->login_spinner,
+		    window_spinner_tick, win, NULL);
+}
+
+/*
+ * Stopped as soon as the login ends: while it turns, the frame clock
+ * ticks (60 wakeups a second), even on a hidden page.
+ */
+void
+window_spinner_stop(PaprikaWindow *win)
+{
+	if (win->login_spin == 0)
+		return;
+	gtk_widget_remove_tick_callback(win->login_spinner, win->login_spin);
+	win->login_spin = 0;
+	gtk_widget_queue_draw(win->login_spinner);
+}
+
 GtkWidget *
 window_login_page(PaprikaWindow *win)
 {
@@ -82,7 +142,10 @@ window_login_page(PaprikaWindow *win)
 
 	buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 	gtk_widget_set_halign(buttons, GTK_ALIGN_END);
-	win->login_spinner = gtk_spinner_new();
+	win->login_spinner = gtk_drawing_area_new();
+	gtk_widget_set_size_request(win->login_spinner, 16, 16);
+	gtk_widget_set_valign(win->login_spinner, GTK_ALIGN_CENTER);
+	g_signal_connect(win->login_spinner, "draw", G_CALLBACK(window_spinner_draw), win);
 	win->login_button = gtk_button_new_with_mnemonic("_Log in");
 	gtk_style_context_add_class(gtk_widget_get_style_context(win->login_button),
 	    "suggested-action");

@@ -47,7 +47,8 @@ struct _PaprikaWindow {
 	GtkWidget	*totp_label;	/* shown when the broker asks */
 	GtkWidget	*totp_entry;
 	GtkWidget	*login_button;
-	GtkWidget	*login_spinner;
+	GtkWidget	*login_spinner;	/* window_spinner_draw */
+	guint		 login_spin;	/* its tick callback while turning */
 	GtkWidget	*login_message;
 	GtkWidget	*desktop_list;
 	GtkWidget	*progress_title;
@@ -102,6 +103,8 @@ void	 window_cancel_clicked(GtkWidget *w, gpointer data);
 
 /* windowpages.c */
 GtkWidget	*window_login_page(PaprikaWindow *win);
+void		 window_spinner_start(PaprikaWindow *win);
+void		 window_spinner_stop(PaprikaWindow *win);
 GtkWidget	*window_desktops_page(PaprikaWindow *win);
 GtkWidget	*window_progress_page(PaprikaWindow *win);
 GtkWidget	*window_reconnect_page(PaprikaWindow *win);

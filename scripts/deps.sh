@@ -7,7 +7,7 @@ set -eu
 PACKAGES="
   build-essential autoconf automake libtool pkg-config clang libclang-rt-14-dev
   libevent-dev libssl-dev libinih-dev libjansson-dev libcmocka-dev libvirt-dev
-  libbsd-dev uthash-dev libsqlite3-dev libsodium-dev libqrencode-dev libpam0g-dev libxml2-dev libpng-dev
+  libbsd-dev uthash-dev libsqlite3-dev libpq-dev postgresql-15 libsodium-dev libqrencode-dev libpam0g-dev libxml2-dev libpng-dev
   libpam-wrapper libnss-wrapper sqlite3
   openssl ca-certificates python3 python3-libvirt libvirt-daemon-system
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils

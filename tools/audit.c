@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 
 #include "broker.h"
+#include "sql.h"
 #include "brokertool.h"
 
 #define AUDIT_PAGE	1000
@@ -151,9 +152,9 @@ cmd_audit(int argc, char *argv[])
 			fprintf(stderr, "paprikactl: %s\n", err);
 			return 1;
 		}
-		state = c->state;
+		state = conf_database(c);
 	}
-	if ((db = db_open_readonly(state, err, sizeof(err))) == NULL) {
+	if ((db = db_open(state, SQL_READONLY, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "paprikactl: %s\n", err);
 		conf_free(c);
 		return 1;

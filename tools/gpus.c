@@ -15,6 +15,7 @@
 #include <libvirt/virterror.h>
 
 #include "broker.h"
+#include "sql.h"
 #include "gpujson.h"
 #include "brokertool.h"
 #include "virtgpu.h"
@@ -85,7 +86,7 @@ gpus_state_open(struct gpus_state *st, const char *path)
 
 	memset(st, 0, sizeof(*st));
 	/* No state yet (a broker never started) shows no allocations. */
-	if ((st->db = db_open_readonly(path, err, sizeof(err))) == NULL)
+	if ((st->db = db_open(path, SQL_READONLY, err, sizeof(err))) == NULL)
 		return;
 	if (db_gpu_alloc_load(st->db, gpus_alloc_add, st) == -1)
 		fprintf(stderr, "paprikactl: %s: cannot read the GPU "
@@ -266,7 +267,7 @@ cmd_gpus(int argc, char *argv[])
 			fprintf(stderr, "paprikactl: %s\n", err);
 			return 1;
 		}
-		gpus_state_open(&state, c->state);
+		gpus_state_open(&state, conf_database(c));
 		for (i = 0; i < c->nhosts; i++)
 			json_array_append_new(hosts, gpus_host(c->hosts[i].name,
 			    c->hosts[i].uri, &state));

@@ -39,7 +39,7 @@ totp_state_open(const char *config, struct totp_keys *k)
 	 */
 	if (geteuid() == 0)
 		privsep_drop(c->user);
-	if ((db = db_open(c->state, err, sizeof(err))) == NULL)
+	if ((db = db_open(conf_database(c), 0, err, sizeof(err))) == NULL)
 		errx(1, "%s", err);
 	conf_free(c);
 	return db;

@@ -611,6 +611,8 @@ http_route(struct http_server *s, struct http_call *c)
 		http_reply_error(req, 503, "overloaded", "out of memory");
 		return;
 	}
+	if (s->gate != NULL && s->gate(req, found) == -1)
+		return;
 	if (found->json_body && (method & HTTP_BODY_METHODS) &&
 	    http_json_body(s, req) == -1)
 		return;
@@ -700,6 +702,13 @@ http_server_new(struct event_base *base, SSL_CTX *ctx,
 out:
 	http_server_free(s);
 	return ret;
+}
+
+void
+http_server_set_gate(struct http_server *s,
+    int (*gate)(struct http_req *, const struct http_route *))
+{
+	s->gate = gate;
 }
 
 void

@@ -95,6 +95,10 @@ int		 http_server_listen(struct http_server *s, const char *addr,
 		    char *err, size_t errlen);
 void		 http_server_free(struct http_server *s);
 /* The portal's script may also open WebSockets to these origins (words). */
+/* Makes each request that matched a route first pass gate(req, route),
+ * which answers it itself and returns -1 to keep it from the handler. */
+void		 http_server_set_gate(struct http_server *s,
+		    int (*gate)(struct http_req *, const struct http_route *));
 void		 http_server_set_connect_src(struct http_server *s,
 		    const char *sources);
 void		 http_limits_defaults(struct http_limits *l);

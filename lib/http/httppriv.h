@@ -79,6 +79,8 @@ struct http_server {
 	SSL_CTX				*ctx;
 	const struct http_route		*routes;
 	void				*route_arg;
+	int				(*gate)(struct http_req *,
+					    const struct http_route *);
 	struct http_limits		 limits;
 	char				*cookie_name;
 	char				*csp;		/* NULL: HTTP_CSP */

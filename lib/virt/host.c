@@ -371,7 +371,8 @@ virt_host_name(const struct virt_host *h)
 int
 virt_host_is_up(const struct virt_host *h)
 {
-	return h->up == 1;
+	/* NULL: a host a standby broker has not connected to. */
+	return h != NULL && h->up == 1;
 }
 
 const char *

@@ -198,6 +198,15 @@ virt_job_unlink(struct virt_job *job)
 	}
 }
 
+/* Read by every host's worker thread; set before the first host. */
+static int	(*virt_may_act)(void);
+
+void
+virt_set_fence(int (*may_act)(void))
+{
+	virt_may_act = may_act;
+}
+
 static void
 virt_job_work(void *arg)
 {
@@ -206,6 +215,11 @@ virt_job_work(void *arg)
 
 	if (job->invalid)
 		return;
+	if (job->work != virt_connect_work && virt_may_act != NULL &&
+	    !virt_may_act()) {
+		virt_seterror(job, "not done: this broker no longer leads");
+		return;
+	}
 	if (job->work != virt_connect_work && h->conn == NULL) {
 		virt_seterror(job, "host %s is unreachable: %s", h->name,
 		    h->conn_error[0] != '\0' ? h->conn_error : "not connected");

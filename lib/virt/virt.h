@@ -132,6 +132,10 @@ struct virt_events {
 
 /* Registers libvirt's event loop on base; call once, before any host. */
 int		 virt_init(struct event_base *base);
+/* Makes each job (but a host's connection) first ask may_act(), on the
+ * host's worker thread, and fail without touching the host when it says
+ * 0: a broker that lost its lease acts on no guest. */
+void		 virt_set_fence(int (*may_act)(void));
 void		 virt_shutdown(void);
 
 /*

@@ -61,6 +61,10 @@ POLL_MS = env_int("BENCH_POLL_MS", 50, 50)
 SETTLE = env_int("BENCH_SETTLE", 2, 2)
 TIMEOUT = env_int("BENCH_TIMEOUT", 60, 60)
 KEEP = os.environ.get("BENCH_KEEP", "0") not in ("", "0")
+# "idle": only the idle-desktop figures (memory, CPU), one round of each
+# viewer before them not counted; the work directory keeps each viewer's
+# /proc/PID/smaps from the end of the idle window.
+ONLY = os.environ.get("BENCH_ONLY", "")
 # Seconds the guest's screen stays the same before it is the settled
 # desktop: the broker's ready_settle default (docs/broker.md, "Ready").
 SETTLE_READY = 1.0
@@ -388,9 +392,12 @@ class Bench:
         self.finish(p)
         return t_frame - t_launch, t_frame - t0
 
-    def idle(self, p, xvfb):
+    def idle(self, p, xvfb, name):
         """The viewer p showing the idle desktop: RSS and PSS (KiB) after
-        SETTLE seconds, then its CPU and the X server's over IDLE seconds."""
+        SETTLE seconds, then its CPU and the X server's over IDLE seconds.
+        Each process's smaps at the end goes to name-PID.smaps in the work
+        directory (BENCH_KEEP=1 keeps it), for "Where the client's memory
+        goes" in the README."""
         time.sleep(SETTLE)
         pids = children(p.pid)
         rss, anon, pss = memory_kb(pids)
@@ -399,6 +406,12 @@ class Bench:
         pids = children(p.pid)
         c1, x1, t1 = cpu_seconds(pids), cpu_seconds([xvfb.pid]), time.monotonic()
         rss2, anon2, pss2 = memory_kb(pids)
+        for q in pids:
+            try:
+                shutil.copyfile(f"/proc/{q}/smaps",
+                                os.path.join(self.d.work, f"{name}-{q}.smaps"))
+            except OSError:
+                pass
         if p.poll() is not None:
             raise BenchError("the viewer exited during the idle window")
         # The screen still shows the desktop (checked after the window).
@@ -677,6 +690,17 @@ def report(res, virt_why, poll):
           "b/c = browser / paprika-client; lower is better on every row.")
 
 
+def report_idle(res):
+    """BENCH_ONLY=idle: the memory and CPU rows only."""
+    ci, vi = res["idle_client"], res.get("idle_viewer")
+    print(f"\n{'figure':<24} {'client':>8} {'r-viewer':>8} {'c/rv':>7}")
+    for label, key, unit in (("idle RSS MB", "rss", "MB"), ("  anonymous MB", "anon", "MB"),
+                             ("idle PSS MB", "pss", "MB"), ("idle CPU %", "cpu", "%")):
+        c, v = ci[key], vi and vi[key]
+        r = f"{c / v:.2f}x" if c is not None and v else "-"
+        print(f"{label:<24} {fmt(c, unit):>8} {fmt(v, unit):>8} {r:>7}")
+
+
 def main():
     global CLIENT
     if not os.access(CLIENT, os.X_OK):
@@ -741,20 +765,21 @@ def main():
         b = Bench(d, env, screen, own)
         log(f"Xvfb on {display}; screen grabs with {screen.how}, every {POLL_MS} ms")
 
-        if ws_conf:
+        if ws_conf and ONLY != "idle":
             browser = BrowserBench(d, own)
             log(f"chromium {browser.version}, demo logged in to the portal")
 
         # One round of each not counted (page cache, fonts, icon caches).
         b.gui()
-        b.headless()
+        if ONLY != "idle":
+            b.headless()
         if have_viewer:
             b.viewer()
-        if browser:
+        if browser and ONLY != "idle":
             browser.round()
         res = {"gui": [], "headless": [], "viewer": [] if have_viewer else None,
                "browser": [] if browser else None}
-        for i in range(ROUNDS):
+        for i in range(ROUNDS if ONLY != "idle" else 0):
             res["gui"].append(b.gui())
             res["headless"].append(b.headless())
             msg = (f"round {i + 1}: client Enter to frame {res['gui'][-1][1]:.3f}s "
@@ -774,25 +799,29 @@ def main():
             browser = None
         cycles = sorted(b.poller.cycles)
 
-        log(f"gateway paths: headless through {', '.join(x[0] for x in GATEWAY_PATHS)}")
-        paths = gateway_paths(d, b, ws_conf, pool_extra)
+        if ONLY != "idle":
+            log(f"gateway paths: headless through {', '.join(x[0] for x in GATEWAY_PATHS)}")
+            paths = gateway_paths(d, b, ws_conf, pool_extra)
 
         log(f"idle desktop: paprika-client, {SETTLE} s then {IDLE} s")
         _, _, p = b.gui(keep=True)
-        res["idle_client"] = b.idle(p, xvfb)
+        res["idle_client"] = b.idle(p, xvfb, "client")
         b.finish(p)
         if have_viewer:
             log(f"idle desktop: remote-viewer, {SETTLE} s then {IDLE} s")
             _, _, p = b.viewer(keep=True)
-            res["idle_viewer"] = b.idle(p, xvfb)
+            res["idle_viewer"] = b.idle(p, xvfb, "viewer")
             b.finish(p)
         for k in ("idle_client", "idle_viewer"):
             if res.get(k):
                 r = res[k]
                 log(f"{k}: RSS {r['rss_before']} -> {r['rss']} KiB, PSS {r['pss_before']} -> "
                     f"{r['pss']} KiB, anonymous {r['anon_before']} -> {r['anon']} KiB, CPU {r['cpu'] * 100:.2f}% ({r['procs']} process(es))")
-        report(res, d.virt_why, (screen.how, statistics.median(cycles), cycles[-1]))
-        report_gateway_paths(paths)
+        if ONLY == "idle":
+            report_idle(res)
+        else:
+            report(res, d.virt_why, (screen.how, statistics.median(cycles), cycles[-1]))
+            report_gateway_paths(paths)
         rc = 0
     except Exception as e:  # noqa: BLE001 (a failed run says why, with the logs)
         log(f"FAILED: {type(e).__name__}: {e}")

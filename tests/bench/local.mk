@@ -10,6 +10,7 @@ tests_bench_loadgen_SOURCES = tests/bench/loadgen.c tests/bench/loadgen.h \
 tests_bench_loadgen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_bench_loadgen_LDADD = $(OPENSSL_LIBS) $(LIBBSD_LIBS)
 EXTRA_DIST += tests/bench/bench-gateway.sh tests/bench/bench-broker.py \
+	tests/bench/bench-broker-db.py \
 	tests/bench/bench-client.py tests/bench/bench-ws.py tests/bench/procstat.py \
 	tests/bench/bench-gpu.py tests/bench/bench-fps.py tests/bench/README.md
 
@@ -29,6 +30,14 @@ BENCH_TARGETS += bench-broker
 bench-broker: paprika-brokerd$(EXEEXT) paprika-gatewayd$(EXEEXT) paprika-users$(EXEEXT)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-broker.py'
+
+BENCH_TARGETS += bench-broker-db
+.PHONY: bench-broker-db
+# The state on SQLite and on a private PostgreSQL cluster, under a login
+# storm on libvirt's test driver (BENCH_USERS, BENCH_THREADS).
+bench-broker-db: paprika-brokerd$(EXEEXT) paprika-users$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	$(PYTHON3) '$(abs_top_srcdir)/tests/bench/bench-broker-db.py'
 
 BENCH_TARGETS += bench-client
 .PHONY: bench-client

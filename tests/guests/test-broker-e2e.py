@@ -4,11 +4,15 @@ driver, paprika-gatewayd, paprika-brokerd with a shared pool, and stock
 SPICE clients (spicy-screenshot, remote-viewer under Xvfb).
 
 A user logs in, gets a desktop and sees the guest's own screen pixel for
-pixel; logging out drops the client, revokes the gateway tickets and the
+pixel; a broker restart, the move of the running site onto PostgreSQL and a
+kill -9 failover to a standby broker leave remote-viewer connected; logging
+out drops the client, revokes the gateway tickets and the
 token, and the shared guest is reverted to its snapshot before the next
 user gets a desktop."""
 
+import atexit
 import configparser
+import copy
 import os
 import subprocess
 import sys
@@ -21,6 +25,7 @@ from paprikatest import check, import_demo, note, wait_until  # noqa: E402
 import_demo()
 import images  # noqa: E402
 import brokerdeploy  # noqa: E402
+import pgcluster  # noqa: E402
 from brokerdeploy import ApiError, DEMO_PASSWORD, DEMO_USER  # noqa: E402
 from desktop import (free_display, own_banner, run_deployment, sessions_of,  # noqa: E402
                     wait_banner)
@@ -28,6 +33,70 @@ from desktop import (free_display, own_banner, run_deployment, sessions_of,  # n
 ALICE_PASSWORD = "alice-pass-1"
 HELPER_PASSWORD = "helpdesk-pass-1"
 POOL = "office"
+
+
+def tunnels_of(d, gw_ids):
+    return {t["id"] for s in d.gateway_sessions() if s["session"] in gw_ids
+            for t in s["tunnels"]}
+
+
+def failover(d, helper, gw_ids, viewer, sid):
+    """The live site moves onto PostgreSQL (--migrate-from) with remote-viewer
+    connected; a second broker stands by; the leader is killed with kill -9
+    and the standby takes over. The viewer, its tunnels and the connected
+    session come through; from then on d's broker is the new leader."""
+    pg = pgcluster.Cluster()
+    pg.start()
+    atexit.register(pg.cleanup)
+    url = pg.create_db("site")
+    tunnels = tunnels_of(d, gw_ids)
+    d.stop_broker()
+    with open(d.broker_conf) as f:
+        conf = f.read().replace("[broker]\n", f"[broker]\ndatabase = {url}\nlease_time = 3s\n", 1)
+    d.conf_text = conf
+    with open(d.broker_conf, "w") as f:
+        f.write(conf)
+    r = subprocess.run([os.path.join(d.build, "paprika-brokerd"), "-f", d.broker_conf,
+                        "--migrate-from", f"sqlite:{d.work}/broker.db"],
+                       capture_output=True, text=True, timeout=60)
+    if not check(r.returncode == 0, "the running site's state moves to PostgreSQL "
+                 "(paprika-brokerd --migrate-from)", r.stdout + r.stderr):
+        return False
+    d.start_broker()
+    standby = copy.copy(d)
+    standby.broker_port = paprikatest.free_port()
+    standby.broker_conf = d.broker_conf + ".standby"
+    standby.broker_log = d.broker_log + ".standby"
+    standby.conf_text = conf.replace(f"listen = 127.0.0.1:{d.broker_port}",
+                                     f"listen = 127.0.0.1:{standby.broker_port}")
+    standby.broker = None
+    standby.start_broker(standby=True)
+    mine = sessions_of(d, helper, DEMO_USER)
+    check(mine and mine[0]["id"] == sid and mine[0]["state"] == "connected",
+          "on PostgreSQL the leader has the connected session, and a second broker "
+          "stands by", mine)
+
+    t0 = time.monotonic()
+    d.broker.kill()
+    d.broker.wait()
+    led = wait_until(lambda: standby.api("GET", "/api/v1/health")[0] == 200, 30, 0.05)
+    took = time.monotonic() - t0
+    if not check(led, "after kill -9 of the leader the standby leads", standby.broker_tail(10)):
+        return False
+    note(f"failover with remote-viewer connected: the standby led {took:.2f} s after kill -9")
+    # From here on the deployment's broker is the new leader.
+    d.broker, d.broker_port, d.broker_log, d.broker_conf, d.conf_text = (
+        standby.broker, standby.broker_port, standby.broker_log, standby.broker_conf,
+        standby.conf_text)
+    still = tunnels_of(d, gw_ids)
+    check(tunnels and tunnels <= still and viewer.poll() is None,
+          "remote-viewer and its tunnels came through the move and the failover",
+          (tunnels, still, viewer.poll()))
+    mine = sessions_of(d, helper, DEMO_USER)
+    check(mine and mine[0]["id"] == sid and mine[0]["state"] == "connected",
+          "the new leader has the session, connected, and the helpdesk login still works",
+          mine)
+    return True
 
 
 def pool_states(d, helper):
@@ -220,6 +289,16 @@ def run(d, procs):
         subprocess.run(["xwd", "-root", "-silent", "-out", xwd], env=env, check=False)
         found, why = images.find_screen(images.read_xwd(xwd), own)
     check(found is not None, "and remote-viewer still shows the desktop", why)
+
+    if not failover(d, helper, gw_ids, viewer, connected[0]["id"]):
+        return
+    found, why = None, f"{desk}'s own screen does not show its banner"
+    deadline = time.monotonic() + 10
+    while own and found is None and time.monotonic() < deadline:
+        subprocess.run(["xwd", "-root", "-silent", "-out", xwd], env=env, check=False)
+        found, why = images.find_screen(images.read_xwd(xwd), own)
+    check(found is not None, "and remote-viewer still shows the desktop after the failover",
+          why)
 
     # --- logout ---------------------------------------------------------
     before = pool_states(d, helper)

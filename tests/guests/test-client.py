@@ -170,6 +170,12 @@ def run(d, procs):
               "the user name is remembered in the user's client.conf")
     gw = [s for s in d.gateway_sessions() if s["user"] == DEMO_USER and s["tunnels"]]
     check(gw, "the GUI's SPICE channels go through the gateway", str(d.gateway_sessions()))
+    # The login spinner turned through both logins. GtkSpinner would have
+    # loaded Adwaita's SVG and librsvg with it: 7 MB of the idle client
+    # (tests/bench/README.md, "Where the client's memory goes").
+    with open(f"/proc/{gui.pid}/maps") as f:
+        svg = sorted({x.split()[-1] for x in f if "rsvg" in x or "pixbufloader-svg" in x})
+    check(not svg, "the GUI has loaded no SVG renderer (librsvg)", ", ".join(svg))
 
     # --- reset: Ctrl+Alt+R, confirmed; the desktop reboots in view ------------
     def resets():

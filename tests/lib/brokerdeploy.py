@@ -71,6 +71,19 @@ KERNEL_GUEST_XML = """<domain type='{virt}'>
 """
 
 
+def test_domain(name, uuid):
+    """The inside of a test-driver <domain> with SPICE on fixed ports, for
+    a host of libvirt's test driver (test:///path/node.xml)."""
+    return f"""<name>{name}</name><uuid>{uuid}</uuid>
+    <memory unit='MiB'>512</memory><vcpu>1</vcpu>
+    <os><type>hvm</type></os>
+    <devices>
+      <graphics type='spice' port='5931' tlsPort='5932' autoport='no' listen='127.0.0.1'>
+        <listen type='address' address='127.0.0.1'/>
+      </graphics>
+    </devices>"""
+
+
 class ApiError(Exception):
     def __init__(self, status, body):
         self.status = status
@@ -330,7 +343,10 @@ assign = {assign}
             return f"https://127.0.0.1:{self.tls_port}"
         return f"http://127.0.0.1:{self.plain_port}"
 
-    def start_broker(self, pool_extra="", extra="", wait=30):
+    def start_broker(self, pool_extra="", extra="", wait=30, standby=False):
+        """Starts the broker and waits until it reaches its host, or, with
+        standby, until it stands by for another broker on its database
+        (standby=None: either)."""
         with open(self.broker_conf, "w") as f:
             f.write(self.conf_text if self.conf_text is not None
                     else self.broker_config(pool_extra, extra))
@@ -345,7 +361,8 @@ assign = {assign}
             if self.broker.poll() is not None:
                 raise DeploymentError("paprika-brokerd exited:\n" + self.broker_tail())
             try:
-                if self.host_up("local"):
+                if (standby is not False and self.standing_by()) or \
+                        (not standby and self.host_up("local")):
                     self.log(f"broker listening on https://127.0.0.1:{self.broker_port}")
                     return
             except OSError:
@@ -359,6 +376,11 @@ assign = {assign}
         status, body, _ = self.api("GET", "/metrics", raw=True)
         return status == 200 and \
             f'paprika_broker_host_up{{host="{name}"}} 1\n'.encode() in body
+
+    def standing_by(self):
+        """Whether the broker says it stands by (another one leads)."""
+        status, body, _ = self.api("GET", "/api/v1/health")
+        return status == 503 and isinstance(body, dict) and body.get("status") == "standby"
 
     def stop_broker(self, sig=signal.SIGTERM):
         stop_process(self.broker, sig, 10)

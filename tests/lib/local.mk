@@ -16,6 +16,7 @@ EXTRA_DIST += \
 	tests/lib/images.py \
 	tests/lib/libvirtd.py \
 	tests/lib/pamwrap.py \
+	tests/lib/pgcluster.py \
 	tests/lib/ssestream.py \
 	tests/lib/webdriver.py \
 	tests/lib/wsclient.py

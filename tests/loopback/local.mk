@@ -90,6 +90,10 @@ EXTRA_DIST += tests/loopback/test-broker-gpu.py
 # failure delay on the loop.
 TESTS += tests/loopback/test-broker-pam.py
 EXTRA_DIST += tests/loopback/test-broker-pam.py
+TESTS += tests/loopback/test-broker-postgresql.py
+EXTRA_DIST += tests/loopback/test-broker-postgresql.py
+TESTS += tests/loopback/test-broker-cluster.py
+EXTRA_DIST += tests/loopback/test-broker-cluster.py
 # The broker started as root drops to a system account the test creates,
 # keeping only its PAM helper root; libvirt through a group's socket.
 TESTS += tests/loopback/test-broker-privsep.py

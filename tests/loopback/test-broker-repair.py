@@ -24,14 +24,7 @@ import brokerdeploy  # noqa: E402
 from deployment import make_workdir  # noqa: E402
 
 UUID = "6b2c1a4e-1f0b-4c43-9a55-3d2f4e6a7b81"
-DOMAIN = f"""<name>desk-a</name><uuid>{UUID}</uuid>
-    <memory unit='MiB'>512</memory><vcpu>1</vcpu>
-    <os><type>hvm</type></os>
-    <devices>
-      <graphics type='spice' port='5931' tlsPort='5932' autoport='no' listen='127.0.0.1'>
-        <listen type='address' address='127.0.0.1'/>
-      </graphics>
-    </devices>"""
+DOMAIN = brokerdeploy.test_domain("desk-a", UUID)
 HOST = f"""<node>
   <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
     {DOMAIN}

@@ -15,6 +15,12 @@
 
 #define PNG_MAGIC	"\x89PNG\r\n\x1a\n"
 
+static int
+vt_no_lease(void)
+{
+	return 0;
+}
+
 static void
 test_down_host(void)
 {
@@ -88,6 +94,17 @@ main(void)
 	VT_RUN(r, 10, virt_state(h, "nope", vt_done, &r));
 	VT_CHECK(r.ok == 1 && r.state == VIRT_STATE_MISSING, "missing: %s",
 	    virt_state_name(r.state));
+
+	/* A broker without its lease touches no guest, and acts again once
+	 * it may. */
+	virt_set_fence(vt_no_lease);
+	VT_RUN(r, 10, virt_start(h, "vm-off", vt_done, &r));
+	VT_CHECK(r.ok == 0 && strcmp(r.error, "not done: this broker no "
+	    "longer leads") == 0, "fenced start: '%s'", r.error);
+	virt_set_fence(NULL);
+	VT_RUN(r, 10, virt_state(h, "vm-off", vt_done, &r));
+	VT_CHECK(r.ok == 1 && r.state == VIRT_STATE_SHUTOFF,
+	    "still off after the fenced start: %s", virt_state_name(r.state));
 
 	/* Power, with the lifecycle events on the loop. */
 	VT_RUN(r, 10, virt_start(h, "vm-off", vt_done, &r));

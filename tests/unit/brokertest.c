@@ -24,6 +24,7 @@
 #include "encode.h"
 #include "fakevirt.h"
 #include "log.h"
+#include "sql.h"
 #include "unit.h"
 #include "workq.h"
 #include "xmalloc.h"
@@ -32,6 +33,9 @@
 
 static char		 bt_dir[64];
 static char		*bt_conf;
+/* With PAPRIKA_TEST_PG (a PostgreSQL URL ending in '/'), each test's state
+ * is a database of its own on that server, dropped at its end. */
+static char		 bt_pgdb[64];
 static struct event	*bt_tick;
 
 /* Keeps EVLOOP_ONCE from sleeping longer than a tick. */
@@ -62,7 +66,11 @@ bt_reopen(void)
 
 	fmt(path, sizeof(path), "%s/paprika-brokerd.conf", bt_dir);
 	assert_non_null(fp = fopen(path, "w"));
-	fprintf(fp, "[broker]\nstate = %s/state.db\n%s", bt_dir, bt_conf);
+	fprintf(fp, "[broker]\nstate = %s/state.db\n", bt_dir);
+	if (bt_pgdb[0] != '\0')
+		fprintf(fp, "database = %s%s\n", getenv("PAPRIKA_TEST_PG"),
+		    bt_pgdb);
+	fprintf(fp, "%s", bt_conf);
 	assert_int_equal(fclose(fp), 0);
 	if ((c = conf_load(path, err, sizeof(err))) == NULL)
 		fail_msg("conf_load: %s", err);
@@ -71,7 +79,7 @@ bt_reopen(void)
 	broker->conf = c;
 	assert_non_null(broker->base = event_base_new());
 	assert_int_equal(virt_init(broker->base), 0);
-	if ((broker->db = db_open(c->state, err, sizeof(err))) == NULL)
+	if ((broker->db = db_open(conf_database(c), 0, err, sizeof(err))) == NULL)
 		fail_msg("db_open: %s", err);
 	broker->throttle = throttle_new(&c->throttle);
 	assert_non_null(broker->authq = workq_new(broker->base, "auth", 1));
@@ -92,10 +100,25 @@ bt_reopen(void)
 	bt_settle();
 }
 
+/* Runs text on the PostgreSQL server's maintenance database. */
+static void
+bt_pg_admin(const char *text)
+{
+	struct sql	*admin;
+	char		 url[512], err[512];
+
+	fmt(url, sizeof(url), "%spostgres", getenv("PAPRIKA_TEST_PG"));
+	if ((admin = sql_open(url, 0, err, sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(sql_exec(admin, text), 0);
+	sql_close(admin);
+}
+
 void
 bt_start(const char *conf)
 {
-	static int	threads;
+	static int	threads, databases;
+	char		text[128];
 
 	if (!threads) {
 		assert_int_equal(evthread_use_pthreads(), 0);
@@ -105,6 +128,12 @@ bt_start(const char *conf)
 	strlcpy(bt_dir, "/tmp/paprika-unit.XXXXXX", sizeof(bt_dir));
 	assert_non_null(mkdtemp(bt_dir));
 	bt_conf = xstrdup(conf);
+	if (getenv("PAPRIKA_TEST_PG") != NULL) {
+		fmt(bt_pgdb, sizeof(bt_pgdb), "bt_%ld_%d", (long)getpid(),
+		    databases++);
+		fmt(text, sizeof(text), "CREATE DATABASE %s", bt_pgdb);
+		bt_pg_admin(text);
+	}
 	bt_reopen();
 }
 
@@ -193,6 +222,11 @@ bt_stop(int keep)
 	fmt(path, sizeof(path), "%s/paprika-brokerd.conf", bt_dir);
 	unlink(path);
 	rmdir(bt_dir);
+	if (bt_pgdb[0] != '\0') {
+		fmt(path, sizeof(path), "DROP DATABASE %s", bt_pgdb);
+		bt_pg_admin(path);
+		bt_pgdb[0] = '\0';
+	}
 }
 
 int

@@ -28,6 +28,7 @@ UNIT_TESTS = \
 	tests/unit/test-revoke \
 	tests/unit/test-screen \
 	tests/unit/test-session \
+	tests/unit/test-sql \
 	tests/unit/test-throttle \
 	tests/unit/test-ticket \
 	tests/unit/test-totp \
@@ -52,7 +53,7 @@ BROKERTEST_SOURCES = tests/unit/brokertest.c tests/unit/brokertest.h \
 	tests/unit/fakevirt.c tests/unit/fakevirt.h tests/unit/unit.h \
 	lib/virt/virtnames.c
 BROKERTEST_LIBS = broker/libbroker.a $(HTTP_LIBS) $(AUTH_LIBS) $(GPU_LIBS) \
-	$(SQLITE3_LIBS) $(LIBXML2_LIBS) $(PAPRIKA_COMMON_LIBS) \
+	$(SQL_LIBS) $(LIBXML2_LIBS) $(PAPRIKA_COMMON_LIBS) \
 	$(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS) -lpthread $(CMOCKA_LIBS)
 
 tests_unit_test_api_SOURCES = tests/unit/test-api.c $(BROKERTEST_SOURCES)
@@ -107,6 +108,10 @@ tests_unit_test_wipe_SOURCES = tests/unit/test-wipe.c
 tests_unit_test_wipe_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_wipe_LDFLAGS = -Wl,--wrap=free
 tests_unit_test_wipe_LDADD = $(BROKER_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_sql_SOURCES = tests/unit/test-sql.c tests/unit/unit.h
+tests_unit_test_sql_CFLAGS = $(UNIT_CFLAGS) $(SQL_CPPFLAGS)
+tests_unit_test_sql_LDADD = $(SQL_LIBS) $(UNIT_LDADD)
 
 tests_unit_test_throttle_SOURCES = tests/unit/test-throttle.c
 tests_unit_test_throttle_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)

@@ -1,0 +1,226 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: ISC
+"""Brokers sharing one PostgreSQL database (a private cluster, as in
+test-broker-postgresql): one leads, the others stand by, and a standby
+takes over when the leader dies or stops answering. Hosts of libvirt's test
+driver: no guest runs.
+
+- The first broker leads; a second stands by: its health check says
+  "standby" and names the leader's URL (so a load balancer sends nobody
+  there), and it refuses the API with that URL and a Retry-After.
+- kill -9 of the leader with a live session: the standby leads within
+  about lease_time (measured and printed), with the session the dead
+  broker started, and the login made on the dead broker still works.
+- Fencing: the new leader is stopped with SIGSTOP; a third broker takes the
+  lease over and, as leader, ends the session when its max_session runs
+  out. The stopped broker, resumed, does not act on what it thought it
+  held: it exits with status 75 at once, having ended nothing, and the
+  database still names the third broker as the holder.
+- A leader stopped with SIGTERM gives the lease back: a standby leads at
+  once, not a lease_time later."""
+
+import http.client
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import paprikatest  # noqa: E402
+from paprikatest import (check, import_demo, note, read_text, top_builddir,  # noqa: E402
+                         top_srcdir, wait_until)
+import pgcluster  # noqa: E402
+
+import_demo()
+import brokerdeploy  # noqa: E402
+from deployment import make_workdir  # noqa: E402
+
+LEASE = 3           # lease_time, seconds
+MAX_SESSION = 25    # the pool's max_session, seconds
+
+# One running test-driver domain with SPICE, so that a session starts (each
+# broker's test driver reads its own copy of it).
+NODE = f"""<node>
+  <domain type='test'>
+    {brokerdeploy.test_domain("desk-a", "5d0e8a1c-3b7f-4e2a-9c61-8f4b2a7d9e10")}
+  </domain>
+</node>
+"""
+
+
+def deployment(name, url):
+    work = make_workdir(tempfile.mkdtemp(prefix=f"paprika-cluster-{name}."))
+    d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
+    d.make_pki()
+    d.add_user("demo", "demo-password", "staff")
+    d.add_user("boss", "boss-password", "helpdesk,admin")
+    url_self = f"https://127.0.0.1:{d.broker_port}"
+    node = os.path.join(work, "node.xml")
+    with open(node, "w") as f:
+        f.write(NODE)
+    d.conf_text = d.test_driver_config(
+        extra=f"database = {url}\nlease_time = {LEASE}s\nadvertise = {url_self}\n",
+        assign="demo=desk-a").replace(
+        "[roles]\nhelpdesk = helpdesk", "[roles]\nhelpdesk = helpdesk\nadmin = admin").replace(
+        "uri = test:///default", f"uri = test://{node}") + f"max_session = {MAX_SESSION}s\n"
+    d.advertised = url_self
+    return d
+
+
+def health(d):
+    try:
+        status, body, _ = d.api("GET", "/api/v1/health")
+        return status, body
+    except OSError:
+        return None, None
+
+
+def sessions(d, token):
+    status, body, _ = d.api("GET", "/api/v1/sessions", token=token)
+    return [s["id"] for s in body.get("sessions", [])] if status == 200 else None
+
+
+def takeover_time(d, since, timeout):
+    """Seconds from since until d's health says it leads, or None."""
+    ok = wait_until(lambda: health(d)[0] == 200, timeout, interval=0.05)
+    return time.monotonic() - since if ok else None
+
+
+def log_since(d, offset):
+    return read_text(d.broker_log)[offset:]
+
+
+def steps(pg, a, b, c):
+    a.start_broker()
+    check(health(a)[0] == 200, "the first broker on the database leads")
+    b.start_broker(standby=True)
+    status, body = health(b)
+    check(status == 503 and body.get("leader") == a.advertised,
+          "a second broker stands by: health 503 'standby', naming the leader's URL",
+          (status, body))
+    status, metrics, _ = b.api("GET", "/metrics", raw=True)
+    check(status == 200 and b"\npaprika_broker_leader 0\n" in metrics and
+          b'paprika_broker_host_up{host="local"} 0' in metrics,
+          "its metrics say it stands by and reaches no host", (status, metrics[-300:]))
+    check(b"\npaprika_broker_leader 1\n" in a.api("GET", "/metrics", raw=True)[1],
+          "the leader's say it leads")
+    token = a.login("demo", "demo-password")
+    status, body, headers = b.api("GET", "/api/v1/desktops", token=token)
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    check(status == 503 and error.get("code") == "standby" and
+          a.advertised in error.get("message", "") and headers.get("retry-after") == str(LEASE),
+          "the standby refuses the API with the leader's URL and a Retry-After", (status, body))
+
+    a.api("POST", "/api/v1/desktops/office/connect?wait=1", token=token)
+    boss = a.login("boss", "boss-password")
+    before = sessions(a, boss)
+    states = [(x["id"], x["state"]) for x in a.api("GET", "/api/v1/sessions", token=boss)[1]
+              .get("sessions", [])]
+    check(before is not None and len(before) == 1 and states[0][1] != "failed",
+          "the leader started a session", states)
+
+    # kill -9 of the leader.
+    t0 = time.monotonic()
+    a.broker.send_signal(signal.SIGKILL)
+    a.broker.wait()
+    a.broker = None
+    took = takeover_time(b, t0, 4 * LEASE)
+    check(took is not None, f"after kill -9 of the leader the standby leads, in "
+          f"{took if took is None else round(took, 2)} s (lease_time {LEASE} s)",
+          b.broker_tail(10))
+    if took is None:
+        return
+    note(f"takeover after kill -9: {took:.2f} s with lease_time {LEASE} s")
+    check(took <= LEASE + LEASE / 3 + 3, "within lease_time and one renewal (plus start-up)", took)
+    check(sessions(b, boss) == before, "with the session the dead broker started",
+          (sessions(b, boss), before))
+    check(b.api("GET", "/api/v1/desktops", token=token)[0] == 200,
+          "and the login made on the dead broker works on the new leader")
+
+    # Fencing: the leader paused past its lease. A helpdesk request reaches
+    # it while it is stopped, on a connection opened before: the first thing
+    # it reads when it resumes, before any timer of its own.
+    c.start_broker(standby=True)
+    offset = len(read_text(b.broker_log))
+    early = http.client.HTTPSConnection("127.0.0.1", b.broker_port, context=b.tls_context(),
+                                        timeout=30)
+    early.connect()
+    t0 = time.monotonic()
+    b.broker.send_signal(signal.SIGSTOP)
+    took = takeover_time(c, t0, 4 * LEASE)
+    check(took is not None, "a third broker takes over from the stopped leader",
+          c.broker_tail(10))
+    if took is None:
+        b.broker.send_signal(signal.SIGCONT)
+        return
+    note(f"takeover from a stopped leader: {took:.2f} s")
+    sid = before[0]
+    ended = wait_until(lambda: f"session {sid}" in read_text(c.broker_log) and
+                       re.search(rf"session {sid} \(.*\) ended", read_text(c.broker_log)),
+                       MAX_SESSION + 20)
+    check(ended, "the new leader ends the session when its max_session runs out",
+          c.broker_tail(10))
+    holder = pg.psql("SELECT holder FROM leases WHERE name = 'leader'", "cluster")
+    early.request("POST", f"/api/v1/sessions/{sid}/end",
+                  headers={"Authorization": f"Bearer {boss}"})
+    b.broker.send_signal(signal.SIGCONT)
+    try:
+        rc = b.broker.wait(timeout=3 * LEASE)
+    except subprocess.TimeoutExpired:
+        rc = None
+    b.broker = None
+    try:
+        answer = early.getresponse().status
+    except (OSError, http.client.HTTPException):
+        answer = None
+    early.close()
+    check(answer is None, "the request that came in while it was stopped got no answer",
+          answer)
+    after = log_since(b, offset)
+    check(rc == 75, "the stopped broker, resumed, exits (status 75) at once", (rc, after[-800:]))
+    # By its own clock, before it asks the database anything.
+    check("the lease ran out before it was renewed" in after,
+          "saying its lease ran out while it was stopped", after[-800:])
+    check(not re.search(r"ended|reverting|connected|purged|POST", after),
+          "and it ended, reverted or purged nothing on the way out, not even the session "
+          "the helpdesk asked it to end", after[-800:])
+    check(pg.psql("SELECT holder FROM leases WHERE name = 'leader'", "cluster") == holder,
+          "the database still names the third broker as the holder", holder)
+
+    # A clean stop hands the lease over at once.
+    b.start_broker(standby=True)
+    t0 = time.monotonic()
+    c.stop_broker()
+    took = takeover_time(b, t0, 4 * LEASE)
+    check(took is not None and took < LEASE,
+          f"a leader stopped with SIGTERM gives the lease back: the standby leads in "
+          f"{took if took is None else round(took, 2)} s, under lease_time", b.broker_tail(5))
+
+
+def main():
+    paprikatest.need_built("paprika-brokerd")
+    pg = pgcluster.Cluster()
+    deployments = []
+    try:
+        pg.start()
+        url = pg.create_db("cluster")
+        deployments = [deployment(n, url) for n in "abc"]
+        steps(pg, *deployments)
+    except Exception as e:  # a failed step is a failed test, with the logs
+        check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
+        for d in deployments:
+            note(d.broker_tail(15))
+    finally:
+        for d in deployments:
+            if d.broker is not None and d.broker.poll() is None:
+                d.broker.send_signal(signal.SIGCONT)
+            d.stop()
+        pg.cleanup()
+    return paprikatest.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(paprikatest.run(main))
