@@ -478,9 +478,14 @@ int		 db_lease_take(struct db *db, const char *name,
  * epoch, -1 on error. */
 int		 db_lease_renew(struct db *db, const char *name,
 		    const char *holder, int64_t epoch, unsigned ms);
-/* Ends our lease now, for a quick hand-over: 1, 0 when not ours, -1. */
+/* Ends our lease now, for a quick hand-over, and tells the listeners: 1,
+ * 0 when not ours, -1. */
 int		 db_lease_give_back(struct db *db, const char *name,
 		    const char *holder, int64_t epoch);
+/* Listens for leases given back: the socket to watch, or -1. */
+int		 db_lease_listen(struct db *db);
+/* Reads what the socket had: how many leases were given back. */
+int		 db_lease_notified(struct db *db);
 
 /* db-totp.c */
 /* A user's second factor as stored (db.c migration 6). */
@@ -638,6 +643,10 @@ void		 pool_guest_save(struct guest *g, enum guest_state st);
 /* How the broker heard of a domain's power state: a lifecycle event, a
  * listing of the host's domains, or a reboot (the domain stays running). */
 enum power_news { POWER_EVENT, POWER_LISTED, POWER_REBOOTED };
+/* A host's listing of all its domains: guests gone from it are dropped
+ * (template) or out of service (shared). */
+void		 pool_host_listed(const char *host, const char *const *names,
+		    size_t n);
 time_t		 pool_guest_power(const char *host, const char *dom,
 		     enum virt_state st, enum power_news how);
 int		 pool_restore(void);

@@ -222,6 +222,9 @@ broker_sweep(evutil_socket_t fd, short ev, void *arg)
 	static time_t	last_purge;
 	time_t		now = time(NULL);
 
+	/* Resumed after a pause past the lease: not one step. */
+	if (!cluster_leading())
+		return;
 	session_sweep();
 	pool_maintain();
 	if (now - last_purge >= BROKER_PURGE_SECONDS) {

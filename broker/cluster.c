@@ -5,7 +5,8 @@
  * and GPU allocations, so each pool's maintenance, each disconnect action
  * and each allocation runs once. Leading is a lease in the database
  * (db-lease.c), renewed every third of lease_time; a standby takes it when
- * it runs out, loads the state the leader wrote and carries on, as a
+ * it runs out, or at once when the leader gives it back on its way out
+ * (LISTEN/NOTIFY), loads the state the leader wrote and carries on, as a
  * restarted broker does.
  *
  * Fencing: the leader counts its lease from the moment it asked for each
@@ -37,6 +38,9 @@
 static struct {
 	struct db	*db;		/* a connection of its own */
 	struct event	*timer;
+	struct event_base *base;
+	struct event	*wake;		/* a lease given back (NOTIFY) */
+	int		 wake_fd;
 	void		 (*lead)(void);
 	char		 id[128];	/* host:pid:random */
 	char		 url[256];	/* what standbys tell their clients */
@@ -145,12 +149,40 @@ cluster_try(void)
 }
 
 static void
+cluster_woken(evutil_socket_t fd, short ev, void *arg)
+{
+	if (db_lease_notified(cluster.db) > 0 && !cluster.leading) {
+		log_info("cluster: the leader gave the lease back");
+		cluster_try();
+	}
+}
+
+/* Hears of a lease given back at once, on the connection as it is now
+ * (made again after a loss, it has another socket). */
+static void
+cluster_listen(void)
+{
+	int	fd;
+
+	if ((fd = db_lease_listen(cluster.db)) == -1 || fd == cluster.wake_fd)
+		return;
+	if (cluster.wake != NULL)
+		event_free(cluster.wake);
+	cluster.wake = event_new(cluster.base, fd, EV_READ | EV_PERSIST,
+	    cluster_woken, NULL);
+	event_add(cluster.wake, NULL);
+	cluster.wake_fd = fd;
+}
+
+static void
 cluster_tick(evutil_socket_t fd, short ev, void *arg)
 {
 	if (cluster.leading)
 		cluster_renew();
-	else
+	else {
+		cluster_listen();
 		cluster_try();
+	}
 }
 
 void
@@ -183,6 +215,9 @@ cluster_start(struct event_base *base, void (*lead)(void))
 	tv.tv_usec = (c->lease_time % 3) * 333333;
 	cluster.timer = event_new(base, -1, EV_PERSIST, cluster_tick, NULL);
 	event_add(cluster.timer, &tv);
+	cluster.base = base;
+	cluster.wake_fd = -1;
+	cluster_listen();
 	log_info("cluster: broker %s on %s", cluster.id,
 	    db_name(cluster.db));
 	cluster_try();
@@ -194,6 +229,9 @@ cluster_stop(void)
 	if (cluster.timer != NULL)
 		event_free(cluster.timer);
 	cluster.timer = NULL;
+	if (cluster.wake != NULL)
+		event_free(cluster.wake);
+	cluster.wake = NULL;
 	/* A quick hand-over: the standby need not wait for it to run out. */
 	if (cluster.leading && cluster_may_act() &&
 	    db_lease_give_back(cluster.db, CLUSTER_LEASE, cluster.id,

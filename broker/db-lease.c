@@ -12,6 +12,9 @@
 #include "broker.h"
 #include "dbpriv.h"
 
+/* What a lease given back is announced on. */
+#define DB_LEASE_CHANNEL	"paprika_lease"
+
 /* Now in milliseconds, by the database server's clock. */
 #define DB_NOW_MS \
 	"(extract(epoch from clock_timestamp()) * 1000)::bigint"
@@ -69,7 +72,26 @@ int
 db_lease_give_back(struct db *db, const char *name, const char *holder,
     int64_t epoch)
 {
-	return sql_write(db->sql, "UPDATE leases SET expires = 0 WHERE "
+	int	rc;
+
+	rc = sql_write(db->sql, "UPDATE leases SET expires = 0 WHERE "
 	    "name = ? AND holder = ? AND epoch = ?", "ssi", name, holder,
 	    epoch);
+	/* Wakes the standbys (db_lease_listen) rather than their next poll. */
+	if (rc == 1)
+		sql_exec(db->sql, "NOTIFY " DB_LEASE_CHANNEL);
+	return rc;
+}
+
+int
+db_lease_listen(struct db *db)
+{
+	return sql_listen(db->sql, DB_LEASE_CHANNEL) == -1 ? -1 :
+	    sql_fd(db->sql);
+}
+
+int
+db_lease_notified(struct db *db)
+{
+	return sql_notified(db->sql);
 }

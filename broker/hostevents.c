@@ -3,7 +3,9 @@
  * What the libvirt hosts tell the broker, routed to the modules that care:
  * a host back up (sessions and GPU allocations check their guests again),
  * a guest's power state, SPICE clients coming and going, a reboot. Each
- * also reaches the helpdesk's live stream as a "domain" event.
+ * also reaches the helpdesk's live stream as a "domain" event. Only a
+ * leader acts on them: cluster_leading() stops a broker that lost its lease
+ * before it takes one step.
  */
 #include <time.h>
 
@@ -18,6 +20,8 @@ broker_host_up(struct virt_host *vh, int up, void *arg)
 {
 	const char	*name = virt_host_name(vh);
 
+	if (!cluster_leading())
+		return;
 	if (up) {
 		log_info("host %s: connected", name);
 		session_host_up(name);
@@ -53,6 +57,8 @@ broker_domain_state(struct virt_host *vh, const char *dom,
 	    state == VIRT_STATE_SHUTDOWN;
 	time_t	up_since;
 
+	if (!cluster_leading())
+		return;
 	if (!running)
 		ready_forget(virt_host_name(vh), dom);
 	session_domain_state(virt_host_name(vh), dom, running);
@@ -66,6 +72,8 @@ static void
 broker_graphics(struct virt_host *vh, const char *dom,
     enum virt_graphics_phase phase, const char *client, void *arg)
 {
+	if (!cluster_leading())
+		return;
 	session_graphics(virt_host_name(vh), dom, phase, client);
 }
 
@@ -76,6 +84,8 @@ broker_rebooted(struct virt_host *vh, const char *dom, void *arg)
 {
 	time_t	up_since;
 
+	if (!cluster_leading())
+		return;
 	ready_forget(virt_host_name(vh), dom);
 	up_since = pool_guest_power(virt_host_name(vh), dom,
 	    VIRT_STATE_RUNNING, POWER_REBOOTED);

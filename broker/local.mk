@@ -66,4 +66,4 @@ dist_pam_DATA = broker/pam.d/paprika
 # installed with the gateway's (gateway/local.mk) under the same names.
 dist_paprikadoc_DATA += broker/paprika-brokerd.conf \
 	broker/paprika-brokerd.service docs/broker.md \
-	docs/broker-api.md docs/gpu.md
+	docs/broker-api.md docs/gpu.md docs/scaling.md

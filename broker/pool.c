@@ -245,6 +245,36 @@ pool_broken(struct guest *g, const char *why)
 	    "desktop %s: %s", g->name, why);
 }
 
+/*
+ * A host's whole listing: a guest the pool holds that is not there any more
+ * (deleted by hand while the broker was down) is never handed out. A
+ * template pool's idle clone is forgotten, and the pool clones anew; a
+ * shared guest is out of service until an admin brings it back.
+ */
+void
+pool_host_listed(const char *host, const char *const *names, size_t n)
+{
+	struct guest	*g, *tmp;
+	size_t		 i;
+
+	HASH_ITER(hh, broker->guests, g, tmp) {
+		if (strcmp(g->host->name, host) != 0 || g->busy ||
+		    (g->state != GUEST_FREE && g->state != GUEST_SPARE))
+			continue;
+		for (i = 0; i < n; i++)
+			if (strcmp(names[i], g->name) == 0)
+				break;
+		if (i < n)
+			continue;
+		if (g->pool->kind == POOL_TEMPLATE) {
+			log_warnx("guest %s is gone from host %s: forgotten; "
+			    "the pool makes another", g->key, host);
+			pool_guest_remove(g);
+		} else
+			pool_broken(g, "it is not on its host any more");
+	}
+}
+
 /* A job's argument: the guest's key, as the guest may be gone. */
 static char *
 pool_ref(const struct guest *g)

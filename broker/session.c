@@ -668,6 +668,7 @@ session_reconcile_done(const struct virt_result *res, void *arg)
 	for (i = 0; i < res->ndomains; i++)
 		pool_guest_power(r->host, res->domain_names[i],
 		    res->domain_states[i], POWER_LISTED);
+	pool_host_listed(r->host, res->domain_names, res->ndomains);
 	HASH_ITER(hh, broker->sessions, s, tmp) {
 		if (strcmp(s->host->name, r->host) != 0)
 			continue;

@@ -338,6 +338,27 @@ pg_version_set(struct sql *db, int v)
 	return pg_exec(db, text);
 }
 
+static int
+pg_fd(struct sql *db)
+{
+	return PQsocket(db->conn);
+}
+
+static int
+pg_notified(struct sql *db)
+{
+	PGnotify	*n;
+	int		 count = 0;
+
+	if (PQconsumeInput(db->conn) == 0)
+		return 0;
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		count++;
+		PQfreemem(n);
+	}
+	return count;
+}
+
 const struct sql_driver sql_postgresql_driver = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -352,5 +373,7 @@ const struct sql_driver sql_postgresql_driver = {
 	.version = pg_version,
 	.migration_lock = pg_migration_lock,
 	.version_set = pg_version_set,
+	.fd = pg_fd,
+	.notified = pg_notified,
 	.begin = "BEGIN",
 };

@@ -282,6 +282,43 @@ sql_copy(struct sql *from, struct sql *to, const char *table,
 }
 
 int
+sql_listen(struct sql *db, const char *channel)
+{
+	char	text[128];
+
+	if (db->drv->fd == NULL)
+		return -1;
+	/* channel is the caller's constant, an identifier. */
+	snprintf(text, sizeof(text), "LISTEN %s", channel);
+	pthread_mutex_lock(&db->lock);
+	if (db->drv->exec(db, text) == -1) {
+		pthread_mutex_unlock(&db->lock);
+		return -1;
+	}
+	pthread_mutex_unlock(&db->lock);
+	return 0;
+}
+
+int
+sql_fd(struct sql *db)
+{
+	return db->drv->fd != NULL ? db->drv->fd(db) : -1;
+}
+
+int
+sql_notified(struct sql *db)
+{
+	int	n;
+
+	if (db->drv->notified == NULL)
+		return 0;
+	pthread_mutex_lock(&db->lock);
+	n = db->drv->notified(db);
+	pthread_mutex_unlock(&db->lock);
+	return n;
+}
+
+int
 sql_begin(struct sql *db)
 {
 	return sql_exec(db, db->drv->begin);

@@ -107,6 +107,17 @@ void		 sql_done(struct sql_rows *rows);
 long		 sql_copy(struct sql *from, struct sql *to, const char *table,
 		    const char *cols);
 
+/*
+ * PostgreSQL's LISTEN/NOTIFY, for a caller with an event loop: sql_listen
+ * asks for channel's notifications, sql_fd is the socket to watch for them
+ * (it changes when the connection is made again: listen again then), and
+ * sql_notified reads what arrived and returns how many notifications of
+ * any channel it held. SQLite has none: -1, -1 and 0.
+ */
+int		 sql_listen(struct sql *db, const char *channel);
+int		 sql_fd(struct sql *db);
+int		 sql_notified(struct sql *db);
+
 /* A write transaction: sql_begin, then sql_commit or sql_rollback. On
  * SQLite it takes the write lock at once (BEGIN IMMEDIATE). */
 int		 sql_begin(struct sql *db);

@@ -55,6 +55,9 @@ struct sql_driver {
 	 * migrations, then records version v. 0 or -1. */
 	int		 (*migration_lock)(struct sql *);
 	int		 (*version_set)(struct sql *, int v);
+	/* LISTEN/NOTIFY (NULL: none) */
+	int		 (*fd)(struct sql *);
+	int		 (*notified)(struct sql *);
 	const char	*begin;		/* the statement of sql_begin */
 };
 

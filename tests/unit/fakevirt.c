@@ -781,6 +781,20 @@ fakevirt_define(const char *host, const char *dom)
 	fake_dom_add(fake_host(host), dom);
 }
 
+void
+fakevirt_undefine(const char *host, const char *dom)
+{
+	struct fake_host	*fh = fake_host(host);
+	struct fake_dom		*d = fake_dom(fh, dom);
+	size_t			 i;
+
+	if (d == NULL)
+		return;
+	i = (size_t)(d - fh->doms);
+	memmove(d, d + 1, (fh->ndoms - i - 1) * sizeof(*d));
+	fh->ndoms--;
+}
+
 enum virt_state
 fakevirt_state(const char *host, const char *dom)
 {

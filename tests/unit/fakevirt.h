@@ -18,6 +18,9 @@ void		 fakevirt_reset(void);
 
 /* A domain on host, shut off, with a guest agent that answers. */
 void		 fakevirt_define(const char *host, const char *dom);
+/* Removes dom from host at once, as an admin's virsh undefine would:
+ * no event. */
+void		 fakevirt_undefine(const char *host, const char *dom);
 /* Whether dom exists on host, and its state (VIRT_STATE_MISSING). */
 enum virt_state	 fakevirt_state(const char *host, const char *dom);
 /* Sets dom's state as if someone else did, with libvirt's event. */

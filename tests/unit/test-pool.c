@@ -472,6 +472,47 @@ test_restart_keeps_clones(void **state)
 	    "lab-2");
 }
 
+/* A spare deleted by hand on its host while the broker was down: nobody
+ * is handed a desktop that is not there, and the pool makes a new spare. */
+static void
+test_restart_spare_vanished(void **state)
+{
+	uint64_t	a;
+
+	pool_maintain();
+	wait_guest("lab", "lab-1", GUEST_SPARE);
+	bt_settle();
+	bt_stop(1);
+	fakevirt_undefine(BT_HOST, "lab-1");
+	bt_reopen();
+	pool_maintain();
+	bt_settle();
+	a = bt_ready("alice", "lab");
+	assert_int_equal(fakevirt_state(BT_HOST, session_find(a)->guest),
+	    VIRT_STATE_RUNNING);
+}
+
+/* A shared pool's guest deleted by hand while the broker was down is out
+ * of service, saying why, and users get the other one. */
+static void
+test_restart_shared_vanished(void **state)
+{
+	struct guest	*g;
+	uint64_t	 a;
+
+	bt_ready("alice", "office");
+	end(bt_ready("alice", "office"));
+	wait_guest("office", "d1", GUEST_FREE);
+	bt_stop(1);
+	fakevirt_undefine(BT_HOST, "d1");
+	bt_reopen();
+	wait_guest("office", "d1", GUEST_BROKEN);
+	assert_non_null(g = guest("office", "d1"));
+	assert_string_equal(g->error, "it is not on its host any more");
+	a = bt_ready("bob", "office");
+	assert_string_equal(session_find(a)->guest, "d2");
+}
+
 /* A spare's creation was interrupted by a restart after the host made
  * it: at start it is deleted and a new spare is made. */
 /*
@@ -663,6 +704,8 @@ main(void)
 		T(test_placement_host_back),
 		T(test_restart_keeps_clones),
 		T(test_restart_while_cloning),
+		T(test_restart_spare_vanished),
+		T(test_restart_shared_vanished),
 		T(test_restart_session_gone),
 		T(test_shared_lending),
 		T(test_shared_no_snapshot),
