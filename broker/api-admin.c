@@ -157,7 +157,14 @@ api_gpu_allocated_to(void *arg, const char *device)
 static int
 api_gpu_quarantined(void *arg, const char *device, char *reason, size_t len)
 {
-	return gpualloc_quarantined(arg, device, reason, len);
+	return db_gpu_out_of_service(broker->db, arg, device, reason, len);
+}
+
+static void
+api_gpu_quarantines(void *arg, void (*cb)(void *, const char *,
+    const char *), void *cbarg)
+{
+	db_gpu_quarantine_each(broker->db, arg, cb, cbarg);
 }
 
 static void
@@ -175,7 +182,8 @@ api_gpus_scanned(const struct virt_result *res, void *arg)
 	struct api_gpus		*g = gh->g;
 	json_t			*o = json_array_get(g->hosts, gh->index);
 	struct gpujson_state	 st = { api_gpu_allocated_to,
-				    api_gpu_quarantined, NULL };
+				    api_gpu_quarantined, api_gpu_quarantines,
+				    NULL };
 
 	st.arg = (void *)json_string_value(json_object_get(o, "name"));
 	if (!res->ok)

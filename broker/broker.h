@@ -437,6 +437,15 @@ int		 db_gpu_quarantine_put(struct db *db, const char *host,
  * not, -1 on error (callers treat it as quarantined). */
 int		 db_gpu_quarantined(struct db *db, const char *host,
 		    const char *device, char *reason, size_t len);
+/* The same, failing closed: 1 with reason filled when quarantined or
+ * when that cannot be read, 0 when in service. Every check before a
+ * device is given or shown as usable goes through it. */
+int		 db_gpu_out_of_service(struct db *db, const char *host,
+		    const char *device, char *reason, size_t len);
+/* Calls cb(arg, device, reason) for each device host has quarantined;
+ * 0, or -1. */
+int		 db_gpu_quarantine_each(struct db *db, const char *host,
+		    void (*cb)(void *, const char *, const char *), void *arg);
 /* Rows deleted (0: it was not quarantined), or -1. */
 int		 db_gpu_quarantine_del(struct db *db, const char *host,
 		    const char *device);
@@ -692,10 +701,6 @@ const struct gpu_alloc *gpualloc_of(const char *host, const char *device);
 /* Puts a quarantined device back in service: 1, 0 when it was not
  * quarantined, -1 on error. */
 int		 gpualloc_clear(const char *host, const char *device);
-/* Whether device of host is out of service: 1 with reason filled (also
- * when the quarantine cannot be read: fails closed), 0 when not. */
-int		 gpualloc_quarantined(const char *host, const char *device,
-		    char *reason, size_t len);
 
 /* grant.c */
 /* Mints a connection for a ready session: a fresh SPICE password on the

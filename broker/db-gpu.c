@@ -82,6 +82,41 @@ db_gpu_quarantined(struct db *db, const char *host, const char *device,
 	return rc;
 }
 
+/*
+ * Whether device of host is out of service: 1 with reason filled, also
+ * when its quarantine cannot be read (a card that may be broken must not
+ * reach a user because the state failed), 0 when not.
+ */
+int
+db_gpu_out_of_service(struct db *db, const char *host, const char *device,
+    char *reason, size_t len)
+{
+	int	rc;
+
+	if ((rc = db_gpu_quarantined(db, host, device, reason, len)) != -1)
+		return rc;
+	strlcpy(reason, "its quarantine cannot be read, so it stays out of "
+	    "service", len);
+	return 1;
+}
+
+int
+db_gpu_quarantine_each(struct db *db, const char *host,
+    void (*cb)(void *, const char *, const char *), void *arg)
+{
+	struct sql_rows	*r;
+	int		 rc;
+
+	r = sql_query(db->sql, "SELECT device, reason FROM gpu_quarantine "
+	    "WHERE host = ? ORDER BY device", "s", host);
+	if (r == NULL)
+		return -1;
+	while ((rc = sql_next(r)) == 1)
+		cb(arg, sql_text(r, 0), sql_text(r, 1));
+	sql_done(r);
+	return rc == 0 ? 0 : -1;
+}
+
 int
 db_gpu_quarantine_del(struct db *db, const char *host, const char *device)
 {

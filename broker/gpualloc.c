@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
+#include <time.h>
 
 #include "broker.h"
 #include "log.h"
@@ -63,24 +63,6 @@ gpualloc_find(const char *host, const char *device)
 	gpualloc_key(key, sizeof(key), host, device);
 	HASH_FIND_STR(broker->gpu_allocs, key, a);
 	return a;
-}
-
-/*
- * Whether device of host is out of service (reason filled). A quarantine
- * the broker cannot read keeps the device out: a card that may be broken
- * must not reach a user because SQLite failed.
- */
-int
-gpualloc_quarantined(const char *host, const char *device, char *reason,
-    size_t len)
-{
-	int	rc;
-
-	if ((rc = db_gpu_quarantined(broker->db, host, device, reason,
-	    len)) == -1)
-		strlcpy(reason, "the broker cannot read its quarantine list",
-		    len);
-	return rc != 0;
 }
 
 static void
@@ -209,6 +191,76 @@ gpualloc_matches(const struct conf_gpu *g, const struct gpu_pci_dev *d)
 	return 0;
 }
 
+static void
+gpualloc_quarantine(const char *host, const char *device, const char *why,
+    const char *guest)
+{
+	if (db_gpu_quarantine_put(broker->db, host, device, why) == -1)
+		log_warnx("GPU %s on %s: could not save its quarantine",
+		    device, host);
+	log_warnx("GPU %s on %s is quarantined: %s", device, host, why);
+	broker_audit("broker", NULL, "gpu quarantine", host, "ok",
+	    "GPU %s (starting %s): %s", device, guest, why);
+}
+
+/*
+ * Whether the last inventory of host had addr: then a scan without it
+ * means it vanished, rather than a pool naming a device never there.
+ */
+static int
+gpualloc_had(const char *host, const char *addr)
+{
+	struct gpu_cache	*c;
+	struct gpu_addr		 a;
+
+	HASH_FIND_STR(gpualloc_cache, host, c);
+	return c != NULL && gpu_addr_parse(addr, &a) == 0 &&
+	    gpu_find(&c->inv, &a) != NULL;
+}
+
+/* The quarantine's reason for a device that host does not have (now). */
+static void
+gpualloc_gone_reason(const char *host, int vanished, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		now = time(NULL);
+	char		when[32] = "an unknown time";
+
+	if (gmtime_r(&now, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (vanished)
+		snprintf(buf, len, "it vanished from host %s: not among its "
+		    "PCI devices at %s", host, when);
+	else
+		snprintf(buf, len, "it is not among the PCI devices of host "
+		    "%s at %s (unplugged, or never there)", host, when);
+}
+
+/*
+ * A device that st's pool names is not on its host (unplugged, fallen off
+ * the bus, or a wrong address): quarantined, so that it stays out of
+ * service, and listed, until an admin clears it, even once it is back.
+ * The broker cannot tell a card that comes and goes from a good one.
+ * why says so for the refusal ("vanished ...", or "quarantined: ...").
+ */
+static void
+gpualloc_vanished(const struct gpu_start *st, const char *addr, char *why,
+    size_t len)
+{
+	char	reason[200];
+	int	had = gpualloc_had(st->host, addr);
+
+	if (db_gpu_out_of_service(broker->db, st->host, addr, reason,
+	    sizeof(reason))) {
+		snprintf(why, len, "quarantined: %s", reason);
+		return;
+	}
+	gpualloc_gone_reason(st->host, had, reason, sizeof(reason));
+	gpualloc_quarantine(st->host, addr, reason, st->guest);
+	snprintf(why, len, "%s host %s and is quarantined until an admin "
+	    "clears it", had ? "vanished from" : "is not on", st->host);
+}
+
 /*
  * Why d cannot go to st's guest now, or "" when it can: given to another
  * guest, quarantined, or unfit (gpu_check's sentence).
@@ -228,7 +280,7 @@ gpualloc_why_not(const struct gpu_start *st, const struct conf_gpu *g,
 		snprintf(why, len, "given to desktop %s", a->guest);
 		return;
 	}
-	if (gpualloc_quarantined(st->host, addr, reason,
+	if (db_gpu_out_of_service(broker->db, st->host, addr, reason,
 	    sizeof(reason))) {
 		snprintf(why, len, "quarantined: %s", reason);
 		return;
@@ -250,12 +302,17 @@ gpualloc_refusal(const struct gpu_start *st, size_t nseen,
 	    (strncmp(one_why, "given", 5) == 0 ||
 	    strncmp(one_why, "quarantined", 11) == 0))
 		snprintf(err, len, "GPU %s is %s", one_addr, one_why);
+	else if (nseen == 1 && p->gpu.count == 1 &&
+	    (strncmp(one_why, "vanished", 8) == 0 ||
+	    strncmp(one_why, "is not on", 9) == 0))
+		snprintf(err, len, "GPU %s %s", one_addr, one_why);
 	else if (nseen == 1 && p->gpu.count == 1)
 		snprintf(err, len, "GPU %s cannot be used: %s", one_addr,
 		    one_why);
 	else if (nseen == 0 && p->gpu.ndevices == 1) {
 		gpu_addr_format(&p->gpu.devices[0], addr, sizeof(addr));
-		snprintf(err, len, "GPU %s is not on host %s", addr, st->host);
+		snprintf(err, len, "GPU %s on host %s is not a display device "
+		    "that pool %s may use", addr, st->host, st->pool);
 	} else if (nseen == 0)
 		snprintf(err, len, "host %s has no GPU that pool %s may use",
 		    st->host, st->pool);
@@ -280,6 +337,14 @@ gpualloc_pick_pci(const struct gpu_start *st, const struct conf_pool *p,
 	char				 one_why[256] = "";
 	size_t				 i, j, n, npicked = 0, nseen = 0;
 
+	for (i = 0; i < p->gpu.ndevices; i++) {
+		if (gpu_find(inv, &p->gpu.devices[i]) != NULL)
+			continue;
+		nseen++;
+		gpu_addr_format(&p->gpu.devices[i], one_addr,
+		    sizeof(one_addr));
+		gpualloc_vanished(st, one_addr, one_why, sizeof(one_why));
+	}
 	for (i = 0; i < inv->ndevs && npicked < p->gpu.count; i++) {
 		d = &inv->devs[i];
 		if (!gpu_is_display(d) || !gpualloc_matches(&p->gpu, d))
@@ -370,7 +435,7 @@ gpualloc_pick_mdev(const struct gpu_start *st, const struct conf_pool *p,
 			continue;
 		nseen++;
 		gpu_addr_format(&d->addr, addr, sizeof(addr));
-		if (gpualloc_quarantined(st->host, addr, reason,
+		if (db_gpu_out_of_service(broker->db, st->host, addr, reason,
 		    sizeof(reason))) {
 			snprintf(one, sizeof(one), "GPU %s is quarantined: %s",
 			    addr, reason);
@@ -455,22 +520,11 @@ gpualloc_fail(struct gpu_start *st, const char *fmt, ...)
 }
 
 static void
-gpualloc_quarantine(const char *host, const char *device, const char *why,
-    const char *guest)
-{
-	if (db_gpu_quarantine_put(broker->db, host, device, why) == -1)
-		log_warnx("GPU %s on %s: could not save its quarantine",
-		    device, host);
-	log_warnx("GPU %s on %s is quarantined: %s", device, host, why);
-	broker_audit("broker", NULL, "gpu quarantine", host, "ok",
-	    "GPU %s (starting %s): %s", device, guest, why);
-}
-
-static void
 gpualloc_started(const struct virt_result *res, void *arg)
 {
 	struct gpu_start	*st = arg;
 	struct gpu_alloc	*a, *tmp;
+	char			 reason[200];
 
 	if (res->ok) {
 		HASH_ITER(hh, broker->gpu_allocs, a, tmp)
@@ -486,6 +540,14 @@ gpualloc_started(const struct virt_result *res, void *arg)
 	if (res->blamed[0] == '\0') {
 		st->done(res, st->arg);
 		free(st);
+		return;
+	}
+	if (res->blamed_gone) {
+		gpualloc_gone_reason(st->host, 1, reason, sizeof(reason));
+		gpualloc_quarantine(st->host, res->blamed, reason, st->guest);
+		gpualloc_fail(st, "GPU %s vanished from host %s and is "
+		    "quarantined until an admin clears it", res->blamed,
+		    st->host);
 		return;
 	}
 	gpualloc_quarantine(st->host, res->blamed, res->error, st->guest);
@@ -574,10 +636,10 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 		free(st);
 		return;
 	}
-	gpualloc_remember(st->host, res->gpus);
 	if (res->state == VIRT_STATE_RUNNING ||
 	    res->state == VIRT_STATE_PAUSED ||
 	    res->state == VIRT_STATE_STARTING) {
+		gpualloc_remember(st->host, res->gpus);
 		gpualloc_adopt(st, res->gpus);
 		st->done(res, st->arg);
 		free(st);
@@ -593,6 +655,8 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 	else
 		rc = gpualloc_pick_pci(st, p, res->gpus, &plan, err,
 		    sizeof(err));
+	/* Only now: the pick compares the host with its last inventory. */
+	gpualloc_remember(st->host, res->gpus);
 	if (rc == -1) {
 		gpualloc_fail(st, "%s", err);
 		return;

@@ -61,18 +61,22 @@ gpus_quarantined(void *arg, const char *device, char *reason, size_t len)
 {
 	struct gpus_host	*h = arg;
 
-	if (h->state == NULL || h->state->db == NULL || len == 0)
+	if (h->state == NULL || h->state->db == NULL)
 		return 0;
-	reason[0] = '\0';
-	/* One whose quarantine cannot be read is out of service, as the
-	 * broker treats it. */
-	if (db_gpu_quarantined(h->state->db, h->name, device, reason,
-	    len) != 0) {
-		if (reason[0] == '\0')
-			strlcpy(reason, "its quarantine cannot be read", len);
-		return 1;
-	}
-	return 0;
+	return db_gpu_out_of_service(h->state->db, h->name, device, reason,
+	    len);
+}
+
+static void
+gpus_quarantines(void *arg, void (*cb)(void *, const char *, const char *),
+    void *cbarg)
+{
+	struct gpus_host	*h = arg;
+
+	if (h->state != NULL && h->state->db != NULL &&
+	    db_gpu_quarantine_each(h->state->db, h->name, cb, cbarg) == -1)
+		fprintf(stderr, "paprikactl: cannot list the quarantined GPUs "
+		    "of host %s\n", h->name);
 }
 
 static void
@@ -107,7 +111,7 @@ gpus_host(const char *name, const char *uri, struct gpus_state *state)
 {
 	struct gpus_host	 h = { name, state };
 	struct gpujson_state	 st = { gpus_allocated_to, gpus_quarantined,
-				    &h };
+				    gpus_quarantines, &h };
 	struct gpu_inventory	 inv;
 	unsigned long long	 committed;
 	virConnectPtr		 conn;
@@ -155,6 +159,11 @@ gpus_print_device(json_t *d)
 	json_t	*t;
 	size_t	 i;
 
+	if (strcmp(gpus_str(d, "verdict"), "missing") == 0) {
+		printf("  %s  not on the host\n    missing: %s\n",
+		    gpus_str(d, "address"), gpus_str(d, "reason"));
+		return;
+	}
 	printf("  %s  %s %s [%s:%s]  %s  IOMMU group %lld (%zu device%s)",
 	    gpus_str(d, "address"), gpus_str(d, "vendor"),
 	    gpus_str(d, "product"), gpus_str(d, "vendor_id"),

@@ -459,7 +459,8 @@
                            "aria-label": label });
     b.addEventListener("click", function () {
       confirmThen("Put GPU " + g.address + " on host " + host + " back in service? It was " +
-                  "quarantined because: " + (g.reason || "a start failed") + ".", function () {
+                  "quarantined because: " + (g.reason || "a start failed").replace(/^quarantined: /, "") +
+                  ".", function () {
         say($("hd-error"), "");
         api("POST", "/api/v1/gpus/" + encodeURIComponent(host) + "/" +
             encodeURIComponent(g.address) + "/clear").then(function (res) {
@@ -480,6 +481,7 @@
       (h.gpus || []).forEach(function (g) {
         n.all++;
         if (g.verdict in n) n[g.verdict]++;
+        if (g.verdict === "missing") n.quarantined++;
         tbody.appendChild(el("tr", { "data-gpu": h.name + "/" + g.address, "data-verdict": g.verdict }, [
           el("th", { scope: "row", text: g.address }),
           el("td", { text: [g.vendor, g.product].filter(Boolean).join(" ") }),
@@ -487,7 +489,9 @@
           el("td", { text: g.iommu_group === undefined ? "" : String(g.iommu_group) }),
           el("td", { class: "state " + g.verdict, text: g.verdict }),
           el("td", { class: "detail", text: gpuDetail(g) }),
-          el("td", { class: "acts" }, [g.verdict === "quarantined" ? clearButton(h.name, g) : null])]));
+          // A missing GPU is a quarantined one its host no longer has.
+          el("td", { class: "acts" }, [g.verdict === "quarantined" || g.verdict === "missing" ?
+                                       clearButton(h.name, g) : null])]));
       });
       box.appendChild(el("div", { class: "pool" }, [
         el("h3", { text: title }),

@@ -97,16 +97,45 @@ gpujson_device(const struct gpu_inventory *inv, const struct gpu_pci_dev *d,
 	return o;
 }
 
+struct gpujson_missing {
+	const struct gpu_inventory	*inv;
+	json_t				*list;
+};
+
+/* A quarantined device: listed when the host no longer has it (it
+ * vanished; it stays out of service until an admin clears it). Mediated
+ * devices (a UUID, not an address) are not PCI functions of the host. */
+static void
+gpujson_missing(void *arg, const char *device, const char *reason)
+{
+	struct gpujson_missing	*m = arg;
+	struct gpu_addr		 a;
+	char			 addr[GPU_ADDR_LEN];
+
+	if (gpu_addr_parse(device, &a) == -1 || gpu_find(m->inv, &a) != NULL)
+		return;
+	gpu_addr_format(&a, addr, sizeof(addr));
+	json_array_append_new(m->list, json_pack("{s:s,s:s,s:o}", "address",
+	    addr, "verdict", "missing", "reason", json_sprintf("quarantined: "
+	    "%s", reason)));
+}
+
 json_t *
 gpujson_inventory(const struct gpu_inventory *inv,
     const struct gpujson_state *st)
 {
-	json_t	*list = json_array();
-	size_t	 i;
+	struct gpujson_missing	 m;
+	json_t			*list = json_array();
+	size_t			 i;
 
 	for (i = 0; i < inv->ndevs; i++)
 		if (gpu_is_display(&inv->devs[i]))
 			json_array_append_new(list, gpujson_device(inv,
 			    &inv->devs[i], st));
+	if (st != NULL && st->quarantines != NULL) {
+		m.inv = inv;
+		m.list = list;
+		st->quarantines(st->arg, gpujson_missing, &m);
+	}
 	return list;
 }

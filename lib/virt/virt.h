@@ -103,6 +103,7 @@ struct virt_result {
 	unsigned long long	 dom_memory;	/* the domain's maximum */
 	/* virt_start_prepared: the device a failure is blamed on, or "" */
 	char			 blamed[GPU_UUID_LEN];
+	int			 blamed_gone;	/* it is not on the host */
 };
 
 /* What virt_start_prepared writes into a definition before the start:

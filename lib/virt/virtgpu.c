@@ -208,6 +208,8 @@ virt_gpu_check(struct virt_job *job, struct gpu_inventory *inv)
 		if ((d = gpu_find(inv, &o->pci[i])) == NULL) {
 			virt_seterror(job, "GPU %s is not on host %s: no such "
 			    "PCI device", addr, job->h->name);
+			strlcpy(job->res.blamed, addr, sizeof(job->res.blamed));
+			job->res.blamed_gone = 1;
 			return -1;
 		}
 		if (i == 0 && gpu_check(inv, d, job->dom, job->plan.detach,

@@ -25,7 +25,9 @@ assignable again.
 Real failures: a device whose IOMMU group another program holds open
 (outside libvirt, so no check before the start can see it) fails the start
 in QEMU, and the broker quarantines it in words until an admin clears it; a
-device hot-unplugged from the outer QEMU is reported missing by name.
+device hot-unplugged from the outer QEMU fails the next start by name and is
+quarantined, listed as missing while it is gone and as quarantined once a
+display device is plugged back in at its address, until an admin clears it.
 
 The same host booted without the IOMMU has no groups: every display device
 is no-iommu."""
@@ -267,10 +269,45 @@ def failures(d, host, helpdesk):
 
     host.unplug("display")
     err = session_error(d, demo, pool)
-    check(err and f"GPU {device} is not on host gpu" in err,
-          "a device unplugged from the outer QEMU: the start is refused, naming it", err)
+    check(err and err.endswith(f": GPU {device} vanished from host gpu and is quarantined until "
+                               "an admin clears it"),
+          "a device unplugged from the outer QEMU: the start is refused, naming it, and the "
+          "device is quarantined", err)
     st, inv = inventory(d, helpdesk)
-    check(st == 200 and device not in inv, "and the inventory no longer lists it", inv)
+    g = inv.get(device, {})
+    check(st == 200 and g.get("verdict") == "missing" and re.fullmatch(
+        r"quarantined: it vanished from host gpu: not among its PCI devices at "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", g.get("reason", "")),
+          "GET /api/v1/gpus still lists it, missing, with the quarantine's reason and time", g)
+    verdicts = paprikactl_json(d)
+    check(isinstance(verdicts, dict) and verdicts.get(device) == "missing",
+          "paprikactl gpus --json lists it as missing too", verdicts)
+    st, body, _ = d.api("GET", "/api/v1/audit?limit=50", token=helpdesk)
+    quarantines = [e for e in body.get("entries", body.get("audit", []))
+                   if e.get("action") == "gpu quarantine"]
+    check(st == 200 and len(quarantines) == 2 and "vanished" in json.dumps(quarantines),
+          "the quarantine is in the audit log, with why", quarantines)
+    err = session_error(d, demo, pool)
+    check(err and f": GPU {device} is quarantined: it vanished from host gpu: not among its PCI "
+          "devices at " in err,
+          "the next start is refused, naming the quarantine", err)
+
+    # A display device again at its address (a card put back in its slot).
+    host.plug("display", "secondary-vga")
+
+    def back():
+        return inventory(d, helpdesk)[1].get(device, {}).get("verdict") == "quarantined"
+    check(wait_until(back, 60),
+          "a display device plugged back in at its address is listed again, still quarantined",
+          inventory(d, helpdesk)[1].get(device))
+    err = session_error(d, demo, pool)
+    check(err and f"GPU {device} is quarantined: it vanished" in err,
+          "and a start is still refused until an admin clears it", err)
+    st, body, _ = d.api("POST", f"/api/v1/gpus/gpu/{device}/clear", token=admin)
+    check(st == 200, "an admin clears it", (st, body))
+    st, inv = inventory(d, helpdesk)
+    check(inv.get(device, {}).get("verdict") == "assignable", "and it is assignable again",
+          inv.get(device))
 
 
 def without_iommu(d, guest_dir, broker_dn, helpdesk_pw):

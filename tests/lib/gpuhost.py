@@ -39,6 +39,9 @@ import images
 QEMU = "qemu-system-x86_64"
 # QEMU ids of the display devices, for screendump and device_del.
 DISPLAYS = {"0000:00:05.0": "vga", "0000:01:00.0": "display", "0000:00:07.0": "vga2"}
+# The one behind a root port, that can be unplugged: its QEMU device, the
+# port it sits on, its address on the level-1 host.
+PLUGGABLE = {"display": ("bochs-display", "port1", "0000:01:00.0")}
 STAGE2 = os.path.join(top_srcdir, "demo", "agent-guest", "gpuhost-stage2.sh")
 READY = "gpuhost: ready"
 # A level-2 desktop is the demo guests' definition with the GPU guest's boot
@@ -145,7 +148,7 @@ class GpuHost:
                 "-device", "intel-hda,id=hda,addr=5.1",
                 "-device", "hda-duplex,audiodev=snd",
                 "-device", "pcie-root-port,id=port1,bus=pcie.0,addr=4.0,chassis=1",
-                "-device", "bochs-display,id=display,bus=port1",
+                "-device", "{0},id=display,bus={1}".format(*PLUGGABLE["display"]),
                 "-device", "secondary-vga,id=vga2,addr=7.0,multifunction=on",
                 "-device", "usb-ehci,id=ehci,addr=7.1",
                 "-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,"
@@ -250,6 +253,21 @@ class GpuHost:
         while any(d.get("qdev_id") == qemu_id for d in self._pci_devices()):
             if time.monotonic() > deadline:
                 raise GpuHostError(f"{qemu_id} was not unplugged in {timeout} s")
+            time.sleep(0.5)
+
+    def plug(self, qemu_id, driver, timeout=60):
+        """Hot-plugs a device of QEMU model driver into the slot qemu_id
+        (PLUGGABLE) was unplugged from: a card put back at the same address.
+        Not the same model: QEMU 7.2 keeps an unplugged display device's
+        console, and with it its video memory, so the same model in the same
+        slot aborts ("RAMBlock ... already registered"). Returns once the
+        level-1 kernel has it in sysfs."""
+        _, bus, address = PLUGGABLE[qemu_id]
+        self.qmp("device_add", driver=driver, id=f"{qemu_id}-back", bus=bus)
+        deadline = time.monotonic() + timeout
+        while self.shell(f"test -e /sys/bus/pci/devices/{address}/config")[0] != 0:
+            if time.monotonic() > deadline:
+                raise GpuHostError(f"{driver} was not at {address} in {timeout} s")
             time.sleep(0.5)
 
     def _pci_devices(self):

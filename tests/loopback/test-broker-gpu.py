@@ -375,9 +375,18 @@ def check_real_host(d, lv, helpdesk, carol):
     st, body, _ = connect(d, carol, "absent")
     s = settled(d, helpdesk, "carol", "absent")
     check(s and s["state"] == "failed" and
-          s["error"] == "GPU 0000:41:00.0 is not on host real",
-          "starting a guest whose GPU is absent fails with the broker's own sentence",
-          (st, body, s))
+          s["error"] == "GPU 0000:41:00.0 is not on host real and is quarantined until an admin "
+          "clears it",
+          "starting a guest whose GPU is absent fails with the broker's own sentence, and "
+          "quarantines the address", (st, body, s))
+    st, body, _ = d.api("GET", "/api/v1/gpus", token=helpdesk)
+    real = next((h for h in body.get("hosts", []) if h["name"] == "real"), {})
+    gone = real.get("gpus") or [{}]
+    check(len(real.get("gpus", [])) == 1 and gone[0].get("address") == "0000:41:00.0"
+          and gone[0].get("verdict") == "missing"
+          and gone[0].get("reason", "").startswith("quarantined: it is not among the PCI devices "
+                                                  "of host real at "),
+          "the inventory lists the quarantined address as missing, with the reason", real)
     db = sqlite3.connect(f"file:{d.work}/broker.db?mode=ro", uri=True)
     rows = db.execute("SELECT host, device, guest FROM gpu_allocs WHERE host = 'real'").fetchall()
     db.close()

@@ -22,7 +22,9 @@ libvirt's test driver (no guest runs, so no thumbnail has pixels).
   (tests/fixtures/gpu-host.xml) with its verdicts; a vGPU start that fails
   quarantines its card, which shows in the table with the reason without a
   reload, and Clear (after a confirmation naming the card) puts it back,
-  audited. A helpdesk account that is not admin gets no GPU section.
+  audited; a start that finds its card gone from the host quarantines it,
+  and the board lists it as missing, with why, until Clear takes it away.
+  A helpdesk account that is not admin gets no GPU section.
 - A user-role account sees no board (the page says so) and gets 403 from
   every route the page uses.
 - No console error or CSP violation. Screenshots are kept in the work
@@ -65,7 +67,16 @@ host = gpu
 assign = demo=gpu-desk5
 gpu = mdev
 mdev_type = nvidia-231
+
+[pool gone]
+kind = static
+host = gpu
+assign = demo=gpu-desk1
+gpu = passthrough
+gpu_devices = 0000:4f:00.0
 """
+# The card pool gone names, which the host does not have.
+GONE_ROW = 'tr[data-gpu="gpu/0000:4f:00.0"]'
 ROUNDS = 6
 ROUTES = ["/api/v1/pools", "/api/v1/sessions", "/api/v1/users/demo", "/api/v1/audit",
           "/api/v1/events", "/api/v1/audit/export?format=csv"]
@@ -252,6 +263,23 @@ def gpus(d, b, demo):
           body["audit"][0]["result"] == "ok", "Clear puts it back in service, audited as the admin",
           body)
     d.api("POST", "/api/v1/desktops/vgpu/end", token=demo)
+
+    check(b.text(GONE_ROW) is None, "a card the host lacks is not listed before a start looks "
+          "for it")
+    d.api("POST", "/api/v1/desktops/gone/connect", token=demo)
+    detail = b.wait(f'{GONE_ROW}[data-verdict="missing"] .detail',
+                    re="not among the PCI devices of host gpu", timeout=30)
+    check(detail.startswith("quarantined: "), "a start that finds its card gone from the host "
+          "lists the card as missing, quarantined, with why, without a reload", detail)
+    check("1 quarantined" in b.text("#gpus-summary"), "and counts it as quarantined",
+          b.text("#gpus-summary"))
+    b.click(f'{GONE_ROW} button[aria-label="Clear quarantine of 0000:4f:00.0 on gpu"]')
+    confirm(b, ["0000:4f:00.0", "gpu", "because: it is not among the PCI devices"])
+    b.until(f"return document.querySelector('{GONE_ROW}') === null;",
+            what="the missing card's row gone")
+    check("0 quarantined" in b.text("#gpus-summary"),
+          "Clear on a missing card leaves nothing to list", b.text("#gpus-summary"))
+    d.api("POST", "/api/v1/desktops/gone/end", token=demo)
 
 
 def not_admin(d, b):

@@ -180,6 +180,26 @@ fakevirt_nodedev(const char *host, const char *xml)
 	fh->nodedevs[fh->nnodedevs++] = xstrdup(xml);
 }
 
+void
+fakevirt_nodedev_remove(const char *host, const char *name)
+{
+	struct fake_host	*fh = fake_host(host);
+	char			 tag[128];
+	size_t			 i;
+
+	snprintf(tag, sizeof(tag), "<name>%s</name>", name);
+	for (i = 0; i < fh->nnodedevs; i++) {
+		if (strstr(fh->nodedevs[i], tag) == NULL)
+			continue;
+		free(fh->nodedevs[i]);
+		memmove(&fh->nodedevs[i], &fh->nodedevs[i + 1],
+		    (fh->nnodedevs - i - 1) * sizeof(fh->nodedevs[0]));
+		fh->nnodedevs--;
+		return;
+	}
+	abort();	/* the test named a device the host never had */
+}
+
 const char *
 fakevirt_log(const char *host)
 {

@@ -227,6 +227,36 @@ fake_inventory(struct fake_host *fh, unsigned long long *committed,
 	return inv;
 }
 
+/* Whether the plan names a PCI function the host lacks (it vanished since
+ * the scan): then res says so and blames it, as virt_gpu_check does. */
+static int
+fake_start_gone(struct fake_host *fh, const struct fake_item *it,
+    struct virt_result *res)
+{
+	struct gpu_inventory	*inv;
+	unsigned long long	 committed;
+	char			 addr[GPU_ADDR_LEN];
+	size_t			 i;
+	int			 gone = 0;
+
+	if ((inv = fake_inventory(fh, &committed, res->error,
+	    sizeof(res->error))) == NULL)
+		abort();
+	for (i = 0; i < it->plan.xml.npci && !gone; i++) {
+		if (gpu_find(inv, &it->plan.xml.pci[i]) != NULL)
+			continue;
+		gpu_addr_format(&it->plan.xml.pci[i], addr, sizeof(addr));
+		res->ok = 0;
+		snprintf(res->error, sizeof(res->error), "GPU %s is not on "
+		    "host %s: no such PCI device", addr, fh->name);
+		strlcpy(res->blamed, addr, sizeof(res->blamed));
+		res->blamed_gone = gone = 1;
+	}
+	gpu_inventory_free(inv);
+	free(inv);
+	return gone;
+}
+
 static void
 fake_start(struct fake_host *fh, struct fake_item *it, struct fake_dom *d,
     struct virt_result *res)
@@ -234,6 +264,8 @@ fake_start(struct fake_host *fh, struct fake_item *it, struct fake_dom *d,
 	size_t	i;
 
 	if (fake_running(d->state))
+		return;
+	if (strcmp(it->op, "start") == 0 && fake_start_gone(fh, it, res))
 		return;
 	if (strcmp(it->op, "start") == 0 && it->plan.xml.npci > 0) {
 		for (i = 0; i < it->plan.xml.npci; i++)

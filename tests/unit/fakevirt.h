@@ -53,6 +53,9 @@ unsigned	 fakevirt_pending(const char *host);
 
 /* A PCI function of host, as virNodeDeviceGetXMLDesc gives it. */
 void		 fakevirt_nodedev(const char *host, const char *xml);
+/* The function named name ("pci_0000_41_00_0") leaves host, as a card
+ * unplugged; fakevirt_nodedev brings it back. */
+void		 fakevirt_nodedev_remove(const char *host, const char *name);
 
 /*
  * What the host was asked, one line per job as "op dom[ arg]", in the

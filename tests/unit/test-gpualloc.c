@@ -2,7 +2,9 @@
 /*
  * Unit tests for the broker's GPU allocation (gpualloc.c) on the fake
  * hosts: one card, two users at once; the card given back when the
- * desktop stops; a start that blames the card quarantines it; a restart
+ * desktop stops; a start that blames the card quarantines it, and so does
+ * one that finds the card gone from its host, which then lists it as
+ * missing; a restart
  * reloads the allocations and gives back those of desktops that stopped.
  */
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 
 #include "brokertest.h"
 #include "fakevirt.h"
+#include "gpujson.h"
 #include "unit.h"
 
 #define CARD	"0000:41:00.0"
@@ -25,7 +28,10 @@ static const char conf[] =
     "[gateway gw]\nproxy = http://gw.example:3128\n"
     "[host hv1]\nuri = fake:///hv1\n"
     "[pool gpu]\nkind = shared\nhost = hv1\nguests = g1, g2\n"
-    "users = alice, bob\nready_when = agent\ngpu = passthrough\n";
+    "users = alice, bob\nready_when = agent\ngpu = passthrough\n"
+    "[pool pinned]\nkind = shared\nhost = hv1\nguests = p1, p2\n"
+    "users = alice, bob\nready_when = agent\ngpu = passthrough\n"
+    "gpu_devices = " CARD "\n";
 
 /* One NVIDIA card bound to vfio-pci, alone in its IOMMU group. */
 static const char card[] =
@@ -42,13 +48,15 @@ setup(void **state)
 {
 	fakevirt_define(BT_HOST, "g1");
 	fakevirt_define(BT_HOST, "g2");
+	fakevirt_define(BT_HOST, "p1");
+	fakevirt_define(BT_HOST, "p2");
 	fakevirt_nodedev(BT_HOST, card);
 	bt_start(conf);
 	return 0;
 }
 
 static struct session *
-start_as(const char *user)
+start_in(const char *user, const char *pool)
 {
 	struct login	 l = bt_user(user, ROLE_USER);
 	struct session	*s;
@@ -56,11 +64,17 @@ start_as(const char *user)
 	int		 status = 0;
 
 	bt_login(user, ROLE_USER, NULL, hash);
-	s = session_connect(&l, hash, conf_pool_find(broker->conf, "gpu"),
+	s = session_connect(&l, hash, conf_pool_find(broker->conf, pool),
 	    "203.0.113.5", &status, err, sizeof(err));
 	if (s == NULL)
 		fail_msg("connect %s: %d %s", user, status, err);
 	return s;
+}
+
+static struct session *
+start_as(const char *user)
+{
+	return start_in(user, "gpu");
 }
 
 /* Both connect at once: the first gets the card, the second a sentence
@@ -135,6 +149,158 @@ test_quarantine(void **state)
 	bt_wait_state(s->id, SESSION_READY);
 }
 
+static int
+listed_out(void *arg, const char *device, char *reason, size_t len)
+{
+	return db_gpu_out_of_service(broker->db, BT_HOST, device, reason, len);
+}
+
+static void
+listed_each(void *arg, void (*cb)(void *, const char *, const char *),
+    void *cbarg)
+{
+	db_gpu_quarantine_each(broker->db, BT_HOST, cb, cbarg);
+}
+
+/* CARD as the GPU views show it (gpujson, with the broker's quarantines),
+ * the host having it (present) or not; the entry's verdict and reason. */
+static void
+listed(int present, char *verdict, char *reason, size_t len)
+{
+	struct gpujson_state	 st = { NULL, listed_out, listed_each, NULL };
+	struct gpu_inventory	 inv;
+	json_t			*list, *o;
+	char			 err[256];
+
+	memset(&inv, 0, sizeof(inv));
+	if (present && gpu_inventory_add_nodedev(&inv, card, err,
+	    sizeof(err)) == -1)
+		fail_msg("%s", err);
+	list = gpujson_inventory(&inv, &st);
+	assert_int_equal(json_array_size(list), 1);
+	o = json_array_get(list, 0);
+	assert_string_equal(json_string_value(json_object_get(o, "address")),
+	    CARD);
+	strlcpy(verdict, json_string_value(json_object_get(o, "verdict")), 32);
+	strlcpy(reason, json_object_get(o, "reason") != NULL ?
+	    json_string_value(json_object_get(o, "reason")) : "", len);
+	json_decref(list);
+	gpu_inventory_free(&inv);
+}
+
+/* The card is unplugged: the start is refused naming it, the card is
+ * quarantined with when it went, listed as missing, and stays out of
+ * service when it comes back until an admin clears it. */
+static void
+test_vanished(void **state)
+{
+	struct session	*s;
+	char		 reason[256], verdict[32], shown[512];
+	uint64_t	 id;
+
+	fakevirt_nodedev_remove(BT_HOST, "pci_0000_41_00_0");
+	s = start_in("alice", "pinned");
+	id = s->id;
+	bt_wait_state(id, SESSION_FAILED);
+	assert_string_equal(session_find(id)->error, "GPU " CARD " vanished "
+	    "from host hv1 and is quarantined until an admin clears it");
+	assert_int_equal(fakevirt_state(BT_HOST, session_find(id)->guest),
+	    VIRT_STATE_SHUTOFF);
+	assert_null(gpualloc_of(BT_HOST, CARD));
+	assert_int_equal(db_gpu_quarantined(broker->db, BT_HOST, CARD,
+	    reason, sizeof(reason)), 1);
+	assert_non_null(strstr(reason, "it vanished from host hv1: not among "
+	    "its PCI devices at 20"));
+	assert_non_null(strstr(reason, " UTC"));
+	assert_int_equal(bt_audit_count("gpu quarantine", "ok"), 1);
+	listed(0, verdict, shown, sizeof(shown));
+	assert_string_equal(verdict, "missing");
+	assert_non_null(strstr(shown, reason));
+
+	/* Still gone: the quarantine is named, not quarantined twice. */
+	s = start_in("bob", "pinned");
+	bt_wait_state(s->id, SESSION_FAILED);
+	assert_non_null(strstr(session_find(s->id)->error, "GPU " CARD
+	    " is quarantined: it vanished from host hv1"));
+	assert_int_equal(bt_audit_count("gpu quarantine", "ok"), 1);
+
+	/* Back on the bus, still out of service until an admin says so. */
+	fakevirt_nodedev(BT_HOST, card);
+	session_end(session_find(s->id), "bob", "retry");
+	bt_settle();
+	s = start_in("bob", "pinned");
+	bt_wait_state(s->id, SESSION_FAILED);
+	assert_non_null(strstr(session_find(s->id)->error, "is quarantined: "
+	    "it vanished"));
+	listed(1, verdict, shown, sizeof(shown));
+	assert_string_equal(verdict, "quarantined");
+
+	assert_int_equal(gpualloc_clear(BT_HOST, CARD), 1);
+	listed(1, verdict, shown, sizeof(shown));
+	assert_string_equal(verdict, "assignable");
+	session_end(session_find(s->id), "bob", "retry");
+	bt_settle();
+	s = start_in("bob", "pinned");
+	bt_wait_state(s->id, SESSION_READY);
+}
+
+static int
+scanned(void *arg)
+{
+	if (strstr(fakevirt_log(BT_HOST), "scan p") == NULL)
+		return 0;
+	fakevirt_nodedev_remove(BT_HOST, "pci_0000_41_00_0");
+	return 1;
+}
+
+/* The card goes between the broker's pick and the start: the host's
+ * worker finds it gone, and the broker quarantines it all the same. */
+static void
+test_vanished_at_start(void **state)
+{
+	struct session	*s;
+	char		 reason[256];
+	uint64_t	 id;
+
+	bt_settle();
+	fakevirt_log_clear(BT_HOST);
+	s = start_in("alice", "pinned");
+	id = s->id;
+	bt_wait(scanned, NULL, 5000, "the start's scan");
+	bt_wait_state(id, SESSION_FAILED);
+	assert_non_null(strstr(fakevirt_log(BT_HOST), "start p"));
+	assert_string_equal(session_find(id)->error, "GPU " CARD " vanished "
+	    "from host hv1 and is quarantined until an admin clears it");
+	assert_int_equal(db_gpu_quarantined(broker->db, BT_HOST, CARD,
+	    reason, sizeof(reason)), 1);
+	assert_non_null(strstr(reason, "it vanished from host hv1"));
+	assert_int_equal(bt_audit_count("gpu quarantine", "ok"), 1);
+	assert_null(gpualloc_of(BT_HOST, CARD));
+}
+
+/* A pool that names a card its host never had: refused in words, and the
+ * address is quarantined (the broker cannot tell it from a card that went
+ * while it was away) and listed, so that an admin sees it. */
+static void
+test_never_there(void **state)
+{
+	struct session	*s;
+	char		 verdict[32], shown[512];
+
+	bt_stop(1);
+	fakevirt_nodedev_remove(BT_HOST, "pci_0000_41_00_0");
+	bt_reopen();
+	bt_settle();
+	s = start_in("alice", "pinned");
+	bt_wait_state(s->id, SESSION_FAILED);
+	assert_string_equal(session_find(s->id)->error, "GPU " CARD " is not "
+	    "on host hv1 and is quarantined until an admin clears it");
+	listed(0, verdict, shown, sizeof(shown));
+	assert_string_equal(verdict, "missing");
+	assert_non_null(strstr(shown, "quarantined: it is not among the PCI "
+	    "devices of host hv1 at "));
+}
+
 /* The allocation survives a restart; one whose desktop stopped while
  * the broker was away is given back when the host is listed. */
 static void
@@ -168,6 +334,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_one_card_two_users),
 		T(test_quarantine),
+		T(test_vanished),
+		T(test_vanished_at_start),
+		T(test_never_there),
 		T(test_restart),
 	};
 
