@@ -9,7 +9,8 @@ dir=build/asan
 echo "sanitized-check: copying the sources to $dir"
 rm -rf "$dir"
 mkdir -p "$dir"
-if [ -d .git ]; then
+# .git is a file in a worktree: git still lists the tracked files there.
+if [ -e .git ]; then
 	git ls-files -z | xargs -0 cp --parents -t "$dir"
 else
 	tar -cf - --exclude=./build . | tar -xf - -C "$dir"
