@@ -143,7 +143,7 @@ EXTRA_DIST += tests/loopback/test-helpdesk-console.py
 # cluster each, tests/lib/pgcluster.py): run before landing a change to
 # lib/sql or broker/db*.c. The suite itself runs the broker core's unit
 # tests on PostgreSQL (test-broker-postgresql). Left out: the tests that read
-# the SQLite file themselves (audit, TOTP, PAM, GPU).
+# the SQLite file themselves (audit, TOTP, PAM, GPU, brute force).
 POSTGRESQL_TESTS = \
 	tests/loopback/test-broker-http.py \
 	tests/loopback/test-broker-helpdesk.py \
@@ -151,7 +151,6 @@ POSTGRESQL_TESTS = \
 	tests/loopback/test-broker-repair.py \
 	tests/loopback/test-helpdesk-cli.py \
 	tests/loopback/test-helpdesk-console.py \
-	tests/guests/test-broker-brute.py \
 	tests/loopback/test-portal-totp.py \
 	tests/guests/test-broker.py \
 	tests/guests/test-broker-pools.py
