@@ -360,7 +360,6 @@ pg_notified(struct sql *db)
 }
 
 const struct sql_driver sql_postgresql_driver = {
-	.name = "postgresql",
 	.open = pg_open,
 	.close = pg_close,
 	.exec = pg_exec,

@@ -258,7 +258,6 @@ sqlite_version_set(struct sql *db, int v)
 }
 
 const struct sql_driver sql_sqlite_driver = {
-	.name = "sqlite",
 	.open = sqlite_open,
 	.close = sqlite_close,
 	.exec = sqlite_exec,

@@ -31,7 +31,6 @@ struct sql_rows {
 };
 
 struct sql_driver {
-	const char	*name;
 	/* Connects to target (the url without the driver's prefix for
 	 * SQLite); 0, or -1 with err. */
 	int		 (*open)(struct sql *, const char *target, char *err,
