@@ -450,6 +450,21 @@ int		 db_gpu_quarantine_each(struct db *db, const char *host,
 int		 db_gpu_quarantine_del(struct db *db, const char *host,
 		    const char *device);
 
+/* db-revocation.c: what gwctl.c could not deliver yet */
+struct db_revocation {
+	char		 gateway[BROKER_NAME_MAX + 1];
+	uint64_t	 session;	/* the session's gateway id */
+	time_t		 expires;	/* its tickets refused until then */
+	time_t		 queued;	/* when the first try failed */
+};
+int		 db_revocation_put(struct db *db,
+		    const struct db_revocation *r);
+int		 db_revocation_del(struct db *db, const char *gateway,
+		    uint64_t session);
+/* Calls cb(r, arg) for each, oldest first; 0, or -1. */
+int		 db_revocation_each(struct db *db,
+		    void (*cb)(const struct db_revocation *, void *), void *arg);
+
 /* cluster.c */
 /* A leader that loses its lease exits with it; a supervisor restarts it. */
 #define BROKER_EXIT_LEASE_LOST	75
@@ -801,13 +816,15 @@ const struct events_stats *events_stats(void);
  * backoff, while a gateway cannot be reached, until then.
  */
 void		 gwctl_revoke(uint64_t gw_id, time_t tickets_until);
+/* Queues again the revocations the state kept undelivered: 0, or -1. */
+int		 gwctl_restore(void);
 /*
  * Reads what each gateway's control channel needs (a tls:// one's client
  * certificate and key, while root); 0, or -1 with err.
  */
 int		 gwctl_init(const struct broker_config *, char *err,
 		    size_t errlen);
-/* Drops the revocations still waiting to be retried. */
+/* Forgets the queues; the state keeps what was not delivered. */
 void		 gwctl_shutdown(void);
 /* The revocations waiting for each gateway, for /metrics. */
 void		 gwctl_metrics(struct evbuffer *);

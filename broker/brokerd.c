@@ -367,7 +367,7 @@ broker_lead(void)
 	size_t			 i;
 
 	if (session_restore() == -1 || pool_restore() == -1 ||
-	    gpualloc_restore() == -1)
+	    gpualloc_restore() == -1 || gwctl_restore() == -1)
 		fatalx("%s: cannot load the broker's state",
 		    db_name(broker->db));
 	for (i = 0; i < c->nhosts; i++) {

@@ -219,6 +219,22 @@ static const struct sql_migration db_migrations[] = {
 	"  url TEXT NOT NULL,"
 	"  epoch BIGINT NOT NULL,"
 	"  expires BIGINT NOT NULL);" },
+	/* 8: revocations a gateway has not taken yet (gwctl.c), kept so that
+	 * a restart or the next leader still delivers them: the session's
+	 * gateway id, until when its tickets must be refused, and when the
+	 * first try failed. */
+	{ "CREATE TABLE revocations ("
+	"  gateway TEXT NOT NULL,"
+	"  session INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  queued INTEGER NOT NULL,"
+	"  PRIMARY KEY (gateway, session));",
+	"CREATE TABLE revocations ("
+	"  gateway TEXT NOT NULL,"
+	"  session BIGINT NOT NULL,"
+	"  expires BIGINT NOT NULL,"
+	"  queued BIGINT NOT NULL,"
+	"  PRIMARY KEY (gateway, session));" },
 };
 #define DB_VERSION	((int)(sizeof(db_migrations) / sizeof(db_migrations[0])))
 
@@ -594,6 +610,7 @@ static const struct {
 	{ "gpu_quarantine", "host, device, reason, since" },
 	{ "totp", "\"user\", secret, confirmed, last_step, created" },
 	{ "totp_recovery", "\"user\", hash" },
+	{ "revocations", "gateway, session, expires, queued" },
 };
 #define DB_NTABLES	(sizeof(db_tables) / sizeof(db_tables[0]))
 

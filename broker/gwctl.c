@@ -16,10 +16,12 @@
  * anyway (a ticket_lifetime at most), or to make room past GWCTL_QUEUE_MAX.
  * Each is logged when it is queued and when it is delivered or dropped.
  *
- * The queues live in memory: a broker restarted meanwhile forgets them
- * (logged at shutdown). The SPICE password of a revoked session has already
- * been changed, so no client gets into the desktop with an old ticket; what
- * it could do until the ticket expires is open a tunnel.
+ * A revocation that was not delivered at once is also kept in the state
+ * (db-revocation.c) until it leaves the queue, so that a broker restarted
+ * meanwhile, or the standby that takes over from a dead leader, delivers
+ * it (gwctl_restore). Until then the SPICE password of the revoked session
+ * has already been changed, so no client gets into the desktop with an old
+ * ticket; what it could do until the ticket expires is open a tunnel.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -359,9 +361,30 @@ out:
 		close(io.fd);
 }
 
+/* The state's copy of e, kept from its first failed try on. */
+static void
+gwctl_keep(struct gwctl_gw *g, struct gwctl_entry *e)
+{
+	struct db_revocation	r;
+
+	memset(&r, 0, sizeof(r));
+	strlcpy(r.gateway, g->name, sizeof(r.gateway));
+	r.session = e->session;
+	r.expires = e->until;
+	r.queued = e->queued;
+	if (db_revocation_put(broker->db, &r) == -1)
+		log_warnx("gateway %s: revocation of session %016" PRIx64
+		    " not kept in the state: a restart would forget it",
+		    g->name, e->session);
+}
+
+/* Takes e off the queue, and out of the state: it was delivered or no
+ * longer matters. */
 static void
 gwctl_remove(struct gwctl_gw *g, struct gwctl_entry *e)
 {
+	if (e->queued != 0)
+		db_revocation_del(broker->db, g->name, e->session);
 	TAILQ_REMOVE(&g->queue, e, entry);
 	g->n--;
 	if (g->sending == e)
@@ -419,6 +442,7 @@ gwctl_done(void *arg)
 		log_warnx("gateway %s: revocation of session %016" PRIx64
 		    " queued (%zu waiting): %s", g->name, q->session, g->n,
 		    g->error);
+		gwctl_keep(g, q);
 	}
 	tv.tv_sec = g->failures > 6 ? GWCTL_BACKOFF_MAX :
 	    1 << (g->failures - 1);
@@ -544,12 +568,16 @@ gwctl_shutdown(void)
 
 	for (i = 0; i < gwctl_ngws; i++) {
 		g = &gwctl_gws[i];
+		if (g->n != 0)
+			log_warnx("gateway %s: %zu revocations undelivered at "
+			    "the stop, left in the state for the next broker",
+			    g->name, g->n);
+		/* Not gwctl_remove: the state keeps them. */
 		while ((e = TAILQ_FIRST(&g->queue)) != NULL) {
-			log_warnx("gateway %s: revocation of session %016"
-			    PRIx64 " dropped at shutdown", g->name,
-			    e->session);
-			gwctl_remove(g, e);
+			TAILQ_REMOVE(&g->queue, e, entry);
+			free(e);
 		}
+		g->n = 0;
 		if (g->retry != NULL)
 			event_free(g->retry);
 		SSL_CTX_free(g->ctx);
@@ -579,9 +607,11 @@ gwctl_metrics(struct evbuffer *b)
 		    gwctl_gws[i].n);
 }
 
-/* Queues a revocation for g, making room by dropping the oldest. */
+/* Queues a revocation for g, making room by dropping the oldest; queued
+ * is when an earlier broker's first try failed, or 0. */
 static void
-gwctl_enqueue(struct gwctl_gw *g, uint64_t session, time_t until)
+gwctl_enqueue(struct gwctl_gw *g, uint64_t session, time_t until,
+    time_t queued)
 {
 	struct gwctl_entry	*e, *old;
 	time_t			 now = time(NULL);
@@ -602,13 +632,15 @@ gwctl_enqueue(struct gwctl_gw *g, uint64_t session, time_t until)
 	e = xcalloc(1, sizeof(*e));
 	e->session = session;
 	e->until = until;
+	e->queued = queued;
 	TAILQ_INSERT_TAIL(&g->queue, e, entry);
 	g->n++;
-	if (g->failures > 0) {
+	if (queued == 0 && g->failures > 0) {
 		e->queued = now;
 		log_warnx("gateway %s: revocation of session %016" PRIx64
 		    " queued (%zu waiting): the last try failed: %s",
 		    g->name, session, g->n, g->last_error);
+		gwctl_keep(g, e);
 	}
 	gwctl_kick(g);
 }
@@ -629,5 +661,55 @@ gwctl_revoke(uint64_t gw_id, time_t tickets_until)
 		tickets_until = now + broker->conf->ticket_lifetime;
 	until = (tickets_until > now ? tickets_until : now) + GWCTL_SKEW;
 	for (i = 0; i < gwctl_ngws; i++)
-		gwctl_enqueue(&gwctl_gws[i], gw_id, until);
+		gwctl_enqueue(&gwctl_gws[i], gw_id, until, 0);
+}
+
+struct gwctl_rows {
+	struct db_revocation	*v;
+	size_t			 n;
+};
+
+static void
+gwctl_restore_row(const struct db_revocation *r, void *arg)
+{
+	struct gwctl_rows	*rows = arg;
+
+	rows->v = xreallocarray(rows->v, rows->n + 1, sizeof(*rows->v));
+	rows->v[rows->n++] = *r;
+}
+
+/* Queues again what an earlier broker left undelivered in the state (read
+ * whole first: queueing writes to the state). */
+int
+gwctl_restore(void)
+{
+	struct gwctl_rows	 rows = { NULL, 0 };
+	struct db_revocation	*r;
+	size_t			 i, j, n = 0;
+
+	if (db_revocation_each(broker->db, gwctl_restore_row, &rows) == -1) {
+		free(rows.v);
+		return -1;
+	}
+	for (i = 0; i < rows.n; i++) {
+		r = &rows.v[i];
+		for (j = 0; j < gwctl_ngws; j++)
+			if (strcmp(gwctl_gws[j].name, r->gateway) == 0)
+				break;
+		if (j < gwctl_ngws) {
+			gwctl_enqueue(&gwctl_gws[j], r->session, r->expires,
+			    r->queued);
+			n++;
+			continue;
+		}
+		log_warnx("gateway %s: no longer configured with a control "
+		    "channel: revocation of session %016" PRIx64 " dropped",
+		    r->gateway, r->session);
+		db_revocation_del(broker->db, r->gateway, r->session);
+	}
+	free(rows.v);
+	if (n != 0)
+		log_info("%zu revocations an earlier broker could not deliver "
+		    "are on their way again", n);
+	return 0;
 }

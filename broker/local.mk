@@ -20,6 +20,7 @@ broker_libbroker_a_SOURCES = \
 	broker/db-audit.c \
 	broker/db-gpu.c \
 	broker/db-lease.c \
+	broker/db-revocation.c \
 	broker/db-totp.c \
 	broker/events.c \
 	broker/grant.c \

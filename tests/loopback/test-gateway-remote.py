@@ -393,8 +393,67 @@ def revoked_over_tls(h, t, certs):
         rep = gw.open_tunnel(tk, echo.port)
         t.eq(rep.status, 403, "down: the session's ticket is refused once "
              "the gateway is back")
+        d = restarted_meanwhile(h, t, d, certs, gw, wrong, echo, seen)
     finally:
         d.stop_broker()
+
+
+def revocation_rows(d):
+    """The undelivered revocations in the broker's state: {(gateway,
+    session)}."""
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(d.work, "broker.db"),
+                         uri=True, timeout=5)
+    try:
+        return {(gw, "%016x" % (s & (2 ** 64 - 1))) for gw, s in db.execute(
+            "SELECT gateway, session FROM revocations").fetchall()}
+    finally:
+        db.close()
+
+
+def restarted_meanwhile(h, t, d, certs, gw, wrong, echo, seen):
+    """A revocation the gateway missed survives the broker's restart: the
+    state keeps it, and the broker started next delivers it."""
+    token, sid, tk, conns = live_session(h, t, d, gw, echo, "restart", seen)
+    gw.stop()
+    bsince = os.path.getsize(d.broker_log)
+    end_session(d, token)
+    queued = r"gateway remote: revocation of session %s queued" % sid
+    t.ok(g.wait_until(lambda: re.search(queued, broker_log(d, bsince)), 10),
+         "restart: the broker queues the revocation",
+         broker_log(d, bsince)[-1500:])
+    t.ok(("remote", sid) in revocation_rows(d), "restart: the queued "
+         "revocation is in the state at once (a kill -9 would keep it)",
+         repr(revocation_rows(d)))
+    d.stop_broker()
+    t.ok(re.search(r"gateway remote: 1 revocations undelivered at the stop, "
+                   r"left in the state", broker_log(d, bsince)),
+         "restart: the stopping broker says it leaves it in the state",
+         broker_log(d, bsince)[-1500:])
+    t.ok(("remote", sid) in revocation_rows(d),
+         "restart: and the stop does not take it out")
+    # A gateway restarted meanwhile knows nothing of it: the ticket opens a
+    # tunnel again until the broker comes back.
+    gw.start()
+    rep = gw.open_tunnel(tk, echo.port)
+    t.eq(rep.status, 200, "restart: with no broker, the restarted gateway "
+         "still takes the ended session's ticket")
+    bsince = os.path.getsize(d.broker_log)
+    d.start_broker()
+    delivered = (r"gateway remote: revocation of session %s delivered "
+                 r"after \d+ s" % sid)
+    t.ok(g.wait_until(lambda: re.search(delivered, broker_log(d, bsince)),
+                      20),
+         "restart: the broker started next delivers it",
+         broker_log(d, bsince)[-1500:])
+    t.ok("revocations an earlier broker could not deliver are on their way "
+         "again" in broker_log(d, bsince), "restart: and says so at start")
+    t.ok(rep.conn is not None and rep.conn.wait_eof(10), "restart: the "
+         "tunnel opened meanwhile is closed")
+    t.eq(gw.open_tunnel(tk, echo.port).status, 403,
+         "restart: the ticket is refused again")
+    t.ok(("remote", sid) not in revocation_rows(d),
+         "restart: and the state no longer holds it")
+    return d
 
 
 def main(h, t):
