@@ -40,7 +40,6 @@ static struct {
 	struct event	*timer;
 	struct event_base *base;
 	struct event	*wake;		/* a lease given back (NOTIFY) */
-	int		 wake_fd;
 	void		 (*lead)(void);
 	char		 id[128];	/* host:pid:random */
 	char		 url[256];	/* what standbys tell their clients */
@@ -157,21 +156,24 @@ cluster_woken(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
-/* Hears of a lease given back at once, on the connection as it is now
- * (made again after a loss, it has another socket). */
+/*
+ * Hears of a lease given back at once, on the connection as it is now.
+ * Made again after a loss, the connection has another socket, which may
+ * reuse the old one's number: libevent would not know the old one was
+ * closed under it, so the watch is made anew each time (a standby's tick).
+ */
 static void
 cluster_listen(void)
 {
 	int	fd;
 
-	if ((fd = db_lease_listen(cluster.db)) == -1 || fd == cluster.wake_fd)
+	if ((fd = db_lease_listen(cluster.db)) == -1)
 		return;
 	if (cluster.wake != NULL)
 		event_free(cluster.wake);
 	cluster.wake = event_new(cluster.base, fd, EV_READ | EV_PERSIST,
 	    cluster_woken, NULL);
 	event_add(cluster.wake, NULL);
-	cluster.wake_fd = fd;
 }
 
 static void
@@ -216,7 +218,6 @@ cluster_start(struct event_base *base, void (*lead)(void))
 	cluster.timer = event_new(base, -1, EV_PERSIST, cluster_tick, NULL);
 	event_add(cluster.timer, &tv);
 	cluster.base = base;
-	cluster.wake_fd = -1;
 	cluster_listen();
 	log_info("cluster: broker %s on %s", cluster.id,
 	    db_name(cluster.db));
