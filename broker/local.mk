@@ -22,6 +22,7 @@ broker_libbroker_a_SOURCES = \
 	broker/db-lease.c \
 	broker/db-totp.c \
 	broker/events.c \
+	broker/forward.c \
 	broker/grant.c \
 	broker/hostevents.c \
 	broker/gpualloc.c \
