@@ -37,6 +37,7 @@
 #include "auth.h"
 #include "gpu.h"
 #include "http.h"
+#include "forward.h"
 #include "keyring.h"
 #include "netaddr.h"
 #include "throttle.h"
@@ -468,20 +469,6 @@ int		 cluster_may_act(void);
 const char	*cluster_leader(void);
 
 /* forward.c: a standby forwards the API to the leader */
-#define FORWARD_HEADER		"Paprika-Forwarded"
-#define FORWARD_HEADER_MAX	200
-#define FORWARD_MAC_HEX		64
-#define FORWARD_SKEW		30	/* seconds a header stays good */
-
-/* A Paprika-Forwarded header: "for=ADDR; ts=UNIX; key=ID; mac=HEX". */
-struct forward_header {
-	char		 addr[46];	/* INET6_ADDRSTRLEN */
-	int		 af;
-	long long	 ts;
-	uint8_t		 key_id;
-	char		 mac[FORWARD_MAC_HEX + 1];
-};
-
 /* Reads cluster_ca (as root) on PostgreSQL; without it standbys refuse
  * the API as before (a warning says so). 0, or -1 with a message. */
 int		 forward_init(const struct broker_config *c, char *err,
@@ -494,14 +481,6 @@ int		 forward_request(struct http_req *req);
 /* As the leader: checks req's Paprika-Forwarded value and makes its
  * address the request's peer: 0, or -1 having answered 400. */
 int		 forward_accept(struct http_req *req, const char *value);
-/* Parses a header value (untrusted): 0, or -1. */
-int		 forward_header_parse(const char *v, struct forward_header *h);
-/* The header's MAC in hex (FORWARD_MAC_HEX + 1 bytes): HMAC-SHA256 under
- * a key derived from a ticket key, over addr, ts, method and target
- * (path and query). 0, or -1. */
-int		 forward_mac(const struct ticket_key *key, const char *addr,
-		    long long ts, const char *method, const char *target,
-		    char *hex, size_t hexlen);
 const char	*forward_method(int method);
 void		 forward_metrics(struct evbuffer *b);
 /* Ends the forwards under way (the broker stops). */

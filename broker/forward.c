@@ -8,7 +8,7 @@
  *
  * The leader learns the client's address from a Paprika-Forwarded header
  * that the standby signs with a key every broker of the deployment
- * derives from its ticket keys (forward_mac): it trusts the address only
+ * derives from its ticket keys (forward-header.c): it trusts the address only
  * when the MAC checks out and the header is at most FORWARD_SKEW seconds
  * old. A forwarded request is never forwarded again: a broker that does
  * not lead refuses one.
@@ -67,7 +67,6 @@
 #define FORWARD_UNSENT_MAX	(256 * 1024)
 #define FORWARD_TARGET_MAX	2048
 #define FORWARD_HEADERS_MAX	(16 * 1024)
-#define FORWARD_MAC_INFO	"paprika forwarded request v1"
 
 /* The request headers the leader reads, sent on as they came. */
 static const char *const forward_request_headers[] = {
@@ -192,99 +191,6 @@ forward_target(struct http_req *req, char *out, size_t outlen)
 }
 
 int
-forward_mac(const struct ticket_key *key, const char *addr, long long ts,
-    const char *method, const char *target, char *hex, size_t hexlen)
-{
-	uint8_t		 k[EVP_MAX_MD_SIZE], md[EVP_MAX_MD_SIZE];
-	unsigned	 klen = 0, mdlen = 0;
-	char		*msg = NULL;
-	int		 n, ret = -1;
-
-	/* A key of its own, so that no ticket's MAC is ever a header's. */
-	if (HMAC(EVP_sha256(), key->secret, sizeof(key->secret),
-	    (const uint8_t *)FORWARD_MAC_INFO, strlen(FORWARD_MAC_INFO), k,
-	    &klen) == NULL)
-		goto out;
-	if ((n = asprintf(&msg, "%s\n%lld\n%s\n%s", addr, ts, method,
-	    target)) == -1) {
-		msg = NULL;
-		goto out;
-	}
-	if (HMAC(EVP_sha256(), k, klen, (const uint8_t *)msg, (size_t)n, md,
-	    &mdlen) == NULL || hexlen < 2 * mdlen + 1)
-		goto out;
-	hex_encode(md, mdlen, hex, hexlen);
-	ret = 0;
-out:
-	OPENSSL_cleanse(k, sizeof(k));
-	free(msg);
-	return ret;
-}
-
-/* "NAME=" at *p, then up to ";" or the end: the value's length, or -1. */
-static int
-forward_field(const char **p, const char *name, char *out, size_t outlen)
-{
-	size_t	n = strlen(name), len;
-
-	if (strncmp(*p, name, n) != 0 || (*p)[n] != '=')
-		return -1;
-	*p += n + 1;
-	len = strcspn(*p, ";");
-	if (len == 0 || len >= outlen)
-		return -1;
-	memcpy(out, *p, len);
-	out[len] = '\0';
-	*p += len;
-	if (**p == ';') {
-		(*p)++;
-		while (**p == ' ')
-			(*p)++;
-	}
-	return (int)len;
-}
-
-int
-forward_header_parse(const char *v, struct forward_header *h)
-{
-	struct in6_addr	 a6;
-	struct in_addr	 a4;
-	const char	*p = v, *errstr = NULL;
-	char		 ts[24], key[8];
-	size_t		 i;
-
-	memset(h, 0, sizeof(*h));
-	if (v == NULL || strlen(v) > FORWARD_HEADER_MAX ||
-	    forward_field(&p, "for", h->addr, sizeof(h->addr)) == -1 ||
-	    forward_field(&p, "ts", ts, sizeof(ts)) == -1 ||
-	    forward_field(&p, "key", key, sizeof(key)) == -1 ||
-	    forward_field(&p, "mac", h->mac, sizeof(h->mac)) !=
-	    FORWARD_MAC_HEX || *p != '\0')
-		return -1;
-	if (inet_pton(AF_INET, h->addr, &a4) == 1)
-		h->af = AF_INET;
-	else if (inet_pton(AF_INET6, h->addr, &a6) == 1)
-		h->af = AF_INET6;
-	else
-		return -1;
-	for (i = 0; ts[i] != '\0'; i++)
-		if (!isdigit((unsigned char)ts[i]))
-			return -1;
-	for (i = 0; key[i] != '\0'; i++)
-		if (!isdigit((unsigned char)key[i]))
-			return -1;
-	for (i = 0; h->mac[i] != '\0'; i++)
-		if (!isxdigit((unsigned char)h->mac[i]) ||
-		    isupper((unsigned char)h->mac[i]))
-			return -1;
-	h->ts = strtonum(ts, 0, INT64_MAX / 2, &errstr);
-	if (errstr != NULL)
-		return -1;
-	h->key_id = (uint8_t)strtonum(key, 1, 255, &errstr);
-	return errstr != NULL ? -1 : 0;
-}
-
-int
 forward_accept(struct http_req *req, const char *value)
 {
 	struct forward_header	 h;
@@ -382,6 +288,7 @@ forward_reap(evutil_socket_t fd, short ev, void *arg)
 	if (f->evcon != NULL)
 		evhttp_connection_free(f->evcon);
 	f->evcon = NULL;
+	f->bev = NULL;
 	f->up = NULL;
 	if (f->result == FORWARD_RELAYED && !f->done)
 		f->result = http_req_gone(req) ? FORWARD_GONE : FORWARD_BROKEN;
@@ -523,8 +430,6 @@ forward_header_cb(struct evhttp_request *up, void *arg)
 	te = evhttp_find_header(in, "Transfer-Encoding");
 	if ((cl = evhttp_find_header(in, "Content-Length")) != NULL)
 		len = strtonum(cl, 0, INT64_MAX, &errstr);
-	forward_copy_headers(in, evhttp_request_get_output_headers(f->req->ev),
-	    forward_answer_headers);
 	if (type != NULL && strlen(type) < sizeof(f->type))
 		strlcpy(f->type, type, sizeof(f->type));
 	f->streaming = f->req->method != EVHTTP_REQ_HEAD &&
@@ -532,6 +437,8 @@ forward_header_cb(struct evhttp_request *up, void *arg)
 	    ((te != NULL && strcasecmp(te, "chunked") == 0) || len < 0 ||
 	    errstr != NULL || len > FORWARD_BUFFER_MAX);
 	if (f->streaming) {
+		forward_copy_headers(in, evhttp_request_get_output_headers(
+		    f->req->ev), forward_answer_headers);
 		if (http_reply_start(f->req, f->status, type, forward_gone,
 		    f) == -1) {
 			f->streaming = 0;
@@ -633,6 +540,11 @@ forward_done_cb(struct evhttp_request *up, void *arg)
 			return;
 		}
 		evbuffer_add_buffer(f->body, in);
+		/* Only a whole answer brings its headers (a cookie). */
+		if (!http_req_gone(f->req))
+			forward_copy_headers(evhttp_request_get_input_headers(up),
+			    evhttp_request_get_output_headers(f->req->ev),
+			    forward_answer_headers);
 	} else if (evbuffer_get_length(in) > 0)
 		http_reply_chunk(f->req, in, NULL);
 	f->done = 1;
