@@ -77,7 +77,7 @@ static const char *const forward_request_headers[] = {
 /* The answer's headers clients use (Content-Type travels on its own). */
 static const char *const forward_answer_headers[] = {
 	"Set-Cookie", "Retry-After", "Content-Disposition", "Cache-Control",
-	"Location", "WWW-Authenticate", "Allow", NULL
+	"Location", "WWW-Authenticate", "Allow", "X-Accel-Buffering", NULL
 };
 
 enum forward_result {

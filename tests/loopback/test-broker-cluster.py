@@ -15,6 +15,8 @@ a deployment's do. Hosts of libvirt's test driver: no guest runs.
   closed on it closes at the leader, and the leader's audit names the
   client's own address. A Paprika-Forwarded header sent straight to the
   leader with a wrong MAC, or stale, gets 400; one sent to a standby 503.
+  A standby whose cluster_ca did not sign the leader's certificate
+  forwards nothing and says why.
 - Right after kill -9 of the leader, the standby (which cannot reach it)
   answers 503 standby with Retry-After.
 - kill -9 of the leader with a live session: the standby leads within
@@ -181,10 +183,21 @@ def check_forwarding(a, b):
           "the leader's audit of the login through the standby names the client's own "
           "address (127.0.0.5), not the standby's", sources)
 
-    # The helpdesk's stream on the standby; a connect on the leader.
+    # The helpdesk's stream on the standby, left while nothing happens:
+    # the leader's end closes with it.
     conn, r = open_events(b, boss)
     check(r.status == 200 and r.getheader("Content-Type", "").startswith("text/event-stream"),
           "the helpdesk's event stream opens on the standby", (r.status, r.getheaders()))
+    got = read_until(r, b"retry:", 5)
+    check(b"retry:" in got and subscribers(a) == 1,
+          "its first bytes come through at once, and the leader has it open", got)
+    conn.close()
+    check(wait_until(lambda: subscribers(a) == 0, 3, interval=0.1),
+          "the client leaving the stream on the standby closes it at the leader",
+          subscribers(a))
+
+    # Another stream; a connect through the standby makes an event.
+    conn, r = open_events(b, boss)
     status, body, _ = b.api("POST", "/api/v1/desktops/office/connect?wait=1", token=through)
     check(status in (200, 202), "a desktop connect through the standby answers", (status, body))
     sid = sessions(a, boss)
@@ -193,9 +206,6 @@ def check_forwarding(a, b):
     check(b"event: session" in got,
           "the stream on the standby carries the leader's session event", got[-300:])
     conn.close()
-    check(wait_until(lambda: subscribers(a) == 0, 5, interval=0.1),
-          "the client leaving the stream on the standby closes it at the leader",
-          subscribers(a))
     if not sid:
         return
     status, body, _ = b.api("POST", f"/api/v1/sessions/{sid[0]}/disconnect", token=boss)
@@ -231,7 +241,20 @@ def check_forwarding(a, b):
           (status, body))
 
 
-def steps(pg, a, b, c):
+def check_other_ca(a, x):
+    """x stands by for a with a cluster_ca that did not sign a's certificate."""
+    x.start_broker(standby=True)
+    token = a.login("demo", "demo-password")
+    status, body, headers = x.api("GET", "/api/v1/desktops", token=token)
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    check(status == 503 and error.get("code") == "standby" and
+          "certificate verify failed" in error.get("message", "") and "retry-after" in headers,
+          "a standby whose cluster_ca did not sign the leader's certificate forwards "
+          "nothing: 503 standby, saying why", (status, body))
+    x.stop_broker()
+
+
+def steps(pg, a, b, c, x):
     a.start_broker()
     check(leads(a), "the first broker on the database leads", health(a))
     b.start_broker(standby=True)
@@ -246,6 +269,7 @@ def steps(pg, a, b, c):
     check(b"\npaprika_broker_leader 1\n" in a.api("GET", "/metrics", raw=True)[1],
           "the leader's say it leads")
     check_forwarding(a, b)
+    check_other_ca(a, x)
     status, metrics, _ = b.api("GET", "/metrics", raw=True)
     counts = dict(re.findall(rb'paprika_broker_forwarded_requests_total\{result="(\w+)"\} (\d+)',
                              metrics))
@@ -358,6 +382,7 @@ def main():
         url = pg.create_db("cluster")
         deployments = [deployment("a", url)]
         deployments += [deployment(n, url, pki_from=deployments[0]) for n in "bc"]
+        deployments.append(deployment("x", url))
         steps(pg, *deployments)
     except Exception as e:  # a failed step is a failed test, with the logs
         check(False, "the test ran to its end", f"{type(e).__name__}: {e}")
