@@ -254,15 +254,18 @@ forward_why(struct forward *f, const char *why)
 {
 	unsigned long	 e;
 	const char	*reason;
+	char		 words[96];
 
+	/* why may be f->why itself. */
+	strlcpy(words, why, sizeof(words));
 	/* A certificate that does not verify says so. */
 	if (f->bev != NULL && (e = bufferevent_get_openssl_error(f->bev)) != 0 &&
 	    (reason = ERR_reason_error_string(e)) != NULL)
 		snprintf(f->why, sizeof(f->why), "TLS: %s", reason);
 	else if (!f->handshook && !f->answered)
-		snprintf(f->why, sizeof(f->why), "cannot connect (%s)", why);
+		snprintf(f->why, sizeof(f->why), "cannot connect (%s)", words);
 	else
-		strlcpy(f->why, why, sizeof(f->why));
+		strlcpy(f->why, words, sizeof(f->why));
 }
 
 static void
@@ -725,7 +728,8 @@ forward_request(struct http_req *req)
 	}
 	evtimer_add(f->deadline, &tv);
 	if (evhttp_make_request(f->evcon, f->up, req->method, target) == -1) {
-		/* evhttp freed it. */
+		/* Whether evhttp freed it depends on where it failed (no
+		 * socket, EMFILE): never touch it again. */
 		f->up = NULL;
 		forward_fail(f, FORWARD_UNREACHABLE, "cannot send the request");
 	}
