@@ -481,7 +481,6 @@ int		 forward_request(struct http_req *req);
 /* As the leader: checks req's Paprika-Forwarded value and makes its
  * address the request's peer: 0, or -1 having answered 400. */
 int		 forward_accept(struct http_req *req, const char *value);
-const char	*forward_method(int method);
 void		 forward_metrics(struct evbuffer *b);
 /* Ends the forwards under way (the broker stops). */
 void		 forward_shutdown(void);

@@ -150,29 +150,6 @@ forward_init(const struct broker_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-const char *
-forward_method(int method)
-{
-	switch (method) {
-	case EVHTTP_REQ_GET:
-		return "GET";
-	case EVHTTP_REQ_POST:
-		return "POST";
-	case EVHTTP_REQ_HEAD:
-		return "HEAD";
-	case EVHTTP_REQ_PUT:
-		return "PUT";
-	case EVHTTP_REQ_DELETE:
-		return "DELETE";
-	case EVHTTP_REQ_OPTIONS:
-		return "OPTIONS";
-	case EVHTTP_REQ_PATCH:
-		return "PATCH";
-	default:
-		return "OTHER";
-	}
-}
-
 /* The request's path and query as the client sent them: 0, or -1. */
 static int
 forward_target(struct http_req *req, char *out, size_t outlen)
@@ -206,7 +183,7 @@ forward_accept(struct http_req *req, const char *value)
 	else if ((key = keyring_find(&broker->keys, h.key_id)) == NULL)
 		why = "it names a ticket key this broker does not have";
 	else if (forward_target(req, target, sizeof(target)) == -1 ||
-	    forward_mac(key, h.addr, h.ts, forward_method(req->method), target,
+	    forward_mac(key, h.addr, h.ts, http_method_str(req->method), target,
 	    mac, sizeof(mac)) == -1 ||
 	    CRYPTO_memcmp(mac, h.mac, FORWARD_MAC_HEX) != 0)
 		why = "its MAC does not match (another deployment's broker, "
@@ -321,10 +298,10 @@ forward_reap(evutil_socket_t fd, short ev, void *arg)
 	}
 	if (f->result == FORWARD_GONE)
 		log_debug("forward: %s %s to %s: the client left", req->peer_str,
-		    forward_method(req->method), f->leader);
+		    http_method_str(req->method), f->leader);
 	else if (f->result != FORWARD_RELAYED)
 		log_warnx("forward: %s %s to %s: %s: %s", req->peer_str,
-		    forward_method(req->method), f->leader,
+		    http_method_str(req->method), f->leader,
 		    forward_result_names[f->result], f->why);
 	fwd.results[f->result]++;
 	fwd.active--;
@@ -679,7 +656,7 @@ forward_request(struct http_req *req)
 		return 0;
 	}
 	if ((key = keyring_signing(&broker->keys)) == NULL ||
-	    forward_mac(key, req->peer_str, now, forward_method(req->method),
+	    forward_mac(key, req->peer_str, now, http_method_str(req->method),
 	    target, mac, sizeof(mac)) == -1)
 		return -1;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
