@@ -10,7 +10,8 @@ a deployment's do. Hosts of libvirt's test driver: no guest runs.
   role "standby", naming the leader's URL, and it serves the whole API by
   forwarding: a login through it (from 127.0.0.5) gives a token the leader
   takes, the leader's tokens work through it, a desktop connects, the
-  helpdesk disconnects and ends the session through it, the helpdesk's
+  helpdesk disconnects and ends the session through it, the audit export
+  (chunked) comes through whole, the helpdesk's
   event stream opened on it carries an event of the leader's, the stream
   closed on it closes at the leader, and the leader's audit names the
   client's own address. A Paprika-Forwarded header sent straight to the
@@ -188,6 +189,14 @@ def check_forwarding(a, b):
     check(isinstance(sources, list) and "127.0.0.5" in sources,
           "the leader's audit of the login through the standby names the client's own "
           "address (127.0.0.5), not the standby's", sources)
+    export = "/api/v1/audit/export?action=login&user=demo"
+    sa, ba, _ = a.api("GET", export, token=boss, raw=True)
+    sb, bb, hb = b.api("GET", export, token=boss, raw=True)
+    check(sa == 200 and sb == 200 and bb == ba and b"127.0.0.5" in bb and
+          hb.get("transfer-encoding") == "chunked" and
+          hb.get("content-type") == "application/x-ndjson",
+          "the audit export (chunked) comes through the standby as the leader sends it",
+          (sa, sb, hb, bb[-200:], ba[-200:]))
 
     # The helpdesk's stream on the standby, left while nothing happens:
     # the leader's end closes with it.
