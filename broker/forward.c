@@ -270,8 +270,10 @@ forward_reap(evutil_socket_t fd, short ev, void *arg)
 	f->evcon = NULL;
 	f->bev = NULL;
 	f->up = NULL;
-	if (f->result == FORWARD_RELAYED && !f->done)
+	if (f->result == FORWARD_RELAYED && !f->done) {
 		f->result = http_req_gone(req) ? FORWARD_GONE : FORWARD_BROKEN;
+		strlcpy(f->why, "the answer stopped short", sizeof(f->why));
+	}
 	if (f->result == FORWARD_RELAYED && f->streaming)
 		http_reply_end(req, 1);
 	else if (f->streaming)

@@ -11,7 +11,8 @@ a deployment's do. Hosts of libvirt's test driver: no guest runs.
   forwarding: a login through it (from 127.0.0.5) gives a token the leader
   takes, the leader's tokens work through it, a desktop connects, the
   helpdesk disconnects and ends the session through it, the audit export
-  (chunked) comes through whole, the helpdesk's
+  (chunked) comes through whole, past max_forwards it answers 503
+  overloaded, the helpdesk's
   event stream opened on it carries an event of the leader's, the stream
   closed on it closes at the leader, and the leader's audit names the
   client's own address. A Paprika-Forwarded header sent straight to the
@@ -232,6 +233,19 @@ def check_forwarding(a, b):
     check(status == 200 and sessions(a, boss) == [],
           "and ends it through the standby", (status, body, sessions(a, boss)))
 
+    # b forwards max_forwards = 2 at once: two streams hold both.
+    held = [open_events(b, boss) for _ in range(2)]
+    status, body, headers = b.api("GET", "/api/v1/desktops", token=token)
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    check(status == 503 and error.get("code") == "overloaded" and
+          "max_forwards" in error.get("message", "") and headers.get("retry-after") == "1",
+          "past max_forwards the standby answers 503 overloaded, in words", (status, body))
+    for conn, _ in held:
+        conn.close()
+    check(wait_until(lambda: b.api("GET", "/api/v1/desktops", token=token)[0] == 200, 5,
+                     interval=0.1),
+          "and forwards again once the streams are closed")
+
     # The header straight to the leader: only a broker of the site makes it.
     now = int(time.time())
     path = "/api/v1/me"
@@ -399,6 +413,7 @@ def main():
         url = pg.create_db("cluster")
         deployments = [deployment("a", url)]
         deployments += [deployment(n, url, pki_from=deployments[0]) for n in "bc"]
+        deployments[1].conf_text += "\n[limits]\nmax_forwards = 2\n"
         deployments.append(deployment("x", url))
         steps(pg, *deployments)
     except Exception as e:  # a failed step is a failed test, with the logs
