@@ -182,10 +182,13 @@ api_health(struct http_req *req)
 	size_t	 i;
 	int	 any = broker->conf->nhosts == 0, up;
 
-	/* A load balancer sends nobody to a standby. */
+	/* A standby serves what it forwards; one that cannot gets no
+	 * clients from a load balancer. */
 	if (!cluster_leading()) {
-		http_reply_json(req, 503, json_pack("{s:s,s:s}", "status",
-		    "standby", "leader", cluster_leader()));
+		up = forward_possible();
+		http_reply_json(req, up ? 200 : 503, json_pack("{s:s,s:s,s:s}",
+		    "status", up ? "up" : "standby", "role", "standby",
+		    "leader", cluster_leader()));
 		return;
 	}
 
@@ -199,8 +202,8 @@ api_health(struct http_req *req)
 			    json_boolean(up));
 	}
 	up = any && db_schema_version(broker->db) != -1;
-	http_reply_json(req, up ? 200 : 503, json_pack("{s:s,s:o*}", "status",
-	    up ? "up" : "down", "hosts", hosts));
+	http_reply_json(req, up ? 200 : 503, json_pack("{s:s,s:s,s:o*}",
+	    "status", up ? "up" : "down", "role", "leader", "hosts", hosts));
 }
 
 static void
@@ -266,24 +269,38 @@ const struct http_route *const api_routes = api_route_table;
 
 /*
  * A standby broker has no sessions or guests loaded: it answers the health
- * check (standby), metrics and the portal's files, and refuses the rest
- * with the leader's URL until it leads.
+ * check, metrics and the portal's files itself and forwards the rest to
+ * the leader (forward.c), or refuses it with the leader's URL when it
+ * cannot. A forwarded request names its client; only a leader takes one.
  */
 int
 api_gate(struct http_req *req, const struct http_route *rt)
 {
-	char	retry[16];
+	const char	*fwd = api_header(req, FORWARD_HEADER);
+	char		 retry[16];
+	int		 local;
 
-	if (rt->handler == api_health || rt->handler == api_metrics ||
+	local = rt->handler == api_health || rt->handler == api_metrics ||
 	    rt->handler == portal_index || rt->handler == portal_file ||
 	    rt->handler == portal_spice_file ||
-	    rt->handler == portal_spice_thirdparty || cluster_leading())
-		return 0;
+	    rt->handler == portal_spice_thirdparty;
+	if (fwd != NULL && cluster_leading())
+		return forward_accept(req, fwd);
 	snprintf(retry, sizeof(retry), "%u", broker->conf->lease_time);
+	if (fwd != NULL) {
+		/* Never forwarded twice: two standbys would bounce it. */
+		http_add_header(req, "Retry-After", retry);
+		http_reply_error(req, 503, "standby", "a forwarded request "
+		    "reached a broker that does not lead; try again");
+		return -1;
+	}
+	if (local || cluster_leading())
+		return 0;
+	if (forward_request(req) == 0)
+		return -1;
 	http_add_header(req, "Retry-After", retry);
 	http_reply_error(req, 503, "standby", "this broker stands by; %s "
 	    "serves desktops", cluster_leader()[0] != '\0' ?
 	    cluster_leader() : "the leading broker");
 	return -1;
 }
-

@@ -37,6 +37,7 @@
 #include "auth.h"
 #include "gpu.h"
 #include "http.h"
+#include "forward.h"
 #include "keyring.h"
 #include "netaddr.h"
 #include "throttle.h"
@@ -193,6 +194,8 @@ struct broker_config {
 						   state */
 	unsigned		 lease_time;	/* seconds (cluster.c) */
 	char			*advertise;	/* our URL, for standbys */
+	char			*cluster_ca;	/* of the other brokers (forward.c) */
+	unsigned		 max_forwards;	/* to the leader at once */
 	char			*user;			/* NULL: not root */
 	char			*ticket_keys;
 	char			*spice_ca;		/* .vv ca= */
@@ -479,6 +482,23 @@ int		 cluster_leading(void);
 int		 cluster_may_act(void);
 /* The leader's URL while standing by ("" unknown). */
 const char	*cluster_leader(void);
+
+/* forward.c: a standby forwards the API to the leader */
+/* Reads cluster_ca (as root) on PostgreSQL; without it standbys refuse
+ * the API as before (a warning says so). 0, or -1 with a message. */
+int		 forward_init(const struct broker_config *c, char *err,
+		    size_t errlen);
+/* Whether this standby can forward now (a leader known over https). */
+int		 forward_possible(void);
+/* Forwards req to the leader and relays the answer: 0 when it took the
+ * request (it answers, now or later), -1 when the caller must answer. */
+int		 forward_request(struct http_req *req);
+/* As the leader: checks req's Paprika-Forwarded value and makes its
+ * address the request's peer: 0, or -1 having answered 400. */
+int		 forward_accept(struct http_req *req, const char *value);
+void		 forward_metrics(struct evbuffer *b);
+/* Ends the forwards under way (the broker stops). */
+void		 forward_shutdown(void);
 
 /* db-lease.c: PostgreSQL only */
 struct db_lease {

@@ -191,6 +191,8 @@ broker_check(struct broker_config *c, char *err, size_t errlen)
 	if ((ctx = tls_server_ctx_new(c->cert, c->key, err, errlen)) == NULL)
 		return -1;
 	SSL_CTX_free(ctx);
+	if (forward_init(c, err, errlen) == -1)
+		return -1;
 	/* The gateways' client keys are read here, as root, and kept. */
 	return gwctl_init(c, err, errlen);
 }
@@ -397,6 +399,7 @@ broker_stop(SSL_CTX *ctx, struct event **sigs)
 	audit_stop();
 	events_stop();
 	http_server_free(broker->http);
+	forward_shutdown();
 	api_shutdown();
 	for (i = 0; i < c->nhosts; i++)
 		virt_host_free(c->hosts[i].virt);

@@ -23,6 +23,8 @@ broker_libbroker_a_SOURCES = \
 	broker/db-revocation.c \
 	broker/db-totp.c \
 	broker/events.c \
+	broker/forward.c broker/forward.h \
+	broker/forward-header.c \
 	broker/grant.c \
 	broker/hostevents.c \
 	broker/gpualloc.c \

@@ -94,6 +94,7 @@ metrics_reply(struct http_req *req)
 		    "%d\n", broker->conf->hosts[i].name,
 		    virt_host_is_up(broker->conf->hosts[i].virt));
 	gwctl_metrics(b);
+	forward_metrics(b);
 	metrics_add(b, "paprika_broker_http_requests_total", "counter",
 	    "HTTP requests by status class.",
 	    "paprika_broker_http_requests_total{class=\"2xx\"} %llu\n"

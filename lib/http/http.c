@@ -48,7 +48,7 @@ int		http_ex_index = -1;
 
 static void	http_call_free(struct http_call *);
 
-static const char *
+const char *
 http_method_str(int method)
 {
 	switch (method) {

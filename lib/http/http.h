@@ -129,6 +129,8 @@ int	http_reply_start(struct http_req *req, int status, const char *type,
 int	http_reply_chunk(struct http_req *req, struct evbuffer *buf,
 	    void (*sent)(void *));
 void	http_reply_end(struct http_req *req, int complete);
+/* "GET", "POST", ... for an EVHTTP_REQ_* method ("OTHER" if none). */
+const char *http_method_str(int method);
 /* Adds a response header before the reply. */
 void	http_add_header(struct http_req *req, const char *name,
 	    const char *value);

@@ -2,7 +2,7 @@
 # tests/fuzz: libFuzzer harnesses over the parsers of untrusted bytes:
 # the gateway's CONNECT requests, WebSocket upgrades and frames, control
 # requests and metrics requests, tickets, the PAM helper's messages, the
-# broker's HTTP paths,
+# broker's HTTP paths and Paprika-Forwarded headers,
 # bearer tokens and cookies, its edits of domain XML, and the guests'
 # screenshots it reads for readiness.
 # `make fuzz` runs each for FUZZ_SECONDS (default 30) over a copy of the
@@ -14,7 +14,7 @@ if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz-http tests/fuzz/fuzz-request \
 	tests/fuzz/fuzz-ticket tests/fuzz/fuzz-domxml tests/fuzz/fuzz-screen \
 	tests/fuzz/fuzz-control tests/fuzz/fuzz-metrics tests/fuzz/fuzz-authmsg \
-	tests/fuzz/fuzz-ws
+	tests/fuzz/fuzz-ws tests/fuzz/fuzz-forward
 
 tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c tests/fuzz/fuzz.h \
 	lib/http/httpparse.c
@@ -22,6 +22,13 @@ tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(JANSSON_CFLAGS) $(HTTP_CPPFLAGS)
 tests_fuzz_fuzz_http_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_http_LDADD = $(PAPRIKA_COMMON_LIBS)
+
+tests_fuzz_fuzz_forward_SOURCES = tests/fuzz/fuzz-forward.c tests/fuzz/fuzz.h \
+	broker/forward-header.c broker/forward.h
+tests_fuzz_fuzz_forward_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) \
+	-I$(top_srcdir)/broker
+tests_fuzz_fuzz_forward_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_forward_LDADD = $(PAPRIKA_COMMON_LIBS)
 
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz-request.c tests/fuzz/fuzz.h \
 	gateway/request.c gateway/request.h
@@ -81,7 +88,7 @@ fuzz-run: tests/fuzz/fuzz-http$(EXEEXT) tests/fuzz/fuzz-request$(EXEEXT) \
 	    tests/fuzz/fuzz-ticket$(EXEEXT) tests/fuzz/fuzz-domxml$(EXEEXT) \
 	    tests/fuzz/fuzz-screen$(EXEEXT) tests/fuzz/fuzz-control$(EXEEXT) \
 	    tests/fuzz/fuzz-metrics$(EXEEXT) tests/fuzz/fuzz-authmsg$(EXEEXT) \
-	    tests/fuzz/fuzz-ws$(EXEEXT)
+	    tests/fuzz/fuzz-ws$(EXEEXT) tests/fuzz/fuzz-forward$(EXEEXT)
 	$(SHELL) '$(srcdir)/tests/fuzz/run-fuzz.sh' run \
 	    '$(abs_top_srcdir)/tests/fuzz/corpus' \
 	    '$(abs_top_builddir)/tests/fuzz' \

@@ -400,9 +400,14 @@ assign = {assign}
             f'paprika_broker_host_up{{host="{name}"}} 1\n'.encode() in body
 
     def standing_by(self):
-        """Whether the broker says it stands by (another one leads)."""
+        """Whether the broker says it stands by (another one leads): 200
+        when it forwards to the leader, 503 when it cannot."""
+        return self.role() == "standby"
+
+    def role(self):
+        """"leader" or "standby" as the health check says, or None."""
         status, body, _ = self.api("GET", "/api/v1/health")
-        return status == 503 and isinstance(body, dict) and body.get("status") == "standby"
+        return body.get("role") if isinstance(body, dict) else None
 
     def stop_broker(self, sig=signal.SIGTERM):
         stop_process(self.broker, sig, 10)

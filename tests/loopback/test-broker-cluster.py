@@ -1,13 +1,26 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: ISC
 """Brokers sharing one PostgreSQL database (a private cluster, as in
-test-broker-postgresql): one leads, the others stand by, and a standby
-takes over when the leader dies or stops answering. Hosts of libvirt's test
-driver: no guest runs.
+test-broker-postgresql): one leads, the others stand by and forward the
+API to it, and a standby takes over when the leader dies or stops
+answering. The brokers share one PKI (CA, certificates and ticket keys), as
+a deployment's do. Hosts of libvirt's test driver: no guest runs.
 
-- The first broker leads; a second stands by: its health check says
-  "standby" and names the leader's URL (so a load balancer sends nobody
-  there), and it refuses the API with that URL and a Retry-After.
+- The first broker leads; a second stands by: its health check says 200,
+  role "standby", naming the leader's URL, and it serves the whole API by
+  forwarding: a login through it (from 127.0.0.5) gives a token the leader
+  takes, the leader's tokens work through it, a desktop connects, the
+  helpdesk disconnects and ends the session through it, the audit export
+  (chunked) comes through whole, past max_forwards it answers 503
+  overloaded, the helpdesk's
+  event stream opened on it carries an event of the leader's, the stream
+  closed on it closes at the leader, and the leader's audit names the
+  client's own address. A Paprika-Forwarded header sent straight to the
+  leader with a wrong MAC, or stale, gets 400; one sent to a standby 503.
+  A standby whose cluster_ca did not sign the leader's certificate
+  forwards nothing and says why.
+- Right after kill -9 of the leader, the standby (which cannot reach it)
+  answers 503 standby with Retry-After.
 - kill -9 of the leader with a live session: the standby leads within
   about lease_time (measured and printed), with the session the dead
   broker started, and the login made on the dead broker still works.
@@ -19,9 +32,12 @@ driver: no guest runs.
 - A leader stopped with SIGTERM gives the lease back: a standby leads at
   once, not a lease_time later."""
 
+import hashlib
+import hmac
 import http.client
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,10 +67,16 @@ NODE = f"""<node>
 """
 
 
-def deployment(name, url):
+def deployment(name, url, pki_from=None):
+    """A broker's deployment on database url; pki_from: another
+    deployment whose PKI this one shares (the brokers of one site do)."""
     work = make_workdir(tempfile.mkdtemp(prefix=f"paprika-cluster-{name}."))
     d = brokerdeploy.BrokerDeployment(work, top_srcdir, top_builddir, log=note, guests=1)
-    d.make_pki()
+    if pki_from is None:
+        d.make_pki()
+    else:
+        shutil.copytree(pki_from.pki, d.pki, symlinks=True)
+        d.host_subject = pki_from.host_subject
     d.add_user("demo", "demo-password", "staff")
     d.add_user("boss", "boss-password", "helpdesk,admin")
     url_self = f"https://127.0.0.1:{d.broker_port}"
@@ -62,7 +84,8 @@ def deployment(name, url):
     with open(node, "w") as f:
         f.write(NODE)
     d.conf_text = d.test_driver_config(
-        extra=f"database = {url}\nlease_time = {LEASE}s\nadvertise = {url_self}\n",
+        extra=f"database = {url}\nlease_time = {LEASE}s\nadvertise = {url_self}\n"
+              f"cluster_ca = {d.pki}/ca/ca-cert.pem\n",
         assign="demo=desk-a").replace(
         "[roles]\nhelpdesk = helpdesk", "[roles]\nhelpdesk = helpdesk\nadmin = admin").replace(
         "uri = test:///default", f"uri = test://{node}") + f"max_session = {MAX_SESSION}s\n"
@@ -78,6 +101,11 @@ def health(d):
         return None, None
 
 
+def leads(d):
+    status, body = health(d)
+    return status == 200 and isinstance(body, dict) and body.get("role") == "leader"
+
+
 def sessions(d, token):
     status, body, _ = d.api("GET", "/api/v1/sessions", token=token)
     return [s["id"] for s in body.get("sessions", [])] if status == 200 else None
@@ -85,7 +113,7 @@ def sessions(d, token):
 
 def takeover_time(d, since, timeout):
     """Seconds from since until d's health says it leads, or None."""
-    ok = wait_until(lambda: health(d)[0] == 200, timeout, interval=0.05)
+    ok = wait_until(lambda: leads(d), timeout, interval=0.05)
     return time.monotonic() - since if ok else None
 
 
@@ -93,13 +121,177 @@ def log_since(d, offset):
     return read_text(d.broker_log)[offset:]
 
 
-def steps(pg, a, b, c):
+def forwarded_header(d, addr, ts, method, target):
+    """A Paprika-Forwarded value as a broker of d's PKI signs it: HMAC-SHA256
+    under HMAC-SHA256(ticket key, "paprika forwarded request v1") over
+    addr, ts, method and target, one per line."""
+    keys = os.path.join(d.pki, "ticket-keys")
+    ids = sorted(int(n[:-4]) for n in os.listdir(keys) if n.endswith(".key"))
+    with open(os.path.join(keys, f"{ids[-1]}.key")) as f:
+        secret = bytes.fromhex(f.read().strip())
+    key = hmac.new(secret, b"paprika forwarded request v1", hashlib.sha256).digest()
+    mac = hmac.new(key, f"{addr}\n{ts}\n{method}\n{target}".encode(),
+                   hashlib.sha256).hexdigest()
+    return f"for={addr}; ts={ts}; key={ids[-1]}; mac={mac}"
+
+
+def open_events(d, token):
+    """GET /api/v1/events on d: (connection, response, or None when no
+    answer began within 5 s)."""
+    conn = http.client.HTTPSConnection("127.0.0.1", d.broker_port, context=d.tls_context(),
+                                       timeout=5)
+    conn.request("GET", "/api/v1/events", headers={"Authorization": f"Bearer {token}",
+                                                   "Accept": "text/event-stream"})
+    try:
+        return conn, conn.getresponse()
+    except OSError:
+        return conn, None
+
+
+def read_until(r, needle, timeout):
+    """Reads the stream r until needle arrives: what was read."""
+    got = b""
+    if r is None:
+        return got
+    deadline = time.monotonic() + timeout
+    while needle not in got and time.monotonic() < deadline:
+        try:
+            piece = r.read1(65536)
+        except (OSError, http.client.HTTPException):
+            break
+        if not piece:
+            break
+        got += piece
+    return got
+
+
+def subscribers(d):
+    status, metrics, _ = d.api("GET", "/metrics", raw=True)
+    m = re.search(rb"\npaprika_broker_event_subscribers (\d+)\n", metrics)
+    return int(m.group(1)) if m else None
+
+
+def check_forwarding(a, b):
+    """b stands by for a: everything through b works as on a."""
+    status, body, _ = b.api("POST", "/api/v1/login",
+                            {"username": "demo", "password": "demo-password"},
+                            source="127.0.0.5")
+    check(status == 200 and isinstance(body, dict) and len(body.get("token", "")) > 0,
+          "a login through the standby returns a token", (status, body))
+    through = body.get("token") if isinstance(body, dict) else None
+    check(through and a.api("GET", "/api/v1/desktops", token=through)[0] == 200,
+          "the token from the standby works on the leader")
+    token = a.login("demo", "demo-password")
+    check(b.api("GET", "/api/v1/desktops", token=token)[0] == 200,
+          "and a token from the leader works on the standby")
+    boss = a.login("boss", "boss-password")
+    status, body, _ = a.api("GET", "/api/v1/audit?action=login&user=demo&limit=5", token=boss)
+    sources = [x.get("source") for x in body.get("audit", [])] if status == 200 else body
+    check(isinstance(sources, list) and "127.0.0.5" in sources,
+          "the leader's audit of the login through the standby names the client's own "
+          "address (127.0.0.5), not the standby's", sources)
+    export = "/api/v1/audit/export?action=login&user=demo"
+    sa, ba, _ = a.api("GET", export, token=boss, raw=True)
+    sb, bb, hb = b.api("GET", export, token=boss, raw=True)
+    check(sa == 200 and sb == 200 and bb == ba and b"127.0.0.5" in bb and
+          hb.get("transfer-encoding") == "chunked" and
+          hb.get("content-type") == "application/x-ndjson",
+          "the audit export (chunked) comes through the standby as the leader sends it",
+          (sa, sb, hb, bb[-200:], ba[-200:]))
+
+    # The helpdesk's stream on the standby, left while nothing happens:
+    # the leader's end closes with it.
+    conn, r = open_events(b, boss)
+    check(r is not None and r.status == 200 and
+          r.getheader("Content-Type", "").startswith("text/event-stream"),
+          "the helpdesk's event stream opens on the standby at once",
+          r and (r.status, r.getheaders()))
+    got = read_until(r, b"retry:", 5)
+    check(b"retry:" in got and subscribers(a) == 1,
+          "its first bytes come through at once, and the leader has it open", got)
+    conn.close()
+    check(wait_until(lambda: subscribers(a) == 0, 3, interval=0.1),
+          "the client leaving the stream on the standby closes it at the leader",
+          subscribers(a))
+
+    # Another stream; a connect through the standby makes an event.
+    conn, r = open_events(b, boss)
+    status, body, _ = b.api("POST", "/api/v1/desktops/office/connect?wait=1", token=through)
+    check(status in (200, 202), "a desktop connect through the standby answers", (status, body))
+    sid = sessions(a, boss)
+    check(sid is not None and len(sid) == 1, "and the leader started the session", sid)
+    got = read_until(r, b"event: session", 5)
+    check(b"event: session" in got,
+          "the stream on the standby carries the leader's session event", got[-300:])
+    conn.close()
+    if not sid:
+        return
+    status, body, _ = b.api("POST", f"/api/v1/sessions/{sid[0]}/disconnect", token=boss)
+    check(status == 200, "the helpdesk disconnects the session through the standby",
+          (status, body))
+    status, body, _ = b.api("POST", f"/api/v1/sessions/{sid[0]}/end", token=boss)
+    check(status == 200 and sessions(a, boss) == [],
+          "and ends it through the standby", (status, body, sessions(a, boss)))
+
+    # b forwards max_forwards = 2 at once: two streams hold both.
+    held = [open_events(b, boss) for _ in range(2)]
+    status, body, headers = b.api("GET", "/api/v1/desktops", token=token)
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    check(status == 503 and error.get("code") == "overloaded" and
+          "max_forwards" in error.get("message", "") and headers.get("retry-after") == "1",
+          "past max_forwards the standby answers 503 overloaded, in words", (status, body))
+    for conn, _ in held:
+        conn.close()
+    check(wait_until(lambda: b.api("GET", "/api/v1/desktops", token=token)[0] == 200, 5,
+                     interval=0.1),
+          "and forwards again once the streams are closed")
+
+    # The header straight to the leader: only a broker of the site makes it.
+    now = int(time.time())
+    path = "/api/v1/me"
+    good = forwarded_header(a, "10.9.8.7", now, "GET", path)
+    status, body, _ = a.api("GET", path, token=token, headers={"Paprika-Forwarded": good})
+    check(status == 200, "a Paprika-Forwarded header signed as the brokers sign it is taken",
+          (status, body))
+    forged = good[:-64] + ("0" if good[-64] != "0" else "1") + good[-63:]
+    offset = len(read_text(a.broker_log))
+    status, body, _ = a.api("GET", path, token=token, headers={"Paprika-Forwarded": forged})
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    check(status == 400 and error.get("code") == "bad_forward" and "MAC" in error.get("message", ""),
+          "a forged Paprika-Forwarded header sent to the leader gets 400, in words", (status, body))
+    logged = log_since(a, offset)
+    check("Paprika-Forwarded header" in logged and forged[-64:] not in logged,
+          "and a log line, without the MAC", logged[-400:])
+    stale = forwarded_header(a, "10.9.8.7", now - 120, "GET", path)
+    status, body, _ = a.api("GET", path, token=token, headers={"Paprika-Forwarded": stale})
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    check(status == 400 and "stale" in error.get("message", ""),
+          "a stale one (120 s old) gets 400", (status, body))
+    status, body, _ = b.api("GET", path, token=token, headers={"Paprika-Forwarded": good})
+    check(status == 503, "a forwarded request reaching a standby is not forwarded again: 503",
+          (status, body))
+
+
+def check_other_ca(a, x):
+    """x stands by for a with a cluster_ca that did not sign a's certificate."""
+    x.start_broker(standby=True)
+    token = a.login("demo", "demo-password")
+    status, body, headers = x.api("GET", "/api/v1/desktops", token=token)
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    check(status == 503 and error.get("code") == "standby" and
+          "certificate verify failed" in error.get("message", "") and "retry-after" in headers,
+          "a standby whose cluster_ca did not sign the leader's certificate forwards "
+          "nothing: 503 standby, saying why", (status, body))
+    x.stop_broker()
+
+
+def steps(pg, a, b, c, x):
     a.start_broker()
-    check(health(a)[0] == 200, "the first broker on the database leads")
+    check(leads(a), "the first broker on the database leads", health(a))
     b.start_broker(standby=True)
     status, body = health(b)
-    check(status == 503 and body.get("leader") == a.advertised,
-          "a second broker stands by: health 503 'standby', naming the leader's URL",
+    check(status == 200 and body.get("role") == "standby" and body.get("leader") == a.advertised,
+          "a second broker stands by: health 200, role 'standby', naming the leader's URL",
           (status, body))
     status, metrics, _ = b.api("GET", "/metrics", raw=True)
     check(status == 200 and b"\npaprika_broker_leader 0\n" in metrics and
@@ -107,13 +299,16 @@ def steps(pg, a, b, c):
           "its metrics say it stands by and reaches no host", (status, metrics[-300:]))
     check(b"\npaprika_broker_leader 1\n" in a.api("GET", "/metrics", raw=True)[1],
           "the leader's say it leads")
-    token = a.login("demo", "demo-password")
-    status, body, headers = b.api("GET", "/api/v1/desktops", token=token)
-    error = body.get("error", {}) if isinstance(body, dict) else {}
-    check(status == 503 and error.get("code") == "standby" and
-          a.advertised in error.get("message", "") and headers.get("retry-after") == str(LEASE),
-          "the standby refuses the API with the leader's URL and a Retry-After", (status, body))
+    check_forwarding(a, b)
+    check_other_ca(a, x)
+    status, metrics, _ = b.api("GET", "/metrics", raw=True)
+    counts = dict(re.findall(rb'paprika_broker_forwarded_requests_total\{result="(\w+)"\} (\d+)',
+                             metrics))
+    check(int(counts.get(b"relayed", 0)) >= 5 and int(counts.get(b"client_gone", 0)) >= 1,
+          "the standby counts what it forwarded: relayed, and the stream the client left",
+          counts)
 
+    token = a.login("demo", "demo-password")
     a.api("POST", "/api/v1/desktops/office/connect?wait=1", token=token)
     boss = a.login("boss", "boss-password")
     before = sessions(a, boss)
@@ -127,6 +322,12 @@ def steps(pg, a, b, c):
     a.broker.send_signal(signal.SIGKILL)
     a.broker.wait()
     a.broker = None
+    status, body, headers = b.api("GET", "/api/v1/desktops", token=token)
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    check(status == 503 and error.get("code") == "standby" and
+          "cannot reach" in error.get("message", "") and headers.get("retry-after") == str(LEASE),
+          "while the dead leader's lease runs, the standby answers 503 standby in words, "
+          "with Retry-After", (status, body))
     took = takeover_time(b, t0, 4 * LEASE)
     check(took is not None, f"after kill -9 of the leader the standby leads, in "
           f"{took if took is None else round(took, 2)} s (lease_time {LEASE} s)",
@@ -210,7 +411,10 @@ def main():
     try:
         pg.start()
         url = pg.create_db("cluster")
-        deployments = [deployment(n, url) for n in "abc"]
+        deployments = [deployment("a", url)]
+        deployments += [deployment(n, url, pki_from=deployments[0]) for n in "bc"]
+        deployments[1].conf_text += "\n[limits]\nmax_forwards = 2\n"
+        deployments.append(deployment("x", url))
         steps(pg, *deployments)
     except Exception as e:  # a failed step is a failed test, with the logs
         check(False, "the test ran to its end", f"{type(e).__name__}: {e}")

@@ -17,6 +17,7 @@ UNIT_TESTS = \
 	tests/unit/test-control-parse \
 	tests/unit/test-domxml \
 	tests/unit/test-encode \
+	tests/unit/test-forward \
 	tests/unit/test-gpu \
 	tests/unit/test-gpualloc \
 	tests/unit/test-httpparse \
@@ -74,6 +75,12 @@ tests_unit_test_session_SOURCES = tests/unit/test-session.c \
 	$(BROKERTEST_SOURCES)
 tests_unit_test_session_CFLAGS = $(UNIT_CFLAGS) $(BROKER_CFLAGS)
 tests_unit_test_session_LDADD = $(BROKERTEST_LIBS)
+
+# The Paprika-Forwarded header: pure, compiled alone.
+tests_unit_test_forward_SOURCES = tests/unit/test-forward.c \
+	broker/forward-header.c broker/forward.h
+tests_unit_test_forward_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/broker
+tests_unit_test_forward_LDADD = $(UNIT_LDADD)
 
 # The PAM helper's messages: pure, compiled alone.
 tests_unit_test_authmsg_SOURCES = tests/unit/test-authmsg.c \
