@@ -132,6 +132,7 @@ struct conf_gpu {
 	size_t			 ndevices;	/* 0: any that matches */
 	char			 mdev_type[64];
 	int			 detach;	/* broker binds to vfio-pci */
+	int			 reset;		/* reset before each start */
 	int			 display;	/* QXL + streaming channel */
 	int			 mdev_display;	/* display='on' */
 	int			 ovmf;

@@ -580,6 +580,9 @@ static const struct conftab_key conf_pool_keys[] = {
 	    "passthrough: GPUs per guest"),
 	CONFTAB_KEY_BOOL("gpu_detach", P, gpu.detach, "no",
 	    "passthrough: the broker binds them to vfio-pci"),
+	CONFTAB_KEY_BOOL("gpu_reset", P, gpu.reset, "yes",
+	    "passthrough: reset before each start; no only for "
+	    "hardware that resets itself"),
 	CONFTAB_KEY_ITEMS("gpu_match", conf_gpu_match_one, conf_gpu_match_show,
 	    NULL, "vendor[:product], ... in hex"),
 	CONFTAB_KEY_ITEMS("gpu_devices", conf_gpu_device_one,

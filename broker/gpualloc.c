@@ -550,6 +550,14 @@ gpualloc_started(const struct virt_result *res, void *arg)
 		    st->host);
 		return;
 	}
+	/* Not reset: the last user's screen may still be in its memory. */
+	if (res->blamed_reset) {
+		gpualloc_quarantine(st->host, res->blamed, res->error,
+		    st->guest);
+		gpualloc_fail(st, "%s; GPU %s is quarantined until an admin "
+		    "clears it", res->error, res->blamed);
+		return;
+	}
 	gpualloc_quarantine(st->host, res->blamed, res->error, st->guest);
 	gpualloc_fail(st, "GPU %s failed and is quarantined until an admin "
 	    "clears it: %s", res->blamed, res->error);
@@ -662,6 +670,7 @@ gpualloc_scanned(const struct virt_result *res, void *arg)
 		return;
 	}
 	plan.detach = p->gpu.detach;
+	plan.reset = p->gpu.reset;
 	plan.xml.gpu_display = p->gpu.display;
 	plan.xml.ovmf = p->gpu.ovmf;
 	plan.xml.kvm_hidden = p->gpu.kvm_hidden;

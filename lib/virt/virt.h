@@ -104,6 +104,7 @@ struct virt_result {
 	/* virt_start_prepared: the device a failure is blamed on, or "" */
 	char			 blamed[GPU_UUID_LEN];
 	int			 blamed_gone;	/* it is not on the host */
+	int			 blamed_reset;	/* it could not be reset */
 };
 
 /* What virt_start_prepared writes into a definition before the start:
@@ -111,6 +112,7 @@ struct virt_result {
 struct virt_start_plan {
 	struct domxml_opts	 xml;		/* the definition's edits */
 	int			 detach;	/* bind xml.pci to vfio-pci */
+	int			 reset;		/* reset xml.pci first */
 	/* gpu = mdev: made on this parent before the start */
 	char			 mdev_parent[GPU_ADDR_LEN];
 	char			 mdev_type[64];
@@ -230,8 +232,10 @@ int	virt_gpu_scan(struct virt_host *h, const char *dom, virt_done_cb done,
  * With a GPU in the plan it first checks each device again (present,
  * bound to vfio-pci or detached to it when plan->detach, its IOMMU group
  * viable, not held by another running domain), that the host's memory not
- * taken by running domains holds dom's (VFIO pins all of it), and makes
- * the mediated device. A failure that names a device sets res->blamed.
+ * taken by running domains holds dom's (VFIO pins all of it), resets each
+ * function that libvirt binds at the start when plan->reset (libvirt's
+ * virNodeDeviceReset), and makes the mediated device. A failure that
+ * names a device sets res->blamed.
  * Running already: ok, and the definition is left for the next start.
  */
 int	virt_start_prepared(struct virt_host *h, const char *dom,

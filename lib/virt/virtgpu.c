@@ -174,15 +174,16 @@ virt_gpu_detach(struct virt_job *job, const struct gpu_addr *a,
 	int			rc;
 
 	virt_gpu_nodedev_name(a, name, sizeof(name));
-	if ((dev = virNodeDeviceLookupByName(job->h->conn, name)) == NULL)
-		rc = -1;
-	else {
-		rc = virNodeDeviceDetachFlags(dev, "vfio", 0);
+	dev = virNodeDeviceLookupByName(job->h->conn, name);
+	rc = dev != NULL ? virNodeDeviceDetachFlags(dev, "vfio", 0) : -1;
+	/* The message before virNodeDeviceFree clears it. */
+	if (rc == -1)
+		virt_last_error(msg, sizeof(msg));
+	if (dev != NULL)
 		virNodeDeviceFree(dev);
-	}
 	if (rc == -1) {
 		virt_seterror(job, "GPU %s could not be bound to vfio-pci: %s",
-		    addr, virt_last_error(msg, sizeof(msg)));
+		    addr, msg);
 		strlcpy(job->res.blamed, addr, sizeof(job->res.blamed));
 		virResetLastError();
 		return -1;
@@ -235,6 +236,75 @@ virt_gpu_check(struct virt_job *job, struct gpu_inventory *inv)
 	return 0;
 }
 
+
+/* The display function that the plan's function i belongs to: the
+ * nearest display device at or before it (gpu_functions lists a device's
+ * own functions after it). */
+static size_t
+virt_gpu_owner(const struct domxml_opts *o, const struct gpu_inventory *inv,
+    size_t i)
+{
+	const struct gpu_pci_dev	*d;
+	size_t				 j = i + 1;
+
+	while (j-- > 0)
+		if ((d = gpu_find(inv, &o->pci[j])) != NULL && gpu_is_display(d))
+			return j;
+	return 0;
+}
+
+/*
+ * Resets each function of the plan that libvirt binds to vfio-pci at the
+ * start (without a driver or on pci-stub), so that the last user's screen
+ * does not reach the next one. libvirt leaves a function already on
+ * vfio-pci to vfio-pci's own reset at each open, and one on a host driver
+ * must be detached first: it is on vfio-pci then too. 0, or -1 with the
+ * error set and the display device blamed.
+ */
+static int
+virt_gpu_reset(struct virt_job *job, const struct gpu_inventory *inv)
+{
+	struct domxml_opts	*o = &job->plan.xml;
+	virNodeDevicePtr	 dev;
+	char			 name[64], addr[GPU_ADDR_LEN];
+	char			 msg[VIRT_ERROR_MAX];
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < o->npci; i++) {
+		if (!o->pci_managed[i])
+			continue;
+		virt_gpu_nodedev_name(&o->pci[i], name, sizeof(name));
+		dev = virNodeDeviceLookupByName(job->h->conn, name);
+		rc = dev != NULL ? virNodeDeviceReset(dev) : -1;
+		/* The message before virNodeDeviceFree clears it. */
+		if (rc == -1)
+			virt_last_error(msg, sizeof(msg));
+		if (dev != NULL)
+			virNodeDeviceFree(dev);
+		gpu_addr_format(&o->pci[i], addr, sizeof(addr));
+		if (rc == 0) {
+			log_info("host %s: reset %s for %s", job->h->name, addr,
+			    job->dom);
+			continue;
+		}
+		virResetLastError();
+		/* A lost host says nothing about the device. */
+		if (virConnectIsAlive(job->h->conn) != 1) {
+			virt_seterror(job, "host %s is unreachable: %s",
+			    job->h->name, msg);
+			job->res.fault = VIRT_FAULT_HOST;
+			return -1;
+		}
+		virt_seterror(job, "GPU %s on host %s cannot be reset: %s",
+		    addr, job->h->name, msg);
+		gpu_addr_format(&o->pci[virt_gpu_owner(o, inv, i)],
+		    job->res.blamed, sizeof(job->res.blamed));
+		job->res.blamed_reset = 1;
+		return -1;
+	}
+	return 0;
+}
 
 /* VFIO pins all of a guest's memory: it must fit beside the others'. */
 static int
@@ -389,8 +459,11 @@ virt_start_prepared_work(struct virt_job *job)
 		if (virt_gpu_inventory(job, &inv) == -1)
 			goto out;
 		virt_gpu_memory(job, d);
+		/* The reset last: after every function of a bus is bound
+		 * (libvirt resets no bus with a device in use on it). */
 		if (virt_gpu_check(job, &inv) == -1 ||
-		    virt_gpu_memory_fits(job) == -1)
+		    virt_gpu_memory_fits(job) == -1 ||
+		    (job->plan.reset && virt_gpu_reset(job, &inv) == -1))
 			goto out;
 	}
 	if (job->plan.xml.mdev_uuid[0] != '\0') {

@@ -8,7 +8,8 @@ real hypervisor is.
 Its kernel puts the devices in IOMMU groups and binds host drivers; the
 broker's inventory (GET /api/v1/gpus and paprikactl gpus) must say, for each
 display device, what that kernel says: the bochs-display alone in its group
-behind a PCIe root port is assignable; the VGA whose audio function snd_hda_intel holds is refused
+behind a PCIe root port is assignable, and so is the secondary VGA alone on
+the root bus; the VGA whose audio function snd_hda_intel holds is refused
 for its host driver; the VGA sharing its group with a USB controller on
 ehci-pci is refused as a group that cannot be given away.
 
@@ -27,7 +28,11 @@ Real failures: a device whose IOMMU group another program holds open
 in QEMU, and the broker quarantines it in words until an admin clears it; a
 device hot-unplugged from the outer QEMU fails the next start by name and is
 quarantined, listed as missing while it is gone and as quarantined once a
-display device is plugged back in at its address, until an admin clears it.
+display device is plugged back in at its address, until an admin clears it;
+the VGA on the root bus, which the kernel knows no way to reset (the two
+behind root ports have a bus reset, which the broker does before each of
+their starts), is refused before QEMU runs, in words naming it, its host
+and libvirt's reason, and quarantined and listed the same way.
 
 The same host booted without the IOMMU has no groups: every display device
 is no-iommu."""
@@ -56,7 +61,9 @@ DISPLAYS = sorted(gpuhost.DISPLAYS)
 # Desktop, pool, its device, the outer QEMU's id of that device, the pool's
 # way of binding it to vfio-pci.
 DESKTOPS = (("gpu-desk1", "gpu-managed", "0000:01:00.0", "display", ""),
-            ("gpu-desk2", "gpu-detach", "0000:00:05.0", "vga", "gpu_detach = yes\n"))
+            ("gpu-desk2", "gpu-detach", "0000:02:00.0", "vga", "gpu_detach = yes\n"))
+# The same for the device that cannot be reset: its start is refused.
+UNRESETTABLE = ("gpu-desk3", "gpu-root", "0000:00:05.0", "rootvga", "")
 
 
 def host_config(d, host):
@@ -69,7 +76,7 @@ spice_address = 127.0.0.1
 spice_cert = {d.pki}/spice/server-cert.pem
 
 """
-    for desk, pool, device, _, extra in DESKTOPS:
+    for desk, pool, device, _, extra in DESKTOPS + (UNRESETTABLE,):
         sections += f"""[pool {pool}]
 title = GPU desktop {device}
 kind = static
@@ -90,9 +97,10 @@ control = {d.control}
 
 
 def define_desktops(d, conn):
-    """DESKTOPS defined on the level-1 host, each painting its own colour:
-    {desktop: colour bytes}."""
-    return {desk: gpuhost.define_desktop(conn, desk, d.build, d.work) for desk, *_ in DESKTOPS}
+    """DESKTOPS (and UNRESETTABLE's) defined on the level-1 host, each
+    painting its own colour: {desktop: colour bytes}."""
+    return {desk: gpuhost.define_desktop(conn, desk, d.build, d.work)
+            for desk, *_ in DESKTOPS + (UNRESETTABLE,)}
 
 
 def device_driver(conn, address):
@@ -149,20 +157,30 @@ def with_iommu(d, guest_dir, broker_dn, helpdesk_pw):
               "the nested host's kernel puts each display device in an IOMMU group", kernel)
         st, inv = inventory(d, helpdesk)
         check(st == 200 and sorted(inv) == DISPLAYS,
-              "GET /api/v1/gpus lists the nested host's three display devices, and only those",
+              "GET /api/v1/gpus lists the nested host's four display devices, and only those",
               (st, inv))
         for a in DISPLAYS:
             check(inv.get(a, {}).get("iommu_group") == kernel.get(a, (None, None))[1],
                   f"{a}: the IOMMU group the running kernel gave it", (inv.get(a), kernel.get(a)))
-        bochs, vga, vga2 = (inv.get(a, {}) for a in ("0000:01:00.0", "0000:00:05.0", "0000:00:07.0"))
+        bochs, vga, vga2, root = (inv.get(a, {}) for a in ("0000:01:00.0", "0000:02:00.0",
+                                                           "0000:00:07.0", "0000:00:05.0"))
         check(bochs.get("verdict") == "assignable" and bochs.get("vendor_id") == "1234"
               and bochs.get("product_id") == "1111",
               "the bochs-display behind its root port, without a driver: assignable", bochs)
-        check(vga.get("verdict") == "host-driver" and "0000:00:05.1" in vga.get("reason", "")
+        check(root.get("verdict") == "assignable",
+              "the VGA alone on the root bus, without a driver: assignable", root)
+        check(vga.get("verdict") == "host-driver" and "0000:02:00.1" in vga.get("reason", "")
               and "snd_hda_intel" in vga.get("reason", ""),
               "the VGA whose audio function snd_hda_intel holds: refused, naming both", vga)
-        check(kernel.get("0000:00:05.1", ("",))[0] == "snd_hda_intel",
-              "(the kernel did bind snd_hda_intel to that audio function)", kernel.get("0000:00:05.1"))
+        check(kernel.get("0000:02:00.1", ("",))[0] == "snd_hda_intel",
+              "(the kernel did bind snd_hda_intel to that audio function)", kernel.get("0000:02:00.1"))
+        methods = {a: host.shell(f"cat /sys/bus/pci/devices/{a}/reset_method 2>/dev/null "
+                                 "|| echo none")[1].splitlines()[0].strip()
+                   for a in ("0000:01:00.0", "0000:02:00.0", "0000:00:05.0")}
+        check("bus" in methods["0000:01:00.0"].split() and "bus" in methods["0000:02:00.0"].split()
+              and methods["0000:00:05.0"] == "none",
+              "the level-1 kernel offers a bus reset for the two devices behind root ports, "
+              "and no reset at all for the VGA on the root bus", methods)
         check(vga2.get("verdict") == "group-not-viable" and "0000:00:07.1" in vga2.get("reason", "")
               and "ehci-pci" in vga2.get("reason", ""),
               "the VGA sharing its group with a USB controller on ehci-pci: group not viable", vga2)
@@ -187,6 +205,9 @@ def passthrough(d, host, helpdesk, colours):
         dom = lv.lookupByName(desk)
         live = dom.XMLDesc()
         bus, slot, fn = device[5:7], device[8:10], device[11]
+        check(f"host gpu: reset {device} for {desk}" in d.broker_tail(400),
+              f"the broker reset {device} through libvirt before starting {desk}",
+              d.broker_tail(10))
         check(dom.isActive() and re.search(
             rf"<hostdev mode='subsystem' type='pci' managed='(yes|no)'>.*?"
             rf"bus='0x{bus}' slot='0x{slot}' function='0x{fn}'", live, re.S),
@@ -195,9 +216,9 @@ def passthrough(d, host, helpdesk, colours):
               f"{device} is bound to vfio-pci on the level-1 host while {desk} runs",
               device_driver(lv, device))
         if "detach" in pool:
-            check(device_driver(lv, "0000:00:05.1") == "vfio-pci",
+            check(device_driver(lv, "0000:02:00.1") == "vfio-pci",
                   "gpu_detach bound the audio function of its group to vfio-pci too",
-                  device_driver(lv, "0000:00:05.1"))
+                  device_driver(lv, "0000:02:00.1"))
         check(wait_until(lambda: host.painted(qemu_id, colours[desk]), 60),
               f"the outer QEMU's screendump of {device} ({qemu_id}) is all {desk}'s colour "
               f"#{colours[desk].hex()}: the desktop drives the passed-through device")
@@ -303,6 +324,44 @@ def failures(d, host, helpdesk):
     err = session_error(d, demo, pool)
     check(err and f"GPU {device} is quarantined: it vanished" in err,
           "and a start is still refused until an admin clears it", err)
+    cleared(d, helpdesk, admin, device)
+    not_reset(d, host, helpdesk, demo, admin)
+
+
+def not_reset(d, host, helpdesk, demo, admin):
+    """The VGA on the root bus: no FLR, no PM reset, no bus to reset."""
+    desk, pool, device, _, _ = UNRESETTABLE
+    lv = libvirt.open(host.uri(os.path.join(d.pki, "libvirt", "client")))
+    try:
+        err = session_error(d, demo, pool)
+        check(err and f"GPU {device} on host gpu cannot be reset: " in err
+              and "no FLR, PM reset or bus reset available" in err
+              and err.endswith(f"; GPU {device} is quarantined until an admin clears it"),
+              "a device the kernel cannot reset: the start is refused, naming it, its host and "
+              "libvirt's reason, and the device is quarantined", err)
+        check(not lv.lookupByName(desk).isActive() and device_driver(lv, device) == "",
+              f"{desk} never ran: QEMU was not started and {device} never left the host",
+              device_driver(lv, device))
+        check(f"GPU {device} on gpu is quarantined: GPU {device} on host gpu cannot be reset"
+              in d.broker_tail(400), "the broker's log says so in words", d.broker_tail(10))
+    finally:
+        lv.close()
+    st, inv = inventory(d, helpdesk)
+    g = inv.get(device, {})
+    check(st == 200 and g.get("verdict") == "quarantined"
+          and "cannot be reset" in g.get("reason", ""),
+          "GET /api/v1/gpus lists it quarantined, with the reason", g)
+    verdicts = paprikactl_json(d)
+    check(isinstance(verdicts, dict) and verdicts.get(device) == "quarantined",
+          "paprikactl gpus --json lists it as quarantined too", verdicts)
+    err = session_error(d, demo, pool)
+    check(err and f"GPU {device} is quarantined: GPU {device} on host gpu cannot be reset" in err,
+          "the next start is refused, naming the quarantine", err)
+    cleared(d, helpdesk, admin, device)
+
+
+def cleared(d, helpdesk, admin, device):
+    """An admin clears device's quarantine: it is assignable again."""
     st, body, _ = d.api("POST", f"/api/v1/gpus/gpu/{device}/clear", token=admin)
     check(st == 200, "an admin clears it", (st, body))
     st, inv = inventory(d, helpdesk)

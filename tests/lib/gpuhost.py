@@ -12,10 +12,15 @@ forwarded by user-mode networking, as do the SPICE ports of the desktops it
 runs.
 
 Its PCI devices, in IOMMU groups as on a real board:
-  00:05.0  std VGA (1234:1111, class 0x0300), multifunction with
-  00:05.1  an Intel HDA audio function, bound to snd_hda_intel: one group
+  00:05.0  a secondary VGA (1234:1111, class 0x0380) alone on the root bus:
+           the kernel knows no way to reset it (no FLR, PM or bus reset)
   01:00.0  bochs-display (1234:1111, class 0x0380) behind a PCIe root port
-           (00:04.0), so that the outer QEMU can unplug it (unplug())
+           (00:04.0), so that the outer QEMU can unplug it (unplug()); a
+           bus reset resets it
+  02:00.0  std VGA (1234:1111, class 0x0300) behind a PCIe root port
+           (00:06.0), multifunction with
+  02:00.1  an Intel HDA audio function, bound to snd_hda_intel: one group,
+           reset together by a bus reset
   00:07.0  a secondary VGA (1234:1111, class 0x0300), multifunction with
   00:07.1  a USB EHCI controller bound to ehci-pci: a group that cannot be
            given to a guest
@@ -38,7 +43,8 @@ import images
 
 QEMU = "qemu-system-x86_64"
 # QEMU ids of the display devices, for screendump and device_del.
-DISPLAYS = {"0000:00:05.0": "vga", "0000:01:00.0": "display", "0000:00:07.0": "vga2"}
+DISPLAYS = {"0000:00:05.0": "rootvga", "0000:01:00.0": "display", "0000:02:00.0": "vga",
+            "0000:00:07.0": "vga2"}
 # The one behind a root port, that can be unplugged: its QEMU device, the
 # port it sits on, its address on the level-1 host.
 PLUGGABLE = {"display": ("bochs-display", "port1", "0000:01:00.0")}
@@ -144,10 +150,12 @@ class GpuHost:
                 "-chardev", f"socket,id=shell,path={self.shell_path},server=on,wait=off",
                 "-device", "isa-serial,chardev=shell",
                 "-audiodev", "none,id=snd",
-                "-device", "VGA,id=vga,addr=5.0,multifunction=on",
-                "-device", "intel-hda,id=hda,addr=5.1",
-                "-device", "hda-duplex,audiodev=snd",
+                "-device", "secondary-vga,id=rootvga,addr=5.0",
                 "-device", "pcie-root-port,id=port1,bus=pcie.0,addr=4.0,chassis=1",
+                "-device", "pcie-root-port,id=port2,bus=pcie.0,addr=6.0,chassis=2",
+                "-device", "VGA,id=vga,bus=port2,addr=0.0,multifunction=on",
+                "-device", "intel-hda,id=hda,bus=port2,addr=0.1",
+                "-device", "hda-duplex,audiodev=snd",
                 "-device", "{0},id=display,bus={1}".format(*PLUGGABLE["display"]),
                 "-device", "secondary-vga,id=vga2,addr=7.0,multifunction=on",
                 "-device", "usb-ehci,id=ehci,addr=7.1",

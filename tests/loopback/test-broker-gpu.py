@@ -37,6 +37,8 @@ from libvirtd import Libvirtd  # noqa: E402
 FIXTURE = os.path.join(top_srcdir, "tests", "fixtures", "gpu-host.xml")
 FIXTURE2 = os.path.join(top_srcdir, "tests", "fixtures", "gpu-host2.xml")
 
+# The test driver has no virNodeDeviceReset: its passthrough pools opt out
+# of the reset (gpu_reset = no), but for unreset, which shows the refusal.
 POOLS = """
 [pool design-3d]
 title = Design 3D
@@ -44,6 +46,7 @@ kind = shared
 host = local
 guests = gpu-desk1, gpu-desk2
 gpu = passthrough
+gpu_reset = no
 gpu_devices = 0000:41:00.0
 groups = staff
 disconnect_action = none
@@ -53,6 +56,7 @@ kind = static
 host = local
 assign = carol=gpu-desk3
 gpu = passthrough
+gpu_reset = no
 gpu_match = 10de:2231
 kvm_hidden = yes
 hyperv_vendor_id = paprika
@@ -63,6 +67,7 @@ kind = static
 host = local
 assign = carol=gpu-desk4
 gpu = passthrough
+gpu_reset = no
 gpu_devices = 0000:47:00.0
 groups = staff
 
@@ -70,6 +75,15 @@ groups = staff
 kind = static
 host = local
 assign = carol=gpu-big
+gpu = passthrough
+gpu_reset = no
+gpu_devices = 0000:48:00.0
+groups = staff
+
+[pool unreset]
+kind = static
+host = local
+assign = erin=gpu-desk4
 gpu = passthrough
 gpu_devices = 0000:48:00.0
 groups = staff
@@ -89,6 +103,7 @@ template = gpu-tmpl
 max = 6
 spares = 0
 gpu = passthrough
+gpu_reset = no
 gpu_match = 10de:2204
 groups = staff
 
@@ -339,6 +354,27 @@ def check_quarantine(d, helpdesk, admin, carol, dave):
           "nvidia-999", "a type no GPU offers is named in the refusal", s)
 
 
+def check_not_reset(d, helpdesk, admin, erin):
+    """A card without a driver, that libvirt binds at the start, is reset
+    first; the test driver has no virNodeDeviceReset: it cannot be reset."""
+    st, body, _ = connect(d, erin, "unreset")
+    s = settled(d, helpdesk, "erin", "unreset")
+    check(s and s["state"] == "failed" and s["error"].startswith(
+        "GPU 0000:48:00.0 on host local cannot be reset: ")
+          and "virNodeDeviceReset" in s["error"]
+          and s["error"].endswith("; GPU 0000:48:00.0 is quarantined until an admin clears it"),
+          "a card that cannot be reset is refused before the start, in words, and quarantined",
+          (st, body, s))
+    _, inv = gpus(d, helpdesk)
+    g = inv["0000:48:00.0"]
+    check(g["verdict"] == "quarantined" and "cannot be reset" in g.get("reason", "")
+          and not g.get("allocated_to"),
+          "the inventory shows the quarantine and why, and no allocation", g)
+    st, body, _ = d.api("POST", "/api/v1/gpus/local/0000:48:00.0/clear", token=admin)
+    check(st == 200, "an admin clears it", (st, body))
+    d.api("POST", "/api/v1/desktops/unreset/end", token=erin)
+
+
 def check_placement(d, helpdesk, tokens):
     """A template pool over two hosts: each clone goes where a GeForce RTX
     3090 is free (one on local, two on second), the most free first."""
@@ -444,6 +480,7 @@ spice_address = 127.0.0.1
             admin = d.login("root-admin", "root-admin-password")
         check_refusals(d, helpdesk, tokens["carol"])
         check_quarantine(d, helpdesk, admin, tokens["carol"], tokens["dave"])
+        check_not_reset(d, helpdesk, admin, tokens["erin"])
         check_placement(d, helpdesk, tokens)
         check_real_host(d, lv, helpdesk, tokens["carol"])
     except Exception as e:  # a failed step is a failed test, with the log

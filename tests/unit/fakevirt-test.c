@@ -171,6 +171,15 @@ fakevirt_pending(const char *host)
 }
 
 void
+fakevirt_no_reset(const char *host, const char *addr, const char *why)
+{
+	struct fake_host	*fh = fake_host(host);
+
+	strlcpy(fh->no_reset, addr, sizeof(fh->no_reset));
+	strlcpy(fh->no_reset_why, why, sizeof(fh->no_reset_why));
+}
+
+void
 fakevirt_nodedev(const char *host, const char *xml)
 {
 	struct fake_host	*fh = fake_host(host);

@@ -257,6 +257,29 @@ fake_start_gone(struct fake_host *fh, const struct fake_item *it,
 	return gone;
 }
 
+/* Whether the plan asks to reset a function that cannot be: then res
+ * says so and blames it, as virt_gpu_reset does. */
+static int
+fake_start_unreset(struct fake_host *fh, const struct fake_item *it,
+    struct virt_result *res)
+{
+	char	addr[GPU_ADDR_LEN];
+	size_t	i;
+
+	for (i = 0; it->plan.reset && i < it->plan.xml.npci; i++) {
+		gpu_addr_format(&it->plan.xml.pci[i], addr, sizeof(addr));
+		if (strcmp(addr, fh->no_reset) != 0)
+			continue;
+		res->ok = 0;
+		snprintf(res->error, sizeof(res->error), "GPU %s on host %s "
+		    "cannot be reset: %.100s", addr, fh->name, fh->no_reset_why);
+		strlcpy(res->blamed, addr, sizeof(res->blamed));
+		res->blamed_reset = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static void
 fake_start(struct fake_host *fh, struct fake_item *it, struct fake_dom *d,
     struct virt_result *res)
@@ -265,7 +288,8 @@ fake_start(struct fake_host *fh, struct fake_item *it, struct fake_dom *d,
 
 	if (fake_running(d->state))
 		return;
-	if (strcmp(it->op, "start") == 0 && fake_start_gone(fh, it, res))
+	if (strcmp(it->op, "start") == 0 && (fake_start_gone(fh, it, res) ||
+	    fake_start_unreset(fh, it, res)))
 		return;
 	if (strcmp(it->op, "start") == 0 && it->plan.xml.npci > 0) {
 		for (i = 0; i < it->plan.xml.npci; i++)

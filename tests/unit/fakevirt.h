@@ -51,6 +51,10 @@ void		 fakevirt_hold(const char *host, int hold);
 /* Jobs queued on host and not yet done. */
 unsigned	 fakevirt_pending(const char *host);
 
+/* The PCI function addr of host cannot be reset: a start whose plan asks
+ * for a reset fails as virt_start_prepared's does, libvirt saying why. */
+void		 fakevirt_no_reset(const char *host, const char *addr,
+		    const char *why);
 /* A PCI function of host, as virNodeDeviceGetXMLDesc gives it. */
 void		 fakevirt_nodedev(const char *host, const char *xml);
 /* The function named name ("pci_0000_41_00_0") leaves host, as a card

@@ -68,6 +68,8 @@ struct fake_host {
 	size_t		 nnodedevs;
 	struct fake_fail fails[FAKE_FAILS_MAX];
 	size_t		 nfails;
+	char		 no_reset[GPU_ADDR_LEN];	/* cannot be reset, "" */
+	char		 no_reset_why[128];
 	char		 log[FAKE_LOG_MAX];
 	struct virt_host *handle;
 };

@@ -302,7 +302,8 @@ test_gpu_pools(void **state)
 	fmt(text, sizeof(text), "%sgpu = passthrough\ngpu_count = 2\n"
 	    "gpu_match = 10de:2231, 1002\ngpu_devices = 0000:41:00.0, "
 	    "0000:42:00.0\ngpu_detach = yes\nkvm_hidden = yes\n"
-	    "hyperv_vendor_id = paprika\nfirmware = bios\n", base);
+	    "hyperv_vendor_id = paprika\nfirmware = bios\ngpu_reset = no\n",
+	    base);
 	if ((c = load(text, err, sizeof(err))) == NULL)
 		fail_msg("%s", err);
 	g = &conf_pool_find(c, "mine")->gpu;
@@ -317,8 +318,10 @@ test_gpu_pools(void **state)
 	gpu_addr_format(&g->devices[1], addr, sizeof(addr));
 	assert_string_equal(addr, "0000:42:00.0");
 	assert_true(g->detach && g->kvm_hidden && !g->ovmf && g->display);
+	assert_false(g->reset);
 	assert_string_equal(g->vendor_id, "paprika");
 	assert_int_equal(conf_pool_find(c, "office")->gpu.mode, GPU_MODE_NONE);
+	assert_true(conf_pool_find(c, "office")->gpu.reset);	/* default */
 	conf_free(c);
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

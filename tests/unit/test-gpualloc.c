@@ -4,7 +4,8 @@
  * hosts: one card, two users at once; the card given back when the
  * desktop stops; a start that blames the card quarantines it, and so does
  * one that finds the card gone from its host, which then lists it as
- * missing; a restart
+ * missing; a card that cannot be reset is refused before the start and
+ * quarantined, unless its pool says gpu_reset = no; a restart
  * reloads the allocations and gives back those of desktops that stopped.
  */
 #include <setjmp.h>
@@ -31,7 +32,10 @@ static const char conf[] =
     "users = alice, bob\nready_when = agent\ngpu = passthrough\n"
     "[pool pinned]\nkind = shared\nhost = hv1\nguests = p1, p2\n"
     "users = alice, bob\nready_when = agent\ngpu = passthrough\n"
-    "gpu_devices = " CARD "\n";
+    "gpu_devices = " CARD "\n"
+    "[pool selfreset]\nkind = shared\nhost = hv1\nguests = s1\n"
+    "users = alice\nready_when = agent\ngpu = passthrough\n"
+    "gpu_devices = " CARD "\ngpu_reset = no\n";
 
 /* One NVIDIA card bound to vfio-pci, alone in its IOMMU group. */
 static const char card[] =
@@ -50,6 +54,7 @@ setup(void **state)
 	fakevirt_define(BT_HOST, "g2");
 	fakevirt_define(BT_HOST, "p1");
 	fakevirt_define(BT_HOST, "p2");
+	fakevirt_define(BT_HOST, "s1");
 	fakevirt_nodedev(BT_HOST, card);
 	bt_start(conf);
 	return 0;
@@ -188,6 +193,24 @@ listed(int present, char *verdict, char *reason, size_t len)
 	gpu_inventory_free(&inv);
 }
 
+/* Session id's start failed with error, before its guest ran: CARD is
+ * not given to anyone and is quarantined once, with a reason (into
+ * reason) that says why. */
+static void
+refused(uint64_t id, const char *error, const char *why, char *reason,
+    size_t len)
+{
+	bt_wait_state(id, SESSION_FAILED);
+	assert_string_equal(session_find(id)->error, error);
+	assert_int_equal(fakevirt_state(BT_HOST, session_find(id)->guest),
+	    VIRT_STATE_SHUTOFF);
+	assert_null(gpualloc_of(BT_HOST, CARD));
+	assert_int_equal(db_gpu_quarantined(broker->db, BT_HOST, CARD,
+	    reason, len), 1);
+	assert_non_null(strstr(reason, why));
+	assert_int_equal(bt_audit_count("gpu quarantine", "ok"), 1);
+}
+
 /* The card is unplugged: the start is refused naming it, the card is
  * quarantined with when it went, listed as missing, and stays out of
  * service when it comes back until an admin clears it. */
@@ -201,18 +224,10 @@ test_vanished(void **state)
 	fakevirt_nodedev_remove(BT_HOST, "pci_0000_41_00_0");
 	s = start_in("alice", "pinned");
 	id = s->id;
-	bt_wait_state(id, SESSION_FAILED);
-	assert_string_equal(session_find(id)->error, "GPU " CARD " vanished "
-	    "from host hv1 and is quarantined until an admin clears it");
-	assert_int_equal(fakevirt_state(BT_HOST, session_find(id)->guest),
-	    VIRT_STATE_SHUTOFF);
-	assert_null(gpualloc_of(BT_HOST, CARD));
-	assert_int_equal(db_gpu_quarantined(broker->db, BT_HOST, CARD,
-	    reason, sizeof(reason)), 1);
-	assert_non_null(strstr(reason, "it vanished from host hv1: not among "
-	    "its PCI devices at 20"));
+	refused(id, "GPU " CARD " vanished from host hv1 and is quarantined "
+	    "until an admin clears it", "it vanished from host hv1: not among "
+	    "its PCI devices at 20", reason, sizeof(reason));
 	assert_non_null(strstr(reason, " UTC"));
-	assert_int_equal(bt_audit_count("gpu quarantine", "ok"), 1);
 	listed(0, verdict, shown, sizeof(shown));
 	assert_string_equal(verdict, "missing");
 	assert_non_null(strstr(shown, reason));
@@ -301,6 +316,39 @@ test_never_there(void **state)
 	    "devices of host hv1 at "));
 }
 
+/* A card that cannot be reset: the start is refused before QEMU runs,
+ * naming the card, its host and libvirt's reason, and the card is
+ * quarantined as a vanished one is; a pool whose hardware resets itself
+ * (gpu_reset = no) takes it once an admin clears it. */
+static void
+test_not_reset(void **state)
+{
+	struct session	*s;
+	char		 reason[256], verdict[32], shown[512];
+
+	fakevirt_no_reset(BT_HOST, CARD, "Unable to reset PCI device " CARD
+	    ": no FLR, PM reset or bus reset available");
+	s = start_in("alice", "pinned");
+	refused(s->id, "GPU " CARD " on host hv1 cannot be reset: Unable to "
+	    "reset PCI device " CARD ": no FLR, PM reset or bus reset "
+	    "available; GPU " CARD " is quarantined until an admin clears it",
+	    "cannot be reset: Unable to reset", reason, sizeof(reason));
+	listed(1, verdict, shown, sizeof(shown));
+	assert_string_equal(verdict, "quarantined");
+	assert_non_null(strstr(shown, "cannot be reset"));
+
+	s = start_in("alice", "selfreset");
+	bt_wait_state(s->id, SESSION_FAILED);
+	assert_non_null(strstr(session_find(s->id)->error, "is quarantined: "
+	    "GPU " CARD " on host hv1 cannot be reset"));
+	assert_int_equal(gpualloc_clear(BT_HOST, CARD), 1);
+	session_end(session_find(s->id), "alice", "retry");
+	bt_settle();
+	s = start_in("alice", "selfreset");
+	bt_wait_state(s->id, SESSION_READY);
+	assert_string_equal(fakevirt_gpus(BT_HOST, s->guest), CARD);
+}
+
 /* The allocation survives a restart; one whose desktop stopped while
  * the broker was away is given back when the host is listed. */
 static void
@@ -337,6 +385,7 @@ main(void)
 		T(test_vanished),
 		T(test_vanished_at_start),
 		T(test_never_there),
+		T(test_not_reset),
 		T(test_restart),
 	};
 
