@@ -173,6 +173,31 @@ pg_placeholders(const char *text)
 	return out;
 }
 
+/* Makes the connection again: 0, or -1 (db's error says why). */
+static int
+pg_reconnect(struct sql *db)
+{
+	log_warnx("state %s: the connection was lost; connecting again",
+	    sql_name(db));
+	PQreset(db->conn);
+	return PQstatus(db->conn) == CONNECTION_OK && pg_setup(db) == 0 ? 0 :
+	    -1;
+}
+
+/*
+ * A connection already known lost (a read of the notifications can find it
+ * so, between statements) is made again before a statement runs, unless a
+ * transaction of ours was open on it: that one is gone, and its statements
+ * fail until the caller rolls it back.
+ */
+static int
+pg_ready(struct sql *db)
+{
+	if (PQstatus(db->conn) != CONNECTION_BAD || db->in_transaction)
+		return 0;
+	return pg_reconnect(db);
+}
+
 /*
  * Runs text with p. A connection that was idle and turns out lost is made
  * again, and the statement run once more: inside a transaction, the
@@ -193,6 +218,8 @@ pg_run(struct sql *db, const char *text, const struct sql_param *p, int n)
 		    p[i].type == 's' ? PG_TEXTOID : 0;
 		values[i] = p[i].s;
 	}
+	if (pg_ready(db) == -1)
+		return NULL;
 	converted = pg_placeholders(text);
 	for (tries = 0; ; tries++) {
 		idle = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
@@ -201,10 +228,7 @@ pg_run(struct sql *db, const char *text, const struct sql_param *p, int n)
 		if (PQstatus(db->conn) != CONNECTION_BAD || !idle || tries > 0)
 			break;
 		PQclear(res);
-		log_warnx("state %s: the connection was lost; connecting "
-		    "again", sql_name(db));
-		PQreset(db->conn);
-		if (PQstatus(db->conn) != CONNECTION_OK || pg_setup(db) == -1) {
+		if (pg_reconnect(db) == -1) {
 			res = NULL;
 			break;
 		}
@@ -232,6 +256,10 @@ pg_exec(struct sql *db, const char *text)
 {
 	PGresult	*res;
 
+	if (pg_ready(db) == -1) {
+		sql_fail(db, "exec", PQerrorMessage(db->conn));
+		return -1;
+	}
 	/* The simple protocol, which takes several statements at once. */
 	res = PQexec(db->conn, text);
 	if (!pg_ok(db, res, "exec"))

@@ -321,18 +321,23 @@ sql_notified(struct sql *db)
 int
 sql_begin(struct sql *db)
 {
-	return sql_exec(db, db->drv->begin);
+	if (sql_exec(db, db->drv->begin) == -1)
+		return -1;
+	db->in_transaction = 1;
+	return 0;
 }
 
 int
 sql_commit(struct sql *db)
 {
+	db->in_transaction = 0;
 	return sql_exec(db, "COMMIT");
 }
 
 void
 sql_rollback(struct sql *db)
 {
+	db->in_transaction = 0;
 	sql_exec(db, "ROLLBACK");
 }
 

@@ -67,6 +67,8 @@ struct sql {
 	void			*conn;
 	pthread_mutex_t		 lock;
 	int			 (*may_write)(void);	/* NULL: always */
+	int			 in_transaction; /* sql_begin until
+						   commit or rollback */
 	char			 error[512];	/* the last failure, from
 						   the driver */
 };

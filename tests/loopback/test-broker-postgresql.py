@@ -12,7 +12,8 @@ pg_ctl, SCRAM passwords from a passfile, no system service).
   PostgreSQL: the token is a row there, a restart keeps the login.
 - Two brokers started at once on one empty database migrate it once, and
   one of them leads while the other stands by (test-broker-cluster goes
-  on from there).
+  on from there). PostgreSQL restarted under both, the standby connects
+  again and still hears a lease given back at once (LISTEN/NOTIFY).
 - paprika-brokerd --migrate-from sqlite:PATH copies a real broker's SQLite
   state: its login keeps working on PostgreSQL, its audit records are there
   and a new record's id follows theirs; a second copy into the database,
@@ -72,7 +73,9 @@ def deployment(prefix, pg_url):
 
 
 def set_database(d, url):
-    extra = f"database = {url}\n" if url else ""
+    # A long lease: a standby's poll (a third of it) is then slow enough to
+    # tell from a NOTIFY.
+    extra = f"database = {url}\nlease_time = 15s\n" if url else ""
     d.conf_text = d.test_driver_config(extra=extra).replace(
         "[roles]\nhelpdesk = helpdesk", "[roles]\nhelpdesk = helpdesk\nadmin = admin")
 
@@ -139,9 +142,36 @@ def check_two_brokers(pg):
                     for d in (a, b)]
         check(sorted(migrated) == [0, 1],
               "the schema was migrated once, by one of them", migrated)
+        notify_after_restart(pg, a, b)
     finally:
         a.stop()
         b.stop()
+
+
+def notify_after_restart(pg, a, b):
+    """PostgreSQL restarts under a leader and a standby: the standby's
+    connection is made again, and its LISTEN with it, so a lease given back
+    afterwards still wakes it at once rather than at its next poll (every
+    third of lease_time, 5 s here)."""
+    leader, standby = (a, b) if health_status(a) == "up" else (b, a)
+    since = os.path.getsize(standby.broker_log)
+    pg.stop("fast")
+    pg.start_again()
+    check(paprikatest.wait_until(lambda: "the connection was lost; connecting again" in
+                                 read_text(standby.broker_log)[since:], 15),
+          "PostgreSQL restarted: the standby connects again", standby.broker_tail(5))
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    leader.stop_broker()
+    took = paprikatest.wait_until(
+        lambda: health_status(standby) == "up" and max(time.monotonic() - t0, 1e-6), 15,
+        interval=0.02)
+    note(f"after PostgreSQL's restart, a lease given back: the standby leads in {took} s")
+    check("cluster: the leader gave the lease back" in read_text(standby.broker_log)[since:],
+          "after PostgreSQL's restart the standby still hears a lease given back (NOTIFY)",
+          standby.broker_tail(5))
+    check(took and took < 2.5, f"and leads in {took and round(took, 2)} s, not at its "
+          "next poll", took)
 
 
 def health_status(d):
