@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/http.h>
 
 #include "broker.h"
 #include "http.h"
@@ -23,6 +24,46 @@ metrics_add(struct evbuffer *b, const char *name, const char *type,
 	va_start(ap, fmt);
 	evbuffer_add_vprintf(b, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * paprika_broker_request_seconds, a histogram per route of the table
+ * (labelled by its pattern, never the path asked for) that has served a
+ * request since the start.
+ */
+static void
+metrics_routes(struct evbuffer *b)
+{
+	const struct http_route_stats	*rs;
+	const char			*method;
+	unsigned long long		 cum;
+	size_t				 i, j;
+
+	evbuffer_add_printf(b, "# HELP paprika_broker_request_seconds Time "
+	    "from a whole request to its reply, by route.\n# TYPE "
+	    "paprika_broker_request_seconds histogram\n");
+	for (i = 0; (rs = http_server_route_stats(broker->http, i)) != NULL;
+	    i++) {
+		if (rs->count == 0)
+			continue;
+		method = api_routes[i].methods == EVHTTP_REQ_POST ? "POST" :
+		    "GET";
+		for (j = cum = 0; j < HTTP_DURATION_BUCKETS; j++) {
+			cum += rs->bucket[j];
+			evbuffer_add_printf(b, "paprika_broker_request_seconds_"
+			    "bucket{route=\"%s\",method=\"%s\",le=\"%g\"} "
+			    "%llu\n", api_routes[i].pattern, method,
+			    http_duration_bounds[j], cum);
+		}
+		evbuffer_add_printf(b, "paprika_broker_request_seconds_bucket"
+		    "{route=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n"
+		    "paprika_broker_request_seconds_sum{route=\"%s\",method="
+		    "\"%s\"} %.6f\n"
+		    "paprika_broker_request_seconds_count{route=\"%s\","
+		    "method=\"%s\"} %llu\n", api_routes[i].pattern, method,
+		    rs->count, api_routes[i].pattern, method, rs->sum,
+		    api_routes[i].pattern, method, rs->count);
+	}
 }
 
 void
@@ -100,6 +141,7 @@ metrics_reply(struct http_req *req)
 	    "paprika_broker_http_requests_total{class=\"4xx\"} %llu\n"
 	    "paprika_broker_http_requests_total{class=\"5xx\"} %llu\n",
 	    hc->status_2xx, hc->status_4xx, hc->status_5xx);
+	metrics_routes(b);
 	metrics_add(b, "paprika_broker_auth_queue", "gauge",
 	    "Logins waiting for or in a password check.", "%s %zu\n",
 	    "paprika_broker_auth_queue", workq_pending(broker->authq));
