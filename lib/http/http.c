@@ -48,7 +48,7 @@ int		http_ex_index = -1;
 
 /* From the quick token check to a desktop's start held by ?wait=. */
 const double	http_duration_bounds[HTTP_DURATION_BUCKETS] = {
-	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10
+	0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10
 };
 
 static void	http_call_free(struct http_call *);
