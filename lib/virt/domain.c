@@ -210,7 +210,6 @@ virt_set_password_work(struct virt_job *job)
 
 	if ((d = virt_lookup(job)) == NULL)
 		return;
-	job->res.state = virt_domain_state(d);
 	/* SECURE: without it the XML has no passwd, and posting it back
 	 * would fall back to qemu.conf's password. */
 	if (virt_xml_read(job, d, VIR_DOMAIN_XML_SECURE, &x) == -1)
@@ -252,6 +251,10 @@ virt_set_password_work(struct virt_job *job)
 	}
 	job->res.ok = 1;
 out:
+	/* Asked only on failure (a guest shut off meanwhile?): on a remote
+	 * host each question is a round trip, and every connect comes here. */
+	if (!job->res.ok)
+		job->res.state = virt_domain_state(d);
 	if (buf != NULL) {
 		explicit_bzero((void *)xmlBufferContent(buf),
 		    xmlBufferLength(buf));

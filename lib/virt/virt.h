@@ -173,6 +173,7 @@ int	virt_spice_info(struct virt_host *h, const char *dom,
  * Sets the SPICE password on the live <graphics> (read with
  * VIR_DOMAIN_XML_SECURE, only passwd, passwdValidTo and connected edited),
  * valid until valid_to (0: no expiry). The password is wiped after use.
+ * The result's state is the domain's when it failed, else unknown.
  */
 int	virt_set_password(struct virt_host *h, const char *dom,
 	    const char *password, time_t valid_to, enum virt_connected conn,
