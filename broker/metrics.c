@@ -72,6 +72,7 @@ metrics_reply(struct http_req *req)
 	struct evbuffer			*b = evbuffer_new();
 	const struct http_counters	*hc = http_server_counters(broker->http);
 	const struct events_stats	*es;
+	struct virt_job_stats		 vs;
 	unsigned			 by_state[SESSION_ENDED + 1] = { 0 };
 	unsigned			 guests[GUEST_BROKEN + 1] = { 0 };
 	size_t				 i, len;
@@ -134,6 +135,27 @@ metrics_reply(struct http_req *req)
 		evbuffer_add_printf(b, "paprika_broker_host_up{host=\"%s\"} "
 		    "%d\n", broker->conf->hosts[i].name,
 		    virt_host_is_up(broker->conf->hosts[i].virt));
+	evbuffer_add_printf(b, "# HELP paprika_broker_libvirt_jobs_total "
+	    "libvirt jobs done, by host.\n# TYPE paprika_broker_libvirt_jobs_"
+	    "total counter\n");
+	for (i = 0; i < broker->conf->nhosts; i++) {
+		virt_host_jobs(broker->conf->hosts[i].virt, &vs);
+		evbuffer_add_printf(b, "paprika_broker_libvirt_jobs_total{host="
+		    "\"%s\"} %llu\n", broker->conf->hosts[i].name, vs.jobs);
+	}
+	evbuffer_add_printf(b, "# HELP paprika_broker_libvirt_seconds_total "
+	    "Time of the libvirt jobs, by host and phase: waiting for the "
+	    "host's worker, running there.\n# TYPE paprika_broker_libvirt_"
+	    "seconds_total counter\n");
+	for (i = 0; i < broker->conf->nhosts; i++) {
+		virt_host_jobs(broker->conf->hosts[i].virt, &vs);
+		evbuffer_add_printf(b, "paprika_broker_libvirt_seconds_total{"
+		    "host=\"%s\",phase=\"wait\"} %.6f\n"
+		    "paprika_broker_libvirt_seconds_total{host=\"%s\",phase="
+		    "\"run\"} %.6f\n", broker->conf->hosts[i].name,
+		    vs.wait_seconds, broker->conf->hosts[i].name,
+		    vs.run_seconds);
+	}
 	gwctl_metrics(b);
 	metrics_add(b, "paprika_broker_http_requests_total", "counter",
 	    "HTTP requests by status class.",

@@ -375,6 +375,14 @@ virt_host_is_up(const struct virt_host *h)
 	return h != NULL && h->up == 1;
 }
 
+void
+virt_host_jobs(const struct virt_host *h, struct virt_job_stats *out)
+{
+	static const struct virt_job_stats	none;
+
+	*out = h != NULL ? h->stats : none;
+}
+
 const char *
 virt_host_error(const struct virt_host *h)
 {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -213,6 +214,8 @@ virt_job_work(void *arg)
 	struct virt_job	*job = arg;
 	struct virt_host *h = job->h;
 
+	clock_gettime(CLOCK_MONOTONIC, &job->started);
+	job->finished = job->started;
 	if (job->invalid)
 		return;
 	if (job->work != virt_connect_work && virt_may_act != NULL &&
@@ -228,6 +231,14 @@ virt_job_work(void *arg)
 	}
 	job->work(job);
 	explicit_bzero(job->password, sizeof(job->password));
+	clock_gettime(CLOCK_MONOTONIC, &job->finished);
+}
+
+static double
+virt_seconds(const struct timespec *from, const struct timespec *to)
+{
+	return (to->tv_sec - from->tv_sec) + (to->tv_nsec - from->tv_nsec) /
+	    1e9;
 }
 
 static void
@@ -237,6 +248,9 @@ virt_job_done(void *arg)
 	struct virt_host	*h = job->h;
 
 	virt_job_unlink(job);
+	h->stats.jobs++;
+	h->stats.wait_seconds += virt_seconds(&job->queued, &job->started);
+	h->stats.run_seconds += virt_seconds(&job->started, &job->finished);
 	if (job->work == virt_connect_work)
 		virt_host_connected(h, &job->res);
 	else if (job->done != NULL) {
@@ -279,6 +293,7 @@ virt_job_push(struct virt_job *job)
 {
 	struct virt_host	*h = job->h;
 
+	clock_gettime(CLOCK_MONOTONIC, &job->queued);
 	if (workq_push(h->wq, virt_job_work, virt_job_done, job) == -1) {
 		virt_job_free(job);
 		return -1;

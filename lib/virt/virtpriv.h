@@ -44,6 +44,8 @@ struct virt_job {
 	struct virt_start_plan	 plan;		/* virt_start_prepared */
 	struct gpu_inventory	*gpus;		/* virt_gpu_scan */
 	struct virt_job		*next;		/* the host's jobs, on the loop */
+	/* Pushed, taken by the worker, done there: for virt_host_jobs. */
+	struct timespec		 queued, started, finished;
 };
 
 struct virt_host {
@@ -63,6 +65,7 @@ struct virt_host {
 	int			 backoff;
 	int			 connecting;
 	int			 remote;	/* through libvirt's RPC */
+	struct virt_job_stats	 stats;
 
 	/* The worker's. */
 	virConnectPtr		 conn;

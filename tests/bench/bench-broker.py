@@ -588,6 +588,15 @@ class Bench:
         n, self.ca_server, bk = self.route_delta(m0, m1, CONNECT_ROUTE)
         self.ca_server_p99 = self.bucket_pct(bk, n, 99)
         _, self.ca_server_fresh, _ = self.route_delta(m1, m2, CONNECT_ROUTE)
+
+        # The host's libvirt worker meanwhile: jobs, and their time waiting
+        # for it and running on it, per connect.
+        def lv(m, name):
+            return m.get(f"paprika_broker_libvirt_{name}", 0.0) - \
+                m0.get(f"paprika_broker_libvirt_{name}", 0.0)
+        self.lv_jobs = lv(m1, 'jobs_total{host="local"}') / CONNECTS
+        self.lv_wait = lv(m1, 'seconds_total{host="local",phase="wait"}') / CONNECTS
+        self.lv_run = lv(m1, 'seconds_total{host="local",phase="run"}') / CONNECTS
         log(f"connect alone: p50 {pct(self.ca_keep, 50) * 1e3:.1f} ms kept "
             f"alive, {pct(self.ca_fresh, 50) * 1e3:.1f} ms fresh TLS; broker "
             f"{self.ca_server * 1e3:.2f} ms per connect; libvirt calls per "
@@ -720,6 +729,9 @@ def report(b, direct, virt, virt_why):
         note=f"server side, mean; p99 <= {b.ca_server_p99 * 1e3:g} ms "
              "(histogram bound); fresh TLS "
              f"{b.ca_server_fresh * 1e3:.2f} ms")
+    rows.append(("  libvirt ms/connect", f"{b.lv_run * 1e3:.2f}", "-", "-",
+                 f"running on the host's worker; {b.lv_wait * 1e3:.2f} ms waiting "
+                 f"for it; {b.lv_jobs:.2f} jobs per connect, /metrics"))
     rows.append(("  libvirt calls/connect", f"{b.libvirt_calls[0]:.1f}", "-", "-",
                  ", ".join(f"{k} {v:g}" for k, v in
                            list(b.libvirt_calls[1].items())[:5])))
