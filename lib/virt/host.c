@@ -141,6 +141,7 @@ virt_conn_drop(struct virt_host *h)
 	if (h->reboot_id >= 0)
 		virConnectDomainEventDeregisterAny(h->conn, h->reboot_id);
 	h->lifecycle_id = h->graphics_id = h->reboot_id = -1;
+	virt_domrefs_clear(h);
 	virConnectUnregisterCloseCallback(h->conn, virt_close_cb);
 	virConnectClose(h->conn);
 	virResetLastError();

@@ -353,6 +353,12 @@ virt_xml_read(struct virt_job *job, virDomainPtr d, unsigned int flags,
 		virt_fail(job, "reading the domain XML");
 		return -1;
 	}
+	return virt_xml_load(job, x);
+}
+
+int
+virt_xml_load(struct virt_job *job, struct virt_xml *x)
+{
 	if ((x->doc = virt_xml_parse(x->text)) == NULL ||
 	    (x->ctx = xmlXPathNewContext(x->doc)) == NULL ||
 	    xmlXPathRegisterNs(x->ctx, (const xmlChar *)DOMXML_CLONE_PREFIX,
@@ -419,4 +425,57 @@ virt_lookup(struct virt_job *job)
 			virt_fail(job, "lookup");
 	}
 	return d;
+}
+
+virDomainPtr
+virt_lookup_cached(struct virt_job *job, int fresh)
+{
+	struct virt_host	*h = job->h;
+	virDomainPtr		 d;
+	unsigned		 i;
+
+	for (i = 0; i < VIRT_DOMREFS; i++) {
+		if (h->domrefs[i].d == NULL ||
+		    strcmp(h->domrefs[i].name, job->dom) != 0)
+			continue;
+		if (!fresh && virDomainRef(h->domrefs[i].d) == 0)
+			return h->domrefs[i].d;
+		virDomainFree(h->domrefs[i].d);
+		h->domrefs[i].d = NULL;
+	}
+	if ((d = virt_lookup(job)) == NULL)
+		return NULL;
+	i = h->domrefs_next++ % VIRT_DOMREFS;
+	if (h->domrefs[i].d != NULL)
+		virDomainFree(h->domrefs[i].d);
+	h->domrefs[i].d = NULL;
+	if (virDomainRef(d) == 0) {
+		strlcpy(h->domrefs[i].name, job->dom,
+		    sizeof(h->domrefs[i].name));
+		h->domrefs[i].d = d;
+	}
+	return d;
+}
+
+int
+virt_lookup_stale(void)
+{
+	virErrorPtr	err = virGetLastError();
+
+	if (err == NULL || err->code != VIR_ERR_NO_DOMAIN)
+		return 0;
+	virResetLastError();
+	return 1;
+}
+
+void
+virt_domrefs_clear(struct virt_host *h)
+{
+	unsigned	i;
+
+	for (i = 0; i < VIRT_DOMREFS; i++) {
+		if (h->domrefs[i].d != NULL)
+			virDomainFree(h->domrefs[i].d);
+		h->domrefs[i].d = NULL;
+	}
 }
