@@ -102,6 +102,11 @@ def pct(values, p):
     return v[max(0, math.ceil(p / 100 * len(v)) - 1)]
 
 
+# libvirt calls that stay in the client library: no round trip to a remote
+# host's daemon.
+LIBVIRT_LOCAL = ("virDomainFree", "virDomainRef")
+
+
 class LibvirtCalls:
     """Counts the libvirt API calls of the broker, whose embedded driver
     runs in its own process, by domain: libvirt's debug log of its public
@@ -735,6 +740,9 @@ def report(b, direct, virt, virt_why):
     rows.append(("  libvirt calls/connect", f"{b.libvirt_calls[0]:.1f}", "-", "-",
                  ", ".join(f"{k} {v:g}" for k, v in
                            list(b.libvirt_calls[1].items())[:5])))
+    trips = sum(v for k, v in b.libvirt_calls[1].items() if k not in LIBVIRT_LOCAL)
+    rows.append(("  of them round trips", f"{trips:.1f}", "-", "-",
+                 "on a remote host: all but " + ", ".join(LIBVIRT_LOCAL)))
     if b.strace:
         for what, (calls, fsyncs, fsecs, _) in zip(("connect", "login"), b.strace):
             rows.append((f"  system calls/{what}", f"{calls:.0f}", "-", "-",
