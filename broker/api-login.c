@@ -320,22 +320,34 @@ api_login_done(void *arg)
 	}
 
 	throttle_clear(broker->throttle, key);
-	db_throttle_del(broker->db, key);
-
 	arc4random_buf(raw, sizeof(raw));
 	hex_encode(raw, sizeof(raw), token, sizeof(token));
 	explicit_bzero(raw, sizeof(raw));
 	api_token_hash(token, hash);
+	/* One transaction, committed before the client hears of the token:
+	 * a login that was answered survives a crash. */
+	if (db_begin(broker->db) == -1) {
+		http_reply_error(req, 500, "state", "the broker cannot save "
+		    "the login");
+		goto wipe;
+	}
+	db_throttle_del(broker->db, key);
 	if (db_token_put(broker->db, hash, &l) == -1) {
+		db_rollback(broker->db);
+		http_reply_error(req, 500, "state", "the broker cannot save "
+		    "the login");
+		goto wipe;
+	}
+	broker_audit(l.user, a->source, "login", "", "ok", "via %s, role %s%s%s",
+	    a->result.source, (l.roles & ROLE_ADMIN) ? "admin" :
+	    (l.roles & ROLE_HELPDESK) ? "helpdesk" : "user",
+	    tf_detail[0] != '\0' ? ", second factor: " : "", tf_detail);
+	if (db_commit(broker->db) == -1) {
 		http_reply_error(req, 500, "state", "the broker cannot save "
 		    "the login");
 		goto wipe;
 	}
 	broker->stats.logins_ok++;
-	broker_audit(l.user, a->source, "login", "", "ok", "via %s, role %s%s%s",
-	    a->result.source, (l.roles & ROLE_ADMIN) ? "admin" :
-	    (l.roles & ROLE_HELPDESK) ? "helpdesk" : "user",
-	    tf_detail[0] != '\0' ? ", second factor: " : "", tf_detail);
 	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Max-Age=%u; Secure; "
 	    "HttpOnly; SameSite=Strict", broker->conf->cookie, token,
 	    broker->conf->token_lifetime);

@@ -389,6 +389,14 @@ const char	*db_name(struct db *db);
  * must be empty, in one transaction; the rows copied, or -1 with err. */
 long		 db_migrate_from(struct db *db, const char *from, char *err,
 		    size_t errlen);
+/*
+ * Writes that belong together (a login's token, throttle and audit
+ * record) in one transaction: one commit, one append to SQLite's WAL.
+ * db_commit rolls back what it could not commit; 0 or -1.
+ */
+int		 db_begin(struct db *db);
+int		 db_commit(struct db *db);
+void		 db_rollback(struct db *db);
 int		 db_token_put(struct db *db, const char *hash,
 		    const struct login *l);
 /* 0 and *l filled, 1 when absent or expired, -1 on error. */

@@ -347,6 +347,27 @@ db_token_put(struct db *db, const char *hash, const struct login *l)
 }
 
 int
+db_begin(struct db *db)
+{
+	return sql_begin(db->sql);
+}
+
+int
+db_commit(struct db *db)
+{
+	if (sql_commit(db->sql) == 0)
+		return 0;
+	sql_rollback(db->sql);
+	return -1;
+}
+
+void
+db_rollback(struct db *db)
+{
+	sql_rollback(db->sql);
+}
+
+int
 db_token_get(struct db *db, const char *hash, time_t now, struct login *l)
 {
 	struct sql_rows	*r;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/http.h>
 
 #include "broker.h"
 #include "http.h"
@@ -25,12 +26,53 @@ metrics_add(struct evbuffer *b, const char *name, const char *type,
 	va_end(ap);
 }
 
+/*
+ * paprika_broker_request_seconds, a histogram per route of the table
+ * (labelled by its pattern, never the path asked for) that has served a
+ * request since the start.
+ */
+static void
+metrics_routes(struct evbuffer *b)
+{
+	const struct http_route_stats	*rs;
+	const char			*method;
+	unsigned long long		 cum;
+	size_t				 i, j;
+
+	evbuffer_add_printf(b, "# HELP paprika_broker_request_seconds Time "
+	    "from a whole request to its reply, by route.\n# TYPE "
+	    "paprika_broker_request_seconds histogram\n");
+	for (i = 0; (rs = http_server_route_stats(broker->http, i)) != NULL;
+	    i++) {
+		if (rs->count == 0)
+			continue;
+		method = api_routes[i].methods == EVHTTP_REQ_POST ? "POST" :
+		    "GET";
+		for (j = cum = 0; j < HTTP_DURATION_BUCKETS; j++) {
+			cum += rs->bucket[j];
+			evbuffer_add_printf(b, "paprika_broker_request_seconds_"
+			    "bucket{route=\"%s\",method=\"%s\",le=\"%g\"} "
+			    "%llu\n", api_routes[i].pattern, method,
+			    http_duration_bounds[j], cum);
+		}
+		evbuffer_add_printf(b, "paprika_broker_request_seconds_bucket"
+		    "{route=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n"
+		    "paprika_broker_request_seconds_sum{route=\"%s\",method="
+		    "\"%s\"} %.6f\n"
+		    "paprika_broker_request_seconds_count{route=\"%s\","
+		    "method=\"%s\"} %llu\n", api_routes[i].pattern, method,
+		    rs->count, api_routes[i].pattern, method, rs->sum,
+		    api_routes[i].pattern, method, rs->count);
+	}
+}
+
 void
 metrics_reply(struct http_req *req)
 {
 	struct evbuffer			*b = evbuffer_new();
 	const struct http_counters	*hc = http_server_counters(broker->http);
 	const struct events_stats	*es;
+	struct virt_job_stats		 vs;
 	unsigned			 by_state[SESSION_ENDED + 1] = { 0 };
 	unsigned			 guests[GUEST_BROKEN + 1] = { 0 };
 	size_t				 i, len;
@@ -93,6 +135,27 @@ metrics_reply(struct http_req *req)
 		evbuffer_add_printf(b, "paprika_broker_host_up{host=\"%s\"} "
 		    "%d\n", broker->conf->hosts[i].name,
 		    virt_host_is_up(broker->conf->hosts[i].virt));
+	evbuffer_add_printf(b, "# HELP paprika_broker_libvirt_jobs_total "
+	    "libvirt jobs done, by host.\n# TYPE paprika_broker_libvirt_jobs_"
+	    "total counter\n");
+	for (i = 0; i < broker->conf->nhosts; i++) {
+		virt_host_jobs(broker->conf->hosts[i].virt, &vs);
+		evbuffer_add_printf(b, "paprika_broker_libvirt_jobs_total{host="
+		    "\"%s\"} %llu\n", broker->conf->hosts[i].name, vs.jobs);
+	}
+	evbuffer_add_printf(b, "# HELP paprika_broker_libvirt_seconds_total "
+	    "Time of the libvirt jobs, by host and phase: waiting for the "
+	    "host's worker, running there.\n# TYPE paprika_broker_libvirt_"
+	    "seconds_total counter\n");
+	for (i = 0; i < broker->conf->nhosts; i++) {
+		virt_host_jobs(broker->conf->hosts[i].virt, &vs);
+		evbuffer_add_printf(b, "paprika_broker_libvirt_seconds_total{"
+		    "host=\"%s\",phase=\"wait\"} %.6f\n"
+		    "paprika_broker_libvirt_seconds_total{host=\"%s\",phase="
+		    "\"run\"} %.6f\n", broker->conf->hosts[i].name,
+		    vs.wait_seconds, broker->conf->hosts[i].name,
+		    vs.run_seconds);
+	}
 	gwctl_metrics(b);
 	forward_metrics(b);
 	metrics_add(b, "paprika_broker_http_requests_total", "counter",
@@ -101,6 +164,7 @@ metrics_reply(struct http_req *req)
 	    "paprika_broker_http_requests_total{class=\"4xx\"} %llu\n"
 	    "paprika_broker_http_requests_total{class=\"5xx\"} %llu\n",
 	    hc->status_2xx, hc->status_4xx, hc->status_5xx);
+	metrics_routes(b);
 	metrics_add(b, "paprika_broker_auth_queue", "gauge",
 	    "Logins waiting for or in a password check.", "%s %zu\n",
 	    "paprika_broker_auth_queue", workq_pending(broker->authq));

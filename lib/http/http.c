@@ -46,6 +46,11 @@
 
 int		http_ex_index = -1;
 
+/* From the quick token check to a desktop's start held by ?wait=. */
+const double	http_duration_bounds[HTTP_DURATION_BUCKETS] = {
+	0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10
+};
+
 static void	http_call_free(struct http_call *);
 
 const char *
@@ -161,12 +166,16 @@ static void
 http_call_log(struct http_call *c, int status, size_t bytes)
 {
 	struct http_server	*s = c->server;
+	struct http_route_stats	*rs;
 	struct timespec		 now;
 	long long		 ms;
+	double			 secs;
+	size_t			 i;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - c->start.tv_sec) * 1000LL +
-	    (now.tv_nsec - c->start.tv_nsec) / 1000000;
+	secs = (now.tv_sec - c->start.tv_sec) +
+	    (now.tv_nsec - c->start.tv_nsec) / 1e9;
+	ms = (long long)(secs * 1000);
 	log_info("http: %s %s %s %d %zu bytes %lld ms%s", c->r.peer_str,
 	    http_method_str(c->r.method), c->logpath, status, bytes, ms,
 	    c->gone ? " (client gone)" : "");
@@ -179,6 +188,16 @@ http_call_log(struct http_call *c, int status, size_t bytes)
 		s->counters.status_4xx++;
 	else if (status >= 500)
 		s->counters.status_5xx++;
+	if (c->route == NULL)
+		return;
+	rs = &s->route_stats[c->route - s->routes];
+	rs->count++;
+	rs->sum += secs;
+	for (i = 0; i < HTTP_DURATION_BUCKETS; i++)
+		if (secs <= http_duration_bounds[i]) {
+			rs->bucket[i]++;
+			break;
+		}
 }
 
 static void
@@ -611,6 +630,7 @@ http_route(struct http_server *s, struct http_call *c)
 		http_reply_error(req, 503, "overloaded", "out of memory");
 		return;
 	}
+	c->route = found;
 	if (s->gate != NULL && s->gate(req, found) == -1)
 		return;
 	if (found->json_body && (method & HTTP_BODY_METHODS) &&
@@ -675,6 +695,11 @@ http_server_new(struct event_base *base, SSL_CTX *ctx,
 	s->ctx = ctx;
 	s->routes = routes;
 	s->route_arg = route_arg;
+	while (routes[s->nroutes].pattern != NULL)
+		s->nroutes++;
+	if ((s->route_stats = calloc(s->nroutes + 1,
+	    sizeof(*s->route_stats))) == NULL)
+		goto out;
 	if (limits != NULL)
 		s->limits = *limits;
 	else
@@ -756,6 +781,7 @@ http_server_free(struct http_server *s)
 		evhttp_free(s->http);
 	if (s->backoff != NULL)
 		event_free(s->backoff);
+	free(s->route_stats);
 	free(s->cookie_name);
 	free(s->csp);
 	free(s);
@@ -765,5 +791,11 @@ const struct http_counters *
 http_server_counters(const struct http_server *s)
 {
 	return &s->counters;
+}
+
+const struct http_route_stats *
+http_server_route_stats(const struct http_server *s, size_t i)
+{
+	return i < s->nroutes ? &s->route_stats[i] : NULL;
 }
 

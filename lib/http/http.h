@@ -149,6 +149,24 @@ struct http_counters {
 };
 const struct http_counters *http_server_counters(const struct http_server *s);
 
+/*
+ * How long each route took, from the whole request to its reply (a held
+ * request's wait included, the TLS handshake not): a histogram with the
+ * upper bounds http_duration_bounds, counts per bucket (not cumulative)
+ * and the rest above the last bound in count alone. Kept per route of the
+ * table, so its size is the table's, whatever the paths asked for.
+ */
+#define HTTP_DURATION_BUCKETS	12
+extern const double http_duration_bounds[HTTP_DURATION_BUCKETS];
+struct http_route_stats {
+	unsigned long long	count;
+	double			sum;		/* seconds */
+	unsigned long long	bucket[HTTP_DURATION_BUCKETS];
+};
+/* routes[i]'s durations, i below the table's length; NULL past it. */
+const struct http_route_stats *http_server_route_stats(
+		    const struct http_server *s, size_t i);
+
 /* httpparse.c: the parsers, pure functions over untrusted bytes. */
 #define HTTP_SEGMENTS_MAX	16
 

@@ -58,6 +58,7 @@ struct http_call {
 	int			 replied;
 	int			 gone;
 	struct timespec		 start;
+	const struct http_route	*route;		/* matched, or NULL */
 	char			*path;
 	char			 logpath[HTTP_LOGPATH_MAX];
 	struct evkeyvalq	 query;
@@ -91,6 +92,8 @@ struct http_server {
 	size_t				 nlisteners;
 	struct event			*backoff;
 	struct http_counters		 counters;
+	struct http_route_stats		*route_stats;	/* one per route */
+	size_t				 nroutes;
 };
 
 

@@ -208,12 +208,25 @@ virt_set_password_work(struct virt_job *job)
 	struct tm		 tm;
 	char			 until[32];
 
-	if ((d = virt_lookup(job)) == NULL)
+	/* A kept handle: every connect comes here, and on a remote host a
+	 * lookup is a round trip. */
+	if ((d = virt_lookup_cached(job, 0)) == NULL)
 		return;
-	job->res.state = virt_domain_state(d);
 	/* SECURE: without it the XML has no passwd, and posting it back
 	 * would fall back to qemu.conf's password. */
-	if (virt_xml_read(job, d, VIR_DOMAIN_XML_SECURE, &x) == -1)
+	if ((x.text = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_SECURE)) ==
+	    NULL && virt_lookup_stale()) {
+		/* The kept handle's domain is gone: maybe defined again. */
+		virDomainFree(d);
+		if ((d = virt_lookup_cached(job, 1)) == NULL)
+			return;
+		x.text = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_SECURE);
+	}
+	if (x.text == NULL) {
+		virt_fail(job, "reading the domain XML");
+		goto out;
+	}
+	if (virt_xml_load(job, &x) == -1)
 		goto out;
 	if ((g = virt_xml_node(x.ctx,
 	    "/domain/devices/graphics[@type='spice']")) == NULL) {
@@ -252,6 +265,10 @@ virt_set_password_work(struct virt_job *job)
 	}
 	job->res.ok = 1;
 out:
+	/* Asked only on failure (a guest shut off meanwhile?): on a remote
+	 * host each question is a round trip, and every connect comes here. */
+	if (!job->res.ok)
+		job->res.state = virt_domain_state(d);
 	if (buf != NULL) {
 		explicit_bzero((void *)xmlBufferContent(buf),
 		    xmlBufferLength(buf));

@@ -141,6 +141,7 @@ virt_conn_drop(struct virt_host *h)
 	if (h->reboot_id >= 0)
 		virConnectDomainEventDeregisterAny(h->conn, h->reboot_id);
 	h->lifecycle_id = h->graphics_id = h->reboot_id = -1;
+	virt_domrefs_clear(h);
 	virConnectUnregisterCloseCallback(h->conn, virt_close_cb);
 	virConnectClose(h->conn);
 	virResetLastError();
@@ -373,6 +374,14 @@ virt_host_is_up(const struct virt_host *h)
 {
 	/* NULL: a host a standby broker has not connected to. */
 	return h != NULL && h->up == 1;
+}
+
+void
+virt_host_jobs(const struct virt_host *h, struct virt_job_stats *out)
+{
+	static const struct virt_job_stats	none;
+
+	*out = h != NULL ? h->stats : none;
 }
 
 const char *

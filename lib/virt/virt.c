@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -213,6 +214,8 @@ virt_job_work(void *arg)
 	struct virt_job	*job = arg;
 	struct virt_host *h = job->h;
 
+	clock_gettime(CLOCK_MONOTONIC, &job->started);
+	job->finished = job->started;
 	if (job->invalid)
 		return;
 	if (job->work != virt_connect_work && virt_may_act != NULL &&
@@ -228,6 +231,14 @@ virt_job_work(void *arg)
 	}
 	job->work(job);
 	explicit_bzero(job->password, sizeof(job->password));
+	clock_gettime(CLOCK_MONOTONIC, &job->finished);
+}
+
+static double
+virt_seconds(const struct timespec *from, const struct timespec *to)
+{
+	return (to->tv_sec - from->tv_sec) + (to->tv_nsec - from->tv_nsec) /
+	    1e9;
 }
 
 static void
@@ -237,6 +248,9 @@ virt_job_done(void *arg)
 	struct virt_host	*h = job->h;
 
 	virt_job_unlink(job);
+	h->stats.jobs++;
+	h->stats.wait_seconds += virt_seconds(&job->queued, &job->started);
+	h->stats.run_seconds += virt_seconds(&job->started, &job->finished);
 	if (job->work == virt_connect_work)
 		virt_host_connected(h, &job->res);
 	else if (job->done != NULL) {
@@ -279,6 +293,7 @@ virt_job_push(struct virt_job *job)
 {
 	struct virt_host	*h = job->h;
 
+	clock_gettime(CLOCK_MONOTONIC, &job->queued);
 	if (workq_push(h->wq, virt_job_work, virt_job_done, job) == -1) {
 		virt_job_free(job);
 		return -1;
@@ -338,6 +353,12 @@ virt_xml_read(struct virt_job *job, virDomainPtr d, unsigned int flags,
 		virt_fail(job, "reading the domain XML");
 		return -1;
 	}
+	return virt_xml_load(job, x);
+}
+
+int
+virt_xml_load(struct virt_job *job, struct virt_xml *x)
+{
 	if ((x->doc = virt_xml_parse(x->text)) == NULL ||
 	    (x->ctx = xmlXPathNewContext(x->doc)) == NULL ||
 	    xmlXPathRegisterNs(x->ctx, (const xmlChar *)DOMXML_CLONE_PREFIX,
@@ -404,4 +425,57 @@ virt_lookup(struct virt_job *job)
 			virt_fail(job, "lookup");
 	}
 	return d;
+}
+
+virDomainPtr
+virt_lookup_cached(struct virt_job *job, int fresh)
+{
+	struct virt_host	*h = job->h;
+	virDomainPtr		 d;
+	unsigned		 i;
+
+	for (i = 0; i < VIRT_DOMREFS; i++) {
+		if (h->domrefs[i].d == NULL ||
+		    strcmp(h->domrefs[i].name, job->dom) != 0)
+			continue;
+		if (!fresh && virDomainRef(h->domrefs[i].d) == 0)
+			return h->domrefs[i].d;
+		virDomainFree(h->domrefs[i].d);
+		h->domrefs[i].d = NULL;
+	}
+	if ((d = virt_lookup(job)) == NULL)
+		return NULL;
+	i = h->domrefs_next++ % VIRT_DOMREFS;
+	if (h->domrefs[i].d != NULL)
+		virDomainFree(h->domrefs[i].d);
+	h->domrefs[i].d = NULL;
+	if (virDomainRef(d) == 0) {
+		strlcpy(h->domrefs[i].name, job->dom,
+		    sizeof(h->domrefs[i].name));
+		h->domrefs[i].d = d;
+	}
+	return d;
+}
+
+int
+virt_lookup_stale(void)
+{
+	virErrorPtr	err = virGetLastError();
+
+	if (err == NULL || err->code != VIR_ERR_NO_DOMAIN)
+		return 0;
+	virResetLastError();
+	return 1;
+}
+
+void
+virt_domrefs_clear(struct virt_host *h)
+{
+	unsigned	i;
+
+	for (i = 0; i < VIRT_DOMREFS; i++) {
+		if (h->domrefs[i].d != NULL)
+			virDomainFree(h->domrefs[i].d);
+		h->domrefs[i].d = NULL;
+	}
 }

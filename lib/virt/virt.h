@@ -151,6 +151,18 @@ struct virt_host *virt_host_new(const char *name, const char *uri,
 void		 virt_host_free(struct virt_host *h);
 const char	*virt_host_name(const struct virt_host *h);
 int		 virt_host_is_up(const struct virt_host *h);
+/*
+ * The host's jobs done so far, for metrics: how many, and their seconds
+ * waiting behind others for the host's one worker and running there (in
+ * libvirt, and on a remote host its round trips). Zeroes for NULL.
+ */
+struct virt_job_stats {
+	unsigned long long	jobs;
+	double			wait_seconds;
+	double			run_seconds;
+};
+void		 virt_host_jobs(const struct virt_host *h,
+		    struct virt_job_stats *out);
 /* Why the host is down, for logs and the helpdesk (quotes libvirt); ""
  * while up. */
 const char	*virt_host_error(const struct virt_host *h);
@@ -175,6 +187,7 @@ int	virt_spice_info(struct virt_host *h, const char *dom,
  * Sets the SPICE password on the live <graphics> (read with
  * VIR_DOMAIN_XML_SECURE, only passwd, passwdValidTo and connected edited),
  * valid until valid_to (0: no expiry). The password is wiped after use.
+ * The result's state is the domain's when it failed, else unknown.
  */
 int	virt_set_password(struct virt_host *h, const char *dom,
 	    const char *password, time_t valid_to, enum virt_connected conn,

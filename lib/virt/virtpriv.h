@@ -20,6 +20,8 @@
 struct virt_job;
 typedef void (*virt_job_fn)(struct virt_job *);
 
+#define VIRT_DOMREFS		32	/* domain handles kept per host */
+
 struct virt_job {
 	struct virt_host	*h;
 	virt_job_fn		 work;
@@ -44,6 +46,8 @@ struct virt_job {
 	struct virt_start_plan	 plan;		/* virt_start_prepared */
 	struct gpu_inventory	*gpus;		/* virt_gpu_scan */
 	struct virt_job		*next;		/* the host's jobs, on the loop */
+	/* Pushed, taken by the worker, done there: for virt_host_jobs. */
+	struct timespec		 queued, started, finished;
 };
 
 struct virt_host {
@@ -63,6 +67,7 @@ struct virt_host {
 	int			 backoff;
 	int			 connecting;
 	int			 remote;	/* through libvirt's RPC */
+	struct virt_job_stats	 stats;
 
 	/* The worker's. */
 	virConnectPtr		 conn;
@@ -70,6 +75,16 @@ struct virt_host {
 	int			 graphics_id;
 	int			 reboot_id;
 	char			 conn_error[VIRT_ERROR_MAX];
+	/*
+	 * Domain handles of conn by name (virt_lookup_cached): a connect
+	 * sets a password each time, and on a remote host a lookup is a
+	 * round trip. Each holds a reference; virt_conn_drop frees them.
+	 */
+	struct {
+		char		 name[VIRT_NAME_MAX];
+		virDomainPtr	 d;
+	}			 domrefs[VIRT_DOMREFS];
+	unsigned		 domrefs_next;	/* the slot to replace next */
 
 	/* Set from any thread by the close callback. */
 	pthread_mutex_t		 lock;
@@ -110,10 +125,24 @@ int		 virt_job_queue2(struct virt_host *h, virt_job_fn work,
 		    virt_done_cb done, void *arg);
 /* job->dom's domain, or NULL with the error (and MISSING state) set. */
 virDomainPtr	 virt_lookup(struct virt_job *job);
+/*
+ * The same from the host's kept handles (h->domrefs), looking up and
+ * keeping it when none is kept or fresh is set (the kept one's domain was
+ * gone). A reference of the caller's: virDomainFree it. Worker only.
+ */
+virDomainPtr	 virt_lookup_cached(struct virt_job *job, int fresh);
+/* 1 when the last call failed for want of its domain (a kept handle's
+ * domain undefined, maybe defined again with another UUID); it clears
+ * that error. */
+int		 virt_lookup_stale(void);
+/* Frees the kept handles (virt_conn_drop). */
+void		 virt_domrefs_clear(struct virt_host *h);
 xmlDocPtr	 virt_xml_parse(const char *xml);
 /* Reads and parses dom's XML; 0, or -1 with the job's error set. */
 int		 virt_xml_read(struct virt_job *job, virDomainPtr d,
 		    unsigned int flags, struct virt_xml *x);
+/* Parses x->text, read already; 0, or -1 with the job's error set. */
+int		 virt_xml_load(struct virt_job *job, struct virt_xml *x);
 void		 virt_xml_free(struct virt_xml *x);
 /* The first node that expr finds, or NULL. */
 xmlNodePtr	 virt_xml_node(xmlXPathContextPtr ctx, const char *expr);

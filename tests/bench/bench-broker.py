@@ -26,9 +26,11 @@ process because the embedded driver stays locked by the process that opened
 it until it exits, and the broker opens it next).
 """
 
+import http.client
 import json
 import math
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -58,6 +60,10 @@ LOGINS = env_int("BENCH_LOGINS", 100, 20)
 THREADS = env_int("BENCH_THREADS", 8, 8)
 CONC_LOGINS = env_int("BENCH_CONC_LOGINS", 160, 40)
 CONNECTS = env_int("BENCH_CONNECTS", 50, 10)
+# Rounds counted under strace (system calls, fsyncs): not timed.
+TRACED = env_int("BENCH_TRACED", 20, 10)
+LOGIN_ROUTE = 'route="/api/v1/login",method="POST"'
+CONNECT_ROUTE = 'route="/api/v1/desktops/{id}/connect",method="POST"'
 STOPPED = env_int("BENCH_STOPPED", 3, 1)
 SPARE = env_int("BENCH_SPARE", 3, 1)
 RUNNING = env_int("BENCH_RUNNING", 5, 2)
@@ -94,6 +100,77 @@ def pct(values, p):
     """Nearest-rank percentile (p in 0..100)."""
     v = sorted(values)
     return v[max(0, math.ceil(p / 100 * len(v)) - 1)]
+
+
+# libvirt calls that stay in the client library: no round trip to a remote
+# host's daemon.
+LIBVIRT_LOCAL = ("virDomainFree", "virDomainRef")
+
+
+class LibvirtCalls:
+    """Counts the libvirt API calls of the broker, whose embedded driver
+    runs in its own process, by domain: libvirt's debug log of its public
+    API (LIBVIRT_LOG_FILTERS 1:libvirt) goes to a FIFO that a thread here
+    reads and counts, keeping nothing else. Never a file: that log quotes
+    the XML given to virDomainUpdateDeviceFlags, SPICE password and all."""
+
+    def __init__(self, work):
+        self.path = os.path.join(work, "broker-libvirt.fifo")
+        os.mkfifo(self.path, 0o600)
+        self.counts = {}  # (domain, api) -> calls
+        self.lock = threading.Lock()
+        threading.Thread(target=self.read, daemon=True).start()
+
+    def env(self):
+        return {"LIBVIRT_LOG_FILTERS": "1:libvirt 4:*",
+                "LIBVIRT_LOG_OUTPUTS": f"1:file:{self.path}"}
+
+    def read(self):
+        pat = re.compile(rb": debug : (vir[A-Za-z]+):\d+ : .*?name=([^,\s)]+)")
+        with open(self.path, "rb") as f:
+            for line in f:
+                m = pat.search(line)
+                if m:
+                    key = (m.group(2).decode(errors="replace"),
+                           m.group(1).decode())
+                    with self.lock:
+                        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def snapshot(self):
+        with self.lock:
+            return dict(self.counts)
+
+    @staticmethod
+    def per_op(before, after, n):
+        """Calls per operation on the domain called most between two
+        snapshots (the guest the operations went to): (calls, {api:
+        calls}, domain)."""
+        delta = {k: after[k] - before.get(k, 0) for k in after}
+        doms = {}
+        for (dom, _), v in delta.items():
+            doms[dom] = doms.get(dom, 0) + v
+        if not doms:
+            return float("nan"), {}, None
+        dom = max(doms, key=doms.get)
+        apis = {api: v / n for (dd, api), v in delta.items() if dd == dom and v}
+        return doms[dom] / n, dict(sorted(apis.items(), key=lambda kv: -kv[1])), dom
+
+
+def strace_summary(path):
+    """({system call: calls}, {system call: wall seconds}) from the table
+    of strace -c -w."""
+    calls, secs = {}, {}
+    try:
+        with open(path) as f:
+            for line in f:
+                p = line.split()
+                # % time, seconds, usecs/call, calls, [errors], syscall
+                if len(p) >= 5 and p[3].isdigit() and p[-1] != "total":
+                    calls[p[-1]] = int(p[3])
+                    secs[p[-1]] = float(p[1])
+    except OSError:
+        pass
+    return calls, secs
 
 
 # --- spicy-screenshot straight to the guest, no proxy -----------------------
@@ -306,6 +383,32 @@ class Bench:
                 m[k] = float(v)
         return m
 
+    @staticmethod
+    def route_delta(before, after, route):
+        """(requests, mean seconds, {bound: cumulative count}) of route
+        (LOGIN_ROUTE, CONNECT_ROUTE) between two /metrics readings: the
+        broker's own time from the whole request to its reply."""
+        def get(m, name, extra=""):
+            return m.get(f"paprika_broker_request_seconds_{name}{{{route}{extra}}}", 0.0)
+        n = get(after, "count") - get(before, "count")
+        sec = get(after, "sum") - get(before, "sum")
+        buckets = {}
+        for k in after:
+            if k.startswith("paprika_broker_request_seconds_bucket{" + route):
+                le = k.split('le="')[1].rstrip('"}')
+                bound = math.inf if le == "+Inf" else float(le)
+                buckets[bound] = after[k] - before.get(k, 0.0)
+        return int(n), (sec / n if n else float("nan")), buckets
+
+    @staticmethod
+    def bucket_pct(buckets, n, p):
+        """The smallest histogram bound that holds p% of n requests: the
+        server-side pth percentile is at most that."""
+        for bound in sorted(buckets):
+            if buckets[bound] >= math.ceil(p / 100 * n):
+                return bound
+        return math.inf
+
     def auth_delta(self, before, after):
         ok = 'paprika_broker_logins_total{result="ok"}'
         n = after[ok] - before[ok]
@@ -348,8 +451,10 @@ class Bench:
             d.login("bench", "bench-password")
             lat.append(time.monotonic() - t0)
         elapsed = time.monotonic() - t_all
-        kdf, n = self.auth_delta(m0, self.metrics())
+        m1 = self.metrics()
+        kdf, n = self.auth_delta(m0, m1)
         self.login_lat, self.kdf, self.rate1 = lat, kdf, LOGINS / elapsed
+        _, self.login_server, _ = self.route_delta(m0, m1, LOGIN_ROUTE)
         log(f"{LOGINS} sequential logins: p50 {pct(lat, 50) * 1e3:.1f} ms, "
             f"password check {kdf * 1e3:.1f} ms per login ({n} in /metrics)")
 
@@ -437,6 +542,7 @@ class Bench:
                 raise brokerdeploy.ApiError(st, body)
         log(f"{CONNECTS} login+connect on a running guest: p50 "
             f"{pct(self.lc, 50) * 1e3:.1f} ms")
+        self.connect_alone(token)
         self.run_total = []
         for i in range(RUNNING):
             t0 = time.monotonic()
@@ -444,6 +550,98 @@ class Bench:
             t2, _, n, _ = self.capture(conn, f"running{i + 1}.ppm")
             self.run_total.append(t2 - t0)
             log(f"running round {i + 1}: {self.run_total[-1]:.3f}s ({n} captures)")
+
+    def connect_alone(self, token):
+        """POST connect on the running guest, CONNECTS rounds on one kept-
+        alive connection, then CONNECTS with a fresh TLS connection each
+        (one client SSL context for all: its making is not the broker's),
+        timed by the client; the broker's own time per connect from its
+        /metrics; the libvirt API calls it made meanwhile (LibvirtCalls)."""
+        d = self.d
+        path = "/api/v1/desktops/office/connect"
+        hdrs = {"Authorization": f"Bearer {token}"}
+        ctx = d.tls_context()
+
+        def one(conn):
+            t0 = time.monotonic()
+            conn.request("POST", path, headers=hdrs)
+            r = conn.getresponse()
+            body = r.read()
+            if r.status != 200:
+                raise brokerdeploy.ApiError(r.status, body)
+            return time.monotonic() - t0
+
+        def fresh():
+            return http.client.HTTPSConnection("127.0.0.1", d.broker_port,
+                                               context=ctx, timeout=60)
+        conn = fresh()
+        one(conn)  # the handshake, not counted
+        m0 = self.metrics()
+        v0 = self.libvirt.snapshot()
+        self.ca_keep = [one(conn) for _ in range(CONNECTS)]
+        conn.close()
+        m1 = self.metrics()
+        time.sleep(0.2)  # the FIFO read
+        self.libvirt_calls = LibvirtCalls.per_op(v0, self.libvirt.snapshot(),
+                                                 CONNECTS)
+        self.ca_fresh = []
+        for _ in range(CONNECTS):
+            conn = fresh()
+            self.ca_fresh.append(one(conn))
+            conn.close()
+        m2 = self.metrics()
+        n, self.ca_server, bk = self.route_delta(m0, m1, CONNECT_ROUTE)
+        self.ca_server_p99 = self.bucket_pct(bk, n, 99)
+        _, self.ca_server_fresh, _ = self.route_delta(m1, m2, CONNECT_ROUTE)
+
+        # The host's libvirt worker meanwhile: jobs, and their time waiting
+        # for it and running on it, per connect.
+        def lv(m, name):
+            return m.get(f"paprika_broker_libvirt_{name}", 0.0) - \
+                m0.get(f"paprika_broker_libvirt_{name}", 0.0)
+        self.lv_jobs = lv(m1, 'jobs_total{host="local"}') / CONNECTS
+        self.lv_wait = lv(m1, 'seconds_total{host="local",phase="wait"}') / CONNECTS
+        self.lv_run = lv(m1, 'seconds_total{host="local",phase="run"}') / CONNECTS
+        log(f"connect alone: p50 {pct(self.ca_keep, 50) * 1e3:.1f} ms kept "
+            f"alive, {pct(self.ca_fresh, 50) * 1e3:.1f} ms fresh TLS; broker "
+            f"{self.ca_server * 1e3:.2f} ms per connect; libvirt calls per "
+            f"connect {self.libvirt_calls[0]:.1f} on {self.libvirt_calls[2]} "
+            f"({self.libvirt_calls[1]})")
+
+    def traced(self, token):
+        """System calls of the broker (all its threads) over TRACED connects
+        and then TRACED logins, under strace -f -c: not timed, strace
+        slows every call. (calls per connect, fsyncs per connect, calls per
+        login, fsyncs per login), or None without strace."""
+        if shutil.which("strace") is None:
+            return None
+        d = self.d
+        out = []
+        for what in ("connect", "login"):
+            path = os.path.join(d.work, f"strace-{what}.txt")
+            st = subprocess.Popen(["strace", "-f", "-c", "-w", "-o", path, "-p",
+                                   str(d.broker.pid)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+            time.sleep(1)  # attached to every thread
+            for _ in range(TRACED):
+                if what == "connect":
+                    d.api("POST", "/api/v1/desktops/office/connect", token=token)
+                else:
+                    d.login("runner", "runner-password")
+            time.sleep(0.5)
+            st.send_signal(2)
+            st.wait(30)
+            calls, secs = strace_summary(path)
+            syncs = ("fsync", "fdatasync", "sync_file_range")
+            # /metrics is read by no one meanwhile: the rounds are all.
+            out.append((sum(calls.values()) / TRACED,
+                        sum(calls.get(k, 0) for k in syncs) / TRACED,
+                        sum(secs.get(k, 0) for k in syncs) / TRACED,
+                        sorted(calls.items(), key=lambda kv: -kv[1])[:8]))
+            log(f"strace, {TRACED} {what}s: {out[-1][0]:.0f} system calls, "
+                f"{out[-1][1]:.2f} fsyncs ({out[-1][2] * 1e3:.2f} ms) per "
+                f"{what}; most: {out[-1][3]}")
+        return out
 
     # 4, spare -------------------------------------------------------------
     def spare(self, helper):
@@ -516,6 +714,8 @@ def report(b, direct, virt, virt_why):
         note="argon2id: auth_seconds / logins ok, /metrics")
     row("  rest ms/login", mean - b.kdf, "ms",
         note="mean - check: HTTP+TLS+SQLite+client")
+    row("  broker ms/login - check", b.login_server - b.kdf, "ms",
+        note="server side: request_seconds{login} - auth_seconds, /metrics")
     row("logins/s, 1 thread", b.rate1, "n")
     rows.append((f"logins/s, {THREADS} threads", fmt(b.rateN, "n"), "-",
                  f"{b.rateN / b.rate1:.2f}x", "ratio to 1 thread"))
@@ -524,6 +724,31 @@ def report(b, direct, virt, virt_why):
     row("login+connect p50 ms", pct(b.lc, 50), "ms",
         note=f"running guest, {CONNECTS} rounds")
     row("login+connect p99 ms", pct(b.lc, 99), "ms")
+    row("connect p50 ms, kept alive", pct(b.ca_keep, 50), "ms",
+        note=f"running guest, {CONNECTS} rounds on one connection")
+    row("connect p99 ms, kept alive", pct(b.ca_keep, 99), "ms")
+    row("connect p50 ms, fresh TLS", pct(b.ca_fresh, 50), "ms",
+        note="a TLS handshake per connect")
+    row("connect p99 ms, fresh TLS", pct(b.ca_fresh, 99), "ms")
+    row("  broker ms/connect", b.ca_server, "ms",
+        note=f"server side, mean; p99 <= {b.ca_server_p99 * 1e3:g} ms "
+             "(histogram bound); fresh TLS "
+             f"{b.ca_server_fresh * 1e3:.2f} ms")
+    rows.append(("  libvirt ms/connect", f"{b.lv_run * 1e3:.2f}", "-", "-",
+                 f"running on the host's worker; {b.lv_wait * 1e3:.2f} ms waiting "
+                 f"for it; {b.lv_jobs:.2f} jobs per connect, /metrics"))
+    rows.append(("  libvirt calls/connect", f"{b.libvirt_calls[0]:.1f}", "-", "-",
+                 ", ".join(f"{k} {v:g}" for k, v in
+                           list(b.libvirt_calls[1].items())[:5])))
+    trips = sum(v for k, v in b.libvirt_calls[1].items() if k not in LIBVIRT_LOCAL)
+    rows.append(("  of them round trips", f"{trips:.1f}", "-", "-",
+                 "on a remote host: all but " + ", ".join(LIBVIRT_LOCAL)))
+    if b.strace:
+        for what, (calls, fsyncs, fsecs, _) in zip(("connect", "login"), b.strace):
+            rows.append((f"  system calls/{what}", f"{calls:.0f}", "-", "-",
+                         f"the broker's threads, strace -f -c -w, {TRACED} rounds"))
+            rows.append((f"  fsyncs/{what}", f"{fsyncs:.2f}", "-", "-",
+                         f"{fsecs * 1e3:.2f} ms each {what} (wall, under strace)"))
     def dmed(key):
         return med(direct[key]) if direct[key] else None
     dstop, drun, drev = dmed("stopped"), dmed("running"), dmed("reverted")
@@ -621,9 +846,12 @@ def main():
         d.start_gateway()
         conf = d.broker_config() + brokerdeploy.LAB_POOL + KIOSK_POOL
         d.conf_text = conf
+        lv = LibvirtCalls(d.work)
+        d.broker_env = dict(os.environ, **lv.env())
         d.start_broker()
         helper = d.login("helper", "helper-password")
         b = Bench(d, ref)
+        b.libvirt = lv
         # The template pool clones and starts its spare as the broker
         # starts: let that finish before timing anything.
         if not wait_until(lambda: [g for g in b.pools("lab", helper)
@@ -634,6 +862,7 @@ def main():
         b.logins()
         b.stopped(helper)
         b.running()
+        b.strace = b.traced(d.login("runner", "runner-password"))
         b.spare(helper)
         b.reverted(helper)
         report(b, direct, d.virt, d.virt_why)

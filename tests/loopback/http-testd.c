@@ -98,13 +98,33 @@ testd_text(struct http_req *req)
 	http_reply_data(req, 200, "text/plain", "hello\n", 6, headers);
 }
 
+static const struct http_route testd_routes[];
+
 static void
 testd_stats(struct http_req *req)
 {
 	const struct http_counters	*c = http_server_counters(testd_server);
+	const struct http_route_stats	*rs;
+	json_t				*routes = json_object();
+	unsigned long long		 inbuckets;
+	char				 key[128];
+	size_t				 i, j;
 
+	/* "METHOD pattern": [count, seconds, count within the buckets]. */
+	for (i = 0; (rs = http_server_route_stats(testd_server, i)) != NULL;
+	    i++) {
+		for (j = inbuckets = 0; j < HTTP_DURATION_BUCKETS; j++)
+			inbuckets += rs->bucket[j];
+		snprintf(key, sizeof(key), "%s %s", testd_routes[i].methods ==
+		    EVHTTP_REQ_GET ? "GET" : testd_routes[i].methods ==
+		    EVHTTP_REQ_POST ? "POST" : "DELETE",
+		    testd_routes[i].pattern);
+		json_object_set_new(routes, key, json_pack(
+		    "[I,f,I]", (json_int_t)rs->count, rs->sum,
+		    (json_int_t)inbuckets));
+	}
 	http_reply_json(req, 200, json_pack(
-	    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}",
+	    "{s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}", "routes", routes,
 	    "requests", (json_int_t)c->requests,
 	    "2xx", (json_int_t)c->status_2xx,
 	    "4xx", (json_int_t)c->status_4xx,

@@ -21,6 +21,7 @@ import io
 import json
 import os
 import re
+import signal
 import socket
 import sqlite3
 import ssl
@@ -286,6 +287,21 @@ def check_leaver(d, admin):
           "the access log has one line for it with its size", d.broker_tail(5))
 
 
+def check_crash(d):
+    """A login that was answered is committed, in one transaction with its
+    audit record: both survive the broker killed (SIGKILL) right after."""
+    ok = "action = 'login' AND actor = 'demo' AND result = 'ok'"
+    before = count(d, ok)
+    token = d.login("demo", "demo-password")
+    d.stop_broker(signal.SIGKILL)
+    after = count(d, ok)
+    d.start_broker()
+    st, body, _ = d.api("GET", "/api/v1/me", token=token)
+    check(st == 200 and after == before + 1,
+          "a login answered just before a kill -9 keeps its token and its "
+          "audit record", (st, body, before, after))
+
+
 def steps(d):
     d.make_pki()
     for user, groups in (("demo", "staff"), ("helper", "helpdesk"),
@@ -303,6 +319,7 @@ def steps(d):
     check_refusals(d)
     check_cli(d, api_csv, since, until)
     check_leaver(d, admin)
+    check_crash(d)
 
 
 def main():

@@ -42,6 +42,29 @@ def metric(d, name):
     return int(m.group(1)) if m else None
 
 
+def timings(d):
+    """The broker's own time per route, labelled by the route's pattern
+    (never the path, which would grow without bound), and its libvirt
+    worker's jobs, in /metrics."""
+    _, body, _ = d.api("GET", "/metrics", raw=True)
+    text = body.decode()
+    routes = dict(re.findall(r'^paprika_broker_request_seconds_count\{route="([^"]*)",'
+                             r'method="[A-Z]+"\} (\d+)$', text, re.M))
+    check(int(routes.get("/api/v1/login", 0)) >= 1 and
+          int(routes.get("/api/v1/desktops/{id}/connect", 0)) >= 1 and
+          not any("office" in r for r in routes),
+          "request durations by route pattern: login and connect", routes)
+    inf = re.search(r'^paprika_broker_request_seconds_bucket\{route="/api/v1/login",'
+                    r'method="POST",le="\+Inf"\} (\d+)$', text, re.M)
+    check(inf and inf.group(1) == routes.get("/api/v1/login"),
+          "the histogram's last bucket holds every login", inf)
+    jobs = metric(d, 'paprika_broker_libvirt_jobs_total{host="local"}')
+    run = re.search(r'^paprika_broker_libvirt_seconds_total\{host="local",'
+                    r'phase="run"\} ([0-9.]+)$', text, re.M)
+    check(jobs and jobs > 0 and run and float(run.group(1)) > 0,
+          "the libvirt jobs and their time are counted", (jobs, run))
+
+
 def power(d, token, action):
     return d.api("POST", f"/api/v1/pools/office/desktops/test/{action}", token=token)
 
@@ -112,6 +135,7 @@ def changes(d, helper, demo):
           "a user's connect is a session event naming user, pool and desktop",
           s.events)
     uptime(d, helper, s)
+    timings(d)
     check(wait_until(lambda: s.comments >= 1, 5),
           "a heartbeat comment comes within events_heartbeat", s.comments)
     check(not s.find(lambda n, v: n == "gpu"), "no gpu event without GPU changes")

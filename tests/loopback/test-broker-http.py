@@ -284,6 +284,22 @@ def tests(ctx, srv, d, testd):
     j = json.loads(b)
     check(j["requests"] > 200 and j["4xx"] > 5 and j["connections"] > 200,
           "counters count", j)
+    # Durations per route of the table, never per path asked for: 16
+    # /text requests, each well under a second; the deferred ones wait
+    # their timer; unknown paths go to no route.
+    before = j["routes"]
+    for i in range(16):
+        request(ctx, port, "GET", "/text")
+        request(ctx, port, "GET", f"/nowhere/{i}")
+    st, h, b = request(ctx, port, "GET", "/stats")
+    r = json.loads(b)["routes"]
+    text = r["GET /text"]
+    check(text[0] == before["GET /text"][0] + 16 and text[2] == text[0] and
+          text[1] < text[0] * 1.0 and len(r) == len(before),
+          "request durations per route of the table, not per path", r)
+    held = r["GET /deferred"]
+    check(held[0] >= 1 and held[1] >= held[0] * 0.19,
+          "a held request's duration includes its wait (200 ms)", held)
 
     # -- slow client timeout (server with -t 1)
     slow = Server(testd, d, "slow", ["-t", "1"])

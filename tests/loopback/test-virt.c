@@ -57,7 +57,7 @@ main(void)
 	enum virt_state		 st;
 	const char		*srcdir = getenv("top_srcdir");
 	char			 uri[PATH_MAX + 64], abs[PATH_MAX];
-	char			 longname[300];
+	char			 longname[300], first[VIRT_ERROR_MAX];
 
 	vt_init();
 	if (srcdir == NULL)
@@ -199,6 +199,13 @@ main(void)
 	VT_RUN(r, 10, virt_start(h, "tmpl-c1", vt_done, &r));
 	VT_CHECK(r.ok == 1 && r.state == VIRT_STATE_RUNNING, "clone start: %s",
 	    r.error);
+	/* set_password keeps the domain's handle; the fixture has no SPICE
+	 * graphics, which it learns from the XML that it read. */
+	VT_RUN(r, 10, virt_set_password(h, "tmpl-c1", "pw", 0,
+	    VIRT_CONNECTED_KEEP, vt_done, &r));
+	strlcpy(first, r.error, sizeof(first));
+	VT_CHECK(r.ok == 0 && strstr(r.error, "no SPICE graphics") != NULL,
+	    "set_password on the clone: '%s'", r.error);
 	VT_RUN(r, 10, virt_remove_clone(h, "tmpl", vt_done, &r));
 	VT_CHECK(r.ok == 0 && strstr(r.error, "not a clone") != NULL,
 	    "removing the template: '%s'", r.error);
@@ -210,8 +217,19 @@ main(void)
 	/* The volume is gone too, or its name would be taken. */
 	VT_RUN(r, 10, virt_clone(h, "tmpl", "tmpl-c1", vt_done, &r));
 	VT_CHECK(r.ok == 1, "clone after removal: %s", r.error);
+	/* Another domain under the same name (another UUID): looked up
+	 * again, not the kept handle's "no domain with matching uuid". */
+	VT_RUN(r, 10, virt_set_password(h, "tmpl-c1", "pw", 0,
+	    VIRT_CONNECTED_KEEP, vt_done, &r));
+	VT_CHECK(r.ok == 0 && strcmp(r.error, first) == 0,
+	    "set_password on a domain defined again: '%s'", r.error);
 	VT_RUN(r, 10, virt_remove_clone(h, "tmpl-c1", vt_done, &r));
 	VT_CHECK(r.ok == 1, "remove_clone again: %s", r.error);
+	VT_RUN(r, 10, virt_set_password(h, "tmpl-c1", "pw", 0,
+	    VIRT_CONNECTED_KEEP, vt_done, &r));
+	VT_CHECK(r.ok == 0 && r.state == VIRT_STATE_MISSING &&
+	    strstr(r.error, "no such domain") != NULL,
+	    "set_password on a kept handle's removed domain: '%s'", r.error);
 
 	virt_host_free(h);
 	test_down_host();
