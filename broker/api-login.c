@@ -585,27 +585,27 @@ api_login(struct http_req *req)
 	if (user == NULL || password == NULL) {
 		http_reply_error(req, 400, "bad_request", "give \"username\" "
 		    "and \"password\" as strings");
-		goto out;
+		return;
 	}
 	if ((totp_json != NULL && totp == NULL) || (totp != NULL &&
 	    strlen(totp) > TOTP_CODE_MAX)) {
 		http_reply_error(req, 400, "bad_request", "\"totp\" is a "
 		    "string of at most %d characters", TOTP_CODE_MAX);
-		goto out;
+		return;
 	}
 	if (!auth_valid_name(user)) {
 		http_reply_error(req, 400, "bad_request", "a user name is 1 to "
 		    "%d letters, digits and . _ @ -", AUTH_NAME_MAX);
-		goto out;
+		return;
 	}
 	if (strlen(password) > AUTH_PASSWORD_MAX || password[0] == '\0') {
 		http_reply_error(req, 400, "bad_request", "a password is 1 to "
 		    "%d bytes", AUTH_PASSWORD_MAX);
-		goto out;
+		return;
 	}
 	if (!cluster_leading()) {
 		api_login_standby(req, user, password);
-		goto out;
+		return;
 	}
 	/* The body's digest binds the verdict to it; the name, once more. */
 	if (verdict && strcmp(vd.user, user) != 0) {
@@ -613,7 +613,7 @@ api_login(struct http_req *req)
 		    "user", req->peer_str, VERIFIED_HEADER);
 		http_reply_error(req, 400, "bad_verdict", "the %s header is "
 		    "refused: it names another user", VERIFIED_HEADER);
-		goto out;
+		return;
 	}
 	netaddr_source((struct sockaddr *)&req->peer,
 	    broker->conf->http.source_prefix_v6, source_key,
@@ -626,7 +626,7 @@ api_login(struct http_req *req)
 	if (throttle_inflight(broker->throttle, ukey) > 0) {
 		api_login_refuse(req, user, ukey, 429, "too_many_attempts", 1,
 		    "a login of this user is being checked");
-		goto out;
+		return;
 	}
 	wait_user = throttle_wait(broker->throttle, ukey, now, &locked_user);
 	wait_addr = throttle_wait(broker->throttle, akey, now, &locked_addr);
@@ -637,7 +637,7 @@ api_login(struct http_req *req)
 		    "locked_out" : "too_many_attempts", wait, locked_user ?
 		    "user locked out" : locked_addr ? "address locked out" :
 		    "too many failures");
-		goto out;
+		return;
 	}
 	/* A bounded queue: a flood of checks (PAM's failure delay makes each
 	 * slow) must not hold up every other login for minutes. */
@@ -645,7 +645,7 @@ api_login(struct http_req *req)
 	    throttle_begin(broker->throttle, ukey) == -1) {
 		api_login_refuse(req, user, ukey, 503, "busy", 1, "the "
 		    "password checks are full");
-		goto out;
+		return;
 	}
 	/* An address with no failure on record checks side by side (an office
 	 * behind one NAT address at nine o'clock); once it has failed, its
@@ -655,7 +655,7 @@ api_login(struct http_req *req)
 		throttle_end(broker->throttle, ukey);
 		api_login_refuse(req, user, akey, 503, "busy", 1,
 		    "out of memory");
-		goto out;
+		return;
 	}
 	a = api_login_new(req, user, password, totp);
 	a->addr_counted = addr_counted;
@@ -664,7 +664,7 @@ api_login(struct http_req *req)
 	if (verdict) {
 		api_login_take_verdict(a, &vd);
 		api_login_done(a);
-		goto out;
+		return;
 	}
 	if (workq_push(broker->authq, api_login_work, api_login_done,
 	    a) == -1) {
@@ -676,9 +676,6 @@ api_login(struct http_req *req)
 		http_reply_error(req, 503, "busy", "the broker is busy");
 		http_req_release(req);
 	}
-out:
-	if (verdict)
-		explicit_bzero(&vd, sizeof(vd));
 }
 
 /* Ends the sessions a login made, then the login itself. */
