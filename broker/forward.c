@@ -74,6 +74,10 @@
 #define FORWARD_TARGET_MAX	2048
 #define FORWARD_HEADERS_MAX	(16 * 1024)
 
+/* A verdict carries what auth_check found, whole. */
+_Static_assert(VERIFIED_NAME_MAX == AUTH_NAME_MAX, "VERIFIED_NAME_MAX");
+_Static_assert(VERIFIED_GROUPS == AUTH_GROUPS_MAX, "VERIFIED_GROUPS");
+
 /* The request headers the leader reads, sent on as they came. */
 static const char *const forward_request_headers[] = {
 	"Authorization", "Cookie", "Content-Type", "Accept",
