@@ -2,7 +2,9 @@
 /*
  * The API's login and logout: passwords checked on the auth threads,
  * failed logins throttled and answered late, the second factor asked where
- * it is required.
+ * it is required. A standby checks the password of a login it receives
+ * the same way and forwards it with its verdict (forward.c); the leader
+ * takes that verdict in place of a check and does all the rest.
  */
 #include <sys/queue.h>
 
@@ -40,6 +42,7 @@ struct api_login {
 	char			 error[256];
 	double			 seconds;
 	int			 addr_counted;	/* throttle_begin on the address */
+	int			 verdict;	/* a standby checked the password */
 	struct timespec		 arrived;	/* CLOCK_MONOTONIC */
 	struct event		*fail_timer;	/* the delayed 401 */
 	TAILQ_ENTRY(api_login)	 entry;		/* while fail_timer runs */
@@ -48,6 +51,23 @@ struct api_login {
 /* Failed logins whose 401 waits out login_fail_delay. */
 static TAILQ_HEAD(, api_login) api_failing =
     TAILQ_HEAD_INITIALIZER(api_failing);
+
+/* The verdict the gate accepted for the request it passes on now: the
+ * gate and the handler run one after the other on the loop. */
+static struct {
+	const struct http_req	*req;
+	struct forward_verdict	 vd;
+} api_verdict;
+
+void
+api_login_verdict(const struct http_req *req, const struct forward_verdict *vd)
+{
+	explicit_bzero(&api_verdict, sizeof(api_verdict));
+	if (req != NULL && vd != NULL) {
+		api_verdict.req = req;
+		api_verdict.vd = *vd;
+	}
+}
 
 static void
 api_login_work(void *arg)
@@ -270,6 +290,8 @@ api_login_done(void *arg)
 	size_t			 i;
 
 	broker->stats.auth_seconds += a->seconds;
+	if (!a->verdict)
+		forward_note_check();
 	api_login_keys(a->user, a->source_key, key, sizeof(key), akey,
 	    sizeof(akey));
 	throttle_end(broker->throttle, key);
@@ -363,18 +385,211 @@ out:
 	api_login_free(a);
 }
 
+/* A login to check on the auth threads, its password copied. */
+static struct api_login *
+api_login_new(struct http_req *req, const char *user, const char *password,
+    const char *totp)
+{
+	struct api_login	*a;
+
+	a = xcalloc(1, sizeof(*a));
+	clock_gettime(CLOCK_MONOTONIC, &a->arrived);
+	a->req = req;
+	a->cfg.pam_service = broker->conf->pam_service;
+	a->cfg.users_file = broker->conf->users_file;
+	a->cfg.rhost = a->source;
+	a->cfg.pam_min_uid = broker->conf->pam_min_uid;
+	a->cfg.pam_allow_root = broker->conf->pam_allow_root;
+	a->cfg.pam = authsep_pam;
+	strlcpy(a->user, user, sizeof(a->user));
+	strlcpy(a->password, password, sizeof(a->password));
+	if (totp != NULL)
+		strlcpy(a->totp, totp, sizeof(a->totp));
+	strlcpy(a->source, req->peer_str, sizeof(a->source));
+	return a;
+}
+
+/* Whether the auth threads have room for another check. */
+static int
+api_login_room(void)
+{
+	return workq_pending(broker->authq) < API_AUTH_QUEUE_PER_THREAD *
+	    (size_t)broker->conf->auth_threads;
+}
+
+int
+api_login_here(void)
+{
+	const struct broker_config	*c = broker->conf;
+
+	return ((c->users_file != NULL && c->users_file[0] != '\0') ||
+	    (c->pam_service != NULL && c->pam_service[0] != '\0')) &&
+	    api_login_room() && forward_possible();
+}
+
+/*
+ * A standby's check is done: the login goes to the leader with the
+ * verdict, or without one when the check failed (the leader checks it).
+ * The leader throttles, delays failures and audits, as for its own.
+ */
+static void
+api_login_standby_done(void *arg)
+{
+	struct api_login	*a = arg;
+	struct forward_verdict	 vd, *v = &vd;
+	char			 ukey[THROTTLE_KEY_MAX], akey[THROTTLE_KEY_MAX];
+	size_t			 i;
+
+	broker->stats.auth_seconds += a->seconds;
+	forward_note_check();
+	api_login_keys(a->user, a->source_key, ukey, sizeof(ukey), akey,
+	    sizeof(akey));
+	throttle_end(broker->throttle, ukey);
+	memset(&vd, 0, sizeof(vd));
+	strlcpy(vd.user, a->user, sizeof(vd.user));
+	if (a->status == AUTH_ERROR) {
+		log_warnx("login of %s from %s: %s; the leading broker checks "
+		    "it", a->user, a->source, a->error);
+		v = NULL;
+	} else if ((vd.ok = a->status == AUTH_OK)) {
+		strlcpy(vd.account, a->result.name, sizeof(vd.account));
+		strlcpy(vd.via, a->result.source, sizeof(vd.via));
+		for (i = 0; i < a->result.ngroups && i < AUTH_GROUPS_MAX; i++) {
+			if (i > 0)
+				strlcat(vd.groups, ",", sizeof(vd.groups));
+			strlcat(vd.groups, a->result.groups[i],
+			    sizeof(vd.groups));
+		}
+	}
+	if (forward_login(a->req, v) == -1)
+		http_reply_error(a->req, 503, "standby", "this broker stands "
+		    "by and cannot forward the login to the leading broker; "
+		    "try again");
+	explicit_bzero(&vd, sizeof(vd));
+	api_login_free(a);
+}
+
+/*
+ * Whether a standby's login must wait by the leader's counts as saved in
+ * the database (each failure is written there), with its own checks under
+ * way counted: a name or source that is locked out or must wait is never
+ * checked here, so the check's time cannot tell anything about it.
+ */
+static int
+api_login_standby_waits(const char *ukey, const char *akey, time_t now)
+{
+	struct throttle_entry	 e;
+	const char		*keys[] = { ukey, akey };
+	size_t			 i;
+	int			 locked;
+
+	for (i = 0; i < 2; i++) {
+		throttle_clear(broker->throttle, keys[i]);
+		switch (db_throttle_get(broker->db, keys[i], &e)) {
+		case 0:
+			throttle_restore(broker->throttle, &e, now);
+			break;
+		case 1:
+			break;
+		default:
+			return 1;	/* the leader knows */
+		}
+		if (throttle_wait(broker->throttle, keys[i], now, &locked) > 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A standby checks the password on its auth threads, then forwards; a
+ * login that must wait goes to the leader unchecked, for its answer.
+ */
+static void
+api_login_standby(struct http_req *req, const char *user,
+    const char *password)
+{
+	struct api_login	*a;
+	char			 ukey[THROTTLE_KEY_MAX], akey[THROTTLE_KEY_MAX];
+	time_t			 now = time(NULL);
+
+	a = api_login_new(req, user, password, NULL);
+	netaddr_source((struct sockaddr *)&req->peer,
+	    broker->conf->http.source_prefix_v6, a->source_key,
+	    sizeof(a->source_key));
+	api_login_keys(user, a->source_key, ukey, sizeof(ukey), akey,
+	    sizeof(akey));
+	/* One check of a user at a time here too, as the leader has it. */
+	if (throttle_inflight(broker->throttle, ukey) > 0) {
+		broker->stats.logins_throttled++;
+		http_add_header(req, "Retry-After", "1");
+		http_reply_error(req, 429, "too_many_attempts", "too many "
+		    "failed logins: try again in 1 seconds");
+		goto free;
+	}
+	if (api_login_standby_waits(ukey, akey, now) ||
+	    throttle_begin(broker->throttle, ukey) == -1)
+		goto plain;
+	http_req_hold(req);
+	if (workq_push(broker->authq, api_login_work, api_login_standby_done,
+	    a) == 0)
+		return;
+	throttle_end(broker->throttle, ukey);
+	http_req_release(req);
+plain:
+	if (forward_login(req, NULL) == -1)
+		http_reply_error(req, 503, "busy", "the broker is busy");
+free:
+	explicit_bzero(a, sizeof(*a));
+	free(a);
+}
+
+/*
+ * Takes a standby's verdict on the password in place of a check: the
+ * login goes on as if the auth thread had just answered so.
+ */
+static void
+api_login_take_verdict(struct api_login *a, const struct forward_verdict *vd)
+{
+	const char	*g;
+	size_t		 len;
+
+	a->verdict = 1;
+	explicit_bzero(a->password, sizeof(a->password));
+	if (!vd->ok) {
+		a->status = AUTH_DENIED;
+		snprintf(a->error, sizeof(a->error), "wrong user name or "
+		    "password (checked by a standby)");
+		return;
+	}
+	a->status = AUTH_OK;
+	strlcpy(a->result.name, vd->account, sizeof(a->result.name));
+	strlcpy(a->result.source, vd->via, sizeof(a->result.source));
+	/* The parser let through only names, at most AUTH_GROUPS_MAX. */
+	for (g = vd->groups; *g != '\0' && a->result.ngroups <
+	    AUTH_GROUPS_MAX; g += len + (g[len] == ',')) {
+		len = strcspn(g, ",");
+		snprintf(a->result.groups[a->result.ngroups++],
+		    sizeof(a->result.groups[0]), "%.*s", (int)len, g);
+	}
+}
+
 void
 api_login(struct http_req *req)
 {
 	struct api_login	*a;
+	struct forward_verdict	 vd;
 	const char		*user, *password, *totp;
 	json_t			*totp_json;
 	char			 ukey[THROTTLE_KEY_MAX], akey[THROTTLE_KEY_MAX];
 	char			 source_key[NETADDR_STRLEN];
 	unsigned		 wait_user, wait_addr, wait;
 	int			 locked_user = 0, locked_addr = 0, addr_counted;
+	int			 verdict = api_verdict.req == req;
 	time_t			 now = time(NULL);
 
+	if (verdict)
+		vd = api_verdict.vd;
+	api_login_verdict(NULL, NULL);
 	user = json_string_value(json_object_get(req->body, "username"));
 	password = json_string_value(json_object_get(req->body, "password"));
 	totp_json = json_object_get(req->body, "totp");
@@ -400,13 +615,26 @@ api_login(struct http_req *req)
 		    "%d bytes", AUTH_PASSWORD_MAX);
 		return;
 	}
+	if (!cluster_leading()) {
+		api_login_standby(req, user, password);
+		return;
+	}
+	/* The body's digest binds the verdict to it; the name, once more. */
+	if (verdict && strcmp(vd.user, user) != 0) {
+		log_warnx("forward: %s: %s header refused: it names another "
+		    "user", req->peer_str, VERIFIED_HEADER);
+		http_reply_error(req, 400, "bad_verdict", "the %s header is "
+		    "refused: it names another user", VERIFIED_HEADER);
+		return;
+	}
 	netaddr_source((struct sockaddr *)&req->peer,
 	    broker->conf->http.source_prefix_v6, source_key,
 	    sizeof(source_key));
 	api_login_keys(user, source_key, ukey, sizeof(ukey), akey,
 	    sizeof(akey));
 	/* One check per user at a time, and the checks under way count as
-	 * failures: guesses sent at once wait like guesses in a row. */
+	 * failures: guesses sent at once wait like guesses in a row. A
+	 * standby's verdict changes none of this. */
 	if (throttle_inflight(broker->throttle, ukey) > 0) {
 		api_login_refuse(req, user, ukey, 429, "too_many_attempts", 1,
 		    "a login of this user is being checked");
@@ -425,8 +653,7 @@ api_login(struct http_req *req)
 	}
 	/* A bounded queue: a flood of checks (PAM's failure delay makes each
 	 * slow) must not hold up every other login for minutes. */
-	if (workq_pending(broker->authq) >= API_AUTH_QUEUE_PER_THREAD *
-	    (size_t)broker->conf->auth_threads ||
+	if ((!verdict && !api_login_room()) ||
 	    throttle_begin(broker->throttle, ukey) == -1) {
 		api_login_refuse(req, user, ukey, 503, "busy", 1, "the "
 		    "password checks are full");
@@ -442,23 +669,15 @@ api_login(struct http_req *req)
 		    "out of memory");
 		return;
 	}
-	a = xcalloc(1, sizeof(*a));
-	clock_gettime(CLOCK_MONOTONIC, &a->arrived);
+	a = api_login_new(req, user, password, totp);
 	a->addr_counted = addr_counted;
-	a->req = req;
-	a->cfg.pam_service = broker->conf->pam_service;
-	a->cfg.users_file = broker->conf->users_file;
-	a->cfg.rhost = a->source;
-	a->cfg.pam_min_uid = broker->conf->pam_min_uid;
-	a->cfg.pam_allow_root = broker->conf->pam_allow_root;
-	a->cfg.pam = authsep_pam;
-	strlcpy(a->user, user, sizeof(a->user));
-	strlcpy(a->password, password, sizeof(a->password));
-	if (totp != NULL)
-		strlcpy(a->totp, totp, sizeof(a->totp));
-	strlcpy(a->source, req->peer_str, sizeof(a->source));
 	strlcpy(a->source_key, source_key, sizeof(a->source_key));
 	http_req_hold(req);
+	if (verdict) {
+		api_login_take_verdict(a, &vd);
+		api_login_done(a);
+		return;
+	}
 	if (workq_push(broker->authq, api_login_work, api_login_done,
 	    a) == -1) {
 		throttle_end(broker->throttle, ukey);

@@ -271,23 +271,44 @@ const struct http_route *const api_routes = api_route_table;
  * A standby broker has no sessions or guests loaded: it answers the health
  * check, metrics and the portal's files itself and forwards the rest to
  * the leader (forward.c), or refuses it with the leader's URL when it
- * cannot. A forwarded request names its client; only a leader takes one.
+ * cannot. A login it checks the password of itself first, when it can
+ * (api_login_here). A forwarded request names its client, and a forwarded
+ * login may carry the standby's verdict on its password; only a leader
+ * takes either.
  */
 int
 api_gate(struct http_req *req, const struct http_route *rt)
 {
-	const char	*fwd = api_header(req, FORWARD_HEADER);
-	char		 retry[16];
-	int		 local;
+	const char		*fwd = api_header(req, FORWARD_HEADER);
+	const char		*verified = api_header(req, VERIFIED_HEADER);
+	struct forward_verdict	 vd;
+	char			 retry[16];
+	int			 local;
 
 	local = rt->handler == api_health || rt->handler == api_metrics ||
 	    rt->handler == portal_index || rt->handler == portal_file ||
 	    rt->handler == portal_spice_file ||
 	    rt->handler == portal_spice_thirdparty;
-	if (fwd != NULL && cluster_leading())
-		return forward_accept(req, fwd);
+	api_login_verdict(NULL, NULL);
+	if (verified != NULL && cluster_leading() && (fwd == NULL ||
+	    rt->handler != api_login)) {
+		http_reply_error(req, 400, "bad_verdict", "the %s header comes "
+		    "only with a login a standby forwards", VERIFIED_HEADER);
+		return -1;
+	}
+	if (fwd != NULL && cluster_leading()) {
+		if (forward_accept(req, fwd) == -1)
+			return -1;
+		if (verified == NULL)
+			return 0;
+		if (forward_verdict_accept(req, fwd, verified, &vd) == -1)
+			return -1;
+		api_login_verdict(req, &vd);
+		explicit_bzero(&vd, sizeof(vd));
+		return 0;
+	}
 	snprintf(retry, sizeof(retry), "%u", broker->conf->lease_time);
-	if (fwd != NULL) {
+	if (fwd != NULL || verified != NULL) {
 		/* Never forwarded twice: two standbys would bounce it. */
 		http_add_header(req, "Retry-After", retry);
 		http_reply_error(req, 503, "standby", "a forwarded request "
@@ -295,6 +316,8 @@ api_gate(struct http_req *req, const struct http_route *rt)
 		return -1;
 	}
 	if (local || cluster_leading())
+		return 0;
+	if (rt->handler == api_login && api_login_here())
 		return 0;
 	if (forward_request(req) == 0)
 		return -1;

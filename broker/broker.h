@@ -505,6 +505,19 @@ int		 forward_request(struct http_req *req);
 /* As the leader: checks req's Paprika-Forwarded value and makes its
  * address the request's peer: 0, or -1 having answered 400. */
 int		 forward_accept(struct http_req *req, const char *value);
+/* The leader: checks a login's Paprika-Verified value against its
+ * Paprika-Forwarded one (already accepted) and the body, into vd: 0, or
+ * -1 after replying 400. */
+int		 forward_verdict_accept(struct http_req *req,
+		    const char *fwd_value, const char *value,
+		    struct forward_verdict *vd);
+/* A standby: forwards a login (req->body parsed), with vd when it checked
+ * the password (user, ok, account, via, groups filled; the rest is made
+ * here), without when it could not: 0, or -1 (no reply) as
+ * forward_request. */
+int		 forward_login(struct http_req *req, struct forward_verdict *vd);
+/* Counts a password checked on this broker. */
+void		 forward_note_check(void);
 void		 forward_metrics(struct evbuffer *b);
 /* Ends the forwards under way (the broker stops). */
 void		 forward_shutdown(void);
@@ -569,6 +582,9 @@ int		 db_token_set_roles(struct db *db, const char *hash,
 int		 db_throttle_save(struct db *db, const struct throttle_entry *e);
 int		 db_throttle_del(struct db *db, const char *key);
 int		 db_throttle_purge(struct db *db, time_t now, unsigned window);
+/* key's saved count into e: 0, 1 when there is none, -1 on error. */
+int		 db_throttle_get(struct db *db, const char *key,
+		    struct throttle_entry *e);
 int		 db_throttle_load(struct db *db,
 		    void (*cb)(const struct throttle_entry *, void *), void *arg);
 

@@ -588,6 +588,31 @@ db_throttle_purge(struct db *db, time_t now, unsigned window)
 }
 
 int
+db_throttle_get(struct db *db, const char *key, struct throttle_entry *e)
+{
+	struct sql_rows	*r;
+	int		 rc, ret = -1;
+
+	r = sql_query(db->sql, "SELECT failures, last_failure, locked_until "
+	    "FROM throttle WHERE key = ?", "s", key);
+	if (r == NULL || (rc = sql_next(r)) == -1)
+		goto out;
+	if (rc == 0) {
+		ret = 1;
+		goto out;
+	}
+	memset(e, 0, sizeof(*e));
+	strlcpy(e->key, key, sizeof(e->key));
+	e->failures = (unsigned)sql_int(r, 0);
+	e->last_failure = (time_t)sql_int(r, 1);
+	e->locked_until = (time_t)sql_int(r, 2);
+	ret = 0;
+out:
+	sql_done(r);
+	return ret;
+}
+
+int
 db_throttle_load(struct db *db,
     void (*cb)(const struct throttle_entry *, void *), void *arg)
 {

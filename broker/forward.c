@@ -13,6 +13,12 @@
  * old. A forwarded request is never forwarded again: a broker that does
  * not lead refuses one.
  *
+ * A login's password is checked where the login arrives (api-login.c):
+ * the standby forwards it with its verdict in a Paprika-Verified header
+ * (forward.h), signed the same way and bound to the body it sends and to
+ * the Paprika-Forwarded header, and the leader takes the verdict in place
+ * of a check of its own (forward_verdict_accept).
+ *
  * Each forward has its own connection to the leader (TLS verified against
  * cluster_ca and the leader's name), a connect deadline, a stall timeout
  * longer than the longest hold the leader makes a request wait, and a cap
@@ -67,6 +73,10 @@
 #define FORWARD_UNSENT_MAX	(256 * 1024)
 #define FORWARD_TARGET_MAX	2048
 #define FORWARD_HEADERS_MAX	(16 * 1024)
+
+/* A verdict carries what auth_check found, whole. */
+_Static_assert(VERIFIED_NAME_MAX == AUTH_NAME_MAX, "VERIFIED_NAME_MAX");
+_Static_assert(VERIFIED_GROUPS == AUTH_GROUPS_MAX, "VERIFIED_GROUPS");
 
 /* The request headers the leader reads, sent on as they came. */
 static const char *const forward_request_headers[] = {
@@ -124,6 +134,10 @@ static struct {
 	TAILQ_HEAD(, forward)	 all;
 	unsigned long long	 results[FORWARD_NRESULTS];
 	unsigned long long	 accepted, refused;	/* as the leader */
+	unsigned long long	 checks;		/* passwords checked here */
+	/* Paprika-Verified: sent as a standby, forwarded unchecked as a
+	 * standby, accepted and refused as the leader. */
+	unsigned long long	 v_sent, v_unchecked, v_accepted, v_refused;
 } fwd = { .ssl_index = -1, .all = TAILQ_HEAD_INITIALIZER(fwd.all) };
 
 int
@@ -215,6 +229,71 @@ forward_accept(struct http_req *req, const char *value)
 	}
 	strlcpy(req->peer_str, h.addr, sizeof(req->peer_str));
 	return 0;
+}
+
+/* The request body's SHA-256 in hex into hex (FORWARD_MAC_HEX + 1). */
+static void
+forward_body_digest(const void *data, size_t len, char *hex, size_t hexlen)
+{
+	uint8_t		md[EVP_MAX_MD_SIZE];
+	unsigned	mdlen = 0;
+
+	if (EVP_Digest(len > 0 ? data : "", len, md, &mdlen, EVP_sha256(),
+	    NULL) != 1)
+		mdlen = 0;
+	hex_encode(md, mdlen, hex, hexlen);
+}
+
+int
+forward_verdict_accept(struct http_req *req, const char *fwd_value,
+    const char *value, struct forward_verdict *vd)
+{
+	struct forward_header	 h;
+	const struct ticket_key	*key;
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req->ev);
+	size_t			 len = evbuffer_get_length(in);
+	char			 mac[FORWARD_MAC_HEX + 1], body[FORWARD_MAC_HEX + 1];
+	const char		*why = NULL;
+	long long		 now = time(NULL);
+
+	memset(body, 0, sizeof(body));
+	if (forward_header_parse(fwd_value, &h) == -1 ||
+	    forward_verdict_parse(value, vd) == -1)
+		why = "it is malformed";
+	else if ((key = keyring_find(&broker->keys, vd->key_id)) == NULL)
+		why = "it names a ticket key this broker does not have";
+	else if (forward_verdict_mac(key, vd, h.addr, h.ts, mac,
+	    sizeof(mac)) == -1 ||
+	    CRYPTO_memcmp(mac, vd->mac, FORWARD_MAC_HEX) != 0)
+		why = "its MAC does not match this request (another request's "
+		    "verdict, or not a broker's)";
+	else if (vd->ts > now + FORWARD_SKEW || vd->ts < now - FORWARD_SKEW)
+		why = "it is stale, more than 30 s from this broker's clock";
+	else {
+		/* The body stays for the handler to parse. */
+		forward_body_digest(evbuffer_pullup(in, -1), len, body,
+		    sizeof(body));
+		if (CRYPTO_memcmp(body, vd->body, FORWARD_MAC_HEX) != 0)
+			why = "it was given for another request body";
+	}
+	explicit_bzero(mac, sizeof(mac));
+	if (why != NULL) {
+		fwd.v_refused++;
+		explicit_bzero(vd, sizeof(*vd));
+		log_warnx("forward: %s: %s header refused: %s", req->peer_str,
+		    VERIFIED_HEADER, why);
+		http_reply_error(req, 400, "bad_verdict", "the %s header is "
+		    "refused: %s", VERIFIED_HEADER, why);
+		return -1;
+	}
+	fwd.v_accepted++;
+	return 0;
+}
+
+void
+forward_note_check(void)
+{
+	fwd.checks++;
 }
 
 int
@@ -542,22 +621,30 @@ forward_wipe_body(const void *data, size_t len, void *arg)
 	free((void *)data);
 }
 
+/* Sends the request's body on, or body (len bytes) where it is given
+ * (a login the standby parsed). */
 static int
-forward_add_body(struct http_req *req, struct evbuffer *out)
+forward_add_body(struct http_req *req, const void *body, size_t len,
+    struct evbuffer *out)
 {
 	struct evbuffer	*in = evhttp_request_get_input_buffer(req->ev);
-	size_t		 len = evbuffer_get_length(in);
 	unsigned char	*data, *copy;
 
+	if (body == NULL)
+		len = evbuffer_get_length(in);
 	if (len == 0)
 		return 0;
 	if ((copy = malloc(len)) == NULL)
 		return -1;
-	data = evbuffer_pullup(in, -1);
-	memcpy(copy, data, len);
-	/* A login's body holds a password. */
-	explicit_bzero(data, len);
-	evbuffer_drain(in, len);
+	if (body != NULL)
+		memcpy(copy, body, len);
+	else {
+		data = evbuffer_pullup(in, -1);
+		memcpy(copy, data, len);
+		/* A login's body holds a password. */
+		explicit_bzero(data, len);
+		evbuffer_drain(in, len);
+	}
 	if (evbuffer_add_reference(out, copy, len, forward_wipe_body,
 	    NULL) == -1) {
 		forward_wipe_body(copy, len, NULL);
@@ -629,8 +716,14 @@ out:
 	return ret;
 }
 
-int
-forward_request(struct http_req *req)
+/*
+ * Forwards req to the leader, with vd (its MAC made here) in a
+ * Paprika-Verified header and body in place of the request's own when
+ * given: 0 when answered or under way, -1 when it cannot (no reply).
+ */
+static int
+forward_send(struct http_req *req, struct forward_verdict *vd,
+    const char *body, size_t bodylen)
 {
 	struct forward		*f;
 	struct evkeyvalq	*out;
@@ -638,6 +731,7 @@ forward_request(struct http_req *req)
 	char			 target[FORWARD_TARGET_MAX], host[300];
 	char			 mac[FORWARD_MAC_HEX + 1];
 	char			 hdr[FORWARD_HEADER_MAX + 1];
+	char			 vhdr[VERIFIED_HEADER_MAX + 1];
 	struct timeval		 tv = { FORWARD_CONNECT_SECONDS, 0 };
 	long long		 now = time(NULL);
 	const char		*url = cluster_leader();
@@ -661,6 +755,15 @@ forward_request(struct http_req *req)
 	    forward_mac(key, req->peer_str, now, http_method_str(req->method),
 	    target, mac, sizeof(mac)) == -1)
 		return -1;
+	if (vd != NULL) {
+		vd->ts = now;
+		vd->key_id = key->id;
+		forward_body_digest(body, bodylen, vd->body, sizeof(vd->body));
+		if (forward_verdict_mac(key, vd, req->peer_str, now, vd->mac,
+		    sizeof(vd->mac)) == -1 ||
+		    forward_verdict_format(vd, vhdr, sizeof(vhdr)) == -1)
+			return -1;
+	}
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return -1;
 	f->req = req;
@@ -694,12 +797,16 @@ forward_request(struct http_req *req)
 	    req->peer_str, now, key->id, mac);
 	evhttp_add_header(out, FORWARD_HEADER, hdr);
 	explicit_bzero(mac, sizeof(mac));
+	if (vd != NULL) {
+		evhttp_add_header(out, VERIFIED_HEADER, vhdr);
+		fwd.v_sent++;
+	}
 	snprintf(host, sizeof(host), "%s", f->leader + 8);
 	host[strcspn(host, "/")] = '\0';
 	evhttp_add_header(out, "Host", host);
 	evhttp_add_header(out, "Connection", "close");
-	if (forward_add_body(req, evhttp_request_get_output_buffer(f->up)) ==
-	    -1) {
+	if (forward_add_body(req, body, bodylen,
+	    evhttp_request_get_output_buffer(f->up)) == -1) {
 		evhttp_request_free(f->up);
 		f->up = NULL;
 		forward_fail(f, FORWARD_UNREACHABLE, "out of memory");
@@ -722,6 +829,32 @@ fail:
 		event_free(f->reaper);
 	free(f);
 	return -1;
+}
+
+int
+forward_request(struct http_req *req)
+{
+	return forward_send(req, NULL, NULL, 0);
+}
+
+int
+forward_login(struct http_req *req, struct forward_verdict *vd)
+{
+	char	*text;
+	size_t	 len;
+	int	 ret;
+
+	/* The body is parsed and its bytes wiped: it goes as written here,
+	 * and the verdict names the digest of what goes. */
+	if ((text = json_dumps(req->body, JSON_COMPACT)) == NULL)
+		return -1;
+	len = strlen(text);
+	ret = forward_send(req, vd, text, len);
+	if (ret == 0 && vd == NULL)
+		fwd.v_unchecked++;
+	explicit_bzero(text, len);
+	free(text);
+	return ret;
 }
 
 void
@@ -762,6 +895,23 @@ forward_metrics(struct evbuffer *b)
 	    "%llu\n"
 	    "paprika_broker_forwarded_received_total{result=\"refused\"} "
 	    "%llu\n", FORWARD_HEADER, fwd.accepted, fwd.refused);
+	evbuffer_add_printf(b, "# HELP paprika_broker_password_checks_total "
+	    "Logins whose password was checked, by where: on this broker, or "
+	    "on the standby that forwarded it (its verdict accepted here).\n"
+	    "# TYPE paprika_broker_password_checks_total counter\n"
+	    "paprika_broker_password_checks_total{where=\"here\"} %llu\n"
+	    "paprika_broker_password_checks_total{where=\"standby\"} %llu\n",
+	    fwd.checks, fwd.v_accepted);
+	evbuffer_add_printf(b, "# HELP paprika_broker_verdicts_total Standbys' "
+	    "%s headers: sent with a login, or a login forwarded without one "
+	    "(not checked here), as a standby; accepted or refused, as the "
+	    "leader.\n# TYPE paprika_broker_verdicts_total counter\n"
+	    "paprika_broker_verdicts_total{result=\"sent\"} %llu\n"
+	    "paprika_broker_verdicts_total{result=\"unchecked\"} %llu\n"
+	    "paprika_broker_verdicts_total{result=\"accepted\"} %llu\n"
+	    "paprika_broker_verdicts_total{result=\"refused\"} %llu\n",
+	    VERIFIED_HEADER, fwd.v_sent, fwd.v_unchecked, fwd.v_accepted,
+	    fwd.v_refused);
 	evbuffer_add_printf(b, "# HELP paprika_broker_forwards Requests being "
 	    "forwarded to the leader now.\n# TYPE paprika_broker_forwards "
 	    "gauge\npaprika_broker_forwards %u\n", fwd.active);

@@ -17,6 +17,19 @@ a deployment's do. Hosts of libvirt's test driver: no guest runs.
   closed on it closes at the leader, and the leader's audit names the
   client's own address. A Paprika-Forwarded header sent straight to the
   leader with a wrong MAC, or stale, gets 400; one sent to a standby 503.
+- Password checks spread: a login through the standby has its password
+  checked there (the standby's metrics count the check and the verdict
+  sent), the leader takes the verdict (counted) and checks nothing itself;
+  a wrong password through the standby fails and counts at the leader:
+  three of them lock the name out, and then the right password through the
+  standby is refused as locked, checked nowhere (the standby reads the
+  leader's counts from the database). A Paprika-Verified header sent straight to
+  the leader is taken when signed as the brokers sign it (even for a wrong
+  password: the verdict is what counts), and refused with 400 in words
+  when its MAC is wrong, when it is replayed with another body or for
+  another user, when it is stale, without a Paprika-Forwarded header, or
+  on another route; none of those counts as a login; one sent to a standby
+  gets 503.
   A standby whose cluster_ca did not sign the leader's certificate
   forwards nothing and says why.
 - Right after kill -9 of the leader, the standby (which cannot reach it)
@@ -35,6 +48,7 @@ a deployment's do. Hosts of libvirt's test driver: no guest runs.
 import hashlib
 import hmac
 import http.client
+import json
 import os
 import re
 import shutil
@@ -79,6 +93,7 @@ def deployment(name, url, pki_from=None):
         d.host_subject = pki_from.host_subject
     d.add_user("demo", "demo-password", "staff")
     d.add_user("boss", "boss-password", "helpdesk,admin")
+    d.add_user("victim", "victim-password", "staff")
     url_self = f"https://127.0.0.1:{d.broker_port}"
     node = os.path.join(work, "node.xml")
     with open(node, "w") as f:
@@ -89,6 +104,10 @@ def deployment(name, url, pki_from=None):
         assign="demo=desk-a").replace(
         "[roles]\nhelpdesk = helpdesk", "[roles]\nhelpdesk = helpdesk\nadmin = admin").replace(
         "uri = test:///default", f"uri = test://{node}") + f"max_session = {MAX_SESSION}s\n"
+    # The same login throttle on every broker: a standby reads the
+    # leader's counts from the database and judges them by its own limits.
+    d.conf_text += ("\n[limits]\nlogin_free_failures = 5\nlogin_lockout_failures = 3\n"
+                    "login_fail_delay = 0\n")
     d.advertised = url_self
     return d
 
@@ -121,18 +140,58 @@ def log_since(d, offset):
     return read_text(d.broker_log)[offset:]
 
 
-def forwarded_header(d, addr, ts, method, target):
-    """A Paprika-Forwarded value as a broker of d's PKI signs it: HMAC-SHA256
-    under HMAC-SHA256(ticket key, "paprika forwarded request v1") over
-    addr, ts, method and target, one per line."""
+def ticket_key(d, info):
+    """(key id, the key derived from d's newest ticket key over info)."""
     keys = os.path.join(d.pki, "ticket-keys")
     ids = sorted(int(n[:-4]) for n in os.listdir(keys) if n.endswith(".key"))
     with open(os.path.join(keys, f"{ids[-1]}.key")) as f:
         secret = bytes.fromhex(f.read().strip())
-    key = hmac.new(secret, b"paprika forwarded request v1", hashlib.sha256).digest()
+    return ids[-1], hmac.new(secret, info, hashlib.sha256).digest()
+
+
+def forwarded_header(d, addr, ts, method, target):
+    """A Paprika-Forwarded value as a broker of d's PKI signs it: HMAC-SHA256
+    under HMAC-SHA256(ticket key, "paprika forwarded request v1") over
+    addr, ts, method and target, one per line."""
+    kid, key = ticket_key(d, b"paprika forwarded request v1")
     mac = hmac.new(key, f"{addr}\n{ts}\n{method}\n{target}".encode(),
                    hashlib.sha256).hexdigest()
-    return f"for={addr}; ts={ts}; key={ids[-1]}; mac={mac}"
+    return f"for={addr}; ts={ts}; key={kid}; mac={mac}"
+
+
+def verified_header(d, user, ok, body, for_addr, for_ts, ts=None, account=None,
+                    via="local", groups="staff"):
+    """A Paprika-Verified value as a standby of d's PKI signs it: HMAC-SHA256
+    under HMAC-SHA256(ticket key, "paprika verified login v1") over user,
+    ok, account, via, groups, ts, the body's SHA-256, and the
+    Paprika-Forwarded header's address and time, one per line."""
+    kid, key = ticket_key(d, b"paprika verified login v1")
+    ts = for_ts if ts is None else ts
+    digest = hashlib.sha256(body).hexdigest()
+    if not ok:
+        account, via, groups = "", "", ""
+    elif account is None:
+        account = user
+    msg = f"{user}\n{int(ok)}\n{account}\n{via}\n{groups}\n{ts}\n{digest}\n{for_addr}\n{for_ts}"
+    mac = hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
+    if ok:
+        return (f"user={user}; ok=1; account={account}; via={via}; groups={groups}; "
+                f"ts={ts}; key={kid}; body={digest}; mac={mac}")
+    return f"user={user}; ok=0; ts={ts}; key={kid}; body={digest}; mac={mac}"
+
+
+def metric(d, name, labels):
+    """The value of d's metric name{labels}, or None."""
+    status, metrics, _ = d.api("GET", "/metrics", raw=True)
+    m = re.search(rb"\n" + re.escape(f"{name}{{{labels}}}".encode()) + rb" ([0-9.e+]+)\n",
+                  metrics)
+    return float(m.group(1)) if m else None
+
+
+def checks(d):
+    """d's password checks: (done here, verdicts taken from standbys)."""
+    return (metric(d, "paprika_broker_password_checks_total", 'where="here"'),
+            metric(d, "paprika_broker_password_checks_total", 'where="standby"'))
 
 
 def open_events(d, token):
@@ -272,6 +331,126 @@ def check_forwarding(a, b):
           (status, body))
 
 
+def post_login(d, body, headers=None, source=None):
+    """POST /api/v1/login to d with body (bytes) as it is: (status, JSON)."""
+    conn = http.client.HTTPSConnection("127.0.0.1", d.broker_port, context=d.tls_context(),
+                                       timeout=60,
+                                       source_address=(source, 0) if source else None)
+    try:
+        conn.request("POST", "/api/v1/login", body=body,
+                     headers={"Content-Type": "application/json", **(headers or {})})
+        r = conn.getresponse()
+        return r.status, json.loads(r.read() or b"null")
+    finally:
+        conn.close()
+
+
+def logins(d, result):
+    return metric(d, "paprika_broker_logins_total", f'result="{result}"')
+
+
+def check_verdicts(a, b):
+    """b checks the passwords of the logins it receives; a takes its
+    verdicts."""
+    here_a, standby_a = checks(a)
+    here_b, _ = checks(b)
+    sent_b = metric(b, "paprika_broker_verdicts_total", 'result="sent"')
+    status, body, _ = b.api("POST", "/api/v1/login",
+                            {"username": "demo", "password": "demo-password"},
+                            source="127.0.0.5")
+    check(status == 200 and len(body.get("token", "")) > 0,
+          "a login through the standby returns a token", (status, body))
+    check(checks(b)[0] == here_b + 1 and
+          metric(b, "paprika_broker_verdicts_total", 'result="sent"') == sent_b + 1,
+          "the standby checked the password itself and sent its verdict",
+          (here_b, checks(b), sent_b))
+    check(checks(a) == (here_a, standby_a + 1),
+          "the leader took the standby's verdict and checked nothing itself",
+          ((here_a, standby_a), checks(a)))
+
+    failed = logins(a, "failed")
+    status, body, _ = b.api("POST", "/api/v1/login",
+                            {"username": "demo", "password": "wrong"}, source="127.0.0.5")
+    check(status == 401 and body.get("error", {}).get("code") == "login_failed" and
+          logins(a, "failed") == failed + 1 and checks(a)[0] == here_a,
+          "a wrong password through the standby fails, counted as a failure at the leader "
+          "(which checked nothing)", (status, body, failed, logins(a, "failed"), checks(a)))
+
+    # The leader locks a name out at 3 failures (login_lockout_failures).
+    for i in range(3):
+        status, body, _ = b.api("POST", "/api/v1/login",
+                                {"username": "victim", "password": f"wrong-{i}"},
+                                source="127.0.0.6")
+        check(status == 401, f"wrong password {i + 1} for victim through the standby: 401",
+              (status, body))
+    here_b = checks(b)[0]
+    status, body, _ = b.api("POST", "/api/v1/login",
+                            {"username": "victim", "password": "victim-password"},
+                            source="127.0.0.7")
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    check(status == 429 and error.get("code") == "locked_out",
+          "and then the right password through the standby is refused as locked out",
+          (status, body))
+    check(checks(b)[0] == here_b and checks(a)[0] == here_a,
+          "with no password check, on the standby or the leader: the standby read the "
+          "lockout from the database and forwarded the login unchecked",
+          (here_b, checks(b), here_a, checks(a)))
+    boss = a.login("boss", "boss-password")
+    status, body, _ = a.api("GET", "/api/v1/audit?action=login&user=victim&limit=10",
+                            token=boss)
+    sources = {x.get("source") for x in body.get("audit", [])} if status == 200 else body
+    check(sources == {"127.0.0.6", "127.0.0.7"},
+          "the leader's audit of those names the clients' own addresses", sources)
+
+    # Verdicts straight to the leader: only a broker of the site signs one.
+    now = int(time.time())
+    addr = "10.9.8.6"
+    fwd = forwarded_header(a, addr, now, "POST", "/api/v1/login")
+    wrong = json.dumps({"username": "demo", "password": "not-the-password"}).encode()
+    good = verified_header(a, "demo", True, wrong, addr, now)
+    ok, failed = logins(a, "ok"), logins(a, "failed")
+    status, body = post_login(a, wrong, {"Paprika-Forwarded": fwd, "Paprika-Verified": good})
+    check(status == 200 and len(body.get("token", "")) > 0 and logins(a, "ok") == ok + 1,
+          "a Paprika-Verified header signed as the standbys sign it is taken in place of a "
+          "check (even with a wrong password in the body: the verdict counts)", (status, body))
+    ok = logins(a, "ok")
+    other_body = json.dumps({"username": "demo", "password": "another"}).encode()
+    other_user = json.dumps({"username": "boss", "password": "not-the-password"}).encode()
+    forged = good[:-64] + ("0" if good[-64] != "0" else "1") + good[-63:]
+    cases = [
+        ("with a wrong MAC", wrong, forged, "MAC"),
+        ("replayed with another body", other_body, good, "another request body"),
+        ("replayed for another user", other_user, good, "another request body"),
+        ("for another user, signed", other_user,
+         verified_header(a, "demo", True, other_user, addr, now), "another user"),
+        ("stale (120 s old)", wrong, verified_header(a, "demo", True, wrong, addr, now,
+                                                     ts=now - 120), "stale"),
+        ("bound to another client address", wrong,
+         verified_header(a, "demo", True, wrong, "10.9.8.5", now), "MAC"),
+    ]
+    for what, data, value, words in cases:
+        offset = len(read_text(a.broker_log))
+        status, body = post_login(a, data, {"Paprika-Forwarded": fwd,
+                                            "Paprika-Verified": value})
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        logged = log_since(a, offset)
+        check(status == 400 and error.get("code") == "bad_verdict" and
+              words in error.get("message", "") and "Paprika-Verified header" in logged and
+              value[-64:] not in logged,
+              f"a Paprika-Verified header {what} gets 400 in words, logged without the MAC",
+              (status, body, logged[-300:]))
+    status, body = post_login(a, wrong, {"Paprika-Verified": good})
+    check(status == 400, "one without a Paprika-Forwarded header gets 400", (status, body))
+    status, body, _ = a.api("GET", "/api/v1/me", token=boss,
+                            headers={"Paprika-Forwarded": forwarded_header(
+                                a, addr, now, "GET", "/api/v1/me"), "Paprika-Verified": good})
+    check(status == 400, "and one on another route", (status, body))
+    check(logins(a, "ok") == ok and logins(a, "failed") == failed,
+          "none of them counts as a login", (ok, logins(a, "ok"), failed, logins(a, "failed")))
+    status, body = post_login(b, wrong, {"Paprika-Verified": good})
+    check(status == 503, "a Paprika-Verified header sent to a standby gets 503", (status, body))
+
+
 def check_other_ca(a, x):
     """x stands by for a with a cluster_ca that did not sign a's certificate."""
     x.start_broker(standby=True)
@@ -300,6 +479,7 @@ def steps(pg, a, b, c, x):
     check(b"\npaprika_broker_leader 1\n" in a.api("GET", "/metrics", raw=True)[1],
           "the leader's say it leads")
     check_forwarding(a, b)
+    check_verdicts(a, b)
     check_other_ca(a, x)
     status, metrics, _ = b.api("GET", "/metrics", raw=True)
     counts = dict(re.findall(rb'paprika_broker_forwarded_requests_total\{result="(\w+)"\} (\d+)',
@@ -413,7 +593,7 @@ def main():
         url = pg.create_db("cluster")
         deployments = [deployment("a", url)]
         deployments += [deployment(n, url, pki_from=deployments[0]) for n in "bc"]
-        deployments[1].conf_text += "\n[limits]\nmax_forwards = 2\n"
+        deployments[1].conf_text += "max_forwards = 2\n"
         deployments.append(deployment("x", url))
         steps(pg, *deployments)
     except Exception as e:  # a failed step is a failed test, with the logs

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for broker/forward-header.c: the Paprika-Forwarded header. */
+/* Unit tests for broker/forward-header.c: the Paprika-Forwarded and
+ * Paprika-Verified headers. */
 #include <sys/socket.h>
 
 #include <setjmp.h>
@@ -123,6 +124,145 @@ test_mac(void **state)
 	    FORWARD_MAC_HEX), -1);
 }
 
+#define BODY	"e3600619e308288156d48f7b5858d223fa5305b9840424f616316dd7daa32c5e"
+#define VMAC	"110971f446af37f8a9cbd5286fe1f614f4a22e1998b8cb8e3db53fea77e19ce8"
+#define VERDICT	"user=alice; ok=1; account=Alice; via=local; " \
+	"groups=staff,admins; ts=1700000000; key=1; body=" BODY "; mac=" VMAC
+
+static void
+test_verdict_parse(void **state)
+{
+	struct forward_verdict	vd;
+	char			back[VERIFIED_HEADER_MAX + 1];
+
+	(void)state;
+	assert_int_equal(forward_verdict_parse(VERDICT, &vd), 0);
+	assert_string_equal(vd.user, "alice");
+	assert_int_equal(vd.ok, 1);
+	assert_string_equal(vd.account, "Alice");
+	assert_string_equal(vd.via, "local");
+	assert_string_equal(vd.groups, "staff,admins");
+	assert_int_equal(vd.ts, 1700000000LL);
+	assert_int_equal(vd.key_id, 1);
+	assert_string_equal(vd.body, BODY);
+	assert_string_equal(vd.mac, VMAC);
+	assert_int_equal(forward_verdict_format(&vd, back, sizeof(back)), 0);
+	assert_string_equal(back, VERDICT);
+	assert_int_equal(forward_verdict_format(&vd, back, 40), -1);
+	assert_int_equal(forward_verdict_parse("user=bob; ok=1; account=bob; "
+	    "via=pam; groups=; ts=1; key=2; body=" BODY "; mac=" VMAC, &vd), 0);
+	assert_string_equal(vd.groups, "");
+	assert_string_equal(vd.via, "pam");
+	assert_int_equal(forward_verdict_parse("user=bob; ok=0; ts=1; key=2; "
+	    "body=" BODY "; mac=" VMAC, &vd), 0);
+	assert_int_equal(vd.ok, 0);
+	assert_string_equal(vd.account, "");
+	assert_int_equal(forward_verdict_format(&vd, back, sizeof(back)), 0);
+	assert_string_equal(back, "user=bob; ok=0; ts=1; key=2; body=" BODY
+	    "; mac=" VMAC);
+}
+
+static void
+test_verdict_refused(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"user=alice; ok=1",
+		"user=alice; ok=2; ts=1; key=1; body=" BODY "; mac=" VMAC,
+		"user=alice; ok=0; account=alice; via=local; groups=; ts=1; "
+		    "key=1; body=" BODY "; mac=" VMAC,
+		"user=alice; ok=1; ts=1; key=1; body=" BODY "; mac=" VMAC,
+		"user=alice; ok=1; account=alice; via=ldap; groups=; ts=1; "
+		    "key=1; body=" BODY "; mac=" VMAC,
+		"user=alice; ok=1; account=alice; via=local; groups=a,; ts=1; "
+		    "key=1; body=" BODY "; mac=" VMAC,
+		"user=alice; ok=1; account=alice; via=local; groups=,a; ts=1; "
+		    "key=1; body=" BODY "; mac=" VMAC,
+		"user=alice; ok=1; account=alice; via=local; groups=a,,b; "
+		    "ts=1; key=1; body=" BODY "; mac=" VMAC,
+		"user=alice; ok=1; account=alice; via=local; groups=a b; ts=1; "
+		    "key=1; body=" BODY "; mac=" VMAC,
+		"user=al ice; ok=0; ts=1; key=1; body=" BODY "; mac=" VMAC,
+		"user=; ok=0; ts=1; key=1; body=" BODY "; mac=" VMAC,
+		"user=alice; ok=0; ts=1; key=1; body=" BODY "; mac=" VMAC "; x=1",
+		"user=alice; ok=0; ts=1; key=1; body=" BODY "0; mac=" VMAC,
+		"user=alice; ok=0; ts=1; key=1; body=0123; mac=" VMAC,
+		"user=alice; ok=0; ts=1; key=1; mac=" VMAC "; body=" BODY,
+		"user=alice; ok=0; ts=1x; key=1; body=" BODY "; mac=" VMAC,
+		"user=alice; ok=0; ts=1; key=0; body=" BODY "; mac=" VMAC,
+		"user=alice; ok=0; ts=1; key=1; body=" BODY "; mac="
+		    "110971F446af37f8a9cbd5286fe1f614f4a22e1998b8cb8e3db53fea77e19ce8",
+		"ok=0; user=alice; ts=1; key=1; body=" BODY "; mac=" VMAC,
+		NULL,
+	};
+	struct forward_verdict	vd;
+	char			groups[VERIFIED_HEADER_MAX + 200], *p;
+	size_t			i;
+
+	(void)state;
+	for (i = 0; bad[i] != NULL; i++)
+		assert_int_equal(forward_verdict_parse(bad[i], &vd), -1);
+	assert_int_equal(forward_verdict_parse(NULL, &vd), -1);
+	/* One group over VERIFIED_GROUPS. */
+	p = groups + snprintf(groups, sizeof(groups), "user=a; ok=1; "
+	    "account=a; via=local; groups=");
+	for (i = 0; i <= VERIFIED_GROUPS; i++)
+		p += snprintf(p, 8, "%sg%zu", i > 0 ? "," : "", i);
+	snprintf(p, sizeof(groups) - (size_t)(p - groups), "; ts=1; key=1; "
+	    "body=" BODY "; mac=" VMAC);
+	assert_int_equal(forward_verdict_parse(groups, &vd), -1);
+}
+
+/* The vector: the same HMAC computed with Python's hmac module. */
+static void
+test_verdict_mac(void **state)
+{
+	struct forward_verdict	vd, other;
+	struct ticket_key	k;
+	char			mac[FORWARD_MAC_HEX + 1];
+
+	(void)state;
+	key_of(&k);
+	assert_int_equal(forward_verdict_parse(VERDICT, &vd), 0);
+	assert_int_equal(forward_verdict_mac(&k, &vd, "192.0.2.7", 1700000000,
+	    mac, sizeof(mac)), 0);
+	assert_string_equal(mac, VMAC);
+	/* Each part counts. */
+	assert_int_equal(forward_verdict_mac(&k, &vd, "192.0.2.8", 1700000000,
+	    mac, sizeof(mac)), 0);
+	assert_string_not_equal(mac, VMAC);
+	assert_int_equal(forward_verdict_mac(&k, &vd, "192.0.2.7", 1700000001,
+	    mac, sizeof(mac)), 0);
+	assert_string_not_equal(mac, VMAC);
+#define CHANGED(field, value) do {					\
+	other = vd;							\
+	strlcpy(other.field, value, sizeof(other.field));		\
+	assert_int_equal(forward_verdict_mac(&k, &other, "192.0.2.7",	\
+	    1700000000, mac, sizeof(mac)), 0);				\
+	assert_string_not_equal(mac, VMAC);				\
+} while (0)
+	CHANGED(user, "bob");
+	CHANGED(account, "bob");
+	CHANGED(via, "pam");
+	CHANGED(groups, "staff,admin");
+	CHANGED(body, "f3600619e308288156d48f7b5858d223fa5305b9840424f616316dd7daa32c5e");
+#undef CHANGED
+	other = vd;
+	other.ok = 0;
+	assert_int_equal(forward_verdict_mac(&k, &other, "192.0.2.7",
+	    1700000000, mac, sizeof(mac)), 0);
+	assert_string_not_equal(mac, VMAC);
+	other = vd;
+	other.ts++;
+	assert_int_equal(forward_verdict_mac(&k, &other, "192.0.2.7",
+	    1700000000, mac, sizeof(mac)), 0);
+	assert_string_not_equal(mac, VMAC);
+	/* Not the Paprika-Forwarded header's key. */
+	assert_int_equal(forward_mac(&k, "192.0.2.7", 1700000000, "POST",
+	    "/api/v1/login", mac, sizeof(mac)), 0);
+	assert_string_not_equal(mac, VMAC);
+}
+
 int
 main(void)
 {
@@ -130,6 +270,9 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_verdict_parse),
+		cmocka_unit_test(test_verdict_refused),
+		cmocka_unit_test(test_verdict_mac),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
