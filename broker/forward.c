@@ -181,6 +181,18 @@ forward_target(struct http_req *req, char *out, size_t outlen)
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
+/* Answers 400 for a broker's header that did not check out: the log says
+ * why, in this broker's words, never with the MAC. */
+static void
+forward_refuse(struct http_req *req, const char *header, const char *code,
+    const char *why)
+{
+	log_warnx("forward: %s: %s header refused: %s", req->peer_str, header,
+	    why);
+	http_reply_error(req, 400, code, "the %s header is refused: %s",
+	    header, why);
+}
+
 int
 forward_accept(struct http_req *req, const char *value)
 {
@@ -207,12 +219,7 @@ forward_accept(struct http_req *req, const char *value)
 	explicit_bzero(mac, sizeof(mac));
 	if (why != NULL) {
 		fwd.refused++;
-		/* The address may be anyone's words: the log keeps it short
-		 * and printable, and never the MAC. */
-		log_warnx("forward: %s: %s header refused: %s", req->peer_str,
-		    FORWARD_HEADER, why);
-		http_reply_error(req, 400, "bad_forward", "the %s header is "
-		    "refused: %s", FORWARD_HEADER, why);
+		forward_refuse(req, FORWARD_HEADER, "bad_forward", why);
 		return -1;
 	}
 	fwd.accepted++;
@@ -280,10 +287,7 @@ forward_verdict_accept(struct http_req *req, const char *fwd_value,
 	if (why != NULL) {
 		fwd.v_refused++;
 		explicit_bzero(vd, sizeof(*vd));
-		log_warnx("forward: %s: %s header refused: %s", req->peer_str,
-		    VERIFIED_HEADER, why);
-		http_reply_error(req, 400, "bad_verdict", "the %s header is "
-		    "refused: %s", VERIFIED_HEADER, why);
+		forward_refuse(req, VERIFIED_HEADER, "bad_verdict", why);
 		return -1;
 	}
 	fwd.v_accepted++;
