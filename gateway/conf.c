@@ -174,13 +174,12 @@ conf_subject_ok(const char *value)
 /* The SPICE subject configured for a guest's address, or NULL. */
 const char *
 conf_spice_subject(const struct gateway_config *c,
-    const struct sockaddr_storage *ss)
+    const struct sockaddr *sa)
 {
 	size_t	i;
 
 	for (i = 0; i < c->nhypervisors; i++) {
-		if (netaddr_net_contains(&c->hypervisors[i].net,
-		    (const struct sockaddr *)ss))
+		if (netaddr_net_contains(&c->hypervisors[i].net, sa))
 			return c->hypervisors[i].spice_subject;
 	}
 	return NULL;

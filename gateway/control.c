@@ -52,8 +52,8 @@ control_sessions_here(void *arg)
 			if (o == NULL || json_object_set_new(byid, id, o) == -1)
 				continue;
 		}
-		netaddr_str((struct sockaddr *)&t->peer, peer, sizeof peer);
-		netaddr_str((struct sockaddr *)&t->target, up, sizeof up);
+		netaddr_str(&t->peer.sa, peer, sizeof peer);
+		netaddr_str(&t->target.sa, up, sizeof up);
 		json_array_append_new(json_object_get(o, "tunnels"), json_pack(
 		    "{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:f,s:i}",
 		    "id", (json_int_t)t->id,

@@ -170,6 +170,13 @@ struct session;
 struct source;
 struct gateway;
 
+/* A TCP peer's address: a sockaddr_storage is 100 bytes more per tunnel. */
+union tunnel_addr {
+	struct sockaddr		sa;
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+};
+
 /* A WebSocket tunnel's framing state (see ws.c). */
 struct ws_state {
 	struct ws_decoder	 dec;
@@ -202,14 +209,14 @@ struct tunnel {
 	struct event		*timer;
 	struct session		*session;
 	struct source		*source;
-	struct sockaddr_storage	 peer;
-	struct sockaddr_storage	 target;
+	union tunnel_addr	 peer;
+	union tunnel_addr	 target;
 	struct timespec		 started;	/* accepted */
 	struct timespec		 phase_started;
 	time_t			 last_active;
 	char			 user[TICKET_USER_MAX + 1];
 	uint64_t		 session_id;
-	char			 refusal[160];	/* why it is being refused */
+	char			*refusal;	/* why it is being refused */
 	int			 pending;	/* in shared.pending: under its lock */
 };
 
@@ -338,7 +345,7 @@ struct gateway_config	*conf_load(const char *path, char *err, size_t errlen);
 void			 conf_free(struct gateway_config *);
 void			 conf_dump(const struct gateway_config *, FILE *);
 const char		*conf_spice_subject(const struct gateway_config *,
-			    const struct sockaddr_storage *);
+			    const struct sockaddr *);
 
 /* listener.c */
 int	 listener_open(struct listener *, const struct sockaddr_storage *,
@@ -356,6 +363,8 @@ void	 tunnel_authorize(struct tunnel *, const char *ticket, uint16_t port);
 void	 tunnel_refuse_parse(struct tunnel *, int status, const char *reason);
 void	 tunnel_close(struct tunnel *, const char *reason);
 void	 tunnel_refuse(struct tunnel *, enum refusal, const char *reason);
+const char *tunnel_set_refusal(struct tunnel *, const char *, ...)
+	    __attribute__((__format__ (printf, 2, 3)));
 /* Refuses, or closes without an answer before the TLS handshake is done. */
 void	 tunnel_turn_away(struct tunnel *, enum refusal, const char *reason);
 void	 tunnel_pump(struct tunnel *);

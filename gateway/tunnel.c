@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +170,8 @@ tunnel_accept(int fd, struct sockaddr_storage *peer, enum listener_kind kind)
 	t->worker = gw;
 	t->kind = kind;
 	t->tls = kind != LISTENER_PLAIN;
-	t->peer = *peer;
+	/* The listeners are TCP: the address fits. */
+	memcpy(&t->peer, peer, sizeof t->peer);
 	t->client.fd = t->upstream.fd = -1;
 	t->up.pipe[0] = t->up.pipe[1] = t->down.pipe[0] = t->down.pipe[1] = -1;
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
@@ -220,6 +222,29 @@ tunnel_turn_away(struct tunnel *t, enum refusal why, const char *reason)
 	tunnel_refuse(t, why, reason);
 }
 
+/*
+ * Keeps why the tunnel is refused or closing (cut at 160 bytes), made only
+ * then: idle tunnels hold no room for it. fmt NULL keeps the reason;
+ * returns it.
+ */
+const char *
+tunnel_set_refusal(struct tunnel *t, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 buf[160], *s;
+
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(buf, sizeof buf, fmt, ap);
+		va_end(ap);
+		if ((s = strdup(buf)) != NULL) {
+			free(t->refusal);
+			t->refusal = s;
+		}
+	}
+	return t->refusal != NULL ? t->refusal : "refused";
+}
+
 /* Answers the client with an HTTP error, then closes once it is sent. */
 void
 tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
@@ -232,8 +257,7 @@ tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
 	pending_remove(t);
 	metrics_refusal(why);
 	if (status == 0) {
-		snprintf(t->refusal, sizeof t->refusal, "refused: %s", reason);
-		tunnel_close(t, t->refusal);
+		tunnel_close(t, tunnel_set_refusal(t, "refused: %s", reason));
 		return;
 	}
 	if (status == 407 && t->ws != NULL) {
@@ -249,8 +273,7 @@ tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
 		extra = t->ws != NULL ? "Allow: GET\r\n" : "Allow: CONNECT\r\n";
 	else if (status == 426)
 		extra = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
-	snprintf(t->refusal, sizeof t->refusal, "refused %d: %s", status,
-	    reason);
+	tunnel_set_refusal(t, "refused %d: %s", status, reason);
 	n = snprintf(answer, sizeof answer,
 	    "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: text/plain\r\n"
@@ -265,7 +288,7 @@ tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
 	 * answer would lie about its Content-Length. */
 	if (n < 0 || (size_t)n >= sizeof answer ||
 	    relay_queue_down(t, answer, (size_t)n) == -1) {
-		tunnel_close(t, t->refusal);
+		tunnel_close(t, tunnel_set_refusal(t, NULL));
 		return;
 	}
 	t->up.eof = 1;
@@ -297,7 +320,7 @@ tunnel_connect(struct tunnel *t, const struct sockaddr_storage *ss,
 {
 	int	fd;
 
-	t->target = *ss;
+	memcpy(&t->target, ss, sizeof t->target);
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd == -1) {
@@ -352,7 +375,7 @@ tunnel_authorize(struct tunnel *t, const char *text, uint16_t port)
 	if (port == 0 && tk.nports == 1)
 		port = tk.ports[0];
 	len = ticket_upstream(&tk, port, &ss);
-	t->target = ss;
+	memcpy(&t->target, &ss, sizeof t->target);
 	if (revoke_check(&tk)) {
 		tunnel_refuse(t, REFUSE_REVOKED, "ticket revoked");
 		return;
@@ -381,7 +404,7 @@ tunnel_authorize(struct tunnel *t, const char *text, uint16_t port)
 		    "gateway's hypervisor networks");
 		return;
 	}
-	if (t->ws != NULL && conf_spice_subject(c, &ss) == NULL) {
+	if (t->ws != NULL && conf_spice_subject(c, (struct sockaddr *)&ss) == NULL) {
 		ws_refuse_upstream(t, "no spice_subject is configured for "
 		    "the guest's host");
 		tunnel_advance(t);
@@ -582,7 +605,7 @@ tunnel_advance(struct tunnel *t)
 			    (t->down.shut && ((t->ws != NULL &&
 			    t->ws->close_done && t->up.shut) ||
 			    tunnel_linger(t) != RELAY_AGAIN)))
-				tunnel_close(t, t->refusal);
+				tunnel_close(t, tunnel_set_refusal(t, NULL));
 			return;
 		case TUNNEL_RELAY:
 			rc = relay_pump(t, &reason);
@@ -653,7 +676,7 @@ tunnel_timeout(evutil_socket_t fd, short what, void *arg)
 			    (unsigned int)idle);
 		break;
 	case TUNNEL_REFUSING:
-		tunnel_close(t, t->refusal);
+		tunnel_close(t, tunnel_set_refusal(t, NULL));
 		break;
 	case TUNNEL_CLOSED:
 		break;
@@ -666,9 +689,9 @@ tunnel_log(struct tunnel *t, const char *reason)
 	char	peer[NETADDR_STRLEN], up[NETADDR_STRLEN], session[24];
 	char	worker[24] = "";
 
-	netaddr_str((struct sockaddr *)&t->peer, peer, sizeof peer);
-	if (t->target.ss_family != 0)
-		netaddr_str((struct sockaddr *)&t->target, up, sizeof up);
+	netaddr_str(&t->peer.sa, peer, sizeof peer);
+	if (t->target.sa.sa_family != 0)
+		netaddr_str(&t->target.sa, up, sizeof up);
 	else
 		strlcpy(up, "-", sizeof up);
 	if (t->user[0] != '\0')
@@ -741,6 +764,7 @@ tunnel_reap(evutil_socket_t fd, short what, void *arg)
 		if (t->timer != NULL)
 			event_free(t->timer);
 		ws_free(t);
+		free(t->refusal);
 		free(t);
 	}
 	/* Worker 0 holds the signals and the control socket till the last. */

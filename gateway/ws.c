@@ -152,12 +152,11 @@ ws_refuse_upstream(struct tunnel *t, const char *why)
 
 	pending_remove(t);
 	metrics_refusal(REFUSE_UPSTREAM_TLS);
-	snprintf(t->refusal, sizeof t->refusal, "refused %d: %s",
-	    WS_CLOSE_BAD_GATEWAY, why);
+	tunnel_set_refusal(t, "refused %d: %s", WS_CLOSE_BAD_GATEWAY, why);
 	n = ws_close_frame(frame, WS_CLOSE_BAD_GATEWAY, why);
 	if (ws_queue_upgrade(t) == -1 ||
 	    relay_queue_down(t, (const char *)frame, n) == -1) {
-		tunnel_close(t, t->refusal);
+		tunnel_close(t, tunnel_set_refusal(t, NULL));
 		return;
 	}
 	t->ws->close_sent = 1;
@@ -184,7 +183,7 @@ ws_upstream_subject_ok(struct tunnel *t, char *why, size_t size)
 	char		 got[512];
 	X509		*x;
 
-	want = conf_spice_subject(gw->conf, &t->target);
+	want = conf_spice_subject(gw->conf, &t->target.sa);
 	if ((x = SSL_get_peer_certificate(t->upstream.ssl)) == NULL) {
 		snprintf(why, size, "the guest showed no SPICE certificate");
 		return 0;
@@ -318,10 +317,9 @@ ws_end(struct tunnel *t, uint16_t code, const char *why)
 
 	if (why != NULL) {
 		metrics_refusal(REFUSE_WEBSOCKET);
-		snprintf(t->refusal, sizeof t->refusal, "websocket %u: %s",
-		    code, why);
+		tunnel_set_refusal(t, "websocket %u: %s", code, why);
 	} else
-		strlcpy(t->refusal, "closed", sizeof t->refusal);
+		tunnel_set_refusal(t, "closed");
 	ws->pong_len = 0;
 	if (!ws->close_sent) {
 		/* Fits: down buffers keep WS_DOWN_RESERVE free (relay.c). */

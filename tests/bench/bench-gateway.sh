@@ -12,7 +12,9 @@
 # BENCH_HOLD_PARALLEL (64), BENCH_SPEED_SECONDS (3), BENCH_PEERS
 # ("haproxy stunnel squid raw"), BENCH_CIPHERSUITES (TLS_AES_128_GCM_SHA256),
 # BENCH_SETTLE (2 seconds), BENCH_STREAMS (16), BENCH_RATE_N (4000),
-# BENCH_KEEP=1 keeps the temporary directory.
+# BENCH_KEEP=1 keeps the temporary directory, BENCH_ONLY ("memory latency
+# throughput concurrency": the sections to run; memory figures stay steady
+# on a busy machine, so "memory" alone is a quick check).
 set -u
 set -o pipefail
 
@@ -43,6 +45,7 @@ SPEED_SECONDS=${BENCH_SPEED_SECONDS:-$d_speed}
 PEERS=${BENCH_PEERS:-haproxy stunnel squid raw}
 SUITES=${BENCH_CIPHERSUITES:-TLS_AES_128_GCM_SHA256}
 SETTLE=${BENCH_SETTLE:-2}
+ONLY=${BENCH_ONLY:-memory latency throughput concurrency}
 # Per run of the load generator: its own watchdog and per-I/O timeout.
 RUN_LIMIT=300
 IO_TIMEOUT=30
@@ -58,6 +61,8 @@ done
 [ -x "$LOADGEN" ] || die "$LOADGEN is missing: run make first"
 
 want() { case " $PEERS " in *" $1 "*) return 0 ;; esac; return 1; }
+# section targets...: the targets, if the section runs at all.
+section() { case " $ONLY " in *" $1 "*) shift; echo "$@" ;; esac; }
 
 # ---- temporary directory, process bookkeeping, cleanup ----------------
 
@@ -409,7 +414,7 @@ rss_tree() {	# pid: VmRSS in kB summed over the process and its descendants
 }
 
 log "memory: $HOLD_N idle tunnels per target, $HOLD_PAR opening at a time"
-for t in "${ALL_TARGETS[@]}"; do
+for t in $(section memory "${ALL_TARGETS[@]}"); do
 	[ "$t" = raw ] && continue
 	check_alive "$t" || continue
 	proc=$(target_process "$t")
@@ -452,7 +457,7 @@ done
 # ---- connect-to-first-byte latency ----------------------------------------
 
 log "latency: $LAT_N sequential tunnels per target (TCP connect [+ TLS handshake] [+ CONNECT] until the sink's first byte)"
-for t in "${ALL_TARGETS[@]}"; do
+for t in $(section latency "${ALL_TARGETS[@]}"); do
 	check_alive "$t" || continue
 	target_args "$t"
 	if ! out=$("$LOADGEN" client "${ARGS[@]}" -m latency -n "$LAT_N" 2>&1); then
@@ -467,7 +472,7 @@ done
 
 # The same, each tunnel resuming the TLS session of the one before: what
 # the tunnels of a SPICE session after its first one pay.
-for t in "${TLS_TARGETS[@]}"; do
+for t in $(section latency "${TLS_TARGETS[@]}"); do
 	check_alive "$t" || continue
 	target_args "$t"
 	if ! out=$("$LOADGEN" client "${ARGS[@]}" -R -m latency -n "$LAT_N" 2>&1); then
@@ -514,7 +519,7 @@ THR=$TMP/throughput
 : > "$THR"
 for round in $(seq "$REPEAT"); do
 	for dir in upload download; do
-		for t in "${ALL_TARGETS[@]}"; do
+		for t in $(section throughput "${ALL_TARGETS[@]}"); do
 			check_alive "$t" || continue
 			target_args "$t"
 			pid=${PID[$(target_process "$t")]:-}
@@ -560,7 +565,7 @@ done
 [ $HAPROXY2 = 1 ] && CONC_TARGETS+=(haproxy2)
 stream_bytes=$(awk -v b="$(numfmt --from=iec "$BYTES")" -v n="$STREAMS" 'BEGIN { printf "%d", b / n }')
 log "concurrency: $STREAMS TLS downloads at once ($BYTES in all), then $RATE_N TLS tunnels opened and closed $STREAMS at a time"
-for t in "${CONC_TARGETS[@]}"; do
+for t in $(section concurrency "${CONC_TARGETS[@]}"); do
 	check_alive "$t" || continue
 	target_args "$t"
 	pid=${PID[$(target_process "$t")]:-}
