@@ -202,8 +202,10 @@ api_health(struct http_req *req)
 			    json_boolean(up));
 	}
 	up = any && db_schema_version(broker->db) != -1;
-	http_reply_json(req, up ? 200 : 503, json_pack("{s:s,s:s,s:o*}",
-	    "status", up ? "up" : "down", "role", "leader", "hosts", hosts));
+	/* Strangers learn up or down; a role only where there are others. */
+	http_reply_json(req, up ? 200 : 503, json_pack("{s:s,s:s*,s:o*}",
+	    "status", up ? "up" : "down", "role", cluster_shared() ? "leader" :
+	    NULL, "hosts", hosts));
 }
 
 static void

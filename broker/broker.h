@@ -485,6 +485,8 @@ int		 db_revocation_each(struct db *db,
 void		 cluster_start(struct event_base *base, void (*lead)(void));
 /* Gives the lease back (a stop). */
 void		 cluster_stop(void);
+/* Whether this broker shares its database with others (on PostgreSQL). */
+int		 cluster_shared(void);
 /* Whether this broker leads; a leader whose lease ran out exits here. */
 int		 cluster_leading(void);
 /* Whether the leader's lease still holds by the clock (any thread). */

@@ -72,6 +72,12 @@ cluster_may_act(void)
 }
 
 int
+cluster_shared(void)
+{
+	return cluster.shared;
+}
+
+int
 cluster_leading(void)
 {
 	if (!cluster.shared)

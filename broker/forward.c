@@ -7,10 +7,10 @@
  * still does all the work; a load balancer may send anyone anywhere.
  *
  * The leader learns the client's address from a Paprika-Forwarded header
- * that the standby signs with a key every broker of the deployment
- * derives from its ticket keys (forward-header.c): it trusts the address only
- * when the MAC checks out and the header is at most FORWARD_SKEW seconds
- * old. A forwarded request is never forwarded again: a broker that does
+ * that the standby signs with a key every broker of the deployment derives
+ * from its ticket keys (forward-header.c); the leader (forward-leader.c)
+ * trusts the address only when the MAC checks out and the header is at
+ * most FORWARD_SKEW seconds old. A forwarded request is never forwarded again: a broker that does
  * not lead refuses one.
  *
  * A login's password is checked where the login arrives (api-login.c):
@@ -54,6 +54,7 @@
 
 #include "broker.h"
 #include "encode.h"
+#include "forwardpriv.h"
 #include "http.h"
 #include "log.h"
 #include "sql.h"
@@ -71,7 +72,6 @@
 #define FORWARD_BUFFER_MAX	(1024 * 1024)
 /* Bytes a slow client may leave unsent before the leader is paused. */
 #define FORWARD_UNSENT_MAX	(256 * 1024)
-#define FORWARD_TARGET_MAX	2048
 #define FORWARD_HEADERS_MAX	(16 * 1024)
 
 /* A verdict carries what auth_check found, whole. */
@@ -133,11 +133,6 @@ static struct {
 	unsigned		 active;
 	TAILQ_HEAD(, forward)	 all;
 	unsigned long long	 results[FORWARD_NRESULTS];
-	unsigned long long	 accepted, refused;	/* as the leader */
-	unsigned long long	 checks;		/* passwords checked here */
-	/* Paprika-Verified: sent as a standby, forwarded unchecked as a
-	 * standby, accepted and refused as the leader. */
-	unsigned long long	 v_sent, v_unchecked, v_accepted, v_refused;
 } fwd = { .ssl_index = -1, .all = TAILQ_HEAD_INITIALIZER(fwd.all) };
 
 int
@@ -162,142 +157,6 @@ forward_init(const struct broker_config *c, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
-}
-
-/* The request's path and query as the client sent them: 0, or -1. */
-static int
-forward_target(struct http_req *req, char *out, size_t outlen)
-{
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req->ev);
-	const char		*path, *query;
-	int			 n;
-
-	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL ||
-	    *path == '\0')
-		return -1;
-	query = evhttp_uri_get_query(uri);
-	n = snprintf(out, outlen, "%s%s%s", path, query != NULL ? "?" : "",
-	    query != NULL ? query : "");
-	return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
-
-/* Answers 400 for a broker's header that did not check out: the log says
- * why, in this broker's words, never with the MAC. */
-static void
-forward_refuse(struct http_req *req, const char *header, const char *code,
-    const char *why)
-{
-	log_warnx("forward: %s: %s header refused: %s", req->peer_str, header,
-	    why);
-	http_reply_error(req, 400, code, "the %s header is refused: %s",
-	    header, why);
-}
-
-int
-forward_accept(struct http_req *req, const char *value)
-{
-	struct forward_header	 h;
-	const struct ticket_key	*key;
-	struct sockaddr_in	*sin;
-	struct sockaddr_in6	*sin6;
-	char			 target[FORWARD_TARGET_MAX], mac[FORWARD_MAC_HEX + 1];
-	const char		*why = NULL;
-	long long		 now = time(NULL);
-
-	if (forward_header_parse(value, &h) == -1)
-		why = "it is malformed";
-	else if ((key = keyring_find(&broker->keys, h.key_id)) == NULL)
-		why = "it names a ticket key this broker does not have";
-	else if (forward_target(req, target, sizeof(target)) == -1 ||
-	    forward_mac(key, h.addr, h.ts, http_method_str(req->method), target,
-	    mac, sizeof(mac)) == -1 ||
-	    CRYPTO_memcmp(mac, h.mac, FORWARD_MAC_HEX) != 0)
-		why = "its MAC does not match (another deployment's broker, "
-		    "or not a broker)";
-	else if (h.ts > now + FORWARD_SKEW || h.ts < now - FORWARD_SKEW)
-		why = "it is stale, more than 30 s from this broker's clock";
-	explicit_bzero(mac, sizeof(mac));
-	if (why != NULL) {
-		fwd.refused++;
-		forward_refuse(req, FORWARD_HEADER, "bad_forward", why);
-		return -1;
-	}
-	fwd.accepted++;
-	log_debug("forward: %s forwards for %s", req->peer_str, h.addr);
-	memset(&req->peer, 0, sizeof(req->peer));
-	if (h.af == AF_INET) {
-		sin = (struct sockaddr_in *)&req->peer;
-		sin->sin_family = AF_INET;
-		inet_pton(AF_INET, h.addr, &sin->sin_addr);
-	} else {
-		sin6 = (struct sockaddr_in6 *)&req->peer;
-		sin6->sin6_family = AF_INET6;
-		inet_pton(AF_INET6, h.addr, &sin6->sin6_addr);
-	}
-	strlcpy(req->peer_str, h.addr, sizeof(req->peer_str));
-	return 0;
-}
-
-/* The request body's SHA-256 in hex into hex (FORWARD_MAC_HEX + 1). */
-static void
-forward_body_digest(const void *data, size_t len, char *hex, size_t hexlen)
-{
-	uint8_t		md[EVP_MAX_MD_SIZE];
-	unsigned	mdlen = 0;
-
-	if (EVP_Digest(len > 0 ? data : "", len, md, &mdlen, EVP_sha256(),
-	    NULL) != 1)
-		mdlen = 0;
-	hex_encode(md, mdlen, hex, hexlen);
-}
-
-int
-forward_verdict_accept(struct http_req *req, const char *fwd_value,
-    const char *value, struct forward_verdict *vd)
-{
-	struct forward_header	 h;
-	const struct ticket_key	*key;
-	struct evbuffer		*in = evhttp_request_get_input_buffer(req->ev);
-	size_t			 len = evbuffer_get_length(in);
-	char			 mac[FORWARD_MAC_HEX + 1], body[FORWARD_MAC_HEX + 1];
-	const char		*why = NULL;
-	long long		 now = time(NULL);
-
-	memset(body, 0, sizeof(body));
-	if (forward_header_parse(fwd_value, &h) == -1 ||
-	    forward_verdict_parse(value, vd) == -1)
-		why = "it is malformed";
-	else if ((key = keyring_find(&broker->keys, vd->key_id)) == NULL)
-		why = "it names a ticket key this broker does not have";
-	else if (forward_verdict_mac(key, vd, h.addr, h.ts, mac,
-	    sizeof(mac)) == -1 ||
-	    CRYPTO_memcmp(mac, vd->mac, FORWARD_MAC_HEX) != 0)
-		why = "its MAC does not match this request (another request's "
-		    "verdict, or not a broker's)";
-	else if (vd->ts > now + FORWARD_SKEW || vd->ts < now - FORWARD_SKEW)
-		why = "it is stale, more than 30 s from this broker's clock";
-	else {
-		/* The body stays for the handler to parse. */
-		forward_body_digest(evbuffer_pullup(in, -1), len, body,
-		    sizeof(body));
-		if (CRYPTO_memcmp(body, vd->body, FORWARD_MAC_HEX) != 0)
-			why = "it was given for another request body";
-	}
-	explicit_bzero(mac, sizeof(mac));
-	if (why != NULL) {
-		fwd.v_refused++;
-		explicit_bzero(vd, sizeof(*vd));
-		forward_refuse(req, VERIFIED_HEADER, "bad_verdict", why);
-		return -1;
-	}
-	fwd.v_accepted++;
-	return 0;
-}
-
-void
-forward_note_check(void)
-{
-	fwd.checks++;
 }
 
 int
@@ -803,7 +662,7 @@ forward_send(struct http_req *req, struct forward_verdict *vd,
 	explicit_bzero(mac, sizeof(mac));
 	if (vd != NULL) {
 		evhttp_add_header(out, VERIFIED_HEADER, vhdr);
-		fwd.v_sent++;
+		forward_counts.v_sent++;
 	}
 	snprintf(host, sizeof(host), "%s", f->leader + 8);
 	host[strcspn(host, "/")] = '\0';
@@ -855,7 +714,7 @@ forward_login(struct http_req *req, struct forward_verdict *vd)
 	len = strlen(text);
 	ret = forward_send(req, vd, text, len);
 	if (ret == 0 && vd == NULL)
-		fwd.v_unchecked++;
+		forward_counts.v_unchecked++;
 	explicit_bzero(text, len);
 	free(text);
 	return ret;
@@ -898,14 +757,14 @@ forward_metrics(struct evbuffer *b)
 	    "paprika_broker_forwarded_received_total{result=\"accepted\"} "
 	    "%llu\n"
 	    "paprika_broker_forwarded_received_total{result=\"refused\"} "
-	    "%llu\n", FORWARD_HEADER, fwd.accepted, fwd.refused);
+	    "%llu\n", FORWARD_HEADER, forward_counts.accepted, forward_counts.refused);
 	evbuffer_add_printf(b, "# HELP paprika_broker_password_checks_total "
 	    "Logins whose password was checked, by where: on this broker, or "
 	    "on the standby that forwarded it (its verdict accepted here).\n"
 	    "# TYPE paprika_broker_password_checks_total counter\n"
 	    "paprika_broker_password_checks_total{where=\"here\"} %llu\n"
 	    "paprika_broker_password_checks_total{where=\"standby\"} %llu\n",
-	    fwd.checks, fwd.v_accepted);
+	    forward_counts.checks, forward_counts.v_accepted);
 	evbuffer_add_printf(b, "# HELP paprika_broker_verdicts_total Standbys' "
 	    "%s headers: sent with a login, or a login forwarded without one "
 	    "(not checked here), as a standby; accepted or refused, as the "
@@ -914,8 +773,8 @@ forward_metrics(struct evbuffer *b)
 	    "paprika_broker_verdicts_total{result=\"unchecked\"} %llu\n"
 	    "paprika_broker_verdicts_total{result=\"accepted\"} %llu\n"
 	    "paprika_broker_verdicts_total{result=\"refused\"} %llu\n",
-	    VERIFIED_HEADER, fwd.v_sent, fwd.v_unchecked, fwd.v_accepted,
-	    fwd.v_refused);
+	    VERIFIED_HEADER, forward_counts.v_sent, forward_counts.v_unchecked, forward_counts.v_accepted,
+	    forward_counts.v_refused);
 	evbuffer_add_printf(b, "# HELP paprika_broker_forwards Requests being "
 	    "forwarded to the leader now.\n# TYPE paprika_broker_forwards "
 	    "gauge\npaprika_broker_forwards %u\n", fwd.active);

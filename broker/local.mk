@@ -25,6 +25,7 @@ broker_libbroker_a_SOURCES = \
 	broker/events.c \
 	broker/forward.c broker/forward.h \
 	broker/forward-header.c \
+	broker/forward-leader.c broker/forwardpriv.h \
 	broker/grant.c \
 	broker/hostevents.c \
 	broker/gpualloc.c \
