@@ -236,13 +236,17 @@ class GpuHost:
             return r.get("return")
 
     def shell(self, command, timeout=60):
-        """Runs command in the level-1 host's root shell (its second serial
-        port); (exit status, output)."""
-        end = "paprika-done-" + os.urandom(6).hex()
+        """Runs command (one line) in the level-1 host's root shell (its
+        second serial port); (exit status, output). The output is what came
+        between two markers the same line prints, so neither the terminal's
+        echo of the line nor a prompt left over from an earlier command
+        reaches it."""
+        nonce = os.urandom(6).hex()
+        start, end = "paprika-start-" + nonce, "paprika-done-" + nonce
         with socket.socket(socket.AF_UNIX) as s:
             s.settimeout(timeout)
             s.connect(self.shell_path)
-            s.sendall(f"{command}\necho {end} $?\n".encode())
+            s.sendall(f"echo {start}; {command}; echo {end} $?\n".encode())
             out = b""
             while not re.search(end.encode() + rb" (\d+)\r?\n", out):
                 chunk = s.recv(4096)
@@ -251,7 +255,9 @@ class GpuHost:
                 out += chunk
         text = out.decode(errors="replace").replace("\r", "")
         body, status = text.rsplit(end, 1)
-        return int(status.split()[0]), body
+        # The echoed line has the marker too, followed by ";".
+        began = re.search(rf"{start}\n", body)
+        return int(status.split()[0]), body[began.end():] if began else body
 
     def unplug(self, qemu_id, timeout=60):
         """Hot-unplugs device qemu_id from the outer QEMU, as a card that
