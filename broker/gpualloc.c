@@ -262,6 +262,46 @@ gpualloc_vanished(const struct gpu_start *st, const char *addr, char *why,
 }
 
 /*
+ * Quarantines the devices of p that the last inventory of st's host had
+ * and inv lacks: a pool that picks by gpu_match names no address, so this
+ * is how it learns that a card fell off the bus before a start could
+ * blame it. mdev pools look for parents offering their type. The count
+ * of them, with the last one's address and sentence in one_addr, one_why.
+ */
+static size_t
+gpualloc_lost(const struct gpu_start *st, const struct conf_pool *p,
+    const struct gpu_inventory *inv, char *one_addr, char *one_why,
+    size_t len)
+{
+	const struct gpu_pci_dev	*d;
+	struct gpu_cache		*c;
+	size_t				 i, j, n = 0;
+
+	HASH_FIND_STR(gpualloc_cache, st->host, c);
+	if (c == NULL)
+		return 0;
+	for (i = 0; i < c->inv.ndevs; i++) {
+		d = &c->inv.devs[i];
+		if (!gpualloc_matches(&p->gpu, d) ||
+		    gpu_find(inv, &d->addr) != NULL)
+			continue;
+		if (p->gpu.mode == GPU_MODE_MDEV) {
+			for (j = 0; j < d->nmdev_types; j++)
+				if (strcmp(d->mdev_types[j].id,
+				    p->gpu.mdev_type) == 0)
+					break;
+			if (j == d->nmdev_types)
+				continue;
+		} else if (!gpu_is_display(d))
+			continue;
+		n++;
+		gpu_addr_format(&d->addr, one_addr, GPU_ADDR_LEN);
+		gpualloc_vanished(st, one_addr, one_why, len);
+	}
+	return n;
+}
+
+/*
  * Why d cannot go to st's guest now, or "" when it can: given to another
  * guest, quarantined, or unfit (gpu_check's sentence).
  */
@@ -345,6 +385,9 @@ gpualloc_pick_pci(const struct gpu_start *st, const struct conf_pool *p,
 		    sizeof(one_addr));
 		gpualloc_vanished(st, one_addr, one_why, sizeof(one_why));
 	}
+	if (p->gpu.ndevices == 0)
+		nseen += gpualloc_lost(st, p, inv, one_addr, one_why,
+		    sizeof(one_why));
 	for (i = 0; i < inv->ndevs && npicked < p->gpu.count; i++) {
 		d = &inv->devs[i];
 		if (!gpu_is_display(d) || !gpualloc_matches(&p->gpu, d))
@@ -420,10 +463,12 @@ gpualloc_pick_mdev(const struct gpu_start *st, const struct conf_pool *p,
 {
 	const struct gpu_pci_dev	*d, *best = NULL;
 	char				 addr[GPU_ADDR_LEN], reason[200];
+	char				 lost_addr[GPU_ADDR_LEN], lost[200];
 	char				 one[256] = "";
 	unsigned			 avail, best_avail = 0, pending;
-	size_t				 i, j, nseen = 0;
+	size_t				 i, j, nseen = 0, nlost;
 
+	nlost = gpualloc_lost(st, p, inv, lost_addr, lost, sizeof(lost));
 	for (i = 0; i < inv->ndevs; i++) {
 		d = &inv->devs[i];
 		if (!gpualloc_matches(&p->gpu, d))
@@ -451,7 +496,11 @@ gpualloc_pick_mdev(const struct gpu_start *st, const struct conf_pool *p,
 		}
 	}
 	if (best == NULL) {
-		if (nseen == 0)
+		if (nseen == 0 && nlost == 1)
+			snprintf(err, len, "GPU %s %s%s", lost_addr,
+			    strncmp(lost, "quarantined", 11) == 0 ? "is " : "",
+			    lost);
+		else if (nseen == 0)
 			snprintf(err, len, "host %s has no GPU that offers "
 			    "mediated devices of type %s", st->host,
 			    p->gpu.mdev_type);

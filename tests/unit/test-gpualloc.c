@@ -4,7 +4,7 @@
  * hosts: one card, two users at once; the card given back when the
  * desktop stops; a start that blames the card quarantines it, and so does
  * one that finds the card gone from its host, which then lists it as
- * missing; a card that cannot be reset is refused before the start and
+ * missing, whether the pool names the card or picks it by kind; a card that cannot be reset is refused before the start and
  * quarantined, unless its pool says gpu_reset = no; a restart
  * reloads the allocations and gives back those of desktops that stopped.
  */
@@ -35,7 +35,10 @@ static const char conf[] =
     "gpu_devices = " CARD "\n"
     "[pool selfreset]\nkind = shared\nhost = hv1\nguests = s1\n"
     "users = alice\nready_when = agent\ngpu = passthrough\n"
-    "gpu_devices = " CARD "\ngpu_reset = no\n";
+    "gpu_devices = " CARD "\ngpu_reset = no\n"
+    "[pool vgpu]\nkind = shared\nhost = hv1\nguests = v1\n"
+    "users = alice, bob\nready_when = agent\ngpu = mdev\n"
+    "mdev_type = nvidia-231\n";
 
 /* One NVIDIA card bound to vfio-pci, alone in its IOMMU group. */
 static const char card[] =
@@ -47,6 +50,20 @@ static const char card[] =
     "<iommuGroup number='40'><address domain='0x0000' bus='0x41' "
     "slot='0x00' function='0x0'/></iommuGroup></capability></device>";
 
+/* A Tesla T4 that offers vGPUs of type nvidia-231. */
+#define T4	"0000:44:00.0"
+static const char t4[] =
+    "<device><name>pci_0000_44_00_0</name><parent>computer</parent>"
+    "<driver><name>nvidia</name></driver><capability type='pci'>"
+    "<class>0x030200</class><domain>0</domain><bus>68</bus><slot>0</slot>"
+    "<function>0</function><product id='0x1eb8'>Tesla T4</product>"
+    "<vendor id='0x10de'>NVIDIA Corporation</vendor>"
+    "<capability type='mdev_types'><type id='nvidia-231'>"
+    "<name>GRID T4-2Q</name><deviceAPI>vfio-pci</deviceAPI>"
+    "<availableInstances>7</availableInstances></type></capability>"
+    "<iommuGroup number='43'><address domain='0x0000' bus='0x44' "
+    "slot='0x00' function='0x0'/></iommuGroup></capability></device>";
+
 static int
 setup(void **state)
 {
@@ -55,6 +72,7 @@ setup(void **state)
 	fakevirt_define(BT_HOST, "p1");
 	fakevirt_define(BT_HOST, "p2");
 	fakevirt_define(BT_HOST, "s1");
+	fakevirt_define(BT_HOST, "v1");
 	fakevirt_nodedev(BT_HOST, card);
 	bt_start(conf);
 	return 0;
@@ -316,6 +334,92 @@ test_never_there(void **state)
 	    "devices of host hv1 at "));
 }
 
+/* Gives back what alice's desktop in pool holds: its guest stops. */
+static void
+stopped(struct session *s)
+{
+	uint64_t	id = s->id;
+
+	bt_wait_state(id, SESSION_READY);
+	fakevirt_set_state(BT_HOST, s->guest, VIRT_STATE_SHUTOFF);
+	bt_settle();
+	assert_null(session_find(id));
+}
+
+/* A pool that picks by gpu_match names no card, yet one that was on the
+ * host at the last start and is gone now is quarantined as vanished, and
+ * named when it was the pool's only card. */
+static void
+test_vanished_matched(void **state)
+{
+	struct session	*s;
+	char		 reason[256];
+
+	stopped(start_as("alice"));
+	assert_null(gpualloc_of(BT_HOST, CARD));
+	fakevirt_nodedev_remove(BT_HOST, "pci_0000_41_00_0");
+	s = start_as("bob");
+	refused(s->id, "GPU " CARD " vanished from host hv1 and is "
+	    "quarantined until an admin clears it", "it vanished from host "
+	    "hv1: not among its PCI devices at 20", reason, sizeof(reason));
+
+	/* Back on the bus, the card stays out of service. */
+	fakevirt_nodedev(BT_HOST, card);
+	session_end(session_find(s->id), "bob", "retry");
+	bt_settle();
+	s = start_as("bob");
+	bt_wait_state(s->id, SESSION_FAILED);
+	assert_non_null(strstr(session_find(s->id)->error, "GPU " CARD
+	    " is quarantined: it vanished from host hv1"));
+	assert_int_equal(bt_audit_count("gpu quarantine", "ok"), 1);
+}
+
+/* With a second card of the kind, the start goes on with it. */
+static void
+test_vanished_matched_other(void **state)
+{
+	static const char card2[] =
+	    "<device><name>pci_0000_42_00_0</name><parent>computer</parent>"
+	    "<driver><name>vfio-pci</name></driver><capability type='pci'>"
+	    "<class>0x030000</class><domain>0</domain><bus>66</bus>"
+	    "<slot>0</slot><function>0</function><product id='0x2231'>RTX "
+	    "A5000</product><vendor id='0x10de'>NVIDIA Corporation</vendor>"
+	    "<iommuGroup number='41'><address domain='0x0000' bus='0x42' "
+	    "slot='0x00' function='0x0'/></iommuGroup></capability></device>";
+	struct session	*s;
+	char		 reason[256];
+
+	fakevirt_nodedev(BT_HOST, card2);
+	stopped(start_as("alice"));
+	fakevirt_nodedev_remove(BT_HOST, "pci_0000_41_00_0");
+	s = start_as("bob");
+	bt_wait_state(s->id, SESSION_READY);
+	assert_string_equal(fakevirt_gpus(BT_HOST, s->guest), "0000:42:00.0");
+	assert_int_equal(db_gpu_quarantined(broker->db, BT_HOST, CARD, reason,
+	    sizeof(reason)), 1);
+	assert_non_null(strstr(reason, "it vanished from host hv1"));
+}
+
+/* The same for a vGPU pool: the parent card that offered its type. */
+static void
+test_vanished_mdev(void **state)
+{
+	struct session	*s;
+	char		 reason[256];
+
+	fakevirt_nodedev(BT_HOST, t4);
+	stopped(start_in("alice", "vgpu"));
+	fakevirt_nodedev_remove(BT_HOST, "pci_0000_44_00_0");
+	s = start_in("bob", "vgpu");
+	bt_wait_state(s->id, SESSION_FAILED);
+	assert_string_equal(session_find(s->id)->error, "GPU " T4 " vanished "
+	    "from host hv1 and is quarantined until an admin clears it");
+	assert_int_equal(db_gpu_quarantined(broker->db, BT_HOST, T4, reason,
+	    sizeof(reason)), 1);
+	assert_non_null(strstr(reason, "it vanished from host hv1"));
+	assert_int_equal(bt_audit_count("gpu quarantine", "ok"), 1);
+}
+
 /* A card that cannot be reset: the start is refused before QEMU runs,
  * naming the card, its host and libvirt's reason, and the card is
  * quarantined as a vanished one is; a pool whose hardware resets itself
@@ -385,6 +489,9 @@ main(void)
 		T(test_vanished),
 		T(test_vanished_at_start),
 		T(test_never_there),
+		T(test_vanished_matched),
+		T(test_vanished_matched_other),
+		T(test_vanished_mdev),
 		T(test_not_reset),
 		T(test_restart),
 	};
