@@ -348,27 +348,19 @@ api_login_done(void *arg)
 	api_token_hash(token, hash);
 	/* One transaction, committed before the client hears of the token:
 	 * a login that was answered survives a crash. */
-	if (db_begin(broker->db) == -1) {
-		http_reply_error(req, 500, "state", "the broker cannot save "
-		    "the login");
-		goto wipe;
-	}
+	if (db_begin(broker->db) == -1)
+		goto unsaved;
 	db_throttle_del(broker->db, key);
 	if (db_token_put(broker->db, hash, &l) == -1) {
 		db_rollback(broker->db);
-		http_reply_error(req, 500, "state", "the broker cannot save "
-		    "the login");
-		goto wipe;
+		goto unsaved;
 	}
 	broker_audit(l.user, a->source, "login", "", "ok", "via %s, role %s%s%s",
 	    a->result.source, (l.roles & ROLE_ADMIN) ? "admin" :
 	    (l.roles & ROLE_HELPDESK) ? "helpdesk" : "user",
 	    tf_detail[0] != '\0' ? ", second factor: " : "", tf_detail);
-	if (db_commit(broker->db) == -1) {
-		http_reply_error(req, 500, "state", "the broker cannot save "
-		    "the login");
-		goto wipe;
-	}
+	if (db_commit(broker->db) == -1)
+		goto unsaved;
 	broker->stats.logins_ok++;
 	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Max-Age=%u; Secure; "
 	    "HttpOnly; SameSite=Strict", broker->conf->cookie, token,
@@ -379,6 +371,9 @@ api_login_done(void *arg)
 	    token, "user", l.user, "roles", api_roles(l.roles), "expires",
 	    (json_int_t)l.expires, "token_type", "Bearer", "totp_enrol",
 	    (l.roles & ROLE_ENROLLING) != 0));
+	goto wipe;
+unsaved:
+	http_reply_error(req, 500, "state", "the broker cannot save the login");
 wipe:
 	explicit_bzero(token, sizeof(token));
 out:

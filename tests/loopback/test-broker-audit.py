@@ -14,7 +14,8 @@ through Python's json and csv modules as they were (CSV with a leading '
 where a spreadsheet would run a formula). A helpdesk or plain user gets 403,
 no login 401. paprikactl audit export writes the same bytes from the state
 file. A client that leaves in the middle of a big export costs only its own
-connection. The broker uses libvirt's test driver: no guest runs."""
+connection. A login that cannot be saved is refused and leaves no record
+of a success. The broker uses libvirt's test driver: no guest runs."""
 
 import csv
 import io
@@ -302,6 +303,30 @@ def check_crash(d):
           "audit record", (st, body, before, after))
 
 
+def check_unsaved(d):
+    """A login the broker cannot write down is refused in words, leaves no
+    audit record of a success, and costs only that login."""
+    ok = "action = 'login' AND actor = 'demo' AND result = 'ok'"
+    before = count(d, ok)
+    with db(d) as c:
+        c.execute("CREATE TRIGGER refuse_tokens BEFORE INSERT ON tokens "
+                  "BEGIN SELECT RAISE(ABORT, 'the test refuses it'); END")
+    st, body, _ = d.api("POST", "/api/v1/login",
+                        {"username": "demo", "password": "demo-password"})
+    err = body.get("error", {}) if isinstance(body, dict) else {}
+    check(st == 500 and err.get("code") == "state"
+          and err.get("message") == "the broker cannot save the login"
+          and count(d, ok) == before,
+          "a login whose token cannot be saved: 500 in words, and no audit record of a "
+          "login that did not happen", (st, body, before, count(d, ok)))
+    with db(d) as c:
+        c.execute("DROP TRIGGER refuse_tokens")
+    token = d.login("demo", "demo-password")
+    st, _, _ = d.api("GET", "/api/v1/me", token=token)
+    check(st == 200 and count(d, ok) == before + 1,
+          "once the state takes writes again, the next login works", st)
+
+
 def steps(d):
     d.make_pki()
     for user, groups in (("demo", "staff"), ("helper", "helpdesk"),
@@ -319,6 +344,7 @@ def steps(d):
     check_refusals(d)
     check_cli(d, api_csv, since, until)
     check_leaver(d, admin)
+    check_unsaved(d)
     check_crash(d)
 
 
