@@ -27,7 +27,7 @@
  *
  * A standby's health check says whether it reaches the leader: by how its
  * last forward went when that was less than FORWARD_HEALTH_FRESH seconds
- * ago, else by a probe, a forward of the health check itself with a
+ * ago (FORWARD_HEALTH_RETRY when it failed), else by a probe, a forward of the health check itself with a
  * deadline of FORWARD_PROBE_SECONDS (one at a time; the health checks that
  * come meanwhile wait for it), so that a load balancer sends nobody to a
  * standby that could only fail them.
@@ -80,8 +80,10 @@
 /* Bytes a slow client may leave unsent before the leader is paused. */
 #define FORWARD_UNSENT_MAX	(256 * 1024)
 #define FORWARD_HEADERS_MAX	(16 * 1024)
-/* Seconds a forward's or a probe's outcome answers health checks. */
+/* Seconds a forward's or a probe's outcome answers health checks: the
+ * leader reached, or not (a standby comes back soon after the leader). */
 #define FORWARD_HEALTH_FRESH	3
+#define FORWARD_HEALTH_RETRY	1
 /* Seconds a probe of the leader's health may take, all of it. */
 #define FORWARD_PROBE_SECONDS	2
 /* The most of the leader's health answer a probe reads. */
@@ -846,7 +848,8 @@ forward_fresh(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return reach.known && strcmp(reach.leader, cluster_leader()) == 0 &&
-	    now.tv_sec - reach.at.tv_sec < FORWARD_HEALTH_FRESH;
+	    now.tv_sec - reach.at.tv_sec < (reach.up ? FORWARD_HEALTH_FRESH :
+	    FORWARD_HEALTH_RETRY);
 }
 
 /* A standby's health by what was last seen of the leader. */

@@ -88,7 +88,7 @@ from deployment import make_workdir  # noqa: E402
 
 LEASE = 3           # lease_time, seconds
 LONG_LEASE = 30     # the last leader's: it outlives a SIGSTOP of seconds
-HEALTH_FRESH = 3    # seconds a standby's last forward answers its health
+HEALTH_FRESH = 3    # seconds a standby's last good forward answers its health
 PROBE = 2           # seconds a standby's probe of the leader may take
 TOTP_PERIOD = 30
 MAX_SESSION = 25    # the pool's max_session, seconds
