@@ -164,7 +164,8 @@ static struct {
 	int			 up;
 	struct timespec		 at;		/* CLOCK_MONOTONIC */
 	char			 leader[256];	/* the URL it is about */
-	char			 why[160];	/* down: in words */
+	char			 why[160];	/* down: what the leader
+						 * did, in words */
 	int			 probing;
 	TAILQ_HEAD(, forward_waiter) waiters;
 	unsigned long long	 probes[2];	/* down, up */
@@ -224,14 +225,16 @@ forward_why(struct forward *f, const char *why)
 		strlcpy(f->why, words, sizeof(f->why));
 }
 
-/* Records whether the leader at url was reached, and why not (words). */
+/*
+ * Records whether the leader at url was reached; why says what it did
+ * instead, to follow "the leading broker URL" ("is unreachable: ...").
+ */
 static void
 forward_note(const char *url, int up, const char *why)
 {
 	if (!up && (!reach.known || reach.up ||
 	    strcmp(reach.leader, url) != 0))
-		log_warnx("forward: the leading broker %s is unreachable: %s",
-		    url, why);
+		log_warnx("forward: the leading broker %s %s", url, why);
 	else if (up && reach.known && !reach.up &&
 	    strcmp(reach.leader, url) == 0)
 		log_info("forward: the leading broker %s answers again", url);
@@ -254,7 +257,7 @@ forward_reap(evutil_socket_t fd, short ev, void *arg)
 {
 	struct forward	*f = arg;
 	struct http_req	*req = f->req;
-	char		 retry[16];
+	char		 retry[16], words[160];
 
 	(void)fd;
 	(void)ev;
@@ -310,8 +313,10 @@ forward_reap(evutil_socket_t fd, short ev, void *arg)
 	 * cut short says nothing either way. */
 	if (f->result == FORWARD_RELAYED)
 		forward_note(f->leader, 1, "");
-	else if (f->result == FORWARD_UNREACHABLE)
-		forward_note(f->leader, 0, f->why);
+	else if (f->result == FORWARD_UNREACHABLE) {
+		snprintf(words, sizeof(words), "is unreachable: %s", f->why);
+		forward_note(f->leader, 0, words);
+	}
 	fwd.results[f->result]++;
 	fwd.active--;
 	http_req_release(req);
@@ -863,8 +868,7 @@ forward_health_reply(struct http_req *req)
 	}
 	http_reply_json(req, 503, json_pack("{s:s,s:s,s:s,s:s+++}", "status",
 	    "down", "role", "standby", "leader", cluster_leader(), "reason",
-	    "the leading broker ", reach.leader, " is unreachable: ",
-	    reach.why));
+	    "the leading broker ", reach.leader, " ", reach.why));
 }
 
 /* Answers the health checks that waited for a probe. */
@@ -896,8 +900,8 @@ forward_probe_done(struct forward *f)
 	int		 up = 0;
 
 	if (f->result != FORWARD_RELAYED || !f->done)
-		strlcpy(why, f->why[0] != '\0' ? f->why : "no answer",
-		    sizeof(why));
+		snprintf(why, sizeof(why), "is unreachable: %s",
+		    f->why[0] != '\0' ? f->why : "no answer");
 	else {
 		if (len > 0)
 			j = json_loadb((const char *)evbuffer_pullup(f->body,
@@ -907,10 +911,10 @@ forward_probe_done(struct forward *f)
 			up = 1;
 		else if (json_unpack(j, "{s:{s:s}}", "error", "message",
 		    &msg) == 0)
-			snprintf(why, sizeof(why), "it answers %d: %.100s",
+			snprintf(why, sizeof(why), "answers %d: %.100s",
 			    f->status, msg);
 		else
-			snprintf(why, sizeof(why), "it answers %d, not as the "
+			snprintf(why, sizeof(why), "answers %d, not as the "
 			    "leader", f->status);
 		for (i = 0; !up && why[i] != '\0'; i++)
 			if (!isprint((unsigned char)why[i]))
@@ -938,8 +942,8 @@ forward_probe(const char *addr)
 	    forward_mac(key, addr, now, "GET", target, mac,
 	    sizeof(mac)) == -1 || (f = forward_new(NULL, url)) == NULL) {
 		reach.probes[0]++;
-		forward_note(url, 0, "this broker cannot sign or start a "
-		    "forward");
+		forward_note(url, 0, "cannot be probed: this broker cannot "
+		    "sign or start a forward");
 		forward_health_answer();
 		return;
 	}
