@@ -182,13 +182,17 @@ api_health(struct http_req *req)
 	size_t	 i;
 	int	 any = broker->conf->nhosts == 0, up;
 
-	/* A standby serves what it forwards; one that cannot gets no
-	 * clients from a load balancer. */
+	/* A standby serves what it forwards; one that cannot, or cannot
+	 * reach the leader, gets no clients from a load balancer. */
 	if (!cluster_leading()) {
-		up = forward_possible();
-		http_reply_json(req, up ? 200 : 503, json_pack("{s:s,s:s,s:s}",
-		    "status", up ? "up" : "standby", "role", "standby",
-		    "leader", cluster_leader()));
+		if (forward_possible())
+			forward_health(req);
+		else
+			http_reply_json(req, 503, json_pack("{s:s,s:s,s:s,s:s}",
+			    "status", "standby", "role", "standby", "leader",
+			    cluster_leader(), "reason", "this broker cannot "
+			    "forward: no leader known over https, or no "
+			    "cluster_ca"));
 		return;
 	}
 
@@ -321,8 +325,12 @@ api_gate(struct http_req *req, const struct http_route *rt)
 		return 0;
 	if (rt->handler == api_login && api_login_here())
 		return 0;
-	if (forward_request(req) == 0)
+	if (forward_request(req) == 0) {
+		/* Its password goes to the leader unchecked. */
+		if (rt->handler == api_login)
+			forward_note_unchecked();
 		return -1;
+	}
 	http_add_header(req, "Retry-After", retry);
 	http_reply_error(req, 503, "standby", "this broker stands by; %s "
 	    "serves desktops", cluster_leader()[0] != '\0' ?

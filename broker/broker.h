@@ -520,6 +520,12 @@ int		 forward_verdict_accept(struct http_req *req,
 int		 forward_login(struct http_req *req, struct forward_verdict *vd);
 /* Counts a password checked on this broker. */
 void		 forward_note_check(void);
+/* Counts a login forwarded without a verdict (not checked here). */
+void		 forward_note_unchecked(void);
+/* A standby's health check (forward_possible): 200 up when it reaches
+ * the leader, 503 down with the reason in words when not; answers now,
+ * or within a few seconds after a probe of the leader. */
+void		 forward_health(struct http_req *req);
 void		 forward_metrics(struct evbuffer *b);
 /* Ends the forwards under way (the broker stops). */
 void		 forward_shutdown(void);

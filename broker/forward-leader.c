@@ -161,3 +161,9 @@ forward_note_check(void)
 {
 	forward_counts.checks++;
 }
+
+void
+forward_note_unchecked(void)
+{
+	forward_counts.v_unchecked++;
+}

@@ -24,6 +24,13 @@
  * longer than the longest hold the leader makes a request wait, and a cap
  * on forwards at once (max_forwards). One teardown path: forward_reap,
  * run from the loop, never from inside evhttp's callbacks.
+ *
+ * A standby's health check says whether it reaches the leader: by how its
+ * last forward went when that was less than FORWARD_HEALTH_FRESH seconds
+ * ago (FORWARD_HEALTH_RETRY when it failed), else by a probe, a forward of the health check itself with a
+ * deadline of FORWARD_PROBE_SECONDS (one at a time; the health checks that
+ * come meanwhile wait for it), so that a load balancer sends nobody to a
+ * standby that could only fail them.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -73,6 +80,14 @@
 /* Bytes a slow client may leave unsent before the leader is paused. */
 #define FORWARD_UNSENT_MAX	(256 * 1024)
 #define FORWARD_HEADERS_MAX	(16 * 1024)
+/* Seconds a forward's or a probe's outcome answers health checks: the
+ * leader reached, or not (a standby comes back soon after the leader). */
+#define FORWARD_HEALTH_FRESH	3
+#define FORWARD_HEALTH_RETRY	1
+/* Seconds a probe of the leader's health may take, all of it. */
+#define FORWARD_PROBE_SECONDS	2
+/* The most of the leader's health answer a probe reads. */
+#define FORWARD_PROBE_MAX	(16 * 1024)
 
 /* A verdict carries what auth_check found, whole. */
 _Static_assert(VERIFIED_NAME_MAX == AUTH_NAME_MAX, "VERIFIED_NAME_MAX");
@@ -121,6 +136,8 @@ struct forward {
 	int			 streaming;
 	int			 done;		/* the answer is whole */
 	int			 paused;
+	int			 probe;		/* of the leader's health;
+						 * req is NULL */
 	size_t			 unsent;
 	enum forward_result	 result;
 	TAILQ_ENTRY(forward)	 entry;
@@ -134,6 +151,27 @@ static struct {
 	TAILQ_HEAD(, forward)	 all;
 	unsigned long long	 results[FORWARD_NRESULTS];
 } fwd = { .ssl_index = -1, .all = TAILQ_HEAD_INITIALIZER(fwd.all) };
+
+/* A health check waiting for a probe. */
+struct forward_waiter {
+	struct http_req			*req;	/* held */
+	TAILQ_ENTRY(forward_waiter)	 entry;
+};
+
+/* Whether this standby reaches the leader, as last seen. */
+static struct {
+	int			 known;
+	int			 up;
+	struct timespec		 at;		/* CLOCK_MONOTONIC */
+	char			 leader[256];	/* the URL it is about */
+	char			 why[160];	/* down: what the leader
+						 * did, in words */
+	int			 probing;
+	TAILQ_HEAD(, forward_waiter) waiters;
+	unsigned long long	 probes[2];	/* down, up */
+} reach = { .waiters = TAILQ_HEAD_INITIALIZER(reach.waiters) };
+
+static void	forward_probe_done(struct forward *);
 
 int
 forward_init(const struct broker_config *c, char *err, size_t errlen)
@@ -187,6 +225,26 @@ forward_why(struct forward *f, const char *why)
 		strlcpy(f->why, words, sizeof(f->why));
 }
 
+/*
+ * Records whether the leader at url was reached; why says what it did
+ * instead, to follow "the leading broker URL" ("is unreachable: ...").
+ */
+static void
+forward_note(const char *url, int up, const char *why)
+{
+	if (!up && (!reach.known || reach.up ||
+	    strcmp(reach.leader, url) != 0))
+		log_warnx("forward: the leading broker %s %s", url, why);
+	else if (up && reach.known && !reach.up &&
+	    strcmp(reach.leader, url) == 0)
+		log_info("forward: the leading broker %s answers again", url);
+	reach.known = 1;
+	reach.up = up;
+	clock_gettime(CLOCK_MONOTONIC, &reach.at);
+	strlcpy(reach.leader, url, sizeof(reach.leader));
+	strlcpy(reach.why, up ? "" : why, sizeof(reach.why));
+}
+
 static void
 forward_schedule_reap(struct forward *f)
 {
@@ -199,7 +257,7 @@ forward_reap(evutil_socket_t fd, short ev, void *arg)
 {
 	struct forward	*f = arg;
 	struct http_req	*req = f->req;
-	char		 retry[16];
+	char		 retry[16], words[160];
 
 	(void)fd;
 	(void)ev;
@@ -212,6 +270,10 @@ forward_reap(evutil_socket_t fd, short ev, void *arg)
 	f->evcon = NULL;
 	f->bev = NULL;
 	f->up = NULL;
+	if (f->probe) {
+		forward_probe_done(f);
+		goto free;
+	}
 	if (f->result == FORWARD_RELAYED && !f->done) {
 		f->result = http_req_gone(req) ? FORWARD_GONE : FORWARD_BROKEN;
 		strlcpy(f->why, "the answer stopped short", sizeof(f->why));
@@ -247,14 +309,23 @@ forward_reap(evutil_socket_t fd, short ev, void *arg)
 		log_warnx("forward: %s %s to %s: %s: %s", req->peer_str,
 		    http_method_str(req->method), f->leader,
 		    forward_result_names[f->result], f->why);
+	/* What the health check says for the next few seconds; a stream
+	 * cut short says nothing either way. */
+	if (f->result == FORWARD_RELAYED)
+		forward_note(f->leader, 1, "");
+	else if (f->result == FORWARD_UNREACHABLE) {
+		snprintf(words, sizeof(words), "is unreachable: %s", f->why);
+		forward_note(f->leader, 0, words);
+	}
 	fwd.results[f->result]++;
 	fwd.active--;
+	http_req_release(req);
+free:
 	TAILQ_REMOVE(&fwd.all, f, entry);
 	evbuffer_free(f->body);
 	event_free(f->deadline);
 	event_free(f->reaper);
 	event_free(f->pauser);
-	http_req_release(req);
 	free(f);
 }
 
@@ -276,7 +347,10 @@ forward_deadline(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (!f->handshook && !f->answered)
+	if (f->probe && !f->done)
+		forward_fail(f, FORWARD_UNREACHABLE, f->handshook ? "no "
+		    "answer within 2 s" : "no TLS session within 2 s");
+	else if (!f->handshook && !f->answered)
 		forward_fail(f, FORWARD_UNREACHABLE, "no TLS session within "
 		    "5 s");
 }
@@ -346,6 +420,9 @@ forward_header_cb(struct evhttp_request *up, void *arg)
 
 	f->answered = 1;
 	f->status = evhttp_request_get_response_code(up);
+	/* A probe's answer is short and read whole. */
+	if (f->probe)
+		return 0;
 	if (http_req_gone(f->req)) {
 		forward_fail(f, FORWARD_GONE, "");
 		return -1;
@@ -392,9 +469,10 @@ forward_chunk_cb(struct evhttp_request *up, void *arg)
 	struct forward	*f = arg;
 	struct evbuffer	*in = evhttp_request_get_input_buffer(up);
 	size_t		 len = evbuffer_get_length(in);
+	size_t		 max = f->probe ? FORWARD_PROBE_MAX : FORWARD_BUFFER_MAX;
 
 	if (!f->streaming) {
-		if (evbuffer_get_length(f->body) + len > FORWARD_BUFFER_MAX) {
+		if (evbuffer_get_length(f->body) + len > max) {
 			forward_fail(f, FORWARD_BROKEN, "answer over its "
 			    "Content-Length");
 			return;
@@ -449,6 +527,7 @@ forward_done_cb(struct evhttp_request *up, void *arg)
 {
 	struct forward	*f = arg;
 	struct evbuffer	*in;
+	size_t		 max = f->probe ? FORWARD_PROBE_MAX : FORWARD_BUFFER_MAX;
 
 	f->up = NULL;
 	if (up == NULL || evhttp_request_get_response_code(up) == 0) {
@@ -459,13 +538,13 @@ forward_done_cb(struct evhttp_request *up, void *arg)
 	in = evhttp_request_get_input_buffer(up);
 	if (!f->streaming) {
 		if (evbuffer_get_length(f->body) + evbuffer_get_length(in) >
-		    FORWARD_BUFFER_MAX) {
+		    max) {
 			forward_fail(f, FORWARD_BROKEN, "answer too long");
 			return;
 		}
 		evbuffer_add_buffer(f->body, in);
 		/* Only a whole answer brings its headers (a cookie). */
-		if (!http_req_gone(f->req))
+		if (f->req != NULL && !http_req_gone(f->req))
 			forward_copy_headers(evhttp_request_get_input_headers(up),
 			    evhttp_request_get_output_headers(f->req->ev),
 			    forward_answer_headers);
@@ -580,6 +659,95 @@ out:
 }
 
 /*
+ * A forward of req to the leader at url, or a probe of its health when req
+ * is NULL; held, counted and listed: NULL when out of memory (nothing
+ * held).
+ */
+static struct forward *
+forward_new(struct http_req *req, const char *url)
+{
+	struct forward	*f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->req = req;
+	f->probe = req == NULL;
+	strlcpy(f->leader, url, sizeof(f->leader));
+	if ((f->body = evbuffer_new()) == NULL ||
+	    (f->deadline = evtimer_new(broker->base, forward_deadline,
+	    f)) == NULL ||
+	    (f->reaper = event_new(broker->base, -1, 0, forward_reap,
+	    f)) == NULL ||
+	    (f->pauser = event_new(broker->base, -1, 0, forward_pause,
+	    f)) == NULL) {
+		if (f->body != NULL)
+			evbuffer_free(f->body);
+		if (f->deadline != NULL)
+			event_free(f->deadline);
+		if (f->reaper != NULL)
+			event_free(f->reaper);
+		free(f);
+		return NULL;
+	}
+	if (req != NULL) {
+		http_req_hold(req);
+		fwd.active++;
+	}
+	TAILQ_INSERT_TAIL(&fwd.all, f, entry);
+	return f;
+}
+
+/*
+ * Opens f's request to the leader, with the Paprika-Forwarded header for
+ * addr at now (mac made with key) and the Host and Connection ones: 0, or
+ * -1 having arranged f's teardown.
+ */
+static int
+forward_open(struct forward *f, const char *addr, long long now,
+    const struct ticket_key *key, const char *mac)
+{
+	struct evkeyvalq	*out;
+	char			 hdr[FORWARD_HEADER_MAX + 1], host[300];
+
+	if (forward_connect(f, f->leader) == -1 ||
+	    (f->up = evhttp_request_new(forward_done_cb, f)) == NULL) {
+		if (f->why[0] == '\0')
+			strlcpy(f->why, "out of memory", sizeof(f->why));
+		forward_fail(f, FORWARD_UNREACHABLE, f->why);
+		return -1;
+	}
+	evhttp_request_set_header_cb(f->up, forward_header_cb);
+	evhttp_request_set_chunked_cb(f->up, forward_chunk_cb);
+	evhttp_request_set_error_cb(f->up, forward_error_cb);
+	out = evhttp_request_get_output_headers(f->up);
+	snprintf(hdr, sizeof(hdr), "for=%s; ts=%lld; key=%u; mac=%s", addr,
+	    now, key->id, mac);
+	evhttp_add_header(out, FORWARD_HEADER, hdr);
+	snprintf(host, sizeof(host), "%s", f->leader + 8);
+	host[strcspn(host, "/")] = '\0';
+	evhttp_add_header(out, "Host", host);
+	evhttp_add_header(out, "Connection", "close");
+	return 0;
+}
+
+/* Sends f's request, opened, with seconds to a TLS session (a probe: to
+ * the whole answer). */
+static void
+forward_go(struct forward *f, int method, const char *target,
+    unsigned seconds)
+{
+	struct timeval	tv = { seconds, 0 };
+
+	evtimer_add(f->deadline, &tv);
+	if (evhttp_make_request(f->evcon, f->up, method, target) == -1) {
+		/* Whether evhttp freed it depends on where it failed (no
+		 * socket, EMFILE): never touch it again. */
+		f->up = NULL;
+		forward_fail(f, FORWARD_UNREACHABLE, "cannot send the request");
+	}
+}
+
+/*
  * Forwards req to the leader, with vd (its MAC made here) in a
  * Paprika-Verified header and body in place of the request's own when
  * given: 0 when answered or under way, -1 when it cannot (no reply).
@@ -589,15 +757,12 @@ forward_send(struct http_req *req, struct forward_verdict *vd,
     const char *body, size_t bodylen)
 {
 	struct forward		*f;
-	struct evkeyvalq	*out;
 	const struct ticket_key	*key;
-	char			 target[FORWARD_TARGET_MAX], host[300];
+	char			 target[FORWARD_TARGET_MAX];
 	char			 mac[FORWARD_MAC_HEX + 1];
-	char			 hdr[FORWARD_HEADER_MAX + 1];
 	char			 vhdr[VERIFIED_HEADER_MAX + 1];
-	struct timeval		 tv = { FORWARD_CONNECT_SECONDS, 0 };
 	long long		 now = time(NULL);
-	const char		*url = cluster_leader();
+	int			 ret = -1;
 
 	if (!forward_possible())
 		return -1;
@@ -625,73 +790,33 @@ forward_send(struct http_req *req, struct forward_verdict *vd,
 		if (forward_verdict_mac(key, vd, req->peer_str, now, vd->mac,
 		    sizeof(vd->mac)) == -1 ||
 		    forward_verdict_format(vd, vhdr, sizeof(vhdr)) == -1)
-			return -1;
+			goto out;
 	}
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return -1;
-	f->req = req;
-	strlcpy(f->leader, url, sizeof(f->leader));
-	if ((f->body = evbuffer_new()) == NULL ||
-	    (f->deadline = evtimer_new(broker->base, forward_deadline,
-	    f)) == NULL ||
-	    (f->reaper = event_new(broker->base, -1, 0, forward_reap,
-	    f)) == NULL ||
-	    (f->pauser = event_new(broker->base, -1, 0, forward_pause,
-	    f)) == NULL)
-		goto fail;
-	http_req_hold(req);
-	fwd.active++;
-	TAILQ_INSERT_TAIL(&fwd.all, f, entry);
+	if ((f = forward_new(req, cluster_leader())) == NULL)
+		goto out;
 	/* From here every end goes through forward_reap. */
-	if (forward_connect(f, url) == -1 ||
-	    (f->up = evhttp_request_new(forward_done_cb, f)) == NULL) {
-		if (f->why[0] == '\0')
-			strlcpy(f->why, "out of memory", sizeof(f->why));
-		forward_fail(f, FORWARD_UNREACHABLE, f->why);
-		return 0;
-	}
-	evhttp_request_set_header_cb(f->up, forward_header_cb);
-	evhttp_request_set_chunked_cb(f->up, forward_chunk_cb);
-	evhttp_request_set_error_cb(f->up, forward_error_cb);
-	out = evhttp_request_get_output_headers(f->up);
-	forward_copy_headers(evhttp_request_get_input_headers(req->ev), out,
-	    forward_request_headers);
-	snprintf(hdr, sizeof(hdr), "for=%s; ts=%lld; key=%u; mac=%s",
-	    req->peer_str, now, key->id, mac);
-	evhttp_add_header(out, FORWARD_HEADER, hdr);
-	explicit_bzero(mac, sizeof(mac));
+	ret = 0;
+	if (forward_open(f, req->peer_str, now, key, mac) == -1)
+		goto out;
+	forward_copy_headers(evhttp_request_get_input_headers(req->ev),
+	    evhttp_request_get_output_headers(f->up), forward_request_headers);
 	if (vd != NULL) {
-		evhttp_add_header(out, VERIFIED_HEADER, vhdr);
+		evhttp_add_header(evhttp_request_get_output_headers(f->up),
+		    VERIFIED_HEADER, vhdr);
 		forward_counts.v_sent++;
 	}
-	snprintf(host, sizeof(host), "%s", f->leader + 8);
-	host[strcspn(host, "/")] = '\0';
-	evhttp_add_header(out, "Host", host);
-	evhttp_add_header(out, "Connection", "close");
 	if (forward_add_body(req, body, bodylen,
 	    evhttp_request_get_output_buffer(f->up)) == -1) {
 		evhttp_request_free(f->up);
 		f->up = NULL;
 		forward_fail(f, FORWARD_UNREACHABLE, "out of memory");
-		return 0;
+		goto out;
 	}
-	evtimer_add(f->deadline, &tv);
-	if (evhttp_make_request(f->evcon, f->up, req->method, target) == -1) {
-		/* Whether evhttp freed it depends on where it failed (no
-		 * socket, EMFILE): never touch it again. */
-		f->up = NULL;
-		forward_fail(f, FORWARD_UNREACHABLE, "cannot send the request");
-	}
-	return 0;
-fail:
-	if (f->body != NULL)
-		evbuffer_free(f->body);
-	if (f->deadline != NULL)
-		event_free(f->deadline);
-	if (f->reaper != NULL)
-		event_free(f->reaper);
-	free(f);
-	return -1;
+	forward_go(f, req->method, target, FORWARD_CONNECT_SECONDS);
+out:
+	explicit_bzero(mac, sizeof(mac));
+	explicit_bzero(vhdr, sizeof(vhdr));
+	return ret;
 }
 
 int
@@ -714,10 +839,140 @@ forward_login(struct http_req *req, struct forward_verdict *vd)
 	len = strlen(text);
 	ret = forward_send(req, vd, text, len);
 	if (ret == 0 && vd == NULL)
-		forward_counts.v_unchecked++;
+		forward_note_unchecked();
 	explicit_bzero(text, len);
 	free(text);
 	return ret;
+}
+
+/* Whether what was last seen of the leader answers a health check. */
+static int
+forward_fresh(void)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return reach.known && strcmp(reach.leader, cluster_leader()) == 0 &&
+	    now.tv_sec - reach.at.tv_sec < (reach.up ? FORWARD_HEALTH_FRESH :
+	    FORWARD_HEALTH_RETRY);
+}
+
+/* A standby's health by what was last seen of the leader. */
+static void
+forward_health_reply(struct http_req *req)
+{
+	if (reach.up) {
+		http_reply_json(req, 200, json_pack("{s:s,s:s,s:s}", "status",
+		    "up", "role", "standby", "leader", cluster_leader()));
+		return;
+	}
+	http_reply_json(req, 503, json_pack("{s:s,s:s,s:s,s:s+++}", "status",
+	    "down", "role", "standby", "leader", cluster_leader(), "reason",
+	    "the leading broker ", reach.leader, " ", reach.why));
+}
+
+/* Answers the health checks that waited for a probe. */
+static void
+forward_health_answer(void)
+{
+	struct forward_waiter	*w;
+
+	while ((w = TAILQ_FIRST(&reach.waiters)) != NULL) {
+		TAILQ_REMOVE(&reach.waiters, w, entry);
+		forward_health_reply(w->req);
+		http_req_release(w->req);
+		free(w);
+	}
+}
+
+/*
+ * A probe ended: the leader is up when it answered its health check 200
+ * as the leader. Its words are the leader's, who holds a certificate of
+ * the site; they are shortened and made printable all the same.
+ */
+static void
+forward_probe_done(struct forward *f)
+{
+	json_t		*j = NULL;
+	const char	*role, *msg;
+	char		 why[160];
+	size_t		 len = evbuffer_get_length(f->body), i;
+	int		 up = 0;
+
+	if (f->result != FORWARD_RELAYED || !f->done)
+		snprintf(why, sizeof(why), "is unreachable: %s",
+		    f->why[0] != '\0' ? f->why : "no answer");
+	else {
+		if (len > 0)
+			j = json_loadb((const char *)evbuffer_pullup(f->body,
+			    -1), len, 0, NULL);
+		if (f->status == 200 && json_unpack(j, "{s:s}", "role",
+		    &role) == 0 && strcmp(role, "leader") == 0)
+			up = 1;
+		else if (json_unpack(j, "{s:{s:s}}", "error", "message",
+		    &msg) == 0)
+			snprintf(why, sizeof(why), "answers %d: %.100s",
+			    f->status, msg);
+		else
+			snprintf(why, sizeof(why), "answers %d, not as the "
+			    "leader", f->status);
+		for (i = 0; !up && why[i] != '\0'; i++)
+			if (!isprint((unsigned char)why[i]))
+				why[i] = '?';
+		json_decref(j);
+	}
+	reach.probing = 0;
+	reach.probes[up]++;
+	forward_note(f->leader, up, up ? "" : why);
+	forward_health_answer();
+}
+
+/* Probes the leader's health, forwarding a health check from addr. */
+static void
+forward_probe(const char *addr)
+{
+	static const char	 target[] = "/api/v1/health";
+	struct forward		*f;
+	const struct ticket_key	*key;
+	char			 mac[FORWARD_MAC_HEX + 1];
+	long long		 now = time(NULL);
+	const char		*url = cluster_leader();
+
+	if ((key = keyring_signing(&broker->keys)) == NULL ||
+	    forward_mac(key, addr, now, "GET", target, mac,
+	    sizeof(mac)) == -1 || (f = forward_new(NULL, url)) == NULL) {
+		reach.probes[0]++;
+		forward_note(url, 0, "cannot be probed: this broker cannot "
+		    "sign or start a forward");
+		forward_health_answer();
+		return;
+	}
+	/* A probe is one at a time and outside max_forwards: a standby
+	 * forwarding its most still answers its health checks. */
+	reach.probing = 1;
+	if (forward_open(f, addr, now, key, mac) == 0)
+		forward_go(f, EVHTTP_REQ_GET, target, FORWARD_PROBE_SECONDS);
+	explicit_bzero(mac, sizeof(mac));
+}
+
+void
+forward_health(struct http_req *req)
+{
+	struct forward_waiter	*w;
+
+	if (forward_fresh() && !reach.probing) {
+		forward_health_reply(req);
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		http_reply_error(req, 503, "overloaded", "out of memory");
+		return;
+	}
+	w->req = req;
+	http_req_hold(req);
+	TAILQ_INSERT_TAIL(&reach.waiters, w, entry);
+	if (!reach.probing)
+		forward_probe(req->peer_str);
 }
 
 void
@@ -736,6 +991,7 @@ forward_shutdown(void)
 	fwd.dns = NULL;
 	SSL_CTX_free(fwd.ctx);
 	fwd.ctx = NULL;
+	/* Only a probe has waiters, and it answered them. */
 }
 
 void
@@ -775,6 +1031,19 @@ forward_metrics(struct evbuffer *b)
 	    "paprika_broker_verdicts_total{result=\"refused\"} %llu\n",
 	    VERIFIED_HEADER, forward_counts.v_sent, forward_counts.v_unchecked, forward_counts.v_accepted,
 	    forward_counts.v_refused);
+	evbuffer_add_printf(b, "# HELP paprika_broker_leader_reachable Whether "
+	    "this standby reached the leading broker at its last forward or "
+	    "health probe (1 on the leader itself).\n"
+	    "# TYPE paprika_broker_leader_reachable gauge\n"
+	    "paprika_broker_leader_reachable %d\n", cluster_leading() ||
+	    (reach.known && reach.up));
+	evbuffer_add_printf(b, "# HELP paprika_broker_leader_probes_total "
+	    "Health probes this standby sent the leading broker, by whether "
+	    "it answered as the leader.\n"
+	    "# TYPE paprika_broker_leader_probes_total counter\n"
+	    "paprika_broker_leader_probes_total{result=\"up\"} %llu\n"
+	    "paprika_broker_leader_probes_total{result=\"down\"} %llu\n",
+	    reach.probes[1], reach.probes[0]);
 	evbuffer_add_printf(b, "# HELP paprika_broker_forwards Requests being "
 	    "forwarded to the leader now.\n# TYPE paprika_broker_forwards "
 	    "gauge\npaprika_broker_forwards %u\n", fwd.active);

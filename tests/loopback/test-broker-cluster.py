@@ -31,9 +31,10 @@ a deployment's do. Hosts of libvirt's test driver: no guest runs.
   on another route; none of those counts as a login; one sent to a standby
   gets 503.
   A standby whose cluster_ca did not sign the leader's certificate
-  forwards nothing and says why.
+  forwards nothing and says why, as does its health check (503).
 - Right after kill -9 of the leader, the standby (which cannot reach it)
-  answers 503 standby with Retry-After.
+  answers 503 standby with Retry-After, and its health check 503 down,
+  naming the unreachable leader.
 - kill -9 of the leader with a live session: the standby leads within
   about lease_time (measured and printed), with the session the dead
   broker started, and the login made on the dead broker still works.
@@ -43,8 +44,23 @@ a deployment's do. Hosts of libvirt's test driver: no guest runs.
   held: it exits with status 75 at once, having ended nothing, and the
   database still names the third broker as the holder.
 - A leader stopped with SIGTERM gives the lease back: a standby leads at
-  once, not a lease_time later."""
+  once, not a lease_time later.
+- Then a leader with a lease_time of 30 s and a standby with one auth
+  thread, its second factor (TOTP) on:
+  - a user enrols a second factor through the standby; her logins through
+    it have their password checked there and the code at the leader: no
+    code gets 401 totp_required, a wrong one 401, the right one a token
+    that works on both brokers;
+  - 12 logins at once through the standby fill its password checks (8 per
+    auth thread): it forwards the rest unchecked and the leader checks
+    them (password_checks_total, verdicts_total), all succeed;
+  - the standby's health says 200 while it reaches the leader, 503 down
+    with the reason in words within a few seconds of the leader's SIGSTOP
+    (its lease still runs: nobody takes over), and 200 again once the
+    leader is resumed; its paprika_broker_leader_reachable says the
+    same."""
 
+import base64
 import hashlib
 import hmac
 import http.client
@@ -56,12 +72,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import paprikatest  # noqa: E402
-from paprikatest import (check, import_demo, note, read_text, top_builddir,  # noqa: E402
-                         top_srcdir, wait_until)
+from paprikatest import (check, hotp, import_demo, note, read_text,  # noqa: E402
+                         top_builddir, top_srcdir, wait_until)
 import pgcluster  # noqa: E402
 
 import_demo()
@@ -69,6 +87,10 @@ import brokerdeploy  # noqa: E402
 from deployment import make_workdir  # noqa: E402
 
 LEASE = 3           # lease_time, seconds
+LONG_LEASE = 30     # the last leader's: it outlives a SIGSTOP of seconds
+HEALTH_FRESH = 3    # seconds a standby's last good forward answers its health
+PROBE = 2           # seconds a standby's probe of the leader may take
+TOTP_PERIOD = 30
 MAX_SESSION = 25    # the pool's max_session, seconds
 
 # One running test-driver domain with SPICE, so that a session starts (each
@@ -461,7 +483,182 @@ def check_other_ca(a, x):
           "certificate verify failed" in error.get("message", "") and "retry-after" in headers,
           "a standby whose cluster_ca did not sign the leader's certificate forwards "
           "nothing: 503 standby, saying why", (status, body))
+    status, body = health(x)
+    check(status == 503 and "certificate verify failed" in body.get("reason", ""),
+          "and its health check says 503, saying why", (status, body))
     x.stop_broker()
+
+
+def load_users(a, c, n):
+    """n more users in a's users file, copied to c's: names load0... with
+    demo's hash (its password), written here: no argon2id run for each."""
+    with open(a.users_file) as f:
+        lines = f.read().splitlines()
+    demo = next(x for x in lines if x.startswith("demo:"))
+    names = [f"load{i}" for i in range(n)]
+    with open(a.users_file, "a") as f:
+        for name in names:
+            f.write(name + demo[len("demo"):] + "\n")
+    shutil.copyfile(a.users_file, c.users_file)
+    return names
+
+
+def logins_at_once(d, names, password, source):
+    """Logins of names sent to d at once, each on a connection opened (TLS
+    done) beforehand: [(status, JSON)]."""
+    conns = []
+    for _ in names:
+        conn = http.client.HTTPSConnection("127.0.0.1", d.broker_port,
+                                           context=d.tls_context(), timeout=60,
+                                           source_address=(source, 0))
+        conn.connect()
+        conns.append(conn)
+    results = [(None, None)] * len(names)
+    barrier = threading.Barrier(len(names))
+
+    def one(i):
+        body = json.dumps({"username": names[i], "password": password})
+        barrier.wait()
+        try:
+            conns[i].request("POST", "/api/v1/login", body=body,
+                             headers={"Content-Type": "application/json"})
+            r = conns[i].getresponse()
+            results[i] = (r.status, json.loads(r.read() or b"null"))
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            results[i] = (None, str(e))
+        finally:
+            conns[i].close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(names))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def verdicts(d, result):
+    return metric(d, "paprika_broker_verdicts_total", f'result="{result}"')
+
+
+def check_full(a, c, names):
+    """c (one auth thread: 8 checks waiting fill it) gets len(names) logins
+    at once: those past its bound go to a unchecked, and a checks them."""
+    here_a, standby_a = checks(a)
+    here_c = checks(c)[0]
+    sent_c, unchecked_c = verdicts(c, "sent"), verdicts(c, "unchecked")
+    accepted_a = verdicts(a, "accepted")
+    results = logins_at_once(c, names, "demo-password", "127.0.0.8")
+    tokens = [b.get("token") for s, b in results if s == 200 and isinstance(b, dict)]
+    check(len(tokens) == len(names),
+          f"{len(names)} logins at once through a standby with one auth thread all succeed",
+          [s for s, _ in results])
+    sent = verdicts(c, "sent") - sent_c
+    unchecked = verdicts(c, "unchecked") - unchecked_c
+    note(f"of {len(names)} logins at once, the standby checked {sent:.0f} and forwarded "
+         f"{unchecked:.0f} unchecked")
+    check(unchecked >= 1 and sent >= 1 and sent + unchecked == len(names),
+          "past its full password checks the standby forwards logins unchecked "
+          "(verdicts_total{result=\"unchecked\"}), the others with its verdict",
+          (sent, unchecked))
+    check(checks(c)[0] - here_c == sent,
+          "the standby checked only those it sent a verdict for", (here_c, checks(c), sent))
+    check(checks(a) == (here_a + unchecked, standby_a + sent) and
+          verdicts(a, "accepted") - accepted_a == sent,
+          "the leader checked the unchecked ones itself (password_checks_total"
+          "{where=\"here\"}) and took the standby's verdict on the rest",
+          ((here_a, standby_a), checks(a), sent, unchecked))
+    check(all(a.api("GET", "/api/v1/me", token=t)[0] == 200 for t in tokens) and
+          all(c.api("GET", "/api/v1/me", token=t)[0] == 200 for t in tokens[:3]),
+          "their tokens work at the leader and through the standby")
+
+
+def otp_uri_secret(uri):
+    s = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+    return base64.b32decode(s + "=" * (-len(s) % 8))
+
+
+def check_totp(a, c):
+    """tina enrols a second factor through the standby c; her logins
+    through it have their password checked by c and their code by the
+    leader a."""
+    token = a.login("tina", "tina-password")
+    status, body, _ = c.api("POST", "/api/v1/totp/enroll", token=token)
+    check(status == 200 and body.get("uri", "").startswith("otpauth://totp/"),
+          "a second factor is enrolled through the standby", (status, body))
+    if status != 200:
+        return
+    secret = otp_uri_secret(body["uri"])
+    step = int(time.time()) // TOTP_PERIOD
+    status, body, _ = c.api("POST", "/api/v1/totp/confirm",
+                            {"code": hotp(secret, step)}, token=token)
+    check(status == 200, "and confirmed through it with the right code", (status, body))
+    here_a, standby_a = checks(a)
+    here_c = checks(c)[0]
+
+    def login(code=None):
+        body = {"username": "tina", "password": "tina-password"}
+        if code is not None:
+            body["totp"] = code
+        status, out, _ = c.api("POST", "/api/v1/login", body, source="127.0.0.9")
+        error = out.get("error", {}).get("code") if isinstance(out, dict) else None
+        return status, out, error
+
+    status, body, error = login()
+    check(status == 401 and error == "totp_required",
+          "a login through the standby with the right password and no code: 401 "
+          "totp_required", (status, body))
+    valid = {hotp(secret, s) for s in range(step - 1, step + 3)}
+    wrong = next(x for x in ("%06d" % i for i in range(1000000)) if x not in valid)
+    status, body, error = login(wrong)
+    check(status == 401 and error == "login_failed",
+          "with a wrong code: 401 login_failed", (status, body))
+    status, body, error = login(hotp(secret, step + 1))
+    tina = body.get("token") if isinstance(body, dict) else None
+    check(status == 200 and tina, "with the right code: a token", (status, body))
+    check(tina and a.api("GET", "/api/v1/me", token=tina)[0] == 200 and
+          c.api("GET", "/api/v1/me", token=tina)[0] == 200,
+          "which works at the leader and through the standby")
+    check(checks(c)[0] == here_c + 3 and checks(a) == (here_a, standby_a + 3),
+          "the standby checked the three passwords, the leader took its verdicts and "
+          "checked the codes", ((here_a, standby_a), checks(a), here_c, checks(c)))
+
+
+def check_health(a, c):
+    """c's health check says whether it reaches its leader a, whose
+    lease_time is long enough that nobody takes over while it is stopped."""
+    status, body = health(c)
+    check(status == 200 and body.get("role") == "standby" and body.get("leader") == a.advertised,
+          "a standby that reaches the leader: health 200", (status, body))
+    check(b"\npaprika_broker_leader_reachable 1\n" in c.api("GET", "/metrics", raw=True)[1],
+          "and its metrics say it reaches the leader")
+    t0 = time.monotonic()
+    a.broker.send_signal(signal.SIGSTOP)
+    try:
+        down = wait_until(lambda: health(c)[0] == 503, HEALTH_FRESH + 2 * PROBE + 2,
+                          interval=0.2)
+        took = time.monotonic() - t0
+        status, body = health(c)
+        reason = body.get("reason", "") if isinstance(body, dict) else ""
+        note(f"the stopped leader: {reason}")
+        check(down and status == 503 and body.get("status") == "down" and
+              body.get("role") == "standby" and a.advertised in reason and
+              "unreachable" in reason and "within 2 s" in reason,
+              f"the leader stopped (SIGSTOP, its lease still running): the standby's health "
+              f"says 503 down in {took:.1f} s, with the reason in words", (status, body))
+        check(b"\npaprika_broker_leader_reachable 0\n" in c.api("GET", "/metrics", raw=True)[1],
+              "and its metrics say it does not reach the leader")
+    finally:
+        a.broker.send_signal(signal.SIGCONT)
+    t0 = time.monotonic()
+    up = wait_until(lambda: health(c)[0] == 200, HEALTH_FRESH + 2 * PROBE + 2, interval=0.2)
+    check(up, f"the leader resumed: the standby's health says 200 again in "
+          f"{time.monotonic() - t0:.1f} s", health(c))
+
+
+def broker_extra(d, text):
+    """Adds text to d's [broker] section."""
+    d.conf_text = d.conf_text.replace("[broker]\n", "[broker]\n" + text, 1)
 
 
 def steps(pg, a, b, c, x):
@@ -508,6 +705,13 @@ def steps(pg, a, b, c, x):
           "cannot reach" in error.get("message", "") and headers.get("retry-after") == str(LEASE),
           "while the dead leader's lease runs, the standby answers 503 standby in words, "
           "with Retry-After", (status, body))
+    status, body = health(b)
+    reason = body.get("reason", "") if isinstance(body, dict) else ""
+    note(f"the leader killed: {reason}")
+    check(status == 503 and body.get("status") == "down" and a.advertised in reason and
+          "unreachable" in reason,
+          "and its health check says 503 down: the leader is unreachable, in words",
+          (status, body))
     took = takeover_time(b, t0, 4 * LEASE)
     check(took is not None, f"after kill -9 of the leader the standby leads, in "
           f"{took if took is None else round(took, 2)} s (lease_time {LEASE} s)",
@@ -582,6 +786,22 @@ def steps(pg, a, b, c, x):
           f"a leader stopped with SIGTERM gives the lease back: the standby leads in "
           f"{took if took is None else round(took, 2)} s, before its next poll",
           b.broker_tail(5))
+
+    # A leader whose lease outlasts a stop (SIGSTOP) of a few seconds, a
+    # standby with one auth thread, and a user with a second factor.
+    b.stop_broker()
+    a.add_user("tina", "tina-password", "staff")
+    names = load_users(a, c, 12)
+    totp = f"totp = optional\ntotp_key = {a.totp_key}\n"
+    a.conf_text = a.conf_text.replace(f"lease_time = {LEASE}s", f"lease_time = {LONG_LEASE}s")
+    broker_extra(a, totp)
+    broker_extra(c, totp + "auth_threads = 1\n")
+    a.start_broker()
+    check(leads(a), "a broker with a longer lease_time leads", health(a))
+    c.start_broker(standby=True)
+    check_totp(a, c)
+    check_full(a, c, names)
+    check_health(a, c)
 
 
 def main():
