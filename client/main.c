@@ -149,6 +149,8 @@ main(int argc, char **argv)
 		status = headless_run(&cfg, screenshot, password_file, timeout,
 		    !no_logout, (guint)monitor, (guint)frames);
 		config_clear(&cfg);
+		g_free(screenshot);
+		g_free(password_file);
 		return status;
 	}
 
