@@ -21,7 +21,15 @@ struct _PaprikaBroker {
 	GTlsDatabase	*ca;		/* --ca, or NULL: the system's CAs */
 	GMutex		 lock;		/* token */
 	gchar		*token;
+	gint64		 ahead_at;	/* the last preconnect (monotonic), or 0 */
 };
+
+/*
+ * At most one connection ahead a second: libsoup uses one made ahead only
+ * within 3 s, so one per keystroke (throttled) keeps one fresh for the
+ * Enter without a connection per key.
+ */
+#define BROKER_AHEAD_EVERY	G_USEC_PER_SEC
 
 G_DEFINE_TYPE(PaprikaBroker, paprika_broker, G_TYPE_OBJECT)
 
@@ -154,6 +162,43 @@ paprika_broker_system_ca(void)
 	return iface->get_default_database(backend);
 }
 
+static void
+broker_preconnect_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	gint64 *started = data;
+	GError *error = NULL;
+
+	if (soup_session_preconnect_finish(SOUP_SESSION(src), res, &error))
+		client_log("broker: connected ahead in %.1f ms",
+		    (g_get_monotonic_time() - *started) / 1000.0);
+	else {
+		client_log("broker: no connection ahead: %s", error->message);
+		g_error_free(error);
+	}
+	g_free(started);
+}
+
+/*
+ * Opens a connection to the broker (TCP and TLS) ahead of the login, while
+ * the user types, for the login to take (broker_request); quietly, since
+ * the login itself reports what fails. Main thread only (libsoup's async
+ * calls belong to the session's thread).
+ */
+void
+paprika_broker_preconnect(PaprikaBroker *b)
+{
+	gint64 now = g_get_monotonic_time();
+	SoupMessage *msg;
+
+	if (b->ahead_at != 0 && now - b->ahead_at < BROKER_AHEAD_EVERY)
+		return;
+	b->ahead_at = now;
+	msg = soup_message_new_from_uri("GET", b->base);
+	soup_session_preconnect_async(b->soup, msg, G_PRIORITY_DEFAULT, NULL,
+	    broker_preconnect_done, g_memdup2(&now, sizeof(now)));
+	g_object_unref(msg);
+}
+
 gboolean
 paprika_broker_logged_in(PaprikaBroker *b)
 {
@@ -221,31 +266,15 @@ broker_unreachable(PaprikaBroker *b, GError *cause, GError **error)
 	g_error_free(cause);
 }
 
-/*
- * One request: method path with an optional JSON body (taken, wiped once
- * sent), the bearer token when logged in. TRUE with r filled when the
- * broker answered at all.
- */
-static gboolean
-broker_request(PaprikaBroker *b, const gchar *method, const gchar *path,
-    gchar *body, BrokerReply *r, GCancellable *cancel, GError **error)
+/* A request to uri with the bearer token when logged in and body (or NULL). */
+static SoupMessage *
+broker_message(PaprikaBroker *b, const gchar *method, GUri *uri, GBytes *body)
 {
 	SoupMessage *msg;
 	SoupMessageHeaders *h;
-	GInputStream *in = NULL;
-	GError *err = NULL;
-	GUri *uri;
-	const gchar *v;
-	gchar *token, *buf = NULL;
-	gsize len = 0;
-	guint64 secs;
-	gboolean ret = FALSE;
+	gchar *token;
 
-	memset(r, 0, sizeof(*r));
-	r->retry_after = -1;
-	uri = g_uri_parse_relative(b->base, path, SOUP_HTTP_URI_FLAGS, NULL);
 	msg = soup_message_new_from_uri(method, uri);
-	g_uri_unref(uri);
 	soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
 	h = soup_message_get_request_headers(msg);
 	soup_message_headers_append(h, "Accept", "application/json");
@@ -256,15 +285,79 @@ broker_request(PaprikaBroker *b, const gchar *method, const gchar *path,
 		broker_free_secret(auth);
 		broker_free_secret(token);
 	}
-	if (body != NULL) {
-		GBytes *bytes = g_bytes_new_with_free_func(body, strlen(body),
+	if (body != NULL)
+		soup_message_set_request_body_from_bytes(msg, "application/json", body);
+	return msg;
+}
+
+/* How broker_request may use the session's connections. */
+#define BROKER_NEW_CONNECTION	0	/* libsoup's way for a POST: a fresh one */
+#define BROKER_REUSE		1	/* an open one, as for a GET */
+
+/*
+ * Whether a request that went out on an open connection may go again on a
+ * new one: the connection failed before any reply, as when the broker
+ * closed it idle (it closes a connection with no request after 10 s) just
+ * as the request left. libsoup retries only GETs by itself.
+ */
+static gboolean
+broker_retry(GError *err)
+{
+	return err != NULL && err->domain == G_IO_ERROR &&
+	    !g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+	    !g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+}
+
+/*
+ * One request: method path with an optional JSON body (taken, wiped once
+ * sent), the bearer token when logged in. reuse: BROKER_REUSE lets a POST
+ * that may safely go twice (a login, a connect, a logout: none changes
+ * anything a second time; a reset would) take an open connection, the one
+ * made ahead while the user typed (paprika_broker_preconnect) or the one
+ * of the request before, instead of a TCP and TLS handshake of its own.
+ * TRUE with r filled when the broker answered at all.
+ */
+static gboolean
+broker_request(PaprikaBroker *b, const gchar *method, const gchar *path,
+    gchar *body, gint reuse, BrokerReply *r, GCancellable *cancel, GError **error)
+{
+	SoupMessage *msg = NULL;
+	SoupMessageHeaders *h;
+	GInputStream *in = NULL;
+	GBytes *bytes = NULL;
+	GError *err = NULL;
+	GUri *uri;
+	const gchar *v;
+	gchar *buf = NULL;
+	gsize len = 0;
+	guint64 secs;
+	gboolean ret = FALSE;
+	gint tries;
+
+	memset(r, 0, sizeof(*r));
+	r->retry_after = -1;
+	if (body != NULL)
+		bytes = g_bytes_new_with_free_func(body, strlen(body),
 		    (GDestroyNotify)broker_free_secret, body);
-
-		soup_message_set_request_body_from_bytes(msg, "application/json", bytes);
-		g_bytes_unref(bytes);
+	uri = g_uri_parse_relative(b->base, path, SOUP_HTTP_URI_FLAGS, NULL);
+	for (tries = 0; tries < 2; tries++) {
+		g_clear_object(&msg);
+		g_clear_error(&err);
+		msg = broker_message(b, method, uri, bytes);
+		if (reuse == BROKER_REUSE && tries == 0)
+			soup_message_add_flags(msg, SOUP_MESSAGE_IDEMPOTENT);
+		else
+			soup_message_add_flags(msg, SOUP_MESSAGE_NEW_CONNECTION);
+		if ((in = soup_session_send(b->soup, msg, cancel, &err)) != NULL ||
+		    reuse != BROKER_REUSE || !broker_retry(err))
+			break;
+		client_log("broker: %s %s: %s; again on a new connection", method,
+		    g_uri_get_path(uri), err->message);
 	}
-
-	if ((in = soup_session_send(b->soup, msg, cancel, &err)) == NULL) {
+	g_uri_unref(uri);
+	if (bytes != NULL)
+		g_bytes_unref(bytes);
+	if (in == NULL) {
 		broker_unreachable(b, err, error);
 		goto out;
 	}
@@ -290,7 +383,7 @@ broker_request(PaprikaBroker *b, const gchar *method, const gchar *path,
 	ret = TRUE;
 out:
 	g_clear_object(&in);
-	g_object_unref(msg);
+	g_clear_object(&msg);
 	if (buf != NULL) {
 		explicit_bzero(buf, len);
 		g_free(buf);
@@ -381,7 +474,8 @@ paprika_broker_login(PaprikaBroker *b, const gchar *user, const gchar *password,
 	}
 	body = json_dumps(req, JSON_COMPACT);
 	json_decref(req);	/* jansson does not wipe: body is ours, and wiped */
-	if (!broker_request(b, "POST", "/api/v1/login", body, &r, cancel, error))
+	if (!broker_request(b, "POST", "/api/v1/login", body, BROKER_REUSE, &r,
+	    cancel, error))
 		goto out;
 	if (r.status == 400) {
 		g_set_error(error, PAPRIKA_ERROR, PAPRIKA_ERROR_LOGIN,
@@ -439,7 +533,8 @@ paprika_broker_desktops(PaprikaBroker *b, GCancellable *cancel, GError **error)
 	json_t *arr, *v;
 	size_t i;
 
-	if (!broker_request(b, "GET", "/api/v1/desktops", NULL, &r, cancel, error))
+	if (!broker_request(b, "GET", "/api/v1/desktops", NULL, BROKER_REUSE, &r,
+	    cancel, error))
 		return NULL;
 	if (r.status != 200) {
 		broker_reply_error(b, &r, FALSE, error);
@@ -510,7 +605,7 @@ paprika_broker_connect(PaprikaBroker *b, const gchar *id, PaprikaProgress *progr
 	path = g_strdup_printf("/api/v1/desktops/%s/connect?wait=%d", esc,
 	    CLIENT_CONNECT_WAIT);
 	g_free(esc);
-	if (!broker_request(b, "POST", path, NULL, &r, cancel, error)) {
+	if (!broker_request(b, "POST", path, NULL, BROKER_REUSE, &r, cancel, error)) {
 		g_free(path);
 		return NULL;
 	}
@@ -582,7 +677,8 @@ paprika_broker_reset(PaprikaBroker *b, const gchar *id, GCancellable *cancel,
 	esc = g_uri_escape_string(id, NULL, FALSE);
 	path = g_strdup_printf("/api/v1/desktops/%s/reset", esc);
 	g_free(esc);
-	if (!broker_request(b, "POST", path, NULL, &r, cancel, error)) {
+	if (!broker_request(b, "POST", path, NULL, BROKER_NEW_CONNECTION, &r,
+	    cancel, error)) {
 		g_free(path);
 		return FALSE;
 	}
@@ -614,7 +710,8 @@ paprika_broker_logout(PaprikaBroker *b, GCancellable *cancel, GError **error)
 
 	if (!paprika_broker_logged_in(b))
 		return TRUE;
-	if (broker_request(b, "POST", "/api/v1/logout", NULL, &r, cancel, error)) {
+	if (broker_request(b, "POST", "/api/v1/logout", NULL, BROKER_REUSE,
+	    &r, cancel, error)) {
 		if (r.status == 200 || r.status == 401)
 			ret = TRUE;
 		else

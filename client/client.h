@@ -100,6 +100,7 @@ const gchar	*paprika_broker_get_url(PaprikaBroker *);
 GTlsDatabase	*paprika_broker_get_ca(PaprikaBroker *);
 GTlsDatabase	*paprika_broker_system_ca(void);
 gboolean	 paprika_broker_logged_in(PaprikaBroker *);
+void		 paprika_broker_preconnect(PaprikaBroker *);
 /* totp: the second factor's code (or a recovery code), NULL or "" when the
  * broker has not asked for one (PAPRIKA_ERROR_TOTP). */
 gboolean	 paprika_broker_login(PaprikaBroker *, const gchar *user,

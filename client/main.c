@@ -119,6 +119,9 @@ main(int argc, char **argv)
 	}
 
 	client_verbose = verbose;
+	/* The clock of the start, for lining this log up with a benchmark's. */
+	client_log("started at %.6f s of the monotonic clock",
+	    client_started / (gdouble)G_USEC_PER_SEC);
 	config_load(&cfg);
 	if (broker != NULL) {
 		g_free(cfg.broker_url);
@@ -146,6 +149,8 @@ main(int argc, char **argv)
 		status = headless_run(&cfg, screenshot, password_file, timeout,
 		    !no_logout, (guint)monitor, (guint)frames);
 		config_clear(&cfg);
+		g_free(screenshot);
+		g_free(password_file);
 		return status;
 	}
 

@@ -625,6 +625,50 @@ window_login_done(GObject *src, GAsyncResult *res, gpointer data)
 	g_object_unref(win);
 }
 
+/* The broker of the address the login page shows, made when it changed. */
+static PaprikaBroker *
+window_broker(PaprikaWindow *win, GError **error)
+{
+	const gchar *url = gtk_entry_get_text(GTK_ENTRY(win->url_entry));
+
+	if (win->broker == NULL ||
+	    strcmp(paprika_broker_get_url(win->broker), url) != 0) {
+		g_clear_object(&win->broker);
+		win->broker = paprika_broker_new(url, win->cfg->ca_file, error);
+	}
+	return win->broker;
+}
+
+/*
+ * While the user types: the broker's TLS set up (the backend loaded, the
+ * CA read) and a connection opened ahead, so that Enter costs the login's
+ * round trip only. Whatever fails here, the login reports.
+ */
+static void
+window_warm(PaprikaWindow *win)
+{
+	if (*gtk_entry_get_text(GTK_ENTRY(win->url_entry)) == '\0' ||
+	    !gtk_widget_get_sensitive(win->login_button))
+		return;
+	if (window_broker(win, NULL) != NULL)
+		paprika_broker_preconnect(win->broker);
+}
+
+static gboolean
+window_warm_idle(gpointer data)
+{
+	window_warm(data);
+	g_object_unref(data);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+window_password_changed(GtkEditable *e, gpointer data)
+{
+	if (*gtk_entry_get_text(GTK_ENTRY(e)) != '\0')
+		window_warm(data);
+}
+
 void
 window_login_clicked(GtkWidget *w, gpointer data)
 {
@@ -640,15 +684,10 @@ window_login_clicked(GtkWidget *w, gpointer data)
 		window_show_login(win, "Type your user name and password.");
 		return;
 	}
-	if (win->broker == NULL ||
-	    strcmp(paprika_broker_get_url(win->broker), url) != 0) {
-		g_clear_object(&win->broker);
-		win->broker = paprika_broker_new(url, win->cfg->ca_file, &error);
-		if (win->broker == NULL) {
-			window_show_login(win, error->message);
-			g_error_free(error);
-			return;
-		}
+	if (window_broker(win, &error) == NULL) {
+		window_show_login(win, error->message);
+		g_error_free(error);
+		return;
 	}
 	window_cancel(win);
 	gtk_widget_set_sensitive(win->login_button, FALSE);
@@ -662,6 +701,19 @@ window_login_clicked(GtkWidget *w, gpointer data)
 	    gtk_widget_get_visible(win->totp_entry) ?
 	    gtk_entry_get_text(GTK_ENTRY(win->totp_entry)) : NULL, win->cancel,
 	    window_login_done, g_object_ref(win));
+}
+
+/*
+ * The window's first draw: the start-up's end (--verbose says when). The
+ * broker's TLS is set up after it, not before, so the page shows first.
+ */
+static gboolean
+window_first_draw(GtkWidget *w, cairo_t *cr, gpointer data)
+{
+	g_signal_handlers_disconnect_by_func(w, window_first_draw, data);
+	client_log("ui: window drawn");
+	g_idle_add(window_warm_idle, g_object_ref(w));
+	return FALSE;
 }
 
 static void
@@ -770,5 +822,8 @@ paprika_window_new(GtkApplication *app, ClientConfig *cfg)
 		window_kiosk(win, app);
 	gtk_widget_grab_default(win->login_button);
 	window_show_login(win, NULL);
+	g_signal_connect_after(win, "draw", G_CALLBACK(window_first_draw), NULL);
+	g_signal_connect(win->password_entry, "changed",
+	    G_CALLBACK(window_password_changed), win);
 	return win;
 }

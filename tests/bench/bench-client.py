@@ -14,7 +14,13 @@ Xvfb. One run, on one machine, everything on loopback; it prints one table
                  gateway in that time); remote-viewer, timed from its launch
                  with the broker's .vv until the same; paprika-client
                  --headless, from its launch until it exits having saved the
-                 first frame (checked equal to the settled screen)
+                 first frame (checked equal to the settled screen). The
+                 screen is grabbed only once the guest can show: from the
+                 client's SPICE connect, from 150 ms after remote-viewer's
+                 launch
+  like for like  the client's start-up (until its window is drawn) and its
+                 Enter to frame, step by step from its --verbose log;
+                 remote-viewer's login, GET console.vv and launch to frame
   idle desktop   each viewer showing the desktop, nothing moving: RSS and
                  PSS from /proc, CPU (utime + stime) over BENCH_IDLE seconds
 
@@ -26,6 +32,7 @@ import base64
 import ctypes
 import ctypes.util
 import os
+import random
 import re
 import shutil
 import statistics
@@ -71,6 +78,12 @@ SETTLE_READY = 1.0
 CLIENT = os.environ.get("BENCH_CLIENT") or os.path.join(top_builddir, "paprika-client")
 VIEWER = os.environ.get("BENCH_VIEWER", "remote-viewer")
 HELPER = ("helper", "helper-password")
+# Milliseconds after remote-viewer's launch before the screen is polled:
+# its start-up runs unpolled, as the client's start-up and login do (the
+# client's poll begins at its SPICE connect), plus up to one poll interval
+# at random. A frame shown sooner is counted late, never early, and the
+# round says so.
+VIEWER_QUIET_MS = env_int("BENCH_VIEWER_QUIET_MS", 150, 150)
 
 
 def log(msg):
@@ -200,22 +213,27 @@ def _find4(big, bw, bh, small, sw, sh):
 class Poller:
     """Grabs the screen every POLL_MS until want(found) holds; the time of
     the grab that showed it (taken as the grab was asked for: late by up to
-    one poll interval)."""
+    one poll interval). first: whether the first grab of the last wait
+    showed it (the figure may then be late by however long the poll began
+    after the change)."""
 
     def __init__(self, screen, own):
         self.screen, self.own = screen, own
         self.cycles = []  # seconds per grab and search
+        self.first = False
 
     def wait(self, present, timeout, alive=lambda: True):
         period = POLL_MS / 1000
         deadline = time.monotonic() + timeout
         tick = time.monotonic()
+        self.first = True
         while time.monotonic() < deadline:
             t = time.monotonic()
             found = self.screen.contains(self.own)
             self.cycles.append(time.monotonic() - t)
             if found == present:
                 return t
+            self.first = False
             if not alive():
                 return None
             tick += period
@@ -275,6 +293,41 @@ class ClientLog:
     def tail(self, n=10):
         return "\n".join(self.lines()[-n:])
 
+    def at(self, pattern):
+        """The time.monotonic() of the first line matching pattern, from the
+        client's own clock (its "started at" line and the milliseconds
+        each line begins with), or None."""
+        start, when = None, None
+        for line in self.lines():
+            m = re.search(r"started at ([0-9.]+) s of the monotonic clock", line)
+            if m:
+                start = float(m.group(1))
+            m = re.match(r"paprika-client: \[\s*([0-9.]+)\] (.*)", line)
+            if m and when is None and re.search(pattern, m.group(2)):
+                when = float(m.group(1)) / 1000
+        return None if start is None or when is None else start + when
+
+
+# The like-for-like time of each side, step by step (report_steps): the
+# client's from its --verbose log, lined up with the bench's clock;
+# remote-viewer's from the bench's own requests and the launch.
+CLIENT_STEPS = (
+    ("exec until main()", None),
+    ("main() until the login page drawn", r"^ui: window drawn$"),
+    ("Enter until the client acts on it", r"^ui: logging in to "),
+    ("login: POST (TLS, password check)", r"^ui: logged in as "),
+    ("desktop list: GET", r"^ui: progress: connecting to "),
+    ("connect: POST", r"^ui: connecting to "),
+    ("SPICE until main is open", r"^ui: desktop "),
+    ("main open until the display channel", r"^ui: display 0$"),
+    ("display channel until on the X screen", None),
+)
+VIEWER_STEPS = (
+    "login: POST (TLS, password check; Python)",
+    "console.vv: GET (TLS; Python)",
+    "launch until on the X screen",
+)
+
 
 # --- the run -------------------------------------------------------------------
 
@@ -308,28 +361,44 @@ class Bench:
         subprocess.run(["xdotool", *args], env=self.env, check=False)
 
     def gui(self, keep=False):
-        """paprika-client's window: (start-up to the login page, Enter to the
-        guest's screen), in seconds; with keep, the running process too."""
+        """paprika-client's window: (start-up until the login page is drawn,
+        Enter to the guest's screen, the steps of CLIENT_STEPS, in seconds;
+        whether the poll's first grab showed it: late); with keep, the running process too. The screen is
+        polled from the client's SPICE connect on: the guest cannot show
+        before it, and grabs during the login would take the cores from the
+        broker's password check (remote-viewer's login runs unpolled too)."""
         t_launch = time.monotonic()
         p, path = self.spawn([CLIENT, "--verbose", "--broker", self.url, "--ca", self.ca,
                               "--user", brokerdeploy.DEMO_USER], "client-gui")
         clog = ClientLog(path)
-        t_page = clog.wait(r"ui: login$", TIMEOUT)
-        if t_page is None:
+        if clog.wait(r"ui: window drawn$", TIMEOUT) is None:
             raise BenchError(f"paprika-client showed no login page:\n{clog.tail()}")
+        t_page = clog.at(r"^ui: window drawn$")
         time.sleep(0.3)  # the page mapped and focused, as a person would see it
         self.xdo("type", "--delay", "10", brokerdeploy.DEMO_PASSWORD)
         t_enter = time.monotonic()
         self.xdo("key", "Return")
+        if clog.wait(r"ui: connecting to ", TIMEOUT, step=0.005) is None:
+            raise BenchError(f"paprika-client did not connect:\n{clog.tail()}")
         t_frame = self.poller.wait(True, TIMEOUT, lambda: p.poll() is None)
+        late = self.poller.first
         if t_frame is None:
             raise BenchError(f"paprika-client did not show the guest's screen "
                              f"({'running' if p.poll() is None else 'exited'}):\n"
                              f"{clog.tail()}")
+        marks = [t_launch, clog.at(r"started at ")]
+        for _, pattern in CLIENT_STEPS[1:-1]:
+            marks.append(clog.at(pattern))
+        marks.append(t_frame)
+        # Before the Enter: from the launch; after: from the Enter.
+        marks[2:3] = [marks[2], t_enter]
+        steps = [b - a if a is not None and b is not None else None
+                 for a, b in zip(marks, marks[1:])]
+        del steps[2]  # the 0.3 s pause and the typing
         if keep:
             return t_page - t_launch, t_frame - t_enter, p
         self.finish(p)
-        return t_page - t_launch, t_frame - t_enter
+        return t_page - t_launch, t_frame - t_enter, steps, late
 
     def headless(self):
         """paprika-client --headless: (launch to exit, its own first frame after
@@ -372,17 +441,27 @@ class Bench:
 
     def viewer(self, keep=False):
         """remote-viewer with a fresh .vv: (launch to the guest's screen,
-        login + GET console.vv + launch to the guest's screen)."""
+        login + GET console.vv + launch to the guest's screen, the steps of
+        VIEWER_STEPS in seconds, whether the poll's first grab showed it:
+        late)."""
         t0 = time.monotonic()
         token = self.d.login()
+        t_login = time.monotonic()
         vv_text = self.d.connect(token, vv=True)
+        t_vv = time.monotonic()
         vv = os.path.join(self.d.work, "console.vv")
         with open(vv, "w") as f:
             f.write(vv_text)
         os.chmod(vv, 0o600)
         t_launch = time.monotonic()
         p, path = self.spawn([VIEWER, vv], "remote-viewer")
+        # A random phase of the poll, as the client's has (it starts at a
+        # log line): the figure is late by up to one interval on both sides
+        # alike, not by a fixed part of one.
+        quiet = (VIEWER_QUIET_MS + random.uniform(0, POLL_MS)) / 1000
+        time.sleep(max(0.0, t_launch + quiet - time.monotonic()))
         t_frame = self.poller.wait(True, TIMEOUT, lambda: p.poll() is None)
+        late = self.poller.first
         if t_frame is None:
             raise BenchError(f"remote-viewer did not show the guest's screen "
                              f"({'running' if p.poll() is None else 'exited'}):\n"
@@ -390,7 +469,8 @@ class Bench:
         if keep:
             return t_frame - t_launch, t_frame - t0, p
         self.finish(p)
-        return t_frame - t_launch, t_frame - t0
+        return t_frame - t_launch, t_frame - t0, [t_login - t0, t_vv - t_login,
+                                                  t_frame - t_vv], late
 
     def idle(self, p, xvfb, name):
         """The viewer p showing the idle desktop: RSS and PSS (KiB) after
@@ -644,7 +724,8 @@ def report(res, virt_why, poll):
     row("first frame s: Enter|launch|click", enter, "s", rv_launch, br=bw_click,
         note=f"{n}; client: login+connect+SPICE; viewer: launch with .vv; "
              "browser: click on Open in browser, connect+WebSocket+SPICE")
-    row("  start-up to login page s", page, "s", note="client: launch until 'ui: login'")
+    row("  start-up to login page s", page, "s",
+        note="client: launch until its window is first drawn ('ui: window drawn')")
     row("  start-up + Enter to frame s", med([g[0] + g[1] for g in gui]), "s", rv_all,
         note="viewer: login + GET console.vv + launch")
     hl = res["headless"]
@@ -690,6 +771,38 @@ def report(res, virt_why, poll):
           "b/c = browser / paprika-client; lower is better on every row.")
 
 
+def report_steps(res):
+    """The like-for-like time of each side, step by step: medians of the
+    rounds (so the steps need not add up to the median of the sums)."""
+    med = statistics.median
+    gui, rv = res["gui"], res.get("viewer")
+    print()
+    print(f"{'paprika-client, like for like':<42} {'ms':>6}   "
+          f"{'remote-viewer, like for like':<42} {'ms':>6}")
+    print("-" * 101)
+    left = [(name, [g[2][i] for g in gui if g[2][i] is not None])
+            for i, (name, _) in enumerate(CLIENT_STEPS)]
+    right = [(name, [r[2][i] for r in rv]) for i, name in enumerate(VIEWER_STEPS)] if rv else []
+    for i in range(max(len(left), len(right))):
+        ln, lv = left[i] if i < len(left) else ("", [])
+        rn, rvv = right[i] if i < len(right) else ("", [])
+        lf = f"{med(lv) * 1e3:6.0f}" if lv else f"{'':6}"
+        rf = f"{med(rvv) * 1e3:6.0f}" if rvv else f"{'':6}"
+        print(f"{ln:<42} {lf}   {rn:<42} {rf}".rstrip())
+    print(f"{'sum (start-up + Enter to frame)':<42} "
+          f"{med([g[0] + g[1] for g in gui]) * 1e3:6.0f}   "
+          + (f"{'sum (login + .vv + launch to frame)':<42} {med([r[1] for r in rv]) * 1e3:6.0f}"
+             if rv else ""))
+    late = (sum(1 for g in gui if g[3]), sum(1 for r in rv if r[3]) if rv else 0)
+    print("client steps from its --verbose log (its own clock, the monotonic one); "
+          "'on the X screen' is the bench's grab (polled every "
+          f"{POLL_MS} ms: late by up to that); the Enter includes xdotool's start. "
+          "The screen is polled from the client's SPICE connect on, and from "
+          f"{VIEWER_QUIET_MS} ms after remote-viewer's launch on"
+          + (f"; shown at the first grab (late): client {late[0]}, remote-viewer "
+             f"{late[1]} round(s)" if any(late) else "") + ".")
+
+
 def report_idle(res):
     """BENCH_ONLY=idle: the memory and CPU rows only."""
     ci, vi = res["idle_client"], res.get("idle_viewer")
@@ -730,13 +843,16 @@ def main():
         # The browser column: the gateway's WebSocket listener, the pool
         # open to browsers.
         ws_conf, pool_extra, why = "", "", None
-        if webdriver is None:
+        no_browser = os.environ.get("BENCH_BROWSER", "1") in ("", "0")
+        if no_browser:
+            log("no browser column: BENCH_BROWSER=0")
+        elif webdriver is None:
             why = WEBDRIVER_WHY
         elif webdriver.missing_tools():
             why = ", ".join(webdriver.missing_tools())
         if why:
             log(f"no browser column: {why} missing (scripts/deps.sh)")
-        else:
+        elif not no_browser:
             ws_conf, pool_extra = d.browser_gateway(), "browser = yes\n"
         d.start_gateway(ws_conf)
         d.start_broker(pool_extra=pool_extra)
@@ -821,6 +937,7 @@ def main():
             report_idle(res)
         else:
             report(res, d.virt_why, (screen.how, statistics.median(cycles), cycles[-1]))
+            report_steps(res)
             report_gateway_paths(paths)
         rc = 0
     except Exception as e:  # noqa: BLE001 (a failed run says why, with the logs)

@@ -133,6 +133,10 @@ EXTRA_DIST += tests/loopback/test-portal-totp.py
 # right (the password input's second line), enrolment needed.
 TESTS += tests/loopback/test-client-totp.py
 EXTRA_DIST += tests/loopback/test-client-totp.py
+# paprika-client's window and its broker connections: one opened ahead of
+# the login, the login, desktop list, connect and logout all over it.
+TESTS += tests/loopback/test-client-broker-conn.py
+EXTRA_DIST += tests/loopback/test-client-broker-conn.py
 # The helpdesk console (board live from the event stream, reset, user
 # lookup and unlock, audit search and export, a user role refused) in
 # headless chromium under Selenium, on libvirt's test driver.
