@@ -63,7 +63,8 @@ enum listener_kind {
  * TLS 1.3 session tickets given after a full handshake: one for each SPICE
  * channel a client opens at once after its main channel (display, inputs,
  * cursor, sound; a client uses a ticket once). Each costs the gateway a
- * sealing and a write. A resumed handshake gives one, for the one it used.
+ * sealing and a write, made while the upstream connect is under way (see
+ * tlsticket_give). A resumed handshake gives one, for the one it used.
  */
 #define GATEWAY_TLS_TICKETS	4
 #define GATEWAY_DEFAULT_TLS_SESSION_LIFETIME	300	/* seconds */
@@ -423,6 +424,8 @@ ssize_t	 relay_read_request(struct tunnel *, size_t max, const char **);
 int	 relay_pump(struct tunnel *, const char **reason);
 /* Queues bytes to the client (error answers, the 200 reply). */
 int	 relay_queue_down(struct tunnel *, const char *, size_t);
+/* Adds the upstream's first bytes, if any came, behind them. */
+int	 relay_fill_down(struct tunnel *, const char **reason);
 void	 relay_dir_release(struct relay_dir *);
 void	 relay_shutdown(void);
 
@@ -490,6 +493,8 @@ void	 metrics_http_accept(int fd);
 void	 tlsticket_setup(SSL_CTX *ctx, unsigned int lifetime);
 /* Wipes the ticket keys. */
 void	 tlsticket_clear(void);
+/* Sends a TLS 1.3 client's session tickets, once its CONNECT is allowed. */
+void	 tlsticket_give(SSL *);
 
 /* worker.c */
 /* A worker with its loop and listeners (sockets shared when n > 1). */

@@ -419,6 +419,33 @@ relay_queue_down(struct tunnel *t, const char *data, size_t len)
 	return 0;
 }
 
+/*
+ * Reads what the upstream has sent already into the down buffer, behind
+ * the CONNECT answer queued there, so that both leave in one TLS record
+ * and one segment: a client waiting for a server that speaks first is
+ * woken once, not twice. When nothing has come, it is the read the relay
+ * would make next anyway. 0, or -1 with reason set.
+ */
+int
+relay_fill_down(struct tunnel *t, const char **reason)
+{
+	struct relay_dir	*d = &t->down;
+	ssize_t			 n;
+
+	if (d->buf == NULL || d->inpipe > 0 || d->len >= buf_size ||
+	    !t->upstream.readable)
+		return 0;
+	n = relay_read(t, &t->upstream, d->buf + d->len, buf_size - d->len,
+	    reason);
+	if (n > 0)
+		d->len += (uint32_t)n;
+	else if (n == 0)
+		d->eof = 1;
+	else if (n == RELAY_ERROR)
+		return -1;
+	return 0;
+}
+
 ssize_t
 relay_read_request(struct tunnel *t, size_t max, const char **reason)
 {

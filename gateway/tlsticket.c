@@ -11,12 +11,17 @@
  * wiped. A ticket itself is good for tls_session_lifetime. The keys outlive
  * a reload (the new SSL_CTX uses them), not a restart.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
@@ -131,8 +136,6 @@ ticket_key_cb(SSL *ssl, unsigned char name[TLS_TICKET_KEYNAME],
 	if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes,
 	    iv) != 1 || ticket_key_use(k, hctx) == -1)
 		goto out;
-	/* Resuming: one ticket in place of the one used (TLS 1.3). */
-	SSL_set_num_tickets(ssl, 1);
 	rc = k == &tk.cur ? 1 : 2;
  out:
 	pthread_mutex_unlock(&tk.lock);
@@ -155,7 +158,9 @@ tlsticket_setup(SSL_CTX *ctx, unsigned int lifetime)
 		return;
 	}
 	SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
-	SSL_CTX_set_num_tickets(ctx, GATEWAY_TLS_TICKETS);
+	/* TLS 1.3 tickets wait for tlsticket_give; TLS 1.2's come in the
+	 * handshake. */
+	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_timeout(ctx, (long)lifetime);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb);
 }
@@ -167,4 +172,38 @@ tlsticket_clear(void)
 	ticket_key_wipe(&tk.cur);
 	ticket_key_wipe(&tk.prev);
 	pthread_mutex_unlock(&tk.lock);
+}
+
+/*
+ * The handshake's end is where OpenSSL would send TLS 1.3 tickets, but
+ * that is before the client's CONNECT is read and the upstream connect
+ * started. Sent once the connect is under way, their sealing and writes
+ * overlap it, and still come before the CONNECT answer, after which a
+ * client opens its other channels; a refused client gets none.
+ */
+void
+tlsticket_give(SSL *ssl)
+{
+	int	i, n, fd, on = 1, off = 0;
+
+	if (SSL_version(ssl) != TLS1_3_VERSION ||
+	    (SSL_get_options(ssl) & SSL_OP_NO_TICKET))
+		return;
+	/* Resumed: one in place of the one used. */
+	n = SSL_session_reused(ssl) ? 1 : GATEWAY_TLS_TICKETS;
+	for (i = 0; i < n; i++) {
+		if (SSL_new_session_ticket(ssl) != 1)
+			break;
+	}
+	/*
+	 * OpenSSL writes and flushes each ticket on its own: corked, they
+	 * leave in one segment, which the client takes in one wakeup.
+	 */
+	fd = SSL_get_fd(ssl);
+	setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+	/* A full socket buffer leaves them to the next SSL_write. */
+	ERR_clear_error();
+	(void)SSL_do_handshake(ssl);
+	ERR_clear_error();
+	setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
 }

@@ -83,15 +83,29 @@ timespec_since(const struct timespec *ts)
 	    (double)(now.tv_nsec - ts->tv_nsec) / 1e9;
 }
 
+/*
+ * Arms the tunnel's timer; 0 gives it back, so that a relaying tunnel
+ * without an idle_timeout holds none. A state that needs one again (a
+ * WebSocket's closing handshake) makes it anew, or closes the tunnel
+ * rather than go without its limit.
+ */
 static void
 tunnel_set_timer(struct tunnel *t, unsigned int seconds)
 {
 	struct timeval	tv = { seconds, 0 };
 
-	if (seconds == 0)
-		evtimer_del(t->timer);
-	else
-		evtimer_add(t->timer, &tv);
+	if (seconds == 0) {
+		if (t->timer != NULL)
+			event_free(t->timer);
+		t->timer = NULL;
+		return;
+	}
+	if (t->timer == NULL &&
+	    (t->timer = evtimer_new(gw->base, tunnel_timeout, t)) == NULL) {
+		tunnel_close(t, "out of memory");
+		return;
+	}
+	evtimer_add(t->timer, &tv);
 }
 
 void
@@ -343,6 +357,8 @@ tunnel_connect(struct tunnel *t, const struct sockaddr_storage *ss,
 	/* Connected once the socket reports writable. */
 	t->upstream.writable = 0;
 	tunnel_enter(t, TUNNEL_CONNECTING, gw->conf->connect_timeout);
+	if (t->client.ssl != NULL)
+		tlsticket_give(t->client.ssl);
 }
 
 /*
@@ -510,6 +526,7 @@ static void
 tunnel_connected(struct tunnel *t)
 {
 	static const char	 ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	const char		*reason = NULL;
 	int			 err = 0;
 	socklen_t		 len = sizeof err;
 
@@ -535,6 +552,10 @@ tunnel_connected(struct tunnel *t)
 		return;
 	}
 	metrics_tunnel_opened(t->kind);
+	if (relay_fill_down(t, &reason) == -1) {
+		tunnel_close(t, reason);
+		return;
+	}
 	t->last_active = time(NULL);
 	tunnel_enter(t, TUNNEL_RELAY, gw->conf->idle_timeout);
 }

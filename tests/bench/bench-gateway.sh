@@ -8,9 +8,10 @@
 # bounded; every process started here is stopped here.
 #
 # Knobs (environment): BENCH_QUICK=1 for a short run, BENCH_BYTES (2G),
-# BENCH_REPEAT (3), BENCH_LATENCY_N (2000), BENCH_HOLD_N (8000),
-# BENCH_HOLD_PARALLEL (64), BENCH_SPEED_SECONDS (3), BENCH_PEERS
-# ("haproxy stunnel squid raw"), BENCH_CIPHERSUITES (TLS_AES_128_GCM_SHA256),
+# BENCH_REPEAT (3), BENCH_LATENCY_N (2000), BENCH_LATENCY_ROUNDS (5),
+# BENCH_HOLD_N (8000), BENCH_HOLD_PARALLEL (64), BENCH_SPEED_SECONDS (3),
+# BENCH_PEERS ("haproxy stunnel squid raw"), BENCH_CIPHERSUITES
+# (TLS_AES_128_GCM_SHA256),
 # BENCH_SETTLE (2 seconds), BENCH_STREAMS (16), BENCH_RATE_N (4000),
 # BENCH_KEEP=1 keeps the temporary directory, BENCH_ONLY ("memory latency
 # throughput concurrency": the sections to run; memory figures stay steady
@@ -28,9 +29,9 @@ OPENSSL=${OPENSSL:-openssl}
 [ "$OPENSSL" = no ] && OPENSSL=openssl
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	d_bytes=256M d_repeat=1 d_lat=300 d_hold=1000 d_speed=1 d_rate=1000
+	d_bytes=256M d_repeat=1 d_lat=300 d_latr=1 d_hold=1000 d_speed=1 d_rate=1000
 else
-	d_bytes=2G d_repeat=3 d_lat=2000 d_hold=8000 d_speed=3 d_rate=4000
+	d_bytes=2G d_repeat=3 d_lat=2000 d_latr=5 d_hold=8000 d_speed=3 d_rate=4000
 fi
 # Concurrency: STREAMS downloads at once (BYTES in all), and RATE_N tunnels
 # opened and closed by STREAMS processes at once.
@@ -39,6 +40,7 @@ RATE_N=${BENCH_RATE_N:-$d_rate}
 BYTES=${BENCH_BYTES:-$d_bytes}
 REPEAT=${BENCH_REPEAT:-$d_repeat}
 LAT_N=${BENCH_LATENCY_N:-$d_lat}
+LAT_ROUNDS=${BENCH_LATENCY_ROUNDS:-$d_latr}
 HOLD_N=${BENCH_HOLD_N:-$d_hold}
 HOLD_PAR=${BENCH_HOLD_PARALLEL:-64}
 SPEED_SECONDS=${BENCH_SPEED_SECONDS:-$d_speed}
@@ -55,9 +57,10 @@ PROC_LIMIT=1800
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { log "error: $*" >&2; exit 1; }
 
-for n in "$REPEAT" "$LAT_N" "$HOLD_N" "$HOLD_PAR" "$SPEED_SECONDS" "$SETTLE"; do
+for n in "$REPEAT" "$LAT_N" "$LAT_ROUNDS" "$HOLD_N" "$HOLD_PAR" "$SPEED_SECONDS" "$SETTLE"; do
 	case $n in ''|*[!0-9]*) die "not a number: '$n'" ;; esac
 done
+[ "$LAT_ROUNDS" -ge 1 ] || die "BENCH_LATENCY_ROUNDS must be at least 1"
 [ -x "$LOADGEN" ] || die "$LOADGEN is missing: run make first"
 
 want() { case " $PEERS " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -126,7 +129,7 @@ fi
 others=$(for p in haproxy squid stunnel4 stunnel; do pgrep -x "$p"; done | tr '\n' ' ')
 [ -n "$others" ] && log "warning: haproxy/squid/stunnel processes not started by this run are up (pids $others): they share the CPU"
 log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-log "sizes: $BYTES per direction x $REPEAT, $LAT_N sequential tunnels, $HOLD_N idle tunnels; TLS 1.3 suites $SUITES"
+log "sizes: $BYTES per direction x $REPEAT, $LAT_N sequential tunnels in $LAT_ROUNDS rounds, $HOLD_N idle tunnels; TLS 1.3 suites $SUITES"
 
 # ---- certificates: one CA, one server certificate for every TLS proxy ---
 
@@ -456,36 +459,58 @@ done
 
 # ---- connect-to-first-byte latency ----------------------------------------
 
-log "latency: $LAT_N sequential tunnels per target (TCP connect [+ TLS handshake] [+ CONNECT] until the sink's first byte)"
-for t in $(section latency "${ALL_TARGETS[@]}"); do
-	check_alive "$t" || continue
-	target_args "$t"
-	if ! out=$("$LOADGEN" client "${ARGS[@]}" -m latency -n "$LAT_N" 2>&1); then
-		log "warning: $t: latency run failed: $out"
-		continue
-	fi
-	group=$(is_tls "$t" && echo tls || echo plain)
-	record "${group}_p50" "$(target_column "$t")" "$(field p50_ms "$out")"
-	record "${group}_p99" "$(target_column "$t")" "$(field p99_ms "$out")"
-	log "latency: $t: p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, max $(field max_ms "$out") ms"
+# Rounds interleave the targets, as the throughput rounds do: on a shared
+# machine the load drifts over a minute, and one target's tunnels all
+# opened in a busy spell would be compared with another's in a quiet one.
+# The table shows the median round's p50 and p99.
+LAT_PER=$(( (LAT_N + LAT_ROUNDS - 1) / LAT_ROUNDS ))
+LAT=$TMP/latency
+: > "$LAT"
+log "latency: $LAT_N sequential tunnels per target in $LAT_ROUNDS interleaved rounds (TCP connect [+ TLS handshake] [+ CONNECT] until the sink's first byte)"
+for round in $(seq "$LAT_ROUNDS"); do
+	for t in $(section latency "${ALL_TARGETS[@]}"); do
+		check_alive "$t" || continue
+		target_args "$t"
+		if ! out=$("$LOADGEN" client "${ARGS[@]}" -m latency -n "$LAT_PER" 2>&1); then
+			log "warning: $t: latency run failed: $out"
+			continue
+		fi
+		echo "$t full $(field p50_ms "$out") $(field p99_ms "$out")" >> "$LAT"
+		log "latency: round $round/$LAT_ROUNDS: $t: p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, max $(field max_ms "$out") ms"
+	done
+	# The same, each tunnel resuming the TLS session of the one before:
+	# what the tunnels of a SPICE session after its first one pay.
+	for t in $(section latency "${TLS_TARGETS[@]}"); do
+		check_alive "$t" || continue
+		target_args "$t"
+		if ! out=$("$LOADGEN" client "${ARGS[@]}" -R -m latency -n "$LAT_PER" 2>&1); then
+			log "warning: $t: resumed latency run failed: $out"
+			continue
+		fi
+		if [ "$(field resumed "$out")" -lt "$LAT_PER" ]; then
+			log "latency resumed: $t: only $(field resumed "$out") of $LAT_PER tunnels resumed"
+			continue
+		fi
+		echo "$t resumed $(field p50_ms "$out") $(field p99_ms "$out")" >> "$LAT"
+		log "latency resumed: round $round/$LAT_ROUNDS: $t: p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, $(field resumed "$out") resumed"
+	done
 done
-
-# The same, each tunnel resuming the TLS session of the one before: what
-# the tunnels of a SPICE session after its first one pay.
-for t in $(section latency "${TLS_TARGETS[@]}"); do
-	check_alive "$t" || continue
-	target_args "$t"
-	if ! out=$("$LOADGEN" client "${ARGS[@]}" -R -m latency -n "$LAT_N" 2>&1); then
-		log "warning: $t: resumed latency run failed: $out"
-		continue
-	fi
-	if [ "$(field resumed "$out")" -lt "$LAT_N" ]; then
-		log "latency resumed: $t: only $(field resumed "$out") of $LAT_N tunnels resumed"
-		continue
-	fi
-	record tls_p50r "$(target_column "$t")" "$(field p50_ms "$out")"
-	record tls_p99r "$(target_column "$t")" "$(field p99_ms "$out")"
-	log "latency resumed: $t: p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, $(field resumed "$out") resumed"
+lat_median() {	# target kind column(3: p50, 4: p99)
+	awk -v t="$1" -v k="$2" -v c="$3" '$1 == t && $2 == k { print $c }' "$LAT" |
+	    sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+for t in "${ALL_TARGETS[@]}"; do
+	group=$(is_tls "$t" && echo tls || echo plain)
+	col=$(target_column "$t")
+	for kind in full resumed; do
+		p50=$(lat_median "$t" $kind 3)
+		p99=$(lat_median "$t" $kind 4)
+		[ -n "$p50" ] || continue
+		sfx=$([ $kind = resumed ] && echo r)
+		record "${group}_p50$sfx" "$col" "$p50"
+		record "${group}_p99$sfx" "$col" "$p99"
+		log "latency${sfx:+ resumed}: $t: median round p50 $p50 ms, p99 $p99 ms"
+	done
 done
 
 # ---- throughput ----------------------------------------------------------------
@@ -665,6 +690,7 @@ echo "rows only. paprika and haproxy: workers = 1 and nbthread 1. The client and
 echo "Concurrency: $STREAMS downloads at once ($BYTES in all); $RATE_N tunnels opened (full TLS handshake,"
 echo "CONNECT, first byte) and closed by $STREAMS processes at once. 'resumed': each tunnel resumes the TLS"
 echo "session of the one before (session tickets), as a SPICE session's tunnels after its first do."
-echo "Throughput is the median of $REPEAT round(s) of $BYTES; latency over $LAT_N tunnels; memory is the"
+echo "Throughput is the median of $REPEAT round(s) of $BYTES; latency the median of $LAT_ROUNDS interleaved"
+echo "round(s), $LAT_N tunnels in all; memory is the"
 echo "proxy's RSS growth with $HOLD_N idle tunnels open, divided by the tunnels. CPU ms/GB: the proxy's"
 echo "user+system CPU time per GB relayed (median), independent of how the cores were shared."

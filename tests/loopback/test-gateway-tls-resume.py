@@ -5,11 +5,16 @@ kept the session of its first tunnel resumes it for the next ones (TLS 1.3
 and TLS 1.2 tickets), counted in paprika_gateway_tls_resumed_total; a
 resumed tunnel still needs its CONNECT ticket; a reload keeps the ticket
 keys; a session older than tls_session_lifetime is not resumed, and
-tls_session_lifetime = 0 turns resumption off."""
+tls_session_lifetime = 0 turns resumption off. Also the key exchange: a
+client that sends key shares for P-256 and X25519, P-256 first (GnuTLS,
+and so paprika-client, does), gets X25519, whose key an idle tunnel keeps
+at less cost; one with a P-256 share only still gets P-256."""
 
 import os
 import re
+import socket
 import ssl
+import struct
 import sys
 import time
 
@@ -82,6 +87,58 @@ def resumes(h, t, gw, up, ctx, label):
     return c2.tls.session
 
 
+# The P-256 base point: a valid public key for a share the test never uses.
+P256_POINT = bytes.fromhex(
+    "04"
+    "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+    "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5")
+GROUP_P256, GROUP_X25519 = 0x0017, 0x001d
+
+
+def ext(kind, data):
+    return struct.pack(">HH", kind, len(data)) + data
+
+
+def client_hello(shares):
+    """A TLS 1.3 ClientHello offering P-256 and X25519, with key shares
+    for the groups in shares (in that order)."""
+    keys = {GROUP_P256: P256_POINT, GROUP_X25519: os.urandom(32)}
+    entries = b"".join(struct.pack(">HH", gr, len(keys[gr])) + keys[gr]
+                       for gr in shares)
+    exts = (ext(0x002b, b"\x02\x03\x04") +           # supported_versions
+            ext(0x000a, struct.pack(">HHH", 4, GROUP_P256, GROUP_X25519)) +
+            ext(0x000d, struct.pack(">HHH", 4, 0x0403, 0x0804)) +
+            ext(0x0033, struct.pack(">H", len(entries)) + entries))
+    body = (b"\x03\x03" + os.urandom(32) + b"\x20" + os.urandom(32) +
+            struct.pack(">HH", 2, 0x1301) + b"\x01\x00" +
+            struct.pack(">H", len(exts)) + exts)
+    hs = b"\x01" + struct.pack(">I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack(">H", len(hs)) + hs
+
+
+def chosen_group(gw, shares):
+    """The group of the key share in the gateway's ServerHello, or None."""
+    with socket.create_connection(gw.address(True), timeout=10) as c:
+        c.sendall(client_hello(shares))
+        f = c.makefile("rb")
+        head = f.read(5)
+        if len(head) < 5 or head[0] != 0x16:
+            return None
+        rec = f.read(struct.unpack(">H", head[3:5])[0])
+    if rec[0] != 0x02:
+        return None
+    p = 4 + 2 + 32
+    p += 1 + rec[p] + 2 + 1
+    end = p + 2 + struct.unpack(">H", rec[p:p + 2])[0]
+    p += 2
+    while p + 4 <= end:
+        kind, n = struct.unpack(">HH", rec[p:p + 4])
+        if kind == 0x0033:
+            return struct.unpack(">H", rec[p + 4:p + 6])[0]
+        p += 4 + n
+    return None
+
+
 def main(h, t):
     up = g.Upstream(h, g.handler_echo)
     gw = g.Gateway(h, "gw")
@@ -91,6 +148,12 @@ def main(h, t):
         s13 = resumes(h, t, gw, up, None, "TLS 1.3")
         t.eq(metric(gw, "paprika_gateway_tls_handshakes_total"), 2,
              "TLS 1.3: two handshakes counted")
+
+    with t.section("key exchange"):
+        t.eq(chosen_group(gw, [GROUP_P256, GROUP_X25519]), GROUP_X25519,
+             "shares for P-256 then X25519: the gateway takes X25519")
+        t.eq(chosen_group(gw, [GROUP_P256]), GROUP_P256,
+             "a P-256 share only: the gateway takes P-256")
 
     with t.section("TLS 1.2"):
         ctx12 = ssl.create_default_context(cafile=h.ca)
