@@ -256,7 +256,7 @@ api_gpu_clear(struct http_req *req)
 		http_reply_error(req, 404, "no_host", "no host \"%s\"", host);
 		return;
 	}
-	if ((rc = gpualloc_clear(host, device)) == -1) {
+	if ((rc = gpuquarantine_clear(host, device)) == -1) {
 		http_reply_error(req, 500, "state", "the broker cannot write "
 		    "its state");
 		return;

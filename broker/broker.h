@@ -12,6 +12,7 @@
  *	      session.c		who uses which desktop, and its state
  *	        pool.c		the guests of each pool, spares, cleaning
  *	          gpualloc.c	which GPUs a guest gets
+ *	          gpuquarantine.c  which are kept out of service
  *	            ready.c	whether a started guest is ready
  *	              lib/virt, lib/gpu, db*.c
  *	state.c, events.c, audit.c, gwctl.c, conf.c, policy.c: used from any
@@ -766,9 +767,23 @@ void		 gpualloc_host_up(const char *host);
 int		 gpualloc_restore(void);
 json_t		*gpualloc_guest_json(const char *host, const char *guest);
 const struct gpu_alloc *gpualloc_of(const char *host, const char *device);
+
+/* gpuquarantine.c */
+/* Quarantines device of host, for why, as the start of guest found. */
+void		 gpuquarantine_put(const char *host, const char *device,
+		    const char *why, const char *guest);
+/* The quarantine's reason for a device that host does not have now:
+ * vanished when the last inventory had it. */
+void		 gpuquarantine_reason(const char *host, int vanished,
+		    char *buf, size_t len);
+/* A device at addr that guest's pool names is not on host (had: at the
+ * last inventory): quarantined unless it was; the refusal's words in why
+ * ("vanished ...", "is not on ...", or "quarantined: ..."). */
+void		 gpuquarantine_vanished(const char *host, const char *guest,
+		    const char *addr, int had, char *why, size_t len);
 /* Puts a quarantined device back in service: 1, 0 when it was not
  * quarantined, -1 on error. */
-int		 gpualloc_clear(const char *host, const char *device);
+int		 gpuquarantine_clear(const char *host, const char *device);
 
 /* grant.c */
 /* Mints a connection for a ready session: a fresh SPICE password on the

@@ -24,13 +24,6 @@
  * longer than the longest hold the leader makes a request wait, and a cap
  * on forwards at once (max_forwards). One teardown path: forward_reap,
  * run from the loop, never from inside evhttp's callbacks.
- *
- * A standby's health check says whether it reaches the leader: by how its
- * last forward went when that was less than FORWARD_HEALTH_FRESH seconds
- * ago (FORWARD_HEALTH_RETRY when it failed), else by a probe, a forward of the health check itself with a
- * deadline of FORWARD_PROBE_SECONDS (one at a time; the health checks that
- * come meanwhile wait for it), so that a load balancer sends nobody to a
- * standby that could only fail them.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -38,7 +31,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,10 +72,6 @@
 /* Bytes a slow client may leave unsent before the leader is paused. */
 #define FORWARD_UNSENT_MAX	(256 * 1024)
 #define FORWARD_HEADERS_MAX	(16 * 1024)
-/* Seconds a forward's or a probe's outcome answers health checks: the
- * leader reached, or not (a standby comes back soon after the leader). */
-#define FORWARD_HEALTH_FRESH	3
-#define FORWARD_HEALTH_RETRY	1
 /* Seconds a probe of the leader's health may take, all of it. */
 #define FORWARD_PROBE_SECONDS	2
 /* The most of the leader's health answer a probe reads. */
@@ -152,26 +140,6 @@ static struct {
 	unsigned long long	 results[FORWARD_NRESULTS];
 } fwd = { .ssl_index = -1, .all = TAILQ_HEAD_INITIALIZER(fwd.all) };
 
-/* A health check waiting for a probe. */
-struct forward_waiter {
-	struct http_req			*req;	/* held */
-	TAILQ_ENTRY(forward_waiter)	 entry;
-};
-
-/* Whether this standby reaches the leader, as last seen. */
-static struct {
-	int			 known;
-	int			 up;
-	struct timespec		 at;		/* CLOCK_MONOTONIC */
-	char			 leader[256];	/* the URL it is about */
-	char			 why[160];	/* down: what the leader
-						 * did, in words */
-	int			 probing;
-	TAILQ_HEAD(, forward_waiter) waiters;
-	unsigned long long	 probes[2];	/* down, up */
-} reach = { .waiters = TAILQ_HEAD_INITIALIZER(reach.waiters) };
-
-static void	forward_probe_done(struct forward *);
 
 int
 forward_init(const struct broker_config *c, char *err, size_t errlen)
@@ -225,26 +193,6 @@ forward_why(struct forward *f, const char *why)
 		strlcpy(f->why, words, sizeof(f->why));
 }
 
-/*
- * Records whether the leader at url was reached; why says what it did
- * instead, to follow "the leading broker URL" ("is unreachable: ...").
- */
-static void
-forward_note(const char *url, int up, const char *why)
-{
-	if (!up && (!reach.known || reach.up ||
-	    strcmp(reach.leader, url) != 0))
-		log_warnx("forward: the leading broker %s %s", url, why);
-	else if (up && reach.known && !reach.up &&
-	    strcmp(reach.leader, url) == 0)
-		log_info("forward: the leading broker %s answers again", url);
-	reach.known = 1;
-	reach.up = up;
-	clock_gettime(CLOCK_MONOTONIC, &reach.at);
-	strlcpy(reach.leader, url, sizeof(reach.leader));
-	strlcpy(reach.why, up ? "" : why, sizeof(reach.why));
-}
-
 static void
 forward_schedule_reap(struct forward *f)
 {
@@ -271,7 +219,9 @@ forward_reap(evutil_socket_t fd, short ev, void *arg)
 	f->bev = NULL;
 	f->up = NULL;
 	if (f->probe) {
-		forward_probe_done(f);
+		forward_reach_probed(f->leader, f->result == FORWARD_RELAYED &&
+		    f->done ? f->status : 0, evbuffer_pullup(f->body, -1),
+		    evbuffer_get_length(f->body), f->why);
 		goto free;
 	}
 	if (f->result == FORWARD_RELAYED && !f->done) {
@@ -312,10 +262,10 @@ forward_reap(evutil_socket_t fd, short ev, void *arg)
 	/* What the health check says for the next few seconds; a stream
 	 * cut short says nothing either way. */
 	if (f->result == FORWARD_RELAYED)
-		forward_note(f->leader, 1, "");
+		forward_reach_note(f->leader, 1, "");
 	else if (f->result == FORWARD_UNREACHABLE) {
 		snprintf(words, sizeof(words), "is unreachable: %s", f->why);
-		forward_note(f->leader, 0, words);
+		forward_reach_note(f->leader, 0, words);
 	}
 	fwd.results[f->result]++;
 	fwd.active--;
@@ -845,90 +795,7 @@ forward_login(struct http_req *req, struct forward_verdict *vd)
 	return ret;
 }
 
-/* Whether what was last seen of the leader answers a health check. */
-static int
-forward_fresh(void)
-{
-	struct timespec	now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return reach.known && strcmp(reach.leader, cluster_leader()) == 0 &&
-	    now.tv_sec - reach.at.tv_sec < (reach.up ? FORWARD_HEALTH_FRESH :
-	    FORWARD_HEALTH_RETRY);
-}
-
-/* A standby's health by what was last seen of the leader. */
-static void
-forward_health_reply(struct http_req *req)
-{
-	if (reach.up) {
-		http_reply_json(req, 200, json_pack("{s:s,s:s,s:s}", "status",
-		    "up", "role", "standby", "leader", cluster_leader()));
-		return;
-	}
-	http_reply_json(req, 503, json_pack("{s:s,s:s,s:s,s:s+++}", "status",
-	    "down", "role", "standby", "leader", cluster_leader(), "reason",
-	    "the leading broker ", reach.leader, " ", reach.why));
-}
-
-/* Answers the health checks that waited for a probe. */
-static void
-forward_health_answer(void)
-{
-	struct forward_waiter	*w;
-
-	while ((w = TAILQ_FIRST(&reach.waiters)) != NULL) {
-		TAILQ_REMOVE(&reach.waiters, w, entry);
-		forward_health_reply(w->req);
-		http_req_release(w->req);
-		free(w);
-	}
-}
-
-/*
- * A probe ended: the leader is up when it answered its health check 200
- * as the leader. Its words are the leader's, who holds a certificate of
- * the site; they are shortened and made printable all the same.
- */
-static void
-forward_probe_done(struct forward *f)
-{
-	json_t		*j = NULL;
-	const char	*role, *msg;
-	char		 why[160];
-	size_t		 len = evbuffer_get_length(f->body), i;
-	int		 up = 0;
-
-	if (f->result != FORWARD_RELAYED || !f->done)
-		snprintf(why, sizeof(why), "is unreachable: %s",
-		    f->why[0] != '\0' ? f->why : "no answer");
-	else {
-		if (len > 0)
-			j = json_loadb((const char *)evbuffer_pullup(f->body,
-			    -1), len, 0, NULL);
-		if (f->status == 200 && json_unpack(j, "{s:s}", "role",
-		    &role) == 0 && strcmp(role, "leader") == 0)
-			up = 1;
-		else if (json_unpack(j, "{s:{s:s}}", "error", "message",
-		    &msg) == 0)
-			snprintf(why, sizeof(why), "answers %d: %.100s",
-			    f->status, msg);
-		else
-			snprintf(why, sizeof(why), "answers %d, not as the "
-			    "leader", f->status);
-		for (i = 0; !up && why[i] != '\0'; i++)
-			if (!isprint((unsigned char)why[i]))
-				why[i] = '?';
-		json_decref(j);
-	}
-	reach.probing = 0;
-	reach.probes[up]++;
-	forward_note(f->leader, up, up ? "" : why);
-	forward_health_answer();
-}
-
-/* Probes the leader's health, forwarding a health check from addr. */
-static void
+int
 forward_probe(const char *addr)
 {
 	static const char	 target[] = "/api/v1/health";
@@ -936,43 +803,19 @@ forward_probe(const char *addr)
 	const struct ticket_key	*key;
 	char			 mac[FORWARD_MAC_HEX + 1];
 	long long		 now = time(NULL);
-	const char		*url = cluster_leader();
 
 	if ((key = keyring_signing(&broker->keys)) == NULL ||
 	    forward_mac(key, addr, now, "GET", target, mac,
-	    sizeof(mac)) == -1 || (f = forward_new(NULL, url)) == NULL) {
-		reach.probes[0]++;
-		forward_note(url, 0, "cannot be probed: this broker cannot "
-		    "sign or start a forward");
-		forward_health_answer();
-		return;
-	}
-	/* A probe is one at a time and outside max_forwards: a standby
-	 * forwarding its most still answers its health checks. */
-	reach.probing = 1;
+	    sizeof(mac)) == -1 || (f = forward_new(NULL, cluster_leader())) ==
+	    NULL)
+		return -1;
+	/* Outside max_forwards: a standby forwarding its most still answers
+	 * its health checks. A probe that fails from here on ends in
+	 * forward_reap like any forward. */
 	if (forward_open(f, addr, now, key, mac) == 0)
 		forward_go(f, EVHTTP_REQ_GET, target, FORWARD_PROBE_SECONDS);
 	explicit_bzero(mac, sizeof(mac));
-}
-
-void
-forward_health(struct http_req *req)
-{
-	struct forward_waiter	*w;
-
-	if (forward_fresh() && !reach.probing) {
-		forward_health_reply(req);
-		return;
-	}
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		http_reply_error(req, 503, "overloaded", "out of memory");
-		return;
-	}
-	w->req = req;
-	http_req_hold(req);
-	TAILQ_INSERT_TAIL(&reach.waiters, w, entry);
-	if (!reach.probing)
-		forward_probe(req->peer_str);
+	return 0;
 }
 
 void
@@ -1031,19 +874,7 @@ forward_metrics(struct evbuffer *b)
 	    "paprika_broker_verdicts_total{result=\"refused\"} %llu\n",
 	    VERIFIED_HEADER, forward_counts.v_sent, forward_counts.v_unchecked, forward_counts.v_accepted,
 	    forward_counts.v_refused);
-	evbuffer_add_printf(b, "# HELP paprika_broker_leader_reachable Whether "
-	    "this standby reached the leading broker at its last forward or "
-	    "health probe (1 on the leader itself).\n"
-	    "# TYPE paprika_broker_leader_reachable gauge\n"
-	    "paprika_broker_leader_reachable %d\n", cluster_leading() ||
-	    (reach.known && reach.up));
-	evbuffer_add_printf(b, "# HELP paprika_broker_leader_probes_total "
-	    "Health probes this standby sent the leading broker, by whether "
-	    "it answered as the leader.\n"
-	    "# TYPE paprika_broker_leader_probes_total counter\n"
-	    "paprika_broker_leader_probes_total{result=\"up\"} %llu\n"
-	    "paprika_broker_leader_probes_total{result=\"down\"} %llu\n",
-	    reach.probes[1], reach.probes[0]);
+	forward_reach_metrics(b);
 	evbuffer_add_printf(b, "# HELP paprika_broker_forwards Requests being "
 	    "forwarded to the leader now.\n# TYPE paprika_broker_forwards "
 	    "gauge\npaprika_broker_forwards %u\n", fwd.active);

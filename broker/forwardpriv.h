@@ -27,4 +27,20 @@ int	forward_target(struct http_req *req, char *out, size_t outlen);
 void	forward_body_digest(const void *data, size_t len, char *hex,
 	    size_t hexlen);
 
+/*
+ * What a standby knows of the leader (forward-reach.c). The leader at url
+ * was reached, or not: why says what it did instead, to follow "the
+ * leading broker URL" ("is unreachable: ..."). A probe ended: status is
+ * the leader's answer with its body, or 0 when none came whole (failure
+ * says why).
+ */
+struct evbuffer;
+void	forward_reach_note(const char *url, int up, const char *why);
+void	forward_reach_probed(const char *url, int status, const void *body,
+	    size_t len, const char *failure);
+void	forward_reach_metrics(struct evbuffer *b);
+/* Forwards a health check from addr to the leader as a probe: its end
+ * comes to forward_reach_probed. 0, or -1 when it could not start. */
+int	forward_probe(const char *addr);
+
 #endif

@@ -191,18 +191,6 @@ gpualloc_matches(const struct conf_gpu *g, const struct gpu_pci_dev *d)
 	return 0;
 }
 
-static void
-gpualloc_quarantine(const char *host, const char *device, const char *why,
-    const char *guest)
-{
-	if (db_gpu_quarantine_put(broker->db, host, device, why) == -1)
-		log_warnx("GPU %s on %s: could not save its quarantine",
-		    device, host);
-	log_warnx("GPU %s on %s is quarantined: %s", device, host, why);
-	broker_audit("broker", NULL, "gpu quarantine", host, "ok",
-	    "GPU %s (starting %s): %s", device, guest, why);
-}
-
 /*
  * Whether the last inventory of host had addr: then a scan without it
  * means it vanished, rather than a pool naming a device never there.
@@ -216,49 +204,6 @@ gpualloc_had(const char *host, const char *addr)
 	HASH_FIND_STR(gpualloc_cache, host, c);
 	return c != NULL && gpu_addr_parse(addr, &a) == 0 &&
 	    gpu_find(&c->inv, &a) != NULL;
-}
-
-/* The quarantine's reason for a device that host does not have (now). */
-static void
-gpualloc_gone_reason(const char *host, int vanished, char *buf, size_t len)
-{
-	struct tm	tm;
-	time_t		now = time(NULL);
-	char		when[32] = "an unknown time";
-
-	if (gmtime_r(&now, &tm) != NULL)
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	if (vanished)
-		snprintf(buf, len, "it vanished from host %s: not among its "
-		    "PCI devices at %s", host, when);
-	else
-		snprintf(buf, len, "it is not among the PCI devices of host "
-		    "%s at %s (unplugged, or never there)", host, when);
-}
-
-/*
- * A device that st's pool names is not on its host (unplugged, fallen off
- * the bus, or a wrong address): quarantined, so that it stays out of
- * service, and listed, until an admin clears it, even once it is back.
- * The broker cannot tell a card that comes and goes from a good one.
- * why says so for the refusal ("vanished ...", or "quarantined: ...").
- */
-static void
-gpualloc_vanished(const struct gpu_start *st, const char *addr, char *why,
-    size_t len)
-{
-	char	reason[200];
-	int	had = gpualloc_had(st->host, addr);
-
-	if (db_gpu_out_of_service(broker->db, st->host, addr, reason,
-	    sizeof(reason))) {
-		snprintf(why, len, "quarantined: %s", reason);
-		return;
-	}
-	gpualloc_gone_reason(st->host, had, reason, sizeof(reason));
-	gpualloc_quarantine(st->host, addr, reason, st->guest);
-	snprintf(why, len, "%s host %s and is quarantined until an admin "
-	    "clears it", had ? "vanished from" : "is not on", st->host);
 }
 
 /*
@@ -296,7 +241,8 @@ gpualloc_lost(const struct gpu_start *st, const struct conf_pool *p,
 			continue;
 		n++;
 		gpu_addr_format(&d->addr, one_addr, GPU_ADDR_LEN);
-		gpualloc_vanished(st, one_addr, one_why, len);
+		gpuquarantine_vanished(st->host, st->guest, one_addr, 1,
+		    one_why, len);
 	}
 	return n;
 }
@@ -383,7 +329,9 @@ gpualloc_pick_pci(const struct gpu_start *st, const struct conf_pool *p,
 		nseen++;
 		gpu_addr_format(&p->gpu.devices[i], one_addr,
 		    sizeof(one_addr));
-		gpualloc_vanished(st, one_addr, one_why, sizeof(one_why));
+		gpuquarantine_vanished(st->host, st->guest, one_addr,
+		    gpualloc_had(st->host, one_addr), one_why,
+		    sizeof(one_why));
 	}
 	if (p->gpu.ndevices == 0)
 		nseen += gpualloc_lost(st, p, inv, one_addr, one_why,
@@ -592,8 +540,8 @@ gpualloc_started(const struct virt_result *res, void *arg)
 		return;
 	}
 	if (res->blamed_gone) {
-		gpualloc_gone_reason(st->host, 1, reason, sizeof(reason));
-		gpualloc_quarantine(st->host, res->blamed, reason, st->guest);
+		gpuquarantine_reason(st->host, 1, reason, sizeof(reason));
+		gpuquarantine_put(st->host, res->blamed, reason, st->guest);
 		gpualloc_fail(st, "GPU %s vanished from host %s and is "
 		    "quarantined until an admin clears it", res->blamed,
 		    st->host);
@@ -601,13 +549,13 @@ gpualloc_started(const struct virt_result *res, void *arg)
 	}
 	/* Not reset: the last user's screen may still be in its memory. */
 	if (res->blamed_reset) {
-		gpualloc_quarantine(st->host, res->blamed, res->error,
+		gpuquarantine_put(st->host, res->blamed, res->error,
 		    st->guest);
 		gpualloc_fail(st, "%s; GPU %s is quarantined until an admin "
 		    "clears it", res->error, res->blamed);
 		return;
 	}
-	gpualloc_quarantine(st->host, res->blamed, res->error, st->guest);
+	gpuquarantine_put(st->host, res->blamed, res->error, st->guest);
 	gpualloc_fail(st, "GPU %s failed and is quarantined until an admin "
 	    "clears it: %s", res->blamed, res->error);
 }
@@ -875,17 +823,6 @@ const struct gpu_alloc *
 gpualloc_of(const char *host, const char *device)
 {
 	return gpualloc_find(host, device);
-}
-
-/* Clears a quarantine: 1, 0 when it was not quarantined, -1 on error. */
-int
-gpualloc_clear(const char *host, const char *device)
-{
-	int	n;
-
-	if ((n = db_gpu_quarantine_del(broker->db, host, device)) == -1)
-		return -1;
-	return n > 0;
 }
 
 /* GPUs given to guests of the pool named pool. */

@@ -25,10 +25,12 @@ broker_libbroker_a_SOURCES = \
 	broker/events.c \
 	broker/forward.c broker/forward.h \
 	broker/forward-header.c \
-	broker/forward-leader.c broker/forwardpriv.h \
+	broker/forward-leader.c broker/forward-reach.c \
+	broker/forwardpriv.h \
 	broker/grant.c \
 	broker/hostevents.c \
 	broker/gpualloc.c \
+	broker/gpuquarantine.c \
 	broker/gwctl.c \
 	broker/metrics.c \
 	broker/policy.c \

@@ -2,9 +2,9 @@
 /*
  * PaprikaBroker: the broker's HTTPS JSON API (docs/broker-api.md) over
  * libsoup, one SoupSession per broker. The blocking calls serve --headless,
- * the _async ones run them on GTask's thread pool for the window (libsoup
- * >= 3.2 sends from any thread). Every failure becomes a PAPRIKA_ERROR in
- * words a user can act on.
+ * the _async ones (brokerasync.c) run them on GTask's thread pool for the
+ * window (libsoup >= 3.2 sends from any thread). Every failure becomes a
+ * PAPRIKA_ERROR in words a user can act on.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -232,8 +232,8 @@ broker_set_token(PaprikaBroker *b, const gchar *token)
 	g_mutex_unlock(&b->lock);
 }
 
-static void
-broker_free_secret(gchar *s)
+void
+paprika_free_secret(gchar *s)
 {
 	if (s != NULL) {
 		explicit_bzero(s, strlen(s));
@@ -282,8 +282,8 @@ broker_message(PaprikaBroker *b, const gchar *method, GUri *uri, GBytes *body)
 		gchar *auth = g_strconcat("Bearer ", token, NULL);
 
 		soup_message_headers_append(h, "Authorization", auth);
-		broker_free_secret(auth);
-		broker_free_secret(token);
+		paprika_free_secret(auth);
+		paprika_free_secret(token);
 	}
 	if (body != NULL)
 		soup_message_set_request_body_from_bytes(msg, "application/json", body);
@@ -338,7 +338,7 @@ broker_request(PaprikaBroker *b, const gchar *method, const gchar *path,
 	r->retry_after = -1;
 	if (body != NULL)
 		bytes = g_bytes_new_with_free_func(body, strlen(body),
-		    (GDestroyNotify)broker_free_secret, body);
+		    (GDestroyNotify)paprika_free_secret, body);
 	uri = g_uri_parse_relative(b->base, path, SOUP_HTTP_URI_FLAGS, NULL);
 	for (tries = 0; tries < 2; tries++) {
 		g_clear_object(&msg);
@@ -579,7 +579,7 @@ paprika_connection_free(PaprikaConnection *c)
 		return;
 	g_free(c->session);
 	g_free(c->host);
-	broker_free_secret(c->password);
+	paprika_free_secret(c->password);
 	g_free(c->proxy);
 	g_free(c->ca);
 	g_free(c->host_subject);
@@ -720,195 +720,4 @@ paprika_broker_logout(PaprikaBroker *b, GCancellable *cancel, GError **error)
 	}
 	broker_set_token(b, NULL);
 	return ret;
-}
-
-/* --- the same on a worker thread, for the window ----------------------- */
-
-typedef struct {
-	gchar		*user;
-	gchar		*password;
-	gchar		*totp;
-	gchar		*id;
-	PaprikaProgress	 progress;
-} BrokerTaskData;
-
-static void
-broker_task_data_free(BrokerTaskData *d)
-{
-	g_free(d->user);
-	broker_free_secret(d->password);
-	broker_free_secret(d->totp);
-	g_free(d->id);
-	g_free(d->progress.step);
-	g_free(d);
-}
-
-static GTask *
-broker_task(PaprikaBroker *b, GCancellable *cancel, GAsyncReadyCallback cb,
-    gpointer user_data, gpointer tag)
-{
-	GTask *task = g_task_new(b, cancel, cb, user_data);
-
-	g_task_set_source_tag(task, tag);
-	g_task_set_task_data(task, g_new0(BrokerTaskData, 1),
-	    (GDestroyNotify)broker_task_data_free);
-	return task;
-}
-
-static void
-broker_login_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
-{
-	BrokerTaskData *d = data;
-	GError *error = NULL;
-
-	if (paprika_broker_login(src, d->user, d->password, d->totp, cancel,
-	    &error))
-		g_task_return_boolean(task, TRUE);
-	else
-		g_task_return_error(task, error);
-}
-
-void
-paprika_broker_login_async(PaprikaBroker *b, const gchar *user, const gchar *password,
-    const gchar *totp, GCancellable *cancel, GAsyncReadyCallback cb,
-    gpointer user_data)
-{
-	GTask *task = broker_task(b, cancel, cb, user_data, paprika_broker_login_async);
-	BrokerTaskData *d = g_task_get_task_data(task);
-
-	d->user = g_strdup(user);
-	d->password = g_strdup(password);
-	d->totp = g_strdup(totp);
-	g_task_run_in_thread(task, broker_login_thread);
-	g_object_unref(task);
-}
-
-gboolean
-paprika_broker_login_finish(PaprikaBroker *b, GAsyncResult *res, GError **error)
-{
-	return g_task_propagate_boolean(G_TASK(res), error);
-}
-
-static void
-broker_desktops_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
-{
-	GError *error = NULL;
-	GPtrArray *list;
-
-	if ((list = paprika_broker_desktops(src, cancel, &error)) != NULL)
-		g_task_return_pointer(task, list, (GDestroyNotify)g_ptr_array_unref);
-	else
-		g_task_return_error(task, error);
-}
-
-void
-paprika_broker_desktops_async(PaprikaBroker *b, GCancellable *cancel,
-    GAsyncReadyCallback cb, gpointer user_data)
-{
-	GTask *task = broker_task(b, cancel, cb, user_data, paprika_broker_desktops_async);
-
-	g_task_run_in_thread(task, broker_desktops_thread);
-	g_object_unref(task);
-}
-
-GPtrArray *
-paprika_broker_desktops_finish(PaprikaBroker *b, GAsyncResult *res, GError **error)
-{
-	return g_task_propagate_pointer(G_TASK(res), error);
-}
-
-static void
-broker_connect_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
-{
-	BrokerTaskData *d = data;
-	GError *error = NULL;
-	PaprikaConnection *c;
-
-	c = paprika_broker_connect(src, d->id, &d->progress, cancel, &error);
-	if (error != NULL)
-		g_task_return_error(task, error);
-	else
-		g_task_return_pointer(task, c, (GDestroyNotify)paprika_connection_free);
-}
-
-void
-paprika_broker_connect_async(PaprikaBroker *b, const gchar *id, GCancellable *cancel,
-    GAsyncReadyCallback cb, gpointer user_data)
-{
-	GTask *task = broker_task(b, cancel, cb, user_data, paprika_broker_connect_async);
-	BrokerTaskData *d = g_task_get_task_data(task);
-
-	d->id = g_strdup(id);
-	g_task_run_in_thread(task, broker_connect_thread);
-	g_object_unref(task);
-}
-
-/* As paprika_broker_connect(): NULL and no error means "still starting". */
-PaprikaConnection *
-paprika_broker_connect_finish(PaprikaBroker *b, GAsyncResult *res,
-    PaprikaProgress *progress, GError **error)
-{
-	BrokerTaskData *d = g_task_get_task_data(G_TASK(res));
-
-	progress->progress = d->progress.progress;
-	g_free(progress->step);
-	progress->step = g_strdup(d->progress.step);
-	return g_task_propagate_pointer(G_TASK(res), error);
-}
-
-static void
-broker_reset_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
-{
-	BrokerTaskData *d = data;
-	GError *error = NULL;
-
-	if (paprika_broker_reset(src, d->id, cancel, &error))
-		g_task_return_boolean(task, TRUE);
-	else
-		g_task_return_error(task, error);
-}
-
-void
-paprika_broker_reset_async(PaprikaBroker *b, const gchar *id, GCancellable *cancel,
-    GAsyncReadyCallback cb, gpointer user_data)
-{
-	GTask *task = broker_task(b, cancel, cb, user_data, paprika_broker_reset_async);
-	BrokerTaskData *d = g_task_get_task_data(task);
-
-	d->id = g_strdup(id);
-	g_task_run_in_thread(task, broker_reset_thread);
-	g_object_unref(task);
-}
-
-gboolean
-paprika_broker_reset_finish(PaprikaBroker *b, GAsyncResult *res, GError **error)
-{
-	return g_task_propagate_boolean(G_TASK(res), error);
-}
-
-static void
-broker_logout_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
-{
-	GError *error = NULL;
-
-	if (paprika_broker_logout(src, cancel, &error))
-		g_task_return_boolean(task, TRUE);
-	else
-		g_task_return_error(task, error);
-}
-
-void
-paprika_broker_logout_async(PaprikaBroker *b, GCancellable *cancel,
-    GAsyncReadyCallback cb, gpointer user_data)
-{
-	GTask *task = broker_task(b, cancel, cb, user_data, paprika_broker_logout_async);
-
-	g_task_run_in_thread(task, broker_logout_thread);
-	g_object_unref(task);
-}
-
-gboolean
-paprika_broker_logout_finish(PaprikaBroker *b, GAsyncResult *res, GError **error)
-{
-	return g_task_propagate_boolean(G_TASK(res), error);
 }

@@ -112,6 +112,7 @@ PaprikaConnection *paprika_broker_connect(PaprikaBroker *, const gchar *id,
 gboolean	 paprika_broker_reset(PaprikaBroker *, const gchar *id,
 		     GCancellable *, GError **);
 gboolean	 paprika_broker_logout(PaprikaBroker *, GCancellable *, GError **);
+/* The same on a worker thread, for the window (brokerasync.c). */
 void		 paprika_broker_login_async(PaprikaBroker *, const gchar *user,
 		     const gchar *password, const gchar *totp, GCancellable *,
 		     GAsyncReadyCallback, gpointer);
@@ -134,6 +135,8 @@ void		 paprika_broker_logout_async(PaprikaBroker *, GCancellable *,
 gboolean	 paprika_broker_logout_finish(PaprikaBroker *, GAsyncResult *,
 		     GError **);
 void		 paprika_connection_free(PaprikaConnection *);
+/* Wipes and frees a password, token or code (NULL: nothing). */
+void		 paprika_free_secret(gchar *);
 void		 paprika_desktop_free(PaprikaDesktop *);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PaprikaConnection, paprika_connection_free)
 

@@ -9,7 +9,7 @@ paprika_client_SOURCES = \
 	client/client.h \
 	client/main.c \
 	client/config.c \
-	client/broker.c \
+	client/broker.c client/brokerasync.c \
 	client/session.c \
 	client/tunnel.c \
 	client/dn.c client/dn.h \

@@ -164,8 +164,8 @@ test_quarantine(void **state)
 	bt_wait_state(s->id, SESSION_FAILED);
 	assert_non_null(strstr(session_find(s->id)->error, "is quarantined"));
 
-	assert_int_equal(gpualloc_clear(BT_HOST, CARD), 1);
-	assert_int_equal(gpualloc_clear(BT_HOST, CARD), 0);	/* not any more */
+	assert_int_equal(gpuquarantine_clear(BT_HOST, CARD), 1);
+	assert_int_equal(gpuquarantine_clear(BT_HOST, CARD), 0);	/* not any more */
 	session_end(session_find(s->id), "bob", "retry");
 	bt_settle();
 	s = start_as("bob");
@@ -268,7 +268,7 @@ test_vanished(void **state)
 	listed(1, verdict, shown, sizeof(shown));
 	assert_string_equal(verdict, "quarantined");
 
-	assert_int_equal(gpualloc_clear(BT_HOST, CARD), 1);
+	assert_int_equal(gpuquarantine_clear(BT_HOST, CARD), 1);
 	listed(1, verdict, shown, sizeof(shown));
 	assert_string_equal(verdict, "assignable");
 	session_end(session_find(s->id), "bob", "retry");
@@ -445,7 +445,7 @@ test_not_reset(void **state)
 	bt_wait_state(s->id, SESSION_FAILED);
 	assert_non_null(strstr(session_find(s->id)->error, "is quarantined: "
 	    "GPU " CARD " on host hv1 cannot be reset"));
-	assert_int_equal(gpualloc_clear(BT_HOST, CARD), 1);
+	assert_int_equal(gpuquarantine_clear(BT_HOST, CARD), 1);
 	session_end(session_find(s->id), "alice", "retry");
 	bt_settle();
 	s = start_in("alice", "selfreset");
