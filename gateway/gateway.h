@@ -366,6 +366,7 @@ void	 tunnel_close(struct tunnel *, const char *reason);
 void	 tunnel_refuse(struct tunnel *, enum refusal, const char *reason);
 const char *tunnel_set_refusal(struct tunnel *, const char *, ...)
 	    __attribute__((__format__ (printf, 2, 3)));
+const char *tunnel_refusal(const struct tunnel *);
 /* Refuses, or closes without an answer before the TLS handshake is done. */
 void	 tunnel_turn_away(struct tunnel *, enum refusal, const char *reason);
 void	 tunnel_pump(struct tunnel *);

@@ -238,8 +238,7 @@ tunnel_turn_away(struct tunnel *t, enum refusal why, const char *reason)
 
 /*
  * Keeps why the tunnel is refused or closing (cut at 160 bytes), made only
- * then: idle tunnels hold no room for it. fmt NULL keeps the reason;
- * returns it.
+ * then: idle tunnels hold no room for it. Returns it, as tunnel_refusal.
  */
 const char *
 tunnel_set_refusal(struct tunnel *t, const char *fmt, ...)
@@ -247,15 +246,20 @@ tunnel_set_refusal(struct tunnel *t, const char *fmt, ...)
 	va_list	 ap;
 	char	 buf[160], *s;
 
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(buf, sizeof buf, fmt, ap);
-		va_end(ap);
-		if ((s = strdup(buf)) != NULL) {
-			free(t->refusal);
-			t->refusal = s;
-		}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if ((s = strdup(buf)) != NULL) {
+		free(t->refusal);
+		t->refusal = s;
 	}
+	return tunnel_refusal(t);
+}
+
+/* Why the tunnel is refused or closing, in words for the log. */
+const char *
+tunnel_refusal(const struct tunnel *t)
+{
 	return t->refusal != NULL ? t->refusal : "refused";
 }
 
@@ -302,7 +306,7 @@ tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
 	 * answer would lie about its Content-Length. */
 	if (n < 0 || (size_t)n >= sizeof answer ||
 	    relay_queue_down(t, answer, (size_t)n) == -1) {
-		tunnel_close(t, tunnel_set_refusal(t, NULL));
+		tunnel_close(t, tunnel_refusal(t));
 		return;
 	}
 	t->up.eof = 1;
@@ -626,7 +630,7 @@ tunnel_advance(struct tunnel *t)
 			    (t->down.shut && ((t->ws != NULL &&
 			    t->ws->close_done && t->up.shut) ||
 			    tunnel_linger(t) != RELAY_AGAIN)))
-				tunnel_close(t, tunnel_set_refusal(t, NULL));
+				tunnel_close(t, tunnel_refusal(t));
 			return;
 		case TUNNEL_RELAY:
 			rc = relay_pump(t, &reason);
@@ -697,7 +701,7 @@ tunnel_timeout(evutil_socket_t fd, short what, void *arg)
 			    (unsigned int)idle);
 		break;
 	case TUNNEL_REFUSING:
-		tunnel_close(t, tunnel_set_refusal(t, NULL));
+		tunnel_close(t, tunnel_refusal(t));
 		break;
 	case TUNNEL_CLOSED:
 		break;

@@ -156,7 +156,7 @@ ws_refuse_upstream(struct tunnel *t, const char *why)
 	n = ws_close_frame(frame, WS_CLOSE_BAD_GATEWAY, why);
 	if (ws_queue_upgrade(t) == -1 ||
 	    relay_queue_down(t, (const char *)frame, n) == -1) {
-		tunnel_close(t, tunnel_set_refusal(t, NULL));
+		tunnel_close(t, tunnel_refusal(t));
 		return;
 	}
 	t->ws->close_sent = 1;
