@@ -1,9 +1,9 @@
 ; SPDX-License-Identifier: ISC
 ; The GPU desktop of the nested GPU host's tests (tests/lib/gpuhost.py): a boot
 ; sector that finds the display device passed through to it (PCI
-; 1234:1111, an emulated bochs-display one level up, bound to vfio-pci
-; there), sets a 640x480x32 mode through the device's own registers and
-; fills its framebuffer with the colour at COLOUR, which the test writes into
+; 1234:1111, an emulated bochs-display, VGA or secondary-vga one level
+; up, bound to vfio-pci there), sets a 640x480x32 mode through the
+; device's own registers and fills its framebuffer with the colour at COLOUR, which the test writes into
 ; each copy of the image. The outer QEMU's screendump of that device then
 ; shows the colour only if the desktop really drives the device.
 ; Its own (emulated) VGA text screen, which SPICE shows, says what it did.
@@ -15,6 +15,7 @@ org 0x7c00
 
 TEXT_ATTR	equ 0x1f		; white on blue
 DISPI		equ 0x500		; bochs dispi registers in the MMIO BAR
+VGA_PORTS	equ 0x400		; VGA ports 0x3c0 to 0x3df in the MMIO BAR
 DISPI_XRES	equ 1
 DISPI_YRES	equ 2
 DISPI_BPP	equ 3
@@ -91,6 +92,13 @@ start:
 	mov	ax, ENABLED_LFB
 	mov	cl, DISPI_ENABLE
 	call	dispi
+	; A VGA without its BIOS (secondary-vga) shows nothing until the
+	; attribute controller's index has bit 5 (screen on): its ports sit
+	; in the MMIO BAR at 0x400 + (port - 0x3c0). Reading the input status
+	; (0x3da) puts the controller's flip-flop on the index first. The
+	; bochs-display has no VGA ports there and ignores both.
+	mov	al, [fs:edi - DISPI + VGA_PORTS + 0x1a]
+	mov	byte [fs:edi - DISPI + VGA_PORTS], 0x20
 
 	lea	eax, [ebx + 0x10]	; BAR0: the framebuffer
 	call	pci_read

@@ -32,7 +32,8 @@ display device is plugged back in at its address, until an admin clears it;
 the VGA on the root bus, which the kernel knows no way to reset (the two
 behind root ports have a bus reset, which the broker does before each of
 their starts), is refused before QEMU runs, in words naming it, its host
-and libvirt's reason, and quarantined and listed the same way.
+and libvirt's reason, and quarantined and listed the same way; a pool with
+gpu_reset = no passes it through all the same.
 
 The same host booted without the IOMMU has no groups: every display device
 is no-iommu."""
@@ -64,6 +65,8 @@ DESKTOPS = (("gpu-desk1", "gpu-managed", "0000:01:00.0", "display", ""),
             ("gpu-desk2", "gpu-detach", "0000:02:00.0", "vga", "gpu_detach = yes\n"))
 # The same for the device that cannot be reset: its start is refused.
 UNRESETTABLE = ("gpu-desk3", "gpu-root", "0000:00:05.0", "rootvga", "")
+# The same device for a pool whose hardware is trusted to reset itself.
+SELF_RESET = ("gpu-desk4", "gpu-root-trusted", "0000:00:05.0", "rootvga", "gpu_reset = no\n")
 
 
 def host_config(d, host):
@@ -76,7 +79,7 @@ spice_address = 127.0.0.1
 spice_cert = {d.pki}/spice/server-cert.pem
 
 """
-    for desk, pool, device, _, extra in DESKTOPS + (UNRESETTABLE,):
+    for desk, pool, device, _, extra in DESKTOPS + (UNRESETTABLE, SELF_RESET):
         sections += f"""[pool {pool}]
 title = GPU desktop {device}
 kind = static
@@ -97,10 +100,10 @@ control = {d.control}
 
 
 def define_desktops(d, conn):
-    """DESKTOPS (and UNRESETTABLE's) defined on the level-1 host, each
-    painting its own colour: {desktop: colour bytes}."""
+    """DESKTOPS (and UNRESETTABLE's and SELF_RESET's) defined on the level-1
+    host, each painting its own colour: {desktop: colour bytes}."""
     return {desk: gpuhost.define_desktop(conn, desk, d.build, d.work)
-            for desk, *_ in DESKTOPS + (UNRESETTABLE,)}
+            for desk, *_ in DESKTOPS + (UNRESETTABLE, SELF_RESET)}
 
 
 def device_driver(conn, address):
@@ -188,7 +191,7 @@ def with_iommu(d, guest_dir, broker_dn, helpdesk_pw):
         check(verdicts == {a: g.get("verdict") for a, g in inv.items()},
               "paprikactl gpus --json reads the same verdicts from the nested host", verdicts)
         passthrough(d, host, helpdesk, colours)
-        failures(d, host, helpdesk)
+        failures(d, host, helpdesk, colours)
     finally:
         d.stop_broker()
         host.stop()
@@ -258,7 +261,7 @@ def session_error(d, token, pool):
     return None
 
 
-def failures(d, host, helpdesk):
+def failures(d, host, helpdesk, colours):
     device, pool = "0000:01:00.0", "gpu-managed"
     demo, admin = d.login(), d.login("admin", "admin-pass-1")
     # Bound to vfio-pci by hand, and its group held open by a process that
@@ -326,6 +329,7 @@ def failures(d, host, helpdesk):
           "and a start is still refused until an admin clears it", err)
     cleared(d, helpdesk, admin, device)
     not_reset(d, host, helpdesk, demo, admin)
+    self_reset(d, host, helpdesk, demo, colours)
 
 
 def not_reset(d, host, helpdesk, demo, admin):
@@ -358,6 +362,34 @@ def not_reset(d, host, helpdesk, demo, admin):
     check(err and f"GPU {device} is quarantined: GPU {device} on host gpu cannot be reset" in err,
           "the next start is refused, naming the quarantine", err)
     cleared(d, helpdesk, admin, device)
+
+
+def self_reset(d, host, helpdesk, demo, colours):
+    """gpu_reset = no: the same VGA that cannot be reset is passed through
+    as it is (QEMU only warns), for hardware that resets itself."""
+    desk, pool, device, qemu_id, _ = SELF_RESET
+    lv = libvirt.open(host.uri(os.path.join(d.pki, "libvirt", "client")))
+    try:
+        check(not host.painted(qemu_id, colours[desk]),
+              f"{device}: before the start the outer screendump does not show {desk}'s colour")
+        d.connect(demo, pool=pool, timeout=300)
+        dom = lv.lookupByName(desk)
+        check(dom.isActive() and device_driver(lv, device) == "vfio-pci",
+              f"a pool with gpu_reset = no starts {desk} with {device}, which cannot be reset",
+              device_driver(lv, device))
+        check(f"reset {device} for {desk}" not in d.broker_tail(400),
+              "and the broker did not try to reset it", d.broker_tail(10))
+        check(wait_until(lambda: host.painted(qemu_id, colours[desk]), 60),
+              f"the outer QEMU's screendump of {device} is all {desk}'s colour: passed through "
+              "without a reset")
+        dom.destroy()
+
+        def released():
+            return inventory(d, helpdesk)[1].get(device, {}).get("verdict") == "assignable"
+        check(wait_until(released, 60), f"once {desk} stops, {device} is assignable again",
+              inventory(d, helpdesk)[1].get(device))
+    finally:
+        lv.close()
 
 
 def cleared(d, helpdesk, admin, device):

@@ -87,6 +87,9 @@ def free_ports(n, host="127.0.0.1"):
             for p in range(base, base + n):
                 s = socket.socket()
                 socks.append(s)
+                # As QEMU binds them: a port some earlier connection left in
+                # TIME_WAIT is free for a listener.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind((host, p))
             return list(range(base, base + n))
         except OSError:
