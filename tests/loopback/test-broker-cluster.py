@@ -58,7 +58,11 @@ a deployment's do. Hosts of libvirt's test driver: no guest runs.
     with the reason in words within a few seconds of the leader's SIGSTOP
     (its lease still runs: nobody takes over), and 200 again once the
     leader is resumed; its paprika_broker_leader_reachable says the
-    same."""
+    same;
+  - a leader that advertises a standby's address (as one that advertises
+    the load balancer's would reach one): the standby's health says 503
+    down, the leader answering its probe 503 in its own words, and its
+    forwards are refused rather than bounced between brokers."""
 
 import base64
 import hashlib
@@ -656,6 +660,31 @@ def check_health(a, c):
           f"{time.monotonic() - t0:.1f} s", health(c))
 
 
+def check_misadvertised(a, c):
+    """a leads but advertises c's address: c's probes and forwards reach
+    c itself, which does not lead."""
+    c.stop_broker()
+    a.stop_broker()
+    a.conf_text = a.conf_text.replace(f"advertise = {a.advertised}\n",
+                                      f"advertise = {c.advertised}\n")
+    a.start_broker()
+    check(leads(a), "a leader that advertises the standby's address still leads", health(a))
+    c.start_broker(standby=True)
+    status, body = health(c)
+    reason = body.get("reason", "") if isinstance(body, dict) else ""
+    note(f"a leader advertising the standby's address: {reason}")
+    check(status == 503 and body.get("status") == "down" and body.get("leader") == c.advertised
+          and "answers 503: a forwarded request reached a broker that does not lead" in reason,
+          "the standby whose forwards would reach itself: health 503 down, with what the "
+          "'leader' answered its probe", (status, body))
+    token = a.login("demo", "demo-password")
+    status, body, _ = c.api("GET", "/api/v1/desktops", token=token)
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    check(status == 503 and error.get("code") == "standby",
+          "and a request through it gets 503 standby, not forwarded round in circles",
+          (status, body))
+
+
 def broker_extra(d, text):
     """Adds text to d's [broker] section."""
     d.conf_text = d.conf_text.replace("[broker]\n", "[broker]\n" + text, 1)
@@ -802,6 +831,7 @@ def steps(pg, a, b, c, x):
     check_totp(a, c)
     check_full(a, c, names)
     check_health(a, c)
+    check_misadvertised(a, c)
 
 
 def main():
