@@ -52,21 +52,24 @@ struct api_login {
 static TAILQ_HEAD(, api_login) api_failing =
     TAILQ_HEAD_INITIALIZER(api_failing);
 
-/* The verdict the gate accepted for the request it passes on now: the
- * gate and the handler run one after the other on the loop. */
-static struct {
-	const struct http_req	*req;
-	struct forward_verdict	 vd;
-} api_verdict;
-
-void
-api_login_verdict(const struct http_req *req, const struct forward_verdict *vd)
+static void
+api_login_verdict_free(void *arg)
 {
-	explicit_bzero(&api_verdict, sizeof(api_verdict));
-	if (req != NULL && vd != NULL) {
-		api_verdict.req = req;
-		api_verdict.vd = *vd;
-	}
+	explicit_bzero(arg, sizeof(struct forward_verdict));
+	free(arg);
+}
+
+int
+api_login_verdict(struct http_req *req, const struct forward_verdict *vd)
+{
+	struct forward_verdict	*copy;
+
+	if ((copy = malloc(sizeof(*copy))) == NULL)
+		return -1;
+	*copy = *vd;
+	req->gate_data = copy;
+	req->gate_free = api_login_verdict_free;
+	return 0;
 }
 
 static void
@@ -579,12 +582,11 @@ api_login(struct http_req *req)
 	char			 source_key[NETADDR_STRLEN];
 	unsigned		 wait_user, wait_addr, wait;
 	int			 locked_user = 0, locked_addr = 0, addr_counted;
-	int			 verdict = api_verdict.req == req;
+	int			 verdict = req->gate_free == api_login_verdict_free;
 	time_t			 now = time(NULL);
 
 	if (verdict)
-		vd = api_verdict.vd;
-	api_login_verdict(NULL, NULL);
+		vd = *(struct forward_verdict *)req->gate_data;
 	user = json_string_value(json_object_get(req->body, "username"));
 	password = json_string_value(json_object_get(req->body, "password"));
 	totp_json = json_object_get(req->body, "totp");

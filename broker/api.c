@@ -295,7 +295,6 @@ api_gate(struct http_req *req, const struct http_route *rt)
 	    rt->handler == portal_index || rt->handler == portal_file ||
 	    rt->handler == portal_spice_file ||
 	    rt->handler == portal_spice_thirdparty;
-	api_login_verdict(NULL, NULL);
 	if (verified != NULL && cluster_leading() && (fwd == NULL ||
 	    rt->handler != api_login)) {
 		http_reply_error(req, 400, "bad_verdict", "the %s header comes "
@@ -309,7 +308,11 @@ api_gate(struct http_req *req, const struct http_route *rt)
 			return 0;
 		if (forward_verdict_accept(req, fwd, verified, &vd) == -1)
 			return -1;
-		api_login_verdict(req, &vd);
+		if (api_login_verdict(req, &vd) == -1) {
+			explicit_bzero(&vd, sizeof(vd));
+			http_reply_error(req, 503, "overloaded", "out of memory");
+			return -1;
+		}
 		explicit_bzero(&vd, sizeof(vd));
 		return 0;
 	}

@@ -52,9 +52,9 @@ void		 api_login(struct http_req *req);
 /* A standby: whether it checks the password of a login it receives (auth
  * configured, its checks not full, a leader to forward to). */
 int		 api_login_here(void);
-/* The leader: vd, a standby's verdict accepted by the gate, is for req's
- * login (copied); NULL forgets the last one. */
-void		 api_login_verdict(const struct http_req *req,
+/* The leader: vd, a standby's verdict the gate accepted, goes with req to
+ * its login (copied, wiped when req ends); 0, or -1 when out of memory. */
+int		 api_login_verdict(struct http_req *req,
 		    const struct forward_verdict *vd);
 void		 api_logout(struct http_req *req);
 void		 api_me(struct http_req *req);

@@ -277,6 +277,8 @@ http_call_free(struct http_call *c)
 		http_reply_end(&c->r, 0);	/* a stream left open */
 	if (c->server != NULL)
 		TAILQ_REMOVE(&c->server->calls, c, entry);
+	if (c->r.gate_free != NULL)
+		c->r.gate_free(c->r.gate_data);
 	json_decref(c->r.body);	/* zeroed by http_json_free */
 	evhttp_clear_headers(&c->query);
 	explicit_bzero(c->bearer, sizeof c->bearer);

@@ -55,6 +55,10 @@ struct http_req {
 	const char		*bearer;	/* Authorization: Bearer VALUE */
 	const char		*cookie_token;	/* the session cookie's value */
 	void			*route_arg;
+	/* What the gate found for the handler, given to gate_free when the
+	 * request ends. */
+	void			*gate_data;
+	void			(*gate_free)(void *);
 };
 
 #define HTTP_TOKEN_MAX		1024	/* bearer and cookie values */
@@ -94,11 +98,11 @@ struct http_server *http_server_new(struct event_base *base, SSL_CTX *ctx,
 int		 http_server_listen(struct http_server *s, const char *addr,
 		    char *err, size_t errlen);
 void		 http_server_free(struct http_server *s);
-/* The portal's script may also open WebSockets to these origins (words). */
 /* Makes each request that matched a route first pass gate(req, route),
  * which answers it itself and returns -1 to keep it from the handler. */
 void		 http_server_set_gate(struct http_server *s,
 		    int (*gate)(struct http_req *, const struct http_route *));
+/* The portal's script may also open WebSockets to these origins (words). */
 void		 http_server_set_connect_src(struct http_server *s,
 		    const char *sources);
 void		 http_limits_defaults(struct http_limits *l);
