@@ -19,7 +19,6 @@ import http.client
 import json
 import os
 import socket
-import sqlite3
 import ssl
 import sys
 import tempfile
@@ -160,8 +159,7 @@ def audit_of_burst(d, count):
 
 
 def throttle_rows(d):
-    with sqlite3.connect(os.path.join(d.work, "broker.db")) as db:
-        return [r[0] for r in db.execute("SELECT key FROM throttle")]
+    return [r[0] for r in d.state("SELECT key FROM throttle")]
 
 
 def purge_of_expired_rows(d):

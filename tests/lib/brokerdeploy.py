@@ -10,10 +10,13 @@ broker's HTTPS API like any client would.
 """
 
 import atexit
+import csv
 import http.client
+import io
 import json
 import os
 import signal
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -92,10 +95,12 @@ def test_domain(name, uuid):
 _cluster = None
 
 
-def _database_line(work):
+def _database_name(work):
+    """The PostgreSQL database of the deployment in work, made when new;
+    None on SQLite."""
     global _cluster
     if os.environ.get("PAPRIKA_TEST_DB", "sqlite") != "postgresql":
-        return ""
+        return None
     if _cluster is None:
         _cluster = pgcluster.Cluster()
         atexit.register(_cluster.cleanup)
@@ -103,7 +108,72 @@ def _database_line(work):
     name = "d_" + os.path.basename(work).replace(".", "_").replace("-", "_").lower()
     if _cluster.psql(f"SELECT count(*) FROM pg_database WHERE datname = '{name}'") == "0":
         _cluster.create_db(name)
-    return f"database = {_cluster.url(name)}\n"
+    return name
+
+
+def _database_line(work):
+    name = _database_name(work)
+    return "" if name is None else f"database = {_cluster.url(name)}\n"
+
+
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _bind(sql, params):
+    """sql with each ? replaced by its value as an SQL literal."""
+    parts = sql.split("?")
+    if len(parts) != len(params) + 1:
+        raise ValueError(f"{sql!r}: {len(parts) - 1} placeholders for {len(params)} values")
+    return parts[0] + "".join(_sql_literal(v) + rest for v, rest in zip(params, parts[1:]))
+
+
+def _psql(name, text, csv_out=False):
+    """Runs text (on standard input: it may be long) on database name."""
+    args = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", _cluster.url(name)]
+    if csv_out:
+        args += ["--csv", "-t", "-P", "null=\\N"]
+    # Bytes, not text=True: its newline translation would turn a value's
+    # \r\n into \n.
+    r = subprocess.run(args, input=text.encode(), capture_output=True, timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError(f"psql {text[:200]!r}: {r.stderr.decode().strip()}")
+    return r.stdout.decode()
+
+
+def on_postgresql():
+    """Whether the deployments keep their state on PostgreSQL."""
+    return os.environ.get("PAPRIKA_TEST_DB", "sqlite") == "postgresql"
+
+
+def state_rows(work, sql, params=()):
+    """The rows sql (with ? for params) reads from the state of the
+    deployment in work, on SQLite or PostgreSQL alike: tuples of text (None
+    for NULL), as the two give back different types. Write a column named
+    user as "user", which PostgreSQL reserves."""
+    name = _database_name(work)
+    if name is None:
+        with sqlite3.connect(f"file:{work}/broker.db?mode=ro", uri=True, timeout=30) as c:
+            return [tuple(None if v is None else str(v) for v in row)
+                    for row in c.execute(sql, params).fetchall()]
+    out = _psql(name, _bind(sql, params) + ";\n", csv_out=True)
+    return [tuple(None if v == "\\N" else v for v in row)
+            for row in csv.reader(io.StringIO(out, newline=""))]
+
+
+def state_write(work, sql, rows=((),)):
+    """Runs sql (with ? for values) once for each of rows in one
+    transaction on the state of the deployment in work."""
+    name = _database_name(work)
+    if name is None:
+        with sqlite3.connect(os.path.join(work, "broker.db"), timeout=30) as c:
+            c.executemany(sql, rows)
+        return
+    _psql(name, "BEGIN;\n" + "".join(_bind(sql, r) + ";\n" for r in rows) + "COMMIT;\n")
 
 
 class ApiError(Exception):
@@ -408,6 +478,14 @@ assign = {assign}
         """"leader" or "standby" as the health check says, or None."""
         status, body, _ = self.api("GET", "/api/v1/health")
         return body.get("role") if isinstance(body, dict) else None
+
+    def state(self, sql, params=()):
+        """state_rows of this deployment's state: rows of text."""
+        return state_rows(self.work, sql, params)
+
+    def state_write(self, sql, rows=((),)):
+        """state_write on this deployment's state."""
+        state_write(self.work, sql, rows)
 
     def stop_broker(self, sig=signal.SIGTERM):
         stop_process(self.broker, sig, 10)

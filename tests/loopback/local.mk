@@ -146,9 +146,16 @@ EXTRA_DIST += tests/loopback/test-helpdesk-console.py
 # The broker's integration tests with the state on PostgreSQL (a private
 # cluster each, tests/lib/pgcluster.py): run before landing a change to
 # lib/sql or broker/db*.c. The suite itself runs the broker core's unit
-# tests on PostgreSQL (test-broker-postgresql). Left out: the tests that read
-# the SQLite file themselves (audit, TOTP, PAM, GPU, brute force).
+# tests on PostgreSQL (test-broker-postgresql). Tests look into the state
+# through BrokerDeployment.state, on either database. Left out: those about
+# the SQLite file itself (test-broker-privsep: its owner and mode), and
+# those that run on PostgreSQL always (test-broker-cluster, test-broker-e2e).
 POSTGRESQL_TESTS = \
+	tests/loopback/test-broker-audit.py \
+	tests/loopback/test-broker-gpu.py \
+	tests/loopback/test-broker-pam.py \
+	tests/loopback/test-broker-totp.py \
+	tests/loopback/test-client-totp.py \
 	tests/loopback/test-broker-http.py \
 	tests/loopback/test-broker-helpdesk.py \
 	tests/loopback/test-broker-events.py \
@@ -156,8 +163,24 @@ POSTGRESQL_TESTS = \
 	tests/loopback/test-helpdesk-cli.py \
 	tests/loopback/test-helpdesk-console.py \
 	tests/loopback/test-portal-totp.py \
+	tests/loopback/test-client-broker-conn.py \
+	tests/loopback/test-gateway-remote.py \
 	tests/guests/test-broker.py \
-	tests/guests/test-broker-pools.py
+	tests/guests/test-broker-pools.py \
+	tests/guests/test-broker-brute.py \
+	tests/guests/test-broker-exposure.py \
+	tests/guests/test-broker-hosts.py \
+	tests/guests/test-broker-lock.py \
+	tests/guests/test-broker-revert.py \
+	tests/guests/test-broker-browser.py \
+	tests/guests/test-helpdesk-reset.py \
+	tests/guests/test-portal.py \
+	tests/guests/test-portal-browser.py \
+	tests/guests/test-client.py \
+	tests/guests/test-client-errors.py \
+	tests/guests/test-client-kiosk.py \
+	tests/guests/test-client-monitors.py \
+	tests/guests/test-client-tls-gateway.py
 .PHONY: check-postgresql
 check-postgresql:
 	PAPRIKA_TEST_DB=postgresql $(MAKE) $(AM_MAKEFLAGS) check \

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: ISC
 """paprika-brokerd's audit retention and export.
 
-Records are written straight into the broker's SQLite state with sqlite3
-(old ones while it is stopped, as a restored backup would hold them). With
+Records are written straight into the broker's state, SQLite or
+PostgreSQL (old ones while it is stopped, as a restored backup would hold
+them). With
 audit_keep_days = 0 the broker keeps them all. With a retention of 30 days
 it purges the older ones at start-up and again every audit_purge_interval,
 in batches that leave the loop free (the API keeps answering while a big
@@ -24,7 +25,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -74,20 +74,14 @@ def start(d, keep_days, interval="2s"):
     d.start_broker()
 
 
-def db(d):
-    return sqlite3.connect(os.path.join(d.work, "broker.db"), timeout=30)
-
-
 def insert(d, rows):
     """rows: (time, actor, source, action, target, result, detail)."""
-    with db(d) as c:
-        c.executemany("INSERT INTO audit (time, actor, source, action, target, "
-                      "result, detail) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    d.state_write("INSERT INTO audit (time, actor, source, action, target, "
+                  "result, detail) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-def count(d, where="1"):
-    with db(d) as c:
-        return c.execute(f"SELECT count(*) FROM audit WHERE {where}").fetchone()[0]
+def count(d, where="1 = 1"):
+    return int(d.state(f"SELECT count(*) FROM audit WHERE {where}")[0][0])
 
 
 def old_rows(n, age_days=100):
@@ -158,12 +152,11 @@ def api_audit(d):
 
 def expected(d, since, until):
     """The records in range from the database, in export order."""
-    with db(d) as c:
-        rows = c.execute("SELECT id, time, actor, source, action, target, result, "
-                         "detail FROM audit WHERE time >= ? AND time < ? "
-                         "ORDER BY time, id", (since, until)).fetchall()
+    rows = d.state("SELECT id, time, actor, source, action, target, result, "
+                   "detail FROM audit WHERE time >= ? AND time < ? "
+                   "ORDER BY time, id", (since, until))
     return [dict(zip(["id", "time", "actor", "source", "action", "target", "result",
-                      "detail"], r)) for r in rows]
+                      "detail"], (int(r[0]), int(r[1]), *r[2:]))) for r in rows]
 
 
 def utc(t):
@@ -248,14 +241,16 @@ def check_cli(d, api_csv, since, until):
     check(r.returncode == 0 and r.stdout == api_csv,
           "paprikactl audit export --format csv writes the API's bytes",
           (r.returncode, r.stderr.decode()[-300:], len(r.stdout), len(api_csv)))
-    r = subprocess.run([tool, "audit", "export", "--state",
-                        os.path.join(d.work, "broker.db"), "--since", utc(since)[:10]],
-                       capture_output=True, text=True, timeout=60)
-    lines = [json.loads(x) for x in r.stdout.splitlines()]
-    check(r.returncode == 0 and len(lines) >= RECENT + 3 and
-          all(x["time"] >= since - DAY for x in lines),
-          "--state and a date for --since: JSON lines from that day on",
-          (r.returncode, r.stderr[-300:], len(lines)))
+    # --state names a SQLite file; on PostgreSQL --config above is the way.
+    if not brokerdeploy.on_postgresql():
+        r = subprocess.run([tool, "audit", "export", "--state",
+                            os.path.join(d.work, "broker.db"), "--since", utc(since)[:10]],
+                           capture_output=True, text=True, timeout=60)
+        lines = [json.loads(x) for x in r.stdout.splitlines()]
+        check(r.returncode == 0 and len(lines) >= RECENT + 3 and
+              all(x["time"] >= since - DAY for x in lines),
+              "--state and a date for --since: JSON lines from that day on",
+              (r.returncode, r.stderr[-300:], len(lines)))
     r = subprocess.run([tool, "audit", "export", "--format", "pdf", "--state", "x"],
                        capture_output=True, text=True)
     check(r.returncode == 2 and "usage" in r.stderr, "a bad --format shows the usage",
@@ -308,9 +303,14 @@ def check_unsaved(d):
     audit record of a success, and costs only that login."""
     ok = "action = 'login' AND actor = 'demo' AND result = 'ok'"
     before = count(d, ok)
-    with db(d) as c:
-        c.execute("CREATE TRIGGER refuse_tokens BEFORE INSERT ON tokens "
-                  "BEGIN SELECT RAISE(ABORT, 'the test refuses it'); END")
+    if brokerdeploy.on_postgresql():
+        d.state_write("CREATE FUNCTION refuse_tokens() RETURNS trigger LANGUAGE plpgsql "
+                      "AS $$ BEGIN RAISE EXCEPTION 'the test refuses it'; END $$")
+        d.state_write("CREATE TRIGGER refuse_tokens BEFORE INSERT ON tokens "
+                      "FOR EACH ROW EXECUTE FUNCTION refuse_tokens()")
+    else:
+        d.state_write("CREATE TRIGGER refuse_tokens BEFORE INSERT ON tokens "
+                      "BEGIN SELECT RAISE(ABORT, 'the test refuses it'); END")
     st, body, _ = d.api("POST", "/api/v1/login",
                         {"username": "demo", "password": "demo-password"})
     err = body.get("error", {}) if isinstance(body, dict) else {}
@@ -319,8 +319,8 @@ def check_unsaved(d):
           and count(d, ok) == before,
           "a login whose token cannot be saved: 500 in words, and no audit record of a "
           "login that did not happen", (st, body, before, count(d, ok)))
-    with db(d) as c:
-        c.execute("DROP TRIGGER refuse_tokens")
+    d.state_write("DROP TRIGGER refuse_tokens" +
+                  (" ON tokens" if brokerdeploy.on_postgresql() else ""))
     token = d.login("demo", "demo-password")
     st, _, _ = d.api("GET", "/api/v1/me", token=token)
     check(st == 200 and count(d, ok) == before + 1,

@@ -18,7 +18,6 @@ with the broker's own sentence, leaving no allocation."""
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -423,9 +422,7 @@ def check_real_host(d, lv, helpdesk, carol):
           and gone[0].get("reason", "").startswith("quarantined: it is not among the PCI devices "
                                                   "of host real at "),
           "the inventory lists the quarantined address as missing, with the reason", real)
-    db = sqlite3.connect(f"file:{d.work}/broker.db?mode=ro", uri=True)
-    rows = db.execute("SELECT host, device, guest FROM gpu_allocs WHERE host = 'real'").fetchall()
-    db.close()
+    rows = d.state("SELECT host, device, guest FROM gpu_allocs WHERE host = 'real'")
     check(rows == [], "and leaves no allocation behind", rows)
     conn = libvirt.open(lv.driver_uri("qemu:///system"))
     try:

@@ -21,7 +21,6 @@ pam_min_uid from /etc/login.defs, pam_allow_root = no, login_fail_delay =
   auth thread, a good login sent during a failure's delay gets in first."""
 
 import os
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -72,10 +71,9 @@ def items(d):
 
 
 def audit_detail(d, user):
-    with sqlite3.connect(os.path.join(d.work, "broker.db"), timeout=30) as c:
-        row = c.execute("SELECT result, detail FROM audit WHERE actor = ? AND "
-                        "action = 'login' ORDER BY id DESC LIMIT 1", (user,)).fetchone()
-    return row
+    rows = d.state("SELECT result, detail FROM audit WHERE actor = ? AND "
+                   "action = 'login' ORDER BY id DESC LIMIT 1", (user,))
+    return rows[0] if rows else None
 
 
 def check_items(d):
@@ -132,9 +130,7 @@ def check_names(d):
                          ("alicE", "127.0.0.16")):
         st, _, _ = login(d, user, "wrong", source)
         check(st == 401, f"{user} with a wrong password: 401", st)
-    with sqlite3.connect(os.path.join(d.work, "broker.db"), timeout=30) as c:
-        keys = [r[0] for r in c.execute("SELECT key FROM throttle WHERE "
-                                        "lower(key) = 'user:alice'")]
+    keys = [r[0] for r in d.state("SELECT key FROM throttle WHERE lower(key) = 'user:alice'")]
     check(keys == ["user:alice"], "the throttle keeps one row for the user", keys)
     st, body, _ = login(d, "Alice", "alice-password", "127.0.0.17")
     check(st == 429, "after four failures as ALICE, alice, aLiCe and alicE, Alice "

@@ -25,7 +25,6 @@ Codes are computed here with Python's hmac: an implementation of its own.
 import base64
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -137,11 +136,10 @@ def check_paprika_users(d, api, secrets):
           "totp = optional: alice, not enrolled, logs in with her password", (st, body))
     f, codes = enrol_with_paprika_users(d, "alice")
     secrets += [f.secret, *codes]
-    with sqlite3.connect(os.path.join(d.work, "broker.db"), timeout=30) as c:
-        rows = c.execute("SELECT user, secret, confirmed FROM totp").fetchall()
-        rec = c.execute("SELECT hash FROM totp_recovery WHERE user = 'alice'").fetchall()
+    rows = d.state('SELECT "user", secret, confirmed FROM totp')
+    rec = d.state('SELECT hash FROM totp_recovery WHERE "user" = \'alice\'')
     b32 = base64.b32encode(f.secret).decode().rstrip("=")
-    check(len(rows) == 1 and rows[0][0] == "alice" and rows[0][2] == 1,
+    check(len(rows) == 1 and rows[0][0] == "alice" and rows[0][2] == "1",
           "the state has alice's second factor, confirmed", rows)
     blob = repr(rows) + repr(rec)
     check(f.secret.hex() not in blob and b32 not in blob and b32.lower() not in blob and
@@ -303,8 +301,7 @@ def check_remove(d, api):
 
 
 def check_no_secrets(d, secrets):
-    with sqlite3.connect(os.path.join(d.work, "broker.db"), timeout=30) as c:
-        audit = repr(c.execute("SELECT * FROM audit").fetchall())
+    audit = repr(d.state("SELECT * FROM audit"))
     log = d.broker_tail(100000)
     texts = []
     for s in secrets:

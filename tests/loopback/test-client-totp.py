@@ -14,7 +14,6 @@ computed here with Python's hmac.
 import base64
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,9 +45,9 @@ def client(d, user, stdin):
 
 
 def last_login(d, user):
-    with sqlite3.connect(os.path.join(d.work, "broker.db"), timeout=30) as c:
-        return c.execute("SELECT result, detail FROM audit WHERE actor = ? AND action = "
-                         "'login' ORDER BY id DESC LIMIT 1", (user,)).fetchone()
+    rows = d.state("SELECT result, detail FROM audit WHERE actor = ? AND action = "
+                   "'login' ORDER BY id DESC LIMIT 1", (user,))
+    return rows[0] if rows else None
 
 
 def run(d):
