@@ -22,7 +22,8 @@ import subprocess
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, WebDriverException
+from selenium.common.exceptions import (NoAlertPresentException,
+                                        StaleElementReferenceException, WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from paprikatest import wait_text, wait_until
@@ -159,8 +160,18 @@ class Browser:
         el.clear()
         el.send_keys(value)
 
-    def click(self, sel):
-        self._element(sel).click()
+    def click(self, sel, timeout=5):
+        """Clicks sel; found again when the page redrew it between the
+        find and the click (the portal redraws its cards on each event)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._element(sel).click()
+                return
+            except StaleElementReferenceException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _element(self, sel):
         els = [e for e in self.driver.find_elements("css selector", sel) if e.is_displayed()]
