@@ -48,6 +48,7 @@ from paprikatest import top_builddir, top_srcdir, wait_until  # noqa: E402
 import brokerdeploy  # noqa: E402
 import images  # noqa: E402
 from procstat import children, cpu_seconds  # noqa: E402
+from aims import Aims  # noqa: E402
 
 try:
     import webdriver  # noqa: E402 (Selenium: the browser column)
@@ -636,7 +637,15 @@ def gateway_paths(d, b, ws_conf="", pool_extra=""):
     return out
 
 
-def report_gateway_paths(paths):
+def aim(aims, figure, c, v, unit, goal, at_most):
+    """One figure held against its aim: c / v at most (or least) goal."""
+    r = c / v if c is not None and v else None
+    aims.add(figure, fmt(c, unit), fmt(v, unit), "-" if r is None else f"{r:.2f}x",
+             f"{'<=' if at_most else '>='} {goal}x",
+             None if r is None else r <= goal if at_most else r >= goal)
+
+
+def report_gateway_paths(paths, aims):
     med = statistics.median
     print()
     hdr = f"{'paprika-client --headless through':<34} " + " ".join(
@@ -655,6 +664,9 @@ def report_gateway_paths(paths):
             if base and v:
                 print(f"{label} / plain, SPICE connect to {what}: "
                       f"{med(v) / med(base):.2f}x (aim for TLS: 1.2x at most)")
+                if label == "TLS":
+                    aim(aims, f"client SPICE connect to {what} ms, TLS / plain gateway",
+                        med(v) * 1e3, med(base) * 1e3, "ms", 1.2, True)
     print("first frame: the PNG saved, after the headless client's 100 ms of quiet once the "
           "screen is drawn whole; drawn whole: without that wait, what a window would show.")
     print(f"medians of {GATEWAY_ROUNDS} rounds, interleaved; 'no resumption' is the gateway with "
@@ -701,7 +713,7 @@ def fmt(v, unit):
     return f"{v:.1f}"
 
 
-def report(res, virt_why, poll):
+def report(res, virt_why, poll, aims):
     med = statistics.median
     rows = []
 
@@ -745,6 +757,12 @@ def report(res, virt_why, poll):
     row("  Xvfb CPU % of a core", ci["xcpu"], "%", vi and vi["xcpu"],
         note="the X server meanwhile")
 
+    aim(aims, "client Enter / remote-viewer launch with .vv, to first frame s", enter,
+        rv_launch, "s", 1.0, True)
+    aim(aims, "client start-up + Enter / remote-viewer login + .vv + launch s",
+        med([g[0] + g[1] for g in gui]), rv_all, "s", 1.0, True)
+    aim(aims, "client idle RSS MB / remote-viewer", ci["rss"], vi and vi["rss"], "MB", 1.1,
+        True)
     print()
     hdr = (f"{'figure':<34} {'client':>8} {'r-viewer':>8} {'browser':>8} {'c/rv':>7} "
            f"{'b/rv':>7} {'b/c':>7} | notes")
@@ -936,9 +954,11 @@ def main():
         if ONLY == "idle":
             report_idle(res)
         else:
-            report(res, d.virt_why, (screen.how, statistics.median(cycles), cycles[-1]))
+            aims = Aims("client")
+            report(res, d.virt_why, (screen.how, statistics.median(cycles), cycles[-1]),
+                   aims)
             report_steps(res)
-            report_gateway_paths(paths)
+            report_gateway_paths(paths, aims)
         rc = 0
     except Exception as e:  # noqa: BLE001 (a failed run says why, with the logs)
         log(f"FAILED: {type(e).__name__}: {e}")

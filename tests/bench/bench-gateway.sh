@@ -681,6 +681,43 @@ BEGIN {
 		printf " | %s\n", better[k]
 	}
 }'
+# The figures the speed issue has aims for (tests/bench/aims.py).
+if [ -n "${BENCH_AIMS_DIR:-}" ]; then
+	mkdir -p "$BENCH_AIMS_DIR"
+	awk -v results="$RESULTS" -v stamp="$(date '+%Y-%m-%d %H:%M')" '
+	# label: the figure k of column a over that of column b, aimed op want
+	# (op "": no aim, shown for what it says beside the others).
+	function aim(label, k, a, b, op, want,	pa, pb, goal, r, met) {
+		pa = (k "," a) in v ? v[k "," a] : "-"
+		pb = (k "," b) in v ? v[k "," b] : "-"
+		goal = op == "" ? "-" : op " " sprintf("%.1f", want) "x"
+		if (pa == "-" || pb == "-" || pb + 0 <= 0) {
+			printf "%s\t%s\t%s\t-\t%s\t-\n", label, pa, pb, goal
+			return
+		}
+		r = pa / pb
+		met = op == ">=" ? r >= want : op == "<=" ? r <= want : -1
+		printf "%s\t%s\t%s\t%.2fx\t%s\t%s\n", label, pa, pb, r, goal,
+		    met == -1 ? "-" : met ? "met" : "not met"
+	}
+	BEGIN {
+		while ((getline line < results) > 0) {
+			split(line, f, " ")
+			v[f[1] "," f[2]] = f[3]
+		}
+		print "# gateway " stamp
+		aim("gateway TLS download MB/s / HAProxy", "tls_down", "paprika", "haproxy", ">=", 1.2)
+		aim("  its CPU ms per GB / HAProxy", "tls_down_cpu", "paprika", "haproxy", "", 0)
+		aim("gateway TLS first byte p50 ms / HAProxy", "tls_p50", "paprika", "haproxy", "<=", 1.0)
+		aim("gateway TLS first byte p99 ms / HAProxy", "tls_p99", "paprika", "haproxy", "<=", 1.0)
+		aim("gateway KB per idle TLS tunnel / HAProxy", "tls_mem", "paprika", "haproxy", "<=", 0.8)
+		aim("gateway plain upload MB/s / raw loopback", "plain_up", "paprika", "raw", ">=", 0.9)
+		aim("gateway plain download MB/s / raw loopback", "plain_down", "paprika", "raw", ">=", 0.9)
+		aim("16 TLS streams MB/s, workers 2 / nbthread 2", "tls_streams", "paprika2", "haproxy2", "", 0)
+		aim("TLS tunnels/s, workers 2 / nbthread 2", "tls_rate", "paprika2", "haproxy2", "", 0)
+	}' > "$BENCH_AIMS_DIR/gateway.tsv"
+fi
+
 echo
 echo "raw: plain rows = loopback TCP to the sink with no proxy; TLS throughput rows ="
 echo "     openssl speed -evp aes-128-gcm (16 KiB, one core), the ceiling for one TLS relay."
