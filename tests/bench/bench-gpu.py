@@ -75,6 +75,9 @@ disconnect_action = none
 gpu = passthrough
 gpu_devices = {DEVICE}, 0000:00:05.0
 gpu_detach = yes
+# 0000:00:05.0 sits on the root bus with no reset the kernel knows: without
+# this its start is refused, and the race would have one device, not two.
+gpu_reset = no
 firmware = bios
 
 """
