@@ -62,8 +62,8 @@ enum listener_kind {
 /*
  * TLS 1.3 session tickets given after a full handshake: one for each SPICE
  * channel a client opens at once after its main channel (display, inputs,
- * cursor, sound; a client uses a ticket once). Each costs the gateway a
- * sealing and a write, made while the upstream connect is under way (see
+ * cursor, sound; a client uses a ticket once). They follow the tunnel's
+ * first bytes to the client, so that their sealing is not waited for (see
  * tlsticket_give). A resumed handshake gives one, for the one it used.
  */
 #define GATEWAY_TLS_TICKETS	4
@@ -165,6 +165,7 @@ struct relay_end {
 	struct event	*ev;
 	unsigned int	 readable:1;
 	unsigned int	 writable:1;
+	unsigned int	 owes_tickets:1; /* TLS 1.3 tickets follow the next write */
 };
 
 struct session;

@@ -208,8 +208,13 @@ relay_write(struct tunnel *t, struct relay_end *e, const void *buf, size_t len,
 
 	if (e->ssl != NULL) {
 		ERR_clear_error();
-		if ((rc = SSL_write(e->ssl, buf, (int)len)) > 0)
+		if ((rc = SSL_write(e->ssl, buf, (int)len)) > 0) {
+			if (e->owes_tickets) {
+				e->owes_tickets = 0;
+				tlsticket_give(e->ssl);
+			}
 			return rc;
+		}
 		rc = relay_ssl_error(t, e, rc, reason);
 		if (rc == 0) {
 			*reason = e == &t->client ? "client closed" :

@@ -176,10 +176,12 @@ tlsticket_clear(void)
 
 /*
  * The handshake's end is where OpenSSL would send TLS 1.3 tickets, but
- * that is before the client's CONNECT is read and the upstream connect
- * started. Sent once the connect is under way, their sealing and writes
- * overlap it, and still come before the CONNECT answer, after which a
- * client opens its other channels; a refused client gets none.
+ * there they delay the CONNECT answer, and a first byte from the guest
+ * behind it, by their sealing and writes. They are given right after the
+ * tunnel's first write to the client instead (the relay calls this): still
+ * before the client, which has the answer by then, can open its other
+ * channels, as that takes at least a SPICE link exchange on this one. A
+ * refused client gets none.
  */
 void
 tlsticket_give(SSL *ssl)

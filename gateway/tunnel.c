@@ -361,8 +361,6 @@ tunnel_connect(struct tunnel *t, const struct sockaddr_storage *ss,
 	/* Connected once the socket reports writable. */
 	t->upstream.writable = 0;
 	tunnel_enter(t, TUNNEL_CONNECTING, gw->conf->connect_timeout);
-	if (t->client.ssl != NULL)
-		tlsticket_give(t->client.ssl);
 }
 
 /*
@@ -542,6 +540,7 @@ tunnel_connected(struct tunnel *t)
 		return;
 	}
 	metrics_observe(HIST_CONNECT, timespec_since(&t->phase_started));
+	t->client.owes_tickets = t->client.ssl != NULL;
 	if (t->ws != NULL) {
 		/* The tunnel opens once the guest's TLS is verified. */
 		if (ws_upstream_start(t) == -1) {

@@ -8,7 +8,10 @@ keys; a session older than tls_session_lifetime is not resumed, and
 tls_session_lifetime = 0 turns resumption off. Also the key exchange: a
 client that sends key shares for P-256 and X25519, P-256 first (GnuTLS,
 and so paprika-client, does), gets X25519, whose key an idle tunnel keeps
-at less cost; one with a P-256 share only still gets P-256."""
+at less cost; one with a P-256 share only still gets P-256. And the
+tickets themselves: four after a full handshake (one for each channel a
+SPICE client opens after its main one), one after a resumed handshake,
+none for a refused tunnel, all given after the CONNECT answer."""
 
 import os
 import re
@@ -139,6 +142,38 @@ def chosen_group(gw, shares):
     return None
 
 
+def ticket_counter(h):
+    """A client context that counts the TLS 1.3 tickets it is given, and
+    notes how many had come when the first application bytes did."""
+    ctx = ssl.create_default_context(cafile=h.ca)
+    seen = {"tickets": 0, "before_data": None}
+
+    def cb(conn, direction, version, content_type, msg_type, data):
+        if direction != "read":
+            return
+        if msg_type == ssl._TLSMessageType.NEWSESSION_TICKET:
+            seen["tickets"] += 1
+        elif (content_type == ssl._TLSContentType.INNER_CONTENT_TYPE and
+              data == bytes([ssl._TLSContentType.APPLICATION_DATA]) and
+              seen["before_data"] is None):
+            seen["before_data"] = seen["tickets"]
+    ctx._msg_callback = cb
+    return ctx, seen
+
+
+def tickets_given(h, gw, up, counter, session=None, ticket=None):
+    """Opens a tunnel with counter's context (offering session): once an
+    echo has come back, (status, tickets, tickets that came before the
+    CONNECT answer, the TLS session)."""
+    ctx, seen = counter
+    seen.update(tickets=0, before_data=None)
+    rep, c = tunnel(h, gw, up, ctx=ctx, session=session, ticket=ticket)
+    if rep.status == 200:
+        echoes(rep, "tickets")
+        rep.conn.close()
+    return rep.status, seen["tickets"], seen["before_data"], c.tls.session
+
+
 def main(h, t):
     up = g.Upstream(h, g.handler_echo)
     gw = g.Gateway(h, "gw")
@@ -155,13 +190,26 @@ def main(h, t):
         t.eq(chosen_group(gw, [GROUP_P256]), GROUP_P256,
              "a P-256 share only: the gateway takes P-256")
 
+    with t.section("tickets given"):
+        counter = ticket_counter(h)
+        status, n, before, sess = tickets_given(h, gw, up, counter)
+        t.eq(status, 200, "a full handshake's tunnel opens")
+        t.eq(n, 4, "a full handshake gives four tickets")
+        t.eq(before, 0, "none before the CONNECT answer")
+        status, n, before, _ = tickets_given(h, gw, up, counter, session=sess)
+        t.eq((status, n), (200, 1), "a resumed handshake gives one, for the "
+             "one it used")
+        forged = h.make_keys("forged-keys", [1])
+        status, n, before, _ = tickets_given(
+            h, gw, up, counter, ticket=h.ticket(up.port, keys=forged).text)
+        t.eq((status, n), (403, 0), "a refused tunnel gets none")
+
     with t.section("TLS 1.2"):
         ctx12 = ssl.create_default_context(cafile=h.ca)
         ctx12.maximum_version = ssl.TLSVersion.TLSv1_2
         resumes(h, t, gw, up, ctx12, "TLS 1.2")
 
     with t.section("a resumed tunnel still needs its ticket"):
-        forged = h.make_keys("forged-keys", [1])
         rep, c = tunnel(h, gw, up, session=s13,
                         ticket=h.ticket(up.port, keys=forged).text)
         t.ok(c.tls.session_reused, "the session resumes")
