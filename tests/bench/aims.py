@@ -36,7 +36,7 @@ class Aims:
 
 
 def table(directory):
-    rows, stamps, missing = [], [], 0
+    rows, stamps = [], []
     names = sorted(n for n in os.listdir(directory) if n.endswith(".tsv")) \
         if os.path.isdir(directory) else []
     for name in names:

@@ -549,20 +549,28 @@ for round in $(seq "$REPEAT"); do
 			target_args "$t"
 			pid=${PID[$(target_process "$t")]:-}
 			c0=$([ -n "$pid" ] && cpu_ticks "$pid")
+			s0=$(cpu_ticks "${PID[sink]}")
 			if ! out=$("$LOADGEN" client "${ARGS[@]}" -m "$dir" -b "$BYTES" 2>&1); then
 				log "warning: $t $dir failed: $out"
 				continue
 			fi
+			s1=$(cpu_ticks "${PID[sink]}")
+			gb=$(awk -v b="$(field bytes "$out")" 'BEGIN { print b / 1e9 }')
 			# The proxy's CPU time per GB moved: what the relay costs,
-			# whatever share of the cores it got.
-			cpu=-
+			# whatever share of the cores it got. The chain's (client,
+			# proxy and sink) bounds MB/s once the cores are all busy.
+			cpu=0
 			if [ -n "$pid" ]; then
 				c1=$(cpu_ticks "$pid")
-				cpu=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v b="$(field bytes "$out")" \
-				    'BEGIN { printf "%.0f", c * 1000 / hz / (b / 1e9) }')
+				cpu=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v gb="$gb" \
+				    'BEGIN { printf "%.0f", c * 1000 / hz / gb }')
 			fi
-			echo "$t $dir $(field MBps "$out") $cpu" >> "$THR"
-			log "throughput: round $round/$REPEAT: $t $dir $(field MBps "$out") MB/s in $(field seconds "$out") s, proxy CPU $cpu ms/GB"
+			chain=$(awk -v p="$cpu" -v s=$((s1 - s0)) -v hz="$HZ" \
+			    -v c="$(field cpu_ms "$out")" -v gb="$gb" \
+			    'BEGIN { printf "%.0f", p + (s * 1000 / hz + c) / gb }')
+			[ -n "$pid" ] || cpu=-
+			echo "$t $dir $(field MBps "$out") $cpu $chain" >> "$THR"
+			log "throughput: round $round/$REPEAT: $t $dir $(field MBps "$out") MB/s in $(field seconds "$out") s, CPU ms/GB: proxy $cpu, whole chain $chain"
 		done
 	done
 done
@@ -577,6 +585,8 @@ for t in "${ALL_TARGETS[@]}"; do
 		[ -n "$med" ] && record "${group}_$d" "$(target_column "$t")" "$med"
 		med=$(awk -v t="$t" -v d="$dir" '$1 == t && $2 == d && $4 != "-" { print $4 }' "$THR" | median)
 		[ -n "$med" ] && record "${group}_${d}_cpu" "$(target_column "$t")" "$med"
+		med=$(awk -v t="$t" -v d="$dir" '$1 == t && $2 == d && $5 != "" { print $5 }' "$THR" | median)
+		[ -n "$med" ] && record "${group}_${d}_chain" "$(target_column "$t")" "$med"
 	done
 done
 
@@ -630,7 +640,7 @@ BEGIN {
 		v[f[1] "," f[2]] = f[3]
 	}
 	ncol = split("paprika haproxy stunnel squid raw haproxy2 paprika2", col, " ")
-	nrow = split("tls_up tls_down plain_up plain_down tls_up_cpu tls_down_cpu plain_up_cpu plain_down_cpu tls_p50 tls_p99 tls_p50r tls_p99r plain_p50 plain_p99 tls_mem plain_mem tls_streams tls_streams_cpu tls_rate tls_rate_cpu", row, " ")
+	nrow = split("tls_up tls_down plain_up plain_down tls_up_cpu tls_down_cpu plain_up_cpu plain_down_cpu tls_up_chain tls_down_chain plain_up_chain plain_down_chain tls_p50 tls_p99 tls_p50r tls_p99r plain_p50 plain_p99 tls_mem plain_mem tls_streams tls_streams_cpu tls_rate tls_rate_cpu", row, " ")
 	label["tls_up"] = "TLS upload MB/s";		better["tls_up"] = "higher"
 	label["tls_down"] = "TLS download MB/s";	better["tls_down"] = "higher"
 	label["plain_up"] = "plain upload MB/s";	better["plain_up"] = "higher"
@@ -639,6 +649,10 @@ BEGIN {
 	label["tls_down_cpu"] = "TLS download CPU ms/GB";	better["tls_down_cpu"] = "lower"
 	label["plain_up_cpu"] = "plain upload CPU ms/GB";	better["plain_up_cpu"] = "lower"
 	label["plain_down_cpu"] = "plain download CPU ms/GB";	better["plain_down_cpu"] = "lower"
+	label["tls_up_chain"] = "  chain, TLS upload";	better["tls_up_chain"] = "lower"
+	label["tls_down_chain"] = "  chain, TLS download";	better["tls_down_chain"] = "lower"
+	label["plain_up_chain"] = "  chain, plain upload";	better["plain_up_chain"] = "lower"
+	label["plain_down_chain"] = "  chain, plain download"; better["plain_down_chain"] = "lower"
 	label["tls_p50"] = "TLS first byte p50 ms";	better["tls_p50"] = "lower"
 	label["tls_p99"] = "TLS first byte p99 ms";	better["tls_p99"] = "lower"
 	label["tls_p50r"] = "  resumed p50 ms";	better["tls_p50r"] = "lower"
@@ -708,11 +722,13 @@ if [ -n "${BENCH_AIMS_DIR:-}" ]; then
 		print "# gateway " stamp
 		aim("gateway TLS download MB/s / HAProxy", "tls_down", "paprika", "haproxy", ">=", 1.2)
 		aim("  its CPU ms per GB / HAProxy", "tls_down_cpu", "paprika", "haproxy", "", 0)
+		aim("  CPU ms per GB of the whole chain / HAProxy", "tls_down_chain", "paprika", "haproxy", "", 0)
 		aim("gateway TLS first byte p50 ms / HAProxy", "tls_p50", "paprika", "haproxy", "<=", 1.0)
 		aim("gateway TLS first byte p99 ms / HAProxy", "tls_p99", "paprika", "haproxy", "<=", 1.0)
 		aim("gateway KB per idle TLS tunnel / HAProxy", "tls_mem", "paprika", "haproxy", "<=", 0.8)
 		aim("gateway plain upload MB/s / raw loopback", "plain_up", "paprika", "raw", ">=", 0.9)
 		aim("gateway plain download MB/s / raw loopback", "plain_down", "paprika", "raw", ">=", 0.9)
+		aim("  CPU ms per GB of the whole chain / raw loopback", "plain_down_chain", "paprika", "raw", "", 0)
 		aim("16 TLS streams MB/s, workers 2 / nbthread 2", "tls_streams", "paprika2", "haproxy2", "", 0)
 		aim("TLS tunnels/s, workers 2 / nbthread 2", "tls_rate", "paprika2", "haproxy2", "", 0)
 	}' > "$BENCH_AIMS_DIR/gateway.tsv"
@@ -730,4 +746,5 @@ echo "session of the one before (session tickets), as a SPICE session's tunnels 
 echo "Throughput is the median of $REPEAT round(s) of $BYTES; latency the median of $LAT_ROUNDS interleaved"
 echo "round(s), $LAT_N tunnels in all; memory is the"
 echo "proxy's RSS growth with $HOLD_N idle tunnels open, divided by the tunnels. CPU ms/GB: the proxy's"
-echo "user+system CPU time per GB relayed (median), independent of how the cores were shared."
+echo "user+system CPU time per GB relayed (median), independent of how the cores were shared; 'chain':"
+echo "the client's, the proxy's and the sink's together, which bounds MB/s once every core is busy."

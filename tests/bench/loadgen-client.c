@@ -306,6 +306,18 @@ conn_quit(struct conn *c)
 	conn_close(c);
 }
 
+/* This process's user + system CPU time so far, in ms. */
+static double
+cpu_ms(void)
+{
+	struct rusage	ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		die("getrusage: %s", strerror(errno));
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
 static void
 run_transfer(const struct target *t, int upload, uint64_t bytes)
 {
@@ -315,11 +327,12 @@ run_transfer(const struct target *t, int upload, uint64_t bytes)
 	uint64_t	done = 0;
 	size_t		want;
 	ssize_t		n;
-	double		t0, t1;
+	double		t0, t1, c0;
 
 	if (conn_open(t, &c, err, sizeof err) == -1)
 		die("%s", err);
 	cmd_encode(cmd, upload ? 'U' : 'D', bytes);
+	c0 = cpu_ms();
 	t0 = now();
 	if (conn_write(&c, cmd, sizeof cmd) == -1)
 		die("sending the command failed");
@@ -347,9 +360,11 @@ run_transfer(const struct target *t, int upload, uint64_t bytes)
 		}
 	}
 	t1 = now();
-	printf("%s bytes=%" PRIu64 " seconds=%.3f MBps=%.1f%s\n",
+	/* cpu_ms: the client's own share of what the bytes cost. */
+	printf("%s bytes=%" PRIu64 " seconds=%.3f MBps=%.1f cpu_ms=%.0f%s\n",
 	    upload ? "upload" : "download", bytes, t1 - t0,
-	    (double)bytes / (t1 - t0) / 1e6, tls_describe(c.ssl));
+	    (double)bytes / (t1 - t0) / 1e6, cpu_ms() - c0,
+	    tls_describe(c.ssl));
 	conn_quit(&c);
 }
 
