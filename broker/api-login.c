@@ -59,6 +59,19 @@ api_login_verdict_free(void *arg)
 	free(arg);
 }
 
+/*
+ * The verdict a forwarding standby sent with this login, or NULL. Only
+ * api_login_verdict sets a login request's gate, so its free function says
+ * what gate_data holds.
+ */
+static const struct forward_verdict *
+api_login_verdict_of(const struct http_req *req)
+{
+	if (req->gate_free != api_login_verdict_free)
+		return NULL;
+	return req->gate_data;
+}
+
 int
 api_login_verdict(struct http_req *req, const struct forward_verdict *vd)
 {
@@ -582,11 +595,12 @@ api_login(struct http_req *req)
 	char			 source_key[NETADDR_STRLEN];
 	unsigned		 wait_user, wait_addr, wait;
 	int			 locked_user = 0, locked_addr = 0, addr_counted;
-	int			 verdict = req->gate_free == api_login_verdict_free;
+	const struct forward_verdict	*sent = api_login_verdict_of(req);
+	int			 verdict = sent != NULL;
 	time_t			 now = time(NULL);
 
 	if (verdict)
-		vd = *(struct forward_verdict *)req->gate_data;
+		vd = *sent;
 	user = json_string_value(json_object_get(req->body, "username"));
 	password = json_string_value(json_object_get(req->body, "password"));
 	totp_json = json_object_get(req->body, "totp");

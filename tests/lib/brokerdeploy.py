@@ -10,6 +10,7 @@ broker's HTTPS API like any client would.
 """
 
 import atexit
+import contextlib
 import csv
 import http.client
 import io
@@ -157,7 +158,8 @@ def state_rows(work, sql, params=()):
     user as "user", which PostgreSQL reserves."""
     name = _database_name(work)
     if name is None:
-        with sqlite3.connect(f"file:{work}/broker.db?mode=ro", uri=True, timeout=30) as c:
+        with contextlib.closing(sqlite3.connect(
+                f"file:{work}/broker.db?mode=ro", uri=True, timeout=30)) as c:
             return [tuple(None if v is None else str(v) for v in row)
                     for row in c.execute(sql, params).fetchall()]
     out = _psql(name, _bind(sql, params) + ";\n", csv_out=True)
@@ -170,7 +172,9 @@ def state_write(work, sql, rows=((),)):
     transaction on the state of the deployment in work."""
     name = _database_name(work)
     if name is None:
-        with sqlite3.connect(os.path.join(work, "broker.db"), timeout=30) as c:
+        # The outer with closes the connection, the inner commits.
+        with contextlib.closing(sqlite3.connect(
+                os.path.join(work, "broker.db"), timeout=30)) as c, c:
             c.executemany(sql, rows)
         return
     _psql(name, "BEGIN;\n" + "".join(_bind(sql, r) + ";\n" for r in rows) + "COMMIT;\n")
