@@ -43,9 +43,12 @@ def tunnel(h, gw, up, ctx=None, session=None, ticket=None):
 
 
 def session_of(h, gw, up):
-    """The TLS session of a tunnel just opened and closed."""
+    """The TLS session of a tunnel just opened, used and closed. TLS 1.3
+    tickets come behind the CONNECT answer, so the client reads on (as a
+    SPICE client does on its main channel) before it has them."""
     rep, c = tunnel(h, gw, up)
     if rep.conn is not None:
+        echoes(rep, "session")
         rep.conn.close()
     return c.tls.session
 
