@@ -276,7 +276,11 @@ conn_open(const struct target *t, struct conn *c, char *err, size_t errlen)
 		    n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
 		goto fail;
 	}
-	/* A TLS 1.3 ticket has come before the greeting: keep the newest. */
+	/*
+	 * Keep the newest session. The gateway's TLS 1.3 tickets may still be
+	 * behind the greeting; a session kept without them resumes on the
+	 * ticket it was resumed with (stateless tickets can be used again).
+	 */
 	if (resume && c->ssl != NULL) {
 		if (SSL_session_reused(c->ssl))
 			resumed++;
