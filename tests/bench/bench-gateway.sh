@@ -8,7 +8,7 @@
 # bounded; every process started here is stopped here.
 #
 # Knobs (environment): BENCH_QUICK=1 for a short run, BENCH_BYTES (2G),
-# BENCH_REPEAT (3), BENCH_LATENCY_N (2000), BENCH_LATENCY_ROUNDS (5),
+# BENCH_REPEAT (3), BENCH_LATENCY_N (5000), BENCH_LATENCY_ROUNDS (10),
 # BENCH_HOLD_N (8000), BENCH_HOLD_PARALLEL (64), BENCH_SPEED_SECONDS (3),
 # BENCH_PEERS ("haproxy stunnel squid raw"), BENCH_CIPHERSUITES
 # (TLS_AES_128_GCM_SHA256),
@@ -31,7 +31,7 @@ OPENSSL=${OPENSSL:-openssl}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	d_bytes=256M d_repeat=1 d_lat=300 d_latr=1 d_hold=1000 d_speed=1 d_rate=1000
 else
-	d_bytes=2G d_repeat=3 d_lat=2000 d_latr=5 d_hold=8000 d_speed=3 d_rate=4000
+	d_bytes=2G d_repeat=3 d_lat=5000 d_latr=10 d_hold=8000 d_speed=3 d_rate=4000
 fi
 # Concurrency: STREAMS downloads at once (BYTES in all), and RATE_N tunnels
 # opened and closed by STREAMS processes at once.
@@ -177,7 +177,7 @@ cat "$CERT" "$KEY" > "$TMP/haproxy.pem"
 
 # ---- ports, sink, proxies -------------------------------------------------
 
-read -r P_SINK P_GW P_GW_TLS P_HAPROXY P_STUNNEL P_SQUID P_HAPROXY2 P_GW_TLS2 < <("$LOADGEN" ports 8) ||
+read -r P_SINK P_GW P_GW_TLS P_HAPROXY P_STUNNEL P_SQUID P_HAPROXY2 P_GW_TLS2 P_HAPROXYB < <("$LOADGEN" ports 9) ||
 	die "no free ports"
 LO=127.0.0.1
 
@@ -265,7 +265,7 @@ haproxy_conf() {	# file threads port
 	    server sink $LO:$P_SINK
 	EOF
 }
-HAPROXY2=0
+HAPROXY2=0 HAPROXYB=0
 if want haproxy; then
 	haproxy_conf "$TMP/haproxy.cfg" 1 "$P_HAPROXY"
 	start haproxy "$TMP/haproxy.log" "$HAPROXY" -db -f "$TMP/haproxy.cfg"
@@ -274,6 +274,13 @@ if want haproxy; then
 	haproxy_conf "$TMP/haproxy2.cfg" 2 "$P_HAPROXY2"
 	start haproxy2 "$TMP/haproxy2.log" "$HAPROXY" -db -f "$TMP/haproxy2.cfg"
 	wait_port haproxy2 "$P_HAPROXY2" && HAPROXY2=1
+	# A second one just like the first, for the latency rounds only: the
+	# ratio of two identical proxies is what this machine cannot resolve.
+	if [ -n "$(section latency x)" ]; then
+		haproxy_conf "$TMP/haproxyb.cfg" 1 "$P_HAPROXYB"
+		start haproxyb "$TMP/haproxyb.log" "$HAPROXY" -db -f "$TMP/haproxyb.cfg"
+		wait_port haproxyb "$P_HAPROXYB" && HAPROXYB=1
+	fi
 fi
 
 if want stunnel; then
@@ -340,6 +347,7 @@ target_args() {	# target: the client's arguments, in ARGS
 	paprika) ARGS=(-c "$LO:$P_GW" -x "$TICKET:$P_SINK") ;;
 	haproxy) ARGS=(-c "$LO:$P_HAPROXY" -t -A "$CA" -S "$SUITES") ;;
 	haproxy2) ARGS=(-c "$LO:$P_HAPROXY2" -t -A "$CA" -S "$SUITES") ;;
+	haproxyb) ARGS=(-c "$LO:$P_HAPROXYB" -t -A "$CA" -S "$SUITES") ;;
 	stunnel) ARGS=(-c "$LO:$P_STUNNEL" -t -A "$CA" -S "$SUITES") ;;
 	squid) ARGS=(-c "$LO:$P_SQUID" -x "$LO:$P_SINK") ;;
 	raw) ARGS=(-c "$LO:$P_SINK") ;;
@@ -397,7 +405,7 @@ PLAIN_TARGETS=("${ok_plain[@]}")
 ALL_TARGETS=("${TLS_TARGETS[@]}" "${PLAIN_TARGETS[@]}")
 [ ${#ALL_TARGETS[@]} -gt 0 ] || die "no target works"
 
-is_tls() { case " ${TLS_TARGETS[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
+is_tls() { case " ${TLS_TARGETS[*]} haproxyb " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # ---- memory per idle tunnel (first, before other tests grow the heaps) ----
 
@@ -462,54 +470,67 @@ done
 # Rounds interleave the targets, as the throughput rounds do: on a shared
 # machine the load drifts over a minute, and one target's tunnels all
 # opened in a busy spell would be compared with another's in a quiet one.
-# The table shows the median round's p50 and p99.
+# The table shows p50 and p99 of every round's tunnels pooled: the p99 of a
+# single round of a few hundred rests on its four slowest tunnels.
 LAT_PER=$(( (LAT_N + LAT_ROUNDS - 1) / LAT_ROUNDS ))
 LAT=$TMP/latency
-: > "$LAT"
+mkdir -p "$LAT"
 log "latency: $LAT_N sequential tunnels per target in $LAT_ROUNDS interleaved rounds (TCP connect [+ TLS handshake] [+ CONNECT] until the sink's first byte)"
+lat_run() {	# round target kind(full, resumed) [loadgen flag]
+	local out samples="$LAT/$2.$3.$1"
+	check_alive "$2" || return 0
+	target_args "$2"
+	if ! out=$("$LOADGEN" client "${ARGS[@]}" ${4:+"$4"} -m latency -n "$LAT_PER" -o "$samples" 2>&1); then
+		log "warning: $2: $3 latency run failed: $out"
+		rm -f "$samples"
+		return 0
+	fi
+	if [ "$3" = resumed ] && [ "$(field resumed "$out")" -lt "$LAT_PER" ]; then
+		log "latency resumed: $2: only $(field resumed "$out") of $LAT_PER tunnels resumed"
+		rm -f "$samples"
+		return 0
+	fi
+	log "latency${4:+ resumed}: round $1/$LAT_ROUNDS: $2: p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, max $(field max_ms "$out") ms"
+}
+LAT_CONTROL=()
+[ $HAPROXYB = 1 ] && LAT_CONTROL=(haproxyb)
 for round in $(seq "$LAT_ROUNDS"); do
-	for t in $(section latency "${ALL_TARGETS[@]}"); do
-		check_alive "$t" || continue
-		target_args "$t"
-		if ! out=$("$LOADGEN" client "${ARGS[@]}" -m latency -n "$LAT_PER" 2>&1); then
-			log "warning: $t: latency run failed: $out"
-			continue
-		fi
-		echo "$t full $(field p50_ms "$out") $(field p99_ms "$out")" >> "$LAT"
-		log "latency: round $round/$LAT_ROUNDS: $t: p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, max $(field max_ms "$out") ms"
+	for t in $(section latency "${ALL_TARGETS[@]}" "${LAT_CONTROL[@]}"); do
+		lat_run "$round" "$t" full
 	done
 	# The same, each tunnel resuming the TLS session of the one before:
 	# what the tunnels of a SPICE session after its first one pay.
 	for t in $(section latency "${TLS_TARGETS[@]}"); do
-		check_alive "$t" || continue
-		target_args "$t"
-		if ! out=$("$LOADGEN" client "${ARGS[@]}" -R -m latency -n "$LAT_PER" 2>&1); then
-			log "warning: $t: resumed latency run failed: $out"
-			continue
-		fi
-		if [ "$(field resumed "$out")" -lt "$LAT_PER" ]; then
-			log "latency resumed: $t: only $(field resumed "$out") of $LAT_PER tunnels resumed"
-			continue
-		fi
-		echo "$t resumed $(field p50_ms "$out") $(field p99_ms "$out")" >> "$LAT"
-		log "latency resumed: round $round/$LAT_ROUNDS: $t: p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, $(field resumed "$out") resumed"
+		lat_run "$round" "$t" resumed -R
 	done
 done
-lat_median() {	# target kind column(3: p50, 4: p99)
-	awk -v t="$1" -v k="$2" -v c="$3" '$1 == t && $2 == k { print $c }' "$LAT" |
-	    sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+median_of() {	# column, of the lines on stdin
+	awk -v c="$1" '{ print $c }' | sort -n |
+	    awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-for t in "${ALL_TARGETS[@]}"; do
+lat_pooled() {	# target kind: "p50 p99 steps" of every round's tunnels pooled
+	local all="$LAT/$1.$2.all" n r i steps=""
+	cat "$LAT/$1.$2".[0-9]* 2>/dev/null | sort -n -k1,1 > "$all"
+	n=$(wc -l < "$all")
+	[ "$n" -gt 0 ] || return 0
+	r=$(( (n * 99 + 99) / 100 ))	# p99 by nearest rank: ceil(0.99 n)
+	# Each step (TCP, TLS, proxy reply, first byte) at the median tunnel
+	# and across the slowest 1%: where a slow tail comes from.
+	for i in 2 3 4 5; do
+		steps+=" $(median_of $i < "$all")/$(tail -n +"$r" "$all" | median_of $i)"
+	done
+	echo "$(median_of 1 < "$all") $(sed -n "${r}p" "$all" | awk '{ printf "%.3f", $1 }')$steps"
+}
+for t in "${ALL_TARGETS[@]}" "${LAT_CONTROL[@]}"; do
 	group=$(is_tls "$t" && echo tls || echo plain)
 	col=$(target_column "$t")
 	for kind in full resumed; do
-		p50=$(lat_median "$t" $kind 3)
-		p99=$(lat_median "$t" $kind 4)
+		read -r p50 p99 tcp tls reply first <<< "$(lat_pooled "$t" $kind)"
 		[ -n "$p50" ] || continue
 		sfx=$([ $kind = resumed ] && echo r)
 		record "${group}_p50$sfx" "$col" "$p50"
 		record "${group}_p99$sfx" "$col" "$p99"
-		log "latency${sfx:+ resumed}: $t: median round p50 $p50 ms, p99 $p99 ms"
+		log "latency${sfx:+ resumed}: $t: all rounds: p50 $p50 ms, p99 $p99 ms; steps in ms, median tunnel/slowest 1%: TCP $tcp, TLS $tls, proxy reply $reply, first byte $first"
 	done
 done
 
@@ -724,7 +745,9 @@ if [ -n "${BENCH_AIMS_DIR:-}" ]; then
 		aim("  its CPU ms per GB / HAProxy", "tls_down_cpu", "paprika", "haproxy", "", 0)
 		aim("  CPU ms per GB of the whole chain / HAProxy", "tls_down_chain", "paprika", "haproxy", "", 0)
 		aim("gateway TLS first byte p50 ms / HAProxy", "tls_p50", "paprika", "haproxy", "<=", 1.0)
+		aim("  a second HAProxy / HAProxy, alike: the noise", "tls_p50", "haproxyb", "haproxy", "", 0)
 		aim("gateway TLS first byte p99 ms / HAProxy", "tls_p99", "paprika", "haproxy", "<=", 1.0)
+		aim("  a second HAProxy / HAProxy, alike: the noise", "tls_p99", "haproxyb", "haproxy", "", 0)
 		aim("gateway KB per idle TLS tunnel / HAProxy", "tls_mem", "paprika", "haproxy", "<=", 0.8)
 		aim("gateway plain upload MB/s / raw loopback", "plain_up", "paprika", "raw", ">=", 0.9)
 		aim("gateway plain download MB/s / raw loopback", "plain_down", "paprika", "raw", ">=", 0.9)
@@ -743,8 +766,9 @@ echo "rows only. paprika and haproxy: workers = 1 and nbthread 1. The client and
 echo "Concurrency: $STREAMS downloads at once ($BYTES in all); $RATE_N tunnels opened (full TLS handshake,"
 echo "CONNECT, first byte) and closed by $STREAMS processes at once. 'resumed': each tunnel resumes the TLS"
 echo "session of the one before (session tickets), as a SPICE session's tunnels after its first do."
-echo "Throughput is the median of $REPEAT round(s) of $BYTES; latency the median of $LAT_ROUNDS interleaved"
-echo "round(s), $LAT_N tunnels in all; memory is the"
+echo "Throughput is the median of $REPEAT round(s) of $BYTES; latency pooled from $LAT_ROUNDS interleaved"
+echo "round(s), $LAT_N tunnels per target; a second HAProxy, alike, is measured beside the first"
+echo "(its ratio to the first is the noise in a latency ratio; make bench shows it); memory is the"
 echo "proxy's RSS growth with $HOLD_N idle tunnels open, divided by the tunnels. CPU ms/GB: the proxy's"
 echo "user+system CPU time per GB relayed (median), independent of how the cores were shared; 'chain':"
 echo "the client's, the proxy's and the sink's together, which bounds MB/s once every core is busy."

@@ -222,6 +222,7 @@ conn_open(const struct target *t, struct conn *c, char *err, size_t errlen)
 		snprintf(err, errlen, "connect: %s", strerror(errno));
 		goto fail;
 	}
+	c->at_tcp = c->at_tls = c->at_reply = now();
 	if (t->ctx != NULL) {
 		if ((c->ssl = tls_new(t, c->fd)) == NULL) {
 			snprintf(err, errlen, "SSL_new: %s",
@@ -240,6 +241,7 @@ conn_open(const struct target *t, struct conn *c, char *err, size_t errlen)
 			    tls_errstr(c->ssl, rc));
 			goto fail;
 		}
+		c->at_tls = c->at_reply = now();
 	}
 	if (t->connect != NULL) {
 		reqlen = request_format(t, req, sizeof req);
@@ -270,31 +272,28 @@ conn_open(const struct target *t, struct conn *c, char *err, size_t errlen)
 				break;
 			}
 		}
+		c->at_reply = now();
 	}
 	if ((n = conn_read(c, &greeting, 1, 0)) != 1 || greeting != 'P') {
 		snprintf(err, errlen, "no greeting from the sink%s%s",
 		    n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
 		goto fail;
 	}
-	/*
-	 * Keep the newest session. The gateway's TLS 1.3 tickets may still be
-	 * behind the greeting; a session kept without them resumes on the
-	 * ticket it was resumed with (stateless tickets can be used again).
-	 */
-	if (resume && c->ssl != NULL) {
-		if (SSL_session_reused(c->ssl))
-			resumed++;
-		/* A copy: closing without close_notify spoils the original. */
-		SSL_SESSION_free(resume_session);
-		resume_session = SSL_SESSION_dup(SSL_get0_session(c->ssl));
-	}
+	if (resume && c->ssl != NULL && SSL_session_reused(c->ssl))
+		resumed++;
 	return 0;
  fail:
 	conn_close(c);
 	return -1;
 }
 
-/* Asks the sink to close and waits for the close to come through. */
+/*
+ * Asks the sink to close and waits for the close to come through. With -R,
+ * keeps the session for the next tunnel: only now, as TLS 1.3 tickets may
+ * come behind the first byte (the gateway gives them after its first write),
+ * and a session kept before its ticket would make the next tunnel a full
+ * handshake.
+ */
 static void
 conn_quit(struct conn *c)
 {
@@ -306,6 +305,11 @@ conn_quit(struct conn *c)
 		for (i = 0; i < QUIT_READS; i++)
 			if (conn_read(c, b, sizeof b, 0) <= 0)
 				break;
+	}
+	if (resume && c->ssl != NULL) {
+		/* A copy: closing without close_notify spoils the original. */
+		SSL_SESSION_free(resume_session);
+		resume_session = SSL_SESSION_dup(SSL_get0_session(c->ssl));
 	}
 	conn_close(c);
 }
@@ -393,29 +397,48 @@ percentile(const double *s, size_t n, double p)
 	return s[rank - 1];
 }
 
+/*
+ * Opens and closes count tunnels one after another and prints the
+ * percentiles of connect-to-first-byte. With samples set, each tunnel's
+ * steps go there too, one line per tunnel in the order opened: total, TCP
+ * connect, TLS handshake, proxy reply, first byte (ms), so that runs can be
+ * pooled and a slow tail traced to its step.
+ */
 static void
-run_latency(const struct target *t, size_t count)
+run_latency(const struct target *t, size_t count, const char *samples)
 {
 	struct conn	 c;
 	char		 err[512], tls[128] = "";
-	double		*s, t0, sum = 0;
+	double		*s, t0, t1, sum = 0;
 	size_t		 i;
+	FILE		*out = NULL;
 
 	if ((s = calloc(count, sizeof *s)) == NULL)
 		die("out of memory");
+	if (samples != NULL && (out = fopen(samples, "w")) == NULL)
+		die("%s: %s", samples, strerror(errno));
 	for (i = 0; i < count + LATENCY_WARMUP && !quit; i++) {
 		t0 = now();
 		if (conn_open(t, &c, err, sizeof err) == -1)
 			die("tunnel %zu: %s", i, err);
+		t1 = now();
 		if (i >= LATENCY_WARMUP) {
-			s[i - LATENCY_WARMUP] = now() - t0;
-			sum += s[i - LATENCY_WARMUP];
+			s[i - LATENCY_WARMUP] = t1 - t0;
+			sum += t1 - t0;
+			if (out != NULL)
+				fprintf(out, "%.4f %.4f %.4f %.4f %.4f\n",
+				    (t1 - t0) * 1e3, (c.at_tcp - t0) * 1e3,
+				    (c.at_tls - c.at_tcp) * 1e3,
+				    (c.at_reply - c.at_tls) * 1e3,
+				    (t1 - c.at_reply) * 1e3);
 		} else if (i == 0)
 			snprintf(tls, sizeof tls, "%s", tls_describe(c.ssl));
 		conn_quit(&c);
 	}
 	if (quit)
 		die("interrupted");
+	if (out != NULL && fclose(out) == EOF)
+		die("%s: %s", samples, strerror(errno));
 	qsort(s, count, sizeof *s, cmp_double);
 	printf("latency n=%zu p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f "
 	    "min_ms=%.3f max_ms=%.3f mean_ms=%.3f resumed=%zu%s\n", count,
@@ -511,6 +534,7 @@ client_main(int argc, char *argv[])
 {
 	struct target	 t;
 	const char	*addr = NULL, *mode = NULL, *cafile = NULL;
+	const char	*samples = NULL;
 	const char	*suites = DEFAULT_SUITES;
 	uint64_t	 bytes = 1ULL << 30;
 	size_t		 count = 1000, parallel = 64;
@@ -519,7 +543,7 @@ client_main(int argc, char *argv[])
 	memset(&t, 0, sizeof t);
 	t.name = "localhost";
 	t.timeout = 30;
-	while ((ch = getopt(argc, argv, "3A:b:c:m:n:N:P:RS:tT:w:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "3A:b:c:m:n:N:o:P:RS:tT:w:x:")) != -1) {
 		switch (ch) {
 		case 'R':
 			resume = 1;
@@ -544,6 +568,9 @@ client_main(int argc, char *argv[])
 			break;
 		case 'N':
 			t.name = optarg;
+			break;
+		case 'o':
+			samples = optarg;
 			break;
 		case 'P':
 			parallel = (size_t)num_parse(optarg, 1, 4096, "-P");
@@ -587,7 +614,7 @@ client_main(int argc, char *argv[])
 	else if (strcmp(mode, "latency") == 0) {
 		if (count > LATENCY_MAX)
 			die("-n: at most %d tunnels", LATENCY_MAX);
-		run_latency(&t, count);
+		run_latency(&t, count, samples);
 	} else if (strcmp(mode, "hold") == 0)
 		run_hold(&t, count, parallel);
 	else if (strcmp(mode, "streams") == 0)

@@ -7,8 +7,10 @@
  *   loadgen client -c ADDR:PORT [-t -A cafile [-N name] [-S suites] [-3] [-R]]
  *       [-x HOST:PORT] -m upload|download|latency|hold|streams|rate
  *       [-b bytes] [-n count] [-P parallel] [-T io-seconds] [-w seconds]
+ *       [-o samples-file]
  *
- * -R resumes the TLS session of the tunnel before (latency, rate). streams:
+ * -R resumes the TLS session of the tunnel before (latency, rate); -o writes
+ * each latency tunnel's steps to a file. streams:
  * -P downloads of -b bytes each at once, the aggregate rate; rate: -n
  * tunnels opened and closed by -P processes at once, tunnels per second.
  *   loadgen ports COUNT
@@ -77,6 +79,7 @@ usage(void)
 	    "rate\n"
 	    "           [-b bytes] [-n count] [-P parallel] [-T io-seconds] "
 	    "[-w seconds]\n"
+	    "           [-o samples-file]\n"
 	    "       loadgen ports COUNT\n"
 	    "       loadgen wait ADDR:PORT [-w seconds]\n");
 	exit(2);

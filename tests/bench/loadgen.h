@@ -75,6 +75,7 @@ struct conn {
 	SSL	*ssl;
 	char	 buf[REPLY_MAX];	/* the proxy's reply, then what follows */
 	size_t	 off, len;
+	double	 at_tcp, at_tls, at_reply;	/* when each step ended */
 };
 
 enum hold_state {
