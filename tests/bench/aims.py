@@ -13,10 +13,11 @@ COLUMNS = ("figure", "paprika", "alternative", "ratio", "aim", "verdict")
 
 
 class Aims:
-    """The aims one bench measured; a no-op without BENCH_AIMS_DIR."""
+    """The aims one bench measured; a no-op without BENCH_AIMS_DIR, or with
+    bench None (a partial run, whose figures would replace the whole's)."""
 
     def __init__(self, bench):
-        d = os.environ.get("BENCH_AIMS_DIR")
+        d = os.environ.get("BENCH_AIMS_DIR") if bench else None
         self.path = None
         if d:
             os.makedirs(d, exist_ok=True)

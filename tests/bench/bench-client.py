@@ -71,8 +71,12 @@ TIMEOUT = env_int("BENCH_TIMEOUT", 60, 60)
 KEEP = os.environ.get("BENCH_KEEP", "0") not in ("", "0")
 # "idle": only the idle-desktop figures (memory, CPU), one round of each
 # viewer before them not counted; the work directory keeps each viewer's
-# /proc/PID/smaps from the end of the idle window.
+# /proc/PID/smaps from the end of the idle window. "paths": only the
+# gateway paths of paprika-client --headless (plain, TLS, no resumption),
+# their aims not recorded.
 ONLY = os.environ.get("BENCH_ONLY", "")
+if ONLY not in ("", "idle", "paths"):
+    sys.exit(f"BENCH_ONLY={ONLY}: only idle or paths")
 # Seconds the guest's screen stays the same before it is the settled
 # desktop: the broker's ready_settle default (docs/broker.md, "Ready").
 SETTLE_READY = 1.0
@@ -588,7 +592,7 @@ class BrowserBench:
         self.b.close()
 
 
-GATEWAY_ROUNDS = env_int("BENCH_GATEWAY_ROUNDS", 7, 3)
+GATEWAY_ROUNDS = env_int("BENCH_GATEWAY_ROUNDS", 15, 3)
 # The gateway paths of paprika-client --headless, in the order they run:
 # (label, the broker's listener, what the gateway's [gateway] adds).
 GATEWAY_PATHS = (
@@ -899,21 +903,22 @@ def main():
         b = Bench(d, env, screen, own)
         log(f"Xvfb on {display}; screen grabs with {screen.how}, every {POLL_MS} ms")
 
-        if ws_conf and ONLY != "idle":
+        if ws_conf and not ONLY:
             browser = BrowserBench(d, own)
             log(f"chromium {browser.version}, demo logged in to the portal")
 
         # One round of each not counted (page cache, fonts, icon caches).
-        b.gui()
+        if ONLY != "paths":
+            b.gui()
         if ONLY != "idle":
             b.headless()
-        if have_viewer:
+        if have_viewer and ONLY != "paths":
             b.viewer()
         if browser and ONLY != "idle":
             browser.round()
         res = {"gui": [], "headless": [], "viewer": [] if have_viewer else None,
                "browser": [] if browser else None}
-        for i in range(ROUNDS if ONLY != "idle" else 0):
+        for i in range(0 if ONLY else ROUNDS):
             res["gui"].append(b.gui())
             res["headless"].append(b.headless())
             msg = (f"round {i + 1}: client Enter to frame {res['gui'][-1][1]:.3f}s "
@@ -937,11 +942,12 @@ def main():
             log(f"gateway paths: headless through {', '.join(x[0] for x in GATEWAY_PATHS)}")
             paths = gateway_paths(d, b, ws_conf, pool_extra)
 
-        log(f"idle desktop: paprika-client, {SETTLE} s then {IDLE} s")
-        _, _, p = b.gui(keep=True)
-        res["idle_client"] = b.idle(p, xvfb, "client")
-        b.finish(p)
-        if have_viewer:
+        if ONLY != "paths":
+            log(f"idle desktop: paprika-client, {SETTLE} s then {IDLE} s")
+            _, _, p = b.gui(keep=True)
+            res["idle_client"] = b.idle(p, xvfb, "client")
+            b.finish(p)
+        if have_viewer and ONLY != "paths":
             log(f"idle desktop: remote-viewer, {SETTLE} s then {IDLE} s")
             _, _, p = b.viewer(keep=True)
             res["idle_viewer"] = b.idle(p, xvfb, "viewer")
@@ -953,6 +959,8 @@ def main():
                     f"{r['pss']} KiB, anonymous {r['anon_before']} -> {r['anon']} KiB, CPU {r['cpu'] * 100:.2f}% ({r['procs']} process(es))")
         if ONLY == "idle":
             report_idle(res)
+        elif ONLY == "paths":
+            report_gateway_paths(paths, Aims(None))
         else:
             aims = Aims("client")
             report(res, d.virt_why, (screen.how, statistics.median(cycles), cycles[-1]),
