@@ -274,7 +274,8 @@ tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
 	/* A refused connection no longer holds one of the pending slots. */
 	pending_remove(t);
 	metrics_refusal(why);
-	/* Nor is it given tickets (a WebSocket's guest TLS fails late). */
+	/* Nor is it given the TLS tickets owed since the connect: a
+	 * WebSocket can still be refused after it (ws_refuse_upstream too). */
 	t->client.owes_tickets = 0;
 	if (status == 0) {
 		tunnel_close(t, tunnel_set_refusal(t, "refused: %s", reason));

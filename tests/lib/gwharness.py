@@ -434,6 +434,27 @@ def client_hello_bytes(server_hostname="localhost"):
     return bout.read()
 
 
+def ticket_counter(cafile):
+    """A client context (ssl.SSLContext, trusting cafile) that counts the
+    TLS 1.3 tickets it is given, and notes how many had come when the first
+    application bytes did: (context, {"tickets", "before_data"}). Python
+    shows post-handshake messages only to its private message callback."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    seen = {"tickets": 0, "before_data": None}
+
+    def cb(conn, direction, version, content_type, msg_type, data):
+        if direction != "read":
+            return
+        if msg_type == ssl._TLSMessageType.NEWSESSION_TICKET:
+            seen["tickets"] += 1
+        elif (content_type == ssl._TLSContentType.INNER_CONTENT_TYPE and
+              data == bytes([ssl._TLSContentType.APPLICATION_DATA]) and
+              seen["before_data"] is None):
+            seen["before_data"] = seen["tickets"]
+    ctx._msg_callback = cb
+    return ctx, seen
+
+
 def http_request(target, headers=(), version="1.1"):
     lines = ["CONNECT %s HTTP/%s" % (target, version)]
     lines += list(headers)

@@ -150,11 +150,13 @@ def ws_answer(c, key):
     return ws
 
 
-def ws_open(gw, query, listener="ws", extra=b"", src=None, **kw):
-    """Sends an upgrade request (upgrade_request's keywords) from src;
-    returns a WS with the answer."""
+def ws_open(gw, query, listener="ws", extra=b"", src=None, ctx=None, **kw):
+    """Sends an upgrade request (upgrade_request's keywords) from src, over
+    TLS with ctx (None: the harness's context); returns a WS with the
+    answer."""
     raw, key = upgrade_request(gw, query, listener=listener, **kw)
-    c = gw.connect(tls=listener if listener != "plain" else False, src=src)
+    c = gw.connect(tls=listener if listener != "plain" else False, src=src,
+                   ctx=ctx)
     c.sendall(raw + extra)
     return ws_answer(c, key)
 

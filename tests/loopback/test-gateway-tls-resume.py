@@ -145,25 +145,6 @@ def chosen_group(gw, shares):
     return None
 
 
-def ticket_counter(h):
-    """A client context that counts the TLS 1.3 tickets it is given, and
-    notes how many had come when the first application bytes did."""
-    ctx = ssl.create_default_context(cafile=h.ca)
-    seen = {"tickets": 0, "before_data": None}
-
-    def cb(conn, direction, version, content_type, msg_type, data):
-        if direction != "read":
-            return
-        if msg_type == ssl._TLSMessageType.NEWSESSION_TICKET:
-            seen["tickets"] += 1
-        elif (content_type == ssl._TLSContentType.INNER_CONTENT_TYPE and
-              data == bytes([ssl._TLSContentType.APPLICATION_DATA]) and
-              seen["before_data"] is None):
-            seen["before_data"] = seen["tickets"]
-    ctx._msg_callback = cb
-    return ctx, seen
-
-
 def tickets_given(h, gw, up, counter, session=None, ticket=None):
     """Opens a tunnel with counter's context (offering session): once an
     echo has come back, (status, tickets, tickets that came before the
@@ -194,7 +175,7 @@ def main(h, t):
              "a P-256 share only: the gateway takes P-256")
 
     with t.section("tickets given"):
-        counter = ticket_counter(h)
+        counter = g.ticket_counter(h.ca)
         status, n, before, sess = tickets_given(h, gw, up, counter)
         t.eq(status, 200, "a full handshake's tunnel opens")
         t.eq(n, 4, "a full handshake gives four tickets")

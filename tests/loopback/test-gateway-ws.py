@@ -10,8 +10,9 @@ servers (an echo behind the hypervisor certificate) that keep one good
 tunnel flowing while every kind of bad input is refused beside it: the
 upgrade (ticket, Origin, version, path, method), the frames (unmasked,
 reserved bits, unknown opcodes, oversized, fragmented forever, bad UTF-8,
-ping floods), the guest's TLS (wrong host subject, unknown CA), a WebSocket
-upgrade on the CONNECT listeners; then kill and revoke, the per-session
+ping floods), the guest's TLS (wrong host subject, unknown CA: closed with
+1014, no TLS tickets given), a WebSocket upgrade on the CONNECT listeners;
+then kill and revoke, the per-session
 limit, the per-source caps (unfinished upgrades against
 max_pending_per_source, tunnels against max_tunnels_per_source, another
 address served meanwhile), the one log line per tunnel, metrics and the
@@ -345,7 +346,17 @@ def session_limit(t, h, gw, good, up):
     flowing(t, good, "session limit")
 
 
-def guest_tls(t, h, gw, good, rogue_up, nosubject_up, wrong_up):
+def guest_tls(t, h, gw, good, up, rogue_up, nosubject_up, wrong_up):
+    # TLS 1.3 tickets are for a client let through: the good one gets its
+    # four once the WebSocket is open, one refused at the guest's TLS none.
+    ctx, seen = g.ticket_counter(h.ca)
+    ws = ws_open(gw, "?ticket=%s" % h.ticket(up.port).text, ctx=ctx)
+    data = os.urandom(100)
+    t.ok(ws.status == 101 and ws.echo(data) == data,
+         "a tunnel through the ticket counter opens and echoes")
+    t.eq(seen["tickets"], 4, "a WebSocket let through is given four tickets")
+    ws.send(frame(8, struct.pack(">H", 1000)))
+    ws.close()
     for up, label, word in (
             (wrong_up, "a stand-in guest with the wrong host subject",
              "spice_subject"),
@@ -355,7 +366,8 @@ def guest_tls(t, h, gw, good, rogue_up, nosubject_up, wrong_up):
              "spice_subject")):
         tk = h.ticket(up.port, upstream=up.host)
         since = gw.log_size()
-        ws = ws_open(gw, "?ticket=%s" % tk.text)
+        seen["tickets"] = 0
+        ws = ws_open(gw, "?ticket=%s" % tk.text, ctx=ctx)
         t.eq(ws.status, 101, "%s: the WebSocket opens" % label)
         close = ws.read_close() if ws.status == 101 else None
         t.ok(close and close[0] == 1014 and word in close[1],
@@ -364,6 +376,7 @@ def guest_tls(t, h, gw, good, rogue_up, nosubject_up, wrong_up):
             ws.send(frame(8, struct.pack(">H", 1000)))
         ws.conn.wait_eof()
         ws.close()
+        t.eq(seen["tickets"], 0, "%s: no TLS tickets for it" % label)
         lines = gw.wait_tunnel_lines(since, g.peer_str(ws.conn.local))
         t.ok(len(lines) == 1 and lines[0].reason.startswith("refused 1014: ")
              and lines[0].listener == "ws",
@@ -516,7 +529,7 @@ def main(h, t):
     with t.section("bad frames"):
         bad_frames(t, h, gw, good, up)
     with t.section("the guest's TLS"):
-        guest_tls(t, h, gw, good, rogue_up, nosubject_up, wrong_up)
+        guest_tls(t, h, gw, good, up, rogue_up, nosubject_up, wrong_up)
     with t.section("kill and revoke"):
         kill_and_revoke(t, h, gw, good, up)
     with t.section("per-session limit"):
