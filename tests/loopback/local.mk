@@ -23,6 +23,12 @@ EXTRA_DIST += \
 	tests/loopback/test-gateway-workers.py \
 	tests/loopback/test-gateway-remote.py
 
+# The short version of make bench-gateway: its latency section with
+# BENCH_QUICK through the gateway, HAProxy and raw loopback, no time held
+# against anything (tests/bench/README.md).
+TESTS += tests/loopback/test-bench-gateway.py
+EXTRA_DIST += tests/loopback/test-bench-gateway.py
+
 # tests/lib/images.py's screen checks (blank, QEMU's placeholder, the demo
 # banner, same_screen) on synthetic frames and three real screendumps.
 TESTS += tests/loopback/test-images.py
