@@ -11,9 +11,11 @@
  * end to the inner TLS until either side ends.
  *
  * The channels spice-gtk opens after main (paprika_tunnel_set_ahead) are
- * opened ahead, as soon as main's tunnel has its CONNECT answer: by then
- * the gateway's session ticket is in, so they resume it, and their setup
- * overlaps main's SPICE TLS, link and channel list.
+ * opened ahead, as soon as main's tunnel has its desktop TLS: the gateway's
+ * TLS 1.3 session tickets come right behind its CONNECT answer, so by the
+ * time the desktop's TLS has been read through the tunnel they are in and
+ * the others resume them; their setup overlaps main's SPICE link and
+ * channel list.
  */
 #include <errno.h>
 #include <string.h>
@@ -516,14 +518,18 @@ tunnel_open_thread(GTask *task, gpointer src, gpointer data, GCancellable *cance
 	    cancel, &error))
 		goto out;
 	o->answer = g_get_monotonic_time();
-	/* The gateway's session ticket is in: the other channels may start. */
+	if ((inner = tunnel_desktop_tls(t, outer, &o->inner, cancel, &error)) == NULL)
+		goto out;
+	o->inner_tls = g_get_monotonic_time();
+	/*
+	 * The gateway's tickets are in (they come before any of the desktop's
+	 * bytes): the other channels may start. Started at the CONNECT answer,
+	 * they raced the tickets and most did full handshakes under load.
+	 */
 	if (t->ahead_channels != NULL &&
 	    g_atomic_int_compare_and_exchange(&t->ahead_started, 0, 1))
 		g_main_context_invoke_full(g_task_get_context(task), G_PRIORITY_DEFAULT,
 		    tunnel_ahead_start, g_object_ref(t), g_object_unref);
-	if ((inner = tunnel_desktop_tls(t, outer, &o->inner, cancel, &error)) == NULL)
-		goto out;
-	o->inner_tls = g_get_monotonic_time();
 	g_socket_set_timeout(g_socket_connection_get_socket(tcp), 0);
 	g_socket_set_keepalive(g_socket_connection_get_socket(tcp), TRUE);
 	o->stream = g_steal_pointer(&inner);
