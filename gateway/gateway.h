@@ -364,6 +364,7 @@ void	 tunnel_enter(struct tunnel *, enum tunnel_state, unsigned int timeout);
 void	 tunnel_authorize(struct tunnel *, const char *ticket, uint16_t port);
 void	 tunnel_refuse_parse(struct tunnel *, int status, const char *reason);
 void	 tunnel_close(struct tunnel *, const char *reason);
+void	 tunnel_refusing(struct tunnel *, enum refusal);
 void	 tunnel_refuse(struct tunnel *, enum refusal, const char *reason);
 const char *tunnel_set_refusal(struct tunnel *, const char *, ...)
 	    __attribute__((__format__ (printf, 2, 3)));

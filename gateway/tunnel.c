@@ -263,6 +263,19 @@ tunnel_refusal(const struct tunnel *t)
 	return t->refusal != NULL ? t->refusal : "refused";
 }
 
+/*
+ * What every refusal starts with, whatever answer follows: the tunnel no
+ * longer holds a pending slot, is counted, and is given none of the TLS
+ * tickets owed since the connect (a WebSocket can still be refused after it).
+ */
+void
+tunnel_refusing(struct tunnel *t, enum refusal why)
+{
+	pending_remove(t);
+	metrics_refusal(why);
+	t->client.owes_tickets = 0;
+}
+
 /* Answers the client with an HTTP error, then closes once it is sent. */
 void
 tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
@@ -271,12 +284,7 @@ tunnel_refuse(struct tunnel *t, enum refusal why, const char *reason)
 	const char	*text = refusal_status[why].text, *extra = "";
 	int		 n, status = refusal_status[why].status;
 
-	/* A refused connection no longer holds one of the pending slots. */
-	pending_remove(t);
-	metrics_refusal(why);
-	/* Nor is it given the TLS tickets owed since the connect: a
-	 * WebSocket can still be refused after it (ws_refuse_upstream too). */
-	t->client.owes_tickets = 0;
+	tunnel_refusing(t, why);
 	if (status == 0) {
 		tunnel_close(t, tunnel_set_refusal(t, "refused: %s", reason));
 		return;

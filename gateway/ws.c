@@ -150,10 +150,7 @@ ws_refuse_upstream(struct tunnel *t, const char *why)
 	uint8_t	frame[2 + WS_CONTROL_MAX];
 	size_t	n;
 
-	pending_remove(t);
-	metrics_refusal(REFUSE_UPSTREAM_TLS);
-	/* Refused, as by tunnel_refuse: the 101 carries no TLS tickets. */
-	t->client.owes_tickets = 0;
+	tunnel_refusing(t, REFUSE_UPSTREAM_TLS);
 	tunnel_set_refusal(t, "refused %d: %s", WS_CLOSE_BAD_GATEWAY, why);
 	n = ws_close_frame(frame, WS_CLOSE_BAD_GATEWAY, why);
 	if (ws_queue_upgrade(t) == -1 ||
